@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# locguard build. `make` builds everything into build/; `make check` runs
+# unit, SQL (pgTAP), fuzz-corpus and integration tests against a private
+# PostgreSQL+PostGIS cluster; `make demo` runs the whole story; `make bench`
+# measures. `make SANITIZE=address,undefined check` runs the suite under
+# ASan/UBSan.
+
+CC       ?= gcc
+BUILD    ?= build
+VAR      ?= $(CURDIR)/var
+SANITIZE ?=
+
+# Debian packages the build, the tests and the demo need.
+DEB_PACKAGES = gcc make pkg-config libevent-dev libssl-dev libpq-dev libjansson-dev \
+               libcmocka-dev postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap \
+               curl openssl iproute2 procps
+
+PKGS     = libevent libevent_openssl libpq openssl jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wpointer-arith -Wundef -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
+           -MMD -MP -fno-strict-aliasing
+LDLIBS  += $(PKG_LIBS) -lm
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+BUILD   := $(BUILD)-san
+endif
+
+# The daemon's modules (everything in service/ except the two mains).
+LIB_SRCS  = $(filter-out service/main.c service/locguardctl.c,$(wildcard service/*.c))
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS = $(wildcard tests/tools/*.c)
+TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
+
+BINS = $(BUILD)/locguard $(BUILD)/locguardctl $(TOOL_BINS)
+
+.PHONY: all deps check unit sqltest fuzz-replay integration demo stop bench fuzz \
+        format format-check clean distclean
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/locguard: $(BUILD)/service/main.o $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/locguardctl: $(BUILD)/service/locguardctl.o $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%: $(BUILD)/tests/tools/%.o $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+# Fuzz drivers built with a small main that replays the corpus (gcc, no
+# libFuzzer needed); `make fuzz` builds the real libFuzzer binaries with clang.
+$(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@tests/tools/deps.sh $(DEB_PACKAGES)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@set -e; for t in $(FUZZ_REPLAY); do \
+	    name=$$(basename $$t -replay); name=$${name#fuzz_}; \
+	    echo "== $$t tests/fuzz/corpus/$$name"; $$t tests/fuzz/corpus/$$name; done
+
+sqltest: all
+	@tests/tools/run-pgtap.sh $(VAR)/check-pg
+
+integration: all
+	@BUILD=$(BUILD) tests/integration/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory sqltest
+	@$(MAKE) --no-print-directory integration
+
+demo: deps all
+	@BUILD=$(BUILD) VAR=$(VAR) tests/tools/demo.sh
+
+stop:
+	@BUILD=$(BUILD) VAR=$(VAR) tests/tools/demo.sh stop
+
+bench: deps all
+	@BUILD=$(BUILD) VAR=$(VAR) tests/bench/bench.sh
+
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+	    clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE \
+	        -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(LIB_SRCS) \
+	        $(LDLIBS) || exit 1; \
+	    echo "built $(BUILD)/fuzz/$$n: run it with tests/fuzz/corpus/$${n#fuzz_}"; done
+
+format:
+	clang-format -i service/*.c include/locguard/*.h tests/unit/*.c tests/tools/*.c tests/fuzz/*.c
+
+format-check:
+	clang-format --dry-run --Werror service/*.c include/locguard/*.h tests/unit/*.c tests/tools/*.c tests/fuzz/*.c
+
+clean:
+	rm -rf build build-san
+
+distclean: stop clean
+	rm -rf var
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

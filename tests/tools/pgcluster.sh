@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# A private PostgreSQL 15 + PostGIS cluster in a directory: the embedded
+# default for `make demo`, `make check` and `make bench`.
+#
+#   pgcluster.sh start DIR    create (initdb) if needed, start, create the
+#                             "locguard" database with PostGIS; prints nothing
+#   pgcluster.sh stop DIR     fast shutdown (no-op when not running)
+#   pgcluster.sh kill DIR     immediate shutdown (crash simulation)
+#   pgcluster.sh conninfo DIR the libpq connection string for the cluster
+#
+# The server listens on a unix socket in DIR/run only (no TCP), on a port
+# number picked free at creation time and kept in DIR/port. PostgreSQL refuses
+# to run as root: as root, the cluster belongs to the "postgres" user.
+set -euo pipefail
+
+cmd=${1:?usage: pgcluster.sh start|stop|kill|conninfo DIR}
+dir=${2:?usage: pgcluster.sh start|stop|kill|conninfo DIR}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+data=$dir/data
+run=$dir/run
+bindir=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+db_user() {
+    if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi
+}
+
+conninfo() {
+    echo "host=$run port=$(cat "$dir/port") dbname=${PGCLUSTER_DB:-locguard} user=$(db_user)"
+}
+
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 30000))
+        if ! ls /tmp/.s.PGSQL."$p" /var/run/postgresql/.s.PGSQL."$p" >/dev/null 2>&1 &&
+           ! ss -ltn 2>/dev/null | grep -q ":$p "; then
+            echo "$p"; return 0
+        fi
+    done
+    echo "no free port" >&2; return 1
+}
+
+case "$cmd" in
+start)
+    if [ ! -f "$data/PG_VERSION" ]; then
+        mkdir -p "$data" "$run"
+        [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+        chmod 700 "$data"
+        free_port >"$dir/port"
+        as_owner "$bindir/initdb" -D "$data" -A trust -E UTF8 --locale=C.UTF-8 \
+            -U "$(db_user)" >"$dir/initdb.log" 2>&1 ||
+            { cat "$dir/initdb.log" >&2; exit 1; }
+        cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$run'
+port = $(cat "$dir/port")
+synchronous_commit = on
+fsync = on
+shared_buffers = 512MB
+work_mem = 32MB
+maintenance_work_mem = 512MB
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+wal_compression = on
+plan_cache_mode = force_generic_plan
+log_min_messages = warning
+log_line_prefix = '%m [%p] %d '
+CONF
+    fi
+    if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 start >/dev/null ||
+            { tail -n 30 "$dir/postgres.log" >&2; exit 1; }
+    fi
+    if ! psql "$(PGCLUSTER_DB=postgres conninfo)" -Atqc \
+            "SELECT 1 FROM pg_database WHERE datname = '${PGCLUSTER_DB:-locguard}'" | grep -q 1; then
+        psql "$(PGCLUSTER_DB=postgres conninfo)" -qc "CREATE DATABASE ${PGCLUSTER_DB:-locguard}" >/dev/null
+    fi
+    ;;
+stop)
+    [ -f "$data/PG_VERSION" ] || exit 0
+    as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+    ;;
+kill)
+    [ -f "$data/PG_VERSION" ] || exit 0
+    as_owner "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+    ;;
+conninfo)
+    conninfo
+    ;;
+*)
+    echo "usage: pgcluster.sh start|stop|kill|conninfo DIR" >&2; exit 2
+    ;;
+esac
