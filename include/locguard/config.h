@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The configuration file: INI-style sections ("[daemon]", "[database]",
+ * "[ingest]", "[zone NAME]"), "key = value" lines, "#" comments. Parsed once
+ * at start-up into plain structs; unknown keys and bad values are errors that
+ * name the file and line. See README.md "Configuration" for every key.
+ */
+#ifndef LOCGUARD_CONFIG_H
+#define LOCGUARD_CONFIG_H
+
+#include "locguard/common.h"
+
+#define LG_ZONES_MAX 8
+
+/* What a listener serves; one trust domain each (DESIGN.md "Zones"). */
+typedef enum lg_zone_kind {
+    LG_ZONE_SOUTHBOUND = 1, /* MME/SGSN/AMF location reports, mutual TLS */
+    LG_ZONE_ADMIN,          /* operator API, loopback only, bearer token */
+} lg_zone_kind_t;
+
+/* One listener. */
+typedef struct lg_zone_config {
+    char name[32];         /* the NAME of "[zone NAME]" */
+    lg_zone_kind_t kind;   /* "kind = southbound | admin" */
+    char host[64];         /* from "listen = HOST:PORT" */
+    int port;              /* 0 = any free port (the bound one is logged) */
+    char *cert_file;       /* server certificate chain (PEM); NULL = plain HTTP (admin only) */
+    char *key_file;        /* server private key (PEM) */
+    char *client_ca_file;  /* CA for client certificates; required for southbound */
+    char *token_file;      /* admin: file holding the bearer token; NULL = no token */
+} lg_zone_config_t;
+
+/* The whole configuration. */
+typedef struct lg_config {
+    int log_level;             /* LG_LOG_ERROR..LG_LOG_DEBUG */
+    char *schema_dir;          /* directory holding migrations/ and sql/ */
+    char *pid_file;            /* written at start when set */
+    char *ready_file;          /* written once all listeners are bound: "zone port" lines */
+
+    char *db_conninfo;         /* libpq conninfo; $LOCGUARD_DATABASE overrides */
+    int db_pool_size;          /* async connections, default 2 */
+    int db_connect_timeout_s;  /* default 5 */
+
+    int max_batch_reports;     /* reports per southbound request, default 1000 */
+    int max_body_bytes;        /* request body limit, default 1 MiB */
+    int flush_max_reports;     /* reports per database round trip, default 8192 */
+    int queue_max_reports;     /* reports queued before new batches get 503, default 65536 */
+    int seq_window;            /* replay window in sequence numbers, default 1024 */
+    int freshness_s;           /* Locguard-Sent-At must be within +-this, default 300 */
+    int report_max_age_s;      /* oldest acceptable report timeStamp, default 86400 */
+    int report_max_skew_s;     /* report timeStamp at most this far ahead, default 300 */
+    int hysteresis;            /* outside decisions before a "left" alert, default 2 */
+    int retry_after_s;         /* Retry-After on 503, default 5 */
+
+    size_t n_zones;
+    lg_zone_config_t zones[LG_ZONES_MAX];
+} lg_config_t;
+
+/* Fills cfg with the defaults (no zones). */
+void lg_config_defaults(lg_config_t *cfg);
+
+/*
+ * Reads path into cfg (which must hold the defaults). On error writes a
+ * message naming the file and line into err and returns LG_ERR.
+ */
+LG_MUST_CHECK int lg_config_load(lg_config_t *cfg, const char *path, char *err, size_t err_size);
+
+/* Parses config text (for tests); name is used in error messages. */
+LG_MUST_CHECK int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *err,
+                                  size_t err_size);
+
+/* Frees the strings cfg owns; cfg may then be reused after lg_config_defaults. */
+void lg_config_cleanup(lg_config_t *cfg);
+
+#endif
