@@ -1,0 +1,376 @@
+-- SPDX-License-Identifier: Apache-2.0
+--
+-- The hot path: lg_ingest() takes a group of location-report batches from
+-- many network nodes (one group commit of the daemon's flusher) as parallel
+-- arrays and, in the caller's one transaction, applies the per-node replay
+-- window, resolves SUPI -> device, decides inside / outside / ambiguous
+-- against the device's authorized areas with PostGIS, runs the hysteresis
+-- state machine, upserts the latest location and writes movement alerts.
+--
+-- Work is set-based: one statement decides every report, upserts every
+-- device that has a single report in the call and writes their alerts. Only
+-- devices with several reports in one call (rare) go through a plpgsql fold,
+-- so they are processed exactly in (timestamp, arrival) order.
+
+-- lg_ingest: ingest one group of batches; returns one row with the status of
+-- each batch and the counters of the reports of the accepted batches.
+CREATE OR REPLACE FUNCTION lg_ingest(
+    p_nodes      text[],    -- per batch: node name (from the client certificate)
+    p_seqs       bigint[],  -- per batch: the node's batch sequence number
+    p_seq_window int,       -- replay window size
+    p_hysteresis int,       -- consecutive outside decisions before a 'left' alert
+    p_batch      int[],     -- per report: 1-based index into p_nodes / p_seqs
+    p_supi       text[],    -- per report: IMSI digits
+    p_ts_us      bigint[],  -- per report: report time, microseconds since the epoch
+    p_rat        text[],    -- per report: 'EUTRA' | 'NR' | 'UTRA' | 'GERA'
+    p_cell       text[],    -- per report: canonical cell key
+    p_lon        float8[],  -- per report: longitude or NULL
+    p_lat        float8[],  -- per report: latitude or NULL
+    p_unc_m      float8[])  -- per report: uncertainty radius in metres or NULL
+RETURNS TABLE (batch_status text[], n_inside int, n_outside int, n_ambiguous int,
+               n_unknown_cell int, n_unknown_device int, n_unchecked int, n_alerts int)
+LANGUAGE plpgsql
+SET search_path = public
+AS $fn$
+DECLARE
+    n_batches  int := coalesce(cardinality(p_nodes), 0);
+    n_reports  int := coalesce(cardinality(p_batch), 0);
+    hyst       int := greatest(coalesce(p_hysteresis, 1), 1);
+    win        bigint := greatest(coalesce(p_seq_window, 0), 0);
+    status     text[] := array_fill('unknown_node'::text, ARRAY[n_batches]);
+    is_ok      boolean[] := array_fill(false, ARRAY[n_batches]);
+    acc_node   bigint[] := '{}';
+    acc_seq    bigint[] := '{}';
+    acc_ord    int[] := '{}';
+    cur_node   bigint;
+    cur_high   bigint;
+    cur_seqs   bigint[];
+    b          record;
+    multi      jsonb;
+    -- state of the device being folded in the multi-report path
+    m          record;
+    m_ue       bigint;
+    m_ts       timestamptz;
+    m_zone     text;
+    m_streak   int;
+    m_alert    text;
+    m_final    jsonb := '[]';
+BEGIN
+    IF coalesce(cardinality(p_seqs), 0) <> n_batches THEN
+        RAISE EXCEPTION 'p_nodes and p_seqs differ in length'
+            USING ERRCODE = '22023', HINT = 'p_seqs';
+    END IF;
+    IF coalesce(cardinality(p_supi), 0) <> n_reports
+       OR coalesce(cardinality(p_ts_us), 0) <> n_reports
+       OR coalesce(cardinality(p_rat), 0) <> n_reports
+       OR coalesce(cardinality(p_cell), 0) <> n_reports
+       OR coalesce(cardinality(p_lon), 0) <> n_reports
+       OR coalesce(cardinality(p_lat), 0) <> n_reports
+       OR coalesce(cardinality(p_unc_m), 0) <> n_reports THEN
+        RAISE EXCEPTION 'report arrays differ in length'
+            USING ERRCODE = '22023', HINT = 'p_batch';
+    END IF;
+
+    batch_status := status;
+    n_inside := 0; n_outside := 0; n_ambiguous := 0; n_unknown_cell := 0;
+    n_unknown_device := 0; n_unchecked := 0; n_alerts := 0;
+    IF n_batches = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    -- Replay window. Lock the nodes in id order (no deadlock between
+    -- concurrent calls) so the duplicate / stale checks and the raise of
+    -- high_seq are consistent; then walk the batches node by node in arrival
+    -- order, in memory.
+    PERFORM 1 FROM network_node WHERE name = ANY (p_nodes) ORDER BY id FOR UPDATE;
+    FOR b IN
+        SELECT i.ord::int AS ord, i.seq, n.id AS node_id, n.enabled, n.high_seq,
+               EXISTS (SELECT 1 FROM node_batch nb
+                        WHERE nb.node_id = n.id AND nb.seq = i.seq) AS is_seen
+          FROM unnest(p_nodes, p_seqs) WITH ORDINALITY AS i(name, seq, ord)
+          LEFT JOIN network_node n ON n.name = i.name
+         ORDER BY n.id, i.ord
+    LOOP
+        IF b.node_id IS NULL OR NOT b.enabled OR b.seq IS NULL THEN
+            CONTINUE;                          -- stays 'unknown_node'
+        END IF;
+        IF b.node_id IS DISTINCT FROM cur_node THEN
+            cur_node := b.node_id;
+            cur_high := b.high_seq;
+            cur_seqs := '{}';
+        END IF;
+        IF b.is_seen OR b.seq = ANY (cur_seqs) THEN
+            status[b.ord] := 'duplicate';
+        ELSIF b.seq <= cur_high - win THEN
+            status[b.ord] := 'stale';
+        ELSE
+            status[b.ord] := 'accepted';
+            is_ok[b.ord] := true;
+            cur_seqs := cur_seqs || b.seq;
+            cur_high := greatest(cur_high, b.seq);
+            acc_node := acc_node || b.node_id;
+            acc_seq := acc_seq || b.seq;
+            acc_ord := acc_ord || b.ord;
+        END IF;
+    END LOOP;
+    batch_status := status;
+
+    IF cardinality(acc_node) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    -- Record the accepted batches, raise high_seq, forget what left the window.
+    INSERT INTO node_batch (node_id, seq, n_reports)
+    SELECT a.node_id, a.seq, coalesce(c.n, 0)
+      FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
+      LEFT JOIN (SELECT x AS ord, count(*)::int AS n FROM unnest(p_batch) AS x GROUP BY x) c
+        ON c.ord = a.ord;
+    UPDATE network_node n
+       SET high_seq = h.high
+      FROM (SELECT a.node_id, max(a.seq) AS high
+              FROM unnest(acc_node, acc_seq) AS a(node_id, seq) GROUP BY a.node_id) h
+     WHERE n.id = h.node_id AND h.high > n.high_seq;
+    DELETE FROM node_batch nb
+     USING network_node n
+     WHERE n.id = ANY (acc_node) AND nb.node_id = n.id AND nb.seq <= n.high_seq - win;
+
+    -- Decide every report of the accepted batches, then in the same statement
+    -- apply the state machine to the devices that have exactly one report in
+    -- this call (the common case): one upsert, one alert insert. The reports
+    -- of devices with several reports come back as JSON for the fold below.
+    WITH rep AS MATERIALIZED (
+        SELECT r.ord, u.id AS ue_id, u.ambiguous_policy,
+               timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
+               acc_node[array_position(acc_ord, r.batch)] AS node_id,
+               r.rat, r.cell,
+               CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
+                    THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END AS pos,
+               CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
+                    THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m,
+               CASE
+                   WHEN u.id IS NULL THEN NULL
+                   WHEN (r.lon IS NULL OR r.lat IS NULL) AND c.cell_key IS NULL THEN 'unknown_cell'
+                   WHEN u.mobility = 'unrestricted' OR d.n_areas = 0 THEN 'unchecked'
+                   WHEN d.is_any_in THEN 'inside'
+                   WHEN d.is_all_out THEN 'outside'
+                   ELSE 'ambiguous'
+               END AS decision
+          FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
+               WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
+          LEFT JOIN ue u ON u.imsi = r.supi
+          LEFT JOIN cell c ON c.cell_key = r.cell AND (r.lon IS NULL OR r.lat IS NULL)
+          LEFT JOIN LATERAL (
+              -- Per authorized area: 'in' when it covers the evidence, 'out'
+              -- when disjoint from it, else 'amb'. A position's evidence is
+              -- the circle of unc_m metres: inside when the area covers the
+              -- point and the point is farther than unc_m from the boundary,
+              -- outside when the point is farther than unc_m from the area.
+              SELECT count(*) AS n_areas,
+                     bool_or(v.verdict = 'in') AS is_any_in,
+                     bool_and(v.verdict = 'out') AS is_all_out
+                FROM (SELECT CASE
+                          WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL THEN
+                              CASE
+                                  WHEN ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326))
+                                       AND (coalesce(r.unc_m, 0) <= 0
+                                            OR NOT ST_DWithin(ST_Boundary(a.geom)::geography,
+                                                              ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)::geography,
+                                                              r.unc_m, false))
+                                      THEN 'in'
+                                  WHEN NOT ST_DWithin(a.geom::geography,
+                                                      ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)::geography,
+                                                      greatest(coalesce(r.unc_m, 0), 0), false)
+                                      THEN 'out'
+                                  ELSE 'amb'
+                              END
+                          ELSE
+                              CASE
+                                  WHEN ST_Covers(a.geom, c.coverage) THEN 'in'
+                                  WHEN NOT ST_Intersects(a.geom, c.coverage) THEN 'out'
+                                  ELSE 'amb'
+                              END
+                          END AS verdict
+                        FROM ue_area ua
+                        JOIN area a ON a.id = ua.area_id
+                       WHERE ua.ue_id = u.id) v
+          ) d ON u.id IS NOT NULL AND u.mobility <> 'unrestricted'
+                 AND ((r.lon IS NOT NULL AND r.lat IS NOT NULL) OR c.cell_key IS NOT NULL)
+         WHERE is_ok[r.batch]
+    ),
+    known AS (
+        SELECT rep.*,
+               CASE rep.decision
+                   WHEN 'inside' THEN 'inside'
+                   WHEN 'outside' THEN 'outside'
+                   WHEN 'ambiguous' THEN rep.ambiguous_policy
+               END AS effective,
+               count(*) OVER (PARTITION BY rep.ue_id) AS n_dev
+          FROM rep
+         WHERE rep.ue_id IS NOT NULL
+    ),
+    -- Current state of every device of this call, locked in id order.
+    old AS (
+        SELECT l.ue_id, l.reported_at, l.zone_state, l.outside_streak
+          FROM ue_location l
+         WHERE l.ue_id IN (SELECT k.ue_id FROM known k)
+         ORDER BY l.ue_id
+           FOR UPDATE
+    ),
+    step AS (
+        SELECT k.*,
+               coalesce(o.zone_state, 'unknown') AS zone0,
+               coalesce(o.outside_streak, 0) AS streak0
+          FROM known k
+          LEFT JOIN old o ON o.ue_id = k.ue_id
+         WHERE k.n_dev = 1
+           AND (o.reported_at IS NULL OR k.ts >= o.reported_at)   -- older: counted only
+    ),
+    next AS (
+        SELECT s.*,
+               CASE s.effective
+                   WHEN 'outside' THEN least(s.streak0 + 1, 1000000000)
+                   WHEN 'inside' THEN 0
+                   ELSE s.streak0
+               END AS streak1,
+               CASE
+                   WHEN s.effective = 'outside' AND s.streak0 + 1 >= hyst THEN 'outside'
+                   WHEN s.effective = 'inside' THEN 'inside'
+                   ELSE s.zone0
+               END AS zone1,
+               CASE
+                   WHEN s.effective = 'outside' AND s.streak0 + 1 >= hyst
+                        AND s.zone0 <> 'outside' THEN 'left'
+                   WHEN s.effective = 'inside' AND s.zone0 = 'outside' THEN 'returned'
+               END AS alert_kind
+          FROM step s
+    ),
+    up AS (
+        INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
+                                      position, uncertainty_m, decision, zone_state,
+                                      outside_streak)
+        SELECT n.ue_id, n.ts, now(), n.node_id, n.rat, n.cell, n.pos, n.unc_m, n.decision,
+               n.zone1, n.streak1
+          FROM next n
+         ORDER BY n.ue_id
+        ON CONFLICT (ue_id) DO UPDATE
+           SET reported_at = excluded.reported_at,
+               received_at = excluded.received_at,
+               node_id = excluded.node_id,
+               rat = excluded.rat,
+               cell_key = excluded.cell_key,
+               position = excluded.position,
+               uncertainty_m = excluded.uncertainty_m,
+               decision = excluded.decision,
+               zone_state = excluded.zone_state,
+               outside_streak = excluded.outside_streak
+        RETURNING 1
+    ),
+    alerts AS (
+        INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
+                           uncertainty_m)
+        SELECT n.ue_id, n.alert_kind, n.ts, n.node_id, n.rat, n.cell, n.pos, n.unc_m
+          FROM next n
+         WHERE n.alert_kind IS NOT NULL
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM rep WHERE rep.decision = 'inside'),
+           (SELECT count(*) FROM rep WHERE rep.decision = 'outside'),
+           (SELECT count(*) FROM rep WHERE rep.decision = 'ambiguous'),
+           (SELECT count(*) FROM rep WHERE rep.decision = 'unknown_cell'),
+           (SELECT count(*) FROM rep WHERE rep.ue_id IS NULL),
+           (SELECT count(*) FROM rep WHERE rep.decision = 'unchecked'),
+           (SELECT count(*) FROM alerts),
+           (SELECT jsonb_agg(jsonb_build_object(
+                       'ue_id', k.ue_id, 'ord', k.ord, 'ts', k.ts, 'node_id', k.node_id,
+                       'rat', k.rat, 'cell', k.cell,
+                       'lon', ST_X(k.pos), 'lat', ST_Y(k.pos), 'unc_m', k.unc_m,
+                       'decision', k.decision, 'effective', k.effective,
+                       'old_ts', o.reported_at,
+                       'zone0', coalesce(o.zone_state, 'unknown'),
+                       'streak0', coalesce(o.outside_streak, 0)))
+              FROM known k
+              LEFT JOIN old o ON o.ue_id = k.ue_id
+             WHERE k.n_dev > 1)
+      INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
+           n_alerts, multi;
+
+    -- Devices with several reports in this call: fold their reports in
+    -- (timestamp, arrival) order from the locked state read above.
+    IF multi IS NOT NULL THEN
+        FOR m IN
+            SELECT *
+              FROM jsonb_to_recordset(multi) AS x(ue_id bigint, ord bigint, ts timestamptz,
+                       node_id bigint, rat text, cell text, lon float8, lat float8,
+                       unc_m float8, decision text, effective text, old_ts timestamptz,
+                       zone0 text, streak0 int)
+             ORDER BY x.ue_id, x.ts, x.ord
+        LOOP
+            IF m.ue_id IS DISTINCT FROM m_ue THEN
+                m_ue := m.ue_id;
+                m_ts := m.old_ts;
+                m_zone := m.zone0;
+                m_streak := m.streak0;
+            END IF;
+            CONTINUE WHEN m_ts IS NOT NULL AND m.ts < m_ts;   -- older: counted only
+            m_alert := NULL;
+            IF m.effective = 'outside' THEN
+                m_streak := least(m_streak + 1, 1000000000);
+                IF m_streak >= hyst AND m_zone <> 'outside' THEN
+                    m_zone := 'outside';
+                    m_alert := 'left';
+                END IF;
+            ELSIF m.effective = 'inside' THEN
+                IF m_zone = 'outside' THEN
+                    m_alert := 'returned';
+                END IF;
+                m_zone := 'inside';
+                m_streak := 0;
+            END IF;
+            IF m_alert IS NOT NULL THEN
+                INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
+                                   uncertainty_m)
+                VALUES (m.ue_id, m_alert, m.ts, m.node_id, m.rat, m.cell,
+                        CASE WHEN m.lon IS NOT NULL
+                             THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326) END,
+                        m.unc_m);
+                n_alerts := n_alerts + 1;
+            END IF;
+            m_ts := m.ts;
+            -- The newest report so far and the state after it; the last one
+            -- kept per device is stored below.
+            m_final := m_final || jsonb_build_object(
+                'ue_id', m.ue_id, 'ts', m.ts, 'node_id', m.node_id, 'rat', m.rat,
+                'cell', m.cell, 'lon', m.lon, 'lat', m.lat, 'unc_m', m.unc_m,
+                'decision', m.decision, 'zone', m_zone, 'streak', m_streak, 'ord', m.ord);
+        END LOOP;
+
+        INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
+                                      position, uncertainty_m, decision, zone_state,
+                                      outside_streak)
+        SELECT DISTINCT ON (f.ue_id)
+               f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell,
+               CASE WHEN f.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326) END,
+               f.unc_m, f.decision, f.zone, f.streak
+          FROM jsonb_to_recordset(m_final)
+               AS f(ue_id bigint, ts timestamptz, node_id bigint, rat text, cell text,
+                    lon float8, lat float8, unc_m float8, decision text, zone text,
+                    streak int, ord bigint)
+         ORDER BY f.ue_id, f.ts DESC, f.ord DESC
+        ON CONFLICT (ue_id) DO UPDATE
+           SET reported_at = excluded.reported_at,
+               received_at = excluded.received_at,
+               node_id = excluded.node_id,
+               rat = excluded.rat,
+               cell_key = excluded.cell_key,
+               position = excluded.position,
+               uncertainty_m = excluded.uncertainty_m,
+               decision = excluded.decision,
+               zone_state = excluded.zone_state,
+               outside_streak = excluded.outside_streak;
+    END IF;
+
+    RETURN NEXT;
+END
+$fn$;
