@@ -1,0 +1,732 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The southbound batch parser. An MME/AMF/SGSN posts a TS 29.518
+ * AmfEventNotification; this module turns its reportList into lg_report_t
+ * structs (SUPI, timestamp, canonical cell key, optional GAD position) that
+ * the group commit sends to the database, or into a list of invalidParams for
+ * the 400 answer. It sits between the HTTP listener and the batch queue, on
+ * the hot path: one jansson parse per batch, no allocation per report beyond
+ * the reports array, hand-written character checks instead of regexes.
+ */
+#include "locguard/report.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "locguard/timefmt.h"
+
+/* Deepest nesting accepted; a valid notification needs 7. Keeps jansson's recursion shallow. */
+#define MAX_DEPTH 32
+
+/* Member names below a report, the deepest being location/eutraLocation/ecgi/plmnId. */
+#define MAX_SEGS 6
+
+/* GAD (TS 23.032) scales: latitude 23 bits over 90 degrees, longitude 24 bits over 360. */
+#define GAD_LAT_SCALE 8388608.0  /* 2^23 */
+#define GAD_LON_SCALE 16777216.0 /* 2^24 */
+#define GAD_K_MAX 127
+#define GAD_SHAPE_POINT_UNCERTAINTY_CIRCLE 1
+
+/* Where the parser is in the document, so an error can be reported as a JSON pointer. */
+typedef struct parse_ctx {
+    lg_batch_t *out;              /* receives the invalidParams */
+    const lg_report_limits_t *lim; /* bounds in force */
+    bool in_report;               /* true while reading reportList[report_idx] */
+    size_t report_idx;            /* index of the report being read */
+    const char *seg[MAX_SEGS];    /* member names from the report down to the current object */
+    size_t n_seg;                 /* entries used in seg */
+} parse_ctx_t;
+
+const char *lg_rat_name(lg_rat_t rat)
+{
+    switch (rat) {
+    case LG_RAT_EUTRA:
+        return "EUTRA";
+    case LG_RAT_NR:
+        return "NR";
+    case LG_RAT_UTRA:
+        return "UTRA";
+    case LG_RAT_GERA:
+        return "GERA";
+    }
+    return "?";
+}
+
+/* ---- character checks (the TS 29.571 patterns, without a regex engine) ---- */
+
+static bool is_digit(unsigned char ch)
+{
+    return (unsigned)(ch - '0') <= 9;
+}
+
+static int hex_value(unsigned char ch)
+{
+    if ((unsigned)(ch - '0') <= 9)
+        return ch - '0';
+    if ((unsigned)(ch - 'A') <= 5)
+        return ch - 'A' + 10;
+    if ((unsigned)(ch - 'a') <= 5)
+        return ch - 'a' + 10;
+    return -1;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_digit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* Copies n hex digits of s upper-cased into dst and terminates it; false on a non-hex digit. */
+static bool copy_hex_upper(const char *s, size_t n, char *dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (hex_value(ch) < 0)
+            return false;
+        dst[i] = (char)((unsigned)(ch - 'a') <= 5 ? ch - ('a' - 'A') : ch);
+    }
+    dst[n] = '\0';
+    return true;
+}
+
+static bool is_upper_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (!is_digit(ch) && (unsigned)(ch - 'A') > 5)
+            return false;
+    }
+    return true;
+}
+
+/* ^[A-Za-z0-9._-]{1,63}$ */
+static bool is_node_name(const char *s, size_t n)
+{
+    if (n < 1 || n >= LG_NODE_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (!is_digit(ch) && (unsigned)((ch | 0x20) - 'a') > 25 && ch != '.' && ch != '_' &&
+            ch != '-')
+            return false;
+    }
+    return true;
+}
+
+/* ---- invalidParams ---- */
+
+/* Appends s to the pointer being built in dst, truncating at cap. */
+static void append(char *dst, size_t cap, size_t *pos, const char *s)
+{
+    while (*s != '\0' && *pos + 1 < cap)
+        dst[(*pos)++] = *s++;
+    dst[*pos] = '\0';
+}
+
+/*
+ * Records one invalid parameter at the current position, with leaf (a member
+ * name, or NULL for the current object itself) appended to the pointer. Only
+ * the first LG_INVALID_MAX are kept; all are counted.
+ */
+static void invalid(parse_ctx_t *c, const char *leaf, const char *reason)
+{
+    lg_batch_t *b = c->out;
+
+    if (b->n_invalid++ >= LG_INVALID_MAX)
+        return;
+
+    lg_invalid_param_t *p = &b->invalid[b->n_invalid - 1];
+    size_t pos = 0;
+
+    p->param[0] = '\0';
+    if (c->in_report) {
+        char idx[32];
+
+        snprintf(idx, sizeof idx, "/reportList/%zu", c->report_idx);
+        append(p->param, sizeof p->param, &pos, idx);
+    }
+    for (size_t i = 0; i < c->n_seg && i < MAX_SEGS; i++) {
+        append(p->param, sizeof p->param, &pos, "/");
+        append(p->param, sizeof p->param, &pos, c->seg[i]);
+    }
+    if (leaf != NULL) {
+        append(p->param, sizeof p->param, &pos, "/");
+        append(p->param, sizeof p->param, &pos, leaf);
+    }
+    lg_strlcpy(p->reason, reason, sizeof p->reason);
+}
+
+static void push(parse_ctx_t *c, const char *seg)
+{
+    if (c->n_seg < MAX_SEGS)
+        c->seg[c->n_seg] = seg;
+    c->n_seg++;
+}
+
+static void pop(parse_ctx_t *c)
+{
+    c->n_seg--;
+}
+
+/* ---- member access ---- */
+
+/* Finds a required string member; records "required" or a type error when it is not one. */
+static bool need_string(parse_ctx_t *c, json_t *obj, const char *key, const char **s, size_t *n)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (v == NULL) {
+        invalid(c, key, "required");
+        return false;
+    }
+    if (!json_is_string(v)) {
+        invalid(c, key, "must be a string");
+        return false;
+    }
+    *s = json_string_value(v);
+    *n = json_string_length(v);
+    return true;
+}
+
+/* Finds a required object member; records "required" or a type error when it is not one. */
+static json_t *need_object(parse_ctx_t *c, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (v == NULL) {
+        invalid(c, key, "required");
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        invalid(c, key, "must be an object");
+        return NULL;
+    }
+    return v;
+}
+
+/*
+ * Reads the hex string member key of obj, n1 or n2 digits long (n2 = 0: n1
+ * only), upper-cased into dst (at least max(n1, n2) + 1 bytes).
+ */
+static bool hex_member(parse_ctx_t *c, json_t *obj, const char *key, size_t n1, size_t n2,
+                       const char *reason, char *dst)
+{
+    const char *s;
+    size_t n;
+
+    if (!need_string(c, obj, key, &s, &n))
+        return false;
+    if ((n != n1 && n != n2) || !copy_hex_upper(s, n, dst)) {
+        invalid(c, key, reason);
+        return false;
+    }
+    return true;
+}
+
+/* ---- identifiers ---- */
+
+/* Reads parent's plmnId into plmn as "<mcc>-<mnc>" (at most 7 characters + NUL). */
+static bool parse_plmn(parse_ctx_t *c, json_t *parent, char plmn[8])
+{
+    json_t *p = need_object(c, parent, "plmnId");
+    const char *s;
+    size_t n;
+    bool ok = true;
+
+    if (p == NULL)
+        return false;
+    push(c, "plmnId");
+    if (!need_string(c, p, "mcc", &s, &n)) {
+        ok = false;
+    } else if (n != 3 || !all_digits(s, n)) {
+        invalid(c, "mcc", "must be 3 digits");
+        ok = false;
+    } else {
+        memcpy(plmn, s, 3);
+        plmn[3] = '-';
+    }
+    if (!need_string(c, p, "mnc", &s, &n)) {
+        ok = false;
+    } else if ((n != 2 && n != 3) || !all_digits(s, n)) {
+        invalid(c, "mnc", "must be 2 or 3 digits");
+        ok = false;
+    } else {
+        memcpy(plmn + 4, s, n);
+        plmn[4 + n] = '\0';
+    }
+    pop(c);
+    return ok;
+}
+
+/* Builds "<prefix>:<plmn>:<a>[:<b>]" into key (LG_CELL_KEY_MAX bytes). */
+static void make_key(char *key, const char *prefix, const char *plmn, const char *a, const char *b)
+{
+    size_t pos = 0;
+
+    key[0] = '\0';
+    append(key, LG_CELL_KEY_MAX, &pos, prefix);
+    append(key, LG_CELL_KEY_MAX, &pos, ":");
+    append(key, LG_CELL_KEY_MAX, &pos, plmn);
+    append(key, LG_CELL_KEY_MAX, &pos, ":");
+    append(key, LG_CELL_KEY_MAX, &pos, a);
+    if (b != NULL) {
+        append(key, LG_CELL_KEY_MAX, &pos, ":");
+        append(key, LG_CELL_KEY_MAX, &pos, b);
+    }
+}
+
+/* Checks the location's tai (required, not stored: the cell identifies the area). */
+static void parse_tai(parse_ctx_t *c, json_t *loc)
+{
+    json_t *tai = need_object(c, loc, "tai");
+    char plmn[8], tac[8];
+
+    if (tai == NULL)
+        return;
+    push(c, "tai");
+    (void)parse_plmn(c, tai, plmn);
+    (void)hex_member(c, tai, "tac", 4, 6, "must be 4 or 6 hex digits", tac);
+    pop(c);
+}
+
+/* Reads geographicalInformation, when present, into the report's position. */
+static void parse_position(parse_ctx_t *c, json_t *loc, lg_report_t *rep)
+{
+    json_t *v = json_object_get(loc, "geographicalInformation");
+    const char *key = "geographicalInformation";
+
+    if (v == NULL)
+        return;
+    if (!json_is_string(v)) {
+        invalid(c, key, "must be a string");
+        return;
+    }
+    if (json_string_length(v) != 16 || !is_upper_hex(json_string_value(v), 16)) {
+        invalid(c, key, "must be 16 upper-case hex digits");
+        return;
+    }
+    if (lg_report_decode_gad(json_string_value(v), &rep->lat_deg, &rep->lon_deg,
+                             &rep->uncertainty_m) != LG_OK) {
+        invalid(c, key, "must be an ellipsoid point with uncertainty circle");
+        return;
+    }
+    rep->has_position = true;
+}
+
+/* The cell member of an E-UTRA or NR location. */
+typedef struct cell_desc {
+    const char *member;  /* "ecgi" / "ncgi", also the key prefix */
+    const char *cell_id; /* "eutraCellId" / "nrCellId" */
+    size_t cell_len;     /* hex digits of the cell id */
+    const char *reason;  /* error for a malformed cell id */
+    const char *ignore;  /* the "ignore this cell" flag */
+} cell_desc_t;
+
+static const cell_desc_t ECGI = {"ecgi", "eutraCellId", 7, "must be 7 hex digits", "ignoreEcgi"};
+static const cell_desc_t NCGI = {"ncgi", "nrCellId", 9, "must be 9 hex digits", "ignoreNcgi"};
+
+/* eutraLocation / nrLocation: tai and ecgi/ncgi required, cell key from the latter. */
+static void parse_tai_cell(parse_ctx_t *c, json_t *loc, lg_report_t *rep, const cell_desc_t *d)
+{
+    json_t *cgi;
+
+    parse_tai(c, loc);
+    cgi = need_object(c, loc, d->member);
+    if (cgi != NULL) {
+        char plmn[8], cell[16];
+        bool ok;
+
+        push(c, d->member);
+        ok = parse_plmn(c, cgi, plmn);
+        ok = hex_member(c, cgi, d->cell_id, d->cell_len, 0, d->reason, cell) && ok;
+        pop(c);
+        if (ok)
+            make_key(rep->cell_key, d->member, plmn, cell, NULL);
+    }
+    /* A cell the sender says to ignore is no evidence of where the UE is. */
+    if (json_is_true(json_object_get(loc, d->ignore)))
+        invalid(c, d->ignore, "cell marked to be ignored: no usable location");
+    parse_position(c, loc, rep);
+}
+
+/* The area members of a UTRA or GERA location, most precise first. */
+static const struct {
+    const char *member; /* "cgi" / "sai" / "rai", also the key prefix */
+    const char *code;   /* the member after lac */
+    size_t code_len;    /* its hex digits */
+    const char *reason; /* error for a malformed code */
+} AREAS[3] = {
+    {"cgi", "cellId", 4, "must be 4 hex digits"},
+    {"sai", "sac", 4, "must be 4 hex digits"},
+    {"rai", "rac", 2, "must be 2 hex digits"},
+};
+
+/*
+ * utraLocation / geraLocation: per the TS 29.571 oneOf, exactly one of cgi,
+ * sai, rai (UTRA) or cgi, sai, lai, rai (GERA). A lone lai names no cell or
+ * area we key on, so it is refused.
+ */
+static void parse_utra_gera(parse_ctx_t *c, json_t *loc, lg_report_t *rep, bool is_gera)
+{
+    json_t *lai = is_gera ? json_object_get(loc, "lai") : NULL;
+    json_t *area[3];
+    size_t n_present = lai != NULL;
+    bool has_key = false;
+
+    for (size_t i = 0; i < 3; i++) {
+        area[i] = json_object_get(loc, AREAS[i].member);
+        n_present += area[i] != NULL;
+    }
+    if (n_present != 1)
+        invalid(c, NULL,
+                is_gera ? "must have exactly one of cgi, sai, lai, rai"
+                        : "must have exactly one of cgi, sai, rai");
+    else if (lai != NULL)
+        invalid(c, "lai", "a location area alone is not accepted: send cgi, sai or rai");
+
+    for (size_t i = 0; i < 3; i++) {
+        char plmn[8], lac[8], code[8];
+        bool ok;
+
+        if (area[i] == NULL)
+            continue;
+        if (!json_is_object(area[i])) {
+            invalid(c, AREAS[i].member, "must be an object");
+            continue;
+        }
+        push(c, AREAS[i].member);
+        ok = parse_plmn(c, area[i], plmn);
+        ok = hex_member(c, area[i], "lac", 4, 0, "must be 4 hex digits", lac) && ok;
+        ok = hex_member(c, area[i], AREAS[i].code, AREAS[i].code_len, 0, AREAS[i].reason, code) &&
+             ok;
+        pop(c);
+        if (ok && !has_key) {
+            make_key(rep->cell_key, AREAS[i].member, plmn, lac, code);
+            has_key = true;
+        }
+    }
+    parse_position(c, loc, rep);
+}
+
+static const struct {
+    const char *member;
+    lg_rat_t rat;
+} RATS[4] = {
+    {"eutraLocation", LG_RAT_EUTRA},
+    {"nrLocation", LG_RAT_NR},
+    {"utraLocation", LG_RAT_UTRA},
+    {"geraLocation", LG_RAT_GERA},
+};
+
+/* UserLocation: exactly one of the four RAT members (n3gaLocation is not used). */
+static void parse_location(parse_ctx_t *c, json_t *loc, lg_report_t *rep)
+{
+    json_t *rat_loc = NULL;
+    size_t which = 0, n_present = 0;
+
+    for (size_t i = 0; i < LG_ARRAY_SIZE(RATS); i++) {
+        json_t *v = json_object_get(loc, RATS[i].member);
+
+        if (v != NULL) {
+            rat_loc = v;
+            which = i;
+            n_present++;
+        }
+    }
+    if (n_present != 1) {
+        invalid(c, NULL,
+                "must have exactly one of eutraLocation, nrLocation, utraLocation, geraLocation");
+        return;
+    }
+    if (!json_is_object(rat_loc)) {
+        invalid(c, RATS[which].member, "must be an object");
+        return;
+    }
+    rep->rat = RATS[which].rat;
+    push(c, RATS[which].member);
+    switch (rep->rat) {
+    case LG_RAT_EUTRA:
+        parse_tai_cell(c, rat_loc, rep, &ECGI);
+        break;
+    case LG_RAT_NR:
+        parse_tai_cell(c, rat_loc, rep, &NCGI);
+        break;
+    case LG_RAT_UTRA:
+        parse_utra_gera(c, rat_loc, rep, false);
+        break;
+    case LG_RAT_GERA:
+        parse_utra_gera(c, rat_loc, rep, true);
+        break;
+    }
+    pop(c);
+}
+
+/* One AmfEventReport. */
+static void parse_report(parse_ctx_t *c, json_t *r, lg_report_t *rep)
+{
+    const char *s;
+    size_t n;
+    json_t *loc;
+
+    if (!json_is_object(r)) {
+        invalid(c, NULL, "must be an object");
+        return;
+    }
+    if (need_string(c, r, "type", &s, &n) && (n != 15 || memcmp(s, "LOCATION_REPORT", 15) != 0))
+        invalid(c, "type", "must be LOCATION_REPORT");
+
+    if (need_string(c, r, "supi", &s, &n)) {
+        if (n < 5 + 5 || n > 5 + 15 || memcmp(s, "imsi-", 5) != 0 || !all_digits(s + 5, n - 5)) {
+            invalid(c, "supi", "must match imsi-<5..15 digits>");
+        } else {
+            memcpy(rep->supi, s + 5, n - 5);
+            rep->supi[n - 5] = '\0';
+        }
+    }
+
+    if (need_string(c, r, "timeStamp", &s, &n)) {
+        const lg_report_limits_t *lim = c->lim;
+
+        if (lg_time_parse(s, n, &rep->ts_us) != LG_OK)
+            invalid(c, "timeStamp", "must be an RFC 3339 date-time with offset");
+        else if (rep->ts_us < lim->now_us - lim->max_age_us)
+            invalid(c, "timeStamp", "older than the accepted age");
+        else if (rep->ts_us > lim->now_us + lim->max_skew_us)
+            invalid(c, "timeStamp", "too far in the future");
+    }
+
+    loc = need_object(c, r, "location");
+    if (loc != NULL) {
+        push(c, "location");
+        parse_location(c, loc, rep);
+        pop(c);
+    }
+}
+
+/*
+ * True when no bracket nesting in body goes deeper than MAX_DEPTH. Strings
+ * are skipped so brackets inside them do not count; on malformed input the
+ * count may be off after the first error, but jansson stops there too.
+ */
+static bool nesting_ok(const char *body, size_t len)
+{
+    size_t depth = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        switch (body[i]) {
+        case '"':
+            for (i++; i < len && body[i] != '"'; i++)
+                if (body[i] == '\\')
+                    i++;
+            break;
+        case '[':
+        case '{':
+            if (++depth > MAX_DEPTH)
+                return false;
+            break;
+        case ']':
+        case '}':
+            if (depth > 0)
+                depth--;
+            break;
+        default:
+            break;
+        }
+    }
+    return true;
+}
+
+int lg_report_parse_batch(const char *body, size_t len, const lg_report_limits_t *lim,
+                          lg_batch_t *out)
+{
+    parse_ctx_t c = {.out = out, .lim = lim};
+    json_error_t jerr;
+    json_t *root = NULL, *list;
+    const char *s;
+    size_t n;
+    char reason[96];
+
+    memset(out, 0, sizeof *out);
+    if (!nesting_ok(body, len)) {
+        invalid(&c, NULL, "nested deeper than 32 levels");
+        goto done;
+    }
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (root == NULL) {
+        /* Our own words, not jerr.text: that quotes the input, which may not be UTF-8. */
+        snprintf(reason, sizeof reason, "%s at byte %d",
+                 json_error_code(&jerr) == json_error_duplicate_key ? "duplicate member"
+                                                                    : "malformed JSON",
+                 jerr.position);
+        invalid(&c, NULL, reason);
+        goto done;
+    }
+    if (!json_is_object(root)) {
+        invalid(&c, NULL, "must be a JSON object");
+        goto done;
+    }
+
+    if (need_string(&c, root, "notifyCorrelationId", &s, &n)) {
+        if (!is_node_name(s, n)) {
+            invalid(&c, "notifyCorrelationId", "must match [A-Za-z0-9._-]{1,63}");
+        } else {
+            memcpy(out->node, s, n);
+            out->node[n] = '\0';
+        }
+    }
+
+    list = json_object_get(root, "reportList");
+    if (list == NULL) {
+        invalid(&c, "reportList", "required");
+        goto done;
+    }
+    if (!json_is_array(list)) {
+        invalid(&c, "reportList", "must be an array");
+        goto done;
+    }
+    n = json_array_size(list);
+    if (n < 1 || n > lim->max_reports) {
+        /* Too many: refuse before spending time on reports that will not be stored. */
+        snprintf(reason, sizeof reason, "must have 1..%zu entries", lim->max_reports);
+        invalid(&c, "reportList", reason);
+        goto done;
+    }
+
+    out->reports = lg_xcalloc(n, sizeof *out->reports);
+    c.in_report = true;
+    for (size_t i = 0; i < n; i++) {
+        c.report_idx = i;
+        parse_report(&c, json_array_get(list, i), &out->reports[i]);
+    }
+    out->n_reports = n;
+
+done:
+    json_decref(root);
+    if (out->n_invalid > 0) {
+        free(out->reports);
+        out->reports = NULL;
+        out->n_reports = 0;
+        return LG_ERR;
+    }
+    return LG_OK;
+}
+
+void lg_batch_cleanup(lg_batch_t *batch)
+{
+    if (batch == NULL)
+        return;
+    free(batch->reports);
+    batch->reports = NULL;
+    batch->n_reports = 0;
+}
+
+int lg_report_parse_seq(const char *s, int64_t *out)
+{
+    uint64_t v = 0;
+
+    if (s == NULL || s[0] < '1' || s[0] > '9')
+        return LG_ERR;
+    for (const char *p = s; *p != '\0'; p++) {
+        unsigned d = (unsigned char)*p - '0';
+
+        if (d > 9 || v > ((uint64_t)INT64_MAX - d) / 10)
+            return LG_ERR;
+        v = v * 10 + d;
+    }
+    *out = (int64_t)v;
+    return LG_OK;
+}
+
+/* Radius in metres of GAD uncertainty code k (TS 23.032 §6.2). */
+static double gad_radius_m(unsigned k)
+{
+    return 10.0 * (pow(1.1, (double)k) - 1.0);
+}
+
+int lg_report_decode_gad(const char *hex16, double *lat_deg, double *lon_deg,
+                         double *uncertainty_m)
+{
+    uint8_t o[8];
+
+    for (size_t i = 0; i < 8; i++) {
+        int hi, lo;
+
+        /* A NUL is not a hex digit, so a short string stops here without over-reading. */
+        if ((hi = hex_value((unsigned char)hex16[2 * i])) < 0 ||
+            (lo = hex_value((unsigned char)hex16[2 * i + 1])) < 0)
+            return LG_ERR;
+        o[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (hex16[16] != '\0' || o[0] >> 4 != GAD_SHAPE_POINT_UNCERTAINTY_CIRCLE)
+        return LG_ERR;
+
+    uint32_t lat_n = (uint32_t)(o[1] & 0x7f) << 16 | (uint32_t)o[2] << 8 | o[3];
+    int32_t lon_n = (int32_t)((uint32_t)o[4] << 16 | (uint32_t)o[5] << 8 | o[6]);
+
+    if (lon_n & 0x800000)
+        lon_n -= 0x1000000; /* 24-bit two's complement */
+    *lat_deg = lat_n * 90.0 / GAD_LAT_SCALE;
+    if ((o[1] & 0x80) && lat_n != 0)
+        *lat_deg = -*lat_deg;
+    *lon_deg = lon_n * 360.0 / GAD_LON_SCALE;
+    *uncertainty_m = gad_radius_m(o[7] & 0x7f);
+    return LG_OK;
+}
+
+void lg_report_encode_gad(double lat_deg, double lon_deg, double uncertainty_m, char out[17])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    uint8_t o[8];
+    long lat_n, lon_n;
+    unsigned k;
+
+    if (!isfinite(lat_deg))
+        lat_deg = 0.0;
+    if (!isfinite(lon_deg))
+        lon_deg = 0.0;
+    lat_n = lround(fmin(fabs(lat_deg), 90.0) * GAD_LAT_SCALE / 90.0);
+    if (lat_n > 0x7fffff)
+        lat_n = 0x7fffff; /* 90 degrees itself is not representable */
+    /* Longitudes wrap: 180 east is 180 west, the representable end of the range. */
+    lon_deg = fmod(lon_deg + 180.0, 360.0);
+    if (lon_deg < 0.0)
+        lon_deg += 360.0;
+    lon_n = lround((lon_deg - 180.0) * GAD_LON_SCALE / 360.0);
+    if (lon_n >= 0x800000)
+        lon_n -= 0x1000000;
+
+    /* Smallest k whose radius covers the request: start from the closed form, then settle. */
+    if (!(uncertainty_m > 0.0)) {
+        k = 0;
+    } else {
+        double guess = ceil(log1p(uncertainty_m / 10.0) / log(1.1));
+
+        k = guess > GAD_K_MAX ? GAD_K_MAX : (unsigned)guess;
+        while (k > 0 && gad_radius_m(k - 1) >= uncertainty_m)
+            k--;
+        while (k < GAD_K_MAX && gad_radius_m(k) < uncertainty_m)
+            k++;
+    }
+
+    o[0] = GAD_SHAPE_POINT_UNCERTAINTY_CIRCLE << 4;
+    o[1] = (uint8_t)((lat_deg < 0.0 && lat_n != 0 ? 0x80 : 0) | (lat_n >> 16 & 0x7f));
+    o[2] = (uint8_t)(lat_n >> 8);
+    o[3] = (uint8_t)lat_n;
+    o[4] = (uint8_t)((uint32_t)lon_n >> 16);
+    o[5] = (uint8_t)((uint32_t)lon_n >> 8);
+    o[6] = (uint8_t)lon_n;
+    o[7] = (uint8_t)k;
+    for (size_t i = 0; i < 8; i++) {
+        out[2 * i] = hex[o[i] >> 4];
+        out[2 * i + 1] = hex[o[i] & 0xf];
+    }
+    out[16] = '\0';
+}
