@@ -1,0 +1,1595 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * locguardctl: the operator CLI over the daemon's admin zone. It turns one
+ * command line into one (or, for `health`, two) plain HTTP/1.1 requests to the
+ * admin API on loopback, authenticated with the bearer token read from
+ * --token-file, and prints the answer as an aligned table (or the raw JSON
+ * with --json). Every command is a row of the command table below: method,
+ * path template, the options it takes, how its body is built and how its
+ * answer is printed. Errors from the daemon arrive as ProblemDetails and are
+ * printed to stderr (exit 1); bad command lines exit 2. The CLI blocks on a
+ * private event_base; nothing here is shared with the daemon's loop.
+ */
+#include "locguard/common.h"
+#include "locguard/timefmt.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+/* Process exit statuses: success, the daemon or a file said no, bad command line. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+#define DEFAULT_URL "http://127.0.0.1:7080"
+#define REQUEST_TIMEOUT_S 30
+#define MAX_ARGS 2
+#define MAX_CMD_OPTS 6
+#define MAX_TOKEN_BYTES 4096
+#define MAX_INPUT_BYTES (64u * 1024u * 1024u)
+
+/* Where the admin API lives and how to authenticate; built once in main. */
+struct ctl {
+    char *url;              /* the --url as given, for messages */
+    char *host;             /* host to connect to (IPv6 without brackets) */
+    char *host_header;      /* value of the Host header */
+    int port;               /* TCP port */
+    char *prefix;           /* path prefix from the URL, no trailing '/' */
+    char *token;            /* bearer token, NULL when no token file; wiped on exit */
+    bool is_json;           /* --json: print raw JSON instead of tables */
+    struct event_base *base; /* private loop, blocking is fine in a CLI */
+};
+
+/* One HTTP answer (or transport failure) collected by on_response. */
+struct response {
+    int status;         /* HTTP status, 0 when no response arrived */
+    const char *err;    /* transport error, constant string, NULL when none */
+    struct evbuffer *body; /* response body */
+};
+
+/* A request body built by a command's body builder; data is owned. */
+struct body {
+    char *data;
+    size_t len;
+    const char *content_type;
+};
+
+struct command;
+
+/* A parsed command line: the command, its positionals, its option values. */
+struct invocation {
+    const struct command *cmd;
+    const char *args[MAX_ARGS];
+    const char *opt_values[MAX_CMD_OPTS]; /* indexed like cmd->opts; flags get "" */
+};
+
+/*
+ * Builds a request body. Returns EXIT_OK, or the exit status to stop with
+ * after printing why.
+ */
+typedef int (*body_cb)(const struct invocation *inv, struct body *out);
+
+/* Prints a successful JSON answer in human form. */
+typedef void (*print_cb)(json_t *doc);
+
+/* Runs a command that does not fit the one-request pattern; returns the exit status. */
+typedef int (*run_cb)(struct ctl *ctl, const struct invocation *inv);
+
+/*
+ * One CLI command. opts lists option names without dashes; a trailing '!'
+ * marks a required option. In path, "{1}" is the first positional and
+ * "{name}" the value of option --name, both percent-encoded as one segment.
+ * For GET commands every given value option becomes a query parameter of
+ * the same name.
+ */
+struct command {
+    const char *group;   /* first word */
+    const char *verb;    /* second word, NULL for one-word commands */
+    int nargs;           /* positional arguments after the words */
+    const char *opts[MAX_CMD_OPTS];
+    enum evhttp_cmd_type method;
+    const char *path;
+    body_cb build;       /* NULL: no body */
+    print_cb print;      /* NULL: the answer is text, printed as is */
+    run_cb run;          /* overrides method/path/build/print when set */
+    const char *synopsis;
+    const char *summary;
+};
+
+/* An option any command may use, and whether it takes a value. */
+struct option_spec {
+    const char *name;
+    bool has_value;
+    const char *choices; /* '|'-separated allowed values, NULL for any */
+};
+
+/* A table column: header and '|'-separated alternative keys, each a dotted path. */
+struct column {
+    const char *header;
+    const char *keys;
+};
+
+static int body_node_add(const struct invocation *inv, struct body *out);
+static int body_node_enable(const struct invocation *inv, struct body *out);
+static int body_node_disable(const struct invocation *inv, struct body *out);
+static int body_device_add(const struct invocation *inv, struct body *out);
+static int body_area_add(const struct invocation *inv, struct body *out);
+static int body_cell_import(const struct invocation *inv, struct body *out);
+static void print_object(json_t *doc);
+static void print_list(json_t *doc);
+static void print_devices(json_t *doc);
+static void print_alerts(json_t *doc);
+static void print_geojson(json_t *doc);
+static void print_compact(json_t *doc);
+static int run_health(struct ctl *ctl, const struct invocation *inv);
+
+static const struct option_spec option_specs[] = {
+    {"url", true, NULL},
+    {"token-file", true, NULL},
+    {"json", false, NULL},
+    {"help", false, NULL},
+    {"kind", true, "MME|SGSN|AMF"},
+    {"supi", true, NULL},
+    {"external-id", true, NULL},
+    {"msisdn", true, NULL},
+    {"mobility", true, "fixed|restricted|unrestricted"},
+    {"no-monitoring", false, NULL},
+    {"ambiguous", true, "inside|outside"},
+    {"geojson", true, NULL},
+    {"limit", true, NULL},
+    {"device", true, NULL},
+    {"since", true, NULL},
+    {"until", true, NULL},
+};
+
+static const struct command commands[] = {
+    {"node", "add", 1, {"kind!"}, EVHTTP_REQ_POST, "/v1/nodes", body_node_add, print_object,
+     NULL, "node add NAME --kind MME|SGSN|AMF", "register a core-network node"},
+    {"node", "list", 0, {NULL}, EVHTTP_REQ_GET, "/v1/nodes", NULL, print_list, NULL,
+     "node list", "list core-network nodes"},
+    {"node", "remove", 1, {NULL}, EVHTTP_REQ_DELETE, "/v1/nodes/{1}", NULL, print_object, NULL,
+     "node remove NAME", "delete a node"},
+    {"node", "disable", 1, {NULL}, EVHTTP_REQ_PATCH, "/v1/nodes/{1}", body_node_disable,
+     print_object, NULL, "node disable NAME", "stop accepting reports from a node"},
+    {"node", "enable", 1, {NULL}, EVHTTP_REQ_PATCH, "/v1/nodes/{1}", body_node_enable,
+     print_object, NULL, "node enable NAME", "accept reports from a node again"},
+    {"device", "add", 0,
+     {"supi!", "external-id!", "msisdn", "mobility!", "no-monitoring", "ambiguous"},
+     EVHTTP_REQ_PUT, "/v1/devices/{external-id}", body_device_add, print_object, NULL,
+     "device add --supi imsi-... --external-id ID [--msisdn msisdn-...]\n"
+     "           --mobility fixed|restricted|unrestricted [--no-monitoring]\n"
+     "           [--ambiguous inside|outside]",
+     "create or replace a device"},
+    {"device", "list", 0, {"limit"}, EVHTTP_REQ_GET, "/v1/devices", NULL, print_devices, NULL,
+     "device list [--limit N]", "list devices and their zone state"},
+    {"device", "show", 1, {NULL}, EVHTTP_REQ_GET, "/v1/devices/{1}", NULL, print_object, NULL,
+     "device show ID", "show one device"},
+    {"device", "remove", 1, {NULL}, EVHTTP_REQ_DELETE, "/v1/devices/{1}", NULL, print_object,
+     NULL, "device remove ID", "delete a device"},
+    {"device", "areas", 1, {NULL}, EVHTTP_REQ_GET, "/v1/devices/{1}/areas", NULL, print_list,
+     NULL, "device areas DEVICE", "list the areas a device is authorized in"},
+    {"area", "add", 1, {"geojson!"}, EVHTTP_REQ_PUT, "/v1/areas/{1}", body_area_add,
+     print_object, NULL, "area add NAME --geojson FILE|-",
+     "create or replace an area from a GeoJSON Polygon/MultiPolygon (or Feature)"},
+    {"area", "list", 0, {NULL}, EVHTTP_REQ_GET, "/v1/areas", NULL, print_list, NULL,
+     "area list", "list areas"},
+    {"area", "show", 1, {NULL}, EVHTTP_REQ_GET, "/v1/areas/{1}", NULL, print_geojson, NULL,
+     "area show NAME", "print an area's GeoJSON geometry"},
+    {"area", "remove", 1, {NULL}, EVHTTP_REQ_DELETE, "/v1/areas/{1}", NULL, print_object, NULL,
+     "area remove NAME", "delete an area"},
+    {"authorize", NULL, 2, {NULL}, EVHTTP_REQ_PUT, "/v1/devices/{1}/areas/{2}", NULL,
+     print_object, NULL, "authorize DEVICE AREA", "authorize a device in an area"},
+    {"unauthorize", NULL, 2, {NULL}, EVHTTP_REQ_DELETE, "/v1/devices/{1}/areas/{2}", NULL,
+     print_object, NULL, "unauthorize DEVICE AREA", "withdraw a device's authorization"},
+    {"cell", "import", 1, {NULL}, EVHTTP_REQ_POST, "/v1/cells", body_cell_import,
+     print_compact, NULL, "cell import FILE.csv|-", "import cells from CSV"},
+    {"cell", "list", 0, {"limit"}, EVHTTP_REQ_GET, "/v1/cells", NULL, print_list, NULL,
+     "cell list [--limit N]", "list cells"},
+    {"alert", "list", 0, {"device", "since", "until", "limit"}, EVHTTP_REQ_GET, "/v1/alerts",
+     NULL, print_alerts, NULL,
+     "alert list [--device ID] [--since RFC3339] [--until RFC3339] [--limit N]",
+     "list zone alerts"},
+    {"health", NULL, 0, {NULL}, EVHTTP_REQ_GET, NULL, NULL, NULL, run_health, "health",
+     "check /healthz and /readyz"},
+    {"metrics", NULL, 0, {NULL}, EVHTTP_REQ_GET, "/metrics", NULL, NULL, NULL, "metrics",
+     "print the Prometheus metrics"},
+};
+
+static const struct column device_columns[] = {
+    {"EXTERNAL ID", "externalId"},
+    {"SUPI", "supi"},
+    {"MOBILITY", "mobility"},
+    {"MONITORING", "monitoringAllowed"},
+    {"STATE", "location.zoneState"},
+};
+
+static const struct column alert_columns[] = {
+    {"ID", "id|alertId"},
+    {"DEVICE", "externalId|device|deviceId"},
+    {"KIND", "kind|type"},
+    {"REPORTED AT", "reportedAt|reported_at|createdAt"},
+    {"CELL", "cellId|cell|ecgi|ncgi|cgi"},
+};
+
+/* Prints the one-line synopses of the commands whose words match (NULL = any). */
+static void print_synopses(FILE *f, const char *group, const char *verb)
+{
+    for (size_t i = 0; i < LG_ARRAY_SIZE(commands); i++) {
+        const struct command *c = &commands[i];
+
+        if (group != NULL && strcmp(c->group, group) != 0)
+            continue;
+        if (verb != NULL && (c->verb == NULL || strcmp(c->verb, verb) != 0))
+            continue;
+        fprintf(f, "  locguardctl %s\n      %s\n", c->synopsis, c->summary);
+    }
+}
+
+/* Prints the full help text. */
+static void print_help(FILE *f)
+{
+    fputs("usage: locguardctl [--url URL] [--token-file FILE] [--json] COMMAND [ARGS]\n"
+          "       locguardctl help [COMMAND]\n"
+          "\n"
+          "Operator CLI over the locguard admin API.\n"
+          "\n"
+          "  --url URL          admin API (default $LOCGUARD_ADMIN_URL, else " DEFAULT_URL ")\n"
+          "  --token-file FILE  file holding the admin bearer token\n"
+          "                     (default $LOCGUARD_ADMIN_TOKEN_FILE)\n"
+          "  --json             print the daemon's JSON instead of tables\n"
+          "  --help             this text\n"
+          "\n"
+          "commands:\n",
+          f);
+    print_synopses(f, NULL, NULL);
+    fputs("\nExit status: 0 success, 1 the daemon refused or could not be reached, 2 usage.\n",
+          f);
+}
+
+/* Prints a usage error and the synopsis of the command concerned; returns EXIT_USAGE. */
+LG_PRINTF(2, 3)
+static int usage_error(const struct command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("locguardctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (cmd != NULL)
+        print_synopses(stderr, cmd->group, cmd->verb);
+    else
+        fputs("try 'locguardctl --help'\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Prints an operational error to stderr; returns EXIT_FAIL. */
+LG_PRINTF(1, 2)
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("locguardctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_FAIL;
+}
+
+/* Returns the spec of the option called name, or NULL. */
+static const struct option_spec *find_option(const char *name)
+{
+    for (size_t i = 0; i < LG_ARRAY_SIZE(option_specs); i++)
+        if (strcmp(option_specs[i].name, name) == 0)
+            return &option_specs[i];
+    return NULL;
+}
+
+/* Returns whether word is one of the '|'-separated choices. */
+static bool is_choice(const char *choices, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p = choices;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, '|');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+        if (len == n && strncmp(p, word, n) == 0)
+            return true;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
+/* Compares a command's option entry ("kind!") with a bare name ("kind"). */
+static bool opt_matches(const char *entry, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(entry, name, n) == 0 && (entry[n] == '\0' || entry[n] == '!');
+}
+
+/* Returns the value of option name in inv (flags: ""), or NULL when not given. */
+static const char *opt(const struct invocation *inv, const char *name)
+{
+    for (int i = 0; i < MAX_CMD_OPTS && inv->cmd->opts[i] != NULL; i++)
+        if (opt_matches(inv->cmd->opts[i], name))
+            return inv->opt_values[i];
+    return NULL;
+}
+
+/* Parses a positive decimal integer that fits an int. */
+static bool parse_positive(const char *s, long *out)
+{
+    char *end;
+    long v;
+
+    if (!isdigit((unsigned char)s[0]))
+        return false;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 1 || v > INT_MAX)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Checks an option's value against the rules that need no daemon; returns NULL or a reason. */
+static const char *check_value(const char *name, const char *value)
+{
+    const struct option_spec *spec = find_option(name);
+    long n;
+    int64_t us;
+
+    if (spec != NULL && spec->choices != NULL && !is_choice(spec->choices, value))
+        return spec->choices;
+    if (strcmp(name, "limit") == 0 && !parse_positive(value, &n))
+        return "a positive integer";
+    if ((strcmp(name, "since") == 0 || strcmp(name, "until") == 0) &&
+        lg_time_parse(value, strlen(value), &us) != LG_OK)
+        return "an RFC 3339 date-time such as 2026-01-31T12:00:00Z";
+    if (value[0] == '\0')
+        return "a non-empty value";
+    return NULL;
+}
+
+/* Returns whether some command has this group and a verb. */
+static bool group_has_verbs(const char *group)
+{
+    for (size_t i = 0; i < LG_ARRAY_SIZE(commands); i++)
+        if (strcmp(commands[i].group, group) == 0 && commands[i].verb != NULL)
+            return true;
+    return false;
+}
+
+/* Returns whether some command has this group. */
+static bool group_exists(const char *group)
+{
+    for (size_t i = 0; i < LG_ARRAY_SIZE(commands); i++)
+        if (strcmp(commands[i].group, group) == 0)
+            return true;
+    return false;
+}
+
+/* Finds the command for group and verb (verb NULL for one-word commands). */
+static const struct command *find_command(const char *group, const char *verb)
+{
+    for (size_t i = 0; i < LG_ARRAY_SIZE(commands); i++) {
+        const struct command *c = &commands[i];
+
+        if (strcmp(c->group, group) != 0)
+            continue;
+        if ((c->verb == NULL) != (verb == NULL))
+            continue;
+        if (verb == NULL || strcmp(c->verb, verb) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* Percent-encodes s (everything but RFC 3986 unreserved characters) onto b. */
+static void add_encoded(struct evbuffer *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            evbuffer_add(b, p, 1);
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+
+            evbuffer_add(b, esc, sizeof(esc));
+        }
+    }
+}
+
+/* Takes the contents of b as a malloc'd NUL-terminated string. */
+static char *buffer_to_string(struct evbuffer *b)
+{
+    size_t len = evbuffer_get_length(b);
+    char *s = lg_xmalloc(len + 1);
+
+    evbuffer_remove(b, s, len);
+    s[len] = '\0';
+    return s;
+}
+
+/*
+ * Expands inv's path template into a request path with percent-encoded
+ * segments and, for GETs, a query string. Returns a malloc'd string, or NULL
+ * after printing a usage error when a segment is empty, "." or "..".
+ */
+static char *expand_path(const struct invocation *inv)
+{
+    const struct command *cmd = inv->cmd;
+    struct evbuffer *b = evbuffer_new();
+    const char *p = cmd->path;
+    char *path = NULL;
+    bool has_query = false;
+
+    if (b == NULL)
+        abort();
+    while (*p != '\0') {
+        const char *close;
+        char name[32];
+        const char *value;
+        size_t len;
+
+        if (*p != '{' || (close = strchr(p, '}')) == NULL) {
+            evbuffer_add(b, p, 1);
+            p++;
+            continue;
+        }
+        len = (size_t)(close - p - 1);
+        if (len >= sizeof(name))
+            abort(); /* a bad template is a programming error */
+        memcpy(name, p + 1, len);
+        name[len] = '\0';
+        if (isdigit((unsigned char)name[0]))
+            value = inv->args[name[0] - '1'];
+        else
+            value = opt(inv, name);
+        if (value == NULL || value[0] == '\0' || strcmp(value, ".") == 0 ||
+            strcmp(value, "..") == 0) {
+            usage_error(cmd, "'%s' cannot be used as a name", value != NULL ? value : "");
+            goto failed;
+        }
+        add_encoded(b, value);
+        p = close + 1;
+    }
+    if (cmd->method == EVHTTP_REQ_GET) {
+        for (int i = 0; i < MAX_CMD_OPTS && cmd->opts[i] != NULL; i++) {
+            const struct option_spec *spec;
+            char name[32];
+
+            if (inv->opt_values[i] == NULL)
+                continue;
+            lg_strlcpy(name, cmd->opts[i], sizeof(name));
+            name[strcspn(name, "!")] = '\0';
+            spec = find_option(name);
+            if (spec == NULL || !spec->has_value)
+                continue;
+            evbuffer_add(b, has_query ? "&" : "?", 1);
+            add_encoded(b, name);
+            evbuffer_add(b, "=", 1);
+            add_encoded(b, inv->opt_values[i]);
+            has_query = true;
+        }
+    }
+    path = buffer_to_string(b);
+failed:
+    evbuffer_free(b);
+    return path;
+}
+
+/*
+ * Reads a whole file (or stdin for "-") into a malloc'd NUL-terminated
+ * buffer. Returns NULL after printing why.
+ */
+static char *read_input(const char *file, size_t *out_len)
+{
+    bool is_stdin = strcmp(file, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(file, "rb");
+    char *data = NULL;
+    size_t len = 0, cap = 0;
+
+    if (f == NULL) {
+        fail("cannot open %s: %s", file, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        size_t n;
+
+        if (cap - len < 4096) {
+            cap = cap == 0 ? 8192 : cap * 2;
+            data = lg_xrealloc(data, cap + 1);
+        }
+        n = fread(data + len, 1, cap - len, f);
+        len += n;
+        if (len > MAX_INPUT_BYTES) {
+            fail("%s is larger than %u bytes", file, MAX_INPUT_BYTES);
+            goto failed;
+        }
+        if (n == 0)
+            break;
+    }
+    if (ferror(f)) {
+        fail("cannot read %s: %s", file, strerror(errno));
+        goto failed;
+    }
+    if (!is_stdin)
+        fclose(f);
+    data[len] = '\0';
+    *out_len = len;
+    return data;
+failed:
+    if (!is_stdin)
+        fclose(f);
+    free(data);
+    return NULL;
+}
+
+/* Serializes doc (stolen) as the request body. */
+static void set_json_body(struct body *out, json_t *doc)
+{
+    out->data = json_dumps(doc, JSON_COMPACT);
+    if (out->data == NULL)
+        abort();
+    out->len = strlen(out->data);
+    out->content_type = "application/json";
+    json_decref(doc);
+}
+
+static int body_node_add(const struct invocation *inv, struct body *out)
+{
+    set_json_body(out, json_pack("{s:s, s:s}", "name", inv->args[0], "kind", opt(inv, "kind")));
+    return EXIT_OK;
+}
+
+static int body_node_enable(const struct invocation *inv, struct body *out)
+{
+    (void)inv;
+    set_json_body(out, json_pack("{s:b}", "enabled", 1));
+    return EXIT_OK;
+}
+
+static int body_node_disable(const struct invocation *inv, struct body *out)
+{
+    (void)inv;
+    set_json_body(out, json_pack("{s:b}", "enabled", 0));
+    return EXIT_OK;
+}
+
+/* Optional fields (msisdn, ambiguousPolicy) are left out so the daemon's defaults apply. */
+static int body_device_add(const struct invocation *inv, struct body *out)
+{
+    const char *msisdn = opt(inv, "msisdn");
+    const char *ambiguous = opt(inv, "ambiguous");
+    json_t *doc;
+
+    doc = json_pack("{s:s, s:s, s:s, s:b}", "supi", opt(inv, "supi"), "externalId",
+                    opt(inv, "external-id"), "mobility", opt(inv, "mobility"),
+                    "monitoringAllowed", opt(inv, "no-monitoring") == NULL);
+    if (doc == NULL)
+        return fail("arguments are not valid UTF-8");
+    if (msisdn != NULL)
+        json_object_set_new(doc, "msisdn", json_string(msisdn));
+    if (ambiguous != NULL)
+        json_object_set_new(doc, "ambiguousPolicy", json_string(ambiguous));
+    set_json_body(out, doc);
+    return EXIT_OK;
+}
+
+/* Accepts a Polygon/MultiPolygon geometry, or a Feature whose geometry is one. */
+static int body_area_add(const struct invocation *inv, struct body *out)
+{
+    const char *file = opt(inv, "geojson");
+    json_error_t jerr;
+    json_t *doc, *geometry;
+    const char *type;
+    char *text;
+    size_t len;
+
+    text = read_input(file, &len);
+    if (text == NULL)
+        return EXIT_FAIL;
+    doc = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (doc == NULL)
+        return fail("%s: not JSON (line %d: %s)", file, jerr.line, jerr.text);
+    geometry = doc;
+    type = json_string_value(json_object_get(doc, "type"));
+    if (type != NULL && strcmp(type, "Feature") == 0) {
+        geometry = json_object_get(doc, "geometry");
+        type = json_string_value(json_object_get(geometry, "type"));
+    }
+    if (type == NULL || (strcmp(type, "Polygon") != 0 && strcmp(type, "MultiPolygon") != 0)) {
+        json_decref(doc);
+        return fail("%s: expected a GeoJSON Polygon or MultiPolygon, or a Feature holding one",
+                    file);
+    }
+    set_json_body(out, json_pack("{s:O}", "geometry", geometry));
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+static int body_cell_import(const struct invocation *inv, struct body *out)
+{
+    out->data = read_input(inv->args[0], &out->len);
+    if (out->data == NULL)
+        return EXIT_FAIL;
+    out->content_type = "text/csv";
+    return EXIT_OK;
+}
+
+/* Appends s to b, replacing control characters so the daemon cannot drive the terminal. */
+static void add_printable(struct evbuffer *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        char c = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
+
+        evbuffer_add(b, &c, 1);
+    }
+}
+
+/* Returns whether every element of the array v is a string or a number. */
+static bool is_scalar_array(const json_t *v)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(v, i, item)
+        if (!json_is_string(item) && !json_is_number(item))
+            return false;
+    return true;
+}
+
+/* Renders a JSON value as table text: "-" for missing/null, yes/no for booleans. */
+static char *value_text(const json_t *v)
+{
+    struct evbuffer *b;
+    char *s;
+
+    if (v == NULL || json_is_null(v))
+        return lg_xstrdup("-");
+    if (json_is_true(v))
+        return lg_xstrdup("yes");
+    if (json_is_false(v))
+        return lg_xstrdup("no");
+    b = evbuffer_new();
+    if (b == NULL)
+        abort();
+    if (json_is_string(v)) {
+        add_printable(b, json_string_value(v));
+    } else if (json_is_array(v) && is_scalar_array(v)) {
+        size_t i;
+        json_t *item;
+
+        json_array_foreach(v, i, item) {
+            char *text = value_text(item);
+
+            if (i > 0)
+                evbuffer_add(b, ", ", 2);
+            evbuffer_add(b, text, strlen(text));
+            free(text);
+        }
+    } else if (json_is_integer(v)) {
+        evbuffer_add_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    } else if (json_is_real(v)) {
+        evbuffer_add_printf(b, "%.10g", json_real_value(v));
+    } else {
+        char *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+        add_printable(b, dump != NULL ? dump : "?");
+        free(dump);
+    }
+    s = buffer_to_string(b);
+    evbuffer_free(b);
+    return s;
+}
+
+/* Follows a dotted path ("location.zoneState") from obj; NULL when absent. */
+static json_t *get_path(json_t *obj, const char *path, size_t path_len)
+{
+    const char *p = path, *end = path + path_len;
+
+    while (obj != NULL && p < end) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        size_t len = dot != NULL ? (size_t)(dot - p) : (size_t)(end - p);
+
+        obj = json_object_getn(obj, p, len);
+        p += len + 1;
+    }
+    return obj;
+}
+
+/* Returns the first of keys ("a|b.c") present and non-null in obj. */
+static json_t *get_any(json_t *obj, const char *keys)
+{
+    const char *p = keys;
+
+    for (;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        json_t *v = get_path(obj, p, len);
+
+        if (v != NULL && !json_is_null(v))
+            return v;
+        if (bar == NULL)
+            return NULL;
+        p = bar + 1;
+    }
+}
+
+/* Display width of UTF-8 text: counts code points, not bytes. */
+static size_t text_width(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* Prints a left-aligned table; cells is nrows x ncols (row 0 = headers), all owned by the caller. */
+static void print_cells(char **cells, size_t nrows, size_t ncols)
+{
+    size_t *width = lg_xcalloc(ncols, sizeof(*width));
+
+    for (size_t r = 0; r < nrows; r++)
+        for (size_t c = 0; c < ncols; c++) {
+            size_t w = text_width(cells[r * ncols + c]);
+
+            if (w > width[c])
+                width[c] = w;
+        }
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t c = 0; c < ncols; c++) {
+            const char *s = cells[r * ncols + c];
+
+            fputs(s, stdout);
+            if (c + 1 < ncols)
+                printf("%*s", (int)(width[c] - text_width(s) + 2), "");
+        }
+        putchar('\n');
+    }
+    free(width);
+}
+
+/* Prints items (an array of objects) as a table with the given columns. */
+static void print_table(json_t *items, const struct column *cols, size_t ncols)
+{
+    size_t nrows = json_array_size(items) + 1;
+    char **cells = lg_xcalloc(nrows * ncols, sizeof(*cells));
+
+    for (size_t c = 0; c < ncols; c++)
+        cells[c] = lg_xstrdup(cols[c].header);
+    for (size_t r = 1; r < nrows; r++)
+        for (size_t c = 0; c < ncols; c++)
+            cells[r * ncols + c] = value_text(get_any(json_array_get(items, r - 1), cols[c].keys));
+    print_cells(cells, nrows, ncols);
+    for (size_t i = 0; i < nrows * ncols; i++)
+        free(cells[i]);
+    free(cells);
+}
+
+/* Turns a JSON key into a column header: "externalId" -> "EXTERNAL ID". */
+static char *header_of(const char *key)
+{
+    size_t n = strlen(key);
+    char *h = lg_xmalloc(2 * n + 1), *q = h;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)key[i];
+
+        if (c == '_' || c == '-') {
+            *q++ = ' ';
+            continue;
+        }
+        if (isupper(c) && i > 0 && islower((unsigned char)key[i - 1]))
+            *q++ = ' ';
+        *q++ = (char)toupper(c);
+    }
+    *q = '\0';
+    return h;
+}
+
+/*
+ * Finds the list in an answer: the answer itself when it is an array, else
+ * "items", else the first array-valued member. Returns NULL when there is none.
+ */
+static json_t *list_of(json_t *doc)
+{
+    const char *key;
+    json_t *v;
+
+    if (json_is_array(doc))
+        return doc;
+    if (!json_is_object(doc))
+        return NULL;
+    v = json_object_get(doc, "items");
+    if (json_is_array(v))
+        return v;
+    json_object_foreach(doc, key, v)
+        if (json_is_array(v))
+            return v;
+    return NULL;
+}
+
+/*
+ * Prints a list whose shape the CLI does not fix: one column per scalar
+ * member, in order of first appearance; a list of scalars prints one per line.
+ */
+static void print_list(json_t *doc)
+{
+    json_t *items = list_of(doc), *item, *v;
+    struct column *cols = NULL;
+    size_t ncols = 0, i;
+    const char *key;
+
+    if (items == NULL) {
+        print_object(doc);
+        return;
+    }
+    json_array_foreach(items, i, item) {
+        if (!json_is_object(item)) {
+            char *s = value_text(item);
+
+            puts(s);
+            free(s);
+            continue;
+        }
+        json_object_foreach(item, key, v) {
+            bool is_known = false;
+
+            if (json_is_object(v) || json_is_array(v))
+                continue;
+            for (size_t c = 0; c < ncols && !is_known; c++)
+                is_known = strcmp(cols[c].keys, key) == 0;
+            if (is_known || strchr(key, '|') != NULL || strchr(key, '.') != NULL)
+                continue;
+            cols = lg_xrealloc(cols, (ncols + 1) * sizeof(*cols));
+            cols[ncols].header = header_of(key);
+            cols[ncols].keys = lg_xstrdup(key);
+            ncols++;
+        }
+    }
+    if (json_array_size(items) == 0)
+        puts("(none)");
+    else if (ncols > 0 && json_is_object(json_array_get(items, 0)))
+        print_table(items, cols, ncols);
+    for (size_t c = 0; c < ncols; c++) {
+        free((char *)cols[c].header);
+        free((char *)cols[c].keys);
+    }
+    free(cols);
+}
+
+static void print_devices(json_t *doc)
+{
+    json_t *items = list_of(doc);
+
+    if (items == NULL)
+        print_object(doc);
+    else
+        print_table(items, device_columns, LG_ARRAY_SIZE(device_columns));
+}
+
+static void print_alerts(json_t *doc)
+{
+    json_t *items = list_of(doc);
+
+    if (items == NULL)
+        print_object(doc);
+    else
+        print_table(items, alert_columns, LG_ARRAY_SIZE(alert_columns));
+}
+
+/* Collects "dotted.key" / value rows of obj into cells (pairs), flattening nested objects. */
+static void flatten(json_t *obj, const char *prefix, char ***cells, size_t *nrows)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v) {
+        struct evbuffer *b = evbuffer_new();
+        char *name;
+
+        if (b == NULL)
+            abort();
+        if (prefix != NULL)
+            evbuffer_add_printf(b, "%s.", prefix);
+        add_printable(b, key);
+        name = buffer_to_string(b);
+        evbuffer_free(b);
+        if (json_is_object(v) && json_object_size(v) > 0) {
+            flatten(v, name, cells, nrows);
+            free(name);
+            continue;
+        }
+        *cells = lg_xrealloc(*cells, (*nrows + 1) * 2 * sizeof(**cells));
+        (*cells)[*nrows * 2] = name;
+        (*cells)[*nrows * 2 + 1] = value_text(v);
+        (*nrows)++;
+    }
+}
+
+/* Prints one object as aligned "key  value" lines; anything else as its text. */
+static void print_object(json_t *doc)
+{
+    char **cells = NULL;
+    size_t nrows = 0;
+
+    if (!json_is_object(doc)) {
+        char *s = value_text(doc);
+
+        puts(s);
+        free(s);
+        return;
+    }
+    flatten(doc, NULL, &cells, &nrows);
+    if (nrows == 0)
+        puts("ok");
+    else
+        print_cells(cells, nrows, 2);
+    for (size_t i = 0; i < nrows * 2; i++)
+        free(cells[i]);
+    free(cells);
+}
+
+/* Prints the geometry of an area answer (or the answer itself) as GeoJSON. */
+static void print_geojson(json_t *doc)
+{
+    json_t *geometry = json_object_get(doc, "geometry");
+    /* One line, so the output can be fed back to `area add --geojson -`. */
+    char *s = json_dumps(geometry != NULL ? geometry : doc, JSON_ENCODE_ANY);
+
+    if (s != NULL)
+        puts(s);
+    free(s);
+}
+
+static void print_compact(json_t *doc)
+{
+    char *s = json_dumps(doc, JSON_ENCODE_ANY);
+
+    if (s != NULL)
+        puts(s);
+    free(s);
+}
+
+/* Maps a libevent request error to a constant message. */
+static const char *request_error_text(enum evhttp_request_error err)
+{
+    switch (err) {
+    case EVREQ_HTTP_TIMEOUT:
+        return "timed out";
+    case EVREQ_HTTP_EOF:
+        return "connection closed before the answer was complete";
+    case EVREQ_HTTP_INVALID_HEADER:
+        return "invalid HTTP answer";
+    case EVREQ_HTTP_BUFFER_ERROR:
+        return "connection failed";
+    case EVREQ_HTTP_REQUEST_CANCEL:
+        return "request cancelled";
+    case EVREQ_HTTP_DATA_TOO_LONG:
+        return "answer too long";
+    }
+    return "request failed";
+}
+
+static void on_request_error(enum evhttp_request_error err, void *arg)
+{
+    struct response *resp = arg;
+
+    resp->err = request_error_text(err);
+}
+
+/* Collects status and body, then stops the private loop. */
+static void on_response(struct evhttp_request *req, void *arg)
+{
+    struct response *resp = arg;
+    struct evhttp_connection *conn = req != NULL ? evhttp_request_get_connection(req) : NULL;
+
+    if (req == NULL || evhttp_request_get_response_code(req) == 0) {
+        if (resp->err == NULL)
+            resp->err = "connection failed";
+    } else {
+        resp->status = evhttp_request_get_response_code(req);
+        evbuffer_add_buffer(resp->body, evhttp_request_get_input_buffer(req));
+    }
+    if (conn != NULL)
+        event_base_loopbreak(evhttp_connection_get_base(conn));
+}
+
+/*
+ * Sends one request and waits for the answer. path is relative to the URL's
+ * prefix. Returns LG_OK when an HTTP answer arrived (any status); LG_ERR after
+ * printing why when none did.
+ */
+LG_MUST_CHECK
+static int http_call(struct ctl *ctl, enum evhttp_cmd_type method, const char *path,
+                     const struct body *body, const char *accept, struct response *resp)
+{
+    struct evhttp_connection *conn;
+    struct evhttp_request *req;
+    struct evkeyvalq *headers;
+    char *uri = NULL, *auth = NULL;
+    size_t uri_len, auth_len;
+    char length[32];
+    int rc = LG_ERR;
+
+    resp->status = 0;
+    resp->err = NULL;
+    conn = evhttp_connection_base_new(ctl->base, NULL, ctl->host, (unsigned short)ctl->port);
+    if (conn == NULL) {
+        fail("cannot create a connection to %s", ctl->url);
+        return LG_ERR;
+    }
+    evhttp_connection_set_timeout(conn, REQUEST_TIMEOUT_S);
+    evhttp_connection_set_retries(conn, 0);
+    req = evhttp_request_new(on_response, resp);
+    if (req == NULL)
+        abort();
+    evhttp_request_set_error_cb(req, on_request_error);
+    headers = evhttp_request_get_output_headers(req);
+    evhttp_add_header(headers, "Host", ctl->host_header);
+    evhttp_add_header(headers, "User-Agent", "locguardctl");
+    evhttp_add_header(headers, "Accept", accept);
+    evhttp_add_header(headers, "Connection", "close");
+    if (ctl->token != NULL) {
+        auth_len = strlen(ctl->token) + sizeof("Bearer ");
+        auth = lg_xmalloc(auth_len);
+        snprintf(auth, auth_len, "Bearer %s", ctl->token);
+        evhttp_add_header(headers, "Authorization", auth);
+        OPENSSL_cleanse(auth, auth_len);
+        free(auth);
+    }
+    if (body != NULL && body->data != NULL) {
+        evhttp_add_header(headers, "Content-Type", body->content_type);
+        evbuffer_add(evhttp_request_get_output_buffer(req), body->data, body->len);
+    }
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+        /* Some servers want a length even on an empty PUT/DELETE. */
+        snprintf(length, sizeof(length), "%zu", body != NULL ? body->len : 0);
+        evhttp_add_header(headers, "Content-Length", length);
+    }
+    uri_len = strlen(ctl->prefix) + strlen(path) + 1;
+    uri = lg_xmalloc(uri_len);
+    snprintf(uri, uri_len, "%s%s", ctl->prefix, path);
+    /* evhttp_make_request frees req on failure. */
+    if (evhttp_make_request(conn, req, method, uri) != 0) {
+        fail("cannot send the request to %s", ctl->url);
+        goto failed;
+    }
+    event_base_dispatch(ctl->base);
+    if (resp->status == 0) {
+        fail("cannot reach the admin API at %s: %s", ctl->url,
+             resp->err != NULL ? resp->err : "no answer");
+        goto failed;
+    }
+    rc = LG_OK;
+failed:
+    free(uri);
+    evhttp_connection_free(conn);
+    return rc;
+}
+
+/* Prints a ProblemDetails (or any error answer) to stderr; returns EXIT_FAIL. */
+static int print_problem(const struct ctl *ctl, int status, const char *text, size_t len)
+{
+    json_t *doc = json_loadb(text, len, 0, NULL);
+    const char *detail = json_string_value(json_object_get(doc, "detail"));
+    const char *title = json_string_value(json_object_get(doc, "title"));
+    json_t *params = json_object_get(doc, "invalidParams"), *p;
+    struct evbuffer *b = evbuffer_new();
+    size_t i;
+    char *msg;
+
+    if (b == NULL)
+        abort();
+    if (detail != NULL) {
+        add_printable(b, detail);
+    } else if (title != NULL) {
+        add_printable(b, title);
+    } else if (doc == NULL && len > 0 && len < 512) {
+        /* A short text body (a proxy, an old daemon): show it without its newline. */
+        char *plain = lg_xstrndup(text, len);
+
+        plain[strcspn(plain, "\r\n")] = '\0';
+        add_printable(b, plain);
+        free(plain);
+    }
+    if (evbuffer_get_length(b) == 0)
+        evbuffer_add_printf(b, "HTTP %d", status);
+    msg = buffer_to_string(b);
+    evbuffer_free(b);
+    fail("%s (HTTP %d)", msg, status);
+    free(msg);
+    json_array_foreach(params, i, p) {
+        char *param = value_text(json_object_get(p, "param"));
+        char *reason = value_text(json_object_get(p, "reason"));
+
+        fprintf(stderr, "  %s: %s\n", param, reason);
+        free(param);
+        free(reason);
+    }
+    if (status == 401 && ctl->token == NULL)
+        fputs("  (no token: pass --token-file or set LOCGUARD_ADMIN_TOKEN_FILE)\n", stderr);
+    json_decref(doc);
+    return EXIT_FAIL;
+}
+
+/* Prints a successful answer the way the command asks; returns the exit status. */
+static int print_answer(const struct ctl *ctl, print_cb print, int status, const char *text,
+                        size_t len)
+{
+    json_t *doc;
+
+    if (status == 204 || len == 0) {
+        puts("ok");
+        return EXIT_OK;
+    }
+    if (ctl->is_json || print == NULL) {
+        fwrite(text, 1, len, stdout);
+        if (text[len - 1] != '\n')
+            putchar('\n');
+        return EXIT_OK;
+    }
+    doc = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    if (doc == NULL) {
+        fwrite(text, 1, len, stdout);
+        if (text[len - 1] != '\n')
+            putchar('\n');
+        return EXIT_OK;
+    }
+    print(doc);
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+/* Runs a table-driven command: build path and body, send, print. */
+static int run_request(struct ctl *ctl, const struct invocation *inv)
+{
+    const struct command *cmd = inv->cmd;
+    struct body body = {NULL, 0, NULL};
+    struct response resp = {0, NULL, evbuffer_new()};
+    const char *accept = cmd->print != NULL ? "application/json" : "text/plain";
+    char *path = NULL, *text = NULL;
+    size_t len;
+    int status = EXIT_USAGE;
+
+    if (resp.body == NULL)
+        abort();
+    path = expand_path(inv);
+    if (path == NULL)
+        goto failed;
+    if (cmd->build != NULL) {
+        status = cmd->build(inv, &body);
+        if (status != EXIT_OK)
+            goto failed;
+    }
+    status = EXIT_FAIL;
+    if (http_call(ctl, cmd->method, path, &body, accept, &resp) != LG_OK)
+        goto failed;
+    len = evbuffer_get_length(resp.body);
+    text = buffer_to_string(resp.body);
+    if (resp.status < 200 || resp.status > 299)
+        status = print_problem(ctl, resp.status, text, len);
+    else
+        status = print_answer(ctl, cmd->print, resp.status, text, len);
+failed:
+    free(text);
+    free(body.data);
+    free(path);
+    evbuffer_free(resp.body);
+    return status;
+}
+
+/* GETs /healthz and /readyz; exits 0 only when both answer 2xx. */
+static int run_health(struct ctl *ctl, const struct invocation *inv)
+{
+    static const char *const checks[] = {"/healthz", "/readyz"};
+    char *cells[3 * (LG_ARRAY_SIZE(checks) + 1)] = {NULL};
+    json_t *all = json_object();
+    int status = EXIT_OK;
+    size_t n = 0;
+
+    (void)inv;
+    cells[n++] = lg_xstrdup("CHECK");
+    cells[n++] = lg_xstrdup("STATUS");
+    cells[n++] = lg_xstrdup("HTTP");
+    for (size_t i = 0; i < LG_ARRAY_SIZE(checks); i++) {
+        struct response resp = {0, NULL, evbuffer_new()};
+        bool is_ok;
+        json_t *doc;
+        char *text;
+        size_t len;
+
+        if (resp.body == NULL)
+            abort();
+        if (http_call(ctl, EVHTTP_REQ_GET, checks[i], NULL, "application/json", &resp) != LG_OK) {
+            evbuffer_free(resp.body);
+            status = EXIT_FAIL;
+            goto failed;
+        }
+        len = evbuffer_get_length(resp.body);
+        text = buffer_to_string(resp.body);
+        evbuffer_free(resp.body);
+        is_ok = resp.status >= 200 && resp.status <= 299;
+        if (!is_ok)
+            status = EXIT_FAIL;
+        doc = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+        if (doc == NULL)
+            doc = len > 0 ? json_stringn(text, len) : json_null();
+        if (doc == NULL)
+            doc = json_null();
+        json_object_set_new(all, checks[i] + 1,
+                            json_pack("{s:i, s:o}", "httpStatus", resp.status, "body", doc));
+        cells[n++] = lg_xstrdup(checks[i] + 1);
+        if (json_is_string(json_object_get(doc, "status")))
+            cells[n++] = value_text(json_object_get(doc, "status"));
+        else
+            cells[n++] = lg_xstrdup(is_ok ? "ok" : "failing");
+        cells[n] = lg_xmalloc(16);
+        snprintf(cells[n++], 16, "%d", resp.status);
+        free(text);
+    }
+    if (ctl->is_json)
+        print_compact(all);
+    else
+        print_cells(cells, LG_ARRAY_SIZE(checks) + 1, 3);
+failed:
+    for (size_t i = 0; i < n; i++)
+        free(cells[i]);
+    json_decref(all);
+    return status;
+}
+
+/*
+ * Splits the URL into host, port and path prefix. Only plain http: the admin
+ * zone is loopback. Returns LG_ERR after printing why.
+ */
+LG_MUST_CHECK
+static int parse_url(struct ctl *ctl, const char *url)
+{
+    struct evhttp_uri *uri = evhttp_uri_parse(url);
+    const char *scheme, *host, *path;
+    size_t hlen;
+    int rc = LG_ERR;
+
+    ctl->url = lg_xstrdup(url);
+    if (uri == NULL) {
+        usage_error(NULL, "--url %s is not a URL", url);
+        return LG_ERR;
+    }
+    scheme = evhttp_uri_get_scheme(uri);
+    host = evhttp_uri_get_host(uri);
+    if (scheme == NULL || strcmp(scheme, "http") != 0 || host == NULL || host[0] == '\0') {
+        usage_error(NULL, "--url must look like http://127.0.0.1:7080");
+        goto failed;
+    }
+    if (evhttp_uri_get_userinfo(uri) != NULL || evhttp_uri_get_query(uri) != NULL ||
+        evhttp_uri_get_fragment(uri) != NULL) {
+        usage_error(NULL, "--url takes no user, query or fragment");
+        goto failed;
+    }
+    ctl->port = evhttp_uri_get_port(uri);
+    if (ctl->port < 0)
+        ctl->port = 80;
+    hlen = strlen(host);
+    if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']')
+        ctl->host = lg_xstrndup(host + 1, hlen - 2);
+    else
+        ctl->host = lg_xstrdup(host);
+    hlen = strlen(host) + 16;
+    ctl->host_header = lg_xmalloc(hlen);
+    snprintf(ctl->host_header, hlen, "%s:%d", host, ctl->port);
+    path = evhttp_uri_get_path(uri);
+    ctl->prefix = lg_xstrdup(path != NULL ? path : "");
+    for (size_t n = strlen(ctl->prefix); n > 0 && ctl->prefix[n - 1] == '/'; n--)
+        ctl->prefix[n - 1] = '\0';
+    rc = LG_OK;
+failed:
+    evhttp_uri_free(uri);
+    return rc;
+}
+
+/* Reads the token, stripping trailing newlines and blanks. Returns LG_ERR after printing why. */
+LG_MUST_CHECK
+static int read_token(struct ctl *ctl, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    char buf[MAX_TOKEN_BYTES + 2];
+    size_t len;
+    int rc = LG_ERR;
+
+    if (f == NULL) {
+        fail("cannot open token file %s: %s", file, strerror(errno));
+        return LG_ERR;
+    }
+    len = fread(buf, 1, sizeof(buf) - 1, f);
+    if (ferror(f)) {
+        fail("cannot read token file %s", file);
+        goto failed;
+    }
+    if (len > MAX_TOKEN_BYTES) {
+        fail("token file %s is too long", file);
+        goto failed;
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+                       buf[len - 1] == '\t'))
+        len--;
+    buf[len] = '\0';
+    if (len == 0) {
+        fail("token file %s is empty", file);
+        goto failed;
+    }
+    for (size_t i = 0; i < len; i++) {
+        /* Never echo the token; only say it is malformed. */
+        if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] == 0x7f) {
+            fail("token file %s holds more than one token", file);
+            goto failed;
+        }
+    }
+    ctl->token = lg_xstrndup(buf, len);
+    rc = LG_OK;
+failed:
+    OPENSSL_cleanse(buf, sizeof(buf));
+    fclose(f);
+    return rc;
+}
+
+/* Options and words pulled out of argv before the command is known. */
+struct cmdline {
+    const char *url;
+    const char *token_file;
+    bool is_json;
+    bool wants_help;
+    const char **words;        /* positionals, argc entries */
+    size_t nwords;
+    const char **opt_names;    /* command options in order, argc entries */
+    const char **opt_vals;
+    size_t nopts;
+};
+
+/*
+ * Splits argv into global options, command options and words. Options may
+ * come anywhere; "--" ends them. Returns EXIT_OK or EXIT_USAGE.
+ */
+static int split_argv(int argc, char **argv, struct cmdline *cl)
+{
+    bool is_done = false;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const struct option_spec *spec;
+        const char *value = NULL;
+        char name[32];
+        const char *eq;
+        size_t nlen;
+
+        if (is_done || a[0] != '-' || strcmp(a, "-") == 0) {
+            cl->words[cl->nwords++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            is_done = true;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0) {
+            cl->wants_help = true;
+            continue;
+        }
+        if (a[1] != '-')
+            return usage_error(NULL, "unknown option %s", a);
+        eq = strchr(a + 2, '=');
+        nlen = eq != NULL ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+        if (nlen >= sizeof(name))
+            return usage_error(NULL, "unknown option %s", a);
+        memcpy(name, a + 2, nlen);
+        name[nlen] = '\0';
+        spec = find_option(name);
+        if (spec == NULL)
+            return usage_error(NULL, "unknown option --%s", name);
+        if (spec->has_value) {
+            if (eq != NULL)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return usage_error(NULL, "--%s needs a value", name);
+        } else if (eq != NULL) {
+            return usage_error(NULL, "--%s takes no value", name);
+        }
+        if (strcmp(name, "url") == 0)
+            cl->url = value;
+        else if (strcmp(name, "token-file") == 0)
+            cl->token_file = value;
+        else if (strcmp(name, "json") == 0)
+            cl->is_json = true;
+        else if (strcmp(name, "help") == 0)
+            cl->wants_help = true;
+        else {
+            cl->opt_names[cl->nopts] = spec->name;
+            cl->opt_vals[cl->nopts++] = value != NULL ? value : "";
+        }
+    }
+    return EXIT_OK;
+}
+
+/* Handles "help [GROUP [VERB]]" and --help; returns the exit status. */
+static int show_help(const char *const *words, size_t nwords)
+{
+    const char *group = nwords > 0 ? words[0] : NULL;
+    const char *verb = nwords > 1 ? words[1] : NULL;
+
+    if (group == NULL) {
+        print_help(stdout);
+        return EXIT_OK;
+    }
+    if (!group_exists(group) || (verb != NULL && find_command(group, verb) == NULL))
+        return usage_error(NULL, "no command '%s%s%s'", group, verb != NULL ? " " : "",
+                           verb != NULL ? verb : "");
+    printf("usage:\n");
+    print_synopses(stdout, group, verb);
+    return EXIT_OK;
+}
+
+/*
+ * Resolves the words and options of cl into inv. Returns EXIT_OK, or
+ * EXIT_USAGE after printing why.
+ */
+static int resolve(const struct cmdline *cl, struct invocation *inv)
+{
+    const char *group = cl->words[0];
+    const char *verb = NULL;
+    size_t first_arg = 1;
+    size_t nargs;
+    const struct command *cmd;
+
+    if (!group_exists(group))
+        return usage_error(NULL, "unknown command '%s'", group);
+    if (group_has_verbs(group)) {
+        if (cl->nwords < 2) {
+            fprintf(stderr, "locguardctl: '%s' needs a subcommand\n", group);
+            print_synopses(stderr, group, NULL);
+            return EXIT_USAGE;
+        }
+        verb = cl->words[1];
+        first_arg = 2;
+    }
+    cmd = find_command(group, verb);
+    if (cmd == NULL) {
+        fprintf(stderr, "locguardctl: unknown command '%s %s'\n", group, verb);
+        print_synopses(stderr, group, NULL);
+        return EXIT_USAGE;
+    }
+    inv->cmd = cmd;
+    nargs = cl->nwords - first_arg;
+    if (nargs != (size_t)cmd->nargs)
+        return usage_error(cmd, "'%s%s%s' takes %d argument%s, got %zu", group,
+                           verb != NULL ? " " : "", verb != NULL ? verb : "", cmd->nargs,
+                           cmd->nargs == 1 ? "" : "s", nargs);
+    for (size_t i = 0; i < nargs; i++)
+        inv->args[i] = cl->words[first_arg + i];
+    for (size_t o = 0; o < cl->nopts; o++) {
+        const char *why;
+        int idx = -1;
+
+        for (int i = 0; i < MAX_CMD_OPTS && cmd->opts[i] != NULL; i++)
+            if (opt_matches(cmd->opts[i], cl->opt_names[o]))
+                idx = i;
+        if (idx < 0)
+            return usage_error(cmd, "--%s does not apply here", cl->opt_names[o]);
+        if (inv->opt_values[idx] != NULL)
+            return usage_error(cmd, "--%s given twice", cl->opt_names[o]);
+        why = find_option(cl->opt_names[o])->has_value
+                  ? check_value(cl->opt_names[o], cl->opt_vals[o])
+                  : NULL;
+        if (why != NULL)
+            return usage_error(cmd, "--%s must be %s", cl->opt_names[o], why);
+        inv->opt_values[idx] = cl->opt_vals[o];
+    }
+    for (int i = 0; i < MAX_CMD_OPTS && cmd->opts[i] != NULL; i++) {
+        const char *entry = cmd->opts[i];
+        size_t n = strlen(entry);
+
+        if (entry[n - 1] == '!' && inv->opt_values[i] == NULL)
+            return usage_error(cmd, "--%.*s is required", (int)(n - 1), entry);
+    }
+    return EXIT_OK;
+}
+
+static void ctl_cleanup(struct ctl *ctl)
+{
+    if (ctl->token != NULL) {
+        OPENSSL_cleanse(ctl->token, strlen(ctl->token));
+        free(ctl->token);
+    }
+    if (ctl->base != NULL)
+        event_base_free(ctl->base);
+    free(ctl->url);
+    free(ctl->host);
+    free(ctl->host_header);
+    free(ctl->prefix);
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl ctl = {0};
+    struct cmdline cl = {0};
+    struct invocation inv = {0};
+    const char *url, *token_file;
+    int status;
+
+    /* A closed pipe (locguardctl ... | head) must not kill us mid-write. */
+    signal(SIGPIPE, SIG_IGN);
+    cl.words = lg_xcalloc((size_t)argc + 1, sizeof(*cl.words));
+    cl.opt_names = lg_xcalloc((size_t)argc + 1, sizeof(*cl.opt_names));
+    cl.opt_vals = lg_xcalloc((size_t)argc + 1, sizeof(*cl.opt_vals));
+    status = split_argv(argc, argv, &cl);
+    if (status != EXIT_OK)
+        goto done;
+    if (cl.nwords > 0 && strcmp(cl.words[0], "help") == 0) {
+        status = show_help(cl.words + 1, cl.nwords - 1);
+        goto done;
+    }
+    if (cl.wants_help) {
+        status = show_help(cl.words, cl.nwords);
+        goto done;
+    }
+    if (cl.nwords == 0) {
+        print_help(stderr);
+        status = EXIT_USAGE;
+        goto done;
+    }
+    status = resolve(&cl, &inv);
+    if (status != EXIT_OK)
+        goto done;
+
+    status = EXIT_USAGE;
+    url = cl.url != NULL ? cl.url : getenv("LOCGUARD_ADMIN_URL");
+    if (url == NULL || url[0] == '\0')
+        url = DEFAULT_URL;
+    if (parse_url(&ctl, url) != LG_OK)
+        goto done;
+    status = EXIT_FAIL;
+    token_file = cl.token_file != NULL ? cl.token_file : getenv("LOCGUARD_ADMIN_TOKEN_FILE");
+    if (token_file != NULL && token_file[0] != '\0' && read_token(&ctl, token_file) != LG_OK)
+        goto done;
+    ctl.is_json = cl.is_json;
+    ctl.base = event_base_new();
+    if (ctl.base == NULL) {
+        fail("cannot create an event loop");
+        goto done;
+    }
+    status = inv.cmd->run != NULL ? inv.cmd->run(&ctl, &inv) : run_request(&ctl, &inv);
+    if (fflush(stdout) != 0 && status == EXIT_OK)
+        status = EXIT_FAIL;
+done:
+    ctl_cleanup(&ctl);
+    free(cl.words);
+    free(cl.opt_names);
+    free(cl.opt_vals);
+    return status;
+}
