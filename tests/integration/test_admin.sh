@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+#
+# The admin zone: the bearer token, health and readiness, the metrics the
+# operator scrapes, geometry validation, and locguardctl driving the
+# provisioning API end to end (node, device, area, authorization, cell
+# import, then a report away twice and the alert in `alert list`).
+
+# ctl ARGS...: locguardctl against this file's daemon.
+ctl() {
+    "$BUILD/locguardctl" --url "http://127.0.0.1:$ADMIN_PORT" --token-file "$T/admin.token" "$@"
+}
+
+test_requests_without_the_token_get_401() {
+    local p
+    for p in /healthz /readyz /metrics /v1/alerts; do
+        assert_eq 401 "$(curl_status "http://127.0.0.1:$ADMIN_PORT$p")" "GET $p without a token"
+        assert_eq 401 "$(curl_status -H 'Authorization: Bearer wrong' "http://127.0.0.1:$ADMIN_PORT$p")" \
+            "GET $p with a wrong token"
+    done
+    assert_eq 401 "$(curl_status -X POST -H 'Content-Type: application/json' \
+        --data-binary '{"name":"evil-1","kind":"MME"}' "http://127.0.0.1:$ADMIN_PORT/v1/nodes")" \
+        "POST /v1/nodes without a token"
+    assert_eq 0 "$(sql "SELECT count(*) FROM network_node WHERE name = 'evil-1'")" "node created"
+}
+
+test_health_and_readiness() {
+    assert_eq 200 "$(admin GET /healthz)" "healthz"
+    assert_eq 200 "$(admin GET /readyz)" "readyz"
+}
+
+test_metrics_name_every_series() {
+    local m text
+    assert_eq 200 "$(admin GET /metrics)" "status"
+    assert_match '^text/plain' "$(header Content-Type)" "content type"
+    text=$(body)
+    for m in locguard_reports_total locguard_reports_refused_total locguard_decisions_total \
+        locguard_unknown_cells_total locguard_alerts_total locguard_batch_reports \
+        locguard_db_roundtrip_seconds locguard_ingest_queue_reports; do
+        printf '%s\n' "$text" | grep -Eq "^# TYPE $m (counter|gauge|histogram)\$" ||
+            fail "no '# TYPE $m' in /metrics"
+    done
+}
+
+# refused_area NAME GEOMETRY REASON_REGEX: PUT /v1/areas/NAME must answer
+# 400 with a problem whose text matches REASON_REGEX, and store nothing.
+refused_area() {
+    assert_eq 400 "$(admin PUT "/v1/areas/$1" "{\"geometry\":$2}")" "PUT area $1"
+    assert_match '^application/problem\+json' "$(header Content-Type)" "content type for $1"
+    printf '%s' "$(body)" | grep -Eiq "$3" || fail "area $1: reason /$3/ not in $(body)"
+    assert_eq 0 "$(sql "SELECT count(*) FROM area WHERE name = '$1'")" "area $1 stored"
+}
+
+test_invalid_geometry_is_refused_with_the_reason() {
+    refused_area bowtie '{"type":"Polygon","coordinates":[[[2.30,48.82],[2.40,48.88],[2.40,48.82],[2.30,48.88],[2.30,48.82]]]}' \
+        'self.?intersect'
+    refused_area open-ring '{"type":"Polygon","coordinates":[[[2.30,48.82],[2.40,48.82],[2.40,48.88],[2.30,48.88]]]}' \
+        'closed|open|ring'
+    refused_area out-of-range '{"type":"Polygon","coordinates":[[[2.30,88.82],[2.40,88.82],[2.40,95.0],[2.30,88.82]]]}' \
+        'range|latitude'
+    refused_area empty '{"type":"Polygon","coordinates":[]}' 'empty'
+    refused_area point '{"type":"Point","coordinates":[2.35,48.85]}' 'Polygon|MultiPolygon|type'
+    # And a valid MultiPolygon goes in.
+    admin_ok PUT /v1/areas/two-parts "{\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[[$(rect_ring 2.30 48.82 2.32 48.84)],[$(rect_ring 2.35 48.85 2.37 48.87)]]}}"
+    assert_eq 2 "$(sql "SELECT ST_NumGeometries(geom) FROM area WHERE name = 'two-parts'")" "parts stored"
+}
+
+test_locguardctl_provisions_end_to_end() {
+    local out
+    ctl --help >"$T/help.txt" || fail "locguardctl --help failed"
+
+    ctl node add mme-1 --kind MME >/dev/null
+    assert_eq "MME t" "$(sql "SELECT kind || ' ' || enabled FROM network_node WHERE name = 'mme-1'")" "node"
+
+    ctl device add --supi imsi-001010000000042 --external-id meter-42@water.example --mobility fixed >/dev/null
+    assert_eq "001010000000042 fixed" "$(sql "SELECT imsi || ' ' || mobility FROM ue
+                                              WHERE external_id = 'meter-42@water.example'")" "device"
+
+    printf '{"type":"Polygon","coordinates":[%s]}\n' "$(rect_ring 2.30 48.82 2.40 48.88)" >"$T/home.geojson"
+    ctl area add home-42 --geojson "$T/home.geojson" >/dev/null
+    assert_eq 1 "$(sql "SELECT count(*) FROM area WHERE name = 'home-42'
+                        AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(2.35, 48.85), 4326))")" "area"
+
+    ctl authorize meter-42@water.example home-42 >/dev/null
+    assert_eq 1 "$(sql "SELECT count(*) FROM ue_area ua JOIN ue u ON u.id = ua.ue_id
+                        JOIN area a ON a.id = ua.area_id
+                        WHERE u.external_id = 'meter-42@water.example' AND a.name = 'home-42'")" "authorization"
+
+    # One cell as a polygon, one as a site and a radius.
+    {
+        printf 'ecgi:001-01:000A042,EUTRA,"%s"\n' "$(rect_wkt 2.34 48.84 2.36 48.86)"
+        printf 'ecgi:001-01:000B042,EUTRA,2.35,49.30,500\n'
+    } >"$T/cells.csv"
+    ctl cell import "$T/cells.csv" >/dev/null
+    assert_eq 2 "$(sql "SELECT count(*) FROM cell WHERE cell_key LIKE 'ecgi:001-01:000_042'")" "cells"
+    assert_eq t "$(sql "SELECT ST_Covers(coverage, ST_SetSRID(ST_MakePoint(2.35, 49.30), 4326))
+                        AND NOT ST_Covers(coverage, ST_SetSRID(ST_MakePoint(2.35, 49.32), 4326))
+                        FROM cell WHERE cell_key = 'ecgi:001-01:000B042'")" "site + 500 m radius coverage"
+
+    send_ok mme-1 "$(batch mme-1 "$(eutra 001010000000042 000A042)")"
+    send_ok mme-1 "$(batch mme-1 "$(eutra 001010000000042 000B042)")"
+    send_ok mme-1 "$(batch mme-1 "$(eutra 001010000000042 000B042)")"
+    out=$(ctl alert list --device meter-42@water.example)
+    assert_match 'left' "$out" "alert list"
+    assert_match 'meter-42@water.example' "$out" "alert list"
+    out=$(ctl --json alert list --device meter-42@water.example)
+    assert_eq "1 left" "$(json "$out" "jsonb_array_length(j), j->0->>'kind'" | tr '|' ' ')" "alert list --json"
+}
+
+test_locguardctl_fails_on_a_refused_request() {
+    printf '{"type":"Polygon","coordinates":[[[2.30,48.82],[2.40,48.82]]]}\n' >"$T/bad.geojson"
+    if ctl area add broken --geojson "$T/bad.geojson" >"$T/ctl.out" 2>&1; then
+        fail "locguardctl exited 0 for an invalid area: $(cat "$T/ctl.out")"
+    fi
+    assert_eq 0 "$(sql "SELECT count(*) FROM area WHERE name = 'broken'")" "area stored"
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Throwaway PKI for the tests, the demo and docker-compose, made with the
+# openssl CLI (EC P-256 keys: fast to generate).
+#
+#   mkcerts.sh DIR
+#
+# DIR/ca.pem, ca.key           the CA the southbound zone trusts for clients
+# DIR/server.pem, server.key   the daemon's certificate (SAN 127.0.0.1,
+#                              localhost, locguard), signed by the CA
+# DIR/NODE.pem, NODE.key       client certificates, CN = node name, for
+#                              mme-1 sgsn-1 amf-1 mme-2 (and $MKCERTS_NODES)
+# DIR/rogue-ca.pem             a CA nobody trusts, and
+# DIR/rogue-mme-1.pem/.key     a client certificate "mme-1" signed by it
+#
+# Existing files are kept: running it twice is cheap and changes nothing.
+set -euo pipefail
+
+dir=${1:?usage: mkcerts.sh DIR}
+mkdir -p "$dir"
+cd "$dir"
+
+read -ra extra <<<"${MKCERTS_NODES:-}"
+nodes=(mme-1 sgsn-1 amf-1 mme-2 "${extra[@]}")
+days=3650
+
+# new_key FILE: a fresh P-256 private key, readable by its owner only.
+new_key() {
+    (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null)
+}
+
+# new_ca NAME CN: a self-signed CA certificate NAME.pem with key NAME.key.
+new_ca() {
+    [ -f "$1.pem" ] && return 0
+    new_key "$1.key"
+    openssl req -x509 -new -key "$1.key" -sha256 -days "$days" -subj "/O=locguard test/CN=$2" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$1.pem" 2>/dev/null
+}
+
+# new_cert NAME CN CA USAGE [SAN]: a leaf certificate NAME.pem signed by CA
+# for USAGE (serverAuth or clientAuth).
+new_cert() {
+    local name=$1 cn=$2 ca=$3 usage=$4 san=${5:-} ext
+    [ -f "$name.pem" ] && return 0
+    new_key "$name.key"
+    ext=$(mktemp)
+    {
+        echo "basicConstraints=critical,CA:FALSE"
+        echo "keyUsage=critical,digitalSignature"
+        echo "extendedKeyUsage=$usage"
+        [ -n "$san" ] && echo "subjectAltName=$san"
+    } >"$ext"
+    openssl req -new -key "$name.key" -subj "/O=locguard test/CN=$cn" 2>/dev/null |
+        openssl x509 -req -CA "$ca.pem" -CAkey "$ca.key" -CAcreateserial -sha256 \
+            -days "$days" -extfile "$ext" -out "$name.pem" 2>/dev/null
+    rm -f "$ext"
+}
+
+new_ca ca "locguard test CA"
+new_cert server locguard ca serverAuth "IP:127.0.0.1,DNS:localhost,DNS:locguard"
+for n in "${nodes[@]}"; do
+    new_cert "$n" "$n" ca clientAuth
+done
+
+# The rogue CA signs a certificate with a legitimate node name: the daemon
+# must refuse it at the handshake because the chain does not reach ca.pem.
+new_ca rogue-ca "rogue CA"
+new_cert rogue-mme-1 mme-1 rogue-ca clientAuth
+
+# Containers run the daemon as another user: keys readable by the group only
+# when asked (docker-compose sets MKCERTS_MODE=0644 for its shared volume).
+if [ -n "${MKCERTS_MODE:-}" ]; then
+    chmod "$MKCERTS_MODE" ./*.key
+fi
