@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The asynchronous PostgreSQL pool: a few non-blocking libpq connections
+ * driven by the event loop (PQconnectStart/PQconnectPoll, PQsendQueryParams,
+ * PQflush, PQconsumeInput, PQisBusy, PQgetResult), a FIFO of queries waiting
+ * for a free connection, and reconnection with back-off. Nothing here blocks.
+ */
+#ifndef LOCGUARD_DB_H
+#define LOCGUARD_DB_H
+
+#include "locguard/common.h"
+#include "locguard/metrics.h"
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+typedef struct lg_db lg_db_t;
+
+/*
+ * Completion of a query. On success err is NULL and res is the statement's
+ * result (PGRES_TUPLES_OK or PGRES_COMMAND_OK). On failure err says why in a
+ * constant or short string; res is the error result when the server answered
+ * (read PG_DIAG_SQLSTATE from it) or NULL when the connection failed. res
+ * belongs to the pool and is valid only during the call.
+ */
+typedef void (*lg_db_cb)(void *arg, const PGresult *res, const char *err);
+
+/*
+ * Creates the pool and starts connecting pool_size connections. Connections
+ * that fail are retried with back-off for as long as the pool lives.
+ */
+lg_db_t *lg_db_new(struct event_base *base, const char *conninfo, int pool_size,
+                   lg_metrics_t *metrics);
+
+/*
+ * Closes every connection. Queries not yet completed get their callback with
+ * err "shutting down". Accepts NULL.
+ */
+void lg_db_free(lg_db_t *db);
+
+/*
+ * Queues a statement with nparams text-format parameters (NULL values are SQL
+ * NULLs); the pool copies sql and the values. The callback runs later, from
+ * the event loop, never from inside this call. Returns LG_ERR (and the
+ * callback never runs) when no connection is up or the queue is full.
+ */
+LG_MUST_CHECK int lg_db_query(lg_db_t *db, const char *sql, int nparams,
+                              const char *const *values, lg_db_cb cb, void *arg);
+
+/* True when at least one connection is ready for queries. */
+bool lg_db_is_up(const lg_db_t *db);
+
+/* Number of connections ready and not running a query. */
+int lg_db_idle(const lg_db_t *db);
+
+/* Number of connections in the pool (up or not). */
+int lg_db_size(const lg_db_t *db);
+
+/* Calls cb(arg) each time a connection becomes idle (used by the group commit). */
+void lg_db_on_idle(lg_db_t *db, void (*cb)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Zones: one evhttp server per configured listener. With a certificate the
+ * zone speaks TLS only: evhttp's bufferevent callback wraps every accepted
+ * socket in a bufferevent_openssl, the SSL_CTX pins TLS >= 1.2, and with a
+ * client CA the handshake itself refuses peers without a certificate that
+ * chains to it, so nothing of theirs reaches a route.
+ */
+#include "locguard/http.h"
+
+#include "locguard/log.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct lg_http_zone {
+    char name[32];
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    SSL_CTX *ssl_ctx;
+    int port;
+    lg_metrics_t *metrics;
+    lg_http_handler_cb handler;
+    void *arg;
+};
+
+static void log_ssl_errors(const char *zone, const char *what)
+{
+    unsigned long e;
+    char buf[256];
+    while ((e = ERR_get_error()) != 0) {
+        ERR_error_string_n(e, buf, sizeof(buf));
+        lg_error("zone %s: %s: %s", zone, what, buf);
+    }
+}
+
+static SSL_CTX *make_ssl_ctx(const lg_zone_config_t *cfg)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        goto failed;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
+        log_ssl_errors(cfg->name, cfg->cert_file);
+        goto failed;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        log_ssl_errors(cfg->name, cfg->key_file);
+        goto failed;
+    }
+    if (cfg->client_ca_file != NULL) {
+        if (SSL_CTX_load_verify_locations(ctx, cfg->client_ca_file, NULL) != 1) {
+            log_ssl_errors(cfg->name, cfg->client_ca_file);
+            goto failed;
+        }
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->client_ca_file);
+        if (names != NULL)
+            SSL_CTX_set_client_CA_list(ctx, names);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        SSL_CTX_set_verify_depth(ctx, 4);
+    }
+    /* Resumed sessions skip the certificate check's cost but keep its result. */
+    static const unsigned char sid_ctx[] = "locguard";
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+    return ctx;
+failed:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* evhttp asks for a bufferevent per accepted connection: a TLS one. */
+static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
+{
+    lg_http_zone_t *zone = arg;
+    SSL *ssl = SSL_new(zone->ssl_ctx);
+    if (ssl == NULL)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (bev != NULL)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    lg_http_zone_t *zone = arg;
+    lg_metrics_add(zone->metrics, LG_C_HTTP_REQUESTS, 1);
+    zone->handler(req, zone->arg);
+}
+
+lg_http_zone_t *lg_http_zone_new(struct event_base *base, const lg_zone_config_t *cfg,
+                                 int max_body_bytes, lg_metrics_t *metrics,
+                                 lg_http_handler_cb handler, void *arg)
+{
+    lg_http_zone_t *zone = lg_xcalloc(1, sizeof(*zone));
+    lg_strlcpy(zone->name, cfg->name, sizeof(zone->name));
+    zone->metrics = metrics;
+    zone->handler = handler;
+    zone->arg = arg;
+    zone->http = evhttp_new(base);
+    if (cfg->cert_file != NULL) {
+        zone->ssl_ctx = make_ssl_ctx(cfg);
+        if (zone->ssl_ctx == NULL)
+            goto failed;
+        evhttp_set_bevcb(zone->http, on_new_bev, zone);
+    }
+    evhttp_set_max_body_size(zone->http, max_body_bytes);
+    evhttp_set_max_headers_size(zone->http, 16384);
+    evhttp_set_timeout(zone->http, 60);
+    evhttp_set_allowed_methods(zone->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
+    evhttp_set_default_content_type(zone->http, "application/json");
+    evhttp_set_gencb(zone->http, on_request, zone);
+    zone->bound = evhttp_bind_socket_with_handle(zone->http, cfg->host, (ev_uint16_t)cfg->port);
+    if (zone->bound == NULL) {
+        lg_error("zone %s: cannot listen on %s:%d", cfg->name, cfg->host, cfg->port);
+        goto failed;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(evhttp_bound_socket_get_fd(zone->bound), (struct sockaddr *)&ss, &sl) == 0)
+        zone->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                    : ((struct sockaddr_in *)&ss)->sin_port);
+    lg_info("zone %s: listening on %s:%d (%s%s)", cfg->name, cfg->host, zone->port,
+            zone->ssl_ctx ? "TLS" : "plain HTTP",
+            cfg->client_ca_file ? ", client certificates required" : "");
+    return zone;
+failed:
+    lg_http_zone_free(zone);
+    return NULL;
+}
+
+void lg_http_zone_stop_accepting(lg_http_zone_t *zone)
+{
+    if (zone != NULL && zone->bound != NULL) {
+        evhttp_del_accept_socket(zone->http, zone->bound);
+        zone->bound = NULL;
+    }
+}
+
+void lg_http_zone_free(lg_http_zone_t *zone)
+{
+    if (zone == NULL)
+        return;
+    if (zone->http != NULL)
+        evhttp_free(zone->http);
+    SSL_CTX_free(zone->ssl_ctx);
+    free(zone);
+}
+
+int lg_http_zone_port(const lg_http_zone_t *zone)
+{
+    return zone->port;
+}
+
+const char *lg_http_zone_name(const lg_http_zone_t *zone)
+{
+    return zone->name;
+}
+
+int lg_http_peer_cn(struct evhttp_request *req, char *buf, size_t size)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon == NULL)
+        return LG_ERR;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+        return LG_ERR;
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    if (cert == NULL)
+        return LG_ERR;
+    X509_NAME *subject = X509_get_subject_name(cert);
+    int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (idx < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, idx) >= 0)
+        return LG_ERR; /* none, or ambiguous */
+    ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
+    int len = ASN1_STRING_length(cn);
+    const unsigned char *data = ASN1_STRING_get0_data(cn);
+    if (len <= 0 || (size_t)len >= size || memchr(data, '\0', (size_t)len) != NULL)
+        return LG_ERR;
+    memcpy(buf, data, (size_t)len);
+    buf[len] = '\0';
+    return LG_OK;
+}
+
+const char *lg_http_body(struct evhttp_request *req, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    *len = evbuffer_get_length(in);
+    if (*len == 0)
+        return "";
+    return (const char *)evbuffer_pullup(in, -1);
+}
+
+void lg_http_reply_text(struct evhttp_request *req, int status, const char *content_type,
+                        const char *text, size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add(out, text, len);
+    evhttp_send_reply(req, status, NULL, out);
+    evbuffer_free(out);
+}
+
+void lg_http_reply_json(struct evhttp_request *req, int status, json_t *body)
+{
+    if (body == NULL) {
+        evhttp_send_reply(req, status, NULL, NULL);
+        return;
+    }
+    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(body);
+    if (text == NULL)
+        abort(); /* jansson fails only on out-of-memory here */
+    lg_http_reply_text(req, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+void lg_http_reply_problem(struct evhttp_request *req, int status, const char *title,
+                           const char *detail, const char *cause,
+                           const lg_invalid_param_t *invalid, size_t n_invalid,
+                           int retry_after_s)
+{
+    json_t *p = json_object();
+    json_object_set_new(p, "title", json_string(title));
+    json_object_set_new(p, "status", json_integer(status));
+    if (detail != NULL)
+        json_object_set_new(p, "detail", json_string(detail));
+    if (cause != NULL)
+        json_object_set_new(p, "cause", json_string(cause));
+    if (n_invalid > 0) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < n_invalid && i < LG_INVALID_MAX; i++) {
+            json_t *ip = json_object();
+            json_object_set_new(ip, "param", json_string(invalid[i].param));
+            json_object_set_new(ip, "reason", json_string(invalid[i].reason));
+            json_array_append_new(list, ip);
+        }
+        json_object_set_new(p, "invalidParams", list);
+    }
+    if (retry_after_s > 0) {
+        char v[16];
+        snprintf(v, sizeof(v), "%d", retry_after_s);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
+    }
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    if (text == NULL)
+        abort();
+    lg_http_reply_text(req, status, "application/problem+json", text, strlen(text));
+    free(text);
+}

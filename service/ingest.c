@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The group commit: a FIFO of batches, and a flusher that turns as many of
+ * them as fit in flush_max_reports into the twelve array parameters of
+ * lg_ingest() and sends them as one statement. One statement is one
+ * transaction: when its result arrives, it has committed (synchronous_commit
+ * is on for our sessions), and only then are the nodes answered. Flushes
+ * start when a batch arrives and a connection is idle, or when a connection
+ * becomes idle and batches wait: under load, batches gather while the
+ * previous round trip runs, which is what makes the commit a group one.
+ */
+#include "locguard/ingest.h"
+
+#include "locguard/log.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_PARAMS 12
+
+static const char ingest_sql[] =
+    "SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, "
+    "n_unchecked, n_alerts FROM lg_ingest($1::text[], $2::bigint[], $3::int, $4::int, "
+    "$5::int[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::float8[], "
+    "$11::float8[], $12::float8[])";
+
+/* A batch waiting or in flight. */
+typedef struct item {
+    struct item *next;
+    lg_batch_t batch;
+    int64_t seq;
+    lg_ingest_cb cb;
+    void *arg;
+} item_t;
+
+/* One round trip under way: its items, in the order of the arrays. */
+typedef struct flight {
+    lg_ingest_t *ing;
+    item_t *items;
+    size_t n_items;
+    size_t n_reports;
+    int64_t started_us;
+} flight_t;
+
+struct lg_ingest {
+    lg_db_t *db;
+    lg_metrics_t *metrics;
+    const lg_config_t *cfg;
+    item_t *head, *tail;
+    size_t queued_items;
+    size_t queued_reports;
+    size_t inflight_items;
+    size_t inflight_reports;
+    int n_flights;
+};
+
+static void flush(lg_ingest_t *ing);
+
+static void update_gauges(lg_ingest_t *ing)
+{
+    lg_metrics_set(ing->metrics, LG_G_QUEUE_REPORTS, (int64_t)ing->queued_reports);
+    lg_metrics_set(ing->metrics, LG_G_INFLIGHT_REPORTS, (int64_t)ing->inflight_reports);
+}
+
+static void item_free(item_t *it)
+{
+    lg_batch_cleanup(&it->batch);
+    free(it);
+}
+
+/* Answers and frees a list of items with one status. */
+static void finish_all(item_t *list, lg_ingest_status_t status)
+{
+    while (list != NULL) {
+        item_t *next = list->next;
+        list->cb(list->arg, status);
+        item_free(list);
+        list = next;
+    }
+}
+
+static lg_ingest_status_t status_from_word(const char *w, size_t len)
+{
+#define IS(word) (len == sizeof(word) - 1 && memcmp(w, word, len) == 0)
+    if (IS("accepted"))
+        return LG_INGEST_ACCEPTED;
+    if (IS("duplicate"))
+        return LG_INGEST_DUPLICATE;
+    if (IS("stale"))
+        return LG_INGEST_STALE;
+    if (IS("unknown_node"))
+        return LG_INGEST_UNKNOWN_NODE;
+#undef IS
+    return LG_INGEST_UNAVAILABLE;
+}
+
+static uint64_t field_u64(const PGresult *res, int col)
+{
+    return PQgetisnull(res, 0, col) ? 0 : strtoull(PQgetvalue(res, 0, col), NULL, 10);
+}
+
+static void on_result(void *arg, const PGresult *res, const char *err)
+{
+    flight_t *f = arg;
+    lg_ingest_t *ing = f->ing;
+    lg_metrics_t *m = ing->metrics;
+    double seconds = (double)(lg_mono_us() - f->started_us) / 1e6;
+
+    ing->n_flights--;
+    ing->inflight_items -= f->n_items;
+    ing->inflight_reports -= f->n_reports;
+    update_gauges(ing);
+    lg_metrics_observe(m, LG_H_DB_ROUNDTRIP, seconds);
+    lg_metrics_observe(m, LG_H_BATCH_REPORTS, (double)f->n_reports);
+
+    if (err != NULL || res == NULL || PQntuples(res) != 1) {
+        lg_warn("ingest: round trip of %zu batches failed: %s", f->n_items,
+                err ? err : "unexpected result");
+        finish_all(f->items, LG_INGEST_UNAVAILABLE);
+        free(f);
+        flush(ing);
+        return;
+    }
+
+    lg_metrics_add(m, LG_C_DECISION_INSIDE, field_u64(res, 1));
+    lg_metrics_add(m, LG_C_DECISION_OUTSIDE, field_u64(res, 2));
+    lg_metrics_add(m, LG_C_DECISION_AMBIGUOUS, field_u64(res, 3));
+    lg_metrics_add(m, LG_C_DECISION_UNKNOWN_CELL, field_u64(res, 4));
+    lg_metrics_add(m, LG_C_UNKNOWN_DEVICES, field_u64(res, 5));
+    lg_metrics_add(m, LG_C_DECISION_UNCHECKED, field_u64(res, 6));
+    lg_metrics_add(m, LG_C_ALERTS, field_u64(res, 7));
+
+    /* batch_status is a text[] of plain words: "{accepted,duplicate,...}". */
+    const char *p = PQgetvalue(res, 0, 0);
+    if (*p == '{')
+        p++;
+    item_t *it = f->items;
+    while (it != NULL) {
+        item_t *next = it->next;
+        size_t len = strcspn(p, ",}");
+        lg_ingest_status_t st = status_from_word(p, len);
+        p += len;
+        if (*p == ',')
+            p++;
+        it->cb(it->arg, st);
+        item_free(it);
+        it = next;
+    }
+    free(f);
+    flush(ing);
+}
+
+/* Appends a double-quoted array element; s holds only characters safe inside quotes. */
+static void add_quoted(struct evbuffer *b, const char *s, bool is_first)
+{
+    evbuffer_add_printf(b, is_first ? "\"%s\"" : ",\"%s\"", s);
+}
+
+/* Sends one round trip with as many queued batches as fit. */
+static void flush_one(lg_ingest_t *ing)
+{
+    flight_t *f = lg_xcalloc(1, sizeof(*f));
+    f->ing = ing;
+    f->started_us = lg_mono_us();
+
+    /* Take whole batches, at least one, up to flush_max_reports reports. */
+    item_t **tailp = &f->items;
+    while (ing->head != NULL) {
+        item_t *it = ing->head;
+        if (f->n_items > 0 && f->n_reports + it->batch.n_reports > (size_t)ing->cfg->flush_max_reports)
+            break;
+        ing->head = it->next;
+        if (ing->head == NULL)
+            ing->tail = NULL;
+        it->next = NULL;
+        *tailp = it;
+        tailp = &it->next;
+        f->n_items++;
+        f->n_reports += it->batch.n_reports;
+    }
+    ing->queued_items -= f->n_items;
+    ing->queued_reports -= f->n_reports;
+    ing->inflight_items += f->n_items;
+    ing->inflight_reports += f->n_reports;
+    ing->n_flights++;
+    update_gauges(ing);
+
+    struct evbuffer *b[N_PARAMS];
+    for (int i = 0; i < N_PARAMS; i++) {
+        b[i] = evbuffer_new();
+        evbuffer_add(b[i], "{", 1);
+    }
+    size_t bi = 0, ri = 0;
+    for (item_t *it = f->items; it != NULL; it = it->next, bi++) {
+        add_quoted(b[0], it->batch.node, bi == 0);
+        evbuffer_add_printf(b[1], bi == 0 ? "%lld" : ",%lld", (long long)it->seq);
+        for (size_t k = 0; k < it->batch.n_reports; k++, ri++) {
+            const lg_report_t *r = &it->batch.reports[k];
+            const char *sep = ri == 0 ? "" : ",";
+            evbuffer_add_printf(b[4], "%s%zu", sep, bi + 1);
+            evbuffer_add_printf(b[5], "%s%s", sep, r->supi);
+            evbuffer_add_printf(b[6], "%s%lld", sep, (long long)r->ts_us);
+            evbuffer_add_printf(b[7], "%s%s", sep, lg_rat_name(r->rat));
+            add_quoted(b[8], r->cell_key, ri == 0);
+            if (r->has_position) {
+                evbuffer_add_printf(b[9], "%s%.7f", sep, r->lon_deg);
+                evbuffer_add_printf(b[10], "%s%.7f", sep, r->lat_deg);
+                evbuffer_add_printf(b[11], "%s%.1f", sep, r->uncertainty_m);
+            } else {
+                for (int j = 9; j <= 11; j++)
+                    evbuffer_add_printf(b[j], "%sNULL", sep);
+            }
+        }
+    }
+    char window[16], hysteresis[16];
+    snprintf(window, sizeof(window), "%d", ing->cfg->seq_window);
+    snprintf(hysteresis, sizeof(hysteresis), "%d", ing->cfg->hysteresis);
+    const char *values[N_PARAMS];
+    for (int i = 0; i < N_PARAMS; i++) {
+        evbuffer_add(b[i], "}", 2); /* closing brace and NUL */
+        values[i] = (const char *)evbuffer_pullup(b[i], -1);
+    }
+    values[2] = window;
+    values[3] = hysteresis;
+
+    int rc = lg_db_query(ing->db, ingest_sql, N_PARAMS, values, on_result, f);
+    for (int i = 0; i < N_PARAMS; i++)
+        evbuffer_free(b[i]);
+    if (rc != LG_OK)
+        on_result(f, NULL, "database unavailable");
+}
+
+/* Starts round trips while connections are idle and batches wait. */
+static void flush(lg_ingest_t *ing)
+{
+    while (ing->head != NULL && ing->n_flights < lg_db_size(ing->db) && lg_db_idle(ing->db) > 0)
+        flush_one(ing);
+}
+
+static void on_db_idle(void *arg)
+{
+    flush(arg);
+}
+
+lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_config_t *cfg)
+{
+    lg_ingest_t *ing = lg_xcalloc(1, sizeof(*ing));
+    ing->db = db;
+    ing->metrics = metrics;
+    ing->cfg = cfg;
+    lg_db_on_idle(db, on_db_idle, ing);
+    return ing;
+}
+
+void lg_ingest_free(lg_ingest_t *ing)
+{
+    if (ing == NULL)
+        return;
+    item_t *list = ing->head;
+    ing->head = ing->tail = NULL;
+    finish_all(list, LG_INGEST_UNAVAILABLE);
+    lg_db_on_idle(ing->db, NULL, NULL);
+    free(ing);
+}
+
+lg_ingest_status_t lg_ingest_submit(lg_ingest_t *ing, lg_batch_t *batch, int64_t seq,
+                                    lg_ingest_cb cb, void *arg)
+{
+    if (!lg_db_is_up(ing->db)) {
+        lg_batch_cleanup(batch);
+        return LG_INGEST_UNAVAILABLE;
+    }
+    if (ing->queued_reports + batch->n_reports > (size_t)ing->cfg->queue_max_reports) {
+        lg_batch_cleanup(batch);
+        return LG_INGEST_QUEUE_FULL;
+    }
+    item_t *it = lg_xcalloc(1, sizeof(*it));
+    it->batch = *batch;
+    memset(batch, 0, sizeof(*batch));
+    it->seq = seq;
+    it->cb = cb;
+    it->arg = arg;
+    if (ing->tail != NULL)
+        ing->tail->next = it;
+    else
+        ing->head = it;
+    ing->tail = it;
+    ing->queued_items++;
+    ing->queued_reports += it->batch.n_reports;
+    update_gauges(ing);
+    flush(ing);
+    return LG_INGEST_QUEUED;
+}
+
+size_t lg_ingest_pending(const lg_ingest_t *ing)
+{
+    return ing->queued_items + ing->inflight_items;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * locguard: parses the command line, loads the configuration, migrates the
+ * schema, then wires the modules together around one event loop:
+ *
+ *   zones (http) -> southbound -> ingest (group commit) -> db (async libpq)
+ *                -> admin      -> db
+ *
+ * and runs until SIGTERM/SIGINT, when it stops accepting, lets the batches
+ * under way commit and be answered, and exits.
+ */
+#include "locguard/admin.h"
+#include "locguard/config.h"
+#include "locguard/db.h"
+#include "locguard/http.h"
+#include "locguard/ingest.h"
+#include "locguard/log.h"
+#include "locguard/metrics.h"
+#include "locguard/migrate.h"
+#include "locguard/southbound.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DRAIN_TIMEOUT_MS 10000
+#define LOCGUARD_VERSION "0.1.0"
+
+/* Everything the running daemon owns; built by main, passed down. */
+typedef struct daemon_ctx {
+    lg_config_t cfg;
+    struct event_base *base;
+    lg_metrics_t *metrics;
+    lg_db_t *db;
+    lg_ingest_t *ingest;
+    lg_southbound_t *southbound;
+    lg_admin_t *admin;
+    lg_http_zone_t *zones[LG_ZONES_MAX];
+    size_t n_zones;
+    struct event *sigterm, *sigint, *drain_timer;
+    int64_t drain_deadline_us;
+    bool is_draining;
+} daemon_ctx_t;
+
+static void usage(FILE *out)
+{
+    fputs("usage: locguard -c FILE            run the daemon\n"
+          "       locguard migrate -c FILE    apply the schema and exit\n"
+          "       locguard --version | --help\n"
+          "\n"
+          "The database connection string comes from [database] conninfo in FILE,\n"
+          "or from $LOCGUARD_DATABASE when set. See README.md \"Configuration\".\n",
+          out);
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    daemon_ctx_t *d = arg;
+    (void)fd;
+    (void)what;
+    size_t pending = lg_ingest_pending(d->ingest);
+    if (pending == 0 || lg_mono_us() > d->drain_deadline_us) {
+        if (pending > 0)
+            lg_warn("shutdown: %zu batches still pending after the drain timeout", pending);
+        event_base_loopexit(d->base, NULL);
+    }
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    daemon_ctx_t *d = arg;
+    (void)what;
+    if (d->is_draining) {
+        lg_warn("second signal: exiting now");
+        event_base_loopexit(d->base, NULL);
+        return;
+    }
+    d->is_draining = true;
+    lg_info("signal %d: no new connections; draining batches under way", (int)sig);
+    for (size_t i = 0; i < d->n_zones; i++)
+        lg_http_zone_stop_accepting(d->zones[i]);
+    d->drain_deadline_us = lg_mono_us() + DRAIN_TIMEOUT_MS * 1000LL;
+    d->drain_timer = event_new(d->base, -1, EV_PERSIST, on_drain_tick, d);
+    struct timeval tv = {0, 20000};
+    event_add(d->drain_timer, &tv);
+}
+
+static int write_file(const char *path, const char *text)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+        lg_error("cannot write %s: %s", path, strerror(errno));
+        return LG_ERR;
+    }
+    return LG_OK;
+}
+
+static int start_zones(daemon_ctx_t *d)
+{
+    char ready[1024] = "";
+    for (size_t i = 0; i < d->cfg.n_zones; i++) {
+        const lg_zone_config_t *z = &d->cfg.zones[i];
+        lg_http_handler_cb handler =
+            z->kind == LG_ZONE_SOUTHBOUND ? lg_southbound_handle : lg_admin_handle;
+        void *arg = z->kind == LG_ZONE_SOUTHBOUND ? (void *)d->southbound : (void *)d->admin;
+        lg_http_zone_t *zone = lg_http_zone_new(d->base, z, d->cfg.max_body_bytes, d->metrics,
+                                                handler, arg);
+        if (zone == NULL)
+            return LG_ERR;
+        d->zones[d->n_zones++] = zone;
+        size_t used = strlen(ready);
+        snprintf(ready + used, sizeof(ready) - used, "%s %d\n", z->name, lg_http_zone_port(zone));
+    }
+    if (d->cfg.ready_file != NULL && write_file(d->cfg.ready_file, ready) != LG_OK)
+        return LG_ERR;
+    return LG_OK;
+}
+
+static int run(daemon_ctx_t *d)
+{
+    int schema_version;
+    const char *admin_token = NULL;
+    if (lg_migrate_run(d->cfg.db_conninfo, d->cfg.schema_dir) != LG_OK ||
+        lg_migrate_latest(d->cfg.schema_dir, &schema_version) != LG_OK)
+        return LG_ERR;
+    for (size_t i = 0; i < d->cfg.n_zones; i++)
+        if (d->cfg.zones[i].kind == LG_ZONE_ADMIN && d->cfg.zones[i].token_file != NULL)
+            admin_token = d->cfg.zones[i].token_file;
+
+    d->base = event_base_new();
+    d->metrics = lg_metrics_new();
+    d->db = lg_db_new(d->base, d->cfg.db_conninfo, d->cfg.db_pool_size, d->metrics);
+    d->ingest = lg_ingest_new(d->db, d->metrics, &d->cfg);
+    d->southbound = lg_southbound_new(&d->cfg, d->ingest, d->metrics);
+    d->admin = lg_admin_new(d->db, d->metrics, admin_token, schema_version);
+    if (d->admin == NULL || start_zones(d) != LG_OK)
+        return LG_ERR;
+
+    if (d->cfg.pid_file != NULL) {
+        char pid[32];
+        snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (write_file(d->cfg.pid_file, pid) != LG_OK)
+            return LG_ERR;
+    }
+    d->sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
+    d->sigint = evsignal_new(d->base, SIGINT, on_signal, d);
+    event_add(d->sigterm, NULL);
+    event_add(d->sigint, NULL);
+    lg_info("locguard %s running", LOCGUARD_VERSION);
+    event_base_dispatch(d->base);
+    lg_info("locguard stopped");
+    return LG_OK;
+}
+
+static void cleanup(daemon_ctx_t *d)
+{
+    /* Answer what still waits before the connections it waits on go away. */
+    lg_ingest_free(d->ingest);
+    for (size_t i = 0; i < d->n_zones; i++)
+        lg_http_zone_free(d->zones[i]);
+    lg_southbound_free(d->southbound);
+    lg_admin_free(d->admin);
+    lg_db_free(d->db);
+    if (d->sigterm != NULL)
+        event_free(d->sigterm);
+    if (d->sigint != NULL)
+        event_free(d->sigint);
+    if (d->drain_timer != NULL)
+        event_free(d->drain_timer);
+    lg_metrics_free(d->metrics);
+    if (d->base != NULL)
+        event_base_free(d->base);
+    if (d->cfg.ready_file != NULL)
+        unlink(d->cfg.ready_file);
+    if (d->cfg.pid_file != NULL)
+        unlink(d->cfg.pid_file);
+    lg_config_cleanup(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    bool is_migrate = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (strcmp(argv[i], "migrate") == 0) {
+            is_migrate = true;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            puts("locguard " LOCGUARD_VERSION);
+            return 0;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (config_path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+
+    daemon_ctx_t d;
+    memset(&d, 0, sizeof(d));
+    char err[512];
+    lg_config_defaults(&d.cfg);
+    if (lg_config_load(&d.cfg, config_path, err, sizeof(err)) != LG_OK) {
+        fprintf(stderr, "locguard: %s\n", err);
+        lg_config_cleanup(&d.cfg);
+        return 1;
+    }
+    lg_log_level = d.cfg.log_level;
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc;
+    if (is_migrate)
+        rc = lg_migrate_run(d.cfg.db_conninfo, d.cfg.schema_dir);
+    else
+        rc = run(&d);
+    cleanup(&d);
+    return rc == LG_OK ? 0 : 1;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Metrics: fixed arrays indexed by the enums of metrics.h, and one table per
+ * kind giving each its Prometheus name, labels and help. Several enum values
+ * may share a name with different labels (decisions by outcome); the
+ * renderer writes HELP/TYPE once per name.
+ */
+#include "locguard/metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS_MAX 16
+
+/* A metric's exposition: family name, label set (or ""), help text. */
+typedef struct metric_def {
+    const char *name;
+    const char *labels;
+    const char *help;
+} metric_def_t;
+
+static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
+    [LG_C_REPORTS_ACCEPTED] = {"locguard_reports_total", "outcome=\"accepted\"",
+                               "Location reports acknowledged to network nodes."},
+    [LG_C_BATCHES_ACCEPTED] = {"locguard_batches_total", "outcome=\"accepted\"",
+                               "Report batches by outcome."},
+    [LG_C_BATCHES_DUPLICATE] = {"locguard_batches_total", "outcome=\"duplicate\"", NULL},
+    [LG_C_REFUSED_INVALID] = {"locguard_reports_refused_total", "reason=\"invalid\"",
+                              "Location reports refused, by reason."},
+    [LG_C_REFUSED_UNKNOWN_NODE] = {"locguard_reports_refused_total", "reason=\"unknown_node\"",
+                                   NULL},
+    [LG_C_REFUSED_STALE] = {"locguard_reports_refused_total", "reason=\"stale_sequence\"", NULL},
+    [LG_C_REFUSED_NOT_FRESH] = {"locguard_reports_refused_total", "reason=\"not_fresh\"", NULL},
+    [LG_C_REFUSED_UNAVAILABLE] = {"locguard_reports_refused_total", "reason=\"unavailable\"",
+                                  NULL},
+    [LG_C_REFUSED_QUEUE_FULL] = {"locguard_reports_refused_total", "reason=\"queue_full\"", NULL},
+    [LG_C_DECISION_INSIDE] = {"locguard_decisions_total", "decision=\"inside\"",
+                              "Area decisions, by outcome."},
+    [LG_C_DECISION_OUTSIDE] = {"locguard_decisions_total", "decision=\"outside\"", NULL},
+    [LG_C_DECISION_AMBIGUOUS] = {"locguard_decisions_total", "decision=\"ambiguous\"", NULL},
+    [LG_C_DECISION_UNKNOWN_CELL] = {"locguard_decisions_total", "decision=\"unknown_cell\"",
+                                    NULL},
+    [LG_C_DECISION_UNCHECKED] = {"locguard_decisions_total", "decision=\"unchecked\"", NULL},
+    [LG_C_UNKNOWN_DEVICES] = {"locguard_unknown_devices_total", "",
+                              "Reports for devices that are not provisioned."},
+    [LG_C_ALERTS] = {"locguard_alerts_total", "", "Movement alerts recorded."},
+    [LG_C_DB_ERRORS] = {"locguard_db_errors_total", "", "Failed database round trips."},
+    [LG_C_HTTP_REQUESTS] = {"locguard_http_requests_total", "", "HTTP requests received."},
+    [LG_C_TLS_HANDSHAKE_FAILURES] = {"locguard_tls_handshake_failures_total", "",
+                                     "Connections that failed the TLS handshake."},
+};
+
+static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
+    [LG_G_QUEUE_REPORTS] = {"locguard_ingest_queue_reports", "",
+                            "Reports waiting for the group commit."},
+    [LG_G_INFLIGHT_REPORTS] = {"locguard_ingest_inflight_reports", "",
+                               "Reports in database round trips under way."},
+    [LG_G_DB_CONNECTIONS] = {"locguard_db_connections", "", "Database connections up."},
+};
+
+static const metric_def_t histogram_defs[LG_HISTOGRAM_COUNT] = {
+    [LG_H_BATCH_REPORTS] = {"locguard_batch_reports", "",
+                            "Reports per database round trip (group commit size)."},
+    [LG_H_DB_ROUNDTRIP] = {"locguard_db_roundtrip_seconds", "",
+                           "Duration of ingest database round trips."},
+    [LG_H_ACK_LATENCY] = {"locguard_ack_latency_seconds", "",
+                          "Time from a batch's arrival to its acknowledgement."},
+};
+
+/* Upper bounds of each histogram's buckets (+Inf is implicit). */
+static const double bucket_bounds[LG_HISTOGRAM_COUNT][BUCKETS_MAX] = {
+    [LG_H_BATCH_REPORTS] = {1, 10, 100, 500, 1000, 2000, 4000, 8000, 16000},
+    [LG_H_DB_ROUNDTRIP] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
+    [LG_H_ACK_LATENCY] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
+};
+
+typedef struct histogram {
+    uint64_t buckets[BUCKETS_MAX + 1]; /* non-cumulative counts; last is +Inf */
+    uint64_t count;
+    double sum;
+} histogram_t;
+
+struct lg_metrics {
+    uint64_t counters[LG_COUNTER_COUNT];
+    int64_t gauges[LG_GAUGE_COUNT];
+    histogram_t histograms[LG_HISTOGRAM_COUNT];
+};
+
+lg_metrics_t *lg_metrics_new(void)
+{
+    return lg_xcalloc(1, sizeof(lg_metrics_t));
+}
+
+void lg_metrics_free(lg_metrics_t *m)
+{
+    free(m);
+}
+
+void lg_metrics_add(lg_metrics_t *m, lg_counter_t c, uint64_t n)
+{
+    m->counters[c] += n;
+}
+
+void lg_metrics_set(lg_metrics_t *m, lg_gauge_t g, int64_t value)
+{
+    m->gauges[g] = value;
+}
+
+static size_t bucket_count(lg_histogram_t h)
+{
+    size_t n = 0;
+    while (n < BUCKETS_MAX && bucket_bounds[h][n] > 0)
+        n++;
+    return n;
+}
+
+void lg_metrics_observe(lg_metrics_t *m, lg_histogram_t h, double value)
+{
+    histogram_t *hist = &m->histograms[h];
+    size_t n = bucket_count(h), i = 0;
+    while (i < n && value > bucket_bounds[h][i])
+        i++;
+    hist->buckets[i]++;
+    hist->count++;
+    hist->sum += value;
+}
+
+uint64_t lg_metrics_get(const lg_metrics_t *m, lg_counter_t c)
+{
+    return m->counters[c];
+}
+
+/* Writes HELP and TYPE when def starts a new family. */
+static void header(struct evbuffer *out, const metric_def_t *def, const char *type)
+{
+    if (def->help != NULL)
+        evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", def->name, def->help, def->name,
+                            type);
+}
+
+void lg_metrics_render(const lg_metrics_t *m, struct evbuffer *out)
+{
+    for (int c = 0; c < LG_COUNTER_COUNT; c++) {
+        const metric_def_t *d = &counter_defs[c];
+        header(out, d, "counter");
+        evbuffer_add_printf(out, "%s%s%s%s %llu\n", d->name, *d->labels ? "{" : "", d->labels,
+                            *d->labels ? "}" : "", (unsigned long long)m->counters[c]);
+    }
+    for (int g = 0; g < LG_GAUGE_COUNT; g++) {
+        const metric_def_t *d = &gauge_defs[g];
+        header(out, d, "gauge");
+        evbuffer_add_printf(out, "%s %lld\n", d->name, (long long)m->gauges[g]);
+    }
+    for (int h = 0; h < LG_HISTOGRAM_COUNT; h++) {
+        const metric_def_t *d = &histogram_defs[h];
+        const histogram_t *hist = &m->histograms[h];
+        size_t n = bucket_count((lg_histogram_t)h);
+        uint64_t cumulative = 0;
+        header(out, d, "histogram");
+        for (size_t i = 0; i < n; i++) {
+            cumulative += hist->buckets[i];
+            evbuffer_add_printf(out, "%s_bucket{le=\"%g\"} %llu\n", d->name, bucket_bounds[h][i],
+                                (unsigned long long)cumulative);
+        }
+        evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+                            d->name, (unsigned long long)hist->count, d->name, hist->sum, d->name,
+                            (unsigned long long)hist->count);
+    }
+}

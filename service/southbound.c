@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Southbound: POST /v1/location-reports. The order of the checks is the
+ * order of their cost: the TLS layer has already verified the certificate;
+ * then the headers (Locguard-Seq, Locguard-Sent-At freshness), then the body
+ * (lg_report_parse_batch), then the claim (notifyCorrelationId must be the
+ * certificate's node). Only a batch that passes all of them reaches the
+ * group commit; the node's enabled flag and the replay window are checked
+ * there, inside the transaction that stores the batch.
+ */
+#include "locguard/southbound.h"
+
+#include "locguard/http.h"
+#include "locguard/log.h"
+#include "locguard/timefmt.h"
+
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define REPORTS_PATH "/v1/location-reports"
+
+struct lg_southbound {
+    const lg_config_t *cfg;
+    lg_ingest_t *ingest;
+    lg_metrics_t *metrics;
+};
+
+/* A request waiting for its batch to commit. */
+typedef struct pending {
+    lg_southbound_t *sb;
+    struct evhttp_request *req;
+    size_t n_reports;
+    int64_t received_us;
+} pending_t;
+
+lg_southbound_t *lg_southbound_new(const lg_config_t *cfg, lg_ingest_t *ingest,
+                                   lg_metrics_t *metrics)
+{
+    lg_southbound_t *sb = lg_xcalloc(1, sizeof(*sb));
+    sb->cfg = cfg;
+    sb->ingest = ingest;
+    sb->metrics = metrics;
+    return sb;
+}
+
+void lg_southbound_free(lg_southbound_t *sb)
+{
+    free(sb);
+}
+
+static void refuse(lg_southbound_t *sb, lg_counter_t reason, size_t n_reports)
+{
+    lg_metrics_add(sb->metrics, reason, n_reports ? n_reports : 1);
+}
+
+static void reply_unavailable(lg_southbound_t *sb, struct evhttp_request *req, const char *detail)
+{
+    lg_http_reply_problem(req, 503, "Service Unavailable", detail, "SYSTEM_FAILURE", NULL, 0,
+                          sb->cfg->retry_after_s);
+}
+
+static void on_ingested(void *arg, lg_ingest_status_t status)
+{
+    pending_t *p = arg;
+    lg_southbound_t *sb = p->sb;
+    struct evhttp_request *req = p->req;
+
+    switch (status) {
+    case LG_INGEST_ACCEPTED:
+    case LG_INGEST_DUPLICATE:
+        lg_metrics_add(sb->metrics, LG_C_REPORTS_ACCEPTED,
+                       status == LG_INGEST_ACCEPTED ? p->n_reports : 0);
+        lg_metrics_add(sb->metrics,
+                       status == LG_INGEST_ACCEPTED ? LG_C_BATCHES_ACCEPTED
+                                                    : LG_C_BATCHES_DUPLICATE,
+                       1);
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        break;
+    case LG_INGEST_STALE:
+        refuse(sb, LG_C_REFUSED_STALE, p->n_reports);
+        lg_http_reply_problem(req, 409, "Conflict",
+                              "Locguard-Seq is below the node's replay window", "STALE_SEQUENCE",
+                              NULL, 0, 0);
+        break;
+    case LG_INGEST_UNKNOWN_NODE:
+        refuse(sb, LG_C_REFUSED_UNKNOWN_NODE, p->n_reports);
+        lg_http_reply_problem(req, 403, "Forbidden", "the node is not provisioned or is disabled",
+                              "UNKNOWN_NODE", NULL, 0, 0);
+        break;
+    default:
+        refuse(sb, LG_C_REFUSED_UNAVAILABLE, p->n_reports);
+        reply_unavailable(sb, req, "the database is unavailable; resend this batch later");
+        break;
+    }
+    lg_metrics_observe(sb->metrics, LG_H_ACK_LATENCY,
+                       (double)(lg_mono_us() - p->received_us) / 1e6);
+    free(p);
+}
+
+static bool is_json(const char *content_type)
+{
+    if (content_type == NULL)
+        return false;
+    size_t len = strcspn(content_type, ";");
+    while (len > 0 && content_type[len - 1] == ' ')
+        len--;
+    return len == 16 && strncasecmp(content_type, "application/json", 16) == 0;
+}
+
+/* Checks Locguard-Seq and Locguard-Sent-At; on failure replies and returns LG_ERR. */
+static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, int64_t *seq)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    lg_invalid_param_t invalid[2];
+    size_t n = 0;
+    bool is_stale = false;
+
+    const char *s = evhttp_find_header(h, "Locguard-Seq");
+    if (s == NULL || lg_report_parse_seq(s, seq) != LG_OK) {
+        lg_strlcpy(invalid[n].param, "Locguard-Seq", sizeof(invalid[n].param));
+        lg_strlcpy(invalid[n].reason, "required: a decimal integer 1..2^63-1",
+                   sizeof(invalid[n].reason));
+        n++;
+    }
+    const char *t = evhttp_find_header(h, "Locguard-Sent-At");
+    int64_t sent_us;
+    if (t == NULL || lg_time_parse(t, strlen(t), &sent_us) != LG_OK) {
+        lg_strlcpy(invalid[n].param, "Locguard-Sent-At", sizeof(invalid[n].param));
+        lg_strlcpy(invalid[n].reason, "required: an RFC 3339 date-time",
+                   sizeof(invalid[n].reason));
+        n++;
+    } else {
+        int64_t skew = lg_now_us() - sent_us;
+        if (skew < 0)
+            skew = -skew;
+        if (skew > (int64_t)sb->cfg->freshness_s * 1000000) {
+            lg_strlcpy(invalid[n].param, "Locguard-Sent-At", sizeof(invalid[n].param));
+            snprintf(invalid[n].reason, sizeof(invalid[n].reason),
+                     "outside the freshness window of %d s", sb->cfg->freshness_s);
+            n++;
+            is_stale = true;
+        }
+    }
+    if (n == 0)
+        return LG_OK;
+    refuse(sb, is_stale && n == 1 ? LG_C_REFUSED_NOT_FRESH : LG_C_REFUSED_INVALID, 0);
+    lg_http_reply_problem(req, 400, "Bad Request", "invalid batch headers",
+                          is_stale && n == 1 ? "STALE_TIMESTAMP" : "MANDATORY_IE_INCORRECT",
+                          invalid, n, 0);
+    return LG_ERR;
+}
+
+void lg_southbound_handle(struct evhttp_request *req, void *arg)
+{
+    lg_southbound_t *sb = arg;
+    const lg_config_t *cfg = sb->cfg;
+    int64_t received_us = lg_mono_us();
+    char node[LG_NODE_NAME_MAX];
+
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (path == NULL || strcmp(path, REPORTS_PATH) != 0) {
+        lg_http_reply_problem(req, 404, "Not Found", "no such resource", NULL, NULL, 0, 0);
+        return;
+    }
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+        lg_http_reply_problem(req, 405, "Method Not Allowed", "use POST", NULL, NULL, 0, 0);
+        return;
+    }
+    if (lg_http_peer_cn(req, node, sizeof(node)) != LG_OK) {
+        refuse(sb, LG_C_REFUSED_UNKNOWN_NODE, 0);
+        lg_http_reply_problem(req, 403, "Forbidden", "no usable client certificate",
+                              "UNKNOWN_NODE", NULL, 0, 0);
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    if (!is_json(evhttp_find_header(h, "Content-Type"))) {
+        refuse(sb, LG_C_REFUSED_INVALID, 0);
+        lg_http_reply_problem(req, 415, "Unsupported Media Type", "send application/json",
+                              NULL, NULL, 0, 0);
+        return;
+    }
+    int64_t seq;
+    if (check_headers(sb, req, &seq) != LG_OK)
+        return;
+
+    size_t len;
+    const char *body = lg_http_body(req, &len);
+    lg_report_limits_t lim = {
+        .max_reports = (size_t)cfg->max_batch_reports,
+        .now_us = lg_now_us(),
+        .max_age_us = (int64_t)cfg->report_max_age_s * 1000000,
+        .max_skew_us = (int64_t)cfg->report_max_skew_s * 1000000,
+    };
+    lg_batch_t batch = {0};
+    if (lg_report_parse_batch(body, len, &lim, &batch) != LG_OK) {
+        refuse(sb, LG_C_REFUSED_INVALID, 0);
+        char detail[96];
+        snprintf(detail, sizeof(detail), "%zu invalid parameter%s; nothing of this batch was stored",
+                 batch.n_invalid, batch.n_invalid == 1 ? "" : "s");
+        lg_http_reply_problem(req, 400, "Bad Request", detail, "MANDATORY_IE_INCORRECT",
+                              batch.invalid, batch.n_invalid, 0);
+        lg_batch_cleanup(&batch);
+        return;
+    }
+    if (strcmp(batch.node, node) != 0) {
+        refuse(sb, LG_C_REFUSED_UNKNOWN_NODE, batch.n_reports);
+        lg_warn("southbound: node %s sent a batch claiming another node", node);
+        lg_http_reply_problem(req, 403, "Forbidden",
+                              "notifyCorrelationId does not name the certificate's node",
+                              "NODE_MISMATCH", NULL, 0, 0);
+        lg_batch_cleanup(&batch);
+        return;
+    }
+
+    pending_t *p = lg_xcalloc(1, sizeof(*p));
+    p->sb = sb;
+    p->req = req;
+    p->n_reports = batch.n_reports;
+    p->received_us = received_us;
+    size_t n_reports = batch.n_reports;
+    switch (lg_ingest_submit(sb->ingest, &batch, seq, on_ingested, p)) {
+    case LG_INGEST_QUEUED:
+        return;
+    case LG_INGEST_QUEUE_FULL:
+        refuse(sb, LG_C_REFUSED_QUEUE_FULL, n_reports);
+        reply_unavailable(sb, req, "the ingest queue is full; resend this batch later");
+        break;
+    default:
+        refuse(sb, LG_C_REFUSED_UNAVAILABLE, n_reports);
+        reply_unavailable(sb, req, "the database is unavailable; resend this batch later");
+        break;
+    }
+    free(p);
+}
