@@ -30,33 +30,33 @@
 #include <openssl/crypto.h>
 
 /* Process exit statuses: success, the daemon or a file said no, bad command line. */
-#define EXIT_OK 0
-#define EXIT_FAIL 1
+#define EXIT_OK    0
+#define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
-#define DEFAULT_URL "http://127.0.0.1:7080"
+#define DEFAULT_URL       "http://127.0.0.1:7080"
 #define REQUEST_TIMEOUT_S 30
-#define MAX_ARGS 2
-#define MAX_CMD_OPTS 6
-#define MAX_TOKEN_BYTES 4096
-#define MAX_INPUT_BYTES (64u * 1024u * 1024u)
+#define MAX_ARGS          2
+#define MAX_CMD_OPTS      6
+#define MAX_TOKEN_BYTES   4096
+#define MAX_INPUT_BYTES   (64u * 1024u * 1024u)
 
 /* Where the admin API lives and how to authenticate; built once in main. */
 struct ctl {
-    char *url;              /* the --url as given, for messages */
-    char *host;             /* host to connect to (IPv6 without brackets) */
-    char *host_header;      /* value of the Host header */
-    int port;               /* TCP port */
-    char *prefix;           /* path prefix from the URL, no trailing '/' */
-    char *token;            /* bearer token, NULL when no token file; wiped on exit */
-    bool is_json;           /* --json: print raw JSON instead of tables */
+    char *url;               /* the --url as given, for messages */
+    char *host;              /* host to connect to (IPv6 without brackets) */
+    char *host_header;       /* value of the Host header */
+    int port;                /* TCP port */
+    char *prefix;            /* path prefix from the URL, no trailing '/' */
+    char *token;             /* bearer token, NULL when no token file; wiped on exit */
+    bool is_json;            /* --json: print raw JSON instead of tables */
     struct event_base *base; /* private loop, blocking is fine in a CLI */
 };
 
 /* One HTTP answer (or transport failure) collected by on_response. */
 struct response {
-    int status;         /* HTTP status, 0 when no response arrived */
-    const char *err;    /* transport error, constant string, NULL when none */
+    int status;            /* HTTP status, 0 when no response arrived */
+    const char *err;       /* transport error, constant string, NULL when none */
     struct evbuffer *body; /* response body */
 };
 
@@ -96,15 +96,15 @@ typedef int (*run_cb)(struct ctl *ctl, const struct invocation *inv);
  * the same name.
  */
 struct command {
-    const char *group;   /* first word */
-    const char *verb;    /* second word, NULL for one-word commands */
-    int nargs;           /* positional arguments after the words */
+    const char *group; /* first word */
+    const char *verb;  /* second word, NULL for one-word commands */
+    int nargs;         /* positional arguments after the words */
     const char *opts[MAX_CMD_OPTS];
     enum evhttp_cmd_type method;
     const char *path;
-    body_cb build;       /* NULL: no body */
-    print_cb print;      /* NULL: the answer is text, printed as is */
-    run_cb run;          /* overrides method/path/build/print when set */
+    body_cb build;  /* NULL: no body */
+    print_cb print; /* NULL: the answer is text, printed as is */
+    run_cb run;     /* overrides method/path/build/print when set */
     const char *synopsis;
     const char *summary;
 };
@@ -155,6 +155,8 @@ static const struct option_spec option_specs[] = {
     {"until", true, NULL},
 };
 
+/* One command per row reads better than one field per line. */
+/* clang-format off */
 static const struct command commands[] = {
     {"node", "add", 1, {"kind!"}, EVHTTP_REQ_POST, "/v1/nodes", body_node_add, print_object,
      NULL, "node add NAME --kind MME|SGSN|AMF", "register a core-network node"},
@@ -207,12 +209,11 @@ static const struct command commands[] = {
     {"metrics", NULL, 0, {NULL}, EVHTTP_REQ_GET, "/metrics", NULL, NULL, NULL, "metrics",
      "print the Prometheus metrics"},
 };
+/* clang-format on */
 
 static const struct column device_columns[] = {
-    {"EXTERNAL ID", "externalId"},
-    {"SUPI", "supi"},
-    {"MOBILITY", "mobility"},
-    {"MONITORING", "monitoringAllowed"},
+    {"EXTERNAL ID", "externalId"},   {"SUPI", "supi"},
+    {"MOBILITY", "mobility"},        {"MONITORING", "monitoringAllowed"},
     {"STATE", "location.zoneState"},
 };
 
@@ -255,8 +256,7 @@ static void print_help(FILE *f)
           "commands:\n",
           f);
     print_synopses(f, NULL, NULL);
-    fputs("\nExit status: 0 success, 1 the daemon refused or could not be reached, 2 usage.\n",
-          f);
+    fputs("\nExit status: 0 success, 1 the daemon refused or could not be reached, 2 usage.\n", f);
 }
 
 /* Prints a usage error and the synopsis of the command concerned; returns EXIT_USAGE. */
@@ -279,7 +279,7 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
 
 /* Prints an operational error to stderr; returns EXIT_FAIL. */
 LG_PRINTF(1, 2)
-static int fail(const char *fmt, ...)
+static int report_failure(const char *fmt, ...)
 {
     va_list ap;
 
@@ -512,7 +512,7 @@ static char *read_input(const char *file, size_t *out_len)
     size_t len = 0, cap = 0;
 
     if (f == NULL) {
-        fail("cannot open %s: %s", file, strerror(errno));
+        report_failure("cannot open %s: %s", file, strerror(errno));
         return NULL;
     }
     for (;;) {
@@ -525,14 +525,14 @@ static char *read_input(const char *file, size_t *out_len)
         n = fread(data + len, 1, cap - len, f);
         len += n;
         if (len > MAX_INPUT_BYTES) {
-            fail("%s is larger than %u bytes", file, MAX_INPUT_BYTES);
+            report_failure("%s is larger than %u bytes", file, MAX_INPUT_BYTES);
             goto failed;
         }
         if (n == 0)
             break;
     }
     if (ferror(f)) {
-        fail("cannot read %s: %s", file, strerror(errno));
+        report_failure("cannot read %s: %s", file, strerror(errno));
         goto failed;
     }
     if (!is_stdin)
@@ -586,10 +586,10 @@ static int body_device_add(const struct invocation *inv, struct body *out)
     json_t *doc;
 
     doc = json_pack("{s:s, s:s, s:s, s:b}", "supi", opt(inv, "supi"), "externalId",
-                    opt(inv, "external-id"), "mobility", opt(inv, "mobility"),
-                    "monitoringAllowed", opt(inv, "no-monitoring") == NULL);
+                    opt(inv, "external-id"), "mobility", opt(inv, "mobility"), "monitoringAllowed",
+                    opt(inv, "no-monitoring") == NULL);
     if (doc == NULL)
-        return fail("arguments are not valid UTF-8");
+        return report_failure("arguments are not valid UTF-8");
     if (msisdn != NULL)
         json_object_set_new(doc, "msisdn", json_string(msisdn));
     if (ambiguous != NULL)
@@ -614,7 +614,7 @@ static int body_area_add(const struct invocation *inv, struct body *out)
     doc = json_loadb(text, len, 0, &jerr);
     free(text);
     if (doc == NULL)
-        return fail("%s: not JSON (line %d: %s)", file, jerr.line, jerr.text);
+        return report_failure("%s: not JSON (line %d: %s)", file, jerr.line, jerr.text);
     geometry = doc;
     type = json_string_value(json_object_get(doc, "type"));
     if (type != NULL && strcmp(type, "Feature") == 0) {
@@ -623,8 +623,8 @@ static int body_area_add(const struct invocation *inv, struct body *out)
     }
     if (type == NULL || (strcmp(type, "Polygon") != 0 && strcmp(type, "MultiPolygon") != 0)) {
         json_decref(doc);
-        return fail("%s: expected a GeoJSON Polygon or MultiPolygon, or a Feature holding one",
-                    file);
+        return report_failure(
+            "%s: expected a GeoJSON Polygon or MultiPolygon, or a Feature holding one", file);
     }
     set_json_body(out, json_pack("{s:O}", "geometry", geometry));
     json_decref(doc);
@@ -656,9 +656,7 @@ static bool is_scalar_array(const json_t *v)
     size_t i;
     json_t *item;
 
-    json_array_foreach(v, i, item)
-        if (!json_is_string(item) && !json_is_number(item))
-            return false;
+    json_array_foreach(v, i, item) if (!json_is_string(item) && !json_is_number(item)) return false;
     return true;
 }
 
@@ -683,7 +681,8 @@ static char *value_text(const json_t *v)
         size_t i;
         json_t *item;
 
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             char *text = value_text(item);
 
             if (i > 0)
@@ -750,7 +749,8 @@ static size_t text_width(const char *s)
     return n;
 }
 
-/* Prints a left-aligned table; cells is nrows x ncols (row 0 = headers), all owned by the caller. */
+/* Prints a left-aligned table; cells is nrows x ncols (row 0 = headers), all owned by the caller.
+ */
 static void print_cells(char **cells, size_t nrows, size_t ncols)
 {
     size_t *width = lg_xcalloc(ncols, sizeof(*width));
@@ -829,9 +829,7 @@ static json_t *list_of(json_t *doc)
     v = json_object_get(doc, "items");
     if (json_is_array(v))
         return v;
-    json_object_foreach(doc, key, v)
-        if (json_is_array(v))
-            return v;
+    json_object_foreach(doc, key, v) if (json_is_array(v)) return v;
     return NULL;
 }
 
@@ -850,7 +848,8 @@ static void print_list(json_t *doc)
         print_object(doc);
         return;
     }
-    json_array_foreach(items, i, item) {
+    json_array_foreach(items, i, item)
+    {
         if (!json_is_object(item)) {
             char *s = value_text(item);
 
@@ -858,7 +857,8 @@ static void print_list(json_t *doc)
             free(s);
             continue;
         }
-        json_object_foreach(item, key, v) {
+        json_object_foreach(item, key, v)
+        {
             bool is_known = false;
 
             if (json_is_object(v) || json_is_array(v))
@@ -910,7 +910,8 @@ static void flatten(json_t *obj, const char *prefix, char ***cells, size_t *nrow
     const char *key;
     json_t *v;
 
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         struct evbuffer *b = evbuffer_new();
         char *name;
 
@@ -1042,7 +1043,7 @@ static int http_call(struct ctl *ctl, enum evhttp_cmd_type method, const char *p
     resp->err = NULL;
     conn = evhttp_connection_base_new(ctl->base, NULL, ctl->host, (unsigned short)ctl->port);
     if (conn == NULL) {
-        fail("cannot create a connection to %s", ctl->url);
+        report_failure("cannot create a connection to %s", ctl->url);
         return LG_ERR;
     }
     evhttp_connection_set_timeout(conn, REQUEST_TIMEOUT_S);
@@ -1078,13 +1079,13 @@ static int http_call(struct ctl *ctl, enum evhttp_cmd_type method, const char *p
     snprintf(uri, uri_len, "%s%s", ctl->prefix, path);
     /* evhttp_make_request frees req on failure. */
     if (evhttp_make_request(conn, req, method, uri) != 0) {
-        fail("cannot send the request to %s", ctl->url);
+        report_failure("cannot send the request to %s", ctl->url);
         goto failed;
     }
     event_base_dispatch(ctl->base);
     if (resp->status == 0) {
-        fail("cannot reach the admin API at %s: %s", ctl->url,
-             resp->err != NULL ? resp->err : "no answer");
+        report_failure("cannot reach the admin API at %s: %s", ctl->url,
+                       resp->err != NULL ? resp->err : "no answer");
         goto failed;
     }
     rc = LG_OK;
@@ -1123,9 +1124,10 @@ static int print_problem(const struct ctl *ctl, int status, const char *text, si
         evbuffer_add_printf(b, "HTTP %d", status);
     msg = buffer_to_string(b);
     evbuffer_free(b);
-    fail("%s (HTTP %d)", msg, status);
+    report_failure("%s (HTTP %d)", msg, status);
     free(msg);
-    json_array_foreach(params, i, p) {
+    json_array_foreach(params, i, p)
+    {
         char *param = value_text(json_object_get(p, "param"));
         char *reason = value_text(json_object_get(p, "reason"));
 
@@ -1324,16 +1326,16 @@ static int read_token(struct ctl *ctl, const char *file)
     int rc = LG_ERR;
 
     if (f == NULL) {
-        fail("cannot open token file %s: %s", file, strerror(errno));
+        report_failure("cannot open token file %s: %s", file, strerror(errno));
         return LG_ERR;
     }
     len = fread(buf, 1, sizeof(buf) - 1, f);
     if (ferror(f)) {
-        fail("cannot read token file %s", file);
+        report_failure("cannot read token file %s", file);
         goto failed;
     }
     if (len > MAX_TOKEN_BYTES) {
-        fail("token file %s is too long", file);
+        report_failure("token file %s is too long", file);
         goto failed;
     }
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
@@ -1341,13 +1343,13 @@ static int read_token(struct ctl *ctl, const char *file)
         len--;
     buf[len] = '\0';
     if (len == 0) {
-        fail("token file %s is empty", file);
+        report_failure("token file %s is empty", file);
         goto failed;
     }
     for (size_t i = 0; i < len; i++) {
         /* Never echo the token; only say it is malformed. */
         if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] == 0x7f) {
-            fail("token file %s holds more than one token", file);
+            report_failure("token file %s holds more than one token", file);
             goto failed;
         }
     }
@@ -1365,9 +1367,9 @@ struct cmdline {
     const char *token_file;
     bool is_json;
     bool wants_help;
-    const char **words;        /* positionals, argc entries */
+    const char **words; /* positionals, argc entries */
     size_t nwords;
-    const char **opt_names;    /* command options in order, argc entries */
+    const char **opt_names; /* command options in order, argc entries */
     const char **opt_vals;
     size_t nopts;
 };
@@ -1580,7 +1582,7 @@ int main(int argc, char **argv)
     ctl.is_json = cl.is_json;
     ctl.base = event_base_new();
     if (ctl.base == NULL) {
-        fail("cannot create an event loop");
+        report_failure("cannot create an event loop");
         goto done;
     }
     status = inv.cmd->run != NULL ? inv.cmd->run(&ctl, &inv) : run_request(&ctl, &inv);
