@@ -192,7 +192,11 @@ static bool conn_flush(conn_t *c)
 
 static void conn_send(conn_t *c, const char *sql, int nparams, const char *const *values)
 {
-    if (!PQsendQueryParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0)) {
+    /* The set-up string holds two statements: only the simple protocol takes that. */
+    int ok = c->state == CONN_INIT ? PQsendQuery(c->pg, sql)
+                                   : PQsendQueryParams(c->pg, sql, nparams, NULL, values, NULL,
+                                                       NULL, 0);
+    if (!ok) {
         conn_fail(c, PQerrorMessage(c->pg));
         return;
     }

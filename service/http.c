@@ -44,7 +44,21 @@ static void log_ssl_errors(const char *zone, const char *what)
     }
 }
 
-static SSL_CTX *make_ssl_ctx(const lg_zone_config_t *cfg)
+/*
+ * Counts handshakes we end with a fatal alert (no client certificate, one
+ * from an unknown CA, an old protocol version): the peer never reaches a
+ * route, so this metric is the only trace of it.
+ */
+static void on_ssl_info(const SSL *ssl, int where, int ret)
+{
+    if ((where & SSL_CB_WRITE_ALERT) && (ret >> 8) == SSL3_AL_FATAL && !SSL_is_init_finished(ssl)) {
+        lg_http_zone_t *zone = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+        lg_metrics_add(zone->metrics, LG_C_TLS_HANDSHAKE_FAILURES, 1);
+        lg_debug("zone %s: TLS handshake refused: %s", zone->name, SSL_alert_desc_string_long(ret));
+    }
+}
+
+static SSL_CTX *make_ssl_ctx(lg_http_zone_t *zone, const lg_zone_config_t *cfg)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
@@ -73,6 +87,8 @@ static SSL_CTX *make_ssl_ctx(const lg_zone_config_t *cfg)
         SSL_CTX_set_verify_depth(ctx, 4);
     }
     /* Resumed sessions skip the certificate check's cost but keep its result. */
+    SSL_CTX_set_app_data(ctx, zone);
+    SSL_CTX_set_info_callback(ctx, on_ssl_info);
     static const unsigned char sid_ctx[] = "locguard";
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
     return ctx;
@@ -113,7 +129,7 @@ lg_http_zone_t *lg_http_zone_new(struct event_base *base, const lg_zone_config_t
     zone->arg = arg;
     zone->http = evhttp_new(base);
     if (cfg->cert_file != NULL) {
-        zone->ssl_ctx = make_ssl_ctx(cfg);
+        zone->ssl_ctx = make_ssl_ctx(zone, cfg);
         if (zone->ssl_ctx == NULL)
             goto failed;
         evhttp_set_bevcb(zone->http, on_new_bev, zone);
