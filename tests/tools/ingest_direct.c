@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ingest-direct: the database's own limit for the hot path, the yardstick
+ * `make bench` compares the daemon with. K threads, each with its own libpq
+ * connection, call lg_ingest() (sql/ingest.sql) directly for S seconds with
+ * batches of B random location reports, the same kind `mme-sim load` sends
+ * through the daemon (device i from IMSI base + i, mostly its home cell
+ * i % C). Each call carries one batch of node "bench-direct" with an
+ * increasing sequence number, as the daemon's flusher would send it, and runs
+ * in its own transaction (autocommit), so every acknowledged call is a
+ * durable COMMIT. Parameters go in text format as array literals, built once
+ * per thread and patched in place.
+ *
+ * Prints one line per second and a final line
+ *   RESULT reports=N seconds=S reports_per_s=X p50_ms=.. p99_ms=.. ...
+ * with the per-call latency (send to result).
+ */
+#include "locguard/common.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#define N_PARAMS 12
+#define MAX_THREADS 64
+#define MAX_BATCH 100000
+
+static const char INGEST_SQL[] =
+    "SELECT * FROM lg_ingest($1::text[], $2::bigint[], $3::int, $4::int, $5::int[], "
+    "$6::text[], $7::bigint[], $8::text[], $9::text[], $10::float8[], $11::float8[], "
+    "$12::float8[])";
+
+/* The command line. */
+typedef struct direct_opts {
+    const char *conninfo;   /* libpq connection string */
+    const char *node;       /* node name of every batch */
+    int connections;        /* threads, one connection each */
+    int batch;              /* reports per call */
+    double duration_s;      /* how long to send */
+    long devices;           /* device population (IMSI base + 0..devices-1) */
+    long cell_count;        /* cell population */
+    uint64_t imsi_base;     /* IMSI of device 0 */
+    double home_fraction;   /* share of reports from the device's home cell */
+    int seq_window;         /* lg_ingest p_seq_window */
+    int hysteresis;         /* lg_ingest p_hysteresis */
+    int64_t seq_start;      /* first sequence number (default: now in ms) */
+    uint64_t rng_seed;      /* 0 = from the clock */
+} direct_opts_t;
+
+/* Shared between threads. */
+typedef struct direct_shared {
+    const direct_opts_t *o;
+    int64_t start_us, deadline_us;
+    atomic_llong next_seq;
+    atomic_llong reports;     /* reports of accepted calls */
+    atomic_llong calls;       /* accepted calls */
+    atomic_llong errors;      /* failed calls or batches not 'accepted' */
+    atomic_llong n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device,
+        n_unchecked, n_alerts;
+    atomic_bool failed;       /* a connection could not be made: stop */
+} direct_shared_t;
+
+/* One thread: its connection, its parameter buffers, its latencies. */
+typedef struct direct_worker {
+    direct_shared_t *sh;
+    pthread_t thread;
+    uint64_t rng;
+    char nodes[96];        /* {"name"} */
+    char seqs[32];         /* {seq} */
+    char window[16], hyst[16];
+    char *batch_idx;       /* {1,1,...} */
+    char *supi;            /* {001010000000000,...}: 15 digits at 1 + 16 k */
+    char *ts;              /* {us,...}: 16 digits at 1 + 17 k */
+    char *rat;             /* {EUTRA,...} */
+    char *cell;            /* {ecgi:001-01:XXXXXXX,...}: hex at 1 + 20 k + 12 */
+    char *nulls;           /* {NULL,...} */
+    int64_t *lat_us;
+    size_t n_lat, cap_lat;
+} direct_worker_t;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"usage: ingest-direct [options]\n"
+"\n"
+"Calls lg_ingest() directly over libpq, bypassing the daemon, to measure\n"
+"what the database alone sustains on the hot path.\n"
+"\n"
+"  --db CONNINFO        libpq connection string (default $LOCGUARD_DATABASE)\n"
+"  --connections K      threads, one connection each (default 2)\n"
+"  --batch B            reports per call (default 1000)\n"
+"  --duration S         seconds to run (default 20)\n"
+"  --devices N          devices provisioned (default 1000000)\n"
+"  --cell-count C       cells provisioned (default 100000)\n"
+"  --imsi-base IMSI     IMSI of device 0 (default 001010000000000)\n"
+"  --home-fraction F    share of reports from the device's home cell i %% C\n"
+"                       (default 0.99); the rest pick a random cell\n"
+"  --node NAME          node of every batch (default bench-direct)\n"
+"  --seq-start N        first batch sequence number (default: now in ms)\n"
+"  --seq-window N       p_seq_window (default 1024)\n"
+"  --hysteresis N       p_hysteresis (default 2)\n"
+"  --seed N             random seed (default: from the clock)\n"
+"  --help               this text\n"
+"\n"
+"Output: one line per second, then\n"
+"RESULT reports=N seconds=S reports_per_s=X p50_ms=.. p99_ms=.. max_ms=.. calls=N\n"
+"       errors=E inside=.. outside=.. ambiguous=.. unknown_cell=.. unknown_device=..\n"
+"       unchecked=.. alerts=..\n");
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static void put_dec(char *p, uint64_t v, int width)
+{
+    int i;
+
+    for (i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+static void put_hex(char *p, uint64_t v, int width)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    int i;
+
+    for (i = width - 1; i >= 0; i--) {
+        p[i] = digits[v & 0xF];
+        v >>= 4;
+    }
+}
+
+/* Builds "{e,e,...}" with n copies of elem; returns a malloc'd string. */
+static char *array_of(const char *elem, int n)
+{
+    size_t len = strlen(elem), pos = 0;
+    char *s = lg_xmalloc(2 + (len + 1) * (size_t)n + 1);
+    int i;
+
+    s[pos++] = '{';
+    for (i = 0; i < n; i++) {
+        if (i > 0)
+            s[pos++] = ',';
+        memcpy(s + pos, elem, len);
+        pos += len;
+    }
+    s[pos++] = '}';
+    s[pos] = '\0';
+    return s;
+}
+
+static void worker_render(direct_worker_t *w)
+{
+    const direct_opts_t *o = w->sh->o;
+
+    snprintf(w->nodes, sizeof(w->nodes), "{\"%s\"}", o->node);
+    snprintf(w->window, sizeof(w->window), "%d", o->seq_window);
+    snprintf(w->hyst, sizeof(w->hyst), "%d", o->hysteresis);
+    w->batch_idx = array_of("1", o->batch);
+    w->supi = array_of("000000000000000", o->batch);
+    w->ts = array_of("0000000000000000", o->batch);
+    w->rat = array_of("EUTRA", o->batch);
+    w->cell = array_of("ecgi:001-01:0000000", o->batch);
+    w->nulls = array_of("NULL", o->batch);
+}
+
+static void worker_fill(direct_worker_t *w)
+{
+    const direct_opts_t *o = w->sh->o;
+    uint64_t home_threshold = (uint64_t)(o->home_fraction * 18446744073709551615.0);
+    uint64_t now = (uint64_t)lg_now_us();
+    int i;
+
+    for (i = 0; i < o->batch; i++) {
+        uint64_t dev = rng_next(&w->rng) % (uint64_t)o->devices;
+        uint64_t cell = dev % (uint64_t)o->cell_count;
+
+        if (o->home_fraction < 1.0 && rng_next(&w->rng) > home_threshold)
+            cell = rng_next(&w->rng) % (uint64_t)o->cell_count;
+        put_dec(w->supi + 1 + 16 * (size_t)i, o->imsi_base + dev, 15);
+        put_dec(w->ts + 1 + 17 * (size_t)i, now, 16);
+        put_hex(w->cell + 1 + 20 * (size_t)i + 12, cell, 7);
+    }
+}
+
+static void record_latency(direct_worker_t *w, int64_t us)
+{
+    if (w->n_lat == w->cap_lat) {
+        w->cap_lat = w->cap_lat ? w->cap_lat * 2 : 4096;
+        w->lat_us = lg_xrealloc(w->lat_us, w->cap_lat * sizeof(int64_t));
+    }
+    w->lat_us[w->n_lat++] = us;
+}
+
+static int col_int(const PGresult *res, const char *name)
+{
+    int c = PQfnumber(res, name);
+
+    return c < 0 || PQgetisnull(res, 0, c) ? 0 : atoi(PQgetvalue(res, 0, c));
+}
+
+static void *direct_thread(void *arg)
+{
+    direct_worker_t *w = arg;
+    direct_shared_t *sh = w->sh;
+    const direct_opts_t *o = sh->o;
+    PGconn *conn = PQconnectdb(o->conninfo);
+    PGresult *res;
+    const char *values[N_PARAMS];
+    int first_error_logged = 0;
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "ingest-direct: connect: %s", PQerrorMessage(conn));
+        atomic_store(&sh->failed, true);
+        goto done;
+    }
+    res = PQprepare(conn, "ingest", INGEST_SQL, N_PARAMS, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "ingest-direct: prepare: %s", PQerrorMessage(conn));
+        PQclear(res);
+        atomic_store(&sh->failed, true);
+        goto done;
+    }
+    PQclear(res);
+    values[0] = w->nodes;
+    values[1] = w->seqs;
+    values[2] = w->window;
+    values[3] = w->hyst;
+    values[4] = w->batch_idx;
+    values[5] = w->supi;
+    values[6] = w->ts;
+    values[7] = w->rat;
+    values[8] = w->cell;
+    values[9] = w->nulls;
+    values[10] = w->nulls;
+    values[11] = w->nulls;
+
+    while (lg_mono_us() < sh->deadline_us && !atomic_load(&sh->failed)) {
+        int64_t t0, seq = atomic_fetch_add(&sh->next_seq, 1);
+        int col;
+
+        worker_fill(w);
+        snprintf(w->seqs, sizeof(w->seqs), "{%" PRId64 "}", seq);
+        t0 = lg_mono_us();
+        res = PQexecPrepared(conn, "ingest", N_PARAMS, values, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+            /* A failing call makes the measurement meaningless: say why once and stop. */
+            const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+            fprintf(stderr, "ingest-direct: lg_ingest: %s\n", msg ? msg : PQerrorMessage(conn));
+            atomic_fetch_add(&sh->errors, 1);
+            atomic_store(&sh->failed, true);
+            PQclear(res);
+            break;
+        }
+        col = PQfnumber(res, "batch_status");
+        if (col < 0 || strcmp(PQgetvalue(res, 0, col), "{accepted}") != 0) {
+            if (!first_error_logged++)
+                fprintf(stderr, "ingest-direct: batch %" PRId64 " not accepted: %s\n", seq,
+                        col < 0 ? "(no batch_status)" : PQgetvalue(res, 0, col));
+            atomic_fetch_add(&sh->errors, 1);
+            PQclear(res);
+            continue;
+        }
+        record_latency(w, lg_mono_us() - t0);
+        atomic_fetch_add(&sh->reports, o->batch);
+        atomic_fetch_add(&sh->calls, 1);
+        atomic_fetch_add(&sh->n_inside, col_int(res, "n_inside"));
+        atomic_fetch_add(&sh->n_outside, col_int(res, "n_outside"));
+        atomic_fetch_add(&sh->n_ambiguous, col_int(res, "n_ambiguous"));
+        atomic_fetch_add(&sh->n_unknown_cell, col_int(res, "n_unknown_cell"));
+        atomic_fetch_add(&sh->n_unknown_device, col_int(res, "n_unknown_device"));
+        atomic_fetch_add(&sh->n_unchecked, col_int(res, "n_unchecked"));
+        atomic_fetch_add(&sh->n_alerts, col_int(res, "n_alerts"));
+        PQclear(res);
+    }
+done:
+    PQfinish(conn);
+    return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static double pct_ms(const int64_t *v, size_t n, double p)
+{
+    size_t i;
+
+    if (n == 0)
+        return 0;
+    i = (size_t)ceil(p * (double)n) - 1;
+    if (i >= n)
+        i = n - 1;
+    return (double)v[i] / 1000.0;
+}
+
+static void sleep_us(int64_t us)
+{
+    struct timespec ts;
+
+    if (us <= 0)
+        return;
+    ts.tv_sec = (time_t)(us / 1000000);
+    ts.tv_nsec = (long)(us % 1000000) * 1000;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static bool parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(s, &end);
+    return errno == 0 && end != s && *end == '\0' && isfinite(*out);
+}
+
+static bool parse_imsi(const char *s, uint64_t *out)
+{
+    size_t i, n;
+    uint64_t v = 0;
+
+    if (strncmp(s, "imsi-", 5) == 0)
+        s += 5;
+    n = strlen(s);
+    if (n != 15)
+        return false;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool valid_node(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    if (n < 1 || n > 63)
+        return false;
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+            return false;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_DB = 256, O_CONN, O_BATCH, O_DUR, O_DEV, O_CELLS, O_BASE, O_HOME, O_NODE,
+           O_SEQ, O_WIN, O_HYST, O_SEED, O_HELP };
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, O_DB},
+        {"connections", required_argument, NULL, O_CONN},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"duration", required_argument, NULL, O_DUR},
+        {"devices", required_argument, NULL, O_DEV},
+        {"cell-count", required_argument, NULL, O_CELLS},
+        {"imsi-base", required_argument, NULL, O_BASE},
+        {"home-fraction", required_argument, NULL, O_HOME},
+        {"node", required_argument, NULL, O_NODE},
+        {"seq-start", required_argument, NULL, O_SEQ},
+        {"seq-window", required_argument, NULL, O_WIN},
+        {"hysteresis", required_argument, NULL, O_HYST},
+        {"seed", required_argument, NULL, O_SEED},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    direct_opts_t o = {
+        .conninfo = getenv("LOCGUARD_DATABASE"),
+        .node = "bench-direct",
+        .connections = 2,
+        .batch = 1000,
+        .duration_s = 20,
+        .devices = 1000000,
+        .cell_count = 100000,
+        .imsi_base = 1010000000000ULL,
+        .home_fraction = 0.99,
+        .seq_window = 1024,
+        .hysteresis = 2,
+        .seq_start = lg_now_us() / 1000,
+    };
+    direct_shared_t sh;
+    direct_worker_t *w;
+    int64_t v, *all, end_us, prev_t;
+    long long prev_reports = 0;
+    size_t n_all = 0;
+    int opt, i, sec = 0, rc;
+    double secs;
+
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        bool ok = true;
+
+        switch (opt) {
+        case O_DB: o.conninfo = optarg; break;
+        case O_CONN:
+            ok = parse_i64(optarg, &v) && v >= 1 && v <= MAX_THREADS;
+            o.connections = (int)v;
+            break;
+        case O_BATCH:
+            ok = parse_i64(optarg, &v) && v >= 1 && v <= MAX_BATCH;
+            o.batch = (int)v;
+            break;
+        case O_DUR: ok = parse_double(optarg, &o.duration_s) && o.duration_s > 0 &&
+                         o.duration_s <= 3600; break;
+        case O_DEV:
+            ok = parse_i64(optarg, &v) && v >= 1;
+            o.devices = (long)v;
+            break;
+        case O_CELLS:
+            ok = parse_i64(optarg, &v) && v >= 1 && v <= 0xFFFFFFF;
+            o.cell_count = (long)v;
+            break;
+        case O_BASE: ok = parse_imsi(optarg, &o.imsi_base); break;
+        case O_HOME: ok = parse_double(optarg, &o.home_fraction) && o.home_fraction >= 0 &&
+                          o.home_fraction <= 1; break;
+        case O_NODE: ok = valid_node(optarg); o.node = optarg; break;
+        case O_SEQ: ok = parse_i64(optarg, &o.seq_start) && o.seq_start >= 1; break;
+        case O_WIN:
+            ok = parse_i64(optarg, &v) && v >= 0 && v <= 1000000000;
+            o.seq_window = (int)v;
+            break;
+        case O_HYST:
+            ok = parse_i64(optarg, &v) && v >= 1 && v <= 1000;
+            o.hysteresis = (int)v;
+            break;
+        case O_SEED: ok = parse_i64(optarg, &v); o.rng_seed = (uint64_t)v; break;
+        case O_HELP:
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "ingest-direct: bad value for --%s: %s\n",
+                    longopts[opt - O_DB].name, optarg);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ingest-direct: unexpected argument %s\n", argv[optind]);
+        return 2;
+    }
+    if (o.conninfo == NULL) {
+        fprintf(stderr, "ingest-direct: --db or $LOCGUARD_DATABASE is required\n");
+        return 2;
+    }
+    if (o.imsi_base + (uint64_t)o.devices > 999999999999999ULL) {
+        fprintf(stderr, "ingest-direct: --imsi-base + --devices exceeds 15 digits\n");
+        return 2;
+    }
+
+    memset(&sh, 0, sizeof(sh));
+    sh.o = &o;
+    atomic_init(&sh.next_seq, o.seq_start);
+    w = lg_xcalloc((size_t)o.connections, sizeof(*w));
+    for (i = 0; i < o.connections; i++) {
+        w[i].sh = &sh;
+        w[i].rng = (o.rng_seed ? o.rng_seed : (uint64_t)lg_now_us()) ^
+                   (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1));
+        if (w[i].rng == 0)
+            w[i].rng = 1;
+        worker_render(&w[i]);
+    }
+    sh.start_us = lg_mono_us();
+    sh.deadline_us = sh.start_us + (int64_t)(o.duration_s * 1e6);
+    for (i = 0; i < o.connections; i++)
+        if (pthread_create(&w[i].thread, NULL, direct_thread, &w[i]) != 0)
+            abort();
+
+    prev_t = sh.start_us;
+    while (lg_mono_us() < sh.deadline_us && !atomic_load(&sh.failed)) {
+        int64_t next = sh.start_us + (int64_t)(sec + 1) * 1000000, now;
+        long long rep;
+
+        if (next > sh.deadline_us)
+            next = sh.deadline_us;
+        sleep_us(next - lg_mono_us());
+        now = lg_mono_us();
+        sec++;
+        rep = atomic_load(&sh.reports);
+        printf("t=%ds reports/s=%.0f errors=%lld\n", sec,
+               (double)(rep - prev_reports) / ((double)(now - prev_t) / 1e6),
+               (long long)atomic_load(&sh.errors));
+        fflush(stdout);
+        prev_reports = rep;
+        prev_t = now;
+    }
+    for (i = 0; i < o.connections; i++)
+        pthread_join(w[i].thread, NULL);
+    end_us = lg_mono_us();
+
+    for (i = 0; i < o.connections; i++)
+        n_all += w[i].n_lat;
+    all = lg_xcalloc(n_all ? n_all : 1, sizeof(int64_t));
+    n_all = 0;
+    for (i = 0; i < o.connections; i++) {
+        if (w[i].n_lat)
+            memcpy(all + n_all, w[i].lat_us, w[i].n_lat * sizeof(int64_t));
+        n_all += w[i].n_lat;
+    }
+    qsort(all, n_all, sizeof(int64_t), cmp_i64);
+    secs = (double)(end_us - sh.start_us) / 1e6;
+    printf("RESULT reports=%lld seconds=%.2f reports_per_s=%.0f p50_ms=%.1f p99_ms=%.1f "
+           "max_ms=%.1f calls=%lld errors=%lld inside=%lld outside=%lld ambiguous=%lld "
+           "unknown_cell=%lld unknown_device=%lld unchecked=%lld alerts=%lld\n",
+           (long long)atomic_load(&sh.reports), secs, (double)atomic_load(&sh.reports) / secs,
+           pct_ms(all, n_all, 0.50), pct_ms(all, n_all, 0.99),
+           n_all ? (double)all[n_all - 1] / 1000.0 : 0.0, (long long)atomic_load(&sh.calls),
+           (long long)atomic_load(&sh.errors), (long long)atomic_load(&sh.n_inside),
+           (long long)atomic_load(&sh.n_outside), (long long)atomic_load(&sh.n_ambiguous),
+           (long long)atomic_load(&sh.n_unknown_cell),
+           (long long)atomic_load(&sh.n_unknown_device), (long long)atomic_load(&sh.n_unchecked),
+           (long long)atomic_load(&sh.n_alerts));
+    fflush(stdout);
+    rc = atomic_load(&sh.failed) || atomic_load(&sh.reports) == 0 ? 1 : 0;
+
+    for (i = 0; i < o.connections; i++) {
+        free(w[i].batch_idx);
+        free(w[i].supi);
+        free(w[i].ts);
+        free(w[i].rat);
+        free(w[i].cell);
+        free(w[i].nulls);
+        free(w[i].lat_us);
+    }
+    free(w);
+    free(all);
+    return rc;
+}
