@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the configuration parser (service/config.c). */
+#include "locguard/config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static const char good[] = "[daemon]\n"
+                           "log_level = debug   \n"
+                           "# a comment\n"
+                           "schema_dir = /srv/locguard\n"
+                           "[database]\n"
+                           "conninfo = host=/tmp port=5432 dbname=locguard\n"
+                           "pool_size = 3\n"
+                           "[ingest]\n"
+                           "hysteresis = 3\n"
+                           "seq_window = 64\n"
+                           "[zone south]\n"
+                           "kind = southbound\n"
+                           "listen = 0.0.0.0:8443\n"
+                           "cert = s.pem\n"
+                           "key = s.key\n"
+                           "client_ca = ca.pem\n"
+                           "[zone admin]\n"
+                           "kind = admin\n"
+                           "listen = 127.0.0.1:0\n"
+                           "token_file = admin.token\n";
+
+static int parse(lg_config_t *cfg, const char *text, char *err, size_t size)
+{
+    lg_config_defaults(cfg);
+    return lg_config_parse(cfg, text, "t.conf", err, size);
+}
+
+static void test_full_file_sets_every_value(void **state)
+{
+    (void)state;
+    lg_config_t cfg;
+    char err[256] = "";
+    unsetenv("LOCGUARD_DATABASE");
+    assert_int_equal(parse(&cfg, good, err, sizeof(err)), LG_OK);
+    assert_int_equal(cfg.log_level, 3);
+    assert_string_equal(cfg.schema_dir, "/srv/locguard");
+    assert_string_equal(cfg.db_conninfo, "host=/tmp port=5432 dbname=locguard");
+    assert_int_equal(cfg.db_pool_size, 3);
+    assert_int_equal(cfg.hysteresis, 3);
+    assert_int_equal(cfg.seq_window, 64);
+    assert_int_equal(cfg.freshness_s, 300); /* default kept */
+    assert_int_equal(cfg.n_zones, 2);
+    assert_string_equal(cfg.zones[0].name, "south");
+    assert_int_equal(cfg.zones[0].kind, LG_ZONE_SOUTHBOUND);
+    assert_string_equal(cfg.zones[0].host, "0.0.0.0");
+    assert_int_equal(cfg.zones[0].port, 8443);
+    assert_string_equal(cfg.zones[0].client_ca_file, "ca.pem");
+    assert_int_equal(cfg.zones[1].kind, LG_ZONE_ADMIN);
+    assert_int_equal(cfg.zones[1].port, 0);
+    assert_string_equal(cfg.zones[1].token_file, "admin.token");
+    lg_config_cleanup(&cfg);
+}
+
+static void test_environment_overrides_conninfo(void **state)
+{
+    (void)state;
+    lg_config_t cfg;
+    char err[256];
+    setenv("LOCGUARD_DATABASE", "host=elsewhere", 1);
+    assert_int_equal(parse(&cfg, good, err, sizeof(err)), LG_OK);
+    assert_string_equal(cfg.db_conninfo, "host=elsewhere");
+    unsetenv("LOCGUARD_DATABASE");
+    lg_config_cleanup(&cfg);
+}
+
+/* Each bad file, and the words its error message must contain. */
+static const struct {
+    const char *text;
+    const char *expect;
+} bad_cases[] = {
+    {"[database]\nconninfo = x\npool_size = 0\n", "t.conf:3: \"pool_size\" must be an integer in 1..64"},
+    {"[database]\nconninfo = x\npool_size = 2x\n", "t.conf:3:"},
+    {"[database]\nconninfo = x\nspeed = 9\n", "unknown key \"speed\" in [database]"},
+    {"[nowhere]\n", "unknown section [nowhere]"},
+    {"conninfo = x\n", "outside of a section"},
+    {"[database]\nconninfo\n", "expected \"key = value\""},
+    {"[daemon]\nlog_level = loud\n", "bad value for \"log_level\""},
+    {"[database]\nconninfo = x\n[zone s]\nkind = southbound\nlisten = 127.0.0.1:1\n",
+     "needs \"cert\", \"key\" and \"client_ca\""},
+    {"[database]\nconninfo = x\n[zone a]\nkind = admin\nlisten = 0.0.0.0:80\n", "loopback"},
+    {"[database]\nconninfo = x\n[zone a]\nkind = admin\nlisten = 127.0.0.1:99999\n",
+     "bad value for \"listen\""},
+    {"[database]\nconninfo = x\n[zone a]\nkind = admin\nlisten = 127.0.0.1:1\n[zone a]\n",
+     "defined twice"},
+    {"[daemon]\nlog_level = info\n", "no database"},
+};
+
+static void test_bad_files_name_line_and_reason(void **state)
+{
+    (void)state;
+    unsetenv("LOCGUARD_DATABASE");
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        lg_config_t cfg;
+        char err[256] = "";
+        assert_int_equal(parse(&cfg, bad_cases[i].text, err, sizeof(err)), LG_ERR);
+        if (strstr(err, bad_cases[i].expect) == NULL)
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad_cases[i].expect);
+        lg_config_cleanup(&cfg);
+    }
+}
+
+static void test_missing_file_is_an_error(void **state)
+{
+    (void)state;
+    lg_config_t cfg;
+    char err[256] = "";
+    lg_config_defaults(&cfg);
+    assert_int_equal(lg_config_load(&cfg, "/nonexistent/locguard.conf", err, sizeof(err)), LG_ERR);
+    assert_non_null(strstr(err, "/nonexistent/locguard.conf"));
+    lg_config_cleanup(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_file_sets_every_value),
+        cmocka_unit_test(test_environment_overrides_conninfo),
+        cmocka_unit_test(test_bad_files_name_line_and_reason),
+        cmocka_unit_test(test_missing_file_is_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
