@@ -1,0 +1,731 @@
+-- SPDX-License-Identifier: Apache-2.0
+--
+-- Provisioning for the operator API (admin zone). Each lg_admin_<name>(args)
+-- takes the request's JSON body merged with its path and query-string
+-- parameters (query and path values arrive as JSON strings) and returns the
+-- response body as jsonb, or NULL for "no content".
+--
+-- Errors are raised with a SQLSTATE the HTTP layer maps to a status:
+--   22023 invalid input (MESSAGE = the reason, HINT = the parameter name),
+--   P0002 not found (HINT = the parameter), 23505 already exists.
+-- Member names are camelCase; SUPI and MSISDN are written "imsi-<digits>" and
+-- "msisdn-<digits>" outside and stored as bare digits.
+
+-- lg_admin_fail: raise one of the errors above; a function so that every
+-- check reads as one line.
+CREATE OR REPLACE FUNCTION lg_admin_fail(p_code text, p_message text, p_param text)
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = p_code, MESSAGE = p_message, HINT = coalesce(p_param, '');
+END
+$fn$;
+
+-- lg_admin_text: the string member p_key of args; NULL when absent or JSON
+-- null, 22023 when it is not a string or (if p_required) missing or empty.
+CREATE OR REPLACE FUNCTION lg_admin_text(p_args jsonb, p_key text, p_required boolean)
+RETURNS text
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v jsonb := p_args -> p_key;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        IF p_required THEN
+            PERFORM lg_admin_fail('22023', format('%s is required', p_key), p_key);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(v) <> 'string' THEN
+        PERFORM lg_admin_fail('22023', format('%s must be a string', p_key), p_key);
+    END IF;
+    IF p_required AND v #>> '{}' = '' THEN
+        PERFORM lg_admin_fail('22023', format('%s must not be empty', p_key), p_key);
+    END IF;
+    RETURN v #>> '{}';
+END
+$fn$;
+
+-- lg_admin_bool: the boolean member p_key (JSON true/false, or the strings
+-- "true"/"false" from a query string); p_default when absent.
+CREATE OR REPLACE FUNCTION lg_admin_bool(p_args jsonb, p_key text, p_default boolean)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v jsonb := p_args -> p_key;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        RETURN p_default;
+    ELSIF jsonb_typeof(v) = 'boolean' THEN
+        RETURN v::boolean;
+    ELSIF jsonb_typeof(v) = 'string' AND v #>> '{}' IN ('true', 'false') THEN
+        RETURN (v #>> '{}')::boolean;
+    END IF;
+    PERFORM lg_admin_fail('22023', format('%s must be true or false', p_key), p_key);
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_int: the integer member p_key (JSON number or digit string) within
+-- [p_min, p_max]; p_default when absent.
+CREATE OR REPLACE FUNCTION lg_admin_int(p_args jsonb, p_key text, p_default int,
+                                        p_min int, p_max int)
+RETURNS int
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v jsonb := p_args -> p_key;
+    s text;
+    n bigint;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        RETURN p_default;
+    END IF;
+    s := v #>> '{}';
+    IF jsonb_typeof(v) NOT IN ('number', 'string') OR s !~ '^[0-9]{1,9}$' THEN
+        PERFORM lg_admin_fail('22023', format('%s must be an integer', p_key), p_key);
+    END IF;
+    n := s::bigint;
+    IF n < p_min OR n > p_max THEN
+        PERFORM lg_admin_fail('22023',
+            format('%s must be between %s and %s', p_key, p_min, p_max), p_key);
+    END IF;
+    RETURN n;
+END
+$fn$;
+
+-- lg_admin_time: the RFC 3339 timestamp member p_key, or NULL when absent.
+CREATE OR REPLACE FUNCTION lg_admin_time(p_args jsonb, p_key text)
+RETURNS timestamptz
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    s text := lg_admin_text(p_args, p_key, false);
+BEGIN
+    IF s IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF s !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$' THEN
+        PERFORM lg_admin_fail('22023', format('%s must be an RFC 3339 date-time', p_key), p_key);
+    END IF;
+    BEGIN
+        RETURN s::timestamptz;
+    EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+        PERFORM lg_admin_fail('22023', format('%s is not a valid date-time', p_key), p_key);
+    END;
+    RETURN NULL;
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Network nodes
+
+-- lg_admin_node_json: the API object of one node.
+CREATE OR REPLACE FUNCTION lg_admin_node_json(n network_node)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT jsonb_build_object('name', n.name, 'kind', n.kind, 'enabled', n.enabled,
+                              'highSeq', n.high_seq, 'createdAt', n.created_at)
+$fn$;
+
+-- lg_admin_node_add {name, kind, enabled?}: register an MME / SGSN / AMF.
+CREATE OR REPLACE FUNCTION lg_admin_node_add(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_name text := lg_admin_text(args, 'name', true);
+    v_kind text := lg_admin_text(args, 'kind', true);
+    v_enabled boolean := lg_admin_bool(args, 'enabled', true);
+    n network_node;
+BEGIN
+    IF v_name !~ '^[A-Za-z0-9._-]{1,63}$' THEN
+        PERFORM lg_admin_fail('22023',
+            'name must be 1 to 63 letters, digits, dots, underscores or hyphens', 'name');
+    END IF;
+    IF v_kind NOT IN ('MME', 'SGSN', 'AMF') THEN
+        PERFORM lg_admin_fail('22023', 'kind must be MME, SGSN or AMF', 'kind');
+    END IF;
+    INSERT INTO network_node (name, kind, enabled)
+    VALUES (v_name, v_kind, v_enabled)
+    ON CONFLICT (name) DO NOTHING
+    RETURNING * INTO n;
+    IF n.id IS NULL THEN
+        PERFORM lg_admin_fail('23505', format('node %s already exists', v_name), 'name');
+    END IF;
+    RETURN lg_admin_node_json(n);
+END
+$fn$;
+
+-- lg_admin_node_list {}: every node, by name.
+CREATE OR REPLACE FUNCTION lg_admin_node_list(args jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT coalesce(jsonb_agg(lg_admin_node_json(n) ORDER BY n.name), '[]')
+      FROM network_node n
+$fn$;
+
+-- lg_admin_node_delete {name}: remove a node and its replay window.
+CREATE OR REPLACE FUNCTION lg_admin_node_delete(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_name text := lg_admin_text(args, 'name', true);
+BEGIN
+    DELETE FROM network_node WHERE name = v_name;
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('P0002', format('node %s not found', v_name), 'name');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_node_update {name, enabled}: enable or disable a node; a disabled
+-- node's batches are refused as if it were unknown.
+CREATE OR REPLACE FUNCTION lg_admin_node_update(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_name text := lg_admin_text(args, 'name', true);
+    v_enabled boolean := lg_admin_bool(args, 'enabled', NULL);
+    n network_node;
+BEGIN
+    IF v_enabled IS NULL THEN
+        PERFORM lg_admin_fail('22023', 'enabled is required', 'enabled');
+    END IF;
+    UPDATE network_node SET enabled = v_enabled WHERE name = v_name RETURNING * INTO n;
+    IF n.id IS NULL THEN
+        PERFORM lg_admin_fail('P0002', format('node %s not found', v_name), 'name');
+    END IF;
+    RETURN lg_admin_node_json(n);
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Devices
+
+-- lg_admin_device_json: the API object of one device, with its areas and
+-- latest location.
+CREATE OR REPLACE FUNCTION lg_admin_device_json(u ue)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT jsonb_build_object(
+               'externalId', u.external_id,
+               'supi', 'imsi-' || u.imsi,
+               'msisdn', CASE WHEN u.msisdn IS NOT NULL THEN 'msisdn-' || u.msisdn END,
+               'mobility', u.mobility,
+               'monitoringAllowed', u.monitoring_allowed,
+               'ambiguousPolicy', u.ambiguous_policy,
+               'areas', coalesce((SELECT jsonb_agg(a.name ORDER BY a.name)
+                                    FROM ue_area ua JOIN area a ON a.id = ua.area_id
+                                   WHERE ua.ue_id = u.id), '[]'),
+               'location', (SELECT jsonb_build_object('reportedAt', l.reported_at,
+                                                      'cell', l.cell_key,
+                                                      'decision', l.decision,
+                                                      'zoneState', l.zone_state)
+                              FROM ue_location l WHERE l.ue_id = u.id))
+$fn$;
+
+-- lg_admin_device_find: the device with this external id, or P0002.
+CREATE OR REPLACE FUNCTION lg_admin_device_find(p_external_id text, p_param text)
+RETURNS ue
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    u ue;
+BEGIN
+    SELECT * INTO u FROM ue WHERE external_id = p_external_id;
+    IF u.id IS NULL THEN
+        PERFORM lg_admin_fail('P0002', 'device not found', p_param);
+    END IF;
+    RETURN u;
+END
+$fn$;
+
+-- lg_admin_device_put {supi, msisdn?, externalId, mobility, monitoringAllowed?,
+-- ambiguousPolicy?}: create or replace the device with this externalId
+-- (absent optional members take their defaults).
+CREATE OR REPLACE FUNCTION lg_admin_device_put(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_supi text := lg_admin_text(args, 'supi', true);
+    v_msisdn text := lg_admin_text(args, 'msisdn', false);
+    v_external_id text := lg_admin_text(args, 'externalId', true);
+    v_mobility text := lg_admin_text(args, 'mobility', true);
+    v_allowed boolean := lg_admin_bool(args, 'monitoringAllowed', true);
+    v_policy text := coalesce(lg_admin_text(args, 'ambiguousPolicy', false), 'inside');
+    u ue;
+BEGIN
+    IF v_supi !~ '^imsi-[0-9]{5,15}$' THEN
+        PERFORM lg_admin_fail('22023', 'supi must be imsi- followed by 5 to 15 digits', 'supi');
+    END IF;
+    IF v_msisdn IS NOT NULL AND v_msisdn !~ '^msisdn-[0-9]{5,15}$' THEN
+        PERFORM lg_admin_fail('22023', 'msisdn must be msisdn- followed by 5 to 15 digits',
+                              'msisdn');
+    END IF;
+    IF v_external_id !~ '^[^@[:space:]]+@[^@[:space:]]+$' OR length(v_external_id) > 255 THEN
+        PERFORM lg_admin_fail('22023', 'externalId must be local-id@domain', 'externalId');
+    END IF;
+    IF v_mobility NOT IN ('fixed', 'restricted', 'unrestricted') THEN
+        PERFORM lg_admin_fail('22023', 'mobility must be fixed, restricted or unrestricted',
+                              'mobility');
+    END IF;
+    IF v_policy NOT IN ('inside', 'outside') THEN
+        PERFORM lg_admin_fail('22023', 'ambiguousPolicy must be inside or outside',
+                              'ambiguousPolicy');
+    END IF;
+    BEGIN
+        INSERT INTO ue (imsi, msisdn, external_id, mobility, monitoring_allowed,
+                        ambiguous_policy)
+        VALUES (substr(v_supi, 6), substr(v_msisdn, 8), v_external_id, v_mobility, v_allowed,
+                v_policy)
+        ON CONFLICT (external_id) DO UPDATE
+           SET imsi = excluded.imsi,
+               msisdn = excluded.msisdn,
+               mobility = excluded.mobility,
+               monitoring_allowed = excluded.monitoring_allowed,
+               ambiguous_policy = excluded.ambiguous_policy,
+               updated_at = now()
+        RETURNING * INTO u;
+    EXCEPTION WHEN unique_violation THEN
+        IF SQLERRM LIKE '%msisdn%' THEN
+            PERFORM lg_admin_fail('23505', 'another device has this msisdn', 'msisdn');
+        END IF;
+        PERFORM lg_admin_fail('23505', 'another device has this supi', 'supi');
+    END;
+    RETURN lg_admin_device_json(u);
+END
+$fn$;
+
+-- lg_admin_device_list {limit?, offset?}: devices by externalId.
+CREATE OR REPLACE FUNCTION lg_admin_device_list(args jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT coalesce(jsonb_agg(lg_admin_device_json(u) ORDER BY u.external_id), '[]')
+      FROM (SELECT * FROM ue
+             ORDER BY external_id
+             LIMIT lg_admin_int(args, 'limit', 100, 1, 1000)
+            OFFSET lg_admin_int(args, 'offset', 0, 0, 1000000000)) u
+$fn$;
+
+-- lg_admin_device_get {externalId}
+CREATE OR REPLACE FUNCTION lg_admin_device_get(args jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT lg_admin_device_json(
+               lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId'))
+$fn$;
+
+-- lg_admin_device_delete {externalId}: remove the device, its location,
+-- area links and alerts.
+CREATE OR REPLACE FUNCTION lg_admin_device_delete(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_external_id text := lg_admin_text(args, 'externalId', true);
+BEGIN
+    DELETE FROM ue WHERE external_id = v_external_id;
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('P0002', 'device not found', 'externalId');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Areas
+
+-- lg_admin_area_json: the API object of one area.
+CREATE OR REPLACE FUNCTION lg_admin_area_json(a area)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT jsonb_build_object('name', a.name,
+                              'geometry', ST_AsGeoJSON(a.geom)::jsonb,
+                              'areaM2', round(ST_Area(a.geom::geography)::numeric, 1))
+$fn$;
+
+-- lg_admin_geojson_polygon: parse a GeoJSON Polygon / MultiPolygon into a
+-- valid SRID 4326 MultiPolygon, or raise 22023 naming p_param with the reason
+-- (invalid GeoJSON, not a polygon, empty, open ring, out of range,
+-- self-intersecting or otherwise invalid).
+CREATE OR REPLACE FUNCTION lg_admin_geojson_polygon(p_geojson jsonb, p_param text)
+RETURNS geometry
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    g geometry;
+    v_type text;
+    v_reason text;
+    v_polys jsonb;
+    v_open int;
+BEGIN
+    IF p_geojson IS NULL OR jsonb_typeof(p_geojson) = 'null' THEN
+        PERFORM lg_admin_fail('22023', format('%s is required', p_param), p_param);
+    END IF;
+    IF jsonb_typeof(p_geojson) <> 'object' THEN
+        PERFORM lg_admin_fail('22023', 'invalid GeoJSON: not an object', p_param);
+    END IF;
+    v_type := p_geojson ->> 'type';
+    IF v_type IS NULL OR v_type NOT IN ('Polygon', 'MultiPolygon') THEN
+        PERFORM lg_admin_fail('22023',
+            format('geometry is not a polygon: type %s', coalesce(v_type, 'missing')), p_param);
+    END IF;
+    IF jsonb_typeof(p_geojson -> 'coordinates') IS DISTINCT FROM 'array' THEN
+        PERFORM lg_admin_fail('22023', 'invalid GeoJSON: coordinates must be an array',
+                              p_param);
+    END IF;
+    IF jsonb_array_length(p_geojson -> 'coordinates') = 0 THEN
+        PERFORM lg_admin_fail('22023', 'geometry is empty', p_param);
+    END IF;
+
+    -- Open rings: GeoJSON requires the last position to repeat the first.
+    v_polys := CASE v_type WHEN 'Polygon' THEN jsonb_build_array(p_geojson -> 'coordinates')
+                           ELSE p_geojson -> 'coordinates' END;
+    BEGIN
+        SELECT count(*) INTO v_open
+          FROM jsonb_array_elements(v_polys) AS p(poly),
+               jsonb_array_elements(p.poly) AS r(ring)
+         WHERE jsonb_array_length(r.ring) < 4
+            OR r.ring -> 0 <> r.ring -> (jsonb_array_length(r.ring) - 1);
+    EXCEPTION WHEN invalid_parameter_value THEN
+        PERFORM lg_admin_fail('22023', 'invalid GeoJSON: malformed coordinates', p_param);
+    END;
+
+    BEGIN
+        g := ST_GeomFromGeoJSON(p_geojson::text);
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM lg_admin_fail('22023', format('invalid GeoJSON: %s', SQLERRM), p_param);
+    END;
+    IF g IS NULL OR ST_IsEmpty(g) THEN
+        PERFORM lg_admin_fail('22023', 'geometry is empty', p_param);
+    END IF;
+    IF v_open > 0 THEN
+        PERFORM lg_admin_fail('22023',
+            'geometry has an open ring (a ring needs 4 or more positions, the last equal to the first)',
+            p_param);
+    END IF;
+    IF ST_XMin(g) < -180 OR ST_XMax(g) > 180 OR ST_YMin(g) < -90 OR ST_YMax(g) > 90 THEN
+        PERFORM lg_admin_fail('22023',
+            'coordinates out of range (longitude -180..180, latitude -90..90)', p_param);
+    END IF;
+    v_reason := ST_IsValidReason(g);   -- ST_IsValid() would also emit a NOTICE
+    IF v_reason <> 'Valid Geometry' THEN
+        IF v_reason ILIKE '%self-intersection%' THEN
+            PERFORM lg_admin_fail('22023', format('geometry is self-intersecting: %s', v_reason),
+                                  p_param);
+        END IF;
+        PERFORM lg_admin_fail('22023', format('geometry is invalid: %s', v_reason), p_param);
+    END IF;
+    RETURN ST_Multi(ST_SetSRID(g, 4326));
+END
+$fn$;
+
+-- lg_admin_area_put {name, geometry}: create or replace an authorized area.
+CREATE OR REPLACE FUNCTION lg_admin_area_put(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_name text := lg_admin_text(args, 'name', true);
+    g geometry;
+    a area;
+BEGIN
+    IF length(v_name) > 128 OR v_name ~ '[[:cntrl:]]' THEN
+        PERFORM lg_admin_fail('22023', 'name must be at most 128 printable characters', 'name');
+    END IF;
+    g := lg_admin_geojson_polygon(args -> 'geometry', 'geometry');
+    INSERT INTO area (name, geom) VALUES (v_name, g)
+    ON CONFLICT (name) DO UPDATE SET geom = excluded.geom
+    RETURNING * INTO a;
+    RETURN lg_admin_area_json(a);
+END
+$fn$;
+
+-- lg_admin_area_list {}: every area, by name.
+CREATE OR REPLACE FUNCTION lg_admin_area_list(args jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT coalesce(jsonb_agg(lg_admin_area_json(a) ORDER BY a.name), '[]') FROM area a
+$fn$;
+
+-- lg_admin_area_get {name}
+CREATE OR REPLACE FUNCTION lg_admin_area_get(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    a area;
+BEGIN
+    SELECT * INTO a FROM area WHERE name = lg_admin_text(args, 'name', true);
+    IF a.id IS NULL THEN
+        PERFORM lg_admin_fail('P0002', 'area not found', 'name');
+    END IF;
+    RETURN lg_admin_area_json(a);
+END
+$fn$;
+
+-- lg_admin_area_delete {name}: remove an area (and its device links).
+CREATE OR REPLACE FUNCTION lg_admin_area_delete(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    DELETE FROM area WHERE name = lg_admin_text(args, 'name', true);
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('P0002', 'area not found', 'name');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_area_find: the id of the area with this name, or P0002.
+CREATE OR REPLACE FUNCTION lg_admin_area_find(p_name text, p_param text)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_id bigint;
+BEGIN
+    SELECT id INTO v_id FROM area WHERE name = p_name;
+    IF v_id IS NULL THEN
+        PERFORM lg_admin_fail('P0002', 'area not found', p_param);
+    END IF;
+    RETURN v_id;
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Device <-> area links
+
+-- lg_admin_device_area_add {externalId, area}: authorize a device in an area.
+CREATE OR REPLACE FUNCTION lg_admin_device_area_add(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
+    v_area bigint := lg_admin_area_find(lg_admin_text(args, 'area', true), 'area');
+BEGIN
+    INSERT INTO ue_area (ue_id, area_id) VALUES (u.id, v_area) ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('23505', 'device is already authorized in this area', 'area');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_device_area_remove {externalId, area}
+CREATE OR REPLACE FUNCTION lg_admin_device_area_remove(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
+    v_area bigint := lg_admin_area_find(lg_admin_text(args, 'area', true), 'area');
+BEGIN
+    DELETE FROM ue_area WHERE ue_id = u.id AND area_id = v_area;
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('P0002', 'device is not authorized in this area', 'area');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_device_area_list {externalId}: the names of the device's areas.
+CREATE OR REPLACE FUNCTION lg_admin_device_area_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(a.name ORDER BY a.name), '[]')
+              FROM ue_area ua JOIN area a ON a.id = ua.area_id
+             WHERE ua.ue_id = u.id);
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Cells
+
+-- lg_admin_cells_import {csv}: upsert cells from CSV text, all or nothing.
+-- Each line is `cell_key,rat,"POLYGON((lon lat, ...))"` or
+-- `cell_key,rat,site_lon,site_lat,radius_m` (coverage: the geodesic circle).
+-- Blank lines, `#` comments and a header line starting with cell_key are
+-- skipped. A bad line raises 22023 "line N: reason" and nothing is stored.
+CREATE OR REPLACE FUNCTION lg_admin_cells_import(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_csv text := lg_admin_text(args, 'csv', true);
+    v_line text;
+    v_no int := 0;
+    m text[];
+    v_key text;
+    v_rat text;
+    g geometry;
+    v_site geometry;
+    v_radius float8;
+    v_reason text;
+    keys text[] := '{}';
+    rats text[] := '{}';
+    covs geometry[] := '{}';
+    sites geometry[] := '{}';
+    radii real[] := '{}';
+    num constant text := '(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)';
+BEGIN
+    FOREACH v_line IN ARRAY regexp_split_to_array(v_csv, E'\r?\n') LOOP
+        v_no := v_no + 1;
+        v_line := btrim(v_line, E' \t\r');
+        CONTINUE WHEN v_line = '' OR v_line LIKE '#%';
+        CONTINUE WHEN cardinality(keys) = 0 AND v_line ~* '^"?cell_key"?\s*,';
+        v_site := NULL;
+        v_radius := NULL;
+        m := regexp_match(v_line, '^([^,"[:space:]]+)\s*,\s*([A-Za-z]+)\s*,\s*"([^"]*)"$');
+        IF m IS NOT NULL THEN
+            BEGIN
+                g := ST_GeomFromText(m[3], 4326);
+            EXCEPTION WHEN OTHERS THEN
+                PERFORM lg_admin_fail('22023', format('line %s: invalid WKT: %s', v_no, SQLERRM),
+                                      'csv');
+            END;
+            IF ST_GeometryType(g) NOT IN ('ST_Polygon', 'ST_MultiPolygon') OR ST_IsEmpty(g) THEN
+                PERFORM lg_admin_fail('22023',
+                    format('line %s: coverage must be a non-empty POLYGON or MULTIPOLYGON', v_no),
+                    'csv');
+            END IF;
+            IF ST_XMin(g) < -180 OR ST_XMax(g) > 180 OR ST_YMin(g) < -90 OR ST_YMax(g) > 90 THEN
+                PERFORM lg_admin_fail('22023',
+                    format('line %s: coordinates out of range (longitude -180..180, latitude -90..90)',
+                           v_no), 'csv');
+            END IF;
+            v_reason := ST_IsValidReason(g);
+            IF v_reason <> 'Valid Geometry' THEN
+                PERFORM lg_admin_fail('22023',
+                    format('line %s: coverage is invalid: %s', v_no, v_reason), 'csv');
+            END IF;
+            g := ST_Multi(g);
+        ELSE
+            m := regexp_match(v_line, '^([^,"[:space:]]+)\s*,\s*([A-Za-z]+)\s*,\s*' || num ||
+                                      '\s*,\s*' || num || '\s*,\s*' || num || '$');
+            IF m IS NULL THEN
+                PERFORM lg_admin_fail('22023',
+                    format('line %s: expected cell_key,rat,"POLYGON(...)" or cell_key,rat,lon,lat,radius_m',
+                           v_no), 'csv');
+            END IF;
+            IF m[3]::float8 NOT BETWEEN -180 AND 180 OR m[4]::float8 NOT BETWEEN -90 AND 90 THEN
+                PERFORM lg_admin_fail('22023',
+                    format('line %s: coordinates out of range (longitude -180..180, latitude -90..90)',
+                           v_no), 'csv');
+            END IF;
+            v_radius := m[5]::float8;
+            IF v_radius <= 0 OR v_radius > 100000 THEN
+                PERFORM lg_admin_fail('22023',
+                    format('line %s: radius_m must be greater than 0 and at most 100000', v_no),
+                    'csv');
+            END IF;
+            v_site := ST_SetSRID(ST_MakePoint(m[3]::float8, m[4]::float8), 4326);
+            g := ST_Multi(ST_Buffer(v_site::geography, v_radius, 'quad_segs=8')::geometry);
+        END IF;
+        v_key := m[1];
+        v_rat := upper(m[2]);
+        IF v_key !~ '^[A-Za-z0-9:._-]{1,64}$' THEN
+            PERFORM lg_admin_fail('22023', format('line %s: invalid cell key', v_no), 'csv');
+        END IF;
+        IF v_rat NOT IN ('EUTRA', 'NR', 'UTRA', 'GERA') THEN
+            PERFORM lg_admin_fail('22023',
+                format('line %s: rat must be EUTRA, NR, UTRA or GERA', v_no), 'csv');
+        END IF;
+        IF v_key = ANY (keys) THEN
+            PERFORM lg_admin_fail('22023', format('line %s: duplicate cell key %s', v_no, v_key),
+                                  'csv');
+        END IF;
+        keys := keys || v_key;
+        rats := rats || v_rat;
+        covs := covs || g;
+        sites := sites || v_site;
+        radii := radii || v_radius::real;
+    END LOOP;
+
+    INSERT INTO cell (cell_key, rat, coverage, site, radius_m, updated_at)
+    SELECT k, r, c, s, rd, now()
+      FROM unnest(keys, rats, covs, sites, radii) AS x(k, r, c, s, rd)
+    ON CONFLICT (cell_key) DO UPDATE
+       SET rat = excluded.rat,
+           coverage = excluded.coverage,
+           site = excluded.site,
+           radius_m = excluded.radius_m,
+           updated_at = excluded.updated_at;
+    RETURN jsonb_build_object('imported', cardinality(keys));
+END
+$fn$;
+
+-- lg_admin_cell_list {limit?, offset?}: cells by key.
+CREATE OR REPLACE FUNCTION lg_admin_cell_list(args jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'cellKey', c.cell_key,
+               'rat', c.rat,
+               'coverage', ST_AsGeoJSON(c.coverage)::jsonb,
+               'site', ST_AsGeoJSON(c.site)::jsonb,
+               'radiusM', c.radius_m,
+               'updatedAt', c.updated_at) ORDER BY c.cell_key), '[]')
+      FROM (SELECT * FROM cell
+             ORDER BY cell_key
+             LIMIT lg_admin_int(args, 'limit', 100, 1, 1000)
+            OFFSET lg_admin_int(args, 'offset', 0, 0, 1000000000)) c
+$fn$;
+
+---------------------------------------------------------------------------
+-- Alerts
+
+-- lg_admin_alert_list {device?, since?, until?, limit?}: movement alerts,
+-- newest first; since / until bound created_at (since inclusive, until
+-- exclusive).
+CREATE OR REPLACE FUNCTION lg_admin_alert_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_device text := lg_admin_text(args, 'device', false);
+    v_since timestamptz := lg_admin_time(args, 'since');
+    v_until timestamptz := lg_admin_time(args, 'until');
+    v_limit int := lg_admin_int(args, 'limit', 100, 1, 1000);
+    v_ue bigint;
+BEGIN
+    IF v_device IS NOT NULL THEN
+        v_ue := (lg_admin_device_find(v_device, 'device')).id;
+    END IF;
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'id', x.id, 'externalId', x.external_id, 'kind', x.kind,
+                       'reportedAt', x.reported_at, 'createdAt', x.created_at,
+                       'cell', x.cell_key, 'rat', x.rat)
+                       ORDER BY x.created_at DESC, x.id DESC), '[]')
+              FROM (SELECT al.id, u.external_id, al.kind, al.reported_at, al.created_at,
+                           al.cell_key, al.rat
+                      FROM alert al
+                      JOIN ue u ON u.id = al.ue_id
+                     WHERE (v_ue IS NULL OR al.ue_id = v_ue)
+                       AND (v_since IS NULL OR al.created_at >= v_since)
+                       AND (v_until IS NULL OR al.created_at < v_until)
+                     ORDER BY al.created_at DESC, al.id DESC
+                     LIMIT v_limit) x);
+END
+$fn$;
