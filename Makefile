@@ -39,7 +39,8 @@ LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS = $(wildcard tests/tools/*.c)
-TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
+TOOL_NAMES = $(basename $(notdir $(TOOL_SRCS)))
+TOOL_BINS = $(addprefix $(BUILD)/,$(subst _,-,$(TOOL_NAMES)))
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 
@@ -60,8 +61,12 @@ $(BUILD)/locguard: $(BUILD)/service/main.o $(LIB_OBJS)
 $(BUILD)/locguardctl: $(BUILD)/service/locguardctl.o $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%: $(BUILD)/tests/tools/%.o $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+# tests/tools/mme_sim.c -> $(BUILD)/mme-sim, and so on.
+define tool_rule
+$(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(LIB_OBJS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) -lpthread
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)

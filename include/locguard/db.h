@@ -40,9 +40,11 @@ void lg_db_free(lg_db_t *db);
 
 /*
  * Queues a statement with nparams text-format parameters (NULL values are SQL
- * NULLs); the pool copies sql and the values. The callback runs later, from
- * the event loop, never from inside this call. Returns LG_ERR (and the
- * callback never runs) when no connection is up or the queue is full.
+ * NULLs); the pool copies sql and the values. The callback runs once, from
+ * the event loop; only when a connection breaks as the query is handed to it
+ * may it run before this returns, so set up the caller's state first.
+ * Returns LG_ERR (and the callback never runs) when no connection is up or
+ * the queue is full.
  */
 LG_MUST_CHECK int lg_db_query(lg_db_t *db, const char *sql, int nparams,
                               const char *const *values, lg_db_cb cb, void *arg);
