@@ -132,7 +132,9 @@ static void conn_fail(conn_t *c, const char *why)
 {
     lg_db_t *db = c->db;
     bool was_up = c->state == CONN_IDLE || c->state == CONN_BUSY;
-    if (was_up || c->backoff_ms == BACKOFF_MIN_MS)
+    if (db->is_closing)
+        lg_debug("db[%d]: closed", c->index);
+    else if (was_up || c->backoff_ms == BACKOFF_MIN_MS)
         lg_warn("db[%d]: %s", c->index, why);
     if (c->io != NULL) {
         event_free(c->io);
@@ -266,6 +268,15 @@ static void conn_read(conn_t *c)
 {
     if (!PQconsumeInput(c->pg)) {
         conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    if (c->state == CONN_IDLE) {
+        /* Nothing asked: the server is telling us something, usually that it goes away. */
+        PGnotify *n;
+        while ((n = PQnotifies(c->pg)) != NULL)
+            PQfreemem(n);
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            conn_fail(c, PQerrorMessage(c->pg));
         return;
     }
     while (!PQisBusy(c->pg)) {
