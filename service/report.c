@@ -511,6 +511,11 @@ static void parse_report(parse_ctx_t *c, json_t *r, lg_report_t *rep)
     }
 }
 
+/* Bytes the nesting scan stops at, outside and inside strings. */
+static const bool STOP_OUTSIDE[256] = {['"'] = true, ['['] = true, [']'] = true,
+                                       ['{'] = true, ['}'] = true};
+static const bool STOP_INSIDE[256] = {['"'] = true, ['\\'] = true};
+
 /*
  * True when no bracket nesting in body goes deeper than MAX_DEPTH. Strings
  * are skipped so brackets inside them do not count; on malformed input the
@@ -518,30 +523,37 @@ static void parse_report(parse_ctx_t *c, json_t *r, lg_report_t *rep)
  */
 static bool nesting_ok(const char *body, size_t len)
 {
-    size_t depth = 0;
+    const unsigned char *p = (const unsigned char *)body;
+    size_t depth = 0, i = 0;
 
-    for (size_t i = 0; i < len; i++) {
-        switch (body[i]) {
+    for (;;) {
+        while (i < len && !STOP_OUTSIDE[p[i]])
+            i++;
+        if (i >= len)
+            return true;
+        switch (p[i++]) {
         case '"':
-            for (i++; i < len && body[i] != '"'; i++)
-                if (body[i] == '\\')
+            for (;;) {
+                while (i < len && !STOP_INSIDE[p[i]])
                     i++;
+                if (i >= len)
+                    return true;
+                if (p[i++] == '"')
+                    break;
+                i++; /* the escaped byte */
+            }
             break;
         case '[':
         case '{':
             if (++depth > MAX_DEPTH)
                 return false;
             break;
-        case ']':
-        case '}':
+        default: /* ']' or '}' */
             if (depth > 0)
                 depth--;
             break;
-        default:
-            break;
         }
     }
-    return true;
 }
 
 int lg_report_parse_batch(const char *body, size_t len, const lg_report_limits_t *lim,
