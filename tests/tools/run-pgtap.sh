@@ -40,4 +40,14 @@ if [ ${#tests[@]} -eq 0 ]; then
     echo "run-pgtap.sh: no tests in tests/sql" >&2
     exit 1
 fi
-pg_prove -d "$db" "${tests[@]}"
+# pg_prove takes a database name, not a conninfo string: pass the rest of
+# the conninfo through the libpq environment.
+for kv in $db; do
+    case $kv in
+    host=*) export PGHOST=${kv#host=} ;;
+    port=*) export PGPORT=${kv#port=} ;;
+    user=*) export PGUSER=${kv#user=} ;;
+    dbname=*) export PGDATABASE=${kv#dbname=} ;;
+    esac
+done
+pg_prove -d "$PGDATABASE" "${tests[@]}"
