@@ -80,6 +80,8 @@ json() {
 # code of the response, and prints the HTTP status (000 on failure).
 curl_status() {
     local rc=0 code
+    # A failed connection writes nothing: no stale body from the last answer.
+    rm -f "$T/resp.body" "$T/resp.headers"
     code=$(curl -sS --max-time 20 -o "$T/resp.body" -D "$T/resp.headers" \
         -w '%{http_code}' "$@" 2>"$T/resp.err") || rc=$?
     echo "$rc" >"$T/resp.rc"

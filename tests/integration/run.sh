@@ -29,6 +29,9 @@ export LG_ROOT BUILD
 . "$LG_ROOT/tests/integration/lib.sh"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/locguard-it.XXXXXX")
+# As root the cluster runs as "postgres", which must be able to reach its
+# directory inside ours: traverse only.
+chmod 711 "$WORK"
 PGDIR=$WORK/pg
 CERTS=$WORK/certs
 TEMPLATE_DB=lg_template
@@ -59,13 +62,21 @@ record() {
     printf '%-4s %s\n' "$1" "$2"
 }
 
-# show_logs FROM_LINE: the daemon's log from FROM_LINE on and the tail of
-# PostgreSQL's, indented, after a failure.
+# log_mark: "DAEMON_LINE PG_LINE", where the two logs stand now.
+log_mark() {
+    echo "$(($(wc -l 2>/dev/null <"$T/daemon.log" || echo 0) + 1))" \
+        "$(($(wc -l 2>/dev/null <"$PGDIR/postgres.log" || echo 0) + 1))"
+}
+
+# show_logs "DAEMON_LINE PG_LINE": after a failure, the daemon's log and the
+# tail of PostgreSQL's from that mark on, indented.
 show_logs() {
-    echo "    --- daemon log ($T/daemon.log from line $1) ---"
-    tail -n "+$1" "$T/daemon.log" 2>/dev/null | tail -n 200 | sed 's/^/    | /'
+    local d p
+    read -r d p <<<"$1"
+    echo "    --- daemon log ($T/daemon.log from line $d) ---"
+    tail -n "+$d" "$T/daemon.log" 2>/dev/null | tail -n 200 | sed 's/^/    | /'
     echo "    --- postgres log (tail) ---"
-    tail -n 30 "$PGDIR/postgres.log" 2>/dev/null | sed 's/^/    | /'
+    tail -n "+$p" "$PGDIR/postgres.log" 2>/dev/null | tail -n 30 | sed 's/^/    | /'
 }
 
 # ensure_cluster: (re)starts the cluster; a test that stopped it and then
@@ -104,7 +115,7 @@ run_migrate() {
 # outcome recorded, with the logs when it failed.
 run_test() {
     local name=$1 fn=$2 from rc=0
-    from=$(($(wc -l <"$T/daemon.log" 2>/dev/null || echo 0) + 1))
+    from=$(log_mark)
     set +e
     (set -e; "$fn")
     rc=$?
@@ -120,7 +131,7 @@ run_test() {
 # run_file FILE: everything for one test file, in a subshell of its own so
 # its functions and variables do not leak into the next file.
 run_file() {
-    local file=$1 name fns fn
+    local file=$1 name fns fn from
     name=$(basename "$file" .sh)
     T=$WORK/$name
     DB=t_${name//[^a-z0-9]/_}
@@ -132,9 +143,10 @@ run_file() {
     fns=$(grep -oE '^test_[A-Za-z0-9_]+\(\)' "$file" | tr -d '()')
     # shellcheck source=/dev/null
     . "$file"
+    from=$(log_mark)
     if ! start_daemon; then
         for fn in $fns; do record FAIL "$name: $fn (daemon did not start)"; done
-        show_logs 1
+        show_logs "$from"
         return 0
     fi
     if declare -F setup >/dev/null; then
@@ -144,7 +156,7 @@ run_file() {
         set -e
         if [ "$rc" != 0 ]; then
             for fn in $fns; do record FAIL "$name: $fn (setup failed)"; done
-            show_logs 1
+            show_logs "$from"
             fns=
         fi
     fi
@@ -157,7 +169,7 @@ run_file() {
         record ok "$name: daemon exits 0 on SIGTERM"
     else
         record FAIL "$name: daemon exits 0 on SIGTERM (exit status $rc)"
-        show_logs 1
+        show_logs "$from"
     fi
 }
 

@@ -69,8 +69,3 @@ done
 new_ca rogue-ca "rogue CA"
 new_cert rogue-mme-1 mme-1 rogue-ca clientAuth
 
-# Containers run the daemon as another user: keys readable by the group only
-# when asked (docker-compose sets MKCERTS_MODE=0644 for its shared volume).
-if [ -n "${MKCERTS_MODE:-}" ]; then
-    chmod "$MKCERTS_MODE" ./*.key
-fi
