@@ -3,6 +3,7 @@
 -- lg_ingest: replay window, decisions, hysteresis and alerts, with exact
 -- outcomes. Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
+SET LOCAL TimeZone = 'UTC';
 SELECT plan(66);
 
 -- Fixture. Home is a 0.1 x 0.1 degree square near Paris; c-home lies inside
