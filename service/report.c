@@ -25,19 +25,19 @@
 #define MAX_SEGS 6
 
 /* GAD (TS 23.032) scales: latitude 23 bits over 90 degrees, longitude 24 bits over 360. */
-#define GAD_LAT_SCALE 8388608.0  /* 2^23 */
-#define GAD_LON_SCALE 16777216.0 /* 2^24 */
-#define GAD_K_MAX 127
+#define GAD_LAT_SCALE                      8388608.0  /* 2^23 */
+#define GAD_LON_SCALE                      16777216.0 /* 2^24 */
+#define GAD_K_MAX                          127
 #define GAD_SHAPE_POINT_UNCERTAINTY_CIRCLE 1
 
 /* Where the parser is in the document, so an error can be reported as a JSON pointer. */
 typedef struct parse_ctx {
-    lg_batch_t *out;              /* receives the invalidParams */
+    lg_batch_t *out;               /* receives the invalidParams */
     const lg_report_limits_t *lim; /* bounds in force */
-    bool in_report;               /* true while reading reportList[report_idx] */
-    size_t report_idx;            /* index of the report being read */
-    const char *seg[MAX_SEGS];    /* member names from the report down to the current object */
-    size_t n_seg;                 /* entries used in seg */
+    bool in_report;                /* true while reading reportList[report_idx] */
+    size_t report_idx;             /* index of the report being read */
+    const char *seg[MAX_SEGS];     /* member names from the report down to the current object */
+    size_t n_seg;                  /* entries used in seg */
 } parse_ctx_t;
 
 const char *lg_rat_name(lg_rat_t rat)
@@ -512,8 +512,8 @@ static void parse_report(parse_ctx_t *c, json_t *r, lg_report_t *rep)
 }
 
 /* Bytes the nesting scan stops at, outside and inside strings. */
-static const bool STOP_OUTSIDE[256] = {['"'] = true, ['['] = true, [']'] = true,
-                                       ['{'] = true, ['}'] = true};
+static const bool STOP_OUTSIDE[256] = {
+    ['"'] = true, ['['] = true, [']'] = true, ['{'] = true, ['}'] = true};
 static const bool STOP_INSIDE[256] = {['"'] = true, ['\\'] = true};
 
 /*
@@ -663,8 +663,7 @@ static double gad_radius_m(unsigned k)
     return 10.0 * (pow(1.1, (double)k) - 1.0);
 }
 
-int lg_report_decode_gad(const char *hex16, double *lat_deg, double *lon_deg,
-                         double *uncertainty_m)
+int lg_report_decode_gad(const char *hex16, double *lat_deg, double *lon_deg, double *uncertainty_m)
 {
     uint8_t o[8];
 

@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#define US_PER_SEC INT64_C(1000000)
+#define US_PER_SEC  INT64_C(1000000)
 #define SEC_PER_DAY INT64_C(86400)
 
 /*
@@ -146,8 +146,8 @@ char *lg_time_format(int64_t us, char *buf, size_t buf_size)
 
     civil_from_days(days, &year, &mon, &day);
     if (buf_size > 0)
-        snprintf(buf, buf_size, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)year, mon,
-                 day, (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60),
+        snprintf(buf, buf_size, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)year, mon, day,
+                 (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60),
                  (unsigned)(rem_us / 1000));
     return buf;
 }

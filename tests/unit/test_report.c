@@ -28,11 +28,12 @@ static const lg_report_limits_t LIM = {
 };
 
 #define PLMN "{\"mcc\":\"208\",\"mnc\":\"93\"}"
-#define TAI "\"tai\":{\"plmnId\":" PLMN ",\"tac\":\"00A1\"}"
-#define EUTRA "{\"eutraLocation\":{" TAI ",\"ecgi\":{\"plmnId\":" PLMN ",\"eutraCellId\":\"00a1b2c\"}}}"
-#define NR "{\"nrLocation\":{" TAI ",\"ncgi\":{\"plmnId\":" PLMN ",\"nrCellId\":\"00000001F\"}}}"
+#define TAI  "\"tai\":{\"plmnId\":" PLMN ",\"tac\":\"00A1\"}"
+#define EUTRA                                                                                      \
+    "{\"eutraLocation\":{" TAI ",\"ecgi\":{\"plmnId\":" PLMN ",\"eutraCellId\":\"00a1b2c\"}}}"
+#define NR   "{\"nrLocation\":{" TAI ",\"ncgi\":{\"plmnId\":" PLMN ",\"nrCellId\":\"00000001F\"}}}"
 #define SUPI "\"imsi-208930000000001\""
-#define TS "\"2024-05-01T11:59:30Z\""
+#define TS   "\"2024-05-01T11:59:30Z\""
 
 /* Formats a one-report batch; NULL members are left out. Values are raw JSON. */
 static const char *one(const char *type, const char *supi, const char *ts, const char *loc)
@@ -71,8 +72,8 @@ static void parse_one(const char *json, lg_batch_t *b)
     int rc = parse(json, b);
 
     if (rc != LG_OK)
-        fail_msg("rejected: %s: %s (%zu problems) in %s", b->invalid[0].param,
-                 b->invalid[0].reason, b->n_invalid, json);
+        fail_msg("rejected: %s: %s (%zu problems) in %s", b->invalid[0].param, b->invalid[0].reason,
+                 b->n_invalid, json);
     assert_int_equal(b->n_reports, 1);
 }
 
@@ -120,7 +121,8 @@ static void test_each_rat_gives_its_canonical_key(void **state)
     } cases[] = {
         {EUTRA, LG_RAT_EUTRA, "ecgi:208-93:00A1B2C"},
         {NR, LG_RAT_NR, "ncgi:208-93:00000001F"},
-        {"{\"nrLocation\":{\"tai\":{\"plmnId\":{\"mcc\":\"310\",\"mnc\":\"410\"},\"tac\":\"0000a1\"},"
+        {"{\"nrLocation\":{\"tai\":{\"plmnId\":{\"mcc\":\"310\",\"mnc\":\"410\"},\"tac\":"
+         "\"0000a1\"},"
          "\"ncgi\":{\"plmnId\":{\"mcc\":\"310\",\"mnc\":\"410\"},\"nrCellId\":\"abcdef012\"}}}",
          LG_RAT_NR, "ncgi:310-410:ABCDEF012"},
         {"{\"utraLocation\":{\"cgi\":{\"plmnId\":" PLMN ",\"lac\":\"1a2b\",\"cellId\":\"3c4D\"}}}",
@@ -230,8 +232,7 @@ static void test_timestamps_at_window_edges_are_accepted(void **state)
         {"\"2024-05-01T11:00:00Z\"", true},         /* exactly max_age old */
         {"\"2024-05-01T10:59:59.999999Z\"", false}, /* 1 us older */
         {"\"2024-05-01T12:01:00Z\"", true},         /* exactly max_skew ahead */
-        {"\"2024-05-01T12:01:00.000001Z\"", false},
-        {"\"2024-05-01T14:01:00+02:00\"", true},
+        {"\"2024-05-01T12:01:00.000001Z\"", false}, {"\"2024-05-01T14:01:00+02:00\"", true},
     };
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
@@ -248,8 +249,9 @@ static void test_timestamps_at_window_edges_are_accepted(void **state)
 static void test_bad_supi_names_its_pointer(void **state)
 {
     static const char *const supis[] = {
-        "\"imsi-1234\"", "\"imsi-1234567890123456\"", "\"imsi-12345a\"", "\"IMSI-12345\"",
-        "\"nai-user@example.org\"", "\"imsi-\"", "\"\"", "\"imsi- 12345\"",
+        "\"imsi-1234\"",  "\"imsi-1234567890123456\"", "\"imsi-12345a\"",
+        "\"IMSI-12345\"", "\"nai-user@example.org\"",  "\"imsi-\"",
+        "\"\"",           "\"imsi- 12345\"",
     };
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(supis); i++)
@@ -298,18 +300,19 @@ static void test_bad_type_and_timestamp_name_their_pointers(void **state)
 
 static void test_bad_location_fields_name_their_pointers(void **state)
 {
-#define L "/reportList/0/location"
-#define E L "/eutraLocation"
-#define ECGI_WITH(cell) "\"ecgi\":{\"plmnId\":" PLMN ",\"eutraCellId\":\"" cell "\"}"
+#define L                     "/reportList/0/location"
+#define E                     L "/eutraLocation"
+#define ECGI_WITH(cell)       "\"ecgi\":{\"plmnId\":" PLMN ",\"eutraCellId\":\"" cell "\"}"
 #define EUTRA_WITH(tai, ecgi) "{\"eutraLocation\":{" tai "," ecgi "}}"
-#define PLMN_TAI(mcc, mnc) "\"tai\":{\"plmnId\":{\"mcc\":" mcc ",\"mnc\":" mnc "},\"tac\":\"0001\"}"
-#define UTRA(body) "{\"utraLocation\":{" body "}}"
-#define GERA(body) "{\"geraLocation\":{" body "}}"
-#define CGI(lac, ci) "\"cgi\":{\"plmnId\":" PLMN ",\"lac\":\"" lac "\",\"cellId\":\"" ci "\"}"
-#define SAI(lac, sac) "\"sai\":{\"plmnId\":" PLMN ",\"lac\":\"" lac "\",\"sac\":\"" sac "\"}"
-#define RAI(lac, rac) "\"rai\":{\"plmnId\":" PLMN ",\"lac\":\"" lac "\",\"rac\":\"" rac "\"}"
-#define NR_GEO(geo) "{\"nrLocation\":{" TAI ",\"ncgi\":{\"plmnId\":" PLMN \
-                    ",\"nrCellId\":\"000000010\"},\"geographicalInformation\":" geo "}}"
+#define PLMN_TAI(mcc, mnc)    "\"tai\":{\"plmnId\":{\"mcc\":" mcc ",\"mnc\":" mnc "},\"tac\":\"0001\"}"
+#define UTRA(body)            "{\"utraLocation\":{" body "}}"
+#define GERA(body)            "{\"geraLocation\":{" body "}}"
+#define CGI(lac, ci)          "\"cgi\":{\"plmnId\":" PLMN ",\"lac\":\"" lac "\",\"cellId\":\"" ci "\"}"
+#define SAI(lac, sac)         "\"sai\":{\"plmnId\":" PLMN ",\"lac\":\"" lac "\",\"sac\":\"" sac "\"}"
+#define RAI(lac, rac)         "\"rai\":{\"plmnId\":" PLMN ",\"lac\":\"" lac "\",\"rac\":\"" rac "\"}"
+#define NR_GEO(geo)                                                                                \
+    "{\"nrLocation\":{" TAI ",\"ncgi\":{\"plmnId\":" PLMN                                          \
+    ",\"nrCellId\":\"000000010\"},\"geographicalInformation\":" geo "}}"
     static const struct {
         const char *loc, *param, *reason;
     } cases[] = {
@@ -385,13 +388,16 @@ static void test_bad_location_fields_name_their_pointers(void **state)
 static void test_bad_node_name_names_its_pointer(void **state)
 {
     static const char *const bodies[] = {
-        "{\"notifyCorrelationId\":\"\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":"
-        SUPI ",\"timeStamp\":" TS ",\"location\":" EUTRA "}]}",
-        "{\"notifyCorrelationId\":\"mme 1\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":"
-        SUPI ",\"timeStamp\":" TS ",\"location\":" EUTRA "}]}",
-        "{\"notifyCorrelationId\":\"mme/1\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":"
-        SUPI ",\"timeStamp\":" TS ",\"location\":" EUTRA "}]}",
-        "{\"notifyCorrelationId\":\"a012345678901234567890123456789012345678901234567890123456789bcd"
+        "{\"notifyCorrelationId\":\"\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI
+        ",\"timeStamp\":" TS ",\"location\":" EUTRA "}]}",
+        "{\"notifyCorrelationId\":\"mme "
+        "1\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI ",\"timeStamp\":" TS
+        ",\"location\":" EUTRA "}]}",
+        "{\"notifyCorrelationId\":\"mme/"
+        "1\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI ",\"timeStamp\":" TS
+        ",\"location\":" EUTRA "}]}",
+        "{\"notifyCorrelationId\":"
+        "\"a012345678901234567890123456789012345678901234567890123456789bcd"
         "\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI ",\"timeStamp\":" TS
         ",\"location\":" EUTRA "}]}",
     };
@@ -403,10 +409,11 @@ static void test_bad_node_name_names_its_pointer(void **state)
                        ",\"timeStamp\":" TS ",\"location\":" EUTRA "}]}",
                        "/notifyCorrelationId", "required");
     /* 63 characters is the longest name. */
-    parse_one("{\"notifyCorrelationId\":\"a012345678901234567890123456789012345678901234567890123456789bc"
-              "\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI
-              ",\"timeStamp\":" TS ",\"location\":" EUTRA "}]}",
-              &b);
+    parse_one(
+        "{\"notifyCorrelationId\":\"a012345678901234567890123456789012345678901234567890123456789bc"
+        "\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI ",\"timeStamp\":" TS
+        ",\"location\":" EUTRA "}]}",
+        &b);
     assert_int_equal(strlen(b.node), 63);
     lg_batch_cleanup(&b);
 }
@@ -447,9 +454,10 @@ static void test_deep_nesting_is_refused_before_parsing(void **state)
     expect_one_problem(body, "", "nested deeper than 32 levels");
 
     /* Brackets inside strings (escaped quotes included) do not count. */
-    expect_one_problem("{\"x\":\"\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\\\",\"notifyCorrelationId\":\"n\","
-                       "\"reportList\":[]}",
-                       "/reportList", "must have 1..1000 entries");
+    expect_one_problem(
+        "{\"x\":\"\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\\\",\"notifyCorrelationId\":\"n\","
+        "\"reportList\":[]}",
+        "/reportList", "must have 1..1000 entries");
 }
 
 static void test_body_is_read_up_to_len_only(void **state)
@@ -474,11 +482,14 @@ static void test_several_errors_are_all_collected(void **state)
 {
     static const char body[] =
         "{\"notifyCorrelationId\":\"mme-1\",\"reportList\":["
-        "{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI ",\"timeStamp\":" TS ",\"location\":" EUTRA "},"
-        "{\"type\":\"LOCATION_REPORT\",\"supi\":\"imsi-1\",\"timeStamp\":" TS ",\"location\":" EUTRA "},"
+        "{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI ",\"timeStamp\":" TS ",\"location\":" EUTRA
+        "},"
+        "{\"type\":\"LOCATION_REPORT\",\"supi\":\"imsi-1\",\"timeStamp\":" TS ",\"location\":" EUTRA
+        "},"
         "7,"
         "{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI ",\"timeStamp\":\"2030-01-01T00:00:00Z\","
-        "\"location\":{\"eutraLocation\":{" TAI ",\"ecgi\":{\"plmnId\":{\"mcc\":\"1\",\"mnc\":\"93\"},"
+        "\"location\":{\"eutraLocation\":{" TAI
+        ",\"ecgi\":{\"plmnId\":{\"mcc\":\"1\",\"mnc\":\"93\"},"
         "\"eutraCellId\":\"1\"}}}}]}";
     static const struct {
         const char *param, *reason;
@@ -530,8 +541,7 @@ static void test_max_reports_exceeded_is_refused(void **state)
 
     (void)state;
     lim.max_reports = 2;
-    snprintf(body, sizeof body,
-             "{\"notifyCorrelationId\":\"n\",\"reportList\":[%s,%s,%s]}",
+    snprintf(body, sizeof body, "{\"notifyCorrelationId\":\"n\",\"reportList\":[%s,%s,%s]}",
              "{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI ",\"timeStamp\":" TS
              ",\"location\":" EUTRA "}",
              "{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI ",\"timeStamp\":" TS
@@ -607,7 +617,7 @@ static void test_gad_known_vectors_decode_exactly(void **state)
         {"10C00000C0000002", -45.0, -90.0, 2},
         {"107FFFFF7FFFFF7F", 8388607 * 90.0 / 8388608, 8388607 * 360.0 / 16777216, 127},
         {"10FFFFFF80000000", -8388607 * 90.0 / 8388608, -180.0, 0},
-        {"1f4000004000000a", 45.0, 90.0, 10}, /* spare bits ignored, lower case accepted */
+        {"1f4000004000000a", 45.0, 90.0, 10},  /* spare bits ignored, lower case accepted */
         {"10400000400000FF", 45.0, 90.0, 127}, /* spare bit of the k octet ignored */
     };
     (void)state;
@@ -624,8 +634,14 @@ static void test_gad_known_vectors_decode_exactly(void **state)
 static void test_gad_with_bad_length_digit_or_shape_is_refused(void **state)
 {
     static const char *const cases[] = {
-        "", "104000004000000", "104000004000000A0", "104000004000000G", "1040000040 00000A",
-        "904000004000000A", "004000004000000A", "F04000004000000A",
+        "",
+        "104000004000000",
+        "104000004000000A0",
+        "104000004000000G",
+        "1040000040 00000A",
+        "904000004000000A",
+        "004000004000000A",
+        "F04000004000000A",
     };
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
@@ -645,7 +661,7 @@ static void test_gad_encode_known_vectors(void **state)
         {0.0, 0.0, 0.0, "1000000000000000"},
         {45.0, 90.0, 1.0, "1040000040000001"},
         {-45.0, -90.0, 2.0, "10C00000C0000002"},
-        {90.0, 180.0, 1e9, "107FFFFF8000007F"},   /* clamped; 180 E is 180 W */
+        {90.0, 180.0, 1e9, "107FFFFF8000007F"},    /* clamped; 180 E is 180 W */
         {-90.0, -180.0, -5.0, "10FFFFFF80000000"}, /* negative radius gives k 0 */
         {-1e-9, 540.0, 0.0, "1000000080000000"},   /* rounds to 0 without a sign; wraps */
     };

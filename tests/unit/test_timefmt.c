@@ -27,9 +27,9 @@ static void test_valid_date_times_give_exact_microseconds(void **state)
     } cases[] = {
         {"1970-01-01T00:00:00Z", 0},
         {"2024-05-01T12:00:00Z", INT64_C(1714564800000000)},
-        {"2024-02-29T12:00:00Z", INT64_C(1709208000000000)},  /* leap day */
-        {"2000-02-29T00:00:00Z", INT64_C(951782400000000)},   /* 400-year leap */
-        {"2100-03-01T00:00:00Z", INT64_C(4107542400000000)},  /* after a non-leap Feb */
+        {"2024-02-29T12:00:00Z", INT64_C(1709208000000000)}, /* leap day */
+        {"2000-02-29T00:00:00Z", INT64_C(951782400000000)},  /* 400-year leap */
+        {"2100-03-01T00:00:00Z", INT64_C(4107542400000000)}, /* after a non-leap Feb */
         {"2024-12-31T23:59:59Z", INT64_C(1735689599000000)},
         {"2026-11-28T12:00:00.250Z", INT64_C(1795867200250000)},
         {"2024-05-01T12:00:00.1Z", INT64_C(1714564800100000)},
@@ -59,34 +59,34 @@ static void test_invalid_date_times_are_rejected(void **state)
     static const char *const cases[] = {
         "",
         "2024-05-01",
-        "2024-05-01T12:00:00",         /* no offset */
-        "2024-02-30T00:00:00Z",        /* Feb 30 */
-        "2023-02-29T00:00:00Z",        /* not a leap year */
-        "2100-02-29T00:00:00Z",        /* century, not a leap year */
-        "2024-04-31T00:00:00Z",        /* April has 30 days */
-        "2024-13-01T00:00:00Z",        /* month 13 */
-        "2024-00-10T00:00:00Z",        /* month 0 */
-        "2024-05-00T00:00:00Z",        /* day 0 */
-        "2024-05-01T24:00:00Z",        /* hour 24 */
-        "2024-05-01T12:60:00Z",        /* minute 60 */
-        "2024-05-01T12:00:60Z",        /* leap second: not representable */
-        "1969-12-31T23:59:59Z",        /* before 1970 */
+        "2024-05-01T12:00:00",  /* no offset */
+        "2024-02-30T00:00:00Z", /* Feb 30 */
+        "2023-02-29T00:00:00Z", /* not a leap year */
+        "2100-02-29T00:00:00Z", /* century, not a leap year */
+        "2024-04-31T00:00:00Z", /* April has 30 days */
+        "2024-13-01T00:00:00Z", /* month 13 */
+        "2024-00-10T00:00:00Z", /* month 0 */
+        "2024-05-00T00:00:00Z", /* day 0 */
+        "2024-05-01T24:00:00Z", /* hour 24 */
+        "2024-05-01T12:60:00Z", /* minute 60 */
+        "2024-05-01T12:00:60Z", /* leap second: not representable */
+        "1969-12-31T23:59:59Z", /* before 1970 */
         "0000-01-01T00:00:00Z",
-        "10000-01-01T00:00:00Z",       /* five-digit year */
+        "10000-01-01T00:00:00Z", /* five-digit year */
         "2024-5-01T12:00:00Z",
-        "2024-05-01 12:00:00Z",        /* space separator */
-        "2024-05-01T12:00:00.Z",       /* empty fraction */
-        "2024-05-01T12:00:00,5Z",      /* comma fraction */
-        "2024-05-01T12:00:00+0200",    /* offset without colon */
+        "2024-05-01 12:00:00Z",     /* space separator */
+        "2024-05-01T12:00:00.Z",    /* empty fraction */
+        "2024-05-01T12:00:00,5Z",   /* comma fraction */
+        "2024-05-01T12:00:00+0200", /* offset without colon */
         "2024-05-01T12:00:00+2:00",
-        "2024-05-01T12:00:00+24:00",   /* offset hour 24 */
-        "2024-05-01T12:00:00+02:60",   /* offset minute 60 */
-        "2024-05-01T12:00:00+02:00x",  /* trailing garbage */
+        "2024-05-01T12:00:00+24:00",  /* offset hour 24 */
+        "2024-05-01T12:00:00+02:60",  /* offset minute 60 */
+        "2024-05-01T12:00:00+02:00x", /* trailing garbage */
         "2024-05-01T12:00:00ZZ",
         "2024-05-01T12:00:00UTC",
         "+024-05-01T12:00:00Z",
         "2024-05-01T12:00:00 Z",
-        "２024-05-01T12:00:00Z",       /* non-ASCII digit */
+        "２024-05-01T12:00:00Z", /* non-ASCII digit */
     };
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
