@@ -5,6 +5,8 @@
 # PostgreSQL + PostGIS. Never a mocked database.
 #
 #   BUILD=build tests/integration/run.sh [tests/integration/test_foo.sh ...]
+#   ONLY=REGEX ...   runs only the test functions whose name matches REGEX
+#   KEEP_WORK=1 ...  keeps the scratch directory (logs, configs) afterwards
 #
 # Once per run: a private cluster (tests/tools/pgcluster.sh) in a temporary
 # directory, a template database migrated by the daemon's own
@@ -140,7 +142,7 @@ run_file() {
     psql "$(conninfo_for postgres)" -X -q -v ON_ERROR_STOP=1 \
         -c "CREATE DATABASE $DB TEMPLATE $TEMPLATE_DB" >/dev/null
     # Test functions in the order they are written.
-    fns=$(grep -oE '^test_[A-Za-z0-9_]+\(\)' "$file" | tr -d '()')
+    fns=$(grep -oE '^test_[A-Za-z0-9_]+\(\)' "$file" | tr -d '()' | grep -E -- "${ONLY:-.}" || true)
     # shellcheck source=/dev/null
     . "$file"
     from=$(log_mark)
