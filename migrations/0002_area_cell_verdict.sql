@@ -4,10 +4,9 @@
 -- coverage of the cells its devices report from. Deciding polygon-in-polygon
 -- with GEOS costs ~30 us, about three times the whole budget of a report on
 -- the hot path; devices report from the same few cells again and again, so
--- lg_ingest looks the verdict up here and stores it on a miss. Only pairs
--- whose bounding boxes overlap are stored (a disjoint box is decided without
--- GEOS). Derived data: rows go away when the area or the cell goes away or
--- when either geometry changes.
+-- lg_ingest looks the verdict up here and stores it on a miss, so the common
+-- case reads neither the area nor the cell row. Derived data: rows go away
+-- when the area or the cell goes away or when either geometry changes.
 
 CREATE TABLE area_cell_verdict (
     area_id  bigint NOT NULL REFERENCES area ON DELETE CASCADE,

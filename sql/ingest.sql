@@ -147,92 +147,101 @@ BEGIN
               FROM unnest(acc_node, acc_seq) AS a(node_id, seq) GROUP BY a.node_id) h
      WHERE n.id = h.node_id AND h.high > n.high_seq;
     DELETE FROM node_batch nb
-     USING network_node n
-     WHERE n.id = ANY (acc_node) AND nb.node_id = n.id AND nb.seq <= n.high_seq - win;
+     USING (SELECT n.id, n.high_seq FROM network_node n WHERE n.id = ANY (acc_node)) h
+     WHERE nb.node_id = h.id AND nb.seq <= h.high_seq - win;
 
     -- Decide every report of the accepted batches, then in the same statement
     -- apply the state machine to the devices that have exactly one report in
     -- this call (the common case): one upsert, one alert insert. The reports
     -- of devices with several reports come back as JSON for the fold below.
     WITH r AS MATERIALIZED (
-        SELECT r.ord, u.id AS ue_id, u.ambiguous_policy,
+        SELECT r.ord, u.id AS ue_id, u.mobility, u.ambiguous_policy,
                timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
                acc_node[array_position(acc_ord, r.batch)] AS node_id,
                r.rat, r.cell,
                CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END AS pos,
                CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
-                    THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m,
-               c.cell_key AS known_cell, c.coverage,
-               CASE
-                   WHEN u.id IS NULL THEN NULL
-                   WHEN (r.lon IS NULL OR r.lat IS NULL) AND c.cell_key IS NULL THEN 'unknown_cell'
-                   WHEN u.mobility = 'unrestricted' THEN 'unchecked'
-               END AS early_decision
+                    THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m
           FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
                WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
           LEFT JOIN ue u ON u.imsi = r.supi
-          LEFT JOIN cell c ON c.cell_key = r.cell AND (r.lon IS NULL OR r.lat IS NULL)
          WHERE is_ok[r.batch]
     ),
-    -- One row per (report, authorized area) of the reports still to decide,
-    -- with the area's verdict: 'in' when it covers the evidence, 'out' when
-    -- disjoint from it, else 'amb'. A position's evidence is the circle of
-    -- unc_m metres (geography): inside when the area covers the point and the
-    -- point is farther than unc_m from the boundary, outside when it is
-    -- farther than unc_m from the area. A cell's verdict comes from
-    -- area_cell_verdict when known (polygon-in-polygon is ~30 us in GEOS);
-    -- a disjoint bounding box is 'out' without GEOS.
+    -- One row per (report, authorized area) of the checked devices, with the
+    -- area's verdict: 'in' when it covers the evidence, 'out' when disjoint
+    -- from it, else 'amb'. A cell's verdict comes from area_cell_verdict when
+    -- known, so the common case costs one index probe and no GEOS call; the
+    -- area and cell rows are read only on a miss or for a position. A
+    -- position's evidence is the circle of unc_m metres (geography): inside
+    -- when the area covers the point and the point is farther than unc_m from
+    -- the boundary, outside when it is farther than unc_m from the area.
     ra AS MATERIALIZED (
-        SELECT r.ord, a.id AS area_id, r.known_cell,
-               r.pos IS NULL AND v.verdict IS NULL AND a.geom && r.coverage AS is_miss,
-               CASE
-                   WHEN r.pos IS NOT NULL THEN
-                       CASE
-                           WHEN ST_Covers(a.geom, r.pos)
-                                AND (r.unc_m <= 0
-                                     OR NOT ST_DWithin(ST_Boundary(a.geom)::geography,
-                                                       r.pos::geography, r.unc_m, false))
-                               THEN 'in'
-                           WHEN NOT ST_DWithin(a.geom::geography, r.pos::geography, r.unc_m, false)
-                               THEN 'out'
-                           ELSE 'amb'
-                       END
-                   WHEN v.verdict IS NOT NULL THEN v.verdict
-                   WHEN NOT (a.geom && r.coverage) THEN 'out'
-                   ELSE lg_area_cell_verdict(a.geom, r.coverage)
-               END AS verdict
+        SELECT r.ord, ua.area_id, r.cell,
+               coalesce(v.verdict, x.verdict) AS verdict,
+               r.pos IS NULL AND v.verdict IS NULL AND x.verdict IS NOT NULL AS is_miss,
+               r.pos IS NOT NULL OR v.verdict IS NOT NULL OR x.has_cell AS has_evidence
           FROM r
           JOIN ue_area ua ON ua.ue_id = r.ue_id
-          JOIN area a ON a.id = ua.area_id
           LEFT JOIN area_cell_verdict v
-                 ON r.pos IS NULL AND v.area_id = a.id AND v.cell_key = r.known_cell
-         WHERE r.early_decision IS NULL AND r.ue_id IS NOT NULL
+                 ON r.pos IS NULL AND v.area_id = ua.area_id AND v.cell_key = r.cell
+          LEFT JOIN LATERAL (
+              SELECT CASE
+                         WHEN r.pos IS NOT NULL THEN
+                             CASE
+                                 WHEN ST_Covers(a.geom, r.pos)
+                                      AND (r.unc_m <= 0
+                                           OR NOT ST_DWithin(ST_Boundary(a.geom)::geography,
+                                                             r.pos::geography, r.unc_m, false))
+                                     THEN 'in'
+                                 WHEN NOT ST_DWithin(a.geom::geography, r.pos::geography,
+                                                     r.unc_m, false)
+                                     THEN 'out'
+                                 ELSE 'amb'
+                             END
+                         WHEN c.cell_key IS NULL THEN NULL
+                         WHEN NOT (a.geom && c.coverage) THEN 'out'
+                         ELSE lg_area_cell_verdict(a.geom, c.coverage)
+                     END AS verdict,
+                     c.cell_key IS NOT NULL AS has_cell
+                FROM area a
+                LEFT JOIN cell c ON r.pos IS NULL AND c.cell_key = r.cell
+               WHERE a.id = ua.area_id AND v.verdict IS NULL
+          ) x ON true
+         WHERE r.ue_id IS NOT NULL AND r.mobility <> 'unrestricted'
     ),
     remember AS (
         INSERT INTO area_cell_verdict (area_id, cell_key, verdict)
-        SELECT DISTINCT ra.area_id, ra.known_cell, ra.verdict
+        SELECT DISTINCT ra.area_id, ra.cell, ra.verdict
           FROM ra
          WHERE ra.is_miss
-         ORDER BY ra.area_id, ra.known_cell
+         ORDER BY ra.area_id, ra.cell
         ON CONFLICT DO NOTHING
     ),
     rep AS MATERIALIZED (
         SELECT r.ord, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell, r.pos,
                r.unc_m,
                CASE
-                   WHEN r.early_decision IS NOT NULL OR r.ue_id IS NULL THEN r.early_decision
-                   WHEN d.ord IS NULL THEN 'unchecked'           -- no authorized area
+                   WHEN r.ue_id IS NULL THEN NULL
+                   WHEN r.pos IS NULL AND NOT coalesce(d.has_evidence, ck.has_cell, false)
+                       THEN 'unknown_cell'
+                   WHEN d.ord IS NULL THEN 'unchecked'      -- unrestricted, or no area
                    WHEN d.is_any_in THEN 'inside'
                    WHEN d.is_all_out THEN 'outside'
                    ELSE 'ambiguous'
                END AS decision
           FROM r
           LEFT JOIN (SELECT ra.ord,
+                            bool_or(ra.has_evidence) AS has_evidence,
                             bool_or(ra.verdict = 'in') AS is_any_in,
                             bool_and(ra.verdict = 'out') AS is_all_out
                        FROM ra
                       GROUP BY ra.ord) d ON d.ord = r.ord
+          -- Unchecked devices still need to know whether the cell exists.
+          LEFT JOIN LATERAL (
+              SELECT true AS has_cell FROM cell c
+               WHERE c.cell_key = r.cell AND r.pos IS NULL AND d.ord IS NULL
+          ) ck ON true
     ),
     known AS (
         SELECT rep.*,
