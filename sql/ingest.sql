@@ -146,9 +146,10 @@ BEGIN
       FROM (SELECT a.node_id, max(a.seq) AS high
               FROM unnest(acc_node, acc_seq) AS a(node_id, seq) GROUP BY a.node_id) h
      WHERE n.id = h.node_id AND h.high > n.high_seq;
-    DELETE FROM node_batch nb
-     USING (SELECT n.id, n.high_seq FROM network_node n WHERE n.id = ANY (acc_node)) h
-     WHERE nb.node_id = h.id AND nb.seq <= h.high_seq - win;
+    -- One indexed range delete per node (a join here gets a sequential scan).
+    FOR b IN SELECT n.id, n.high_seq FROM network_node n WHERE n.id = ANY (acc_node) LOOP
+        DELETE FROM node_batch WHERE node_id = b.id AND seq <= b.high_seq - win;
+    END LOOP;
 
     -- Decide every report of the accepted batches, then in the same statement
     -- apply the state machine to the devices that have exactly one report in
@@ -241,6 +242,7 @@ BEGIN
           LEFT JOIN LATERAL (
               SELECT true AS has_cell FROM cell c
                WHERE c.cell_key = r.cell AND r.pos IS NULL AND d.ord IS NULL
+              OFFSET 0                                  -- keep the gate: no probe otherwise
           ) ck ON true
     ),
     known AS (
