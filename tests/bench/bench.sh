@@ -166,24 +166,38 @@ sim() {
         --devices "$devices" --cell-count "$cells" --duration "$secs" "$@"
 }
 
-# A checkpoint before each phase so no phase pays for the previous one's WAL.
-checkpoint() { psql "$db" -XAtqc CHECKPOINT; }
+# only_result: copies a tool's per-second lines to stderr and prints its
+# RESULT line (tee /dev/stderr would truncate a stderr redirected to a file).
+only_result() {
+    local line
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >&2
+        case $line in RESULT*) printf '%s\n' "$line" ;; esac
+    done
+}
 
-checkpoint
+# Warm-up, not reported: the first touch of each page after the last
+# checkpoint writes a full-page image to the WAL; let a short direct run pay
+# that instead of whichever phase comes first.
+psql "$db" -XAtqc CHECKPOINT
+warm=$((secs < 5 ? secs : 5))
+log "warm-up: ingest-direct ${warm} s (not reported)"
+"$ingest_direct" --db "$db" --connections 2 --batch "$direct_batch" --duration "$warm" \
+    --devices "$devices" --cell-count "$cells" >/dev/null || true
+
 log "(a) ingest-direct: 2 connections x $direct_batch reports, ${secs} s"
 out_direct=$("$ingest_direct" --db "$db" --connections 2 --batch "$direct_batch" \
-    --duration "$secs" --devices "$devices" --cell-count "$cells" | tee /dev/stderr | grep '^RESULT')
+    --duration "$secs" --devices "$devices" --cell-count "$cells" | only_result || true)
 
-checkpoint
 log "(b) mme-sim load at full speed: $api_conns connections x $api_batch reports, ${secs} s"
-out_full=$(sim --connections "$api_conns" --batch "$api_batch" | tee /dev/stderr | grep '^RESULT')
+out_full=$(sim --connections "$api_conns" --batch "$api_batch" | only_result || true)
+[ -n "$out_full" ] || { echo "bench: mme-sim load gave no RESULT" >&2; exit 1; }
 full_rate=$(result "$out_full" reports_per_s)
 half_rate=$(awk -v r="$full_rate" 'BEGIN { printf "%d", r / 2 }')
 
-checkpoint
 log "(c) mme-sim load at half speed: $half_rate reports/s, ${secs} s"
 out_half=$(sim --connections "$api_conns" --batch "$api_batch" --rate "$half_rate" |
-    tee /dev/stderr | grep '^RESULT')
+    only_result || true)
 
 direct_rate=$(result "$out_direct" reports_per_s)
 ratio=$(awk -v a="$full_rate" -v d="$direct_rate" 'BEGIN { if (d > 0) printf "%.2f", a / d; else print "n/a" }')
