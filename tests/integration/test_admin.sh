@@ -37,7 +37,7 @@ test_metrics_name_every_series() {
     assert_match '^text/plain' "$(header Content-Type)" "content type"
     text=$(body)
     for m in locguard_reports_total locguard_reports_refused_total locguard_decisions_total \
-        locguard_unknown_cells_total locguard_alerts_total locguard_batch_reports \
+        locguard_unknown_devices_total locguard_tls_handshake_failures_total locguard_alerts_total locguard_batch_reports \
         locguard_db_roundtrip_seconds locguard_ingest_queue_reports; do
         printf '%s\n' "$text" | grep -Eq "^# TYPE $m (counter|gauge|histogram)\$" ||
             fail "no '# TYPE $m' in /metrics"

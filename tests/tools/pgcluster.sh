@@ -10,8 +10,8 @@
 #   pgcluster.sh kill DIR     immediate shutdown (crash simulation)
 #   pgcluster.sh conninfo DIR the libpq connection string for the cluster
 #
-# The server listens on a unix socket in DIR/run only (no TCP), on a port
-# number picked free at creation time and kept in DIR/port. PostgreSQL refuses
+# The server listens on a unix socket only (no TCP), on a port number
+# picked free at creation time and kept beside the data directory. PostgreSQL refuses
 # to run as root: as root, the cluster belongs to the "postgres" user.
 set -euo pipefail
 
@@ -19,13 +19,26 @@ cmd=${1:?usage: pgcluster.sh start|stop|kill|conninfo DIR}
 dir=${2:?usage: pgcluster.sh start|stop|kill|conninfo DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-data=$dir/data
-run=$dir/run
 bindir=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+
+# As root the server runs as "postgres", which may not be able to reach DIR
+# (a checkout under /root, mode 0700). Its files then live in a directory of
+# its own under /var/tmp, named after DIR, and DIR/cluster links to it.
+if [ "$(id -u)" = 0 ]; then
+    base=/var/tmp/locguard-pg-$(printf '%s' "$dir" | md5sum | cut -c1-16)
+    mkdir -p "$base"
+    ln -sfn "$base" "$dir/cluster"
+else
+    base=$dir
+fi
+data=$base/data
+run=$base/run
+log=$base/postgres.log
+[ "$base" = "$dir" ] || ln -sfn "$log" "$dir/postgres.log"
 
 as_owner() {
     if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
@@ -36,7 +49,7 @@ db_user() {
 }
 
 conninfo() {
-    echo "host=$run port=$(cat "$dir/port") dbname=${PGCLUSTER_DB:-locguard} user=$(db_user)"
+    echo "host=$run port=$(cat "$base/port") dbname=${PGCLUSTER_DB:-locguard} user=$(db_user)"
 }
 
 free_port() {
@@ -55,16 +68,16 @@ case "$cmd" in
 start)
     if [ ! -f "$data/PG_VERSION" ]; then
         mkdir -p "$data" "$run"
-        [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+        [ "$(id -u)" = 0 ] && chown -R postgres: "$base"
         chmod 700 "$data"
-        free_port >"$dir/port"
+        free_port >"$base/port"
         as_owner "$bindir/initdb" -D "$data" -A trust -E UTF8 --locale=C.UTF-8 \
-            -U "$(db_user)" >"$dir/initdb.log" 2>&1 ||
-            { cat "$dir/initdb.log" >&2; exit 1; }
+            -U "$(db_user)" >"$base/initdb.log" 2>&1 ||
+            { cat "$base/initdb.log" >&2; exit 1; }
         cat >>"$data/postgresql.conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$run'
-port = $(cat "$dir/port")
+port = $(cat "$base/port")
 synchronous_commit = on
 fsync = on
 shared_buffers = 512MB
@@ -79,8 +92,8 @@ log_line_prefix = '%m [%p] %d '
 CONF
     fi
     if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 start >/dev/null ||
-            { tail -n 30 "$dir/postgres.log" >&2; exit 1; }
+        as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null ||
+            { tail -n 30 "$log" >&2; exit 1; }
     fi
     if ! psql "$(PGCLUSTER_DB=postgres conninfo)" -Atqc \
             "SELECT 1 FROM pg_database WHERE datname = '${PGCLUSTER_DB:-locguard}'" | grep -q 1; then
