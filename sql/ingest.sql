@@ -163,10 +163,15 @@ BEGIN
                CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
                     THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END AS pos,
                CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
-                    THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m
+                    THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m,
+               -- the device's stored state, read without a lock (see upd)
+               l.ue_id IS NOT NULL AS has_old, l.reported_at AS old_ts,
+               coalesce(l.zone_state, 'unknown') AS zone0,
+               coalesce(l.outside_streak, 0) AS streak0
           FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
                WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
           LEFT JOIN ue u ON u.imsi = r.supi
+          LEFT JOIN ue_location l ON l.ue_id = u.id
          WHERE is_ok[r.batch]
     ),
     -- One row per (report, authorized area) of the checked devices, with the
@@ -221,7 +226,7 @@ BEGIN
     ),
     rep AS MATERIALIZED (
         SELECT r.ord, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell, r.pos,
-               r.unc_m,
+               r.unc_m, r.has_old, r.old_ts, r.zone0, r.streak0,
                CASE
                    WHEN r.ue_id IS NULL THEN NULL
                    WHEN r.pos IS NULL AND NOT coalesce(d.has_evidence, ck.has_cell, false)
@@ -256,68 +261,66 @@ BEGIN
           FROM rep
          WHERE rep.ue_id IS NOT NULL
     ),
-    -- Current state of every device of this call, locked in id order.
-    old AS (
-        SELECT l.ue_id, l.reported_at, l.zone_state, l.outside_streak
-          FROM ue_location l
-         WHERE l.ue_id IN (SELECT k.ue_id FROM known k)
-         ORDER BY l.ue_id
-           FOR UPDATE
-    ),
-    step AS (
+    -- The state machine for devices with one report here, from the state
+    -- read without a lock (see r). A report older than the stored one
+    -- changes nothing.
+    next AS MATERIALIZED (
         SELECT k.*,
-               coalesce(o.zone_state, 'unknown') AS zone0,
-               coalesce(o.outside_streak, 0) AS streak0
-          FROM known k
-          LEFT JOIN old o ON o.ue_id = k.ue_id
-         WHERE k.n_dev = 1
-           AND (o.reported_at IS NULL OR k.ts >= o.reported_at)   -- older: counted only
-    ),
-    next AS (
-        SELECT s.*,
-               CASE s.effective
-                   WHEN 'outside' THEN least(s.streak0 + 1, 1000000000)
+               CASE k.effective
+                   WHEN 'outside' THEN least(k.streak0 + 1, 1000000000)
                    WHEN 'inside' THEN 0
-                   ELSE s.streak0
+                   ELSE k.streak0
                END AS streak1,
                CASE
-                   WHEN s.effective = 'outside' AND s.streak0 + 1 >= hyst THEN 'outside'
-                   WHEN s.effective = 'inside' THEN 'inside'
-                   ELSE s.zone0
+                   WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst THEN 'outside'
+                   WHEN k.effective = 'inside' THEN 'inside'
+                   ELSE k.zone0
                END AS zone1,
                CASE
-                   WHEN s.effective = 'outside' AND s.streak0 + 1 >= hyst
-                        AND s.zone0 <> 'outside' THEN 'left'
-                   WHEN s.effective = 'inside' AND s.zone0 = 'outside' THEN 'returned'
+                   WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst
+                        AND k.zone0 <> 'outside' THEN 'left'
+                   WHEN k.effective = 'inside' AND k.zone0 = 'outside' THEN 'returned'
                END AS alert_kind
-          FROM step s
+          FROM known k
+         WHERE k.n_dev = 1
+           AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
+         ORDER BY k.ue_id                          -- row locks in id order
     ),
-    up AS (
-        INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
-                                      position, uncertainty_m, decision, zone_state,
-                                      outside_streak)
+    -- Optimistic write: update only rows still in the state we read. A row a
+    -- concurrent call changed in between fails the check (READ COMMITTED
+    -- re-evaluates it on the new version) and is redone under a row lock
+    -- by the fold below; so does a new device a concurrent call inserted.
+    upd AS (
+        UPDATE ue_location l
+           SET reported_at = n.ts, received_at = now(), node_id = n.node_id, rat = n.rat,
+               cell_key = n.cell, position = n.pos, uncertainty_m = n.unc_m,
+               decision = n.decision, zone_state = n.zone1, outside_streak = n.streak1
+          FROM next n
+         WHERE n.has_old AND l.ue_id = n.ue_id
+           AND l.reported_at = n.old_ts AND l.zone_state = n.zone0
+           AND l.outside_streak = n.streak0
+        RETURNING l.ue_id
+    ),
+    ins AS (
+        INSERT INTO ue_location (ue_id, reported_at, received_at, node_id, rat, cell_key,
+                                 position, uncertainty_m, decision, zone_state, outside_streak)
         SELECT n.ue_id, n.ts, now(), n.node_id, n.rat, n.cell, n.pos, n.unc_m, n.decision,
                n.zone1, n.streak1
           FROM next n
+         WHERE NOT n.has_old
          ORDER BY n.ue_id
-        ON CONFLICT (ue_id) DO UPDATE
-           SET reported_at = excluded.reported_at,
-               received_at = excluded.received_at,
-               node_id = excluded.node_id,
-               rat = excluded.rat,
-               cell_key = excluded.cell_key,
-               position = excluded.position,
-               uncertainty_m = excluded.uncertainty_m,
-               decision = excluded.decision,
-               zone_state = excluded.zone_state,
-               outside_streak = excluded.outside_streak
-        RETURNING 1
+        ON CONFLICT (ue_id) DO NOTHING
+        RETURNING ue_id
+    ),
+    done AS MATERIALIZED (
+        SELECT ue_id FROM upd UNION ALL SELECT ue_id FROM ins
     ),
     alerts AS (
         INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
                            uncertainty_m)
         SELECT n.ue_id, n.alert_kind, n.ts, n.node_id, n.rat, n.cell, n.pos, n.unc_m
           FROM next n
+          JOIN done d ON d.ue_id = n.ue_id
          WHERE n.alert_kind IS NOT NULL
         RETURNING 1
     )
@@ -328,36 +331,41 @@ BEGIN
            (SELECT count(*) FROM rep WHERE rep.ue_id IS NULL),
            (SELECT count(*) FROM rep WHERE rep.decision = 'unchecked'),
            (SELECT count(*) FROM alerts),
+           -- Left for the fold: devices with several reports, and single
+           -- reports whose optimistic write lost a race.
            (SELECT jsonb_agg(jsonb_build_object(
                        'ue_id', k.ue_id, 'ord', k.ord, 'ts', k.ts, 'node_id', k.node_id,
                        'rat', k.rat, 'cell', k.cell,
                        'lon', ST_X(k.pos), 'lat', ST_Y(k.pos), 'unc_m', k.unc_m,
-                       'decision', k.decision, 'effective', k.effective,
-                       'old_ts', o.reported_at,
-                       'zone0', coalesce(o.zone_state, 'unknown'),
-                       'streak0', coalesce(o.outside_streak, 0)))
+                       'decision', k.decision, 'effective', k.effective))
               FROM known k
-              LEFT JOIN old o ON o.ue_id = k.ue_id
-             WHERE k.n_dev > 1)
+             WHERE k.n_dev > 1
+                OR (k.n_dev = 1 AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
+                    AND k.ue_id NOT IN (SELECT d.ue_id FROM done d)))
       INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
            n_alerts, multi;
 
-    -- Devices with several reports in this call: fold their reports in
-    -- (timestamp, arrival) order from the locked state read above.
+    -- The fold: devices with several reports in this call (or a lost race),
+    -- each under a row lock, reports in (timestamp, arrival) order.
     IF multi IS NOT NULL THEN
         FOR m IN
             SELECT *
               FROM jsonb_to_recordset(multi) AS x(ue_id bigint, ord bigint, ts timestamptz,
                        node_id bigint, rat text, cell text, lon float8, lat float8,
-                       unc_m float8, decision text, effective text, old_ts timestamptz,
-                       zone0 text, streak0 int)
+                       unc_m float8, decision text, effective text)
              ORDER BY x.ue_id, x.ts, x.ord
         LOOP
             IF m.ue_id IS DISTINCT FROM m_ue THEN
                 m_ue := m.ue_id;
-                m_ts := m.old_ts;
-                m_zone := m.zone0;
-                m_streak := m.streak0;
+                SELECT l.reported_at, l.zone_state, l.outside_streak
+                  INTO m_ts, m_zone, m_streak
+                  FROM ue_location l WHERE l.ue_id = m_ue
+                   FOR UPDATE;
+                IF NOT FOUND THEN
+                    m_ts := NULL;
+                    m_zone := 'unknown';
+                    m_streak := 0;
+                END IF;
             END IF;
             CONTINUE WHEN m_ts IS NOT NULL AND m.ts < m_ts;   -- older: counted only
             m_alert := NULL;
