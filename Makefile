@@ -102,13 +102,16 @@ check: deps
 	@$(MAKE) --no-print-directory sqltest
 	@$(MAKE) --no-print-directory integration
 
-demo: deps all
+# deps first, then a fresh make: pkg-config's answers are read when make starts.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) VAR=$(VAR) tests/tools/demo.sh
 
 stop:
 	@BUILD=$(BUILD) VAR=$(VAR) tests/tools/demo.sh stop
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) VAR=$(VAR) tests/bench/bench.sh
 
 fuzz:
