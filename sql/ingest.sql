@@ -135,26 +135,35 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Record the accepted batches, raise high_seq, forget what left the window.
+    -- Record the accepted batches.
     INSERT INTO node_batch (node_id, seq, n_reports)
     SELECT a.node_id, a.seq, coalesce(c.n, 0)
       FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
       LEFT JOIN (SELECT x AS ord, count(*)::int AS n FROM unnest(p_batch) AS x GROUP BY x) c
         ON c.ord = a.ord;
-    UPDATE network_node n
-       SET high_seq = h.high
-      FROM (SELECT a.node_id, max(a.seq) AS high
-              FROM unnest(acc_node, acc_seq) AS a(node_id, seq) GROUP BY a.node_id) h
-     WHERE n.id = h.node_id AND h.high > n.high_seq;
-    -- One indexed range delete per node (a join here gets a sequential scan).
-    FOR b IN SELECT n.id, n.high_seq FROM network_node n WHERE n.id = ANY (acc_node) LOOP
-        DELETE FROM node_batch WHERE node_id = b.id AND seq <= b.high_seq - win;
+    -- Per node that moved ahead: raise high_seq and delete the rows that
+    -- left the window, i.e. the range (old high - window, new high - window]
+    -- (everything below was deleted by earlier calls; bounding the range
+    -- keeps the index scan off the dead rows vacuum has not removed yet).
+    FOR b IN
+        SELECT n.id, n.high_seq AS old_high, h.new_high
+          FROM (SELECT a.node_id, max(a.seq) AS new_high
+                  FROM unnest(acc_node, acc_seq) AS a(node_id, seq)
+                 GROUP BY a.node_id) h
+          JOIN network_node n ON n.id = h.node_id
+         WHERE h.new_high > n.high_seq
+         ORDER BY n.id
+    LOOP
+        UPDATE network_node SET high_seq = b.new_high WHERE id = b.id;
+        DELETE FROM node_batch
+         WHERE node_id = b.id AND seq > b.old_high - win AND seq <= b.new_high - win;
     END LOOP;
 
     -- Decide every report of the accepted batches, then in the same statement
     -- apply the state machine to the devices that have exactly one report in
-    -- this call (the common case): one upsert, one alert insert. The reports
-    -- of devices with several reports come back as JSON for the fold below.
+    -- this call (the common case): one update, one insert (new devices), one
+    -- alert insert. The reports of devices with several reports come back as
+    -- JSON for the fold below.
     WITH r AS MATERIALIZED (
         SELECT r.ord, u.id AS ue_id, u.mobility, u.ambiguous_policy,
                timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
@@ -324,12 +333,8 @@ BEGIN
          WHERE n.alert_kind IS NOT NULL
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM rep WHERE rep.decision = 'inside'),
-           (SELECT count(*) FROM rep WHERE rep.decision = 'outside'),
-           (SELECT count(*) FROM rep WHERE rep.decision = 'ambiguous'),
-           (SELECT count(*) FROM rep WHERE rep.decision = 'unknown_cell'),
-           (SELECT count(*) FROM rep WHERE rep.ue_id IS NULL),
-           (SELECT count(*) FROM rep WHERE rep.decision = 'unchecked'),
+    SELECT c.n_inside, c.n_outside, c.n_ambiguous, c.n_unknown_cell, c.n_unknown_device,
+           c.n_unchecked,
            (SELECT count(*) FROM alerts),
            -- Left for the fold: devices with several reports, and single
            -- reports whose optimistic write lost a race.
@@ -342,6 +347,13 @@ BEGIN
              WHERE k.n_dev > 1
                 OR (k.n_dev = 1 AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
                     AND k.ue_id NOT IN (SELECT d.ue_id FROM done d)))
+      FROM (SELECT count(*) FILTER (WHERE rep.decision = 'inside') AS n_inside,
+                   count(*) FILTER (WHERE rep.decision = 'outside') AS n_outside,
+                   count(*) FILTER (WHERE rep.decision = 'ambiguous') AS n_ambiguous,
+                   count(*) FILTER (WHERE rep.decision = 'unknown_cell') AS n_unknown_cell,
+                   count(*) FILTER (WHERE rep.ue_id IS NULL) AS n_unknown_device,
+                   count(*) FILTER (WHERE rep.decision = 'unchecked') AS n_unchecked
+              FROM rep) c
       INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
            n_alerts, multi;
 
