@@ -59,6 +59,8 @@ DECLARE
     cur_node   bigint;
     cur_high   bigint;
     cur_seqs   bigint[];
+    lost       int[];
+    i          int;
     b          record;
     multi      jsonb;
     -- state of the device being folded in the multi-report path
@@ -93,11 +95,11 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Replay window. Lock the nodes in id order (no deadlock between
-    -- concurrent calls) so the duplicate / stale checks and the raise of
-    -- high_seq are consistent; then walk the batches node by node in arrival
-    -- order, in memory.
-    PERFORM 1 FROM network_node WHERE name = ANY (p_nodes) ORDER BY id FOR UPDATE;
+    -- Replay window, decided in memory: walk the batches node by node in
+    -- arrival order. No node row lock here, so concurrent calls for the same
+    -- nodes do their report work in parallel; the (node, seq) primary key
+    -- settles a race for the same batch (below), and high_seq is raised at
+    -- the very end so its row lock is held only until COMMIT.
     FOR b IN
         SELECT i.ord::int AS ord, i.seq, n.id AS node_id, n.enabled, n.high_seq,
                EXISTS (SELECT 1 FROM node_batch nb
@@ -128,36 +130,37 @@ BEGIN
             acc_ord := acc_ord || b.ord;
         END IF;
     END LOOP;
+
+    IF cardinality(acc_node) > 0 THEN
+        -- Claim the accepted batches. One a concurrent call claimed first
+        -- (the insert waits for that call's COMMIT) is a duplicate after all.
+        WITH claimed AS (
+            INSERT INTO node_batch (node_id, seq, n_reports)
+            SELECT a.node_id, a.seq, coalesce(c.n, 0)
+              FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
+              LEFT JOIN (SELECT x AS ord, count(*)::int AS n
+                           FROM unnest(p_batch) AS x GROUP BY x) c ON c.ord = a.ord
+             ORDER BY a.node_id, a.seq
+            ON CONFLICT DO NOTHING
+            RETURNING node_id, seq
+        )
+        SELECT array_agg(a.ord) INTO lost
+          FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
+         WHERE NOT EXISTS (SELECT 1 FROM claimed c
+                            WHERE c.node_id = a.node_id AND c.seq = a.seq);
+        IF lost IS NOT NULL THEN
+            FOREACH i IN ARRAY lost LOOP
+                status[i] := 'duplicate';
+                is_ok[i] := false;
+            END LOOP;
+        END IF;
+    END IF;
     batch_status := status;
 
-    IF cardinality(acc_node) = 0 THEN
+    IF NOT (true = ANY (is_ok)) THEN
         RETURN NEXT;
         RETURN;
     END IF;
-
-    -- Record the accepted batches.
-    INSERT INTO node_batch (node_id, seq, n_reports)
-    SELECT a.node_id, a.seq, coalesce(c.n, 0)
-      FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
-      LEFT JOIN (SELECT x AS ord, count(*)::int AS n FROM unnest(p_batch) AS x GROUP BY x) c
-        ON c.ord = a.ord;
-    -- Per node that moved ahead: raise high_seq and delete the rows that
-    -- left the window, i.e. the range (old high - window, new high - window]
-    -- (everything below was deleted by earlier calls; bounding the range
-    -- keeps the index scan off the dead rows vacuum has not removed yet).
-    FOR b IN
-        SELECT n.id, n.high_seq AS old_high, h.new_high
-          FROM (SELECT a.node_id, max(a.seq) AS new_high
-                  FROM unnest(acc_node, acc_seq) AS a(node_id, seq)
-                 GROUP BY a.node_id) h
-          JOIN network_node n ON n.id = h.node_id
-         WHERE h.new_high > n.high_seq
-         ORDER BY n.id
-    LOOP
-        UPDATE network_node SET high_seq = b.new_high WHERE id = b.id;
-        DELETE FROM node_batch
-         WHERE node_id = b.id AND seq > b.old_high - win AND seq <= b.new_high - win;
-    END LOOP;
 
     -- Decide every report of the accepted batches, then in the same statement
     -- apply the state machine to the devices that have exactly one report in
@@ -436,6 +439,26 @@ BEGIN
                zone_state = excluded.zone_state,
                outside_streak = excluded.outside_streak;
     END IF;
+
+    -- Per node that moved ahead: raise high_seq and delete the batches that
+    -- left the window, the range (old high - window, new high - window]
+    -- (earlier calls deleted everything below; bounding the range keeps the
+    -- index scan off dead rows vacuum has not removed yet). Last, in id
+    -- order: these row locks serialize calls for the same node until COMMIT.
+    FOR b IN
+        SELECT a.node_id AS id, max(a.seq) AS new_high
+          FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
+         WHERE is_ok[a.ord]
+         GROUP BY a.node_id
+         ORDER BY a.node_id
+    LOOP
+        SELECT n.high_seq INTO cur_high FROM network_node n WHERE n.id = b.id
+           FOR NO KEY UPDATE;                   -- compatible with the FK key-share locks
+        CONTINUE WHEN NOT FOUND OR b.new_high <= cur_high;
+        UPDATE network_node SET high_seq = b.new_high WHERE id = b.id;
+        DELETE FROM node_batch
+         WHERE node_id = b.id AND seq > cur_high - win AND seq <= b.new_high - win;
+    END LOOP;
 
     RETURN NEXT;
 END
