@@ -7,10 +7,18 @@
 -- against the device's authorized areas with PostGIS, runs the hysteresis
 -- state machine, upserts the latest location and writes movement alerts.
 --
--- Work is set-based: one statement decides every report, upserts every
--- device that has a single report in the call and writes their alerts. Only
--- devices with several reports in one call (rare) go through a plpgsql fold,
--- so they are processed exactly in (timestamp, arrival) order.
+-- Work is set-based: one statement decides every report (the area/cell
+-- verdict comes from the area_cell_verdict cache, so the common case makes
+-- no GEOS call), updates the latest location of every device that has a
+-- single report in the call and writes their alerts. That write is
+-- optimistic: it applies only if the device's state is still the one read,
+-- and the rare loser of a race is redone under a row lock by the same
+-- plpgsql fold that handles devices with several reports in one call
+-- (exactly, in (timestamp, arrival) order).
+--
+-- Locks: no node row lock is taken until the very end (raising high_seq),
+-- so concurrent calls overlap; node rows, then ue_location rows in the fold,
+-- are locked in id order.
 
 -- lg_area_cell_verdict: how an authorized area relates to a cell's coverage
 -- polygon: 'in' (covers it), 'out' (disjoint) or 'amb' (overlaps). The GEOS

@@ -4,7 +4,7 @@
 -- outcomes. Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(66);
+SELECT plan(70);
 
 -- Fixture. Home is a 0.1 x 0.1 degree square near Paris; c-home lies inside
 -- it, c-border straddles its east edge, c-away is in another town.
@@ -245,6 +245,24 @@ SELECT results_eq(
 SELECT throws_ok(
     $$SELECT * FROM lg_ingest(ARRAY['mme-a'], ARRAY[1, 2]::bigint[], 1024, 2, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')$$,
     '22023', NULL, 'p_nodes and p_seqs of different lengths: 22023');
+
+-- The verdict cache follows geometry changes: move 'home' away from c-home
+-- and the same cell is outside.
+SELECT ok((SELECT count(*) > 0 FROM area_cell_verdict v JOIN area a ON a.id = v.area_id
+            WHERE a.name = 'home' AND v.cell_key = 'ecgi:001-01:0000001' AND v.verdict = 'in'),
+          'verdict of home / c-home cached');
+SELECT lg_admin_area_put('{"name": "home", "geometry": {"type": "Polygon",
+           "coordinates": [[[3, 48], [3.1, 48], [3.1, 48.1], [3, 48.1], [3, 48]]]}}');
+SELECT is((SELECT count(*)::int FROM area_cell_verdict v JOIN area a ON a.id = v.area_id
+            WHERE a.name = 'home'), 0, 'area geometry change drops its cached verdicts');
+SELECT results_eq(
+    $$SELECT n_inside, n_outside FROM pg_temp.ingest1('amf-b', 11, '001010000000008', 20000, 'ecgi:001-01:0000001')$$,
+    $$VALUES (0, 1)$$, 'after the move, c-home is outside home');
+UPDATE cell SET coverage = ST_Multi(ST_MakeEnvelope(3.04, 48.04, 3.06, 48.06, 4326))
+ WHERE cell_key = 'ecgi:001-01:0000001';
+SELECT results_eq(
+    $$SELECT n_inside, n_outside FROM pg_temp.ingest1('amf-b', 12, '001010000000008', 20010, 'ecgi:001-01:0000001')$$,
+    $$VALUES (1, 0)$$, 'cell coverage change drops its cached verdicts');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -15,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # One pgbench script per pre-built call, arrays inlined as literals; the
 # sequence number and report time are fresh on every run.
-for id in $(seq 1 20); do
+for id in $(seq 1 "${BENCH_CALLS:-100}"); do
     psql "$conninfo" -Atq -v id="$id" >"$tmp/call$id.sql" <<'SQL'
 SELECT format($f$SELECT * FROM lg_ingest('{mme1,mme2,mme3,mme4,mme5,mme6,mme7,mme8,mme9,mme10}',
     array_fill(nextval('bench_seq'), ARRAY[10]), 1024, 2, %L, %L,
