@@ -53,6 +53,10 @@ RETURNS TABLE (batch_status text[], n_inside int, n_outside int, n_ambiguous int
                n_unknown_cell int, n_unknown_device int, n_unchecked int, n_alerts int)
 LANGUAGE plpgsql
 SET search_path = public
+-- Custom plans for 1000-element arrays pick hash joins that scan whole tables;
+-- the generic plans (nested loops over the primary keys) are the fast ones,
+-- whatever the server's setting.
+SET plan_cache_mode = force_generic_plan
 AS $fn$
 DECLARE
     n_batches  int := coalesce(cardinality(p_nodes), 0);

@@ -24,7 +24,7 @@ SELECT 'ecgi:001-01:' || lpad(i::text, 7, '0'), 'EUTRA',
 INSERT INTO area (name, geom)
 SELECT 'home-' || i, ST_Multi(ST_Buffer(c.site, 1.5 * 10.0 / ceil(sqrt(:cells)), 8))
   FROM generate_series(1, :devices) i
-  JOIN cell c ON c.cell_key = 'ecgi:001-01:' || lpad(((i * 7919) % :cells)::text, 7, '0');
+  JOIN cell c ON c.cell_key = 'ecgi:001-01:' || lpad(((i::bigint * 7919) % :cells)::text, 7, '0');
 
 INSERT INTO ue (imsi, external_id, mobility)
 SELECT (1010000000000 + i)::text, 'dev' || i || '@bench', 'fixed'
@@ -40,7 +40,7 @@ SELECT c AS id,
        array_agg((r - 1) / 100 + 1 ORDER BY r) AS batch,
        array_agg((1010000000000 + d)::text ORDER BY r) AS supi,
        array_agg('EUTRA'::text ORDER BY r) AS rat,
-       array_agg('ecgi:001-01:' || lpad((CASE WHEN random() < 0.95 THEN (d * 7919) % :cells
+       array_agg('ecgi:001-01:' || lpad((CASE WHEN random() < 0.95 THEN (d::bigint * 7919) % :cells
                                              ELSE (random() * (:cells - 1))::int END)::text, 7, '0')
                  ORDER BY r) AS cell,
        array_agg(NULL::float8 ORDER BY r) AS nul
