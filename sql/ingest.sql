@@ -274,6 +274,12 @@ BEGIN
               OFFSET 0                                  -- keep the gate: no probe otherwise
           ) ck ON true
     ),
+    -- Devices with several reports in this call (hashing the ids is cheaper
+    -- than sorting the wide report rows by device).
+    several AS MATERIALIZED (
+        SELECT rep.ue_id FROM rep WHERE rep.ue_id IS NOT NULL
+         GROUP BY rep.ue_id HAVING count(*) > 1
+    ),
     known AS (
         SELECT rep.*,
                CASE rep.decision
@@ -281,8 +287,9 @@ BEGIN
                    WHEN 'outside' THEN 'outside'
                    WHEN 'ambiguous' THEN rep.ambiguous_policy
                END AS effective,
-               count(*) OVER (PARTITION BY rep.ue_id) AS n_dev
+               CASE WHEN s.ue_id IS NULL THEN 1 ELSE 2 END AS n_dev   -- 2 = several
           FROM rep
+          LEFT JOIN several s ON s.ue_id = rep.ue_id
          WHERE rep.ue_id IS NOT NULL
     ),
     -- The state machine for devices with one report here, from the state
