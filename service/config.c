@@ -47,6 +47,17 @@ static const key_def_t keys[] = {
     {"ingest", "report_max_skew_s", T_INT, CFG(report_max_skew_s), 0, 86400},
     {"ingest", "hysteresis", T_INT, CFG(hysteresis), 1, 100},
     {"ingest", "retry_after_s", T_INT, CFG(retry_after_s), 1, 3600},
+    {"oauth", "signing_key", T_STR, CFG(oauth_signing_key), 0, 0},
+    {"oauth", "issuer", T_STR, CFG(oauth_issuer), 0, 0},
+    {"oauth", "token_ttl_s", T_INT, CFG(oauth_token_ttl_s), 10, 86400},
+    {"northbound", "public_url", T_STR, CFG(public_url), 0, 0},
+    {"delivery", "ca_file", T_STR, CFG(delivery_ca_file), 0, 0},
+    {"delivery", "retry_max_age_s", T_INT, CFG(delivery_retry_max_age_s), 1, 30 * 86400},
+    {"delivery", "max_backoff_s", T_INT, CFG(delivery_max_backoff_s), 1, 86400},
+    {"delivery", "concurrency_per_destination", T_INT, CFG(delivery_concurrency), 1, 1000},
+    {"delivery", "timeout_s", T_INT, CFG(delivery_timeout_s), 1, 300},
+    {"delivery", "lease_s", T_INT, CFG(delivery_lease_s), 1, 3600},
+    {"delivery", "poll_ms", T_INT, CFG(delivery_poll_ms), 10, 60000},
     {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0},
     {"zone", "listen", T_LISTEN, 0, 0, 0},
     {"zone", "cert", T_STR, ZONE(cert_file), 0, 0},
@@ -71,6 +82,13 @@ void lg_config_defaults(lg_config_t *cfg)
     cfg->report_max_skew_s = 300;
     cfg->hysteresis = 2;
     cfg->retry_after_s = 5;
+    cfg->oauth_token_ttl_s = 300;
+    cfg->delivery_retry_max_age_s = 86400;
+    cfg->delivery_max_backoff_s = 600;
+    cfg->delivery_concurrency = 4;
+    cfg->delivery_timeout_s = 10;
+    cfg->delivery_lease_s = 60;
+    cfg->delivery_poll_ms = 500;
 }
 
 static void set_err(char *err, size_t err_size, const char *name, int line, const char *fmt, ...)
@@ -153,6 +171,8 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
             zone->kind = LG_ZONE_SOUTHBOUND;
         else if (strcmp(v, "admin") == 0)
             zone->kind = LG_ZONE_ADMIN;
+        else if (strcmp(v, "northbound") == 0)
+            zone->kind = LG_ZONE_NORTHBOUND;
         else
             return LG_ERR;
         return LG_OK;
@@ -173,6 +193,8 @@ static const char *check_zone(const lg_zone_config_t *z)
         return "\"cert\" and \"key\" go together";
     if (z->kind == LG_ZONE_SOUTHBOUND && (z->cert_file == NULL || z->client_ca_file == NULL))
         return "a southbound zone needs \"cert\", \"key\" and \"client_ca\" (mutual TLS)";
+    if (z->kind == LG_ZONE_NORTHBOUND && z->cert_file == NULL)
+        return "a northbound zone needs \"cert\" and \"key\" (TLS)";
     if (z->kind == LG_ZONE_ADMIN && z->cert_file == NULL && strcmp(z->host, "127.0.0.1") != 0 &&
         strcmp(z->host, "::1") != 0 && strcmp(z->host, "localhost") != 0)
         return "a plain-HTTP admin zone must listen on loopback";
@@ -239,7 +261,8 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
                 lg_strlcpy(zone->name, zname, sizeof(zone->name));
                 lg_strlcpy(section, "zone", sizeof(section));
             } else if (strcmp(sec, "daemon") == 0 || strcmp(sec, "database") == 0 ||
-                       strcmp(sec, "ingest") == 0) {
+                       strcmp(sec, "ingest") == 0 || strcmp(sec, "oauth") == 0 ||
+                       strcmp(sec, "northbound") == 0 || strcmp(sec, "delivery") == 0) {
                 lg_strlcpy(section, sec, sizeof(section));
             } else {
                 set_err(err, err_size, name, line_no, "unknown section [%s]", sec);
@@ -293,6 +316,14 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
                 "no database: set [database] conninfo or $LOCGUARD_DATABASE");
         return LG_ERR;
     }
+    for (size_t i = 0; i < cfg->n_zones; i++) {
+        if (cfg->zones[i].kind == LG_ZONE_NORTHBOUND &&
+            (cfg->oauth_signing_key == NULL || cfg->oauth_issuer == NULL || cfg->public_url == NULL)) {
+            set_err(err, err_size, name, line_no,
+                    "a northbound zone needs [oauth] signing_key and issuer and [northbound] public_url");
+            return LG_ERR;
+        }
+    }
     if (cfg->schema_dir == NULL)
         cfg->schema_dir = lg_xstrdup(".");
     return LG_OK;
@@ -334,6 +365,10 @@ void lg_config_cleanup(lg_config_t *cfg)
     free(cfg->pid_file);
     free(cfg->ready_file);
     free(cfg->db_conninfo);
+    free(cfg->oauth_signing_key);
+    free(cfg->oauth_issuer);
+    free(cfg->public_url);
+    free(cfg->delivery_ca_file);
     for (size_t i = 0; i < cfg->n_zones; i++) {
         lg_zone_config_t *z = &cfg->zones[i];
         free(z->cert_file);

@@ -106,9 +106,21 @@ static int start_zones(daemon_ctx_t *d)
     char ready[1024] = "";
     for (size_t i = 0; i < d->cfg.n_zones; i++) {
         const lg_zone_config_t *z = &d->cfg.zones[i];
-        lg_http_handler_cb handler =
-            z->kind == LG_ZONE_SOUTHBOUND ? lg_southbound_handle : lg_admin_handle;
-        void *arg = z->kind == LG_ZONE_SOUTHBOUND ? (void *)d->southbound : (void *)d->admin;
+        lg_http_handler_cb handler;
+        void *arg;
+        switch (z->kind) {
+        case LG_ZONE_SOUTHBOUND:
+            handler = lg_southbound_handle;
+            arg = d->southbound;
+            break;
+        case LG_ZONE_ADMIN:
+            handler = lg_admin_handle;
+            arg = d->admin;
+            break;
+        default:
+            lg_error("zone %s: this kind of zone is not served yet", z->name);
+            return LG_ERR;
+        }
         lg_http_zone_t *zone = lg_http_zone_new(d->base, z, d->cfg.max_body_bytes, d->metrics,
                                                 handler, arg);
         if (zone == NULL)

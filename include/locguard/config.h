@@ -16,6 +16,7 @@
 typedef enum lg_zone_kind {
     LG_ZONE_SOUTHBOUND = 1, /* MME/SGSN/AMF location reports, mutual TLS */
     LG_ZONE_ADMIN,          /* operator API, loopback only, bearer token */
+    LG_ZONE_NORTHBOUND,     /* SCS/AS: T8 monitoring API and the OAuth2 token endpoint */
 } lg_zone_kind_t;
 
 /* One listener. */
@@ -51,6 +52,20 @@ typedef struct lg_config {
     int report_max_skew_s;     /* report timeStamp at most this far ahead, default 300 */
     int hysteresis;            /* outside decisions before a "left" alert, default 2 */
     int retry_after_s;         /* Retry-After on 503, default 5 */
+
+    char *oauth_signing_key;   /* EC P-256 private key (PEM) signing access tokens */
+    char *oauth_issuer;        /* "iss" of our tokens */
+    int oauth_token_ttl_s;     /* access token lifetime, default 300 */
+
+    char *public_url;          /* northbound: prefix of self links and Location headers */
+
+    char *delivery_ca_file;    /* trust anchors for SCS servers; NULL = system store */
+    int delivery_retry_max_age_s;   /* give up on a notification after this, default 86400 */
+    int delivery_max_backoff_s;     /* longest wait between attempts, default 600 */
+    int delivery_concurrency;       /* deliveries in flight per destination, default 4 */
+    int delivery_timeout_s;         /* per attempt, default 10 */
+    int delivery_lease_s;           /* outbox lease, default 60 */
+    int delivery_poll_ms;           /* how often the outbox is polled, default 500 */
 
     size_t n_zones;
     lg_zone_config_t zones[LG_ZONES_MAX];
