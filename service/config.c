@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_INT, T_STR, T_LOGLEVEL, T_ZONEKIND, T_LISTEN } key_type_t;
+typedef enum { T_INT, T_INT64, T_STR, T_LOGLEVEL, T_ZONEKIND, T_LISTEN, T_RATIO } key_type_t;
 
 /* One known key: where it lives in lg_config_t (or lg_zone_config_t). */
 typedef struct key_def {
@@ -58,6 +58,13 @@ static const key_def_t keys[] = {
     {"delivery", "timeout_s", T_INT, CFG(delivery_timeout_s), 1, 300},
     {"delivery", "lease_s", T_INT, CFG(delivery_lease_s), 1, 3600},
     {"delivery", "poll_ms", T_INT, CFG(delivery_poll_ms), 10, 60000},
+    {"counts", "bucket_s", T_INT, CFG(counts_bucket_s), 60, 86400},
+    {"counts", "epsilon", T_RATIO, CFG(counts_eps_num), 0, 0},
+    {"counts", "daily_epsilon", T_RATIO, CFG(counts_daily_eps_num), 0, 0},
+    {"counts", "k", T_INT, CFG(counts_k), 1, 1000000},
+    {"counts", "min_area_m2", T_INT, CFG(counts_min_area_m2), 1, 2000000000},
+    {"counts", "max_area_m2", T_INT64, CFG(counts_max_area_m2), 1, 0},
+    {"counts", "rate_per_minute", T_INT, CFG(counts_rate_per_minute), 1, 100000},
     {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0},
     {"zone", "listen", T_LISTEN, 0, 0, 0},
     {"zone", "cert", T_STR, ZONE(cert_file), 0, 0},
@@ -89,6 +96,15 @@ void lg_config_defaults(lg_config_t *cfg)
     cfg->delivery_timeout_s = 10;
     cfg->delivery_lease_s = 60;
     cfg->delivery_poll_ms = 500;
+    cfg->counts_bucket_s = 3600;
+    cfg->counts_eps_num = 1;
+    cfg->counts_eps_den = 2;
+    cfg->counts_daily_eps_num = 12;
+    cfg->counts_daily_eps_den = 1;
+    cfg->counts_k = 10;
+    cfg->counts_min_area_m2 = 1000000;
+    cfg->counts_max_area_m2 = 282743338823LL; /* a circle of 300 km */
+    cfg->counts_rate_per_minute = 60;
 }
 
 static void set_err(char *err, size_t err_size, const char *name, int line, const char *fmt, ...)
@@ -113,6 +129,38 @@ static char *trim(char *s)
     while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
         *--end = '\0';
     return s;
+}
+
+static int parse_int64(const char *v, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || x < 1)
+        return LG_ERR;
+    *out = x;
+    return LG_OK;
+}
+
+/* "NUM/DEN" or "NUM" with 1 <= NUM, DEN <= 1000000: an exact rational (epsilon). */
+static int parse_ratio(const char *v, uint32_t out[2])
+{
+    char *end;
+    errno = 0;
+    unsigned long num = strtoul(v, &end, 10), den = 1;
+    if (errno != 0 || end == v || num < 1 || num > 1000000)
+        return LG_ERR;
+    if (*end == '/') {
+        const char *d = end + 1;
+        den = strtoul(d, &end, 10);
+        if (errno != 0 || end == d || den < 1 || den > 1000000)
+            return LG_ERR;
+    }
+    if (*end != '\0')
+        return LG_ERR;
+    out[0] = (uint32_t)num;
+    out[1] = (uint32_t)den;
+    return LG_OK;
 }
 
 static int parse_int(const char *v, int min, int max, int *out)
@@ -151,6 +199,11 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
     switch (k->type) {
     case T_INT:
         return parse_int(v, k->min, k->max, (int *)(void *)(base + k->offset));
+    case T_INT64:
+        return parse_int64(v, (int64_t *)(void *)(base + k->offset));
+    case T_RATIO:
+        /* The numerator field is followed by its denominator. */
+        return parse_ratio(v, (uint32_t *)(void *)(base + k->offset));
     case T_STR: {
         char **slot = (char **)(void *)(base + k->offset);
         if (*v == '\0')
@@ -173,6 +226,8 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
             zone->kind = LG_ZONE_ADMIN;
         else if (strcmp(v, "northbound") == 0)
             zone->kind = LG_ZONE_NORTHBOUND;
+        else if (strcmp(v, "exposure") == 0)
+            zone->kind = LG_ZONE_EXPOSURE;
         else
             return LG_ERR;
         return LG_OK;
@@ -193,8 +248,8 @@ static const char *check_zone(const lg_zone_config_t *z)
         return "\"cert\" and \"key\" go together";
     if (z->kind == LG_ZONE_SOUTHBOUND && (z->cert_file == NULL || z->client_ca_file == NULL))
         return "a southbound zone needs \"cert\", \"key\" and \"client_ca\" (mutual TLS)";
-    if (z->kind == LG_ZONE_NORTHBOUND && z->cert_file == NULL)
-        return "a northbound zone needs \"cert\" and \"key\" (TLS)";
+    if ((z->kind == LG_ZONE_NORTHBOUND || z->kind == LG_ZONE_EXPOSURE) && z->cert_file == NULL)
+        return "northbound and exposure zones need \"cert\" and \"key\" (TLS)";
     if (z->kind == LG_ZONE_ADMIN && z->cert_file == NULL && strcmp(z->host, "127.0.0.1") != 0 &&
         strcmp(z->host, "::1") != 0 && strcmp(z->host, "localhost") != 0)
         return "a plain-HTTP admin zone must listen on loopback";
@@ -262,7 +317,8 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
                 lg_strlcpy(section, "zone", sizeof(section));
             } else if (strcmp(sec, "daemon") == 0 || strcmp(sec, "database") == 0 ||
                        strcmp(sec, "ingest") == 0 || strcmp(sec, "oauth") == 0 ||
-                       strcmp(sec, "northbound") == 0 || strcmp(sec, "delivery") == 0) {
+                       strcmp(sec, "northbound") == 0 || strcmp(sec, "delivery") == 0 ||
+                       strcmp(sec, "counts") == 0) {
                 lg_strlcpy(section, sec, sizeof(section));
             } else {
                 set_err(err, err_size, name, line_no, "unknown section [%s]", sec);
@@ -317,10 +373,15 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
         return LG_ERR;
     }
     for (size_t i = 0; i < cfg->n_zones; i++) {
-        if (cfg->zones[i].kind == LG_ZONE_NORTHBOUND &&
-            (cfg->oauth_signing_key == NULL || cfg->oauth_issuer == NULL || cfg->public_url == NULL)) {
+        lg_zone_kind_t kind = cfg->zones[i].kind;
+        if ((kind == LG_ZONE_NORTHBOUND || kind == LG_ZONE_EXPOSURE) &&
+            (cfg->oauth_signing_key == NULL || cfg->oauth_issuer == NULL)) {
             set_err(err, err_size, name, line_no,
-                    "a northbound zone needs [oauth] signing_key and issuer and [northbound] public_url");
+                    "northbound and exposure zones need [oauth] signing_key and issuer");
+            return LG_ERR;
+        }
+        if (kind == LG_ZONE_NORTHBOUND && cfg->public_url == NULL) {
+            set_err(err, err_size, name, line_no, "a northbound zone needs [northbound] public_url");
             return LG_ERR;
         }
     }

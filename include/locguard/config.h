@@ -17,6 +17,7 @@ typedef enum lg_zone_kind {
     LG_ZONE_SOUTHBOUND = 1, /* MME/SGSN/AMF location reports, mutual TLS */
     LG_ZONE_ADMIN,          /* operator API, loopback only, bearer token */
     LG_ZONE_NORTHBOUND,     /* SCS/AS: T8 monitoring API and the OAuth2 token endpoint */
+    LG_ZONE_EXPOSURE,       /* third parties: CAMARA region device count, OAuth2 token endpoint */
 } lg_zone_kind_t;
 
 /* One listener. */
@@ -66,6 +67,14 @@ typedef struct lg_config {
     int delivery_timeout_s;         /* per attempt, default 10 */
     int delivery_lease_s;           /* outbox lease, default 60 */
     int delivery_poll_ms;           /* how often the outbox is polled, default 500 */
+
+    int counts_bucket_s;            /* one noisy release per bucket, default 3600 */
+    uint32_t counts_eps_num, counts_eps_den;             /* epsilon per release, default 1/2 */
+    uint32_t counts_daily_eps_num, counts_daily_eps_den; /* epsilon per UTC day, default 12/1 */
+    int counts_k;                   /* answers below k are suppressed, default 10 */
+    int counts_min_area_m2;         /* smallest query area, default 1 km2 */
+    int64_t counts_max_area_m2;     /* largest query area, default 300 km radius */
+    int counts_rate_per_minute;     /* queries per client per minute, default 60 */
 
     size_t n_zones;
     lg_zone_config_t zones[LG_ZONES_MAX];

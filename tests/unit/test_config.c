@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,31 @@ static void test_bad_files_name_line_and_reason(void **state)
     }
 }
 
+static void test_epsilon_is_an_exact_ratio(void **state)
+{
+    (void)state;
+    lg_config_t cfg;
+    char err[256] = "";
+    unsetenv("LOCGUARD_DATABASE");
+    assert_int_equal(parse(&cfg, "[database]\nconninfo = x\n[counts]\nepsilon = 1/4\n"
+                                 "daily_epsilon = 6\nmax_area_m2 = 5000000000\n",
+                           err, sizeof(err)),
+                     LG_OK);
+    assert_int_equal(cfg.counts_eps_num, 1);
+    assert_int_equal(cfg.counts_eps_den, 4);
+    assert_int_equal(cfg.counts_daily_eps_num, 6);
+    assert_int_equal(cfg.counts_daily_eps_den, 1);
+    assert_true(cfg.counts_max_area_m2 == 5000000000LL);
+    lg_config_cleanup(&cfg);
+    static const char *const bad[] = {"0/1", "1/0", "a", "1/2/3", "-1", "1/", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[128];
+        snprintf(text, sizeof(text), "[database]\nconninfo = x\n[counts]\nepsilon = %s\n", bad[i]);
+        assert_int_equal(parse(&cfg, text, err, sizeof(err)), LG_ERR);
+        lg_config_cleanup(&cfg);
+    }
+}
+
 static void test_missing_file_is_an_error(void **state)
 {
     (void)state;
@@ -128,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_full_file_sets_every_value),
         cmocka_unit_test(test_environment_overrides_conninfo),
         cmocka_unit_test(test_bad_files_name_line_and_reason),
+        cmocka_unit_test(test_epsilon_is_an_exact_ratio),
         cmocka_unit_test(test_missing_file_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
