@@ -1,0 +1,857 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * scs-sink: a stand-in SCS/AS notification endpoint for the integration
+ * tests, the demo and `make bench`. It serves HTTPS (evhttp over
+ * bufferevent_openssl, the server certificate from tests/tools/mkcerts.sh),
+ * verifies each request's Standard Webhooks signature (webhook-id,
+ * webhook-timestamp, webhook-signature: "v1,<base64 HMAC-SHA256>" over
+ * "{id}.{timestamp}.{body}", keyed by the base64 bytes after "whsec_" of one
+ * of the --secret values; the timestamp must be within five minutes), and
+ * appends one JSON line per request to --out:
+ *
+ *   {"receivedAt", "path", "webhookId", "webhookTimestamp",
+ *    "signatureValid", "status", "body"}
+ *
+ * It answers 204, or what it is told to: 500 to the first N deliveries of
+ * each webhook-id (--fail-first), always one code (--status, e.g. 410),
+ * slowly (--delay-ms), with Retry-After on failures (--retry-after). A bad
+ * signature is answered 401. With --latency it prints, at SIGTERM/SIGINT,
+ * one RESULT line with the report-to-sink latency (receivedAt minus each
+ * monitoringEventReports[].eventTime of the notifications it accepted).
+ *
+ * Memory is bounded: the per-webhook-id failure counts live in a fixed-size
+ * table that forgets its oldest ids, and latency samples in a fixed-size
+ * reservoir (percentiles stay unbiased past it; max and count are exact).
+ */
+#include "locguard/common.h"
+#include "locguard/timefmt.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+#define MAX_SECRETS        4
+#define MAX_SECRET_BYTES   128
+#define MAX_BODY_BYTES     (1u << 20)
+#define MAX_HEADER_BYTES   (16u * 1024u)
+#define MAX_ID_BYTES       255
+#define TOLERANCE_S        300
+#define FAIL_TABLE_SIZE    65536u /* ids remembered by --fail-first; a power of two */
+#define RESERVOIR_SIZE     1000000u
+#define CONN_TIMEOUT_S     30
+
+/* One decoded signing key ("whsec_" + base64 on the command line). */
+struct secret {
+    unsigned char key[MAX_SECRET_BYTES];
+    size_t len;
+};
+
+/* How many times one webhook-id was answered with a failure; a chained, FIFO-evicted entry. */
+struct fail_entry {
+    char id[MAX_ID_BYTES + 1];
+    int failures;
+    bool is_used;
+    struct fail_entry *next; /* next in the same hash bucket */
+};
+
+/* The bounded per-id failure table used by --fail-first. */
+struct fail_table {
+    struct fail_entry *entries;  /* FAIL_TABLE_SIZE slots, reused oldest first */
+    struct fail_entry **buckets; /* FAIL_TABLE_SIZE chains */
+    size_t next_slot;            /* the slot the next new id takes */
+};
+
+/* Latency samples: a reservoir of milliseconds plus exact count and max. */
+struct latency {
+    double *samples_ms;
+    size_t n_kept;
+    uint64_t n_seen;
+    double max_ms;
+    uint64_t notifications; /* accepted notifications that carried at least one eventTime */
+};
+
+/* A reply held back by --delay-ms. */
+struct delayed {
+    struct sink *sink;
+    struct evhttp_request *req;
+    struct event *timer;
+    int status;
+    struct delayed *prev, *next;
+};
+
+/* Everything the command line says. */
+struct sink_opts {
+    const char *host;
+    int port;
+    const char *cert_file;
+    const char *key_file;
+    const char *out_file;   /* NULL: stdout */
+    const char *ready_file; /* gets the bound port */
+    int fail_first;
+    int status;      /* 0: 204 (or --fail-first) */
+    int delay_ms;
+    int retry_after_s; /* 0: no Retry-After header */
+    bool wants_latency;
+};
+
+/* The running sink. */
+struct sink {
+    struct sink_opts opts;
+    struct secret secrets[MAX_SECRETS];
+    size_t n_secrets;
+    struct event_base *base;
+    struct evhttp *http;
+    SSL_CTX *ssl_ctx;
+    FILE *out;
+    struct fail_table fails;
+    struct latency latency;
+    struct delayed *pending; /* replies waiting for their delay */
+    uint64_t rng_state;
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: scs-sink --cert FILE --key FILE --secret whsec_... [options]\n"
+          "\n"
+          "An HTTPS endpoint that verifies Standard Webhooks signatures and records\n"
+          "every request as one JSON line.\n"
+          "\n"
+          "  --host ADDR          address to listen on (default 127.0.0.1)\n"
+          "  --port N             port (default 0: any free port)\n"
+          "  --cert FILE          server certificate chain (PEM)\n"
+          "  --key FILE           its private key (PEM)\n"
+          "  --secret whsec_...   a signing secret; give it twice during a rotation\n"
+          "  --out FILE           append the JSON lines here (default stdout)\n"
+          "  --ready-file FILE    write the bound port here once listening\n"
+          "  --fail-first N       answer 500 to the first N deliveries of each webhook-id\n"
+          "  --status CODE        always answer CODE (e.g. 410) to validly signed requests\n"
+          "  --delay-ms N         wait N ms before answering\n"
+          "  --retry-after S      add Retry-After: S to failure answers\n"
+          "  --latency            print at SIGTERM/SIGINT:\n"
+          "                       RESULT notifications=N p50_ms=X p99_ms=X max_ms=X\n"
+          "  --help               this text\n"
+          "\n"
+          "Invalid or missing signatures, and timestamps more than 5 minutes away, are\n"
+          "answered 401 and recorded with \"signatureValid\": false.\n",
+          f);
+}
+
+/* Parses a decimal integer in [lo, hi]. */
+static bool parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v;
+
+    if (s[0] == '\0')
+        return false;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+/* Decodes standard base64 (with padding) into out; returns the length or -1. */
+static int base64_decode(const char *in, size_t in_len, unsigned char *out, size_t out_size)
+{
+    unsigned char buf[(MAX_SECRET_BYTES / 3 + 2) * 3];
+    size_t pad = 0;
+    int n;
+
+    if (in_len == 0 || in_len % 4 != 0 || in_len / 4 * 3 > sizeof(buf))
+        return -1;
+    n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)in_len);
+    if (n < 0)
+        return -1;
+    if (in[in_len - 1] == '=')
+        pad++;
+    if (in[in_len - 2] == '=')
+        pad++;
+    n -= (int)pad;
+    if (n <= 0 || (size_t)n > out_size) {
+        OPENSSL_cleanse(buf, sizeof(buf));
+        return -1;
+    }
+    memcpy(out, buf, (size_t)n);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return n;
+}
+
+/* Decodes "whsec_<base64>" into s; returns false when it is not one. */
+static bool parse_secret(const char *text, struct secret *s)
+{
+    static const char prefix[] = "whsec_";
+    int n;
+
+    if (strncmp(text, prefix, sizeof(prefix) - 1) != 0)
+        return false;
+    text += sizeof(prefix) - 1;
+    n = base64_decode(text, strlen(text), s->key, sizeof(s->key));
+    if (n <= 0)
+        return false;
+    s->len = (size_t)n;
+    return true;
+}
+
+/*
+ * Checks a Standard Webhooks v1 signature header against every secret.
+ * Returns NULL when one of its "v1,<b64>" entries matches, else a constant
+ * string saying why not.
+ */
+static const char *verify_signature(const struct secret *secrets, size_t n_secrets,
+                                    const char *id, const char *timestamp, const char *signature,
+                                    const char *body, size_t body_len, int64_t now_s)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    char expected[MAX_SECRETS][64];
+    int64_t ts;
+    char *end;
+    const char *p;
+
+    if (id == NULL || timestamp == NULL || signature == NULL)
+        return "missing webhook-id, webhook-timestamp or webhook-signature";
+    if (id[0] == '\0' || strlen(id) > MAX_ID_BYTES)
+        return "bad webhook-id";
+    errno = 0;
+    ts = strtoll(timestamp, &end, 10);
+    if (timestamp[0] < '0' || timestamp[0] > '9' || *end != '\0' || errno != 0)
+        return "bad webhook-timestamp";
+    if (ts < now_s - TOLERANCE_S || ts > now_s + TOLERANCE_S)
+        return "webhook-timestamp outside the 5 minute tolerance";
+    for (size_t i = 0; i < n_secrets; i++) {
+        EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        EVP_MAC_CTX *ctx = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
+        OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+                                OSSL_PARAM_construct_end()};
+        size_t mac_len = 0;
+        bool is_ok = ctx != NULL &&
+                     EVP_MAC_init(ctx, secrets[i].key, secrets[i].len, params) == 1 &&
+                     EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) == 1 &&
+                     EVP_MAC_update(ctx, (const unsigned char *)".", 1) == 1 &&
+                     EVP_MAC_update(ctx, (const unsigned char *)timestamp, strlen(timestamp)) ==
+                         1 &&
+                     EVP_MAC_update(ctx, (const unsigned char *)".", 1) == 1 &&
+                     EVP_MAC_update(ctx, (const unsigned char *)body, body_len) == 1 &&
+                     EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) == 1;
+
+        EVP_MAC_CTX_free(ctx);
+        EVP_MAC_free(hmac);
+        if (!is_ok)
+            return "HMAC computation failed";
+        EVP_EncodeBlock((unsigned char *)expected[i], mac, (int)mac_len);
+    }
+    /* The header holds space-separated "version,signature" entries; only v1 counts. */
+    p = signature;
+    while (*p != '\0') {
+        size_t len;
+
+        while (*p == ' ')
+            p++;
+        len = strcspn(p, " ");
+        if (len > 3 && strncmp(p, "v1,", 3) == 0) {
+            for (size_t i = 0; i < n_secrets; i++) {
+                size_t elen = strlen(expected[i]);
+
+                if (len - 3 == elen && CRYPTO_memcmp(p + 3, expected[i], elen) == 0)
+                    return NULL;
+            }
+        }
+        p += len;
+    }
+    return "no v1 signature matches";
+}
+
+static uint32_t hash_id(const char *id)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *id != '\0'; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h;
+}
+
+/* Unlinks e from its bucket chain. */
+static void fail_unlink(struct fail_table *t, struct fail_entry *e)
+{
+    struct fail_entry **pp = &t->buckets[hash_id(e->id) & (FAIL_TABLE_SIZE - 1)];
+
+    while (*pp != NULL && *pp != e)
+        pp = &(*pp)->next;
+    if (*pp == e)
+        *pp = e->next;
+    e->next = NULL;
+    e->is_used = false;
+}
+
+/* Returns the entry for id, creating it (evicting the oldest when full). */
+static struct fail_entry *fail_lookup(struct fail_table *t, const char *id)
+{
+    uint32_t b = hash_id(id) & (FAIL_TABLE_SIZE - 1);
+    struct fail_entry *e;
+
+    for (e = t->buckets[b]; e != NULL; e = e->next)
+        if (strcmp(e->id, id) == 0)
+            return e;
+    e = &t->entries[t->next_slot];
+    t->next_slot = (t->next_slot + 1) & (FAIL_TABLE_SIZE - 1);
+    if (e->is_used)
+        fail_unlink(t, e);
+    lg_strlcpy(e->id, id, sizeof(e->id));
+    e->failures = 0;
+    e->is_used = true;
+    e->next = t->buckets[b];
+    t->buckets[b] = e;
+    return e;
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+    /* splitmix64: reservoir sampling needs no cryptographic randomness. */
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void latency_add(struct sink *s, double ms)
+{
+    struct latency *l = &s->latency;
+
+    if (l->n_seen == 0 || ms > l->max_ms)
+        l->max_ms = ms;
+    l->n_seen++;
+    if (l->n_kept < RESERVOIR_SIZE) {
+        l->samples_ms[l->n_kept++] = ms;
+    } else {
+        uint64_t j = next_random(&s->rng_state) % l->n_seen;
+
+        if (j < RESERVOIR_SIZE)
+            l->samples_ms[j] = ms;
+    }
+}
+
+/* Records receivedAt − eventTime of each report in an accepted notification. */
+static void latency_record(struct sink *s, const json_t *body, int64_t received_us)
+{
+    json_t *reports = json_object_get(body, "monitoringEventReports"), *r;
+    bool has_any = false;
+    size_t i;
+
+    json_array_foreach(reports, i, r)
+    {
+        const char *t = json_string_value(json_object_get(r, "eventTime"));
+        int64_t event_us;
+
+        if (t == NULL || lg_time_parse(t, strlen(t), &event_us) != LG_OK)
+            continue;
+        latency_add(s, (double)(received_us - event_us) / 1000.0);
+        has_any = true;
+    }
+    if (has_any)
+        s->latency.notifications++;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted samples. */
+static double percentile(const double *sorted, size_t n, double p)
+{
+    size_t rank;
+
+    if (n == 0)
+        return 0;
+    rank = (size_t)ceil(p / 100.0 * (double)n);
+    if (rank < 1)
+        rank = 1;
+    return sorted[rank - 1];
+}
+
+static void print_latency(struct sink *s)
+{
+    struct latency *l = &s->latency;
+
+    qsort(l->samples_ms, l->n_kept, sizeof(*l->samples_ms), compare_double);
+    printf("RESULT notifications=%" PRIu64 " p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
+           l->notifications, percentile(l->samples_ms, l->n_kept, 50),
+           percentile(l->samples_ms, l->n_kept, 99), l->n_seen > 0 ? l->max_ms : 0.0);
+    fflush(stdout);
+}
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    }
+    return status < 300 ? "OK" : "Error";
+}
+
+/* Sends the answer; failures other than a bad signature may carry Retry-After. */
+static void send_answer(struct sink *s, struct evhttp_request *req, int status)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+    char value[16];
+
+    if (status >= 400 && status != 401 && s->opts.retry_after_s > 0) {
+        snprintf(value, sizeof(value), "%d", s->opts.retry_after_s);
+        evhttp_add_header(headers, "Retry-After", value);
+    }
+    if (status == 204 || status == 304 || status < 200) {
+        evhttp_send_reply(req, status, reason_of(status), NULL);
+        return;
+    }
+    evhttp_add_header(headers, "Content-Type", "text/plain");
+    {
+        struct evbuffer *b = evbuffer_new();
+
+        if (b == NULL)
+            abort();
+        evbuffer_add_printf(b, "%d %s\n", status, reason_of(status));
+        evhttp_send_reply(req, status, reason_of(status), b);
+        evbuffer_free(b);
+    }
+}
+
+static void delayed_unlink(struct delayed *d)
+{
+    if (d->prev != NULL)
+        d->prev->next = d->next;
+    else
+        d->sink->pending = d->next;
+    if (d->next != NULL)
+        d->next->prev = d->prev;
+}
+
+static void on_delay_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct delayed *d = arg;
+
+    (void)fd;
+    (void)what;
+    delayed_unlink(d);
+    send_answer(d->sink, d->req, d->status);
+    event_free(d->timer);
+    free(d);
+}
+
+/* Appends the request's JSON line to --out and flushes it. */
+static void record(struct sink *s, struct evhttp_request *req, int64_t received_us,
+                   const char *id, const char *timestamp, const char *why_invalid, int status,
+                   json_t *body)
+{
+    char at[40];
+    const char *uri = evhttp_request_get_uri(req);
+    const struct evhttp_uri *parsed = evhttp_request_get_evhttp_uri(req);
+    const char *path = parsed != NULL ? evhttp_uri_get_path(parsed) : NULL;
+    json_t *line;
+    char *text;
+
+    line = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:i, s:O?}", "receivedAt",
+                     lg_time_format(received_us, at, sizeof(at)), "path",
+                     path != NULL ? path : uri, "webhookId", id, "webhookTimestamp", timestamp,
+                     "signatureValid", why_invalid == NULL, "status", status, "body", body);
+    if (line == NULL) {
+        /* A header that is not UTF-8: record the request without it. */
+        line = json_pack("{s:s, s:n, s:n, s:n, s:b, s:i, s:O?}", "receivedAt", at, "path",
+                         "webhookId", "webhookTimestamp", "signatureValid", why_invalid == NULL,
+                         "status", status, "body", body);
+    }
+    if (line == NULL)
+        abort();
+    if (why_invalid != NULL)
+        json_object_set_new(line, "error", json_string(why_invalid));
+    text = json_dumps(line, JSON_COMPACT);
+    if (text == NULL)
+        abort();
+    fputs(text, s->out);
+    fputc('\n', s->out);
+    if (fflush(s->out) != 0)
+        fprintf(stderr, "scs-sink: cannot write the record: %s\n", strerror(errno));
+    free(text);
+    json_decref(line);
+}
+
+/* Decides the answer to one request: 401 for a bad signature, else what the mode says. */
+static int decide_status(struct sink *s, const char *id, const char *why_invalid)
+{
+    if (why_invalid != NULL)
+        return 401;
+    if (s->opts.status != 0)
+        return s->opts.status;
+    if (s->opts.fail_first > 0) {
+        struct fail_entry *e = fail_lookup(&s->fails, id);
+
+        if (e->failures < s->opts.fail_first) {
+            e->failures++;
+            return 500;
+        }
+    }
+    return 204;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct sink *s = arg;
+    int64_t received_us = lg_now_us();
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct evbuffer *input = evhttp_request_get_input_buffer(req);
+    const char *id = evhttp_find_header(in, "webhook-id");
+    const char *timestamp = evhttp_find_header(in, "webhook-timestamp");
+    const char *signature = evhttp_find_header(in, "webhook-signature");
+    size_t len = evbuffer_get_length(input);
+    const char *body = (const char *)evbuffer_pullup(input, -1);
+    const char *why_invalid;
+    json_t *doc;
+    int status;
+
+    if (body == NULL)
+        body = "";
+    why_invalid = verify_signature(s->secrets, s->n_secrets, id, timestamp, signature, body, len,
+                                   received_us / 1000000);
+    doc = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+    status = decide_status(s, id, why_invalid);
+    record(s, req, received_us, id, timestamp, why_invalid, status, doc);
+    if (s->opts.wants_latency && why_invalid == NULL && status >= 200 && status <= 299)
+        latency_record(s, doc, received_us);
+    json_decref(doc);
+    if (s->opts.delay_ms > 0) {
+        struct delayed *d = lg_xcalloc(1, sizeof(*d));
+        struct timeval tv = {s->opts.delay_ms / 1000, (s->opts.delay_ms % 1000) * 1000};
+
+        d->sink = s;
+        d->req = req;
+        d->status = status;
+        d->timer = evtimer_new(s->base, on_delay_done, d);
+        if (d->timer == NULL)
+            abort();
+        d->next = s->pending;
+        if (s->pending != NULL)
+            s->pending->prev = d;
+        s->pending = d;
+        evtimer_add(d->timer, &tv);
+        return;
+    }
+    send_answer(s, req, status);
+}
+
+/* Wraps each accepted socket in a server-side TLS bufferevent. */
+static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
+{
+    struct sink *s = arg;
+    SSL *ssl = SSL_new(s->ssl_ctx);
+    struct bufferevent *bev;
+
+    if (ssl == NULL)
+        return NULL;
+    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
+    if (bev != NULL)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct sink *s = arg;
+
+    (void)sig;
+    (void)what;
+    event_base_loopexit(s->base, NULL);
+}
+
+static SSL_CTX *make_ssl_ctx(const struct sink_opts *o)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+    if (ctx == NULL)
+        return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        unsigned long e;
+        char buf[256];
+
+        while ((e = ERR_get_error()) != 0) {
+            ERR_error_string_n(e, buf, sizeof(buf));
+            fprintf(stderr, "scs-sink: %s\n", buf);
+        }
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Writes the port to path atomically (temporary file + rename). */
+LG_MUST_CHECK
+static int write_ready_file(const char *path, int port)
+{
+    size_t n = strlen(path) + 8;
+    char *tmp = lg_xmalloc(n);
+    FILE *f;
+    int rc = LG_ERR;
+
+    snprintf(tmp, n, "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (f == NULL)
+        goto failed;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        goto failed;
+    rc = LG_OK;
+failed:
+    if (rc != LG_OK)
+        fprintf(stderr, "scs-sink: cannot write %s: %s\n", path, strerror(errno));
+    free(tmp);
+    return rc;
+}
+
+/* Returns the local port of a bound listener, or -1. */
+static int bound_port(struct evhttp_bound_socket *bound)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    evutil_socket_t fd = evhttp_bound_socket_get_fd(bound);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+/* Sets up everything, runs until a signal, tears down; returns the exit status. */
+static int run(struct sink *s)
+{
+    struct evhttp_bound_socket *bound;
+    struct event *sigterm = NULL, *sigint = NULL;
+    int status = 1, port;
+
+    s->ssl_ctx = make_ssl_ctx(&s->opts);
+    if (s->ssl_ctx == NULL) {
+        fprintf(stderr, "scs-sink: cannot load --cert/--key\n");
+        return 1;
+    }
+    s->out = stdout;
+    if (s->opts.out_file != NULL) {
+        s->out = fopen(s->opts.out_file, "a");
+        if (s->out == NULL) {
+            fprintf(stderr, "scs-sink: cannot open %s: %s\n", s->opts.out_file, strerror(errno));
+            goto failed;
+        }
+    }
+    s->fails.entries = lg_xcalloc(FAIL_TABLE_SIZE, sizeof(*s->fails.entries));
+    s->fails.buckets = lg_xcalloc(FAIL_TABLE_SIZE, sizeof(*s->fails.buckets));
+    if (s->opts.wants_latency)
+        s->latency.samples_ms = lg_xcalloc(RESERVOIR_SIZE, sizeof(*s->latency.samples_ms));
+    s->rng_state = (uint64_t)lg_now_us();
+    s->base = event_base_new();
+    s->http = s->base != NULL ? evhttp_new(s->base) : NULL;
+    if (s->http == NULL) {
+        fprintf(stderr, "scs-sink: cannot create the event loop\n");
+        goto failed;
+    }
+    evhttp_set_bevcb(s->http, on_new_bev, s);
+    evhttp_set_gencb(s->http, on_request, s);
+    evhttp_set_max_body_size(s->http, MAX_BODY_BYTES);
+    evhttp_set_max_headers_size(s->http, MAX_HEADER_BYTES);
+    evhttp_set_timeout(s->http, CONN_TIMEOUT_S);
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_GET |
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
+    bound = evhttp_bind_socket_with_handle(s->http, s->opts.host, (ev_uint16_t)s->opts.port);
+    if (bound == NULL) {
+        fprintf(stderr, "scs-sink: cannot listen on %s:%d\n", s->opts.host, s->opts.port);
+        goto failed;
+    }
+    port = bound_port(bound);
+    sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+    sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+    if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) != 0 ||
+        event_add(sigint, NULL) != 0)
+        goto failed;
+    if (s->opts.ready_file != NULL && write_ready_file(s->opts.ready_file, port) != LG_OK)
+        goto failed;
+    fprintf(stderr, "scs-sink: listening on https://%s:%d\n", s->opts.host, port);
+    event_base_dispatch(s->base);
+    if (s->opts.wants_latency)
+        print_latency(s);
+    status = 0;
+failed:
+    /* Answer what is still delayed, so no request outlives the server. */
+    while (s->pending != NULL) {
+        struct delayed *d = s->pending;
+
+        delayed_unlink(d);
+        send_answer(s, d->req, d->status);
+        event_free(d->timer);
+        free(d);
+    }
+    if (sigterm != NULL)
+        event_free(sigterm);
+    if (sigint != NULL)
+        event_free(sigint);
+    if (s->http != NULL)
+        evhttp_free(s->http);
+    if (s->base != NULL)
+        event_base_free(s->base);
+    if (s->out != NULL && s->out != stdout)
+        fclose(s->out);
+    free(s->fails.entries);
+    free(s->fails.buckets);
+    free(s->latency.samples_ms);
+    SSL_CTX_free(s->ssl_ctx);
+    return status;
+}
+
+enum {
+    OPT_HOST = 256,
+    OPT_PORT,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_SECRET,
+    OPT_OUT,
+    OPT_READY_FILE,
+    OPT_FAIL_FIRST,
+    OPT_STATUS,
+    OPT_DELAY_MS,
+    OPT_RETRY_AFTER,
+    OPT_LATENCY,
+    OPT_HELP,
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"host", required_argument, NULL, OPT_HOST},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"secret", required_argument, NULL, OPT_SECRET},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"ready-file", required_argument, NULL, OPT_READY_FILE},
+        {"fail-first", required_argument, NULL, OPT_FAIL_FIRST},
+        {"status", required_argument, NULL, OPT_STATUS},
+        {"delay-ms", required_argument, NULL, OPT_DELAY_MS},
+        {"retry-after", required_argument, NULL, OPT_RETRY_AFTER},
+        {"latency", no_argument, NULL, OPT_LATENCY},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    static struct sink s; /* large; zeroed */
+    int opt, status;
+
+    signal(SIGPIPE, SIG_IGN);
+    s.opts.host = "127.0.0.1";
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_HOST: s.opts.host = optarg; break;
+        case OPT_PORT:
+            if (!parse_int(optarg, 0, 65535, &s.opts.port))
+                goto bad;
+            break;
+        case OPT_CERT: s.opts.cert_file = optarg; break;
+        case OPT_KEY: s.opts.key_file = optarg; break;
+        case OPT_SECRET:
+            if (s.n_secrets == MAX_SECRETS) {
+                fprintf(stderr, "scs-sink: at most %d --secret\n", MAX_SECRETS);
+                return 2;
+            }
+            if (!parse_secret(optarg, &s.secrets[s.n_secrets])) {
+                /* Never echo a secret, not even a malformed one. */
+                fprintf(stderr, "scs-sink: --secret must be whsec_ followed by base64\n");
+                return 2;
+            }
+            s.n_secrets++;
+            break;
+        case OPT_OUT: s.opts.out_file = optarg; break;
+        case OPT_READY_FILE: s.opts.ready_file = optarg; break;
+        case OPT_FAIL_FIRST:
+            if (!parse_int(optarg, 0, 1000000, &s.opts.fail_first))
+                goto bad;
+            break;
+        case OPT_STATUS:
+            if (!parse_int(optarg, 200, 599, &s.opts.status))
+                goto bad;
+            break;
+        case OPT_DELAY_MS:
+            if (!parse_int(optarg, 0, 3600000, &s.opts.delay_ms))
+                goto bad;
+            break;
+        case OPT_RETRY_AFTER:
+            if (!parse_int(optarg, 0, 86400, &s.opts.retry_after_s))
+                goto bad;
+            break;
+        case OPT_LATENCY: s.opts.wants_latency = true; break;
+        case OPT_HELP:
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+        continue;
+    bad:
+        fprintf(stderr, "scs-sink: bad value for --%s: %s\n", longopts[opt - OPT_HOST].name,
+                optarg);
+        return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "scs-sink: unexpected argument %s\n", argv[optind]);
+        return 2;
+    }
+    if (s.opts.cert_file == NULL || s.opts.key_file == NULL || s.n_secrets == 0) {
+        fprintf(stderr, "scs-sink: --cert, --key and at least one --secret are required\n");
+        usage(stderr);
+        return 2;
+    }
+    status = run(&s);
+    OPENSSL_cleanse(s.secrets, sizeof(s.secrets));
+    return status;
+}
