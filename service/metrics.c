@@ -48,6 +48,10 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
     [LG_C_HTTP_REQUESTS] = {"locguard_http_requests_total", "", "HTTP requests received."},
     [LG_C_TLS_HANDSHAKE_FAILURES] = {"locguard_tls_handshake_failures_total", "",
                                      "Connections that failed the TLS handshake."},
+    [LG_C_DELIVERIES_SUCCEEDED] = {"locguard_deliveries_total", "outcome=\"succeeded\"",
+                                   "Notification deliveries to SCSs, by outcome."},
+    [LG_C_DELIVERIES_FAILED] = {"locguard_deliveries_total", "outcome=\"failed\"", NULL},
+    [LG_C_DELIVERIES_RETRIED] = {"locguard_deliveries_total", "outcome=\"retried\"", NULL},
 };
 
 static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
@@ -56,6 +60,9 @@ static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
     [LG_G_INFLIGHT_REPORTS] = {"locguard_ingest_inflight_reports", "",
                                "Reports in database round trips under way."},
     [LG_G_DB_CONNECTIONS] = {"locguard_db_connections", "", "Database connections up."},
+    [LG_G_OUTBOX_DEPTH] = {"locguard_outbox_depth", "", "Notifications waiting for delivery."},
+    [LG_G_OUTBOX_OLDEST_AGE] = {"locguard_outbox_oldest_age_seconds", "",
+                                "Age of the oldest undelivered notification."},
 };
 
 static const metric_def_t histogram_defs[LG_HISTOGRAM_COUNT] = {

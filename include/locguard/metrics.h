@@ -35,6 +35,9 @@ typedef enum lg_counter {
     LG_C_DB_ERRORS,             /* failed database round trips */
     LG_C_HTTP_REQUESTS,         /* requests received on any zone */
     LG_C_TLS_HANDSHAKE_FAILURES,/* connections dropped during the TLS handshake */
+    LG_C_DELIVERIES_SUCCEEDED,  /* notifications delivered to an SCS (2xx) */
+    LG_C_DELIVERIES_FAILED,     /* notifications given up (410, refused destination, too old) */
+    LG_C_DELIVERIES_RETRIED,    /* delivery attempts that failed and were rescheduled */
     LG_COUNTER_COUNT
 } lg_counter_t;
 
@@ -43,6 +46,8 @@ typedef enum lg_gauge {
     LG_G_QUEUE_REPORTS,   /* reports waiting for the group commit */
     LG_G_INFLIGHT_REPORTS,/* reports in database round trips under way */
     LG_G_DB_CONNECTIONS,  /* database connections up */
+    LG_G_OUTBOX_DEPTH,    /* notifications waiting for delivery */
+    LG_G_OUTBOX_OLDEST_AGE, /* seconds since the oldest undelivered notification was made */
     LG_GAUGE_COUNT
 } lg_gauge_t;
 
