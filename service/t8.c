@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The T8 MonitoringEvent request validator. northbound.c hands it the body
+ * of a POST or PUT on .../subscriptions; it answers with the normalised
+ * subscription that sql/northbound.sql stores, or with the invalidParams of
+ * the 400 answer. Every member is checked and every problem collected, so
+ * an SCS sees all of them at once. The device authorization (grant,
+ * consent, "do not monitor") is not decided here: it needs the database and
+ * must look the same for every refusal, so SQL does it.
+ */
+#include "locguard/t8.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "locguard/timefmt.h"
+
+/* Deepest nesting accepted (a valid subscription needs 2); keeps jansson's recursion shallow. */
+#define MAX_DEPTH 32
+
+const char lg_t8_cause_invalid_msg_format[] = "INVALID_MSG_FORMAT";
+const char lg_t8_cause_ie_missing[] = "MANDATORY_IE_MISSING";
+const char lg_t8_cause_ie_incorrect[] = "MANDATORY_IE_INCORRECT";
+const char lg_t8_cause_optional_incorrect[] = "OPTIONAL_IE_INCORRECT";
+
+/* How bad a problem is; the worst one found picks the cause. */
+typedef enum severity {
+    SEV_OPTIONAL_INCORRECT = 1,
+    SEV_MANDATORY_INCORRECT,
+    SEV_MANDATORY_MISSING,
+    SEV_MSG_FORMAT,
+} severity_t;
+
+/* The problems found so far. */
+typedef struct collect {
+    lg_invalid_param_t *invalid; /* room for LG_INVALID_MAX */
+    size_t n_invalid;            /* all problems, also those not stored */
+    severity_t worst;            /* 0 while none */
+} collect_t;
+
+/* TS 29.122 MonitoringType values other than the one we serve. */
+static const char *const OTHER_MONITORING_TYPES[] = {
+    "LOSS_OF_CONNECTIVITY",     "UE_REACHABILITY",          "CHANGE_OF_IMSI_IMEI_ASSOCIATION",
+    "ROAMING_STATUS",           "COMMUNICATION_FAILURE",    "AVAILABILITY_AFTER_DDN_FAILURE",
+    "NUMBER_OF_UES_IN_AN_AREA", "PDN_CONNECTIVITY_STATUS",  "DOWNLINK_DATA_DELIVERY_STATUS",
+    "API_SUPPORT_CAPABILITY",   "NUM_OF_REGD_UES",          "NUM_OF_ESTD_PDU_SESSIONS",
+    "AREA_OF_INTEREST",         "GROUP_MEMBER_LIST_CHANGE", "APPLICATION_START",
+    "APPLICATION STOP", /* sic, as the TS 29.122 V18.4.0 enumeration spells it */
+};
+
+/* Members we refuse rather than ignore, with the reason given. */
+static const struct refused {
+    const char *name;
+    const char *reason;
+} REFUSED[] = {
+    {"msisdn", "not accepted: identify the UE by externalId"},
+    {"addedExternalIds", "group modification is not supported"},
+    {"addedMsisdns", "group modification is not supported"},
+    {"excludedExternalIds", "group modification is not supported"},
+    {"excludedMsisdns", "group modification is not supported"},
+    {"addExtGroupId", "only one externalGroupId is supported"},
+    {"ipv4Addr", "not supported: identify the UE by externalId"},
+    {"ipv6Addr", "not supported: identify the UE by externalId"},
+    {"ueIpAddr", "not supported: identify the UE by externalId"},
+    {"ueMacAddr", "not supported: identify the UE by externalId"},
+    {"addnMonTypes", "additional monitoring types are not supported"},
+};
+
+/*
+ * Records one problem at "/member" (or at the root "" when member is NULL).
+ * Only the first LG_INVALID_MAX are kept; all are counted.
+ */
+static void invalid(collect_t *c, severity_t sev, const char *member, const char *reason)
+{
+    if (sev > c->worst)
+        c->worst = sev;
+    if (c->n_invalid++ >= LG_INVALID_MAX)
+        return;
+    lg_invalid_param_t *p = &c->invalid[c->n_invalid - 1];
+    if (member == NULL)
+        p->param[0] = '\0';
+    else
+        snprintf(p->param, sizeof p->param, "/%s", member);
+    lg_strlcpy(p->reason, reason, sizeof p->reason);
+}
+
+/* ---- character checks ---- */
+
+static bool is_alnum(unsigned char ch)
+{
+    return (unsigned)(ch - '0') <= 9 || (unsigned)((ch | 0x20) - 'a') <= 25;
+}
+
+static bool is_hex(unsigned char ch)
+{
+    return (unsigned)(ch - '0') <= 9 || (unsigned)((ch | 0x20) - 'a') <= 5;
+}
+
+/* Dot-separated non-empty labels of [A-Za-z0-9_-]. */
+static bool is_domain(const char *s, size_t len)
+{
+    size_t label = 0;
+
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (ch == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if (is_alnum(ch) || ch == '-' || ch == '_') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0;
+}
+
+bool lg_t8_is_external_id(const char *s, size_t len)
+{
+    const char *at;
+
+    if (len < 3 || len > LG_T8_EXTERNAL_ID_MAX)
+        return false;
+    at = memchr(s, '@', len);
+    if (at == NULL || at == s)
+        return false;
+    for (const char *p = s; p < at; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return false;
+    return is_domain(at + 1, len - (size_t)(at + 1 - s));
+}
+
+/* The host[:port] of a URI: a reg-name or IPv4 address, or an [IPv6] literal. */
+static bool is_authority(const char *s, size_t len)
+{
+    size_t host_len;
+
+    if (len > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+
+        if (close == NULL || close == s + 1)
+            return false;
+        for (const char *p = s + 1; p < close; p++)
+            if (!is_hex((unsigned char)*p) && *p != ':' && *p != '.')
+                return false;
+        host_len = (size_t)(close - s) + 1;
+    } else {
+        const char *colon = memchr(s, ':', len);
+
+        host_len = colon ? (size_t)(colon - s) : len;
+        if (!is_domain(s, host_len))
+            return false;
+    }
+    if (host_len == len)
+        return true;
+    if (s[host_len] != ':')
+        return false;
+    /* A port of 1..65535, decimal. */
+    size_t digits = len - host_len - 1;
+    unsigned long port = 0;
+    if (digits < 1 || digits > 5)
+        return false;
+    for (size_t i = host_len + 1; i < len; i++) {
+        if ((unsigned)((unsigned char)s[i] - '0') > 9)
+            return false;
+        port = port * 10 + (unsigned long)(s[i] - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+/* RFC 3986 path and query characters: unreserved, sub-delims, ":@/?" and %XX. */
+static bool is_path_query(const char *s, size_t len)
+{
+    static const char OTHER[] = "-._~!$&'()*+,;=:@/?";
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (ch == '%') {
+            if (i + 2 >= len || !is_hex((unsigned char)s[i + 1]) ||
+                !is_hex((unsigned char)s[i + 2]))
+                return false;
+            i += 2;
+        } else if (!is_alnum(ch) && (ch == '\0' || strchr(OTHER, ch) == NULL)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool lg_t8_is_notification_uri(const char *s, size_t len)
+{
+    size_t auth_len;
+
+    if (len > LG_T8_URI_MAX || len < 9 || strncasecmp(s, "https://", 8) != 0)
+        return false;
+    s += 8;
+    len -= 8;
+    for (auth_len = 0; auth_len < len; auth_len++)
+        if (s[auth_len] == '/' || s[auth_len] == '?' || s[auth_len] == '#')
+            break;
+    /* "@" in the authority would be userinfo: refused, it may carry a password. */
+    if (auth_len == 0 || memchr(s, '@', auth_len) != NULL || !is_authority(s, auth_len))
+        return false;
+    return is_path_query(s + auth_len, len - auth_len);
+}
+
+/* ---- members ---- */
+
+/* Reads member name of root as a string; records a problem when it is not one. */
+static bool get_string(collect_t *c, json_t *root, const char *name, severity_t sev, const char **s,
+                       size_t *len)
+{
+    json_t *v = json_object_get(root, name);
+
+    if (v == NULL)
+        return false;
+    if (!json_is_string(v)) {
+        invalid(c, sev, name, "must be a string");
+        return false;
+    }
+    *s = json_string_value(v);
+    *len = json_string_length(v);
+    return true;
+}
+
+/* Exactly one of externalId / externalGroupId. */
+static void check_target(collect_t *c, json_t *root, json_t *out)
+{
+    static const char *const NAMES[2] = {"externalId", "externalGroupId"};
+    bool is_present[2];
+    const char *s;
+    size_t len;
+
+    for (int i = 0; i < 2; i++)
+        is_present[i] = json_object_get(root, NAMES[i]) != NULL;
+    if (!is_present[0] && !is_present[1]) {
+        invalid(c, SEV_MANDATORY_MISSING, "externalId",
+                "externalId or externalGroupId is required");
+        return;
+    }
+    if (is_present[0] && is_present[1]) {
+        invalid(c, SEV_MANDATORY_INCORRECT, "externalGroupId",
+                "give either externalId or externalGroupId, not both");
+        return;
+    }
+    const char *name = NAMES[is_present[0] ? 0 : 1];
+    if (!get_string(c, root, name, SEV_MANDATORY_INCORRECT, &s, &len))
+        return;
+    if (!lg_t8_is_external_id(s, len)) {
+        invalid(c, SEV_MANDATORY_INCORRECT, name, "must be <local id>@<domain>, at most 255 bytes");
+        return;
+    }
+    json_object_set_new(out, name, json_stringn(s, len));
+}
+
+static void check_monitoring_type(collect_t *c, json_t *root, json_t *out)
+{
+    const char *s;
+    size_t len;
+
+    if (json_object_get(root, "monitoringType") == NULL) {
+        invalid(c, SEV_MANDATORY_MISSING, "monitoringType", "required");
+        return;
+    }
+    if (!get_string(c, root, "monitoringType", SEV_MANDATORY_INCORRECT, &s, &len))
+        return;
+    if (len == 18 && memcmp(s, "LOCATION_REPORTING", 18) == 0) {
+        json_object_set_new(out, "monitoringType", json_string("LOCATION_REPORTING"));
+        return;
+    }
+    for (size_t i = 0; i < LG_ARRAY_SIZE(OTHER_MONITORING_TYPES); i++) {
+        if (strlen(OTHER_MONITORING_TYPES[i]) == len &&
+            memcmp(s, OTHER_MONITORING_TYPES[i], len) == 0) {
+            invalid(c, SEV_MANDATORY_INCORRECT, "monitoringType",
+                    "not supported: only LOCATION_REPORTING is");
+            return;
+        }
+    }
+    invalid(c, SEV_MANDATORY_INCORRECT, "monitoringType",
+            "unknown monitoring type: only LOCATION_REPORTING is supported");
+}
+
+static void check_uri(collect_t *c, json_t *root, json_t *out, const char *name, bool is_required)
+{
+    severity_t sev = is_required ? SEV_MANDATORY_INCORRECT : SEV_OPTIONAL_INCORRECT;
+    const char *s;
+    size_t len;
+
+    if (json_object_get(root, name) == NULL) {
+        if (is_required)
+            invalid(c, SEV_MANDATORY_MISSING, name, "required");
+        return;
+    }
+    if (!get_string(c, root, name, sev, &s, &len))
+        return;
+    if (!lg_t8_is_notification_uri(s, len)) {
+        invalid(c, sev, name, "must be an https URI with a host, no userinfo, at most 2048 bytes");
+        return;
+    }
+    json_object_set_new(out, name, json_stringn(s, len));
+}
+
+/* maximumNumberOfReports and/or monitorExpireTime: the schema's anyOf. */
+static void check_limits(collect_t *c, json_t *root, json_t *out, int64_t now_us)
+{
+    json_t *max = json_object_get(root, "maximumNumberOfReports");
+    json_t *expiry = json_object_get(root, "monitorExpireTime");
+    const char *s;
+    size_t len;
+
+    if (max == NULL && expiry == NULL) {
+        invalid(c, SEV_MANDATORY_MISSING, "maximumNumberOfReports",
+                "maximumNumberOfReports or monitorExpireTime is required");
+        return;
+    }
+    if (max != NULL) {
+        if (!json_is_integer(max) || json_integer_value(max) < 1 ||
+            json_integer_value(max) > INT32_MAX)
+            invalid(c, SEV_MANDATORY_INCORRECT, "maximumNumberOfReports",
+                    "must be an integer from 1 to 2147483647");
+        else
+            json_object_set_new(out, "maximumNumberOfReports",
+                                json_integer(json_integer_value(max)));
+    }
+    if (expiry != NULL &&
+        get_string(c, root, "monitorExpireTime", SEV_MANDATORY_INCORRECT, &s, &len)) {
+        int64_t us;
+        char buf[32];
+
+        if (lg_time_parse(s, len, &us) != LG_OK)
+            invalid(c, SEV_MANDATORY_INCORRECT, "monitorExpireTime",
+                    "must be an RFC 3339 date-time with offset");
+        else if (us <= now_us)
+            invalid(c, SEV_MANDATORY_INCORRECT, "monitorExpireTime", "must be in the future");
+        else
+            json_object_set_new(out, "monitorExpireTime",
+                                json_string(lg_time_format(us, buf, sizeof buf)));
+    }
+}
+
+/* An optional enumeration member: one of allowed (the first is the default). */
+static void check_enum(collect_t *c, json_t *root, json_t *out, const char *name,
+                       const char *const *allowed, size_t n_allowed, const char *reason)
+{
+    const char *s;
+    size_t len;
+
+    if (json_object_get(root, name) == NULL) {
+        json_object_set_new(out, name, json_string(allowed[0]));
+        return;
+    }
+    if (!get_string(c, root, name, SEV_OPTIONAL_INCORRECT, &s, &len))
+        return;
+    for (size_t i = 0; i < n_allowed; i++) {
+        if (strlen(allowed[i]) == len && memcmp(s, allowed[i], len) == 0) {
+            json_object_set_new(out, name, json_string(allowed[i]));
+            return;
+        }
+    }
+    invalid(c, SEV_OPTIONAL_INCORRECT, name, reason);
+}
+
+static void check_bool(collect_t *c, json_t *root, json_t *out, const char *name)
+{
+    json_t *v = json_object_get(root, name);
+
+    if (v == NULL)
+        return;
+    if (!json_is_boolean(v))
+        invalid(c, SEV_OPTIONAL_INCORRECT, name, "must be true or false");
+    else
+        json_object_set_new(out, name, json_boolean(json_is_true(v)));
+}
+
+/* Bytes the nesting scan stops at, outside and inside strings. */
+static const bool STOP_OUTSIDE[256] = {
+    ['"'] = true, ['['] = true, [']'] = true, ['{'] = true, ['}'] = true};
+static const bool STOP_INSIDE[256] = {['"'] = true, ['\\'] = true};
+
+/*
+ * True when no bracket nesting in body goes deeper than MAX_DEPTH (the same
+ * scan as report.c's). Strings are skipped so brackets inside them do not
+ * count; on malformed input the count may be off after the first error, but
+ * jansson stops there too.
+ */
+static bool nesting_ok(const char *body, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)body;
+    size_t depth = 0, i = 0;
+
+    for (;;) {
+        while (i < len && !STOP_OUTSIDE[p[i]])
+            i++;
+        if (i >= len)
+            return true;
+        switch (p[i++]) {
+        case '"':
+            for (;;) {
+                while (i < len && !STOP_INSIDE[p[i]])
+                    i++;
+                if (i >= len)
+                    return true;
+                if (p[i++] == '"')
+                    break;
+                i++; /* the escaped byte */
+            }
+            break;
+        case '[':
+        case '{':
+            if (++depth > MAX_DEPTH)
+                return false;
+            break;
+        default: /* ']' or '}' */
+            if (depth > 0)
+                depth--;
+            break;
+        }
+    }
+}
+
+static const char *cause_of(severity_t worst)
+{
+    switch (worst) {
+    case SEV_MSG_FORMAT:
+        return lg_t8_cause_invalid_msg_format;
+    case SEV_MANDATORY_MISSING:
+        return lg_t8_cause_ie_missing;
+    case SEV_MANDATORY_INCORRECT:
+        return lg_t8_cause_ie_incorrect;
+    case SEV_OPTIONAL_INCORRECT:
+        break;
+    }
+    return lg_t8_cause_optional_incorrect;
+}
+
+int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us, json_t **normalised,
+                                lg_invalid_param_t *invalid_params, size_t *n_invalid,
+                                const char **cause)
+{
+    static const char *const LOCATION_TYPES[] = {"CURRENT_LOCATION", "LAST_KNOWN_LOCATION"};
+    static const char *const ACCURACIES[] = {"CGI_ECGI", "TA_RA", "GEO_AREA"};
+    collect_t c = {.invalid = invalid_params};
+    json_error_t jerr;
+    json_t *root = NULL, *out = NULL;
+    char reason[96];
+
+    *normalised = NULL;
+    *n_invalid = 0;
+    *cause = NULL;
+    if (!nesting_ok(body, len)) {
+        invalid(&c, SEV_MSG_FORMAT, NULL, "nested deeper than 32 levels");
+        goto done;
+    }
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (root == NULL) {
+        /* Our own words, not jerr.text: that quotes the input, which may not be UTF-8. */
+        snprintf(reason, sizeof reason, "%s at byte %d",
+                 json_error_code(&jerr) == json_error_duplicate_key ? "duplicate member"
+                                                                    : "malformed JSON",
+                 jerr.position);
+        invalid(&c, SEV_MSG_FORMAT, NULL, reason);
+        goto done;
+    }
+    if (!json_is_object(root)) {
+        invalid(&c, SEV_MSG_FORMAT, NULL, "must be a JSON object");
+        goto done;
+    }
+
+    out = json_object();
+    check_target(&c, root, out);
+    check_monitoring_type(&c, root, out);
+    check_uri(&c, root, out, "notificationDestination", true);
+    check_limits(&c, root, out, now_us);
+    check_enum(&c, root, out, "locationType", LOCATION_TYPES, LG_ARRAY_SIZE(LOCATION_TYPES),
+               "must be CURRENT_LOCATION or LAST_KNOWN_LOCATION");
+    check_enum(&c, root, out, "accuracy", ACCURACIES, LG_ARRAY_SIZE(ACCURACIES),
+               "must be CGI_ECGI, TA_RA or GEO_AREA");
+    check_bool(&c, root, out, "requestTestNotification");
+    check_uri(&c, root, out, "revocationNotifUri", false);
+    check_bool(&c, root, out, "immediateRep");
+    for (size_t i = 0; i < LG_ARRAY_SIZE(REFUSED); i++)
+        if (json_object_get(root, REFUSED[i].name) != NULL)
+            invalid(&c, SEV_OPTIONAL_INCORRECT, REFUSED[i].name, REFUSED[i].reason);
+
+done:
+    json_decref(root);
+    if (c.n_invalid > 0) {
+        json_decref(out);
+        *n_invalid = c.n_invalid;
+        *cause = cause_of(c.worst);
+        return LG_ERR;
+    }
+    *normalised = out;
+    return LG_OK;
+}
