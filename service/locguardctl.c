@@ -39,6 +39,7 @@
 #define MAX_ARGS          2
 #define MAX_CMD_OPTS      6
 #define MAX_TOKEN_BYTES   4096
+#define MAX_REPEATS       16 /* values of one repeatable option (--scope) */
 #define MAX_INPUT_BYTES   (64u * 1024u * 1024u)
 
 /* Where the admin API lives and how to authenticate; built once in main. */
@@ -74,6 +75,8 @@ struct invocation {
     const struct command *cmd;
     const char *args[MAX_ARGS];
     const char *opt_values[MAX_CMD_OPTS]; /* indexed like cmd->opts; flags get "" */
+    const char *repeats[MAX_REPEATS];     /* every value of the repeatable option, in order */
+    size_t n_repeats;
 };
 
 /*
@@ -128,6 +131,14 @@ static int body_node_disable(const struct invocation *inv, struct body *out);
 static int body_device_add(const struct invocation *inv, struct body *out);
 static int body_area_add(const struct invocation *inv, struct body *out);
 static int body_cell_import(const struct invocation *inv, struct body *out);
+static int body_scs_add(const struct invocation *inv, struct body *out);
+static int body_client_add(const struct invocation *inv, struct body *out);
+static int body_group_add(const struct invocation *inv, struct body *out);
+static int body_grant(const struct invocation *inv, struct body *out);
+static int body_consent_grant(const struct invocation *inv, struct body *out);
+static int body_consent_revoke(const struct invocation *inv, struct body *out);
+static void print_client_secret(json_t *doc);
+static void print_outbox(json_t *doc);
 static void print_object(json_t *doc);
 static void print_list(json_t *doc);
 static void print_devices(json_t *doc);
@@ -153,6 +164,30 @@ static const struct option_spec option_specs[] = {
     {"device", true, NULL},
     {"since", true, NULL},
     {"until", true, NULL},
+    {"secret", true, NULL},
+    {"previous-secret", true, NULL},
+    {"allow-private", false, NULL},
+    {"cert-cn", true, NULL},
+    {"name", true, NULL},
+    {"scope", true, NULL},
+    {"scs", true, NULL},
+    {"local-id", true, NULL},
+    {"group", true, NULL},
+    {"service", true, "location-monitoring"},
+    {"purpose", true, "location-monitoring|anonymous-statistics"},
+    {"expires", true, NULL},
+    {"status", true, "pending|delivered|failed|dropped"},
+};
+
+/* Options that may be given more than once; their values are collected in order. */
+static const char *const repeatable_options[] = {"scope"};
+
+/* Options whose query parameter (GET) has another name than the option. */
+static const struct {
+    const char *option;
+    const char *param;
+} query_names[] = {
+    {"scs", "scsAsId"},
 };
 
 /* One command per row reads better than one field per line. */
@@ -208,6 +243,63 @@ static const struct command commands[] = {
      "check /healthz and /readyz"},
     {"metrics", NULL, 0, {NULL}, EVHTTP_REQ_GET, "/metrics", NULL, NULL, NULL, "metrics",
      "print the Prometheus metrics"},
+    {"scs", "add", 1, {"secret!", "previous-secret", "allow-private", "cert-cn", "name"},
+     EVHTTP_REQ_PUT, "/v1/scs/{1}", body_scs_add, print_object, NULL,
+     "scs add SCSASID --secret whsec_... [--previous-secret whsec_...]\n"
+     "           [--allow-private] [--cert-cn CN] [--name NAME]",
+     "create or replace an SCS/AS: webhook secret(s), private destinations, mTLS CN"},
+    {"scs", "list", 0, {NULL}, EVHTTP_REQ_GET, "/v1/scs", NULL, print_list, NULL,
+     "scs list", "list SCS/ASs (secrets are never shown)"},
+    {"scs", "show", 1, {NULL}, EVHTTP_REQ_GET, "/v1/scs/{1}", NULL, print_object, NULL,
+     "scs show SCSASID", "show one SCS/AS"},
+    {"scs", "remove", 1, {NULL}, EVHTTP_REQ_DELETE, "/v1/scs/{1}", NULL, print_object, NULL,
+     "scs remove SCSASID", "delete an SCS/AS with its clients, grants and subscriptions"},
+    {"client", "add", 1, {"scope!", "scs"}, EVHTTP_REQ_POST, "/v1/clients", body_client_add,
+     print_client_secret, NULL, "client add CLIENTID --scope S [--scope S2 ...] [--scs SCSASID]",
+     "create an OAuth2 client; prints its generated secret once"},
+    {"client", "list", 0, {NULL}, EVHTTP_REQ_GET, "/v1/clients", NULL, print_list, NULL,
+     "client list", "list OAuth2 clients"},
+    {"client", "remove", 1, {NULL}, EVHTTP_REQ_DELETE, "/v1/clients/{1}", NULL, print_object,
+     NULL, "client remove CLIENTID", "delete an OAuth2 client"},
+    {"group", "add", 1, {"local-id!"}, EVHTTP_REQ_PUT, "/v1/groups/{1}", body_group_add,
+     print_object, NULL, "group add EXTGROUPID --local-id LOCALID",
+     "create or replace a device group (External Group ID local@domain)"},
+    {"group", "list", 0, {NULL}, EVHTTP_REQ_GET, "/v1/groups", NULL, print_list, NULL,
+     "group list", "list device groups"},
+    {"group", "remove", 1, {NULL}, EVHTTP_REQ_DELETE, "/v1/groups/{1}", NULL, print_object, NULL,
+     "group remove EXTGROUPID", "delete a device group"},
+    {"group", "member add", 2, {NULL}, EVHTTP_REQ_PUT, "/v1/groups/{1}/members/{2}", NULL,
+     print_object, NULL, "group member add EXTGROUPID DEVICE", "add a device to a group"},
+    {"group", "member remove", 2, {NULL}, EVHTTP_REQ_DELETE, "/v1/groups/{1}/members/{2}", NULL,
+     print_object, NULL, "group member remove EXTGROUPID DEVICE",
+     "remove a device from a group"},
+    {"group", "members", 1, {NULL}, EVHTTP_REQ_GET, "/v1/groups/{1}/members", NULL, print_list,
+     NULL, "group members EXTGROUPID", "list the devices of a group"},
+    {"grant", NULL, 1, {"device", "group", "service"}, EVHTTP_REQ_POST, "/v1/grants", body_grant,
+     print_object, NULL,
+     "grant SCSASID --device ID | --group EXTGROUPID [--service location-monitoring]",
+     "grant an SCS/AS a service for a device or a group"},
+    {"revoke-grant", NULL, 1, {"device", "group", "service"}, EVHTTP_REQ_POST,
+     "/v1/grants/remove", body_grant, print_object, NULL,
+     "revoke-grant SCSASID --device ID | --group EXTGROUPID [--service location-monitoring]",
+     "withdraw a grant"},
+    {"grants", NULL, 0, {"scs"}, EVHTTP_REQ_GET, "/v1/grants", NULL, print_list, NULL,
+     "grants [--scs SCSASID]", "list grants"},
+    {"consent", "grant", 1, {"purpose!", "scs", "expires"}, EVHTTP_REQ_POST,
+     "/v1/devices/{1}/consents", body_consent_grant, print_object, NULL,
+     "consent grant DEVICE --purpose location-monitoring|anonymous-statistics\n"
+     "           [--scs SCSASID] [--expires RFC3339]",
+     "record a device's consent (for one SCS/AS, or any when --scs is absent)"},
+    {"consent", "revoke", 1, {"purpose!", "scs"}, EVHTTP_REQ_POST,
+     "/v1/devices/{1}/consents/revoke", body_consent_revoke, print_object, NULL,
+     "consent revoke DEVICE --purpose location-monitoring|anonymous-statistics [--scs SCSASID]",
+     "revoke consents: drops pending alerts, ends subscriptions, notifies the SCS/AS"},
+    {"consent", "list", 1, {NULL}, EVHTTP_REQ_GET, "/v1/devices/{1}/consents", NULL, print_list,
+     NULL, "consent list DEVICE", "list a device's consents"},
+    {"outbox", "list", 0, {"status", "scs", "limit"}, EVHTTP_REQ_GET, "/v1/outbox", NULL,
+     print_outbox, NULL,
+     "outbox list [--status pending|delivered|failed|dropped] [--scs SCSASID] [--limit N]",
+     "list notifications waiting for or done with delivery"},
 };
 /* clang-format on */
 
@@ -225,6 +317,31 @@ static const struct column alert_columns[] = {
     {"CELL", "cellId|cell|ecgi|ncgi|cgi"},
 };
 
+/* The outbox never shows payloads: ids, kinds and delivery state only. */
+static const struct column outbox_columns[] = {
+    {"NOTIF ID", "notifId|notif_id"},
+    {"KIND", "kind"},
+    {"STATUS", "status"},
+    {"ATTEMPTS", "attempts"},
+    {"SCS", "scsAsId|scs_as_id"},
+    {"DEVICE", "externalId|external_id"},
+    {"LAST HTTP", "lastStatus|last_status"},
+    {"NEXT ATTEMPT", "nextAttemptAt|next_attempt_at"},
+    {"CREATED", "createdAt|created_at"},
+};
+
+/*
+ * Returns whether a command's verb is verb, or starts with verb and a space
+ * ("member" names the "member add" and "member remove" commands).
+ */
+static bool verb_matches(const char *cmd_verb, const char *verb)
+{
+    size_t n = strlen(verb);
+
+    return cmd_verb != NULL && strncmp(cmd_verb, verb, n) == 0 &&
+           (cmd_verb[n] == '\0' || cmd_verb[n] == ' ');
+}
+
 /* Prints the one-line synopses of the commands whose words match (NULL = any). */
 static void print_synopses(FILE *f, const char *group, const char *verb)
 {
@@ -233,7 +350,7 @@ static void print_synopses(FILE *f, const char *group, const char *verb)
 
         if (group != NULL && strcmp(c->group, group) != 0)
             continue;
-        if (verb != NULL && (c->verb == NULL || strcmp(c->verb, verb) != 0))
+        if (verb != NULL && !verb_matches(c->verb, verb))
             continue;
         fprintf(f, "  locguardctl %s\n      %s\n", c->synopsis, c->summary);
     }
@@ -352,6 +469,60 @@ static bool parse_positive(const char *s, long *out)
     return true;
 }
 
+/* Returns whether s is "whsec_" followed by non-empty, padded standard base64. */
+static bool is_webhook_secret(const char *s)
+{
+    static const char prefix[] = "whsec_";
+    size_t n, pad = 0;
+
+    if (strncmp(s, prefix, sizeof(prefix) - 1) != 0)
+        return false;
+    s += sizeof(prefix) - 1;
+    n = strlen(s);
+    if (n == 0 || n % 4 != 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '=' && i + 2 >= n) {
+            pad++;
+            continue;
+        }
+        if (pad > 0 || !(isalnum(c) || c == '+' || c == '/'))
+            return false;
+    }
+    return n > pad;
+}
+
+/* Returns whether s is one RFC 6749 scope-token: printable ASCII but space, '"' and '\\'. */
+static bool is_scope_token(const char *s)
+{
+    if (s[0] == '\0')
+        return false;
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+/* Returns whether the option may be given more than once. */
+static bool is_repeatable(const char *name)
+{
+    for (size_t i = 0; i < LG_ARRAY_SIZE(repeatable_options); i++)
+        if (strcmp(repeatable_options[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Returns the query parameter name of an option of a GET command. */
+static const char *query_name(const char *option)
+{
+    for (size_t i = 0; i < LG_ARRAY_SIZE(query_names); i++)
+        if (strcmp(query_names[i].option, option) == 0)
+            return query_names[i].param;
+    return option;
+}
+
 /* Checks an option's value against the rules that need no daemon; returns NULL or a reason. */
 static const char *check_value(const char *name, const char *value)
 {
@@ -366,6 +537,14 @@ static const char *check_value(const char *name, const char *value)
     if ((strcmp(name, "since") == 0 || strcmp(name, "until") == 0) &&
         lg_time_parse(value, strlen(value), &us) != LG_OK)
         return "an RFC 3339 date-time such as 2026-01-31T12:00:00Z";
+    if (strcmp(name, "expires") == 0 && lg_time_parse(value, strlen(value), &us) != LG_OK)
+        return "an RFC 3339 date-time such as 2027-01-31T12:00:00Z";
+    if ((strcmp(name, "secret") == 0 || strcmp(name, "previous-secret") == 0) &&
+        !is_webhook_secret(value))
+        return "whsec_ followed by base64 (Standard Webhooks), e.g. from "
+               "'echo whsec_$(openssl rand -base64 32)'";
+    if (strcmp(name, "scope") == 0 && !is_scope_token(value))
+        return "one OAuth2 scope (no spaces or quotes)";
     if (value[0] == '\0')
         return "a non-empty value";
     return NULL;
@@ -488,7 +667,7 @@ static char *expand_path(const struct invocation *inv)
             if (spec == NULL || !spec->has_value)
                 continue;
             evbuffer_add(b, has_query ? "&" : "?", 1);
-            add_encoded(b, name);
+            add_encoded(b, query_name(name));
             evbuffer_add(b, "=", 1);
             add_encoded(b, inv->opt_values[i]);
             has_query = true;
@@ -637,6 +816,133 @@ static int body_cell_import(const struct invocation *inv, struct body *out)
     if (out->data == NULL)
         return EXIT_FAIL;
     out->content_type = "text/csv";
+    return EXIT_OK;
+}
+
+/*
+ * PUT replaces the whole record, so allowPrivateDestinations is always sent;
+ * optional text fields are left out when not given.
+ */
+static int body_scs_add(const struct invocation *inv, struct body *out)
+{
+    static const struct {
+        const char *option;
+        const char *member;
+    } optional[] = {
+        {"previous-secret", "webhookSecretPrevious"},
+        {"cert-cn", "certCn"},
+        {"name", "name"},
+    };
+    json_t *doc;
+
+    doc = json_pack("{s:s, s:s, s:b}", "scsAsId", inv->args[0], "webhookSecret", opt(inv, "secret"),
+                    "allowPrivateDestinations", opt(inv, "allow-private") != NULL);
+    if (doc == NULL)
+        return report_failure("arguments are not valid UTF-8");
+    for (size_t i = 0; i < LG_ARRAY_SIZE(optional); i++) {
+        const char *v = opt(inv, optional[i].option);
+        json_t *s = v != NULL ? json_string(v) : NULL;
+
+        if (v != NULL && s == NULL) {
+            json_decref(doc);
+            return report_failure("--%s is not valid UTF-8", optional[i].option);
+        }
+        if (s != NULL)
+            json_object_set_new(doc, optional[i].member, s);
+    }
+    set_json_body(out, doc);
+    return EXIT_OK;
+}
+
+/* The daemon generates the client secret; the CLI never sees one before the answer. */
+static int body_client_add(const struct invocation *inv, struct body *out)
+{
+    const char *scs = opt(inv, "scs");
+    json_t *scopes = json_array();
+    json_t *doc;
+
+    if (scopes == NULL)
+        abort();
+    for (size_t i = 0; i < inv->n_repeats; i++) {
+        bool is_dup = false;
+
+        /* A scope given twice is the same scope: send it once. */
+        for (size_t j = 0; j < i && !is_dup; j++)
+            is_dup = strcmp(inv->repeats[i], inv->repeats[j]) == 0;
+        if (!is_dup)
+            json_array_append_new(scopes, json_string(inv->repeats[i]));
+    }
+    doc = json_pack("{s:s, s:o}", "clientId", inv->args[0], "scopes", scopes);
+    if (doc == NULL)
+        return report_failure("arguments are not valid UTF-8");
+    if (scs != NULL)
+        json_object_set_new(doc, "scsAsId", json_string(scs));
+    set_json_body(out, doc);
+    return EXIT_OK;
+}
+
+static int body_group_add(const struct invocation *inv, struct body *out)
+{
+    json_t *doc = json_pack("{s:s, s:s}", "externalGroupId", inv->args[0], "localGroupId",
+                            opt(inv, "local-id"));
+
+    if (doc == NULL)
+        return report_failure("arguments are not valid UTF-8");
+    set_json_body(out, doc);
+    return EXIT_OK;
+}
+
+/* grant and revoke-grant: exactly one of --device and --group names the target. */
+static int body_grant(const struct invocation *inv, struct body *out)
+{
+    const char *device = opt(inv, "device");
+    const char *group = opt(inv, "group");
+    const char *service = opt(inv, "service");
+    json_t *doc;
+
+    if ((device == NULL) == (group == NULL))
+        return usage_error(inv->cmd, "give exactly one of --device and --group");
+    doc = json_pack("{s:s, s:s, s:s}", "scsAsId", inv->args[0], "service",
+                    service != NULL ? service : "location-monitoring",
+                    device != NULL ? "externalId" : "externalGroupId",
+                    device != NULL ? device : group);
+    if (doc == NULL)
+        return report_failure("arguments are not valid UTF-8");
+    set_json_body(out, doc);
+    return EXIT_OK;
+}
+
+/* The device is in the path; no --scs means consent for any SCS/AS. */
+static int body_consent_grant(const struct invocation *inv, struct body *out)
+{
+    const char *scs = opt(inv, "scs");
+    const char *expires = opt(inv, "expires");
+    json_t *doc = json_pack("{s:s}", "purpose", opt(inv, "purpose"));
+
+    if (doc == NULL)
+        abort(); /* purpose is one of the fixed choices */
+    if (scs != NULL && json_object_set_new(doc, "scsAsId", json_string(scs)) != 0) {
+        json_decref(doc);
+        return report_failure("--scs is not valid UTF-8");
+    }
+    if (expires != NULL)
+        json_object_set_new(doc, "expiresAt", json_string(expires));
+    set_json_body(out, doc);
+    return EXIT_OK;
+}
+
+static int body_consent_revoke(const struct invocation *inv, struct body *out)
+{
+    const char *scs = opt(inv, "scs");
+    json_t *doc = json_pack("{s:s}", "purpose", opt(inv, "purpose"));
+
+    if (doc == NULL)
+        abort();
+    if (scs != NULL && json_object_set_new(doc, "scsAsId", json_string(scs)) != 0) {
+        json_decref(doc);
+        return report_failure("--scs is not valid UTF-8");
+    }
+    set_json_body(out, doc);
     return EXIT_OK;
 }
 
@@ -902,6 +1208,28 @@ static void print_alerts(json_t *doc)
         print_object(doc);
     else
         print_table(items, alert_columns, LG_ARRAY_SIZE(alert_columns));
+}
+
+static void print_outbox(json_t *doc)
+{
+    json_t *items = list_of(doc);
+
+    if (items == NULL)
+        print_object(doc);
+    else if (json_array_size(items) == 0)
+        puts("(none)");
+    else
+        print_table(items, outbox_columns, LG_ARRAY_SIZE(outbox_columns));
+}
+
+/* Prints the new client, then says once that its secret cannot be shown again. */
+static void print_client_secret(json_t *doc)
+{
+    print_object(doc);
+    if (json_is_string(json_object_get(doc, "clientSecret")))
+        fputs("locguardctl: store the clientSecret now: it is not stored and cannot be shown "
+              "again\n",
+              stderr);
 }
 
 /* Collects "dotted.key" / value rows of obj into cells (pairs), flattening nested objects. */
@@ -1201,6 +1529,8 @@ static int run_request(struct ctl *ctl, const struct invocation *inv)
         status = print_answer(ctl, cmd->print, resp.status, text, len);
 failed:
     free(text);
+    if (body.data != NULL)
+        OPENSSL_cleanse(body.data, body.len); /* it may hold a webhook secret */
     free(body.data);
     free(path);
     evbuffer_free(resp.body);
@@ -1439,6 +1769,15 @@ static int split_argv(int argc, char **argv, struct cmdline *cl)
     return EXIT_OK;
 }
 
+/* Returns whether some command of group has a verb matching verb (see verb_matches). */
+static bool verb_exists(const char *group, const char *verb)
+{
+    for (size_t i = 0; i < LG_ARRAY_SIZE(commands); i++)
+        if (strcmp(commands[i].group, group) == 0 && verb_matches(commands[i].verb, verb))
+            return true;
+    return false;
+}
+
 /* Handles "help [GROUP [VERB]]" and --help; returns the exit status. */
 static int show_help(const char *const *words, size_t nwords)
 {
@@ -1449,7 +1788,7 @@ static int show_help(const char *const *words, size_t nwords)
         print_help(stdout);
         return EXIT_OK;
     }
-    if (!group_exists(group) || (verb != NULL && find_command(group, verb) == NULL))
+    if (!group_exists(group) || (verb != NULL && !verb_exists(group, verb)))
         return usage_error(NULL, "no command '%s%s%s'", group, verb != NULL ? " " : "",
                            verb != NULL ? verb : "");
     printf("usage:\n");
@@ -1465,6 +1804,7 @@ static int resolve(const struct cmdline *cl, struct invocation *inv)
 {
     const char *group = cl->words[0];
     const char *verb = NULL;
+    char long_verb[64];
     size_t first_arg = 1;
     size_t nargs;
     const struct command *cmd;
@@ -1479,6 +1819,15 @@ static int resolve(const struct cmdline *cl, struct invocation *inv)
         }
         verb = cl->words[1];
         first_arg = 2;
+        if (cl->nwords >= 3) {
+            /* Three-word commands ("group member add") have a two-word verb. */
+            int n = snprintf(long_verb, sizeof(long_verb), "%s %s", cl->words[1], cl->words[2]);
+
+            if (n > 0 && (size_t)n < sizeof(long_verb) && find_command(group, long_verb) != NULL) {
+                verb = long_verb;
+                first_arg = 3;
+            }
+        }
     }
     cmd = find_command(group, verb);
     if (cmd == NULL) {
@@ -1503,14 +1852,21 @@ static int resolve(const struct cmdline *cl, struct invocation *inv)
                 idx = i;
         if (idx < 0)
             return usage_error(cmd, "--%s does not apply here", cl->opt_names[o]);
-        if (inv->opt_values[idx] != NULL)
+        if (inv->opt_values[idx] != NULL && !is_repeatable(cl->opt_names[o]))
             return usage_error(cmd, "--%s given twice", cl->opt_names[o]);
         why = find_option(cl->opt_names[o])->has_value
                   ? check_value(cl->opt_names[o], cl->opt_vals[o])
                   : NULL;
         if (why != NULL)
             return usage_error(cmd, "--%s must be %s", cl->opt_names[o], why);
-        inv->opt_values[idx] = cl->opt_vals[o];
+        if (is_repeatable(cl->opt_names[o])) {
+            if (inv->n_repeats == MAX_REPEATS)
+                return usage_error(cmd, "--%s given more than %d times", cl->opt_names[o],
+                                   MAX_REPEATS);
+            inv->repeats[inv->n_repeats++] = cl->opt_vals[o];
+        }
+        if (inv->opt_values[idx] == NULL)
+            inv->opt_values[idx] = cl->opt_vals[o];
     }
     for (int i = 0; i < MAX_CMD_OPTS && cmd->opts[i] != NULL; i++) {
         const char *entry = cmd->opts[i];

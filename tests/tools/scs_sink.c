@@ -51,15 +51,15 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
-#define MAX_SECRETS        4
-#define MAX_SECRET_BYTES   128
-#define MAX_BODY_BYTES     (1u << 20)
-#define MAX_HEADER_BYTES   (16u * 1024u)
-#define MAX_ID_BYTES       255
-#define TOLERANCE_S        300
-#define FAIL_TABLE_SIZE    65536u /* ids remembered by --fail-first; a power of two */
-#define RESERVOIR_SIZE     1000000u
-#define CONN_TIMEOUT_S     30
+#define MAX_SECRETS      4
+#define MAX_SECRET_BYTES 128
+#define MAX_BODY_BYTES   (1u << 20)
+#define MAX_HEADER_BYTES (16u * 1024u)
+#define MAX_ID_BYTES     255
+#define TOLERANCE_S      300
+#define FAIL_TABLE_SIZE  65536u /* ids remembered by --fail-first; a power of two */
+#define RESERVOIR_SIZE   1000000u
+#define CONN_TIMEOUT_S   30
 
 /* One decoded signing key ("whsec_" + base64 on the command line). */
 struct secret {
@@ -109,7 +109,7 @@ struct sink_opts {
     const char *out_file;   /* NULL: stdout */
     const char *ready_file; /* gets the bound port */
     int fail_first;
-    int status;      /* 0: 204 (or --fail-first) */
+    int status; /* 0: 204 (or --fail-first) */
     int delay_ms;
     int retry_after_s; /* 0: no Retry-After header */
     bool wants_latency;
@@ -220,9 +220,9 @@ static bool parse_secret(const char *text, struct secret *s)
  * Returns NULL when one of its "v1,<b64>" entries matches, else a constant
  * string saying why not.
  */
-static const char *verify_signature(const struct secret *secrets, size_t n_secrets,
-                                    const char *id, const char *timestamp, const char *signature,
-                                    const char *body, size_t body_len, int64_t now_s)
+static const char *verify_signature(const struct secret *secrets, size_t n_secrets, const char *id,
+                                    const char *timestamp, const char *signature, const char *body,
+                                    size_t body_len, int64_t now_s)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     char expected[MAX_SECRETS][64];
@@ -246,15 +246,14 @@ static const char *verify_signature(const struct secret *secrets, size_t n_secre
         OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
                                 OSSL_PARAM_construct_end()};
         size_t mac_len = 0;
-        bool is_ok = ctx != NULL &&
-                     EVP_MAC_init(ctx, secrets[i].key, secrets[i].len, params) == 1 &&
-                     EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) == 1 &&
-                     EVP_MAC_update(ctx, (const unsigned char *)".", 1) == 1 &&
-                     EVP_MAC_update(ctx, (const unsigned char *)timestamp, strlen(timestamp)) ==
-                         1 &&
-                     EVP_MAC_update(ctx, (const unsigned char *)".", 1) == 1 &&
-                     EVP_MAC_update(ctx, (const unsigned char *)body, body_len) == 1 &&
-                     EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) == 1;
+        bool is_ok =
+            ctx != NULL && EVP_MAC_init(ctx, secrets[i].key, secrets[i].len, params) == 1 &&
+            EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) == 1 &&
+            EVP_MAC_update(ctx, (const unsigned char *)".", 1) == 1 &&
+            EVP_MAC_update(ctx, (const unsigned char *)timestamp, strlen(timestamp)) == 1 &&
+            EVP_MAC_update(ctx, (const unsigned char *)".", 1) == 1 &&
+            EVP_MAC_update(ctx, (const unsigned char *)body, body_len) == 1 &&
+            EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) == 1;
 
         EVP_MAC_CTX_free(ctx);
         EVP_MAC_free(hmac);
@@ -408,23 +407,40 @@ static void print_latency(struct sink *s)
 static const char *reason_of(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
     }
     return status < 300 ? "OK" : "Error";
 }
@@ -478,9 +494,8 @@ static void on_delay_done(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Appends the request's JSON line to --out and flushes it. */
-static void record(struct sink *s, struct evhttp_request *req, int64_t received_us,
-                   const char *id, const char *timestamp, const char *why_invalid, int status,
-                   json_t *body)
+static void record(struct sink *s, struct evhttp_request *req, int64_t received_us, const char *id,
+                   const char *timestamp, const char *why_invalid, int status, json_t *body)
 {
     char at[40];
     const char *uri = evhttp_request_get_uri(req);
@@ -490,9 +505,9 @@ static void record(struct sink *s, struct evhttp_request *req, int64_t received_
     char *text;
 
     line = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:i, s:O?}", "receivedAt",
-                     lg_time_format(received_us, at, sizeof(at)), "path",
-                     path != NULL ? path : uri, "webhookId", id, "webhookTimestamp", timestamp,
-                     "signatureValid", why_invalid == NULL, "status", status, "body", body);
+                     lg_time_format(received_us, at, sizeof(at)), "path", path != NULL ? path : uri,
+                     "webhookId", id, "webhookTimestamp", timestamp, "signatureValid",
+                     why_invalid == NULL, "status", status, "body", body);
     if (line == NULL) {
         /* A header that is not UTF-8: record the request without it. */
         line = json_pack("{s:s, s:n, s:n, s:n, s:b, s:i, s:O?}", "receivedAt", at, "path",
@@ -790,13 +805,19 @@ int main(int argc, char **argv)
     s.opts.host = "127.0.0.1";
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
-        case OPT_HOST: s.opts.host = optarg; break;
+        case OPT_HOST:
+            s.opts.host = optarg;
+            break;
         case OPT_PORT:
             if (!parse_int(optarg, 0, 65535, &s.opts.port))
                 goto bad;
             break;
-        case OPT_CERT: s.opts.cert_file = optarg; break;
-        case OPT_KEY: s.opts.key_file = optarg; break;
+        case OPT_CERT:
+            s.opts.cert_file = optarg;
+            break;
+        case OPT_KEY:
+            s.opts.key_file = optarg;
+            break;
         case OPT_SECRET:
             if (s.n_secrets == MAX_SECRETS) {
                 fprintf(stderr, "scs-sink: at most %d --secret\n", MAX_SECRETS);
@@ -809,8 +830,12 @@ int main(int argc, char **argv)
             }
             s.n_secrets++;
             break;
-        case OPT_OUT: s.opts.out_file = optarg; break;
-        case OPT_READY_FILE: s.opts.ready_file = optarg; break;
+        case OPT_OUT:
+            s.opts.out_file = optarg;
+            break;
+        case OPT_READY_FILE:
+            s.opts.ready_file = optarg;
+            break;
         case OPT_FAIL_FIRST:
             if (!parse_int(optarg, 0, 1000000, &s.opts.fail_first))
                 goto bad;
@@ -827,7 +852,9 @@ int main(int argc, char **argv)
             if (!parse_int(optarg, 0, 86400, &s.opts.retry_after_s))
                 goto bad;
             break;
-        case OPT_LATENCY: s.opts.wants_latency = true; break;
+        case OPT_LATENCY:
+            s.opts.wants_latency = true;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);

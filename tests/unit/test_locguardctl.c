@@ -215,6 +215,278 @@ static void test_list_found_in_array_items_or_first_array_member(void **state)
     json_decref(named);
 }
 
+/* Resolves argv and builds the body; returns the builder's status (usage errors included). */
+static int body_of(char **argv, char **out_path, char **out_body)
+{
+    struct cmdline cl;
+    struct invocation inv;
+    struct body body = {NULL, 0, NULL};
+    int status;
+
+    *out_path = NULL;
+    *out_body = NULL;
+    status = parse(argv, &cl, &inv);
+    if (status == EXIT_OK) {
+        *out_path = expand_path(&inv);
+        if (inv.cmd->build != NULL)
+            status = inv.cmd->build(&inv, &body);
+    }
+    *out_body = body.data;
+    free_cmdline(&cl);
+    return status;
+}
+
+/* Resolves argv; returns its command (NULL on a usage error). */
+static const struct command *command_of(char **argv)
+{
+    struct cmdline cl;
+    struct invocation inv;
+    const struct command *cmd = NULL;
+
+    if (parse(argv, &cl, &inv) == EXIT_OK)
+        cmd = inv.cmd;
+    free_cmdline(&cl);
+    return cmd;
+}
+
+static void test_scs_add_puts_every_given_field(void **state)
+{
+    char *argv[] = {"locguardctl",
+                    "scs",
+                    "add",
+                    "scs.one",
+                    "--secret",
+                    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                    "--previous-secret=whsec_AAAA",
+                    "--allow-private",
+                    "--cert-cn",
+                    "scs.one",
+                    "--name",
+                    "Fleet app",
+                    NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_int_equal(command_of(argv)->method, EVHTTP_REQ_PUT);
+    assert_string_equal(path, "/v1/scs/scs.one");
+    assert_string_equal(body,
+                        "{\"scsAsId\":\"scs.one\",\"webhookSecret\":\"whsec_MfKQ9r8GKYqrTwjUPD8"
+                        "ILPZIo2LaLaSw\",\"allowPrivateDestinations\":true,"
+                        "\"webhookSecretPrevious\":\"whsec_AAAA\",\"certCn\":\"scs.one\","
+                        "\"name\":\"Fleet app\"}");
+    free(path);
+    free(body);
+}
+
+static void test_scs_add_minimal_denies_private_destinations(void **state)
+{
+    char *argv[] = {"locguardctl", "scs", "add", "s1", "--secret", "whsec_AAAA", NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_string_equal(
+        body,
+        "{\"scsAsId\":\"s1\",\"webhookSecret\":\"whsec_AAAA\",\"allowPrivateDestinations\":false}");
+    free(path);
+    free(body);
+}
+
+static void test_malformed_webhook_secrets_are_usage_errors(void **state)
+{
+    static const char *const secrets[] = {
+        "AAAA", "whsec_", "whsec_AAA", "whsec_AA=A", "whsec_AAA*", "whsec_====", "whsec_AAAA AAAA",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(secrets); i++) {
+        char *argv[] = {"locguardctl", "scs", "add", "s1", "--secret", (char *)secrets[i], NULL};
+
+        assert_null(command_of(argv));
+    }
+    assert_true(is_webhook_secret("whsec_AA=="));
+    assert_true(is_webhook_secret("whsec_AAA="));
+}
+
+static void test_client_add_collects_repeated_scopes_once_each(void **state)
+{
+    char *argv[] = {"locguardctl", "client", "add",     "c1",    "--scope", "monitoring-event",
+                    "--scs",       "s1",     "--scope", "admin", "--scope", "monitoring-event",
+                    NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_int_equal(command_of(argv)->method, EVHTTP_REQ_POST);
+    assert_string_equal(path, "/v1/clients");
+    assert_string_equal(
+        body,
+        "{\"clientId\":\"c1\",\"scopes\":[\"monitoring-event\",\"admin\"],\"scsAsId\":\"s1\"}");
+    free(path);
+    free(body);
+}
+
+static void test_only_scope_may_be_repeated(void **state)
+{
+    char *twice[] = {"locguardctl", "scs", "add",    "s1", "--secret", "whsec_AAAA",
+                     "--name",      "a",   "--name", "b",  NULL};
+    char *spaced[] = {"locguardctl", "client", "add", "c1", "--scope", "a b", NULL};
+    char *none[] = {"locguardctl", "client", "add", "c1", NULL};
+
+    (void)state;
+    assert_null(command_of(twice));
+    assert_null(command_of(spaced));
+    assert_null(command_of(none));
+}
+
+static void test_group_commands_encode_ids_and_take_three_words(void **state)
+{
+    char *add[] = {"locguardctl", "group", "add", "fleet@example.com", "--local-id", "L-1", NULL};
+    char *member[] = {"locguardctl", "group", "member", "add", "fleet@example.com", "d@x", NULL};
+    char *unmember[] = {"locguardctl", "group", "member", "remove", "g@x", "d@x", NULL};
+    char *members[] = {"locguardctl", "group", "members", "g@x", NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(add, &path, &body), EXIT_OK);
+    assert_string_equal(path, "/v1/groups/fleet%40example.com");
+    assert_string_equal(body,
+                        "{\"externalGroupId\":\"fleet@example.com\",\"localGroupId\":\"L-1\"}");
+    free(path);
+    free(body);
+    assert_int_equal(body_of(member, &path, &body), EXIT_OK);
+    assert_int_equal(command_of(member)->method, EVHTTP_REQ_PUT);
+    assert_string_equal(path, "/v1/groups/fleet%40example.com/members/d%40x");
+    assert_null(body);
+    free(path);
+    assert_int_equal(command_of(unmember)->method, EVHTTP_REQ_DELETE);
+    path = path_of(unmember);
+    assert_string_equal(path, "/v1/groups/g%40x/members/d%40x");
+    free(path);
+    path = path_of(members);
+    assert_string_equal(path, "/v1/groups/g%40x/members");
+    free(path);
+    assert_true(verb_exists("group", "member"));
+}
+
+static void test_grant_names_exactly_one_target(void **state)
+{
+    char *device[] = {"locguardctl", "grant", "s1", "--device", "d@x", NULL};
+    char *group[] = {"locguardctl", "revoke-grant", "s1", "--group", "g@x", NULL};
+    char *both[] = {"locguardctl", "grant", "s1", "--device", "d", "--group", "g", NULL};
+    char *neither[] = {"locguardctl", "grant", "s1", NULL};
+    char *service[] = {"locguardctl", "grant", "s1", "--device", "d", "--service", "x", NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(device, &path, &body), EXIT_OK);
+    assert_string_equal(path, "/v1/grants");
+    assert_string_equal(body, "{\"scsAsId\":\"s1\",\"service\":\"location-monitoring\","
+                              "\"externalId\":\"d@x\"}");
+    free(path);
+    free(body);
+    assert_int_equal(body_of(group, &path, &body), EXIT_OK);
+    assert_int_equal(command_of(group)->method, EVHTTP_REQ_POST);
+    assert_string_equal(path, "/v1/grants/remove");
+    assert_string_equal(body, "{\"scsAsId\":\"s1\",\"service\":\"location-monitoring\","
+                              "\"externalGroupId\":\"g@x\"}");
+    free(path);
+    free(body);
+    assert_int_equal(body_of(both, &path, &body), EXIT_USAGE);
+    free(path);
+    assert_int_equal(body_of(neither, &path, &body), EXIT_USAGE);
+    free(path);
+    assert_null(command_of(service));
+}
+
+static void test_scs_filter_becomes_scs_as_id_query(void **state)
+{
+    char *grants[] = {"locguardctl", "grants", "--scs", "s 1", NULL};
+    char *outbox[] = {"locguardctl", "outbox", "list", "--status", "failed", "--scs", "s1", NULL};
+    char *bad[] = {"locguardctl", "outbox", "list", "--status", "lost", NULL};
+    char *path;
+
+    (void)state;
+    path = path_of(grants);
+    assert_string_equal(path, "/v1/grants?scsAsId=s%201");
+    free(path);
+    path = path_of(outbox);
+    assert_string_equal(path, "/v1/outbox?status=failed&scsAsId=s1");
+    free(path);
+    assert_null(command_of(bad));
+}
+
+static void test_consent_commands_put_the_device_in_the_path(void **state)
+{
+    char *grant[] = {"locguardctl", "consent",
+                     "grant",       "d@x",
+                     "--purpose",   "location-monitoring",
+                     "--scs",       "s1",
+                     "--expires",   "2027-01-31T12:00:00Z",
+                     NULL};
+    char *any[] = {"locguardctl",          "consent", "grant", "d", "--purpose",
+                   "anonymous-statistics", NULL};
+    char *revoke[] = {"locguardctl",         "consent", "revoke", "d@x", "--purpose",
+                      "location-monitoring", NULL};
+    char *bad_time[] = {"locguardctl",         "consent",   "grant", "d", "--purpose",
+                        "location-monitoring", "--expires", "soon",  NULL};
+    char *bad_purpose[] = {"locguardctl", "consent", "grant", "d", "--purpose", "ads", NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(grant, &path, &body), EXIT_OK);
+    assert_string_equal(path, "/v1/devices/d%40x/consents");
+    assert_string_equal(body, "{\"purpose\":\"location-monitoring\",\"scsAsId\":\"s1\","
+                              "\"expiresAt\":\"2027-01-31T12:00:00Z\"}");
+    free(path);
+    free(body);
+    assert_int_equal(body_of(any, &path, &body), EXIT_OK);
+    assert_string_equal(body, "{\"purpose\":\"anonymous-statistics\"}");
+    free(path);
+    free(body);
+    assert_int_equal(body_of(revoke, &path, &body), EXIT_OK);
+    assert_int_equal(command_of(revoke)->method, EVHTTP_REQ_POST);
+    assert_string_equal(path, "/v1/devices/d%40x/consents/revoke");
+    assert_string_equal(body, "{\"purpose\":\"location-monitoring\"}");
+    free(path);
+    free(body);
+    assert_null(command_of(bad_time));
+    assert_null(command_of(bad_purpose));
+}
+
+static void test_remove_and_list_commands_map_to_their_routes(void **state)
+{
+    static const struct {
+        char *argv[6];
+        enum evhttp_cmd_type method;
+        const char *path;
+    } cases[] = {
+        {{"locguardctl", "scs", "list", NULL}, EVHTTP_REQ_GET, "/v1/scs"},
+        {{"locguardctl", "scs", "show", "s1", NULL}, EVHTTP_REQ_GET, "/v1/scs/s1"},
+        {{"locguardctl", "scs", "remove", "s1", NULL}, EVHTTP_REQ_DELETE, "/v1/scs/s1"},
+        {{"locguardctl", "client", "list", NULL}, EVHTTP_REQ_GET, "/v1/clients"},
+        {{"locguardctl", "client", "remove", "c/1", NULL}, EVHTTP_REQ_DELETE, "/v1/clients/c%2F1"},
+        {{"locguardctl", "group", "list", NULL}, EVHTTP_REQ_GET, "/v1/groups"},
+        {{"locguardctl", "group", "remove", "g@x", NULL}, EVHTTP_REQ_DELETE, "/v1/groups/g%40x"},
+        {{"locguardctl", "grants", NULL}, EVHTTP_REQ_GET, "/v1/grants"},
+        {{"locguardctl", "consent", "list", "d@x", NULL},
+         EVHTTP_REQ_GET,
+         "/v1/devices/d%40x/consents"},
+        {{"locguardctl", "outbox", "list", NULL}, EVHTTP_REQ_GET, "/v1/outbox"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
+        char *path = path_of((char **)cases[i].argv);
+
+        assert_non_null(path);
+        assert_int_equal(command_of((char **)cases[i].argv)->method, cases[i].method);
+        assert_string_equal(path, cases[i].path);
+        free(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +502,16 @@ int main(void)
         cmocka_unit_test(test_value_text_renders_booleans_and_hides_control_chars),
         cmocka_unit_test(test_camel_case_key_becomes_header),
         cmocka_unit_test(test_list_found_in_array_items_or_first_array_member),
+        cmocka_unit_test(test_scs_add_puts_every_given_field),
+        cmocka_unit_test(test_scs_add_minimal_denies_private_destinations),
+        cmocka_unit_test(test_malformed_webhook_secrets_are_usage_errors),
+        cmocka_unit_test(test_client_add_collects_repeated_scopes_once_each),
+        cmocka_unit_test(test_only_scope_may_be_repeated),
+        cmocka_unit_test(test_group_commands_encode_ids_and_take_three_words),
+        cmocka_unit_test(test_grant_names_exactly_one_target),
+        cmocka_unit_test(test_scs_filter_becomes_scs_as_id_query),
+        cmocka_unit_test(test_consent_commands_put_the_device_in_the_path),
+        cmocka_unit_test(test_remove_and_list_commands_map_to_their_routes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
