@@ -5,7 +5,9 @@
 -- arrays and, in the caller's one transaction, applies the per-node replay
 -- window, resolves SUPI -> device, decides inside / outside / ambiguous
 -- against the device's authorized areas with PostGIS, runs the hysteresis
--- state machine, upserts the latest location and writes movement alerts.
+-- state machine, upserts the latest location and writes movement alerts,
+-- and queues the notifications of those alerts for the subscribed SCSs
+-- (lg_alerts_to_outbox, sql/outbox.sql).
 --
 -- Work is set-based: one statement decides every report (the area/cell
 -- verdict comes from the area_cell_verdict cache, so the common case makes
@@ -83,6 +85,9 @@ DECLARE
     m_streak   int;
     m_alert    text;
     m_final    jsonb := '[]';
+    -- the alerts written by this call, for the outbox (lg_alerts_to_outbox)
+    alert_ids  bigint[];
+    m_alert_id bigint;
 BEGIN
     IF coalesce(cardinality(p_seqs), 0) <> n_batches THEN
         RAISE EXCEPTION 'p_nodes and p_seqs differ in length'
@@ -353,11 +358,15 @@ BEGIN
           FROM next n
           JOIN done d ON d.ue_id = n.ue_id
          WHERE n.alert_kind IS NOT NULL
-        RETURNING 1
+        RETURNING id
+    ),
+    alert_agg AS MATERIALIZED (
+        SELECT count(*)::int AS n, array_agg(alerts.id) AS ids FROM alerts
     )
     SELECT c.n_inside, c.n_outside, c.n_ambiguous, c.n_unknown_cell, c.n_unknown_device,
            c.n_unchecked,
-           (SELECT count(*) FROM alerts),
+           (SELECT alert_agg.n FROM alert_agg),
+           (SELECT alert_agg.ids FROM alert_agg),
            -- Left for the fold: devices with several reports, and single
            -- reports whose optimistic write lost a race.
            (SELECT jsonb_agg(jsonb_build_object(
@@ -377,7 +386,7 @@ BEGIN
                    count(*) FILTER (WHERE rep.decision = 'unchecked') AS n_unchecked
               FROM rep) c
       INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
-           n_alerts, multi;
+           n_alerts, alert_ids, multi;
 
     -- The fold: devices with several reports in this call (or a lost race),
     -- each under a row lock, reports in (timestamp, arrival) order.
@@ -422,7 +431,9 @@ BEGIN
                 VALUES (m.ue_id, m_alert, m.ts, m.node_id, m.rat, m.cell,
                         CASE WHEN m.lon IS NOT NULL
                              THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326) END,
-                        m.unc_m);
+                        m.unc_m)
+                RETURNING id INTO m_alert_id;
+                alert_ids := alert_ids || m_alert_id;
                 n_alerts := n_alerts + 1;
             END IF;
             m_ts := m.ts;
@@ -457,6 +468,12 @@ BEGIN
                decision = excluded.decision,
                zone_state = excluded.zone_state,
                outside_streak = excluded.outside_streak;
+    END IF;
+
+    -- Alerts -> notifications for the subscribed SCSs, in this transaction
+    -- (sql/outbox.sql). Only the alert rows are looked at.
+    IF alert_ids IS NOT NULL THEN
+        PERFORM lg_alerts_to_outbox(alert_ids);
     END IF;
 
     -- Per node that moved ahead: raise high_seq and delete the batches that
