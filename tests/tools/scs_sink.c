@@ -25,6 +25,7 @@
  */
 #include "locguard/common.h"
 #include "locguard/timefmt.h"
+#include "locguard/webhook.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,11 +49,9 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #define MAX_SECRETS      4
-#define MAX_SECRET_BYTES 128
 #define MAX_BODY_BYTES   (1u << 20)
 #define MAX_HEADER_BYTES (16u * 1024u)
 #define MAX_ID_BYTES     255
@@ -60,12 +59,6 @@
 #define FAIL_TABLE_SIZE  65536u /* ids remembered by --fail-first; a power of two */
 #define RESERVOIR_SIZE   1000000u
 #define CONN_TIMEOUT_S   30
-
-/* One decoded signing key ("whsec_" + base64 on the command line). */
-struct secret {
-    unsigned char key[MAX_SECRET_BYTES];
-    size_t len;
-};
 
 /* How many times one webhook-id was answered with a failure; a chained, FIFO-evicted entry. */
 struct fail_entry {
@@ -118,7 +111,7 @@ struct sink_opts {
 /* The running sink. */
 struct sink {
     struct sink_opts opts;
-    struct secret secrets[MAX_SECRETS];
+    const char *secrets[MAX_SECRETS]; /* "whsec_..." as given (argv) */
     size_t n_secrets;
     struct event_base *base;
     struct evhttp *http;
@@ -173,62 +166,34 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
     return true;
 }
 
-/* Decodes standard base64 (with padding) into out; returns the length or -1. */
-static int base64_decode(const char *in, size_t in_len, unsigned char *out, size_t out_size)
+/*
+ * Returns whether text is a usable signing secret: "whsec_" (required here,
+ * though the library also takes bare base64) followed by base64 that
+ * lg_webhook_sign accepts.
+ */
+static bool is_secret(const char *text)
 {
-    unsigned char buf[(MAX_SECRET_BYTES / 3 + 2) * 3];
-    size_t pad = 0;
-    int n;
+    char sig[LG_WEBHOOK_SIGNATURE_MAX];
+    bool is_ok = strncmp(text, "whsec_", 6) == 0 && text[6] != '\0' &&
+                 lg_webhook_sign(text, NULL, "msg_check", "0", "", 0, sig, sizeof(sig)) == LG_OK;
 
-    if (in_len == 0 || in_len % 4 != 0 || in_len / 4 * 3 > sizeof(buf))
-        return -1;
-    n = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)in_len);
-    if (n < 0)
-        return -1;
-    if (in[in_len - 1] == '=')
-        pad++;
-    if (in[in_len - 2] == '=')
-        pad++;
-    n -= (int)pad;
-    if (n <= 0 || (size_t)n > out_size) {
-        OPENSSL_cleanse(buf, sizeof(buf));
-        return -1;
-    }
-    memcpy(out, buf, (size_t)n);
-    OPENSSL_cleanse(buf, sizeof(buf));
-    return n;
-}
-
-/* Decodes "whsec_<base64>" into s; returns false when it is not one. */
-static bool parse_secret(const char *text, struct secret *s)
-{
-    static const char prefix[] = "whsec_";
-    int n;
-
-    if (strncmp(text, prefix, sizeof(prefix) - 1) != 0)
-        return false;
-    text += sizeof(prefix) - 1;
-    n = base64_decode(text, strlen(text), s->key, sizeof(s->key));
-    if (n <= 0)
-        return false;
-    s->len = (size_t)n;
-    return true;
+    OPENSSL_cleanse(sig, sizeof(sig));
+    return is_ok;
 }
 
 /*
- * Checks a Standard Webhooks v1 signature header against every secret.
- * Returns NULL when one of its "v1,<b64>" entries matches, else a constant
- * string saying why not.
+ * Checks a request's Standard Webhooks headers: the id and timestamp are
+ * well-formed, the timestamp is within 5 minutes of now_s, and one "v1,"
+ * signature of the header matches one of the secrets (lg_webhook_verify,
+ * constant-time). Returns NULL when valid, else a constant string saying why.
  */
-static const char *verify_signature(const struct secret *secrets, size_t n_secrets, const char *id,
+static const char *verify_signature(const char *const *secrets, size_t n_secrets, const char *id,
                                     const char *timestamp, const char *signature, const char *body,
                                     size_t body_len, int64_t now_s)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    char expected[MAX_SECRETS][64];
+    bool is_valid = false;
     int64_t ts;
     char *end;
-    const char *p;
 
     if (id == NULL || timestamp == NULL || signature == NULL)
         return "missing webhook-id, webhook-timestamp or webhook-signature";
@@ -240,46 +205,10 @@ static const char *verify_signature(const struct secret *secrets, size_t n_secre
         return "bad webhook-timestamp";
     if (ts < now_s - TOLERANCE_S || ts > now_s + TOLERANCE_S)
         return "webhook-timestamp outside the 5 minute tolerance";
-    for (size_t i = 0; i < n_secrets; i++) {
-        EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        EVP_MAC_CTX *ctx = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
-        OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-                                OSSL_PARAM_construct_end()};
-        size_t mac_len = 0;
-        bool is_ok =
-            ctx != NULL && EVP_MAC_init(ctx, secrets[i].key, secrets[i].len, params) == 1 &&
-            EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) == 1 &&
-            EVP_MAC_update(ctx, (const unsigned char *)".", 1) == 1 &&
-            EVP_MAC_update(ctx, (const unsigned char *)timestamp, strlen(timestamp)) == 1 &&
-            EVP_MAC_update(ctx, (const unsigned char *)".", 1) == 1 &&
-            EVP_MAC_update(ctx, (const unsigned char *)body, body_len) == 1 &&
-            EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) == 1;
-
-        EVP_MAC_CTX_free(ctx);
-        EVP_MAC_free(hmac);
-        if (!is_ok)
-            return "HMAC computation failed";
-        EVP_EncodeBlock((unsigned char *)expected[i], mac, (int)mac_len);
-    }
-    /* The header holds space-separated "version,signature" entries; only v1 counts. */
-    p = signature;
-    while (*p != '\0') {
-        size_t len;
-
-        while (*p == ' ')
-            p++;
-        len = strcspn(p, " ");
-        if (len > 3 && strncmp(p, "v1,", 3) == 0) {
-            for (size_t i = 0; i < n_secrets; i++) {
-                size_t elen = strlen(expected[i]);
-
-                if (len - 3 == elen && CRYPTO_memcmp(p + 3, expected[i], elen) == 0)
-                    return NULL;
-            }
-        }
-        p += len;
-    }
-    return "no v1 signature matches";
+    for (size_t i = 0; i < n_secrets; i++)
+        if (lg_webhook_verify(secrets[i], id, timestamp, body, body_len, signature))
+            is_valid = true;
+    return is_valid ? NULL : "no v1 signature matches";
 }
 
 static uint32_t hash_id(const char *id)
@@ -799,7 +728,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static struct sink s; /* large; zeroed */
-    int opt, status;
+    int opt;
 
     signal(SIGPIPE, SIG_IGN);
     s.opts.host = "127.0.0.1";
@@ -823,12 +752,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "scs-sink: at most %d --secret\n", MAX_SECRETS);
                 return 2;
             }
-            if (!parse_secret(optarg, &s.secrets[s.n_secrets])) {
+            if (!is_secret(optarg)) {
                 /* Never echo a secret, not even a malformed one. */
                 fprintf(stderr, "scs-sink: --secret must be whsec_ followed by base64\n");
                 return 2;
             }
-            s.n_secrets++;
+            s.secrets[s.n_secrets++] = optarg;
             break;
         case OPT_OUT:
             s.opts.out_file = optarg;
@@ -878,7 +807,5 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    status = run(&s);
-    OPENSSL_cleanse(s.secrets, sizeof(s.secrets));
-    return status;
+    return run(&s);
 }
