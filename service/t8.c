@@ -322,9 +322,9 @@ static void check_limits(collect_t *c, json_t *root, json_t *out, int64_t now_us
     }
     if (max != NULL) {
         if (!json_is_integer(max) || json_integer_value(max) < 1 ||
-            json_integer_value(max) > INT32_MAX)
+            json_integer_value(max) > LG_T8_MAX_REPORTS_MAX)
             invalid(c, SEV_MANDATORY_INCORRECT, "maximumNumberOfReports",
-                    "must be an integer from 1 to 2147483647");
+                    "must be an integer from 1 to 1000000000");
         else
             json_object_set_new(out, "maximumNumberOfReports",
                                 json_integer(json_integer_value(max)));

@@ -18,6 +18,9 @@
 /* Longest externalId / externalGroupId accepted (the ue.external_id bound). */
 #define LG_T8_EXTERNAL_ID_MAX 255
 
+/* Largest maximumNumberOfReports accepted (sql/northbound.sql's bound too). */
+#define LG_T8_MAX_REPORTS_MAX 1000000000
+
 /* Longest notificationDestination / revocationNotifUri accepted. */
 #define LG_T8_URI_MAX 2048
 
@@ -45,7 +48,7 @@ extern const char lg_t8_cause_optional_incorrect[]; /* "OPTIONAL_IE_INCORRECT" *
  *   - notificationDestination (required) and revocationNotifUri: absolute
  *     https URIs with a host, no userinfo, no fragment, printable ASCII, at
  *     most LG_T8_URI_MAX bytes;
- *   - maximumNumberOfReports (integer 1..2^31-1) and/or monitorExpireTime
+ *   - maximumNumberOfReports (integer 1..LG_T8_MAX_REPORTS_MAX) and/or monitorExpireTime
  *     (RFC 3339 with offset, after now_us): at least one of them, as the
  *     schema's anyOf requires (one-time reporting is maximumNumberOfReports
  *     = 1, TS 29.122 §4.4.2.2);

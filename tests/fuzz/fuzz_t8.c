@@ -72,7 +72,8 @@ static void check_normalised(json_t *out)
     json_t *max = json_object_get(out, "maximumNumberOfReports");
     json_t *exp = json_object_get(out, "monitorExpireTime");
     CHECK(max != NULL || exp != NULL);
-    CHECK(max == NULL || (json_integer_value(max) >= 1 && json_integer_value(max) <= INT32_MAX));
+    CHECK(max == NULL ||
+          (json_integer_value(max) >= 1 && json_integer_value(max) <= LG_T8_MAX_REPORTS_MAX));
     if (exp != NULL) {
         int64_t us;
         CHECK(lg_time_parse(json_string_value(exp), json_string_length(exp), &us) == LG_OK);

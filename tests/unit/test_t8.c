@@ -67,14 +67,14 @@ static const accept_case_t ACCEPT_CASES[] = {
      "{\"self\":\"https://x/y\",\"supportedFeatures\":\"0\",\"mtcProviderId\":\"m\","
      "\"externalGroupId\":\"fleet-7@iot.example.com\"," TYPE ","
      "\"notificationDestination\":\"HTTPS://[::1]:8443/n?a=b&c=%20\","
-     "\"maximumNumberOfReports\":2147483647,\"monitorExpireTime\":\"2024-05-01T13:00:00.001+01:"
+     "\"maximumNumberOfReports\":1000000000,\"monitorExpireTime\":\"2024-05-01T13:00:00.001+01:"
      "00\","
      "\"locationType\":\"LAST_KNOWN_LOCATION\",\"accuracy\":\"GEO_AREA\","
      "\"requestTestNotification\":true,\"revocationNotifUri\":\"https://scs.example.com:1/r\","
      "\"immediateRep\":false}",
      "{\"accuracy\":\"GEO_AREA\",\"externalGroupId\":\"fleet-7@iot.example.com\","
      "\"immediateRep\":false,\"locationType\":\"LAST_KNOWN_LOCATION\","
-     "\"maximumNumberOfReports\":2147483647,\"monitorExpireTime\":\"2024-05-01T12:00:00.001Z\","
+     "\"maximumNumberOfReports\":1000000000,\"monitorExpireTime\":\"2024-05-01T12:00:00.001Z\","
      "\"monitoringType\":\"LOCATION_REPORTING\","
      "\"notificationDestination\":\"HTTPS://[::1]:8443/n?a=b&c=%20\","
      "\"requestTestNotification\":true,\"revocationNotifUri\":\"https://scs.example.com:1/r\"}"},
@@ -170,13 +170,13 @@ static const reject_case_t REJECT_CASES[] = {
     {"{" EXT "," TYPE "," DEST "}", "/maximumNumberOfReports",
      "maximumNumberOfReports or monitorExpireTime is required", MISSING},
     {"{" EXT "," TYPE "," DEST ",\"maximumNumberOfReports\":0}", "/maximumNumberOfReports",
-     "must be an integer from 1 to 2147483647", INCORRECT},
-    {"{" EXT "," TYPE "," DEST ",\"maximumNumberOfReports\":2147483648}", "/maximumNumberOfReports",
-     "must be an integer from 1 to 2147483647", INCORRECT},
+     "must be an integer from 1 to 1000000000", INCORRECT},
+    {"{" EXT "," TYPE "," DEST ",\"maximumNumberOfReports\":1000000001}", "/maximumNumberOfReports",
+     "must be an integer from 1 to 1000000000", INCORRECT},
     {"{" EXT "," TYPE "," DEST ",\"maximumNumberOfReports\":1.0}", "/maximumNumberOfReports",
-     "must be an integer from 1 to 2147483647", INCORRECT},
+     "must be an integer from 1 to 1000000000", INCORRECT},
     {"{" EXT "," TYPE "," DEST ",\"maximumNumberOfReports\":\"1\"}", "/maximumNumberOfReports",
-     "must be an integer from 1 to 2147483647", INCORRECT},
+     "must be an integer from 1 to 1000000000", INCORRECT},
     {"{" EXT "," TYPE "," DEST ",\"monitorExpireTime\":\"2024-05-01T12:00:00Z\"}",
      "/monitorExpireTime", "must be in the future", INCORRECT},
     {"{" EXT "," TYPE "," DEST ",\"monitorExpireTime\":\"2030-01-01 00:00:00\"}",
