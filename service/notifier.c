@@ -1,0 +1,920 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The notifier (see notifier.h). Each leased row becomes a delivery, a small
+ * state machine:
+ *
+ *   WAITING (its destination is at its concurrency limit)
+ *     -> RESOLVING (evdns; skipped for address literals)
+ *     -> SENDING (evhttp request over bufferevent_openssl, under a deadline)
+ *     -> FINISHING (lg_outbox_done under way; the delivery is freed by its result)
+ *
+ * Nothing is freed inside its own callback: finished connections go to a
+ * graveyard emptied by a zero timer, and the outcome query is sent from the
+ * delivery's own timer, so no call chain ever sees its delivery vanish.
+ * Queries hold a pointer that lg_notifier_free clears ("orphans"), so their
+ * late completions are harmless.
+ */
+#include "locguard/notifier.h"
+
+#include "locguard/log.h"
+#include "locguard/webhook.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LEASE_BATCH_MAX 100      /* rows per lease query */
+#define WAITING_PER_SLOT 8       /* rows queued locally per concurrency slot of a destination */
+#define BUSY_RETRY_MS 250        /* a row released for a busy destination is due again after */
+#define MAX_RESPONSE_BODY 65536  /* we read the status only; bigger answers are errors */
+#define MAX_RESPONSE_HEADERS 16384
+#define LEASE_MARGIN_S 2         /* a waiting row must start this long before its lease ends */
+
+static const char lease_sql[] =
+    "SELECT id, notif_id, destination, payload, secret, secret_previous, allow_private, "
+    "attempts, extract(epoch FROM now() - created_at)::float8 "
+    "FROM lg_outbox_lease($1, $2::int, $3::int)";
+static const char done_sql[] =
+    "SELECT lg_outbox_done($1::bigint, $2, $3, $4::int, $5, "
+    "now() + $6::float8 * interval '1 second')";
+static const char stats_sql[] = "SELECT depth, oldest_age_s FROM lg_outbox_stats()";
+
+typedef enum { D_WAITING, D_RESOLVING, D_SENDING, D_FINISHING } delivery_state_t;
+
+typedef struct delivery delivery_t;
+
+/* One destination (host:port): its slots in use and the rows waiting for one. */
+typedef struct dest {
+    struct dest *next;
+    char key[LG_WEBHOOK_HOST_MAX + 8];
+    int active;                      /* deliveries holding a slot */
+    delivery_t *wait_head, *wait_tail;
+    size_t n_waiting;
+    bool is_draining;                /* release_slot is starting waiters: keep it alive */
+} dest_t;
+
+/* A query's completion target; lg_notifier_free sets n to NULL. */
+typedef struct ticket {
+    lg_notifier_t *n;
+} ticket_t;
+
+struct delivery {
+    delivery_t *prev, *next;   /* in n->deliveries */
+    delivery_t *wait_next;     /* in dest->wait_* while WAITING */
+    lg_notifier_t *n;          /* NULL once orphaned by lg_notifier_free */
+    delivery_state_t state;
+    char row_id[24];           /* outbox id, for lg_outbox_done and debug lines */
+    char *notif_id;
+    char *payload;             /* the body as sent (absolute self link) */
+    char *secret, *secret_previous;
+    bool allow_private;
+    int attempts;              /* earlier failed attempts */
+    double age_s;              /* row age at lease time */
+    int64_t leased_mono_us;
+    lg_webhook_dest_t url;
+    dest_t *dest;
+    bool has_slot;
+    struct evdns_getaddrinfo_request *dns_req;
+    struct sockaddr_storage addr;
+    struct evhttp_connection *evcon;
+    struct event *timer;       /* the deadline while SENDING, then the outcome query's start */
+    bool has_req_error;
+    enum evhttp_request_error req_error;
+    /* the outcome */
+    const char *outcome;
+    int http_status;
+    char error[160];
+    double delay_s;
+};
+
+struct lg_notifier {
+    struct event_base *base;
+    lg_db_t *db;
+    lg_metrics_t *metrics;
+    lg_notifier_config_t cfg;
+    char *public_url, *ca_file;  /* owned copies of cfg's strings */
+    char owner[128];
+    SSL_CTX *ssl_ctx;
+    struct evdns_base *dns;
+    struct event *poll_timer, *stats_timer, *reaper;
+    delivery_t *deliveries;
+    size_t n_deliveries;
+    dest_t *dests;
+    ticket_t *lease_ticket, *stats_ticket;
+    bool is_kicked;
+    struct evhttp_connection **graveyard;
+    size_t n_graveyard, graveyard_cap;
+};
+
+static void start_delivery(delivery_t *d);
+static void lease(lg_notifier_t *n);
+
+static uint32_t random_u32(void)
+{
+    uint32_t r = 0;
+    if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+        r = (uint32_t)lg_mono_us();
+    return r;
+}
+
+static void free_secret(char **s)
+{
+    if (*s != NULL) {
+        OPENSSL_cleanse(*s, strlen(*s));
+        free(*s);
+        *s = NULL;
+    }
+}
+
+/* ---- connections: freed at a safe time ---------------------------------------------------- */
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+    lg_notifier_t *n = arg;
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < n->n_graveyard; i++)
+        evhttp_connection_free(n->graveyard[i]);
+    n->n_graveyard = 0;
+}
+
+/* Frees evcon once the current callbacks have returned. */
+static void bury(lg_notifier_t *n, struct evhttp_connection *evcon)
+{
+    if (n->n_graveyard == n->graveyard_cap) {
+        n->graveyard_cap = n->graveyard_cap ? n->graveyard_cap * 2 : 16;
+        n->graveyard = lg_xrealloc(n->graveyard, n->graveyard_cap * sizeof(*n->graveyard));
+    }
+    n->graveyard[n->n_graveyard++] = evcon;
+    struct timeval zero = {0, 0};
+    evtimer_add(n->reaper, &zero);
+}
+
+/* ---- destinations -------------------------------------------------------------------------- */
+
+static dest_t *dest_get(lg_notifier_t *n, const lg_webhook_dest_t *url)
+{
+    char key[sizeof(((dest_t *)0)->key)];
+    snprintf(key, sizeof(key), "%s:%d", url->host, url->port);
+    for (char *p = key; *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    for (dest_t *dst = n->dests; dst != NULL; dst = dst->next)
+        if (strcmp(dst->key, key) == 0)
+            return dst;
+    dest_t *dst = lg_xcalloc(1, sizeof(*dst));
+    memcpy(dst->key, key, sizeof(key));
+    dst->next = n->dests;
+    n->dests = dst;
+    return dst;
+}
+
+/* Drops a destination nobody uses any more (keeps the list short). */
+static void dest_maybe_free(lg_notifier_t *n, dest_t *dst)
+{
+    if (dst->active > 0 || dst->n_waiting > 0 || dst->is_draining)
+        return;
+    for (dest_t **pp = &n->dests; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == dst) {
+            *pp = dst->next;
+            free(dst);
+            return;
+        }
+}
+
+/* ---- delivery lifecycle -------------------------------------------------------------------- */
+
+static void delivery_unlink(delivery_t *d)
+{
+    lg_notifier_t *n = d->n;
+    if (d->prev != NULL)
+        d->prev->next = d->next;
+    else
+        n->deliveries = d->next;
+    if (d->next != NULL)
+        d->next->prev = d->prev;
+    d->prev = d->next = NULL;
+    n->n_deliveries--;
+}
+
+static void delivery_free(delivery_t *d)
+{
+    if (d->timer != NULL)
+        event_free(d->timer);
+    free(d->notif_id);
+    free(d->payload);
+    free_secret(&d->secret);
+    free_secret(&d->secret_previous);
+    free(d);
+}
+
+/* Gives the slot back and starts the next row waiting for this destination. */
+static void release_slot(delivery_t *d)
+{
+    lg_notifier_t *n = d->n;
+    dest_t *dst = d->dest;
+    if (!d->has_slot)
+        return;
+    d->has_slot = false;
+    dst->active--;
+    /* Starting a waiter may finish it at once, which comes back here: keep dst alive. */
+    bool was_draining = dst->is_draining;
+    dst->is_draining = true;
+    while (dst->wait_head != NULL && dst->active < n->cfg.concurrency_per_destination) {
+        delivery_t *next = dst->wait_head;
+        dst->wait_head = next->wait_next;
+        if (dst->wait_head == NULL)
+            dst->wait_tail = NULL;
+        dst->n_waiting--;
+        next->wait_next = NULL;
+        int64_t lease_left_us = (int64_t)n->cfg.lease_s * 1000000 -
+                                (lg_mono_us() - next->leased_mono_us);
+        if (lease_left_us < ((int64_t)n->cfg.timeout_s + LEASE_MARGIN_S) * 1000000) {
+            /*
+             * Too late to send within our lease: another notifier could take the row
+             * meanwhile. Forget it; the lease expires and the row is due again, unchanged.
+             */
+            lg_debug("notifier: row %s waited out its lease; left for the next lease",
+                     next->row_id);
+            delivery_unlink(next);
+            delivery_free(next);
+            continue;
+        }
+        start_delivery(next);
+    }
+    dst->is_draining = was_draining;
+    d->dest = NULL;
+    dest_maybe_free(n, dst);
+}
+
+static void on_done(void *arg, const PGresult *res, const char *err)
+{
+    delivery_t *d = arg;
+    (void)res;
+    if (err != NULL)
+        lg_warn("notifier: recording a delivery outcome failed: %s", err);
+    if (d->n != NULL)
+        delivery_unlink(d);
+    delivery_free(d);
+}
+
+/* The delivery's timer in FINISHING: sends lg_outbox_done. */
+static void on_send_outcome(evutil_socket_t fd, short what, void *arg)
+{
+    delivery_t *d = arg;
+    lg_notifier_t *n = d->n;
+    (void)fd;
+    (void)what;
+    char status[16], delay[32];
+    snprintf(status, sizeof(status), "%d", d->http_status);
+    snprintf(delay, sizeof(delay), "%.3f", d->delay_s);
+    const char *values[6] = {d->row_id,
+                             n->owner,
+                             d->outcome,
+                             d->http_status > 0 ? status : NULL,
+                             d->error[0] != '\0' ? d->error : NULL,
+                             delay};
+    if (lg_db_query(n->db, done_sql, 6, values, on_done, d) != LG_OK) {
+        /* The lease runs out and the row is tried again: at least once still holds. */
+        lg_warn("notifier: cannot record a delivery outcome: database unavailable");
+        delivery_unlink(d);
+        delivery_free(d);
+    }
+}
+
+/*
+ * Ends the attempt: decides the outcome ("retry" may become "failed" when the
+ * row is too old), counts it, frees the slot, and schedules the outcome
+ * query. error may be NULL. retry_after_s < 0 when absent.
+ */
+static void finish(delivery_t *d, const char *outcome, int http_status, const char *error,
+                   int64_t retry_after_s, bool is_attempt)
+{
+    lg_notifier_t *n = d->n;
+    double age_s = d->age_s + (double)(lg_mono_us() - d->leased_mono_us) / 1e6;
+    d->http_status = http_status;
+    lg_strlcpy(d->error, error != NULL ? error : "", sizeof(d->error));
+    d->delay_s = 0;
+    if (strcmp(outcome, "retry") == 0 && is_attempt) {
+        if (age_s >= n->cfg.retry_max_age_s) {
+            outcome = "failed";
+        } else {
+            int64_t ms = lg_webhook_backoff_ms(d->attempts, (int64_t)n->cfg.max_backoff_s * 1000,
+                                               random_u32());
+            if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
+                ms = retry_after_s * 1000;
+            d->delay_s = (double)ms / 1000.0;
+            /* One last attempt at the deadline rather than after it. */
+            if (age_s + d->delay_s > n->cfg.retry_max_age_s)
+                d->delay_s = n->cfg.retry_max_age_s - age_s;
+        }
+    } else if (strcmp(outcome, "retry") == 0) {
+        d->delay_s = (BUSY_RETRY_MS + random_u32() % (3 * BUSY_RETRY_MS)) / 1000.0;
+    }
+    d->outcome = outcome;
+    if (strcmp(outcome, "delivered") == 0)
+        lg_metrics_add(n->metrics, LG_C_DELIVERIES_SUCCEEDED, 1);
+    else if (strcmp(outcome, "retry") != 0)
+        lg_metrics_add(n->metrics, LG_C_DELIVERIES_FAILED, 1);
+    else if (is_attempt)
+        lg_metrics_add(n->metrics, LG_C_DELIVERIES_RETRIED, 1);
+    lg_debug("notifier: row %s to %s: %s (HTTP %d%s%s), next in %.1f s", d->row_id,
+             d->dest != NULL ? d->dest->key : d->url.host, outcome, http_status,
+             d->error[0] ? ", " : "", d->error, d->delay_s);
+
+    d->state = D_FINISHING;
+    /* The payload and secrets are no longer needed: wipe them now. */
+    free(d->payload);
+    d->payload = NULL;
+    free_secret(&d->secret);
+    free_secret(&d->secret_previous);
+    release_slot(d);
+    if (d->timer != NULL)
+        event_free(d->timer);
+    d->timer = evtimer_new(n->base, on_send_outcome, d);
+    struct timeval zero = {0, 0};
+    evtimer_add(d->timer, &zero);
+}
+
+/* ---- sending ------------------------------------------------------------------------------- */
+
+static const char *request_error_text(enum evhttp_request_error e)
+{
+    switch (e) {
+    case EVREQ_HTTP_TIMEOUT:
+        return "timeout";
+    case EVREQ_HTTP_EOF:
+        return "connection closed";
+    case EVREQ_HTTP_INVALID_HEADER:
+        return "invalid response header";
+    case EVREQ_HTTP_BUFFER_ERROR:
+        return "connection error";
+    case EVREQ_HTTP_REQUEST_CANCEL:
+        return "cancelled";
+    case EVREQ_HTTP_DATA_TOO_LONG:
+        return "response too long";
+    }
+    return "connection error";
+}
+
+/* Describes why a connection failed: the certificate or TLS error when there is one. */
+static void connection_error(delivery_t *d, char *out, size_t out_size)
+{
+    unsigned long e = 0, last;
+    struct bufferevent *bev = d->evcon != NULL ? evhttp_connection_get_bufferevent(d->evcon) : NULL;
+    SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+    const char *what = d->has_req_error ? request_error_text(d->req_error) : "connection failed";
+    long verify = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (bev != NULL)
+        while ((last = bufferevent_get_openssl_error(bev)) != 0)
+            if (ERR_GET_LIB(last) != 0) /* libevent also queues bare SSL_get_error codes */
+                e = last;
+    while ((last = ERR_get_error()) != 0)
+        e = e ? e : last;
+    if (verify != X509_V_OK) {
+        snprintf(out, out_size, "%s: TLS: certificate verify failed: %s", what,
+                 X509_verify_cert_error_string(verify));
+    } else if (e != 0) {
+        char tls[120];
+        ERR_error_string_n(e, tls, sizeof(tls));
+        snprintf(out, out_size, "%s: TLS: %s", what, tls);
+    } else {
+        snprintf(out, out_size, "%s", what);
+    }
+}
+
+static void on_request_error(enum evhttp_request_error error, void *arg)
+{
+    delivery_t *d = arg;
+    d->has_req_error = true;
+    d->req_error = error;
+}
+
+static void on_response(struct evhttp_request *req, void *arg)
+{
+    delivery_t *d = arg;
+    lg_notifier_t *n = d->n;
+    int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
+    int64_t retry_after_s = -1;
+    char error[160] = "";
+
+    evtimer_del(d->timer);
+    if (status > 0) {
+        struct bufferevent *bev = evhttp_connection_get_bufferevent(d->evcon);
+        SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+        if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
+            status = 0; /* never trust an answer from an unverified peer */
+            snprintf(error, sizeof(error), "server certificate not verified");
+        }
+        retry_after_s = lg_webhook_retry_after_s(
+            evhttp_find_header(evhttp_request_get_input_headers(req), "Retry-After"));
+    } else {
+        connection_error(d, error, sizeof(error));
+    }
+    bury(n, d->evcon);
+    d->evcon = NULL;
+
+    if (status >= 200 && status < 300)
+        finish(d, "delivered", status, NULL, -1, true);
+    else if (status == 410)
+        finish(d, "gone", status, "HTTP 410 Gone", -1, true);
+    else if (status > 0) {
+        snprintf(error, sizeof(error), "HTTP %d%s", status,
+                 status >= 300 && status < 400 ? " (redirects are not followed)" : "");
+        finish(d, "retry", status, error, retry_after_s, true);
+    } else {
+        finish(d, "retry", 0, error, -1, true);
+    }
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    delivery_t *d = arg;
+    (void)fd;
+    (void)what;
+    /* Not the connection's callback: freeing it here is safe, and its request dies silently. */
+    if (d->evcon != NULL) {
+        evhttp_connection_free(d->evcon);
+        d->evcon = NULL;
+    }
+    finish(d, "retry", 0, "timeout", -1, true);
+}
+
+/* Sends the request to d->addr. */
+static void send_request(delivery_t *d)
+{
+    lg_notifier_t *n = d->n;
+    struct evhttp_request *req = NULL;
+    char addr_text[INET6_ADDRSTRLEN];
+    char timestamp[24];
+    char signature[LG_WEBHOOK_SIGNATURE_MAX];
+    int family = d->addr.ss_family;
+    const void *raw = family == AF_INET ? (const void *)&((struct sockaddr_in *)&d->addr)->sin_addr
+                                        : (const void *)&((struct sockaddr_in6 *)&d->addr)->sin6_addr;
+    if (evutil_inet_ntop(family, raw, addr_text, sizeof(addr_text)) == NULL) {
+        finish(d, "retry", 0, "bad address", -1, true);
+        return;
+    }
+    snprintf(timestamp, sizeof(timestamp), "%lld", (long long)(lg_now_us() / 1000000));
+    if (lg_webhook_sign(d->secret, d->secret_previous, d->notif_id, timestamp, d->payload,
+                        strlen(d->payload), signature, sizeof(signature)) != LG_OK) {
+        /* A secret that does not decode will not decode on the next attempt either. */
+        finish(d, "failed", 0, "webhook secret unusable", -1, true);
+        return;
+    }
+
+    SSL *ssl = SSL_new(n->ssl_ctx);
+    if (ssl == NULL)
+        goto failed;
+    if (d->url.is_ip_literal) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), d->url.host);
+    } else {
+        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (SSL_set_tlsext_host_name(ssl, d->url.host) != 1 || SSL_set1_host(ssl, d->url.host) != 1) {
+            SSL_free(ssl);
+            goto failed;
+        }
+    }
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        n->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (bev == NULL) {
+        SSL_free(ssl);
+        goto failed;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    /* A numeric host: evhttp "resolves" it without a lookup, so we reach the checked address. */
+    d->evcon = evhttp_connection_base_bufferevent_new(n->base, NULL, bev, addr_text,
+                                                      (unsigned short)d->url.port);
+    if (d->evcon == NULL) {
+        bufferevent_free(bev);
+        goto failed;
+    }
+    evhttp_connection_set_family(d->evcon, family);
+    evhttp_connection_set_timeout(d->evcon, n->cfg.timeout_s);
+    evhttp_connection_set_retries(d->evcon, 0);
+    evhttp_connection_set_max_body_size(d->evcon, MAX_RESPONSE_BODY);
+    evhttp_connection_set_max_headers_size(d->evcon, MAX_RESPONSE_HEADERS);
+
+    req = evhttp_request_new(on_response, d);
+    evhttp_request_set_error_cb(req, on_request_error);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Host", d->url.host_header);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "User-Agent", "locguard");
+    evhttp_add_header(h, "Connection", "close");
+    evhttp_add_header(h, "webhook-id", d->notif_id);
+    evhttp_add_header(h, "webhook-timestamp", timestamp);
+    evhttp_add_header(h, "webhook-signature", signature);
+    evbuffer_add(evhttp_request_get_output_buffer(req), d->payload, strlen(d->payload));
+
+    d->state = D_SENDING;
+    d->timer = evtimer_new(n->base, on_deadline, d);
+    struct timeval tv = {n->cfg.timeout_s + 1, 0};
+    evtimer_add(d->timer, &tv);
+    if (evhttp_make_request(d->evcon, req, EVHTTP_REQ_POST, d->url.target) != 0) {
+        /* evhttp_make_request frees the request when it fails (http.h). */
+        evtimer_del(d->timer);
+        goto failed;
+    }
+    return;
+failed:
+    if (d->evcon != NULL) {
+        evhttp_connection_free(d->evcon);
+        d->evcon = NULL;
+    }
+    finish(d, "retry", 0, "cannot start the request", -1, true);
+}
+
+/* ---- resolution ---------------------------------------------------------------------------- */
+
+static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+    delivery_t *d = arg;
+    if (result == EVUTIL_EAI_CANCEL) {
+        /* lg_notifier_free cancelled us: it frees d itself. */
+        if (res != NULL)
+            evutil_freeaddrinfo(res);
+        return;
+    }
+    d->dns_req = NULL;
+    if (result != 0 || res == NULL) {
+        char error[128];
+        snprintf(error, sizeof(error), "name resolution failed: %s", evutil_gai_strerror(result));
+        if (res != NULL)
+            evutil_freeaddrinfo(res);
+        finish(d, "retry", 0, error, -1, true);
+        return;
+    }
+    bool is_found = false;
+    /* Connect only to an allowed address, the very one checked (no second lookup). */
+    for (struct evutil_addrinfo *ai = res; ai != NULL && !is_found; ai = ai->ai_next) {
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+            ai->ai_addrlen > sizeof(d->addr))
+            continue;
+        if (!d->allow_private && lg_webhook_addr_is_private(ai->ai_addr))
+            continue;
+        memcpy(&d->addr, ai->ai_addr, ai->ai_addrlen);
+        is_found = true;
+    }
+    evutil_freeaddrinfo(res);
+    if (!is_found) {
+        finish(d, "failed", 0, LG_WEBHOOK_ERR_NOT_ALLOWED, -1, true);
+        return;
+    }
+    send_request(d);
+}
+
+/* Holds a slot: resolve (or take the literal address) and send. */
+static void start_delivery(delivery_t *d)
+{
+    lg_notifier_t *n = d->n;
+    d->has_slot = true;
+    d->dest->active++;
+    d->state = D_RESOLVING;
+    if (d->url.is_ip_literal) {
+        send_request(d); /* the address was checked when the row arrived */
+        return;
+    }
+    struct evutil_addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
+    /* Returns NULL when it answered at once (hosts file, cache): on_resolved has run then. */
+    d->dns_req = evdns_getaddrinfo(n->dns, d->url.host, NULL, &hints, on_resolved, d);
+}
+
+/* Takes a leased row: checks its destination, then starts or queues it. */
+static void accept_row(lg_notifier_t *n, const PGresult *res, int row)
+{
+    delivery_t *d = lg_xcalloc(1, sizeof(*d));
+    d->n = n;
+    d->next = n->deliveries;
+    if (n->deliveries != NULL)
+        n->deliveries->prev = d;
+    n->deliveries = d;
+    n->n_deliveries++;
+    d->leased_mono_us = lg_mono_us();
+    lg_strlcpy(d->row_id, PQgetvalue(res, row, 0), sizeof(d->row_id));
+    d->notif_id = lg_xstrdup(PQgetvalue(res, row, 1));
+    const char *destination = PQgetvalue(res, row, 2);
+    d->secret = lg_xstrdup(PQgetvalue(res, row, 4));
+    d->secret_previous = PQgetisnull(res, row, 5) ? NULL : lg_xstrdup(PQgetvalue(res, row, 5));
+    d->allow_private = PQgetvalue(res, row, 6)[0] == 't';
+    d->attempts = atoi(PQgetvalue(res, row, 7));
+    d->age_s = PQgetisnull(res, row, 8) ? 0 : strtod(PQgetvalue(res, row, 8), NULL);
+
+    const char *err = NULL;
+    if (lg_webhook_check_url(destination, &d->url, &err) != LG_OK) {
+        finish(d, "failed", 0, err, -1, true);
+        return;
+    }
+    if (d->url.is_ip_literal) {
+        memset(&d->addr, 0, sizeof(d->addr));
+        struct sockaddr_in *sin = (struct sockaddr_in *)&d->addr;
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&d->addr;
+        if (inet_pton(AF_INET, d->url.host, &sin->sin_addr) == 1) {
+            sin->sin_family = AF_INET;
+        } else {
+            (void)inet_pton(AF_INET6, d->url.host, &sin6->sin6_addr);
+            sin6->sin6_family = AF_INET6;
+        }
+        if (!d->allow_private && lg_webhook_addr_is_private((struct sockaddr *)&d->addr)) {
+            finish(d, "failed", 0, LG_WEBHOOK_ERR_NOT_ALLOWED, -1, true);
+            return;
+        }
+    }
+    d->payload = lg_webhook_prepare_payload(PQgetvalue(res, row, 3), n->public_url);
+    if (d->payload == NULL) {
+        finish(d, "failed", 0, "payload is not JSON", -1, true);
+        return;
+    }
+    d->dest = dest_get(n, &d->url);
+    dest_t *dst = d->dest;
+    if (dst->active < n->cfg.concurrency_per_destination) {
+        start_delivery(d);
+    } else if (dst->n_waiting < (size_t)n->cfg.concurrency_per_destination * WAITING_PER_SLOT) {
+        d->state = D_WAITING;
+        if (dst->wait_tail != NULL)
+            dst->wait_tail->wait_next = d;
+        else
+            dst->wait_head = d;
+        dst->wait_tail = d;
+        dst->n_waiting++;
+    } else {
+        /* Not an attempt: due again shortly, when a slot may be free. */
+        finish(d, "retry", 0, "destination busy", -1, false);
+        d->dest = NULL;
+        dest_maybe_free(n, dst);
+    }
+}
+
+/* ---- leases and stats ---------------------------------------------------------------------- */
+
+static void on_leased(void *arg, const PGresult *res, const char *err)
+{
+    ticket_t *t = arg;
+    lg_notifier_t *n = t->n;
+    free(t);
+    if (n == NULL)
+        return;
+    n->lease_ticket = NULL;
+    if (err != NULL || res == NULL) {
+        lg_debug("notifier: lease failed: %s", err ? err : "no result");
+        return;
+    }
+    int rows = PQntuples(res);
+    if (rows > 0 && PQnfields(res) < 9) {
+        lg_warn("notifier: lg_outbox_lease returned an unexpected row shape");
+        return;
+    }
+    for (int i = 0; i < rows; i++)
+        accept_row(n, res, i);
+    if (rows > 0)
+        lg_debug("notifier: leased %d rows; %zu in flight", rows, n->n_deliveries);
+    /* A full batch means more may be due; a kick during the lease asked for another look. */
+    if (rows == LEASE_BATCH_MAX || n->is_kicked) {
+        n->is_kicked = false;
+        lease(n);
+    }
+}
+
+static void lease(lg_notifier_t *n)
+{
+    if (n->lease_ticket != NULL) {
+        n->is_kicked = true;
+        return;
+    }
+    if ((size_t)n->cfg.max_inflight <= n->n_deliveries || !lg_db_is_up(n->db))
+        return;
+    size_t room = (size_t)n->cfg.max_inflight - n->n_deliveries;
+    char limit[16], lease_s[16];
+    snprintf(limit, sizeof(limit), "%zu", room < LEASE_BATCH_MAX ? room : LEASE_BATCH_MAX);
+    snprintf(lease_s, sizeof(lease_s), "%d", n->cfg.lease_s);
+    const char *values[3] = {n->owner, limit, lease_s};
+    ticket_t *t = lg_xcalloc(1, sizeof(*t));
+    t->n = n;
+    n->lease_ticket = t;
+    if (lg_db_query(n->db, lease_sql, 3, values, on_leased, t) != LG_OK) {
+        if (n->lease_ticket == t) {
+            n->lease_ticket = NULL;
+            free(t);
+        }
+    }
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    lease(arg);
+}
+
+static void on_stats(void *arg, const PGresult *res, const char *err)
+{
+    ticket_t *t = arg;
+    lg_notifier_t *n = t->n;
+    free(t);
+    if (n == NULL)
+        return;
+    n->stats_ticket = NULL;
+    if (err != NULL || res == NULL || PQntuples(res) != 1 || PQnfields(res) != 2)
+        return;
+    lg_metrics_set(n->metrics, LG_G_OUTBOX_DEPTH, strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+    lg_metrics_set(n->metrics, LG_G_OUTBOX_OLDEST_AGE, (int64_t)strtod(PQgetvalue(res, 0, 1), NULL));
+}
+
+static void on_stats_tick(evutil_socket_t fd, short what, void *arg)
+{
+    lg_notifier_t *n = arg;
+    (void)fd;
+    (void)what;
+    if (n->stats_ticket != NULL || !lg_db_is_up(n->db))
+        return;
+    ticket_t *t = lg_xcalloc(1, sizeof(*t));
+    t->n = n;
+    n->stats_ticket = t;
+    if (lg_db_query(n->db, stats_sql, 0, NULL, on_stats, t) != LG_OK && n->stats_ticket == t) {
+        n->stats_ticket = NULL;
+        free(t);
+    }
+}
+
+/* ---- public -------------------------------------------------------------------------------- */
+
+void lg_notifier_config_defaults(lg_notifier_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->retry_max_age_s = 86400;
+    cfg->max_backoff_s = 600;
+    cfg->concurrency_per_destination = 4;
+    cfg->timeout_s = 10;
+    cfg->lease_s = 60;
+    cfg->poll_ms = 500;
+    cfg->max_inflight = 256;
+    cfg->stats_interval_ms = 5000;
+}
+
+static SSL_CTX *make_ssl_ctx(const char *ca_file)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL)
+        goto failed;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_verify_depth(ctx, 8);
+    int ok = ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+                             : SSL_CTX_set_default_verify_paths(ctx);
+    if (ok != 1)
+        goto failed;
+    return ctx;
+failed:;
+    unsigned long e;
+    char buf[256];
+    while ((e = ERR_get_error()) != 0) {
+        ERR_error_string_n(e, buf, sizeof(buf));
+        lg_error("notifier: TLS client context (%s): %s", ca_file ? ca_file : "system store", buf);
+    }
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+lg_notifier_t *lg_notifier_new(struct event_base *base, lg_db_t *db, lg_metrics_t *metrics,
+                               const lg_notifier_config_t *cfg)
+{
+    lg_notifier_t *n = lg_xcalloc(1, sizeof(*n));
+    n->base = base;
+    n->db = db;
+    n->metrics = metrics;
+    n->cfg = *cfg;
+    n->public_url = cfg->public_url ? lg_xstrdup(cfg->public_url) : NULL;
+    n->ca_file = cfg->ca_file ? lg_xstrdup(cfg->ca_file) : NULL;
+    n->cfg.public_url = n->public_url;
+    n->cfg.ca_file = n->ca_file;
+    if (n->cfg.concurrency_per_destination < 1)
+        n->cfg.concurrency_per_destination = 1;
+    if (n->cfg.timeout_s < 1)
+        n->cfg.timeout_s = 1;
+    if (n->cfg.lease_s < n->cfg.timeout_s + 2 * LEASE_MARGIN_S) {
+        lg_warn("notifier: lease_s %d is too short for timeout_s %d; using %d", n->cfg.lease_s,
+                n->cfg.timeout_s, n->cfg.timeout_s + 2 * LEASE_MARGIN_S);
+        n->cfg.lease_s = n->cfg.timeout_s + 2 * LEASE_MARGIN_S;
+    }
+    if (n->cfg.poll_ms < 10)
+        n->cfg.poll_ms = 10;
+    if (n->cfg.max_inflight < 1)
+        n->cfg.max_inflight = 1;
+    if (n->cfg.stats_interval_ms < 100)
+        n->cfg.stats_interval_ms = 100;
+
+    char host[64] = "locguard";
+    if (gethostname(host, sizeof(host)) != 0)
+        lg_strlcpy(host, "locguard", sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    snprintf(n->owner, sizeof(n->owner), "%s:%ld:%08x", host, (long)getpid(), random_u32());
+
+    n->ssl_ctx = make_ssl_ctx(n->ca_file);
+    if (n->ssl_ctx == NULL)
+        goto failed;
+    n->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    if (n->dns == NULL) {
+        lg_warn("notifier: no name servers from /etc/resolv.conf; only the hosts file and "
+                "address literals resolve");
+        n->dns = evdns_base_new(base, 0);
+        if (n->dns == NULL)
+            goto failed;
+        (void)evdns_base_load_hosts(n->dns, NULL);
+    }
+    n->reaper = evtimer_new(base, on_reap, n);
+    n->poll_timer = event_new(base, -1, EV_PERSIST, on_poll, n);
+    n->stats_timer = event_new(base, -1, EV_PERSIST, on_stats_tick, n);
+    struct timeval poll = {n->cfg.poll_ms / 1000, (n->cfg.poll_ms % 1000) * 1000};
+    struct timeval stats = {n->cfg.stats_interval_ms / 1000,
+                            (n->cfg.stats_interval_ms % 1000) * 1000};
+    event_add(n->poll_timer, &poll);
+    event_add(n->stats_timer, &stats);
+    lg_info("notifier: started as %s (lease %d s, timeout %d s, %d per destination)", n->owner,
+            n->cfg.lease_s, n->cfg.timeout_s, n->cfg.concurrency_per_destination);
+    return n;
+failed:
+    lg_notifier_free(n);
+    return NULL;
+}
+
+void lg_notifier_kick(lg_notifier_t *n)
+{
+    if (n != NULL)
+        lease(n);
+}
+
+size_t lg_notifier_inflight(const lg_notifier_t *n)
+{
+    return n != NULL ? n->n_deliveries : 0;
+}
+
+void lg_notifier_free(lg_notifier_t *n)
+{
+    if (n == NULL)
+        return;
+    if (n->lease_ticket != NULL)
+        n->lease_ticket->n = NULL;
+    if (n->stats_ticket != NULL)
+        n->stats_ticket->n = NULL;
+    delivery_t *d = n->deliveries;
+    while (d != NULL) {
+        delivery_t *next = d->next;
+        if (d->dns_req != NULL) {
+            struct evdns_getaddrinfo_request *r = d->dns_req;
+            d->dns_req = NULL;
+            evdns_getaddrinfo_cancel(r);
+        }
+        if (d->evcon != NULL)
+            evhttp_connection_free(d->evcon);
+        d->evcon = NULL;
+        if (d->state == D_FINISHING && d->timer != NULL && !evtimer_pending(d->timer, NULL)) {
+            /* Its outcome query is queued in the pool: lg_db_free completes and frees it. */
+            event_free(d->timer);
+            d->timer = NULL;
+            d->n = NULL;
+        } else {
+            delivery_free(d);
+        }
+        d = next;
+    }
+    n->deliveries = NULL;
+    while (n->dests != NULL) {
+        dest_t *next = n->dests->next;
+        free(n->dests);
+        n->dests = next;
+    }
+    on_reap(-1, 0, n);
+    free(n->graveyard);
+    if (n->reaper != NULL)
+        event_free(n->reaper);
+    if (n->poll_timer != NULL)
+        event_free(n->poll_timer);
+    if (n->stats_timer != NULL)
+        event_free(n->stats_timer);
+    if (n->dns != NULL)
+        evdns_base_free(n->dns, 0);
+    SSL_CTX_free(n->ssl_ctx);
+    free(n->public_url);
+    free(n->ca_file);
+    free(n);
+}
