@@ -729,3 +729,615 @@ BEGIN
                      LIMIT v_limit) x);
 END
 $fn$;
+
+---------------------------------------------------------------------------
+-- Application servers (SCS/AS)
+
+-- lg_admin_scs_json: the API object of one SCS. The webhook secrets are
+-- never returned: "set" (or null for an absent previous secret).
+CREATE OR REPLACE FUNCTION lg_admin_scs_json(k scs)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT jsonb_build_object(
+               'scsAsId', k.scs_as_id, 'name', k.name, 'webhookSecret', 'set',
+               'webhookSecretPrevious',
+               CASE WHEN k.webhook_secret_previous IS NOT NULL THEN 'set' END,
+               'allowPrivateDestinations', k.allow_private_destinations,
+               'certCn', k.cert_cn, 'enabled', k.enabled, 'createdAt', k.created_at)
+$fn$;
+
+-- lg_admin_scs_find: the SCS with this scsAsId, or P0002 naming p_param.
+CREATE OR REPLACE FUNCTION lg_admin_scs_find(p_scs_as_id text, p_param text)
+RETURNS scs
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    k scs;
+BEGIN
+    SELECT * INTO k FROM scs WHERE scs_as_id = p_scs_as_id;
+    IF k.id IS NULL THEN
+        PERFORM lg_admin_fail('P0002', 'SCS not found', p_param);
+    END IF;
+    RETURN k;
+END
+$fn$;
+
+-- lg_admin_webhook_secret: the member p_key as a Standard Webhooks secret
+-- ("whsec_" + base64 of 24 to 64 bytes), or NULL when absent and optional.
+CREATE OR REPLACE FUNCTION lg_admin_webhook_secret(p_args jsonb, p_key text, p_required boolean)
+RETURNS text
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v text := lg_admin_text(p_args, p_key, p_required);
+    n int;
+BEGIN
+    IF v IS NULL THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        n := length(decode(substr(v, 7), 'base64'));
+    EXCEPTION WHEN OTHERS THEN
+        n := 0;
+    END;
+    IF v !~ '^whsec_[A-Za-z0-9+/]+={0,2}$' OR n NOT BETWEEN 24 AND 64 THEN
+        PERFORM lg_admin_fail('22023',
+            format('%s must be whsec_ followed by the base64 of 24 to 64 bytes', p_key), p_key);
+    END IF;
+    RETURN v;
+END
+$fn$;
+
+-- lg_admin_scs_put {scsAsId, name?, webhookSecret, webhookSecretPrevious?,
+-- allowPrivateDestinations?, certCn?, enabled?}: create or replace an SCS
+-- (absent optional members take their defaults).
+CREATE OR REPLACE FUNCTION lg_admin_scs_put(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_id text := lg_admin_text(args, 'scsAsId', true);
+    v_name text := lg_admin_text(args, 'name', false);
+    v_secret text := lg_admin_webhook_secret(args, 'webhookSecret', true);
+    v_prev text := lg_admin_webhook_secret(args, 'webhookSecretPrevious', false);
+    v_private boolean := lg_admin_bool(args, 'allowPrivateDestinations', false);
+    v_cn text := lg_admin_text(args, 'certCn', false);
+    v_enabled boolean := lg_admin_bool(args, 'enabled', true);
+    k scs;
+BEGIN
+    IF v_id !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+        PERFORM lg_admin_fail('22023',
+            'scsAsId must be 1 to 64 letters, digits, dots, underscores or hyphens', 'scsAsId');
+    END IF;
+    IF length(v_name) > 128 OR v_name ~ '[[:cntrl:]]' THEN
+        PERFORM lg_admin_fail('22023', 'name must be at most 128 printable characters', 'name');
+    END IF;
+    IF length(v_cn) > 255 OR v_cn ~ '[[:cntrl:]]' THEN
+        PERFORM lg_admin_fail('22023', 'certCn must be at most 255 printable characters',
+                              'certCn');
+    END IF;
+    INSERT INTO scs (scs_as_id, name, webhook_secret, webhook_secret_previous,
+                     allow_private_destinations, cert_cn, enabled)
+    VALUES (v_id, v_name, v_secret, v_prev, v_private, v_cn, v_enabled)
+    ON CONFLICT (scs_as_id) DO UPDATE
+       SET name = excluded.name,
+           webhook_secret = excluded.webhook_secret,
+           webhook_secret_previous = excluded.webhook_secret_previous,
+           allow_private_destinations = excluded.allow_private_destinations,
+           cert_cn = excluded.cert_cn,
+           enabled = excluded.enabled
+    RETURNING * INTO k;
+    RETURN lg_admin_scs_json(k);
+END
+$fn$;
+
+-- lg_admin_scs_list {}: every SCS, by scsAsId.
+CREATE OR REPLACE FUNCTION lg_admin_scs_list(args jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT coalesce(jsonb_agg(lg_admin_scs_json(k) ORDER BY k.scs_as_id), '[]') FROM scs k
+$fn$;
+
+-- lg_admin_scs_get {scsAsId}
+CREATE OR REPLACE FUNCTION lg_admin_scs_get(args jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT lg_admin_scs_json(lg_admin_scs_find(lg_admin_text(args, 'scsAsId', true), 'scsAsId'))
+$fn$;
+
+-- lg_admin_scs_delete {scsAsId}: remove an SCS with its clients, grants,
+-- consents given to it, subscriptions and notifications.
+CREATE OR REPLACE FUNCTION lg_admin_scs_delete(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    DELETE FROM scs WHERE scs_as_id = lg_admin_text(args, 'scsAsId', true);
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('P0002', 'SCS not found', 'scsAsId');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- OAuth2 clients
+
+-- lg_admin_client_json: the API object of one client (never the hash).
+CREATE OR REPLACE FUNCTION lg_admin_client_json(c api_client)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT jsonb_build_object(
+               'clientId', c.client_id, 'scopes', to_jsonb(c.scopes),
+               'scsAsId', (SELECT k.scs_as_id FROM scs k WHERE k.id = c.scs_id),
+               'enabled', c.enabled, 'createdAt', c.created_at)
+$fn$;
+
+-- lg_admin_client_add {clientId, scopes, scsAsId?, secretHash}: register a
+-- client. The daemon generates the secret and its scrypt hash before the
+-- call and adds clientSecret to the answer; only the hash is stored.
+CREATE OR REPLACE FUNCTION lg_admin_client_add(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_id text := lg_admin_text(args, 'clientId', true);
+    v_scs text := lg_admin_text(args, 'scsAsId', false);
+    v_hash text := lg_admin_text(args, 'secretHash', true);
+    v_scopes text[];
+    v_scs_id bigint;
+    c api_client;
+BEGIN
+    IF v_id !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+        PERFORM lg_admin_fail('22023',
+            'clientId must be 1 to 64 letters, digits, dots, underscores or hyphens', 'clientId');
+    END IF;
+    IF jsonb_typeof(args -> 'scopes') IS DISTINCT FROM 'array'
+       OR jsonb_array_length(args -> 'scopes') = 0
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(args -> 'scopes') e
+                   WHERE jsonb_typeof(e) <> 'string' OR e #>> '{}' !~ '^[!#-\[\]-~]{1,64}$') THEN
+        PERFORM lg_admin_fail('22023', 'scopes must be a non-empty array of scope names',
+                              'scopes');
+    END IF;
+    SELECT array_agg(DISTINCT e) INTO v_scopes FROM jsonb_array_elements_text(args -> 'scopes') e;
+    IF v_hash !~ '^scrypt\$[0-9]+\$[0-9]+\$[0-9]+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$' THEN
+        PERFORM lg_admin_fail('22023', 'secretHash must be an scrypt hash', 'secretHash');
+    END IF;
+    IF v_scs IS NOT NULL THEN
+        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
+    END IF;
+    INSERT INTO api_client (client_id, secret_hash, scopes, scs_id)
+    VALUES (v_id, v_hash, v_scopes, v_scs_id)
+    ON CONFLICT (client_id) DO NOTHING
+    RETURNING * INTO c;
+    IF c.id IS NULL THEN
+        PERFORM lg_admin_fail('23505', format('client %s already exists', v_id), 'clientId');
+    END IF;
+    RETURN lg_admin_client_json(c);
+END
+$fn$;
+
+-- lg_admin_client_list {}: every client, by clientId.
+CREATE OR REPLACE FUNCTION lg_admin_client_list(args jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT coalesce(jsonb_agg(lg_admin_client_json(c) ORDER BY c.client_id), '[]')
+      FROM api_client c
+$fn$;
+
+-- lg_admin_client_delete {clientId}
+CREATE OR REPLACE FUNCTION lg_admin_client_delete(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    DELETE FROM api_client WHERE client_id = lg_admin_text(args, 'clientId', true);
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('P0002', 'client not found', 'clientId');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Device groups (the only functions that show a Local Group ID)
+
+-- lg_admin_group_json: the API object of one group, with its member count.
+CREATE OR REPLACE FUNCTION lg_admin_group_json(g ue_group)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT jsonb_build_object(
+               'externalGroupId', g.external_group_id, 'localGroupId', g.local_group_id,
+               'members', (SELECT count(*) FROM ue_group_member m WHERE m.group_id = g.id),
+               'createdAt', g.created_at)
+$fn$;
+
+-- lg_admin_group_find: the group with this External Group ID, or P0002.
+CREATE OR REPLACE FUNCTION lg_admin_group_find(p_external_group_id text, p_param text)
+RETURNS ue_group
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    g ue_group;
+BEGIN
+    SELECT * INTO g FROM ue_group WHERE external_group_id = p_external_group_id;
+    IF g.id IS NULL THEN
+        PERFORM lg_admin_fail('P0002', 'group not found', p_param);
+    END IF;
+    RETURN g;
+END
+$fn$;
+
+-- lg_admin_group_put {externalGroupId, localGroupId}: create a group or
+-- change its Local Group ID.
+CREATE OR REPLACE FUNCTION lg_admin_group_put(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_ext text := lg_admin_text(args, 'externalGroupId', true);
+    v_local text := lg_admin_text(args, 'localGroupId', true);
+    g ue_group;
+BEGIN
+    IF v_ext !~ '^[^@[:space:]]+@[^@[:space:]]+$' OR length(v_ext) > 255 THEN
+        PERFORM lg_admin_fail('22023', 'externalGroupId must be local-id@domain',
+                              'externalGroupId');
+    END IF;
+    IF length(v_local) > 255 OR v_local ~ '[[:cntrl:][:space:]]' THEN
+        PERFORM lg_admin_fail('22023', 'localGroupId must be at most 255 visible characters',
+                              'localGroupId');
+    END IF;
+    BEGIN
+        INSERT INTO ue_group (external_group_id, local_group_id) VALUES (v_ext, v_local)
+        ON CONFLICT (external_group_id) DO UPDATE SET local_group_id = excluded.local_group_id
+        RETURNING * INTO g;
+    EXCEPTION WHEN unique_violation THEN
+        PERFORM lg_admin_fail('23505', 'another group has this localGroupId', 'localGroupId');
+    END;
+    RETURN lg_admin_group_json(g);
+END
+$fn$;
+
+-- lg_admin_group_list {}: every group, by External Group ID.
+CREATE OR REPLACE FUNCTION lg_admin_group_list(args jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT coalesce(jsonb_agg(lg_admin_group_json(g) ORDER BY g.external_group_id), '[]')
+      FROM ue_group g
+$fn$;
+
+-- lg_admin_group_delete {externalGroupId}: remove a group with its
+-- memberships, grants and subscriptions.
+CREATE OR REPLACE FUNCTION lg_admin_group_delete(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    DELETE FROM ue_group WHERE external_group_id = lg_admin_text(args, 'externalGroupId', true);
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('P0002', 'group not found', 'externalGroupId');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_group_member_add {externalGroupId, externalId}
+CREATE OR REPLACE FUNCTION lg_admin_group_member_add(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    g ue_group := lg_admin_group_find(lg_admin_text(args, 'externalGroupId', true),
+                                      'externalGroupId');
+    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
+BEGIN
+    INSERT INTO ue_group_member (group_id, ue_id) VALUES (g.id, u.id) ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('23505', 'device is already a member of this group', 'externalId');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_group_member_remove {externalGroupId, externalId}
+CREATE OR REPLACE FUNCTION lg_admin_group_member_remove(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    g ue_group := lg_admin_group_find(lg_admin_text(args, 'externalGroupId', true),
+                                      'externalGroupId');
+    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
+BEGIN
+    DELETE FROM ue_group_member WHERE group_id = g.id AND ue_id = u.id;
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('P0002', 'device is not a member of this group', 'externalId');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_group_member_list {externalGroupId}: the members' External IDs.
+CREATE OR REPLACE FUNCTION lg_admin_group_member_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    g ue_group := lg_admin_group_find(lg_admin_text(args, 'externalGroupId', true),
+                                      'externalGroupId');
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(u.external_id ORDER BY u.external_id), '[]')
+              FROM ue_group_member m JOIN ue u ON u.id = m.ue_id
+             WHERE m.group_id = g.id);
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Grants: which SCS may use which service for which device or group
+
+-- lg_admin_grant_target: the SCS, service and target (device or group id) a
+-- grant request names: {scsAsId, service, externalId | externalGroupId}.
+CREATE OR REPLACE FUNCTION lg_admin_grant_target(args jsonb, OUT scs_id bigint,
+                                                 OUT service text, OUT ue_id bigint,
+                                                 OUT group_id bigint)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_ext text := lg_admin_text(args, 'externalId', false);
+    v_grp text := lg_admin_text(args, 'externalGroupId', false);
+BEGIN
+    scs_id := (lg_admin_scs_find(lg_admin_text(args, 'scsAsId', true), 'scsAsId')).id;
+    service := coalesce(lg_admin_text(args, 'service', false), 'location-monitoring');
+    IF service <> 'location-monitoring' THEN
+        PERFORM lg_admin_fail('22023', 'service must be location-monitoring', 'service');
+    END IF;
+    IF (v_ext IS NULL) = (v_grp IS NULL) THEN
+        PERFORM lg_admin_fail('22023', 'exactly one of externalId and externalGroupId is required',
+                              'externalId');
+    END IF;
+    IF v_ext IS NOT NULL THEN
+        ue_id := (lg_admin_device_find(v_ext, 'externalId')).id;
+    ELSE
+        group_id := (lg_admin_group_find(v_grp, 'externalGroupId')).id;
+    END IF;
+END
+$fn$;
+
+-- lg_admin_grant_json: the API object of one grant.
+CREATE OR REPLACE FUNCTION lg_admin_grant_json(gr scs_grant)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+               'scsAsId', (SELECT k.scs_as_id FROM scs k WHERE k.id = gr.scs_id),
+               'service', gr.service,
+               'externalId', (SELECT u.external_id FROM ue u WHERE u.id = gr.ue_id),
+               'externalGroupId', (SELECT g.external_group_id FROM ue_group g
+                                    WHERE g.id = gr.group_id)))
+$fn$;
+
+-- lg_admin_grant_add {scsAsId, service?, externalId | externalGroupId}
+CREATE OR REPLACE FUNCTION lg_admin_grant_add(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    t record := lg_admin_grant_target(args);
+    gr scs_grant;
+BEGIN
+    INSERT INTO scs_grant (scs_id, service, ue_id, group_id)
+    VALUES (t.scs_id, t.service, t.ue_id, t.group_id)
+    ON CONFLICT DO NOTHING
+    RETURNING * INTO gr;
+    IF gr.id IS NULL THEN
+        PERFORM lg_admin_fail('23505', 'this grant already exists', 'scsAsId');
+    END IF;
+    RETURN lg_admin_grant_json(gr);
+END
+$fn$;
+
+-- lg_admin_grant_remove {scsAsId, service?, externalId | externalGroupId}:
+-- remove a grant (existing subscriptions stop getting reports: alerts are
+-- authorized against the grants when they are made).
+CREATE OR REPLACE FUNCTION lg_admin_grant_remove(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    t record := lg_admin_grant_target(args);
+BEGIN
+    DELETE FROM scs_grant g
+     WHERE g.scs_id = t.scs_id AND g.service = t.service
+       AND g.ue_id IS NOT DISTINCT FROM t.ue_id AND g.group_id IS NOT DISTINCT FROM t.group_id;
+    IF NOT FOUND THEN
+        PERFORM lg_admin_fail('P0002', 'grant not found', 'scsAsId');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_grant_list {scsAsId?}: grants, by SCS then target.
+CREATE OR REPLACE FUNCTION lg_admin_grant_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_scs text := lg_admin_text(args, 'scsAsId', false);
+    v_scs_id bigint;
+BEGIN
+    IF v_scs IS NOT NULL THEN
+        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
+    END IF;
+    RETURN (SELECT coalesce(jsonb_agg(x.j ORDER BY x.j ->> 'scsAsId', x.j ->> 'externalId',
+                                      x.j ->> 'externalGroupId'), '[]')
+              FROM (SELECT lg_admin_grant_json(gr) AS j FROM scs_grant gr
+                     WHERE v_scs_id IS NULL OR gr.scs_id = v_scs_id) x);
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Consent
+
+-- lg_admin_consent_json: the API object of one consent, with whether it is
+-- valid now.
+CREATE OR REPLACE FUNCTION lg_admin_consent_json(c consent)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT jsonb_build_object(
+               'id', c.id,
+               'externalId', (SELECT u.external_id FROM ue u WHERE u.id = c.ue_id),
+               'purpose', c.purpose,
+               'scsAsId', (SELECT k.scs_as_id FROM scs k WHERE k.id = c.scs_id),
+               'grantedAt', c.granted_at, 'expiresAt', c.expires_at, 'revokedAt', c.revoked_at,
+               'valid', c.granted_at <= now() AND (c.expires_at IS NULL OR now() < c.expires_at)
+                        AND c.revoked_at IS NULL)
+$fn$;
+
+-- lg_admin_consent_purpose: the purpose member, checked.
+CREATE OR REPLACE FUNCTION lg_admin_consent_purpose(args jsonb)
+RETURNS text
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v text := lg_admin_text(args, 'purpose', true);
+BEGIN
+    IF v NOT IN ('location-monitoring', 'anonymous-statistics') THEN
+        PERFORM lg_admin_fail('22023',
+            'purpose must be location-monitoring or anonymous-statistics', 'purpose');
+    END IF;
+    RETURN v;
+END
+$fn$;
+
+-- lg_admin_consent_grant {externalId, purpose, scsAsId? (absent: any SCS),
+-- expiresAt?}: record a consent given now.
+CREATE OR REPLACE FUNCTION lg_admin_consent_grant(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
+    v_purpose text := lg_admin_consent_purpose(args);
+    v_scs text := lg_admin_text(args, 'scsAsId', false);
+    v_expires timestamptz := lg_admin_time(args, 'expiresAt');
+    v_scs_id bigint;
+    c consent;
+BEGIN
+    IF v_scs IS NOT NULL THEN
+        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
+    END IF;
+    IF v_expires <= now() THEN
+        PERFORM lg_admin_fail('22023', 'expiresAt must be in the future', 'expiresAt');
+    END IF;
+    INSERT INTO consent (ue_id, purpose, scs_id, expires_at)
+    VALUES (u.id, v_purpose, v_scs_id, v_expires)
+    RETURNING * INTO c;
+    RETURN lg_admin_consent_json(c);
+END
+$fn$;
+
+-- lg_admin_consent_revoke {externalId, purpose, scsAsId? (absent: the
+-- any-SCS consents)}: revoke the matching valid consents. For
+-- location-monitoring, every SCS that thereby loses the device (no other
+-- valid consent covers it) and holds a live subscription to it, directly or
+-- through a group, or a pending alert about it:
+--   - its pending alert rows about the device are dropped;
+--   - its subscriptions to the device itself end (CONSENT_REVOKED) and
+--     their pending rows are dropped; group subscriptions go on without the
+--     member (it is no longer reported);
+--   - each affected subscription with a revocationNotifUri gets a
+--     ConsentRevocNotif {subscriptionId, consentsRevoked: [{ucPurpose:
+--     NW_CAP_EXPOSURE, externalId}]} queued to that URI.
+-- Returns {"revoked": consents revoked, "subscriptionsEnded": n}; P0002
+-- when no valid consent matched.
+CREATE OR REPLACE FUNCTION lg_admin_consent_revoke(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
+    v_purpose text := lg_admin_consent_purpose(args);
+    v_scs text := lg_admin_text(args, 'scsAsId', false);
+    v_scs_id bigint;
+    n_revoked int;
+    n_ended int := 0;
+    v_lost bigint[];
+    v_subs bigint[];
+BEGIN
+    IF v_scs IS NOT NULL THEN
+        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
+    END IF;
+    UPDATE consent c SET revoked_at = now()
+     WHERE c.ue_id = u.id AND c.purpose = v_purpose
+       AND c.scs_id IS NOT DISTINCT FROM v_scs_id
+       AND c.revoked_at IS NULL AND c.granted_at <= now()
+       AND (c.expires_at IS NULL OR now() < c.expires_at);
+    GET DIAGNOSTICS n_revoked = ROW_COUNT;
+    IF n_revoked = 0 THEN
+        PERFORM lg_admin_fail('P0002', 'no valid consent matches', 'externalId');
+    END IF;
+
+    IF v_purpose = 'location-monitoring' THEN
+        -- The live subscriptions covering the device whose SCS lost it.
+        SELECT array_agg(s.id ORDER BY s.id) INTO v_subs
+          FROM subscription s
+         WHERE s.status = 'active'
+           AND (s.ue_id = u.id
+                OR s.group_id IN (SELECT m.group_id FROM ue_group_member m WHERE m.ue_id = u.id))
+           AND (v_scs_id IS NULL OR s.scs_id = v_scs_id)
+           AND NOT lg_consent_valid(u.id, s.scs_id, 'location-monitoring', now());
+        -- The SCSs that lost it and have something pending or subscribed.
+        SELECT array_agg(DISTINCT x.scs_id) INTO v_lost
+          FROM (SELECT o.scs_id FROM notification_outbox o
+                 WHERE o.ue_id = u.id AND o.status = 'pending' AND o.kind = 'alert'
+                UNION
+                SELECT s.scs_id FROM subscription s WHERE s.id = ANY (v_subs)) x
+         WHERE NOT lg_consent_valid(u.id, x.scs_id, 'location-monitoring', now());
+
+        UPDATE notification_outbox o
+           SET status = 'dropped', last_error = 'consent revoked',
+               lease_owner = NULL, lease_until = NULL
+         WHERE o.status = 'pending'
+           AND ((o.ue_id = u.id AND o.kind = 'alert' AND o.scs_id = ANY (v_lost))
+                OR o.subscription_id IN (SELECT s.id FROM subscription s
+                                          WHERE s.id = ANY (v_subs) AND s.ue_id = u.id));
+        UPDATE subscription s
+           SET status = 'ended', ended_reason = 'CONSENT_REVOKED', updated_at = now()
+         WHERE s.id = ANY (v_subs) AND s.ue_id = u.id;
+        GET DIAGNOSTICS n_ended = ROW_COUNT;
+
+        INSERT INTO notification_outbox (subscription_id, scs_id, ue_id, kind, destination,
+                                         payload)
+        SELECT s.id, s.scs_id, u.id, 'revocation', s.revocation_notif_uri,
+               jsonb_build_object('subscriptionId', s.sub_id,
+                                  'consentsRevoked', jsonb_build_array(jsonb_build_object(
+                                      'ucPurpose', 'NW_CAP_EXPOSURE',
+                                      'externalId', u.external_id)))
+          FROM subscription s
+         WHERE s.id = ANY (v_subs) AND s.revocation_notif_uri IS NOT NULL
+         ORDER BY s.id;
+    END IF;
+    RETURN jsonb_build_object('revoked', n_revoked, 'subscriptionsEnded', n_ended);
+END
+$fn$;
+
+-- lg_admin_consent_list {externalId}: the device's consents, oldest first.
+CREATE OR REPLACE FUNCTION lg_admin_consent_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(lg_admin_consent_json(c) ORDER BY c.id), '[]')
+              FROM consent c WHERE c.ue_id = u.id);
+END
+$fn$;

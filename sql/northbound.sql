@@ -1,0 +1,278 @@
+-- SPDX-License-Identifier: Apache-2.0
+--
+-- T8 MonitoringEvent subscriptions (TS 29.122) for the northbound API. The
+-- daemon calls these with the authenticated scsAsId after validating the
+-- request (service/t8.c); the request arrives normalised: externalId |
+-- externalGroupId, monitoringType, notificationDestination,
+-- maximumNumberOfReports?, monitorExpireTime?, locationType?, accuracy?,
+-- requestTestNotification?, revocationNotifUri?, immediateRep?.
+--
+-- Authorization: an unknown device or group, a missing grant, a device that
+-- may not be monitored and a missing consent all raise the very same error
+-- (lg_t8_refuse), so an SCS cannot learn which devices exist. Results name
+-- devices and groups only by their external ids (never a Local Group ID),
+-- and self links are relative (the daemon prefixes [northbound] public_url).
+--
+-- Ended subscriptions (maximum reports reached, expired, deleted, 410 Gone,
+-- consent revoked) no longer exist for the SCS, as TS 29.122 has the SCEF
+-- delete them: GET answers not found.
+
+-- lg_t8_refuse: the one refusal for every authorization failure: SQLSTATE
+-- 42501, a fixed message, no DETAIL or HINT.
+CREATE OR REPLACE FUNCTION lg_t8_refuse()
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    RAISE EXCEPTION 'the SCS is not authorized for this external identifier'
+        USING ERRCODE = '42501';
+END
+$fn$;
+
+-- lg_t8_sub_json: the MonitoringEventSubscription of a stored subscription:
+-- the normalised request plus its relative self link.
+CREATE OR REPLACE FUNCTION lg_t8_sub_json(s subscription, p_scs_as_id text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $fn$
+BEGIN
+    RETURN s.request || jsonb_build_object('self', lg_sub_self(p_scs_as_id, s.sub_id));
+END
+$fn$;
+
+-- lg_t8_sub_find: the live subscription p_sub_id of SCS p_scs_as_id, or
+-- P0002 (also when it belongs to another SCS, has ended or has expired).
+CREATE OR REPLACE FUNCTION lg_t8_sub_find(p_scs_as_id text, p_sub_id text, p_lock boolean)
+RETURNS subscription
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    s subscription;
+BEGIN
+    IF p_lock THEN
+        SELECT x.* INTO s FROM subscription x JOIN scs k ON k.id = x.scs_id
+         WHERE x.sub_id = p_sub_id AND k.scs_as_id = p_scs_as_id
+           FOR NO KEY UPDATE OF x;
+    ELSE
+        SELECT x.* INTO s FROM subscription x JOIN scs k ON k.id = x.scs_id
+         WHERE x.sub_id = p_sub_id AND k.scs_as_id = p_scs_as_id;
+    END IF;
+    IF s.id IS NULL OR s.status <> 'active' OR s.expires_at <= now() THEN
+        RAISE EXCEPTION 'subscription not found' USING ERRCODE = 'P0002', HINT = 'subscriptionId';
+    END IF;
+    RETURN s;
+END
+$fn$;
+
+-- lg_t8_target: validate a normalised request and check the SCS may
+-- monitor its target; returns the subscription row to store (id, sub_id
+-- and counters unset) or raises 22023 (HINT = member) / the refusal.
+--   device: exists, monitoring_allowed, grant for the device, valid
+--           location-monitoring consent for this SCS (or any SCS);
+--   group:  exists, grant for the group (members are checked one by one
+--           when reports are made).
+CREATE OR REPLACE FUNCTION lg_t8_target(p_scs_as_id text, p_req jsonb)
+RETURNS subscription
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_ext text := lg_admin_text(p_req, 'externalId', false);
+    v_grp text := lg_admin_text(p_req, 'externalGroupId', false);
+    v_type text := lg_admin_text(p_req, 'monitoringType', true);
+    v_dest text := lg_admin_text(p_req, 'notificationDestination', true);
+    v_loc text := lg_admin_text(p_req, 'locationType', false);
+    v_acc text := coalesce(lg_admin_text(p_req, 'accuracy', false), 'CGI_ECGI');
+    v_max int := lg_admin_int(p_req, 'maximumNumberOfReports', NULL, 1, 1000000000);
+    v_exp timestamptz := lg_admin_time(p_req, 'monitorExpireTime');
+    v_rev text := lg_admin_text(p_req, 'revocationNotifUri', false);
+    k scs;
+    u ue;
+    g ue_group;
+    s subscription;
+BEGIN
+    PERFORM lg_admin_bool(p_req, 'requestTestNotification', false);
+    PERFORM lg_admin_bool(p_req, 'immediateRep', false);
+    IF (v_ext IS NULL) = (v_grp IS NULL) THEN
+        PERFORM lg_admin_fail('22023', 'exactly one of externalId and externalGroupId is required',
+                              'externalId');
+    END IF;
+    IF v_type <> 'LOCATION_REPORTING' THEN
+        PERFORM lg_admin_fail('22023', 'monitoringType must be LOCATION_REPORTING',
+                              'monitoringType');
+    END IF;
+    IF v_acc NOT IN ('CGI_ECGI', 'TA_RA', 'GEO_AREA') THEN
+        PERFORM lg_admin_fail('22023', 'accuracy must be CGI_ECGI, TA_RA or GEO_AREA', 'accuracy');
+    END IF;
+    IF v_loc IS NOT NULL AND v_loc NOT IN ('CURRENT_LOCATION', 'LAST_KNOWN_LOCATION') THEN
+        PERFORM lg_admin_fail('22023',
+            'locationType must be CURRENT_LOCATION or LAST_KNOWN_LOCATION', 'locationType');
+    END IF;
+    IF v_max IS NULL AND v_exp IS NULL THEN
+        PERFORM lg_admin_fail('22023',
+            'maximumNumberOfReports or monitorExpireTime is required', 'maximumNumberOfReports');
+    END IF;
+    IF v_exp <= now() THEN
+        PERFORM lg_admin_fail('22023', 'monitorExpireTime must be in the future',
+                              'monitorExpireTime');
+    END IF;
+
+    SELECT * INTO k FROM scs WHERE scs_as_id = p_scs_as_id AND enabled;
+    IF v_ext IS NOT NULL THEN
+        SELECT * INTO u FROM ue WHERE external_id = v_ext;
+        IF k.id IS NULL OR u.id IS NULL OR NOT u.monitoring_allowed
+           OR NOT lg_grant_exists(k.id, u.id, NULL)
+           OR NOT lg_consent_valid(u.id, k.id, 'location-monitoring', now()) THEN
+            PERFORM lg_t8_refuse();
+        END IF;
+    ELSE
+        SELECT * INTO g FROM ue_group WHERE external_group_id = v_grp;
+        IF k.id IS NULL OR g.id IS NULL OR NOT lg_grant_exists(k.id, NULL, g.id) THEN
+            PERFORM lg_t8_refuse();
+        END IF;
+    END IF;
+
+    s.scs_id := k.id;
+    s.ue_id := u.id;
+    s.group_id := g.id;
+    s.monitoring_type := v_type;
+    s.notification_destination := v_dest;
+    s.location_type := v_loc;
+    s.accuracy := v_acc;
+    s.max_reports := v_max;
+    s.expires_at := v_exp;
+    s.revocation_notif_uri := v_rev;
+    s.request := jsonb_strip_nulls(p_req - 'self') || jsonb_build_object('accuracy', v_acc);
+    RETURN s;
+END
+$fn$;
+
+-- lg_t8_sub_extras: what a create or replace asks for besides the
+-- subscription itself: requestTestNotification queues a test notification
+-- (a MonitoringNotification with only "subscription"); immediateRep queues
+-- one report of the current location of each target device (the device,
+-- or each group member that may be monitored with consent) whose location
+-- is known, without "movement"; these count as reports.
+CREATE OR REPLACE FUNCTION lg_t8_sub_extras(s subscription, p_req jsonb)
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_scs_as_id text := (SELECT k.scs_as_id FROM scs k WHERE k.id = s.scs_id);
+    r record;
+BEGIN
+    IF lg_admin_bool(p_req, 'requestTestNotification', false) THEN
+        INSERT INTO notification_outbox (subscription_id, scs_id, ue_id, kind, destination,
+                                         payload)
+        VALUES (s.id, s.scs_id, s.ue_id, 'test', s.notification_destination,
+                jsonb_build_object('subscription', lg_sub_self(v_scs_as_id, s.sub_id)));
+    END IF;
+    IF lg_admin_bool(p_req, 'immediateRep', false) THEN
+        SELECT array_agg(s.id ORDER BY l.ue_id) AS sub, array_agg(l.ue_id ORDER BY l.ue_id) AS ue,
+               array_agg(l.reported_at ORDER BY l.ue_id) AS ts,
+               array_agg(l.cell_key ORDER BY l.ue_id) AS cell,
+               array_agg(l.position ORDER BY l.ue_id) AS pos,
+               array_agg(l.uncertainty_m::float8 ORDER BY l.ue_id) AS unc
+          INTO r
+          FROM ue_location l
+          JOIN ue u ON u.id = l.ue_id
+         WHERE (l.ue_id = s.ue_id
+                OR l.ue_id IN (SELECT gm.ue_id FROM ue_group_member gm
+                                WHERE gm.group_id = s.group_id))
+           AND u.monitoring_allowed
+           AND lg_consent_valid(l.ue_id, s.scs_id, 'location-monitoring', now());
+        IF r.sub IS NOT NULL THEN
+            PERFORM lg_outbox_enqueue(r.sub, r.ue, r.ts, r.cell, r.pos, r.unc,
+                                      array_fill(NULL::text, ARRAY[cardinality(r.sub)]));
+        END IF;
+    END IF;
+END
+$fn$;
+
+-- lg_t8_sub_create: POST .../{scsAsId}/subscriptions. Stores the
+-- subscription under a random 16-hex-digit id and returns it
+-- (MonitoringEventSubscription with a relative self link).
+CREATE OR REPLACE FUNCTION lg_t8_sub_create(p_scs_as_id text, p_req jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    s subscription := lg_t8_target(p_scs_as_id, p_req);
+BEGIN
+    INSERT INTO subscription (scs_id, ue_id, group_id, monitoring_type,
+                              notification_destination, location_type, accuracy, max_reports,
+                              expires_at, revocation_notif_uri, request)
+    VALUES (s.scs_id, s.ue_id, s.group_id, s.monitoring_type, s.notification_destination,
+            s.location_type, s.accuracy, s.max_reports, s.expires_at, s.revocation_notif_uri,
+            s.request)
+    RETURNING * INTO s;
+    PERFORM lg_t8_sub_extras(s, p_req);
+    RETURN lg_t8_sub_json(s, p_scs_as_id);
+END
+$fn$;
+
+-- lg_t8_sub_list: GET .../{scsAsId}/subscriptions: the SCS's live
+-- subscriptions, oldest first (an empty array for an unknown SCS).
+CREATE OR REPLACE FUNCTION lg_t8_sub_list(p_scs_as_id text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT coalesce(jsonb_agg(lg_t8_sub_json(s, p_scs_as_id) ORDER BY s.id), '[]')
+      FROM subscription s
+      JOIN scs k ON k.id = s.scs_id
+     WHERE k.scs_as_id = p_scs_as_id AND s.status = 'active'
+       AND (s.expires_at IS NULL OR s.expires_at > now())
+$fn$;
+
+-- lg_t8_sub_get: GET .../subscriptions/{subscriptionId}, or P0002.
+CREATE OR REPLACE FUNCTION lg_t8_sub_get(p_scs_as_id text, p_sub_id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    RETURN lg_t8_sub_json(lg_t8_sub_find(p_scs_as_id, p_sub_id, false), p_scs_as_id);
+END
+$fn$;
+
+-- lg_t8_sub_put: PUT .../subscriptions/{subscriptionId}: replace the
+-- subscription with the new request (same checks and refusal as create);
+-- the count of reports starts again. Returns it as GET would.
+CREATE OR REPLACE FUNCTION lg_t8_sub_put(p_scs_as_id text, p_sub_id text, p_req jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    old subscription := lg_t8_sub_find(p_scs_as_id, p_sub_id, true);
+    s subscription := lg_t8_target(p_scs_as_id, p_req);
+BEGIN
+    UPDATE subscription x
+       SET ue_id = s.ue_id, group_id = s.group_id, monitoring_type = s.monitoring_type,
+           notification_destination = s.notification_destination,
+           location_type = s.location_type, accuracy = s.accuracy,
+           max_reports = s.max_reports, reports_sent = 0, expires_at = s.expires_at,
+           revocation_notif_uri = s.revocation_notif_uri, request = s.request,
+           updated_at = now()
+     WHERE x.id = old.id
+    RETURNING * INTO s;
+    PERFORM lg_t8_sub_extras(s, p_req);
+    RETURN lg_t8_sub_json(s, p_scs_as_id);
+END
+$fn$;
+
+-- lg_t8_sub_delete: DELETE .../subscriptions/{subscriptionId}: ends it
+-- (DELETED) and drops its pending notifications; NULL (204), or P0002.
+CREATE OR REPLACE FUNCTION lg_t8_sub_delete(p_scs_as_id text, p_sub_id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    s subscription := lg_t8_sub_find(p_scs_as_id, p_sub_id, true);
+BEGIN
+    UPDATE subscription SET status = 'ended', ended_reason = 'DELETED', updated_at = now()
+     WHERE id = s.id;
+    UPDATE notification_outbox
+       SET status = 'dropped', last_error = 'subscription deleted',
+           lease_owner = NULL, lease_until = NULL
+     WHERE subscription_id = s.id AND status = 'pending';
+    RETURN NULL;
+END
+$fn$;
