@@ -1,0 +1,455 @@
+-- SPDX-License-Identifier: Apache-2.0
+--
+-- The privacy filter for third-party device counts (CAMARA Region Device
+-- Count) and the operators' exact counts.
+--
+--   release.c, once per bucket:  lg_counts_exact_cells -> add discrete
+--       Laplace noise in C -> lg_counts_store_release (budget checked here)
+--   exposure.c, per request:     lg_counts_query (releases only, audited)
+--   admin zone, operators:       lg_counts_exact (ue_location, audited)
+--
+-- Refusals are raised with SQLSTATE 22023; MESSAGE is a sentence for the
+-- client and HINT the CAMARA ErrorInfo code (INVALID_ARGUMENT or a
+-- REGION_DEVICE_COUNT.* code), which exposure.c copies into the answer.
+-- Areas are CAMARA Area objects: {"areaType": "CIRCLE", "center":
+-- {"latitude", "longitude"}, "radius": metres} or {"areaType": "POLYGON",
+-- "boundary": [{"latitude", "longitude"}, ...3 to 15]}. Longitudes are taken
+-- as they are: an area may not cross the antimeridian.
+
+-- lg_counts_fail: raise a refusal (see above).
+CREATE OR REPLACE FUNCTION lg_counts_fail(p_code text, p_message text)
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = p_message, HINT = p_code;
+END
+$fn$;
+
+-- lg_counts_coord: the number member p_key of the Point p_point within
+-- [-p_limit, p_limit]; refuses with p_code otherwise. p_what names the point
+-- in the message.
+CREATE OR REPLACE FUNCTION lg_counts_coord(p_point jsonb, p_key text, p_limit numeric,
+                                           p_code text, p_what text)
+RETURNS float8
+LANGUAGE plpgsql IMMUTABLE
+AS $fn$
+DECLARE
+    v jsonb := p_point -> p_key;
+BEGIN
+    IF jsonb_typeof(p_point) IS DISTINCT FROM 'object' THEN
+        PERFORM lg_counts_fail(p_code, format('%s must be an object with latitude and longitude',
+                                              p_what));
+    END IF;
+    IF v IS NULL OR jsonb_typeof(v) <> 'number' THEN
+        PERFORM lg_counts_fail(p_code, format('%s.%s must be a number', p_what, p_key));
+    END IF;
+    IF v::numeric < -p_limit OR v::numeric > p_limit THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT',
+            format('%s.%s must be between %s and %s', p_what, p_key, -p_limit, p_limit));
+    END IF;
+    RETURN v::numeric::float8;
+END
+$fn$;
+
+-- lg_counts_circle_area_m2: the area of a geodesic circle of radius p_radius_m
+-- on the mean-radius sphere, 2 pi R^2 (1 - cos(r / R)); the whole sphere when
+-- r >= pi R. Used to bound circles before any geometry is built.
+CREATE OR REPLACE FUNCTION lg_counts_circle_area_m2(p_radius_m float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE
+AS $fn$
+    SELECT 2 * pi() * 6371008.8 ^ 2 * (1 - cos(least(p_radius_m / 6371008.8, pi())))
+$fn$;
+
+-- lg_counts_area: the geometry (SRID 4326 polygon) of a CAMARA Area, checked:
+-- areaType CIRCLE or POLYGON; latitudes -90..90, longitudes -180..180; a
+-- radius of at least 1 m; 3 to 15 boundary points forming a simple polygon
+-- (not self-intersecting, not degenerate); the area's size within
+-- [p_min_m2, p_max_m2] (NULL = no bound). *area_m2 gets the geodesic size.
+CREATE OR REPLACE FUNCTION lg_counts_area(p_area jsonb, p_min_m2 float8, p_max_m2 float8,
+                                          OUT geom geometry, OUT area_m2 float8)
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_type text;
+    v_code text;
+    v_lat float8;
+    v_lon float8;
+    v_radius jsonb;
+    v_points geometry[] := '{}';
+    v_n int;
+    v_reason text;
+BEGIN
+    IF p_area IS NULL OR jsonb_typeof(p_area) <> 'object' THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'area must be an object');
+    END IF;
+    v_type := CASE WHEN jsonb_typeof(p_area -> 'areaType') = 'string'
+                   THEN p_area ->> 'areaType' END;
+    IF v_type IS NULL OR v_type NOT IN ('CIRCLE', 'POLYGON') THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'area.areaType must be CIRCLE or POLYGON');
+    END IF;
+
+    IF v_type = 'CIRCLE' THEN
+        v_code := 'REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA';
+        v_radius := p_area -> 'radius';
+        IF p_area -> 'center' IS NULL OR v_radius IS NULL THEN
+            PERFORM lg_counts_fail(v_code, 'Missing circle center or radius.');
+        END IF;
+        v_lat := lg_counts_coord(p_area -> 'center', 'latitude', 90, v_code, 'area.center');
+        v_lon := lg_counts_coord(p_area -> 'center', 'longitude', 180, v_code, 'area.center');
+        IF jsonb_typeof(v_radius) <> 'number' THEN
+            PERFORM lg_counts_fail(v_code, 'area.radius must be a number');
+        END IF;
+        IF v_radius::numeric < 1 THEN
+            PERFORM lg_counts_fail('INVALID_ARGUMENT', 'area.radius must be at least 1 metre');
+        END IF;
+        -- Bound the size from the radius before building anything: a huge
+        -- radius must not cost a huge buffer.
+        area_m2 := CASE WHEN v_radius::numeric > 1e8 THEN lg_counts_circle_area_m2(1e8)
+                        ELSE lg_counts_circle_area_m2(v_radius::numeric::float8) END;
+        IF area_m2 < p_min_m2 THEN
+            PERFORM lg_counts_fail(v_code, format(
+                'The circle is smaller than the minimum area of %s square metres.', p_min_m2));
+        END IF;
+        IF area_m2 > p_max_m2 THEN
+            PERFORM lg_counts_fail(v_code, format(
+                'The circle is larger than the maximum area of %s square metres.', p_max_m2));
+        END IF;
+        geom := ST_Buffer(ST_SetSRID(ST_MakePoint(v_lon, v_lat), 4326)::geography,
+                          v_radius::numeric::float8, 'quad_segs=16')::geometry;
+        RETURN;
+    END IF;
+
+    v_code := 'REGION_DEVICE_COUNT.INVALID_POLYGON_AREA';
+    IF jsonb_typeof(p_area -> 'boundary') IS DISTINCT FROM 'array' THEN
+        PERFORM lg_counts_fail(v_code, 'Missing polygon boundary.');
+    END IF;
+    v_n := jsonb_array_length(p_area -> 'boundary');
+    IF v_n < 3 OR v_n > 15 THEN
+        PERFORM lg_counts_fail(v_code, 'The polygon boundary must have 3 to 15 points.');
+    END IF;
+    FOR i IN 0 .. v_n - 1 LOOP
+        v_lat := lg_counts_coord(p_area -> 'boundary' -> i, 'latitude', 90, v_code,
+                                 format('area.boundary[%s]', i));
+        v_lon := lg_counts_coord(p_area -> 'boundary' -> i, 'longitude', 180, v_code,
+                                 format('area.boundary[%s]', i));
+        v_points := v_points || ST_SetSRID(ST_MakePoint(v_lon, v_lat), 4326);
+    END LOOP;
+    v_points := v_points || v_points[1];
+    geom := ST_MakePolygon(ST_MakeLine(v_points));
+    -- ST_IsValidDetail, not ST_IsValid: the latter logs a NOTICE per refusal.
+    v_reason := (ST_IsValidDetail(geom)).reason;
+    IF v_reason LIKE '%Self-intersection%' THEN
+        PERFORM lg_counts_fail(v_code, 'The polygon is self-intersecting.');
+    END IF;
+    IF v_reason IS NOT NULL OR ST_Area(geom) < 1e-10 THEN  -- about 1 m2: a sliver, not an area
+        PERFORM lg_counts_fail(v_code, 'The polygon is degenerate (its points do not enclose an area).');
+    END IF;
+    area_m2 := ST_Area(geom::geography);
+    IF area_m2 <= 0 THEN
+        PERFORM lg_counts_fail(v_code, 'The polygon is degenerate (its points do not enclose an area).');
+    END IF;
+    IF area_m2 < p_min_m2 THEN
+        PERFORM lg_counts_fail(v_code, format(
+            'The polygon is smaller than the minimum area of %s square metres.', p_min_m2));
+    END IF;
+    IF area_m2 > p_max_m2 THEN
+        PERFORM lg_counts_fail(v_code, format(
+            'The polygon is larger than the maximum area of %s square metres.', p_max_m2));
+    END IF;
+END
+$fn$;
+
+-- lg_counts_has_consent: true when device p_ue_id holds a valid
+-- 'anonymous-statistics' consent at p_at that is not limited to one SCS (a
+-- release is shown to every third party, so an SCS-specific consent does not
+-- cover it).
+CREATE OR REPLACE FUNCTION lg_counts_has_consent(p_ue_id bigint, p_at timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT EXISTS (SELECT 1 FROM consent k
+                   WHERE k.ue_id = p_ue_id AND k.purpose = 'anonymous-statistics'
+                     AND k.scs_id IS NULL AND k.revoked_at IS NULL
+                     AND k.granted_at <= p_at
+                     AND (k.expires_at IS NULL OR p_at < k.expires_at))
+$fn$;
+
+---------------------------------------------------------------------------
+-- The release (called by release.c)
+
+-- lg_counts_exact_cells(p_bucket_end, p_bucket_start): the exact histogram
+-- the daemon adds noise to. One row per cell of the cell table, zero counts
+-- included, ordered by cell_key: n = devices with a valid anonymous-statistics
+-- consent at p_bucket_end whose latest location is that cell and was reported
+-- in [p_bucket_start, p_bucket_end). p_bucket_start defaults to one hour
+-- before p_bucket_end. The result must never leave the release path.
+CREATE OR REPLACE FUNCTION lg_counts_exact_cells(p_bucket_end timestamptz,
+                                                 p_bucket_start timestamptz DEFAULT NULL)
+RETURNS TABLE (cell_key text, n bigint)
+LANGUAGE plpgsql STABLE
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    v_start timestamptz := coalesce(p_bucket_start, p_bucket_end - interval '1 hour');
+BEGIN
+    IF p_bucket_end IS NULL OR v_start >= p_bucket_end THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the bucket must end after it starts');
+    END IF;
+    RETURN QUERY
+        SELECT c.cell_key::text, coalesce(d.n, 0)::bigint
+        FROM cell c
+        LEFT JOIN (SELECT l.cell_key, count(*) AS n
+                   FROM ue_location l
+                   WHERE l.reported_at >= v_start AND l.reported_at < p_bucket_end
+                     AND l.cell_key IS NOT NULL
+                     AND lg_counts_has_consent(l.ue_id, p_bucket_end)
+                   GROUP BY l.cell_key) d ON d.cell_key = c.cell_key
+        ORDER BY c.cell_key;
+END
+$fn$;
+
+-- lg_counts_store_release: store one bucket's noisy histogram (p_cells[i] has
+-- the noisy count p_noisy[i]) spending epsilon p_eps_num/p_eps_den. Returns
+-- false, storing nothing, when the bucket was already released or when the
+-- releases whose bucket_start falls on the same UTC day would then spend more
+-- than p_daily_eps_num/p_daily_eps_den (compared exactly, as fractions).
+-- Concurrent callers for the same day are serialised by an advisory lock.
+CREATE OR REPLACE FUNCTION lg_counts_store_release(p_start timestamptz, p_end timestamptz,
+                                                   p_eps_num int, p_eps_den int,
+                                                   p_cells text[], p_noisy bigint[],
+                                                   p_daily_eps_num int DEFAULT 12,
+                                                   p_daily_eps_den int DEFAULT 1)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_day date;
+    v_num numeric;
+    v_den numeric := 1;
+    v_g numeric;
+    v_id bigint;
+    r record;
+BEGIN
+    IF p_start IS NULL OR p_end IS NULL OR p_end <= p_start THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the bucket must end after it starts');
+    END IF;
+    IF coalesce(p_eps_num, 0) <= 0 OR coalesce(p_eps_den, 0) <= 0
+       OR coalesce(p_daily_eps_num, 0) <= 0 OR coalesce(p_daily_eps_den, 0) <= 0 THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'epsilon ratios must be positive');
+    END IF;
+    IF p_cells IS NULL OR p_noisy IS NULL
+       OR coalesce(array_length(p_cells, 1), 0) <> coalesce(array_length(p_noisy, 1), 0)
+       OR array_position(p_cells, NULL) IS NOT NULL OR array_position(p_noisy, NULL) IS NOT NULL THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT',
+                               'cells and noisy counts must be arrays of equal length without NULLs');
+    END IF;
+
+    v_day := (p_start AT TIME ZONE 'UTC')::date;
+    PERFORM pg_advisory_xact_lock(hashtext('lg_counts_store_release'), v_day - date '1970-01-01');
+    IF EXISTS (SELECT 1 FROM count_release WHERE bucket_start = p_start) THEN
+        RETURN false;
+    END IF;
+
+    -- Spent today plus this release, as one exact fraction v_num / v_den.
+    v_num := p_eps_num;
+    v_den := p_eps_den;
+    FOR r IN SELECT eps_num, eps_den FROM count_release
+             WHERE bucket_start >= v_day::timestamp AT TIME ZONE 'UTC'
+               AND bucket_start < (v_day + 1)::timestamp AT TIME ZONE 'UTC' LOOP
+        v_num := v_num * r.eps_den + r.eps_num * v_den;
+        v_den := v_den * r.eps_den;
+        v_g := gcd(v_num, v_den);
+        v_num := v_num / v_g;
+        v_den := v_den / v_g;
+    END LOOP;
+    IF v_num * p_daily_eps_den > p_daily_eps_num::numeric * v_den THEN
+        RETURN false;
+    END IF;
+
+    INSERT INTO count_release (bucket_start, bucket_end, eps_num, eps_den)
+    VALUES (p_start, p_end, p_eps_num, p_eps_den)
+    RETURNING id INTO v_id;
+    INSERT INTO count_release_cell (release_id, cell_key, noisy)
+    SELECT v_id, u.cell_key, u.noisy
+    FROM unnest(p_cells, p_noisy) AS u(cell_key, noisy);
+    RETURN true;
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Third-party queries (called by exposure.c)
+
+-- lg_counts_query: answer a CAMARA region device count request from the
+-- stored releases only. p_area is the request's area; p_start/p_end the
+-- optional interval (both or neither). The releases used are the latest one
+-- when there is no interval, else every release whose bucket lies inside
+-- [p_start, p_end]. The answer is
+--     round( sum over cells c intersecting the area of
+--            share(c) * (sum over the releases used of noisy(c)) / #releases )
+-- with share(c) = area(c ∩ area) / area(c) (1 for cells the area covers),
+-- in exact numeric arithmetic so the same query over the same releases
+-- always gets the same answer. Statuses, in this order:
+--   AREA_NOT_SUPPORTED               the cells cover < 50 % of the area
+--   TIME_INTERVAL_NO_DATA_FOUND      no release to answer from
+--   DENSITY_BELOW_PRIVACY_THRESHOLD  the rounded answer is below p_k
+--   PART_OF_AREA_NOT_SUPPORTED       50 % <= coverage < 100 %
+--   SUPPORTED_AREA
+-- Only the last two carry a count. Every answered query goes to audit_log.
+-- Refusals (invalid area, size outside [p_min_area_m2, p_max_area_m2],
+-- interval) raise 22023 and answer nothing.
+CREATE OR REPLACE FUNCTION lg_counts_query(p_client text, p_area jsonb, p_start timestamptz,
+                                           p_end timestamptz, p_k int, p_min_area_m2 float8,
+                                           p_max_area_m2 float8)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_geom geometry;
+    v_area_m2 float8;
+    v_releases bigint[];
+    v_covered float8;
+    v_sum numeric;
+    v_count bigint;
+    v_answer jsonb;
+BEGIN
+    IF p_client IS NULL OR p_client = '' THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the client is required');
+    END IF;
+    IF p_k IS NULL OR p_k < 1 THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'k must be at least 1');
+    END IF;
+    IF (p_start IS NULL) <> (p_end IS NULL) THEN
+        PERFORM lg_counts_fail('REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT',
+            'starttime and endtime cannot be passed separately. Either both are passed or neither is passed.');
+    END IF;
+    IF p_end < p_start THEN
+        PERFORM lg_counts_fail('REGION_DEVICE_COUNT.INVALID_END_DATE',
+                               'Indicated endTime is earlier than the startTime.');
+    END IF;
+    SELECT a.geom, a.area_m2 INTO v_geom, v_area_m2
+    FROM lg_counts_area(p_area, p_min_area_m2, p_max_area_m2) a;
+
+    IF p_start IS NULL THEN
+        SELECT array_agg(id) INTO v_releases
+        FROM (SELECT id FROM count_release ORDER BY bucket_start DESC LIMIT 1) latest;
+    ELSE
+        SELECT array_agg(id ORDER BY id) INTO v_releases
+        FROM count_release WHERE bucket_start >= p_start AND bucket_end <= p_end;
+    END IF;
+
+    -- The cells the area touches, with their overlapped share (cells the
+    -- area covers need no intersection: the common case, and the cheap one),
+    -- the noisy totals of those cells over the releases used, and the share
+    -- of the area that has coverage (the union is only computed when no
+    -- single cell covers the whole area).
+    WITH touched AS MATERIALIZED (
+        SELECT c.cell_key, c.coverage, ST_Covers(v_geom, c.coverage) AS is_whole
+        FROM cell c
+        WHERE ST_Intersects(c.coverage, v_geom)
+    ), shared AS MATERIALIZED (
+        SELECT t.cell_key, t.coverage, t.is_whole,
+               CASE WHEN t.is_whole THEN t.coverage
+                    ELSE ST_Intersection(t.coverage, v_geom) END AS part
+        FROM touched t
+    ), weighted AS (
+        SELECT s.cell_key, s.part,
+               CASE WHEN s.is_whole THEN 1::numeric
+                    ELSE coalesce((ST_Area(s.part::geography)
+                                   / nullif(ST_Area(s.coverage::geography), 0))::numeric, 0)
+               END AS share
+        FROM shared s
+    ), totals AS (
+        SELECT x.cell_key, sum(x.noisy) AS total
+        FROM count_release_cell x
+        WHERE x.release_id = ANY (v_releases)
+          AND x.cell_key IN (SELECT cell_key FROM touched)
+        GROUP BY x.cell_key
+    )
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM cell c WHERE ST_Covers(c.coverage, v_geom)) THEN 1
+                ELSE (SELECT coalesce(ST_Area(ST_Union(w.part)::geography), 0) FROM weighted w)
+                     / v_area_m2 END,
+           (SELECT coalesce(sum(w.share * t.total), 0)
+            FROM weighted w JOIN totals t ON t.cell_key = w.cell_key)
+    INTO v_covered, v_sum;
+
+    IF v_covered < 0.5 THEN
+        v_answer := jsonb_build_object('status', 'AREA_NOT_SUPPORTED');
+    ELSIF v_releases IS NULL THEN
+        v_answer := jsonb_build_object('status', 'TIME_INTERVAL_NO_DATA_FOUND');
+    ELSE
+        v_count := round(v_sum / cardinality(v_releases));
+        IF v_count < p_k THEN
+            v_answer := jsonb_build_object('status', 'DENSITY_BELOW_PRIVACY_THRESHOLD');
+        ELSIF v_covered < 1 - 1e-9 THEN
+            v_answer := jsonb_build_object('count', v_count, 'status', 'PART_OF_AREA_NOT_SUPPORTED');
+        ELSE
+            v_answer := jsonb_build_object('count', v_count, 'status', 'SUPPORTED_AREA');
+        END IF;
+    END IF;
+
+    INSERT INTO audit_log (actor_kind, actor, action, request, answer)
+    VALUES ('third_party', p_client, 'region-device-count',
+            jsonb_build_object('area', p_area, 'starttime', p_start, 'endtime', p_end,
+                               'releases', to_jsonb(v_releases), 'areaM2', round(v_area_m2::numeric)),
+            v_answer);
+    RETURN v_answer;
+END
+$fn$;
+
+---------------------------------------------------------------------------
+-- Operators (admin zone)
+
+-- lg_counts_exact: the exact current number of devices with a valid
+-- anonymous-statistics consent in the area p_area (a CAMARA Area, or a
+-- GeoJSON Polygon / MultiPolygon), from their latest location: the reported
+-- position when there is one, else a point on the surface of the reported
+-- cell's coverage. Operators only; audited. Returns {"count": n,
+-- "withPosition": a, "fromCell": b}.
+CREATE OR REPLACE FUNCTION lg_counts_exact(p_operator text, p_area jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_geom geometry;
+    v_pos bigint;
+    v_cell bigint;
+    v_answer jsonb;
+BEGIN
+    IF p_operator IS NULL OR p_operator = '' THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the operator is required');
+    END IF;
+    IF jsonb_typeof(p_area) = 'object' AND p_area ? 'type' AND NOT p_area ? 'areaType' THEN
+        IF p_area ->> 'type' NOT IN ('Polygon', 'MultiPolygon') THEN
+            PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the area must be a GeoJSON Polygon or MultiPolygon');
+        END IF;
+        BEGIN
+            v_geom := ST_SetSRID(ST_GeomFromGeoJSON(p_area::text), 4326);
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the area is not valid GeoJSON');
+        END;
+        IF NOT ST_IsValid(v_geom) OR ST_IsEmpty(v_geom) THEN
+            PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the area is not a valid polygon: '
+                                   || coalesce(ST_IsValidReason(v_geom), 'empty'));
+        END IF;
+    ELSE
+        SELECT a.geom INTO v_geom FROM lg_counts_area(p_area, NULL, NULL) a;
+    END IF;
+
+    SELECT count(*) FILTER (WHERE l.position IS NOT NULL),
+           count(*) FILTER (WHERE l.position IS NULL)
+    INTO v_pos, v_cell
+    FROM ue_location l
+    LEFT JOIN cell c ON c.cell_key = l.cell_key AND l.position IS NULL
+    WHERE lg_counts_has_consent(l.ue_id, now())
+      AND ((l.position IS NOT NULL AND ST_Covers(v_geom, l.position))
+           OR (l.position IS NULL AND c.coverage IS NOT NULL
+               AND ST_Covers(v_geom, ST_PointOnSurface(c.coverage))));
+    v_answer := jsonb_build_object('count', v_pos + v_cell, 'withPosition', v_pos,
+                                   'fromCell', v_cell);
+    INSERT INTO audit_log (actor_kind, actor, action, request, answer)
+    VALUES ('operator', p_operator, 'exact-count', jsonb_build_object('area', p_area), v_answer);
+    RETURN v_answer;
+END
+$fn$;
