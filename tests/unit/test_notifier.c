@@ -11,7 +11,8 @@
  * link, query string kept, host name resolved through evdns), 500 twice then
  * 200 with one webhook-id, 410 -> gone, private destinations refused, an
  * untrusted server certificate, a redirect not followed, and giving up once
- * a row is older than retry_max_age_s.
+ * a row is older than retry_max_age_s, the per-destination limit, and
+ * freeing the notifier with requests open and rows waiting.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,6 +48,7 @@
 typedef struct sink {
     int fail_first;      /* answer 500 to this many requests first */
     int status;          /* then this (200 when 0) */
+    bool is_hanging;     /* never answer (requests stay open until teardown) */
     int requests;
     int valid_signatures;
     int valid_with_old;
@@ -110,6 +112,8 @@ static void on_sink_request(struct evhttp_request *req, void *arg)
     lg_strlcpy(s->user_agent, ua ? ua : "", sizeof(s->user_agent));
     s->valid_signatures += lg_webhook_verify(SECRET, id, ts, body, len, sig);
     s->valid_with_old += lg_webhook_verify(SECRET_OLD, id, ts, body, len, sig);
+    if (s->is_hanging)
+        return;
     int status = s->fail_first > 0 ? 500 : (s->status ? s->status : 200);
     if (s->fail_first > 0)
         s->fail_first--;
@@ -266,6 +270,22 @@ static char *row_notif_id(fixture_t *f)
     return id;
 }
 
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopexit(arg, NULL);
+}
+
+/* Runs the loop for ms milliseconds. */
+static void run_for(fixture_t *f, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    lg_notifier_kick(f->notifier);
+    event_base_once(f->base, -1, EV_TIMEOUT, on_stop, f->base, &tv);
+    event_base_dispatch(f->base);
+}
+
 #define NEED_DB(state)                                                                             \
     fixture_t *f = *(state);                                                                       \
     if (f == NULL)                                                                                 \
@@ -359,6 +379,29 @@ static void test_redirect_is_not_followed(void **state)
     assert_string_equal(f->sink.path, "/n");
 }
 
+static void test_concurrency_limit_and_free_while_sending(void **state)
+{
+    NEED_DB(state);
+    for (int i = 0; i < 3; i++)
+        add_row(f, "localhost", "/slow", NULL);
+    add_row(f, "127.0.0.1", "/other", NULL);
+    f->sink.is_hanging = true;
+    lg_notifier_config_t cfg;
+    char ca[600];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
+    lg_notifier_config_defaults(&cfg);
+    cfg.ca_file = ca;
+    cfg.poll_ms = 50;
+    cfg.concurrency_per_destination = 1;
+    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
+    assert_non_null(f->notifier);
+    run_for(f, 700);
+    /* One request to localhost:port (two rows wait for its slot), one to 127.0.0.1:port. */
+    assert_int_equal(f->sink.requests, 2);
+    assert_int_equal(lg_notifier_inflight(f->notifier), 4);
+    /* teardown frees the notifier with requests open and rows waiting: ASan checks the rest. */
+}
+
 int main(void)
 {
     lg_log_level = getenv("LOCGUARD_TEST_DEBUG") ? LG_LOG_DEBUG : LG_LOG_WARN;
@@ -373,6 +416,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_untrusted_certificate_is_retried_then_failed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_redirect_is_not_followed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrency_limit_and_free_while_sending, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
