@@ -12,7 +12,8 @@
  * 200 with one webhook-id, 410 -> gone, private destinations refused, an
  * untrusted server certificate, a redirect not followed, and giving up once
  * a row is older than retry_max_age_s, the per-destination limit, and
- * freeing the notifier with requests open and rows waiting.
+ * freeing the notifier with requests open and rows waiting, and a server
+ * that never answers (timeout).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -402,6 +403,25 @@ static void test_concurrency_limit_and_free_while_sending(void **state)
     /* teardown frees the notifier with requests open and rows waiting: ASan checks the rest. */
 }
 
+static void test_silent_server_times_out(void **state)
+{
+    NEED_DB(state);
+    add_row(f, "localhost", "/n", "86400 s");
+    f->sink.is_hanging = true;
+    lg_notifier_config_t cfg;
+    char ca[600];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
+    lg_notifier_config_defaults(&cfg);
+    cfg.ca_file = ca;
+    cfg.poll_ms = 50;
+    cfg.timeout_s = 1;
+    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
+    assert_non_null(f->notifier);
+    run_until_settled(f);
+    expect_row(f, "failed", 1, "", "timeout");
+    assert_int_equal(f->sink.requests, 1);
+}
+
 int main(void)
 {
     lg_log_level = getenv("LOCGUARD_TEST_DEBUG") ? LG_LOG_DEBUG : LG_LOG_WARN;
@@ -418,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redirect_is_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrency_limit_and_free_while_sending, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_silent_server_times_out, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
