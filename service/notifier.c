@@ -38,20 +38,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LEASE_BATCH_MAX 100      /* rows per lease query */
-#define WAITING_PER_SLOT 8       /* rows queued locally per concurrency slot of a destination */
-#define BUSY_RETRY_MS 250        /* a row released for a busy destination is due again after */
-#define MAX_RESPONSE_BODY 65536  /* we read the status only; bigger answers are errors */
+#define LEASE_BATCH_MAX      100   /* rows per lease query */
+#define WAITING_PER_SLOT     8     /* rows queued locally per concurrency slot of a destination */
+#define BUSY_RETRY_MS        250   /* a row released for a busy destination is due again after */
+#define MAX_RESPONSE_BODY    65536 /* we read the status only; bigger answers are errors */
 #define MAX_RESPONSE_HEADERS 16384
-#define LEASE_MARGIN_S 2         /* a waiting row must start this long before its lease ends */
+#define LEASE_MARGIN_S       2 /* a waiting row must start this long before its lease ends */
 
 static const char lease_sql[] =
     "SELECT id, notif_id, destination, payload, secret, secret_previous, allow_private, "
     "attempts, extract(epoch FROM now() - created_at)::float8 "
     "FROM lg_outbox_lease($1, $2::int, $3::int)";
-static const char done_sql[] =
-    "SELECT lg_outbox_done($1::bigint, $2, $3, $4::int, $5, "
-    "now() + $6::float8 * interval '1 second')";
+static const char done_sql[] = "SELECT lg_outbox_done($1::bigint, $2, $3, $4::int, $5, "
+                               "now() + $6::float8 * interval '1 second')";
 static const char stats_sql[] = "SELECT depth, oldest_age_s FROM lg_outbox_stats()";
 
 typedef enum { D_WAITING, D_RESOLVING, D_SENDING, D_FINISHING } delivery_state_t;
@@ -62,10 +61,10 @@ typedef struct delivery delivery_t;
 typedef struct dest {
     struct dest *next;
     char key[LG_WEBHOOK_HOST_MAX + 8];
-    int active;                      /* deliveries holding a slot */
+    int active; /* deliveries holding a slot */
     delivery_t *wait_head, *wait_tail;
     size_t n_waiting;
-    bool is_draining;                /* release_slot is starting waiters: keep it alive */
+    bool is_draining; /* release_slot is starting waiters: keep it alive */
 } dest_t;
 
 /* A query's completion target; lg_notifier_free sets n to NULL. */
@@ -74,17 +73,17 @@ typedef struct ticket {
 } ticket_t;
 
 struct delivery {
-    delivery_t *prev, *next;   /* in n->deliveries */
-    delivery_t *wait_next;     /* in dest->wait_* while WAITING */
-    lg_notifier_t *n;          /* NULL once orphaned by lg_notifier_free */
+    delivery_t *prev, *next; /* in n->deliveries */
+    delivery_t *wait_next;   /* in dest->wait_* while WAITING */
+    lg_notifier_t *n;        /* NULL once orphaned by lg_notifier_free */
     delivery_state_t state;
-    char row_id[24];           /* outbox id, for lg_outbox_done and debug lines */
+    char row_id[24]; /* outbox id, for lg_outbox_done and debug lines */
     char *notif_id;
-    char *payload;             /* the body as sent (absolute self link) */
+    char *payload; /* the body as sent (absolute self link) */
     char *secret, *secret_previous;
     bool allow_private;
-    int attempts;              /* earlier failed attempts */
-    double age_s;              /* row age at lease time */
+    int attempts; /* earlier failed attempts */
+    double age_s; /* row age at lease time */
     int64_t leased_mono_us;
     lg_webhook_dest_t url;
     dest_t *dest;
@@ -92,7 +91,7 @@ struct delivery {
     struct evdns_getaddrinfo_request *dns_req;
     struct sockaddr_storage addr;
     struct evhttp_connection *evcon;
-    struct event *timer;       /* the deadline while SENDING, then the outcome query's start */
+    struct event *timer; /* the deadline while SENDING, then the outcome query's start */
     bool has_req_error;
     enum evhttp_request_error req_error;
     /* the outcome */
@@ -107,7 +106,7 @@ struct lg_notifier {
     lg_db_t *db;
     lg_metrics_t *metrics;
     lg_notifier_config_t cfg;
-    char *public_url, *ca_file;  /* owned copies of cfg's strings */
+    char *public_url, *ca_file; /* owned copies of cfg's strings */
     char owner[128];
     SSL_CTX *ssl_ctx;
     struct evdns_base *dns;
@@ -241,8 +240,8 @@ static void release_slot(delivery_t *d)
             dst->wait_tail = NULL;
         dst->n_waiting--;
         next->wait_next = NULL;
-        int64_t lease_left_us = (int64_t)n->cfg.lease_s * 1000000 -
-                                (lg_mono_us() - next->leased_mono_us);
+        int64_t lease_left_us =
+            (int64_t)n->cfg.lease_s * 1000000 - (lg_mono_us() - next->leased_mono_us);
         if (lease_left_us < ((int64_t)n->cfg.timeout_s + LEASE_MARGIN_S) * 1000000) {
             /*
              * Too late to send within our lease: another notifier could take the row
@@ -463,8 +462,9 @@ static void send_request(delivery_t *d)
     char timestamp[24];
     char signature[LG_WEBHOOK_SIGNATURE_MAX];
     int family = d->addr.ss_family;
-    const void *raw = family == AF_INET ? (const void *)&((struct sockaddr_in *)&d->addr)->sin_addr
-                                        : (const void *)&((struct sockaddr_in6 *)&d->addr)->sin6_addr;
+    const void *raw = family == AF_INET
+                          ? (const void *)&((struct sockaddr_in *)&d->addr)->sin_addr
+                          : (const void *)&((struct sockaddr_in6 *)&d->addr)->sin6_addr;
     if (evutil_inet_ntop(family, raw, addr_text, sizeof(addr_text)) == NULL) {
         finish(d, "retry", 0, "bad address", -1, true);
         return;
@@ -484,13 +484,15 @@ static void send_request(delivery_t *d)
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), d->url.host);
     } else {
         SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if (SSL_set_tlsext_host_name(ssl, d->url.host) != 1 || SSL_set1_host(ssl, d->url.host) != 1) {
+        if (SSL_set_tlsext_host_name(ssl, d->url.host) != 1 ||
+            SSL_set1_host(ssl, d->url.host) != 1) {
             SSL_free(ssl);
             goto failed;
         }
     }
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        n->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    struct bufferevent *bev =
+        bufferevent_openssl_socket_new(n->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (bev == NULL) {
         SSL_free(ssl);
         goto failed;
@@ -736,7 +738,8 @@ static void on_stats(void *arg, const PGresult *res, const char *err)
     if (err != NULL || res == NULL || PQntuples(res) != 1 || PQnfields(res) != 2)
         return;
     lg_metrics_set(n->metrics, LG_G_OUTBOX_DEPTH, strtoll(PQgetvalue(res, 0, 0), NULL, 10));
-    lg_metrics_set(n->metrics, LG_G_OUTBOX_OLDEST_AGE, (int64_t)strtod(PQgetvalue(res, 0, 1), NULL));
+    lg_metrics_set(n->metrics, LG_G_OUTBOX_OLDEST_AGE,
+                   (int64_t)strtod(PQgetvalue(res, 0, 1), NULL));
 }
 
 static void on_stats_tick(evutil_socket_t fd, short what, void *arg)

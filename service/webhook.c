@@ -19,12 +19,12 @@
 #include <string.h>
 #include <strings.h>
 
-#define SECRET_PREFIX "whsec_"
-#define KEY_MAX 128      /* longest decoded secret we accept, in bytes */
-#define MAC_LEN 32       /* SHA-256 */
-#define MAC_B64_LEN 44   /* base64 of 32 bytes, padded */
+#define SECRET_PREFIX   "whsec_"
+#define KEY_MAX         128 /* longest decoded secret we accept, in bytes */
+#define MAC_LEN         32  /* SHA-256 */
+#define MAC_B64_LEN     44  /* base64 of 32 bytes, padded */
 #define BACKOFF_BASE_MS 1000
-#define BACKOFF_MAX_MS (INT64_C(1) << 31) /* about 24 days: keeps the jitter product in 64 bits */
+#define BACKOFF_MAX_MS  (INT64_C(1) << 31) /* about 24 days: keeps the jitter product in 64 bits */
 
 const char LG_WEBHOOK_ERR_NOT_ALLOWED[] = "destination not allowed";
 static const char err_bad_url[] = "destination is not a valid URL";
@@ -92,14 +92,15 @@ failed:
 }
 
 /* Appends "v1,<base64 mac>" for one secret to out (at offset *used). */
-static int sign_one(const char *secret, const char *msg_id, const char *timestamp,
-                    const char *body, size_t len, char *out, size_t out_size, size_t *used)
+static int sign_one(const char *secret, const char *msg_id, const char *timestamp, const char *body,
+                    size_t len, char *out, size_t out_size, size_t *used)
 {
     unsigned char key[KEY_MAX];
     unsigned char mac[MAC_LEN];
     int rc = LG_ERR;
     int key_len = secret_key(secret, key, sizeof(key));
-    if (key_len < 0 || compute_mac(key, (size_t)key_len, msg_id, timestamp, body, len, mac) != LG_OK)
+    if (key_len < 0 ||
+        compute_mac(key, (size_t)key_len, msg_id, timestamp, body, len, mac) != LG_OK)
         goto failed;
     size_t need = (*used > 0 ? 1 : 0) + 3 + MAC_B64_LEN + 1;
     if (out_size < *used + need)
@@ -117,8 +118,7 @@ failed:
 }
 
 int lg_webhook_sign(const char *secret, const char *secret_previous, const char *msg_id,
-                    const char *timestamp, const char *body, size_t len, char *out,
-                    size_t out_size)
+                    const char *timestamp, const char *body, size_t len, char *out, size_t out_size)
 {
     size_t used = 0;
     if (out_size > 0)
@@ -140,7 +140,8 @@ bool lg_webhook_verify(const char *secret, const char *msg_id, const char *times
     if (msg_id == NULL || timestamp == NULL || body == NULL || signature_header == NULL)
         return false;
     int key_len = secret_key(secret, key, sizeof(key));
-    if (key_len < 0 || compute_mac(key, (size_t)key_len, msg_id, timestamp, body, len, mac) != LG_OK)
+    if (key_len < 0 ||
+        compute_mac(key, (size_t)key_len, msg_id, timestamp, body, len, mac) != LG_OK)
         goto done;
     const char *p = signature_header;
     while (*p != '\0') {
@@ -281,13 +282,13 @@ bool lg_webhook_addr_is_private(const struct sockaddr *sa)
     /* ::/96 holds :: and ::1 as well as the old IPv4-compatible form. */
     if (memcmp(b, zeros, 12) == 0 || memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
         return ipv4_is_private(be32_at(b + 12));
-    if ((b[0] & 0xFE) == 0xFC)                   /* fc00::/7 unique local */
+    if ((b[0] & 0xFE) == 0xFC) /* fc00::/7 unique local */
         return true;
-    if (b[0] == 0xFE && (b[1] & 0xC0) == 0x80)   /* fe80::/10 link-local */
+    if (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) /* fe80::/10 link-local */
         return true;
-    if (b[0] == 0xFE && (b[1] & 0xC0) == 0xC0)   /* fec0::/10 site-local (deprecated) */
+    if (b[0] == 0xFE && (b[1] & 0xC0) == 0xC0) /* fec0::/10 site-local (deprecated) */
         return true;
-    if (b[0] == 0xFF)                            /* ff00::/8 multicast */
+    if (b[0] == 0xFF) /* ff00::/8 multicast */
         return true;
     return false;
 }

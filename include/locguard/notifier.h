@@ -32,11 +32,11 @@ typedef struct lg_notifier_config {
     int retry_max_age_s;             /* give up on rows older than this, default 86400 */
     int max_backoff_s;               /* back-off ceiling, default 600 */
     int concurrency_per_destination; /* requests under way per host:port, default 4 */
-    int timeout_s;                   /* whole exchange (connect, TLS, request, answer), default 10 */
-    int lease_s;                     /* lease length, default 60; must exceed timeout_s */
-    int poll_ms;                     /* lease poll period, default 500 */
-    int max_inflight;                /* rows leased and not finished, all destinations, default 256 */
-    int stats_interval_ms;           /* outbox depth / oldest age gauges refresh, default 5000 */
+    int timeout_s;         /* whole exchange (connect, TLS, request, answer), default 10 */
+    int lease_s;           /* lease length, default 60; must exceed timeout_s */
+    int poll_ms;           /* lease poll period, default 500 */
+    int max_inflight;      /* rows leased and not finished, all destinations, default 256 */
+    int stats_interval_ms; /* outbox depth / oldest age gauges refresh, default 5000 */
 } lg_notifier_config_t;
 
 /* Fills cfg with the defaults above (public_url and ca_file NULL). */

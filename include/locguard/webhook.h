@@ -20,7 +20,7 @@
 #define LG_WEBHOOK_SIGNATURE_MAX 128
 
 /* Longest host name and request target (path + query) of a destination. */
-#define LG_WEBHOOK_HOST_MAX 256
+#define LG_WEBHOOK_HOST_MAX   256
 #define LG_WEBHOOK_TARGET_MAX 2048
 
 /* Error strings (compare by pointer). */
@@ -28,10 +28,10 @@ extern const char LG_WEBHOOK_ERR_NOT_ALLOWED[]; /* "destination not allowed" */
 
 /* A destination URL taken apart by lg_webhook_check_url. */
 typedef struct lg_webhook_dest {
-    char host[LG_WEBHOOK_HOST_MAX];     /* name or address, IPv6 without brackets */
-    int port;                           /* 443 when the URL names none */
-    bool is_ip_literal;                 /* host is an IPv4 or IPv6 address */
-    char target[LG_WEBHOOK_TARGET_MAX]; /* path ("/" when empty) and "?query" */
+    char host[LG_WEBHOOK_HOST_MAX];             /* name or address, IPv6 without brackets */
+    int port;                                   /* 443 when the URL names none */
+    bool is_ip_literal;                         /* host is an IPv4 or IPv6 address */
+    char target[LG_WEBHOOK_TARGET_MAX];         /* path ("/" when empty) and "?query" */
     char host_header[LG_WEBHOOK_HOST_MAX + 16]; /* Host header value: [v6]:port as needed */
 } lg_webhook_dest_t;
 

@@ -5,7 +5,8 @@
  * loop. They need two environment variables and are skipped without them:
  *
  *   LOCGUARD_TEST_DATABASE  libpq conninfo of a migrated database (its outbox is emptied)
- *   LOCGUARD_TEST_CERTS     a tests/tools/mkcerts.sh directory (ca.pem, server.pem/.key, rogue-ca.pem)
+ *   LOCGUARD_TEST_CERTS     a tests/tools/mkcerts.sh directory (ca.pem, server.pem/.key,
+ * rogue-ca.pem)
  *
  * Covered: a signed delivery (two secrets during rotation, absolute self
  * link, query string kept, host name resolved through evdns), 500 twice then
@@ -41,15 +42,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define SECRET     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SECRET_OLD "whsec_c2VjcmV0LXR3by1mb3Itcm90YXRpb24tdGVzdHM="
 #define PUBLIC_URL "https://locguard.test:8443"
 
 /* The sink: what it answers and what it saw. */
 typedef struct sink {
-    int fail_first;      /* answer 500 to this many requests first */
-    int status;          /* then this (200 when 0) */
-    bool is_hanging;     /* never answer (requests stay open until teardown) */
+    int fail_first;  /* answer 500 to this many requests first */
+    int status;      /* then this (200 when 0) */
+    bool is_hanging; /* never answer (requests stay open until teardown) */
     int requests;
     int valid_signatures;
     int valid_with_old;
@@ -141,9 +142,9 @@ static int setup(void **state)
     if (PQstatus(f->pg) != CONNECTION_OK)
         fail_msg("database: %s", PQerrorMessage(f->pg));
     exec_ok(f->pg, "DELETE FROM notification_outbox; DELETE FROM scs WHERE scs_as_id = 'scs-t'");
-    exec_ok(f->pg, "INSERT INTO scs (scs_as_id, webhook_secret, webhook_secret_previous, "
-                   "allow_private_destinations) VALUES ('scs-t', '" SECRET "', '" SECRET_OLD
-                   "', true)");
+    exec_ok(f->pg,
+            "INSERT INTO scs (scs_as_id, webhook_secret, webhook_secret_previous, "
+            "allow_private_destinations) VALUES ('scs-t', '" SECRET "', '" SECRET_OLD "', true)");
     f->base = event_base_new();
     f->metrics = lg_metrics_new();
     f->db = lg_db_new(f->base, conninfo, 2, f->metrics);
@@ -216,7 +217,8 @@ static void add_row(fixture_t *f, const char *host, const char *path, const char
 
 static long pending_rows(fixture_t *f)
 {
-    PGresult *r = PQexec(f->pg, "SELECT count(*) FROM notification_outbox WHERE status = 'pending'");
+    PGresult *r =
+        PQexec(f->pg, "SELECT count(*) FROM notification_outbox WHERE status = 'pending'");
     long n = atol(PQgetvalue(r, 0, 0));
     PQclear(r);
     return n;
