@@ -7,13 +7,16 @@
  * token must carry bounded, NUL-terminated sub and scope and an unexpired
  * exp; a refused one must say why and leave the claims empty. The input
  * also goes through the strict base64url decoder, which must round-trip
- * what it accepts. `make check` replays tests/fuzz/corpus/jwt/ (a valid
+ * what it accepts, and through the token endpoint's request parser
+ * (service/oauth.c) as a form body and as an Authorization header, which
+ * must fill only bounded, valid fields. `make check` replays tests/fuzz/corpus/jwt/ (a valid
  * token for this key and time, and damaged variants) through replay_main.c.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "locguard/oauth.h"
 #include "locguard/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -77,6 +80,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(n == 0 || lg_token_b64_encode(bin, n, is_url, text, sizeof(text)) == size);
             CHECK(memcmp(text, data, size) == 0 || n == 0);
         }
+    }
+
+    /* The same bytes as a token request body, and as a Basic or Bearer header. */
+    lg_oauth_request_t r;
+    const char *err = lg_oauth_parse_request("application/x-www-form-urlencoded", NULL,
+                                             (const char *)data, size, &r);
+    if (err == NULL) {
+        CHECK(r.client_id[0] != '\0' && memchr(r.client_id, '\0', sizeof(r.client_id)));
+        CHECK(memchr(r.client_secret, '\0', sizeof(r.client_secret)) != NULL);
+        CHECK(!r.has_scope || (r.scope[0] != '\0' && r.scope[0] != ' '));
+    }
+    if (size < 1024) {
+        char header[1024];
+        int status;
+        memcpy(header, data, size);
+        header[size] = '\0';
+        err = lg_oauth_parse_request("application/x-www-form-urlencoded", header,
+                                     "grant_type=client_credentials", 29, &r);
+        CHECK(err == NULL || err == lg_oauth_err_invalid_client ||
+              err == lg_oauth_err_invalid_request);
+        if (lg_oauth_check_bearer(signer, header, FUZZ_AUD, "monitoring-event", FUZZ_NOW_S, &c,
+                                  &status) == LG_OK)
+            CHECK(status == 200 && c.err == NULL);
+        else
+            CHECK((status == 401 || status == 403) && c.err != NULL);
     }
     return 0;
 }
