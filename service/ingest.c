@@ -54,6 +54,8 @@ struct lg_ingest {
     size_t inflight_items;
     size_t inflight_reports;
     int n_flights;
+    void (*on_alerts)(void *arg);
+    void *on_alerts_arg;
 };
 
 static void flush(lg_ingest_t *ing);
@@ -130,7 +132,8 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     lg_metrics_add(m, LG_C_DECISION_UNKNOWN_CELL, field_u64(res, 4));
     lg_metrics_add(m, LG_C_UNKNOWN_DEVICES, field_u64(res, 5));
     lg_metrics_add(m, LG_C_DECISION_UNCHECKED, field_u64(res, 6));
-    lg_metrics_add(m, LG_C_ALERTS, field_u64(res, 7));
+    uint64_t n_alerts = field_u64(res, 7);
+    lg_metrics_add(m, LG_C_ALERTS, n_alerts);
 
     /* batch_status is a text[] of plain words: "{accepted,duplicate,...}". */
     const char *p = PQgetvalue(res, 0, 0);
@@ -149,6 +152,8 @@ static void on_result(void *arg, const PGresult *res, const char *err)
         it = next;
     }
     free(f);
+    if (n_alerts > 0 && ing->on_alerts != NULL)
+        ing->on_alerts(ing->on_alerts_arg);
     flush(ing);
 }
 
@@ -261,7 +266,6 @@ void lg_ingest_free(lg_ingest_t *ing)
     item_t *list = ing->head;
     ing->head = ing->tail = NULL;
     finish_all(list, LG_INGEST_UNAVAILABLE);
-    lg_db_on_idle(ing->db, NULL, NULL);
     free(ing);
 }
 
@@ -292,6 +296,12 @@ lg_ingest_status_t lg_ingest_submit(lg_ingest_t *ing, lg_batch_t *batch, int64_t
     update_gauges(ing);
     flush(ing);
     return LG_INGEST_QUEUED;
+}
+
+void lg_ingest_on_alerts(lg_ingest_t *ing, void (*cb)(void *arg), void *arg)
+{
+    ing->on_alerts = cb;
+    ing->on_alerts_arg = arg;
 }
 
 size_t lg_ingest_pending(const lg_ingest_t *ing)

@@ -4,7 +4,8 @@
  * schema, then wires the modules together around one event loop:
  *
  *   zones (http) -> southbound -> ingest (group commit) -> db (async libpq)
- *                -> admin      -> db
+ *                -> northbound -> oauth, token, db     notifier (outbox) -> SCS
+ *                -> admin      -> db                   release (noisy counts) -> db
  *
  * and runs until SIGTERM/SIGINT, when it stops accepting, lets the batches
  * under way commit and be answered, and exits.
@@ -17,7 +18,12 @@
 #include "locguard/log.h"
 #include "locguard/metrics.h"
 #include "locguard/migrate.h"
+#include "locguard/northbound.h"
+#include "locguard/notifier.h"
+#include "locguard/oauth.h"
+#include "locguard/release.h"
 #include "locguard/southbound.h"
+#include "locguard/token.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -39,6 +45,11 @@ typedef struct daemon_ctx {
     lg_ingest_t *ingest;
     lg_southbound_t *southbound;
     lg_admin_t *admin;
+    lg_notifier_t *notifier;
+    lg_token_signer_t *signer;   /* NULL without [oauth] */
+    lg_oauth_t *oauth_north;     /* token endpoint of the northbound zone */
+    lg_northbound_t *northbound;
+    lg_release_t *release;
     lg_http_zone_t *zones[LG_ZONES_MAX];
     size_t n_zones;
     struct event *sigterm, *sigint, *drain_timer;
@@ -101,6 +112,75 @@ static int write_file(const char *path, const char *text)
     return LG_OK;
 }
 
+static void kick_notifier(void *arg)
+{
+    lg_notifier_kick(arg);
+}
+
+static bool has_zone(const lg_config_t *cfg, lg_zone_kind_t kind, bool *has_client_ca)
+{
+    for (size_t i = 0; i < cfg->n_zones; i++) {
+        if (cfg->zones[i].kind == kind) {
+            if (has_client_ca != NULL)
+                *has_client_ca = cfg->zones[i].client_ca_file != NULL;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The notifier, the token signer, the northbound API and the count releases. */
+static int start_services(daemon_ctx_t *d)
+{
+    const lg_config_t *c = &d->cfg;
+    lg_notifier_config_t ncfg;
+    lg_notifier_config_defaults(&ncfg);
+    ncfg.public_url = c->public_url;
+    ncfg.ca_file = c->delivery_ca_file;
+    ncfg.retry_max_age_s = c->delivery_retry_max_age_s;
+    ncfg.max_backoff_s = c->delivery_max_backoff_s;
+    ncfg.concurrency_per_destination = c->delivery_concurrency;
+    ncfg.timeout_s = c->delivery_timeout_s;
+    ncfg.lease_s = c->delivery_lease_s;
+    ncfg.poll_ms = c->delivery_poll_ms;
+    d->notifier = lg_notifier_new(d->base, d->db, d->metrics, &ncfg);
+    if (d->notifier == NULL)
+        return LG_ERR;
+    lg_ingest_on_alerts(d->ingest, kick_notifier, d->notifier);
+
+    if (c->oauth_signing_key != NULL) {
+        d->signer = lg_token_signer_new(c->oauth_signing_key, c->oauth_issuer);
+        if (d->signer == NULL) {
+            lg_error("[oauth] signing_key: cannot load an EC P-256 private key");
+            return LG_ERR;
+        }
+    }
+    bool needs_client_cert = false;
+    if (has_zone(c, LG_ZONE_NORTHBOUND, &needs_client_cert)) {
+        d->oauth_north = lg_oauth_new(d->db, d->signer, LG_NORTHBOUND_AUDIENCE,
+                                      c->oauth_token_ttl_s, d->metrics);
+        if (d->oauth_north == NULL)
+            return LG_ERR;
+        d->northbound = lg_northbound_new(d->db, d->metrics, d->signer, d->oauth_north,
+                                          d->notifier, c->public_url, needs_client_cert);
+        if (d->northbound == NULL)
+            return LG_ERR;
+    }
+
+    lg_release_config_t rcfg = {
+        .bucket_s = c->counts_bucket_s,
+        .delay_s = 5,
+        .eps_num = c->counts_eps_num,
+        .eps_den = c->counts_eps_den,
+        .daily_eps_num = c->counts_daily_eps_num,
+        .daily_eps_den = c->counts_daily_eps_den,
+    };
+    d->release = lg_release_new(d->base, d->db, d->metrics, &rcfg);
+    if (d->release == NULL)
+        return LG_ERR;
+    return LG_OK;
+}
+
 static int start_zones(daemon_ctx_t *d)
 {
     char ready[1024] = "";
@@ -116,6 +196,10 @@ static int start_zones(daemon_ctx_t *d)
         case LG_ZONE_ADMIN:
             handler = lg_admin_handle;
             arg = d->admin;
+            break;
+        case LG_ZONE_NORTHBOUND:
+            handler = lg_northbound_handle;
+            arg = d->northbound;
             break;
         default:
             lg_error("zone %s: this kind of zone is not served yet", z->name);
@@ -151,7 +235,7 @@ static int run(daemon_ctx_t *d)
     d->ingest = lg_ingest_new(d->db, d->metrics, &d->cfg);
     d->southbound = lg_southbound_new(&d->cfg, d->ingest, d->metrics);
     d->admin = lg_admin_new(d->db, d->metrics, admin_token, schema_version);
-    if (d->admin == NULL || start_zones(d) != LG_OK)
+    if (d->admin == NULL || start_services(d) != LG_OK || start_zones(d) != LG_OK)
         return LG_ERR;
 
     if (d->cfg.pid_file != NULL) {
@@ -172,13 +256,23 @@ static int run(daemon_ctx_t *d)
 
 static void cleanup(daemon_ctx_t *d)
 {
-    /* Answer what still waits before the connections it waits on go away. */
+    /* These two take their queries back from the pool. */
+    lg_release_free(d->release);
+    lg_notifier_free(d->notifier);
+    /*
+     * The pool completes every query under way; the completions answer their
+     * requests, so it goes before the zones and before the modules those
+     * completions point into.
+     */
+    lg_db_free(d->db);
     lg_ingest_free(d->ingest);
     for (size_t i = 0; i < d->n_zones; i++)
         lg_http_zone_free(d->zones[i]);
     lg_southbound_free(d->southbound);
+    lg_northbound_free(d->northbound);
+    lg_oauth_free(d->oauth_north);
+    lg_token_signer_free(d->signer);
     lg_admin_free(d->admin);
-    lg_db_free(d->db);
     if (d->sigterm != NULL)
         event_free(d->sigterm);
     if (d->sigint != NULL)

@@ -34,7 +34,11 @@ typedef void (*lg_ingest_cb)(void *arg, lg_ingest_status_t status);
 /* Creates the group commit over db, with cfg's limits (cfg must outlive it). */
 lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_config_t *cfg);
 
-/* Fails every batch still waiting with LG_INGEST_UNAVAILABLE, then frees. Accepts NULL. */
+/*
+ * Fails every batch still waiting with LG_INGEST_UNAVAILABLE, then frees.
+ * Free the pool first: its completions of round trips under way still
+ * point here. Accepts NULL.
+ */
 void lg_ingest_free(lg_ingest_t *ing);
 
 /*
@@ -45,6 +49,9 @@ void lg_ingest_free(lg_ingest_t *ing);
  */
 lg_ingest_status_t lg_ingest_submit(lg_ingest_t *ing, lg_batch_t *batch, int64_t seq,
                                     lg_ingest_cb cb, void *arg);
+
+/* Calls cb(arg) after each round trip that wrote movement alerts (to wake the notifier). */
+void lg_ingest_on_alerts(lg_ingest_t *ing, void (*cb)(void *arg), void *arg);
 
 /* Batches queued or in a round trip: zero once everything is answered. */
 size_t lg_ingest_pending(const lg_ingest_t *ing);
