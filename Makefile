@@ -38,6 +38,9 @@ LIB_SRCS  = $(filter-out service/main.c service/locguardctl.c,$(wildcard service
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Unit tests of modules that talk to PostgreSQL: run by `dbunit` against a real one.
+DBUNIT_BINS = $(BUILD)/tests/test_notifier $(BUILD)/tests/test_release
+PURE_UNIT_BINS = $(filter-out $(DBUNIT_BINS),$(UNIT_BINS))
 TOOL_SRCS = $(wildcard tests/tools/*.c)
 TOOL_NAMES = $(basename $(notdir $(TOOL_SRCS)))
 TOOL_BINS = $(addprefix $(BUILD)/,$(subst _,-,$(TOOL_NAMES)))
@@ -46,7 +49,7 @@ FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 
 BINS = $(BUILD)/locguard $(BUILD)/locguardctl $(TOOL_BINS)
 
-.PHONY: all deps check unit sqltest fuzz-replay integration demo stop bench fuzz \
+.PHONY: all deps check unit dbunit sqltest fuzz-replay integration demo stop bench fuzz \
         format format-check clean distclean
 
 all: $(BINS)
@@ -81,8 +84,11 @@ $(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/r
 deps:
 	@tests/tools/deps.sh $(DEB_PACKAGES)
 
-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+unit: $(PURE_UNIT_BINS)
+	@set -e; for t in $(PURE_UNIT_BINS); do echo "== $$t"; $$t; done
+
+dbunit: all $(DBUNIT_BINS)
+	@BUILD=$(BUILD) tests/tools/run-dbunit.sh $(VAR)/check-dbunit-pg $(DBUNIT_BINS)
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@set -e; for t in $(FUZZ_REPLAY); do \
@@ -100,6 +106,7 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory sqltest
+	@$(MAKE) --no-print-directory dbunit
 	@$(MAKE) --no-print-directory integration
 
 # deps first, then a fresh make: pkg-config's answers are read when make starts.
