@@ -12,6 +12,7 @@
  */
 #include "locguard/common.h"
 #include "locguard/timefmt.h"
+#include "locguard/token.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -854,9 +855,22 @@ static int body_scs_add(const struct invocation *inv, struct body *out)
     return EXIT_OK;
 }
 
-/* The daemon generates the client secret; the CLI never sees one before the answer. */
+/*
+ * The secret of a client being added. The CLI makes it and sends only its
+ * scrypt hash, so the secret never crosses the wire or reaches the daemon;
+ * print_client_secret shows it once. One command runs per process, so one
+ * slot is enough; it is wiped at exit.
+ */
+static char new_client_secret[64];
+
+static void wipe_client_secret(void)
+{
+    OPENSSL_cleanse(new_client_secret, sizeof(new_client_secret));
+}
+
 static int body_client_add(const struct invocation *inv, struct body *out)
 {
+    char hash[256];
     const char *scs = opt(inv, "scs");
     json_t *scopes = json_array();
     json_t *doc;
@@ -872,7 +886,14 @@ static int body_client_add(const struct invocation *inv, struct body *out)
         if (!is_dup)
             json_array_append_new(scopes, json_string(inv->repeats[i]));
     }
-    doc = json_pack("{s:s, s:o}", "clientId", inv->args[0], "scopes", scopes);
+    if (lg_token_new_secret(new_client_secret, sizeof(new_client_secret)) != LG_OK ||
+        lg_token_hash_secret(new_client_secret, hash, sizeof(hash)) != LG_OK) {
+        json_decref(scopes);
+        return report_failure("cannot make a client secret: the random source failed");
+    }
+    atexit(wipe_client_secret);
+    doc = json_pack("{s:s, s:o, s:s}", "clientId", inv->args[0], "scopes", scopes, "secretHash",
+                    hash);
     if (doc == NULL)
         return report_failure("arguments are not valid UTF-8");
     if (scs != NULL)
@@ -1225,6 +1246,8 @@ static void print_outbox(json_t *doc)
 /* Prints the new client, then says once that its secret cannot be shown again. */
 static void print_client_secret(json_t *doc)
 {
+    if (json_is_object(doc) && new_client_secret[0] != '\0')
+        json_object_set_new(doc, "clientSecret", json_string(new_client_secret));
     print_object(doc);
     if (json_is_string(json_object_get(doc, "clientSecret")))
         fputs("locguardctl: store the clientSecret now: it is not stored and cannot be shown "

@@ -1341,3 +1341,47 @@ BEGIN
               FROM consent c WHERE c.ue_id = u.id);
 END
 $fn$;
+
+---------------------------------------------------------------------------
+-- Outbox
+
+-- lg_admin_outbox_list {status?, scsAsId?, limit?}: notifications, newest
+-- first, with their delivery state; never the payload (it carries the
+-- location), only the device's External ID.
+CREATE OR REPLACE FUNCTION lg_admin_outbox_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_status text := lg_admin_text(args, 'status', false);
+    v_scs text := lg_admin_text(args, 'scsAsId', false);
+    v_limit int := lg_admin_int(args, 'limit', 100, 1, 1000);
+    v_scs_id bigint;
+BEGIN
+    IF v_status IS NOT NULL AND v_status NOT IN ('pending', 'delivered', 'dropped', 'failed') THEN
+        PERFORM lg_admin_fail('22023', 'status must be pending, delivered, dropped or failed',
+                              'status');
+    END IF;
+    IF v_scs IS NOT NULL THEN
+        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
+    END IF;
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'notifId', o.notif_id,
+                       'kind', o.kind,
+                       'status', o.status,
+                       'attempts', o.attempts,
+                       'scsAsId', s.scs_as_id,
+                       'externalId', u.external_id,
+                       'lastStatus', o.last_status,
+                       'nextAttemptAt', lg_rfc3339(o.next_attempt_at),
+                       'createdAt', lg_rfc3339(o.created_at),
+                       'deliveredAt', lg_rfc3339(o.delivered_at)) ORDER BY o.id DESC), '[]')
+              FROM (SELECT * FROM notification_outbox
+                     WHERE (v_status IS NULL OR status = v_status)
+                       AND (v_scs_id IS NULL OR scs_id = v_scs_id)
+                     ORDER BY id DESC
+                     LIMIT v_limit) o
+              JOIN scs s ON s.id = o.scs_id
+              LEFT JOIN ue u ON u.id = o.ue_id);
+END
+$fn$;

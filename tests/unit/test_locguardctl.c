@@ -320,9 +320,24 @@ static void test_client_add_collects_repeated_scopes_once_each(void **state)
     assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
     assert_int_equal(command_of(argv)->method, EVHTTP_REQ_POST);
     assert_string_equal(path, "/v1/clients");
-    assert_string_equal(
-        body,
-        "{\"clientId\":\"c1\",\"scopes\":[\"monitoring-event\",\"admin\"],\"scsAsId\":\"s1\"}");
+    json_t *doc = json_loads(body, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "clientId")), "c1");
+    assert_string_equal(json_string_value(json_object_get(doc, "scsAsId")), "s1");
+    json_t *scopes = json_object_get(doc, "scopes");
+    assert_int_equal(json_array_size(scopes), 2);
+    assert_string_equal(json_string_value(json_array_get(scopes, 0)), "monitoring-event");
+    assert_string_equal(json_string_value(json_array_get(scopes, 1)), "admin");
+    /* Only the hash of the secret the CLI made is sent; the secret itself is not. */
+    const char *hash = json_string_value(json_object_get(doc, "secretHash"));
+    assert_non_null(hash);
+    assert_int_equal(strncmp(hash, "scrypt$", 7), 0);
+    assert_true(strlen(new_client_secret) >= 40);
+    assert_true(lg_token_secret_matches(new_client_secret, hash));
+    assert_false(lg_token_secret_matches("another secret", hash));
+    assert_null(strstr(body, new_client_secret));
+    assert_null(json_object_get(doc, "clientSecret"));
+    json_decref(doc);
     free(path);
     free(body);
 }
