@@ -46,8 +46,7 @@ static int read_coord(const json_t *point, const char *key, double limit, const 
                       const char *what, lg_camara_error_t *err, double *out)
 {
     if (!json_is_object(point))
-        return refuse(err, shape_code, "%s must be an object with latitude and longitude.",
-                      what);
+        return refuse(err, shape_code, "%s must be an object with latitude and longitude.", what);
     const json_t *v = json_object_get(point, key);
     if (!json_is_number(v))
         return refuse(err, shape_code, "%s.%s must be a number.", what, key);

@@ -21,8 +21,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define US_PER_TOKEN   INT64_C(1000000) /* one request, in micro-tokens */
-#define BUCKETS_INITIAL 64              /* client slots, grown by doubling */
+#define US_PER_TOKEN    INT64_C(1000000) /* one request, in micro-tokens */
+#define BUCKETS_INITIAL 64               /* client slots, grown by doubling */
 
 static const char query_sql[] =
     "SELECT lg_counts_query($1, $2::jsonb, $3::timestamptz, $4::timestamptz, $5::int, "
@@ -39,14 +39,14 @@ struct lg_exposure {
     lg_db_t *db;
     lg_metrics_t *metrics;
     const lg_token_signer_t *signer;
-    lg_oauth_t *oauth;        /* NULL: no token endpoint in this zone */
-    int k;                    /* answers below k are suppressed */
-    double min_area_m2;       /* smallest area accepted */
-    double max_area_m2;       /* largest area accepted */
-    int64_t rate_per_minute;  /* requests per client per minute, also the burst */
-    bucket_t *buckets;        /* open addressing on the subject's hash */
-    size_t n_buckets;         /* slots in buckets, a power of two */
-    size_t n_used;            /* slots holding a client */
+    lg_oauth_t *oauth;       /* NULL: no token endpoint in this zone */
+    int k;                   /* answers below k are suppressed */
+    double min_area_m2;      /* smallest area accepted */
+    double max_area_m2;      /* largest area accepted */
+    int64_t rate_per_minute; /* requests per client per minute, also the burst */
+    bucket_t *buckets;       /* open addressing on the subject's hash */
+    size_t n_buckets;        /* slots in buckets, a power of two */
+    size_t n_used;           /* slots holding a client */
 };
 
 /* A count request waiting for the database. */
@@ -131,8 +131,8 @@ static int take_token(lg_exposure_t *ex, const char *sub, int64_t now_us)
     /* rate_per_minute tokens per 60 s: micro-tokens = elapsed_us * rate / 60. */
     int64_t elapsed_us = now_us - b->refilled_us;
     if (elapsed_us > 0) {
-        int64_t gained = elapsed_us >= INT64_C(60000000) ? capacity
-                                                         : elapsed_us * ex->rate_per_minute / 60;
+        int64_t gained =
+            elapsed_us >= INT64_C(60000000) ? capacity : elapsed_us * ex->rate_per_minute / 60;
         b->level = b->level + gained > capacity ? capacity : b->level + gained;
         b->refilled_us = now_us;
     }
@@ -154,9 +154,9 @@ static void reply_error(struct evhttp_request *req, int status, const char *code
         snprintf(v, sizeof(v), "%d", retry_after_s);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
     }
-    lg_http_reply_json(req, status,
-                       json_pack("{s:i,s:s,s:s}", "status", status, "code", code, "message",
-                                 message));
+    lg_http_reply_json(
+        req, status,
+        json_pack("{s:i,s:s,s:s}", "status", status, "code", code, "message", message));
 }
 
 static void reply_unavailable(struct evhttp_request *req)
@@ -315,7 +315,8 @@ void lg_exposure_handle(struct evhttp_request *req, void *arg)
     if (correlator != NULL)
         evhttp_add_header(evhttp_request_get_output_headers(req), "x-correlator", correlator);
 
-    if (strcmp(path, LG_EXPOSURE_COUNT_PATH) != 0 && strcmp(path, LG_EXPOSURE_COUNT_PATH_ALIAS) != 0) {
+    if (strcmp(path, LG_EXPOSURE_COUNT_PATH) != 0 &&
+        strcmp(path, LG_EXPOSURE_COUNT_PATH_ALIAS) != 0) {
         reply_error(req, 404, "NOT_FOUND", "The specified resource is not found.", 0);
         return;
     }

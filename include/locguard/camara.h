@@ -23,16 +23,16 @@
 
 #include <jansson.h>
 
-#define LG_CAMARA_POLYGON_MIN 3   /* PointList minItems */
-#define LG_CAMARA_POLYGON_MAX 15  /* PointList maxItems */
+#define LG_CAMARA_POLYGON_MIN  3  /* PointList minItems */
+#define LG_CAMARA_POLYGON_MAX  15 /* PointList maxItems */
 #define LG_CAMARA_RADIUS_MIN_M 1  /* Circle.radius minimum */
 
 /* ErrorInfo codes (CAMARA). Compare by pointer or by string. */
-extern const char lg_camara_invalid_argument[];    /* "INVALID_ARGUMENT" */
-extern const char lg_camara_invalid_circle[];      /* "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA" */
-extern const char lg_camara_invalid_polygon[];     /* "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA" */
-extern const char lg_camara_time_invalid[];        /* "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT" */
-extern const char lg_camara_invalid_end_date[];    /* "REGION_DEVICE_COUNT.INVALID_END_DATE" */
+extern const char lg_camara_invalid_argument[]; /* "INVALID_ARGUMENT" */
+extern const char lg_camara_invalid_circle[];   /* "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA" */
+extern const char lg_camara_invalid_polygon[];  /* "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA" */
+extern const char lg_camara_time_invalid[];     /* "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT" */
+extern const char lg_camara_invalid_end_date[]; /* "REGION_DEVICE_COUNT.INVALID_END_DATE" */
 
 /* A refusal, ready to be written as an ErrorInfo {status, code, message}. */
 typedef struct lg_camara_error {

@@ -30,7 +30,8 @@
 #define LG_EXPOSURE_AUDIENCE "locguard-exposure"
 #define LG_EXPOSURE_SCOPE    "region-device-count"
 
-/* The count operation: the YAML's {apiRoot}/regionDeviceCount/vwip + /count, and the path. */
+/* The count operation: the YAML's {apiRoot}/regionDeviceCount/vwip + /count, and the issue's path.
+ */
 #define LG_EXPOSURE_COUNT_PATH       "/regionDeviceCount/vwip/count"
 #define LG_EXPOSURE_COUNT_PATH_ALIAS "/region-device-count/v0/count"
 

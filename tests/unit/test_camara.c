@@ -18,7 +18,7 @@
 /* 2024-05-01T12:00:00Z. */
 #define NOW_US INT64_C(1714564800000000)
 
-#define P(lat, lon) "{\"latitude\":" #lat ",\"longitude\":" #lon "}"
+#define P(lat, lon)         "{\"latitude\":" #lat ",\"longitude\":" #lon "}"
 #define CIRCLE(lat, lon, r) "{\"areaType\":\"CIRCLE\",\"center\":" P(lat, lon) ",\"radius\":" #r "}"
 
 static void test_valid_bodies_are_normalised(void **state)
@@ -35,9 +35,9 @@ static void test_valid_bodies_are_normalised(void **state)
          "\"altitude\":3},\"radius\":1,\"x\":1},\"extra\":true}",
          "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": -90.0, "
          "\"longitude\": 180.0}, \"radius\": 1.0}}"},
-        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(45.75, 4.86) "," P(45.76, 4.86) ","
-         P(45.76, 4.87) "]},\"starttime\":\"2023-07-03T14:27:08.312+02:00\","
-         "\"endtime\":\"2023-07-04T14:27:08.312+02:00\"}",
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(45.75, 4.86) "," P(
+             45.76, 4.86) "," P(45.76, 4.87) "]},\"starttime\":\"2023-07-03T14:27:08.312+02:00\","
+                                             "\"endtime\":\"2023-07-04T14:27:08.312+02:00\"}",
          "{\"area\": {\"areaType\": \"POLYGON\", \"boundary\": [{\"latitude\": 45.75, "
          "\"longitude\": 4.86}, {\"latitude\": 45.76, \"longitude\": 4.86}, {\"latitude\": "
          "45.76, \"longitude\": 4.87}]}, \"starttime\": \"2023-07-03T12:27:08.312000Z\", "
@@ -47,12 +47,12 @@ static void test_valid_bodies_are_normalised(void **state)
          "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 0.0, \"longitude\": "
          "0.0}, \"radius\": 10.0}}"},
         {"{\"area\":" CIRCLE(0, 0, 10) ",\"starttime\":\"2024-05-01T12:00:00Z\","
-         "\"endtime\":\"2024-05-01T12:00:00Z\"}",
+                                       "\"endtime\":\"2024-05-01T12:00:00Z\"}",
          "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 0.0, \"longitude\": "
          "0.0}, \"radius\": 10.0}, \"starttime\": \"2024-05-01T12:00:00.000000Z\", "
          "\"endtime\": \"2024-05-01T12:00:00.000000Z\"}"},
         {"{\"area\":" CIRCLE(0, 0, 10) ",\"starttime\":\"1970-01-01T00:30:00.25+01:00\","
-         "\"endtime\":\"2030-01-01T00:00:00.000001Z\"}",
+                                       "\"endtime\":\"2030-01-01T00:00:00.000001Z\"}",
          "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 0.0, \"longitude\": "
          "0.0}, \"radius\": 10.0}, \"starttime\": \"1969-12-31T23:30:00.250000Z\", "
          "\"endtime\": \"2030-01-01T00:00:00.000001Z\"}"},
@@ -118,19 +118,33 @@ static void test_invalid_bodies_get_exact_codes(void **state)
         {"{\"area\":" CIRCLE(0, -180.5, 5) "}", IA,
          "area.center.longitude must be between -180 and 180."},
         {"{\"area\":{\"areaType\":\"POLYGON\"}}", POLY, "Missing polygon boundary."},
-        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":{}}}", POLY, "Missing polygon boundary."},
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":{}}}", POLY,
+         "Missing polygon boundary."},
         {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(1, 1) "]}}", POLY,
          "The polygon boundary must have 3 to 15 points."},
-        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(0, 1) "," P(0, 2) ","
-         P(0, 3) "," P(0, 4) "," P(0, 5) "," P(0, 6) "," P(0, 7) "," P(0, 8) "," P(0, 9) ","
-         P(1, 9) "," P(1, 8) "," P(1, 7) "," P(1, 6) "," P(1, 5) "," P(1, 4) "]}}",
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(0, 1) "," P(0, 2) "," P(0, 3) "," P(
+             0,
+             4) "," P(0,
+                      5) "," P(0,
+                               6) "," P(0,
+                                        7) "," P(0,
+                                                 8) "," P(0,
+                                                          9) "," P(1,
+                                                                   9) "," P(1,
+                                                                            8) "," P(1,
+                                                                                     7) "," P(1,
+                                                                                              6) "," P(1,
+                                                                                                       5) "," P(1,
+                                                                                                                4) "]}}",
          POLY, "The polygon boundary must have 3 to 15 points."},
         {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(0, 1) ",7]}}", POLY,
          "area.boundary[2] must be an object with latitude and longitude."},
-        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(0, 1) ","
-         "{\"latitude\":1}]}}",
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(
+             0, 1) ","
+                   "{\"latitude\":1}]}}",
          POLY, "area.boundary[2].longitude must be a number."},
-        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(-91, 1) "," P(1, 1) "]}}",
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(-91, 1) "," P(1,
+                                                                                          1) "]}}",
          IA, "area.boundary[1].latitude must be between -90 and 90."},
         {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01T10:00:00Z\"}",
          "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT",
@@ -141,18 +155,19 @@ static void test_invalid_bodies_get_exact_codes(void **state)
          "starttime and endtime cannot be passed separately. Either both are passed or neither "
          "is passed."},
         {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01T10:00:00Z\","
-         "\"endtime\":\"2024-05-01T09:59:59.999Z\"}",
-         "REGION_DEVICE_COUNT.INVALID_END_DATE", "Indicated endTime is earlier than the startTime."},
+                                      "\"endtime\":\"2024-05-01T09:59:59.999Z\"}",
+         "REGION_DEVICE_COUNT.INVALID_END_DATE",
+         "Indicated endTime is earlier than the startTime."},
         {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01 10:00:00Z\","
-         "\"endtime\":\"2024-05-01T11:00:00Z\"}",
+                                      "\"endtime\":\"2024-05-01T11:00:00Z\"}",
          IA, "starttime must be an RFC 3339 date-time with a time zone."},
         {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01T10:00:00Z\","
-         "\"endtime\":\"2024-05-01T11:00:00\"}",
+                                      "\"endtime\":\"2024-05-01T11:00:00\"}",
          IA, "endtime must be an RFC 3339 date-time with a time zone."},
         {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":1714564800,\"endtime\":1714564801}", IA,
          "starttime must be an RFC 3339 date-time with a time zone."},
         {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01T12:00:00.000001Z\","
-         "\"endtime\":\"2024-05-02T11:00:00Z\"}",
+                                      "\"endtime\":\"2024-05-02T11:00:00Z\"}",
          IA, "starttime must not be in the future."},
     };
     (void)state;
