@@ -84,6 +84,7 @@ static const route_t routes[] = {
     {EVHTTP_REQ_POST, "/v1/devices/{externalId}/consents", "consent_grant", 201, false},
     {EVHTTP_REQ_POST, "/v1/devices/{externalId}/consents/revoke", "consent_revoke", 200, false},
     {EVHTTP_REQ_GET, "/v1/outbox", "outbox_list", 200, false},
+    {EVHTTP_REQ_POST, "/v1/counts/exact", "count_exact", 200, false},
 };
 
 /* A provisioning request waiting for its SQL function. */

@@ -5,6 +5,7 @@
  *
  *   zones (http) -> southbound -> ingest (group commit) -> db (async libpq)
  *                -> northbound -> oauth, token, db     notifier (outbox) -> SCS
+ *                -> exposure   -> oauth, token, db     (counts from noisy releases)
  *                -> admin      -> db                   release (noisy counts) -> db
  *
  * and runs until SIGTERM/SIGINT, when it stops accepting, lets the batches
@@ -13,6 +14,7 @@
 #include "locguard/admin.h"
 #include "locguard/config.h"
 #include "locguard/db.h"
+#include "locguard/exposure.h"
 #include "locguard/http.h"
 #include "locguard/ingest.h"
 #include "locguard/log.h"
@@ -49,6 +51,8 @@ typedef struct daemon_ctx {
     lg_token_signer_t *signer;   /* NULL without [oauth] */
     lg_oauth_t *oauth_north;     /* token endpoint of the northbound zone */
     lg_northbound_t *northbound;
+    lg_oauth_t *oauth_exposure;  /* token endpoint of the exposure zone */
+    lg_exposure_t *exposure;
     lg_release_t *release;
     lg_http_zone_t *zones[LG_ZONES_MAX];
     size_t n_zones;
@@ -167,6 +171,16 @@ static int start_services(daemon_ctx_t *d)
             return LG_ERR;
     }
 
+    if (has_zone(c, LG_ZONE_EXPOSURE, NULL)) {
+        d->oauth_exposure = lg_oauth_new(d->db, d->signer, LG_EXPOSURE_AUDIENCE,
+                                         c->oauth_token_ttl_s, d->metrics);
+        if (d->oauth_exposure == NULL)
+            return LG_ERR;
+        d->exposure = lg_exposure_new(d->db, d->metrics, d->signer, d->oauth_exposure, c);
+        if (d->exposure == NULL)
+            return LG_ERR;
+    }
+
     lg_release_config_t rcfg = {
         .bucket_s = c->counts_bucket_s,
         .delay_s = 5,
@@ -201,8 +215,12 @@ static int start_zones(daemon_ctx_t *d)
             handler = lg_northbound_handle;
             arg = d->northbound;
             break;
+        case LG_ZONE_EXPOSURE:
+            handler = lg_exposure_handle;
+            arg = d->exposure;
+            break;
         default:
-            lg_error("zone %s: this kind of zone is not served yet", z->name);
+            lg_error("zone %s: unknown kind", z->name);
             return LG_ERR;
         }
         lg_http_zone_t *zone = lg_http_zone_new(d->base, z, d->cfg.max_body_bytes, d->metrics,
@@ -271,6 +289,8 @@ static void cleanup(daemon_ctx_t *d)
     lg_southbound_free(d->southbound);
     lg_northbound_free(d->northbound);
     lg_oauth_free(d->oauth_north);
+    lg_exposure_free(d->exposure);
+    lg_oauth_free(d->oauth_exposure);
     lg_token_signer_free(d->signer);
     lg_admin_free(d->admin);
     if (d->sigterm != NULL)

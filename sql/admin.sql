@@ -1385,3 +1385,21 @@ BEGIN
               LEFT JOIN ue u ON u.id = o.ue_id);
 END
 $fn$;
+
+---------------------------------------------------------------------------
+-- Counts
+
+-- lg_admin_count_exact {area}: the exact number of consented devices in an
+-- area (a GeoJSON Polygon/MultiPolygon or a CAMARA Area), for operators
+-- only; lg_counts_exact audits it.
+CREATE OR REPLACE FUNCTION lg_admin_count_exact(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    IF jsonb_typeof(args -> 'area') IS DISTINCT FROM 'object' THEN
+        PERFORM lg_admin_fail('22023', 'area must be a GeoJSON geometry or a CAMARA area', 'area');
+    END IF;
+    RETURN lg_counts_exact('admin', args -> 'area');
+END
+$fn$;
