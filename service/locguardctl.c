@@ -138,6 +138,7 @@ static int body_group_add(const struct invocation *inv, struct body *out);
 static int body_grant(const struct invocation *inv, struct body *out);
 static int body_consent_grant(const struct invocation *inv, struct body *out);
 static int body_consent_revoke(const struct invocation *inv, struct body *out);
+static int body_count(const struct invocation *inv, struct body *out);
 static void print_client_secret(json_t *doc);
 static void print_outbox(json_t *doc);
 static void print_object(json_t *doc);
@@ -178,6 +179,7 @@ static const struct option_spec option_specs[] = {
     {"purpose", true, "location-monitoring|anonymous-statistics"},
     {"expires", true, NULL},
     {"status", true, "pending|delivered|failed|dropped"},
+    {"circle", true, NULL},
 };
 
 /* Options that may be given more than once; their values are collected in order. */
@@ -301,6 +303,9 @@ static const struct command commands[] = {
      print_outbox, NULL,
      "outbox list [--status pending|delivered|failed|dropped] [--scs SCSASID] [--limit N]",
      "list notifications waiting for or done with delivery"},
+    {"count", NULL, 0, {"geojson", "circle"}, EVHTTP_REQ_POST, "/v1/counts/exact", body_count,
+     print_compact, NULL, "count --geojson FILE|- | --circle LAT,LON,RADIUS_M",
+     "exact number of consented devices in an area (operators only; audited)"},
 };
 /* clang-format on */
 
@@ -775,6 +780,82 @@ static int body_device_add(const struct invocation *inv, struct body *out)
     if (ambiguous != NULL)
         json_object_set_new(doc, "ambiguousPolicy", json_string(ambiguous));
     set_json_body(out, doc);
+    return EXIT_OK;
+}
+
+/*
+ * Parses "LAT,LON,RADIUS_M" into a CAMARA CIRCLE area: latitude -90..90,
+ * longitude -180..180, a radius of at least 1 m. NULL when malformed.
+ */
+static json_t *parse_circle(const char *s)
+{
+    double v[3];
+    const char *p = s;
+
+    for (int i = 0; i < 3; i++) {
+        char *end;
+
+        if (*p == '\0' || isspace((unsigned char)*p))
+            return NULL;
+        errno = 0;
+        v[i] = strtod(p, &end);
+        if (end == p || errno != 0 || !(v[i] == v[i]) || *end != (i < 2 ? ',' : '\0'))
+            return NULL;
+        p = end + (i < 2 ? 1 : 0);
+    }
+    if (!(v[0] >= -90 && v[0] <= 90) || !(v[1] >= -180 && v[1] <= 180) || !(v[2] >= 1) ||
+        v[2] > 1e8)
+        return NULL;
+    return json_pack("{s:s, s:{s:f, s:f}, s:f}", "areaType", "CIRCLE", "center", "latitude", v[0],
+                     "longitude", v[1], "radius", v[2]);
+}
+
+/*
+ * {"area": ...} from exactly one of --geojson (a Polygon/MultiPolygon, or a
+ * Feature holding one) and --circle LAT,LON,RADIUS_M.
+ */
+static int body_count(const struct invocation *inv, struct body *out)
+{
+    const char *file = opt(inv, "geojson");
+    const char *circle = opt(inv, "circle");
+    json_error_t jerr;
+    json_t *doc, *geometry;
+    const char *type;
+    char *text;
+    size_t len;
+
+    if ((file == NULL) == (circle == NULL))
+        return usage_error(inv->cmd, "give exactly one of --geojson and --circle");
+    if (circle != NULL) {
+        json_t *area = parse_circle(circle);
+
+        if (area == NULL)
+            return usage_error(inv->cmd,
+                               "--circle must be LAT,LON,RADIUS_M (latitude -90..90, longitude "
+                               "-180..180, radius 1 to 1e8 metres), e.g. 48.85,2.35,5000");
+        set_json_body(out, json_pack("{s:o}", "area", area));
+        return EXIT_OK;
+    }
+    text = read_input(file, &len);
+    if (text == NULL)
+        return EXIT_FAIL;
+    doc = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (doc == NULL)
+        return report_failure("%s: not JSON (line %d: %s)", file, jerr.line, jerr.text);
+    geometry = doc;
+    type = json_string_value(json_object_get(doc, "type"));
+    if (type != NULL && strcmp(type, "Feature") == 0) {
+        geometry = json_object_get(doc, "geometry");
+        type = json_string_value(json_object_get(geometry, "type"));
+    }
+    if (type == NULL || (strcmp(type, "Polygon") != 0 && strcmp(type, "MultiPolygon") != 0)) {
+        json_decref(doc);
+        return report_failure(
+            "%s: expected a GeoJSON Polygon or MultiPolygon, or a Feature holding one", file);
+    }
+    set_json_body(out, json_pack("{s:O}", "area", geometry));
+    json_decref(doc);
     return EXIT_OK;
 }
 

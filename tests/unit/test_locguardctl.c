@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -502,6 +503,130 @@ static void test_remove_and_list_commands_map_to_their_routes(void **state)
     }
 }
 
+/* Writes text to a fresh temporary file; returns its malloc'd name. */
+static char *temp_file(const char *text)
+{
+    char *name = lg_xstrdup("/tmp/test_locguardctl.XXXXXX");
+    int fd = mkstemp(name);
+    FILE *f;
+
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return name;
+}
+
+static void test_count_geojson_posts_the_geometry_as_area(void **state)
+{
+    char *file =
+        temp_file("{\"type\":\"Polygon\",\"coordinates\":[[[2,48],[3,48],[3,49],[2,48]]]}");
+    char *argv[] = {"locguardctl", "count", "--geojson", file, NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_int_equal(command_of(argv)->method, EVHTTP_REQ_POST);
+    assert_string_equal(path, "/v1/counts/exact");
+    assert_string_equal(body, "{\"area\":{\"type\":\"Polygon\",\"coordinates\":"
+                              "[[[2,48],[3,48],[3,49],[2,48]]]}}");
+    free(path);
+    free(body);
+    unlink(file);
+    free(file);
+}
+
+static void test_count_geojson_takes_a_features_geometry(void **state)
+{
+    char *file =
+        temp_file("{\"type\":\"Feature\",\"properties\":{\"name\":\"x\"},\"geometry\":"
+                  "{\"type\":\"MultiPolygon\",\"coordinates\":[[[[0,0],[1,0],[1,1],[0,0]]]]}}");
+    char *argv[] = {"locguardctl", "count", "--geojson", file, NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_string_equal(body, "{\"area\":{\"type\":\"MultiPolygon\",\"coordinates\":"
+                              "[[[[0,0],[1,0],[1,1],[0,0]]]]}}");
+    free(path);
+    free(body);
+    unlink(file);
+    free(file);
+}
+
+static void test_count_geojson_refuses_other_geometries_and_bad_json(void **state)
+{
+    char *point = temp_file("{\"type\":\"Point\",\"coordinates\":[2,48]}");
+    char *junk = temp_file("{\"type\":");
+    char *argv_point[] = {"locguardctl", "count", "--geojson", point, NULL};
+    char *argv_junk[] = {"locguardctl", "count", "--geojson", junk, NULL};
+    char *argv_missing[] = {"locguardctl", "count", "--geojson", "/nonexistent/area.json", NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(argv_point, &path, &body), EXIT_FAIL);
+    assert_null(body);
+    free(path);
+    assert_int_equal(body_of(argv_junk, &path, &body), EXIT_FAIL);
+    free(path);
+    assert_int_equal(body_of(argv_missing, &path, &body), EXIT_FAIL);
+    free(path);
+    unlink(point);
+    unlink(junk);
+    free(point);
+    free(junk);
+}
+
+static void test_count_circle_becomes_a_camara_circle(void **state)
+{
+    char *argv[] = {"locguardctl", "count", "--circle", "48.85,-2.5,5000", NULL};
+    char *path, *body;
+    json_t *doc;
+
+    (void)state;
+    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_string_equal(path, "/v1/counts/exact");
+    doc = json_loads(body, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(doc, "area"), "areaType")), "CIRCLE");
+    assert_true(json_real_value(json_object_get(
+                    json_object_get(json_object_get(doc, "area"), "center"), "latitude")) == 48.85);
+    assert_true(json_real_value(json_object_get(
+                    json_object_get(json_object_get(doc, "area"), "center"), "longitude")) == -2.5);
+    assert_true(json_real_value(json_object_get(json_object_get(doc, "area"), "radius")) == 5000);
+    assert_int_equal(json_object_size(doc), 1);
+    json_decref(doc);
+    free(path);
+    free(body);
+}
+
+static void test_count_needs_exactly_one_well_formed_area(void **state)
+{
+    static const char *const bad[] = {
+        "48.85,2.35", "48.85,2.35,5000,1", "91,2.35,5000", "48,181,5000", "48,2,0",
+        "48,2,-5",    "48,2,nan",          "a,b,c",        "48,,5000",    "48, 2,5000",
+        "48,2,5000m", "48,2,1e9",          ",2,5000",      "48,2,",       "inf,2,5000",
+    };
+    char *both[] = {"locguardctl", "count", "--geojson", "-", "--circle", "1,2,3000", NULL};
+    char *neither[] = {"locguardctl", "count", NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(both, &path, &body), EXIT_USAGE);
+    free(path);
+    assert_int_equal(body_of(neither, &path, &body), EXIT_USAGE);
+    free(path);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[] = {"locguardctl", "count", "--circle", (char *)bad[i], NULL};
+
+        assert_int_equal(body_of(argv, &path, &body), EXIT_USAGE);
+        assert_null(body);
+        free(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +652,11 @@ int main(void)
         cmocka_unit_test(test_scs_filter_becomes_scs_as_id_query),
         cmocka_unit_test(test_consent_commands_put_the_device_in_the_path),
         cmocka_unit_test(test_remove_and_list_commands_map_to_their_routes),
+        cmocka_unit_test(test_count_geojson_posts_the_geometry_as_area),
+        cmocka_unit_test(test_count_geojson_takes_a_features_geometry),
+        cmocka_unit_test(test_count_geojson_refuses_other_geometries_and_bad_json),
+        cmocka_unit_test(test_count_circle_becomes_a_camara_circle),
+        cmocka_unit_test(test_count_needs_exactly_one_well_formed_area),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
