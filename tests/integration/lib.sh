@@ -6,7 +6,8 @@
 #   LG_ROOT   the repository          BUILD     the build directory
 #   T         the file's scratch dir  CERTS     the throwaway PKI (mkcerts.sh)
 #   PGDIR     the private cluster     DB        this file's database
-# and start_daemon sets SOUTH_PORT, ADMIN_PORT, DAEMON_PID, DAEMON_LOG.
+# and start_daemon sets SOUTH_PORT, ADMIN_PORT, NORTH_PORT, DAEMON_PID,
+# DAEMON_LOG.
 #
 # HTTP helpers print the status code only (000 when the connection or the
 # handshake failed) so a test reads `st=$(south mme-1 1 "$b")`; the last
@@ -296,9 +297,16 @@ batches() {
 
 # ---------------------------------------------------------------- daemon
 
-# write_config FILE: the daemon's configuration for this test file: both
-# zones on free ports (read back from the ready file), the test PKI, the
-# file's database. $CONF_INGEST adds lines to [ingest] (e.g. retry_after_s).
+# The prefix of the northbound zone's self links and Location headers
+# ([northbound] public_url): any https URL; the tests compare against it.
+PUBLIC_URL=https://locguard.test:8443
+
+# write_config FILE: the daemon's configuration for this test file: the
+# southbound, admin and northbound zones on free ports (read back from the
+# ready file), the test PKI (the token signing key is $CERTS/jwt.key; SCS
+# sinks are trusted through the test CA), the file's database.
+# $CONF_INGEST adds lines to [ingest] (e.g. retry_after_s), $CONF_DELIVERY
+# to [delivery] (e.g. max_backoff_s).
 write_config() {
     cat >"$1" <<CONF
 # Written by tests/integration/lib.sh for one test file.
@@ -331,6 +339,25 @@ client_ca = $CERTS/ca.pem
 kind = admin
 listen = 127.0.0.1:0
 token_file = $T/admin.token
+
+[oauth]
+signing_key = $CERTS/jwt.key
+issuer = https://locguard.test
+token_ttl_s = 300
+
+[northbound]
+public_url = $PUBLIC_URL
+
+[delivery]
+ca_file = $CERTS/ca.pem
+poll_ms = 100
+${CONF_DELIVERY:-}
+
+[zone north]
+kind = northbound
+listen = 127.0.0.1:0
+cert = $CERTS/server.pem
+key = $CERTS/server.key
 CONF
 }
 
@@ -345,7 +372,8 @@ start_daemon() {
     "$BUILD/locguard" -c "$T/locguard.conf" 2>>"$DAEMON_LOG" &
     DAEMON_PID=$!
     echo "$DAEMON_PID" >"$T/daemon.pid"
-    until [ -f "$T/ready" ] && grep -q '^south ' "$T/ready" && grep -q '^admin ' "$T/ready"; do
+    until [ -f "$T/ready" ] && grep -q '^south ' "$T/ready" && grep -q '^admin ' "$T/ready" &&
+        grep -q '^north ' "$T/ready"; do
         if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
             wait "$DAEMON_PID" || true
             echo "daemon exited during start-up" >&2
@@ -359,12 +387,56 @@ start_daemon() {
     done
     SOUTH_PORT=$(awk '$1 == "south" { print $2 }' "$T/ready")
     ADMIN_PORT=$(awk '$1 == "admin" { print $2 }' "$T/ready")
+    NORTH_PORT=$(awk '$1 == "north" { print $2 }' "$T/ready")
+}
+
+# is_gone PID: the process has exited (or is a zombie waiting to be reaped).
+is_gone() {
+    [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || echo Z)" = Z ]
+}
+
+# kill_daemon: SIGKILL, a crash: nothing drained, nothing flushed. Waits until
+# the process is gone. A test may then start_daemon again on the same
+# database; run.sh's own stop_daemon at the end of the file knows (from
+# $T/daemon.killed) that the daemon it started was killed on purpose.
+kill_daemon() {
+    [ -n "${DAEMON_PID:-}" ] || return 0
+    echo "$DAEMON_PID" >>"$T/daemon.killed"
+    kill -KILL "$DAEMON_PID" 2>/dev/null || true
+    wait_for 10 "the killed daemon to be gone" is_gone "$DAEMON_PID"
+    # Reaped here when this shell started it; else by run.sh's stop_daemon.
+    wait "$DAEMON_PID" 2>/dev/null || true
+    DAEMON_PID=
+    rm -f "$T/daemon.pid"
 }
 
 # stop_daemon: SIGTERM, then waits (bounded: SIGKILL after 20 s) and returns
 # the daemon's exit status; 0 when it drained and exited cleanly.
 stop_daemon() {
-    local rc=0 deadline=$((SECONDS + 20))
+    local rc=0 deadline=$((SECONDS + 20)) pid
+    # A daemon this shell started but a test killed (kill_daemon) in its
+    # subshell: reap it; a replacement the test started is not this shell's
+    # child, so it is stopped and waited for without an exit status (the test
+    # that started it checks that itself).
+    if [ -n "${DAEMON_PID:-}" ] && grep -qx "$DAEMON_PID" "$T/daemon.killed" 2>/dev/null; then
+        wait "$DAEMON_PID" 2>/dev/null || true
+        DAEMON_PID=
+        if [ -f "$T/daemon.pid" ]; then
+            pid=$(cat "$T/daemon.pid")
+            kill -TERM "$pid" 2>/dev/null || true
+            while ! is_gone "$pid"; do
+                if [ "$SECONDS" -ge "$deadline" ]; then
+                    echo "replacement daemon still running 20s after SIGTERM: killed" >&2
+                    kill -KILL "$pid" 2>/dev/null || true
+                    rc=1
+                    break
+                fi
+                sleep 0.1
+            done
+            rm -f "$T/daemon.pid"
+        fi
+        return "$rc"
+    fi
     [ -n "${DAEMON_PID:-}" ] || return 0
     kill -TERM "$DAEMON_PID" 2>/dev/null || true
     # An exited child stays a zombie (state Z) until waited for; a hung
@@ -381,4 +453,179 @@ stop_daemon() {
     DAEMON_PID=
     rm -f "$T/daemon.pid"
     return "$rc"
+}
+
+# ---------------------------------------------------------------- northbound and SCS sinks
+# The T8 MonitoringEvent API on the northbound zone, OAuth2 client
+# credentials, and scs-sink processes standing in for SCS/AS webhooks.
+
+# ctl ARGS...: locguardctl against this file's daemon.
+ctl() {
+    "$BUILD/locguardctl" --url "http://127.0.0.1:$ADMIN_PORT" --token-file "$T/admin.token" "$@"
+}
+
+# new_whsec: a fresh Standard Webhooks signing secret (whsec_ + base64).
+new_whsec() { printf 'whsec_%s\n' "$(openssl rand -base64 32)"; }
+
+# add_scs SCSASID [LOCGUARDCTL SCS ADD ARGS...]: creates (or replaces) an SCS
+# record; its webhook secret is made once and kept in $T/scs.SCSASID.secret.
+add_scs() {
+    local id=$1
+    shift
+    [ -s "$T/scs.$id.secret" ] || new_whsec >"$T/scs.$id.secret"
+    ctl scs add "$id" --secret "$(cat "$T/scs.$id.secret")" "$@" >/dev/null ||
+        fail "locguardctl scs add $id failed"
+}
+
+# add_client CLIENTID SCSASID [SCOPE]: an OAuth2 client of the SCS (scope
+# monitoring-event unless told); the secret locguardctl prints once is kept
+# in $T/client.CLIENTID.secret.
+add_client() {
+    local out secret
+    # Not --json: `locguardctl --json client add` prints the daemon's answer,
+    # which cannot hold the secret (only its hash reaches the daemon).
+    out=$(ctl client add "$1" --scope "${3:-monitoring-event}" --scs "$2" 2>/dev/null) ||
+        fail "locguardctl client add $1 failed: $out"
+    secret=$(printf '%s\n' "$out" | awk '$1 == "clientSecret" { print $2 }')
+    [ -n "$secret" ] || fail "client add $1 printed no clientSecret: $out"
+    printf '%s\n' "$secret" >"$T/client.$1.secret"
+}
+
+# token_request CLIENTID SECRET [FORM]: POST /oauth2/token with HTTP Basic
+# client authentication (RFC 6749 §4.4); prints the status.
+token_request() {
+    curl_status --cacert "$CERTS/ca.pem" -u "$1:$2" -X POST \
+        -H 'Content-Type: application/x-www-form-urlencoded' \
+        --data-binary "${3:-grant_type=client_credentials}" \
+        "https://127.0.0.1:$NORTH_PORT/oauth2/token"
+}
+
+# login CLIENTID: gets an access token for the client with its stored
+# secret, kept in $T/token.CLIENTID; the next `north` calls use it.
+login() {
+    local st
+    st=$(token_request "$1" "$(cat "$T/client.$1.secret")")
+    [ "$st" = 200 ] || fail "token for $1 answered $st: $(body)"
+    json "$(body)" "j->>'access_token'" >"$T/token.$1"
+    echo "$1" >"$T/north.client"
+}
+
+# north METHOD PATH [BODY]: a request to the northbound zone (TLS, the test
+# CA) with the bearer token of the last `login` ($NORTH_TOKEN overrides).
+north() {
+    local tok=${NORTH_TOKEN:-}
+    [ -n "$tok" ] || tok=$(cat "$T/token.$(cat "$T/north.client")")
+    local args=(-X "$1" -H "Authorization: Bearer $tok")
+    if [ $# -ge 3 ]; then
+        printf '%s' "$3" >"$T/north.req.json"
+        args+=(-H 'Content-Type: application/json' --data-binary "@$T/north.req.json")
+    fi
+    curl_status --cacert "$CERTS/ca.pem" "${args[@]}" "https://127.0.0.1:$NORTH_PORT$2"
+}
+
+# subs_path SCSASID [SUBID]: the T8 subscriptions collection (or one).
+subs_path() {
+    printf '/3gpp-monitoring-event/v1/%s/subscriptions%s' "$1" "${2:+/$2}"
+}
+
+# subscribe SCSASID BODY: POSTs a subscription, fails unless 201; prints its
+# subscriptionId (the last segment of the Location header).
+subscribe() {
+    local st
+    st=$(north POST "$(subs_path "$1")" "$2")
+    # Explicit returns: this runs in $(...), where set -e does not hold.
+    [ "$st" = 201 ] || { fail "subscription for $1 answered $st: $(body)"; return 1; }
+    header Location | sed 's#.*/##'
+}
+
+# sub_body KEY ID DESTINATION [MORE_MEMBERS]: a LOCATION_REPORTING
+# MonitoringEventSubscription for externalId (KEY externalId) or
+# externalGroupId; MORE_MEMBERS is JSON text without braces. One of
+# maximumNumberOfReports / monitorExpireTime is required: 100 reports
+# unless MORE_MEMBERS names either.
+sub_body() {
+    local more=${4:-}
+    case $more in
+    *maximumNumberOfReports* | *monitorExpireTime*) ;;
+    *) more='"maximumNumberOfReports":100'${more:+,$more} ;;
+    esac
+    printf '{"%s":"%s","monitoringType":"LOCATION_REPORTING","notificationDestination":"%s",%s}' \
+        "$1" "$2" "$3" "$more"
+}
+
+# start_sink NAME SCSASID [SCS-SINK ARGS...]: an scs-sink verifying the
+# SCS's secret, recording to $T/sink.NAME.jsonl. It keeps the port of an
+# earlier sink of the same NAME (so a destination given before it starts, or
+# while it was down, reaches it). Stopped by stop_sink NAME, or when the
+# test's subshell exits (an EXIT trap), passing or failing.
+start_sink() {
+    local name=$1 scs=$2 port=0
+    shift 2
+    [ -s "$T/sink.$name.port" ] && port=$(cat "$T/sink.$name.port")
+    rm -f "$T/sink.$name.ready"
+    # timeout: a sink outlives no interrupted run by more than ten minutes.
+    timeout 600 "$BUILD/scs-sink" --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --secret "$(cat "$T/scs.$scs.secret")" --port "$port" --out "$T/sink.$name.jsonl" \
+        --ready-file "$T/sink.$name.ready" "$@" 2>>"$T/sink.$name.log" &
+    echo $! >"$T/sink.$name.pid"
+    trap stop_sinks EXIT
+    wait_for 10 "sink $name to listen" test -s "$T/sink.$name.ready"
+    tr -dc '0-9' <"$T/sink.$name.ready" >"$T/sink.$name.port"
+}
+
+# stop_sink NAME: SIGTERM and wait.
+stop_sink() {
+    local f=$T/sink.$1.pid pid
+    [ -f "$f" ] || return 0
+    pid=$(cat "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -f "$f"
+}
+
+# stop_sinks: every sink still running.
+stop_sinks() {
+    local f
+    for f in "$T"/sink.*.pid; do
+        [ -f "$f" ] || continue
+        f=${f##*/sink.}
+        stop_sink "${f%.pid}"
+    done
+}
+
+# sink_url NAME [PATH]: the https URL of the sink (port known once started).
+sink_url() { printf 'https://127.0.0.1:%s/%s' "$(cat "$T/sink.$1.port")" "${2:-notify}"; }
+
+# sink_count NAME [PATH]: how many requests the sink recorded (to PATH).
+sink_count() {
+    local f=$T/sink.$1.jsonl
+    [ -f "$f" ] || { echo 0; return 0; }
+    if [ -n "${2:-}" ]; then
+        grep -c "\"path\": *\"/$2\"" "$f" || true
+    else
+        grep -c . "$f" || true
+    fi
+}
+
+# sink_count_is NAME N [PATH]: for wait_for.
+sink_count_is() { [ "$(sink_count "$1" "${3:-}")" = "$2" ]; }
+
+# sink_line NAME N [PATH]: the Nth (1-based) JSON line the sink recorded (to PATH).
+sink_line() {
+    if [ -n "${3:-}" ]; then
+        grep "\"path\": *\"/$3\"" "$T/sink.$1.jsonl" | sed -n "$2p"
+    else
+        sed -n "$2p" "$T/sink.$1.jsonl"
+    fi
+}
+
+# outbox_status SUBID: the statuses of the subscription's outbox rows, in order.
+outbox_status() {
+    sql "SELECT string_agg(o.status || ':' || o.kind, ' ' ORDER BY o.id) FROM notification_outbox o
+         JOIN subscription s ON s.id = o.subscription_id WHERE s.sub_id = '$1'"
+}
+
+# sub_status SUBID: 'status ended_reason' of a subscription.
+sub_status() {
+    sql "SELECT status || ' ' || coalesce(ended_reason, '-') FROM subscription WHERE sub_id = '$1'"
 }

@@ -13,6 +13,8 @@
 #                              mme-1 sgsn-1 amf-1 mme-2 (and $MKCERTS_NODES)
 # DIR/rogue-ca.pem             a CA nobody trusts, and
 # DIR/rogue-mme-1.pem/.key     a client certificate "mme-1" signed by it
+# DIR/jwt.key                  the EC P-256 key the token endpoint signs its
+#                              ES256 access tokens with ([oauth] signing_key)
 #
 # Existing files are kept: running it twice is cheap and changes nothing.
 set -euo pipefail
@@ -69,3 +71,5 @@ done
 new_ca rogue-ca "rogue CA"
 new_cert rogue-mme-1 mme-1 rogue-ca clientAuth
 
+# The OAuth2 token endpoint's signing key: an EC P-256 private key (ES256).
+[ -f jwt.key ] || new_key jwt.key
