@@ -12,8 +12,14 @@
 # locguardctl (nodes, three water meters and a tracker, a home area, cells),
 # then plays the MME: meters report from home, one meter is carried to a town
 # 50 km away (a "left" alert after two reports there) and brought back (a
-# "returned" alert). The daemon keeps running afterwards; `make stop` stops it.
-# Each run starts from an empty database.
+# "returned" alert). Then an SCS/AS enters: its webhook endpoint (scs-sink,
+# pid in $VAR/scs-sink.pid, what it receives in $VAR/scs-sink.jsonl), its
+# SCS record, grant, consent and OAuth2 client made with locguardctl, a
+# token and a T8 monitoring subscription for meter-2 made with curl over the
+# northbound zone; meter-2 leaves again and comes back, and the console shows
+# the signed notifications the sink received. The daemon and the sink keep
+# running afterwards; `make stop` stops them. Each run starts from an empty
+# database.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,6 +37,9 @@ export PGCLUSTER_DB=locguard
 # Ports a user can type; another free port is taken when one is busy.
 ADMIN_PORT=${DEMO_ADMIN_PORT:-7080}
 SOUTH_PORT=${DEMO_SOUTH_PORT:-7443}
+NORTH_PORT=${DEMO_NORTH_PORT:-7444}
+SINK_PIDFILE=$VAR/scs-sink.pid
+SINK_OUT=$VAR/scs-sink.jsonl
 
 # The SUPIs of the story (test PLMN 001-01).
 METER1=001010000000001 METER2=001010000000002 METER3=001010000000003 TRACKER=001010000000009
@@ -70,8 +79,25 @@ stop_daemon() {
     say "locguard stopped"
 }
 
+# stop_sink: the demo's SCS sink, if it runs.
+stop_sink() {
+    local pid
+    [ -f "$SINK_PIDFILE" ] || return 0
+    pid=$(cat "$SINK_PIDFILE")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        say "scs-sink stopped"
+    fi
+    rm -f "$SINK_PIDFILE"
+}
+
 stop() {
     step "Stopping the demo"
+    stop_sink
     stop_daemon
     "$ROOT/tests/tools/pgcluster.sh" stop "$PG"
     say "PostgreSQL stopped (its data stays in $PG; \`make distclean\` removes var/)"
@@ -108,6 +134,24 @@ client_ca = $CERTS/ca.pem
 kind = admin
 listen = 127.0.0.1:$(port_or_any "$ADMIN_PORT")
 token_file = $VAR/admin.token
+
+[oauth]
+signing_key = $CERTS/jwt.key
+issuer = https://locguard.demo
+token_ttl_s = 300
+
+[northbound]
+public_url = https://127.0.0.1:$NORTH_PORT
+
+[delivery]
+ca_file = $CERTS/ca.pem
+poll_ms = 100
+
+[zone north]
+kind = northbound
+listen = 127.0.0.1:$(port_or_any "$NORTH_PORT")
+cert = $CERTS/server.pem
+key = $CERTS/server.key
 CONF
 }
 
@@ -120,7 +164,7 @@ start_daemon() {
     echo $! >"$PIDFILE"
     for _ in $(seq 1 300); do
         [ -f "$VAR/locguard.ready" ] && grep -q '^admin ' "$VAR/locguard.ready" &&
-            grep -q '^south ' "$VAR/locguard.ready" && break
+            grep -q '^south ' "$VAR/locguard.ready" && grep -q '^north ' "$VAR/locguard.ready" && break
         if [ -z "$(daemon_pid)" ]; then
             tail -n 30 "$LOG" >&2
             die "locguard exited during start-up (log: $LOG)"
@@ -130,6 +174,51 @@ start_daemon() {
     [ -f "$VAR/locguard.ready" ] || { tail -n 30 "$LOG" >&2; die "locguard not ready after 30 s"; }
     SOUTH_PORT=$(awk '$1 == "south" { print $2 }' "$VAR/locguard.ready")
     ADMIN_PORT=$(awk '$1 == "admin" { print $2 }' "$VAR/locguard.ready")
+    NORTH_PORT=$(awk '$1 == "north" { print $2 }' "$VAR/locguard.ready")
+}
+
+# start_sink SECRET: the SCS/AS webhook endpoint (scs-sink over HTTPS with the
+# demo certificate), detached; sets SINK_PORT.
+start_sink() {
+    local _
+    stop_sink >/dev/null
+    rm -f "$VAR/scs-sink.ready" "$SINK_OUT"
+    nohup "$BUILD/scs-sink" --cert "$CERTS/server.pem" --key "$CERTS/server.key" --secret "$1" \
+        --out "$SINK_OUT" --ready-file "$VAR/scs-sink.ready" >>"$VAR/scs-sink.log" 2>&1 </dev/null &
+    echo $! >"$SINK_PIDFILE"
+    for _ in $(seq 1 100); do
+        [ -s "$VAR/scs-sink.ready" ] && break
+        sleep 0.1
+    done
+    [ -s "$VAR/scs-sink.ready" ] || { tail -n 20 "$VAR/scs-sink.log" >&2; die "scs-sink did not start"; }
+    SINK_PORT=$(tr -dc '0-9' <"$VAR/scs-sink.ready")
+}
+
+# jget JSON EXPR: EXPR (SQL over the jsonb value j) evaluated by the demo's
+# PostgreSQL: no jq needed.
+jget() {
+    printf "SELECT %s FROM (SELECT :'doc'::jsonb AS j) s;\n" "$2" |
+        psql "$("$ROOT/tests/tools/pgcluster.sh" conninfo "$PG")" -X -v ON_ERROR_STOP=1 -Atq -v doc="$1"
+}
+
+# show_notification N: waits (bounded) for the sink's Nth request and
+# prints it, one line per field.
+show_notification() {
+    local line _
+    for _ in $(seq 1 100); do
+        line=$(sed -n "$1p" "$SINK_OUT" 2>/dev/null || true)
+        [ -n "$line" ] && break
+        sleep 0.1
+    done
+    [ -n "$line" ] || die "the sink received no notification $1 within 10 s (log: $LOG)"
+    say "the SCS sink received:"
+    jget "$line" "'webhook-id:      ' || (j->>'webhookId'),
+                  'signature valid: ' || (j->>'signatureValid'),
+                  'externalId:      ' || (j->'body'->'monitoringEventReports'->0->>'externalId'),
+                  'movement:        ' || (j->'body'->'monitoringEventReports'->0->>'movement'),
+                  'cell:            ' || (j->'body'->'monitoringEventReports'->0->'locationInfo'->>'cellId'),
+                  'subscription:    ' || (j->'body'->>'subscription')" |
+        tr '|' '\n' | sed 's/^/      /'
 }
 
 ctl() {
@@ -186,6 +275,7 @@ demo() {
     mkdir -p "$VAR"
 
     step "A private PostgreSQL 15 + PostGIS cluster in $PG (unix socket only)"
+    stop_sink >/dev/null
     stop_daemon >/dev/null
     "$ROOT/tests/tools/pgcluster.sh" start "$PG"
     # Every run tells the story from the beginning: an empty database.
@@ -202,7 +292,8 @@ demo() {
     write_config
     start_daemon
     say "pid $(cat "$PIDFILE"), log $LOG"
-    say "southbound (mutual TLS) on 127.0.0.1:$SOUTH_PORT, admin on 127.0.0.1:$ADMIN_PORT"
+    say "southbound (mutual TLS) on 127.0.0.1:$SOUTH_PORT, admin on 127.0.0.1:$ADMIN_PORT,"
+    say "northbound (TLS, OAuth2 bearer tokens) on 127.0.0.1:$NORTH_PORT"
 
     step "Provisioning with locguardctl"
     ctl node add mme-1 --kind MME >/dev/null
@@ -256,9 +347,48 @@ demo() {
     say "what the operator sees for meter-2:"
     ctl device show meter-2@water.example | sed 's/^/      /'
 
+    step "An SCS/AS (application server) subscribes to meter-2 over the northbound API"
+    local secret client_secret token sub st
+    secret="whsec_$(openssl rand -base64 32)"
+    start_sink "$secret"
+    say "scs-sink (the SCS's webhook endpoint) on https://127.0.0.1:$SINK_PORT, pid $(cat "$SINK_PIDFILE")"
+    # --allow-private: the demo's webhook is on loopback, refused otherwise.
+    ctl scs add scs-demo --name "Water utility" --secret "$secret" --allow-private >/dev/null
+    ctl grant scs-demo --device meter-2@water.example >/dev/null
+    ctl consent grant meter-2@water.example --purpose location-monitoring --scs scs-demo >/dev/null
+    client_secret=$(ctl client add demo-client --scope monitoring-event --scs scs-demo 2>/dev/null |
+        awk '$1 == "clientSecret" { print $2 }')
+    [ -n "$client_secret" ] || die "locguardctl client add printed no secret"
+    say "locguardctl: SCS scs-demo (webhook secret, loopback allowed), a grant and a consent for"
+    say "meter-2, OAuth2 client demo-client (its secret is shown once)"
+    token=$(curl -sS --max-time 10 --cacert "$CERTS/ca.pem" -u "demo-client:$client_secret" \
+        -d grant_type=client_credentials "https://127.0.0.1:$NORTH_PORT/oauth2/token")
+    token=$(jget "$token" "j->>'access_token'")
+    [ -n "$token" ] || die "no access token from /oauth2/token"
+    say "POST https://127.0.0.1:$NORTH_PORT/oauth2/token (client credentials) -> an ES256 access token"
+    sub=$(printf '{"externalId":"meter-2@water.example","monitoringType":"LOCATION_REPORTING","notificationDestination":"https://127.0.0.1:%s/notify","maximumNumberOfReports":10,"accuracy":"CGI_ECGI"}' \
+        "$SINK_PORT")
+    st=$(curl -sS --max-time 10 --cacert "$CERTS/ca.pem" -o "$VAR/subscription.json" -D "$VAR/subscription.headers" \
+        -w '%{http_code}' -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        --data-binary "$sub" "https://127.0.0.1:$NORTH_PORT/3gpp-monitoring-event/v1/scs-demo/subscriptions")
+    [ "$st" = 201 ] || die "the subscription answered $st: $(cat "$VAR/subscription.json")"
+    say "POST /3gpp-monitoring-event/v1/scs-demo/subscriptions -> $st"
+    say "Location: $(tr -d '\r' <"$VAR/subscription.headers" | awk -F': ' 'tolower($1) == "location" { print $2 }')"
+
+    step "meter-2 is taken away again"
+    report mme-1 $METER2 000B001
+    report mme-1 $METER2 000B001
+    say "'left' again: this time the SCS is told, with a signed webhook"
+    show_notification 1
+
+    step "meter-2 is brought back"
+    report mme-1 $METER2 000A002
+    show_notification 2
+
     step "Done. locguard keeps running (pid $(cat "$PIDFILE"))"
     say "try:  $BUILD/locguardctl --url http://127.0.0.1:$ADMIN_PORT --token-file $VAR/admin.token alert list"
     say "      $BUILD/locguardctl --url http://127.0.0.1:$ADMIN_PORT --token-file $VAR/admin.token metrics"
+    say "      cat $SINK_OUT        (what the SCS sink received)"
     say "stop: make stop"
 }
 
