@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # The locguard image for docker-compose.yml: the daemon, locguardctl, the MME
-# simulator and the throwaway-PKI script, built with the same `make` as on a
+# simulator, the SCS sink (scs-sink) and the throwaway-PKI script, built with the same `make` as on a
 # Debian 12 machine. The schema (migrations/ and sql/) goes to
 # /usr/share/locguard, which the configuration names as schema_dir.
 
@@ -18,7 +18,8 @@ COPY . .
 # tool rule; /out gets a stable set of names.
 RUN make -j"$(nproc)" all \
  && mkdir /out && cp build/locguard build/locguardctl /out/ \
- && { cp build/mme-sim /out/mme-sim 2>/dev/null || cp build/mme_sim /out/mme-sim; }
+ && { cp build/mme-sim /out/mme-sim 2>/dev/null || cp build/mme_sim /out/mme-sim; } \
+ && cp build/scs-sink /out/scs-sink
 
 FROM debian:12
 RUN apt-get update \
@@ -32,9 +33,11 @@ COPY --from=build /src/migrations /usr/share/locguard/migrations
 COPY --from=build /src/sql /usr/share/locguard/sql
 COPY tests/tools/mkcerts.sh /usr/local/bin/mkcerts.sh
 
-# The configuration: southbound on all interfaces (mutual TLS), admin on the
-# container's loopback only; certificates and the admin token come from the
-# "certs" volume. LOCGUARD_DATABASE (set by docker-compose) overrides conninfo.
+# The configuration: southbound (mutual TLS) and northbound (TLS, OAuth2
+# bearer tokens signed with /certs/jwt.key) on all interfaces, admin on the
+# container's loopback only; certificates, the token signing key and the
+# admin token come from the "certs" volume; SCS webhooks are verified
+# against the same throwaway CA. LOCGUARD_DATABASE (set by docker-compose) overrides conninfo.
 RUN printf '%s\n' \
         '[daemon]' \
         'log_level = info' \
@@ -64,8 +67,24 @@ RUN printf '%s\n' \
         'kind = admin' \
         'listen = 127.0.0.1:7080' \
         'token_file = /certs/admin.token' \
+        '' \
+        '[oauth]' \
+        'signing_key = /certs/jwt.key' \
+        'issuer = https://locguard' \
+        '' \
+        '[northbound]' \
+        'public_url = https://locguard:8444' \
+        '' \
+        '[delivery]' \
+        'ca_file = /certs/ca.pem' \
+        '' \
+        '[zone north]' \
+        'kind = northbound' \
+        'listen = 0.0.0.0:8444' \
+        'cert = /certs/server.pem' \
+        'key = /certs/server.key' \
         >/etc/locguard/locguard.conf
 
 USER locguard
-EXPOSE 7443
+EXPOSE 7443 8444
 CMD ["locguard", "-c", "/etc/locguard/locguard.conf"]

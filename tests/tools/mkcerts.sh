@@ -8,7 +8,8 @@
 #
 # DIR/ca.pem, ca.key           the CA the southbound zone trusts for clients
 # DIR/server.pem, server.key   the daemon's certificate (SAN 127.0.0.1,
-#                              localhost, locguard), signed by the CA
+#                              localhost, locguard; and scs-sink, the SCS
+#                              sink of docker-compose), signed by the CA
 # DIR/NODE.pem, NODE.key       client certificates, CN = node name, for
 #                              mme-1 sgsn-1 amf-1 mme-2 (and $MKCERTS_NODES)
 # DIR/rogue-ca.pem             a CA nobody trusts, and
@@ -61,7 +62,7 @@ new_cert() {
 }
 
 new_ca ca "locguard test CA"
-new_cert server locguard ca serverAuth "IP:127.0.0.1,DNS:localhost,DNS:locguard"
+new_cert server locguard ca serverAuth "IP:127.0.0.1,DNS:localhost,DNS:locguard,DNS:scs-sink"
 for n in "${nodes[@]}"; do
     new_cert "$n" "$n" ca clientAuth
 done
