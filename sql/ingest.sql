@@ -9,6 +9,12 @@
 -- and queues the notifications of those alerts for the subscribed SCSs
 -- (lg_alerts_to_outbox, sql/outbox.sql).
 --
+-- Fast path: a report without a position from the cell of the device's
+-- cached decision (ue_location.dec_cell, made at the current lg_ref_epoch,
+-- migrations/0005_ingest_fast_path.sql) is decided by that one row, found by
+-- the SUPI, and updated in place by its ctid: one index probe per report.
+-- The rest take the full path below and refresh the cache.
+--
 -- Work is set-based: one statement decides every report (the area/cell
 -- verdict comes from the area_cell_verdict cache, so the common case makes
 -- no GEOS call), updates the latest location of every device that has a
@@ -184,8 +190,14 @@ BEGIN
     -- this call (the common case): one update, one insert (new devices), one
     -- alert insert. The reports of devices with several reports come back as
     -- JSON for the fold below.
-    WITH r AS MATERIALIZED (
-        SELECT r.ord, u.id AS ue_id, u.mobility, u.ambiguous_policy,
+    WITH ep AS MATERIALIZED (
+        SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
+    ),
+    r AS MATERIALIZED (
+        SELECT r.ord, r.supi, coalesce(f.ue_id, s.ue_id) AS ue_id, s.mobility,
+               s.ambiguous_policy,
+               f.ue_id IS NOT NULL AS is_fast, f.decision AS c_decision,
+               f.dec_effective AS c_effective,
                timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
                acc_node[array_position(acc_ord, r.batch)] AS node_id,
                r.rat, r.cell,
@@ -194,13 +206,36 @@ BEGIN
                CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
                     THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m,
                -- the device's stored state, read without a lock (see upd)
-               l.ue_id IS NOT NULL AS has_old, l.reported_at AS old_ts,
-               coalesce(l.zone_state, 'unknown') AS zone0,
-               coalesce(l.outside_streak, 0) AS streak0
+               coalesce(f.ue_id, s.l_ue_id) IS NOT NULL AS has_old,
+               coalesce(f.loc_ctid, s.loc_ctid) AS loc_ctid,
+               coalesce(f.reported_at, s.reported_at) AS old_ts,
+               coalesce(f.zone_state, s.zone_state, 'unknown') AS zone0,
+               coalesce(f.outside_streak, s.outside_streak, 0) AS streak0
           FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
                WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
-          LEFT JOIN ue u ON u.imsi = r.supi
-          LEFT JOIN ue_location l ON l.ue_id = u.id
+          -- The fast path (migrations/0005_ingest_fast_path.sql): a report
+          -- without a position from the cell of the device's cached
+          -- decision, made at the current reference epoch, is decided by
+          -- that one row, found by the SUPI; ue, ue_area and the verdicts
+          -- are not read.
+          LEFT JOIN LATERAL (
+              SELECT l.ue_id, l.ctid AS loc_ctid, l.reported_at, l.zone_state,
+                     l.outside_streak, l.decision, l.dec_effective
+                FROM ue_location l
+               WHERE l.imsi = r.supi AND l.dec_cell = r.cell
+                 AND l.dec_epoch = (SELECT ep.epoch FROM ep)
+                 AND (r.lon IS NULL OR r.lat IS NULL)
+               LIMIT 1
+          ) f ON true
+          -- The full path: the device by its IMSI, then its stored state.
+          LEFT JOIN LATERAL (
+              SELECT u.id AS ue_id, u.mobility, u.ambiguous_policy, l.ue_id AS l_ue_id,
+                     l.ctid AS loc_ctid, l.reported_at, l.zone_state, l.outside_streak
+                FROM ue u
+                LEFT JOIN ue_location l ON l.ue_id = u.id
+               WHERE u.imsi = r.supi AND f.ue_id IS NULL
+              OFFSET 0                                  -- keep the gate: no probe otherwise
+          ) s ON true
          WHERE is_ok[r.batch]
     ),
     -- One row per (report, authorized area) of the checked devices, with the
@@ -243,7 +278,7 @@ BEGIN
                 LEFT JOIN cell c ON r.pos IS NULL AND c.cell_key = r.cell
                WHERE a.id = ua.area_id AND v.verdict IS NULL
           ) x ON true
-         WHERE r.ue_id IS NOT NULL AND r.mobility <> 'unrestricted'
+         WHERE r.ue_id IS NOT NULL AND r.mobility <> 'unrestricted' AND NOT r.is_fast
     ),
     remember AS (
         INSERT INTO area_cell_verdict (area_id, cell_key, verdict)
@@ -254,10 +289,12 @@ BEGIN
         ON CONFLICT DO NOTHING
     ),
     rep AS MATERIALIZED (
-        SELECT r.ord, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell, r.pos,
-               r.unc_m, r.has_old, r.old_ts, r.zone0, r.streak0,
+        SELECT r.ord, r.supi, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell,
+               r.pos, r.unc_m, r.has_old, r.loc_ctid, r.old_ts, r.zone0, r.streak0, r.is_fast,
+               r.c_effective,
                CASE
                    WHEN r.ue_id IS NULL THEN NULL
+                   WHEN r.is_fast THEN r.c_decision
                    WHEN r.pos IS NULL AND NOT coalesce(d.has_evidence, ck.has_cell, false)
                        THEN 'unknown_cell'
                    WHEN d.ord IS NULL THEN 'unchecked'      -- unrestricted, or no area
@@ -276,6 +313,7 @@ BEGIN
           LEFT JOIN LATERAL (
               SELECT true AS has_cell FROM cell c
                WHERE c.cell_key = r.cell AND r.pos IS NULL AND d.ord IS NULL
+                 AND NOT r.is_fast
               OFFSET 0                                  -- keep the gate: no probe otherwise
           ) ck ON true
     ),
@@ -287,10 +325,11 @@ BEGIN
     ),
     known AS (
         SELECT rep.*,
-               CASE rep.decision
-                   WHEN 'inside' THEN 'inside'
-                   WHEN 'outside' THEN 'outside'
-                   WHEN 'ambiguous' THEN rep.ambiguous_policy
+               CASE
+                   WHEN rep.is_fast THEN rep.c_effective
+                   WHEN rep.decision = 'inside' THEN 'inside'
+                   WHEN rep.decision = 'outside' THEN 'outside'
+                   WHEN rep.decision = 'ambiguous' THEN rep.ambiguous_policy
                END AS effective,
                CASE WHEN s.ue_id IS NULL THEN 1 ELSE 2 END AS n_dev   -- 2 = several
           FROM rep
@@ -326,22 +365,32 @@ BEGIN
     -- concurrent call changed in between fails the check (READ COMMITTED
     -- re-evaluates it on the new version) and is redone under a row lock
     -- by the fold below; so does a new device a concurrent call inserted.
+    -- The row is reached by the ctid read above (no second index probe).
+    -- A decision made from a cell is cached with the epoch it was made at.
     upd AS (
         UPDATE ue_location l
            SET reported_at = n.ts, received_at = now(), node_id = n.node_id, rat = n.rat,
                cell_key = n.cell, position = n.pos, uncertainty_m = n.unc_m,
-               decision = n.decision, zone_state = n.zone1, outside_streak = n.streak1
+               decision = n.decision, zone_state = n.zone1, outside_streak = n.streak1,
+               imsi = n.supi,
+               dec_cell = CASE WHEN n.pos IS NULL THEN n.cell END,
+               dec_epoch = CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
+               dec_effective = n.effective
           FROM next n
-         WHERE n.has_old AND l.ue_id = n.ue_id
+         WHERE n.has_old AND l.ctid = n.loc_ctid AND l.ue_id = n.ue_id
            AND l.reported_at = n.old_ts AND l.zone_state = n.zone0
            AND l.outside_streak = n.streak0
         RETURNING l.ue_id
     ),
     ins AS (
         INSERT INTO ue_location (ue_id, reported_at, received_at, node_id, rat, cell_key,
-                                 position, uncertainty_m, decision, zone_state, outside_streak)
+                                 position, uncertainty_m, decision, zone_state, outside_streak,
+                                 imsi, dec_cell, dec_epoch, dec_effective)
         SELECT n.ue_id, n.ts, now(), n.node_id, n.rat, n.cell, n.pos, n.unc_m, n.decision,
-               n.zone1, n.streak1
+               n.zone1, n.streak1, n.supi,
+               CASE WHEN n.pos IS NULL THEN n.cell END,
+               CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
+               n.effective
           FROM next n
          WHERE NOT n.has_old
          ORDER BY n.ue_id
@@ -467,7 +516,8 @@ BEGIN
                uncertainty_m = excluded.uncertainty_m,
                decision = excluded.decision,
                zone_state = excluded.zone_state,
-               outside_streak = excluded.outside_streak;
+               outside_streak = excluded.outside_streak,
+               dec_cell = NULL, dec_epoch = NULL, dec_effective = NULL;
     END IF;
 
     -- Alerts -> notifications for the subscribed SCSs, in this transaction
