@@ -206,6 +206,24 @@ test_left_alert_reaches_the_sink_once_signed() {
         "webhook-ids of two notifications"
 }
 
+test_accuracy_ta_ra_never_carries_the_cell() {
+    local line
+    login client-a
+    start_sink tara scs-a
+    sub_for 17 "$(sink_url tara)" '"accuracy":"TA_RA"' >/dev/null
+    assert_eq TA_RA "$(json "$(body)" "j->>'accuracy'")" "accuracy in the created subscription"
+    leave 17
+    wait_for 15 "the notification" sink_count_is tara 1
+    line=$(sink_line tara 1)
+    assert_eq "meter-17@water.example LEFT_AUTHORIZED_AREA" \
+        "$(field "$line" "j->'body'->'monitoringEventReports'->0->>'externalId',
+                          j->'body'->'monitoringEventReports'->0->>'movement'" | tr '|' ' ')" "report"
+    assert_eq "" "$(field "$line" "j->'body'->'monitoringEventReports'->0->'locationInfo'->>'cellId'")" \
+        "cellId in a TA_RA report: $line"
+    assert_eq "" "$(field "$line" "j->'body'->'monitoringEventReports'->0->'locationInfo'->>'geographicArea'")" \
+        "geographicArea in a TA_RA report"
+}
+
 test_test_notification_arrives() {
     local id line
     login client-a
