@@ -109,6 +109,7 @@ start_daemon() {
             sleep 0.1
         done
     done
+    # shellcheck disable=SC2034 # read by lib.sh's south()
     SOUTH_PORT=$(awk '$1 == "south" { print $2 }' "$T/ready")
     ADMIN_PORT=$(awk '$1 == "admin" { print $2 }' "$T/ready")
     NORTH_PORT=$(awk '$1 == "north" { print $2 }' "$T/ready")
@@ -218,7 +219,7 @@ store_release() {
 }
 
 setup() {
-    local i j supis="" reports=() n=0 box
+    local i j reports=() box
     admin_ok POST /v1/nodes '{"name":"mme-1","kind":"MME"}'
     add_cells "$(for i in 0 1 2; do for j in 0 1 2; do
         read -r box <<<"$(cell_box "$i" "$j")"
@@ -228,9 +229,7 @@ setup() {
     # 12 consented devices in cell (0,0), 5 without consent there, 3 consented in (1,0).
     for i in $(seq 1 20); do
         add_device "cnt-$i@stats.example" "$(printf '0010177%08d' "$i")" unrestricted
-        if [ "$i" -le 12 ]; then
-            reports+=("$(eutra "$(printf '0010177%08d' "$i")" 0000100)")
-        elif [ "$i" -le 17 ]; then
+        if [ "$i" -le 17 ]; then
             reports+=("$(eutra "$(printf '0010177%08d' "$i")" 0000100)")
         else
             reports+=("$(eutra "$(printf '0010177%08d' "$i")" 0000110)")
