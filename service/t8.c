@@ -39,13 +39,22 @@ typedef struct collect {
     severity_t worst;            /* 0 while none */
 } collect_t;
 
-/* TS 29.122 MonitoringType values other than the one we serve. */
+/* TS 29.122 MonitoringType values other than the two we serve. */
 static const char *const OTHER_MONITORING_TYPES[] = {
-    "LOSS_OF_CONNECTIVITY",     "UE_REACHABILITY",          "CHANGE_OF_IMSI_IMEI_ASSOCIATION",
-    "ROAMING_STATUS",           "COMMUNICATION_FAILURE",    "AVAILABILITY_AFTER_DDN_FAILURE",
-    "NUMBER_OF_UES_IN_AN_AREA", "PDN_CONNECTIVITY_STATUS",  "DOWNLINK_DATA_DELIVERY_STATUS",
-    "API_SUPPORT_CAPABILITY",   "NUM_OF_REGD_UES",          "NUM_OF_ESTD_PDU_SESSIONS",
-    "AREA_OF_INTEREST",         "GROUP_MEMBER_LIST_CHANGE", "APPLICATION_START",
+    "LOSS_OF_CONNECTIVITY",
+    "UE_REACHABILITY",
+    "CHANGE_OF_IMSI_IMEI_ASSOCIATION",
+    "ROAMING_STATUS",
+    "COMMUNICATION_FAILURE",
+    "AVAILABILITY_AFTER_DDN_FAILURE",
+    "PDN_CONNECTIVITY_STATUS",
+    "DOWNLINK_DATA_DELIVERY_STATUS",
+    "API_SUPPORT_CAPABILITY",
+    "NUM_OF_REGD_UES",
+    "NUM_OF_ESTD_PDU_SESSIONS",
+    "AREA_OF_INTEREST",
+    "GROUP_MEMBER_LIST_CHANGE",
+    "APPLICATION_START",
     "APPLICATION STOP", /* sic, as the TS 29.122 V18.4.0 enumeration spells it */
 };
 
@@ -260,8 +269,12 @@ static void check_target(collect_t *c, json_t *root, json_t *out)
     json_object_set_new(out, name, json_stringn(s, len));
 }
 
+#define NOT_SUPPORTED "not supported: only LOCATION_REPORTING and NUMBER_OF_UES_IN_AN_AREA are"
+
+/* monitoringType: one of the two served (is_area_count already chose how the rest is checked). */
 static void check_monitoring_type(collect_t *c, json_t *root, json_t *out)
 {
+    static const char *const SERVED[] = {"LOCATION_REPORTING", "NUMBER_OF_UES_IN_AN_AREA"};
     const char *s;
     size_t len;
 
@@ -271,20 +284,20 @@ static void check_monitoring_type(collect_t *c, json_t *root, json_t *out)
     }
     if (!get_string(c, root, "monitoringType", SEV_MANDATORY_INCORRECT, &s, &len))
         return;
-    if (len == 18 && memcmp(s, "LOCATION_REPORTING", 18) == 0) {
-        json_object_set_new(out, "monitoringType", json_string("LOCATION_REPORTING"));
-        return;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(SERVED); i++) {
+        if (strlen(SERVED[i]) == len && memcmp(s, SERVED[i], len) == 0) {
+            json_object_set_new(out, "monitoringType", json_string(SERVED[i]));
+            return;
+        }
     }
     for (size_t i = 0; i < LG_ARRAY_SIZE(OTHER_MONITORING_TYPES); i++) {
         if (strlen(OTHER_MONITORING_TYPES[i]) == len &&
             memcmp(s, OTHER_MONITORING_TYPES[i], len) == 0) {
-            invalid(c, SEV_MANDATORY_INCORRECT, "monitoringType",
-                    "not supported: only LOCATION_REPORTING is");
+            invalid(c, SEV_MANDATORY_INCORRECT, "monitoringType", NOT_SUPPORTED);
             return;
         }
     }
-    invalid(c, SEV_MANDATORY_INCORRECT, "monitoringType",
-            "unknown monitoring type: only LOCATION_REPORTING is supported");
+    invalid(c, SEV_MANDATORY_INCORRECT, "monitoringType", "unknown monitoring type");
 }
 
 static void check_uri(collect_t *c, json_t *root, json_t *out, const char *name, bool is_required)
@@ -377,6 +390,182 @@ static void check_bool(collect_t *c, json_t *root, json_t *out, const char *name
         invalid(c, SEV_OPTIONAL_INCORRECT, name, "must be true or false");
     else
         json_object_set_new(out, name, json_boolean(json_is_true(v)));
+}
+
+/* ---- NUMBER_OF_UES_IN_AN_AREA ---- */
+
+/* Whether the body asks for NUMBER_OF_UES_IN_AN_AREA (decides which members are checked). */
+static bool is_area_count(json_t *root)
+{
+    json_t *v = json_object_get(root, "monitoringType");
+
+    return json_is_string(v) && json_string_length(v) == 24 &&
+           memcmp(json_string_value(v), "NUMBER_OF_UES_IN_AN_AREA", 24) == 0;
+}
+
+/*
+ * A count names no device: externalId and externalGroupId are refused (a
+ * group would let an SCS count the few devices it already knows).
+ */
+static void check_no_target(collect_t *c, json_t *root)
+{
+    static const char *const NAMES[] = {"externalId", "externalGroupId"};
+
+    for (size_t i = 0; i < LG_ARRAY_SIZE(NAMES); i++)
+        if (json_object_get(root, NAMES[i]) != NULL)
+            invalid(c, SEV_OPTIONAL_INCORRECT, NAMES[i],
+                    "not allowed with NUMBER_OF_UES_IN_AN_AREA: a count names no device");
+}
+
+/*
+ * A TS 29.572 GeographicalCoordinates object at pointer ptr: lon -180..180,
+ * lat -90..90, finite numbers. Returns the normalised copy, or NULL after
+ * recording the problem.
+ */
+static json_t *take_coordinates(collect_t *c, json_t *v, const char *ptr)
+{
+    json_t *lon = json_object_get(v, "lon"), *lat = json_object_get(v, "lat");
+
+    if (!json_is_object(v) || !json_is_number(lon) || !json_is_number(lat) ||
+        !(json_number_value(lon) >= -180 && json_number_value(lon) <= 180) ||
+        !(json_number_value(lat) >= -90 && json_number_value(lat) <= 90)) {
+        invalid(c, SEV_MANDATORY_INCORRECT, ptr,
+                "must be an object with lon (-180..180) and lat (-90..90)");
+        return NULL;
+    }
+    return json_pack("{s:f,s:f}", "lon", json_number_value(lon), "lat", json_number_value(lat));
+}
+
+/*
+ * One TS 29.572 GeographicArea at <name>/geographicAreas/0: a
+ * POINT_UNCERTAINTY_CIRCLE (point, uncertainty in metres) or a POLYGON
+ * (pointList of 3 to 15 points). Returns the normalised copy or NULL. The
+ * shape as a surface (self-intersection, size) is checked by SQL.
+ */
+static json_t *take_geographic_area(collect_t *c, json_t *area, const char *name)
+{
+    json_t *shape = json_object_get(area, "shape"), *out = NULL;
+    char base[48], ptr[80];
+
+    snprintf(base, sizeof base, "%s/geographicAreas/0", name);
+    if (!json_is_object(area)) {
+        invalid(c, SEV_MANDATORY_INCORRECT, base, "must be a GeographicArea object");
+        return NULL;
+    }
+    if (json_is_string(shape) && json_string_length(shape) == 24 &&
+        strcmp(json_string_value(shape), "POINT_UNCERTAINTY_CIRCLE") == 0) {
+        snprintf(ptr, sizeof ptr, "%s/point", base);
+        json_t *point = take_coordinates(c, json_object_get(area, "point"), ptr);
+        json_t *unc = json_object_get(area, "uncertainty");
+        bool is_unc_ok = json_is_number(unc) && json_number_value(unc) >= LG_T8_AREA_RADIUS_MIN_M &&
+                         json_number_value(unc) <= LG_T8_AREA_RADIUS_MAX_M;
+
+        if (!is_unc_ok) {
+            snprintf(ptr, sizeof ptr, "%s/uncertainty", base);
+            invalid(c, SEV_MANDATORY_INCORRECT, ptr,
+                    "must be a radius in metres from 1 to 20000000");
+        }
+        if (point != NULL && is_unc_ok)
+            out = json_pack("{s:s,s:O,s:f}", "shape", "POINT_UNCERTAINTY_CIRCLE", "point", point,
+                            "uncertainty", json_number_value(unc));
+        json_decref(point);
+        return out;
+    }
+    if (json_is_string(shape) && json_string_length(shape) == 7 &&
+        strcmp(json_string_value(shape), "POLYGON") == 0) {
+        json_t *list = json_object_get(area, "pointList"), *points, *v;
+        size_t i;
+
+        if (!json_is_array(list) || json_array_size(list) < 3 || json_array_size(list) > 15) {
+            snprintf(ptr, sizeof ptr, "%s/pointList", base);
+            invalid(c, SEV_MANDATORY_INCORRECT, ptr, "must hold 3 to 15 points");
+            return NULL;
+        }
+        points = json_array();
+        json_array_foreach(list, i, v)
+        {
+            snprintf(ptr, sizeof ptr, "%s/pointList/%zu", base, i);
+            json_t *p = take_coordinates(c, v, ptr);
+            if (p == NULL) {
+                json_decref(points);
+                return NULL;
+            }
+            json_array_append_new(points, p);
+        }
+        return json_pack("{s:s,s:o}", "shape", "POLYGON", "pointList", points);
+    }
+    snprintf(ptr, sizeof ptr, "%s/shape", base);
+    invalid(c, SEV_MANDATORY_INCORRECT, ptr, "must be POINT_UNCERTAINTY_CIRCLE or POLYGON");
+    return NULL;
+}
+
+/*
+ * The area: locationArea or (5G) locationArea5G, not both, with exactly one
+ * geographic area and nothing else naming places. The member keeps the
+ * name the SCS used.
+ */
+static void check_location_area(collect_t *c, json_t *root, json_t *out)
+{
+    static const char *const OTHER_AREAS[] = {"cellIds",         "enodeBIds",      "routingAreaIds",
+                                              "trackingAreaIds", "civicAddresses", "nwAreaInfo"};
+    json_t *la4 = json_object_get(root, "locationArea");
+    json_t *la5 = json_object_get(root, "locationArea5G");
+    const char *name = la4 != NULL || la5 == NULL ? "locationArea" : "locationArea5G";
+    json_t *la = la4 != NULL ? la4 : la5;
+    char ptr[48];
+
+    if (la4 != NULL && la5 != NULL) {
+        invalid(c, SEV_MANDATORY_INCORRECT, "locationArea5G",
+                "give either locationArea or locationArea5G, not both");
+        return;
+    }
+    if (la == NULL) {
+        invalid(c, SEV_MANDATORY_MISSING, "locationArea", "required with NUMBER_OF_UES_IN_AN_AREA");
+        return;
+    }
+    if (!json_is_object(la)) {
+        invalid(c, SEV_MANDATORY_INCORRECT, name, "must be a LocationArea object");
+        return;
+    }
+    for (size_t i = 0; i < LG_ARRAY_SIZE(OTHER_AREAS); i++) {
+        if (json_object_get(la, OTHER_AREAS[i]) != NULL) {
+            snprintf(ptr, sizeof ptr, "%s/%s", name, OTHER_AREAS[i]);
+            invalid(c, SEV_MANDATORY_INCORRECT, ptr,
+                    "not supported: give the area as geographicAreas");
+        }
+    }
+    json_t *areas = json_object_get(la, "geographicAreas");
+    snprintf(ptr, sizeof ptr, "%s/geographicAreas", name);
+    if (areas == NULL) {
+        invalid(c, SEV_MANDATORY_MISSING, ptr, "required: the area is one GeographicArea");
+        return;
+    }
+    if (!json_is_array(areas) || json_array_size(areas) != 1) {
+        invalid(c, SEV_MANDATORY_INCORRECT, ptr, "must hold exactly one GeographicArea");
+        return;
+    }
+    json_t *area = take_geographic_area(c, json_array_get(areas, 0), name);
+    if (area != NULL)
+        json_object_set_new(out, name, json_pack("{s:[o]}", "geographicAreas", area));
+}
+
+/* repPeriod (60 s and up) and/or immediateRep true: a count is reported at once or periodically. */
+static void check_reporting(collect_t *c, json_t *root, json_t *out)
+{
+    json_t *period = json_object_get(root, "repPeriod");
+    json_t *immediate = json_object_get(root, "immediateRep");
+
+    if (period != NULL) {
+        if (!json_is_integer(period) || json_integer_value(period) < LG_T8_REP_PERIOD_MIN_S ||
+            json_integer_value(period) > LG_T8_REP_PERIOD_MAX_S)
+            invalid(c, SEV_OPTIONAL_INCORRECT, "repPeriod",
+                    "must be an integer number of seconds from 60 to 31536000");
+        else
+            json_object_set_new(out, "repPeriod", json_integer(json_integer_value(period)));
+    } else if (!json_is_true(immediate) && (immediate == NULL || json_is_boolean(immediate))) {
+        invalid(c, SEV_MANDATORY_MISSING, "repPeriod",
+                "repPeriod or immediateRep true is required with NUMBER_OF_UES_IN_AN_AREA");
+    }
 }
 
 /* Bytes the nesting scan stops at, outside and inside strings. */
@@ -474,14 +663,23 @@ int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us, js
     }
 
     out = json_object();
-    check_target(&c, root, out);
+    bool is_area = is_area_count(root);
+    if (is_area)
+        check_no_target(&c, root);
+    else
+        check_target(&c, root, out);
     check_monitoring_type(&c, root, out);
     check_uri(&c, root, out, "notificationDestination", true);
     check_limits(&c, root, out, now_us);
-    check_enum(&c, root, out, "locationType", LOCATION_TYPES, LG_ARRAY_SIZE(LOCATION_TYPES),
-               "must be CURRENT_LOCATION or LAST_KNOWN_LOCATION");
-    check_enum(&c, root, out, "accuracy", ACCURACIES, LG_ARRAY_SIZE(ACCURACIES),
-               "must be CGI_ECGI, TA_RA or GEO_AREA");
+    if (is_area) {
+        check_location_area(&c, root, out);
+        check_reporting(&c, root, out);
+    } else {
+        check_enum(&c, root, out, "locationType", LOCATION_TYPES, LG_ARRAY_SIZE(LOCATION_TYPES),
+                   "must be CURRENT_LOCATION or LAST_KNOWN_LOCATION");
+        check_enum(&c, root, out, "accuracy", ACCURACIES, LG_ARRAY_SIZE(ACCURACIES),
+                   "must be CGI_ECGI, TA_RA or GEO_AREA");
+    }
     check_bool(&c, root, out, "requestTestNotification");
     check_uri(&c, root, out, "revocationNotifUri", false);
     check_bool(&c, root, out, "immediateRep");

@@ -5,7 +5,10 @@
 -- request (service/t8.c); the request arrives normalised: externalId |
 -- externalGroupId, monitoringType, notificationDestination,
 -- maximumNumberOfReports?, monitorExpireTime?, locationType?, accuracy?,
--- requestTestNotification?, revocationNotifUri?, immediateRep?.
+-- requestTestNotification?, revocationNotifUri?, immediateRep?; for
+-- NUMBER_OF_UES_IN_AN_AREA: locationArea and repPeriod? instead of the
+-- target, locationType and accuracy (see sql/area_reports.sql, which checks
+-- and reports those subscriptions).
 --
 -- Authorization: an unknown device or group, a missing grant, a device that
 -- may not be monitored and a missing consent all raise the very same error
@@ -146,12 +149,29 @@ BEGIN
 END
 $fn$;
 
+-- lg_t8_sub_row: the subscription row a create or replace stores: checked
+-- by lg_area_sub_row for NUMBER_OF_UES_IN_AN_AREA, by lg_t8_target
+-- otherwise.
+CREATE OR REPLACE FUNCTION lg_t8_sub_row(p_scs_as_id text, p_req jsonb)
+RETURNS subscription
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    IF p_req ->> 'monitoringType' = 'NUMBER_OF_UES_IN_AN_AREA' THEN
+        RETURN lg_area_sub_row(p_scs_as_id, p_req);
+    END IF;
+    RETURN lg_t8_target(p_scs_as_id, p_req);
+END
+$fn$;
+
 -- lg_t8_sub_extras: what a create or replace asks for besides the
 -- subscription itself: requestTestNotification queues a test notification
 -- (a MonitoringNotification with only "subscription"); immediateRep queues
 -- one report of the current location of each target device (the device,
 -- or each group member that may be monitored with consent) whose location
--- is known, without "movement"; these count as reports.
+-- is known, without "movement"; these count as reports. For an area
+-- subscription, lg_area_sub_start makes the immediate report (a count) and
+-- schedules the periodic ones.
 CREATE OR REPLACE FUNCTION lg_t8_sub_extras(s subscription, p_req jsonb)
 RETURNS void
 LANGUAGE plpgsql
@@ -166,7 +186,9 @@ BEGIN
         VALUES (s.id, s.scs_id, s.ue_id, 'test', s.notification_destination,
                 jsonb_build_object('subscription', lg_sub_self(v_scs_as_id, s.sub_id)));
     END IF;
-    IF lg_admin_bool(p_req, 'immediateRep', false) THEN
+    IF s.monitoring_type = 'NUMBER_OF_UES_IN_AN_AREA' THEN
+        PERFORM lg_area_sub_start(s, p_req);
+    ELSIF lg_admin_bool(p_req, 'immediateRep', false) THEN
         SELECT array_agg(s.id ORDER BY l.ue_id) AS sub, array_agg(l.ue_id ORDER BY l.ue_id) AS ue,
                array_agg(l.reported_at ORDER BY l.ue_id) AS ts,
                array_agg(l.cell_key ORDER BY l.ue_id) AS cell,
@@ -196,14 +218,14 @@ RETURNS jsonb
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
-    s subscription := lg_t8_target(p_scs_as_id, p_req);
+    s subscription := lg_t8_sub_row(p_scs_as_id, p_req);
 BEGIN
     INSERT INTO subscription (scs_id, ue_id, group_id, monitoring_type,
                               notification_destination, location_type, accuracy, max_reports,
-                              expires_at, revocation_notif_uri, request)
+                              expires_at, revocation_notif_uri, request, area, rep_period_s)
     VALUES (s.scs_id, s.ue_id, s.group_id, s.monitoring_type, s.notification_destination,
             s.location_type, s.accuracy, s.max_reports, s.expires_at, s.revocation_notif_uri,
-            s.request)
+            s.request, s.area, s.rep_period_s)
     RETURNING * INTO s;
     PERFORM lg_t8_sub_extras(s, p_req);
     RETURN lg_t8_sub_json(s, p_scs_as_id);
@@ -242,7 +264,7 @@ LANGUAGE plpgsql
 AS $fn$
 DECLARE
     old subscription := lg_t8_sub_find(p_scs_as_id, p_sub_id, true);
-    s subscription := lg_t8_target(p_scs_as_id, p_req);
+    s subscription := lg_t8_sub_row(p_scs_as_id, p_req);
 BEGIN
     UPDATE subscription x
        SET ue_id = s.ue_id, group_id = s.group_id, monitoring_type = s.monitoring_type,
@@ -250,6 +272,7 @@ BEGIN
            location_type = s.location_type, accuracy = s.accuracy,
            max_reports = s.max_reports, reports_sent = 0, expires_at = s.expires_at,
            revocation_notif_uri = s.revocation_notif_uri, request = s.request,
+           area = s.area, rep_period_s = s.rep_period_s, next_report_at = NULL,
            updated_at = now()
      WHERE x.id = old.id
     RETURNING * INTO s;

@@ -24,6 +24,14 @@
 /* Longest notificationDestination / revocationNotifUri accepted. */
 #define LG_T8_URI_MAX 2048
 
+/* Bounds of repPeriod (seconds) for NUMBER_OF_UES_IN_AN_AREA. */
+#define LG_T8_REP_PERIOD_MIN_S 60
+#define LG_T8_REP_PERIOD_MAX_S 31536000
+
+/* Bounds of a POINT_UNCERTAINTY_CIRCLE's uncertainty (its radius, metres). */
+#define LG_T8_AREA_RADIUS_MIN_M 1
+#define LG_T8_AREA_RADIUS_MAX_M 20000000
+
 /*
  * ProblemDetails causes of a refused subscription body (TS 29.500 table
  * 5.2.7.2-1, the common application errors TS 29.122 APIs reuse). Compare by
@@ -40,11 +48,27 @@ extern const char lg_t8_cause_optional_incorrect[]; /* "OPTIONAL_IE_INCORRECT" *
  *
  * Accepted (everything else listed in TS 29.122 is ignored unless refused
  * below; the read-only "self" is ignored):
- *   - exactly one of externalId / externalGroupId: "<local>@<domain>", at
- *     most LG_T8_EXTERNAL_ID_MAX bytes, local part printable ASCII without
- *     "@", domain dot-separated non-empty labels of [A-Za-z0-9_-];
- *   - monitoringType "LOCATION_REPORTING" (required; the other TS 29.122
- *     MonitoringType values are refused as not supported);
+ *   - monitoringType (required) "LOCATION_REPORTING" or
+ *     "NUMBER_OF_UES_IN_AN_AREA"; the other TS 29.122 MonitoringType values
+ *     are refused as not supported;
+ *   - LOCATION_REPORTING: exactly one of externalId / externalGroupId:
+ *     "<local>@<domain>", at most LG_T8_EXTERNAL_ID_MAX bytes, local part
+ *     printable ASCII without "@", domain dot-separated non-empty labels of
+ *     [A-Za-z0-9_-];
+ *   - NUMBER_OF_UES_IN_AN_AREA: neither externalId nor externalGroupId (a
+ *     count names no device; both are refused); locationArea or (5G)
+ *     locationArea5G (one of them is required, not both; the name sent is
+ *     kept) with geographicAreas holding exactly one TS 29.572 GeographicArea,
+ *     shape POINT_UNCERTAINTY_CIRCLE (point {lon -180..180, lat -90..90},
+ *     uncertainty = radius in metres, LG_T8_AREA_RADIUS_MIN_M..MAX_M) or
+ *     POLYGON (pointList of 3 to 15 points); the other LocationArea members
+ *     (cellIds, enodeBIds, routingAreaIds, trackingAreaIds, civicAddresses,
+ *     nwAreaInfo) and the other shapes are refused; repPeriod (integer
+ *     seconds, LG_T8_REP_PERIOD_MIN_S..MAX_S) and/or immediateRep true
+ *     (one of them is required: counts are reported at once or
+ *     periodically, never on events); locationType and accuracy are
+ *     ignored. Whether the polygon is simple and the area's size within
+ *     the configured bounds is checked by sql/area_reports.sql;
  *   - notificationDestination (required) and revocationNotifUri: absolute
  *     https URIs with a host, no userinfo, no fragment, printable ASCII, at
  *     most LG_T8_URI_MAX bytes;
@@ -52,9 +76,10 @@ extern const char lg_t8_cause_optional_incorrect[]; /* "OPTIONAL_IE_INCORRECT" *
  *     (RFC 3339 with offset, after now_us): at least one of them, as the
  *     schema's anyOf requires (one-time reporting is maximumNumberOfReports
  *     = 1, TS 29.122 §4.4.2.2);
- *   - locationType CURRENT_LOCATION | LAST_KNOWN_LOCATION (default
- *     CURRENT_LOCATION), accuracy CGI_ECGI | TA_RA | GEO_AREA (default
- *     CGI_ECGI);
+ *   - LOCATION_REPORTING: locationType CURRENT_LOCATION |
+ *     LAST_KNOWN_LOCATION (default CURRENT_LOCATION), accuracy CGI_ECGI |
+ *     TA_RA | GEO_AREA (default CGI_ECGI); locationArea and repPeriod are
+ *     ignored;
  *   - requestTestNotification, immediateRep: booleans.
  * Refused when present: msisdn (MSISDNs are never taken from outside), the
  * group-modification members addedExternalIds, addedMsisdns,
@@ -62,11 +87,18 @@ extern const char lg_t8_cause_optional_incorrect[]; /* "OPTIONAL_IE_INCORRECT" *
  * identifications ipv4Addr, ipv6Addr, ueIpAddr, ueMacAddr, and addnMonTypes.
  *
  * On success returns LG_OK and sets *normalised to a new object the caller
- * owns (json_decref) with the keys externalId | externalGroupId,
- * monitoringType, notificationDestination, maximumNumberOfReports?,
- * monitorExpireTime? (re-formatted "YYYY-MM-DDThh:mm:ss.mmmZ", UTC),
- * locationType, accuracy, requestTestNotification?, revocationNotifUri?,
- * immediateRep? (? = only when sent); *n_invalid is 0 and *cause NULL.
+ * owns (json_decref) with the keys monitoringType, notificationDestination,
+ * maximumNumberOfReports?, monitorExpireTime? (re-formatted
+ * "YYYY-MM-DDThh:mm:ss.mmmZ", UTC), requestTestNotification?,
+ * revocationNotifUri?, immediateRep? (? = only when sent), and
+ *   LOCATION_REPORTING:        externalId | externalGroupId, locationType,
+ *                              accuracy;
+ *   NUMBER_OF_UES_IN_AN_AREA:  locationArea | locationArea5G
+ *                              {geographicAreas: [one area:
+ *                              shape, point {lon, lat} and uncertainty, or
+ *                              shape and pointList; numbers as reals]},
+ *                              repPeriod?;
+ * *n_invalid is 0 and *cause NULL.
  *
  * Otherwise returns LG_ERR with *normalised NULL, *n_invalid the number of
  * problems found (> 0), the first LG_INVALID_MAX of them in invalid (which

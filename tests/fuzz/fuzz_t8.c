@@ -36,6 +36,37 @@ static bool is_one_of(const char *s, const char *const *list, size_t n)
     return false;
 }
 
+/* A normalised NUMBER_OF_UES_IN_AN_AREA subscription: an area, no device, no location members. */
+static void check_area_count(json_t *out)
+{
+    json_t *la = json_object_get(out, "locationArea");
+    json_t *la5 = json_object_get(out, "locationArea5G");
+    json_t *v;
+
+    CHECK(json_object_get(out, "externalId") == NULL &&
+          json_object_get(out, "externalGroupId") == NULL &&
+          json_object_get(out, "locationType") == NULL && json_object_get(out, "accuracy") == NULL);
+    CHECK((la == NULL) != (la5 == NULL));
+    json_t *areas = json_object_get(la ? la : la5, "geographicAreas");
+    CHECK(json_object_size(la ? la : la5) == 1 && json_array_size(areas) == 1);
+    json_t *area = json_array_get(areas, 0);
+    const char *shape = json_string_value(json_object_get(area, "shape"));
+    CHECK(shape != NULL);
+    if (strcmp(shape, "POLYGON") == 0) {
+        json_t *list = json_object_get(area, "pointList");
+        CHECK(json_array_size(list) >= 3 && json_array_size(list) <= 15);
+    } else {
+        CHECK(strcmp(shape, "POINT_UNCERTAINTY_CIRCLE") == 0);
+        v = json_object_get(area, "uncertainty");
+        CHECK(json_is_real(v) && json_real_value(v) >= LG_T8_AREA_RADIUS_MIN_M &&
+              json_real_value(v) <= LG_T8_AREA_RADIUS_MAX_M);
+    }
+    v = json_object_get(out, "repPeriod");
+    CHECK(v == NULL || (json_integer_value(v) >= LG_T8_REP_PERIOD_MIN_S &&
+                        json_integer_value(v) <= LG_T8_REP_PERIOD_MAX_S));
+    CHECK(v != NULL || json_is_true(json_object_get(out, "immediateRep")));
+}
+
 static void check_normalised(json_t *out)
 {
     static const char *const KEYS[] = {"externalId",
@@ -48,7 +79,10 @@ static void check_normalised(json_t *out)
                                        "accuracy",
                                        "requestTestNotification",
                                        "revocationNotifUri",
-                                       "immediateRep"};
+                                       "immediateRep",
+                                       "locationArea",
+                                       "locationArea5G",
+                                       "repPeriod"};
     static const char *const LOCATION_TYPES[] = {"CURRENT_LOCATION", "LAST_KNOWN_LOCATION"};
     static const char *const ACCURACIES[] = {"CGI_ECGI", "TA_RA", "GEO_AREA"};
     const char *key;
@@ -57,13 +91,24 @@ static void check_normalised(json_t *out)
     CHECK(json_is_object(out));
     json_object_foreach(out, key, v) CHECK(is_one_of(key, KEYS, sizeof KEYS / sizeof KEYS[0]));
 
+    const char *type = json_string_value(json_object_get(out, "monitoringType"));
+    CHECK(type != NULL);
+    if (strcmp(type, "NUMBER_OF_UES_IN_AN_AREA") == 0) {
+        check_area_count(out);
+        goto common;
+    }
+    CHECK(strcmp(type, "LOCATION_REPORTING") == 0);
+    CHECK(json_object_get(out, "locationArea") == NULL &&
+          json_object_get(out, "locationArea5G") == NULL &&
+          json_object_get(out, "repPeriod") == NULL);
     json_t *ext = json_object_get(out, "externalId");
     json_t *grp = json_object_get(out, "externalGroupId");
     CHECK((ext == NULL) != (grp == NULL));
     v = ext ? ext : grp;
     CHECK(lg_t8_is_external_id(json_string_value(v), json_string_length(v)));
-    CHECK(strcmp(json_string_value(json_object_get(out, "monitoringType")), "LOCATION_REPORTING") ==
-          0);
+    CHECK(is_one_of(json_string_value(json_object_get(out, "locationType")), LOCATION_TYPES, 2));
+    CHECK(is_one_of(json_string_value(json_object_get(out, "accuracy")), ACCURACIES, 3));
+common:
     v = json_object_get(out, "notificationDestination");
     CHECK(lg_t8_is_notification_uri(json_string_value(v), json_string_length(v)));
     v = json_object_get(out, "revocationNotifUri");
@@ -79,8 +124,6 @@ static void check_normalised(json_t *out)
         CHECK(lg_time_parse(json_string_value(exp), json_string_length(exp), &us) == LG_OK);
         CHECK(us > FUZZ_NOW_US - 1000); /* formatting truncates to milliseconds */
     }
-    CHECK(is_one_of(json_string_value(json_object_get(out, "locationType")), LOCATION_TYPES, 2));
-    CHECK(is_one_of(json_string_value(json_object_get(out, "accuracy")), ACCURACIES, 3));
     v = json_object_get(out, "requestTestNotification");
     CHECK(v == NULL || json_is_boolean(v));
     v = json_object_get(out, "immediateRep");

@@ -25,6 +25,14 @@
 #define MAX1 "\"maximumNumberOfReports\":1"
 #define BASE EXT "," TYPE "," DEST "," MAX1
 
+/* NUMBER_OF_UES_IN_AN_AREA: an area, no device. */
+#define ATYPE "\"monitoringType\":\"NUMBER_OF_UES_IN_AN_AREA\""
+#define CIRCLE                                                                                     \
+    "{\"shape\":\"POINT_UNCERTAINTY_CIRCLE\",\"point\":{\"lon\":2.35,\"lat\":48.85},"              \
+    "\"uncertainty\":500}"
+#define AREA(g) "\"locationArea\":{\"geographicAreas\":[" g "]}"
+#define ABASE   ATYPE "," DEST "," MAX1 "," AREA(CIRCLE) ",\"repPeriod\":60"
+
 static int validate(const char *json, json_t **out, lg_invalid_param_t *inv, size_t *n,
                     const char **cause)
 {
@@ -44,7 +52,8 @@ static char *accept(const char *json)
     assert_int_equal(n, 0);
     assert_null(cause);
     assert_non_null(out);
-    char *text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+    /* 15 digits: 48.85 reads as 48.85 (the default 17 shows the binary value's tail). */
+    char *text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
     json_decref(out);
     return text;
 }
@@ -85,6 +94,28 @@ static const accept_case_t ACCEPT_CASES[] = {
      "\"locationType\":\"CURRENT_LOCATION\",\"monitorExpireTime\":\"2030-01-01T00:00:00.000Z\","
      "\"monitoringType\":\"LOCATION_REPORTING\","
      "\"notificationDestination\":\"https://scs.example.com/t8/notify\"}"},
+    {"area count: a circle, repPeriod, the location members ignored",
+     "{" ABASE ",\"immediateRep\":true,\"accuracy\":\"GEO_AREA\",\"locationType\":\"x\"}",
+     "{\"immediateRep\":true,\"locationArea\":{\"geographicAreas\":[{\"point\":{\"lat\":48.85,"
+     "\"lon\":2.35},\"shape\":\"POINT_UNCERTAINTY_CIRCLE\",\"uncertainty\":500.0}]},"
+     "\"maximumNumberOfReports\":1,\"monitoringType\":\"NUMBER_OF_UES_IN_AN_AREA\","
+     "\"notificationDestination\":\"https://scs.example.com/t8/notify\",\"repPeriod\":60}"},
+    {"area count: a polygon, integers as reals, immediateRep alone, extra members dropped",
+     "{" ATYPE "," DEST ",\"monitorExpireTime\":\"2030-01-01T00:00:00Z\",\"immediateRep\":true,"
+     "\"locationArea\":{\"geographicAreas\":[{\"shape\":\"POLYGON\",\"x\":1,\"pointList\":["
+     "{\"lon\":2,\"lat\":48},{\"lon\":2.1,\"lat\":48},{\"lon\":2.1,\"lat\":48.1,\"z\":0}]}]}}",
+     "{\"immediateRep\":true,\"locationArea\":{\"geographicAreas\":[{\"pointList\":[{\"lat\":48.0,"
+     "\"lon\":2.0},{\"lat\":48.0,\"lon\":2.1},{\"lat\":48.1,\"lon\":2.1}],\"shape\":\"POLYGON\"}]},"
+     "\"monitorExpireTime\":\"2030-01-01T00:00:00.000Z\",\"monitoringType\":\"NUMBER_OF_UES_IN_AN_"
+     "AREA\","
+     "\"notificationDestination\":\"https://scs.example.com/t8/notify\"}"},
+    {"area count: locationArea5G keeps its name",
+     "{" ATYPE "," DEST "," MAX1
+     ",\"immediateRep\":true,\"locationArea5G\":{\"geographicAreas\":[" CIRCLE "]}}",
+     "{\"immediateRep\":true,\"locationArea5G\":{\"geographicAreas\":[{\"point\":{\"lat\":48.85,"
+     "\"lon\":2.35},\"shape\":\"POINT_UNCERTAINTY_CIRCLE\",\"uncertainty\":500.0}]},"
+     "\"maximumNumberOfReports\":1,\"monitoringType\":\"NUMBER_OF_UES_IN_AN_AREA\","
+     "\"notificationDestination\":\"https://scs.example.com/t8/notify\"}"},
 };
 
 static void test_valid_subscriptions_are_normalised(void **state)
@@ -117,6 +148,12 @@ typedef struct reject_case {
 #define R_URI     "must be an https URI with a host, no userinfo, at most 2048 bytes"
 #define R_GROUP   "group modification is not supported"
 #define R_UEID    "not supported: identify the UE by externalId"
+#define R_NOTSUP  "not supported: only LOCATION_REPORTING and NUMBER_OF_UES_IN_AN_AREA are"
+#define R_NOID    "not allowed with NUMBER_OF_UES_IN_AN_AREA: a count names no device"
+#define R_SHAPE   "must be POINT_UNCERTAINTY_CIRCLE or POLYGON"
+#define R_COORD   "must be an object with lon (-180..180) and lat (-90..90)"
+#define R_RADIUS  "must be a radius in metres from 1 to 20000000"
+#define R_PERIOD  "must be an integer number of seconds from 60 to 31536000"
 
 static const reject_case_t REJECT_CASES[] = {
     /* the document */
@@ -143,11 +180,75 @@ static const reject_case_t REJECT_CASES[] = {
     /* the monitoring type */
     {"{" EXT "," DEST "," MAX1 "}", "/monitoringType", "required", MISSING},
     {"{" EXT ",\"monitoringType\":\"LOSS_OF_CONNECTIVITY\"," DEST "," MAX1 "}", "/monitoringType",
-     "not supported: only LOCATION_REPORTING is", INCORRECT},
-    {"{" EXT ",\"monitoringType\":\"NUMBER_OF_UES_IN_AN_AREA\"," DEST "," MAX1 "}",
-     "/monitoringType", "not supported: only LOCATION_REPORTING is", INCORRECT},
+     R_NOTSUP, INCORRECT},
     {"{" EXT ",\"monitoringType\":\"location_reporting\"," DEST "," MAX1 "}", "/monitoringType",
-     "unknown monitoring type: only LOCATION_REPORTING is supported", INCORRECT},
+     "unknown monitoring type", INCORRECT},
+    /* NUMBER_OF_UES_IN_AN_AREA */
+    {"{" ABASE "," EXT "}", "/externalId", R_NOID, OPTIONAL},
+    {"{" ABASE ",\"externalGroupId\":\"g@x.y\"}", "/externalGroupId", R_NOID, OPTIONAL},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60}", "/locationArea",
+     "required with NUMBER_OF_UES_IN_AN_AREA", MISSING},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60,\"locationArea\":[]}", "/locationArea",
+     "must be a LocationArea object", INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60,\"locationArea\":{}}",
+     "/locationArea/geographicAreas", "required: the area is one GeographicArea", MISSING},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA(CIRCLE "," CIRCLE) "}",
+     "/locationArea/geographicAreas", "must hold exactly one GeographicArea", INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA("") "}", "/locationArea/geographicAreas",
+     "must hold exactly one GeographicArea", INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60,\"locationArea\":{\"cellIds\":[\"1\"],"
+     "\"geographicAreas\":[" CIRCLE "]}}",
+     "/locationArea/cellIds", "not supported: give the area as geographicAreas", INCORRECT},
+    {"{" ABASE ",\"locationArea5G\":{}}", "/locationArea5G",
+     "give either locationArea or locationArea5G, not both", INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60,\"locationArea5G\":{\"nwAreaInfo\":{},"
+     "\"geographicAreas\":[" CIRCLE "]}}",
+     "/locationArea5G/nwAreaInfo", "not supported: give the area as geographicAreas", INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60,\"locationArea5G\":{\"geographicAreas\":[{}]}}",
+     "/locationArea5G/geographicAreas/0/shape", R_SHAPE, INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA("7") "}",
+     "/locationArea/geographicAreas/0", "must be a GeographicArea object", INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1
+     ",\"repPeriod\":60," AREA("{\"shape\":\"POINT\",\"point\":{\"lon\":1,\"lat\":1}}") "}",
+     "/locationArea/geographicAreas/0/shape", R_SHAPE, INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA("{\"point\":{\"lon\":1,\"lat\":1}}") "}",
+     "/locationArea/geographicAreas/0/shape", R_SHAPE, INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA(
+         "{\"shape\":\"POINT_UNCERTAINTY_CIRCLE\",\"point\":{\"lon\":181,\"lat\":1},"
+         "\"uncertainty\":5}") "}",
+     "/locationArea/geographicAreas/0/point", R_COORD, INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA(
+         "{\"shape\":\"POINT_UNCERTAINTY_CIRCLE\",\"point\":{\"lon\":1,\"lat\":\"1\"},"
+         "\"uncertainty\":5}") "}",
+     "/locationArea/geographicAreas/0/point", R_COORD, INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA(
+         "{\"shape\":\"POINT_UNCERTAINTY_CIRCLE\",\"point\":{\"lon\":1,\"lat\":1},"
+         "\"uncertainty\":0.5}") "}",
+     "/locationArea/geographicAreas/0/uncertainty", R_RADIUS, INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA(
+         "{\"shape\":\"POINT_UNCERTAINTY_CIRCLE\",\"point\":{\"lon\":1,\"lat\":1}}") "}",
+     "/locationArea/geographicAreas/0/uncertainty", R_RADIUS, INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA(
+         "{\"shape\":\"POLYGON\",\"pointList\":[{\"lon\":1,\"lat\":1},{\"lon\":2,\"lat\":1}]}") "}",
+     "/locationArea/geographicAreas/0/pointList", "must hold 3 to 15 points", INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 ",\"repPeriod\":60," AREA(
+         "{\"shape\":\"POLYGON\",\"pointList\":[{\"lon\":1,\"lat\":1},{\"lon\":2,\"lat\":1},"
+         "{\"lon\":2,\"lat\":-91}]}") "}",
+     "/locationArea/geographicAreas/0/pointList/2", R_COORD, INCORRECT},
+    {"{" ATYPE "," DEST "," MAX1 "," AREA(CIRCLE) "}", "/repPeriod",
+     "repPeriod or immediateRep true is required with NUMBER_OF_UES_IN_AN_AREA", MISSING},
+    {"{" ATYPE "," DEST "," MAX1 "," AREA(CIRCLE) ",\"immediateRep\":false}", "/repPeriod",
+     "repPeriod or immediateRep true is required with NUMBER_OF_UES_IN_AN_AREA", MISSING},
+    {"{" ATYPE "," DEST "," MAX1 "," AREA(CIRCLE) ",\"repPeriod\":59}", "/repPeriod", R_PERIOD,
+     OPTIONAL},
+    {"{" ATYPE "," DEST "," MAX1 "," AREA(CIRCLE) ",\"repPeriod\":31536001}", "/repPeriod",
+     R_PERIOD, OPTIONAL},
+    {"{" ATYPE "," DEST "," MAX1 "," AREA(CIRCLE) ",\"repPeriod\":60.5}", "/repPeriod", R_PERIOD,
+     OPTIONAL},
+    {"{" ATYPE "," DEST "," AREA(CIRCLE) ",\"repPeriod\":60}", "/maximumNumberOfReports",
+     "maximumNumberOfReports or monitorExpireTime is required", MISSING},
+    {"{" ABASE ",\"msisdn\":\"33612345678\"}", "/msisdn",
+     "not accepted: identify the UE by externalId", OPTIONAL},
     {"{" EXT ",\"monitoringType\":[]," DEST "," MAX1 "}", "/monitoringType", "must be a string",
      INCORRECT},
     /* the destinations */
