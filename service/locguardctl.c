@@ -1583,6 +1583,25 @@ static int print_answer(const struct ctl *ctl, print_cb print, int status, const
         puts("ok");
         return EXIT_OK;
     }
+    if (ctl->is_json && new_client_secret[0] != '\0') {
+        /* The daemon never saw the new client's secret: add it to the raw answer too. */
+        doc = json_loadb(text, len, 0, NULL);
+        if (json_is_object(doc)) {
+            json_object_set_new(doc, "clientSecret", json_string(new_client_secret));
+            char *out = json_dumps(doc, JSON_COMPACT);
+            json_decref(doc);
+            if (out == NULL)
+                abort();
+            puts(out);
+            OPENSSL_cleanse(out, strlen(out));
+            free(out);
+            fputs("locguardctl: store the clientSecret now: it is not stored and cannot be shown "
+                  "again\n",
+                  stderr);
+            return EXIT_OK;
+        }
+        json_decref(doc);
+    }
     if (ctl->is_json || print == NULL) {
         fwrite(text, 1, len, stdout);
         if (text[len - 1] != '\n')

@@ -343,6 +343,48 @@ static void test_client_add_collects_repeated_scopes_once_each(void **state)
     free(body);
 }
 
+/* Runs print_answer with stdout sent to a temporary file; returns what it printed. */
+static char *printed_answer(bool is_json, const char *answer)
+{
+    struct ctl ctl = {.is_json = is_json};
+    FILE *tmp = tmpfile();
+    int saved = dup(STDOUT_FILENO);
+    char *out = calloc(1, 4096);
+
+    assert_non_null(tmp);
+    fflush(stdout);
+    dup2(fileno(tmp), STDOUT_FILENO);
+    assert_int_equal(print_answer(&ctl, print_client_secret, 201, answer, strlen(answer)), EXIT_OK);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    rewind(tmp);
+    size_t n = fread(out, 1, 4095, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+    return out;
+}
+
+static void test_new_client_secret_is_shown_once_in_both_output_modes(void **state)
+{
+    (void)state;
+    lg_strlcpy(new_client_secret, "s3cr3t-made-by-the-cli-0123456789abcdefghij",
+               sizeof(new_client_secret));
+    const char *answer = "{\"clientId\":\"c1\",\"scopes\":[\"monitoring-event\"]}";
+    char *json = printed_answer(true, answer);
+    json_t *doc = json_loads(json, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "clientSecret")),
+                        "s3cr3t-made-by-the-cli-0123456789abcdefghij");
+    assert_string_equal(json_string_value(json_object_get(doc, "clientId")), "c1");
+    json_decref(doc);
+    char *table = printed_answer(false, answer);
+    assert_non_null(strstr(table, "s3cr3t-made-by-the-cli-0123456789abcdefghij"));
+    free(json);
+    free(table);
+    wipe_client_secret();
+}
+
 static void test_only_scope_may_be_repeated(void **state)
 {
     char *twice[] = {"locguardctl", "scs", "add",    "s1", "--secret", "whsec_AAAA",
@@ -646,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_scs_add_minimal_denies_private_destinations),
         cmocka_unit_test(test_malformed_webhook_secrets_are_usage_errors),
         cmocka_unit_test(test_client_add_collects_repeated_scopes_once_each),
+        cmocka_unit_test(test_new_client_secret_is_shown_once_in_both_output_modes),
         cmocka_unit_test(test_only_scope_may_be_repeated),
         cmocka_unit_test(test_group_commands_encode_ids_and_take_three_words),
         cmocka_unit_test(test_grant_names_exactly_one_target),
