@@ -129,6 +129,8 @@ struct column {
 static int body_node_add(const struct invocation *inv, struct body *out);
 static int body_node_enable(const struct invocation *inv, struct body *out);
 static int body_node_disable(const struct invocation *inv, struct body *out);
+static int body_allow(const struct invocation *inv, struct body *out);
+static int body_deny(const struct invocation *inv, struct body *out);
 static int body_device_add(const struct invocation *inv, struct body *out);
 static int body_area_add(const struct invocation *inv, struct body *out);
 static int body_cell_import(const struct invocation *inv, struct body *out);
@@ -257,6 +259,12 @@ static const struct command commands[] = {
      "scs show SCSASID", "show one SCS/AS"},
     {"scs", "remove", 1, {NULL}, EVHTTP_REQ_DELETE, "/v1/scs/{1}", NULL, print_object, NULL,
      "scs remove SCSASID", "delete an SCS/AS with its clients, grants and subscriptions"},
+    {"scs", "allow-area-counts", 1, {NULL}, EVHTTP_REQ_PUT, "/v1/scs/{1}/area-counts",
+     body_allow, print_object, NULL, "scs allow-area-counts SCSASID",
+     "let an SCS/AS subscribe to NUMBER_OF_UES_IN_AN_AREA (anonymized counts only)"},
+    {"scs", "deny-area-counts", 1, {NULL}, EVHTTP_REQ_PUT, "/v1/scs/{1}/area-counts", body_deny,
+     print_object, NULL, "scs deny-area-counts SCSASID",
+     "withdraw it: its area subscriptions end and pending reports are dropped"},
     {"client", "add", 1, {"scope!", "scs"}, EVHTTP_REQ_POST, "/v1/clients", body_client_add,
      print_client_secret, NULL, "client add CLIENTID --scope S [--scope S2 ...] [--scs SCSASID]",
      "create an OAuth2 client; prints its generated secret once"},
@@ -760,6 +768,20 @@ static int body_node_disable(const struct invocation *inv, struct body *out)
 {
     (void)inv;
     set_json_body(out, json_pack("{s:b}", "enabled", 0));
+    return EXIT_OK;
+}
+
+static int body_allow(const struct invocation *inv, struct body *out)
+{
+    (void)inv;
+    set_json_body(out, json_pack("{s:b}", "allowed", 1));
+    return EXIT_OK;
+}
+
+static int body_deny(const struct invocation *inv, struct body *out)
+{
+    (void)inv;
+    set_json_body(out, json_pack("{s:b}", "allowed", 0));
     return EXIT_OK;
 }
 

@@ -6,6 +6,7 @@
  *   zones (http) -> southbound -> ingest (group commit) -> db (async libpq)
  *                -> northbound -> oauth, token, db     notifier (outbox) -> SCS
  *                -> exposure   -> oauth, token, db     (counts from noisy releases)
+ *                                                      periodic (area count reports) -> outbox
  *                -> admin      -> db                   release (noisy counts) -> db
  *
  * and runs until SIGTERM/SIGINT, when it stops accepting, lets the batches
@@ -23,6 +24,7 @@
 #include "locguard/northbound.h"
 #include "locguard/notifier.h"
 #include "locguard/oauth.h"
+#include "locguard/periodic.h"
 #include "locguard/release.h"
 #include "locguard/southbound.h"
 #include "locguard/token.h"
@@ -54,6 +56,7 @@ typedef struct daemon_ctx {
     lg_oauth_t *oauth_exposure;  /* token endpoint of the exposure zone */
     lg_exposure_t *exposure;
     lg_release_t *release;
+    lg_periodic_t *periodic;     /* NUMBER_OF_UES_IN_AN_AREA reports */
     lg_http_zone_t *zones[LG_ZONES_MAX];
     size_t n_zones;
     struct event *sigterm, *sigint, *drain_timer;
@@ -192,6 +195,15 @@ static int start_services(daemon_ctx_t *d)
     d->release = lg_release_new(d->base, d->db, d->metrics, &rcfg);
     if (d->release == NULL)
         return LG_ERR;
+
+    lg_periodic_config_t pcfg = {
+        .k = c->counts_k,
+        .min_area_m2 = c->counts_min_area_m2,
+        .max_area_m2 = c->counts_max_area_m2,
+    };
+    d->periodic = lg_periodic_new(d->base, d->db, d->metrics, d->notifier, &pcfg);
+    if (d->periodic == NULL)
+        return LG_ERR;
     return LG_OK;
 }
 
@@ -274,7 +286,8 @@ static int run(daemon_ctx_t *d)
 
 static void cleanup(daemon_ctx_t *d)
 {
-    /* These two take their queries back from the pool. */
+    /* These take their queries back from the pool. */
+    lg_periodic_free(d->periodic);
     lg_release_free(d->release);
     lg_notifier_free(d->notifier);
     /*

@@ -385,6 +385,25 @@ static void test_new_client_secret_is_shown_once_in_both_output_modes(void **sta
     wipe_client_secret();
 }
 
+static void test_area_counts_permission_is_a_put_of_allowed(void **state)
+{
+    char *allow[] = {"locguardctl", "scs", "allow-area-counts", "scs@1", NULL};
+    char *deny[] = {"locguardctl", "scs", "deny-area-counts", "scs-1", NULL};
+    char *path, *body;
+
+    (void)state;
+    assert_int_equal(body_of(allow, &path, &body), EXIT_OK);
+    assert_int_equal(command_of(allow)->method, EVHTTP_REQ_PUT);
+    assert_string_equal(path, "/v1/scs/scs%401/area-counts");
+    assert_string_equal(body, "{\"allowed\":true}");
+    free(path);
+    free(body);
+    assert_int_equal(body_of(deny, &path, &body), EXIT_OK);
+    assert_string_equal(body, "{\"allowed\":false}");
+    free(path);
+    free(body);
+}
+
 static void test_only_scope_may_be_repeated(void **state)
 {
     char *twice[] = {"locguardctl", "scs", "add",    "s1", "--secret", "whsec_AAAA",
@@ -689,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_malformed_webhook_secrets_are_usage_errors),
         cmocka_unit_test(test_client_add_collects_repeated_scopes_once_each),
         cmocka_unit_test(test_new_client_secret_is_shown_once_in_both_output_modes),
+        cmocka_unit_test(test_area_counts_permission_is_a_put_of_allowed),
         cmocka_unit_test(test_only_scope_may_be_repeated),
         cmocka_unit_test(test_group_commands_encode_ids_and_take_three_words),
         cmocka_unit_test(test_grant_names_exactly_one_target),
