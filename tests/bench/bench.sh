@@ -17,13 +17,33 @@
 #      full speed: 4 connections x 500 reports per batch by default;
 #      (c) mme-sim load at half of (b)'s rate, for the ack latency under a
 #      load the system keeps up with;
-#   3. prints direct and API reports/s, their ratio, and the p50/p99 ack
-#      latency at full and half load; stops the daemon (SIGTERM) and the
-#      cluster from a trap.
+#      (d) webhook latency (issue 3): an SCS record (`locguardctl scs add
+#      --allow-private`) whose webhook is an scs-sink --latency on loopback;
+#      tests/bench/webhook.sql grants it location monitoring of the first
+#      BENCH_WEBHOOK_DEVICES devices, gives their consent and subscribes each
+#      through lg_t8_sub_create (the SQL behind the T8 POST); then, for
+#      BENCH_SECONDS, two simulators together send (c)'s half-load rate:
+#      mme-1 over all devices as in (c) (home fraction 0.99), and mme-2 at
+#      BENCH_ALERT_RATE reports/s over the monitored devices only with home
+#      fraction 0.5, so they leave and return and raise alerts; once the
+#      outbox is drained (at most 30 s) the sink is stopped and prints the
+#      report-to-webhook latency (its receivedAt minus each report's
+#      eventTime, the simulator's timeStamp);
+#      (e) count latency (issue 4): a third-party OAuth2 client (scope
+#      region-device-count), one noisy release over every cell stored by
+#      tests/bench/counts.sql, then count-load (its own token from the
+#      exposure zone, keep-alive TLS, one request at a time) for circles of
+#      5, 50 and 300 km around the middle of the provisioned region;
+#   3. prints direct and API reports/s, their ratio, the p50/p99 ack latency
+#      at full and half load, the webhook and the count latencies; stops the
+#      daemon (SIGTERM), the sink and the cluster from a trap.
 #
 # Environment: BUILD (binaries), VAR (state), and for quick runs
 # BENCH_DEVICES (1000000), BENCH_CELLS (100000), BENCH_SECONDS (20),
-# BENCH_API_CONNECTIONS (4), BENCH_API_BATCH (500), BENCH_DIRECT_BATCH (1000).
+# BENCH_API_CONNECTIONS (4), BENCH_API_BATCH (500), BENCH_DIRECT_BATCH (1000),
+# BENCH_WEBHOOK_DEVICES (10000), BENCH_ALERT_RATE (1000),
+# BENCH_COUNT_REQUESTS (2000 per radius, at most 20 s each; 300 km: a
+# hundredth, at most 60 s).
 # The cluster and the provisioned data are kept under $VAR/bench-pg between
 # runs; `make distclean` removes them.
 set -euo pipefail
@@ -41,12 +61,17 @@ secs=${BENCH_SECONDS:-20}
 api_conns=${BENCH_API_CONNECTIONS:-4}
 api_batch=${BENCH_API_BATCH:-500}
 direct_batch=${BENCH_DIRECT_BATCH:-1000}
+wh_devices=${BENCH_WEBHOOK_DEVICES:-10000}
+[ "$wh_devices" -le "$devices" ] || wh_devices=$devices
+alert_rate=${BENCH_ALERT_RATE:-1000}
+count_requests=${BENCH_COUNT_REQUESTS:-2000}
 
 pgdir=$VAR/bench-pg
 certs=$VAR/bench-certs
 run=$VAR/bench-run
 conf=$run/locguard.conf
 daemon_pid=
+sink_pid=
 
 log() { printf '== %s\n' "$*" >&2; }
 
@@ -63,6 +88,10 @@ tool() {
 
 cleanup() {
     local rc=$?
+    if [ -n "$sink_pid" ] && kill -0 "$sink_pid" 2>/dev/null; then
+        kill -TERM "$sink_pid" 2>/dev/null || true
+        wait "$sink_pid" 2>/dev/null || true
+    fi
     if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
         kill -TERM "$daemon_pid" 2>/dev/null || true
         for _ in $(seq 1 100); do
@@ -89,6 +118,9 @@ locguard=$BUILD/locguard
 [ -x "$locguard" ] || { echo "bench: $locguard is not built" >&2; exit 1; }
 mme_sim=$(tool mme-sim)
 ingest_direct=$(tool ingest-direct)
+scs_sink=$(tool scs-sink)
+count_load=$(tool count-load)
+locguardctl=$(tool locguardctl)
 
 mkdir -p "$run"
 rm -f "$run/ready"
@@ -128,6 +160,39 @@ client_ca = $certs/ca.pem
 kind = admin
 listen = 127.0.0.1:0
 token_file = $run/admin.token
+
+# (d) and (e): the token endpoint's key, the T8 API, webhook delivery to the
+# loopback sink (trusted through the bench CA), and the count API.
+[oauth]
+signing_key = $certs/jwt.key
+issuer = https://locguard.bench
+token_ttl_s = 3600
+
+[northbound]
+public_url = https://locguard.bench:8443
+
+[delivery]
+ca_file = $certs/ca.pem
+
+# The daemon releases once a day (at 00:00:05 UTC), not during a run; (e)
+# stores its own release. 300 km circles allowed, no rate limit in effect.
+[counts]
+bucket_s = 86400
+k = 10
+max_area_m2 = 300000000000
+rate_per_minute = 100000
+
+[zone north]
+kind = northbound
+listen = 127.0.0.1:0
+cert = $certs/server.pem
+key = $certs/server.key
+
+[zone expo]
+kind = exposure
+listen = 127.0.0.1:0
+cert = $certs/server.pem
+key = $certs/server.key
 CONF
 
 log "schema (locguard migrate)"
@@ -153,12 +218,19 @@ log "starting the daemon"
 "$locguard" -c "$conf" >"$run/locguard.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 1 300); do
-    [ -s "$run/ready" ] && break
+    [ -s "$run/ready" ] && grep -q '^expo ' "$run/ready" && break
     kill -0 "$daemon_pid" 2>/dev/null || { echo "bench: the daemon exited" >&2; exit 1; }
     sleep 0.1
 done
 south_port=$(awk '$1 == "south" { print $2 }' "$run/ready")
-[ -n "$south_port" ] || { echo "bench: no southbound port in $run/ready" >&2; exit 1; }
+admin_port=$(awk '$1 == "admin" { print $2 }' "$run/ready")
+expo_port=$(awk '$1 == "expo" { print $2 }' "$run/ready")
+if [ -z "$south_port" ] || [ -z "$admin_port" ] || [ -z "$expo_port" ]; then
+    echo "bench: a port is missing in $run/ready" >&2
+    exit 1
+fi
+
+ctl() { "$locguardctl" --url "http://127.0.0.1:$admin_port" --token-file "$run/admin.token" "$@"; }
 
 sim() {
     "$mme_sim" load --host 127.0.0.1 --port "$south_port" --cert "$certs/mme-1.pem" \
@@ -199,6 +271,92 @@ log "(c) mme-sim load at half speed: $half_rate reports/s, ${secs} s"
 out_half=$(sim --connections "$api_conns" --batch "$api_batch" --rate "$half_rate" |
     only_result || true)
 
+# ---------------------------------------------------------------- (d) webhooks
+
+# SCS bench-scs: its webhook secret, made once and kept; `scs add` replaces
+# the record (same id) on every run.
+if [ ! -s "$run/scs.secret" ]; then
+    (umask 077 && printf 'whsec_%s\n' "$(openssl rand -base64 32)" >"$run/scs.secret")
+fi
+rm -f "$run/sink.ready" "$run/sink.jsonl"
+"$scs_sink" --cert "$certs/server.pem" --key "$certs/server.key" \
+    --secret "$(cat "$run/scs.secret")" --port 0 --out "$run/sink.jsonl" \
+    --ready-file "$run/sink.ready" --latency >"$run/sink.out" 2>"$run/sink.log" &
+sink_pid=$!
+for _ in $(seq 1 100); do
+    [ -s "$run/sink.ready" ] && break
+    kill -0 "$sink_pid" 2>/dev/null || { cat "$run/sink.log" >&2; exit 1; }
+    sleep 0.1
+done
+sink_port=$(tr -dc '0-9' <"$run/sink.ready")
+[ -n "$sink_port" ] || { echo "bench: the scs-sink gave no port" >&2; exit 1; }
+
+ctl scs add bench-scs --secret "$(cat "$run/scs.secret")" --allow-private --name bench \
+    >/dev/null
+log "(d) $wh_devices monitored devices: grants, consents, subscriptions (tests/bench/webhook.sql)"
+psql "$db" -XAtq -v scs=bench-scs -v n="$wh_devices" -v dest="https://127.0.0.1:$sink_port/notify" \
+    -f tests/bench/webhook.sql >"$run/webhook.log" 2>&1 || { cat "$run/webhook.log" >&2; exit 1; }
+wh_subs=$(psql "$db" -XAtqc "SELECT count(*) FROM subscription s JOIN scs k ON k.id = s.scs_id
+                              WHERE k.scs_as_id = 'bench-scs' AND s.status = 'active'")
+alert_rate=$(awk -v a="$alert_rate" -v h="$half_rate" 'BEGIN { printf "%d", (a > h / 2 ? h / 2 : a) }')
+main_rate=$((half_rate - alert_rate))
+log "(d) webhook latency: mme-1 $main_rate reports/s over all devices + mme-2 $alert_rate reports/s" \
+    "over the $wh_subs monitored ones (home fraction 0.5), ${secs} s"
+alerts0=$(psql "$db" -XAtqc "SELECT coalesce(max(id), 0) FROM alert")
+"$mme_sim" load --host 127.0.0.1 --port "$south_port" --cert "$certs/mme-2.pem" \
+    --key "$certs/mme-2.key" --ca "$certs/ca.pem" --node mme-2 --devices "$wh_devices" \
+    --cell-count "$cells" --duration "$secs" --connections 2 --batch 50 --rate "$alert_rate" \
+    --home-fraction 0.5 >"$run/alert-sim.out" 2>&1 &
+alert_sim_pid=$!
+out_wh_load=$(sim --connections "$api_conns" --batch "$api_batch" --rate "$main_rate" |
+    only_result || true)
+wait "$alert_sim_pid" || true
+out_alert_sim=$(grep '^RESULT' "$run/alert-sim.out" || true)
+# Let the notifier deliver what the last reports raised (bounded).
+outbox_pending() {
+    psql "$db" -XAtqc "SELECT count(*) FROM notification_outbox o JOIN scs k ON k.id = o.scs_id
+                        WHERE k.scs_as_id = 'bench-scs' AND o.status = 'pending'"
+}
+for _ in $(seq 1 300); do
+    [ "$(outbox_pending)" = 0 ] && break
+    sleep 0.1
+done
+wh_pending=$(outbox_pending)
+wh_alerts=$(psql "$db" -XAtqc "SELECT count(*) FROM alert WHERE id > $alerts0 AND ue_id <= $wh_devices")
+kill -TERM "$sink_pid" 2>/dev/null || true
+wait "$sink_pid" 2>/dev/null || true
+sink_pid=
+out_wh=$(grep '^RESULT' "$run/sink.out" || true)
+printf '%s\n' "$out_wh" >&2
+
+# ---------------------------------------------------------------- (e) counts
+
+log "(e) third-party client, one release over $cells cells (tests/bench/counts.sql)"
+ctl client remove bench-counts >/dev/null 2>&1 || true
+client_out=$(ctl client add bench-counts --scope region-device-count 2>/dev/null) ||
+    { echo "bench: locguardctl client add failed: $client_out" >&2; exit 1; }
+(umask 077 && printf '%s\n' "$client_out" | awk '$1 == "clientSecret" { print $2 }' \
+    >"$run/counts.secret")
+[ -s "$run/counts.secret" ] || { echo "bench: client add printed no secret" >&2; exit 1; }
+psql "$db" -XAtq -v devices="$devices" -v cells="$cells" -f tests/bench/counts.sql \
+    >"$run/counts.log" 2>&1 || { cat "$run/counts.log" >&2; exit 1; }
+
+# count_run RADIUS_KM REQUESTS SPREAD_M WARMUP MAX_S: count-load against the
+# exposure zone, circles centred on the middle of the provisioned region
+# (47 N, 5 E), moved by up to SPREAD_M metres; stops after MAX_S seconds.
+count_run() {
+    log "(e) count latency, ${1} km circles: $2 requests (at most ${5} s)"
+    "$count_load" --host 127.0.0.1 --port "$expo_port" --ca "$certs/ca.pem" \
+        --client-id bench-counts --secret-file "$run/counts.secret" --lat 47 --lon 5 \
+        --radius-m "$(($1 * 1000))" --spread-m "$3" --requests "$2" --warmup "$4" \
+        --duration "$5" --seed 7 | only_result || true
+}
+out_c5=$(count_run 5 "$count_requests" 50000 5 20)
+out_c50=$(count_run 50 "$count_requests" 50000 5 20)
+# A 300 km circle covers most of the region: few requests, no warm-up (the
+# sessions' plans are warm from the 5 and 50 km runs).
+out_c300=$(count_run 300 "$(((count_requests + 99) / 100))" 0 0 60)
+
 direct_rate=$(result "$out_direct" reports_per_s)
 ratio=$(awk -v a="$full_rate" -v d="$direct_rate" 'BEGIN { if (d > 0) printf "%.2f", a / d; else print "n/a" }')
 
@@ -216,3 +374,19 @@ printf '%-44s %12s\n' "API errors / 503s (full, half)" \
     "$(result "$out_full" errors)/$(result "$out_full" busy), $(result "$out_half" errors)/$(result "$out_half" busy)"
 printf '%-44s %12s\n' "direct decisions inside / outside / ambig." \
     "$(result "$out_direct" inside)/$(result "$out_direct" outside)/$(result "$out_direct" ambiguous)"
+printf '%-44s %12s\n' "webhook latency p50 / p99 ms (target 100)" \
+    "$(result "$out_wh" p50_ms) / $(result "$out_wh" p99_ms)"
+printf '%-44s %12s\n' "webhook notifications, max ms" \
+    "$(result "$out_wh" notifications), $(result "$out_wh" max_ms)"
+printf '%-44s %12s\n' "  alerts of monitored devices, left pending" "$wh_alerts, $wh_pending"
+printf '%-44s %12s\n' "  load reports/s mme-1 + mme-2 (errors)" \
+    "$(result "$out_wh_load" reports_per_s) + $(result "$out_alert_sim" reports_per_s) ($(result "$out_wh_load" errors)/$(result "$out_alert_sim" errors))"
+for r in 5 50 300; do
+    v=out_c$r
+    printf '%-44s %12s\n' "count latency p50 / p99 ms, ${r} km" \
+        "$(result "${!v}" p50_ms) / $(result "${!v}" p99_ms)"
+done
+printf '%-44s %12s\n' "count requests (errors) 5 / 50 / 300 km" \
+    "$(result "$out_c5" requests)($(result "$out_c5" errors)) / $(result "$out_c50" requests)($(result "$out_c50" errors)) / $(result "$out_c300" requests)($(result "$out_c300" errors))"
+printf '%-44s %12s\n' "count answers 5 / 50 / 300 km (last)" \
+    "$(result "$out_c5" count) / $(result "$out_c50" count) / $(result "$out_c300" count)"
