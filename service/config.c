@@ -77,7 +77,7 @@ void lg_config_defaults(lg_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->log_level = LG_LOG_INFO;
-    cfg->db_pool_size = 2;
+    cfg->db_pool_size = 3;
     cfg->db_connect_timeout_s = 5;
     cfg->max_batch_reports = 1000;
     cfg->max_body_bytes = 1 << 20;

@@ -237,10 +237,17 @@ static void flush_one(lg_ingest_t *ing)
         on_result(f, NULL, "database unavailable");
 }
 
-/* Starts round trips while connections are idle and batches wait. */
+/*
+ * Starts round trips while connections are idle and batches wait. One
+ * connection of the pool (when it has more than one) is left to everything
+ * else: the notifier's lease, the admin and T8 calls would otherwise queue
+ * behind ingest round trips under load, and a movement alert would wait for
+ * its delivery as long as a full group commit takes.
+ */
 static void flush(lg_ingest_t *ing)
 {
-    while (ing->head != NULL && ing->n_flights < lg_db_size(ing->db) && lg_db_idle(ing->db) > 0)
+    int max_flights = lg_db_size(ing->db) > 1 ? lg_db_size(ing->db) - 1 : 1;
+    while (ing->head != NULL && ing->n_flights < max_flights && lg_db_idle(ing->db) > 0)
         flush_one(ing);
 }
 

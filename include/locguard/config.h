@@ -40,7 +40,7 @@ typedef struct lg_config {
     char *ready_file;          /* written once all listeners are bound: "zone port" lines */
 
     char *db_conninfo;         /* libpq conninfo; $LOCGUARD_DATABASE overrides */
-    int db_pool_size;          /* async connections, default 2 */
+    int db_pool_size;          /* async connections, default 3 (one kept from ingest) */
     int db_connect_timeout_s;  /* default 5 */
 
     int max_batch_reports;     /* reports per southbound request, default 1000 */

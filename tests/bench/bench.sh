@@ -40,7 +40,7 @@
 #
 # Environment: BUILD (binaries), VAR (state), and for quick runs
 # BENCH_DEVICES (1000000), BENCH_CELLS (100000), BENCH_SECONDS (20),
-# BENCH_API_CONNECTIONS (4), BENCH_API_BATCH (500), BENCH_DIRECT_BATCH (1000),
+# BENCH_API_CONNECTIONS (8), BENCH_API_BATCH (500), BENCH_DIRECT_BATCH (1000),
 # BENCH_WEBHOOK_DEVICES (10000), BENCH_ALERT_RATE (1000),
 # BENCH_COUNT_REQUESTS (2000 per radius, at most 20 s each; 300 km: a
 # hundredth, at most 60 s).
@@ -58,7 +58,7 @@ VAR=$(cd "$VAR" && pwd)
 devices=${BENCH_DEVICES:-1000000}
 cells=${BENCH_CELLS:-100000}
 secs=${BENCH_SECONDS:-20}
-api_conns=${BENCH_API_CONNECTIONS:-4}
+api_conns=${BENCH_API_CONNECTIONS:-8}
 api_batch=${BENCH_API_BATCH:-500}
 direct_batch=${BENCH_DIRECT_BATCH:-1000}
 wh_devices=${BENCH_WEBHOOK_DEVICES:-10000}
@@ -144,7 +144,7 @@ ready_file = $run/ready
 
 [database]
 conninfo = $db
-pool_size = 2
+pool_size = 3
 
 [ingest]
 hysteresis = 2
