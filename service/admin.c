@@ -11,6 +11,7 @@
 #include "locguard/admin.h"
 
 #include "locguard/http.h"
+#include "locguard/jsonutil.h"
 #include "locguard/log.h"
 
 #include <errno.h>
@@ -251,7 +252,9 @@ static json_t *build_args(struct evhttp_request *req, const route_t *route, cons
         }
         json_object_set_new(args, "csv", csv);
     } else if (len > 0) {
-        args = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+        /* GeoJSON multipolygons nest 5 deep; the scan keeps anything odd away from jansson. */
+        args = lg_json_depth_ok(body, len, 32) ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)
+                                               : NULL;
         if (args == NULL || !json_is_object(args)) {
             json_decref(args);
             return NULL;

@@ -9,6 +9,8 @@
  */
 #include "locguard/camara.h"
 
+#include "locguard/jsonutil.h"
+
 #include "locguard/timefmt.h"
 
 #include <stdarg.h>
@@ -186,7 +188,9 @@ int lg_camara_validate_count(const char *body, size_t len, int64_t now_us, json_
 
     *normalised = NULL;
     memset(err, 0, sizeof(*err));
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    /* A valid request nests 4 deep (area.boundary[].point); 16 leaves room. */
+    if (lg_json_depth_ok(body, len, 16))
+        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(root)) {
         refuse(err, lg_camara_invalid_argument,
                "Client specified an invalid argument, request body or query param.");

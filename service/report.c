@@ -10,6 +10,8 @@
  */
 #include "locguard/report.h"
 
+#include "locguard/jsonutil.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -511,51 +513,6 @@ static void parse_report(parse_ctx_t *c, json_t *r, lg_report_t *rep)
     }
 }
 
-/* Bytes the nesting scan stops at, outside and inside strings. */
-static const bool STOP_OUTSIDE[256] = {
-    ['"'] = true, ['['] = true, [']'] = true, ['{'] = true, ['}'] = true};
-static const bool STOP_INSIDE[256] = {['"'] = true, ['\\'] = true};
-
-/*
- * True when no bracket nesting in body goes deeper than MAX_DEPTH. Strings
- * are skipped so brackets inside them do not count; on malformed input the
- * count may be off after the first error, but jansson stops there too.
- */
-static bool nesting_ok(const char *body, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)body;
-    size_t depth = 0, i = 0;
-
-    for (;;) {
-        while (i < len && !STOP_OUTSIDE[p[i]])
-            i++;
-        if (i >= len)
-            return true;
-        switch (p[i++]) {
-        case '"':
-            for (;;) {
-                while (i < len && !STOP_INSIDE[p[i]])
-                    i++;
-                if (i >= len)
-                    return true;
-                if (p[i++] == '"')
-                    break;
-                i++; /* the escaped byte */
-            }
-            break;
-        case '[':
-        case '{':
-            if (++depth > MAX_DEPTH)
-                return false;
-            break;
-        default: /* ']' or '}' */
-            if (depth > 0)
-                depth--;
-            break;
-        }
-    }
-}
-
 /*
  * jansson allocates every value, key and string of a document separately;
  * for a batch that is thousands of malloc/free pairs, most of the parse
@@ -638,7 +595,7 @@ int lg_report_parse_batch(const char *body, size_t len, const lg_report_limits_t
     char reason[96];
 
     memset(out, 0, sizeof *out);
-    if (!nesting_ok(body, len)) {
+    if (!lg_json_depth_ok(body, len, MAX_DEPTH)) {
         invalid(&c, NULL, "nested deeper than 32 levels");
         goto done;
     }

@@ -10,6 +10,8 @@
  */
 #include "locguard/t8.h"
 
+#include "locguard/jsonutil.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -568,52 +570,6 @@ static void check_reporting(collect_t *c, json_t *root, json_t *out)
     }
 }
 
-/* Bytes the nesting scan stops at, outside and inside strings. */
-static const bool STOP_OUTSIDE[256] = {
-    ['"'] = true, ['['] = true, [']'] = true, ['{'] = true, ['}'] = true};
-static const bool STOP_INSIDE[256] = {['"'] = true, ['\\'] = true};
-
-/*
- * True when no bracket nesting in body goes deeper than MAX_DEPTH (the same
- * scan as report.c's). Strings are skipped so brackets inside them do not
- * count; on malformed input the count may be off after the first error, but
- * jansson stops there too.
- */
-static bool nesting_ok(const char *body, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)body;
-    size_t depth = 0, i = 0;
-
-    for (;;) {
-        while (i < len && !STOP_OUTSIDE[p[i]])
-            i++;
-        if (i >= len)
-            return true;
-        switch (p[i++]) {
-        case '"':
-            for (;;) {
-                while (i < len && !STOP_INSIDE[p[i]])
-                    i++;
-                if (i >= len)
-                    return true;
-                if (p[i++] == '"')
-                    break;
-                i++; /* the escaped byte */
-            }
-            break;
-        case '[':
-        case '{':
-            if (++depth > MAX_DEPTH)
-                return false;
-            break;
-        default: /* ']' or '}' */
-            if (depth > 0)
-                depth--;
-            break;
-        }
-    }
-}
-
 static const char *cause_of(severity_t worst)
 {
     switch (worst) {
@@ -643,7 +599,7 @@ int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us, js
     *normalised = NULL;
     *n_invalid = 0;
     *cause = NULL;
-    if (!nesting_ok(body, len)) {
+    if (!lg_json_depth_ok(body, len, MAX_DEPTH)) {
         invalid(&c, SEV_MSG_FORMAT, NULL, "nested deeper than 32 levels");
         goto done;
     }
