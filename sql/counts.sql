@@ -368,8 +368,11 @@ BEGIN
         GROUP BY x.cell_key
     )
     SELECT CASE WHEN EXISTS (SELECT 1 FROM cell c WHERE ST_Covers(c.coverage, v_geom)) THEN 1
-                ELSE (SELECT coalesce(ST_Area(ST_Union(w.part)::geography), 0) FROM weighted w)
-                     / v_area_m2 END,
+                ELSE (SELECT CASE WHEN ST_Area(u.g) >= ST_Area(v_geom) * (1 - 1e-12) THEN 1
+                                  ELSE least(ST_Area(u.g::geography) / ST_Area(v_geom::geography),
+                                             1 - 1e-6) END
+                      FROM (SELECT coalesce(ST_Union(w.part), 'POLYGON EMPTY'::geometry) AS g
+                            FROM weighted w) u) END,
            (SELECT coalesce(sum(w.share * t.total), 0)
             FROM weighted w JOIN totals t ON t.cell_key = w.cell_key)
     INTO v_covered, v_sum;
@@ -397,6 +400,9 @@ BEGIN
     RETURN v_answer;
 END
 $fn$;
+-- The cost estimates of the spatial joins above pass jit_above_cost: JIT
+-- compiling them costs more than running them.
+ALTER FUNCTION lg_counts_query(text, jsonb, timestamptz, timestamptz, int, float8, float8) SET jit = off;
 
 ---------------------------------------------------------------------------
 -- Operators (admin zone)

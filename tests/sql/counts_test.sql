@@ -9,7 +9,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL max_parallel_workers_per_gather = 0;
-SELECT plan(63);
+SELECT plan(65);
 
 -- error_of: 'SQLSTATE|message|hint' of a failing statement, NULL if it works.
 CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
@@ -242,6 +242,11 @@ SELECT is(pg_temp.q('{"areaType": "CIRCLE", "center": {"latitude": 48.02, "longi
           '{"count": 136, "status": "PART_OF_AREA_NOT_SUPPORTED"}',
           'query: a 3 km circle over the grid''s corner: about 75 % covered, three whole cells counted');
 
+SELECT is(pg_temp.q('{"areaType": "CIRCLE", "center": {"latitude": 48.015, "longitude": 2.025}, "radius": 1200}', p_k => 1)
+           ->> 'status', 'SUPPORTED_AREA',
+          'query: a circle over many cells inside full coverage is SUPPORTED_AREA (its polygon, not the ideal circle)');
+SELECT is(pg_temp.q(pg_temp.rect(2.0, 48.0, 2.1, 48.1)), '{"count": 136, "status": "SUPPORTED_AREA"}',
+          'query: the whole grid, exactly covered, is SUPPORTED_AREA');
 SELECT is((SELECT count(DISTINCT pg_temp.q(pg_temp.rect(2.003, 48.002, 2.017, 48.009), '2026-02-01 00:00Z', '2026-02-01 04:00Z'))::int
            FROM generate_series(1, 25)), 1, 'query: 25 repetitions, one answer');
 
@@ -299,7 +304,7 @@ SELECT is(pg_temp.error_of($$SELECT pg_temp.q(pg_temp.rect(2.0, 48.0, 2.01, 48.0
 
 -- Audit: one row per answered query, none for refusals.
 SELECT is((SELECT count(*)::int FROM audit_log WHERE actor = 'client-a' AND actor_kind = 'third_party'),
-          44, 'audit: every answered query of client-a, no refusal');
+          46, 'audit: every answered query of client-a, no refusal');
 SELECT is((SELECT answer FROM audit_log WHERE actor = 'client-a' ORDER BY id LIMIT 1),
           '{"count": 40, "status": "SUPPORTED_AREA"}', 'audit: the answer');
 SELECT is((SELECT request -> 'area' FROM audit_log WHERE actor = 'client-a' ORDER BY id LIMIT 1),
