@@ -279,6 +279,93 @@ END
 $fn$;
 
 ---------------------------------------------------------------------------
+-- Derived tables (migrations/0012_counts_fast.sql)
+
+-- lg_counts_refresh: rebuild count_cell, count_tile and count_coverage_piece
+-- when the cell table changed since they were built (count_geo_version), and
+-- forget the per-release tile sums built from the old tiles. Cheap when
+-- nothing changed; serialised by an advisory lock otherwise.
+CREATE OR REPLACE FUNCTION lg_counts_refresh()
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_version bigint;
+BEGIN
+    IF (SELECT version = built FROM count_geo_version) THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('lg_counts_refresh'));
+    SELECT version INTO v_version FROM count_geo_version WHERE version <> built;
+    IF NOT FOUND THEN
+        RETURN;     -- another session built it while we waited
+    END IF;
+
+    DELETE FROM count_release_tiled;
+    DELETE FROM count_release_tile;
+    DELETE FROM count_tile;
+    DELETE FROM count_cell;
+    DELETE FROM count_coverage_piece;
+
+    INSERT INTO count_cell (cell_key, coverage, area_m2, ix, iy)
+    SELECT c.cell_key, c.coverage, ST_Area(c.coverage::geography),
+           floor((ST_XMin(c.coverage) + ST_XMax(c.coverage)) / 2 * 16)::int,
+           floor((ST_YMin(c.coverage) + ST_YMax(c.coverage)) / 2 * 16)::int
+    FROM cell c
+    WHERE c.coverage IS NOT NULL AND NOT ST_IsEmpty(c.coverage);
+
+    INSERT INTO count_tile (level, ix, iy, box)
+    SELECT l, c.ix >> l, c.iy >> l,
+           ST_SetSRID(ST_MakeEnvelope(min(ST_XMin(c.coverage)), min(ST_YMin(c.coverage)),
+                                      max(ST_XMax(c.coverage)), max(ST_YMax(c.coverage))), 4326)
+    FROM count_cell c CROSS JOIN generate_series(0, 5) l
+    GROUP BY l, c.ix >> l, c.iy >> l;
+
+    INSERT INTO count_coverage_piece (geom, area_deg, area_m2)
+    SELECT p.geom, ST_Area(p.geom), ST_Area(p.geom::geography)
+    FROM (SELECT ST_Subdivide(ST_Union(ST_Intersection(c.coverage, g.sq)), 64) AS geom
+          FROM (SELECT DISTINCT ST_SetSRID(ST_MakeEnvelope(gx / 4.0, gy / 4.0,
+                                                           (gx + 1) / 4.0, (gy + 1) / 4.0), 4326) AS sq
+                FROM count_cell c,
+                     generate_series(floor(ST_XMin(c.coverage) * 4)::int,
+                                     ceil(ST_XMax(c.coverage) * 4)::int - 1) gx,
+                     generate_series(floor(ST_YMin(c.coverage) * 4)::int,
+                                     ceil(ST_YMax(c.coverage) * 4)::int - 1) gy) g
+          JOIN count_cell c ON c.coverage && g.sq AND ST_Intersects(c.coverage, g.sq)
+          GROUP BY g.sq) p
+    WHERE ST_Dimension(p.geom) = 2 AND ST_Area(p.geom) > 0;
+
+    UPDATE count_geo_version SET built = v_version WHERE one;
+    ANALYZE count_cell, count_tile, count_coverage_piece;
+END
+$fn$;
+
+-- lg_counts_tile_releases: make sure count_release_tile holds the tile sums
+-- of the releases p_releases (tiles as built now).
+CREATE OR REPLACE FUNCTION lg_counts_tile_releases(p_releases bigint[])
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_id bigint;
+BEGIN
+    FOR v_id IN SELECT r FROM unnest(p_releases) r
+                WHERE NOT EXISTS (SELECT 1 FROM count_release_tiled t WHERE t.release_id = r) LOOP
+        PERFORM pg_advisory_xact_lock(hashtext('lg_counts_tile_releases'), v_id::int);
+        CONTINUE WHEN EXISTS (SELECT 1 FROM count_release_tiled t WHERE t.release_id = v_id);
+        INSERT INTO count_release_tile (release_id, level, ix, iy, total)
+        SELECT v_id, l, c.ix >> l, c.iy >> l, sum(x.noisy)
+        FROM count_release_cell x
+        JOIN count_cell c ON c.cell_key = x.cell_key
+        CROSS JOIN generate_series(0, 5) l
+        WHERE x.release_id = v_id
+        GROUP BY l, c.ix >> l, c.iy >> l;
+        INSERT INTO count_release_tiled (release_id) VALUES (v_id);
+    END LOOP;
+END
+$fn$;
+
+---------------------------------------------------------------------------
 -- Third-party queries (called by exposure.c)
 
 -- lg_counts_query: answer a CAMARA region device count request from the
@@ -296,6 +383,10 @@ $fn$;
 --   DENSITY_BELOW_PRIVACY_THRESHOLD  the rounded answer is below p_k
 --   PART_OF_AREA_NOT_SUPPORTED       50 % <= coverage < 100 %
 --   SUPPORTED_AREA
+-- 100 % means the cells cover the area (decided on planar areas, see the
+-- body); the covered share is otherwise geodesic. The cell sums, tiles and
+-- coverage pieces come from the derived tables of 0012_counts_fast, rebuilt
+-- here first when the cell table changed (lg_counts_refresh).
 -- Only the last two carry a count. Every answered query goes to audit_log.
 -- Refusals (invalid area, size outside [p_min_area_m2, p_max_area_m2],
 -- interval) raise 22023 and answer nothing.
@@ -339,43 +430,66 @@ BEGIN
         FROM count_release WHERE bucket_start >= p_start AND bucket_end <= p_end;
     END IF;
 
-    -- The cells the area touches, with their overlapped share (cells the
-    -- area covers need no intersection: the common case, and the cheap one),
-    -- the noisy totals of those cells over the releases used, and the share
-    -- of the area that has coverage (the union is only computed when no
-    -- single cell covers the whole area).
-    WITH touched AS MATERIALIZED (
-        SELECT c.cell_key, c.coverage, ST_Covers(v_geom, c.coverage) AS is_whole
-        FROM cell c
-        WHERE ST_Intersects(c.coverage, v_geom)
-    ), shared AS MATERIALIZED (
-        SELECT t.cell_key, t.coverage, t.is_whole,
-               CASE WHEN t.is_whole THEN t.coverage
-                    ELSE ST_Intersection(t.coverage, v_geom) END AS part
-        FROM touched t
-    ), weighted AS (
-        SELECT s.cell_key, s.part,
-               CASE WHEN s.is_whole THEN 1::numeric
-                    ELSE coalesce((ST_Area(s.part::geography)
-                                   / nullif(ST_Area(s.coverage::geography), 0))::numeric, 0)
-               END AS share
-        FROM shared s
-    ), totals AS (
-        SELECT x.cell_key, sum(x.noisy) AS total
-        FROM count_release_cell x
-        WHERE x.release_id = ANY (v_releases)
-          AND x.cell_key IN (SELECT cell_key FROM touched)
-        GROUP BY x.cell_key
+    -- The derived tables (lg_counts_refresh) must match the cell table and
+    -- hold the tile sums of the releases used.
+    PERFORM lg_counts_refresh();
+    IF v_releases IS NOT NULL THEN
+        PERFORM lg_counts_tile_releases(v_releases);
+    END IF;
+
+    -- The area's count: walk the tile quadtree from the top; a tile whose
+    -- box the area covers contributes its cells' noisy totals whole (share
+    -- 1, summed per release in count_release_tile); a level-0 tile the area
+    -- only touches contributes its cells one by one, as before: share 1
+    -- when the area covers the cell, else area(cell ∩ area) / area(cell).
+    WITH RECURSIVE walk (level, ix, iy, whole) AS (
+        SELECT t.level, t.ix, t.iy, ST_Covers(v_geom, t.box)
+        FROM count_tile t
+        WHERE t.level = 5 AND t.box && v_geom AND ST_Intersects(v_geom, t.box)
+      UNION ALL
+        SELECT t.level, t.ix, t.iy, ST_Covers(v_geom, t.box)
+        FROM walk w
+        JOIN count_tile t ON t.level = w.level - 1
+                         AND t.ix BETWEEN 2 * w.ix AND 2 * w.ix + 1
+                         AND t.iy BETWEEN 2 * w.iy AND 2 * w.iy + 1
+        WHERE NOT w.whole AND w.level > 0
+          AND t.box && v_geom AND ST_Intersects(v_geom, t.box)
+    ), tiles AS MATERIALIZED (
+        SELECT * FROM walk
+    ), edge AS MATERIALIZED (
+        SELECT c.cell_key,
+               CASE WHEN ST_Covers(v_geom, c.coverage) THEN 1::numeric
+                    ELSE coalesce((ST_Area(ST_Intersection(c.coverage, v_geom)::geography)
+                                   / nullif(c.area_m2, 0))::numeric, 0) END AS share
+        FROM tiles w
+        JOIN count_cell c ON c.ix = w.ix AND c.iy = w.iy
+        WHERE w.level = 0 AND NOT w.whole
+          AND c.coverage && v_geom AND ST_Intersects(c.coverage, v_geom)
     )
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM cell c WHERE ST_Covers(c.coverage, v_geom)) THEN 1
-                ELSE (SELECT CASE WHEN ST_Area(u.g) >= ST_Area(v_geom) * (1 - 1e-12) THEN 1
-                                  ELSE least(ST_Area(u.g::geography) / ST_Area(v_geom::geography),
-                                             1 - 1e-6) END
-                      FROM (SELECT coalesce(ST_Union(w.part), 'POLYGON EMPTY'::geometry) AS g
-                            FROM weighted w) u) END,
-           (SELECT coalesce(sum(w.share * t.total), 0)
-            FROM weighted w JOIN totals t ON t.cell_key = w.cell_key)
-    INTO v_covered, v_sum;
+    SELECT coalesce((SELECT sum(r.total)
+                     FROM tiles w
+                     JOIN count_release_tile r ON r.level = w.level AND r.ix = w.ix AND r.iy = w.iy
+                     WHERE w.whole AND r.release_id = ANY (v_releases)), 0)
+         + coalesce((SELECT sum(e.share * x.noisy)
+                     FROM edge e
+                     JOIN count_release_cell x ON x.cell_key = e.cell_key
+                     WHERE x.release_id = ANY (v_releases)), 0)
+    INTO v_sum;
+
+    -- The share of the area that has coverage, from the pieces of the
+    -- coverage union (disjoint): 100 % when their planar areas inside the
+    -- area add up to the area's (planar areas add up exactly, geodesic
+    -- ones of parts cut by planar intersection do not), else the geodesic
+    -- ratio (kept below 1).
+    SELECT CASE WHEN coalesce(sum(p.deg), 0) >= ST_Area(v_geom) * (1 - 1e-12) THEN 1
+                ELSE least(coalesce(sum(p.m2), 0) / ST_Area(v_geom::geography), 1 - 1e-6) END
+    INTO v_covered
+    FROM (SELECT CASE WHEN ST_Covers(v_geom, k.geom) THEN k.area_deg
+                      ELSE ST_Area(ST_Intersection(k.geom, v_geom)) END AS deg,
+                 CASE WHEN ST_Covers(v_geom, k.geom) THEN k.area_m2
+                      ELSE ST_Area(ST_Intersection(k.geom, v_geom)::geography) END AS m2
+          FROM count_coverage_piece k
+          WHERE k.geom && v_geom AND ST_Intersects(k.geom, v_geom)) p;
 
     IF v_covered < 0.5 THEN
         v_answer := jsonb_build_object('status', 'AREA_NOT_SUPPORTED');

@@ -9,7 +9,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL max_parallel_workers_per_gather = 0;
-SELECT plan(65);
+SELECT plan(67);
 
 -- error_of: 'SQLSTATE|message|hint' of a failing statement, NULL if it works.
 CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
@@ -309,6 +309,14 @@ SELECT is((SELECT answer FROM audit_log WHERE actor = 'client-a' ORDER BY id LIM
           '{"count": 40, "status": "SUPPORTED_AREA"}', 'audit: the answer');
 SELECT is((SELECT request -> 'area' FROM audit_log WHERE actor = 'client-a' ORDER BY id LIMIT 1),
           pg_temp.rect(2.0, 48.0, 2.01, 48.01), 'audit: the area');
+
+-- The derived tables follow the cell table: a cell moved away leaves a hole.
+UPDATE cell SET coverage = ST_Multi(ST_MakeEnvelope(3.0, 49.0, 3.01, 49.01, 4326)) WHERE cell_key = pg_temp.ck(9, 9);
+SELECT is(pg_temp.q(pg_temp.rect(2.0, 48.0, 2.1, 48.1)), '{"count": 136, "status": "PART_OF_AREA_NOT_SUPPORTED"}',
+          'query: the derived tables are rebuilt when a cell moves');
+UPDATE cell SET coverage = ST_Multi(ST_MakeEnvelope(2.09, 48.09, 2.1, 48.1, 4326)) WHERE cell_key = pg_temp.ck(9, 9);
+SELECT is(pg_temp.q(pg_temp.rect(2.0, 48.0, 2.1, 48.1)), '{"count": 136, "status": "SUPPORTED_AREA"}',
+          'query: and again when it moves back');
 
 ---------------------------------------------------------------------------
 -- No answer below k, over many random populations: each trial scatters the
