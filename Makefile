@@ -44,6 +44,8 @@ PURE_UNIT_BINS = $(filter-out $(DBUNIT_BINS),$(UNIT_BINS))
 TOOL_SRCS = $(wildcard tests/tools/*.c)
 TOOL_NAMES = $(basename $(notdir $(TOOL_SRCS)))
 TOOL_BINS = $(addprefix $(BUILD)/,$(subst _,-,$(TOOL_NAMES)))
+# Code the tools share (tests/tools/lib/): compiled once, linked into every tool.
+TOOL_LIB_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/lib/*.c))
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 
@@ -66,7 +68,7 @@ $(BUILD)/locguardctl: $(BUILD)/service/locguardctl.o $(LIB_OBJS)
 
 # tests/tools/mme_sim.c -> $(BUILD)/mme-sim, and so on.
 define tool_rule
-$(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(LIB_OBJS)
+$(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(TOOL_LIB_OBJS) $(LIB_OBJS)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) -lpthread
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))

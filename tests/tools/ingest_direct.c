@@ -17,18 +17,17 @@
  */
 #include "locguard/common.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
+
+#include "lib/loadgen.h"
 
 #define N_PARAMS 12
 #define MAX_THREADS 64
@@ -83,8 +82,7 @@ typedef struct direct_worker {
     char *rat;             /* {EUTRA,...} */
     char *cell;            /* {ecgi:001-01:XXXXXXX,...}: hex at 1 + 20 k + 12 */
     char *nulls;           /* {NULL,...} */
-    int64_t *lat_us;
-    size_t n_lat, cap_lat;
+    lg_loadgen_latency_t lat; /* per accepted call */
 } direct_worker_t;
 
 static void usage(FILE *out)
@@ -115,38 +113,6 @@ static void usage(FILE *out)
 "RESULT reports=N seconds=S reports_per_s=X p50_ms=.. p99_ms=.. max_ms=.. calls=N\n"
 "       errors=E inside=.. outside=.. ambiguous=.. unknown_cell=.. unknown_device=..\n"
 "       unchecked=.. alerts=..\n");
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-static void put_dec(char *p, uint64_t v, int width)
-{
-    int i;
-
-    for (i = width - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
-static void put_hex(char *p, uint64_t v, int width)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    int i;
-
-    for (i = width - 1; i >= 0; i--) {
-        p[i] = digits[v & 0xF];
-        v >>= 4;
-    }
 }
 
 /* Builds "{e,e,...}" with n copies of elem; returns a malloc'd string. */
@@ -191,24 +157,15 @@ static void worker_fill(direct_worker_t *w)
     int i;
 
     for (i = 0; i < o->batch; i++) {
-        uint64_t dev = rng_next(&w->rng) % (uint64_t)o->devices;
+        uint64_t dev = lg_loadgen_rng_next(&w->rng) % (uint64_t)o->devices;
         uint64_t cell = dev % (uint64_t)o->cell_count;
 
-        if (o->home_fraction < 1.0 && rng_next(&w->rng) > home_threshold)
-            cell = rng_next(&w->rng) % (uint64_t)o->cell_count;
-        put_dec(w->supi + 1 + 16 * (size_t)i, o->imsi_base + dev, 15);
-        put_dec(w->ts + 1 + 17 * (size_t)i, now, 16);
-        put_hex(w->cell + 1 + 20 * (size_t)i + 12, cell, 7);
+        if (o->home_fraction < 1.0 && lg_loadgen_rng_next(&w->rng) > home_threshold)
+            cell = lg_loadgen_rng_next(&w->rng) % (uint64_t)o->cell_count;
+        lg_loadgen_put_dec(w->supi + 1 + 16 * (size_t)i, o->imsi_base + dev, 15);
+        lg_loadgen_put_dec(w->ts + 1 + 17 * (size_t)i, now, 16);
+        lg_loadgen_put_hex(w->cell + 1 + 20 * (size_t)i + 12, cell, 7);
     }
-}
-
-static void record_latency(direct_worker_t *w, int64_t us)
-{
-    if (w->n_lat == w->cap_lat) {
-        w->cap_lat = w->cap_lat ? w->cap_lat * 2 : 4096;
-        w->lat_us = lg_xrealloc(w->lat_us, w->cap_lat * sizeof(int64_t));
-    }
-    w->lat_us[w->n_lat++] = us;
 }
 
 static int col_int(const PGresult *res, const char *name)
@@ -281,7 +238,7 @@ static void *direct_thread(void *arg)
             PQclear(res);
             continue;
         }
-        record_latency(w, lg_mono_us() - t0);
+        lg_loadgen_latency_add(&w->lat, lg_mono_us() - t0);
         atomic_fetch_add(&sh->reports, o->batch);
         atomic_fetch_add(&sh->calls, 1);
         atomic_fetch_add(&sh->n_inside, col_int(res, "n_inside"));
@@ -296,78 +253,6 @@ static void *direct_thread(void *arg)
 done:
     PQfinish(conn);
     return NULL;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double pct_ms(const int64_t *v, size_t n, double p)
-{
-    size_t i;
-
-    if (n == 0)
-        return 0;
-    i = (size_t)ceil(p * (double)n) - 1;
-    if (i >= n)
-        i = n - 1;
-    return (double)v[i] / 1000.0;
-}
-
-static void sleep_us(int64_t us)
-{
-    struct timespec ts;
-
-    if (us <= 0)
-        return;
-    ts.tv_sec = (time_t)(us / 1000000);
-    ts.tv_nsec = (long)(us % 1000000) * 1000;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static bool parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_double(const char *s, double *out)
-{
-    char *end;
-
-    errno = 0;
-    *out = strtod(s, &end);
-    return errno == 0 && end != s && *end == '\0' && isfinite(*out);
-}
-
-static bool parse_imsi(const char *s, uint64_t *out)
-{
-    size_t i, n;
-    uint64_t v = 0;
-
-    if (strncmp(s, "imsi-", 5) == 0)
-        s += 5;
-    n = strlen(s);
-    if (n != 15)
-        return false;
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return true;
 }
 
 static bool valid_node(const char *s)
@@ -420,9 +305,9 @@ int main(int argc, char **argv)
     };
     direct_shared_t sh;
     direct_worker_t *w;
-    int64_t v, *all, end_us, prev_t;
+    lg_loadgen_latency_t all = {0};
+    int64_t v, end_us, prev_t;
     long long prev_reports = 0;
-    size_t n_all = 0;
     int opt, i, sec = 0, rc;
     double secs;
 
@@ -432,37 +317,39 @@ int main(int argc, char **argv)
         switch (opt) {
         case O_DB: o.conninfo = optarg; break;
         case O_CONN:
-            ok = parse_i64(optarg, &v) && v >= 1 && v <= MAX_THREADS;
+            ok = lg_loadgen_parse_i64(optarg, &v) && v >= 1 && v <= MAX_THREADS;
             o.connections = (int)v;
             break;
         case O_BATCH:
-            ok = parse_i64(optarg, &v) && v >= 1 && v <= MAX_BATCH;
+            ok = lg_loadgen_parse_i64(optarg, &v) && v >= 1 && v <= MAX_BATCH;
             o.batch = (int)v;
             break;
-        case O_DUR: ok = parse_double(optarg, &o.duration_s) && o.duration_s > 0 &&
+        case O_DUR: ok = lg_loadgen_parse_double(optarg, &o.duration_s) && o.duration_s > 0 &&
                          o.duration_s <= 3600; break;
         case O_DEV:
-            ok = parse_i64(optarg, &v) && v >= 1;
+            ok = lg_loadgen_parse_i64(optarg, &v) && v >= 1;
             o.devices = (long)v;
             break;
         case O_CELLS:
-            ok = parse_i64(optarg, &v) && v >= 1 && v <= 0xFFFFFFF;
+            ok = lg_loadgen_parse_i64(optarg, &v) && v >= 1 && v <= 0xFFFFFFF;
             o.cell_count = (long)v;
             break;
-        case O_BASE: ok = parse_imsi(optarg, &o.imsi_base); break;
-        case O_HOME: ok = parse_double(optarg, &o.home_fraction) && o.home_fraction >= 0 &&
-                          o.home_fraction <= 1; break;
+        case O_BASE: ok = lg_loadgen_parse_imsi(optarg, &o.imsi_base); break;
+        case O_HOME:
+            ok = lg_loadgen_parse_double(optarg, &o.home_fraction) && o.home_fraction >= 0 &&
+                 o.home_fraction <= 1;
+            break;
         case O_NODE: ok = valid_node(optarg); o.node = optarg; break;
-        case O_SEQ: ok = parse_i64(optarg, &o.seq_start) && o.seq_start >= 1; break;
+        case O_SEQ: ok = lg_loadgen_parse_i64(optarg, &o.seq_start) && o.seq_start >= 1; break;
         case O_WIN:
-            ok = parse_i64(optarg, &v) && v >= 0 && v <= 1000000000;
+            ok = lg_loadgen_parse_i64(optarg, &v) && v >= 0 && v <= 1000000000;
             o.seq_window = (int)v;
             break;
         case O_HYST:
-            ok = parse_i64(optarg, &v) && v >= 1 && v <= 1000;
+            ok = lg_loadgen_parse_i64(optarg, &v) && v >= 1 && v <= 1000;
             o.hysteresis = (int)v;
             break;
-        case O_SEED: ok = parse_i64(optarg, &v); o.rng_seed = (uint64_t)v; break;
+        case O_SEED: ok = lg_loadgen_parse_i64(optarg, &v); o.rng_seed = (uint64_t)v; break;
         case O_HELP:
         case 'h':
             usage(stdout);
@@ -496,10 +383,7 @@ int main(int argc, char **argv)
     w = lg_xcalloc((size_t)o.connections, sizeof(*w));
     for (i = 0; i < o.connections; i++) {
         w[i].sh = &sh;
-        w[i].rng = (o.rng_seed ? o.rng_seed : (uint64_t)lg_now_us()) ^
-                   (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1));
-        if (w[i].rng == 0)
-            w[i].rng = 1;
+        w[i].rng = lg_loadgen_rng_seed(o.rng_seed, i);
         worker_render(&w[i]);
     }
     sh.start_us = lg_mono_us();
@@ -515,7 +399,7 @@ int main(int argc, char **argv)
 
         if (next > sh.deadline_us)
             next = sh.deadline_us;
-        sleep_us(next - lg_mono_us());
+        lg_loadgen_sleep_us(next - lg_mono_us());
         now = lg_mono_us();
         sec++;
         rep = atomic_load(&sh.reports);
@@ -531,22 +415,15 @@ int main(int argc, char **argv)
     end_us = lg_mono_us();
 
     for (i = 0; i < o.connections; i++)
-        n_all += w[i].n_lat;
-    all = lg_xcalloc(n_all ? n_all : 1, sizeof(int64_t));
-    n_all = 0;
-    for (i = 0; i < o.connections; i++) {
-        if (w[i].n_lat)
-            memcpy(all + n_all, w[i].lat_us, w[i].n_lat * sizeof(int64_t));
-        n_all += w[i].n_lat;
-    }
-    qsort(all, n_all, sizeof(int64_t), cmp_i64);
+        lg_loadgen_latency_merge(&all, &w[i].lat);
+    lg_loadgen_latency_sort(&all);
     secs = (double)(end_us - sh.start_us) / 1e6;
     printf("RESULT reports=%lld seconds=%.2f reports_per_s=%.0f p50_ms=%.1f p99_ms=%.1f "
            "max_ms=%.1f calls=%lld errors=%lld inside=%lld outside=%lld ambiguous=%lld "
            "unknown_cell=%lld unknown_device=%lld unchecked=%lld alerts=%lld\n",
            (long long)atomic_load(&sh.reports), secs, (double)atomic_load(&sh.reports) / secs,
-           pct_ms(all, n_all, 0.50), pct_ms(all, n_all, 0.99),
-           n_all ? (double)all[n_all - 1] / 1000.0 : 0.0, (long long)atomic_load(&sh.calls),
+           lg_loadgen_latency_pct_ms(&all, 0.50), lg_loadgen_latency_pct_ms(&all, 0.99),
+           lg_loadgen_latency_max_ms(&all), (long long)atomic_load(&sh.calls),
            (long long)atomic_load(&sh.errors), (long long)atomic_load(&sh.n_inside),
            (long long)atomic_load(&sh.n_outside), (long long)atomic_load(&sh.n_ambiguous),
            (long long)atomic_load(&sh.n_unknown_cell),
@@ -562,9 +439,9 @@ int main(int argc, char **argv)
         free(w[i].rat);
         free(w[i].cell);
         free(w[i].nulls);
-        free(w[i].lat_us);
+        lg_loadgen_latency_cleanup(&w[i].lat);
     }
     free(w);
-    free(all);
+    lg_loadgen_latency_cleanup(&all);
     return rc;
 }

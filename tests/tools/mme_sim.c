@@ -19,33 +19,21 @@
 #include "locguard/report.h"
 #include "locguard/timefmt.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include "lib/loadgen.h"
 
+#define PROG "mme-sim"              /* prefix of error messages */
 #define PATH_REPORTS "/v1/location-reports"
 #define HDR_ROOM 512                 /* bytes reserved before a body for the request head */
-#define MAX_RESPONSE_BODY (1 << 20)  /* a longer answer is a protocol error */
 #define IO_TIMEOUT_S 30              /* per-read/per-write socket timeout */
 #define MAX_CONNECTIONS 256
 #define MAX_BATCH 1000
@@ -84,23 +72,6 @@ typedef struct sim_opts {
     double home_fraction;
     uint64_t rng_seed;
 } sim_opts_t;
-
-/* One TLS connection with its read buffer. */
-typedef struct conn {
-    int fd;               /* -1 when closed */
-    SSL *ssl;             /* NULL when closed */
-    char rbuf[16384];     /* bytes read from TLS but not yet consumed */
-    size_t rpos, rlen;    /* consumed offset and fill level of rbuf */
-} conn_t;
-
-/* A parsed HTTP response. */
-typedef struct response {
-    int status;              /* status code, 0 when none was read */
-    char *body;              /* malloc'd, NUL-terminated, or NULL */
-    size_t body_len;
-    int retry_after_s;       /* Retry-After in seconds, -1 when absent */
-    bool must_close;         /* "Connection: close" or HTTP/1.0 */
-} response_t;
 
 static void usage(FILE *out)
 {
@@ -151,331 +122,7 @@ static void usage(FILE *out)
 "  --help             this text\n");
 }
 
-/* ---------------------------------------------------------------- TLS -- */
-
-static void print_ssl_errors(const char *what)
-{
-    unsigned long e;
-    char buf[256];
-
-    fprintf(stderr, "mme-sim: %s", what);
-    while ((e = ERR_get_error()) != 0) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        fprintf(stderr, ": %s", buf);
-    }
-    fputc('\n', stderr);
-}
-
-/* Builds the client TLS context: TLS >= 1.2, our certificate, server verified against the CA. */
-static SSL_CTX *make_ssl_ctx(const sim_opts_t *o)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-
-    if (ctx == NULL) {
-        print_ssl_errors("SSL_CTX_new");
-        return NULL;
-    }
-    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
-        goto failed;
-    if (o->cert_file && SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
-        print_ssl_errors(o->cert_file);
-        goto failed;
-    }
-    if (o->key_file && SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1) {
-        print_ssl_errors(o->key_file);
-        goto failed;
-    }
-    if (o->ca_file) {
-        if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
-            print_ssl_errors(o->ca_file);
-            goto failed;
-        }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    }
-    /* Keep-alive connections resume nothing; no session cache needed. */
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    return ctx;
-failed:
-    SSL_CTX_free(ctx);
-    return NULL;
-}
-
-static void conn_close(conn_t *c)
-{
-    if (c->ssl) {
-        SSL_shutdown(c->ssl);
-        SSL_free(c->ssl);
-        c->ssl = NULL;
-    }
-    if (c->fd >= 0) {
-        close(c->fd);
-        c->fd = -1;
-    }
-    c->rpos = c->rlen = 0;
-}
-
-/* Connects TCP + TLS to o->host:o->port, verifying the server name or address. */
-static int conn_open(conn_t *c, SSL_CTX *ctx, const sim_opts_t *o)
-{
-    struct addrinfo hints, *res = NULL;
-    char port[16];
-    struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
-    int one = 1, rc;
-    unsigned char ipbuf[16];
-
-    c->fd = -1;
-    c->ssl = NULL;
-    c->rpos = c->rlen = 0;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    snprintf(port, sizeof(port), "%d", o->port);
-    rc = getaddrinfo(o->host, port, &hints, &res);
-    if (rc != 0) {
-        fprintf(stderr, "mme-sim: %s: %s\n", o->host, gai_strerror(rc));
-        return LG_ERR;
-    }
-    c->fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0 || connect(c->fd, res->ai_addr, res->ai_addrlen) != 0) {
-        fprintf(stderr, "mme-sim: connect %s:%d: %s\n", o->host, o->port, strerror(errno));
-        goto failed;
-    }
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-
-    c->ssl = SSL_new(ctx);
-    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
-        goto ssl_failed;
-    if (inet_pton(AF_INET, o->host, ipbuf) == 1 || inet_pton(AF_INET6, o->host, ipbuf) == 1) {
-        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), o->host) != 1)
-            goto ssl_failed;
-    } else {
-        SSL_set_tlsext_host_name(c->ssl, o->host);
-        if (SSL_set1_host(c->ssl, o->host) != 1)
-            goto ssl_failed;
-    }
-    if (SSL_connect(c->ssl) != 1)
-        goto ssl_failed;
-    freeaddrinfo(res);
-    return LG_OK;
-ssl_failed:
-    print_ssl_errors("TLS handshake");
-failed:
-    freeaddrinfo(res);
-    conn_close(c);
-    return LG_ERR;
-}
-
-/* Writes all of buf; LG_ERR on any TLS or socket error. */
-static int conn_write_all(conn_t *c, const char *buf, size_t len)
-{
-    while (len > 0) {
-        int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
-        int n = SSL_write(c->ssl, buf, chunk);
-
-        if (n <= 0)
-            return LG_ERR;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return LG_OK;
-}
-
-/* Refills rbuf; LG_ERR on EOF, timeout or error. */
-static int conn_fill(conn_t *c)
-{
-    int n;
-
-    if (c->rpos > 0 && c->rpos < c->rlen)
-        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-    c->rlen -= c->rpos;
-    c->rpos = 0;
-    if (c->rlen == sizeof(c->rbuf))
-        return LG_ERR;
-    n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(sizeof(c->rbuf) - c->rlen));
-    if (n <= 0)
-        return LG_ERR;
-    c->rlen += (size_t)n;
-    return LG_OK;
-}
-
-/* Reads one CRLF-terminated line (without the CRLF) into line. */
-static int conn_read_line(conn_t *c, char *line, size_t line_size)
-{
-    for (;;) {
-        char *nl = memchr(c->rbuf + c->rpos, '\n', c->rlen - c->rpos);
-
-        if (nl) {
-            size_t len = (size_t)(nl - (c->rbuf + c->rpos));
-
-            if (len > 0 && c->rbuf[c->rpos + len - 1] == '\r')
-                len--;
-            if (len >= line_size)
-                return LG_ERR;
-            memcpy(line, c->rbuf + c->rpos, len);
-            line[len] = '\0';
-            c->rpos = (size_t)(nl - c->rbuf) + 1;
-            return LG_OK;
-        }
-        if (conn_fill(c) != LG_OK)
-            return LG_ERR;
-    }
-}
-
-/* Reads exactly len bytes into out. */
-static int conn_read_n(conn_t *c, char *out, size_t len)
-{
-    while (len > 0) {
-        size_t avail = c->rlen - c->rpos;
-
-        if (avail == 0) {
-            if (conn_fill(c) != LG_OK)
-                return LG_ERR;
-            continue;
-        }
-        if (avail > len)
-            avail = len;
-        memcpy(out, c->rbuf + c->rpos, avail);
-        c->rpos += avail;
-        out += avail;
-        len -= avail;
-    }
-    return LG_OK;
-}
-
-static bool header_is(const char *line, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-
-    if (strncasecmp(line, name, n) != 0 || line[n] != ':')
-        return false;
-    line += n + 1;
-    while (*line == ' ' || *line == '\t')
-        line++;
-    *value = line;
-    return true;
-}
-
-/* True when needle (lower case) occurs in s, ignoring case. */
-static bool contains_ci(const char *s, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    for (; *s; s++)
-        if (strncasecmp(s, needle, n) == 0)
-            return true;
-    return false;
-}
-
-static void response_reset(response_t *r)
-{
-    free(r->body);
-    memset(r, 0, sizeof(*r));
-    r->retry_after_s = -1;
-}
-
-/*
- * Sends one request (already rendered) and reads the response: status line,
- * headers, and a Content-Length body (a chunked body is read too, since it is
- * legal HTTP/1.1). LG_ERR on a transport or framing error: the connection is
- * then unusable.
- */
-static int http_roundtrip(conn_t *c, const char *req, size_t req_len, bool want_body,
-                          response_t *r)
-{
-    char line[4096];
-    long long content_length = -1;
-    bool chunked = false;
-    int minor = 1;
-    const char *v;
-
-    response_reset(r);
-    if (conn_write_all(c, req, req_len) != LG_OK)
-        return LG_ERR;
-    if (conn_read_line(c, line, sizeof(line)) != LG_OK)
-        return LG_ERR;
-    if (sscanf(line, "HTTP/1.%d %d", &minor, &r->status) != 2)
-        return LG_ERR;
-    if (minor == 0)
-        r->must_close = true;
-    for (;;) {
-        if (conn_read_line(c, line, sizeof(line)) != LG_OK)
-            return LG_ERR;
-        if (line[0] == '\0')
-            break;
-        if (header_is(line, "Content-Length", &v))
-            content_length = strtoll(v, NULL, 10);
-        else if (header_is(line, "Transfer-Encoding", &v))
-            chunked = contains_ci(v, "chunked");
-        else if (header_is(line, "Connection", &v))
-            r->must_close = r->must_close || contains_ci(v, "close");
-        else if (header_is(line, "Retry-After", &v))
-            r->retry_after_s = atoi(v);
-    }
-    if (r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200))
-        content_length = 0;
-    if (chunked) {
-        size_t cap = 0;
-
-        for (;;) {
-            unsigned long sz;
-
-            if (conn_read_line(c, line, sizeof(line)) != LG_OK)
-                return LG_ERR;
-            sz = strtoul(line, NULL, 16);
-            if (sz == 0)
-                break;
-            if (r->body_len + sz > MAX_RESPONSE_BODY)
-                return LG_ERR;
-            if (r->body_len + sz + 1 > cap) {
-                cap = r->body_len + sz + 1;
-                r->body = lg_xrealloc(r->body, cap);
-            }
-            if (conn_read_n(c, r->body + r->body_len, sz) != LG_OK ||
-                conn_read_line(c, line, sizeof(line)) != LG_OK)
-                return LG_ERR;
-            r->body_len += sz;
-        }
-        do { /* trailers */
-            if (conn_read_line(c, line, sizeof(line)) != LG_OK)
-                return LG_ERR;
-        } while (line[0] != '\0');
-        if (r->body)
-            r->body[r->body_len] = '\0';
-    } else if (content_length > 0) {
-        if (content_length > MAX_RESPONSE_BODY)
-            return LG_ERR;
-        r->body = lg_xmalloc((size_t)content_length + 1);
-        if (conn_read_n(c, r->body, (size_t)content_length) != LG_OK)
-            return LG_ERR;
-        r->body_len = (size_t)content_length;
-        r->body[r->body_len] = '\0';
-    } else if (content_length < 0) {
-        /* No framing: the body runs to the end of the connection. */
-        r->must_close = true;
-        for (;;) {
-            size_t avail = c->rlen - c->rpos;
-
-            if (avail > 0) {
-                if (r->body_len + avail > MAX_RESPONSE_BODY)
-                    return LG_ERR;
-                r->body = lg_xrealloc(r->body, r->body_len + avail + 1);
-                memcpy(r->body + r->body_len, c->rbuf + c->rpos, avail);
-                r->body_len += avail;
-                r->body[r->body_len] = '\0';
-                c->rpos = c->rlen;
-            }
-            if (conn_fill(c) != LG_OK)
-                break;
-        }
-    }
-    if (!want_body) {
-        free(r->body);
-        r->body = NULL;
-    }
-    return LG_OK;
-}
+/* ------------------------------------------------------------ request -- */
 
 /*
  * Writes the request head for a body of body_len bytes so that it ends
@@ -509,22 +156,21 @@ static char *render_head(char *end, const sim_opts_t *o, int64_t seq, size_t bod
 /* Posts one body, prints the answer, returns the exit status. */
 static int post_once(const sim_opts_t *o, const char *body, size_t body_len)
 {
-    SSL_CTX *ctx = make_ssl_ctx(o);
-    conn_t *c = lg_xcalloc(1, sizeof(*c));
-    response_t r = {0};
+    SSL_CTX *ctx = lg_loadgen_ssl_ctx_new(PROG, o->cert_file, o->key_file, o->ca_file);
+    lg_loadgen_conn_t *c = lg_loadgen_conn_new(PROG, o->host, o->port, IO_TIMEOUT_S);
+    lg_loadgen_response_t r;
     char *buf = lg_xmalloc(HDR_ROOM + body_len);
     char *start;
     int64_t seq = o->seq > 0 ? o->seq : o->seq_start;
     int rc = 1;
 
-    r.retry_after_s = -1;
-    c->fd = -1;
-    if (ctx == NULL || conn_open(c, ctx, o) != LG_OK)
+    lg_loadgen_response_init(&r);
+    if (ctx == NULL || lg_loadgen_conn_open(c, ctx) != LG_OK)
         goto done;
     memcpy(buf + HDR_ROOM, body, body_len);
     start = render_head(buf + HDR_ROOM, o, seq, body_len);
-    if (http_roundtrip(c, start, (size_t)(buf + HDR_ROOM - start) + body_len, true, &r) !=
-        LG_OK) {
+    if (lg_loadgen_roundtrip(c, start, (size_t)(buf + HDR_ROOM - start) + body_len,
+                             LG_LOADGEN_KEEP_BODY | LG_LOADGEN_BODY_TO_EOF, &r) != LG_OK) {
         fprintf(stderr, "mme-sim: no valid HTTP response (seq %" PRId64 ")\n", seq);
         goto done;
     }
@@ -539,9 +185,8 @@ static int post_once(const sim_opts_t *o, const char *body, size_t body_len)
     rc = r.status >= 200 && r.status < 300 ? 0 : 1;
 done:
     fflush(stdout);
-    response_reset(&r);
-    conn_close(c);
-    free(c);
+    lg_loadgen_response_cleanup(&r);
+    lg_loadgen_conn_free(c);
     free(buf);
     SSL_CTX_free(ctx);
     return rc;
@@ -686,42 +331,8 @@ typedef struct load_worker {
     size_t *supi_off;      /* per report: offset of the 15 IMSI digits in the body */
     size_t *cell_off;      /* per report: offset of the 7 eutraCellId digits */
     size_t *ts_off;        /* per report: offset of the 24-char timeStamp */
-    int64_t *lat_us;       /* ack latency of every acknowledged batch */
-    size_t n_lat, cap_lat;
+    lg_loadgen_latency_t lat; /* ack latency of every acknowledged batch */
 } load_worker_t;
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* Writes v as exactly `width` decimal digits (zero-padded, truncated on the left). */
-static void put_dec(char *p, uint64_t v, int width)
-{
-    int i;
-
-    for (i = width - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
-static void put_hex(char *p, uint64_t v, int width)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    int i;
-
-    for (i = width - 1; i >= 0; i--) {
-        p[i] = digits[v & 0xF];
-        v >>= 4;
-    }
-}
 
 /* Renders the worker's batch of B identical reports and records where the digits to patch are. */
 static void worker_render(load_worker_t *w)
@@ -783,36 +394,15 @@ static void worker_fill(load_worker_t *w)
 
     lg_time_format(lg_now_us(), ts, sizeof(ts));
     for (i = 0; i < o->batch; i++) {
-        uint64_t dev = rng_next(&w->rng) % (uint64_t)o->devices;
+        uint64_t dev = lg_loadgen_rng_next(&w->rng) % (uint64_t)o->devices;
         uint64_t cell = dev % (uint64_t)o->cell_count;
 
-        if (o->home_fraction < 1.0 && rng_next(&w->rng) > home_threshold)
-            cell = rng_next(&w->rng) % (uint64_t)o->cell_count;
-        put_dec(body + w->supi_off[i], o->imsi_base + dev, 15);
-        put_hex(body + w->cell_off[i], cell, 7);
+        if (o->home_fraction < 1.0 && lg_loadgen_rng_next(&w->rng) > home_threshold)
+            cell = lg_loadgen_rng_next(&w->rng) % (uint64_t)o->cell_count;
+        lg_loadgen_put_dec(body + w->supi_off[i], o->imsi_base + dev, 15);
+        lg_loadgen_put_hex(body + w->cell_off[i], cell, 7);
         memcpy(body + w->ts_off[i], ts, 24);
     }
-}
-
-static void sleep_us(int64_t us)
-{
-    struct timespec ts;
-
-    if (us <= 0)
-        return;
-    ts.tv_sec = (time_t)(us / 1000000);
-    ts.tv_nsec = (long)(us % 1000000) * 1000;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static void record_latency(load_worker_t *w, int64_t us)
-{
-    if (w->n_lat == w->cap_lat) {
-        w->cap_lat = w->cap_lat ? w->cap_lat * 2 : 4096;
-        w->lat_us = lg_xrealloc(w->lat_us, w->cap_lat * sizeof(int64_t));
-    }
-    w->lat_us[w->n_lat++] = us;
 }
 
 static void *load_thread(void *arg)
@@ -820,11 +410,10 @@ static void *load_thread(void *arg)
     load_worker_t *w = arg;
     load_shared_t *sh = w->sh;
     const sim_opts_t *o = sh->o;
-    conn_t *c = lg_xcalloc(1, sizeof(*c));
-    response_t r = {0};
+    lg_loadgen_conn_t *c = lg_loadgen_conn_new(PROG, o->host, o->port, IO_TIMEOUT_S);
+    lg_loadgen_response_t r;
 
-    c->fd = -1;
-    r.retry_after_s = -1;
+    lg_loadgen_response_init(&r);
     while (lg_mono_us() < sh->deadline_us) {
         int64_t seq, first_send_us;
         int attempt;
@@ -835,7 +424,7 @@ static void *load_thread(void *arg)
 
             if (slot >= sh->deadline_us)
                 break;
-            sleep_us(slot - lg_mono_us());
+            lg_loadgen_sleep_us(slot - lg_mono_us());
         }
         worker_fill(w);
         seq = atomic_fetch_add(&sh->next_seq, 1);
@@ -843,27 +432,27 @@ static void *load_thread(void *arg)
         for (attempt = 0; attempt < MAX_ATTEMPTS && !done; attempt++) {
             char *start;
 
-            if (c->ssl == NULL && conn_open(c, sh->ctx, o) != LG_OK) {
+            if (!lg_loadgen_conn_is_open(c) && lg_loadgen_conn_open(c, sh->ctx) != LG_OK) {
                 atomic_fetch_add(&sh->errors, 1);
-                sleep_us(200000);
+                lg_loadgen_sleep_us(200000);
                 if (lg_mono_us() >= sh->deadline_us)
                     break;
                 continue;
             }
             start = render_head(w->buf + HDR_ROOM, o, seq, w->body_len);
-            if (http_roundtrip(c, start, (size_t)(w->buf + HDR_ROOM - start) + w->body_len,
-                               false, &r) != LG_OK) {
+            if (lg_loadgen_roundtrip(c, start, (size_t)(w->buf + HDR_ROOM - start) + w->body_len,
+                                     LG_LOADGEN_BODY_TO_EOF, &r) != LG_OK) {
                 /* Unknown whether it was stored: resend the same seq on a new connection. */
                 atomic_fetch_add(&sh->errors, 1);
-                conn_close(c);
+                lg_loadgen_conn_close(c);
                 continue;
             }
             if (r.must_close)
-                conn_close(c);
+                lg_loadgen_conn_close(c);
             if (r.status >= 200 && r.status < 300) {
                 int64_t lat = lg_mono_us() - first_send_us;
 
-                record_latency(w, lat);
+                lg_loadgen_latency_add(&w->lat, lat);
                 atomic_fetch_add(&sh->reports, o->batch);
                 atomic_fetch_add(&sh->batches, 1);
                 atomic_fetch_add(&sh->lat_sum_us, lat);
@@ -875,7 +464,7 @@ static void *load_thread(void *arg)
                 atomic_fetch_add(&sh->busy, 1);
                 if (lg_mono_us() + wait_us >= sh->deadline_us)
                     break;
-                sleep_us(wait_us);
+                lg_loadgen_sleep_us(wait_us);
                 attempt--; /* a busy answer is not a failed attempt */
             } else {
                 int expected = 0;
@@ -886,38 +475,18 @@ static void *load_thread(void *arg)
             }
         }
     }
-    response_reset(&r);
-    conn_close(c);
-    free(c);
+    lg_loadgen_response_cleanup(&r);
+    lg_loadgen_conn_free(c);
     return NULL;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double pct_ms(const int64_t *v, size_t n, double p)
-{
-    size_t i;
-
-    if (n == 0)
-        return 0;
-    i = (size_t)ceil(p * (double)n) - 1;
-    if (i >= n)
-        i = n - 1;
-    return (double)v[i] / 1000.0;
 }
 
 static int cmd_load(const sim_opts_t *o)
 {
     load_shared_t sh;
     load_worker_t *w;
-    int64_t *all = NULL, end_us, prev_t_us;
+    lg_loadgen_latency_t all = {0};
+    int64_t end_us, prev_t_us;
     long long prev_reports = 0, prev_batches = 0, prev_lat = 0;
-    size_t n_all = 0;
     int i, sec = 0;
     double secs;
 
@@ -937,7 +506,7 @@ static int cmd_load(const sim_opts_t *o)
     }
     memset(&sh, 0, sizeof(sh));
     sh.o = o;
-    sh.ctx = make_ssl_ctx(o);
+    sh.ctx = lg_loadgen_ssl_ctx_new(PROG, o->cert_file, o->key_file, o->ca_file);
     if (sh.ctx == NULL)
         return 1;
     atomic_init(&sh.next_seq, o->seq_start);
@@ -953,10 +522,7 @@ static int cmd_load(const sim_opts_t *o)
     for (i = 0; i < o->connections; i++) {
         w[i].sh = &sh;
         w[i].id = i;
-        w[i].rng = (o->rng_seed ? o->rng_seed : (uint64_t)lg_now_us()) ^
-                   (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1));
-        if (w[i].rng == 0)
-            w[i].rng = 1;
+        w[i].rng = lg_loadgen_rng_seed(o->rng_seed, i);
         worker_render(&w[i]);
     }
     for (i = 0; i < o->connections; i++) {
@@ -975,7 +541,7 @@ static int cmd_load(const sim_opts_t *o)
 
         if (next > sh.deadline_us)
             next = sh.deadline_us;
-        sleep_us(next - lg_mono_us());
+        lg_loadgen_sleep_us(next - lg_mono_us());
         now = lg_mono_us();
         sec++;
         rep = atomic_load(&sh.reports);
@@ -998,15 +564,8 @@ static int cmd_load(const sim_opts_t *o)
     end_us = lg_mono_us();
 
     for (i = 0; i < o->connections; i++)
-        n_all += w[i].n_lat;
-    all = lg_xcalloc(n_all ? n_all : 1, sizeof(int64_t));
-    n_all = 0;
-    for (i = 0; i < o->connections; i++) {
-        if (w[i].n_lat)
-            memcpy(all + n_all, w[i].lat_us, w[i].n_lat * sizeof(int64_t));
-        n_all += w[i].n_lat;
-    }
-    qsort(all, n_all, sizeof(int64_t), cmp_i64);
+        lg_loadgen_latency_merge(&all, &w[i].lat);
+    lg_loadgen_latency_sort(&all);
     secs = (double)(end_us - sh.start_us) / 1e6;
     if (atomic_load(&sh.first_error_status))
         fprintf(stderr, "mme-sim: first refused batch got HTTP %d\n",
@@ -1015,8 +574,8 @@ static int cmd_load(const sim_opts_t *o)
            "p99_ms=%.1f max_ms=%.1f errors=%lld busy=%lld\n",
            (long long)atomic_load(&sh.reports), secs,
            (double)atomic_load(&sh.reports) / secs, (long long)atomic_load(&sh.batches),
-           pct_ms(all, n_all, 0.50), pct_ms(all, n_all, 0.99),
-           n_all ? (double)all[n_all - 1] / 1000.0 : 0.0, (long long)atomic_load(&sh.errors),
+           lg_loadgen_latency_pct_ms(&all, 0.50), lg_loadgen_latency_pct_ms(&all, 0.99),
+           lg_loadgen_latency_max_ms(&all), (long long)atomic_load(&sh.errors),
            (long long)atomic_load(&sh.busy));
     fflush(stdout);
 
@@ -1025,10 +584,10 @@ static int cmd_load(const sim_opts_t *o)
         free(w[i].supi_off);
         free(w[i].cell_off);
         free(w[i].ts_off);
-        free(w[i].lat_us);
+        lg_loadgen_latency_cleanup(&w[i].lat);
     }
     free(w);
-    free(all);
+    lg_loadgen_latency_cleanup(&all);
     SSL_CTX_free(sh.ctx);
     return atomic_load(&sh.reports) > 0 && atomic_load(&sh.errors) == 0 ? 0 : 1;
 }
@@ -1041,48 +600,6 @@ enum {
     OPT_LAT, OPT_LON, OPT_UNC, OPT_IMSI_BASE, OPT_DEVICES, OPT_CELL_COUNT, OPT_CONNECTIONS,
     OPT_BATCH, OPT_DURATION, OPT_RATE, OPT_HOME_FRACTION, OPT_SEED, OPT_HELP
 };
-
-static bool parse_double(const char *s, double *out)
-{
-    char *end;
-
-    errno = 0;
-    *out = strtod(s, &end);
-    return errno == 0 && end != s && *end == '\0' && isfinite(*out);
-}
-
-static bool parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_imsi(const char *s, uint64_t *out)
-{
-    size_t n = strlen(s), i;
-    uint64_t v = 0;
-
-    if (strncmp(s, "imsi-", 5) == 0) {
-        s += 5;
-        n -= 5;
-    }
-    if (n != 15)
-        return false;
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
 
 int main(int argc, char **argv)
 {
@@ -1154,7 +671,7 @@ int main(int argc, char **argv)
             o.host = optarg;
             break;
         case OPT_PORT:
-            if (!parse_i64(optarg, &v) || v < 1 || v > 65535)
+            if (!lg_loadgen_parse_i64(optarg, &v) || v < 1 || v > 65535)
                 goto bad;
             o.port = (int)v;
             break;
@@ -1167,15 +684,15 @@ int main(int argc, char **argv)
             o.node = optarg;
             break;
         case OPT_SEQ_START:
-            if (!parse_i64(optarg, &o.seq_start) || o.seq_start < 1)
+            if (!lg_loadgen_parse_i64(optarg, &o.seq_start) || o.seq_start < 1)
                 goto bad;
             break;
         case OPT_SEQ:
-            if (!parse_i64(optarg, &o.seq) || o.seq < 1)
+            if (!lg_loadgen_parse_i64(optarg, &o.seq) || o.seq < 1)
                 goto bad;
             break;
         case OPT_SENT_AT_OFFSET:
-            if (!parse_double(optarg, &o.sent_at_offset_s))
+            if (!lg_loadgen_parse_double(optarg, &o.sent_at_offset_s))
                 goto bad;
             break;
         case OPT_MCC:
@@ -1194,58 +711,58 @@ int main(int argc, char **argv)
         case OPT_RAT: o.rat = optarg; break;
         case OPT_TIME: o.time = optarg; break;
         case OPT_LAT:
-            if (!parse_double(optarg, &o.lat))
+            if (!lg_loadgen_parse_double(optarg, &o.lat))
                 goto bad;
             o.has_lat = true;
             break;
         case OPT_LON:
-            if (!parse_double(optarg, &o.lon))
+            if (!lg_loadgen_parse_double(optarg, &o.lon))
                 goto bad;
             o.has_lon = true;
             break;
         case OPT_UNC:
-            if (!parse_double(optarg, &o.unc_m) || o.unc_m < 0)
+            if (!lg_loadgen_parse_double(optarg, &o.unc_m) || o.unc_m < 0)
                 goto bad;
             break;
         case OPT_IMSI_BASE:
-            if (!parse_imsi(optarg, &o.imsi_base))
+            if (!lg_loadgen_parse_imsi(optarg, &o.imsi_base))
                 goto bad;
             break;
         case OPT_DEVICES:
-            if (!parse_i64(optarg, &v) || v < 1)
+            if (!lg_loadgen_parse_i64(optarg, &v) || v < 1)
                 goto bad;
             o.devices = (long)v;
             break;
         case OPT_CELL_COUNT:
-            if (!parse_i64(optarg, &v) || v < 1)
+            if (!lg_loadgen_parse_i64(optarg, &v) || v < 1)
                 goto bad;
             o.cell_count = (long)v;
             break;
         case OPT_CONNECTIONS:
-            if (!parse_i64(optarg, &v) || v < 1 || v > MAX_CONNECTIONS)
+            if (!lg_loadgen_parse_i64(optarg, &v) || v < 1 || v > MAX_CONNECTIONS)
                 goto bad;
             o.connections = (int)v;
             break;
         case OPT_BATCH:
-            if (!parse_i64(optarg, &v) || v < 1 || v > MAX_BATCH)
+            if (!lg_loadgen_parse_i64(optarg, &v) || v < 1 || v > MAX_BATCH)
                 goto bad;
             o.batch = (int)v;
             break;
         case OPT_DURATION:
-            if (!parse_double(optarg, &o.duration_s))
+            if (!lg_loadgen_parse_double(optarg, &o.duration_s))
                 goto bad;
             break;
         case OPT_RATE:
-            if (!parse_double(optarg, &o.rate))
+            if (!lg_loadgen_parse_double(optarg, &o.rate))
                 goto bad;
             break;
         case OPT_HOME_FRACTION:
-            if (!parse_double(optarg, &d))
+            if (!lg_loadgen_parse_double(optarg, &d))
                 goto bad;
             o.home_fraction = d;
             break;
         case OPT_SEED:
-            if (!parse_i64(optarg, &v))
+            if (!lg_loadgen_parse_i64(optarg, &v))
                 goto bad;
             o.rng_seed = (uint64_t)v;
             break;

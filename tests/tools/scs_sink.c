@@ -31,7 +31,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,6 +49,8 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include "lib/loadgen.h"
 
 #define MAX_SECRETS      4
 #define MAX_BODY_BYTES   (1u << 20)
@@ -75,13 +76,10 @@ struct fail_table {
     size_t next_slot;            /* the slot the next new id takes */
 };
 
-/* Latency samples: a reservoir of milliseconds plus exact count and max. */
+/* Latency samples: a reservoir of microseconds plus exact count and max. */
 struct latency {
-    double *samples_ms;
-    size_t n_kept;
-    uint64_t n_seen;
-    double max_ms;
-    uint64_t notifications; /* accepted notifications that carried at least one eventTime */
+    lg_loadgen_latency_t samples; /* receivedAt - eventTime, RESERVOIR_SIZE kept at most */
+    uint64_t notifications;       /* accepted notifications that carried at least one eventTime */
 };
 
 /* A reply held back by --delay-ms. */
@@ -120,7 +118,6 @@ struct sink {
     struct fail_table fails;
     struct latency latency;
     struct delayed *pending; /* replies waiting for their delay */
-    uint64_t rng_state;
 };
 
 static void usage(FILE *f)
@@ -254,33 +251,6 @@ static struct fail_entry *fail_lookup(struct fail_table *t, const char *id)
     return e;
 }
 
-static uint64_t next_random(uint64_t *state)
-{
-    /* splitmix64: reservoir sampling needs no cryptographic randomness. */
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void latency_add(struct sink *s, double ms)
-{
-    struct latency *l = &s->latency;
-
-    if (l->n_seen == 0 || ms > l->max_ms)
-        l->max_ms = ms;
-    l->n_seen++;
-    if (l->n_kept < RESERVOIR_SIZE) {
-        l->samples_ms[l->n_kept++] = ms;
-    } else {
-        uint64_t j = next_random(&s->rng_state) % l->n_seen;
-
-        if (j < RESERVOIR_SIZE)
-            l->samples_ms[j] = ms;
-    }
-}
-
 /* Records receivedAt − eventTime of each report in an accepted notification. */
 static void latency_record(struct sink *s, const json_t *body, int64_t received_us)
 {
@@ -295,41 +265,21 @@ static void latency_record(struct sink *s, const json_t *body, int64_t received_
 
         if (t == NULL || lg_time_parse(t, strlen(t), &event_us) != LG_OK)
             continue;
-        latency_add(s, (double)(received_us - event_us) / 1000.0);
+        lg_loadgen_latency_add(&s->latency.samples, received_us - event_us);
         has_any = true;
     }
     if (has_any)
         s->latency.notifications++;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted samples. */
-static double percentile(const double *sorted, size_t n, double p)
-{
-    size_t rank;
-
-    if (n == 0)
-        return 0;
-    rank = (size_t)ceil(p / 100.0 * (double)n);
-    if (rank < 1)
-        rank = 1;
-    return sorted[rank - 1];
-}
-
 static void print_latency(struct sink *s)
 {
     struct latency *l = &s->latency;
 
-    qsort(l->samples_ms, l->n_kept, sizeof(*l->samples_ms), compare_double);
+    lg_loadgen_latency_sort(&l->samples);
     printf("RESULT notifications=%" PRIu64 " p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
-           l->notifications, percentile(l->samples_ms, l->n_kept, 50),
-           percentile(l->samples_ms, l->n_kept, 99), l->n_seen > 0 ? l->max_ms : 0.0);
+           l->notifications, lg_loadgen_latency_pct_ms(&l->samples, 0.50),
+           lg_loadgen_latency_pct_ms(&l->samples, 0.99), lg_loadgen_latency_max_ms(&l->samples));
     fflush(stdout);
 }
 
@@ -632,9 +582,7 @@ static int run(struct sink *s)
     }
     s->fails.entries = lg_xcalloc(FAIL_TABLE_SIZE, sizeof(*s->fails.entries));
     s->fails.buckets = lg_xcalloc(FAIL_TABLE_SIZE, sizeof(*s->fails.buckets));
-    if (s->opts.wants_latency)
-        s->latency.samples_ms = lg_xcalloc(RESERVOIR_SIZE, sizeof(*s->latency.samples_ms));
-    s->rng_state = (uint64_t)lg_now_us();
+    lg_loadgen_latency_init_reservoir(&s->latency.samples, RESERVOIR_SIZE, 0);
     s->base = event_base_new();
     s->http = s->base != NULL ? evhttp_new(s->base) : NULL;
     if (s->http == NULL) {
@@ -688,7 +636,7 @@ failed:
         fclose(s->out);
     free(s->fails.entries);
     free(s->fails.buckets);
-    free(s->latency.samples_ms);
+    lg_loadgen_latency_cleanup(&s->latency.samples);
     SSL_CTX_free(s->ssl_ctx);
     return status;
 }
