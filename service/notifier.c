@@ -8,6 +8,16 @@
  *     -> SENDING (evhttp request over bufferevent_openssl, under a deadline)
  *     -> FINISHING (lg_outbox_done under way; the delivery is freed by its result)
  *
+ * Connections are kept alive (HTTP/1.1, one request at a time) in a pool per
+ * destination (host:port): a delivery takes an idle connection to the very
+ * address it resolved, with the same allow_private, or opens a new one (full
+ * certificate and host name verification; a TLS session of the destination
+ * is offered for resumption). A destination never has more connections than
+ * its concurrency limit. Idle connections close after idle_s or when the
+ * server closes them. A request that fails without any answer on a reused
+ * connection (the server closed it as we wrote) is sent once more on a new
+ * connection, within the same deadline: at least once allows it.
+ *
  * Nothing is freed inside its own callback: finished connections go to a
  * graveyard emptied by a zero timer, and the outcome query is sent from the
  * delivery's own timer, so no call chain ever sees its delivery vanish.
@@ -43,7 +53,9 @@
 #define BUSY_RETRY_MS        250   /* a row released for a busy destination is due again after */
 #define MAX_RESPONSE_BODY    65536 /* we read the status only; bigger answers are errors */
 #define MAX_RESPONSE_HEADERS 16384
-#define LEASE_MARGIN_S       2 /* a waiting row must start this long before its lease ends */
+#define LEASE_MARGIN_S       2    /* a waiting row must start this long before its lease ends */
+#define SWEEP_MS             1000 /* idle connections are checked for age this often */
+#define SESSION_KEEP_S       300  /* a destination's TLS session is offered for this long */
 
 static const char lease_sql[] =
     "SELECT id, notif_id, destination, payload, secret, secret_previous, allow_private, "
@@ -56,8 +68,12 @@ static const char stats_sql[] = "SELECT depth, oldest_age_s FROM lg_outbox_stats
 typedef enum { D_WAITING, D_RESOLVING, D_SENDING, D_FINISHING } delivery_state_t;
 
 typedef struct delivery delivery_t;
+typedef struct conn conn_t;
 
-/* One destination (host:port): its slots in use and the rows waiting for one. */
+/*
+ * One destination (host:port): its slots in use, the rows waiting for one, its
+ * connections (busy and idle) and the TLS session offered to new connections.
+ */
 typedef struct dest {
     struct dest *next;
     char key[LG_WEBHOOK_HOST_MAX + 8];
@@ -65,7 +81,25 @@ typedef struct dest {
     delivery_t *wait_head, *wait_tail;
     size_t n_waiting;
     bool is_draining; /* release_slot is starting waiters: keep it alive */
+    conn_t *conns;    /* every open connection, busy or idle */
+    size_t n_conns;
+    SSL_SESSION *session;    /* the latest session of a verified connection, or NULL */
+    int64_t session_mono_us; /* when session was stored */
 } dest_t;
+
+/* A connection to one address of a destination, reused while it stays healthy. */
+struct conn {
+    conn_t *next; /* in dest->conns */
+    lg_notifier_t *n;
+    dest_t *dest; /* the owner; outlives the connection */
+    struct evhttp_connection *evcon;
+    struct sockaddr_storage addr; /* the address connected to (port not set) */
+    bool allow_private;           /* the policy the address was checked with */
+    bool is_closed;               /* evhttp reset it (server closed, error): never reuse */
+    delivery_t *d;                /* the delivery whose request is under way; NULL when idle */
+    unsigned requests;            /* requests answered on it so far */
+    int64_t idle_since_us;        /* monotonic time it became idle */
+};
 
 /* A query's completion target; lg_notifier_free sets n to NULL. */
 typedef struct ticket {
@@ -90,8 +124,10 @@ struct delivery {
     bool has_slot;
     struct evdns_getaddrinfo_request *dns_req;
     struct sockaddr_storage addr;
-    struct evhttp_connection *evcon;
+    conn_t *conn;        /* the connection carrying the request while SENDING */
     struct event *timer; /* the deadline while SENDING, then the outcome query's start */
+    int64_t deadline_us; /* monotonic end of the exchange, set by the first send */
+    bool is_resent;      /* already sent again after a reused connection failed */
     bool has_req_error;
     enum evhttp_request_error req_error;
     /* the outcome */
@@ -110,7 +146,7 @@ struct lg_notifier {
     char owner[128];
     SSL_CTX *ssl_ctx;
     struct evdns_base *dns;
-    struct event *poll_timer, *stats_timer, *reaper;
+    struct event *poll_timer, *stats_timer, *reaper, *sweeper;
     delivery_t *deliveries;
     size_t n_deliveries;
     dest_t *dests;
@@ -182,17 +218,223 @@ static dest_t *dest_get(lg_notifier_t *n, const lg_webhook_dest_t *url)
     return dst;
 }
 
-/* Drops a destination nobody uses any more (keeps the list short). */
+/*
+ * Drops a destination nobody uses any more (keeps the list short). One with a
+ * TLS session stays until the session is SESSION_KEEP_S old (the sweeper).
+ */
 static void dest_maybe_free(lg_notifier_t *n, dest_t *dst)
 {
-    if (dst->active > 0 || dst->n_waiting > 0 || dst->is_draining)
+    if (dst->active > 0 || dst->n_waiting > 0 || dst->is_draining || dst->n_conns > 0)
+        return;
+    if (dst->session != NULL &&
+        lg_mono_us() - dst->session_mono_us < (int64_t)SESSION_KEEP_S * 1000000)
         return;
     for (dest_t **pp = &n->dests; *pp != NULL; pp = &(*pp)->next)
         if (*pp == dst) {
             *pp = dst->next;
+            SSL_SESSION_free(dst->session);
             free(dst);
             return;
         }
+}
+
+/* ---- connections: kept alive per destination ------------------------------------------------ */
+
+static SSL *conn_ssl(const conn_t *c)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+    return bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+}
+
+/*
+ * Closes c and frees it: now when no callback of its evcon can be under way
+ * (our own timers, lg_notifier_free), otherwise at a safe time (bury). Its
+ * request, if any, dies silently. The caller calls dest_maybe_free after.
+ */
+static void conn_close(conn_t *c, bool is_now)
+{
+    dest_t *dst = c->dest;
+    evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+    SSL *ssl = conn_ssl(c);
+    if (ssl != NULL)
+        SSL_set_app_data(ssl, NULL); /* a late session ticket must not find c */
+    for (conn_t **pp = &dst->conns; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            dst->n_conns--;
+            break;
+        }
+    if (c->d != NULL)
+        c->d->conn = NULL;
+    if (is_now)
+        evhttp_connection_free(c->evcon);
+    else
+        bury(c->n, c->evcon);
+    free(c);
+}
+
+/* evhttp reset the connection (server closed it, read error, idle read timeout). */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+    conn_t *c = arg;
+    (void)evcon;
+    c->is_closed = true;
+    if (c->d != NULL)
+        return; /* its request's callback follows and closes it */
+    lg_notifier_t *n = c->n;
+    dest_t *dst = c->dest;
+    lg_debug("notifier: %s: idle connection closed by the server after %u requests", dst->key,
+             c->requests);
+    conn_close(c, false);
+    dest_maybe_free(n, dst);
+}
+
+/* Same address (family and bytes; the port is the destination's). */
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/* An idle, healthy connection of d's destination to d's address and policy, or NULL. */
+static conn_t *conn_take_idle(delivery_t *d)
+{
+    for (conn_t *c = d->dest->conns; c != NULL; c = c->next)
+        if (c->d == NULL && !c->is_closed && c->allow_private == d->allow_private &&
+            same_addr(&c->addr, &d->addr))
+            return c;
+    return NULL;
+}
+
+/* Sweeper: closes connections idle for idle_s and forgets unused destinations' old sessions. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    lg_notifier_t *n = arg;
+    (void)fd;
+    (void)what;
+    int64_t now_us = lg_mono_us();
+    dest_t *dst = n->dests;
+    while (dst != NULL) {
+        dest_t *next_dst = dst->next;
+        conn_t *c = dst->conns;
+        while (c != NULL) {
+            conn_t *next = c->next;
+            if (c->d == NULL && now_us - c->idle_since_us >= (int64_t)n->cfg.idle_s * 1000000) {
+                lg_debug("notifier: %s: closing a connection idle for %d s after %u requests",
+                         dst->key, n->cfg.idle_s, c->requests);
+                conn_close(c, false);
+            }
+            c = next;
+        }
+        dest_maybe_free(n, dst);
+        dst = next_dst;
+    }
+}
+
+/*
+ * OpenSSL hands us a session of a verified connection (after the handshake,
+ * or a TLS 1.3 ticket). We keep a copy: OpenSSL marks the connection's own
+ * object not resumable when the connection is freed without close_notify,
+ * which is how evhttp closes every connection.
+ */
+static int on_new_session(SSL *ssl, SSL_SESSION *session)
+{
+    conn_t *c = SSL_get_app_data(ssl);
+    SSL_SESSION *copy = c != NULL ? SSL_SESSION_dup(session) : NULL;
+    if (copy == NULL)
+        return 0; /* OpenSSL keeps or frees its own */
+    SSL_SESSION_free(c->dest->session);
+    c->dest->session = copy;
+    c->dest->session_mono_us = lg_mono_us();
+    return 0;
+}
+
+/*
+ * Opens a connection of d's destination to d->addr: TLS with certificate and
+ * host name verification, the destination's session offered for resumption.
+ * When the destination already has as many connections as it has slots, an
+ * idle one (to another address) gives way. Returns NULL on failure.
+ */
+static conn_t *conn_open(delivery_t *d)
+{
+    lg_notifier_t *n = d->n;
+    dest_t *dst = d->dest;
+    char addr_text[INET6_ADDRSTRLEN];
+    int family = d->addr.ss_family;
+    const void *raw = family == AF_INET
+                          ? (const void *)&((struct sockaddr_in *)&d->addr)->sin_addr
+                          : (const void *)&((struct sockaddr_in6 *)&d->addr)->sin6_addr;
+    if (evutil_inet_ntop(family, raw, addr_text, sizeof(addr_text)) == NULL)
+        return NULL;
+    if (dst->n_conns >= (size_t)n->cfg.concurrency_per_destination)
+        for (conn_t *c = dst->conns; c != NULL; c = c->next)
+            if (c->d == NULL) {
+                conn_close(c, false);
+                break;
+            }
+
+    SSL *ssl = SSL_new(n->ssl_ctx);
+    if (ssl == NULL)
+        return NULL;
+    if (d->url.is_ip_literal) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), d->url.host);
+    } else {
+        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (SSL_set_tlsext_host_name(ssl, d->url.host) != 1 ||
+            SSL_set1_host(ssl, d->url.host) != 1) {
+            SSL_free(ssl);
+            return NULL;
+        }
+    }
+    /* Sessions come only from verified handshakes with this same host name and port. */
+    if (dst->session != NULL && SSL_SESSION_is_resumable(dst->session) &&
+        lg_mono_us() - dst->session_mono_us < (int64_t)SESSION_KEEP_S * 1000000)
+        (void)SSL_set_session(ssl, dst->session);
+    struct bufferevent *bev =
+        bufferevent_openssl_socket_new(n->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (bev == NULL) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    /* A numeric host: evhttp "resolves" it without a lookup, so we reach the checked address. */
+    struct evhttp_connection *evcon = evhttp_connection_base_bufferevent_new(
+        n->base, NULL, bev, addr_text, (unsigned short)d->url.port);
+    if (evcon == NULL) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    evhttp_connection_set_family(evcon, family);
+    /*
+     * evhttp's timeout is per read or write and also ends idle connections:
+     * keep it above idle_s and let the delivery's deadline bound the exchange.
+     */
+    evhttp_connection_set_timeout(evcon, n->cfg.timeout_s > n->cfg.idle_s + 2 ? n->cfg.timeout_s
+                                                                              : n->cfg.idle_s + 2);
+    evhttp_connection_set_retries(evcon, 0);
+    evhttp_connection_set_max_body_size(evcon, MAX_RESPONSE_BODY);
+    evhttp_connection_set_max_headers_size(evcon, MAX_RESPONSE_HEADERS);
+
+    conn_t *c = lg_xcalloc(1, sizeof(*c));
+    c->n = n;
+    c->dest = dst;
+    c->evcon = evcon;
+    c->addr = d->addr;
+    c->allow_private = d->allow_private;
+    c->next = dst->conns;
+    dst->conns = c;
+    dst->n_conns++;
+    SSL_set_app_data(ssl, c);
+    evhttp_connection_set_closecb(evcon, on_conn_close, c);
+    lg_debug("notifier: %s: new connection to %s (%zu open)%s", dst->key, addr_text, dst->n_conns,
+             SSL_get_session(ssl) != NULL ? ", resuming a session" : "");
+    return c;
 }
 
 /* ---- delivery lifecycle -------------------------------------------------------------------- */
@@ -331,8 +573,9 @@ static void finish(delivery_t *d, const char *outcome, int http_status, const ch
         lg_metrics_add(n->metrics, LG_C_DELIVERIES_FAILED, 1);
     else if (is_attempt)
         lg_metrics_add(n->metrics, LG_C_DELIVERIES_RETRIED, 1);
-    lg_debug("notifier: row %s to %s: %s (HTTP %d%s%s), next in %.1f s", d->row_id,
-             d->dest != NULL ? d->dest->key : d->url.host, outcome, http_status,
+    lg_debug("notifier: row %s to %s%s%s:%d: %s (HTTP %d%s%s), next in %.1f s", d->row_id,
+             strchr(d->url.host, ':') != NULL ? "[" : "", d->url.host,
+             strchr(d->url.host, ':') != NULL ? "]" : "", d->url.port, outcome, http_status,
              d->error[0] ? ", " : "", d->error, d->delay_s);
 
     d->state = D_FINISHING;
@@ -374,7 +617,8 @@ static const char *request_error_text(enum evhttp_request_error e)
 static void connection_error(delivery_t *d, char *out, size_t out_size)
 {
     unsigned long e = 0, last;
-    struct bufferevent *bev = d->evcon != NULL ? evhttp_connection_get_bufferevent(d->evcon) : NULL;
+    struct bufferevent *bev =
+        d->conn != NULL ? evhttp_connection_get_bufferevent(d->conn->evcon) : NULL;
     SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
     const char *what = d->has_req_error ? request_error_text(d->req_error) : "connection failed";
     long verify = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
@@ -403,19 +647,25 @@ static void on_request_error(enum evhttp_request_error error, void *arg)
     d->req_error = error;
 }
 
+static void send_request(delivery_t *d);
+
 static void on_response(struct evhttp_request *req, void *arg)
 {
     delivery_t *d = arg;
     lg_notifier_t *n = d->n;
+    conn_t *c = d->conn;
     int status = req != NULL ? evhttp_request_get_response_code(req) : 0;
     int64_t retry_after_s = -1;
+    bool is_verified = false;
     char error[160] = "";
 
+    if (d->state != D_SENDING || c == NULL)
+        return; /* not ours any more (cannot happen: its connection was freed with it) */
     evtimer_del(d->timer);
     if (status > 0) {
-        struct bufferevent *bev = evhttp_connection_get_bufferevent(d->evcon);
-        SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
-        if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
+        SSL *ssl = conn_ssl(c);
+        is_verified = ssl != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
+        if (!is_verified) {
             status = 0; /* never trust an answer from an unverified peer */
             snprintf(error, sizeof(error), "server certificate not verified");
         }
@@ -424,10 +674,31 @@ static void on_response(struct evhttp_request *req, void *arg)
     } else {
         connection_error(d, error, sizeof(error));
     }
-    bury(n, d->evcon);
-    d->evcon = NULL;
+    /*
+     * No answer at all on a connection that answered before: the server most
+     * likely closed it as we wrote. Send again once, on a new connection.
+     */
+    bool is_stale = status == 0 && !is_verified && c->requests > 0 && !d->is_resent &&
+                    d->has_req_error &&
+                    (d->req_error == EVREQ_HTTP_EOF || d->req_error == EVREQ_HTTP_BUFFER_ERROR);
+    c->d = NULL;
+    d->conn = NULL;
+    if (status > 0)
+        c->requests++;
+    /* Back to the pool before finish(): the next row waiting for a slot can take it. */
+    if (status > 0 && !c->is_closed && n->cfg.idle_s > 0) {
+        c->idle_since_us = lg_mono_us();
+    } else {
+        conn_close(c, false); /* inside its own callback: freed at a safe time */
+    }
 
-    if (status >= 200 && status < 300)
+    if (is_stale) {
+        lg_debug("notifier: row %s: reused connection to %s failed (%s); sending again on a new "
+                 "one",
+                 d->row_id, d->dest->key, error);
+        d->is_resent = true;
+        send_request(d);
+    } else if (status >= 200 && status < 300)
         finish(d, "delivered", status, NULL, -1, true);
     else if (status == 410)
         finish(d, "gone", status, "HTTP 410 Gone", -1, true);
@@ -443,32 +714,27 @@ static void on_response(struct evhttp_request *req, void *arg)
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     delivery_t *d = arg;
+    lg_notifier_t *n = d->n;
     (void)fd;
     (void)what;
     /* Not the connection's callback: freeing it here is safe, and its request dies silently. */
-    if (d->evcon != NULL) {
-        evhttp_connection_free(d->evcon);
-        d->evcon = NULL;
+    if (d->conn != NULL) {
+        dest_t *dst = d->dest;
+        conn_close(d->conn, true);
+        dest_maybe_free(n, dst); /* d still holds a slot: dst stays */
     }
     finish(d, "retry", 0, "timeout", -1, true);
 }
 
-/* Sends the request to d->addr. */
+/* Sends the request to d->addr: over an idle kept-alive connection when there is one. */
 static void send_request(delivery_t *d)
 {
     lg_notifier_t *n = d->n;
     struct evhttp_request *req = NULL;
-    char addr_text[INET6_ADDRSTRLEN];
     char timestamp[24];
     char signature[LG_WEBHOOK_SIGNATURE_MAX];
-    int family = d->addr.ss_family;
-    const void *raw = family == AF_INET
-                          ? (const void *)&((struct sockaddr_in *)&d->addr)->sin_addr
-                          : (const void *)&((struct sockaddr_in6 *)&d->addr)->sin6_addr;
-    if (evutil_inet_ntop(family, raw, addr_text, sizeof(addr_text)) == NULL) {
-        finish(d, "retry", 0, "bad address", -1, true);
-        return;
-    }
+    int64_t now_us = lg_mono_us();
+
     snprintf(timestamp, sizeof(timestamp), "%lld", (long long)(lg_now_us() / 1000000));
     if (lg_webhook_sign(d->secret, d->secret_previous, d->notif_id, timestamp, d->payload,
                         strlen(d->payload), signature, sizeof(signature)) != LG_OK) {
@@ -476,40 +742,23 @@ static void send_request(delivery_t *d)
         finish(d, "failed", 0, "webhook secret unusable", -1, true);
         return;
     }
-
-    SSL *ssl = SSL_new(n->ssl_ctx);
-    if (ssl == NULL)
-        goto failed;
-    if (d->url.is_ip_literal) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), d->url.host);
-    } else {
-        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if (SSL_set_tlsext_host_name(ssl, d->url.host) != 1 ||
-            SSL_set1_host(ssl, d->url.host) != 1) {
-            SSL_free(ssl);
-            goto failed;
-        }
+    if (d->timer == NULL) {
+        d->timer = evtimer_new(n->base, on_deadline, d);
+        d->deadline_us = now_us + (int64_t)n->cfg.timeout_s * 1000000;
     }
-    struct bufferevent *bev =
-        bufferevent_openssl_socket_new(n->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (bev == NULL) {
-        SSL_free(ssl);
-        goto failed;
+    if (d->deadline_us <= now_us) {
+        finish(d, "retry", 0, "timeout", -1, true);
+        return;
     }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    /* A numeric host: evhttp "resolves" it without a lookup, so we reach the checked address. */
-    d->evcon = evhttp_connection_base_bufferevent_new(n->base, NULL, bev, addr_text,
-                                                      (unsigned short)d->url.port);
-    if (d->evcon == NULL) {
-        bufferevent_free(bev);
+    conn_t *c = d->is_resent ? NULL : conn_take_idle(d);
+    bool is_reused = c != NULL;
+    if (c == NULL)
+        c = conn_open(d);
+    if (c == NULL)
         goto failed;
-    }
-    evhttp_connection_set_family(d->evcon, family);
-    evhttp_connection_set_timeout(d->evcon, n->cfg.timeout_s);
-    evhttp_connection_set_retries(d->evcon, 0);
-    evhttp_connection_set_max_body_size(d->evcon, MAX_RESPONSE_BODY);
-    evhttp_connection_set_max_headers_size(d->evcon, MAX_RESPONSE_HEADERS);
+    c->d = d;
+    d->conn = c;
+    d->has_req_error = false;
 
     req = evhttp_request_new(on_response, d);
     evhttp_request_set_error_cb(req, on_request_error);
@@ -517,26 +766,34 @@ static void send_request(delivery_t *d)
     evhttp_add_header(h, "Host", d->url.host_header);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "User-Agent", "locguard");
-    evhttp_add_header(h, "Connection", "close");
+    if (n->cfg.idle_s <= 0)
+        evhttp_add_header(h, "Connection", "close");
     evhttp_add_header(h, "webhook-id", d->notif_id);
     evhttp_add_header(h, "webhook-timestamp", timestamp);
     evhttp_add_header(h, "webhook-signature", signature);
     evbuffer_add(evhttp_request_get_output_buffer(req), d->payload, strlen(d->payload));
 
     d->state = D_SENDING;
-    d->timer = evtimer_new(n->base, on_deadline, d);
-    struct timeval tv = {n->cfg.timeout_s + 1, 0};
+    int64_t left_us = d->deadline_us - now_us;
+    struct timeval tv = {(time_t)(left_us / 1000000), (suseconds_t)(left_us % 1000000)};
     evtimer_add(d->timer, &tv);
-    if (evhttp_make_request(d->evcon, req, EVHTTP_REQ_POST, d->url.target) != 0) {
+    if (is_reused)
+        lg_debug("notifier: row %s: reusing a connection to %s (%u requests so far)", d->row_id,
+                 d->dest->key, c->requests);
+    if (evhttp_make_request(c->evcon, req, EVHTTP_REQ_POST, d->url.target) != 0) {
         /* evhttp_make_request frees the request when it fails (http.h). */
         evtimer_del(d->timer);
+        if (d->state != D_SENDING || d->conn != c)
+            return; /* its callback already ran and took care of the attempt */
         goto failed;
     }
     return;
 failed:
-    if (d->evcon != NULL) {
-        evhttp_connection_free(d->evcon);
-        d->evcon = NULL;
+    if (d->conn != NULL) {
+        dest_t *dst = d->dest;
+        d->conn->d = NULL;
+        conn_close(d->conn, false); /* we may be inside one of its callbacks */
+        dest_maybe_free(n, dst);
     }
     finish(d, "retry", 0, "cannot start the request", -1, true);
 }
@@ -771,6 +1028,7 @@ void lg_notifier_config_defaults(lg_notifier_config_t *cfg)
     cfg->poll_ms = 500;
     cfg->max_inflight = 256;
     cfg->stats_interval_ms = 5000;
+    cfg->idle_s = 30;
 }
 
 static SSL_CTX *make_ssl_ctx(const char *ca_file)
@@ -782,6 +1040,9 @@ static SSL_CTX *make_ssl_ctx(const char *ca_file)
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_verify_depth(ctx, 8);
+    /* Sessions are kept per destination by on_new_session, not in OpenSSL's cache. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
     int ok = ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
                              : SSL_CTX_set_default_verify_paths(ctx);
     if (ok != 1)
@@ -825,6 +1086,8 @@ lg_notifier_t *lg_notifier_new(struct event_base *base, lg_db_t *db, lg_metrics_
         n->cfg.max_inflight = 1;
     if (n->cfg.stats_interval_ms < 100)
         n->cfg.stats_interval_ms = 100;
+    if (n->cfg.idle_s < 0)
+        n->cfg.idle_s = 0;
 
     char host[64] = "locguard";
     if (gethostname(host, sizeof(host)) != 0)
@@ -852,8 +1115,13 @@ lg_notifier_t *lg_notifier_new(struct event_base *base, lg_db_t *db, lg_metrics_
                             (n->cfg.stats_interval_ms % 1000) * 1000};
     event_add(n->poll_timer, &poll);
     event_add(n->stats_timer, &stats);
-    lg_info("notifier: started as %s (lease %d s, timeout %d s, %d per destination)", n->owner,
-            n->cfg.lease_s, n->cfg.timeout_s, n->cfg.concurrency_per_destination);
+    n->sweeper = event_new(base, -1, EV_PERSIST, on_sweep, n);
+    struct timeval sweep = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
+    event_add(n->sweeper, &sweep);
+    lg_info("notifier: started as %s (lease %d s, timeout %d s, %d per destination, idle "
+            "connections kept %d s)",
+            n->owner, n->cfg.lease_s, n->cfg.timeout_s, n->cfg.concurrency_per_destination,
+            n->cfg.idle_s);
     return n;
 failed:
     lg_notifier_free(n);
@@ -879,6 +1147,10 @@ void lg_notifier_free(lg_notifier_t *n)
         n->lease_ticket->n = NULL;
     if (n->stats_ticket != NULL)
         n->stats_ticket->n = NULL;
+    /* Connections first: none of their callbacks may run once deliveries are gone. */
+    for (dest_t *dst = n->dests; dst != NULL; dst = dst->next)
+        while (dst->conns != NULL)
+            conn_close(dst->conns, true);
     delivery_t *d = n->deliveries;
     while (d != NULL) {
         delivery_t *next = d->next;
@@ -887,9 +1159,6 @@ void lg_notifier_free(lg_notifier_t *n)
             d->dns_req = NULL;
             evdns_getaddrinfo_cancel(r);
         }
-        if (d->evcon != NULL)
-            evhttp_connection_free(d->evcon);
-        d->evcon = NULL;
         if (d->state == D_FINISHING && d->timer != NULL && !evtimer_pending(d->timer, NULL)) {
             /* Its outcome query is queued in the pool: lg_db_free completes and frees it. */
             event_free(d->timer);
@@ -903,6 +1172,7 @@ void lg_notifier_free(lg_notifier_t *n)
     n->deliveries = NULL;
     while (n->dests != NULL) {
         dest_t *next = n->dests->next;
+        SSL_SESSION_free(n->dests->session);
         free(n->dests);
         n->dests = next;
     }
@@ -910,6 +1180,8 @@ void lg_notifier_free(lg_notifier_t *n)
     free(n->graveyard);
     if (n->reaper != NULL)
         event_free(n->reaper);
+    if (n->sweeper != NULL)
+        event_free(n->sweeper);
     if (n->poll_timer != NULL)
         event_free(n->poll_timer);
     if (n->stats_timer != NULL)

@@ -6,6 +6,9 @@
  * (evdns), refused when it is a loopback / private / link-local address and
  * the SCS does not allow that, and POSTed over libevent's HTTP client on a
  * bufferevent_openssl that verifies the server certificate and host name.
+ * Connections are kept alive (HTTP/1.1, one request at a time) and reused by
+ * later notifications to the same destination and address; new connections
+ * resume the destination's last TLS session when the server allows it.
  * The body carries Standard Webhooks headers (webhook-id = the row's
  * notif_id, webhook-timestamp, webhook-signature). Redirects are never
  * followed. The outcome goes back with lg_outbox_done(): 2xx delivered, 410
@@ -31,12 +34,13 @@ typedef struct lg_notifier_config {
     const char *ca_file;             /* trust anchors for SCS certificates; NULL = system store */
     int retry_max_age_s;             /* give up on rows older than this, default 86400 */
     int max_backoff_s;               /* back-off ceiling, default 600 */
-    int concurrency_per_destination; /* requests under way per host:port, default 4 */
+    int concurrency_per_destination; /* requests and connections per host:port, default 4 */
     int timeout_s;         /* whole exchange (connect, TLS, request, answer), default 10 */
     int lease_s;           /* lease length, default 60; must exceed timeout_s */
     int poll_ms;           /* lease poll period, default 500 */
     int max_inflight;      /* rows leased and not finished, all destinations, default 256 */
     int stats_interval_ms; /* outbox depth / oldest age gauges refresh, default 5000 */
+    int idle_s; /* idle kept-alive connections close after this, default 30; 0 = one per request */
 } lg_notifier_config_t;
 
 /* Fills cfg with the defaults above (public_url and ca_file NULL). */

@@ -14,7 +14,10 @@
  * untrusted server certificate, a redirect not followed, and giving up once
  * a row is older than retry_max_age_s, the per-destination limit, and
  * freeing the notifier with requests open and rows waiting, and a server
- * that never answers (timeout).
+ * that never answers (timeout), several notifications over one kept-alive
+ * connection, a server closing an idle connection (the next one goes over a
+ * new connection that resumes the TLS session), and a reused connection
+ * that fails without an answer (sent again at once on a new connection).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +44,7 @@
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #define SECRET     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SECRET_OLD "whsec_c2VjcmV0LXR3by1mb3Itcm90YXRpb24tdGVzdHM="
@@ -48,9 +52,13 @@
 
 /* The sink: what it answers and what it saw. */
 typedef struct sink {
-    int fail_first;  /* answer 500 to this many requests first */
-    int status;      /* then this (200 when 0) */
-    bool is_hanging; /* never answer (requests stay open until teardown) */
+    int fail_first;   /* answer 500 to this many requests first */
+    int status;       /* then this (200 when 0) */
+    bool is_hanging;  /* never answer (requests stay open until teardown) */
+    int drop_request; /* close the connection instead of answering this request (1-based) */
+    int connections;  /* TLS connections accepted */
+    int resumed;      /* requests that came over a resumed TLS session */
+    int last_fd;      /* the socket of the latest request */
     int requests;
     int valid_signatures;
     int valid_with_old;
@@ -87,6 +95,7 @@ static void exec_ok(PGconn *pg, const char *sql)
 static struct bufferevent *on_sink_bev(struct event_base *base, void *arg)
 {
     fixture_t *f = arg;
+    f->sink.connections++;
     SSL *ssl = SSL_new(f->server_ctx);
     return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                           BEV_OPT_CLOSE_ON_FREE);
@@ -114,8 +123,17 @@ static void on_sink_request(struct evhttp_request *req, void *arg)
     lg_strlcpy(s->user_agent, ua ? ua : "", sizeof(s->user_agent));
     s->valid_signatures += lg_webhook_verify(SECRET, id, ts, body, len, sig);
     s->valid_with_old += lg_webhook_verify(SECRET_OLD, id, ts, body, len, sig);
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    s->resumed += ssl != NULL && SSL_session_reused(ssl);
+    s->last_fd = bufferevent_getfd(bev);
     if (s->is_hanging)
         return;
+    if (s->requests == s->drop_request) {
+        /* As if the server had closed the connection just before the request arrived. */
+        shutdown(bufferevent_getfd(bev), SHUT_RDWR);
+        return;
+    }
     int status = s->fail_first > 0 ? 500 : (s->status ? s->status : 200);
     if (s->fail_first > 0)
         s->fail_first--;
@@ -424,6 +442,95 @@ static void test_silent_server_times_out(void **state)
     assert_int_equal(f->sink.requests, 1);
 }
 
+/* Starts the notifier with one slot (and so one connection) per destination. */
+static void start_one_per_destination(fixture_t *f)
+{
+    lg_notifier_config_t cfg;
+    char ca[600];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
+    lg_notifier_config_defaults(&cfg);
+    cfg.ca_file = ca;
+    cfg.poll_ms = 50;
+    cfg.max_backoff_s = 1;
+    cfg.concurrency_per_destination = 1;
+    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
+    assert_non_null(f->notifier);
+}
+
+static long rows_with(fixture_t *f, const char *status, int attempts)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM notification_outbox WHERE status = '%s' AND attempts = %d",
+             status, attempts);
+    PGresult *r = PQexec(f->pg, sql);
+    long n = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n;
+}
+
+static void test_notifications_to_one_destination_share_one_connection(void **state)
+{
+    NEED_DB(state);
+    for (int i = 0; i < 5; i++)
+        add_row(f, "localhost", "/n", NULL);
+    start_one_per_destination(f);
+    run_until_settled(f);
+    /* Rows of a later lease take the connection left idle by the earlier ones. */
+    for (int i = 0; i < 3; i++)
+        add_row(f, "localhost", "/n", NULL);
+    run_until_settled(f);
+    assert_int_equal(rows_with(f, "delivered", 1), 8);
+    assert_int_equal(f->sink.requests, 8);
+    assert_int_equal(f->sink.valid_signatures, 8);
+    assert_int_equal(f->sink.connections, 1);
+    assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_SUCCEEDED), 8);
+}
+
+static void test_server_closing_an_idle_connection_loses_nothing(void **state)
+{
+    NEED_DB(state);
+    add_row(f, "localhost", "/n", NULL);
+    start_one_per_destination(f);
+    run_until_settled(f);
+    assert_int_equal(f->sink.connections, 1);
+    /* The sink closes the idle connection; the notifier sees it and drops it. */
+    shutdown(f->sink.last_fd, SHUT_RDWR);
+    run_for(f, 300);
+    add_row(f, "localhost", "/n", NULL);
+    run_until_settled(f);
+    assert_int_equal(rows_with(f, "delivered", 1), 2);
+    assert_int_equal(f->sink.requests, 2);
+    assert_int_equal(f->sink.connections, 2);
+    /* The new connection resumed the TLS session of the first. */
+    assert_int_equal(f->sink.resumed, 1);
+    assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_RETRIED), 0);
+}
+
+static void test_reused_connection_failing_without_answer_is_sent_again(void **state)
+{
+    NEED_DB(state);
+    add_row(f, "127.0.0.1", "/n", NULL);
+    char *id = row_notif_id(f);
+    f->sink.drop_request = 2;
+    start_one_per_destination(f);
+    run_until_settled(f);
+    exec_ok(f->pg, "DELETE FROM notification_outbox");
+    add_row(f, "127.0.0.1", "/n", NULL);
+    free(id);
+    id = row_notif_id(f);
+    run_until_settled(f);
+    /* The second request met a closed connection; the same attempt went over a new one. */
+    expect_row(f, "delivered", 1, "200", "");
+    assert_int_equal(f->sink.requests, 3);
+    assert_string_equal(f->sink.ids[1], id);
+    assert_string_equal(f->sink.ids[2], id);
+    assert_int_equal(f->sink.connections, 2);
+    assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_RETRIED), 0);
+    assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_SUCCEEDED), 2);
+    free(id);
+}
+
 int main(void)
 {
     lg_log_level = getenv("LOCGUARD_TEST_DEBUG") ? LG_LOG_DEBUG : LG_LOG_WARN;
@@ -441,6 +548,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrency_limit_and_free_while_sending, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_silent_server_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notifications_to_one_destination_share_one_connection,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_closing_an_idle_connection_loses_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reused_connection_failing_without_answer_is_sent_again,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
