@@ -58,6 +58,7 @@ static const key_def_t keys[] = {
     {"delivery", "timeout_s", T_INT, CFG(delivery_timeout_s), 1, 300},
     {"delivery", "lease_s", T_INT, CFG(delivery_lease_s), 1, 3600},
     {"delivery", "poll_ms", T_INT, CFG(delivery_poll_ms), 10, 60000},
+    {"delivery", "idle_s", T_INT, CFG(delivery_idle_s), 0, 3600},
     {"counts", "bucket_s", T_INT, CFG(counts_bucket_s), 60, 86400},
     {"counts", "epsilon", T_RATIO, CFG(counts_eps_num), 0, 0},
     {"counts", "daily_epsilon", T_RATIO, CFG(counts_daily_eps_num), 0, 0},
@@ -96,6 +97,7 @@ void lg_config_defaults(lg_config_t *cfg)
     cfg->delivery_timeout_s = 10;
     cfg->delivery_lease_s = 60;
     cfg->delivery_poll_ms = 500;
+    cfg->delivery_idle_s = 30;
     cfg->counts_bucket_s = 3600;
     cfg->counts_eps_num = 1;
     cfg->counts_eps_den = 2;

@@ -150,6 +150,7 @@ static int start_services(daemon_ctx_t *d)
     ncfg.timeout_s = c->delivery_timeout_s;
     ncfg.lease_s = c->delivery_lease_s;
     ncfg.poll_ms = c->delivery_poll_ms;
+    ncfg.idle_s = c->delivery_idle_s;
     d->notifier = lg_notifier_new(d->base, d->db, d->metrics, &ncfg);
     if (d->notifier == NULL)
         return LG_ERR;

@@ -67,6 +67,7 @@ typedef struct lg_config {
     int delivery_timeout_s;         /* per attempt, default 10 */
     int delivery_lease_s;           /* outbox lease, default 60 */
     int delivery_poll_ms;           /* how often the outbox is polled, default 500 */
+    int delivery_idle_s;            /* idle kept-alive connections close after this, default 30 */
 
     int counts_bucket_s;            /* one noisy release per bucket, default 3600 */
     uint32_t counts_eps_num, counts_eps_den;             /* epsilon per release, default 1/2 */
