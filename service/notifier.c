@@ -39,6 +39,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -683,8 +684,22 @@ static void on_response(struct evhttp_request *req, void *arg)
                     (d->req_error == EVREQ_HTTP_EOF || d->req_error == EVREQ_HTTP_BUFFER_ERROR);
     c->d = NULL;
     d->conn = NULL;
-    if (status > 0)
+    if (status > 0) {
         c->requests++;
+        if (c->requests == 1) {
+            /*
+             * A request leaves as a header write and a body write. On a fresh
+             * connection the peer acknowledges at once (TCP quick ACKs); on a
+             * kept-alive one it delays its ACK, and with Nagle on our body would
+             * wait for it: 40 ms per notification. The socket exists only now.
+             */
+            struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+            evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+            int one = 1;
+            if (fd >= 0)
+                (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        }
+    }
     /* Back to the pool before finish(): the next row waiting for a slot can take it. */
     if (status > 0 && !c->is_closed && n->cfg.idle_s > 0) {
         c->idle_since_us = lg_mono_us();
