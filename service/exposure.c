@@ -44,6 +44,7 @@ struct lg_exposure {
     double min_area_m2;      /* smallest area accepted */
     double max_area_m2;      /* largest area accepted */
     int64_t rate_per_minute; /* requests per client per minute, also the burst */
+    const lg_release_t *release; /* NULL: no check of the noise source */
     bucket_t *buckets;       /* open addressing on the subject's hash */
     size_t n_buckets;        /* slots in buckets, a power of two */
     size_t n_used;           /* slots holding a client */
@@ -259,6 +260,12 @@ static void handle_count(lg_exposure_t *ex, struct evhttp_request *req)
         return;
     }
 
+    if (ex->release != NULL && lg_release_noise_failing(ex->release)) {
+        /* Fail closed: no count while the noise of the releases cannot be drawn. */
+        reply_unavailable(req);
+        return;
+    }
+
     size_t len;
     const char *body = lg_http_body(req, &len);
     json_t *normalised = NULL;
@@ -327,4 +334,9 @@ void lg_exposure_handle(struct evhttp_request *req, void *arg)
         return;
     }
     handle_count(ex, req);
+}
+
+void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release)
+{
+    ex->release = release;
 }

@@ -196,6 +196,8 @@ static int start_services(daemon_ctx_t *d)
     d->release = lg_release_new(d->base, d->db, d->metrics, &rcfg);
     if (d->release == NULL)
         return LG_ERR;
+    if (d->exposure != NULL)
+        lg_exposure_set_release(d->exposure, d->release);
 
     lg_periodic_config_t pcfg = {
         .k = c->counts_k,

@@ -64,6 +64,7 @@ struct lg_release {
     int64_t timer_bucket_start_s; /* the bucket the timer releases next */
     run_t *run;                   /* the run in flight, or NULL */
     lg_release_stats_t stats;
+    bool is_noise_failing;        /* the last run found the random source broken */
 };
 
 static void schedule(lg_release_t *r, int64_t at_us)
@@ -132,6 +133,7 @@ static void finish(run_t *run, lg_release_outcome_t outcome)
     lg_time_format(run->bucket_start_s * 1000000, when, sizeof(when));
     switch (outcome) {
     case LG_RELEASE_STORED:
+        r->is_noise_failing = false;
         r->stats.stored++;
         r->stats.cells_last = run->n_cells;
         r->stats.bucket_start_last_s = run->bucket_start_s;
@@ -149,6 +151,7 @@ static void finish(run_t *run, lg_release_outcome_t outcome)
                 when, r->cfg.daily_eps_num, r->cfg.daily_eps_den);
         break;
     case LG_RELEASE_RAND_FAILED:
+        r->is_noise_failing = true;
         r->stats.rand_failed++;
         lg_error("counts: bucket %s not released: the random source failed", when);
         break;
@@ -385,4 +388,9 @@ int lg_release_run_now(lg_release_t *r, lg_release_done_cb cb, void *arg)
 void lg_release_stats(const lg_release_t *r, lg_release_stats_t *out)
 {
     *out = r->stats;
+}
+
+bool lg_release_noise_failing(const lg_release_t *r)
+{
+    return r->is_noise_failing;
 }

@@ -21,6 +21,7 @@
 #include "locguard/config.h"
 #include "locguard/db.h"
 #include "locguard/metrics.h"
+#include "locguard/release.h"
 #include "locguard/oauth.h"
 #include "locguard/token.h"
 
@@ -47,6 +48,12 @@ typedef struct lg_exposure lg_exposure_t;
  */
 lg_exposure_t *lg_exposure_new(lg_db_t *db, lg_metrics_t *metrics, const lg_token_signer_t *signer,
                                lg_oauth_t *oauth, const lg_config_t *cfg);
+
+/*
+ * Gives the zone the daemon's release (may be NULL): while its random source
+ * is failing (lg_release_noise_failing), count requests get 503 UNAVAILABLE.
+ */
+void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release);
 
 /*
  * Frees it. Accepts NULL. Queries still under way hold a pointer to it:

@@ -89,6 +89,14 @@ LG_MUST_CHECK int lg_release_run_bucket(lg_release_t *r, int64_t bucket_start_s,
 /* lg_release_run_bucket for the last bucket that has ended. */
 LG_MUST_CHECK int lg_release_run_now(lg_release_t *r, lg_release_done_cb cb, void *arg);
 
+/*
+ * True from a run that found the random source broken until a later run
+ * stores a release: the exposure zone then answers 503 and no count, rather
+ * than keep serving while the noise that protects the next release cannot
+ * be drawn.
+ */
+bool lg_release_noise_failing(const lg_release_t *r);
+
 /* Copies the counts of runs by outcome into *out. */
 void lg_release_stats(const lg_release_t *r, lg_release_stats_t *out);
 

@@ -283,7 +283,10 @@ static void test_rand_failure_stores_nothing(void **state)
 
     calls_left = 0; /* fails at the first cell */
     new_release(f, &cfg);
+    assert_false(lg_release_noise_failing(f->r));
     assert_int_equal(run_bucket(f, BUCKET), LG_RELEASE_RAND_FAILED);
+    /* The exposure zone answers 503 and no count while this holds. */
+    assert_true(lg_release_noise_failing(f->r));
 
     /* Fails midway: 4 KiB of one bits last 8192 draws of -1, then the source fails. */
     exec(f, "INSERT INTO cell (cell_key, rat, coverage) SELECT 'm' || i, 'EUTRA', "
@@ -301,8 +304,10 @@ static void test_rand_failure_stores_nothing(void **state)
 
     /* The source back: the same bucket is released whole. */
     calls_left = 1000;
+    assert_true(lg_release_noise_failing(f->r));
     assert_int_equal(run_bucket(f, BUCKET), LG_RELEASE_STORED);
     assert_int_equal(scalar(f, "SELECT count(*) FROM count_release_cell"), 10005);
+    assert_false(lg_release_noise_failing(f->r));
 }
 
 static void test_misaligned_bucket_and_second_run_are_refused(void **state)
