@@ -68,6 +68,7 @@ static const route_t routes[] = {
     {EVHTTP_REQ_GET, "/v1/scs/{scsAsId}", "scs_get", 200, false},
     {EVHTTP_REQ_DELETE, "/v1/scs/{scsAsId}", "scs_delete", 200, false},
     {EVHTTP_REQ_PUT, "/v1/scs/{scsAsId}/area-counts", "scs_area_counts", 200, false},
+    {EVHTTP_REQ_PUT, "/v1/scs/{scsAsId}/geo-area", "scs_geo_area", 200, false},
     {EVHTTP_REQ_GET, "/v1/clients", "client_list", 200, false},
     {EVHTTP_REQ_POST, "/v1/clients", "client_add", 201, false},
     {EVHTTP_REQ_DELETE, "/v1/clients/{clientId}", "client_delete", 200, false},

@@ -1403,3 +1403,33 @@ BEGIN
     RETURN lg_counts_exact('admin', args -> 'area');
 END
 $fn$;
+
+-- lg_admin_scs_geo_area {scsAsId, allowed}: whether the SCS/AS may subscribe
+-- with accuracy GEO_AREA (reported positions). Withdrawing it ends its
+-- GEO_AREA subscriptions and drops their pending notifications.
+CREATE OR REPLACE FUNCTION lg_admin_scs_geo_area(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    k scs := lg_admin_scs_find(lg_admin_text(args, 'scsAsId', true), 'scsAsId');
+    v_allowed boolean := lg_admin_bool(args, 'allowed', NULL);
+BEGIN
+    IF v_allowed IS NULL THEN
+        PERFORM lg_admin_fail('22023', 'allowed is required', 'allowed');
+    END IF;
+    UPDATE scs SET geo_area_allowed = v_allowed WHERE id = k.id;
+    IF NOT v_allowed THEN
+        UPDATE notification_outbox o
+           SET status = 'dropped', last_error = 'GEO_AREA accuracy withdrawn',
+               lease_owner = NULL, lease_until = NULL
+          FROM subscription x
+         WHERE o.subscription_id = x.id AND o.status = 'pending'
+           AND x.scs_id = k.id AND x.accuracy = 'GEO_AREA';
+        UPDATE subscription x
+           SET status = 'ended', ended_reason = 'SERVICE_REVOKED', updated_at = now()
+         WHERE x.scs_id = k.id AND x.status = 'active' AND x.accuracy = 'GEO_AREA';
+    END IF;
+    RETURN jsonb_build_object('scsAsId', k.scs_as_id, 'geoArea', v_allowed);
+END
+$fn$;

@@ -120,6 +120,10 @@ BEGIN
     END IF;
 
     SELECT * INTO k FROM scs WHERE scs_as_id = p_scs_as_id AND enabled;
+    -- Positions only for an SCS allowed them (the refusal reveals nothing).
+    IF v_acc = 'GEO_AREA' AND NOT coalesce(k.geo_area_allowed, false) THEN
+        PERFORM lg_t8_refuse();
+    END IF;
     IF v_ext IS NOT NULL THEN
         SELECT * INTO u FROM ue WHERE external_id = v_ext;
         IF k.id IS NULL OR u.id IS NULL OR NOT u.monitoring_allowed

@@ -7,7 +7,7 @@
 -- Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(88);
+SELECT plan(92);
 
 -- error_of: 'SQLSTATE|message|detail|hint' of a failing statement, NULL if
 -- it works.
@@ -168,6 +168,14 @@ SELECT is(pg_temp.ingest1(3, '001010000000003', 1000, 'ecgi:001-01:00000A2')
 SELECT is((SELECT count(*)::int FROM notification_outbox WHERE kind = 'alert'), 1,
           'no rows without grant / consent / monitoring allowed');
 
+-- GEO_AREA (reported positions) only for an SCS the operator allowed it.
+SELECT throws_ok($$SELECT lg_t8_sub_create('scs-a', pg_temp.req('{"externalGroupId": "grp@test"}',
+                                                  '{"accuracy": "GEO_AREA"}'))$$,
+                 '42501', 'the SCS is not authorized for this external identifier',
+                 'GEO_AREA without the grant: the one refusal');
+SELECT is(lg_admin_scs_geo_area('{"scsAsId": "scs-a", "allowed": true}'),
+          '{"scsAsId": "scs-a", "geoArea": true}', 'GEO_AREA granted to scs-a');
+
 -- Groups: members are resolved inside; reports name them by External ID.
 INSERT INTO t_sub SELECT 'grp', lg_t8_sub_create('scs-a', pg_temp.req('{"externalGroupId": "grp@test"}',
                                                  '{"accuracy": "GEO_AREA"}'));
@@ -307,6 +315,12 @@ SELECT is(lg_admin_client_add('{"clientId": "cli-a", "scopes": ["monitoring-even
                                 "secretHash": "scrypt$16384$8$1$c2FsdA==$aGFzaA=="}') - 'createdAt',
           '{"clientId": "cli-a", "scopes": ["monitoring-event"], "scsAsId": "scs-a", "enabled": true}', 'client_add');
 SELECT is((SELECT secret_hash FROM api_client WHERE client_id = 'cli-a'), 'scrypt$16384$8$1$c2FsdA==$aGFzaA==', 'hash stored');
+
+-- Withdrawing GEO_AREA ends the SCS's GEO_AREA subscriptions (the group one).
+SELECT is(lg_admin_scs_geo_area('{"scsAsId": "scs-a", "allowed": false}'),
+          '{"scsAsId": "scs-a", "geoArea": false}', 'GEO_AREA withdrawn from scs-a');
+SELECT is(split_part(pg_temp.sub_state(pg_temp.sid('grp')), '/', 2), 'SERVICE_REVOKED',
+          'its GEO_AREA subscription ended');
 
 SELECT * FROM finish();
 ROLLBACK;
