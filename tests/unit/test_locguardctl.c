@@ -402,6 +402,13 @@ static void test_area_counts_permission_is_a_put_of_allowed(void **state)
     assert_string_equal(body, "{\"allowed\":false}");
     free(path);
     free(body);
+    char *geo[] = {"locguardctl", "scs", "allow-geo-area", "scs-1", NULL};
+    assert_int_equal(body_of(geo, &path, &body), EXIT_OK);
+    assert_int_equal(command_of(geo)->method, EVHTTP_REQ_PUT);
+    assert_string_equal(path, "/v1/scs/scs-1/geo-area");
+    assert_string_equal(body, "{\"allowed\":true}");
+    free(path);
+    free(body);
 }
 
 static void test_only_scope_may_be_repeated(void **state)
