@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # The locguard image for docker-compose.yml: the daemon, locguardctl, the MME
-# simulator, the SCS sink (scs-sink) and the throwaway-PKI script, built with the same `make` as on a
+# simulator, the SCS sink (scs-sink), the throwaway-PKI script and the
+# count-client script (a third party asking for anonymized counts), built with the same `make` as on a
 # Debian 12 machine. The schema (migrations/ and sql/) goes to
 # /usr/share/locguard, which the configuration names as schema_dir.
 
@@ -32,12 +33,18 @@ COPY --from=build /out/ /usr/local/bin/
 COPY --from=build /src/migrations /usr/share/locguard/migrations
 COPY --from=build /src/sql /usr/share/locguard/sql
 COPY tests/tools/mkcerts.sh /usr/local/bin/mkcerts.sh
+COPY tests/tools/count-client.sh /usr/local/bin/count-client.sh
 
 # The configuration: southbound (mutual TLS) and northbound (TLS, OAuth2
 # bearer tokens signed with /certs/jwt.key) on all interfaces, admin on the
 # container's loopback only; certificates, the token signing key and the
 # admin token come from the "certs" volume; SCS webhooks are verified
-# against the same throwaway CA. LOCGUARD_DATABASE (set by docker-compose) overrides conninfo.
+# against the same throwaway CA. The exposure zone (third parties' CAMARA
+# Region Device Count, TLS, OAuth2) listens on 8445; its noisy releases are
+# made once a minute (bucket_s = 60, the default is an hour) so that the
+# compose stack shows a count within a minute; at epsilon 1/2 per release the
+# daily total of 12 allows 24 releases, after which none are made until the
+# UTC day ends. LOCGUARD_DATABASE (set by docker-compose) overrides conninfo.
 RUN printf '%s\n' \
         '[daemon]' \
         'log_level = info' \
@@ -83,8 +90,20 @@ RUN printf '%s\n' \
         'listen = 0.0.0.0:8444' \
         'cert = /certs/server.pem' \
         'key = /certs/server.key' \
+        '' \
+        '[counts]' \
+        'bucket_s = 60' \
+        'epsilon = 1/2' \
+        'daily_epsilon = 12' \
+        'k = 5' \
+        '' \
+        '[zone expo]' \
+        'kind = exposure' \
+        'listen = 0.0.0.0:8445' \
+        'cert = /certs/server.pem' \
+        'key = /certs/server.key' \
         >/etc/locguard/locguard.conf
 
 USER locguard
-EXPOSE 7443 8444
+EXPOSE 7443 8444 8445
 CMD ["locguard", "-c", "/etc/locguard/locguard.conf"]

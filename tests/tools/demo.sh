@@ -17,9 +17,16 @@
 # SCS record, grant, consent and OAuth2 client made with locguardctl, a
 # token and a T8 monitoring subscription for meter-2 made with curl over the
 # northbound zone; meter-2 leaves again and comes back, and the console shows
-# the signed notifications the sink received. The daemon and the sink keep
-# running afterwards; `make stop` stops them. Each run starts from an empty
-# database.
+# the signed notifications the sink received. Finally a third party asks for
+# anonymized counts: the meters and some city bikes consent to anonymous
+# statistics and report, the daemon makes its own noisy release of that
+# minute ([counts] bucket_s = 60: the demo waits up to ~65 s for it), a
+# third-party OAuth2 client (scope region-device-count) gets a token from the
+# exposure zone and asks the CAMARA Region Device Count API for a circle
+# around riverside (twice: the same answer) and for a tiny area (suppressed
+# below k), and the operator asks for the exact count with `locguardctl
+# count`. The daemon and the sink keep running afterwards; `make stop` stops
+# them. Each run starts from an empty database.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,11 +45,18 @@ export PGCLUSTER_DB=locguard
 ADMIN_PORT=${DEMO_ADMIN_PORT:-7080}
 SOUTH_PORT=${DEMO_SOUTH_PORT:-7443}
 NORTH_PORT=${DEMO_NORTH_PORT:-7444}
+EXPO_PORT=${DEMO_EXPO_PORT:-7445}
 SINK_PIDFILE=$VAR/scs-sink.pid
 SINK_OUT=$VAR/scs-sink.jsonl
 
 # The SUPIs of the story (test PLMN 001-01).
 METER1=001010000000001 METER2=001010000000002 METER3=001010000000003 TRACKER=001010000000009
+# City bikes for the counts: bike-N@bikes.example is SUPI 0010100000001NN.
+BIKES=23 BIKES_CONSENTING=20
+# The privacy filter's settings (written to [counts] below). k = 5 suits the
+# demo population: about 23 consenting devices in the big circle, 1 in the
+# tiny area; the noise has scale 1/epsilon = 2 per cell.
+COUNT_K=5
 
 step() { printf '\n==> %s\n' "$*"; }
 say() { printf '    %s\n' "$*"; }
@@ -152,6 +166,22 @@ kind = northbound
 listen = 127.0.0.1:$(port_or_any "$NORTH_PORT")
 cert = $CERTS/server.pem
 key = $CERTS/server.key
+
+# Anonymized counts. One noisy release a minute (the default is an hour) so
+# that the demo sees the daemon's own release; at 1/2 per release the daily
+# total of 12 allows 24 releases, so this daemon stops releasing about 24
+# minutes after it starts, until the UTC day ends.
+[counts]
+bucket_s = 60
+epsilon = 1/2
+daily_epsilon = 12
+k = $COUNT_K
+
+[zone expo]
+kind = exposure
+listen = 127.0.0.1:$(port_or_any "$EXPO_PORT")
+cert = $CERTS/server.pem
+key = $CERTS/server.key
 CONF
 }
 
@@ -164,7 +194,8 @@ start_daemon() {
     echo $! >"$PIDFILE"
     for _ in $(seq 1 300); do
         [ -f "$VAR/locguard.ready" ] && grep -q '^admin ' "$VAR/locguard.ready" &&
-            grep -q '^south ' "$VAR/locguard.ready" && grep -q '^north ' "$VAR/locguard.ready" && break
+            grep -q '^south ' "$VAR/locguard.ready" && grep -q '^north ' "$VAR/locguard.ready" &&
+            grep -q '^expo ' "$VAR/locguard.ready" && break
         if [ -z "$(daemon_pid)" ]; then
             tail -n 30 "$LOG" >&2
             die "locguard exited during start-up (log: $LOG)"
@@ -175,6 +206,7 @@ start_daemon() {
     SOUTH_PORT=$(awk '$1 == "south" { print $2 }' "$VAR/locguard.ready")
     ADMIN_PORT=$(awk '$1 == "admin" { print $2 }' "$VAR/locguard.ready")
     NORTH_PORT=$(awk '$1 == "north" { print $2 }' "$VAR/locguard.ready")
+    EXPO_PORT=$(awk '$1 == "expo" { print $2 }' "$VAR/locguard.ready")
 }
 
 # start_sink SECRET: the SCS/AS webhook endpoint (scs-sink over HTTPS with the
@@ -219,6 +251,55 @@ show_notification() {
                   'cell:            ' || (j->'body'->'monitoringEventReports'->0->'locationInfo'->>'cellId'),
                   'subscription:    ' || (j->'body'->>'subscription')" |
         tr '|' '\n' | sed 's/^/      /'
+}
+
+# send_batch NODE FILE: the node posts one batch of reports (the body in
+# FILE); prints the node's view of the answer.
+send_batch() {
+    local node=$1 file=$2 out
+    if [ -n "$MME_SIM" ]; then
+        out=$("$MME_SIM" send --host 127.0.0.1 --port "$SOUTH_PORT" --cert "$CERTS/$node.pem" \
+            --key "$CERTS/$node.key" --ca "$CERTS/ca.pem" --node "$node" --file "$file" 2>&1) || true
+        out=$(printf '%s' "$out" | head -n 1)
+    else
+        out="HTTP $(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --cacert "$CERTS/ca.pem" \
+            --cert "$CERTS/$node.pem" --key "$CERTS/$node.key" -H 'Content-Type: application/json' \
+            -H "Locguard-Seq: $(date +%s%3N)" -H "Locguard-Sent-At: $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+            --data-binary "@$file" "https://127.0.0.1:$SOUTH_PORT/v1/location-reports" || true)"
+    fi
+    printf '%s\n' "$out"
+}
+
+# eutra_report SUPI ECI: one LOCATION_REPORT of a batch, timestamped now.
+eutra_report() {
+    printf '{"type":"LOCATION_REPORT","state":{"active":true},"timeStamp":"%s","supi":"imsi-%s","location":{"eutraLocation":{"tai":{"plmnId":{"mcc":"001","mnc":"01"},"tac":"0001"},"ecgi":{"plmnId":{"mcc":"001","mnc":"01"},"eutraCellId":"%s"}}}}' \
+        "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$1" "$2"
+}
+
+# bike_supi N / bike_cell N: city bike N's SUPI and the riverside cell it
+# stands in (000A001 and 000A003 in turn; none in 000A002).
+bike_supi() { printf '0010100000001%02d' "$1"; }
+bike_cell() { if [ $(($1 % 2)) -eq 1 ]; then echo 000A001; else echo 000A003; fi; }
+
+# sql QUERY: one value from the demo's database.
+sql() {
+    psql "$("$ROOT/tests/tools/pgcluster.sh" conninfo "$PG")" -X -v ON_ERROR_STOP=1 -Atq -c "$1"
+}
+
+# camara_circle LAT LON RADIUS_M: a CAMARA count request for that circle.
+camara_circle() {
+    printf '{"area":{"areaType":"CIRCLE","center":{"latitude":%s,"longitude":%s},"radius":%s}}' "$1" "$2" "$3"
+}
+
+# third_party_count TOKEN BODY: the third party's POST to the exposure zone;
+# prints "STATUS BODY".
+third_party_count() {
+    local st
+    st=$(curl -sS --max-time 10 --cacert "$CERTS/ca.pem" -o "$VAR/count.json" -w '%{http_code}' \
+        -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+        -H "x-correlator: demo-$(openssl rand -hex 4)" --data-binary "$2" \
+        "https://127.0.0.1:$EXPO_PORT/regionDeviceCount/vwip/count") || st=000
+    printf '%s %s\n' "$st" "$(cat "$VAR/count.json" 2>/dev/null)"
 }
 
 ctl() {
@@ -385,10 +466,107 @@ demo() {
     report mme-1 $METER2 000A002
     show_notification 2
 
+
+    step "Anonymized counts: who agreed to be counted"
+    local i bid reports out bucket now release_at big tiny a1 a2 first
+    for n in 1 2 3; do
+        ctl consent grant "meter-$n@water.example" --purpose anonymous-statistics >/dev/null
+    done
+    say "the water utility lets its meters be counted: consent 'anonymous-statistics' for meter-1..3"
+    for i in $(seq 1 "$BIKES"); do
+        bid="bike-$i@bikes.example"
+        ctl device add --supi "imsi-$(bike_supi "$i")" --external-id "$bid" --mobility unrestricted >/dev/null
+        if [ "$i" -le "$BIKES_CONSENTING" ]; then
+            ctl consent grant "$bid" --purpose anonymous-statistics >/dev/null
+        fi
+    done
+    say "$BIKES city bikes bike-N@bikes.example, parked in cells 000A001 and 000A003;"
+    say "$BIKES_CONSENTING of them consent to anonymous statistics, $((BIKES - BIKES_CONSENTING)) do not (never counted, nor is the tracker)"
+    # A count needs cell coverage of at least half the area asked about (else
+    # AREA_NOT_SUPPORTED); the three small cells cover little of the district.
+    printf 'ecgi:001-01:000A000,EUTRA,"%s"\n' "$(rect_wkt 2.30 48.82 2.40 48.88)" >"$VAR/cells-macro.csv"
+    ctl cell import "$VAR/cells-macro.csv" >/dev/null
+    say "macro cell 000A000 covering all of riverside: counts are only given where there is coverage"
+
+    step "The MME reports them all in one batch"
+    # A release counts the devices whose latest report falls in its bucket
+    # (one minute here): the batch must not straddle a minute boundary.
+    if [ $(($(date +%s) % 60)) -ge 57 ]; then
+        sleep $((60 - $(date +%s) % 60)).2
+    fi
+    reports=()
+    reports+=("$(eutra_report $METER1 000A001)" "$(eutra_report $METER2 000A002)" "$(eutra_report $METER3 000A003)")
+    for i in $(seq 1 "$BIKES"); do reports+=("$(eutra_report "$(bike_supi "$i")" "$(bike_cell "$i")")"); done
+    (IFS=,; printf '{"notifyCorrelationId":"mme-1","reportList":[%s]}\n' "${reports[*]}") >"$VAR/count-batch.json"
+    out=$(send_batch mme-1 "$VAR/count-batch.json")
+    say "mme-1 -> locguard: ${#reports[@]} reports (3 meters, $BIKES bikes): $out"
+    case $out in "HTTP 2"*) ;; *) die "the batch was not accepted (log: $LOG)" ;; esac
+    now=$(date +%s)
+    bucket=$((now / 60 * 60))
+    release_at=$((bucket + 60 + 5))
+
+    step "The daemon's noisy release of this minute"
+    say "third parties never see live data: once per bucket ([counts] bucket_s = 60 here, an hour by"
+    say "default) the daemon stores each cell's count of consenting devices plus discrete Laplace noise"
+    say "of scale 1/epsilon = 2 (epsilon = 1/2 per release), and answers only from those releases."
+    say "the bucket $(date -u -d "@$bucket" +%H:%M)-$(date -u -d "@$((bucket + 60))" +%H:%M) UTC is released 5 s after it ends: waiting $((release_at - now)) s ..."
+    until [ "$(sql "SELECT count(*) FROM count_release WHERE bucket_start = to_timestamp($bucket)")" = 1 ]; do
+        [ "$(date +%s)" -lt $((release_at + 30)) ] || die "no release of bucket $bucket (log: $LOG)"
+        [ -n "$(daemon_pid)" ] || die "locguard exited (log: $LOG)"
+        sleep 1
+    done
+    say "released after $(($(date +%s) - now)) s; the daemon's log says:"
+    grep 'counts: released bucket' "$LOG" | tail -n 1 | sed 's/^/      /'
+
+    step "A third party (a mobility start-up) asks how many devices are around riverside"
+    client_secret=$(ctl client add demo-app --scope region-device-count 2>/dev/null |
+        awk '$1 == "clientSecret" { print $2 }')
+    [ -n "$client_secret" ] || die "locguardctl client add demo-app printed no secret"
+    say "locguardctl client add demo-app --scope region-device-count: an OAuth2 client for the"
+    say "exposure zone (https://127.0.0.1:$EXPO_PORT), tied to no SCS and to no device"
+    st=$(curl -sS --max-time 10 --cacert "$CERTS/ca.pem" -o "$VAR/count-token.json" -w '%{http_code}' \
+        -u "demo-app:$client_secret" -d grant_type=client_credentials "https://127.0.0.1:$EXPO_PORT/oauth2/token")
+    [ "$st" = 200 ] || die "the exposure zone's token endpoint answered $st: $(cat "$VAR/count-token.json")"
+    token=$(jget "$(cat "$VAR/count-token.json")" "j->>'access_token'")
+    say "POST /oauth2/token (client credentials) -> $st"
+    big=$(camara_circle 48.85 2.35 3000)
+    say "POST /regionDeviceCount/vwip/count  area: circle of 3 km around lat 48.85 lon 2.35"
+    a1=$(third_party_count "$token" "$big")
+    say "  -> $a1"
+    first=$(jget "${a1#* }" "coalesce('a count of ' || (j->>'count'), j->>'status')")
+    say "the same question again:"
+    a2=$(third_party_count "$token" "$big")
+    say "  -> $a2"
+    if [ "${a1#* }" = "${a2#* }" ]; then
+        say "the identical answer: both come from the same stored release, so asking again teaches nothing new"
+    else
+        say "a different answer: a new release was made between the two questions (one a minute here)"
+    fi
+    tiny=$(camara_circle 48.84 2.32 570)
+    say "a tiny area: a circle of 570 m (about 1 km2, the smallest allowed) in cell 000A002, where only meter-2 is:"
+    a1=$(third_party_count "$token" "$tiny")
+    say "  -> $a1"
+    case $a1 in
+    *DENSITY_BELOW_PRIVACY_THRESHOLD*) say "below k = $COUNT_K: no count at all, so a small area cannot single out a device" ;;
+    *) say "(the noise happened to lift this one above k = $COUNT_K: the answer is still noise, not meter-2)" ;;
+    esac
+    say "every question, its client, area and answer are in the audit log:"
+    sql "SELECT actor || ' ' || action || ' -> ' || answer::text FROM audit_log
+         WHERE actor_kind = 'third_party' ORDER BY id" | sed 's/^/      /'
+
+    step "The operator asks for the exact count of the same circle"
+    say "locguardctl count --circle 48.85,2.35,3000   (admin zone only; audited too)"
+    ctl count --circle 48.85,2.35,3000 | sed 's/^/      /'
+    say "3 meters + $BIKES_CONSENTING consenting bikes; the $((BIKES - BIKES_CONSENTING)) other bikes and the tracker are not counted"
+    say "the third party was told $first instead: the same devices plus the release's noise"
+    say "(a cell partly inside an area counts by its overlapped share); no identities, no exact numbers"
+
     step "Done. locguard keeps running (pid $(cat "$PIDFILE"))"
     say "try:  $BUILD/locguardctl --url http://127.0.0.1:$ADMIN_PORT --token-file $VAR/admin.token alert list"
     say "      $BUILD/locguardctl --url http://127.0.0.1:$ADMIN_PORT --token-file $VAR/admin.token metrics"
+    say "      $BUILD/locguardctl --url http://127.0.0.1:$ADMIN_PORT --token-file $VAR/admin.token count --circle 48.85,2.35,3000"
     say "      cat $SINK_OUT        (what the SCS sink received)"
+    say "(a new noisy release is made every minute, of the devices that reported in it)"
     say "stop: make stop"
 }
 
