@@ -306,7 +306,10 @@ PUBLIC_URL=https://locguard.test:8443
 # ready file), the test PKI (the token signing key is $CERTS/jwt.key; SCS
 # sinks are trusted through the test CA), the file's database.
 # $CONF_INGEST adds lines to [ingest] (e.g. retry_after_s), $CONF_DELIVERY
-# to [delivery] (e.g. max_backoff_s).
+# to [delivery] (e.g. max_backoff_s), $CONF_NORTH to [zone north] (e.g. a
+# client_ca), and $CONF_EXTRA whole sections at the end (e.g. [counts] and
+# an exposure zone: then list it in $ZONES). $NORTH_CERTS is the directory
+# of the north zone's server certificate (default $CERTS).
 write_config() {
     cat >"$1" <<CONF
 # Written by tests/integration/lib.sh for one test file.
@@ -356,13 +359,18 @@ ${CONF_DELIVERY:-}
 [zone north]
 kind = northbound
 listen = 127.0.0.1:0
-cert = $CERTS/server.pem
-key = $CERTS/server.key
+cert = ${NORTH_CERTS:-$CERTS}/server.pem
+key = ${NORTH_CERTS:-$CERTS}/server.key
+${CONF_NORTH:-}
+
+${CONF_EXTRA:-}
 CONF
 }
 
 # start_daemon: starts the real daemon in the background on this file's
-# configuration and waits (bounded) until its ready file names both ports.
+# configuration and waits (bounded) until its ready file names every zone of
+# $ZONES (default: south admin north); sets SOUTH_PORT, ADMIN_PORT,
+# NORTH_PORT and, with an "expo" zone, EXPO_PORT.
 start_daemon() {
     local deadline=$((SECONDS + ${DAEMON_START_TIMEOUT_S:-60}))
     [ -f "$T/admin.token" ] || (umask 077 && openssl rand -hex 24 >"$T/admin.token")
@@ -372,8 +380,7 @@ start_daemon() {
     "$BUILD/locguard" -c "$T/locguard.conf" 2>>"$DAEMON_LOG" &
     DAEMON_PID=$!
     echo "$DAEMON_PID" >"$T/daemon.pid"
-    until [ -f "$T/ready" ] && grep -q '^south ' "$T/ready" && grep -q '^admin ' "$T/ready" &&
-        grep -q '^north ' "$T/ready"; do
+    until [ -f "$T/ready" ] && all_zones_ready; do
         if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
             wait "$DAEMON_PID" || true
             echo "daemon exited during start-up" >&2
@@ -388,6 +395,15 @@ start_daemon() {
     SOUTH_PORT=$(awk '$1 == "south" { print $2 }' "$T/ready")
     ADMIN_PORT=$(awk '$1 == "admin" { print $2 }' "$T/ready")
     NORTH_PORT=$(awk '$1 == "north" { print $2 }' "$T/ready")
+    EXPO_PORT=$(awk '$1 == "expo" { print $2 }' "$T/ready")
+}
+
+# all_zones_ready: the ready file names every zone of $ZONES.
+all_zones_ready() {
+    local z
+    for z in ${ZONES:-south admin north}; do
+        grep -q "^$z " "$T/ready" || return 1
+    done
 }
 
 # is_gone PID: the process has exited (or is a zombie waiting to be reaped).

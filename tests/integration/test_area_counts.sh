@@ -25,15 +25,10 @@ CELL_LAT0=48.80
 CELL_D=0.02
 COUNT_K=10
 
-# lib.sh's write_config and start_daemon, kept under other names.
-eval "lib_write_config() $(declare -f write_config | tail -n +2)"
-eval "lib_start_daemon() $(declare -f start_daemon | tail -n +2)"
-
-write_config() {
-    lib_write_config "$1"
-    cat >>"$1" <<CONF
-
-[counts]
+# lib.sh's daemon, plus the [counts] settings and an exposure zone to ask
+# the same question.
+ZONES="south admin north expo"
+CONF_EXTRA="[counts]
 bucket_s = 86400
 epsilon = 1/2
 daily_epsilon = 12
@@ -46,15 +41,7 @@ rate_per_minute = 600
 kind = exposure
 listen = 127.0.0.1:0
 cert = $CERTS/server.pem
-key = $CERTS/server.key
-CONF
-}
-
-start_daemon() {
-    lib_start_daemon || return 1
-    wait_for 20 "the exposure zone to listen" grep -q '^expo ' "$T/ready" || return 1
-    EXPO_PORT=$(awk '$1 == "expo" { print $2 }' "$T/ready")
-}
+key = $CERTS/server.key"
 
 # ---------------------------------------------------------------- helpers
 

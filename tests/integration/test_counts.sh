@@ -14,10 +14,9 @@
 # 2100 ([counts] bucket_s is one day here), and the timed ones for buckets
 # in the past.
 #
-# This file writes its own configuration (write_config and start_daemon below
-# replace lib.sh's for this file only): the southbound and admin zones, a
-# northbound zone (its tokens are the "wrong audience" case) and the
-# exposure zone, with a token signing key of its own.
+# The daemon is lib.sh's (its northbound zone's tokens are the "wrong
+# audience" case) plus [counts] and the exposure zone; tokens crafted here are
+# signed with the daemon's own key, $CERTS/jwt.key.
 
 # Cells: a 3x3 grid of 0.02 x 0.02 degree cells (about 1.5 km x 2.2 km),
 # south-west corner 2.30 E 48.80 N; cell (i, j) is column i, row j, key
@@ -28,30 +27,9 @@ CELL_D=0.02
 COUNT_K=10
 COUNT_RATE=60
 
-write_config() {
-    [ -f "$T/jwt.key" ] ||
-        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/jwt.key" 2>/dev/null
-    cat >"$1" <<CONF
-# Written by tests/integration/test_counts.sh.
-[daemon]
-log_level = ${LOG_LEVEL:-debug}
-schema_dir = $LG_ROOT
-ready_file = $T/ready
-pid_file = $T/locguard.pid
-
-[database]
-conninfo = $(conninfo_for "$DB")
-pool_size = 2
-
-[oauth]
-signing_key = $T/jwt.key
-issuer = https://locguard.test
-token_ttl_s = 300
-
-[northbound]
-public_url = https://locguard.test:8443
-
-[counts]
+# lib.sh's daemon, plus the [counts] settings and the exposure zone.
+ZONES="south admin north expo"
+CONF_EXTRA="[counts]
 bucket_s = 86400
 epsilon = 1/2
 daily_epsilon = 12
@@ -60,61 +38,11 @@ min_area_m2 = 1000000
 max_area_m2 = 50000000000
 rate_per_minute = $COUNT_RATE
 
-[zone south]
-kind = southbound
-listen = 127.0.0.1:0
-cert = $CERTS/server.pem
-key = $CERTS/server.key
-client_ca = $CERTS/ca.pem
-
-[zone admin]
-kind = admin
-listen = 127.0.0.1:0
-token_file = $T/admin.token
-
-[zone north]
-kind = northbound
-listen = 127.0.0.1:0
-cert = $CERTS/server.pem
-key = $CERTS/server.key
-
 [zone expo]
 kind = exposure
 listen = 127.0.0.1:0
 cert = $CERTS/server.pem
-key = $CERTS/server.key
-CONF
-}
-
-start_daemon() {
-    local deadline=$((SECONDS + ${DAEMON_START_TIMEOUT_S:-60})) z
-    [ -f "$T/admin.token" ] || (umask 077 && openssl rand -hex 24 >"$T/admin.token")
-    write_config "$T/locguard.conf"
-    rm -f "$T/ready"
-    DAEMON_LOG=$T/daemon.log
-    "$BUILD/locguard" -c "$T/locguard.conf" 2>>"$DAEMON_LOG" &
-    DAEMON_PID=$!
-    echo "$DAEMON_PID" >"$T/daemon.pid"
-    for z in south admin north expo; do
-        until [ -f "$T/ready" ] && grep -q "^$z " "$T/ready"; do
-            if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-                wait "$DAEMON_PID" || true
-                echo "daemon exited during start-up" >&2
-                return 1
-            fi
-            if [ "$SECONDS" -ge "$deadline" ]; then
-                echo "daemon not ready after ${DAEMON_START_TIMEOUT_S:-60}s" >&2
-                return 1
-            fi
-            sleep 0.1
-        done
-    done
-    # shellcheck disable=SC2034 # read by lib.sh's south()
-    SOUTH_PORT=$(awk '$1 == "south" { print $2 }' "$T/ready")
-    ADMIN_PORT=$(awk '$1 == "admin" { print $2 }' "$T/ready")
-    NORTH_PORT=$(awk '$1 == "north" { print $2 }' "$T/ready")
-    EXPO_PORT=$(awk '$1 == "expo" { print $2 }' "$T/ready")
-}
+key = $CERTS/server.key"
 
 # ---------------------------------------------------------------- helpers
 
@@ -179,7 +107,7 @@ b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 # mint HEADER_JSON CLAIMS_JSON [KEY]: an ES256 JWT signed with KEY (default
 # the daemon's own signing key), the signature as JOSE r||s.
 mint() {
-    local key=${3:-$T/jwt.key} input r s
+    local key=${3:-$CERTS/jwt.key} input r s
     input="$(printf '%s' "$1" | b64url).$(printf '%s' "$2" | b64url)"
     printf '%s' "$input" | openssl dgst -sha256 -sign "$key" -binary >"$T/sig.der"
     # The two INTEGERs of the DER signature, each as 64 hex digits.
@@ -190,7 +118,7 @@ mint() {
 
 # kid: the signer's key id (first 16 hex digits of SHA-256 of the public key DER).
 kid() {
-    openssl pkey -in "$T/jwt.key" -pubout -outform DER 2>/dev/null | openssl dgst -sha256 -r | cut -c1-16
+    openssl pkey -in "$CERTS/jwt.key" -pubout -outform DER 2>/dev/null | openssl dgst -sha256 -r | cut -c1-16
 }
 
 # claims SUB AUD SCOPE EXP_OFFSET_S: a claim set issued now.

@@ -5,8 +5,7 @@
 # present a client certificate chaining to that CA, and its subject CN must
 # equal the {scsAsId} of the T8 path, as the bearer token's `sub` must.
 #
-# This file writes its own configuration (write_config and start_daemon below
-# replace lib.sh's for this file only) and its own throwaway PKI in $T/pki
+# The daemon is lib.sh's, with its north zone moved to a throwaway PKI in $T/pki
 # (tests/tools/mkcerts.sh with client certificates for scs-a and scs-b; the
 # harness's $CERTS is made once per run, without those names). The north
 # zone serves $T/pki/server.pem and trusts $T/pki/ca.pem for clients;
@@ -19,77 +18,11 @@ make_pki() {
         MKCERTS_NODES="scs-a scs-b" "$LG_ROOT/tests/tools/mkcerts.sh" "$P" >/dev/null
 }
 
-write_config() {
-    make_pki
-    cat >"$1" <<CONF
-# Written by tests/integration/test_north_mtls.sh.
-[daemon]
-log_level = ${LOG_LEVEL:-debug}
-schema_dir = $LG_ROOT
-ready_file = $T/ready
-pid_file = $T/locguard.pid
-
-[database]
-conninfo = $(conninfo_for "$DB")
-pool_size = 2
-
-[oauth]
-signing_key = $P/jwt.key
-issuer = https://locguard.test
-token_ttl_s = 300
-
-[northbound]
-public_url = $PUBLIC_URL
-
-[zone south]
-kind = southbound
-listen = 127.0.0.1:0
-cert = $CERTS/server.pem
-key = $CERTS/server.key
-client_ca = $CERTS/ca.pem
-
-[zone admin]
-kind = admin
-listen = 127.0.0.1:0
-token_file = $T/admin.token
-
-[zone north]
-kind = northbound
-listen = 127.0.0.1:0
-cert = $P/server.pem
-key = $P/server.key
-client_ca = $P/ca.pem
-CONF
-}
-
-start_daemon() {
-    local deadline=$((SECONDS + ${DAEMON_START_TIMEOUT_S:-60})) z
-    [ -f "$T/admin.token" ] || (umask 077 && openssl rand -hex 24 >"$T/admin.token")
-    write_config "$T/locguard.conf"
-    rm -f "$T/ready"
-    DAEMON_LOG=$T/daemon.log
-    "$BUILD/locguard" -c "$T/locguard.conf" 2>>"$DAEMON_LOG" &
-    DAEMON_PID=$!
-    echo "$DAEMON_PID" >"$T/daemon.pid"
-    for z in south admin north; do
-        until [ -f "$T/ready" ] && grep -q "^$z " "$T/ready"; do
-            if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-                wait "$DAEMON_PID" || true
-                echo "daemon exited during start-up" >&2
-                return 1
-            fi
-            if [ "$SECONDS" -ge "$deadline" ]; then
-                echo "daemon not ready after ${DAEMON_START_TIMEOUT_S:-60}s" >&2
-                return 1
-            fi
-            sleep 0.1
-        done
-    done
-    # shellcheck disable=SC2034 # read by lib.sh's south()
-    SOUTH_PORT=$(awk '$1 == "south" { print $2 }' "$T/ready")
-    ADMIN_PORT=$(awk '$1 == "admin" { print $2 }' "$T/ready")
-    NORTH_PORT=$(awk '$1 == "north" { print $2 }' "$T/ready")
-}
+# lib.sh's daemon, with the north zone on this file's PKI and demanding
+# client certificates from it.
+make_pki
+NORTH_CERTS=$P
+CONF_NORTH="client_ca = $P/ca.pem"
 
 # ---------------------------------------------------------------- helpers
 
