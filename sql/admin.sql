@@ -1404,32 +1404,60 @@ BEGIN
 END
 $fn$;
 
--- lg_admin_scs_geo_area {scsAsId, allowed}: whether the SCS/AS may subscribe
--- with accuracy GEO_AREA (reported positions). Withdrawing it ends its
--- GEO_AREA subscriptions and drops their pending notifications.
-CREATE OR REPLACE FUNCTION lg_admin_scs_geo_area(args jsonb)
+-- lg_admin_sub_needs: whether subscription x needs the per-SCS service
+-- p_service ('area-counts' or 'geo-area').
+CREATE OR REPLACE FUNCTION lg_admin_sub_needs(x subscription, p_service text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+AS $fn$
+    SELECT CASE p_service WHEN 'area-counts' THEN x.monitoring_type = 'NUMBER_OF_UES_IN_AN_AREA'
+                          ELSE x.accuracy = 'GEO_AREA' END
+$fn$;
+
+-- lg_admin_scs_service: allow or forbid an SCS/AS one of the services
+-- granted per SCS rather than per device: 'area-counts'
+-- (NUMBER_OF_UES_IN_AN_AREA) or 'geo-area' (accuracy GEO_AREA, reported
+-- positions). Forbidding ends the SCS's subscriptions that need the service
+-- (SERVICE_REVOKED) and drops their pending notifications. Returns
+-- {"scsAsId", "areaCounts" | "geoArea": bool}; P0002 for an unknown SCS.
+CREATE OR REPLACE FUNCTION lg_admin_scs_service(args jsonb, p_service text)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
     k scs := lg_admin_scs_find(lg_admin_text(args, 'scsAsId', true), 'scsAsId');
     v_allowed boolean := lg_admin_bool(args, 'allowed', NULL);
+    v_is_area boolean := p_service = 'area-counts';
 BEGIN
     IF v_allowed IS NULL THEN
         PERFORM lg_admin_fail('22023', 'allowed is required', 'allowed');
     END IF;
-    UPDATE scs SET geo_area_allowed = v_allowed WHERE id = k.id;
+    UPDATE scs
+       SET area_counts_allowed = CASE WHEN v_is_area THEN v_allowed ELSE area_counts_allowed END,
+           geo_area_allowed = CASE WHEN v_is_area THEN geo_area_allowed ELSE v_allowed END
+     WHERE id = k.id;
     IF NOT v_allowed THEN
         UPDATE notification_outbox o
-           SET status = 'dropped', last_error = 'GEO_AREA accuracy withdrawn',
+           SET status = 'dropped', last_error = p_service || ' service withdrawn',
                lease_owner = NULL, lease_until = NULL
           FROM subscription x
-         WHERE o.subscription_id = x.id AND o.status = 'pending'
-           AND x.scs_id = k.id AND x.accuracy = 'GEO_AREA';
+         WHERE o.subscription_id = x.id AND o.status = 'pending' AND x.scs_id = k.id
+           AND lg_admin_sub_needs(x, p_service);
         UPDATE subscription x
-           SET status = 'ended', ended_reason = 'SERVICE_REVOKED', updated_at = now()
-         WHERE x.scs_id = k.id AND x.status = 'active' AND x.accuracy = 'GEO_AREA';
+           SET status = 'ended', ended_reason = 'SERVICE_REVOKED', next_report_at = NULL,
+               updated_at = now()
+         WHERE x.scs_id = k.id AND x.status = 'active' AND lg_admin_sub_needs(x, p_service);
     END IF;
-    RETURN jsonb_build_object('scsAsId', k.scs_as_id, 'geoArea', v_allowed);
+    RETURN jsonb_build_object('scsAsId', k.scs_as_id,
+                              CASE WHEN v_is_area THEN 'areaCounts' ELSE 'geoArea' END, v_allowed);
 END
+$fn$;
+
+-- lg_admin_scs_geo_area {scsAsId, allowed}: whether the SCS/AS may subscribe
+-- with accuracy GEO_AREA; see lg_admin_scs_service.
+CREATE OR REPLACE FUNCTION lg_admin_scs_geo_area(args jsonb)
+RETURNS jsonb
+LANGUAGE sql
+AS $fn$
+    SELECT lg_admin_scs_service(args, 'geo-area')
 $fn$;

@@ -324,34 +324,11 @@ END
 $fn$;
 
 -- lg_admin_scs_area_counts {scsAsId, allowed}: allow or forbid an SCS the
--- NUMBER_OF_UES_IN_AN_AREA service (admin zone). Forbidding ends its area
--- subscriptions (SERVICE_REVOKED) and drops their pending reports.
+-- NUMBER_OF_UES_IN_AN_AREA service (admin zone); see lg_admin_scs_service.
 -- Returns {"scsAsId", "areaCounts": bool}; P0002 for an unknown SCS.
 CREATE OR REPLACE FUNCTION lg_admin_scs_area_counts(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-DECLARE
-    k scs := lg_admin_scs_find(lg_admin_text(args, 'scsAsId', true), 'scsAsId');
-    v_allowed boolean := lg_admin_bool(args, 'allowed', NULL);
-BEGIN
-    IF v_allowed IS NULL THEN
-        PERFORM lg_admin_fail('22023', 'allowed is required', 'allowed');
-    END IF;
-    UPDATE scs SET area_counts_allowed = v_allowed WHERE id = k.id;
-    IF NOT v_allowed THEN
-        UPDATE notification_outbox o
-           SET status = 'dropped', last_error = 'area-counts service revoked',
-               lease_owner = NULL, lease_until = NULL
-          FROM subscription x
-         WHERE o.subscription_id = x.id AND o.status = 'pending' AND o.kind = 'area-count'
-           AND x.scs_id = k.id;
-        UPDATE subscription x
-           SET status = 'ended', ended_reason = 'SERVICE_REVOKED', next_report_at = NULL,
-               updated_at = now()
-         WHERE x.scs_id = k.id AND x.status = 'active'
-           AND x.monitoring_type = 'NUMBER_OF_UES_IN_AN_AREA';
-    END IF;
-    RETURN jsonb_build_object('scsAsId', k.scs_as_id, 'areaCounts', v_allowed);
-END
+    SELECT lg_admin_scs_service(args, 'area-counts')
 $fn$;
