@@ -839,6 +839,41 @@ static json_t *parse_circle(const char *s)
 }
 
 /*
+ * Sets out to {member: geometry} from FILE ("-" = stdin): a GeoJSON Polygon
+ * or MultiPolygon, or a Feature whose geometry is one.
+ */
+static int geojson_body(const char *file, const char *member, struct body *out)
+{
+    json_error_t jerr;
+    json_t *doc, *geometry;
+    const char *type;
+    char *text;
+    size_t len;
+
+    text = read_input(file, &len);
+    if (text == NULL)
+        return EXIT_FAIL;
+    doc = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (doc == NULL)
+        return report_failure("%s: not JSON (line %d: %s)", file, jerr.line, jerr.text);
+    geometry = doc;
+    type = json_string_value(json_object_get(doc, "type"));
+    if (type != NULL && strcmp(type, "Feature") == 0) {
+        geometry = json_object_get(doc, "geometry");
+        type = json_string_value(json_object_get(geometry, "type"));
+    }
+    if (type == NULL || (strcmp(type, "Polygon") != 0 && strcmp(type, "MultiPolygon") != 0)) {
+        json_decref(doc);
+        return report_failure(
+            "%s: expected a GeoJSON Polygon or MultiPolygon, or a Feature holding one", file);
+    }
+    set_json_body(out, json_pack("{s:O}", member, geometry));
+    json_decref(doc);
+    return EXIT_OK;
+}
+
+/*
  * {"area": ...} from exactly one of --geojson (a Polygon/MultiPolygon, or a
  * Feature holding one) and --circle LAT,LON,RADIUS_M.
  */
@@ -846,78 +881,23 @@ static int body_count(const struct invocation *inv, struct body *out)
 {
     const char *file = opt(inv, "geojson");
     const char *circle = opt(inv, "circle");
-    json_error_t jerr;
-    json_t *doc, *geometry;
-    const char *type;
-    char *text;
-    size_t len;
 
     if ((file == NULL) == (circle == NULL))
         return usage_error(inv->cmd, "give exactly one of --geojson and --circle");
-    if (circle != NULL) {
-        json_t *area = parse_circle(circle);
-
-        if (area == NULL)
-            return usage_error(inv->cmd,
-                               "--circle must be LAT,LON,RADIUS_M (latitude -90..90, longitude "
-                               "-180..180, radius 1 to 1e8 metres), e.g. 48.85,2.35,5000");
-        set_json_body(out, json_pack("{s:o}", "area", area));
-        return EXIT_OK;
-    }
-    text = read_input(file, &len);
-    if (text == NULL)
-        return EXIT_FAIL;
-    doc = json_loadb(text, len, 0, &jerr);
-    free(text);
-    if (doc == NULL)
-        return report_failure("%s: not JSON (line %d: %s)", file, jerr.line, jerr.text);
-    geometry = doc;
-    type = json_string_value(json_object_get(doc, "type"));
-    if (type != NULL && strcmp(type, "Feature") == 0) {
-        geometry = json_object_get(doc, "geometry");
-        type = json_string_value(json_object_get(geometry, "type"));
-    }
-    if (type == NULL || (strcmp(type, "Polygon") != 0 && strcmp(type, "MultiPolygon") != 0)) {
-        json_decref(doc);
-        return report_failure(
-            "%s: expected a GeoJSON Polygon or MultiPolygon, or a Feature holding one", file);
-    }
-    set_json_body(out, json_pack("{s:O}", "area", geometry));
-    json_decref(doc);
+    if (file != NULL)
+        return geojson_body(file, "area", out);
+    json_t *area = parse_circle(circle);
+    if (area == NULL)
+        return usage_error(inv->cmd,
+                           "--circle must be LAT,LON,RADIUS_M (latitude -90..90, longitude "
+                           "-180..180, radius 1 to 1e8 metres), e.g. 48.85,2.35,5000");
+    set_json_body(out, json_pack("{s:o}", "area", area));
     return EXIT_OK;
 }
 
-/* Accepts a Polygon/MultiPolygon geometry, or a Feature whose geometry is one. */
 static int body_area_add(const struct invocation *inv, struct body *out)
 {
-    const char *file = opt(inv, "geojson");
-    json_error_t jerr;
-    json_t *doc, *geometry;
-    const char *type;
-    char *text;
-    size_t len;
-
-    text = read_input(file, &len);
-    if (text == NULL)
-        return EXIT_FAIL;
-    doc = json_loadb(text, len, 0, &jerr);
-    free(text);
-    if (doc == NULL)
-        return report_failure("%s: not JSON (line %d: %s)", file, jerr.line, jerr.text);
-    geometry = doc;
-    type = json_string_value(json_object_get(doc, "type"));
-    if (type != NULL && strcmp(type, "Feature") == 0) {
-        geometry = json_object_get(doc, "geometry");
-        type = json_string_value(json_object_get(geometry, "type"));
-    }
-    if (type == NULL || (strcmp(type, "Polygon") != 0 && strcmp(type, "MultiPolygon") != 0)) {
-        json_decref(doc);
-        return report_failure(
-            "%s: expected a GeoJSON Polygon or MultiPolygon, or a Feature holding one", file);
-    }
-    set_json_body(out, json_pack("{s:O}", "geometry", geometry));
-    json_decref(doc);
-    return EXIT_OK;
+    return geojson_body(opt(inv, "geojson"), "geometry", out);
 }
 
 static int body_cell_import(const struct invocation *inv, struct body *out)
