@@ -11,9 +11,12 @@
 --
 -- Fast path: a report without a position from the cell of the device's
 -- cached decision (ue_location.dec_cell, made at the current lg_ref_epoch,
--- migrations/0005_ingest_fast_path.sql) is decided by that one row, found by
--- the SUPI, and updated in place by its ctid: one index probe per report.
--- The rest take the full path below and refresh the cache.
+-- migrations/0005_ingest_fast_path.sql), the only report of its device in
+-- the call and raising no alert, is settled by the first statement: one
+-- UPDATE over all such reports, each reaching its device's row by the SUPI
+-- and running the hysteresis on the row's own values (one index probe per
+-- report, nothing materialised). The rest take the general statement below
+-- and refresh the cache; it is skipped when nothing is left.
 --
 -- Work is set-based: one statement decides every report (the area/cell
 -- verdict comes from the area_cell_verdict cache, so the common case makes
@@ -94,6 +97,15 @@ DECLARE
     -- the alerts written by this call, for the outbox (lg_alerts_to_outbox)
     alert_ids  bigint[];
     m_alert_id bigint;
+    -- the first statement (the fast path): the reports it settled
+    fast_ords  int[];
+    fast_mask  boolean[];
+    n_accepted int;
+    f_inside   int;
+    f_outside  int;
+    f_ambig    int;
+    f_unchk    int;
+    f_unknown  int;
 BEGIN
     IF coalesce(cardinality(p_seqs), 0) <> n_batches THEN
         RAISE EXCEPTION 'p_nodes and p_seqs differ in length'
@@ -185,340 +197,414 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Decide every report of the accepted batches, then in the same statement
-    -- apply the state machine to the devices that have exactly one report in
-    -- this call (the common case): one update, one insert (new devices), one
-    -- alert insert. The reports of devices with several reports come back as
-    -- JSON for the fold below.
+    -- The fast path, one statement: a report without a position, the only
+    -- report of its device in this call, from the cell of the device's cached
+    -- decision (made at the current reference epoch), not older than the
+    -- stored one and raising no alert, is settled by one update of the
+    -- device's row found by its SUPI: the cached decision stands, the
+    -- hysteresis runs in the SET list on the row's own values. Under a
+    -- concurrent update of the same row, READ COMMITTED re-checks the WHERE
+    -- clause and re-evaluates the SET list on the newest version, so no value
+    -- read earlier can be stale. Rows are locked in SUPI order. Everything
+    -- else (first reports, other cells, positions, several reports of one
+    -- device, older reports, alerts) is left to the general statement below.
     WITH ep AS MATERIALIZED (
         SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
     ),
-    r AS MATERIALIZED (
-        SELECT r.ord, r.supi, coalesce(f.ue_id, s.ue_id) AS ue_id, s.mobility,
-               s.ambiguous_policy,
-               f.ue_id IS NOT NULL AS is_fast, f.decision AS c_decision,
-               f.dec_effective AS c_effective,
+    rr AS MATERIALIZED (
+        SELECT r.ord::int AS ord, r.batch, r.supi, r.rat, r.cell,
                timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
-               acc_node[array_position(acc_ord, r.batch)] AS node_id,
-               r.rat, r.cell,
-               CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
-                    THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END AS pos,
-               CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
-                    THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m,
-               -- the device's stored state, read without a lock (see upd)
-               coalesce(f.ue_id, s.l_ue_id) IS NOT NULL AS has_old,
-               coalesce(f.loc_ctid, s.loc_ctid) AS loc_ctid,
-               coalesce(f.reported_at, s.reported_at) AS old_ts,
-               coalesce(f.zone_state, s.zone_state, 'unknown') AS zone0,
-               coalesce(f.outside_streak, s.outside_streak, 0) AS streak0
-          FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
-               WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
-          -- The fast path (migrations/0005_ingest_fast_path.sql): a report
-          -- without a position from the cell of the device's cached
-          -- decision, made at the current reference epoch, is decided by
-          -- that one row, found by the SUPI; ue, ue_area and the verdicts
-          -- are not read.
-          LEFT JOIN LATERAL (
-              SELECT l.ue_id, l.ctid AS loc_ctid, l.reported_at, l.zone_state,
-                     l.outside_streak, l.decision, l.dec_effective
-                FROM ue_location l
-               WHERE l.imsi = r.supi AND l.dec_cell = r.cell
-                 AND l.dec_epoch = (SELECT ep.epoch FROM ep)
-                 AND (r.lon IS NULL OR r.lat IS NULL)
-               LIMIT 1
-          ) f ON true
-          -- The full path: the device by its IMSI, then its stored state.
-          LEFT JOIN LATERAL (
-              SELECT u.id AS ue_id, u.mobility, u.ambiguous_policy, l.ue_id AS l_ue_id,
-                     l.ctid AS loc_ctid, l.reported_at, l.zone_state, l.outside_streak
-                FROM ue u
-                LEFT JOIN ue_location l ON l.ue_id = u.id
-               WHERE u.imsi = r.supi AND f.ue_id IS NULL
-              OFFSET 0                                  -- keep the gate: no probe otherwise
-          ) s ON true
+               r.lon IS NULL OR r.lat IS NULL AS is_cell_only,
+               count(*) OVER (PARTITION BY r.supi) AS n_same
+          FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat)
+               WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, ord)
          WHERE is_ok[r.batch]
+         ORDER BY r.supi
     ),
-    -- One row per (report, authorized area) of the checked devices, with the
-    -- area's verdict: 'in' when it covers the evidence, 'out' when disjoint
-    -- from it, else 'amb'. A cell's verdict comes from area_cell_verdict when
-    -- known, so the common case costs one index probe and no GEOS call; the
-    -- area and cell rows are read only on a miss or for a position. A
-    -- position's evidence is the circle of unc_m metres (geography): inside
-    -- when the area covers the point and the point is farther than unc_m from
-    -- the boundary, outside when it is farther than unc_m from the area.
-    ra AS MATERIALIZED (
-        SELECT r.ord, ua.area_id, r.cell,
-               coalesce(v.verdict, x.verdict) AS verdict,
-               r.pos IS NULL AND v.verdict IS NULL AND x.verdict IS NOT NULL AS is_miss,
-               r.pos IS NOT NULL OR v.verdict IS NOT NULL OR x.has_cell AS has_evidence
-          FROM r
-          JOIN ue_area ua ON ua.ue_id = r.ue_id
-          LEFT JOIN area_cell_verdict v
-                 ON r.pos IS NULL AND v.area_id = ua.area_id AND v.cell_key = r.cell
-          LEFT JOIN LATERAL (
-              SELECT CASE
-                         WHEN r.pos IS NOT NULL THEN
-                             CASE
-                                 WHEN ST_Covers(a.geom, r.pos)
-                                      AND (r.unc_m <= 0
-                                           OR NOT ST_DWithin(ST_Boundary(a.geom)::geography,
-                                                             r.pos::geography, r.unc_m, false))
-                                     THEN 'in'
-                                 WHEN NOT ST_DWithin(a.geom::geography, r.pos::geography,
-                                                     r.unc_m, false)
-                                     THEN 'out'
-                                 ELSE 'amb'
-                             END
-                         WHEN c.cell_key IS NULL THEN NULL
-                         WHEN NOT (a.geom && c.coverage) THEN 'out'
-                         ELSE lg_area_cell_verdict(a.geom, c.coverage)
-                     END AS verdict,
-                     c.cell_key IS NOT NULL AS has_cell
-                FROM area a
-                LEFT JOIN cell c ON r.pos IS NULL AND c.cell_key = r.cell
-               WHERE a.id = ua.area_id AND v.verdict IS NULL
-          ) x ON true
-         WHERE r.ue_id IS NOT NULL AND r.mobility <> 'unrestricted' AND NOT r.is_fast
-    ),
-    remember AS (
-        INSERT INTO area_cell_verdict (area_id, cell_key, verdict)
-        SELECT DISTINCT ra.area_id, ra.cell, ra.verdict
-          FROM ra
-         WHERE ra.is_miss
-         ORDER BY ra.area_id, ra.cell
-        ON CONFLICT DO NOTHING
-    ),
-    rep AS MATERIALIZED (
-        SELECT r.ord, r.supi, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell,
-               r.pos, r.unc_m, r.has_old, r.loc_ctid, r.old_ts, r.zone0, r.streak0, r.is_fast,
-               r.c_effective,
-               CASE
-                   WHEN r.ue_id IS NULL THEN NULL
-                   WHEN r.is_fast THEN r.c_decision
-                   WHEN r.pos IS NULL AND NOT coalesce(d.has_evidence, ck.has_cell, false)
-                       THEN 'unknown_cell'
-                   WHEN d.ord IS NULL THEN 'unchecked'      -- unrestricted, or no area
-                   WHEN d.is_any_in THEN 'inside'
-                   WHEN d.is_all_out THEN 'outside'
-                   ELSE 'ambiguous'
-               END AS decision
-          FROM r
-          LEFT JOIN (SELECT ra.ord,
-                            bool_or(ra.has_evidence) AS has_evidence,
-                            bool_or(ra.verdict = 'in') AS is_any_in,
-                            bool_and(ra.verdict = 'out') AS is_all_out
-                       FROM ra
-                      GROUP BY ra.ord) d ON d.ord = r.ord
-          -- Unchecked devices still need to know whether the cell exists.
-          LEFT JOIN LATERAL (
-              SELECT true AS has_cell FROM cell c
-               WHERE c.cell_key = r.cell AND r.pos IS NULL AND d.ord IS NULL
-                 AND NOT r.is_fast
-              OFFSET 0                                  -- keep the gate: no probe otherwise
-          ) ck ON true
-    ),
-    -- Devices with several reports in this call (hashing the ids is cheaper
-    -- than sorting the wide report rows by device).
-    several AS MATERIALIZED (
-        SELECT rep.ue_id FROM rep WHERE rep.ue_id IS NOT NULL
-         GROUP BY rep.ue_id HAVING count(*) > 1
-    ),
-    known AS (
-        SELECT rep.*,
-               CASE
-                   WHEN rep.is_fast THEN rep.c_effective
-                   WHEN rep.decision = 'inside' THEN 'inside'
-                   WHEN rep.decision = 'outside' THEN 'outside'
-                   WHEN rep.decision = 'ambiguous' THEN rep.ambiguous_policy
-               END AS effective,
-               CASE WHEN s.ue_id IS NULL THEN 1 ELSE 2 END AS n_dev   -- 2 = several
-          FROM rep
-          LEFT JOIN several s ON s.ue_id = rep.ue_id
-         WHERE rep.ue_id IS NOT NULL
-    ),
-    -- The state machine for devices with one report here, from the state
-    -- read without a lock (see r). A report older than the stored one
-    -- changes nothing.
-    next AS MATERIALIZED (
-        SELECT k.*,
-               CASE k.effective
-                   WHEN 'outside' THEN least(k.streak0 + 1, 1000000000)
-                   WHEN 'inside' THEN 0
-                   ELSE k.streak0
-               END AS streak1,
-               CASE
-                   WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst THEN 'outside'
-                   WHEN k.effective = 'inside' THEN 'inside'
-                   ELSE k.zone0
-               END AS zone1,
-               CASE
-                   WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst
-                        AND k.zone0 <> 'outside' THEN 'left'
-                   WHEN k.effective = 'inside' AND k.zone0 = 'outside' THEN 'returned'
-               END AS alert_kind
-          FROM known k
-         WHERE k.n_dev = 1
-           AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
-         ORDER BY k.ue_id                          -- row locks in id order
-    ),
-    -- Optimistic write: update only rows still in the state we read. A row a
-    -- concurrent call changed in between fails the check (READ COMMITTED
-    -- re-evaluates it on the new version) and is redone under a row lock
-    -- by the fold below; so does a new device a concurrent call inserted.
-    -- The row is reached by the ctid read above (no second index probe).
-    -- A decision made from a cell is cached with the epoch it was made at.
-    upd AS (
+    up AS (
         UPDATE ue_location l
-           SET reported_at = n.ts, received_at = now(), node_id = n.node_id, rat = n.rat,
-               cell_key = n.cell, position = n.pos, uncertainty_m = n.unc_m,
-               decision = n.decision, zone_state = n.zone1, outside_streak = n.streak1,
-               imsi = n.supi,
-               dec_cell = CASE WHEN n.pos IS NULL THEN n.cell END,
-               dec_epoch = CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
-               dec_effective = n.effective
-          FROM next n
-         WHERE n.has_old AND l.ctid = n.loc_ctid AND l.ue_id = n.ue_id
-           AND l.reported_at = n.old_ts AND l.zone_state = n.zone0
-           AND l.outside_streak = n.streak0
-        RETURNING l.ue_id
-    ),
-    ins AS (
-        INSERT INTO ue_location (ue_id, reported_at, received_at, node_id, rat, cell_key,
-                                 position, uncertainty_m, decision, zone_state, outside_streak,
-                                 imsi, dec_cell, dec_epoch, dec_effective)
-        SELECT n.ue_id, n.ts, now(), n.node_id, n.rat, n.cell, n.pos, n.unc_m, n.decision,
-               n.zone1, n.streak1, n.supi,
-               CASE WHEN n.pos IS NULL THEN n.cell END,
-               CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
-               n.effective
-          FROM next n
-         WHERE NOT n.has_old
-         ORDER BY n.ue_id
-        ON CONFLICT (ue_id) DO NOTHING
-        RETURNING ue_id
-    ),
-    done AS MATERIALIZED (
-        SELECT ue_id FROM upd UNION ALL SELECT ue_id FROM ins
-    ),
-    alerts AS (
-        INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
-                           uncertainty_m)
-        SELECT n.ue_id, n.alert_kind, n.ts, n.node_id, n.rat, n.cell, n.pos, n.unc_m
-          FROM next n
-          JOIN done d ON d.ue_id = n.ue_id
-         WHERE n.alert_kind IS NOT NULL
-        RETURNING id
-    ),
-    alert_agg AS MATERIALIZED (
-        SELECT count(*)::int AS n, array_agg(alerts.id) AS ids FROM alerts
+           SET reported_at = f.ts, received_at = now(),
+               node_id = acc_node[array_position(acc_ord, f.batch)], rat = f.rat,
+               cell_key = f.cell, position = NULL, uncertainty_m = NULL,
+               outside_streak = CASE l.dec_effective
+                                    WHEN 'outside' THEN least(l.outside_streak + 1, 1000000000)
+                                    WHEN 'inside' THEN 0
+                                    ELSE l.outside_streak
+                                END,
+               zone_state = CASE
+                                WHEN l.dec_effective = 'outside' AND l.outside_streak + 1 >= hyst
+                                    THEN 'outside'
+                                WHEN l.dec_effective = 'inside' THEN 'inside'
+                                ELSE l.zone_state
+                            END
+          FROM rr f
+         WHERE f.n_same = 1 AND f.is_cell_only
+           AND l.imsi = f.supi AND l.dec_cell = f.cell
+           AND l.dec_epoch = (SELECT ep.epoch FROM ep)
+           AND l.reported_at <= f.ts
+           -- no 'left' and no 'returned' here: alerts take the general path
+           AND NOT (l.dec_effective = 'outside' AND l.outside_streak + 1 >= hyst
+                    AND l.zone_state <> 'outside')
+           AND NOT (l.dec_effective = 'inside' AND l.zone_state = 'outside')
+        RETURNING f.ord, l.decision
     )
-    SELECT c.n_inside, c.n_outside, c.n_ambiguous, c.n_unknown_cell, c.n_unknown_device,
-           c.n_unchecked,
-           (SELECT alert_agg.n FROM alert_agg),
-           (SELECT alert_agg.ids FROM alert_agg),
-           -- Left for the fold: devices with several reports, and single
-           -- reports whose optimistic write lost a race.
-           (SELECT jsonb_agg(jsonb_build_object(
-                       'ue_id', k.ue_id, 'ord', k.ord, 'ts', k.ts, 'node_id', k.node_id,
-                       'rat', k.rat, 'cell', k.cell,
-                       'lon', ST_X(k.pos), 'lat', ST_Y(k.pos), 'unc_m', k.unc_m,
-                       'decision', k.decision, 'effective', k.effective))
-              FROM known k
-             WHERE k.n_dev > 1
-                OR (k.n_dev = 1 AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
-                    AND k.ue_id NOT IN (SELECT d.ue_id FROM done d)))
-      FROM (SELECT count(*) FILTER (WHERE rep.decision = 'inside') AS n_inside,
-                   count(*) FILTER (WHERE rep.decision = 'outside') AS n_outside,
-                   count(*) FILTER (WHERE rep.decision = 'ambiguous') AS n_ambiguous,
-                   count(*) FILTER (WHERE rep.decision = 'unknown_cell') AS n_unknown_cell,
-                   count(*) FILTER (WHERE rep.ue_id IS NULL) AS n_unknown_device,
-                   count(*) FILTER (WHERE rep.decision = 'unchecked') AS n_unchecked
-              FROM rep) c
-      INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
-           n_alerts, alert_ids, multi;
+    SELECT coalesce(array_agg(up.ord), '{}'),
+           count(*) FILTER (WHERE up.decision = 'inside'),
+           count(*) FILTER (WHERE up.decision = 'outside'),
+           count(*) FILTER (WHERE up.decision = 'ambiguous'),
+           count(*) FILTER (WHERE up.decision = 'unchecked'),
+           count(*) FILTER (WHERE up.decision = 'unknown_cell'),
+           (SELECT count(*) FROM rr)
+      INTO fast_ords, f_inside, f_outside, f_ambig, f_unchk, f_unknown, n_accepted
+      FROM up;
 
-    -- The fold: devices with several reports in this call (or a lost race),
-    -- each under a row lock, reports in (timestamp, arrival) order.
-    IF multi IS NOT NULL THEN
-        FOR m IN
-            SELECT *
-              FROM jsonb_to_recordset(multi) AS x(ue_id bigint, ord bigint, ts timestamptz,
-                       node_id bigint, rat text, cell text, lon float8, lat float8,
-                       unc_m float8, decision text, effective text)
-             ORDER BY x.ue_id, x.ts, x.ord
-        LOOP
-            IF m.ue_id IS DISTINCT FROM m_ue THEN
-                m_ue := m.ue_id;
-                SELECT l.reported_at, l.zone_state, l.outside_streak
-                  INTO m_ts, m_zone, m_streak
-                  FROM ue_location l WHERE l.ue_id = m_ue
-                   FOR UPDATE;
-                IF NOT FOUND THEN
-                    m_ts := NULL;
-                    m_zone := 'unknown';
+    IF cardinality(fast_ords) < n_accepted THEN
+        fast_mask := (SELECT array_agg(f.ord IS NOT NULL ORDER BY g.ord)
+                        FROM generate_series(1, n_reports) AS g(ord)
+                        LEFT JOIN unnest(fast_ords) AS f(ord) ON f.ord = g.ord);
+
+        -- Decide every other report of the accepted batches, then in the same
+        -- statement apply the state machine to the devices that have exactly one
+        -- report in this call: one update, one insert (new devices), one alert
+        -- insert. The reports of devices with several reports come back as JSON
+        -- for the fold below.
+        WITH ep AS MATERIALIZED (
+            SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
+        ),
+        r AS MATERIALIZED (
+            SELECT r.ord, r.supi, coalesce(f.ue_id, s.ue_id) AS ue_id, s.mobility,
+                   s.ambiguous_policy,
+                   f.ue_id IS NOT NULL AS is_fast, f.decision AS c_decision,
+                   f.dec_effective AS c_effective,
+                   timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
+                   acc_node[array_position(acc_ord, r.batch)] AS node_id,
+                   r.rat, r.cell,
+                   CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
+                        THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END AS pos,
+                   CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
+                        THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m,
+                   -- the device's stored state, read without a lock (see upd)
+                   coalesce(f.ue_id, s.l_ue_id) IS NOT NULL AS has_old,
+                   coalesce(f.loc_ctid, s.loc_ctid) AS loc_ctid,
+                   coalesce(f.reported_at, s.reported_at) AS old_ts,
+                   coalesce(f.zone_state, s.zone_state, 'unknown') AS zone0,
+                   coalesce(f.outside_streak, s.outside_streak, 0) AS streak0
+              FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
+                   WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
+              -- The fast path (migrations/0005_ingest_fast_path.sql): a report
+              -- without a position from the cell of the device's cached
+              -- decision, made at the current reference epoch, is decided by
+              -- that one row, found by the SUPI; ue, ue_area and the verdicts
+              -- are not read.
+              LEFT JOIN LATERAL (
+                  SELECT l.ue_id, l.ctid AS loc_ctid, l.reported_at, l.zone_state,
+                         l.outside_streak, l.decision, l.dec_effective
+                    FROM ue_location l
+                   WHERE l.imsi = r.supi AND l.dec_cell = r.cell
+                     AND l.dec_epoch = (SELECT ep.epoch FROM ep)
+                     AND (r.lon IS NULL OR r.lat IS NULL)
+                   LIMIT 1
+              ) f ON true
+              -- The full path: the device by its IMSI, then its stored state.
+              LEFT JOIN LATERAL (
+                  SELECT u.id AS ue_id, u.mobility, u.ambiguous_policy, l.ue_id AS l_ue_id,
+                         l.ctid AS loc_ctid, l.reported_at, l.zone_state, l.outside_streak
+                    FROM ue u
+                    LEFT JOIN ue_location l ON l.ue_id = u.id
+                   WHERE u.imsi = r.supi AND f.ue_id IS NULL
+                  OFFSET 0                                  -- keep the gate: no probe otherwise
+              ) s ON true
+             WHERE is_ok[r.batch] AND NOT fast_mask[r.ord::int]
+        ),
+        -- One row per (report, authorized area) of the checked devices, with the
+        -- area's verdict: 'in' when it covers the evidence, 'out' when disjoint
+        -- from it, else 'amb'. A cell's verdict comes from area_cell_verdict when
+        -- known, so the common case costs one index probe and no GEOS call; the
+        -- area and cell rows are read only on a miss or for a position. A
+        -- position's evidence is the circle of unc_m metres (geography): inside
+        -- when the area covers the point and the point is farther than unc_m from
+        -- the boundary, outside when it is farther than unc_m from the area.
+        ra AS MATERIALIZED (
+            SELECT r.ord, ua.area_id, r.cell,
+                   coalesce(v.verdict, x.verdict) AS verdict,
+                   r.pos IS NULL AND v.verdict IS NULL AND x.verdict IS NOT NULL AS is_miss,
+                   r.pos IS NOT NULL OR v.verdict IS NOT NULL OR x.has_cell AS has_evidence
+              FROM r
+              JOIN ue_area ua ON ua.ue_id = r.ue_id
+              LEFT JOIN area_cell_verdict v
+                     ON r.pos IS NULL AND v.area_id = ua.area_id AND v.cell_key = r.cell
+              LEFT JOIN LATERAL (
+                  SELECT CASE
+                             WHEN r.pos IS NOT NULL THEN
+                                 CASE
+                                     WHEN ST_Covers(a.geom, r.pos)
+                                          AND (r.unc_m <= 0
+                                               OR NOT ST_DWithin(ST_Boundary(a.geom)::geography,
+                                                                 r.pos::geography, r.unc_m, false))
+                                         THEN 'in'
+                                     WHEN NOT ST_DWithin(a.geom::geography, r.pos::geography,
+                                                         r.unc_m, false)
+                                         THEN 'out'
+                                     ELSE 'amb'
+                                 END
+                             WHEN c.cell_key IS NULL THEN NULL
+                             WHEN NOT (a.geom && c.coverage) THEN 'out'
+                             ELSE lg_area_cell_verdict(a.geom, c.coverage)
+                         END AS verdict,
+                         c.cell_key IS NOT NULL AS has_cell
+                    FROM area a
+                    LEFT JOIN cell c ON r.pos IS NULL AND c.cell_key = r.cell
+                   WHERE a.id = ua.area_id AND v.verdict IS NULL
+              ) x ON true
+             WHERE r.ue_id IS NOT NULL AND r.mobility <> 'unrestricted' AND NOT r.is_fast
+        ),
+        remember AS (
+            INSERT INTO area_cell_verdict (area_id, cell_key, verdict)
+            SELECT DISTINCT ra.area_id, ra.cell, ra.verdict
+              FROM ra
+             WHERE ra.is_miss
+             ORDER BY ra.area_id, ra.cell
+            ON CONFLICT DO NOTHING
+        ),
+        rep AS MATERIALIZED (
+            SELECT r.ord, r.supi, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell,
+                   r.pos, r.unc_m, r.has_old, r.loc_ctid, r.old_ts, r.zone0, r.streak0, r.is_fast,
+                   r.c_effective,
+                   CASE
+                       WHEN r.ue_id IS NULL THEN NULL
+                       WHEN r.is_fast THEN r.c_decision
+                       WHEN r.pos IS NULL AND NOT coalesce(d.has_evidence, ck.has_cell, false)
+                           THEN 'unknown_cell'
+                       WHEN d.ord IS NULL THEN 'unchecked'      -- unrestricted, or no area
+                       WHEN d.is_any_in THEN 'inside'
+                       WHEN d.is_all_out THEN 'outside'
+                       ELSE 'ambiguous'
+                   END AS decision
+              FROM r
+              LEFT JOIN (SELECT ra.ord,
+                                bool_or(ra.has_evidence) AS has_evidence,
+                                bool_or(ra.verdict = 'in') AS is_any_in,
+                                bool_and(ra.verdict = 'out') AS is_all_out
+                           FROM ra
+                          GROUP BY ra.ord) d ON d.ord = r.ord
+              -- Unchecked devices still need to know whether the cell exists.
+              LEFT JOIN LATERAL (
+                  SELECT true AS has_cell FROM cell c
+                   WHERE c.cell_key = r.cell AND r.pos IS NULL AND d.ord IS NULL
+                     AND NOT r.is_fast
+                  OFFSET 0                                  -- keep the gate: no probe otherwise
+              ) ck ON true
+        ),
+        -- Devices with several reports in this call (hashing the ids is cheaper
+        -- than sorting the wide report rows by device).
+        several AS MATERIALIZED (
+            SELECT rep.ue_id FROM rep WHERE rep.ue_id IS NOT NULL
+             GROUP BY rep.ue_id HAVING count(*) > 1
+        ),
+        known AS (
+            SELECT rep.*,
+                   CASE
+                       WHEN rep.is_fast THEN rep.c_effective
+                       WHEN rep.decision = 'inside' THEN 'inside'
+                       WHEN rep.decision = 'outside' THEN 'outside'
+                       WHEN rep.decision = 'ambiguous' THEN rep.ambiguous_policy
+                   END AS effective,
+                   CASE WHEN s.ue_id IS NULL THEN 1 ELSE 2 END AS n_dev   -- 2 = several
+              FROM rep
+              LEFT JOIN several s ON s.ue_id = rep.ue_id
+             WHERE rep.ue_id IS NOT NULL
+        ),
+        -- The state machine for devices with one report here, from the state
+        -- read without a lock (see r). A report older than the stored one
+        -- changes nothing.
+        next AS MATERIALIZED (
+            SELECT k.*,
+                   CASE k.effective
+                       WHEN 'outside' THEN least(k.streak0 + 1, 1000000000)
+                       WHEN 'inside' THEN 0
+                       ELSE k.streak0
+                   END AS streak1,
+                   CASE
+                       WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst THEN 'outside'
+                       WHEN k.effective = 'inside' THEN 'inside'
+                       ELSE k.zone0
+                   END AS zone1,
+                   CASE
+                       WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst
+                            AND k.zone0 <> 'outside' THEN 'left'
+                       WHEN k.effective = 'inside' AND k.zone0 = 'outside' THEN 'returned'
+                   END AS alert_kind
+              FROM known k
+             WHERE k.n_dev = 1
+               AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
+             ORDER BY k.ue_id                          -- row locks in id order
+        ),
+        -- Optimistic write: update only rows still in the state we read. A row a
+        -- concurrent call changed in between fails the check (READ COMMITTED
+        -- re-evaluates it on the new version) and is redone under a row lock
+        -- by the fold below; so does a new device a concurrent call inserted.
+        -- The row is reached by the ctid read above (no second index probe).
+        -- A decision made from a cell is cached with the epoch it was made at.
+        upd AS (
+            UPDATE ue_location l
+               SET reported_at = n.ts, received_at = now(), node_id = n.node_id, rat = n.rat,
+                   cell_key = n.cell, position = n.pos, uncertainty_m = n.unc_m,
+                   decision = n.decision, zone_state = n.zone1, outside_streak = n.streak1,
+                   imsi = n.supi,
+                   dec_cell = CASE WHEN n.pos IS NULL THEN n.cell END,
+                   dec_epoch = CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
+                   dec_effective = n.effective
+              FROM next n
+             WHERE n.has_old AND l.ctid = n.loc_ctid AND l.ue_id = n.ue_id
+               AND l.reported_at = n.old_ts AND l.zone_state = n.zone0
+               AND l.outside_streak = n.streak0
+            RETURNING l.ue_id
+        ),
+        ins AS (
+            INSERT INTO ue_location (ue_id, reported_at, received_at, node_id, rat, cell_key,
+                                     position, uncertainty_m, decision, zone_state, outside_streak,
+                                     imsi, dec_cell, dec_epoch, dec_effective)
+            SELECT n.ue_id, n.ts, now(), n.node_id, n.rat, n.cell, n.pos, n.unc_m, n.decision,
+                   n.zone1, n.streak1, n.supi,
+                   CASE WHEN n.pos IS NULL THEN n.cell END,
+                   CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
+                   n.effective
+              FROM next n
+             WHERE NOT n.has_old
+             ORDER BY n.ue_id
+            ON CONFLICT (ue_id) DO NOTHING
+            RETURNING ue_id
+        ),
+        done AS MATERIALIZED (
+            SELECT ue_id FROM upd UNION ALL SELECT ue_id FROM ins
+        ),
+        alerts AS (
+            INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
+                               uncertainty_m)
+            SELECT n.ue_id, n.alert_kind, n.ts, n.node_id, n.rat, n.cell, n.pos, n.unc_m
+              FROM next n
+              JOIN done d ON d.ue_id = n.ue_id
+             WHERE n.alert_kind IS NOT NULL
+            RETURNING id
+        ),
+        alert_agg AS MATERIALIZED (
+            SELECT count(*)::int AS n, array_agg(alerts.id) AS ids FROM alerts
+        )
+        SELECT c.n_inside, c.n_outside, c.n_ambiguous, c.n_unknown_cell, c.n_unknown_device,
+               c.n_unchecked,
+               (SELECT alert_agg.n FROM alert_agg),
+               (SELECT alert_agg.ids FROM alert_agg),
+               -- Left for the fold: devices with several reports, and single
+               -- reports whose optimistic write lost a race.
+               (SELECT jsonb_agg(jsonb_build_object(
+                           'ue_id', k.ue_id, 'ord', k.ord, 'ts', k.ts, 'node_id', k.node_id,
+                           'rat', k.rat, 'cell', k.cell,
+                           'lon', ST_X(k.pos), 'lat', ST_Y(k.pos), 'unc_m', k.unc_m,
+                           'decision', k.decision, 'effective', k.effective))
+                  FROM known k
+                 WHERE k.n_dev > 1
+                    OR (k.n_dev = 1 AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
+                        AND k.ue_id NOT IN (SELECT d.ue_id FROM done d)))
+          FROM (SELECT count(*) FILTER (WHERE rep.decision = 'inside') AS n_inside,
+                       count(*) FILTER (WHERE rep.decision = 'outside') AS n_outside,
+                       count(*) FILTER (WHERE rep.decision = 'ambiguous') AS n_ambiguous,
+                       count(*) FILTER (WHERE rep.decision = 'unknown_cell') AS n_unknown_cell,
+                       count(*) FILTER (WHERE rep.ue_id IS NULL) AS n_unknown_device,
+                       count(*) FILTER (WHERE rep.decision = 'unchecked') AS n_unchecked
+                  FROM rep) c
+          INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
+               n_alerts, alert_ids, multi;
+
+        -- The fold: devices with several reports in this call (or a lost race),
+        -- each under a row lock, reports in (timestamp, arrival) order.
+        IF multi IS NOT NULL THEN
+            FOR m IN
+                SELECT *
+                  FROM jsonb_to_recordset(multi) AS x(ue_id bigint, ord bigint, ts timestamptz,
+                           node_id bigint, rat text, cell text, lon float8, lat float8,
+                           unc_m float8, decision text, effective text)
+                 ORDER BY x.ue_id, x.ts, x.ord
+            LOOP
+                IF m.ue_id IS DISTINCT FROM m_ue THEN
+                    m_ue := m.ue_id;
+                    SELECT l.reported_at, l.zone_state, l.outside_streak
+                      INTO m_ts, m_zone, m_streak
+                      FROM ue_location l WHERE l.ue_id = m_ue
+                       FOR UPDATE;
+                    IF NOT FOUND THEN
+                        m_ts := NULL;
+                        m_zone := 'unknown';
+                        m_streak := 0;
+                    END IF;
+                END IF;
+                CONTINUE WHEN m_ts IS NOT NULL AND m.ts < m_ts;   -- older: counted only
+                m_alert := NULL;
+                IF m.effective = 'outside' THEN
+                    m_streak := least(m_streak + 1, 1000000000);
+                    IF m_streak >= hyst AND m_zone <> 'outside' THEN
+                        m_zone := 'outside';
+                        m_alert := 'left';
+                    END IF;
+                ELSIF m.effective = 'inside' THEN
+                    IF m_zone = 'outside' THEN
+                        m_alert := 'returned';
+                    END IF;
+                    m_zone := 'inside';
                     m_streak := 0;
                 END IF;
-            END IF;
-            CONTINUE WHEN m_ts IS NOT NULL AND m.ts < m_ts;   -- older: counted only
-            m_alert := NULL;
-            IF m.effective = 'outside' THEN
-                m_streak := least(m_streak + 1, 1000000000);
-                IF m_streak >= hyst AND m_zone <> 'outside' THEN
-                    m_zone := 'outside';
-                    m_alert := 'left';
+                IF m_alert IS NOT NULL THEN
+                    INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
+                                       uncertainty_m)
+                    VALUES (m.ue_id, m_alert, m.ts, m.node_id, m.rat, m.cell,
+                            CASE WHEN m.lon IS NOT NULL
+                                 THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326) END,
+                            m.unc_m)
+                    RETURNING id INTO m_alert_id;
+                    alert_ids := alert_ids || m_alert_id;
+                    n_alerts := n_alerts + 1;
                 END IF;
-            ELSIF m.effective = 'inside' THEN
-                IF m_zone = 'outside' THEN
-                    m_alert := 'returned';
-                END IF;
-                m_zone := 'inside';
-                m_streak := 0;
-            END IF;
-            IF m_alert IS NOT NULL THEN
-                INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
-                                   uncertainty_m)
-                VALUES (m.ue_id, m_alert, m.ts, m.node_id, m.rat, m.cell,
-                        CASE WHEN m.lon IS NOT NULL
-                             THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326) END,
-                        m.unc_m)
-                RETURNING id INTO m_alert_id;
-                alert_ids := alert_ids || m_alert_id;
-                n_alerts := n_alerts + 1;
-            END IF;
-            m_ts := m.ts;
-            -- The newest report so far and the state after it; the last one
-            -- kept per device is stored below.
-            m_final := m_final || jsonb_build_object(
-                'ue_id', m.ue_id, 'ts', m.ts, 'node_id', m.node_id, 'rat', m.rat,
-                'cell', m.cell, 'lon', m.lon, 'lat', m.lat, 'unc_m', m.unc_m,
-                'decision', m.decision, 'zone', m_zone, 'streak', m_streak, 'ord', m.ord);
-        END LOOP;
+                m_ts := m.ts;
+                -- The newest report so far and the state after it; the last one
+                -- kept per device is stored below.
+                m_final := m_final || jsonb_build_object(
+                    'ue_id', m.ue_id, 'ts', m.ts, 'node_id', m.node_id, 'rat', m.rat,
+                    'cell', m.cell, 'lon', m.lon, 'lat', m.lat, 'unc_m', m.unc_m,
+                    'decision', m.decision, 'zone', m_zone, 'streak', m_streak, 'ord', m.ord);
+            END LOOP;
 
-        INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
-                                      position, uncertainty_m, decision, zone_state,
-                                      outside_streak)
-        SELECT DISTINCT ON (f.ue_id)
-               f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell,
-               CASE WHEN f.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326) END,
-               f.unc_m, f.decision, f.zone, f.streak
-          FROM jsonb_to_recordset(m_final)
-               AS f(ue_id bigint, ts timestamptz, node_id bigint, rat text, cell text,
-                    lon float8, lat float8, unc_m float8, decision text, zone text,
-                    streak int, ord bigint)
-         ORDER BY f.ue_id, f.ts DESC, f.ord DESC
-        ON CONFLICT (ue_id) DO UPDATE
-           SET reported_at = excluded.reported_at,
-               received_at = excluded.received_at,
-               node_id = excluded.node_id,
-               rat = excluded.rat,
-               cell_key = excluded.cell_key,
-               position = excluded.position,
-               uncertainty_m = excluded.uncertainty_m,
-               decision = excluded.decision,
-               zone_state = excluded.zone_state,
-               outside_streak = excluded.outside_streak,
-               dec_cell = NULL, dec_epoch = NULL, dec_effective = NULL;
-    END IF;
+            INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
+                                          position, uncertainty_m, decision, zone_state,
+                                          outside_streak)
+            SELECT DISTINCT ON (f.ue_id)
+                   f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell,
+                   CASE WHEN f.lon IS NOT NULL
+                        THEN ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326) END,
+                   f.unc_m, f.decision, f.zone, f.streak
+              FROM jsonb_to_recordset(m_final)
+                   AS f(ue_id bigint, ts timestamptz, node_id bigint, rat text, cell text,
+                        lon float8, lat float8, unc_m float8, decision text, zone text,
+                        streak int, ord bigint)
+             ORDER BY f.ue_id, f.ts DESC, f.ord DESC
+            ON CONFLICT (ue_id) DO UPDATE
+               SET reported_at = excluded.reported_at,
+                   received_at = excluded.received_at,
+                   node_id = excluded.node_id,
+                   rat = excluded.rat,
+                   cell_key = excluded.cell_key,
+                   position = excluded.position,
+                   uncertainty_m = excluded.uncertainty_m,
+                   decision = excluded.decision,
+                   zone_state = excluded.zone_state,
+                   outside_streak = excluded.outside_streak,
+                   dec_cell = NULL, dec_epoch = NULL, dec_effective = NULL;
+        END IF;
+
+    END IF;     -- reports left after the fast path
+    n_inside := n_inside + f_inside;
+    n_outside := n_outside + f_outside;
+    n_ambiguous := n_ambiguous + f_ambig;
+    n_unchecked := n_unchecked + f_unchk;
+    n_unknown_cell := n_unknown_cell + f_unknown;
 
     -- Alerts -> notifications for the subscribed SCSs, in this transaction
     -- (sql/outbox.sql). Only the alert rows are looked at.

@@ -4,7 +4,7 @@
 -- outcomes. Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(70);
+SELECT plan(88);
 
 -- Fixture. Home is a 0.1 x 0.1 degree square near Paris; c-home lies inside
 -- it, c-border straddles its east edge, c-away is in another town.
@@ -24,7 +24,8 @@ INSERT INTO ue (imsi, external_id, mobility, ambiguous_policy) VALUES
     ('001010000000005', 'amb-out@test', 'restricted', 'outside'),
     ('001010000000006', 'multi@test', 'fixed', 'inside'),
     ('001010000000007', 'noarea@test', 'fixed', 'inside'),
-    ('001010000000008', 'pos@test', 'fixed', 'inside');
+    ('001010000000008', 'pos@test', 'fixed', 'inside'),
+    ('001010000000009', 'fast@test', 'fixed', 'inside');
 INSERT INTO ue_area (ue_id, area_id)
 SELECT u.id, a.id FROM ue u, area a WHERE u.external_id <> 'noarea@test';
 
@@ -120,6 +121,11 @@ SELECT is(pg_temp.loc('meter@test'), 'unknown_cell/inside/0', 'unknown cell: sto
 SELECT is((SELECT cell_key FROM ue_location l JOIN ue u ON u.id = l.ue_id
             WHERE u.external_id = 'meter@test'), 'ecgi:001-01:9999999', 'unknown cell: cell key stored');
 SELECT is(pg_temp.alerts('meter@test'), '{left,returned}', 'unknown cell: no alert');
+SELECT results_eq(
+    $$SELECT * FROM pg_temp.ingest1('mme-a', 29, '001010000000001', 1061, 'ecgi:001-01:9999999')$$,
+    $$VALUES ('{accepted}'::text[], 0, 0, 0, 1, 0, 0, 0)$$,
+    'unknown cell again (fast path): counted as unknown cell');
+SELECT is(pg_temp.loc('meter@test'), 'unknown_cell/inside/0', 'unknown cell again: state kept');
 
 -- Unknown device: counted only.
 SELECT results_eq(
@@ -237,6 +243,59 @@ SELECT results_eq(
 SELECT is(pg_temp.alerts('multi@test'), '{left,returned}', 'several reports: left then returned');
 SELECT is((SELECT reported_at FROM ue_location l JOIN ue u ON u.id = l.ue_id
             WHERE u.external_id = 'multi@test'), to_timestamp(11004), 'several reports: newest kept');
+
+-- The fast path (the only report of a device in the call, from the cell of
+-- its cached decision) runs the hysteresis like the general path. With
+-- N = 3: the first report away is decided by the general path, the second
+-- takes the fast path, the third raises 'left' (alerts take the general
+-- path), the fourth takes the fast path again and raises nothing.
+CREATE FUNCTION pg_temp.ingest_n3(p_seq bigint, p_ts_s bigint)
+RETURNS TABLE (batch_status text[], n_inside int, n_outside int, n_ambiguous int,
+               n_unknown_cell int, n_unknown_device int, n_unchecked int, n_alerts int)
+LANGUAGE sql AS $$
+    SELECT * FROM lg_ingest(ARRAY['mme-a'], ARRAY[p_seq], 1024, 3, ARRAY[1],
+                            ARRAY['001010000000009'], ARRAY[p_ts_s * 1000000], ARRAY['EUTRA'],
+                            ARRAY['ecgi:001-01:0000002'], ARRAY[NULL::float8],
+                            ARRAY[NULL::float8], ARRAY[NULL::float8])
+$$;
+SELECT results_eq($$SELECT * FROM pg_temp.ingest_n3(4001, 30000)$$,
+    $$VALUES ('{accepted}'::text[], 0, 1, 0, 0, 0, 0, 0)$$, 'N = 3, away once: outside');
+SELECT is(pg_temp.loc('fast@test'), 'outside/unknown/1', 'N = 3, away once: streak 1, zone not known yet');
+SELECT is((SELECT l.dec_cell FROM ue_location l JOIN ue u ON u.id = l.ue_id
+            WHERE u.external_id = 'fast@test'), 'ecgi:001-01:0000002',
+          'N = 3, away once: the decision is cached for the cell');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest_n3(4002, 30010)$$,
+    $$VALUES ('{accepted}'::text[], 0, 1, 0, 0, 0, 0, 0)$$, 'N = 3, away twice (fast path): no alert');
+SELECT is(pg_temp.loc('fast@test'), 'outside/unknown/2', 'N = 3, away twice: streak 2, zone not known yet');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest_n3(4003, 30020)$$,
+    $$VALUES ('{accepted}'::text[], 0, 1, 0, 0, 0, 0, 1)$$, 'N = 3, away three times: one alert');
+SELECT is(pg_temp.loc('fast@test'), 'outside/outside/3', 'N = 3, away three times: outside');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest_n3(4004, 30030)$$,
+    $$VALUES ('{accepted}'::text[], 0, 1, 0, 0, 0, 0, 0)$$, 'N = 3, away four times (fast path): no alert');
+SELECT is(pg_temp.loc('fast@test'), 'outside/outside/4', 'N = 3, away four times: streak 4');
+SELECT is(pg_temp.alerts('fast@test'), '{left}', 'N = 3: exactly one left');
+SELECT is((SELECT al.reported_at FROM alert al JOIN ue u ON u.id = al.ue_id
+            WHERE u.external_id = 'fast@test'), to_timestamp(30020), 'left raised by the third report');
+
+-- A report from the cached cell older than the stored one: counted, and
+-- neither the state nor the stored time moves.
+SELECT results_eq($$SELECT * FROM pg_temp.ingest_n3(4005, 30025)$$,
+    $$VALUES ('{accepted}'::text[], 0, 1, 0, 0, 0, 0, 0)$$, 'older report from the cached cell: counted');
+SELECT is(pg_temp.loc('fast@test'), 'outside/outside/4', 'older report from the cached cell: state untouched');
+SELECT is((SELECT l.reported_at FROM ue_location l JOIN ue u ON u.id = l.ue_id
+            WHERE u.external_id = 'fast@test'), to_timestamp(30030),
+          'older report from the cached cell: stored time untouched');
+
+-- One call, one report of each path: the counters add up.
+SELECT results_eq(
+    $$SELECT * FROM lg_ingest(ARRAY['mme-a'], ARRAY[4006]::bigint[], 1024, 3,
+        ARRAY[1, 1], ARRAY['001010000000009', '001019999999999'],
+        ARRAY[30040000000, 30040000000]::bigint[], ARRAY['EUTRA', 'EUTRA'],
+        ARRAY['ecgi:001-01:0000002', 'ecgi:001-01:0000002'],
+        ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[])$$,
+    $$VALUES ('{accepted}'::text[], 0, 1, 0, 0, 1, 0, 0)$$,
+    'fast and general path in one call: counters of both');
+SELECT is(pg_temp.loc('fast@test'), 'outside/outside/5', 'fast and general path in one call: streak 5');
 
 -- Empty call and mismatched arrays.
 SELECT results_eq(

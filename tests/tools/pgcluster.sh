@@ -11,7 +11,9 @@
 #   pgcluster.sh conninfo DIR the libpq connection string for the cluster
 #
 # The server listens on a unix socket only (no TCP), on a port number
-# picked free at creation time and kept beside the data directory. PostgreSQL refuses
+# picked free at creation time and kept beside the data directory.
+# PGCLUSTER_SHARED_BUFFERS (e.g. 4GB), when set, overrides shared_buffers
+# for this start (512MB otherwise): `make bench` sizes it to the machine. PostgreSQL refuses
 # to run as root: as root, the cluster belongs to the "postgres" user.
 set -euo pipefail
 
@@ -92,7 +94,9 @@ log_line_prefix = '%m [%p] %d '
 CONF
     fi
     if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null ||
+        opts=
+        [ -z "${PGCLUSTER_SHARED_BUFFERS:-}" ] || opts="-c shared_buffers=$PGCLUSTER_SHARED_BUFFERS"
+        as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$opts" start >/dev/null ||
             { tail -n 30 "$log" >&2; exit 1; }
     fi
     if ! psql "$(PGCLUSTER_DB=postgres conninfo)" -Atqc \

@@ -50,4 +50,4 @@ for kv in $db; do
     dbname=*) export PGDATABASE=${kv#dbname=} ;;
     esac
 done
-pg_prove -d "$PGDATABASE" "${tests[@]}"
+pg_prove ${PG_PROVE_OPTS:-} -d "$PGDATABASE" "${tests[@]}"
