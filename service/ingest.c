@@ -20,6 +20,13 @@
 
 #define N_PARAMS 12
 
+/*
+ * A group commit the database rolled back for a deadlock or a serialization
+ * failure wrote nothing (the replay window's claims included) and is sent
+ * again, up to this many times, before its nodes get 503.
+ */
+#define MAX_ATTEMPTS 3
+
 static const char ingest_sql[] =
     "SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, "
     "n_unchecked, n_alerts FROM lg_ingest($1::text[], $2::bigint[], $3::int, $4::int, "
@@ -31,6 +38,7 @@ typedef struct item {
     struct item *next;
     lg_batch_t batch;
     int64_t seq;
+    int rollbacks; /* round trips of this batch rolled back so far */
     lg_ingest_cb cb;
     void *arg;
 } item_t;
@@ -103,6 +111,47 @@ static uint64_t field_u64(const PGresult *res, int col)
     return PQgetisnull(res, 0, col) ? 0 : strtoull(PQgetvalue(res, 0, col), NULL, 10);
 }
 
+/* True for an error the same statement may not meet again: 40001, 40P01. */
+static bool is_transient(const PGresult *res)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return state != NULL && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
+}
+
+/*
+ * Puts the items of a rolled-back round trip back at the head of the queue,
+ * in their order; an item rolled back MAX_ATTEMPTS times gets 503 instead.
+ */
+static void requeue(lg_ingest_t *ing, item_t *items)
+{
+    item_t *keep = NULL, *last = NULL, *give_up = NULL;
+    while (items != NULL) {
+        item_t *it = items;
+        items = it->next;
+        it->next = NULL;
+        if (++it->rollbacks >= MAX_ATTEMPTS) {
+            it->next = give_up;
+            give_up = it;
+            continue;
+        }
+        if (last != NULL)
+            last->next = it;
+        else
+            keep = it;
+        last = it;
+        ing->queued_items++;
+        ing->queued_reports += it->batch.n_reports;
+    }
+    if (keep != NULL) {
+        last->next = ing->head;
+        if (ing->head == NULL)
+            ing->tail = last;
+        ing->head = keep;
+    }
+    update_gauges(ing);
+    finish_all(give_up, LG_INGEST_UNAVAILABLE);
+}
+
 static void on_result(void *arg, const PGresult *res, const char *err)
 {
     flight_t *f = arg;
@@ -117,6 +166,15 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     lg_metrics_observe(m, LG_H_DB_ROUNDTRIP, seconds);
     lg_metrics_observe(m, LG_H_BATCH_REPORTS, (double)f->n_reports);
 
+    if (err != NULL && is_transient(res)) {
+        lg_debug("ingest: round trip of %zu batches rolled back (%s), sending it again",
+                 f->n_items, err);
+        lg_metrics_add(m, LG_C_INGEST_RETRIES, 1);
+        requeue(ing, f->items);
+        free(f);
+        flush(ing);
+        return;
+    }
     if (err != NULL || res == NULL || PQntuples(res) != 1) {
         lg_warn("ingest: round trip of %zu batches failed: %s", f->n_items,
                 err ? err : "unexpected result");

@@ -45,6 +45,9 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
                               "Reports for devices that are not provisioned."},
     [LG_C_ALERTS] = {"locguard_alerts_total", "", "Movement alerts recorded."},
     [LG_C_DB_ERRORS] = {"locguard_db_errors_total", "", "Failed database round trips."},
+    [LG_C_INGEST_RETRIES] = {"locguard_ingest_retries_total", "",
+                             "Group commits rolled back by a deadlock or serialization "
+                             "failure and sent again."},
     [LG_C_HTTP_REQUESTS] = {"locguard_http_requests_total", "", "HTTP requests received."},
     [LG_C_TLS_HANDSHAKE_FAILURES] = {"locguard_tls_handshake_failures_total", "",
                                      "Connections that failed the TLS handshake."},

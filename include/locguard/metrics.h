@@ -33,6 +33,7 @@ typedef enum lg_counter {
     LG_C_UNKNOWN_DEVICES,       /* reports for SUPIs that are not provisioned */
     LG_C_ALERTS,                /* movement alerts written */
     LG_C_DB_ERRORS,             /* failed database round trips */
+    LG_C_INGEST_RETRIES,        /* group commits rolled back by a deadlock and sent again */
     LG_C_HTTP_REQUESTS,         /* requests received on any zone */
     LG_C_TLS_HANDSHAKE_FAILURES,/* connections dropped during the TLS handshake */
     LG_C_DELIVERIES_SUCCEEDED,  /* notifications delivered to an SCS (2xx) */

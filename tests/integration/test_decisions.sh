@@ -34,7 +34,7 @@ setup() {
         printf 'cgi:001-01:0B01:0001,UTRA,"%s"\n' "$(rect_wkt 2.34 49.29 2.36 49.31)"
     )"
     local i
-    for i in $(seq 1 20); do
+    for i in $(seq 1 22); do
         add_device "meter-$i@water.example" "$(printf '0010100000%05d' "$i")" fixed
         authorize "meter-$i@water.example" home
     done
@@ -181,4 +181,45 @@ test_one_batch_carries_many_devices() {
     assert_eq 11 "$(sql "SELECT count(*) FROM ue_location l JOIN ue u ON u.id = l.ue_id
                          WHERE u.external_id ~ '^meter-(1[0-9]|20)@' AND l.decision = 'inside'")" \
         "devices decided inside"
+}
+
+# A group commit that meets another transaction in a lock cycle is rolled
+# back by PostgreSQL (40P01) and sent again by the daemon: the node gets its
+# 204, the reports are stored once. A psql session makes the cycle: it locks
+# meter-22's row, the daemon's commit of a batch for meters 21 and 22 locks
+# meter-21's (SUPI order) and waits for meter-22's, then psql asks for
+# meter-21's. The daemon's backend, waiting longest, finds the cycle first
+# (deadlock_timeout) and is the one rolled back.
+test_a_deadlocked_group_commit_is_sent_again() {
+    local retries0 seq psql_pid rc=0
+    at mme-1 21 $A01
+    at mme-1 22 $A01
+    retries0=$(metric locguard_ingest_retries_total)
+    rm -f "$T/locked"
+    psql "$(conninfo_for "$DB")" -X -v ON_ERROR_STOP=1 -Atq >"$T/locker.out" 2>&1 <<SQL &
+BEGIN;
+SELECT 1 FROM ue_location l JOIN ue u ON u.id = l.ue_id
+ WHERE u.external_id = 'meter-22@water.example' FOR UPDATE OF l;
+\! touch $T/locked
+SELECT pg_sleep(0.5);
+SELECT 1 FROM ue_location l JOIN ue u ON u.id = l.ue_id
+ WHERE u.external_id = 'meter-21@water.example' FOR UPDATE OF l;
+SELECT pg_sleep(0.3);
+COMMIT;
+SQL
+    psql_pid=$!
+    wait_for 5 "the psql session holds meter-22's row" test -f "$T/locked"
+    seq=$(next_seq mme-1)
+    assert_eq 204 "$(south mme-1 "$seq" "$(batch mme-1 "$(eutra "$(supi 21)" $A02)" \
+                                                   "$(eutra "$(supi 22)" $A02)")")" "status"
+    wait "$psql_pid" || rc=$?
+    assert_eq 0 "$rc" "the psql session committed: $(cat "$T/locker.out")"
+    assert_eq 1 "$(awk -v a="$(metric locguard_ingest_retries_total)" -v b="$retries0" \
+                   'BEGIN { print (a - b >= 1) }')" "group commits sent again"
+    assert_eq 1 "$(sql "SELECT count(*) FROM node_batch b JOIN network_node n ON n.id = b.node_id
+                        WHERE n.name = 'mme-1' AND b.seq = $seq")" "the batch stored once"
+    assert_eq "ecgi:001-01:$A02 ecgi:001-01:$A02" \
+        "$(sql "SELECT string_agg(l.cell_key, ' ') FROM ue_location l JOIN ue u ON u.id = l.ue_id
+                 WHERE u.external_id IN ('meter-21@water.example', 'meter-22@water.example')")" \
+        "both devices at the new cell"
 }

@@ -63,6 +63,7 @@ typedef struct direct_shared {
     atomic_llong reports;     /* reports of accepted calls */
     atomic_llong calls;       /* accepted calls */
     atomic_llong errors;      /* failed calls or batches not 'accepted' */
+    atomic_llong retries;     /* calls rolled back by a deadlock and sent again */
     atomic_llong n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device,
         n_unchecked, n_alerts;
     atomic_bool failed;       /* a connection could not be made: stop */
@@ -112,7 +113,7 @@ static void usage(FILE *out)
 "Output: one line per second, then\n"
 "RESULT reports=N seconds=S reports_per_s=X p50_ms=.. p99_ms=.. max_ms=.. calls=N\n"
 "       errors=E inside=.. outside=.. ambiguous=.. unknown_cell=.. unknown_device=..\n"
-"       unchecked=.. alerts=..\n");
+"       unchecked=.. alerts=.. retries=..\n");
 }
 
 /* Builds "{e,e,...}" with n copies of elem; returns a malloc'd string. */
@@ -168,6 +169,13 @@ static void worker_fill(direct_worker_t *w)
     }
 }
 
+/* True when the call was rolled back by a deadlock (SQLSTATE 40P01). */
+static bool is_deadlock(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state != NULL && strcmp(state, "40P01") == 0;
+}
+
 static int col_int(const PGresult *res, const char *name)
 {
     int c = PQfnumber(res, name);
@@ -219,6 +227,12 @@ static void *direct_thread(void *arg)
         snprintf(w->seqs, sizeof(w->seqs), "{%" PRId64 "}", seq);
         t0 = lg_mono_us();
         res = PQexecPrepared(conn, "ingest", N_PARAMS, values, NULL, NULL, 0);
+        /* A call rolled back by a deadlock wrote nothing: send it again, as the daemon does. */
+        for (int attempt = 1; attempt < 3 && is_deadlock(res); attempt++) {
+            PQclear(res);
+            atomic_fetch_add(&sh->retries, 1);
+            res = PQexecPrepared(conn, "ingest", N_PARAMS, values, NULL, NULL, 0);
+        }
         if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
             /* A failing call makes the measurement meaningless: say why once and stop. */
             const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -420,7 +434,7 @@ int main(int argc, char **argv)
     secs = (double)(end_us - sh.start_us) / 1e6;
     printf("RESULT reports=%lld seconds=%.2f reports_per_s=%.0f p50_ms=%.1f p99_ms=%.1f "
            "max_ms=%.1f calls=%lld errors=%lld inside=%lld outside=%lld ambiguous=%lld "
-           "unknown_cell=%lld unknown_device=%lld unchecked=%lld alerts=%lld\n",
+           "unknown_cell=%lld unknown_device=%lld unchecked=%lld alerts=%lld retries=%lld\n",
            (long long)atomic_load(&sh.reports), secs, (double)atomic_load(&sh.reports) / secs,
            lg_loadgen_latency_pct_ms(&all, 0.50), lg_loadgen_latency_pct_ms(&all, 0.99),
            lg_loadgen_latency_max_ms(&all), (long long)atomic_load(&sh.calls),
@@ -428,7 +442,7 @@ int main(int argc, char **argv)
            (long long)atomic_load(&sh.n_outside), (long long)atomic_load(&sh.n_ambiguous),
            (long long)atomic_load(&sh.n_unknown_cell),
            (long long)atomic_load(&sh.n_unknown_device), (long long)atomic_load(&sh.n_unchecked),
-           (long long)atomic_load(&sh.n_alerts));
+           (long long)atomic_load(&sh.n_alerts), (long long)atomic_load(&sh.retries));
     fflush(stdout);
     rc = atomic_load(&sh.failed) || atomic_load(&sh.reports) == 0 ? 1 : 0;
 

@@ -12,8 +12,9 @@
 #
 # The server listens on a unix socket only (no TCP), on a port number
 # picked free at creation time and kept beside the data directory.
-# PGCLUSTER_SHARED_BUFFERS (e.g. 4GB), when set, overrides shared_buffers
-# for this start (512MB otherwise): `make bench` sizes it to the machine. PostgreSQL refuses
+# PGCLUSTER_OPTS, when set, holds server settings for this start only
+# (postgres -c NAME=VALUE ...): `make bench` sizes shared_buffers to the
+# machine with it. PostgreSQL refuses
 # to run as root: as root, the cluster belongs to the "postgres" user.
 set -euo pipefail
 
@@ -94,9 +95,8 @@ log_line_prefix = '%m [%p] %d '
 CONF
     fi
     if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        opts=
-        [ -z "${PGCLUSTER_SHARED_BUFFERS:-}" ] || opts="-c shared_buffers=$PGCLUSTER_SHARED_BUFFERS"
-        as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$opts" start >/dev/null ||
+        as_owner "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "${PGCLUSTER_OPTS:-}" start \
+            >/dev/null ||
             { tail -n 30 "$log" >&2; exit 1; }
     fi
     if ! psql "$(PGCLUSTER_DB=postgres conninfo)" -Atqc \
