@@ -15,6 +15,7 @@
 #include "locguard/admin.h"
 #include "locguard/config.h"
 #include "locguard/db.h"
+#include "locguard/countmap.h"
 #include "locguard/exposure.h"
 #include "locguard/http.h"
 #include "locguard/ingest.h"
@@ -55,6 +56,7 @@ typedef struct daemon_ctx {
     lg_northbound_t *northbound;
     lg_oauth_t *oauth_exposure;  /* token endpoint of the exposure zone */
     lg_exposure_t *exposure;
+    lg_countmap_t *countmap;     /* the releases in memory, for the exposure zone */
     lg_release_t *release;
     lg_periodic_t *periodic;     /* NUMBER_OF_UES_IN_AN_AREA reports */
     lg_http_zone_t *zones[LG_ZONES_MAX];
@@ -136,6 +138,12 @@ static bool has_zone(const lg_config_t *cfg, lg_zone_kind_t kind, bool *has_clie
     return false;
 }
 
+/* A release was stored: the in-memory counts reload now. */
+static void poke_countmap(void *arg)
+{
+    lg_countmap_poke(arg);
+}
+
 /* The notifier, the token signer, the northbound API and the count releases. */
 static int start_services(daemon_ctx_t *d)
 {
@@ -198,6 +206,15 @@ static int start_services(daemon_ctx_t *d)
         return LG_ERR;
     if (d->exposure != NULL)
         lg_exposure_set_release(d->exposure, d->release);
+    if (d->exposure != NULL && c->counts_in_memory) {
+        lg_countmap_config_t mcfg = {
+            .poll_ms = c->counts_memory_poll_ms,
+            .keep_days = c->counts_memory_days,
+        };
+        d->countmap = lg_countmap_new(d->base, d->db, &mcfg);
+        lg_exposure_set_countmap(d->exposure, d->countmap);
+        lg_release_on_stored(d->release, poke_countmap, d->countmap);
+    }
 
     lg_periodic_config_t pcfg = {
         .k = c->counts_k,
@@ -292,6 +309,7 @@ static void cleanup(daemon_ctx_t *d)
     /* These take their queries back from the pool. */
     lg_periodic_free(d->periodic);
     lg_release_free(d->release);
+    lg_countmap_free(d->countmap);
     lg_notifier_free(d->notifier);
     /*
      * The pool completes every query under way; the completions answer their
