@@ -62,6 +62,7 @@ struct lg_countgeo {
     uint32_t *sq_cells;
     lg_box_t *sq_box;   /* union of the boxes of the square's cells */
     uint32_t *cell_sq;  /* the square of each cell */
+    double max_w, max_h; /* the widest and tallest cell box */
     bool is_finished;
 };
 
@@ -256,6 +257,8 @@ void lg_countgeo_finish(lg_countgeo_t *g)
         all.y0 = fmin(all.y0, b->y0);
         all.x1 = fmax(all.x1, b->x1);
         all.y1 = fmax(all.y1, b->y1);
+        g->max_w = fmax(g->max_w, b->x1 - b->x0);
+        g->max_h = fmax(g->max_h, b->y1 - b->y0);
     }
     if (!(all.x0 <= all.x1))
         all = (lg_box_t){0, 0, 1, 1};
@@ -438,7 +441,106 @@ typedef struct clipset {
     bool has_inner;     /* inner: a box inside the (single) clip polygon */
     lg_box_t inner;
     double area_deg;    /* planar area of the area */
+    /*
+     * A single convex clip polygon as its two y-monotone chains, bottom to
+     * top: at height y it spans [left(y), right(y)]. Decides whether a box
+     * is inside or apart in O(log m) instead of testing every edge.
+     */
+    bool is_convex;
+    lg_pt_t left[65], right[65];
+    size_t n_left, n_right;
+    lg_pt_t leftmost, rightmost;
 } clipset_t;
+
+/* The x of the chain c[0..n) (y non-decreasing) at height y, within its y range. */
+static double chain_x(const lg_pt_t *c, size_t n, double y, bool is_right)
+{
+    size_t lo = 0, hi = n - 1;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (c[mid].y < y)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    lg_pt_t a = c[lo], b = c[hi];
+    if (b.y == a.y)
+        return is_right ? fmax(a.x, b.x) : fmin(a.x, b.x);
+    double t = (y - a.y) / (b.y - a.y);
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    return a.x + t * (b.x - a.x);
+}
+
+/* Splits the convex counter-clockwise ring p[0..m) into its chains. */
+static void make_chains(clipset_t *cs, const lg_pt_t *p, size_t m)
+{
+    size_t bottom = 0, top = 0;
+    for (size_t i = 1; i < m; i++) {
+        if (p[i].y < p[bottom].y || (p[i].y == p[bottom].y && p[i].x > p[bottom].x))
+            bottom = i;
+        if (p[i].y > p[top].y || (p[i].y == p[top].y && p[i].x < p[top].x))
+            top = i;
+    }
+    /* Counter-clockwise from the bottom up the right side to the top. */
+    cs->n_right = 0;
+    for (size_t i = bottom;; i = (i + 1) % m) {
+        cs->right[cs->n_right++] = p[i];
+        if (i == top)
+            break;
+    }
+    /* And on from the top down the left side to the bottom, reversed. */
+    cs->n_left = 0;
+    for (size_t i = bottom;; i = (i + m - 1) % m) {
+        cs->left[cs->n_left++] = p[i];
+        if (i == top)
+            break;
+    }
+    cs->leftmost = cs->rightmost = p[0];
+    for (size_t i = 1; i < m; i++) {
+        if (p[i].x < cs->leftmost.x)
+            cs->leftmost = p[i];
+        if (p[i].x > cs->rightmost.x)
+            cs->rightmost = p[i];
+    }
+    cs->is_convex = cs->n_left >= 2 && cs->n_right >= 2;
+}
+
+/* Relative slack of the chain tests: a box that close to the edge is clipped instead. */
+#define CHAIN_SLACK 1e-9
+
+/* True when box b is inside the single convex clip polygon (chains). */
+static bool chain_inside(const clipset_t *cs, lg_box_t b)
+{
+    double ymin = cs->right[0].y, ymax = cs->right[cs->n_right - 1].y;
+    double slack = CHAIN_SLACK * (cs->box.x1 - cs->box.x0 + cs->box.y1 - cs->box.y0);
+    if (b.y0 < ymin + slack || b.y1 > ymax - slack)
+        return false;
+    double l = fmax(chain_x(cs->left, cs->n_left, b.y0, false),
+                    chain_x(cs->left, cs->n_left, b.y1, false));
+    double r = fmin(chain_x(cs->right, cs->n_right, b.y0, true),
+                    chain_x(cs->right, cs->n_right, b.y1, true));
+    return b.x0 >= l + slack && b.x1 <= r - slack;
+}
+
+/* True when box b and the single convex clip polygon are apart. */
+static bool chain_apart(const clipset_t *cs, lg_box_t b)
+{
+    double ymin = cs->right[0].y, ymax = cs->right[cs->n_right - 1].y;
+    double slack = CHAIN_SLACK * (cs->box.x1 - cs->box.x0 + cs->box.y1 - cs->box.y0);
+    if (b.y1 < ymin - slack || b.y0 > ymax + slack)
+        return true;
+    double y0 = fmax(b.y0, ymin), y1 = fmin(b.y1, ymax);
+    /* left() is convex and right() concave: their extremes on [y0, y1]. */
+    double lmin = fmin(chain_x(cs->left, cs->n_left, y0, false),
+                       chain_x(cs->left, cs->n_left, y1, false));
+    if (cs->leftmost.y >= y0 && cs->leftmost.y <= y1)
+        lmin = fmin(lmin, cs->leftmost.x);
+    double rmax = fmax(chain_x(cs->right, cs->n_right, y0, true),
+                       chain_x(cs->right, cs->n_right, y1, true));
+    if (cs->rightmost.y >= y0 && cs->rightmost.y <= y1)
+        rmax = fmax(rmax, cs->rightmost.x);
+    return b.x1 < lmin - slack || b.x0 > rmax + slack;
+}
 
 static bool overlaps(lg_box_t a, lg_box_t b)
 {
@@ -450,11 +552,21 @@ static bool contains(lg_box_t outer, lg_box_t b)
     return outer.x0 <= b.x0 && b.x1 <= outer.x1 && outer.y0 <= b.y0 && b.y1 <= outer.y1;
 }
 
+/* True when box b is apart from the area (false: maybe not). */
+static bool box_apart(const clipset_t *cs, lg_box_t b)
+{
+    if (!overlaps(cs->box, b))
+        return true;
+    return cs->is_convex && chain_apart(cs, b);
+}
+
 /* True when box b lies inside one of the clip polygons (so inside the area). */
 static bool box_whole(const clipset_t *cs, lg_box_t b)
 {
     if (cs->has_inner && contains(cs->inner, b))
         return true;
+    if (cs->is_convex)
+        return chain_inside(cs, b);
     for (size_t i = 0; i < cs->n; i++)
         if (contains(cs->c[i].box, b) && lg_planar_box_in_convex(cs->c[i].p, cs->c[i].m, b))
             return true;
@@ -533,6 +645,7 @@ static bool build_area(const lg_count_area_t *area, const lg_count_params_t *p, 
     size_t n;
     cs->n = 0;
     cs->has_inner = false;
+    cs->is_convex = false;
     if (area->is_circle) {
         if (!(area->radius_m >= 1)) {
             refuse(out, lg_camara_invalid_argument, "area.radius must be at least 1 metre");
@@ -604,6 +717,7 @@ static bool build_area(const lg_count_area_t *area, const lg_count_params_t *p, 
         cs->c[0].box = cs->box;
         cs->n = 1;
         find_inner(cs);
+        make_chains(cs, cs->pts, n);
         return true;
     }
     if (lg_planar_triangulate(ring, n, cs->pts) != LG_OK) {
@@ -678,7 +792,7 @@ void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, b
     double covered_deg = 0;
     for (size_t i = 0; i < g->n_pieces; i++) {
         const shape_t *sh = &g->pieces[i];
-        if (!overlaps(sh->box, cs->box))
+        if (box_apart(cs, sh->box))
             continue;
         covered_deg += box_whole(cs, sh->box) ? sh->area : shape_inside(g, sh, cs, &scratch);
     }
@@ -697,10 +811,16 @@ void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, b
 
     /* The sum in billionths of a device: whole squares, then the edge cells. */
     __int128 total = 0;
-    size_t n_sq = (size_t)g->nx * g->ny;
-    for (size_t sq = 0; sq < n_sq; sq++) {
+    /* The squares whose cells may reach the area: centres within half a cell of its box. */
+    uint32_t ix0 = square_of(g, cs->box.x0 - g->max_w / 2, cs->box.y0 - g->max_h / 2) % g->nx;
+    uint32_t iy0 = square_of(g, cs->box.x0 - g->max_w / 2, cs->box.y0 - g->max_h / 2) / g->nx;
+    uint32_t ix1 = square_of(g, cs->box.x1 + g->max_w / 2, cs->box.y1 + g->max_h / 2) % g->nx;
+    uint32_t iy1 = square_of(g, cs->box.x1 + g->max_w / 2, cs->box.y1 + g->max_h / 2) / g->nx;
+    for (uint32_t iy = iy0; iy <= iy1; iy++)
+    for (uint32_t ix = ix0; ix <= ix1; ix++) {
+        size_t sq = (size_t)iy * g->nx + ix;
         lg_box_t ub = g->sq_box[sq];
-        if (g->sq_start[sq] == g->sq_start[sq + 1] || !overlaps(ub, cs->box))
+        if (g->sq_start[sq] == g->sq_start[sq + 1] || box_apart(cs, ub))
             continue;
         if (box_whole(cs, ub)) {
             for (size_t r = 0; r < n_sel; r++)
@@ -710,7 +830,7 @@ void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, b
         for (uint32_t k = g->sq_start[sq]; k < g->sq_start[sq + 1]; k++) {
             uint32_t ci = g->sq_cells[k];
             const shape_t *cell = &g->cells[ci];
-            if (!overlaps(cell->box, cs->box))
+            if (box_apart(cs, cell->box))
                 continue;
             int64_t q;
             if (box_whole(cs, cell->box)) {

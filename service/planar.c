@@ -67,13 +67,21 @@ double lg_planar_clip_area(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, s
 {
     if (n < 3 || m < 3)
         return 0;
+    /*
+     * Everything relative to the clip's first point: intersection points
+     * computed near (0, 0) keep their digits, so that a subject covering
+     * the clip polygon gives back its area to ~1e-15, not ~1e-12.
+     */
+    const lg_pt_t o = clip[0];
     /* Each pass adds at most one point per crossing, at most n per pass. */
     reserve(s, 2 * n + 2);
-    memcpy(s->a, subj, n * sizeof(*subj));
+    for (size_t i = 0; i < n; i++)
+        s->a[i] = (lg_pt_t){subj[i].x - o.x, subj[i].y - o.y};
     lg_pt_t *in = s->a, *out = s->b;
     size_t n_in = n;
     for (size_t j = 0; j < m && n_in > 0; j++) {
-        lg_pt_t a = clip[j], b = clip[(j + 1) % m];
+        lg_pt_t a = {clip[j].x - o.x, clip[j].y - o.y};
+        lg_pt_t b = {clip[(j + 1) % m].x - o.x, clip[(j + 1) % m].y - o.y};
         if (s->cap < 2 * n_in + 2) {
             /* Keep in's contents across the growth. */
             bool in_is_a = in == s->a;
