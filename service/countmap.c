@@ -447,23 +447,44 @@ typedef struct clipset {
      * is inside or apart in O(log m) instead of testing every edge.
      */
     bool is_convex;
+    size_t bottom;      /* index of the chains' first point in the polygon */
     lg_pt_t left[65], right[65];
     size_t n_left, n_right;
     lg_pt_t leftmost, rightmost;
 } clipset_t;
 
-/* The x of the chain c[0..n) (y non-decreasing) at height y, within its y range. */
-static double chain_x(const lg_pt_t *c, size_t n, double y, bool is_right)
+/* The first segment k of chain c[0..n) with c[k + 1].y >= y (y within the chain's range). */
+static size_t first_seg(const lg_pt_t *c, size_t n, double y)
 {
-    size_t lo = 0, hi = n - 1;
-    while (hi - lo > 1) {
+    size_t lo = 0, hi = n - 2;
+    while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (c[mid].y < y)
+        if (c[mid + 1].y >= y)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* The last segment k of chain c[0..n) with c[k].y <= y. */
+static size_t last_seg(const lg_pt_t *c, size_t n, double y)
+{
+    size_t lo = 0, hi = n - 2;
+    while (lo < hi) {
+        size_t mid = (lo + hi + 1) / 2;
+        if (c[mid].y <= y)
             lo = mid;
         else
-            hi = mid;
+            hi = mid - 1;
     }
-    lg_pt_t a = c[lo], b = c[hi];
+    return lo;
+}
+
+/* The x of segment k of chain c at height y; a flat segment gives its outer end. */
+static double seg_x(const lg_pt_t *c, size_t k, double y, bool is_right)
+{
+    lg_pt_t a = c[k], b = c[k + 1];
     if (b.y == a.y)
         return is_right ? fmax(a.x, b.x) : fmin(a.x, b.x);
     double t = (y - a.y) / (b.y - a.y);
@@ -481,6 +502,7 @@ static void make_chains(clipset_t *cs, const lg_pt_t *p, size_t m)
         if (p[i].y > p[top].y || (p[i].y == p[top].y && p[i].x < p[top].x))
             top = i;
     }
+    cs->bottom = bottom;
     /* Counter-clockwise from the bottom up the right side to the top. */
     cs->n_right = 0;
     for (size_t i = bottom;; i = (i + 1) % m) {
@@ -502,45 +524,13 @@ static void make_chains(clipset_t *cs, const lg_pt_t *p, size_t m)
         if (p[i].x > cs->rightmost.x)
             cs->rightmost = p[i];
     }
-    cs->is_convex = cs->n_left >= 2 && cs->n_right >= 2;
+    cs->is_convex = cs->n_left >= 2 && cs->n_right >= 2 && m <= 64;
 }
 
 /* Relative slack of the chain tests: a box that close to the edge is clipped instead. */
 #define CHAIN_SLACK 1e-9
 
-/* True when box b is inside the single convex clip polygon (chains). */
-static bool chain_inside(const clipset_t *cs, lg_box_t b)
-{
-    double ymin = cs->right[0].y, ymax = cs->right[cs->n_right - 1].y;
-    double slack = CHAIN_SLACK * (cs->box.x1 - cs->box.x0 + cs->box.y1 - cs->box.y0);
-    if (b.y0 < ymin + slack || b.y1 > ymax - slack)
-        return false;
-    double l = fmax(chain_x(cs->left, cs->n_left, b.y0, false),
-                    chain_x(cs->left, cs->n_left, b.y1, false));
-    double r = fmin(chain_x(cs->right, cs->n_right, b.y0, true),
-                    chain_x(cs->right, cs->n_right, b.y1, true));
-    return b.x0 >= l + slack && b.x1 <= r - slack;
-}
-
-/* True when box b and the single convex clip polygon are apart. */
-static bool chain_apart(const clipset_t *cs, lg_box_t b)
-{
-    double ymin = cs->right[0].y, ymax = cs->right[cs->n_right - 1].y;
-    double slack = CHAIN_SLACK * (cs->box.x1 - cs->box.x0 + cs->box.y1 - cs->box.y0);
-    if (b.y1 < ymin - slack || b.y0 > ymax + slack)
-        return true;
-    double y0 = fmax(b.y0, ymin), y1 = fmin(b.y1, ymax);
-    /* left() is convex and right() concave: their extremes on [y0, y1]. */
-    double lmin = fmin(chain_x(cs->left, cs->n_left, y0, false),
-                       chain_x(cs->left, cs->n_left, y1, false));
-    if (cs->leftmost.y >= y0 && cs->leftmost.y <= y1)
-        lmin = fmin(lmin, cs->leftmost.x);
-    double rmax = fmax(chain_x(cs->right, cs->n_right, y0, true),
-                       chain_x(cs->right, cs->n_right, y1, true));
-    if (cs->rightmost.y >= y0 && cs->rightmost.y <= y1)
-        rmax = fmax(rmax, cs->rightmost.x);
-    return b.x1 < lmin - slack || b.x0 > rmax + slack;
-}
+typedef enum box_class { BOX_APART, BOX_INSIDE, BOX_EDGE } box_class_t;
 
 static bool overlaps(lg_box_t a, lg_box_t b)
 {
@@ -552,30 +542,73 @@ static bool contains(lg_box_t outer, lg_box_t b)
     return outer.x0 <= b.x0 && b.x1 <= outer.x1 && outer.y0 <= b.y0 && b.y1 <= outer.y1;
 }
 
-/* True when box b is apart from the area (false: maybe not). */
-static bool box_apart(const clipset_t *cs, lg_box_t b)
+/*
+ * Where box b lies against the area. For BOX_EDGE with a single convex clip
+ * polygon, edge[0..*n_edge) gets the polygon edges that can cut the box:
+ * those of its two chains at the box's heights (the others' lines pass
+ * outside the box or outside the polygon there) whose inner half-plane
+ * misses a corner of the box. *n_edge is SIZE_MAX when every clip polygon
+ * is to be applied whole (the triangles of a non-convex area).
+ */
+static box_class_t classify(const clipset_t *cs, lg_box_t b, uint8_t *edge, size_t *n_edge)
 {
+    *n_edge = SIZE_MAX;
     if (!overlaps(cs->box, b))
-        return true;
-    return cs->is_convex && chain_apart(cs, b);
-}
-
-/* True when box b lies inside one of the clip polygons (so inside the area). */
-static bool box_whole(const clipset_t *cs, lg_box_t b)
-{
+        return BOX_APART;
     if (cs->has_inner && contains(cs->inner, b))
-        return true;
-    if (cs->is_convex)
-        return chain_inside(cs, b);
-    for (size_t i = 0; i < cs->n; i++)
-        if (contains(cs->c[i].box, b) && lg_planar_box_in_convex(cs->c[i].p, cs->c[i].m, b))
-            return true;
-    return false;
+        return BOX_INSIDE;
+    if (!cs->is_convex) {
+        for (size_t i = 0; i < cs->n; i++)
+            if (contains(cs->c[i].box, b) && lg_planar_box_in_convex(cs->c[i].p, cs->c[i].m, b))
+                return BOX_INSIDE;
+        return BOX_EDGE;
+    }
+    const double ymin = cs->right[0].y, ymax = cs->right[cs->n_right - 1].y;
+    const double slack = CHAIN_SLACK * (cs->box.x1 - cs->box.x0 + cs->box.y1 - cs->box.y0);
+    if (b.y1 < ymin - slack || b.y0 > ymax + slack)
+        return BOX_APART;
+    double y0 = fmax(b.y0, ymin), y1 = fmin(b.y1, ymax);
+    size_t l0 = first_seg(cs->left, cs->n_left, y0), l1 = last_seg(cs->left, cs->n_left, y1);
+    size_t r0 = first_seg(cs->right, cs->n_right, y0), r1 = last_seg(cs->right, cs->n_right, y1);
+    double xl0 = seg_x(cs->left, l0, y0, false), xl1 = seg_x(cs->left, l1, y1, false);
+    double xr0 = seg_x(cs->right, r0, y0, true), xr1 = seg_x(cs->right, r1, y1, true);
+    if (b.y0 >= ymin + slack && b.y1 <= ymax - slack && b.x0 >= fmax(xl0, xl1) + slack &&
+        b.x1 <= fmin(xr0, xr1) - slack)
+        return BOX_INSIDE;
+    /* left() is convex and right() concave: their extremes on [y0, y1]. */
+    double lmin = fmin(xl0, xl1), rmax = fmax(xr0, xr1);
+    if (cs->leftmost.y >= y0 && cs->leftmost.y <= y1)
+        lmin = fmin(lmin, cs->leftmost.x);
+    if (cs->rightmost.y >= y0 && cs->rightmost.y <= y1)
+        rmax = fmax(rmax, cs->rightmost.x);
+    if (b.x1 < lmin - slack || b.x0 > rmax + slack)
+        return BOX_APART;
+
+    const lg_pt_t *p = cs->c[0].p;
+    const size_t m = cs->c[0].m;
+    size_t n = 0;
+    for (int side = 0; side < 2; side++) {
+        size_t k0 = side ? r0 : l0, k1 = side ? r1 : l1;
+        /* Widened by one: a vertex exactly at y0 or y1 belongs to two segments. */
+        k0 = k0 > 0 ? k0 - 1 : 0;
+        k1 = k1 + 2 < (side ? cs->n_right : cs->n_left) ? k1 + 1 : k1;
+        for (size_t k = k0; k <= k1; k++) {
+            /* Chain segment k as the polygon's edge j (from p[j] to p[j + 1]). */
+            size_t j = side ? (cs->bottom + k) % m : (cs->bottom + m - k - 1) % m;
+            lg_pt_t a = p[j], c = p[(j + 1) % m];
+            double dx = c.x - a.x, dy = c.y - a.y;
+            lg_pt_t worst = {dy > 0 ? b.x1 : b.x0, dx > 0 ? b.y0 : b.y1};
+            if (dx * (worst.y - a.y) - dy * (worst.x - a.x) < 0 && n < 128)
+                edge[n++] = (uint8_t)j;
+        }
+    }
+    *n_edge = n;
+    return BOX_EDGE;
 }
 
-/* The planar area of shape sh inside the area. */
+/* The planar area of shape sh inside the area; edge/n_edge from classify. */
 static double shape_inside(const lg_countgeo_t *g, const shape_t *sh, const clipset_t *cs,
-                           lg_planar_scratch_t *scratch)
+                           const uint8_t *edge, size_t n_edge, lg_planar_scratch_t *scratch)
 {
     double sum = 0;
     for (size_t i = 0; i < cs->n; i++) {
@@ -583,8 +616,12 @@ static double shape_inside(const lg_countgeo_t *g, const shape_t *sh, const clip
             continue;
         for (uint32_t k = 0; k < sh->n_rings; k++) {
             const ring_t *r = &g->rings[sh->ring0 + k];
-            double a = lg_planar_clip_area(&g->pts[r->first], r->n, cs->c[i].p, cs->c[i].m,
-                                           scratch);
+            const lg_pt_t *pts = &g->pts[r->first];
+            double a = n_edge == SIZE_MAX
+                           ? lg_planar_clip_area_in_box(pts, r->n, sh->box, cs->c[i].p,
+                                                        cs->c[i].m, scratch)
+                           : lg_planar_clip_area_edges(pts, r->n, cs->c[i].p, cs->c[i].m, edge,
+                                                       n_edge, scratch);
             sum += r->is_hole ? -a : a;
         }
     }
@@ -789,12 +826,21 @@ void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, b
         out->releases[i] = sel[i]->id;
 
     /* The covered share, from the coverage pieces. */
+    uint8_t edge[128];
+    size_t n_edge;
     double covered_deg = 0;
     for (size_t i = 0; i < g->n_pieces; i++) {
         const shape_t *sh = &g->pieces[i];
-        if (box_apart(cs, sh->box))
-            continue;
-        covered_deg += box_whole(cs, sh->box) ? sh->area : shape_inside(g, sh, cs, &scratch);
+        switch (classify(cs, sh->box, edge, &n_edge)) {
+        case BOX_APART:
+            break;
+        case BOX_INSIDE:
+            covered_deg += sh->area;
+            break;
+        case BOX_EDGE:
+            covered_deg += shape_inside(g, sh, cs, edge, n_edge, &scratch);
+            break;
+        }
     }
     out->covered = covered_deg >= cs->area_deg * (1 - 1e-12)
                        ? 1
@@ -820,9 +866,12 @@ void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, b
     for (uint32_t ix = ix0; ix <= ix1; ix++) {
         size_t sq = (size_t)iy * g->nx + ix;
         lg_box_t ub = g->sq_box[sq];
-        if (g->sq_start[sq] == g->sq_start[sq + 1] || box_apart(cs, ub))
+        if (g->sq_start[sq] == g->sq_start[sq + 1])
             continue;
-        if (box_whole(cs, ub)) {
+        box_class_t sq_class = classify(cs, ub, edge, &n_edge);
+        if (sq_class == BOX_APART)
+            continue;
+        if (sq_class == BOX_INSIDE) {
             for (size_t r = 0; r < n_sel; r++)
                 total += (__int128)LG_COUNT_SHARE_ONE * sel[r]->sq_sum[sq];
             continue;
@@ -830,13 +879,14 @@ void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, b
         for (uint32_t k = g->sq_start[sq]; k < g->sq_start[sq + 1]; k++) {
             uint32_t ci = g->sq_cells[k];
             const shape_t *cell = &g->cells[ci];
-            if (box_apart(cs, cell->box))
+            box_class_t cell_class = classify(cs, cell->box, edge, &n_edge);
+            if (cell_class == BOX_APART)
                 continue;
             int64_t q;
-            if (box_whole(cs, cell->box)) {
+            if (cell_class == BOX_INSIDE) {
                 q = LG_COUNT_SHARE_ONE;
             } else {
-                double inside = shape_inside(g, cell, cs, &scratch);
+                double inside = shape_inside(g, cell, cs, edge, n_edge, &scratch);
                 if (inside == 0 || !(cell->area != 0))
                     continue;
                 q = (int64_t)rint(inside / cell->area * 1e9);

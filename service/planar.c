@@ -62,11 +62,13 @@ static double cross(lg_pt_t a, lg_pt_t b, lg_pt_t c)
     return (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
 }
 
-double lg_planar_clip_area(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, size_t m,
-                           lg_planar_scratch_t *s)
+/*
+ * Sutherland-Hodgman of subj[0..n) by the edges edge[0..n_edges) of the
+ * convex counter-clockwise clip[0..m); the area of what is left.
+ */
+static double clip_edges(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, size_t m,
+                         const uint8_t *edge, size_t n_edges, lg_planar_scratch_t *s)
 {
-    if (n < 3 || m < 3)
-        return 0;
     /*
      * Everything relative to the clip's first point: intersection points
      * computed near (0, 0) keep their digits, so that a subject covering
@@ -79,7 +81,8 @@ double lg_planar_clip_area(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, s
         s->a[i] = (lg_pt_t){subj[i].x - o.x, subj[i].y - o.y};
     lg_pt_t *in = s->a, *out = s->b;
     size_t n_in = n;
-    for (size_t j = 0; j < m && n_in > 0; j++) {
+    for (size_t e = 0; e < n_edges && n_in > 0; e++) {
+        size_t j = edge != NULL ? edge[e] : e;
         lg_pt_t a = {clip[j].x - o.x, clip[j].y - o.y};
         lg_pt_t b = {clip[(j + 1) % m].x - o.x, clip[(j + 1) % m].y - o.y};
         if (s->cap < 2 * n_in + 2) {
@@ -122,6 +125,46 @@ double lg_planar_clip_area(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, s
         n_in = n_out;
     }
     return fabs(lg_planar_ring_area(in, n_in));
+}
+
+double lg_planar_clip_area(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, size_t m,
+                           lg_planar_scratch_t *s)
+{
+    if (n < 3 || m < 3)
+        return 0;
+    return clip_edges(subj, n, clip, m, NULL, m, s);
+}
+
+double lg_planar_clip_area_edges(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, size_t m,
+                                 const uint8_t *edge, size_t n_edges, lg_planar_scratch_t *s)
+{
+    if (n < 3 || m < 3)
+        return 0;
+    if (n_edges == 0)
+        return fabs(lg_planar_ring_area(subj, n));
+    return clip_edges(subj, n, clip, m, edge, n_edges, s);
+}
+
+double lg_planar_clip_area_in_box(const lg_pt_t *subj, size_t n, lg_box_t box, const lg_pt_t *clip,
+                                  size_t m, lg_planar_scratch_t *s)
+{
+    uint8_t edge[256];
+    if (n < 3 || m < 3)
+        return 0;
+    if (m > LG_ARRAY_SIZE(edge))
+        return clip_edges(subj, n, clip, m, NULL, m, s);
+    /* Only the edges whose inner half-plane misses a corner of the box can cut the subject. */
+    size_t n_edges = 0;
+    for (size_t j = 0; j < m; j++) {
+        lg_pt_t a = clip[j], b = clip[(j + 1) % m];
+        double dx = b.x - a.x, dy = b.y - a.y;
+        lg_pt_t worst = {dy > 0 ? box.x1 : box.x0, dx > 0 ? box.y0 : box.y1};
+        if (dx * (worst.y - a.y) - dy * (worst.x - a.x) < 0)
+            edge[n_edges++] = (uint8_t)j;
+    }
+    if (n_edges == 0)
+        return fabs(lg_planar_ring_area(subj, n));
+    return clip_edges(subj, n, clip, m, edge, n_edges, s);
 }
 
 bool lg_planar_in_convex(const lg_pt_t *clip, size_t m, lg_pt_t q)

@@ -55,6 +55,22 @@ lg_box_t lg_planar_ring_box(const lg_pt_t *p, size_t n);
 double lg_planar_clip_area(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, size_t m,
                            lg_planar_scratch_t *s);
 
+/*
+ * lg_planar_clip_area for a subject that lies within box: only the clip
+ * edges that cut the box are applied (the others leave it whole), which is
+ * what makes clipping a small cell by a 64-point circle cheap.
+ */
+double lg_planar_clip_area_in_box(const lg_pt_t *subj, size_t n, lg_box_t box, const lg_pt_t *clip,
+                                  size_t m, lg_planar_scratch_t *s);
+
+/*
+ * lg_planar_clip_area applying only the clip edges edge[0..n_edges) (edge j
+ * runs from clip[j] to clip[j + 1]): the caller knows the others leave the
+ * subject whole.
+ */
+double lg_planar_clip_area_edges(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, size_t m,
+                                 const uint8_t *edge, size_t n_edges, lg_planar_scratch_t *s);
+
 /* True when q is inside or on the convex counter-clockwise ring clip[0..m). */
 bool lg_planar_in_convex(const lg_pt_t *clip, size_t m, lg_pt_t q);
 
