@@ -606,6 +606,36 @@ static box_class_t classify(const clipset_t *cs, lg_box_t b, uint8_t *edge, size
     return BOX_EDGE;
 }
 
+/*
+ * classify for a box b within a box that classify found cut by the convex
+ * clip polygon's edges outer[0..n_outer) only: b is inside unless one of
+ * those edges cuts it too, apart when wholly outside one of them (else a
+ * box apart near a vertex is clipped to nothing).
+ */
+static box_class_t classify_within(const clipset_t *cs, lg_box_t b, const uint8_t *outer,
+                                   size_t n_outer, uint8_t *edge, size_t *n_edge)
+{
+    if (!overlaps(cs->box, b))
+        return BOX_APART;
+    const lg_pt_t *p = cs->c[0].p;
+    const size_t m = cs->c[0].m;
+    size_t n = 0;
+    for (size_t i = 0; i < n_outer; i++) {
+        size_t j = outer[i];
+        lg_pt_t a = p[j], c = p[(j + 1) % m];
+        double dx = c.x - a.x, dy = c.y - a.y;
+        double worst = dx * ((dx > 0 ? b.y0 : b.y1) - a.y) - dy * ((dy > 0 ? b.x1 : b.x0) - a.x);
+        if (worst >= 0)
+            continue;
+        double best = dx * ((dx > 0 ? b.y1 : b.y0) - a.y) - dy * ((dy > 0 ? b.x0 : b.x1) - a.x);
+        if (best < 0)
+            return BOX_APART;
+        edge[n++] = (uint8_t)j;
+    }
+    *n_edge = n;
+    return n == 0 ? BOX_INSIDE : BOX_EDGE;
+}
+
 /* The planar area of shape sh inside the area; edge/n_edge from classify. */
 static double shape_inside(const lg_countgeo_t *g, const shape_t *sh, const clipset_t *cs,
                            const uint8_t *edge, size_t n_edge, lg_planar_scratch_t *scratch)
@@ -876,10 +906,18 @@ void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, b
                 total += (__int128)LG_COUNT_SHARE_ONE * sel[r]->sq_sum[sq];
             continue;
         }
+        /* The square's cutting edges, kept: its cells' boxes lie within its box. */
+        uint8_t sq_edge[128];
+        size_t n_sq_edge = n_edge;
+        if (n_edge != SIZE_MAX)
+            memcpy(sq_edge, edge, n_edge);
         for (uint32_t k = g->sq_start[sq]; k < g->sq_start[sq + 1]; k++) {
             uint32_t ci = g->sq_cells[k];
             const shape_t *cell = &g->cells[ci];
-            box_class_t cell_class = classify(cs, cell->box, edge, &n_edge);
+            box_class_t cell_class = n_sq_edge == SIZE_MAX
+                                         ? classify(cs, cell->box, edge, &n_edge)
+                                         : classify_within(cs, cell->box, sq_edge, n_sq_edge,
+                                                           edge, &n_edge);
             if (cell_class == BOX_APART)
                 continue;
             int64_t q;
