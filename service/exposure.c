@@ -284,7 +284,7 @@ static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, co
     c->ex = ex;
     c->req = req;
     lg_count_answer_json(&a, c->answer, sizeof(c->answer));
-    /* The audit row lg_counts_query would write. */
+    /* The audit row lg_counts_query would write, marked as answered from memory. */
     json_t *releases = json_null();
     if (a.n_releases > 0) {
         releases = json_array();
@@ -293,9 +293,10 @@ static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, co
     }
     json_t *start = json_object_get(normalised, "starttime");
     json_t *end = json_object_get(normalised, "endtime");
-    json_t *request = json_pack("{s:O,s:O,s:O,s:o,s:I}", "area", area_json, "starttime",
+    json_t *request = json_pack("{s:O,s:O,s:O,s:o,s:I,s:s}", "area", area_json, "starttime",
                                 start ? start : json_null(), "endtime", end ? end : json_null(),
-                                "releases", releases, "areaM2", (json_int_t)llround(a.area_m2));
+                                "releases", releases, "areaM2", (json_int_t)llround(a.area_m2),
+                                "evaluator", "memory");
     json_t *answer = json_loads(c->answer, 0, NULL);
     lg_count_answer_cleanup(&a);
     if (request == NULL || answer == NULL ||
