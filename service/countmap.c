@@ -184,16 +184,35 @@ static bool read_f64(wkb_t *w, double *out)
     return isfinite(*out);
 }
 
-/* Reads one geometry (its rings appended to g); depth bounds collections. */
+/* Skips n points of 16 bytes. */
+static bool skip_points(wkb_t *w, uint32_t n)
+{
+    if ((size_t)(w->end - w->p) / 16 < n)
+        return false;
+    w->p += (size_t)n * 16;
+    return true;
+}
+
+/*
+ * Reads one geometry, its rings appended to g: polygons and multipolygons;
+ * points and lines (which a collection may hold, and which have no area)
+ * are skipped. depth bounds nested collections.
+ */
 static bool read_geometry(lg_countgeo_t *g, wkb_t *w, int depth)
 {
     uint32_t type, n;
     if (w->p >= w->end || depth > 3)
         return false;
     w->is_le = *w->p++ == 1;
-    if (!read_u32(w, &type) || !read_u32(w, &n))
+    if (!read_u32(w, &type))
+        return false;
+    if (type == 1) /* Point: no count */
+        return skip_points(w, 1);
+    if (!read_u32(w, &n))
         return false;
     switch (type) {
+    case 2: /* LineString */
+        return skip_points(w, n);
     case 3: /* Polygon */
         for (uint32_t i = 0; i < n; i++) {
             uint32_t n_pts;
@@ -209,19 +228,16 @@ static bool read_geometry(lg_countgeo_t *g, wkb_t *w, int depth)
             free(pts);
         }
         return true;
+    case 4: /* MultiPoint */
+    case 5: /* MultiLineString */
     case 6: /* MultiPolygon */
     case 7: /* GeometryCollection */
-        for (uint32_t i = 0; i < n; i++) {
-            if (w->p >= w->end)
+        for (uint32_t i = 0; i < n; i++)
+            if (!read_geometry(g, w, depth + 1))
                 return false;
-            if (type == 6 || (w->end - w->p >= 5)) {
-                if (!read_geometry(g, w, depth + 1))
-                    return false;
-            }
-        }
         return true;
     default:
-        return false;
+        return false; /* 3D, measured or curved: not ours */
     }
 }
 
@@ -992,6 +1008,7 @@ struct lg_countmap {
     op_t *op;             /* the round trip in flight */
     /* The load under way. */
     int64_t poll_version; /* count_geo_version.version at the poll */
+    int64_t bad_version;  /* a cell table version the evaluator could not load, or -1 */
     int64_t horizon_us;
     lg_countgeo_t *geo;   /* the geometry of the next snapshot (a reference) */
     int64_t *want;        /* the release ids to keep, from the poll */
@@ -1206,8 +1223,9 @@ static void on_geo(void *arg, const PGresult *res, const char *err)
         }
         if (!is_ok || lg_countgeo_add_wkb(g, kind[0] == 'p', buf, n) != LG_OK) {
             lg_warn("countmap: a coverage the evaluator cannot read (row %d); counts are "
-                    "answered by the database",
+                    "answered by the database until the cells change",
                     i);
+            m->bad_version = m->poll_version;
             free(buf);
             lg_countgeo_unref(g);
             load_reset(m);
@@ -1246,6 +1264,13 @@ static void on_poll(void *arg, const PGresult *res, const char *err)
     m->next = 0;
 
     if (m->snap == NULL || m->snap->geo->version != m->poll_version) {
+        if (m->poll_version == m->bad_version) {
+            /* Not again until the cells change; lg_counts_query answers meanwhile. */
+            lg_countsnap_unref(m->snap);
+            m->snap = NULL;
+            load_reset(m);
+            return;
+        }
         (void)send_query(m, LOAD_GEO, geo_sql, 0, NULL, on_geo);
         return;
     }
@@ -1287,6 +1312,7 @@ lg_countmap_t *lg_countmap_new(struct event_base *base, lg_db_t *db,
     m->base = base;
     m->db = db;
     m->cfg = *cfg;
+    m->bad_version = -1;
     if (m->cfg.poll_ms < 10)
         m->cfg.poll_ms = 10;
     if (m->cfg.keep_days < 0)

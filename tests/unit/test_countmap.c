@@ -299,6 +299,115 @@ static void test_area_json_and_answer_text(void **state)
     assert_string_equal(buf, "{\"status\": \"AREA_NOT_SUPPORTED\"}");
 }
 
+/* Little-endian WKB writers. */
+static size_t put_u32(unsigned char *b, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    return 4;
+}
+
+static size_t put_pt(unsigned char *b, double x, double y)
+{
+    uint64_t u;
+    memcpy(&u, &x, 8);
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(u >> (8 * i));
+    memcpy(&u, &y, 8);
+    for (int i = 0; i < 8; i++)
+        b[8 + i] = (unsigned char)(u >> (8 * i));
+    return 16;
+}
+
+/* A WKB Polygon: the square [x, x + d]^2, with the hole [x + d/4, x + 3d/4]^2 when has_hole. */
+static size_t put_square(unsigned char *b, double x, double d, bool has_hole)
+{
+    size_t n = 0;
+    b[n++] = 1;
+    n += put_u32(b + n, 3);
+    n += put_u32(b + n, has_hole ? 2 : 1);
+    n += put_u32(b + n, 5);
+    n += put_pt(b + n, x, 0);
+    n += put_pt(b + n, x + d, 0);
+    n += put_pt(b + n, x + d, d);
+    n += put_pt(b + n, x, d);
+    n += put_pt(b + n, x, 0);
+    if (has_hole) {
+        double q = d / 4;
+        n += put_u32(b + n, 5);
+        n += put_pt(b + n, x + q, q);
+        n += put_pt(b + n, x + q, 3 * q);
+        n += put_pt(b + n, x + 3 * q, 3 * q);
+        n += put_pt(b + n, x + 3 * q, q);
+        n += put_pt(b + n, x + q, q);
+    }
+    return n;
+}
+
+static void test_wkb_cells_and_pieces(void **state)
+{
+    (void)state;
+    unsigned char b[1024];
+    lg_countgeo_t *g = lg_countgeo_new(7);
+    /* A MultiPolygon of two squares, one with a hole: area 1 - 1/4 + 1. */
+    size_t n = 0;
+    b[n++] = 1;
+    n += put_u32(b + n, 6);
+    n += put_u32(b + n, 2);
+    n += put_square(b + n, 0, 1, true);
+    n += put_square(b + n, 2, 1, false);
+    assert_int_equal(lg_countgeo_add_wkb(g, false, b, n), LG_OK);
+    /* Truncated: refused, nothing added. */
+    assert_int_equal(lg_countgeo_add_wkb(g, false, b, n - 3), LG_ERR);
+    /* A collection of a point, a line and a rectangle: the rectangle. */
+    n = 0;
+    b[n++] = 1;
+    n += put_u32(b + n, 7);
+    n += put_u32(b + n, 3);
+    b[n++] = 1;
+    n += put_u32(b + n, 1);
+    n += put_pt(b + n, 9, 9);
+    b[n++] = 1;
+    n += put_u32(b + n, 2);
+    n += put_u32(b + n, 2);
+    n += put_pt(b + n, 9, 9);
+    n += put_pt(b + n, 10, 10);
+    b[n++] = 1;
+    n += put_u32(b + n, 3);
+    n += put_u32(b + n, 1);
+    n += put_u32(b + n, 5);
+    n += put_pt(b + n, 0, 0);
+    n += put_pt(b + n, 4, 0);
+    n += put_pt(b + n, 4, 1);
+    n += put_pt(b + n, 0, 1);
+    n += put_pt(b + n, 0, 0);
+    assert_int_equal(lg_countgeo_add_wkb(g, true, b, n), LG_OK);
+    /* A curve (type 10) is not ours. */
+    n = 0;
+    b[n++] = 1;
+    n += put_u32(b + n, 10);
+    n += put_u32(b + n, 0);
+    assert_int_equal(lg_countgeo_add_wkb(g, true, b, n), LG_ERR);
+    lg_countgeo_finish(g);
+    assert_int_equal(lg_countgeo_cells(g), 1);
+
+    /* One release: the cell holds 100; the area [0, 1] x [0, 1] holds 3/4 of the cell's 7/4. */
+    int64_t *noisy = malloc(sizeof(int64_t));
+    noisy[0] = 100;
+    lg_countrel_t *r = lg_countrel_new(g, 5, 0, US, noisy, 1);
+    lg_countsnap_t *s = lg_countsnap_new(g, &r, 1, 0);
+    lg_countrel_unref(r);
+    lg_countgeo_unref(g);
+    lg_count_params_t p = {1, 0, 1e15};
+    /* [0, 1]^2 holds 3/4 of the cell's 7/4: 100 * 428571429 / 10^9 = 42.857 -> 43. */
+    lg_count_area_t a = box_area(0, 0, 1, 1);
+    expect(s, &a, &p, false, 0, 0, "SUPPORTED_AREA", 43);
+    /* [0, 6] x [0, 1]: the whole cell, 4/6 covered. */
+    a = box_area(0, 0, 6, 1);
+    expect(s, &a, &p, false, 0, 0, "PART_OF_AREA_NOT_SUPPORTED", 100);
+    lg_countsnap_unref(s);
+}
+
 /* ---- against the database ---- */
 
 typedef struct fixture {
@@ -589,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_coverage_statuses_and_intervals),
         cmocka_unit_test(test_refusals_have_lg_counts_area_messages),
         cmocka_unit_test(test_area_json_and_answer_text),
+        cmocka_unit_test(test_wkb_cells_and_pieces),
     };
     const struct CMUnitTest db[] = {
         cmocka_unit_test(test_memory_answers_equal_lg_counts_query),
