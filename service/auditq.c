@@ -33,8 +33,8 @@ struct lg_auditq {
     size_t max_rows, batch_rows;
     row_t *head, *tail; /* waiting */
     size_t n_waiting;
-    size_t n_flight;    /* rows in the statement under way */
-    batch_t *flight;    /* the statement under way, or NULL */
+    size_t n_flight; /* rows in the statement under way */
+    batch_t *flight; /* the statement under way, or NULL */
 };
 
 lg_auditq_t *lg_auditq_new(lg_db_t *db, size_t max_rows, size_t batch_rows)
@@ -66,8 +66,7 @@ static void on_written(void *arg, const PGresult *res, const char *err)
     lg_auditq_t *q = b->q;
     (void)res;
     if (err != NULL)
-        lg_warn("audit: writing %s failed; the answers waiting for it get 503",
-                "count audit rows");
+        lg_warn("audit: writing %s failed; the answers waiting for it get 503", "count audit rows");
     if (q != NULL) {
         q->flight = NULL;
         q->n_flight = 0;

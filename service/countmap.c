@@ -40,9 +40,9 @@ typedef struct ring {
 
 /* A cell or a coverage piece. */
 typedef struct shape {
-    lg_box_t box;     /* bounding box of its rings */
-    double area;      /* planar area, square degrees (exteriors minus holes) */
-    uint32_t ring0;   /* its rings: rings[ring0 .. ring0 + n_rings) */
+    lg_box_t box;   /* bounding box of its rings */
+    double area;    /* planar area, square degrees (exteriors minus holes) */
+    uint32_t ring0; /* its rings: rings[ring0 .. ring0 + n_rings) */
     uint32_t n_rings;
 } shape_t;
 
@@ -60,8 +60,8 @@ struct lg_countgeo {
     uint32_t nx, ny;
     uint32_t *sq_start; /* cells of square s: sq_cells[sq_start[s] .. sq_start[s + 1]) */
     uint32_t *sq_cells;
-    lg_box_t *sq_box;   /* union of the boxes of the square's cells */
-    uint32_t *cell_sq;  /* the square of each cell */
+    lg_box_t *sq_box;    /* union of the boxes of the square's cells */
+    uint32_t *cell_sq;   /* the square of each cell */
     double max_w, max_h; /* the widest and tallest cell box */
     bool is_finished;
 };
@@ -164,10 +164,9 @@ static bool read_u32(wkb_t *w, uint32_t *out)
     if (w->end - w->p < 4)
         return false;
     const unsigned char *b = w->p;
-    *out = w->is_le ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                          (uint32_t)b[3] << 24
-                    : (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 |
-                          (uint32_t)b[0] << 24;
+    *out = w->is_le
+               ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
+               : (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 | (uint32_t)b[0] << 24;
     w->p += 4;
     return true;
 }
@@ -453,17 +452,17 @@ typedef struct clipset {
         lg_box_t box;
     } c[64];
     size_t n;
-    lg_box_t box;       /* of the whole area */
-    bool has_inner;     /* inner: a box inside the (single) clip polygon */
+    lg_box_t box;   /* of the whole area */
+    bool has_inner; /* inner: a box inside the (single) clip polygon */
     lg_box_t inner;
-    double area_deg;    /* planar area of the area */
+    double area_deg; /* planar area of the area */
     /*
      * A single convex clip polygon as its two y-monotone chains, bottom to
      * top: at height y it spans [left(y), right(y)]. Decides whether a box
      * is inside or apart in O(log m) instead of testing every edge.
      */
     bool is_convex;
-    size_t bottom;      /* index of the chains' first point in the polygon */
+    size_t bottom; /* index of the chains' first point in the polygon */
     lg_pt_t left[65], right[65];
     size_t n_left, n_right;
     lg_pt_t leftmost, rightmost;
@@ -664,8 +663,8 @@ static double shape_inside(const lg_countgeo_t *g, const shape_t *sh, const clip
             const ring_t *r = &g->rings[sh->ring0 + k];
             const lg_pt_t *pts = &g->pts[r->first];
             double a = n_edge == SIZE_MAX
-                           ? lg_planar_clip_area_in_box(pts, r->n, sh->box, cs->c[i].p,
-                                                        cs->c[i].m, scratch)
+                           ? lg_planar_clip_area_in_box(pts, r->n, sh->box, cs->c[i].p, cs->c[i].m,
+                                                        scratch)
                            : lg_planar_clip_area_edges(pts, r->n, cs->c[i].p, cs->c[i].m, edge,
                                                        n_edge, scratch);
             sum += r->is_hole ? -a : a;
@@ -888,9 +887,8 @@ void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, b
             break;
         }
     }
-    out->covered = covered_deg >= cs->area_deg * (1 - 1e-12)
-                       ? 1
-                       : fmin(covered_deg / cs->area_deg, 1 - 1e-6);
+    out->covered =
+        covered_deg >= cs->area_deg * (1 - 1e-12) ? 1 : fmin(covered_deg / cs->area_deg, 1 - 1e-6);
     out->outcome = LG_COUNT_ANSWERED;
     if (out->covered < 0.5) {
         out->status = "AREA_NOT_SUPPORTED";
@@ -909,50 +907,50 @@ void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, b
     uint32_t ix1 = square_of(g, cs->box.x1 + g->max_w / 2, cs->box.y1 + g->max_h / 2) % g->nx;
     uint32_t iy1 = square_of(g, cs->box.x1 + g->max_w / 2, cs->box.y1 + g->max_h / 2) / g->nx;
     for (uint32_t iy = iy0; iy <= iy1; iy++)
-    for (uint32_t ix = ix0; ix <= ix1; ix++) {
-        size_t sq = (size_t)iy * g->nx + ix;
-        lg_box_t ub = g->sq_box[sq];
-        if (g->sq_start[sq] == g->sq_start[sq + 1])
-            continue;
-        box_class_t sq_class = classify(cs, ub, edge, &n_edge);
-        if (sq_class == BOX_APART)
-            continue;
-        if (sq_class == BOX_INSIDE) {
-            for (size_t r = 0; r < n_sel; r++)
-                total += (__int128)LG_COUNT_SHARE_ONE * sel[r]->sq_sum[sq];
-            continue;
-        }
-        /* The square's cutting edges, kept: its cells' boxes lie within its box. */
-        uint8_t sq_edge[128];
-        size_t n_sq_edge = n_edge;
-        if (n_edge != SIZE_MAX)
-            memcpy(sq_edge, edge, n_edge);
-        for (uint32_t k = g->sq_start[sq]; k < g->sq_start[sq + 1]; k++) {
-            uint32_t ci = g->sq_cells[k];
-            const shape_t *cell = &g->cells[ci];
-            box_class_t cell_class = n_sq_edge == SIZE_MAX
-                                         ? classify(cs, cell->box, edge, &n_edge)
-                                         : classify_within(cs, cell->box, sq_edge, n_sq_edge,
-                                                           edge, &n_edge);
-            if (cell_class == BOX_APART)
+        for (uint32_t ix = ix0; ix <= ix1; ix++) {
+            size_t sq = (size_t)iy * g->nx + ix;
+            lg_box_t ub = g->sq_box[sq];
+            if (g->sq_start[sq] == g->sq_start[sq + 1])
                 continue;
-            int64_t q;
-            if (cell_class == BOX_INSIDE) {
-                q = LG_COUNT_SHARE_ONE;
-            } else {
-                double inside = shape_inside(g, cell, cs, edge, n_edge, &scratch);
-                if (inside == 0 || !(cell->area != 0))
-                    continue;
-                q = (int64_t)rint(inside / cell->area * 1e9);
-                if (q == 0)
-                    continue;
+            box_class_t sq_class = classify(cs, ub, edge, &n_edge);
+            if (sq_class == BOX_APART)
+                continue;
+            if (sq_class == BOX_INSIDE) {
+                for (size_t r = 0; r < n_sel; r++)
+                    total += (__int128)LG_COUNT_SHARE_ONE * sel[r]->sq_sum[sq];
+                continue;
             }
-            int64_t noisy = 0;
-            for (size_t r = 0; r < n_sel; r++)
-                noisy += sel[r]->noisy[ci];
-            total += (__int128)q * noisy;
+            /* The square's cutting edges, kept: its cells' boxes lie within its box. */
+            uint8_t sq_edge[128];
+            size_t n_sq_edge = n_edge;
+            if (n_edge != SIZE_MAX)
+                memcpy(sq_edge, edge, n_edge);
+            for (uint32_t k = g->sq_start[sq]; k < g->sq_start[sq + 1]; k++) {
+                uint32_t ci = g->sq_cells[k];
+                const shape_t *cell = &g->cells[ci];
+                box_class_t cell_class =
+                    n_sq_edge == SIZE_MAX
+                        ? classify(cs, cell->box, edge, &n_edge)
+                        : classify_within(cs, cell->box, sq_edge, n_sq_edge, edge, &n_edge);
+                if (cell_class == BOX_APART)
+                    continue;
+                int64_t q;
+                if (cell_class == BOX_INSIDE) {
+                    q = LG_COUNT_SHARE_ONE;
+                } else {
+                    double inside = shape_inside(g, cell, cs, edge, n_edge, &scratch);
+                    if (inside == 0 || !(cell->area != 0))
+                        continue;
+                    q = (int64_t)rint(inside / cell->area * 1e9);
+                    if (q == 0)
+                        continue;
+                }
+                int64_t noisy = 0;
+                for (size_t r = 0; r < n_sel; r++)
+                    noisy += sel[r]->noisy[ci];
+                total += (__int128)q * noisy;
+            }
         }
-    }
     out->count = round_div(total, (__int128)LG_COUNT_SHARE_ONE * (__int128)n_sel);
     if (out->count < p->k) {
         out->status = "DENSITY_BELOW_PRIVACY_THRESHOLD";
@@ -1004,14 +1002,14 @@ struct lg_countmap {
     lg_countsnap_t *snap; /* the current snapshot, NULL until the first load */
     uint64_t generation;
     load_state_t state;
-    bool is_poked;        /* poll again as soon as the load under way ends */
-    op_t *op;             /* the round trip in flight */
+    bool is_poked; /* poll again as soon as the load under way ends */
+    op_t *op;      /* the round trip in flight */
     /* The load under way. */
     int64_t poll_version; /* count_geo_version.version at the poll */
     int64_t bad_version;  /* a cell table version the evaluator could not load, or -1 */
     int64_t horizon_us;
-    lg_countgeo_t *geo;   /* the geometry of the next snapshot (a reference) */
-    int64_t *want;        /* the release ids to keep, from the poll */
+    lg_countgeo_t *geo; /* the geometry of the next snapshot (a reference) */
+    int64_t *want;      /* the release ids to keep, from the poll */
     size_t n_want;
     size_t next;          /* want[next] is the next release to look at */
     lg_countrel_t **have; /* releases ready (references) */
@@ -1021,9 +1019,8 @@ struct lg_countmap {
 static const char poll_sql[] =
     "SELECT geo_version, geo_built, id FROM lg_counts_releases_since($1::bigint)";
 static const char geo_sql[] = "SELECT version, kind, geom FROM lg_counts_geo()";
-static const char release_sql[] =
-    "SELECT version, bucket_start_us, bucket_end_us, cells, noisy "
-    "FROM lg_counts_release_noisy($1::bigint)";
+static const char release_sql[] = "SELECT version, bucket_start_us, bucket_end_us, cells, noisy "
+                                  "FROM lg_counts_release_noisy($1::bigint)";
 
 static void step(lg_countmap_t *m);
 
@@ -1054,7 +1051,7 @@ static void load_reset(lg_countmap_t *m)
 
 /* Starts a round trip; false (and idle again) when the pool refuses it. */
 static bool send_query(lg_countmap_t *m, load_state_t state, const char *sql, int n,
-                 const char *const *values, lg_db_cb cb)
+                       const char *const *values, lg_db_cb cb)
 {
     op_t *op = lg_xcalloc(1, sizeof(*op));
     op->m = m;
@@ -1098,8 +1095,8 @@ static void finish_load(lg_countmap_t *m)
     m->snap = s;
     m->generation++;
     lg_countsnap_unref(old);
-    lg_debug("countmap: snapshot %" PRIu64 ": %zu cells, %zu pieces, %zu releases",
-             m->generation, s->geo->n_cells, s->geo->n_pieces, s->n_rels);
+    lg_debug("countmap: snapshot %" PRIu64 ": %zu cells, %zu pieces, %zu releases", m->generation,
+             s->geo->n_cells, s->geo->n_pieces, s->n_rels);
     load_reset(m);
 }
 

@@ -102,16 +102,16 @@ static double clip_edges(const lg_pt_t *subj, size_t n, const lg_pt_t *clip, siz
             if (d_cur >= 0) {
                 if (d_prev < 0) {
                     double t = d_prev / (d_prev - d_cur);
-                    out[n_out++] = (lg_pt_t){prev.x + t * (cur.x - prev.x),
-                                             prev.y + t * (cur.y - prev.y)};
+                    out[n_out++] =
+                        (lg_pt_t){prev.x + t * (cur.x - prev.x), prev.y + t * (cur.y - prev.y)};
                 }
                 out[n_out++] = cur;
             } else {
                 is_all_in = false;
                 if (d_prev >= 0) {
                     double t = d_prev / (d_prev - d_cur);
-                    out[n_out++] = (lg_pt_t){prev.x + t * (cur.x - prev.x),
-                                             prev.y + t * (cur.y - prev.y)};
+                    out[n_out++] =
+                        (lg_pt_t){prev.x + t * (cur.x - prev.x), prev.y + t * (cur.y - prev.y)};
                 }
             }
             prev = cur;

@@ -42,8 +42,8 @@ void lg_auditq_free(lg_auditq_t *q);
  * request and answer released) when the queue is full or no database
  * connection is up.
  */
-LG_MUST_CHECK int lg_auditq_add(lg_auditq_t *q, const char *actor, json_t *request,
-                                json_t *answer, lg_auditq_cb cb, void *arg);
+LG_MUST_CHECK int lg_auditq_add(lg_auditq_t *q, const char *actor, json_t *request, json_t *answer,
+                                lg_auditq_cb cb, void *arg);
 
 /* Rows waiting or under way. */
 size_t lg_auditq_depth(const lg_auditq_t *q);

@@ -127,23 +127,23 @@ typedef enum lg_count_outcome {
 /* What lg_countsnap_answer decided. */
 typedef struct lg_count_answer {
     lg_count_outcome_t outcome;
-    const char *status;   /* ANSWERED: "SUPPORTED_AREA", ... (constant) */
-    bool has_count;       /* ANSWERED: the status carries a count */
+    const char *status; /* ANSWERED: "SUPPORTED_AREA", ... (constant) */
+    bool has_count;     /* ANSWERED: the status carries a count */
     int64_t count;
-    double area_m2;       /* the area's size on the sphere (audit) */
-    double covered;       /* the covered share as decided (tests) */
-    const char *code;     /* REFUSED: the CAMARA ErrorInfo code (constant) */
-    char message[160];    /* REFUSED: lg_counts_area's message */
-    int64_t *releases;    /* ANSWERED: the ids of the releases used, ascending */
+    double area_m2;    /* the area's size on the sphere (audit) */
+    double covered;    /* the covered share as decided (tests) */
+    const char *code;  /* REFUSED: the CAMARA ErrorInfo code (constant) */
+    char message[160]; /* REFUSED: lg_counts_area's message */
+    int64_t *releases; /* ANSWERED: the ids of the releases used, ascending */
     size_t n_releases;
 } lg_count_answer_t;
 
 /*
  * Answers area over the releases of s: the latest when !has_interval, else
  * those whose bucket lies in [start_us, end_us]. FALLBACK when the snapshot
- * holds no release, when the interval starts before its horizon, or when the area's polygon is one the
- * evaluator does not handle (a circle whose lon/lat polygon is not convex,
- * a polygon the ear clipper cannot split). Free with lg_count_answer_cleanup.
+ * holds no release, when the interval starts before its horizon, or when the area's polygon is one
+ * the evaluator does not handle (a circle whose lon/lat polygon is not convex, a polygon the ear
+ * clipper cannot split). Free with lg_count_answer_cleanup.
  */
 void lg_countsnap_answer(const lg_countsnap_t *s, const lg_count_area_t *area, bool has_interval,
                          int64_t start_us, int64_t end_us, const lg_count_params_t *p,

@@ -57,9 +57,8 @@ static lg_countsnap_t *make_snapshot(void)
     int64_t *noisy = malloc(16 * sizeof(int64_t));
     for (int i = 0; i < 16; i++)
         noisy[i] = i * 7 - 20;
-    lg_countrel_t *r =
-        lg_countrel_new(g, 1, FUZZ_NOW_US - INT64_C(7200000000), FUZZ_NOW_US - INT64_C(3600000000),
-                        noisy, 16);
+    lg_countrel_t *r = lg_countrel_new(g, 1, FUZZ_NOW_US - INT64_C(7200000000),
+                                       FUZZ_NOW_US - INT64_C(3600000000), noisy, 16);
     lg_countsnap_t *s = lg_countsnap_new(g, &r, 1, FUZZ_NOW_US - INT64_C(86400000000));
     lg_countrel_unref(r);
     lg_countgeo_unref(g);

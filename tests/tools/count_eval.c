@@ -41,13 +41,27 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd': db_conninfo = optarg; break;
-        case 'a': lat = atof(optarg); break;
-        case 'o': lon = atof(optarg); break;
-        case 'r': radius_m = atof(optarg); break;
-        case 's': spread_m = atof(optarg); break;
-        case 'n': requests = atoi(optarg); break;
-        case 'S': seed = (unsigned)atoi(optarg); break;
+        case 'd':
+            db_conninfo = optarg;
+            break;
+        case 'a':
+            lat = atof(optarg);
+            break;
+        case 'o':
+            lon = atof(optarg);
+            break;
+        case 'r':
+            radius_m = atof(optarg);
+            break;
+        case 's':
+            spread_m = atof(optarg);
+            break;
+        case 'n':
+            requests = atoi(optarg);
+            break;
+        case 'S':
+            seed = (unsigned)atoi(optarg);
+            break;
         default:
             fprintf(stderr, "usage: count-eval --db CONNINFO [--lat --lon --radius-m --spread-m "
                             "--requests --seed]\n");

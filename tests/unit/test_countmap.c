@@ -51,8 +51,13 @@ static lg_pt_t box_pt(double x, double y)
 static void add_cell(lg_countgeo_t *g, int i, int j, bool has_hole)
 {
     double x = X0 + i * D, y = Y0 + j * D, q = D / 4;
-    lg_pt_t pts[8] = {box_pt(x, y), box_pt(x + D, y), box_pt(x + D, y + D), box_pt(x, y + D),
-                      box_pt(x + q, y + q), box_pt(x + q, y + 3 * q), box_pt(x + 3 * q, y + 3 * q),
+    lg_pt_t pts[8] = {box_pt(x, y),
+                      box_pt(x + D, y),
+                      box_pt(x + D, y + D),
+                      box_pt(x, y + D),
+                      box_pt(x + q, y + q),
+                      box_pt(x + q, y + 3 * q),
+                      box_pt(x + 3 * q, y + 3 * q),
                       box_pt(x + 3 * q, y + q)};
     size_t len[2] = {4, 4};
     bool hole[2] = {false, true};
@@ -218,8 +223,8 @@ static void test_coverage_statuses_and_intervals(void **state)
     assert_int_equal(ans.outcome, LG_COUNT_FALLBACK);
     lg_count_answer_cleanup(&ans);
     /* A circle inside cell 11 (0.02 degrees is 1.46 km east-west here): share of 25. */
-    lg_count_area_t c = {.is_circle = true, .lat = Y0 + 1.5 * D, .lon = X0 + 1.5 * D,
-                         .radius_m = 600};
+    lg_count_area_t c = {
+        .is_circle = true, .lat = Y0 + 1.5 * D, .lon = X0 + 1.5 * D, .radius_m = 600};
     lg_count_params_t k1 = {1, 1e5, 5e10};
     lg_countsnap_answer(s, &c, false, 0, 0, &k1, &ans);
     assert_int_equal(ans.outcome, LG_COUNT_ANSWERED);
@@ -289,8 +294,8 @@ static void test_area_json_and_answer_text(void **state)
     json_decref(j);
 
     char buf[96];
-    lg_count_answer_t ans = {.outcome = LG_COUNT_ANSWERED, .status = "SUPPORTED_AREA",
-                             .has_count = true, .count = 14};
+    lg_count_answer_t ans = {
+        .outcome = LG_COUNT_ANSWERED, .status = "SUPPORTED_AREA", .has_count = true, .count = 14};
     lg_count_answer_json(&ans, buf, sizeof(buf));
     assert_string_equal(buf, "{\"count\": 14, \"status\": \"SUPPORTED_AREA\"}");
     ans.has_count = false;
@@ -457,7 +462,8 @@ static void make_population(fixture_t *f)
     exec(f, "SET client_min_messages = warning");
     exec(f, "TRUNCATE count_release, count_release_cell, cell CASCADE");
     char *sql = malloc(1 << 20);
-    size_t len = (size_t)snprintf(sql, 1 << 20, "INSERT INTO cell (cell_key, rat, coverage) VALUES ");
+    size_t len =
+        (size_t)snprintf(sql, 1 << 20, "INSERT INTO cell (cell_key, rat, coverage) VALUES ");
     bool is_first = true;
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) {
@@ -465,15 +471,19 @@ static void make_population(fixture_t *f)
                 continue;
             char extra[400] = "";
             if (i == 10 && j == 10)
-                snprintf(extra, sizeof(extra), ",(%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g)",
-                         5.1025, 47.1025, 5.1025, 47.1065, 5.1065, 47.1065, 5.1065, 47.1025, 5.1025, 47.1025);
+                snprintf(extra, sizeof(extra),
+                         ",(%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g,%.17g %.17g)", 5.1025,
+                         47.1025, 5.1025, 47.1065, 5.1065, 47.1065, 5.1065, 47.1025, 5.1025,
+                         47.1025);
             len += (size_t)snprintf(
                 sql + len, (1 << 20) - len,
-                "%s('c%02d%02d','EUTRA',ST_GeomFromText('MULTIPOLYGON(((%.17g %.17g,%.17g %.17g,%.17g "
+                "%s('c%02d%02d','EUTRA',ST_GeomFromText('MULTIPOLYGON(((%.17g %.17g,%.17g "
+                "%.17g,%.17g "
                 "%.17g,%.17g %.17g,%.17g %.17g)%s)%s)',4326))",
                 is_first ? "" : ",", i, j, cx[i][j], cy[i][j], cx[i + 1][j], cy[i + 1][j],
                 cx[i + 1][j + 1], cy[i + 1][j + 1], cx[i][j + 1], cy[i][j + 1], cx[i][j], cy[i][j],
-                extra, i == 12 && j == 3 ? ",((5.3 47.3,5.31 47.3,5.31 47.31,5.3 47.31,5.3 47.3))" : "");
+                extra,
+                i == 12 && j == 3 ? ",((5.3 47.3,5.31 47.3,5.31 47.31,5.3 47.31,5.3 47.3))" : "");
             is_first = false;
         }
     exec(f, sql);
@@ -541,10 +551,11 @@ static int compare(fixture_t *f, const char *area_text, const char *start, const
                    int *n_fallback)
 {
     const char *values[3] = {area_text, start, end};
-    PGresult *res = PQexecParams(f->sql,
-                                 "SELECT lg_counts_query('cross-check', $1::jsonb, $2::timestamptz, "
-                                 "$3::timestamptz, 10, 100000, 1e10)::text",
-                                 3, NULL, values, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(f->sql,
+                     "SELECT lg_counts_query('cross-check', $1::jsonb, $2::timestamptz, "
+                     "$3::timestamptz, 10, 100000, 1e10)::text",
+                     3, NULL, values, NULL, NULL, 0);
     json_t *area_json = json_loads(area_text, 0, NULL);
     lg_count_area_t area;
     assert_int_equal(lg_count_area_from_json(area_json, &area), LG_OK);
@@ -584,8 +595,8 @@ static int compare(fixture_t *f, const char *area_text, const char *start, const
         json_t *ours = json_loads(mine, 0, NULL);
         if (ours == NULL || !json_equal(theirs, ours)) {
             print_message("area %s: SQL %s, C %s (covered %.12f)\n", area_text,
-                          PQgetvalue(res, 0, 0), ans.outcome == LG_COUNT_REFUSED ? ans.message : mine,
-                          ans.covered);
+                          PQgetvalue(res, 0, 0),
+                          ans.outcome == LG_COUNT_REFUSED ? ans.message : mine, ans.covered);
             bad = 1;
         }
         json_decref(theirs);
@@ -610,15 +621,18 @@ static void test_memory_answers_equal_lg_counts_query(void **state)
         snprintf(area, sizeof(area),
                  "{\"areaType\":\"CIRCLE\",\"center\":{\"latitude\":%.6f,\"longitude\":%.6f},"
                  "\"radius\":%.1f}",
-                 46.98 + uniform() * 0.2, 4.98 + uniform() * 0.2, 150 + uniform() * uniform() * 12000);
+                 46.98 + uniform() * 0.2, 4.98 + uniform() * 0.2,
+                 150 + uniform() * uniform() * 12000);
         bad += compare(f, area, NULL, NULL, &n_fallback);
     }
     /* Polygons: star-shaped (convex or not) of 3..15 points, and random ones (often crossing). */
     for (int i = 0; i < 300; i++, n++) {
         int pts = 3 + (int)(uniform() * 13);
-        double lat = 46.99 + uniform() * 0.18, lon = 4.99 + uniform() * 0.18, r = 0.003 + uniform() * 0.06;
+        double lat = 46.99 + uniform() * 0.18, lon = 4.99 + uniform() * 0.18,
+               r = 0.003 + uniform() * 0.06;
         bool is_random = i % 5 == 4;
-        size_t len = (size_t)snprintf(area, sizeof(area), "{\"areaType\":\"POLYGON\",\"boundary\":[");
+        size_t len =
+            (size_t)snprintf(area, sizeof(area), "{\"areaType\":\"POLYGON\",\"boundary\":[");
         for (int k = 0; k < pts; k++) {
             double a = 2 * M_PI * (k + (is_random ? uniform() * 3 : uniform() * 0.8)) / pts;
             double rr = r * (0.3 + 0.7 * uniform());
@@ -671,9 +685,11 @@ static void test_cell_changes_and_new_releases_are_picked_up(void **state)
     assert_non_null(s);
     (void)cells;
     /* Its release is all zeros for the new cell until a release holds it. */
-    exec(f, "SELECT lg_counts_store_release(date_trunc('hour', now()), date_trunc('hour', now()) "
-            "+ interval '1 hour', 1, 2, array_agg(cell_key ORDER BY cell_key), "
-            "array_agg(CASE WHEN cell_key = 'zz-new' THEN 77 ELSE 0 END ORDER BY cell_key)) FROM cell");
+    exec(
+        f,
+        "SELECT lg_counts_store_release(date_trunc('hour', now()), date_trunc('hour', now()) "
+        "+ interval '1 hour', 1, 2, array_agg(cell_key ORDER BY cell_key), "
+        "array_agg(CASE WHEN cell_key = 'zz-new' THEN 77 ELSE 0 END ORDER BY cell_key)) FROM cell");
     gen = lg_countmap_generation(f->map);
     lg_countmap_poke(f->map);
     wait_generation(f, gen + 1);

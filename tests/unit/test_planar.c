@@ -36,7 +36,8 @@ static void test_ring_area_is_signed_by_orientation(void **state)
     assert_true(fabs(lg_planar_ring_area(unit_sq, 4) - 1) < EPS);
     assert_true(fabs(lg_planar_ring_area(cw, 4) + 1) < EPS);
     /* Far from the origin, small: no digits lost. */
-    lg_pt_t far[] = {{179.99, 89.99}, {179.99001, 89.99}, {179.99001, 89.99001}, {179.99, 89.99001}};
+    lg_pt_t far[] = {
+        {179.99, 89.99}, {179.99001, 89.99}, {179.99001, 89.99001}, {179.99, 89.99001}};
     assert_true(fabs(lg_planar_ring_area(far, 4) - 1e-10) < 1e-16);
 }
 
@@ -51,7 +52,8 @@ static void test_square_overlaps(void **state)
     assert_true(fabs(clip(big, 4, unit_sq, 4) - 1) < EPS);
     /* A clockwise subject gives the same (positive) area. */
     lg_pt_t cw[] = {{0.5, 0.5}, {0.5, 1.5}, {1.5, 1.5}, {1.5, 0.5}};
-    assert_true(fabs(clip(unit_sq, 4, cw, 4) - 0.25) < EPS || fabs(clip(cw, 4, unit_sq, 4) - 0.25) < EPS);
+    assert_true(fabs(clip(unit_sq, 4, cw, 4) - 0.25) < EPS ||
+                fabs(clip(cw, 4, unit_sq, 4) - 0.25) < EPS);
     /* Disjoint, and touching along an edge only: nothing. */
     lg_pt_t away[] = {{3, 3}, {4, 3}, {4, 4}, {3, 4}};
     lg_pt_t touching[] = {{1, 0}, {2, 0}, {2, 1}, {1, 1}};
@@ -75,7 +77,8 @@ static void test_triangle_overlaps(void **state)
 static void test_circle_overlaps(void **state)
 {
     (void)state;
-    /* At the equator a small circle is round in lon/lat; its 64-gon has area 32 r^2 sin(2 pi / 64). */
+    /* At the equator a small circle is round in lon/lat; its 64-gon has area 32 r^2 sin(2 pi / 64).
+     */
     lg_pt_t circle[LG_PLANAR_CIRCLE_POINTS];
     double r_m = 1000, r_deg = r_m / LG_PLANAR_EARTH_M * 180 / M_PI;
     lg_planar_circle(0, 0, r_m, circle);
@@ -91,7 +94,9 @@ static void test_circle_overlaps(void **state)
     double q = clip(quadrant, 4, circle, LG_PLANAR_CIRCLE_POINTS);
     assert_true(fabs(q - area / 4) / area < 1e-12);
     /* A small square at the centre is whole, and inside as a box. */
-    lg_pt_t small[] = {{-r_deg / 4, -r_deg / 4}, {r_deg / 4, -r_deg / 4}, {r_deg / 4, r_deg / 4},
+    lg_pt_t small[] = {{-r_deg / 4, -r_deg / 4},
+                       {r_deg / 4, -r_deg / 4},
+                       {r_deg / 4, r_deg / 4},
                        {-r_deg / 4, r_deg / 4}};
     assert_true(fabs(clip(small, 4, circle, LG_PLANAR_CIRCLE_POINTS) - r_deg * r_deg / 4) < 1e-18);
     lg_box_t b = {-r_deg / 4, -r_deg / 4, r_deg / 4, r_deg / 4};
@@ -193,7 +198,8 @@ static void test_spherical_sizes(void **state)
     (void)state;
     /* A lon/lat rectangle: R^2 dlon (sin lat2 - sin lat1), exactly. */
     lg_pt_t rect[] = {{2, 44}, {3, 44}, {3, 45}, {2, 45}};
-    double r = LG_PLANAR_EARTH_M, want = r * r * (M_PI / 180) * (sin(45 * M_PI / 180) - sin(44 * M_PI / 180));
+    double r = LG_PLANAR_EARTH_M,
+           want = r * r * (M_PI / 180) * (sin(45 * M_PI / 180) - sin(44 * M_PI / 180));
     assert_true(fabs(lg_planar_polygon_area_m2(rect, 4) - want) / want < 1e-12);
     /* A cap of 300 km: 2 pi R^2 (1 - cos(r / R)), about pi r^2. */
     double cap = lg_planar_circle_area_m2(300000);
