@@ -525,7 +525,7 @@ static void make_chains(clipset_t *cs, const lg_pt_t *p, size_t m)
         if (i == top)
             break;
     }
-    /* And on from the top down the left side to the bottom, reversed. */
+    /* Clockwise from the bottom up the left side to the top. */
     cs->n_left = 0;
     for (size_t i = bottom;; i = (i + m - 1) % m) {
         cs->left[cs->n_left++] = p[i];

@@ -14,7 +14,8 @@
  * cells (jittered quadrilaterals, a cell with a hole, a two-part cell, gaps
  * in coverage) its answer equals sql/counts.sql lg_counts_query's: count,
  * status, and for refusals the CAMARA code and message. Then a cell change
- * and a new release are picked up.
+ * and a new release are picked up. LG_CROSS_CHECK_SEED=N draws another
+ * population and other areas.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -706,6 +707,9 @@ static void test_cell_changes_and_new_releases_are_picked_up(void **state)
 int main(void)
 {
     conninfo = getenv("LG_TEST_DATABASE");
+    /* Another seed, another population and other areas (the default is fixed). */
+    if (getenv("LG_CROSS_CHECK_SEED") != NULL)
+        rng ^= strtoull(getenv("LG_CROSS_CHECK_SEED"), NULL, 10) * UINT64_C(0x2545F4914F6CDD1D);
     lg_log_level = LG_LOG_WARN;
     const struct CMUnitTest pure[] = {
         cmocka_unit_test(test_whole_and_partial_cells),
