@@ -69,6 +69,7 @@ static const key_def_t keys[] = {
     {"counts", "in_memory", T_INT, CFG(counts_in_memory), 0, 1},
     {"counts", "memory_days", T_INT, CFG(counts_memory_days), 0, 366},
     {"counts", "memory_poll_ms", T_INT, CFG(counts_memory_poll_ms), 100, 3600000},
+    {"counts", "audit_wait", T_INT, CFG(counts_audit_wait), 0, 1},
     {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0},
     {"zone", "listen", T_LISTEN, 0, 0, 0},
     {"zone", "cert", T_STR, ZONE(cert_file), 0, 0},

@@ -5,8 +5,8 @@
  * limit, body) so that nothing unauthenticated or over its quota reaches
  * the database. The count is answered from the in-memory evaluator
  * (countmap.c) when it holds a snapshot that can answer the request, its
- * audit row queued to the group commit of auditq.c and the answer sent once
- * that row is written; otherwise (no snapshot yet, an interval older than
+ * audit row queued to the group commit of auditq.c (the answer sent once
+ * queued, or once written with [counts] audit_wait); otherwise (no snapshot yet, an interval older than
  * the releases kept in memory, an area the evaluator does not handle) by
  * one call to sql/counts.sql lg_counts_query, which computes the same
  * answer from the stored releases and writes the audit row itself. Errors
@@ -31,8 +31,6 @@
 
 #define US_PER_TOKEN    INT64_C(1000000) /* one request, in micro-tokens */
 #define BUCKETS_INITIAL 64               /* client slots, grown by doubling */
-#define AUDIT_QUEUE_MAX 4096             /* answers waiting for their audit row */
-#define AUDIT_BATCH_MAX 512              /* audit rows per statement */
 
 static const char query_sql[] =
     "SELECT lg_counts_query($1, $2::jsonb, $3::timestamptz, $4::timestamptz, $5::int, "
@@ -56,7 +54,8 @@ struct lg_exposure {
     int64_t rate_per_minute; /* requests per client per minute, also the burst */
     const lg_release_t *release; /* NULL: no check of the noise source */
     const lg_countmap_t *countmap; /* NULL: every count goes to lg_counts_query */
-    lg_auditq_t *auditq;     /* audit rows of the answers from memory */
+    lg_auditq_t *auditq;           /* audit rows of the answers from memory */
+    bool is_audit_wait;            /* answer once the audit row is written */
     bucket_t *buckets;       /* open addressing on the subject's hash */
     size_t n_buckets;        /* slots in buckets, a power of two */
     size_t n_used;           /* slots holding a client */
@@ -83,7 +82,6 @@ lg_exposure_t *lg_exposure_new(lg_db_t *db, lg_metrics_t *metrics, const lg_toke
     ex->rate_per_minute = cfg->counts_rate_per_minute > 0 ? cfg->counts_rate_per_minute : 1;
     ex->n_buckets = BUCKETS_INITIAL;
     ex->buckets = lg_xcalloc(ex->n_buckets, sizeof(*ex->buckets));
-    ex->auditq = lg_auditq_new(db, AUDIT_QUEUE_MAX, AUDIT_BATCH_MAX);
     return ex;
 }
 
@@ -91,7 +89,6 @@ void lg_exposure_free(lg_exposure_t *ex)
 {
     if (ex == NULL)
         return;
-    lg_auditq_free(ex->auditq);
     free(ex->buckets);
     free(ex);
 }
@@ -252,7 +249,8 @@ static bool time_of(const json_t *normalised, const char *key, int64_t *us)
 
 /*
  * Answers the validated request from the in-memory releases: a refusal at
- * once, an answer once its audit row is written (503 when it cannot be).
+ * once, an answer once its audit row is queued (or written, with
+ * audit_wait); 503 when the row cannot be.
  * Returns false, having done nothing, when the evaluator cannot answer it.
  */
 static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, const char *client,
@@ -300,10 +298,16 @@ static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, co
     json_t *answer = json_loads(c->answer, 0, NULL);
     lg_count_answer_cleanup(&a);
     if (request == NULL || answer == NULL ||
-        lg_auditq_add(ex->auditq, client, request, answer, on_audited, c) != LG_OK) {
+        lg_auditq_add(ex->auditq, client, request, answer, ex->is_audit_wait ? on_audited : NULL,
+                      c) != LG_OK) {
         /* Never an answer without its audit row. */
         free(c);
         reply_unavailable(req);
+        return true;
+    }
+    if (!ex->is_audit_wait) {
+        lg_http_reply_text(req, 200, "application/json", c->answer, strlen(c->answer));
+        free(c);
     }
     return true;
 }
@@ -438,7 +442,10 @@ void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release)
     ex->release = release;
 }
 
-void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap)
+void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap,
+                              lg_auditq_t *auditq, bool is_audit_wait)
 {
     ex->countmap = countmap;
+    ex->auditq = auditq;
+    ex->is_audit_wait = is_audit_wait;
 }

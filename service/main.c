@@ -39,6 +39,8 @@
 #include <unistd.h>
 
 #define DRAIN_TIMEOUT_MS 10000
+#define AUDIT_QUEUE_MAX  4096 /* count answers whose audit row is not yet written */
+#define AUDIT_BATCH_MAX  512  /* count audit rows per statement */
 #define LOCGUARD_VERSION "0.1.0"
 
 /* Everything the running daemon owns; built by main, passed down. */
@@ -57,6 +59,7 @@ typedef struct daemon_ctx {
     lg_oauth_t *oauth_exposure;  /* token endpoint of the exposure zone */
     lg_exposure_t *exposure;
     lg_countmap_t *countmap;     /* the releases in memory, for the exposure zone */
+    lg_auditq_t *auditq;         /* the audit rows of its answers */
     lg_release_t *release;
     lg_periodic_t *periodic;     /* NUMBER_OF_UES_IN_AN_AREA reports */
     lg_http_zone_t *zones[LG_ZONES_MAX];
@@ -83,9 +86,13 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     size_t pending = lg_ingest_pending(d->ingest);
-    if (pending == 0 || lg_mono_us() > d->drain_deadline_us) {
+    size_t audits = d->auditq != NULL ? lg_auditq_depth(d->auditq) : 0;
+    if ((pending == 0 && audits == 0) || lg_mono_us() > d->drain_deadline_us) {
         if (pending > 0)
             lg_warn("shutdown: %zu batches still pending after the drain timeout", pending);
+        if (audits > 0)
+            lg_warn("shutdown: %zu count audit rows still pending after the drain timeout",
+                    audits);
         event_base_loopexit(d->base, NULL);
     }
 }
@@ -212,7 +219,8 @@ static int start_services(daemon_ctx_t *d)
             .keep_days = c->counts_memory_days,
         };
         d->countmap = lg_countmap_new(d->base, d->db, &mcfg);
-        lg_exposure_set_countmap(d->exposure, d->countmap);
+        d->auditq = lg_auditq_new(d->base, d->db, AUDIT_QUEUE_MAX, AUDIT_BATCH_MAX);
+        lg_exposure_set_countmap(d->exposure, d->countmap, d->auditq, c->counts_audit_wait != 0);
         lg_release_on_stored(d->release, poke_countmap, d->countmap);
     }
 
@@ -324,6 +332,7 @@ static void cleanup(daemon_ctx_t *d)
     lg_northbound_free(d->northbound);
     lg_oauth_free(d->oauth_north);
     lg_exposure_free(d->exposure);
+    lg_auditq_free(d->auditq);
     lg_oauth_free(d->oauth_exposure);
     lg_token_signer_free(d->signer);
     lg_admin_free(d->admin);

@@ -649,14 +649,15 @@ AS $fn$
 $fn$;
 
 -- lg_counts_audit: write the audit rows of third-party count queries the
--- daemon answered from memory, in one statement: p_rows is a JSON array of
--- {"actor", "request", "answer"} (request and answer as lg_counts_query
--- writes them), inserted in array order. The commit does not wait for the
--- WAL flush (synchronous_commit off for this transaction only): the daemon
--- waits for this statement before it answers, so a daemon crash loses no
--- audit row; a crash of the database server itself may lose the last
--- fraction of a second of them (see README, "The privacy filter").
-CREATE OR REPLACE FUNCTION lg_counts_audit(p_rows jsonb)
+-- daemon answered from memory (service/auditq.c), in one statement: p_rows
+-- is a JSON array of {"actor", "request", "answer"} (request and answer as
+-- lg_counts_query writes them), inserted in array order. p_durable false:
+-- the commit does not wait for the WAL flush (synchronous_commit off for
+-- this transaction only), for rows whose answer waits for this statement
+-- ([counts] audit_wait); true: an ordinary durable commit, for rows whose
+-- answer has already been sent (the default). See README, "Answering from
+-- memory".
+CREATE OR REPLACE FUNCTION lg_counts_audit(p_rows jsonb, p_durable boolean)
 RETURNS bigint
 LANGUAGE plpgsql
 AS $fn$
@@ -666,7 +667,9 @@ BEGIN
     IF jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
         PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the audit rows must be an array');
     END IF;
-    PERFORM set_config('synchronous_commit', 'off', true);
+    IF NOT coalesce(p_durable, true) THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
     INSERT INTO audit_log (actor_kind, actor, action, request, answer)
     SELECT 'third_party', e.row ->> 'actor', 'region-device-count', e.row -> 'request',
            e.row -> 'answer'
