@@ -6,10 +6,11 @@
  * the database. The count is answered from the in-memory evaluator
  * (countmap.c) when it holds a snapshot that can answer the request, its
  * audit row queued to the group commit of auditq.c (the answer sent once
- * queued, or once written with [counts] audit_wait); otherwise (no snapshot yet, an interval older than
- * the releases kept in memory, an area the evaluator does not handle) by
- * one call to sql/counts.sql lg_counts_query, which computes the same
- * answer from the stored releases and writes the audit row itself. Errors
+ * queued, or once written with [counts] audit_wait); otherwise (no
+ * snapshot yet, an interval older than the releases kept in memory, an
+ * area the evaluator does not handle) by one call to sql/counts.sql
+ * lg_counts_query, which computes the same answer from the stored releases
+ * and writes the audit row itself. Errors
  * are CAMARA ErrorInfo bodies; a refusal raised by the database (SQLSTATE
  * 22023) carries the CAMARA code in its HINT and the client's message in
  * its MESSAGE.
