@@ -1201,6 +1201,7 @@ static void on_geo(void *arg, const PGresult *res, const char *err)
         load_reset(m);
         return;
     }
+    int64_t t0_us = lg_mono_us();
     lg_countgeo_t *g = lg_countgeo_new(version);
     unsigned char *buf = NULL;
     size_t cap = 0;
@@ -1233,8 +1234,9 @@ static void on_geo(void *arg, const PGresult *res, const char *err)
     lg_countgeo_finish(g);
     lg_countgeo_unref(m->geo);
     m->geo = g;
-    lg_info("countmap: loaded %zu cells and %zu coverage pieces (cell table version %" PRId64 ")",
-            g->n_cells, g->n_pieces, version);
+    lg_info("countmap: loaded %zu cells and %zu coverage pieces (cell table version %" PRId64
+            ") in %" PRId64 " ms of the loop",
+            g->n_cells, g->n_pieces, version, (lg_mono_us() - t0_us) / 1000);
     step(m);
 }
 
