@@ -19,6 +19,8 @@
  *     without waiting for the WAL flush, so that an fsync is not in the
  *     latency path: a crash of the database server itself may lose the last
  *     fraction of a second of rows.
+ * One queue is meant for one of the two (the daemon's setting): a waited-for
+ * row queued behind failing queued rows waits for their retries.
  */
 #ifndef LOCGUARD_AUDITQ_H
 #define LOCGUARD_AUDITQ_H
