@@ -66,6 +66,10 @@ static const key_def_t keys[] = {
     {"counts", "min_area_m2", T_INT, CFG(counts_min_area_m2), 1, 2000000000},
     {"counts", "max_area_m2", T_INT64, CFG(counts_max_area_m2), 1, 0},
     {"counts", "rate_per_minute", T_INT, CFG(counts_rate_per_minute), 1, 100000},
+    {"counts", "in_memory", T_INT, CFG(counts_in_memory), 0, 1},
+    {"counts", "memory_days", T_INT, CFG(counts_memory_days), 0, 366},
+    {"counts", "memory_poll_ms", T_INT, CFG(counts_memory_poll_ms), 100, 3600000},
+    {"counts", "audit_wait", T_INT, CFG(counts_audit_wait), 0, 1},
     {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0},
     {"zone", "listen", T_LISTEN, 0, 0, 0},
     {"zone", "cert", T_STR, ZONE(cert_file), 0, 0},
@@ -107,6 +111,9 @@ void lg_config_defaults(lg_config_t *cfg)
     cfg->counts_min_area_m2 = 1000000;
     cfg->counts_max_area_m2 = 282743338823LL; /* a circle of 300 km */
     cfg->counts_rate_per_minute = 60;
+    cfg->counts_in_memory = 1;
+    cfg->counts_memory_days = 2;
+    cfg->counts_memory_poll_ms = 1000;
 }
 
 static void set_err(char *err, size_t err_size, const char *name, int line, const char *fmt, ...)

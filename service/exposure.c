@@ -3,19 +3,28 @@
  * The exposure zone (see exposure.h): CAMARA Region Device Count for third
  * parties. Checks run in the order of their cost (x-correlator, token, rate
  * limit, body) so that nothing unauthenticated or over its quota reaches
- * the database; the count itself is one call to sql/counts.sql
- * lg_counts_query, which reads only the noisy releases and writes the audit
- * row. Errors are CAMARA ErrorInfo bodies; a refusal raised by the database
- * (SQLSTATE 22023) carries the CAMARA code in its HINT and the client's
- * message in its MESSAGE.
+ * the database. The count is answered from the in-memory evaluator
+ * (countmap.c) when it holds a snapshot that can answer the request, its
+ * audit row queued to the group commit of auditq.c (the answer sent once
+ * queued, or once written with [counts] audit_wait); otherwise (no
+ * snapshot yet, an interval older than the releases kept in memory, an
+ * area the evaluator does not handle) by one call to sql/counts.sql
+ * lg_counts_query, which computes the same answer from the stored releases
+ * and writes the audit row itself. Errors
+ * are CAMARA ErrorInfo bodies; a refusal raised by the database (SQLSTATE
+ * 22023) carries the CAMARA code in its HINT and the client's message in
+ * its MESSAGE.
  */
 #include "locguard/exposure.h"
 
+#include "locguard/auditq.h"
 #include "locguard/camara.h"
 #include "locguard/http.h"
 #include "locguard/log.h"
+#include "locguard/timefmt.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +54,9 @@ struct lg_exposure {
     double max_area_m2;      /* largest area accepted */
     int64_t rate_per_minute; /* requests per client per minute, also the burst */
     const lg_release_t *release; /* NULL: no check of the noise source */
+    const lg_countmap_t *countmap; /* NULL: every count goes to lg_counts_query */
+    lg_auditq_t *auditq;           /* audit rows of the answers from memory */
+    bool is_audit_wait;            /* answer once the audit row is written */
     bucket_t *buckets;       /* open addressing on the subject's hash */
     size_t n_buckets;        /* slots in buckets, a power of two */
     size_t n_used;           /* slots holding a client */
@@ -54,6 +66,7 @@ struct lg_exposure {
 typedef struct call {
     lg_exposure_t *ex;
     struct evhttp_request *req;
+    char answer[96]; /* from memory: the body to send once audited */
 } call_t;
 
 lg_exposure_t *lg_exposure_new(lg_db_t *db, lg_metrics_t *metrics, const lg_token_signer_t *signer,
@@ -215,6 +228,91 @@ static void on_query_done(void *arg, const PGresult *res, const char *err)
     free(c);
 }
 
+static void on_audited(void *arg, const char *err)
+{
+    call_t *c = arg;
+    if (err == NULL) {
+        lg_http_reply_text(c->req, 200, "application/json", c->answer, strlen(c->answer));
+    } else {
+        lg_metrics_add(c->ex->metrics, LG_C_DB_ERRORS, 1);
+        reply_unavailable(c->req);
+    }
+    free(c);
+}
+
+/* The member key of normalised (a camara.c time) as microseconds; false when absent. */
+static bool time_of(const json_t *normalised, const char *key, int64_t *us)
+{
+    const json_t *v = json_object_get(normalised, key);
+    return json_is_string(v) &&
+           lg_time_parse(json_string_value(v), json_string_length(v), us) == LG_OK;
+}
+
+/*
+ * Answers the validated request from the in-memory releases: a refusal at
+ * once, an answer once its audit row is queued (or written, with
+ * audit_wait); 503 when the row cannot be.
+ * Returns false, having done nothing, when the evaluator cannot answer it.
+ */
+static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, const char *client,
+                               const json_t *normalised)
+{
+    const lg_countsnap_t *snap = ex->countmap ? lg_countmap_snapshot(ex->countmap) : NULL;
+    lg_count_area_t area;
+    const json_t *area_json = json_object_get(normalised, "area");
+    if (snap == NULL || lg_count_area_from_json(area_json, &area) != LG_OK)
+        return false;
+    int64_t start_us = 0, end_us = 0;
+    bool has_interval = time_of(normalised, "starttime", &start_us);
+    if (has_interval && !time_of(normalised, "endtime", &end_us))
+        return false;
+    lg_count_params_t params = {ex->k, ex->min_area_m2, ex->max_area_m2};
+    lg_count_answer_t a;
+    lg_countsnap_answer(snap, &area, has_interval, start_us, end_us, &params, &a);
+    if (a.outcome == LG_COUNT_FALLBACK) {
+        lg_count_answer_cleanup(&a);
+        return false;
+    }
+    if (a.outcome == LG_COUNT_REFUSED) {
+        reply_error(req, 400, a.code, a.message, 0);
+        lg_count_answer_cleanup(&a);
+        return true;
+    }
+
+    call_t *c = lg_xcalloc(1, sizeof(*c));
+    c->ex = ex;
+    c->req = req;
+    lg_count_answer_json(&a, c->answer, sizeof(c->answer));
+    /* The audit row lg_counts_query would write, marked as answered from memory. */
+    json_t *releases = json_null();
+    if (a.n_releases > 0) {
+        releases = json_array();
+        for (size_t i = 0; i < a.n_releases; i++)
+            json_array_append_new(releases, json_integer(a.releases[i]));
+    }
+    json_t *start = json_object_get(normalised, "starttime");
+    json_t *end = json_object_get(normalised, "endtime");
+    json_t *request = json_pack("{s:O,s:O,s:O,s:o,s:I,s:s}", "area", area_json, "starttime",
+                                start ? start : json_null(), "endtime", end ? end : json_null(),
+                                "releases", releases, "areaM2", (json_int_t)llround(a.area_m2),
+                                "evaluator", "memory");
+    json_t *answer = json_loads(c->answer, 0, NULL);
+    lg_count_answer_cleanup(&a);
+    if (request == NULL || answer == NULL ||
+        lg_auditq_add(ex->auditq, client, request, answer, ex->is_audit_wait ? on_audited : NULL,
+                      c) != LG_OK) {
+        /* Never an answer without its audit row. */
+        free(c);
+        reply_unavailable(req);
+        return true;
+    }
+    if (!ex->is_audit_wait) {
+        lg_http_reply_text(req, 200, "application/json", c->answer, strlen(c->answer));
+        free(c);
+    }
+    return true;
+}
+
 static bool is_json(const char *content_type)
 {
     if (content_type == NULL)
@@ -272,6 +370,10 @@ static void handle_count(lg_exposure_t *ex, struct evhttp_request *req)
     lg_camara_error_t verr;
     if (lg_camara_validate_count(body, len, lg_now_us(), &normalised, &verr) != LG_OK) {
         reply_error(req, verr.status, verr.code, verr.message, 0);
+        return;
+    }
+    if (answer_from_memory(ex, req, claims.sub, normalised)) {
+        json_decref(normalised);
         return;
     }
     char *area = json_dumps(json_object_get(normalised, "area"), JSON_COMPACT);
@@ -339,4 +441,12 @@ void lg_exposure_handle(struct evhttp_request *req, void *arg)
 void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release)
 {
     ex->release = release;
+}
+
+void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap,
+                              lg_auditq_t *auditq, bool is_audit_wait)
+{
+    ex->countmap = countmap;
+    ex->auditq = auditq;
+    ex->is_audit_wait = is_audit_wait;
 }

@@ -15,6 +15,7 @@
 #include "locguard/admin.h"
 #include "locguard/config.h"
 #include "locguard/db.h"
+#include "locguard/countmap.h"
 #include "locguard/exposure.h"
 #include "locguard/http.h"
 #include "locguard/ingest.h"
@@ -38,6 +39,8 @@
 #include <unistd.h>
 
 #define DRAIN_TIMEOUT_MS 10000
+#define AUDIT_QUEUE_MAX  4096 /* count answers whose audit row is not yet written */
+#define AUDIT_BATCH_MAX  512  /* count audit rows per statement */
 #define LOCGUARD_VERSION "0.1.0"
 
 /* Everything the running daemon owns; built by main, passed down. */
@@ -55,6 +58,8 @@ typedef struct daemon_ctx {
     lg_northbound_t *northbound;
     lg_oauth_t *oauth_exposure;  /* token endpoint of the exposure zone */
     lg_exposure_t *exposure;
+    lg_countmap_t *countmap;     /* the releases in memory, for the exposure zone */
+    lg_auditq_t *auditq;         /* the audit rows of its answers */
     lg_release_t *release;
     lg_periodic_t *periodic;     /* NUMBER_OF_UES_IN_AN_AREA reports */
     lg_http_zone_t *zones[LG_ZONES_MAX];
@@ -81,9 +86,13 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     size_t pending = lg_ingest_pending(d->ingest);
-    if (pending == 0 || lg_mono_us() > d->drain_deadline_us) {
+    size_t audits = d->auditq != NULL ? lg_auditq_depth(d->auditq) : 0;
+    if ((pending == 0 && audits == 0) || lg_mono_us() > d->drain_deadline_us) {
         if (pending > 0)
             lg_warn("shutdown: %zu batches still pending after the drain timeout", pending);
+        if (audits > 0)
+            lg_warn("shutdown: %zu count audit rows still pending after the drain timeout",
+                    audits);
         event_base_loopexit(d->base, NULL);
     }
 }
@@ -134,6 +143,12 @@ static bool has_zone(const lg_config_t *cfg, lg_zone_kind_t kind, bool *has_clie
         }
     }
     return false;
+}
+
+/* A release was stored: the in-memory counts reload now. */
+static void poke_countmap(void *arg)
+{
+    lg_countmap_poke(arg);
 }
 
 /* The notifier, the token signer, the northbound API and the count releases. */
@@ -198,6 +213,16 @@ static int start_services(daemon_ctx_t *d)
         return LG_ERR;
     if (d->exposure != NULL)
         lg_exposure_set_release(d->exposure, d->release);
+    if (d->exposure != NULL && c->counts_in_memory) {
+        lg_countmap_config_t mcfg = {
+            .poll_ms = c->counts_memory_poll_ms,
+            .keep_days = c->counts_memory_days,
+        };
+        d->countmap = lg_countmap_new(d->base, d->db, &mcfg);
+        d->auditq = lg_auditq_new(d->base, d->db, AUDIT_QUEUE_MAX, AUDIT_BATCH_MAX);
+        lg_exposure_set_countmap(d->exposure, d->countmap, d->auditq, c->counts_audit_wait != 0);
+        lg_release_on_stored(d->release, poke_countmap, d->countmap);
+    }
 
     lg_periodic_config_t pcfg = {
         .k = c->counts_k,
@@ -292,6 +317,7 @@ static void cleanup(daemon_ctx_t *d)
     /* These take their queries back from the pool. */
     lg_periodic_free(d->periodic);
     lg_release_free(d->release);
+    lg_countmap_free(d->countmap);
     lg_notifier_free(d->notifier);
     /*
      * The pool completes every query under way; the completions answer their
@@ -306,6 +332,7 @@ static void cleanup(daemon_ctx_t *d)
     lg_northbound_free(d->northbound);
     lg_oauth_free(d->oauth_north);
     lg_exposure_free(d->exposure);
+    lg_auditq_free(d->auditq);
     lg_oauth_free(d->oauth_exposure);
     lg_token_signer_free(d->signer);
     lg_admin_free(d->admin);

@@ -65,6 +65,8 @@ struct lg_release {
     run_t *run;                   /* the run in flight, or NULL */
     lg_release_stats_t stats;
     bool is_noise_failing;        /* the last run found the random source broken */
+    void (*on_stored)(void *arg); /* told of each stored release (countmap) */
+    void *on_stored_arg;
 };
 
 static void schedule(lg_release_t *r, int64_t at_us)
@@ -161,6 +163,8 @@ static void finish(run_t *run, lg_release_outcome_t outcome)
         break; /* logged where the detail is known */
     }
     free(run);
+    if (outcome == LG_RELEASE_STORED && r->on_stored != NULL)
+        r->on_stored(r->on_stored_arg);
     if (is_timer) {
         if (outcome == LG_RELEASE_DB_FAILED || outcome == LG_RELEASE_RAND_FAILED)
             schedule_retry(r);
@@ -388,6 +392,12 @@ int lg_release_run_now(lg_release_t *r, lg_release_done_cb cb, void *arg)
 void lg_release_stats(const lg_release_t *r, lg_release_stats_t *out)
 {
     *out = r->stats;
+}
+
+void lg_release_on_stored(lg_release_t *r, void (*cb)(void *arg), void *arg)
+{
+    r->on_stored = cb;
+    r->on_stored_arg = arg;
 }
 
 bool lg_release_noise_failing(const lg_release_t *r)

@@ -62,11 +62,61 @@ AS $fn$
     SELECT 2 * pi() * 6371008.8 ^ 2 * (1 - cos(least(p_radius_m / 6371008.8, pi())))
 $fn$;
 
+-- lg_counts_circle: the circle of radius p_radius_m metres around (p_lon,
+-- p_lat) as a polygon of 64 points (bearings 0, 360/64, ... degrees) by the
+-- spherical destination formula on the mean-radius sphere. The in-memory
+-- evaluator (service/planar.c lg_planar_circle) computes the same points with
+-- the same float8 operations in the same order, so both answer for the same
+-- polygon.
+CREATE OR REPLACE FUNCTION lg_counts_circle(p_lon float8, p_lat float8, p_radius_m float8)
+RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE
+AS $fn$
+DECLARE
+    v_phi1 float8 := p_lat * (pi() / 180::float8);
+    v_lambda1 float8 := p_lon * (pi() / 180::float8);
+    v_delta float8 := p_radius_m / 6371008.8::float8;
+    v_theta float8;
+    v_phi2 float8;
+    v_lambda2 float8;
+    v_points geometry[] := '{}';
+BEGIN
+    FOR i IN 0 .. 63 LOOP
+        v_theta := 2::float8 * pi() * i::float8 / 64::float8;
+        v_phi2 := asin(sin(v_phi1) * cos(v_delta) + cos(v_phi1) * sin(v_delta) * cos(v_theta));
+        v_lambda2 := v_lambda1 + atan2(sin(v_theta) * sin(v_delta) * cos(v_phi1),
+                                       cos(v_delta) - sin(v_phi1) * sin(v_phi2));
+        v_points := v_points || ST_MakePoint(v_lambda2 * (180::float8 / pi()),
+                                             v_phi2 * (180::float8 / pi()));
+    END LOOP;
+    RETURN ST_SetSRID(ST_MakePolygon(ST_MakeLine(v_points || v_points[1])), 4326);
+END
+$fn$;
+
+-- lg_counts_polygon_area_m2: the area of polygon p_geom (one ring, lon/lat)
+-- on the mean-radius sphere, |sum (lon2 - lon1) (2 + sin lat1 + sin lat2)|
+-- R^2 / 2 in radians (Chamberlain and Duquette 2007), the size the bounds
+-- of a CAMARA POLYGON are checked against (also service/planar.c
+-- lg_planar_polygon_area_m2).
+CREATE OR REPLACE FUNCTION lg_counts_polygon_area_m2(p_geom geometry)
+RETURNS float8
+LANGUAGE sql IMMUTABLE
+AS $fn$
+    SELECT abs(coalesce(sum((ST_X(b.geom) - ST_X(a.geom)) * (pi() / 180::float8)
+                            * (2 + sin(ST_Y(a.geom) * (pi() / 180::float8))
+                                 + sin(ST_Y(b.geom) * (pi() / 180::float8)))), 0)
+               * 6371008.8::float8 * 6371008.8::float8 / 2)
+    FROM ST_DumpPoints(ST_ExteriorRing(p_geom)) a
+    JOIN ST_DumpPoints(ST_ExteriorRing(p_geom)) b ON b.path[1] = a.path[1] + 1
+$fn$;
+
 -- lg_counts_area: the geometry (SRID 4326 polygon) of a CAMARA Area, checked:
 -- areaType CIRCLE or POLYGON; latitudes -90..90, longitudes -180..180; a
 -- radius of at least 1 m; 3 to 15 boundary points forming a simple polygon
 -- (not self-intersecting, not degenerate); the area's size within
--- [p_min_m2, p_max_m2] (NULL = no bound). *area_m2 gets the geodesic size.
+-- [p_min_m2, p_max_m2] (NULL = no bound). area_m2 gets the size on the
+-- sphere (lg_counts_circle_area_m2, lg_counts_polygon_area_m2); a circle is
+-- the lg_counts_circle polygon.
 CREATE OR REPLACE FUNCTION lg_counts_area(p_area jsonb, p_min_m2 float8, p_max_m2 float8,
                                           OUT geom geometry, OUT area_m2 float8)
 LANGUAGE plpgsql
@@ -116,8 +166,7 @@ BEGIN
             PERFORM lg_counts_fail(v_code, format(
                 'The circle is larger than the maximum area of %s square metres.', p_max_m2));
         END IF;
-        geom := ST_Buffer(ST_SetSRID(ST_MakePoint(v_lon, v_lat), 4326)::geography,
-                          v_radius::numeric::float8, 'quad_segs=16')::geometry;
+        geom := lg_counts_circle(v_lon, v_lat, v_radius::numeric::float8);
         RETURN;
     END IF;
 
@@ -146,7 +195,7 @@ BEGIN
     IF v_reason IS NOT NULL OR ST_Area(geom) < 1e-10 THEN  -- about 1 m2: a sliver, not an area
         PERFORM lg_counts_fail(v_code, 'The polygon is degenerate (its points do not enclose an area).');
     END IF;
-    area_m2 := ST_Area(geom::geography);
+    area_m2 := lg_counts_polygon_area_m2(geom);
     IF area_m2 <= 0 THEN
         PERFORM lg_counts_fail(v_code, 'The polygon is degenerate (its points do not enclose an area).');
     END IF;
@@ -374,22 +423,33 @@ $fn$;
 -- when there is no interval, else every release whose bucket lies inside
 -- [p_start, p_end]. The answer is
 --     round( sum over cells c intersecting the area of
---            share(c) * (sum over the releases used of noisy(c)) / #releases )
--- with share(c) = area(c ∩ area) / area(c) (1 for cells the area covers),
--- in exact numeric arithmetic so the same query over the same releases
--- always gets the same answer. Statuses, in this order:
+--            q(c) * (sum over the releases used of noisy(c))
+--            / (10^9 * #releases) )
+-- where q(c), the cell's share in billionths, is 10^9 for a cell the area
+-- covers and otherwise rint(10^9 * area(c ∩ area) / area(c)) with planar
+-- (lon/lat) areas. The sum and the rounding (half away from zero) are exact
+-- integer arithmetic, so the same query over the same releases always gets
+-- the same answer, whatever the order of summation. Statuses, in this order:
 --   AREA_NOT_SUPPORTED               the cells cover < 50 % of the area
 --   TIME_INTERVAL_NO_DATA_FOUND      no release to answer from
 --   DENSITY_BELOW_PRIVACY_THRESHOLD  the rounded answer is below p_k
 --   PART_OF_AREA_NOT_SUPPORTED       50 % <= coverage < 100 %
 --   SUPPORTED_AREA
--- 100 % means the cells cover the area (decided on planar areas, see the
--- body); the covered share is otherwise geodesic. The cell sums, tiles and
--- coverage pieces come from the derived tables of 0012_counts_fast, rebuilt
--- here first when the cell table changed (lg_counts_refresh).
--- Only the last two carry a count. Every answered query goes to audit_log.
--- Refusals (invalid area, size outside [p_min_area_m2, p_max_area_m2],
--- interval) raise 22023 and answer nothing.
+-- The covered share is the planar area of the coverage pieces inside the
+-- area over the area's planar area: 100 % when they add up to the area's
+-- (to 1e-12), else that ratio kept below 1 - 1e-6; "< 100 %" is < 1 - 1e-9.
+-- The cell sums, tiles and coverage pieces come from the derived tables of
+-- 0012_counts_fast, rebuilt here first when the cell table changed
+-- (lg_counts_refresh).
+--
+-- This is THE definition of a count: the daemon answers CAMARA requests with
+-- an in-memory evaluator of the same quantity (service/countmap.c, same
+-- circle polygon, same shares, same rounding, same statuses), and the T8
+-- NUMBER_OF_UES_IN_AN_AREA reports (area_reports.sql) call this function;
+-- tests/unit/test_countmap.c checks that both give the same answers.
+-- Only the last two statuses carry a count. Every answered query goes to
+-- audit_log. Refusals (invalid area, size outside [p_min_area_m2,
+-- p_max_area_m2], interval) raise 22023 and answer nothing.
 CREATE OR REPLACE FUNCTION lg_counts_query(p_client text, p_area jsonb, p_start timestamptz,
                                            p_end timestamptz, p_k int, p_min_area_m2 float8,
                                            p_max_area_m2 float8)
@@ -402,6 +462,7 @@ DECLARE
     v_releases bigint[];
     v_covered float8;
     v_sum numeric;
+    v_den numeric;
     v_count bigint;
     v_answer jsonb;
 BEGIN
@@ -437,11 +498,12 @@ BEGIN
         PERFORM lg_counts_tile_releases(v_releases);
     END IF;
 
-    -- The area's count: walk the tile quadtree from the top; a tile whose
-    -- box the area covers contributes its cells' noisy totals whole (share
-    -- 1, summed per release in count_release_tile); a level-0 tile the area
-    -- only touches contributes its cells one by one, as before: share 1
-    -- when the area covers the cell, else area(cell ∩ area) / area(cell).
+    -- The area's count, in billionths of a device: walk the tile quadtree
+    -- from the top; a tile whose box the area covers contributes its cells'
+    -- noisy totals whole (share 10^9, summed per release in
+    -- count_release_tile); a level-0 tile the area only touches contributes
+    -- its cells one by one: 10^9 when the area covers the cell, else
+    -- rint(10^9 * planar area(cell ∩ area) / planar area(cell)).
     WITH RECURSIVE walk (level, ix, iy, whole) AS (
         SELECT t.level, t.ix, t.iy, ST_Covers(v_geom, t.box)
         FROM count_tile t
@@ -458,9 +520,10 @@ BEGIN
         SELECT * FROM walk
     ), edge AS MATERIALIZED (
         SELECT c.cell_key,
-               CASE WHEN ST_Covers(v_geom, c.coverage) THEN 1::numeric
-                    ELSE coalesce((ST_Area(ST_Intersection(c.coverage, v_geom)::geography)
-                                   / nullif(c.area_m2, 0))::numeric, 0) END AS share
+               CASE WHEN ST_Covers(v_geom, c.coverage) THEN 1000000000::numeric
+                    ELSE coalesce(round(ST_Area(ST_Intersection(c.coverage, v_geom))
+                                        / nullif(ST_Area(c.coverage), 0)
+                                        * 1e9::float8)::numeric, 0) END AS share
         FROM tiles w
         JOIN count_cell c ON c.ix = w.ix AND c.iy = w.iy
         WHERE w.level = 0 AND NOT w.whole
@@ -469,7 +532,7 @@ BEGIN
     SELECT coalesce((SELECT sum(r.total)
                      FROM tiles w
                      JOIN count_release_tile r ON r.level = w.level AND r.ix = w.ix AND r.iy = w.iy
-                     WHERE w.whole AND r.release_id = ANY (v_releases)), 0)
+                     WHERE w.whole AND r.release_id = ANY (v_releases)), 0) * 1000000000
          + coalesce((SELECT sum(e.share * x.noisy)
                      FROM edge e
                      JOIN count_release_cell x ON x.cell_key = e.cell_key
@@ -477,17 +540,13 @@ BEGIN
     INTO v_sum;
 
     -- The share of the area that has coverage, from the pieces of the
-    -- coverage union (disjoint): 100 % when their planar areas inside the
-    -- area add up to the area's (planar areas add up exactly, geodesic
-    -- ones of parts cut by planar intersection do not), else the geodesic
-    -- ratio (kept below 1).
+    -- coverage union (disjoint), in planar areas: 100 % when their areas
+    -- inside the area add up to the area's, else the ratio (kept below 1).
     SELECT CASE WHEN coalesce(sum(p.deg), 0) >= ST_Area(v_geom) * (1 - 1e-12) THEN 1
-                ELSE least(coalesce(sum(p.m2), 0) / ST_Area(v_geom::geography), 1 - 1e-6) END
+                ELSE least(coalesce(sum(p.deg), 0) / ST_Area(v_geom), 1 - 1e-6) END
     INTO v_covered
     FROM (SELECT CASE WHEN ST_Covers(v_geom, k.geom) THEN k.area_deg
-                      ELSE ST_Area(ST_Intersection(k.geom, v_geom)) END AS deg,
-                 CASE WHEN ST_Covers(v_geom, k.geom) THEN k.area_m2
-                      ELSE ST_Area(ST_Intersection(k.geom, v_geom)::geography) END AS m2
+                      ELSE ST_Area(ST_Intersection(k.geom, v_geom)) END AS deg
           FROM count_coverage_piece k
           WHERE k.geom && v_geom AND ST_Intersects(k.geom, v_geom)) p;
 
@@ -496,7 +555,9 @@ BEGIN
     ELSIF v_releases IS NULL THEN
         v_answer := jsonb_build_object('status', 'TIME_INTERVAL_NO_DATA_FOUND');
     ELSE
-        v_count := round(v_sum / cardinality(v_releases));
+        -- round(v_sum / d), half away from zero, in integers.
+        v_den := 1000000000::numeric * cardinality(v_releases);
+        v_count := sign(v_sum) * div(2 * abs(v_sum) + v_den, 2 * v_den);
         IF v_count < p_k THEN
             v_answer := jsonb_build_object('status', 'DENSITY_BELOW_PRIVACY_THRESHOLD');
         ELSIF v_covered < 1 - 1e-9 THEN
@@ -517,6 +578,107 @@ $fn$;
 -- The cost estimates of the spatial joins above pass jit_above_cost: JIT
 -- compiling them costs more than running them.
 ALTER FUNCTION lg_counts_query(text, jsonb, timestamptz, timestamptz, int, float8, float8) SET jit = off;
+
+---------------------------------------------------------------------------
+-- The daemon's in-memory evaluator (service/countmap.c) and its audit queue
+
+-- lg_counts_geo: what the evaluator loads to answer lg_counts_query's
+-- question from memory, after lg_counts_refresh: one row per cell of
+-- count_cell (kind 'c', ordered by cell_key) with its coverage as WKB, then
+-- one row per coverage piece (kind 'p'), each row carrying the version of
+-- the cell table they were built from (count_geo_version.built). One
+-- statement, so one snapshot.
+CREATE OR REPLACE FUNCTION lg_counts_geo()
+RETURNS TABLE (version bigint, kind text, cell_key text, geom bytea)
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    PERFORM lg_counts_refresh();
+    RETURN QUERY
+        SELECT v.built, x.kind, x.cell_key, x.geom
+        FROM count_geo_version v,
+             (SELECT 'c'::text AS kind, c.cell_key::text AS cell_key,
+                     ST_AsBinary(c.coverage) AS geom, 0::bigint AS ord
+              FROM count_cell c
+              UNION ALL
+              SELECT 'p', NULL, ST_AsBinary(k.geom), k.id
+              FROM count_coverage_piece k) x
+        ORDER BY x.kind, x.cell_key COLLATE "C", x.ord;
+END
+$fn$;
+
+-- lg_counts_release_noisy: the noisy counts of release p_release_id aligned
+-- with lg_counts_geo's cells (the count_cell rows in cell_key order; 0 for a
+-- cell the release does not hold), as one comma-separated text, with the
+-- cell table version (count_geo_version.built) they are aligned to and the
+-- release's bucket in microseconds since the epoch. No row when the release
+-- does not exist.
+CREATE OR REPLACE FUNCTION lg_counts_release_noisy(p_release_id bigint)
+RETURNS TABLE (version bigint, bucket_start_us bigint, bucket_end_us bigint, cells bigint,
+               noisy text)
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT v.built,
+           (extract(epoch FROM r.bucket_start) * 1000000)::bigint,
+           (extract(epoch FROM r.bucket_end) * 1000000)::bigint,
+           (SELECT count(*) FROM count_cell),
+           (SELECT coalesce(string_agg(coalesce(x.noisy, 0)::text, ',' ORDER BY c.cell_key), '')
+            FROM count_cell c
+            LEFT JOIN count_release_cell x ON x.release_id = r.id AND x.cell_key = c.cell_key)
+    FROM count_release r, count_geo_version v
+    WHERE r.id = p_release_id
+$fn$;
+
+-- lg_counts_releases_since: the releases the evaluator keeps: every release
+-- whose bucket starts at or after p_since_us (microseconds since the
+-- epoch), and the latest one whatever its age; with the cell table's
+-- current and built versions, so one cheap poll tells what changed. One row
+-- even when there is no release (id NULL).
+CREATE OR REPLACE FUNCTION lg_counts_releases_since(p_since_us bigint)
+RETURNS TABLE (geo_version bigint, geo_built bigint, id bigint)
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT v.version, v.built, r.id
+    FROM count_geo_version v
+    LEFT JOIN LATERAL (
+        SELECT x.id FROM count_release x
+        WHERE x.bucket_start >= to_timestamp(p_since_us / 1e6)
+           OR x.id = (SELECT y.id FROM count_release y ORDER BY y.bucket_start DESC LIMIT 1)
+    ) r ON true
+    ORDER BY r.id
+$fn$;
+
+-- lg_counts_audit: write the audit rows of third-party count queries the
+-- daemon answered from memory (service/auditq.c), in one statement: p_rows
+-- is a JSON array of {"actor", "request", "answer"} (request and answer as
+-- lg_counts_query writes them), inserted in array order. p_durable false:
+-- the commit does not wait for the WAL flush (synchronous_commit off for
+-- this transaction only), for rows whose answer waits for this statement
+-- ([counts] audit_wait); true: an ordinary durable commit, for rows whose
+-- answer has already been sent (the default). See README, "Answering from
+-- memory".
+CREATE OR REPLACE FUNCTION lg_counts_audit(p_rows jsonb, p_durable boolean)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_n bigint;
+BEGIN
+    IF jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the audit rows must be an array');
+    END IF;
+    IF NOT coalesce(p_durable, true) THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
+    INSERT INTO audit_log (actor_kind, actor, action, request, answer)
+    SELECT 'third_party', e.row ->> 'actor', 'region-device-count', e.row -> 'request',
+           e.row -> 'answer'
+    FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS e(row, n)
+    ORDER BY e.n;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END
+$fn$;
 
 ---------------------------------------------------------------------------
 -- Operators (admin zone)

@@ -76,6 +76,10 @@ typedef struct lg_config {
     int counts_min_area_m2;         /* smallest query area, default 1 km2 */
     int64_t counts_max_area_m2;     /* largest query area, default 300 km radius */
     int counts_rate_per_minute;     /* queries per client per minute, default 60 */
+    int counts_in_memory;           /* 1: answer from the in-memory evaluator (countmap.c) */
+    int counts_memory_days;         /* releases it keeps: the last N days, default 2 */
+    int counts_memory_poll_ms;      /* how often it looks for releases, default 1000 */
+    int counts_audit_wait;          /* 1: an answer from memory waits for its audit row */
 
     size_t n_zones;
     lg_zone_config_t zones[LG_ZONES_MAX];

@@ -11,14 +11,19 @@
  * LG_EXPOSURE_AUDIENCE, scope LG_EXPOSURE_SCOPE: 401 UNAUTHENTICATED for any
  * token problem, 403 PERMISSION_DENIED for a missing scope), the client's
  * token bucket (429 TOO_MANY_REQUESTS with Retry-After), the body
- * (camara.c: 400 with the CAMARA codes), then sql/counts.sql lg_counts_query,
- * which answers from the noisy releases only and audits the query. Every
- * error is a CAMARA ErrorInfo {status, code, message}.
+ * (camara.c: 400 with the CAMARA codes), then the count: from the in-memory
+ * evaluator (countmap.c) when it can answer, with the audit row queued to
+ * the group commit of auditq.c (503 when it cannot be), else
+ * sql/counts.sql lg_counts_query, which computes the same
+ * answer from the noisy releases and audits the query. Every error is a
+ * CAMARA ErrorInfo {status, code, message}.
  */
 #ifndef LOCGUARD_EXPOSURE_H
 #define LOCGUARD_EXPOSURE_H
 
+#include "locguard/auditq.h"
 #include "locguard/config.h"
+#include "locguard/countmap.h"
 #include "locguard/db.h"
 #include "locguard/metrics.h"
 #include "locguard/release.h"
@@ -54,6 +59,15 @@ lg_exposure_t *lg_exposure_new(lg_db_t *db, lg_metrics_t *metrics, const lg_toke
  * is failing (lg_release_noise_failing), count requests get 503 UNAVAILABLE.
  */
 void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release);
+
+/*
+ * Gives the zone the in-memory evaluator (may be NULL: every count is asked
+ * of lg_counts_query) and the audit queue of its answers; with
+ * is_audit_wait an answer waits until its audit row is written, else it is
+ * sent once the row is queued. Both must outlive the zone's requests.
+ */
+void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap,
+                              lg_auditq_t *auditq, bool is_audit_wait);
 
 /*
  * Frees it. Accepts NULL. Queries still under way hold a pointer to it:

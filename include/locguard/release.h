@@ -97,6 +97,14 @@ LG_MUST_CHECK int lg_release_run_now(lg_release_t *r, lg_release_done_cb cb, voi
  */
 bool lg_release_noise_failing(const lg_release_t *r);
 
+/*
+ * Calls cb(arg) each time a release is stored by this daemon (after the
+ * outcome is counted, before the run's own callback): the in-memory count
+ * evaluator reloads at once instead of at its next poll. One callback;
+ * NULL removes it.
+ */
+void lg_release_on_stored(lg_release_t *r, void (*cb)(void *arg), void *arg);
+
 /* Copies the counts of runs by outcome into *out. */
 void lg_release_stats(const lg_release_t *r, lg_release_stats_t *out);
 

@@ -33,7 +33,9 @@
 #      region-device-count), one noisy release over every cell stored by
 #      tests/bench/counts.sql, then count-load (its own token from the
 #      exposure zone, keep-alive TLS, one request at a time) for circles of
-#      5, 50 and 300 km around the middle of the provisioned region;
+#      5, 50 and 300 km around the middle of the provisioned region; then
+#      count-eval, the in-memory evaluator alone (no TLS, HTTP, token or
+#      audit) on the same release, for the same radii;
 #   3. prints direct and API reports/s, their ratio, the p50/p99 ack latency
 #      at full and half load, the webhook and the count latencies; stops the
 #      daemon (SIGTERM), the sink and the cluster from a trap.
@@ -120,6 +122,7 @@ mme_sim=$(tool mme-sim)
 ingest_direct=$(tool ingest-direct)
 scs_sink=$(tool scs-sink)
 count_load=$(tool count-load)
+count_eval=$(tool count-eval)
 locguardctl=$(tool locguardctl)
 
 mkdir -p "$run"
@@ -367,6 +370,9 @@ client_out=$(ctl client add bench-counts --scope region-device-count 2>/dev/null
 [ -s "$run/counts.secret" ] || { echo "bench: client add printed no secret" >&2; exit 1; }
 psql "$db" -XAtq -v devices="$devices" -v cells="$cells" -f tests/bench/counts.sql \
     >"$run/counts.log" 2>&1 || { cat "$run/counts.log" >&2; exit 1; }
+# The daemon's in-memory evaluator picks the release up at its next poll
+# ([counts] memory_poll_ms, 1 s) plus the load: let that happen before timing.
+sleep 3
 
 # count_run RADIUS_KM REQUESTS SPREAD_M WARMUP MAX_S: count-load against the
 # exposure zone, circles centred on the middle of the provisioned region
@@ -383,6 +389,17 @@ out_c50=$(count_run 50 "$count_requests" 50000 5 20)
 # A 300 km circle covers most of the region: few requests, no warm-up (the
 # sessions' plans are warm from the 5 and 50 km runs).
 out_c300=$(count_run 300 "$(((count_requests + 99) / 100))" 0 0 60)
+
+# eval_run RADIUS_KM SPREAD_M: the evaluator alone (count-eval loads the
+# release the way the daemon does), microseconds per count.
+eval_run() {
+    log "(e) count evaluator alone, ${1} km circles"
+    "$count_eval" --db "$db" --lat 47 --lon 5 --radius-m "$(($1 * 1000))" --spread-m "$2" \
+        --requests "$count_requests" --seed 7 | only_result || true
+}
+out_e5=$(eval_run 5 50000)
+out_e50=$(eval_run 50 50000)
+out_e300=$(eval_run 300 0)
 
 direct_rate=$(result "$out_direct" reports_per_s)
 ratio=$(awk -v a="$full_rate" -v d="$direct_rate" 'BEGIN { if (d > 0) printf "%.2f", a / d; else print "n/a" }')
@@ -412,6 +429,11 @@ for r in 5 50 300; do
     v=out_c$r
     printf '%-44s %12s\n' "count latency p50 / p99 ms, ${r} km" \
         "$(result "${!v}" p50_ms) / $(result "${!v}" p99_ms)"
+done
+for r in 5 50 300; do
+    v=out_e$r
+    printf '%-44s %12s\n' "count evaluator alone p50 / p99 us, ${r} km" \
+        "$(result "${!v}" p50_us) / $(result "${!v}" p99_us)"
 done
 printf '%-44s %12s\n' "count requests (errors) 5 / 50 / 300 km" \
     "$(result "$out_c5" requests)($(result "$out_c5" errors)) / $(result "$out_c50" requests)($(result "$out_c50" errors)) / $(result "$out_c300" requests)($(result "$out_c300" errors))"

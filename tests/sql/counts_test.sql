@@ -9,7 +9,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL max_parallel_workers_per_gather = 0;
-SELECT plan(67);
+SELECT plan(77);
 
 -- error_of: 'SQLSTATE|message|hint' of a failing statement, NULL if it works.
 CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
@@ -387,6 +387,36 @@ SELECT is(lg_counts_exact('op-1', '{"type": "Polygon", "coordinates": [[[2.09, 4
           'exact: a GeoJSON polygon; devices 111..300 (301..400 revoked)');
 SELECT is((SELECT count(*)::int FROM audit_log WHERE actor = 'op-1' AND actor_kind = 'operator'), 2,
           'exact: audited');
+
+---------------------------------------------------------------------------
+-- The shared definitions and what the daemon's in-memory evaluator loads.
+SELECT is(ST_NPoints(lg_counts_circle(5, 47, 50000)), 65, 'circle: 64 points, closed');
+SELECT ok(ST_IsValid(lg_counts_circle(5, 47, 50000))
+          AND abs(ST_Area(lg_counts_circle(5, 47, 50000)::geography) / (pi() * 50000.0 ^ 2) - 1) < 0.01,
+          'circle: a valid polygon of about pi r^2');
+SELECT ok(abs(ST_Y(ST_PointN(ST_ExteriorRing(lg_counts_circle(5, 47, 10000)), 1))
+              - (47 + 10000 / 6371008.8 * 180 / pi())) < 1e-12,
+          'circle: the first point is due north, r / R radians away');
+SELECT ok(abs(lg_counts_polygon_area_m2(ST_MakeEnvelope(2, 44, 3, 45, 4326))
+              / (6371008.8 ^ 2 * pi() / 180 * (sin(radians(45)) - sin(radians(44)))) - 1) < 1e-12,
+          'polygon size: exact for a lon/lat rectangle on the sphere');
+SELECT is((SELECT count(*)::int FROM lg_counts_geo() WHERE kind = 'c'), 100,
+          'geo: every cell of count_cell');
+SELECT is((SELECT array_agg(DISTINCT version) FROM lg_counts_geo()),
+          (SELECT ARRAY[built] FROM count_geo_version), 'geo: one version, the built one');
+SELECT is((SELECT cells::int FROM lg_counts_release_noisy((SELECT max(id) FROM count_release))), 100,
+          'release noisy: aligned with the cells');
+SELECT is((SELECT count(*)::int FROM lg_counts_releases_since(
+               (extract(epoch FROM timestamptz '2200-01-01Z') * 1e6)::bigint)),
+          1, 'releases since: the latest even when older than the horizon');
+SELECT is(lg_counts_audit('[{"actor": "mem-1", "request": {"area": {}}, "answer": {"status": "AREA_NOT_SUPPORTED"}},
+                            {"actor": "mem-2", "request": {"area": {}}, "answer": {"count": 12, "status": "SUPPORTED_AREA"}}]',
+                          true),
+          2::bigint, 'audit: one statement, two rows');
+SELECT is((SELECT string_agg(actor || ' ' || (answer ->> 'status'), ', ' ORDER BY id) FROM audit_log
+           WHERE actor IN ('mem-1', 'mem-2') AND actor_kind = 'third_party' AND action = 'region-device-count'),
+          'mem-1 AREA_NOT_SUPPORTED, mem-2 SUPPORTED_AREA',
+          'audit: the rows of answers from memory, in order, as lg_counts_query writes them');
 
 SELECT * FROM finish();
 ROLLBACK;
