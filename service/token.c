@@ -62,10 +62,19 @@ const char lg_token_err_claims[] = "missing or malformed claims";
 #define SCRYPT_HASH_MIN 16 /* stored hash: 16..64 bytes */
 #define SCRYPT_PART_MAX 64
 
+/* Tokens verified before (see lg_token_verify): direct-mapped by digest. */
+#define VERIFIED_SLOTS 512 /* a power of two */
+
+typedef struct verified {
+    uint8_t digest[32];       /* SHA-256(aud, NUL, token); all zero: empty slot */
+    lg_token_claims_t claims; /* what the token said */
+} verified_t;
+
 struct lg_token_signer {
-    EVP_PKEY *pkey; /* the EC P-256 key pair: signs and verifies */
-    char *issuer;   /* iss of tokens we issue and accept */
-    char kid[17];   /* 16 hex digits of SHA-256(SubjectPublicKeyInfo DER) */
+    EVP_PKEY *pkey;       /* the EC P-256 key pair: signs and verifies */
+    char *issuer;         /* iss of tokens we issue and accept */
+    char kid[17];         /* 16 hex digits of SHA-256(SubjectPublicKeyInfo DER) */
+    verified_t *verified; /* VERIFIED_SLOTS entries; a cache, so written through a const signer */
 };
 
 /* ---- base64 ---------------------------------------------------------------------------- */
@@ -234,6 +243,7 @@ lg_token_signer_t *lg_token_signer_new_pem(const char *pem, size_t len, const ch
         goto failed;
     }
     s->issuer = lg_xstrdup(issuer);
+    s->verified = lg_xcalloc(VERIFIED_SLOTS, sizeof(*s->verified));
     return s;
 failed:
     ERR_clear_error();
@@ -275,6 +285,7 @@ void lg_token_signer_free(lg_token_signer_t *signer)
         return;
     EVP_PKEY_free(signer->pkey);
     free(signer->issuer);
+    free(signer->verified);
     free(signer);
 }
 
@@ -520,21 +531,60 @@ static const char *check_claims(const lg_token_signer_t *signer, const uint8_t *
         goto out;
     }
     out->exp = json_integer_value(exp);
+    out->nbf = json_integer_value(nbf);
 out:
     json_decref(c);
     return err;
 }
 
+/* SHA-256 of aud, a NUL and the token: the key of the verified-token cache. */
+static bool verified_digest(const char *aud, const char *jwt, size_t len, uint8_t digest[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(ctx, aud, strlen(aud) + 1) == 1 &&
+              EVP_DigestUpdate(ctx, jwt, len) == 1 && EVP_DigestFinal_ex(ctx, digest, &n) == 1 &&
+              n == 32;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        ERR_clear_error();
+    return ok;
+}
+
+static verified_t *verified_slot(const lg_token_signer_t *signer, const uint8_t digest[32])
+{
+    uint32_t h = (uint32_t)digest[0] | (uint32_t)digest[1] << 8;
+    return &signer->verified[h & (VERIFIED_SLOTS - 1)];
+}
+
 int lg_token_verify(const lg_token_signer_t *signer, const char *jwt, size_t len, const char *aud,
                     int64_t now_s, lg_token_claims_t *out)
 {
-    uint8_t header[HEADER_MAX], jose[2 * COORD_BYTES];
+    uint8_t header[HEADER_MAX], jose[2 * COORD_BYTES], digest[32];
     uint8_t *payload = NULL;
     size_t header_len, payload_len, sig_len;
     const char *err = lg_token_err_malformed;
+    bool has_digest = false;
     memset(out, 0, sizeof(*out));
     if (len == 0 || len > LG_TOKEN_MAX_BYTES || memchr(jwt, '\0', len) != NULL)
         goto out;
+    has_digest = verified_digest(aud, jwt, len, digest);
+    if (has_digest) {
+        const verified_t *v = verified_slot(signer, digest);
+        if (CRYPTO_memcmp(v->digest, digest, sizeof(digest)) == 0) {
+            /* Seen and verified for this audience: only the clock may refuse it now. */
+            if (v->claims.exp <= now_s - LG_TOKEN_LEEWAY_S)
+                err = lg_token_err_expired;
+            else if (v->claims.nbf > now_s + LG_TOKEN_LEEWAY_S)
+                err = lg_token_err_not_yet;
+            else
+                err = NULL;
+            if (err == NULL)
+                *out = v->claims;
+            goto out;
+        }
+    }
     const char *dot1 = memchr(jwt, '.', len);
     const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - jwt)) : NULL;
     if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - jwt)) != NULL)
@@ -557,6 +607,11 @@ int lg_token_verify(const lg_token_signer_t *signer, const char *jwt, size_t len
         sig_len != sizeof(jose) || !verify_es256(signer->pkey, jwt, (size_t)(dot2 - jwt), jose))
         goto out;
     err = check_claims(signer, payload, payload_len, aud, now_s, out);
+    if (err == NULL && has_digest) {
+        verified_t *v = verified_slot(signer, digest);
+        memcpy(v->digest, digest, sizeof(digest));
+        v->claims = *out;
+    }
 out:
     free(payload);
     if (err != NULL) {

@@ -420,6 +420,44 @@ static void test_tampered_signature_is_refused(void **state)
     free(jwt);
 }
 
+/*
+ * The verified-token cache: a token seen before gives the same claims, is
+ * still refused by the clock, and is remembered only for its audience and
+ * its exact bytes.
+ */
+static void test_remembered_token_is_still_checked(void **state)
+{
+    fixture_t *f = *state;
+    char *jwt = issue(f, "scs-1", AUD, "monitoring-event"); /* nbf NOW, exp NOW+300 */
+    lg_token_claims_t c1, c2;
+
+    assert_int_equal(lg_token_verify(f->signer, jwt, strlen(jwt), AUD, NOW, &c1), LG_OK);
+    assert_int_equal(lg_token_verify(f->signer, jwt, strlen(jwt), AUD, NOW + 1, &c2), LG_OK);
+    assert_string_equal(c2.sub, "scs-1");
+    assert_string_equal(c2.scope, "monitoring-event");
+    assert_int_equal(c2.exp, c1.exp);
+    assert_int_equal(c2.nbf, NOW);
+    /* Another audience is not served from the first check. */
+    assert_int_equal(lg_token_verify(f->signer, jwt, strlen(jwt), "locguard-admin", NOW, &c2),
+                     LG_ERR);
+    assert_ptr_equal(c2.err, lg_token_err_audience);
+    assert_string_equal(c2.sub, "");
+    /* Expiry and not-before still apply. */
+    assert_ptr_equal(verify(f, jwt, NOW + 300 + LG_TOKEN_LEEWAY_S), lg_token_err_expired);
+    assert_ptr_equal(verify(f, jwt, NOW - LG_TOKEN_LEEWAY_S - 1), lg_token_err_not_yet);
+    assert_null(verify(f, jwt, NOW + 2));
+    /* One character changed, in the signature or the payload: checked afresh. */
+    char *sig = strrchr(jwt, '.') + 1, kept = sig[10];
+    sig[10] = kept == 'A' ? 'B' : 'A';
+    assert_ptr_equal(verify(f, jwt, NOW), lg_token_err_signature);
+    sig[10] = kept;
+    assert_null(verify(f, jwt, NOW));
+    char *dot = strchr(jwt, '.');
+    dot[5] = dot[5] == 'A' ? 'B' : 'A';
+    assert_non_null(verify(f, jwt, NOW));
+    free(jwt);
+}
+
 static void test_token_signed_by_another_key_is_refused(void **state)
 {
     fixture_t *f = *state;
@@ -831,6 +869,7 @@ int main(void)
         T(test_wrong_issuer_is_refused),
         T(test_tampered_payload_is_refused),
         T(test_tampered_signature_is_refused),
+        T(test_remembered_token_is_still_checked),
         T(test_token_signed_by_another_key_is_refused),
         T(test_alg_none_is_refused),
         T(test_hs256_keyed_with_the_public_key_is_refused),
