@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "dbtest.h"
 #include "locguard/auditq.h"
 #include "locguard/log.h"
 
@@ -31,29 +32,17 @@ typedef struct fixture {
 
 static void exec(fixture_t *f, const char *sql)
 {
-    PGresult *res = PQexec(f->sql, sql);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(f->sql));
-    PQclear(res);
+    dbtest_exec(f->sql, sql);
 }
 
 static long long scalar(fixture_t *f, const char *sql)
 {
-    PGresult *res = PQexec(f->sql, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        fail_msg("%s: %s", sql, PQerrorMessage(f->sql));
-    long long v = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return v;
+    return dbtest_scalar(f->sql, sql);
 }
 
-/* Runs the loop for about ms milliseconds. */
 static void run_ms(fixture_t *f, int ms)
 {
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    dbtest_spin(f->base, ms);
 }
 
 /* Runs the loop until the rows of actor LIKE pattern number n (at most 20 s). */
@@ -71,16 +60,10 @@ static int setup(void **state)
     if (conninfo == NULL)
         return 0;
     fixture_t *f = calloc(1, sizeof(*f));
-    f->sql = PQconnectdb(conninfo);
-    if (PQstatus(f->sql) != CONNECTION_OK)
-        fail_msg("connect: %s", PQerrorMessage(f->sql));
-    exec(f, "SET client_min_messages = warning");
+    f->sql = dbtest_connect(conninfo);
     f->base = event_base_new();
     f->metrics = lg_metrics_new();
-    f->db = lg_db_new(f->base, conninfo, 2, f->metrics);
-    for (int i = 0; i < 500 && !lg_db_is_up(f->db); i++)
-        run_ms(f, 10);
-    assert_true(lg_db_is_up(f->db));
+    f->db = dbtest_pool(f->base, conninfo, 2, f->metrics);
     *state = f;
     return 0;
 }

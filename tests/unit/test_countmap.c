@@ -31,6 +31,7 @@
 #include <limits.h>
 #include <math.h>
 
+#include "dbtest.h"
 #include "locguard/countmap.h"
 #include "locguard/log.h"
 
@@ -426,11 +427,7 @@ typedef struct fixture {
 
 static void exec(fixture_t *f, const char *sql)
 {
-    PGresult *res = PQexec(f->sql, sql);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(f->sql));
-    PQclear(res);
+    dbtest_exec(f->sql, sql);
 }
 
 /* A deterministic generator (xorshift64*). */
@@ -460,7 +457,6 @@ static void make_population(fixture_t *f)
             cx[i][j] = 5.0 + i * 0.01 + (i > 0 && i < N ? (uniform() - 0.5) * 0.004 : 0);
             cy[i][j] = 47.0 + j * 0.01 + (j > 0 && j < N ? (uniform() - 0.5) * 0.004 : 0);
         }
-    exec(f, "SET client_min_messages = warning");
     exec(f, "TRUNCATE count_release, count_release_cell, cell CASCADE");
     char *sql = malloc(1 << 20);
     size_t len =
@@ -506,11 +502,8 @@ static void make_population(fixture_t *f)
 /* Runs the loop until the map has made generation gen (at most 30 s). */
 static void wait_generation(fixture_t *f, uint64_t gen)
 {
-    for (int i = 0; i < 3000 && lg_countmap_generation(f->map) < gen; i++) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(f->base, &tv);
-        event_base_dispatch(f->base);
-    }
+    for (int i = 0; i < 3000 && lg_countmap_generation(f->map) < gen; i++)
+        dbtest_spin(f->base, 10);
     assert_true(lg_countmap_generation(f->map) >= gen);
 }
 
@@ -519,9 +512,7 @@ static int db_setup(void **state)
     if (conninfo == NULL)
         return 0;
     fixture_t *f = calloc(1, sizeof(*f));
-    f->sql = PQconnectdb(conninfo);
-    if (PQstatus(f->sql) != CONNECTION_OK)
-        fail_msg("connect: %s", PQerrorMessage(f->sql));
+    f->sql = dbtest_connect(conninfo);
     make_population(f);
     f->base = event_base_new();
     f->metrics = lg_metrics_new();

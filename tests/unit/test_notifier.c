@@ -27,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "dbtest.h"
 #include "locguard/db.h"
 #include "locguard/log.h"
 #include "locguard/metrics.h"
@@ -83,14 +84,6 @@ typedef struct fixture {
     int64_t deadline_us;
     struct event *check;
 } fixture_t;
-
-static void exec_ok(PGconn *pg, const char *sql)
-{
-    PGresult *r = PQexec(pg, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(pg));
-    PQclear(r);
-}
 
 static struct bufferevent *on_sink_bev(struct event_base *base, void *arg)
 {
@@ -159,8 +152,8 @@ static int setup(void **state)
     f->pg = PQconnectdb(conninfo);
     if (PQstatus(f->pg) != CONNECTION_OK)
         fail_msg("database: %s", PQerrorMessage(f->pg));
-    exec_ok(f->pg, "DELETE FROM notification_outbox; DELETE FROM scs WHERE scs_as_id = 'scs-t'");
-    exec_ok(f->pg,
+    dbtest_exec(f->pg, "DELETE FROM notification_outbox; DELETE FROM scs WHERE scs_as_id = 'scs-t'");
+    dbtest_exec(f->pg,
             "INSERT INTO scs (scs_as_id, webhook_secret, webhook_secret_previous, "
             "allow_private_destinations) VALUES ('scs-t', '" SECRET "', '" SECRET_OLD "', true)");
     f->base = event_base_new();
@@ -230,7 +223,7 @@ static void add_row(fixture_t *f, const char *host, const char *path, const char
              "'{\"subscription\": \"/3gpp-monitoring-event/v1/scs-t/subscriptions/0a1b\"}', "
              "now() - interval '%s' FROM scs WHERE scs_as_id = 'scs-t'",
              host, f->port, path, extra ? extra : "0 s");
-    exec_ok(f->pg, sql);
+    dbtest_exec(f->pg, sql);
 }
 
 static long pending_rows(fixture_t *f)
@@ -364,13 +357,13 @@ static void test_410_is_gone(void **state)
 static void test_private_destination_refused_unless_allowed(void **state)
 {
     NEED_DB(state);
-    exec_ok(f->pg, "UPDATE scs SET allow_private_destinations = false WHERE scs_as_id = 'scs-t'");
+    dbtest_exec(f->pg, "UPDATE scs SET allow_private_destinations = false WHERE scs_as_id = 'scs-t'");
     add_row(f, "localhost", "/n", NULL);
     start(f, NULL, 86400);
     run_until_settled(f);
     expect_row(f, "failed", 1, "", "destination not allowed");
     assert_int_equal(f->sink.requests, 0);
-    exec_ok(f->pg, "DELETE FROM notification_outbox");
+    dbtest_exec(f->pg, "DELETE FROM notification_outbox");
     add_row(f, "127.0.0.1", "/n", NULL);
     run_until_settled(f);
     expect_row(f, "failed", 1, "", "destination not allowed");
@@ -515,7 +508,7 @@ static void test_reused_connection_failing_without_answer_is_sent_again(void **s
     f->sink.drop_request = 2;
     start_one_per_destination(f);
     run_until_settled(f);
-    exec_ok(f->pg, "DELETE FROM notification_outbox");
+    dbtest_exec(f->pg, "DELETE FROM notification_outbox");
     add_row(f, "127.0.0.1", "/n", NULL);
     free(id);
     id = row_notif_id(f);

@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "dbtest.h"
 #include "locguard/log.h"
 #include "locguard/periodic.h"
 
@@ -45,24 +46,9 @@ typedef struct fixture {
     lg_db_t *db;
 } fixture_t;
 
-static void exec(PGconn *c, const char *sql)
-{
-    PGresult *res = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(res);
-}
-
-/* The first column of the first row of a query, as a long long. */
 static long long scalar(fixture_t *f, const char *sql)
 {
-    PGresult *res = PQexec(f->sql, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        fail_msg("%s: %s", sql, PQerrorMessage(f->sql));
-    long long v = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return v;
+    return dbtest_scalar(f->sql, sql);
 }
 
 /* A periodic NUMBER_OF_UES_IN_AN_AREA request for a POLYGON of the points that follow. */
@@ -100,12 +86,9 @@ static const char population_sql[] =
     "UPDATE subscription s SET next_report_at = now() - interval '1 second' FROM t_sub t "
     "  WHERE t.sub_id = s.sub_id AND t.name <> 'later';";
 
-/* Runs the loop for ms milliseconds. */
 static void spin(fixture_t *f, int ms)
 {
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    dbtest_spin(f->base, ms);
 }
 
 static int setup(void **state)
@@ -113,17 +96,11 @@ static int setup(void **state)
     if (conninfo == NULL)
         return 0;
     fixture_t *f = calloc(1, sizeof(*f));
-    f->sql = PQconnectdb(conninfo);
-    if (PQstatus(f->sql) != CONNECTION_OK)
-        fail_msg("connect: %s", PQerrorMessage(f->sql));
-    exec(f->sql, "SET client_min_messages = warning");
-    exec(f->sql, population_sql);
+    f->sql = dbtest_connect(conninfo);
+    dbtest_exec(f->sql, population_sql);
     f->base = event_base_new();
     f->metrics = lg_metrics_new();
-    f->db = lg_db_new(f->base, conninfo, 2, f->metrics);
-    for (int i = 0; i < 500 && !lg_db_is_up(f->db); i++)
-        spin(f, 10);
-    assert_true(lg_db_is_up(f->db));
+    f->db = dbtest_pool(f->base, conninfo, 2, f->metrics);
     *state = f;
     return 0;
 }
@@ -169,9 +146,7 @@ static wait_t tick(fixture_t *f, lg_periodic_t *p)
 {
     wait_t w = {.base = f->base};
     assert_int_equal(lg_periodic_run(p, on_done, &w), LG_OK);
-    struct timeval tv = {20, 0};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    dbtest_spin(f->base, 20000);
     if (w.calls != 1)
         fail_msg("no completion of the tick");
     return w;
@@ -314,7 +289,7 @@ static void test_database_down_is_an_error_not_a_crash(void **state)
      * tick waits, and its backend is terminated. */
     PGconn *locker = PQconnectdb(conninfo);
     assert_int_equal(PQstatus(locker), CONNECTION_OK);
-    exec(locker, "BEGIN; LOCK TABLE area_report_setting IN ACCESS EXCLUSIVE MODE");
+    dbtest_exec(locker, "BEGIN; LOCK TABLE area_report_setting IN ACCESS EXCLUSIVE MODE");
     wait_t w = {.base = f->base};
     assert_int_equal(lg_periodic_run(p, on_done, &w), LG_OK);
     assert_int_equal(lg_periodic_run(p, on_done, &w), LG_ERR); /* one at a time */
@@ -327,14 +302,12 @@ static void test_database_down_is_an_error_not_a_crash(void **state)
     assert_int_equal(scalar(f, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                                "WHERE datname = current_database() AND wait_event_type = 'Lock'"),
                      1);
-    struct timeval tv = {20, 0};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    dbtest_spin(f->base, 20000);
     assert_int_equal(w.calls, 1);
     assert_non_null(w.err);
     assert_int_equal(w.n, 0);
     assert_true(lg_metrics_get(f->metrics, LG_C_DB_ERRORS) >= 1);
-    exec(locker, "ROLLBACK");
+    dbtest_exec(locker, "ROLLBACK");
     PQfinish(locker);
     assert_int_equal(scalar(f, "SELECT count(*) FROM notification_outbox"), 0);
 

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "dbtest.h"
 #include "locguard/log.h"
 #include "locguard/release.h"
 
@@ -59,22 +60,12 @@ typedef struct fixture {
 
 static void exec(fixture_t *f, const char *sql)
 {
-    PGresult *res = PQexec(f->sql, sql);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(f->sql));
-    PQclear(res);
+    dbtest_exec(f->sql, sql);
 }
 
-/* The first column of the first row of a query, as a long long. */
 static long long scalar(fixture_t *f, const char *sql)
 {
-    PGresult *res = PQexec(f->sql, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        fail_msg("%s: %s", sql, PQerrorMessage(f->sql));
-    long long v = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return v;
+    return dbtest_scalar(f->sql, sql);
 }
 
 /*
@@ -132,20 +123,11 @@ static int setup(void **state)
     if (conninfo == NULL)
         return 0;
     fixture_t *f = calloc(1, sizeof(*f));
-    f->sql = PQconnectdb(conninfo);
-    if (PQstatus(f->sql) != CONNECTION_OK)
-        fail_msg("connect: %s", PQerrorMessage(f->sql));
-    exec(f, "SET client_min_messages = warning");
+    f->sql = dbtest_connect(conninfo);
     exec(f, population_sql);
     f->base = event_base_new();
     f->metrics = lg_metrics_new();
-    f->db = lg_db_new(f->base, conninfo, 1, f->metrics);
-    for (int i = 0; i < 500 && !lg_db_is_up(f->db); i++) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(f->base, &tv);
-        event_base_dispatch(f->base);
-    }
-    assert_true(lg_db_is_up(f->db));
+    f->db = dbtest_pool(f->base, conninfo, 1, f->metrics);
     lg_release_config_t cfg = default_cfg();
     new_release(f, &cfg);
     *state = f;
@@ -185,9 +167,7 @@ static lg_release_outcome_t run_bucket(fixture_t *f, int64_t bucket_start_s)
 {
     wait_t w = {.base = f->base};
     assert_int_equal(lg_release_run_bucket(f->r, bucket_start_s, on_done, &w), LG_OK);
-    struct timeval tv = {20, 0};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    dbtest_spin(f->base, 20000);
     if (!w.is_done)
         fail_msg("no outcome for bucket %lld", (long long)bucket_start_s);
     return w.outcome;
@@ -319,9 +299,7 @@ static void test_misaligned_bucket_and_second_run_are_refused(void **state)
     assert_int_equal(lg_release_run_bucket(f->r, -HOUR, on_done, &w), LG_ERR);
     assert_int_equal(lg_release_run_bucket(f->r, BUCKET, on_done, &w), LG_OK);
     assert_int_equal(lg_release_run_now(f->r, on_done, &w), LG_ERR); /* one at a time */
-    struct timeval tv = {20, 0};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    dbtest_spin(f->base, 20000);
     assert_true(w.is_done);
     assert_int_equal(w.outcome, LG_RELEASE_STORED);
 }
@@ -335,9 +313,7 @@ static void test_release_with_openssl_noise_is_stored(void **state)
     new_release(f, &cfg);
     wait_t w = {.base = f->base};
     assert_int_equal(lg_release_run_now(f->r, on_done, &w), LG_OK);
-    struct timeval tv = {20, 0};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    dbtest_spin(f->base, 20000);
     assert_true(w.is_done);
     assert_int_equal(w.outcome, LG_RELEASE_STORED);
     assert_int_equal(scalar(f, "SELECT count(*) FROM count_release_cell"), 5);
@@ -351,9 +327,7 @@ static void test_freeing_during_a_run_abandons_it(void **state)
     assert_int_equal(lg_release_run_bucket(f->r, BUCKET, on_done, &w), LG_OK);
     lg_release_free(f->r);
     f->r = NULL;
-    struct timeval tv = {0, 300000};
-    event_base_loopexit(f->base, &tv);
-    event_base_dispatch(f->base);
+    dbtest_spin(f->base, 300);
     assert_false(w.is_done);
 }
 
