@@ -65,4 +65,27 @@ static inline lg_db_t *dbtest_pool(struct event_base *base, const char *conninfo
     return db;
 }
 
+/*
+ * What every database-backed test fixture holds, made in one call: the
+ * test's connection, a loop, metrics and a pool of pool_size connections.
+ */
+static inline void dbtest_open(const char *conninfo, int pool_size, PGconn **sql,
+                               struct event_base **base, lg_metrics_t **metrics, lg_db_t **db)
+{
+    *sql = dbtest_connect(conninfo);
+    *base = event_base_new();
+    *metrics = lg_metrics_new();
+    *db = dbtest_pool(*base, conninfo, pool_size, *metrics);
+}
+
+/* Frees what dbtest_open made, the pool first. */
+static inline void dbtest_close(PGconn *sql, struct event_base *base, lg_metrics_t *metrics,
+                                lg_db_t *db)
+{
+    lg_db_free(db);
+    lg_metrics_free(metrics);
+    event_base_free(base);
+    PQfinish(sql);
+}
+
 #endif

@@ -512,11 +512,8 @@ static int db_setup(void **state)
     if (conninfo == NULL)
         return 0;
     fixture_t *f = calloc(1, sizeof(*f));
-    f->sql = dbtest_connect(conninfo);
+    dbtest_open(conninfo, 2, &f->sql, &f->base, &f->metrics, &f->db);
     make_population(f);
-    f->base = event_base_new();
-    f->metrics = lg_metrics_new();
-    f->db = lg_db_new(f->base, conninfo, 2, f->metrics);
     lg_countmap_config_t cfg = {.poll_ms = 100, .keep_days = 1};
     f->map = lg_countmap_new(f->base, f->db, &cfg);
     wait_generation(f, 1);
@@ -530,10 +527,7 @@ static int db_teardown(void **state)
     if (f == NULL)
         return 0;
     lg_countmap_free(f->map);
-    lg_db_free(f->db);
-    lg_metrics_free(f->metrics);
-    event_base_free(f->base);
-    PQfinish(f->sql);
+    dbtest_close(f->sql, f->base, f->metrics, f->db);
     free(f);
     return 0;
 }

@@ -96,11 +96,8 @@ static int setup(void **state)
     if (conninfo == NULL)
         return 0;
     fixture_t *f = calloc(1, sizeof(*f));
-    f->sql = dbtest_connect(conninfo);
+    dbtest_open(conninfo, 2, &f->sql, &f->base, &f->metrics, &f->db);
     dbtest_exec(f->sql, population_sql);
-    f->base = event_base_new();
-    f->metrics = lg_metrics_new();
-    f->db = dbtest_pool(f->base, conninfo, 2, f->metrics);
     *state = f;
     return 0;
 }
@@ -110,10 +107,7 @@ static int teardown(void **state)
     fixture_t *f = *state;
     if (f == NULL)
         return 0;
-    lg_db_free(f->db);
-    lg_metrics_free(f->metrics);
-    event_base_free(f->base);
-    PQfinish(f->sql);
+    dbtest_close(f->sql, f->base, f->metrics, f->db);
     free(f);
     return 0;
 }

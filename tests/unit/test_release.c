@@ -123,11 +123,8 @@ static int setup(void **state)
     if (conninfo == NULL)
         return 0;
     fixture_t *f = calloc(1, sizeof(*f));
-    f->sql = dbtest_connect(conninfo);
+    dbtest_open(conninfo, 1, &f->sql, &f->base, &f->metrics, &f->db);
     exec(f, population_sql);
-    f->base = event_base_new();
-    f->metrics = lg_metrics_new();
-    f->db = dbtest_pool(f->base, conninfo, 1, f->metrics);
     lg_release_config_t cfg = default_cfg();
     new_release(f, &cfg);
     *state = f;
@@ -140,10 +137,7 @@ static int teardown(void **state)
     if (f == NULL)
         return 0;
     lg_release_free(f->r);
-    lg_db_free(f->db);
-    lg_metrics_free(f->metrics);
-    event_base_free(f->base);
-    PQfinish(f->sql);
+    dbtest_close(f->sql, f->base, f->metrics, f->db);
     free(f);
     return 0;
 }
