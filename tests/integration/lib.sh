@@ -75,6 +75,10 @@ json() {
         psql "$(conninfo_for "$DB")" -X -v ON_ERROR_STOP=1 -Atq -v doc="$1"
 }
 
+# pg start|stop|kill: the private cluster itself, for the tests of a
+# database outage.
+pg() { PGCLUSTER_DB=$DB "$LG_ROOT/tests/tools/pgcluster.sh" "$1" "$PGDIR"; }
+
 # ---------------------------------------------------------------- HTTP
 
 # curl_status ARGS...: runs curl with ARGS, keeping the body, headers and exit
@@ -293,6 +297,34 @@ decision() {
 batches() {
     sql "SELECT count(*) FROM node_batch b JOIN network_node n ON n.id = b.node_id
          WHERE n.name = '$1' AND b.seq = $2"
+}
+
+# ---------------------------------------------------------------- count grids
+#
+# The count tests lay their cells on a grid of squares of CELL_D degrees
+# from (CELL_LON0, CELL_LAT0), each file with its own cell_key I J.
+
+# cell_box I J: the square of cell (I, J) as "lon1 lat1 lon2 lat2".
+cell_box() {
+    awk -v i="$1" -v j="$2" -v x="$CELL_LON0" -v y="$CELL_LAT0" -v d="$CELL_D" \
+        'BEGIN { printf "%.4f %.4f %.4f %.4f\n", x + i * d, y + j * d, x + (i + 1) * d, y + (j + 1) * d }'
+}
+
+# camara_box LON1 LAT1 LON2 LAT2: a CAMARA POLYGON area of that box.
+camara_box() {
+    printf '{"areaType":"POLYGON","boundary":[{"latitude":%s,"longitude":%s},{"latitude":%s,"longitude":%s},{"latitude":%s,"longitude":%s},{"latitude":%s,"longitude":%s}]}' \
+        "$2" "$1" "$2" "$3" "$4" "$3" "$4" "$1"
+}
+
+# store_release START END 'KEY=N ...': a release over every cell of the
+# cell table, N for the cells named and 0 for the others (the daemon's
+# release.c stores the same shape); prints t/f.
+store_release() {
+    local kv vals=""
+    for kv in $3; do vals+="${vals:+,}('${kv%%=*}',${kv#*=})"; done
+    sql "SELECT lg_counts_store_release('$1', '$2', 1, 2, array_agg(c.cell_key ORDER BY c.cell_key),
+                array_agg(coalesce(v.n, 0)::bigint ORDER BY c.cell_key))
+         FROM cell c LEFT JOIN (VALUES ${vals:-('', 0)}) AS v(k, n) ON v.k = c.cell_key"
 }
 
 # ---------------------------------------------------------------- daemon

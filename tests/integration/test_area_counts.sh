@@ -46,26 +46,6 @@ key = $CERTS/server.key"
 # ---------------------------------------------------------------- helpers
 
 cell_key() { printf 'ecgi:001-01:00002%d%d' "$1" "$2"; }
-cell_box() {
-    awk -v i="$1" -v j="$2" -v x="$CELL_LON0" -v y="$CELL_LAT0" -v d="$CELL_D" \
-        'BEGIN { printf "%.4f %.4f %.4f %.4f\n", x + i * d, y + j * d, x + (i + 1) * d, y + (j + 1) * d }'
-}
-
-# store_release START END 'KEY=N ...': a release of the nine cells (cells not
-# named get 0); prints t/f.
-store_release() {
-    local cells="" noisy="" i j n kv
-    for i in 0 1 2; do
-        for j in 0 1 2; do
-            n=0
-            for kv in $3; do [ "${kv%%=*}" = "$(cell_key "$i" "$j")" ] && n=${kv#*=}; done
-            cells+="${cells:+,}$(cell_key "$i" "$j")"
-            noisy+="${noisy:+,}$n"
-        done
-    done
-    sql "SELECT lg_counts_store_release('$1', '$2', 1, 2, '{$cells}'::text[], '{$noisy}'::bigint[])"
-}
-
 # gad_circle LAT LON RADIUS_M: a TS 29.572 POINT_UNCERTAINTY_CIRCLE.
 gad_circle() {
     printf '{"shape":"POINT_UNCERTAINTY_CIRCLE","point":{"lat":%s,"lon":%s},"uncertainty":%s}' "$1" "$2" "$3"

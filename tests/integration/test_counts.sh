@@ -50,19 +50,8 @@ lgctl() {
     "$BUILD/locguardctl" --url "http://127.0.0.1:$ADMIN_PORT" --token-file "$T/admin.token" "$@"
 }
 
-# cell_key I J / cell_box I J (lon1 lat1 lon2 lat2)
+# cell_key I J: the key of grid cell (I, J) (see "count grids" in lib.sh).
 cell_key() { printf 'ecgi:001-01:00001%d%d' "$1" "$2"; }
-cell_box() {
-    awk -v i="$1" -v j="$2" -v x="$CELL_LON0" -v y="$CELL_LAT0" -v d="$CELL_D" \
-        'BEGIN { printf "%.4f %.4f %.4f %.4f\n", x + i * d, y + j * d, x + (i + 1) * d, y + (j + 1) * d }'
-}
-
-# camara_box LON1 LAT1 LON2 LAT2: a CAMARA POLYGON area of that box.
-camara_box() {
-    printf '{"areaType":"POLYGON","boundary":[{"latitude":%s,"longitude":%s},{"latitude":%s,"longitude":%s},{"latitude":%s,"longitude":%s},{"latitude":%s,"longitude":%s}]}' \
-        "$2" "$1" "$2" "$3" "$4" "$3" "$4" "$1"
-}
-
 # new_client ID SCOPE [SCS]: an OAuth2 client; its secret goes to $T/client.ID.secret.
 new_client() {
     local out secret
@@ -130,21 +119,6 @@ claims() {
 }
 
 es256_header() { printf '{"alg":"ES256","typ":"JWT","kid":"%s"}' "$(kid)"; }
-
-# store_release START END 'KEY=N KEY=N ...': a release (noisy counts as given;
-# cells not named get 0). Prints t/f.
-store_release() {
-    local cells="" noisy="" i j n kv
-    for i in 0 1 2; do
-        for j in 0 1 2; do
-            n=0
-            for kv in $3; do [ "${kv%%=*}" = "$(cell_key "$i" "$j")" ] && n=${kv#*=}; done
-            cells+="${cells:+,}$(cell_key "$i" "$j")"
-            noisy+="${noisy:+,}$n"
-        done
-    done
-    sql "SELECT lg_counts_store_release('$1', '$2', 1, 2, '{$cells}'::text[], '{$noisy}'::bigint[])"
-}
 
 setup() {
     local i j reports=() box

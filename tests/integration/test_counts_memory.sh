@@ -38,25 +38,6 @@ cert = $CERTS/server.pem
 key = $CERTS/server.key"
 
 cell_key() { printf 'ecgi:001-01:00003%d%d' "$1" "$2"; }
-cell_box() {
-    awk -v i="$1" -v j="$2" -v x="$CELL_LON0" -v y="$CELL_LAT0" -v d="$CELL_D" \
-        'BEGIN { printf "%.4f %.4f %.4f %.4f\n", x + i * d, y + j * d, x + (i + 1) * d, y + (j + 1) * d }'
-}
-
-camara_box() {
-    printf '{"areaType":"POLYGON","boundary":[{"latitude":%s,"longitude":%s},{"latitude":%s,"longitude":%s},{"latitude":%s,"longitude":%s},{"latitude":%s,"longitude":%s}]}' \
-        "$2" "$1" "$2" "$3" "$4" "$3" "$4" "$1"
-}
-
-# store_release START END 'KEY=N ...': every cell of the table (others 0); prints t/f.
-store_release() {
-    local kv vals=""
-    for kv in $3; do vals+="${vals:+,}('${kv%%=*}',${kv#*=})"; done
-    sql "SELECT lg_counts_store_release('$1', '$2', 1, 2, array_agg(c.cell_key ORDER BY c.cell_key),
-                array_agg(coalesce(v.n, 0)::bigint ORDER BY c.cell_key))
-         FROM cell c LEFT JOIN (VALUES ${vals:-('', 0)}) AS v(k, n) ON v.k = c.cell_key"
-}
-
 # count BODY: the exposure zone's answer (status code; body in body()).
 count() {
     printf '%s' "$1" >"$T/expo.req.json"
@@ -137,8 +118,6 @@ test_an_interval_older_than_memory_is_answered_by_the_database() {
     assert_eq "" "$(sql "SELECT coalesce(request ->> 'evaluator', '') FROM audit_log
                          WHERE actor = 'app' ORDER BY id DESC LIMIT 1")" "written by lg_counts_query"
 }
-
-pg() { PGCLUSTER_DB=$DB "$LG_ROOT/tests/tools/pgcluster.sh" "$1" "$PGDIR"; }
 
 # count_is STATUS AREA: for wait_for.
 count_is() { [ "$(count "{\"area\":$2}")" = "$1" ]; }

@@ -16,8 +16,6 @@ setup() {
     authorize meter-1@water.example home
 }
 
-pg() { PGCLUSTER_DB=$DB "$LG_ROOT/tests/tools/pgcluster.sh" "$1" "$PGDIR"; }
-
 # readyz_is STATUS: for wait_for.
 readyz_is() { [ "$(admin GET /readyz)" = "$1" ]; }
 
