@@ -12,19 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "locguard/camara.h"
 #include "locguard/timefmt.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* 2024-05-01T12:00:00Z. */
-#define FUZZ_NOW_US INT64_C(1714564800000000)
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
 
 static void check_point(const json_t *p)
 {

@@ -16,10 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "locguard/oauth.h"
 #include "locguard/token.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* 2024-05-01T12:00:00Z: the corpus tokens are valid from then for 300 s. */
 #define FUZZ_NOW_S INT64_C(1714564800)
@@ -33,12 +32,6 @@ static const char fuzz_key_pem[] =
     "AD04c/mY5UGRw0v3rdkyKn10yiihRANCAARZjG6bfSPbhLE3F8W/lUdwoIV0NQD1\n"
     "oZzGv/DogkDEcVU22vtSGyHbN76aGT40sVXpuwuH5Nx2M+8DRvbaVaw+\n"
     "-----END PRIVATE KEY-----\n";
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
 
 /* Built on the first input and kept for the process: a fuzz driver has no other place for it. */
 static lg_token_signer_t *signer;

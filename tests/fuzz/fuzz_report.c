@@ -12,20 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "locguard/report.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* 2024-05-01T12:00:00Z, the time the corpus samples were written for. */
 #define FUZZ_NOW_US INT64_C(1714564800000000)
 
 /* Aborts with a visible reason when an invariant does not hold. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
-
 static void check_report(const lg_report_t *r, const lg_report_limits_t *lim)
 {
     size_t n = strnlen(r->supi, sizeof r->supi);

@@ -13,21 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "locguard/t8.h"
 #include "locguard/timefmt.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* 2024-05-01T12:00:00Z, the time the corpus samples were written for. */
 #define FUZZ_NOW_US INT64_C(1714564800000000)
 
 /* Aborts with a visible reason when an invariant does not hold. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
-
 static bool is_one_of(const char *s, const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
