@@ -13,23 +13,30 @@
 -- cached decision (ue_location.dec_cell, made at the current lg_ref_epoch,
 -- migrations/0005_ingest_fast_path.sql), the only report of its device in
 -- the call and raising no alert, is settled by the first statement: one
--- UPDATE over all such reports, each reaching its device's row by the SUPI
--- and running the hysteresis on the row's own values (one index probe per
--- report, nothing materialised). The rest take the general statement below
--- and refresh the cache; it is skipped when nothing is left.
+-- UPDATE over the reports, each reaching its device's row by the SUPI
+-- (one index probe per report, nothing materialised) and running the
+-- hysteresis on the row's own values. That UPDATE also locks the row of
+-- every other report whose device it finds, changing nothing but dropping
+-- its cached decision. The rest take the general statement below, which
+-- refreshes the cache; it is skipped when nothing is left.
 --
--- Work is set-based: one statement decides every report (the area/cell
--- verdict comes from the area_cell_verdict cache, so the common case makes
--- no GEOS call), updates the latest location of every device that has a
--- single report in the call and writes their alerts. That write is
--- optimistic: it applies only if the device's state is still the one read,
--- and the rare loser of a race is redone under a row lock by the same
--- plpgsql fold that handles devices with several reports in one call
--- (exactly, in (timestamp, arrival) order).
+-- The general statement is set-based too: it decides every report it gets
+-- (the area/cell verdict comes from the area_cell_verdict cache, so the
+-- common case makes no GEOS call), updates the latest location of every
+-- device that has a single report in the call and writes their alerts.
+-- That write applies only if the device's state is still the one read;
+-- the rare loser of a race is redone under a row lock by the same plpgsql
+-- fold that handles devices with several reports in one call (exactly, in
+-- (timestamp, arrival) order).
 --
--- Locks: no node row lock is taken until the very end (raising high_seq),
--- so concurrent calls overlap; node rows, then ue_location rows in the fold,
--- are locked in id order.
+-- Locks: every ue_location row of a known device a call writes is locked
+-- by its first statement, in one pass in SUPI order, so the statements
+-- after it wait for no other call over those rows and two calls sharing
+-- devices do not deadlock over them (before, about one call in 280 did at
+-- full load). What can still wait later is rare: a new device's first row,
+-- or a row another call changed and committed meanwhile. No node row lock
+-- is taken until the very end (raising high_seq), in id order, so
+-- concurrent calls overlap until then.
 
 -- lg_area_cell_verdict: how an authorized area relates to a cell's coverage
 -- polygon: 'in' (covers it), 'out' (disjoint) or 'amb' (overlaps). The GEOS
@@ -202,12 +209,22 @@ BEGIN
     -- decision (made at the current reference epoch), not older than the
     -- stored one and raising no alert, is settled by one update of the
     -- device's row found by its SUPI: the cached decision stands, the
-    -- hysteresis runs in the SET list on the row's own values. Under a
-    -- concurrent update of the same row, READ COMMITTED re-checks the WHERE
-    -- clause and re-evaluates the SET list on the newest version, so no value
-    -- read earlier can be stale. Rows are locked in SUPI order. Everything
+    -- hysteresis runs in the SET list on the row's own values. Everything
     -- else (first reports, other cells, positions, several reports of one
     -- device, older reports, alerts) is left to the general statement below.
+    --
+    -- The same update also locks the row of every other report of the call
+    -- whose device it finds: such a row keeps its values and only loses its
+    -- cached decision (dec_epoch NULL, which is also how RETURNING tells the
+    -- two apart; the general statement writes a fresh one). So every row
+    -- this call writes is locked here, in one pass in SUPI order, and the
+    -- statements after it wait for no other call: two calls cannot deadlock
+    -- over the rows of devices they share (before, a row locked here by one
+    -- call and by the general statement of the other could). Under a
+    -- concurrent update of the same row, READ COMMITTED re-evaluates the SET
+    -- list on the newest version, so no value read earlier can be stale.
+    -- A row with a cached decision has cell_key = dec_cell and no position
+    -- (every writer of dec_cell keeps it so), so a fast report leaves them.
     WITH ep AS MATERIALIZED (
         SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
     ),
@@ -221,39 +238,59 @@ BEGIN
          WHERE is_ok[r.batch]
          ORDER BY r.supi
     ),
+    -- The device's row as this statement's snapshot sees it, and whether
+    -- the report is a fast one, judged once from that version.
+    cand AS (
+        SELECT f.ord, f.batch, f.ts, f.rat, x.ctid AS loc_ctid,
+               coalesce(f.n_same = 1 AND f.is_cell_only
+                        AND x.dec_cell = f.cell
+                        AND x.dec_epoch = (SELECT ep.epoch FROM ep)
+                        AND x.reported_at <= f.ts
+                        -- no 'left' and no 'returned' here: alerts take the general path
+                        AND NOT (x.dec_effective = 'outside' AND x.outside_streak + 1 >= hyst
+                                 AND x.zone_state <> 'outside')
+                        AND NOT (x.dec_effective = 'inside' AND x.zone_state = 'outside'),
+                        false) AS is_fast
+          FROM rr f
+          JOIN ue_location x ON x.imsi = f.supi
+        OFFSET 0                                    -- judged once, not at every use
+    ),
+    -- The row is updated only if it is still that version (ctid): one that a
+    -- concurrent call changed in between is skipped by READ COMMITTED's
+    -- recheck and its report left to the general statement, which sees the
+    -- newer version (the other call has committed by then).
     up AS (
         UPDATE ue_location l
-           SET reported_at = f.ts, received_at = now(),
-               node_id = acc_node[array_position(acc_ord, f.batch)], rat = f.rat,
-               cell_key = f.cell, position = NULL, uncertainty_m = NULL,
-               outside_streak = CASE l.dec_effective
-                                    WHEN 'outside' THEN least(l.outside_streak + 1, 1000000000)
-                                    WHEN 'inside' THEN 0
+           SET reported_at = CASE WHEN c.is_fast THEN c.ts ELSE l.reported_at END,
+               received_at = CASE WHEN c.is_fast THEN now() ELSE l.received_at END,
+               node_id = CASE WHEN c.is_fast THEN acc_node[array_position(acc_ord, c.batch)]
+                              ELSE l.node_id END,
+               rat = CASE WHEN c.is_fast THEN c.rat ELSE l.rat END,
+               outside_streak = CASE
+                                    WHEN NOT c.is_fast THEN l.outside_streak
+                                    WHEN l.dec_effective = 'outside'
+                                        THEN least(l.outside_streak + 1, 1000000000)
+                                    WHEN l.dec_effective = 'inside' THEN 0
                                     ELSE l.outside_streak
                                 END,
                zone_state = CASE
+                                WHEN NOT c.is_fast THEN l.zone_state
                                 WHEN l.dec_effective = 'outside' AND l.outside_streak + 1 >= hyst
                                     THEN 'outside'
                                 WHEN l.dec_effective = 'inside' THEN 'inside'
                                 ELSE l.zone_state
-                            END
-          FROM rr f
-         WHERE f.n_same = 1 AND f.is_cell_only
-           AND l.imsi = f.supi AND l.dec_cell = f.cell
-           AND l.dec_epoch = (SELECT ep.epoch FROM ep)
-           AND l.reported_at <= f.ts
-           -- no 'left' and no 'returned' here: alerts take the general path
-           AND NOT (l.dec_effective = 'outside' AND l.outside_streak + 1 >= hyst
-                    AND l.zone_state <> 'outside')
-           AND NOT (l.dec_effective = 'inside' AND l.zone_state = 'outside')
-        RETURNING f.ord, l.decision
+                            END,
+               dec_epoch = CASE WHEN c.is_fast THEN l.dec_epoch END
+          FROM cand c
+         WHERE l.ctid = c.loc_ctid
+        RETURNING c.ord, c.is_fast, l.decision
     )
-    SELECT coalesce(array_agg(up.ord), '{}'),
-           count(*) FILTER (WHERE up.decision = 'inside'),
-           count(*) FILTER (WHERE up.decision = 'outside'),
-           count(*) FILTER (WHERE up.decision = 'ambiguous'),
-           count(*) FILTER (WHERE up.decision = 'unchecked'),
-           count(*) FILTER (WHERE up.decision = 'unknown_cell'),
+    SELECT coalesce(array_agg(up.ord) FILTER (WHERE up.is_fast), '{}'),
+           count(*) FILTER (WHERE up.is_fast AND up.decision = 'inside'),
+           count(*) FILTER (WHERE up.is_fast AND up.decision = 'outside'),
+           count(*) FILTER (WHERE up.is_fast AND up.decision = 'ambiguous'),
+           count(*) FILTER (WHERE up.is_fast AND up.decision = 'unchecked'),
+           count(*) FILTER (WHERE up.is_fast AND up.decision = 'unknown_cell'),
            (SELECT count(*) FROM rr)
       INTO fast_ords, f_inside, f_outside, f_ambig, f_unchk, f_unknown, n_accepted
       FROM up;
@@ -272,10 +309,7 @@ BEGIN
             SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
         ),
         r AS MATERIALIZED (
-            SELECT r.ord, r.supi, coalesce(f.ue_id, s.ue_id) AS ue_id, s.mobility,
-                   s.ambiguous_policy,
-                   f.ue_id IS NOT NULL AS is_fast, f.decision AS c_decision,
-                   f.dec_effective AS c_effective,
+            SELECT r.ord, r.supi, s.ue_id, s.mobility, s.ambiguous_policy,
                    timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
                    acc_node[array_position(acc_ord, r.batch)] AS node_id,
                    r.rat, r.cell,
@@ -284,35 +318,22 @@ BEGIN
                    CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
                         THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m,
                    -- the device's stored state, read without a lock (see upd)
-                   coalesce(f.ue_id, s.l_ue_id) IS NOT NULL AS has_old,
-                   coalesce(f.loc_ctid, s.loc_ctid) AS loc_ctid,
-                   coalesce(f.reported_at, s.reported_at) AS old_ts,
-                   coalesce(f.zone_state, s.zone_state, 'unknown') AS zone0,
-                   coalesce(f.outside_streak, s.outside_streak, 0) AS streak0
+                   s.l_ue_id IS NOT NULL AS has_old,
+                   s.loc_ctid,
+                   s.reported_at AS old_ts,
+                   coalesce(s.zone_state, 'unknown') AS zone0,
+                   coalesce(s.outside_streak, 0) AS streak0
               FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
                    WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
-              -- The fast path (migrations/0005_ingest_fast_path.sql): a report
-              -- without a position from the cell of the device's cached
-              -- decision, made at the current reference epoch, is decided by
-              -- that one row, found by the SUPI; ue, ue_area and the verdicts
-              -- are not read.
-              LEFT JOIN LATERAL (
-                  SELECT l.ue_id, l.ctid AS loc_ctid, l.reported_at, l.zone_state,
-                         l.outside_streak, l.decision, l.dec_effective
-                    FROM ue_location l
-                   WHERE l.imsi = r.supi AND l.dec_cell = r.cell
-                     AND l.dec_epoch = (SELECT ep.epoch FROM ep)
-                     AND (r.lon IS NULL OR r.lat IS NULL)
-                   LIMIT 1
-              ) f ON true
-              -- The full path: the device by its IMSI, then its stored state.
+              -- The device by its IMSI, then its stored state. (The cached
+              -- decision is no use here: the first statement settled every
+              -- report it applies to and dropped it from the other rows.)
               LEFT JOIN LATERAL (
                   SELECT u.id AS ue_id, u.mobility, u.ambiguous_policy, l.ue_id AS l_ue_id,
                          l.ctid AS loc_ctid, l.reported_at, l.zone_state, l.outside_streak
                     FROM ue u
                     LEFT JOIN ue_location l ON l.ue_id = u.id
-                   WHERE u.imsi = r.supi AND f.ue_id IS NULL
-                  OFFSET 0                                  -- keep the gate: no probe otherwise
+                   WHERE u.imsi = r.supi
               ) s ON true
              WHERE is_ok[r.batch] AND NOT fast_mask[r.ord::int]
         ),
@@ -320,14 +341,18 @@ BEGIN
         -- area's verdict: 'in' when it covers the evidence, 'out' when disjoint
         -- from it, else 'amb'. A cell's verdict comes from area_cell_verdict when
         -- known, so the common case costs one index probe and no GEOS call; the
-        -- area and cell rows are read only on a miss or for a position. A
+        -- area and cell rows are read only on a miss or for a position. Only
+        -- verdicts that took GEOS are remembered: a cell whose box is disjoint
+        -- from the area's (a device seen far from home) is 'out' from the two
+        -- rows alone, and storing it would cost an insert and the foreign-key
+        -- row locks on area and cell for a pair that rarely comes back. A
         -- position's evidence is the circle of unc_m metres (geography): inside
         -- when the area covers the point and the point is farther than unc_m from
         -- the boundary, outside when it is farther than unc_m from the area.
         ra AS MATERIALIZED (
             SELECT r.ord, ua.area_id, r.cell,
                    coalesce(v.verdict, x.verdict) AS verdict,
-                   r.pos IS NULL AND v.verdict IS NULL AND x.verdict IS NOT NULL AS is_miss,
+                   r.pos IS NULL AND v.verdict IS NULL AND x.is_geos AS is_miss,
                    r.pos IS NOT NULL OR v.verdict IS NOT NULL OR x.has_cell AS has_evidence
               FROM r
               JOIN ue_area ua ON ua.ue_id = r.ue_id
@@ -351,12 +376,14 @@ BEGIN
                              WHEN NOT (a.geom && c.coverage) THEN 'out'
                              ELSE lg_area_cell_verdict(a.geom, c.coverage)
                          END AS verdict,
-                         c.cell_key IS NOT NULL AS has_cell
+                         c.cell_key IS NOT NULL AS has_cell,
+                         r.pos IS NULL AND c.cell_key IS NOT NULL
+                             AND a.geom && c.coverage AS is_geos
                     FROM area a
                     LEFT JOIN cell c ON r.pos IS NULL AND c.cell_key = r.cell
                    WHERE a.id = ua.area_id AND v.verdict IS NULL
               ) x ON true
-             WHERE r.ue_id IS NOT NULL AND r.mobility <> 'unrestricted' AND NOT r.is_fast
+             WHERE r.ue_id IS NOT NULL AND r.mobility <> 'unrestricted'
         ),
         remember AS (
             INSERT INTO area_cell_verdict (area_id, cell_key, verdict)
@@ -368,11 +395,9 @@ BEGIN
         ),
         rep AS MATERIALIZED (
             SELECT r.ord, r.supi, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell,
-                   r.pos, r.unc_m, r.has_old, r.loc_ctid, r.old_ts, r.zone0, r.streak0, r.is_fast,
-                   r.c_effective,
+                   r.pos, r.unc_m, r.has_old, r.loc_ctid, r.old_ts, r.zone0, r.streak0,
                    CASE
                        WHEN r.ue_id IS NULL THEN NULL
-                       WHEN r.is_fast THEN r.c_decision
                        WHEN r.pos IS NULL AND NOT coalesce(d.has_evidence, ck.has_cell, false)
                            THEN 'unknown_cell'
                        WHEN d.ord IS NULL THEN 'unchecked'      -- unrestricted, or no area
@@ -391,7 +416,6 @@ BEGIN
               LEFT JOIN LATERAL (
                   SELECT true AS has_cell FROM cell c
                    WHERE c.cell_key = r.cell AND r.pos IS NULL AND d.ord IS NULL
-                     AND NOT r.is_fast
                   OFFSET 0                                  -- keep the gate: no probe otherwise
               ) ck ON true
         ),
@@ -404,7 +428,6 @@ BEGIN
         known AS (
             SELECT rep.*,
                    CASE
-                       WHEN rep.is_fast THEN rep.c_effective
                        WHEN rep.decision = 'inside' THEN 'inside'
                        WHEN rep.decision = 'outside' THEN 'outside'
                        WHEN rep.decision = 'ambiguous' THEN rep.ambiguous_policy
