@@ -11,7 +11,7 @@ FROM debian:12 AS build
 # database is the postgis/postgis service).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        gcc make pkg-config libevent-dev libssl-dev libpq-dev libjansson-dev \
+        gcc make pkg-config libevent-dev libssl-dev libpq-dev libjansson-dev libcjson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -25,7 +25,7 @@ RUN make -j"$(nproc)" all \
 FROM debian:12
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libevent-2.1-7 libevent-openssl-2.1-7 libssl3 libpq5 libjansson4 openssl curl \
+        libevent-2.1-7 libevent-openssl-2.1-7 libssl3 libpq5 libjansson4 libcjson1 openssl curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin locguard \
  && install -d -o locguard -g locguard /run/locguard /etc/locguard

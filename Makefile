@@ -12,11 +12,11 @@ VAR      ?= $(CURDIR)/var
 SANITIZE ?=
 
 # Debian packages the build, the tests and the demo need.
-DEB_PACKAGES = gcc make pkg-config libevent-dev libssl-dev libpq-dev libjansson-dev \
+DEB_PACKAGES = gcc make pkg-config libevent-dev libssl-dev libpq-dev libjansson-dev libcjson-dev \
                libcmocka-dev postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap \
                curl openssl iproute2 procps
 
-PKGS     = libevent libevent_openssl libpq openssl jansson
+PKGS     = libevent libevent_openssl libpq openssl jansson libcjson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -5,14 +5,14 @@
  * structs (SUPI, timestamp, canonical cell key, optional GAD position) that
  * the group commit sends to the database, or into a list of invalidParams for
  * the 400 answer. It sits between the HTTP listener and the batch queue, on
- * the hot path: one jansson parse per batch, no allocation per report beyond
+ * the hot path: one cJSON parse per batch, no allocation per report beyond
  * the reports array, hand-written character checks instead of regexes.
  */
 #include "locguard/report.h"
 
 #include "locguard/jsonutil.h"
 
-#include <jansson.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@
 
 #include "locguard/timefmt.h"
 
-/* Deepest nesting accepted; a valid notification needs 7. Keeps jansson's recursion shallow. */
+/* Deepest nesting accepted; a valid notification needs 7. Keeps cJSON's recursion shallow. */
 #define MAX_DEPTH 32
 
 /* Member names below a report, the deepest being location/eutraLocation/ecgi/plmnId. */
@@ -180,34 +180,40 @@ static void pop(parse_ctx_t *c)
 
 /* ---- member access ---- */
 
-/* Finds a required string member; records "required" or a type error when it is not one. */
-static bool need_string(parse_ctx_t *c, json_t *obj, const char *key, const char **s, size_t *n)
+/* The member named key of obj, or NULL (names compared exactly, as JSON wants). */
+static const cJSON *member(const cJSON *obj, const char *key)
 {
-    json_t *v = json_object_get(obj, key);
+    return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+/* Finds a required string member; records "required" or a type error when it is not one. */
+static bool need_string(parse_ctx_t *c, const cJSON *obj, const char *key, const char **s, size_t *n)
+{
+    const cJSON *v = member(obj, key);
 
     if (v == NULL) {
         invalid(c, key, "required");
         return false;
     }
-    if (!json_is_string(v)) {
+    if (!cJSON_IsString(v)) {
         invalid(c, key, "must be a string");
         return false;
     }
-    *s = json_string_value(v);
-    *n = json_string_length(v);
+    *s = v->valuestring;
+    *n = strlen(v->valuestring); /* no NUL inside: scan_body refuses \u0000 */
     return true;
 }
 
 /* Finds a required object member; records "required" or a type error when it is not one. */
-static json_t *need_object(parse_ctx_t *c, json_t *obj, const char *key)
+static const cJSON *need_object(parse_ctx_t *c, const cJSON *obj, const char *key)
 {
-    json_t *v = json_object_get(obj, key);
+    const cJSON *v = member(obj, key);
 
     if (v == NULL) {
         invalid(c, key, "required");
         return NULL;
     }
-    if (!json_is_object(v)) {
+    if (!cJSON_IsObject(v)) {
         invalid(c, key, "must be an object");
         return NULL;
     }
@@ -218,7 +224,7 @@ static json_t *need_object(parse_ctx_t *c, json_t *obj, const char *key)
  * Reads the hex string member key of obj, n1 or n2 digits long (n2 = 0: n1
  * only), upper-cased into dst (at least max(n1, n2) + 1 bytes).
  */
-static bool hex_member(parse_ctx_t *c, json_t *obj, const char *key, size_t n1, size_t n2,
+static bool hex_member(parse_ctx_t *c, const cJSON *obj, const char *key, size_t n1, size_t n2,
                        const char *reason, char *dst)
 {
     const char *s;
@@ -236,9 +242,9 @@ static bool hex_member(parse_ctx_t *c, json_t *obj, const char *key, size_t n1, 
 /* ---- identifiers ---- */
 
 /* Reads parent's plmnId into plmn as "<mcc>-<mnc>" (at most 7 characters + NUL). */
-static bool parse_plmn(parse_ctx_t *c, json_t *parent, char plmn[8])
+static bool parse_plmn(parse_ctx_t *c, const cJSON *parent, char plmn[8])
 {
-    json_t *p = need_object(c, parent, "plmnId");
+    const cJSON *p = need_object(c, parent, "plmnId");
     const char *s;
     size_t n;
     bool ok = true;
@@ -286,9 +292,9 @@ static void make_key(char *key, const char *prefix, const char *plmn, const char
 }
 
 /* Checks the location's tai (required, not stored: the cell identifies the area). */
-static void parse_tai(parse_ctx_t *c, json_t *loc)
+static void parse_tai(parse_ctx_t *c, const cJSON *loc)
 {
-    json_t *tai = need_object(c, loc, "tai");
+    const cJSON *tai = need_object(c, loc, "tai");
     char plmn[8], tac[8];
 
     if (tai == NULL)
@@ -300,22 +306,22 @@ static void parse_tai(parse_ctx_t *c, json_t *loc)
 }
 
 /* Reads geographicalInformation, when present, into the report's position. */
-static void parse_position(parse_ctx_t *c, json_t *loc, lg_report_t *rep)
+static void parse_position(parse_ctx_t *c, const cJSON *loc, lg_report_t *rep)
 {
-    json_t *v = json_object_get(loc, "geographicalInformation");
+    const cJSON *v = member(loc, "geographicalInformation");
     const char *key = "geographicalInformation";
 
     if (v == NULL)
         return;
-    if (!json_is_string(v)) {
+    if (!cJSON_IsString(v)) {
         invalid(c, key, "must be a string");
         return;
     }
-    if (json_string_length(v) != 16 || !is_upper_hex(json_string_value(v), 16)) {
+    if (strlen(v->valuestring) != 16 || !is_upper_hex(v->valuestring, 16)) {
         invalid(c, key, "must be 16 upper-case hex digits");
         return;
     }
-    if (lg_report_decode_gad(json_string_value(v), &rep->lat_deg, &rep->lon_deg,
+    if (lg_report_decode_gad(v->valuestring, &rep->lat_deg, &rep->lon_deg,
                              &rep->uncertainty_m) != LG_OK) {
         invalid(c, key, "must be an ellipsoid point with uncertainty circle");
         return;
@@ -336,9 +342,9 @@ static const cell_desc_t ECGI = {"ecgi", "eutraCellId", 7, "must be 7 hex digits
 static const cell_desc_t NCGI = {"ncgi", "nrCellId", 9, "must be 9 hex digits", "ignoreNcgi"};
 
 /* eutraLocation / nrLocation: tai and ecgi/ncgi required, cell key from the latter. */
-static void parse_tai_cell(parse_ctx_t *c, json_t *loc, lg_report_t *rep, const cell_desc_t *d)
+static void parse_tai_cell(parse_ctx_t *c, const cJSON *loc, lg_report_t *rep, const cell_desc_t *d)
 {
-    json_t *cgi;
+    const cJSON *cgi;
 
     parse_tai(c, loc);
     cgi = need_object(c, loc, d->member);
@@ -354,7 +360,7 @@ static void parse_tai_cell(parse_ctx_t *c, json_t *loc, lg_report_t *rep, const 
             make_key(rep->cell_key, d->member, plmn, cell, NULL);
     }
     /* A cell the sender says to ignore is no evidence of where the UE is. */
-    if (json_is_true(json_object_get(loc, d->ignore)))
+    if (cJSON_IsTrue(member(loc, d->ignore)))
         invalid(c, d->ignore, "cell marked to be ignored: no usable location");
     parse_position(c, loc, rep);
 }
@@ -376,15 +382,15 @@ static const struct {
  * sai, rai (UTRA) or cgi, sai, lai, rai (GERA). A lone lai names no cell or
  * area we key on, so it is refused.
  */
-static void parse_utra_gera(parse_ctx_t *c, json_t *loc, lg_report_t *rep, bool is_gera)
+static void parse_utra_gera(parse_ctx_t *c, const cJSON *loc, lg_report_t *rep, bool is_gera)
 {
-    json_t *lai = is_gera ? json_object_get(loc, "lai") : NULL;
-    json_t *area[3];
+    const cJSON *lai = is_gera ? member(loc, "lai") : NULL;
+    const cJSON *area[3];
     size_t n_present = lai != NULL;
     bool has_key = false;
 
     for (size_t i = 0; i < 3; i++) {
-        area[i] = json_object_get(loc, AREAS[i].member);
+        area[i] = member(loc, AREAS[i].member);
         n_present += area[i] != NULL;
     }
     if (n_present != 1)
@@ -400,7 +406,7 @@ static void parse_utra_gera(parse_ctx_t *c, json_t *loc, lg_report_t *rep, bool 
 
         if (area[i] == NULL)
             continue;
-        if (!json_is_object(area[i])) {
+        if (!cJSON_IsObject(area[i])) {
             invalid(c, AREAS[i].member, "must be an object");
             continue;
         }
@@ -429,13 +435,13 @@ static const struct {
 };
 
 /* UserLocation: exactly one of the four RAT members (n3gaLocation is not used). */
-static void parse_location(parse_ctx_t *c, json_t *loc, lg_report_t *rep)
+static void parse_location(parse_ctx_t *c, const cJSON *loc, lg_report_t *rep)
 {
-    json_t *rat_loc = NULL;
+    const cJSON *rat_loc = NULL;
     size_t which = 0, n_present = 0;
 
     for (size_t i = 0; i < LG_ARRAY_SIZE(RATS); i++) {
-        json_t *v = json_object_get(loc, RATS[i].member);
+        const cJSON *v = member(loc, RATS[i].member);
 
         if (v != NULL) {
             rat_loc = v;
@@ -448,7 +454,7 @@ static void parse_location(parse_ctx_t *c, json_t *loc, lg_report_t *rep)
                 "must have exactly one of eutraLocation, nrLocation, utraLocation, geraLocation");
         return;
     }
-    if (!json_is_object(rat_loc)) {
+    if (!cJSON_IsObject(rat_loc)) {
         invalid(c, RATS[which].member, "must be an object");
         return;
     }
@@ -472,13 +478,13 @@ static void parse_location(parse_ctx_t *c, json_t *loc, lg_report_t *rep)
 }
 
 /* One AmfEventReport. */
-static void parse_report(parse_ctx_t *c, json_t *r, lg_report_t *rep)
+static void parse_report(parse_ctx_t *c, const cJSON *r, lg_report_t *rep)
 {
     const char *s;
     size_t n;
-    json_t *loc;
+    const cJSON *loc;
 
-    if (!json_is_object(r)) {
+    if (!cJSON_IsObject(r)) {
         invalid(c, NULL, "must be an object");
         return;
     }
@@ -514,13 +520,15 @@ static void parse_report(parse_ctx_t *c, json_t *r, lg_report_t *rep)
 }
 
 /*
- * jansson allocates every value, key and string of a document separately;
+ * cJSON allocates every value, key and string of a document separately;
  * for a batch that is thousands of malloc/free pairs, most of the parse
  * time. During a parse its allocations come instead from a per-thread bump
  * arena of reusable blocks, released all at once when the parse ends (the
  * document never outlives lg_report_parse_batch). Outside a parse, or for a
  * large allocation, the plain allocator serves; arena_free tells the two
- * apart by address, so switching the hooks on is safe at any time.
+ * apart by address, so the hooks can stay installed. When nothing of a
+ * document came from the plain allocator, it is dropped with the arena
+ * instead of freed node by node.
  */
 #define ARENA_BLOCK_BYTES (256 * 1024)
 
@@ -534,6 +542,8 @@ typedef struct arena {
     arena_block_t *first;   /* all blocks ever made by this thread, reused */
     arena_block_t *current; /* the block being filled */
     bool is_active;         /* inside lg_report_parse_batch */
+    bool has_plain;         /* the parse took memory from malloc too */
+    bool has_hooks;         /* cJSON_InitHooks done (process-wide) */
 } arena_t;
 
 static _Thread_local arena_t arena;
@@ -541,8 +551,10 @@ static _Thread_local arena_t arena;
 static void *arena_malloc(size_t size)
 {
     size = (size + 15) & ~(size_t)15;
-    if (!arena.is_active || size > ARENA_BLOCK_BYTES / 8)
+    if (!arena.is_active || size > ARENA_BLOCK_BYTES / 8) {
+        arena.has_plain |= arena.is_active;
         return malloc(size);
+    }
     arena_block_t *b = arena.current;
     if (b->used + size > ARENA_BLOCK_BYTES) {
         if (b->next == NULL) {
@@ -575,8 +587,14 @@ static void arena_begin(void)
     }
     arena.current = arena.first;
     arena.first->used = 0;
-    json_set_alloc_funcs(arena_malloc, arena_free);
+    if (!arena.has_hooks) {
+        cJSON_Hooks hooks = {.malloc_fn = arena_malloc, .free_fn = arena_free};
+
+        cJSON_InitHooks(&hooks);
+        arena.has_hooks = true;
+    }
     arena.is_active = true;
+    arena.has_plain = false;
 }
 
 static void arena_end(void)
@@ -584,33 +602,234 @@ static void arena_end(void)
     arena.is_active = false;
 }
 
+/* ---- the document ---- */
+
+/*
+ * Length of the RFC 8259 number at p (avail bytes), or 0 when what starts
+ * there is not one: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ */
+static size_t number_len(const unsigned char *p, size_t avail)
+{
+    size_t i = 0, d;
+
+    if (i < avail && p[i] == '-')
+        i++;
+    if (i < avail && p[i] == '0') {
+        i++;
+    } else {
+        for (d = i; i < avail && is_digit(p[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    if (i < avail && p[i] == '.') {
+        for (d = ++i; i < avail && is_digit(p[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    if (i < avail && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < avail && (p[i] == '+' || p[i] == '-'))
+            i++;
+        for (d = i; i < avail && is_digit(p[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    return i;
+}
+
+/*
+ * What cJSON leaves to us (it is lenient where RFC 8259 is strict), checked
+ * in one pass over the body before it parses: nesting depth (its parser
+ * recurses); between tokens only space, tab, CR and LF; numbers as the RFC
+ * writes them (cJSON takes "01" or "1."); inside strings no raw control
+ * character, no \u0000 (cJSON would cut the string there: a SUPI could then
+ * carry a tail) and valid UTF-8. The rest of the syntax is cJSON's to check.
+ * Returns the offset of the first offending byte, or len when there is
+ * none; *too_deep tells the depth apart.
+ */
+static size_t scan_body(const unsigned char *p, size_t len, bool *too_deep)
+{
+    size_t depth = 0, i = 0;
+
+    *too_deep = false;
+    while (i < len) {
+        size_t at = i;
+        unsigned char ch = p[i++];
+
+        if (ch == '{' || ch == '[') {
+            if (++depth > MAX_DEPTH) {
+                *too_deep = true;
+                return at;
+            }
+        } else if (ch == '}' || ch == ']') {
+            if (depth > 0)
+                depth--;
+        } else if (ch == '-' || is_digit(ch)) {
+            size_t n = number_len(p + at, len - at);
+
+            if (n == 0 || (at + n < len && (is_digit(p[at + n]) || p[at + n] == '.' ||
+                                            p[at + n] == 'e' || p[at + n] == 'E' ||
+                                            p[at + n] == '-' || p[at + n] == '+')))
+                return at;
+            i = at + n;
+        } else if (ch < 0x20 && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+            return at;
+        } else if (ch == '"') {
+            for (;;) {
+                if (i >= len)
+                    return len; /* unterminated: cJSON says where */
+                at = i;
+                ch = p[i++];
+                if (ch == '"')
+                    break;
+                if (ch < 0x20)
+                    return at;
+                if (ch == '\\') {
+                    if (len - i >= 5 && memcmp(p + i, "u0000", 5) == 0)
+                        return at;
+                    i++; /* the escaped byte; cJSON checks the escape itself */
+                } else if (ch >= 0x80) {
+                    size_t n = lg_utf8_seq_len(p + at, len - at);
+
+                    if (n == 0)
+                        return at;
+                    i = at + n;
+                }
+            }
+        }
+    }
+    return len;
+}
+
+/* True for a member name safe to quote in an error: [A-Za-z0-9_]{1,32}. */
+static bool is_plain_name(const char *s)
+{
+    size_t n = 0;
+
+    for (; s[n] != '\0'; n++)
+        if (n >= 32 || (!is_digit((unsigned char)s[n]) &&
+                        (unsigned)((s[n] | 0x20) - 'a') > 25 && s[n] != '_'))
+            return false;
+    return n > 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * A member name twice in one object, anywhere in the document, or NULL. cJSON
+ * keeps both and finds the first; we refuse the document, as jansson's
+ * JSON_REJECT_DUPLICATES did. Small objects compare pairwise, large ones sort
+ * their names (a hostile object of many members stays O(n log n)).
+ */
+static const char *duplicate_name(const cJSON *v)
+{
+    for (; v != NULL; v = v->next) {
+        if (cJSON_IsObject(v)) {
+            size_t n = 0;
+
+            for (const cJSON *m = v->child; m != NULL; m = m->next)
+                n++;
+            if (n <= 16) {
+                for (const cJSON *a = v->child; a != NULL; a = a->next)
+                    for (const cJSON *b = a->next; b != NULL; b = b->next)
+                        if (strcmp(a->string, b->string) == 0)
+                            return a->string;
+            } else {
+                const char **names = lg_xmalloc(n * sizeof *names);
+                const char *dup = NULL;
+                size_t i = 0;
+
+                for (const cJSON *m = v->child; m != NULL; m = m->next)
+                    names[i++] = m->string;
+                qsort(names, n, sizeof *names, cmp_names);
+                for (i = 1; i < n && dup == NULL; i++)
+                    if (strcmp(names[i - 1], names[i]) == 0)
+                        dup = names[i];
+                free(names);
+                if (dup != NULL)
+                    return dup;
+            }
+        }
+        if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+            const char *dup = duplicate_name(v->child); /* depth <= MAX_DEPTH */
+
+            if (dup != NULL)
+                return dup;
+        }
+    }
+    return NULL;
+}
+
+/* Parses the body into *root; records the problem and returns false when it is not a JSON document. */
+static bool load(parse_ctx_t *c, const char *body, size_t len, cJSON **root)
+{
+    const char *end = NULL;
+    const char *dup;
+    char reason[96];
+    bool too_deep;
+    size_t bad = scan_body((const unsigned char *)body, len, &too_deep);
+
+    *root = NULL;
+    if (too_deep) {
+        invalid(c, NULL, "nested deeper than 32 levels");
+        return false;
+    }
+    if (bad < len) {
+        snprintf(reason, sizeof reason, "malformed JSON at byte %zu", bad);
+        invalid(c, NULL, reason);
+        return false;
+    }
+    *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+    if (*root != NULL) {
+        while (end < body + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+            end++;
+        if (end < body + len) { /* something after the document */
+            cJSON_Delete(*root);
+            *root = NULL;
+        }
+    } else {
+        end = cJSON_GetErrorPtr();
+    }
+    if (*root == NULL) {
+        /* Our own words, not the input: it may not be UTF-8. */
+        snprintf(reason, sizeof reason, "malformed JSON at byte %zu",
+                 end != NULL && end >= body && end <= body + len ? (size_t)(end - body) : (size_t)0);
+        invalid(c, NULL, reason);
+        return false;
+    }
+    dup = duplicate_name(*root);
+    if (dup != NULL) {
+        if (is_plain_name(dup))
+            snprintf(reason, sizeof reason, "duplicate member \"%s\"", dup);
+        else
+            lg_strlcpy(reason, "duplicate member", sizeof reason);
+        invalid(c, NULL, reason);
+        return false;
+    }
+    return true;
+}
+
 int lg_report_parse_batch(const char *body, size_t len, const lg_report_limits_t *lim,
                           lg_batch_t *out)
 {
     parse_ctx_t c = {.out = out, .lim = lim};
-    json_error_t jerr;
-    json_t *root = NULL, *list;
+    cJSON *root = NULL;
+    const cJSON *list;
     const char *s;
     size_t n;
     char reason[96];
 
     memset(out, 0, sizeof *out);
-    if (!lg_json_depth_ok(body, len, MAX_DEPTH)) {
-        invalid(&c, NULL, "nested deeper than 32 levels");
-        goto done;
-    }
     arena_begin();
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (root == NULL) {
-        /* Our own words, not jerr.text: that quotes the input, which may not be UTF-8. */
-        snprintf(reason, sizeof reason, "%s at byte %d",
-                 json_error_code(&jerr) == json_error_duplicate_key ? "duplicate member"
-                                                                    : "malformed JSON",
-                 jerr.position);
-        invalid(&c, NULL, reason);
+    if (!load(&c, body, len, &root))
         goto done;
-    }
-    if (!json_is_object(root)) {
+    if (!cJSON_IsObject(root)) {
         invalid(&c, NULL, "must be a JSON object");
         goto done;
     }
@@ -624,16 +843,18 @@ int lg_report_parse_batch(const char *body, size_t len, const lg_report_limits_t
         }
     }
 
-    list = json_object_get(root, "reportList");
+    list = member(root, "reportList");
     if (list == NULL) {
         invalid(&c, "reportList", "required");
         goto done;
     }
-    if (!json_is_array(list)) {
+    if (!cJSON_IsArray(list)) {
         invalid(&c, "reportList", "must be an array");
         goto done;
     }
-    n = json_array_size(list);
+    n = 0;
+    for (const cJSON *r = list->child; r != NULL; r = r->next)
+        n++;
     if (n < 1 || n > lim->max_reports) {
         /* Too many: refuse before spending time on reports that will not be stored. */
         snprintf(reason, sizeof reason, "must have 1..%zu entries", lim->max_reports);
@@ -643,14 +864,14 @@ int lg_report_parse_batch(const char *body, size_t len, const lg_report_limits_t
 
     out->reports = lg_xcalloc(n, sizeof *out->reports);
     c.in_report = true;
-    for (size_t i = 0; i < n; i++) {
-        c.report_idx = i;
-        parse_report(&c, json_array_get(list, i), &out->reports[i]);
-    }
+    c.report_idx = 0;
+    for (const cJSON *r = list->child; r != NULL; r = r->next, c.report_idx++)
+        parse_report(&c, r, &out->reports[c.report_idx]);
     out->n_reports = n;
 
 done:
-    json_decref(root);
+    if (arena.has_plain)
+        cJSON_Delete(root);
     arena_end();
     if (out->n_invalid > 0) {
         free(out->reports);

@@ -17,4 +17,12 @@
  */
 bool lg_json_depth_ok(const char *body, size_t len, size_t max_depth);
 
+/*
+ * Length (1..4) of the well-formed UTF-8 sequence at p, of which avail bytes
+ * are readable, or 0 when it is not one: a stray continuation byte, an
+ * overlong form, a surrogate, a code point above U+10FFFF, or a sequence
+ * cut short.
+ */
+size_t lg_utf8_seq_len(const unsigned char *p, size_t avail);
+
 #endif

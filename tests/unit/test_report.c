@@ -426,8 +426,23 @@ static void test_bad_bodies_are_refused_at_the_root(void **state)
         {"[]", "", "must be a JSON object"},
         {"\"x\"", "", "must be a JSON object"},
         {"", "", "malformed JSON at byte 0"},
-        {"{\"notifyCorrelationId\":", "", "malformed JSON at byte 23"},
-        {"{\"a\":1,\"a\":2}", "", "duplicate member at byte 10"},
+        {"{\"notifyCorrelationId\":", "", "malformed JSON at byte 22"},
+        {"{\"notifyCorrelationId\":\"n\"} x", "", "malformed JSON at byte 28"},
+        {"{\"a\":1,\"a\":2}", "", "duplicate member \"a\""},
+        {"{\"a\":{\"b\":[{\"c\":1,\"c\":2}]}}", "", "duplicate member \"c\""},
+        {"{\"a\":1,\"a b\":1,\"a b\":2}", "", "duplicate member"},
+        /* Inside strings: a raw control character, \u0000, bytes that are not UTF-8. */
+        {"{\"x\":\"a\tb\"}", "", "malformed JSON at byte 7"},
+        {"{\"x\":\"ab\\u0000\"}", "", "malformed JSON at byte 8"},
+        {"{\"x\":\"\xc3\x28\"}", "", "malformed JSON at byte 6"},
+        {"{\"x\":\"\xed\xa0\x80\"}", "", "malformed JSON at byte 6"},
+        {"{\"x\":\"\xe2\x82\"}", "", "malformed JSON at byte 6"},
+        /* Between tokens and in numbers, RFC 8259 where cJSON is lenient. */
+        {"{\x01\"a\":1}", "", "malformed JSON at byte 1"},
+        {"{\"x\":01}", "", "malformed JSON at byte 5"},
+        {"{\"x\":1.}", "", "malformed JSON at byte 5"},
+        {"{\"x\":[1,-]}", "", "malformed JSON at byte 8"},
+        {"{\"x\":1e+}", "", "malformed JSON at byte 5"},
         {"{\"notifyCorrelationId\":\"n\"}", "/reportList", "required"},
         {"{\"notifyCorrelationId\":\"n\",\"reportList\":{}}", "/reportList", "must be an array"},
         {"{\"notifyCorrelationId\":\"n\",\"reportList\":[]}", "/reportList",
@@ -436,6 +451,36 @@ static void test_bad_bodies_are_refused_at_the_root(void **state)
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++)
         expect_one_problem(cases[i].body, cases[i].param, cases[i].reason);
+}
+
+static void test_strings_and_members_are_checked_everywhere(void **state)
+{
+    char body[4096];
+    size_t pos = 0;
+    lg_batch_t b = {0};
+
+    (void)state;
+    /* \u0000 would end the string early for cJSON: the SUPI cannot carry a tail that way. */
+    expect_one_problem(one("\"LOCATION_REPORT\"", "\"imsi-208930000000001\\u0000x\"", TS, EUTRA), "",
+                       "malformed JSON at byte 99");
+
+    /* An object of many members (sorted, not compared pairwise) with one name twice. */
+    pos += (size_t)snprintf(body + pos, sizeof body - pos, "{\"x\":{");
+    for (int i = 0; i < 40; i++)
+        pos += (size_t)snprintf(body + pos, sizeof body - pos, "\"m%d\":%d,", i == 39 ? 7 : i, i);
+    snprintf(body + pos - 1, sizeof body - pos + 1, "}}");
+    expect_one_problem(body, "", "duplicate member \"m7\"");
+
+    /* Unknown members are ignored, but still JSON: UTF-8 text and a backslash before "u0000". */
+    assert_int_equal(
+        parse("{\"notifyCorrelationId\":\"mme-1\",\"n\":[0,-0.5e+3,10E-2,7],\"note\":\"Gen\xc3\xa8ve \xe2\x82\xac \xf0\x9f\x93\xa1 "
+              "\\\\u0000\",\"reportList\":[{\"type\":\"LOCATION_REPORT\",\"supi\":" SUPI
+              ",\"timeStamp\":" TS ",\"location\":" EUTRA "}]}",
+              &b),
+        LG_OK);
+    assert_int_equal(b.n_reports, 1);
+    assert_string_equal(b.reports[0].supi, "208930000000001");
+    lg_batch_cleanup(&b);
 }
 
 static void test_deep_nesting_is_refused_before_parsing(void **state)
@@ -731,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_bad_location_fields_name_their_pointers),
         cmocka_unit_test(test_bad_node_name_names_its_pointer),
         cmocka_unit_test(test_bad_bodies_are_refused_at_the_root),
+        cmocka_unit_test(test_strings_and_members_are_checked_everywhere),
         cmocka_unit_test(test_deep_nesting_is_refused_before_parsing),
         cmocka_unit_test(test_body_is_read_up_to_len_only),
         cmocka_unit_test(test_several_errors_are_all_collected),
