@@ -215,14 +215,13 @@ BEGIN
     --
     -- The same update also locks the row of every other report of the call
     -- whose device it finds: such a row keeps its values and only loses its
-    -- cached decision (dec_epoch NULL, which is also how RETURNING tells the
-    -- two apart; the general statement writes a fresh one). So every row
-    -- this call writes is locked here, in one pass in SUPI order, and the
-    -- statements after it wait for no other call: two calls cannot deadlock
-    -- over the rows of devices they share (before, a row locked here by one
-    -- call and by the general statement of the other could). Under a
-    -- concurrent update of the same row, READ COMMITTED re-evaluates the SET
-    -- list on the newest version, so no value read earlier can be stale.
+    -- cached decision (dec_epoch NULL; the general statement writes a fresh
+    -- one). So every row this call writes is locked here, in one pass in
+    -- SUPI order, and the statements after it wait for no other call: two
+    -- calls cannot deadlock over the rows of devices they share (before, a
+    -- row locked here by one call and by the general statement of the other
+    -- could). A row a concurrent call changes after this statement's
+    -- snapshot is skipped (see up), so no value read earlier can be stale.
     -- A row with a cached decision has cell_key = dec_cell and no position
     -- (every writer of dec_cell keeps it so), so a fast report leaves them.
     WITH ep AS MATERIALIZED (
