@@ -1,48 +1,115 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * JSON helpers shared by every parser of network input: the nesting scan
- * that keeps hostile documents away from the parser's recursion.
+ * JSON helpers shared by every parser of network input: the scan before the
+ * parser (nesting depth, and what a lenient parser would let through) and
+ * UTF-8 sequences.
  */
 #include "locguard/jsonutil.h"
 
-/* Bytes the nesting scan stops at, outside and inside strings. */
-static const bool STOP_OUTSIDE[256] = {
-    ['"'] = true, ['['] = true, [']'] = true, ['{'] = true, ['}'] = true};
-static const bool STOP_INSIDE[256] = {['"'] = true, ['\\'] = true};
+#include <string.h>
 
-bool lg_json_depth_ok(const char *body, size_t len, size_t max_depth)
+static bool is_digit(unsigned char ch)
+{
+    return (unsigned)(ch - '0') <= 9;
+}
+
+/*
+ * Length of the RFC 8259 number at p (avail bytes), or 0 when what starts
+ * there is not one: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ */
+static size_t number_len(const unsigned char *p, size_t avail)
+{
+    size_t i = 0, d;
+
+    if (i < avail && p[i] == '-')
+        i++;
+    if (i < avail && p[i] == '0') {
+        i++;
+    } else {
+        for (d = i; i < avail && is_digit(p[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    if (i < avail && p[i] == '.') {
+        for (d = ++i; i < avail && is_digit(p[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    if (i < avail && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < avail && (p[i] == '+' || p[i] == '-'))
+            i++;
+        for (d = i; i < avail && is_digit(p[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    return i;
+}
+
+size_t lg_json_scan(const char *body, size_t len, size_t max_depth, bool *too_deep)
 {
     const unsigned char *p = (const unsigned char *)body;
     size_t depth = 0, i = 0;
 
-    for (;;) {
-        while (i < len && !STOP_OUTSIDE[p[i]])
-            i++;
-        if (i >= len)
-            return true;
-        switch (p[i++]) {
-        case '"':
-            for (;;) {
-                while (i < len && !STOP_INSIDE[p[i]])
-                    i++;
-                if (i >= len)
-                    return true;
-                if (p[i++] == '"')
-                    break;
-                i++; /* the escaped byte */
+    *too_deep = false;
+    while (i < len) {
+        size_t at = i;
+        unsigned char ch = p[i++];
+
+        if (ch == '{' || ch == '[') {
+            if (++depth > max_depth) {
+                *too_deep = true;
+                return at;
             }
-            break;
-        case '[':
-        case '{':
-            if (++depth > max_depth)
-                return false;
-            break;
-        default: /* ']' or '}' */
+        } else if (ch == '}' || ch == ']') {
             if (depth > 0)
                 depth--;
-            break;
+        } else if (ch == '-' || is_digit(ch)) {
+            size_t n = number_len(p + at, len - at);
+
+            if (n == 0 || (at + n < len && (is_digit(p[at + n]) || p[at + n] == '.' ||
+                                            p[at + n] == 'e' || p[at + n] == 'E' ||
+                                            p[at + n] == '-' || p[at + n] == '+')))
+                return at;
+            i = at + n;
+        } else if (ch < 0x20 && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+            return at;
+        } else if (ch == '"') {
+            for (;;) {
+                if (i >= len)
+                    return len; /* unterminated: cJSON says where */
+                at = i;
+                ch = p[i++];
+                if (ch == '"')
+                    break;
+                if (ch < 0x20)
+                    return at;
+                if (ch == '\\') {
+                    if (len - i >= 5 && memcmp(p + i, "u0000", 5) == 0)
+                        return at;
+                    i++; /* the escaped byte; cJSON checks the escape itself */
+                } else if (ch >= 0x80) {
+                    size_t n = lg_utf8_seq_len(p + at, len - at);
+
+                    if (n == 0)
+                        return at;
+                    i = at + n;
+                }
+            }
         }
     }
+    return len;
+}
+
+bool lg_json_depth_ok(const char *body, size_t len, size_t max_depth)
+{
+    bool too_deep;
+
+    (void)lg_json_scan(body, len, max_depth, &too_deep);
+    return !too_deep;
 }
 
 size_t lg_utf8_seq_len(const unsigned char *p, size_t avail)

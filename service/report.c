@@ -200,7 +200,7 @@ static bool need_string(parse_ctx_t *c, const cJSON *obj, const char *key, const
         return false;
     }
     *s = v->valuestring;
-    *n = strlen(v->valuestring); /* no NUL inside: scan_body refuses \u0000 */
+    *n = strlen(v->valuestring); /* no NUL inside: lg_json_scan refuses \u0000 */
     return true;
 }
 
@@ -604,106 +604,6 @@ static void arena_end(void)
 
 /* ---- the document ---- */
 
-/*
- * Length of the RFC 8259 number at p (avail bytes), or 0 when what starts
- * there is not one: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
- */
-static size_t number_len(const unsigned char *p, size_t avail)
-{
-    size_t i = 0, d;
-
-    if (i < avail && p[i] == '-')
-        i++;
-    if (i < avail && p[i] == '0') {
-        i++;
-    } else {
-        for (d = i; i < avail && is_digit(p[i]); i++)
-            ;
-        if (i == d)
-            return 0;
-    }
-    if (i < avail && p[i] == '.') {
-        for (d = ++i; i < avail && is_digit(p[i]); i++)
-            ;
-        if (i == d)
-            return 0;
-    }
-    if (i < avail && (p[i] == 'e' || p[i] == 'E')) {
-        i++;
-        if (i < avail && (p[i] == '+' || p[i] == '-'))
-            i++;
-        for (d = i; i < avail && is_digit(p[i]); i++)
-            ;
-        if (i == d)
-            return 0;
-    }
-    return i;
-}
-
-/*
- * What cJSON leaves to us (it is lenient where RFC 8259 is strict), checked
- * in one pass over the body before it parses: nesting depth (its parser
- * recurses); between tokens only space, tab, CR and LF; numbers as the RFC
- * writes them (cJSON takes "01" or "1."); inside strings no raw control
- * character, no \u0000 (cJSON would cut the string there: a SUPI could then
- * carry a tail) and valid UTF-8. The rest of the syntax is cJSON's to check.
- * Returns the offset of the first offending byte, or len when there is
- * none; *too_deep tells the depth apart.
- */
-static size_t scan_body(const unsigned char *p, size_t len, bool *too_deep)
-{
-    size_t depth = 0, i = 0;
-
-    *too_deep = false;
-    while (i < len) {
-        size_t at = i;
-        unsigned char ch = p[i++];
-
-        if (ch == '{' || ch == '[') {
-            if (++depth > MAX_DEPTH) {
-                *too_deep = true;
-                return at;
-            }
-        } else if (ch == '}' || ch == ']') {
-            if (depth > 0)
-                depth--;
-        } else if (ch == '-' || is_digit(ch)) {
-            size_t n = number_len(p + at, len - at);
-
-            if (n == 0 || (at + n < len && (is_digit(p[at + n]) || p[at + n] == '.' ||
-                                            p[at + n] == 'e' || p[at + n] == 'E' ||
-                                            p[at + n] == '-' || p[at + n] == '+')))
-                return at;
-            i = at + n;
-        } else if (ch < 0x20 && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
-            return at;
-        } else if (ch == '"') {
-            for (;;) {
-                if (i >= len)
-                    return len; /* unterminated: cJSON says where */
-                at = i;
-                ch = p[i++];
-                if (ch == '"')
-                    break;
-                if (ch < 0x20)
-                    return at;
-                if (ch == '\\') {
-                    if (len - i >= 5 && memcmp(p + i, "u0000", 5) == 0)
-                        return at;
-                    i++; /* the escaped byte; cJSON checks the escape itself */
-                } else if (ch >= 0x80) {
-                    size_t n = lg_utf8_seq_len(p + at, len - at);
-
-                    if (n == 0)
-                        return at;
-                    i = at + n;
-                }
-            }
-        }
-    }
-    return len;
-}
-
 /* True for a member name safe to quote in an error: [A-Za-z0-9_]{1,32}. */
 static bool is_plain_name(const char *s)
 {
@@ -766,14 +666,20 @@ static const char *duplicate_name(const cJSON *v)
     return NULL;
 }
 
-/* Parses the body into *root; records the problem and returns false when it is not a JSON document. */
+/*
+ * Parses the body into *root; records the problem and returns false when it
+ * is not a JSON document. cJSON is lenient where RFC 8259 and jansson are
+ * strict (numbers like 01, control characters, \u0000 cutting a string
+ * short, bad UTF-8, duplicate names): lg_json_scan refuses the first kinds
+ * before it parses, duplicate_name the last after.
+ */
 static bool load(parse_ctx_t *c, const char *body, size_t len, cJSON **root)
 {
     const char *end = NULL;
     const char *dup;
     char reason[96];
     bool too_deep;
-    size_t bad = scan_body((const unsigned char *)body, len, &too_deep);
+    size_t bad = lg_json_scan(body, len, MAX_DEPTH, &too_deep);
 
     *root = NULL;
     if (too_deep) {

@@ -9,11 +9,23 @@
 #include "locguard/common.h"
 
 /*
- * True when no bracket nesting in body (len bytes) goes deeper than
- * max_depth. A cheap scan run before the parser, so a hostile document is
- * refused before any allocation. Brackets inside strings do not count; on
- * malformed input the count may be off after the first error, but the
- * parser stops there too.
+ * One pass over body (len bytes) before a parser sees it. Returns the offset
+ * of the first byte that is not acceptable JSON there, or len when there is
+ * none; *too_deep is set when that byte opens a nesting deeper than
+ * max_depth (the parsers recurse). Checked: nesting depth (brackets inside
+ * strings do not count); between tokens only space, tab, CR and LF;
+ * numbers as RFC 8259 writes them; inside strings no raw control
+ * character, no \u0000 and valid UTF-8. The rest of the syntax is the
+ * parser's to check; on malformed input the scan may stop later than the
+ * parser would, never at a byte the parser would accept.
+ */
+size_t lg_json_scan(const char *body, size_t len, size_t max_depth, bool *too_deep);
+
+/*
+ * True when no bracket nesting in body goes deeper than max_depth, up to
+ * the first byte lg_json_scan refuses (a parser stops there anyway). A
+ * cheap check run before jansson, so a hostile document is refused before
+ * any allocation.
  */
 bool lg_json_depth_ok(const char *body, size_t len, size_t max_depth);
 
