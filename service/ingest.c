@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The group commit: a FIFO of batches, and a flusher that turns as many of
- * them as fit in flush_max_reports into the twelve array parameters of
+ * them as fit in flush_max_reports into the array parameters of
  * lg_ingest() and sends them as one statement. One statement is one
  * transaction: when its result arrives, it has committed (synchronous_commit
  * is on for our sessions), and only then are the nodes answered. Flushes
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_PARAMS 12
+#define N_PARAMS 13
 
 /*
  * A group commit the database rolled back for a deadlock or a serialization
@@ -28,9 +28,9 @@
 
 static const char ingest_sql[] =
     "SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, "
-    "n_unchecked, n_alerts FROM lg_ingest($1::text[], $2::bigint[], $3::int, $4::int, "
-    "$5::int[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::float8[], "
-    "$11::float8[], $12::float8[])";
+    "n_unchecked, n_alerts, n_coalesced FROM lg_ingest($1::text[], $2::bigint[], $3::int, "
+    "$4::int, $5::int[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::float8[], "
+    "$11::float8[], $12::float8[], $13::int)";
 
 /* A batch waiting or in flight. */
 typedef struct item {
@@ -191,6 +191,7 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     lg_metrics_add(m, LG_C_DECISION_UNCHECKED, field_u64(res, 6));
     uint64_t n_alerts = field_u64(res, 7);
     lg_metrics_add(m, LG_C_ALERTS, n_alerts);
+    lg_metrics_add(m, LG_C_REPORTS_COALESCED, field_u64(res, 8));
 
     /* batch_status is a text[] of plain words: "{accepted,duplicate,...}". */
     const char *p = PQgetvalue(res, 0, 0);
@@ -341,12 +342,16 @@ static void flush_one(lg_ingest_t *ing)
             }
         }
     }
-    char window[16], hysteresis[16];
+    char window[16], hysteresis[16], refresh[16];
     snprintf(window, sizeof(window), "%d", ing->cfg->seq_window);
     snprintf(hysteresis, sizeof(hysteresis), "%d", ing->cfg->hysteresis);
+    snprintf(refresh, sizeof(refresh), "%d", ing->cfg->refresh_ms);
     const char *values[N_PARAMS];
     for (int i = 0; i < N_PARAMS; i++)
-        values[i] = i == 2 ? window : i == 3 ? hysteresis : arr_end(&b[i]);
+        values[i] = i == 2    ? window
+                    : i == 3  ? hysteresis
+                    : i == 12 ? refresh
+                              : arr_end(&b[i]);
 
     int rc = lg_db_query(ing->db, ingest_sql, N_PARAMS, values, on_result, f);
     for (int i = 0; i < N_PARAMS; i++)

@@ -44,6 +44,9 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
     [LG_C_UNKNOWN_DEVICES] = {"locguard_unknown_devices_total", "",
                               "Reports for devices that are not provisioned."},
     [LG_C_ALERTS] = {"locguard_alerts_total", "", "Movement alerts recorded."},
+    [LG_C_REPORTS_COALESCED] = {"locguard_reports_coalesced_total", "",
+                                "Accepted reports that changed nothing but the time within "
+                                "[ingest] refresh_ms, so wrote no row."},
     [LG_C_DB_ERRORS] = {"locguard_db_errors_total", "", "Failed database round trips."},
     [LG_C_INGEST_RETRIES] = {"locguard_ingest_retries_total", "",
                              "Group commits rolled back by a deadlock or serialization "

@@ -52,6 +52,9 @@ typedef struct lg_config {
     int report_max_age_s;      /* oldest acceptable report timeStamp, default 86400 */
     int report_max_skew_s;     /* report timeStamp at most this far ahead, default 300 */
     int hysteresis;            /* outside decisions before a "left" alert, default 2 */
+    int refresh_ms;            /* a report changing nothing but the time is coalesced
+                                  when the stored one is younger than this; default
+                                  60000, 0 = write every report */
     int retry_after_s;         /* Retry-After on 503, default 5 */
 
     char *oauth_signing_key;   /* EC P-256 private key (PEM) signing access tokens */

@@ -32,6 +32,7 @@ typedef enum lg_counter {
     LG_C_DECISION_UNCHECKED,
     LG_C_UNKNOWN_DEVICES,       /* reports for SUPIs that are not provisioned */
     LG_C_ALERTS,                /* movement alerts written */
+    LG_C_REPORTS_COALESCED,     /* accepted reports that changed nothing but the time */
     LG_C_DB_ERRORS,             /* failed database round trips */
     LG_C_INGEST_RETRIES,        /* group commits rolled back by a deadlock and sent again */
     LG_C_HTTP_REQUESTS,         /* requests received on any zone */

@@ -43,7 +43,8 @@
 # Environment: BUILD (binaries), VAR (state), and for quick runs
 # BENCH_DEVICES (1000000), BENCH_CELLS (100000), BENCH_SECONDS (20),
 # BENCH_API_CONNECTIONS (8), BENCH_API_BATCH (500), BENCH_DIRECT_BATCH (1000),
-# BENCH_WEBHOOK_DEVICES (10000), BENCH_ALERT_RATE (1000),
+# BENCH_WEBHOOK_DEVICES (10000), BENCH_ALERT_RATE (1000), BENCH_REFRESH_MS (60000,
+# the daemon's [ingest] refresh_ms and ingest-direct's --refresh-ms alike),
 # BENCH_COUNT_REQUESTS (2000 per radius, at most 20 s each; 300 km: a
 # hundredth, at most 60 s).
 # The cluster and the provisioned data are kept under $VAR/bench-pg between
@@ -66,6 +67,7 @@ direct_batch=${BENCH_DIRECT_BATCH:-1000}
 wh_devices=${BENCH_WEBHOOK_DEVICES:-10000}
 [ "$wh_devices" -le "$devices" ] || wh_devices=$devices
 alert_rate=${BENCH_ALERT_RATE:-1000}
+refresh_ms=${BENCH_REFRESH_MS:-60000}
 count_requests=${BENCH_COUNT_REQUESTS:-2000}
 
 pgdir=$VAR/bench-pg
@@ -168,6 +170,7 @@ pool_size = 3
 
 [ingest]
 hysteresis = 2
+refresh_ms = $refresh_ms
 
 [zone south]
 kind = southbound
@@ -252,6 +255,9 @@ fi
 
 ctl() { "$locguardctl" --url "http://127.0.0.1:$admin_port" --token-file "$run/admin.token" "$@"; }
 
+# coalesced: the daemon's locguard_reports_coalesced_total.
+coalesced() { ctl metrics | awk '$1 == "locguard_reports_coalesced_total" { print $2 }'; }
+
 sim() {
     "$mme_sim" load --host 127.0.0.1 --port "$south_port" --cert "$certs/mme-1.pem" \
         --key "$certs/mme-1.key" --ca "$certs/ca.pem" --node mme-1 \
@@ -292,14 +298,17 @@ psql "$db" -XAtqc CHECKPOINT
 warm=$((secs < 15 ? secs : 15))
 log "warm-up: ingest-direct ${warm} s (not reported)"
 "$ingest_direct" --db "$db" --connections 2 --batch "$direct_batch" --duration "$warm" \
-    --devices "$devices" --cell-count "$cells" >/dev/null || true
+    --devices "$devices" --cell-count "$cells" --refresh-ms "$refresh_ms" >/dev/null || true
 
 log "(a) ingest-direct: 2 connections x $direct_batch reports, ${secs} s"
 out_direct=$("$ingest_direct" --db "$db" --connections 2 --batch "$direct_batch" \
-    --duration "$secs" --devices "$devices" --cell-count "$cells" | only_result || true)
+    --duration "$secs" --devices "$devices" --cell-count "$cells" --refresh-ms "$refresh_ms" |
+    only_result || true)
 
 log "(b) mme-sim load at full speed: $api_conns connections x $api_batch reports, ${secs} s"
+coalesced0=$(coalesced)
 out_full=$(sim --connections "$api_conns" --batch "$api_batch" | only_result || true)
+coalesced_full=$(($(coalesced) - coalesced0))
 [ -n "$out_full" ] || { echo "bench: mme-sim load gave no RESULT" >&2; exit 1; }
 full_rate=$(result "$out_full" reports_per_s)
 half_rate=$(awk -v r="$full_rate" 'BEGIN { printf "%d", r / 2 }')
@@ -417,6 +426,11 @@ printf '%-44s %12s\n' "measure" "value"
 printf '%-44s %12s\n' "direct lg_ingest reports/s (2 conns x $direct_batch)" "$direct_rate"
 printf '%-44s %12s\n' "API reports/s ($api_conns conns x $api_batch, full speed)" "$full_rate"
 printf '%-44s %12s\n' "ratio API / direct" "$ratio"
+printf '%-44s %12s\n' "coalesced share, direct / API (refresh ${refresh_ms} ms)" \
+    "$(awk -v c="$(result "$out_direct" coalesced)" -v n="$(result "$out_direct" reports)" \
+        'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }') / $(awk \
+        -v c="$coalesced_full" -v n="$(result "$out_full" reports)" \
+        'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }')"
 printf '%-44s %12s\n' "ack latency p50 / p99 ms, full speed" \
     "$(result "$out_full" p50_ms) / $(result "$out_full" p99_ms)"
 printf '%-44s %12s\n' "ack latency p50 / p99 ms, half ($half_rate/s)" \

@@ -29,14 +29,14 @@
 
 #include "lib/loadgen.h"
 
-#define N_PARAMS 12
+#define N_PARAMS 13
 #define MAX_THREADS 64
 #define MAX_BATCH 100000
 
 static const char INGEST_SQL[] =
     "SELECT * FROM lg_ingest($1::text[], $2::bigint[], $3::int, $4::int, $5::int[], "
     "$6::text[], $7::bigint[], $8::text[], $9::text[], $10::float8[], $11::float8[], "
-    "$12::float8[])";
+    "$12::float8[], $13::int)";
 
 /* The command line. */
 typedef struct direct_opts {
@@ -51,6 +51,7 @@ typedef struct direct_opts {
     double home_fraction;   /* share of reports from the device's home cell */
     int seq_window;         /* lg_ingest p_seq_window */
     int hysteresis;         /* lg_ingest p_hysteresis */
+    int refresh_ms;         /* lg_ingest p_refresh_ms */
     int64_t seq_start;      /* first sequence number (default: now in ms) */
     uint64_t rng_seed;      /* 0 = from the clock */
 } direct_opts_t;
@@ -65,7 +66,7 @@ typedef struct direct_shared {
     atomic_llong errors;      /* failed calls or batches not 'accepted' */
     atomic_llong retries;     /* calls rolled back by a deadlock and sent again */
     atomic_llong n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device,
-        n_unchecked, n_alerts;
+        n_unchecked, n_alerts, n_coalesced;
     atomic_bool failed;       /* a connection could not be made: stop */
 } direct_shared_t;
 
@@ -76,7 +77,7 @@ typedef struct direct_worker {
     uint64_t rng;
     char nodes[96];        /* {"name"} */
     char seqs[32];         /* {seq} */
-    char window[16], hyst[16];
+    char window[16], hyst[16], refresh[16];
     char *batch_idx;       /* {1,1,...} */
     char *supi;            /* {001010000000000,...}: 15 digits at 1 + 16 k */
     char *ts;              /* {us,...}: 16 digits at 1 + 17 k */
@@ -107,13 +108,15 @@ static void usage(FILE *out)
 "  --seq-start N        first batch sequence number (default: now in ms)\n"
 "  --seq-window N       p_seq_window (default 1024)\n"
 "  --hysteresis N       p_hysteresis (default 2)\n"
+"  --refresh-ms MS      p_refresh_ms: coalesce reports that change nothing but\n"
+"                       the stored time within MS (default 0: write every one)\n"
 "  --seed N             random seed (default: from the clock)\n"
 "  --help               this text\n"
 "\n"
 "Output: one line per second, then\n"
 "RESULT reports=N seconds=S reports_per_s=X p50_ms=.. p99_ms=.. max_ms=.. calls=N\n"
 "       errors=E inside=.. outside=.. ambiguous=.. unknown_cell=.. unknown_device=..\n"
-"       unchecked=.. alerts=.. retries=..\n");
+"       unchecked=.. alerts=.. coalesced=.. retries=..\n");
 }
 
 /* Builds "{e,e,...}" with n copies of elem; returns a malloc'd string. */
@@ -142,6 +145,7 @@ static void worker_render(direct_worker_t *w)
     snprintf(w->nodes, sizeof(w->nodes), "{\"%s\"}", o->node);
     snprintf(w->window, sizeof(w->window), "%d", o->seq_window);
     snprintf(w->hyst, sizeof(w->hyst), "%d", o->hysteresis);
+    snprintf(w->refresh, sizeof(w->refresh), "%d", o->refresh_ms);
     w->batch_idx = array_of("1", o->batch);
     w->supi = array_of("000000000000000", o->batch);
     w->ts = array_of("0000000000000000", o->batch);
@@ -218,6 +222,7 @@ static void *direct_thread(void *arg)
     values[9] = w->nulls;
     values[10] = w->nulls;
     values[11] = w->nulls;
+    values[12] = w->refresh;
 
     while (lg_mono_us() < sh->deadline_us && !atomic_load(&sh->failed)) {
         int64_t t0, seq = atomic_fetch_add(&sh->next_seq, 1);
@@ -262,6 +267,7 @@ static void *direct_thread(void *arg)
         atomic_fetch_add(&sh->n_unknown_device, col_int(res, "n_unknown_device"));
         atomic_fetch_add(&sh->n_unchecked, col_int(res, "n_unchecked"));
         atomic_fetch_add(&sh->n_alerts, col_int(res, "n_alerts"));
+        atomic_fetch_add(&sh->n_coalesced, col_int(res, "n_coalesced"));
         PQclear(res);
     }
 done:
@@ -285,7 +291,7 @@ static bool valid_node(const char *s)
 int main(int argc, char **argv)
 {
     enum { O_DB = 256, O_CONN, O_BATCH, O_DUR, O_DEV, O_CELLS, O_BASE, O_HOME, O_NODE,
-           O_SEQ, O_WIN, O_HYST, O_SEED, O_HELP };
+           O_SEQ, O_WIN, O_HYST, O_REFRESH, O_SEED, O_HELP };
     static const struct option longopts[] = {
         {"db", required_argument, NULL, O_DB},
         {"connections", required_argument, NULL, O_CONN},
@@ -299,6 +305,7 @@ int main(int argc, char **argv)
         {"seq-start", required_argument, NULL, O_SEQ},
         {"seq-window", required_argument, NULL, O_WIN},
         {"hysteresis", required_argument, NULL, O_HYST},
+        {"refresh-ms", required_argument, NULL, O_REFRESH},
         {"seed", required_argument, NULL, O_SEED},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -362,6 +369,10 @@ int main(int argc, char **argv)
         case O_HYST:
             ok = lg_loadgen_parse_i64(optarg, &v) && v >= 1 && v <= 1000;
             o.hysteresis = (int)v;
+            break;
+        case O_REFRESH:
+            ok = lg_loadgen_parse_i64(optarg, &v) && v >= 0 && v <= 86400000;
+            o.refresh_ms = (int)v;
             break;
         case O_SEED: ok = lg_loadgen_parse_i64(optarg, &v); o.rng_seed = (uint64_t)v; break;
         case O_HELP:
@@ -434,7 +445,7 @@ int main(int argc, char **argv)
     secs = (double)(end_us - sh.start_us) / 1e6;
     printf("RESULT reports=%lld seconds=%.2f reports_per_s=%.0f p50_ms=%.1f p99_ms=%.1f "
            "max_ms=%.1f calls=%lld errors=%lld inside=%lld outside=%lld ambiguous=%lld "
-           "unknown_cell=%lld unknown_device=%lld unchecked=%lld alerts=%lld retries=%lld\n",
+           "unknown_cell=%lld unknown_device=%lld unchecked=%lld alerts=%lld coalesced=%lld retries=%lld\n",
            (long long)atomic_load(&sh.reports), secs, (double)atomic_load(&sh.reports) / secs,
            lg_loadgen_latency_pct_ms(&all, 0.50), lg_loadgen_latency_pct_ms(&all, 0.99),
            lg_loadgen_latency_max_ms(&all), (long long)atomic_load(&sh.calls),
@@ -442,7 +453,8 @@ int main(int argc, char **argv)
            (long long)atomic_load(&sh.n_outside), (long long)atomic_load(&sh.n_ambiguous),
            (long long)atomic_load(&sh.n_unknown_cell),
            (long long)atomic_load(&sh.n_unknown_device), (long long)atomic_load(&sh.n_unchecked),
-           (long long)atomic_load(&sh.n_alerts), (long long)atomic_load(&sh.retries));
+           (long long)atomic_load(&sh.n_alerts), (long long)atomic_load(&sh.n_coalesced),
+           (long long)atomic_load(&sh.retries));
     fflush(stdout);
     rc = atomic_load(&sh.failed) || atomic_load(&sh.reports) == 0 ? 1 : 0;
 
