@@ -139,6 +139,27 @@ test_unknown_cell_gives_no_alert_and_is_counted() {
         metric_is 'locguard_decisions_total{decision="unknown_cell"}' "$((before_dec + 2))"
 }
 
+# A report that changes nothing but the time, less than [ingest] refresh_ms
+# (60 s by default) after the stored one, is coalesced: acknowledged,
+# counted, its row not written. A change is never coalesced.
+test_repeated_report_from_the_same_cell_is_coalesced() {
+    local c0 t1 q
+    q="SELECT l.reported_at || ' ' || l.cell_key FROM ue_location l JOIN ue u ON u.id = l.ue_id
+        WHERE u.external_id = 'meter-19@water.example'"
+    at mme-1 19 $A01
+    t1=$(sql "$q")
+    c0=$(metric locguard_reports_coalesced_total)
+    at mme-1 19 $A01
+    at mme-1 19 $A01
+    wait_for 5 "coalesced = $c0 + 2" metric_is locguard_reports_coalesced_total "$((c0 + 2))"
+    assert_eq "$t1" "$(sql "$q")" "stored time and cell of the first report kept"
+    at mme-1 19 $A02
+    assert_ne "$t1" "$(sql "$q")" "another cell is written"
+    assert_match "ecgi:001-01:$A02\$" "$(sql "$q")" "the new cell stored"
+    assert_eq "$((c0 + 2))" "$(metric locguard_reports_coalesced_total)" "another cell not coalesced"
+    assert_eq inside "$(decision meter-19@water.example)" "decision"
+}
+
 test_sgsn_and_amf_reports_are_decided() {
     local s7 s8
     s7=$(supi 7) s8=$(supi 8)
