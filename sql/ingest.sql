@@ -128,9 +128,16 @@ DECLARE
     alert_ids  bigint[];
     m_alert_id bigint;
     -- the first statement (the fast path): the reports it settled
-    fast_ords  int[];
-    fast_mask  boolean[];
-    n_accepted int;
+    -- the reports the first statement left to the general one, as arrays
+    g_ord      int[];
+    g_batch    int[];
+    g_supi     text[];
+    g_ts       timestamptz[];
+    g_rat      text[];
+    g_cell     text[];
+    g_lon      float8[];
+    g_lat      float8[];
+    g_unc      float8[];
     f_inside   int;
     f_outside  int;
     f_ambig    int;
@@ -253,10 +260,11 @@ BEGIN
     rr AS MATERIALIZED (
         SELECT r.ord::int AS ord, r.batch, r.supi, r.rat, r.cell,
                timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
+               r.lon, r.lat, r.unc_m,
                r.lon IS NULL OR r.lat IS NULL AS is_cell_only,
                count(*) OVER (PARTITION BY r.supi) AS n_same
-          FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat)
-               WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, ord)
+          FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
+               WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
          WHERE is_ok[r.batch]
          ORDER BY r.supi
     ),
@@ -323,27 +331,38 @@ BEGIN
          WHERE l.ctid = c.loc_ctid AND NOT c.is_coalesced
         RETURNING c.ord, c.is_fast, l.decision
     ),
-    settled AS (
+    settled AS MATERIALIZED (
         SELECT up.ord, up.is_fast, up.decision, false AS is_coalesced FROM up
         UNION ALL
         SELECT j.ord, true, j.decision, true FROM judged j WHERE j.is_coalesced
+    ),
+    -- What is left for the general statement, handed over as arrays (all
+    -- aggregated in one pass, so aligned): it reads these few reports
+    -- instead of the call's whole arrays.
+    rest AS (
+        SELECT array_agg(rr.ord) AS ords, array_agg(rr.batch) AS batches,
+               array_agg(rr.supi) AS supis, array_agg(rr.ts) AS tss, array_agg(rr.rat) AS rats,
+               array_agg(rr.cell) AS cells, array_agg(rr.lon) AS lons,
+               array_agg(rr.lat) AS lats, array_agg(rr.unc_m) AS uncs
+          FROM rr
+         WHERE NOT EXISTS (SELECT 1 FROM settled st WHERE st.ord = rr.ord AND st.is_fast)
     )
-    SELECT coalesce(array_agg(st.ord) FILTER (WHERE st.is_fast), '{}'),
-           count(*) FILTER (WHERE st.is_fast AND st.decision = 'inside'),
-           count(*) FILTER (WHERE st.is_fast AND st.decision = 'outside'),
-           count(*) FILTER (WHERE st.is_fast AND st.decision = 'ambiguous'),
-           count(*) FILTER (WHERE st.is_fast AND st.decision = 'unchecked'),
-           count(*) FILTER (WHERE st.is_fast AND st.decision = 'unknown_cell'),
-           count(*) FILTER (WHERE st.is_coalesced),
-           (SELECT count(*) FROM rr)
-      INTO fast_ords, f_inside, f_outside, f_ambig, f_unchk, f_unknown, n_coalesced, n_accepted
-      FROM settled st;
+    SELECT s.n_in, s.n_out, s.n_amb, s.n_unchk, s.n_unknown, s.n_coal,
+           rest.ords, rest.batches, rest.supis, rest.tss, rest.rats, rest.cells, rest.lons,
+           rest.lats, rest.uncs
+      INTO f_inside, f_outside, f_ambig, f_unchk, f_unknown, n_coalesced,
+           g_ord, g_batch, g_supi, g_ts, g_rat, g_cell, g_lon, g_lat, g_unc
+      FROM (SELECT count(*) FILTER (WHERE st.is_fast AND st.decision = 'inside') AS n_in,
+                   count(*) FILTER (WHERE st.is_fast AND st.decision = 'outside') AS n_out,
+                   count(*) FILTER (WHERE st.is_fast AND st.decision = 'ambiguous') AS n_amb,
+                   count(*) FILTER (WHERE st.is_fast AND st.decision = 'unchecked') AS n_unchk,
+                   count(*) FILTER (WHERE st.is_fast AND st.decision = 'unknown_cell')
+                       AS n_unknown,
+                   count(*) FILTER (WHERE st.is_coalesced) AS n_coal
+              FROM settled st) s,
+           rest;
 
-    IF cardinality(fast_ords) < n_accepted THEN
-        fast_mask := (SELECT array_agg(f.ord IS NOT NULL ORDER BY g.ord)
-                        FROM generate_series(1, n_reports) AS g(ord)
-                        LEFT JOIN unnest(fast_ords) AS f(ord) ON f.ord = g.ord);
-
+    IF g_ord IS NOT NULL THEN
         -- Decide every other report of the accepted batches, then in the same
         -- statement apply the state machine to the devices that have exactly one
         -- report in this call: one update, one insert (new devices), one alert
@@ -354,7 +373,7 @@ BEGIN
         ),
         r AS MATERIALIZED (
             SELECT r.ord, r.supi, s.ue_id, s.mobility, s.ambiguous_policy,
-                   timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
+                   r.ts,
                    acc_node[array_position(acc_ord, r.batch)] AS node_id,
                    r.rat, r.cell,
                    CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
@@ -367,8 +386,8 @@ BEGIN
                    s.reported_at AS old_ts,
                    coalesce(s.zone_state, 'unknown') AS zone0,
                    coalesce(s.outside_streak, 0) AS streak0
-              FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
-                   WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
+              FROM unnest(g_ord, g_batch, g_supi, g_ts, g_rat, g_cell, g_lon, g_lat, g_unc)
+                   AS r(ord, batch, supi, ts, rat, cell, lon, lat, unc_m)
               -- The device by its IMSI, then its stored state. (The cached
               -- decision is no use here: the first statement settled every
               -- report it applies to and dropped it from the other rows.)
@@ -379,7 +398,6 @@ BEGIN
                     LEFT JOIN ue_location l ON l.ue_id = u.id
                    WHERE u.imsi = r.supi
               ) s ON true
-             WHERE is_ok[r.batch] AND NOT fast_mask[r.ord::int]
         ),
         -- One row per (report, authorized area) of the checked devices, with the
         -- area's verdict: 'in' when it covers the evidence, 'out' when disjoint

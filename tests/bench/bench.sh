@@ -11,7 +11,9 @@
 #      the same size), makes throwaway certificates (tests/tools/mkcerts.sh,
 #      openssl CLI) under $VAR/bench-certs, writes a config and starts the
 #      daemon, waiting for its ready file;
-#   2. (a) ingest-direct: lg_ingest() called over libpq, 2 connections, for
+#   2. (a0) ingest-direct with --refresh-ms 0, every report written: the
+#      baseline of coalescing, in the same run;
+#      (a) ingest-direct: lg_ingest() called over libpq, 2 connections, for
 #      BENCH_SECONDS: what the database alone sustains;
 #      (b) mme-sim load through the daemon (mutual TLS, HTTP/1.1, JSON) at
 #      full speed: 4 connections x 500 reports per batch by default;
@@ -320,6 +322,12 @@ log "warm-up: ingest-direct ${warm} s (not reported)"
     --duration "$warm" --devices "$devices" --cell-count "$cells" --refresh-ms "$refresh_ms" \
     >/dev/null || true
 
+# The baseline of coalescing, in the same run: every report written.
+log "(a0) ingest-direct, --refresh-ms 0 (every report written): 2 connections x $direct_batch, ${secs} s"
+out_exact=$("$ingest_direct" --db "$db" --node mme-1 --connections 2 --batch "$direct_batch" \
+    --duration "$secs" --devices "$devices" --cell-count "$cells" --refresh-ms 0 |
+    only_result || true)
+
 log "(a) ingest-direct: 2 connections x $direct_batch reports, ${secs} s"
 out_direct=$("$ingest_direct" --db "$db" --node mme-1 --connections 2 --batch "$direct_batch" \
     --duration "$secs" --devices "$devices" --cell-count "$cells" --refresh-ms "$refresh_ms" |
@@ -444,6 +452,7 @@ ratio=$(awk -v a="$full_rate" -v d="$direct_rate" 'BEGIN { if (d > 0) printf "%.
 echo
 echo "locguard bench: $devices devices, $cells cells, ${secs} s per phase, $(nproc) CPUs"
 printf '%-44s %12s\n' "measure" "value"
+printf '%-44s %12s\n' "direct, every report written (refresh 0)" "$(result "$out_exact" reports_per_s)"
 printf '%-44s %12s\n' "direct lg_ingest reports/s (2 conns x $direct_batch)" "$direct_rate"
 printf '%-44s %12s\n' "API reports/s ($api_conns conns x $api_batch, full speed)" "$full_rate"
 printf '%-44s %12s\n' "ratio API / direct" "$ratio"
