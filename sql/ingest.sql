@@ -26,8 +26,8 @@
 -- device that is not checked), less than p_refresh_ms after the stored
 -- report, is counted and not written: its row is read, neither updated nor
 -- locked. A durable random-row update costs about 20 us of CPU here, which
--- alone caps a two-core machine near 100k reports/s; a read costs a third
--- of that. What it changes, and what it does not:
+-- alone caps a two-core machine near 100k reports/s; a read costs less than
+-- half of that. What it changes, and what it does not:
 --   * the stored time lags the newest report by less than p_refresh_ms,
 --     for a device that keeps reporting the same cell; counts and the
 --     latest location see the cell at once, its time at that precision;
