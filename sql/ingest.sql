@@ -14,11 +14,12 @@
 -- migrations/0005_ingest_fast_path.sql), the only report of its device in
 -- the call and raising no alert, is settled by the first statement: one
 -- UPDATE over the reports, each reaching its device's row by the SUPI
--- (one index probe per report, nothing materialised) and running the
--- hysteresis on the row's own values. That UPDATE also locks the row of
--- every other report whose device it finds, changing nothing but dropping
--- its cached decision. The rest take the general statement below, which
--- refreshes the cache; it is skipped when nothing is left.
+-- (one index probe per report) and running the hysteresis on the row's own
+-- values, or only reading the row when the report is coalesced (below).
+-- That UPDATE also locks the row of every other report whose device it
+-- finds, changing nothing but dropping its cached decision. The rest are
+-- handed to the general statement below as arrays; it refreshes the cache
+-- and is skipped when nothing is left.
 --
 -- Coalescing (p_refresh_ms > 0): a fast report that would change nothing
 -- but the row's times (same node and RAT, hysteresis state unchanged: an
@@ -127,8 +128,8 @@ DECLARE
     -- the alerts written by this call, for the outbox (lg_alerts_to_outbox)
     alert_ids  bigint[];
     m_alert_id bigint;
-    -- the first statement (the fast path): the reports it settled
-    -- the reports the first statement left to the general one, as arrays
+    -- the reports the first statement (the fast path) left to the general
+    -- one, as arrays
     g_ord      int[];
     g_batch    int[];
     g_supi     text[];
@@ -252,6 +253,7 @@ BEGIN
     -- row locked here by one call and by the general statement of the other
     -- could). A row a concurrent call changes after this statement's
     -- snapshot is skipped (see up), so no value read earlier can be stale.
+    -- A coalesced report's row is read, not locked (see judged).
     -- A row with a cached decision has cell_key = dec_cell and no position
     -- (every writer of dec_cell keeps it so), so a fast report leaves them.
     WITH ep AS MATERIALIZED (

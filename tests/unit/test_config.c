@@ -21,6 +21,7 @@ static const char good[] = "[daemon]\n"
                            "[ingest]\n"
                            "hysteresis = 3\n"
                            "seq_window = 64\n"
+                           "refresh_ms = 0\n"
                            "[zone south]\n"
                            "kind = southbound\n"
                            "listen = 0.0.0.0:8443\n"
@@ -51,6 +52,7 @@ static void test_full_file_sets_every_value(void **state)
     assert_int_equal(cfg.db_pool_size, 3);
     assert_int_equal(cfg.hysteresis, 3);
     assert_int_equal(cfg.seq_window, 64);
+    assert_int_equal(cfg.refresh_ms, 0);    /* 0 is allowed: every report written */
     assert_int_equal(cfg.freshness_s, 300); /* default kept */
     assert_int_equal(cfg.n_zones, 2);
     assert_string_equal(cfg.zones[0].name, "south");
@@ -96,6 +98,8 @@ static const struct {
     {"[database]\nconninfo = x\n[zone a]\nkind = admin\nlisten = 127.0.0.1:1\n[zone a]\n",
      "defined twice"},
     {"[daemon]\nlog_level = info\n", "no database"},
+    {"[database]\nconninfo = x\n[ingest]\nrefresh_ms = -1\n",
+     "t.conf:4: \"refresh_ms\" must be an integer in 0..86400000"},
 };
 
 static void test_bad_files_name_line_and_reason(void **state)
