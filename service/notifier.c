@@ -52,6 +52,9 @@
 #define LEASE_BATCH_MAX      100   /* rows per lease query */
 #define WAITING_PER_SLOT     8     /* rows queued locally per concurrency slot of a destination */
 #define BUSY_RETRY_MS        250   /* a row released for a busy destination is due again after */
+#define BREAKER_FAILS        5     /* failed attempts in a row that put a destination on hold */
+#define BREAKER_FIRST_MS     1000  /* the first hold; each next one doubles, up to max_backoff_s */
+#define DEST_URLS_MAX        4     /* row URLs remembered per destination, for the skip list */
 #define MAX_RESPONSE_BODY    65536 /* we read the status only; bigger answers are errors */
 #define MAX_RESPONSE_HEADERS 16384
 #define LEASE_MARGIN_S       2    /* a waiting row must start this long before its lease ends */
@@ -61,7 +64,7 @@
 static const char lease_sql[] =
     "SELECT id, notif_id, destination, payload, secret, secret_previous, allow_private, "
     "attempts, extract(epoch FROM now() - created_at)::float8 "
-    "FROM lg_outbox_lease($1, $2::int, $3::int)";
+    "FROM lg_outbox_lease($1, $2::int, $3::int, $4::text[])";
 static const char done_sql[] = "SELECT lg_outbox_done($1::bigint, $2, $3, $4::int, $5, "
                                "now() + $6::float8 * interval '1 second')";
 static const char stats_sql[] = "SELECT depth, oldest_age_s FROM lg_outbox_stats()";
@@ -86,6 +89,13 @@ typedef struct dest {
     size_t n_conns;
     SSL_SESSION *session;    /* the latest session of a verified connection, or NULL */
     int64_t session_mono_us; /* when session was stored */
+    /* The breaker: after BREAKER_FAILS failed attempts in a row, no row for this
+       destination is attempted (or leased) until hold_until_us. */
+    int fail_streak;
+    int holds;                 /* holds in a row; reset by an answered attempt */
+    int64_t hold_until_us;     /* monotonic; 0 when not on hold */
+    char *urls[DEST_URLS_MAX]; /* row URLs seen failing here, for the lease's skip list */
+    size_t n_urls;
 } dest_t;
 
 /* A connection to one address of a destination, reused while it stays healthy. */
@@ -114,7 +124,8 @@ struct delivery {
     delivery_state_t state;
     char row_id[24]; /* outbox id, for lg_outbox_done and debug lines */
     char *notif_id;
-    char *payload; /* the body as sent (absolute self link) */
+    char *destination; /* the row's URL, as stored (for the lease's skip list) */
+    char *payload;     /* the body as sent (absolute self link) */
     char *secret, *secret_previous;
     bool allow_private;
     int attempts; /* earlier failed attempts */
@@ -158,6 +169,8 @@ struct lg_notifier {
 };
 
 static void start_delivery(delivery_t *d);
+static void finish(delivery_t *d, const char *outcome, int http_status, const char *error,
+                   int64_t retry_after_s);
 static void lease(lg_notifier_t *n);
 
 static uint32_t random_u32(void)
@@ -223,18 +236,32 @@ static dest_t *dest_get(lg_notifier_t *n, const lg_webhook_dest_t *url)
  * Drops a destination nobody uses any more (keeps the list short). One with a
  * TLS session stays until the session is SESSION_KEEP_S old (the sweeper).
  */
+static bool dest_on_hold(const dest_t *dst)
+{
+    return dst->hold_until_us != 0 && lg_mono_us() < dst->hold_until_us;
+}
+
+static void dest_free(dest_t *dst)
+{
+    SSL_SESSION_free(dst->session);
+    for (size_t i = 0; i < dst->n_urls; i++)
+        free(dst->urls[i]);
+    free(dst);
+}
+
 static void dest_maybe_free(lg_notifier_t *n, dest_t *dst)
 {
     if (dst->active > 0 || dst->n_waiting > 0 || dst->is_draining || dst->n_conns > 0)
         return;
+    if (dst->hold_until_us != 0 && lg_mono_us() < dst->hold_until_us)
+        return; /* its hold must outlive its deliveries */
     if (dst->session != NULL &&
         lg_mono_us() - dst->session_mono_us < (int64_t)SESSION_KEEP_S * 1000000)
         return;
     for (dest_t **pp = &n->dests; *pp != NULL; pp = &(*pp)->next)
         if (*pp == dst) {
             *pp = dst->next;
-            SSL_SESSION_free(dst->session);
-            free(dst);
+            dest_free(dst);
             return;
         }
 }
@@ -458,6 +485,7 @@ static void delivery_free(delivery_t *d)
     if (d->timer != NULL)
         event_free(d->timer);
     free(d->notif_id);
+    free(d->destination);
     free(d->payload);
     free_secret(&d->secret);
     free_secret(&d->secret_previous);
@@ -485,6 +513,12 @@ static void release_slot(delivery_t *d)
         next->wait_next = NULL;
         int64_t lease_left_us =
             (int64_t)n->cfg.lease_s * 1000000 - (lg_mono_us() - next->leased_mono_us);
+        if (dest_on_hold(dst)) {
+            /* On hold since it queued: back to the outbox until the hold ends. */
+            finish(next, "requeue", 0, "destination on hold", -1);
+            next->dest = NULL;
+            continue;
+        }
         if (lease_left_us < ((int64_t)n->cfg.timeout_s + LEASE_MARGIN_S) * 1000000) {
             /*
              * Too late to send within our lease: another notifier could take the row
@@ -539,19 +573,63 @@ static void on_send_outcome(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * The breaker of a destination, after an outcome there: BREAKER_FAILS failed
+ * attempts in a row put it on hold (1 s, then twice as long each time in a
+ * row, at most max_backoff_s). On hold, its rows are not attempted: the
+ * lease skips them and the ones already here go back (requeue, not an
+ * attempt). After the hold, one more failure holds again; any answer from
+ * the SCS (delivered, 410, another final status) ends it. Without it, a
+ * dead SCS saw every new notification retried about seven times in its
+ * first minute, each a lease and an outcome query: more database time
+ * than the ingest at 1000 reports/s.
+ */
+static void breaker_note(lg_notifier_t *n, dest_t *dst, const delivery_t *d, const char *outcome,
+                         int http_status)
+{
+    if (strcmp(outcome, "retry") != 0) {
+        if (strcmp(outcome, "delivered") == 0 || http_status > 0) {
+            dst->fail_streak = 0;
+            dst->holds = 0;
+            dst->hold_until_us = 0;
+        }
+        return;
+    }
+    size_t i = 0;
+    while (i < dst->n_urls && strcmp(dst->urls[i], d->destination) != 0)
+        i++;
+    if (i == dst->n_urls && dst->n_urls < DEST_URLS_MAX)
+        dst->urls[dst->n_urls++] = lg_xstrdup(d->destination);
+    int64_t now_us = lg_mono_us();
+    if (++dst->fail_streak < BREAKER_FAILS || dst->hold_until_us > now_us)
+        return;
+    int64_t max_ms = (int64_t)n->cfg.max_backoff_s * 1000, ms = BREAKER_FIRST_MS;
+    for (int k = 0; k < dst->holds && ms < max_ms; k++)
+        ms *= 2;
+    if (ms > max_ms)
+        ms = max_ms;
+    dst->holds++;
+    dst->hold_until_us = now_us + ms * 1000;
+    dst->fail_streak = BREAKER_FAILS - 1;
+    lg_info("notifier: a destination failed %d attempts in a row: its notifications wait "
+            "%.1f s (hold %d)",
+            BREAKER_FAILS, (double)ms / 1000.0, dst->holds);
+    lg_debug("notifier: %s on hold for %lld ms", dst->key, (long long)ms);
+}
+
+/*
  * Ends the attempt: decides the outcome ("retry" may become "failed" when the
  * row is too old), counts it, frees the slot, and schedules the outcome
  * query. error may be NULL. retry_after_s < 0 when absent.
  */
 static void finish(delivery_t *d, const char *outcome, int http_status, const char *error,
-                   int64_t retry_after_s, bool is_attempt)
+                   int64_t retry_after_s)
 {
     lg_notifier_t *n = d->n;
     double age_s = d->age_s + (double)(lg_mono_us() - d->leased_mono_us) / 1e6;
     d->http_status = http_status;
     lg_strlcpy(d->error, error != NULL ? error : "", sizeof(d->error));
     d->delay_s = 0;
-    if (strcmp(outcome, "retry") == 0 && is_attempt) {
+    if (strcmp(outcome, "retry") == 0) {
         if (age_s >= n->cfg.retry_max_age_s) {
             outcome = "failed";
         } else {
@@ -564,15 +642,22 @@ static void finish(delivery_t *d, const char *outcome, int http_status, const ch
             if (age_s + d->delay_s > n->cfg.retry_max_age_s)
                 d->delay_s = n->cfg.retry_max_age_s - age_s;
         }
-    } else if (strcmp(outcome, "retry") == 0) {
-        d->delay_s = (BUSY_RETRY_MS + random_u32() % (3 * BUSY_RETRY_MS)) / 1000.0;
+    }
+    if (d->dest != NULL)
+        breaker_note(n, d->dest, d, outcome, http_status);
+    if (strcmp(outcome, "requeue") == 0) {
+        if (d->dest != NULL && dest_on_hold(d->dest))
+            d->delay_s = (double)(d->dest->hold_until_us - lg_mono_us()) / 1e6 +
+                         (double)(random_u32() % 1000) / 1000.0;
+        else
+            d->delay_s = (BUSY_RETRY_MS + random_u32() % (3 * BUSY_RETRY_MS)) / 1000.0;
     }
     d->outcome = outcome;
     if (strcmp(outcome, "delivered") == 0)
         lg_metrics_add(n->metrics, LG_C_DELIVERIES_SUCCEEDED, 1);
-    else if (strcmp(outcome, "retry") != 0)
+    else if (strcmp(outcome, "retry") != 0 && strcmp(outcome, "requeue") != 0)
         lg_metrics_add(n->metrics, LG_C_DELIVERIES_FAILED, 1);
-    else if (is_attempt)
+    else if (strcmp(outcome, "retry") == 0)
         lg_metrics_add(n->metrics, LG_C_DELIVERIES_RETRIED, 1);
     lg_debug("notifier: row %s to %s%s%s:%d: %s (HTTP %d%s%s), next in %.1f s", d->row_id,
              strchr(d->url.host, ':') != NULL ? "[" : "", d->url.host,
@@ -714,15 +799,15 @@ static void on_response(struct evhttp_request *req, void *arg)
         d->is_resent = true;
         send_request(d);
     } else if (status >= 200 && status < 300)
-        finish(d, "delivered", status, NULL, -1, true);
+        finish(d, "delivered", status, NULL, -1);
     else if (status == 410)
-        finish(d, "gone", status, "HTTP 410 Gone", -1, true);
+        finish(d, "gone", status, "HTTP 410 Gone", -1);
     else if (status > 0) {
         snprintf(error, sizeof(error), "HTTP %d%s", status,
                  status >= 300 && status < 400 ? " (redirects are not followed)" : "");
-        finish(d, "retry", status, error, retry_after_s, true);
+        finish(d, "retry", status, error, retry_after_s);
     } else {
-        finish(d, "retry", 0, error, -1, true);
+        finish(d, "retry", 0, error, -1);
     }
 }
 
@@ -738,7 +823,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         conn_close(d->conn, true);
         dest_maybe_free(n, dst); /* d still holds a slot: dst stays */
     }
-    finish(d, "retry", 0, "timeout", -1, true);
+    finish(d, "retry", 0, "timeout", -1);
 }
 
 /* Sends the request to d->addr: over an idle kept-alive connection when there is one. */
@@ -754,7 +839,7 @@ static void send_request(delivery_t *d)
     if (lg_webhook_sign(d->secret, d->secret_previous, d->notif_id, timestamp, d->payload,
                         strlen(d->payload), signature, sizeof(signature)) != LG_OK) {
         /* A secret that does not decode will not decode on the next attempt either. */
-        finish(d, "failed", 0, "webhook secret unusable", -1, true);
+        finish(d, "failed", 0, "webhook secret unusable", -1);
         return;
     }
     if (d->timer == NULL) {
@@ -762,7 +847,7 @@ static void send_request(delivery_t *d)
         d->deadline_us = now_us + (int64_t)n->cfg.timeout_s * 1000000;
     }
     if (d->deadline_us <= now_us) {
-        finish(d, "retry", 0, "timeout", -1, true);
+        finish(d, "retry", 0, "timeout", -1);
         return;
     }
     conn_t *c = d->is_resent ? NULL : conn_take_idle(d);
@@ -810,7 +895,7 @@ failed:
         conn_close(d->conn, false); /* we may be inside one of its callbacks */
         dest_maybe_free(n, dst);
     }
-    finish(d, "retry", 0, "cannot start the request", -1, true);
+    finish(d, "retry", 0, "cannot start the request", -1);
 }
 
 /* ---- resolution ---------------------------------------------------------------------------- */
@@ -830,7 +915,7 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
         snprintf(error, sizeof(error), "name resolution failed: %s", evutil_gai_strerror(result));
         if (res != NULL)
             evutil_freeaddrinfo(res);
-        finish(d, "retry", 0, error, -1, true);
+        finish(d, "retry", 0, error, -1);
         return;
     }
     bool is_found = false;
@@ -846,7 +931,7 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
     }
     evutil_freeaddrinfo(res);
     if (!is_found) {
-        finish(d, "failed", 0, LG_WEBHOOK_ERR_NOT_ALLOWED, -1, true);
+        finish(d, "failed", 0, LG_WEBHOOK_ERR_NOT_ALLOWED, -1);
         return;
     }
     send_request(d);
@@ -887,6 +972,7 @@ static void accept_row(lg_notifier_t *n, const PGresult *res, int row)
     lg_strlcpy(d->row_id, PQgetvalue(res, row, 0), sizeof(d->row_id));
     d->notif_id = lg_xstrdup(PQgetvalue(res, row, 1));
     const char *destination = PQgetvalue(res, row, 2);
+    d->destination = lg_xstrdup(destination);
     d->secret = lg_xstrdup(PQgetvalue(res, row, 4));
     d->secret_previous = PQgetisnull(res, row, 5) ? NULL : lg_xstrdup(PQgetvalue(res, row, 5));
     d->allow_private = PQgetvalue(res, row, 6)[0] == 't';
@@ -895,7 +981,7 @@ static void accept_row(lg_notifier_t *n, const PGresult *res, int row)
 
     const char *err = NULL;
     if (lg_webhook_check_url(destination, &d->url, &err) != LG_OK) {
-        finish(d, "failed", 0, err, -1, true);
+        finish(d, "failed", 0, err, -1);
         return;
     }
     if (d->url.is_ip_literal) {
@@ -909,18 +995,23 @@ static void accept_row(lg_notifier_t *n, const PGresult *res, int row)
             sin6->sin6_family = AF_INET6;
         }
         if (!d->allow_private && lg_webhook_addr_is_private((struct sockaddr *)&d->addr)) {
-            finish(d, "failed", 0, LG_WEBHOOK_ERR_NOT_ALLOWED, -1, true);
+            finish(d, "failed", 0, LG_WEBHOOK_ERR_NOT_ALLOWED, -1);
             return;
         }
     }
     d->payload = lg_webhook_prepare_payload(PQgetvalue(res, row, 3), n->public_url);
     if (d->payload == NULL) {
-        finish(d, "failed", 0, "payload is not JSON", -1, true);
+        finish(d, "failed", 0, "payload is not JSON", -1);
         return;
     }
     d->dest = dest_get(n, &d->url);
     dest_t *dst = d->dest;
-    if (dst->active < n->cfg.concurrency_per_destination) {
+    if (dest_on_hold(dst)) {
+        /* Not an attempt: due again when the hold ends. */
+        finish(d, "requeue", 0, "destination on hold", -1);
+        d->dest = NULL;
+        dest_maybe_free(n, dst);
+    } else if (dst->active < n->cfg.concurrency_per_destination) {
         start_delivery(d);
     } else if (dst->n_waiting < (size_t)n->cfg.concurrency_per_destination * WAITING_PER_SLOT) {
         d->state = D_WAITING;
@@ -931,8 +1022,9 @@ static void accept_row(lg_notifier_t *n, const PGresult *res, int row)
         dst->wait_tail = d;
         dst->n_waiting++;
     } else {
-        /* Not an attempt: due again shortly, when a slot may be free. */
-        finish(d, "retry", 0, "destination busy", -1, false);
+        /* Not an attempt: due again shortly, when a slot may be free. Rare:
+           the next lease skips this destination while it stays full. */
+        finish(d, "requeue", 0, "destination busy", -1);
         d->dest = NULL;
         dest_maybe_free(n, dst);
     }
@@ -968,6 +1060,59 @@ static void on_leased(void *arg, const PGresult *res, const char *err)
     }
 }
 
+/*
+ * The lease's p_skip, as a text[] literal: the row URLs waiting at the
+ * destinations whose slots and waiting places are all taken. Their other
+ * rows, leased now, could only be handed back (requeue), one outcome query
+ * each: with a slow or unreachable SCS and a backlog, that loop took more
+ * of the database than the ingest. At most SKIP_MAX URLs; the rest of a
+ * full destination's rows may still be leased and requeued.
+ */
+#define SKIP_MAX 64
+static char *skip_list(const lg_notifier_t *n)
+{
+    const char *urls[SKIP_MAX];
+    size_t n_urls = 0, len = 3;
+    size_t cap_waiting = (size_t)n->cfg.concurrency_per_destination * WAITING_PER_SLOT;
+    for (const dest_t *dst = n->dests; dst != NULL; dst = dst->next) {
+        if (dest_on_hold(dst)) {
+            for (size_t k = 0; k < dst->n_urls && n_urls < SKIP_MAX; k++) {
+                urls[n_urls++] = dst->urls[k];
+                len += 2 * strlen(dst->urls[k]) + 3;
+            }
+            continue;
+        }
+        if (dst->active < n->cfg.concurrency_per_destination || dst->n_waiting < cap_waiting)
+            continue;
+        for (const delivery_t *d = dst->wait_head; d != NULL && n_urls < SKIP_MAX;
+             d = d->wait_next) {
+            size_t i = 0;
+            while (i < n_urls && strcmp(urls[i], d->destination) != 0)
+                i++;
+            if (i == n_urls) {
+                urls[n_urls++] = d->destination;
+                len += 2 * strlen(d->destination) + 3; /* quotes, escapes, comma */
+            }
+        }
+    }
+    char *out = lg_xmalloc(len), *p = out;
+    *p++ = '{';
+    for (size_t i = 0; i < n_urls; i++) {
+        if (i > 0)
+            *p++ = ',';
+        *p++ = '"';
+        for (const char *c = urls[i]; *c != '\0'; c++) {
+            if (*c == '"' || *c == '\\')
+                *p++ = '\\';
+            *p++ = *c;
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = '\0';
+    return out;
+}
+
 static void lease(lg_notifier_t *n)
 {
     if (n->lease_ticket != NULL) {
@@ -980,16 +1125,18 @@ static void lease(lg_notifier_t *n)
     char limit[16], lease_s[16];
     snprintf(limit, sizeof(limit), "%zu", room < LEASE_BATCH_MAX ? room : LEASE_BATCH_MAX);
     snprintf(lease_s, sizeof(lease_s), "%d", n->cfg.lease_s);
-    const char *values[3] = {n->owner, limit, lease_s};
+    char *skip = skip_list(n);
+    const char *values[4] = {n->owner, limit, lease_s, skip};
     ticket_t *t = lg_xcalloc(1, sizeof(*t));
     t->n = n;
     n->lease_ticket = t;
-    if (lg_db_query(n->db, lease_sql, 3, values, on_leased, t) != LG_OK) {
+    if (lg_db_query(n->db, lease_sql, 4, values, on_leased, t) != LG_OK) {
         if (n->lease_ticket == t) {
             n->lease_ticket = NULL;
             free(t);
         }
     }
+    free(skip);
 }
 
 static void on_poll(evutil_socket_t fd, short what, void *arg)
@@ -1187,8 +1334,7 @@ void lg_notifier_free(lg_notifier_t *n)
     n->deliveries = NULL;
     while (n->dests != NULL) {
         dest_t *next = n->dests->next;
-        SSL_SESSION_free(n->dests->session);
-        free(n->dests);
+        dest_free(n->dests);
         n->dests = next;
     }
     on_reap(-1, 0, n);

@@ -237,8 +237,11 @@ $fn$;
 -- the subscriptions past their monitorExpireTime. Alert rows are checked
 -- again at delivery time: when the device's consent for the SCS is no
 -- longer valid or it may no longer be monitored, the row is 'dropped' and
--- not returned.
-CREATE OR REPLACE FUNCTION lg_outbox_lease(p_owner text, p_limit int, p_lease_s int)
+-- not returned. Rows for a destination in p_skip (the notifier's
+-- destinations with every slot and waiting place taken) are not leased:
+-- leased, they could only be handed back, one outcome query each.
+CREATE OR REPLACE FUNCTION lg_outbox_lease(p_owner text, p_limit int, p_lease_s int,
+                                           p_skip text[] DEFAULT '{}')
 RETURNS TABLE (id bigint, notif_id text, destination text, payload text, secret text,
                secret_previous text, allow_private boolean, attempts int,
                created_at timestamptz, kind text, scs_as_id text)
@@ -254,6 +257,7 @@ AS $fn$
           FROM notification_outbox o
          WHERE o.status = 'pending' AND o.next_attempt_at <= now()
            AND (o.lease_until IS NULL OR o.lease_until < now())
+           AND o.destination <> ALL (coalesce(p_skip, '{}'))
          ORDER BY o.next_attempt_at, o.id
          LIMIT greatest(p_limit, 0)
            FOR UPDATE OF o SKIP LOCKED
@@ -296,9 +300,11 @@ $fn$;
 --   retry      attempts + 1, due again at p_next_attempt_at (default now);
 --   failed     status 'failed' (gave up);
 --   gone       (HTTP 410) status 'failed', the subscription ends (GONE) and
---              its other pending rows are dropped.
--- Every outcome counts the attempt, keeps the HTTP status and error text and
--- releases the lease.
+--              its other pending rows are dropped;
+--   requeue    not an attempt (the destination was busy): due again at
+--              p_next_attempt_at, attempts, HTTP status and error untouched.
+-- Every other outcome counts the attempt and keeps the HTTP status and error
+-- text. Every outcome releases the lease.
 CREATE OR REPLACE FUNCTION lg_outbox_done(p_id bigint, p_owner text, p_outcome text,
                                           p_http_status int, p_error text,
                                           p_next_attempt_at timestamptz)
@@ -309,9 +315,17 @@ AS $fn$
 DECLARE
     v_sub bigint;
 BEGIN
-    IF p_outcome IS NULL OR p_outcome NOT IN ('delivered', 'retry', 'failed', 'gone') THEN
-        RAISE EXCEPTION 'outcome must be delivered, retry, failed or gone'
+    IF p_outcome IS NULL OR p_outcome NOT IN ('delivered', 'retry', 'failed', 'gone', 'requeue') THEN
+        RAISE EXCEPTION 'outcome must be delivered, retry, failed, gone or requeue'
             USING ERRCODE = '22023', HINT = 'p_outcome';
+    END IF;
+    IF p_outcome = 'requeue' THEN
+        UPDATE notification_outbox o
+           SET next_attempt_at = coalesce(p_next_attempt_at, now()),
+               lease_owner = NULL,
+               lease_until = NULL
+         WHERE o.id = p_id AND o.lease_owner = p_owner AND o.status = 'pending';
+        RETURN;
     END IF;
     UPDATE notification_outbox o
        SET status = CASE p_outcome WHEN 'delivered' THEN 'delivered'

@@ -7,7 +7,7 @@
 -- Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(92);
+SELECT plan(94);
 
 -- error_of: 'SQLSTATE|message|detail|hint' of a failing statement, NULL if
 -- it works.
@@ -272,10 +272,20 @@ SELECT lg_outbox_done((SELECT max(id) FROM t_lease), 'n1', 'retry', 500, 'HTTP 5
 SELECT is((SELECT status || '/' || attempts || '/' || last_error || '/' || (next_attempt_at > now()) || '/' || (lease_owner IS NULL)
              FROM notification_outbox WHERE id = (SELECT max(id) FROM t_lease)),
           'pending/1/HTTP 500/true/true', 'retry: pending again later, lease released');
+-- Requeue (the destination was busy): not an attempt, lease released.
+UPDATE notification_outbox SET lease_owner = 'n1', lease_until = now() + interval '1 minute'
+ WHERE id = (SELECT max(id) FROM t_lease);
+SELECT lg_outbox_done((SELECT max(id) FROM t_lease), 'n1', 'requeue', 0, 'destination busy', now() + interval '2 seconds');
+SELECT is((SELECT status || '/' || attempts || '/' || last_error || '/' || (next_attempt_at > now()) || '/' || (lease_owner IS NULL)
+             FROM notification_outbox WHERE id = (SELECT max(id) FROM t_lease)),
+          'pending/1/HTTP 500/true/true', 'requeue: not an attempt, error kept, lease released');
 SELECT is(pg_temp.error_of($$SELECT lg_outbox_done(1, 'n1', 'maybe', NULL, NULL, NULL)$$),
-          '22023|outcome must be delivered, retry, failed or gone||p_outcome', 'done: bad outcome');
+          '22023|outcome must be delivered, retry, failed, gone or requeue||p_outcome', 'done: bad outcome');
 UPDATE notification_outbox SET next_attempt_at = now() WHERE status = 'pending';
 UPDATE notification_outbox SET lease_until = now() - interval '1 second' WHERE lease_owner = 'n2';
+SELECT is((SELECT count(*)::int FROM lg_outbox_lease('n1', 100, 60,
+                ARRAY(SELECT DISTINCT destination FROM notification_outbox WHERE status = 'pending'))), 0,
+          'lease: nothing for destinations the notifier skips');
 SELECT is((SELECT count(*)::int FROM lg_outbox_lease('n1', 100, 60)), 7, 'lease the rest (n2''s leases ran out)');
 SELECT lg_outbox_done((SELECT o.id FROM notification_outbox o WHERE o.subscription_id =
                          (SELECT id FROM subscription WHERE sub_id = pg_temp.sid('dev')) AND o.status = 'pending'

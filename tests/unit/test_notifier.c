@@ -45,6 +45,7 @@
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #define SECRET     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -416,6 +417,93 @@ static void test_concurrency_limit_and_free_while_sending(void **state)
     /* teardown frees the notifier with requests open and rows waiting: ASan checks the rest. */
 }
 
+/*
+ * A backlog for a destination that hangs: the notifier holds one request and
+ * WAITING_PER_SLOT (8) rows per slot, and leases no more for it while it is
+ * full. Before, it leased up to 100 rows a time and handed the rest back,
+ * each counted as an attempt, about every 0.5 s: with a dead SCS that loop
+ * took more database time than the ingest.
+ */
+static void test_full_destination_is_not_leased(void **state)
+{
+    NEED_DB(state);
+    for (int i = 0; i < 30; i++)
+        add_row(f, "localhost", "/slow", NULL);
+    f->sink.is_hanging = true;
+    lg_notifier_config_t cfg;
+    char ca[600];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
+    lg_notifier_config_defaults(&cfg);
+    cfg.ca_file = ca;
+    cfg.poll_ms = 50;
+    cfg.concurrency_per_destination = 1;
+    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
+    assert_non_null(f->notifier);
+    run_for(f, 1500);
+    assert_int_equal(f->sink.requests, 1);
+    assert_int_equal(lg_notifier_inflight(f->notifier), 9);
+    PGresult *r = PQexec(f->pg, "SELECT count(*) FILTER (WHERE lease_owner IS NOT NULL), "
+                                "count(*) FILTER (WHERE attempts > 0), "
+                                "count(*) FILTER (WHERE next_attempt_at > now()) "
+                                "FROM notification_outbox WHERE status = 'pending'");
+    /* 9 leased; none counted as an attempt; none handed back for later. */
+    assert_string_equal(PQgetvalue(r, 0, 0), "9");
+    assert_string_equal(PQgetvalue(r, 0, 1), "0");
+    assert_string_equal(PQgetvalue(r, 0, 2), "0");
+    PQclear(r);
+}
+
+/* A loopback port nothing listens on: bound, read, closed. */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    socklen_t sl = sizeof(sin);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+    evutil_closesocket(fd);
+    return ntohs(sin.sin_port);
+}
+
+/*
+ * An SCS that refuses connections: after BREAKER_FAILS (5) failed attempts
+ * in a row its rows wait (1 s, then 2 s, ...) instead of each retrying on
+ * its own backoff, while another destination is served. Without the hold,
+ * 20 rows made 64-69 attempts in these 3 s (12 with it).
+ */
+static void test_unreachable_destination_is_put_on_hold(void **state)
+{
+    NEED_DB(state);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO notification_outbox (scs_id, kind, destination, payload) "
+             "SELECT id, 'test', 'https://127.0.0.1:%d/dead', '{}' "
+             "FROM scs, generate_series(1, 20) WHERE scs_as_id = 'scs-t'",
+             closed_port());
+    dbtest_exec(f->pg, sql);
+    add_row(f, "localhost", "/ok", NULL);
+    lg_notifier_config_t cfg;
+    char ca[600];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
+    lg_notifier_config_defaults(&cfg);
+    cfg.ca_file = ca;
+    cfg.poll_ms = 50;
+    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
+    assert_non_null(f->notifier);
+    run_for(f, 3000);
+    PGresult *r = PQexec(f->pg, "SELECT coalesce(sum(attempts), 0), count(*) FILTER (WHERE "
+                                "status = 'pending') FROM notification_outbox "
+                                "WHERE destination LIKE '%/dead'");
+    long attempts = atol(PQgetvalue(r, 0, 0));
+    assert_string_equal(PQgetvalue(r, 0, 1), "20");
+    PQclear(r);
+    fprintf(stderr, "# unreachable destination: %ld attempts in 3 s\n", attempts);
+    assert_true(attempts >= 5);
+    assert_true(attempts <= 20);
+    assert_int_equal(f->sink.requests, 1); /* the other destination was served */
+}
+
 static void test_silent_server_times_out(void **state)
 {
     NEED_DB(state);
@@ -539,6 +627,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_redirect_is_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrency_limit_and_free_while_sending, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_full_destination_is_not_leased, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_destination_is_put_on_hold, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_silent_server_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notifications_to_one_destination_share_one_connection,
