@@ -1064,9 +1064,9 @@ static void on_leased(void *arg, const PGresult *res, const char *err)
  * The lease's p_skip, as a text[] literal: the row URLs waiting at the
  * destinations whose slots and waiting places are all taken. Their other
  * rows, leased now, could only be handed back (requeue), one outcome query
- * each: with a slow or unreachable SCS and a backlog, that loop took more
- * of the database than the ingest. At most SKIP_MAX URLs; the rest of a
- * full destination's rows may still be leased and requeued.
+ * each, again every 0.25-1 s while the backlog lasts. The URLs of
+ * destinations on hold (breaker_note) are added too. At most SKIP_MAX URLs;
+ * the rest of such a destination's rows may still be leased and requeued.
  */
 #define SKIP_MAX 64
 static char *skip_list(const lg_notifier_t *n)

@@ -394,6 +394,22 @@ static void test_redirect_is_not_followed(void **state)
     assert_string_equal(f->sink.path, "/n");
 }
 
+/* Starts the notifier polling every 50 ms, with CONCURRENCY slots per destination. */
+static void start_notifier(fixture_t *f, int concurrency, int max_backoff_s)
+{
+    lg_notifier_config_t cfg;
+    char ca[600];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
+    lg_notifier_config_defaults(&cfg);
+    cfg.ca_file = ca;
+    cfg.poll_ms = 50;
+    cfg.concurrency_per_destination = concurrency;
+    if (max_backoff_s > 0)
+        cfg.max_backoff_s = max_backoff_s;
+    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
+    assert_non_null(f->notifier);
+}
+
 static void test_concurrency_limit_and_free_while_sending(void **state)
 {
     NEED_DB(state);
@@ -401,15 +417,7 @@ static void test_concurrency_limit_and_free_while_sending(void **state)
         add_row(f, "localhost", "/slow", NULL);
     add_row(f, "127.0.0.1", "/other", NULL);
     f->sink.is_hanging = true;
-    lg_notifier_config_t cfg;
-    char ca[600];
-    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
-    lg_notifier_config_defaults(&cfg);
-    cfg.ca_file = ca;
-    cfg.poll_ms = 50;
-    cfg.concurrency_per_destination = 1;
-    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
-    assert_non_null(f->notifier);
+    start_notifier(f, 1, 0);
     run_for(f, 700);
     /* One request to localhost:port (two rows wait for its slot), one to 127.0.0.1:port. */
     assert_int_equal(f->sink.requests, 2);
@@ -420,9 +428,8 @@ static void test_concurrency_limit_and_free_while_sending(void **state)
 /*
  * A backlog for a destination that hangs: the notifier holds one request and
  * WAITING_PER_SLOT (8) rows per slot, and leases no more for it while it is
- * full. Before, it leased up to 100 rows a time and handed the rest back,
- * each counted as an attempt, about every 0.5 s: with a dead SCS that loop
- * took more database time than the ingest.
+ * full. Before, it leased up to 100 rows a time and handed the rest back
+ * about every 0.5 s, each an outcome query counted as an attempt.
  */
 static void test_full_destination_is_not_leased(void **state)
 {
@@ -430,15 +437,7 @@ static void test_full_destination_is_not_leased(void **state)
     for (int i = 0; i < 30; i++)
         add_row(f, "localhost", "/slow", NULL);
     f->sink.is_hanging = true;
-    lg_notifier_config_t cfg;
-    char ca[600];
-    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
-    lg_notifier_config_defaults(&cfg);
-    cfg.ca_file = ca;
-    cfg.poll_ms = 50;
-    cfg.concurrency_per_destination = 1;
-    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
-    assert_non_null(f->notifier);
+    start_notifier(f, 1, 0);
     run_for(f, 1500);
     assert_int_equal(f->sink.requests, 1);
     assert_int_equal(lg_notifier_inflight(f->notifier), 9);
@@ -483,14 +482,7 @@ static void test_unreachable_destination_is_put_on_hold(void **state)
              closed_port());
     dbtest_exec(f->pg, sql);
     add_row(f, "localhost", "/ok", NULL);
-    lg_notifier_config_t cfg;
-    char ca[600];
-    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
-    lg_notifier_config_defaults(&cfg);
-    cfg.ca_file = ca;
-    cfg.poll_ms = 50;
-    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
-    assert_non_null(f->notifier);
+    start_notifier(f, 4, 0);
     run_for(f, 3000);
     PGresult *r = PQexec(f->pg, "SELECT coalesce(sum(attempts), 0), count(*) FILTER (WHERE "
                                 "status = 'pending') FROM notification_outbox "
@@ -526,16 +518,7 @@ static void test_silent_server_times_out(void **state)
 /* Starts the notifier with one slot (and so one connection) per destination. */
 static void start_one_per_destination(fixture_t *f)
 {
-    lg_notifier_config_t cfg;
-    char ca[600];
-    snprintf(ca, sizeof(ca), "%s/ca.pem", f->certs);
-    lg_notifier_config_defaults(&cfg);
-    cfg.ca_file = ca;
-    cfg.poll_ms = 50;
-    cfg.max_backoff_s = 1;
-    cfg.concurrency_per_destination = 1;
-    f->notifier = lg_notifier_new(f->base, f->db, f->metrics, &cfg);
-    assert_non_null(f->notifier);
+    start_notifier(f, 1, 1);
 }
 
 static long rows_with(fixture_t *f, const char *status, int attempts)
