@@ -232,10 +232,6 @@ static dest_t *dest_get(lg_notifier_t *n, const lg_webhook_dest_t *url)
     return dst;
 }
 
-/*
- * Drops a destination nobody uses any more (keeps the list short). One with a
- * TLS session stays until the session is SESSION_KEEP_S old (the sweeper).
- */
 static bool dest_on_hold(const dest_t *dst)
 {
     return dst->hold_until_us != 0 && lg_mono_us() < dst->hold_until_us;
@@ -249,12 +245,17 @@ static void dest_free(dest_t *dst)
     free(dst);
 }
 
+/*
+ * Drops a destination nobody uses any more (keeps the list short). One with a
+ * TLS session stays until the session is SESSION_KEEP_S old, one on hold
+ * until the hold ends (the sweeper).
+ */
 static void dest_maybe_free(lg_notifier_t *n, dest_t *dst)
 {
     if (dst->active > 0 || dst->n_waiting > 0 || dst->is_draining || dst->n_conns > 0)
         return;
-    if (dst->hold_until_us != 0 && lg_mono_us() < dst->hold_until_us)
-        return; /* its hold must outlive its deliveries */
+    if (dest_on_hold(dst))
+        return;
     if (dst->session != NULL &&
         lg_mono_us() - dst->session_mono_us < (int64_t)SESSION_KEEP_S * 1000000)
         return;

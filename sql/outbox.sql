@@ -238,8 +238,8 @@ $fn$;
 -- again at delivery time: when the device's consent for the SCS is no
 -- longer valid or it may no longer be monitored, the row is 'dropped' and
 -- not returned. Rows for a destination in p_skip (the notifier's
--- destinations with every slot and waiting place taken) are not leased:
--- leased, they could only be handed back, one outcome query each.
+-- destinations on hold, or with every slot and waiting place taken) are not
+-- leased: leased, they could only be handed back, one outcome query each.
 CREATE OR REPLACE FUNCTION lg_outbox_lease(p_owner text, p_limit int, p_lease_s int,
                                            p_skip text[] DEFAULT '{}')
 RETURNS TABLE (id bigint, notif_id text, destination text, payload text, secret text,
@@ -301,7 +301,7 @@ $fn$;
 --   failed     status 'failed' (gave up);
 --   gone       (HTTP 410) status 'failed', the subscription ends (GONE) and
 --              its other pending rows are dropped;
---   requeue    not an attempt (the destination was busy): due again at
+--   requeue    not an attempt (the destination was busy or on hold): due again at
 --              p_next_attempt_at, attempts, HTTP status and error untouched.
 -- Every other outcome counts the attempt and keeps the HTTP status and error
 -- text. Every outcome releases the lease.
