@@ -512,14 +512,14 @@ static void release_slot(delivery_t *d)
             dst->wait_tail = NULL;
         dst->n_waiting--;
         next->wait_next = NULL;
-        int64_t lease_left_us =
-            (int64_t)n->cfg.lease_s * 1000000 - (lg_mono_us() - next->leased_mono_us);
         if (dest_on_hold(dst)) {
             /* On hold since it queued: back to the outbox until the hold ends. */
             finish(next, "requeue", 0, "destination on hold", -1);
             next->dest = NULL;
             continue;
         }
+        int64_t lease_left_us =
+            (int64_t)n->cfg.lease_s * 1000000 - (lg_mono_us() - next->leased_mono_us);
         if (lease_left_us < ((int64_t)n->cfg.timeout_s + LEASE_MARGIN_S) * 1000000) {
             /*
              * Too late to send within our lease: another notifier could take the row

@@ -131,7 +131,7 @@ DECLARE
     -- the reports the first statement (the fast path) left to the general
     -- one, as arrays
     g_ord      int[];
-    g_batch    int[];
+    g_node     bigint[];
     g_supi     text[];
     g_ts       timestamptz[];
     g_rat      text[];
@@ -260,7 +260,8 @@ BEGIN
         SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
     ),
     rr AS MATERIALIZED (
-        SELECT r.ord::int AS ord, r.batch, r.supi, r.rat, r.cell,
+        SELECT r.ord::int AS ord, acc_node[array_position(acc_ord, r.batch)] AS node_id,
+               r.supi, r.rat, r.cell,
                timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
                r.lon, r.lat, r.unc_m,
                r.lon IS NULL OR r.lat IS NULL AS is_cell_only,
@@ -273,7 +274,7 @@ BEGIN
     -- The device's row as this statement's snapshot sees it, and whether
     -- the report is a fast one, judged once from that version.
     cand AS (
-        SELECT f.ord, f.batch, f.ts, f.rat, f.node_id, x.ctid AS loc_ctid, x.decision,
+        SELECT f.ord, f.ts, f.rat, f.node_id, x.ctid AS loc_ctid, x.decision,
                x.reported_at AS old_ts, x.node_id AS old_node, x.rat AS old_rat,
                x.dec_effective, x.zone_state, x.outside_streak,
                coalesce(f.n_same = 1 AND f.is_cell_only
@@ -285,8 +286,7 @@ BEGIN
                                  AND x.zone_state <> 'outside')
                         AND NOT (x.dec_effective = 'inside' AND x.zone_state = 'outside'),
                         false) AS is_fast
-          FROM (SELECT rr.*, acc_node[array_position(acc_ord, rr.batch)] AS node_id
-                  FROM rr) f
+          FROM rr f
           JOIN ue_location x ON x.imsi = f.supi
     ),
     -- Coalesced: a fast report that would change nothing but the row's
@@ -342,7 +342,7 @@ BEGIN
     -- aggregated in one pass, so aligned): it reads these few reports
     -- instead of the call's whole arrays.
     rest AS (
-        SELECT array_agg(rr.ord) AS ords, array_agg(rr.batch) AS batches,
+        SELECT array_agg(rr.ord) AS ords, array_agg(rr.node_id) AS nodes,
                array_agg(rr.supi) AS supis, array_agg(rr.ts) AS tss, array_agg(rr.rat) AS rats,
                array_agg(rr.cell) AS cells, array_agg(rr.lon) AS lons,
                array_agg(rr.lat) AS lats, array_agg(rr.unc_m) AS uncs
@@ -350,10 +350,10 @@ BEGIN
          WHERE NOT EXISTS (SELECT 1 FROM settled st WHERE st.ord = rr.ord AND st.is_fast)
     )
     SELECT s.n_in, s.n_out, s.n_amb, s.n_unchk, s.n_unknown, s.n_coal,
-           rest.ords, rest.batches, rest.supis, rest.tss, rest.rats, rest.cells, rest.lons,
+           rest.ords, rest.nodes, rest.supis, rest.tss, rest.rats, rest.cells, rest.lons,
            rest.lats, rest.uncs
       INTO f_inside, f_outside, f_ambig, f_unchk, f_unknown, n_coalesced,
-           g_ord, g_batch, g_supi, g_ts, g_rat, g_cell, g_lon, g_lat, g_unc
+           g_ord, g_node, g_supi, g_ts, g_rat, g_cell, g_lon, g_lat, g_unc
       FROM (SELECT count(*) FILTER (WHERE st.is_fast AND st.decision = 'inside') AS n_in,
                    count(*) FILTER (WHERE st.is_fast AND st.decision = 'outside') AS n_out,
                    count(*) FILTER (WHERE st.is_fast AND st.decision = 'ambiguous') AS n_amb,
@@ -376,7 +376,7 @@ BEGIN
         r AS MATERIALIZED (
             SELECT r.ord, r.supi, s.ue_id, s.mobility, s.ambiguous_policy,
                    r.ts,
-                   acc_node[array_position(acc_ord, r.batch)] AS node_id,
+                   r.node_id,
                    r.rat, r.cell,
                    CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
                         THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END AS pos,
@@ -388,8 +388,8 @@ BEGIN
                    s.reported_at AS old_ts,
                    coalesce(s.zone_state, 'unknown') AS zone0,
                    coalesce(s.outside_streak, 0) AS streak0
-              FROM unnest(g_ord, g_batch, g_supi, g_ts, g_rat, g_cell, g_lon, g_lat, g_unc)
-                   AS r(ord, batch, supi, ts, rat, cell, lon, lat, unc_m)
+              FROM unnest(g_ord, g_node, g_supi, g_ts, g_rat, g_cell, g_lon, g_lat, g_unc)
+                   AS r(ord, node_id, supi, ts, rat, cell, lon, lat, unc_m)
               -- The device by its IMSI, then its stored state. (The cached
               -- decision is no use here: the first statement settled every
               -- report it applies to and dropped it from the other rows.)
