@@ -47,6 +47,7 @@ static const key_def_t keys[] = {
     {"ingest", "report_max_skew_s", T_INT, CFG(report_max_skew_s), 0, 86400},
     {"ingest", "hysteresis", T_INT, CFG(hysteresis), 1, 100},
     {"ingest", "refresh_ms", T_INT, CFG(refresh_ms), 0, 86400000},
+    {"ingest", "cache_devices", T_INT, CFG(cache_devices), 0, 100000000},
     {"ingest", "retry_after_s", T_INT, CFG(retry_after_s), 1, 3600},
     {"oauth", "signing_key", T_STR, CFG(oauth_signing_key), 0, 0},
     {"oauth", "issuer", T_STR, CFG(oauth_issuer), 0, 0},
@@ -95,6 +96,7 @@ void lg_config_defaults(lg_config_t *cfg)
     cfg->report_max_skew_s = 300;
     cfg->hysteresis = 2;
     cfg->refresh_ms = 60000;
+    cfg->cache_devices = 1000000;
     cfg->retry_after_s = 5;
     cfg->oauth_token_ttl_s = 300;
     cfg->delivery_retry_max_age_s = 86400;

@@ -8,16 +8,26 @@
  * start when a batch arrives and a connection is idle, or when a connection
  * becomes idle and batches wait: under load, batches gather while the
  * previous round trip runs, which is what makes the commit a group one.
+ *
+ * Before a round trip is built, every report is looked up in the daemon's
+ * cache of coalescable rows (ingest_cache.h): one that would be coalesced
+ * into the row this daemon last wrote for its device is counted, not sent
+ * (lg_ingest's p_cached, per batch), and its decision is counted from the
+ * cache once the batch is accepted. The cache is filled from the answers
+ * (cache_ords, cache_dec) and emptied when the database's generation moves.
  */
 #include "locguard/ingest.h"
 
+#include "locguard/ingest_cache.h"
 #include "locguard/log.h"
+
+#include <openssl/rand.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define N_PARAMS 13
+#define N_PARAMS 16
 
 /*
  * A group commit the database rolled back for a deadlock or a serialization
@@ -28,9 +38,14 @@
 
 static const char ingest_sql[] =
     "SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, "
-    "n_unchecked, n_alerts, n_coalesced FROM lg_ingest($1::text[], $2::bigint[], $3::int, "
-    "$4::int, $5::int[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::float8[], "
-    "$11::float8[], $12::float8[], $13::int)";
+    "n_unchecked, n_alerts, n_coalesced, cache_gen, cache_ords, cache_dec "
+    "FROM lg_ingest($1::text[], $2::bigint[], $3::int, $4::int, $5::int[], $6::text[], "
+    "$7::bigint[], $8::text[], $9::text[], $10::float8[], $11::float8[], $12::float8[], "
+    "$13::int, $14::text, $15::bigint, $16::int[])";
+
+/* Decisions an entry of the cache carries, in the letters of cache_dec. */
+static const char cached_decisions[] = "iacu";
+#define N_CACHED_DECISIONS 4
 
 /* A batch waiting or in flight. */
 typedef struct item {
@@ -38,6 +53,9 @@ typedef struct item {
     lg_batch_t batch;
     int64_t seq;
     int rollbacks; /* round trips of this batch rolled back so far */
+    uint16_t node; /* the node's number in the cache (lg_icache_node), 0: none */
+    /* Reports coalesced from the cache in the current round trip, by decision. */
+    uint32_t n_cached[N_CACHED_DECISIONS];
     lg_ingest_cb cb;
     void *arg;
 } item_t;
@@ -49,6 +67,12 @@ typedef struct flight {
     size_t n_items;
     size_t n_reports;
     int64_t started_us;
+    uint32_t id;             /* for the cache's entries: which round trip sent them */
+    uint32_t resets;         /* ing->cache_resets when it was built */
+    bool asked_cache;        /* sent the cache token */
+    size_t n_sent;           /* reports sent; the rest were coalesced from the cache */
+    const lg_report_t **sent; /* the reports sent, in array order (cache_ords index it) */
+    uint16_t *sent_node;     /* and their nodes' numbers */
 } flight_t;
 
 struct lg_ingest {
@@ -63,6 +87,13 @@ struct lg_ingest {
     int n_flights;
     void (*on_alerts)(void *arg);
     void *on_alerts_arg;
+    /* The cache of coalescable rows; NULL when [ingest] cache_devices is 0
+     * or another daemon took it over. */
+    lg_icache_t *cache;
+    char token[33];        /* ours, random, for ingest_cache_owner */
+    int64_t cache_gen;     /* the generation the entries hold at; 0: not known yet */
+    uint32_t cache_resets; /* times emptied */
+    uint32_t next_flight;
 };
 
 static void flush(lg_ingest_t *ing);
@@ -71,6 +102,81 @@ static void update_gauges(lg_ingest_t *ing)
 {
     lg_metrics_set(ing->metrics, LG_G_QUEUE_REPORTS, (int64_t)ing->queued_reports);
     lg_metrics_set(ing->metrics, LG_G_INFLIGHT_REPORTS, (int64_t)ing->inflight_reports);
+    lg_metrics_set(ing->metrics, LG_G_INGEST_CACHE_DEVICES,
+                   ing->cache != NULL ? (int64_t)lg_icache_size(ing->cache) : 0);
+}
+
+static void flight_free(flight_t *f)
+{
+    free(f->sent);
+    free(f->sent_node);
+    free(f);
+}
+
+/* Empties the cache: its entries may no longer be the database's rows. */
+static void cache_reset(lg_ingest_t *ing, int64_t gen)
+{
+    lg_icache_clear(ing->cache);
+    ing->cache_gen = gen;
+    ing->cache_resets++;
+    lg_metrics_add(ing->metrics, LG_C_INGEST_CACHE_RESETS, 1);
+}
+
+/*
+ * What a committed round trip tells the cache: the generation it ran at,
+ * and which of its reports wrote a coalescable row (cache_ords, 1-based
+ * indexes into the arrays sent, with one letter of cache_dec each). A
+ * NULL generation with our token sent means another daemon owns the cache
+ * now: ours is dropped for good.
+ */
+static void cache_learn(lg_ingest_t *ing, flight_t *f, const PGresult *res)
+{
+    if (!f->asked_cache || ing->cache == NULL || f->resets != ing->cache_resets)
+        return; /* emptied since it was built: its answer is about older entries */
+    if (PQgetisnull(res, 0, 9)) {
+        lg_warn("ingest: another locguard took over the ingest cache; every report is sent "
+                "to the database from now on");
+        lg_icache_free(ing->cache);
+        ing->cache = NULL;
+        return;
+    }
+    int64_t gen = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
+    if (ing->cache_gen == 0) {
+        ing->cache_gen = gen; /* claimed: entries so far are this daemon's writes */
+    } else if (gen != ing->cache_gen) {
+        lg_debug("ingest: cache generation %lld -> %lld, cache emptied",
+                 (long long)ing->cache_gen, (long long)gen);
+        cache_reset(ing, gen);
+        return;
+    }
+    const char *ords = PQgetvalue(res, 0, 10);
+    const char *decs = PQgetvalue(res, 0, 11);
+    if (*ords == '{')
+        ords++;
+    for (size_t k = 0; decs[k] != '\0' && *ords != '\0' && *ords != '}'; k++) {
+        char *end;
+        unsigned long ord = strtoul(ords, &end, 10);
+        if (end == ords)
+            break;
+        ords = *end == ',' ? end + 1 : end;
+        if (ord >= 1 && ord <= f->n_sent)
+            lg_icache_put(ing->cache, f->sent[ord - 1], f->sent_node[ord - 1], f->id, decs[k]);
+    }
+}
+
+/* Counts what the cache coalesced for an accepted batch. */
+static void count_cached(lg_metrics_t *m, const item_t *it)
+{
+    static const lg_counter_t by_decision[N_CACHED_DECISIONS] = {
+        LG_C_DECISION_INSIDE, LG_C_DECISION_AMBIGUOUS, LG_C_DECISION_UNCHECKED,
+        LG_C_DECISION_UNKNOWN_CELL};
+    uint64_t n = 0;
+    for (int d = 0; d < N_CACHED_DECISIONS; d++) {
+        lg_metrics_add(m, by_decision[d], it->n_cached[d]);
+        n += it->n_cached[d];
+    }
+    lg_metrics_add(m, LG_C_REPORTS_COALESCED, n);
+    lg_metrics_add(m, LG_C_REPORTS_CACHED, n);
 }
 
 static void item_free(item_t *it)
@@ -110,11 +216,16 @@ static uint64_t field_u64(const PGresult *res, int col)
     return PQgetisnull(res, 0, col) ? 0 : strtoull(PQgetvalue(res, 0, col), NULL, 10);
 }
 
+static bool has_sqlstate(const PGresult *res, const char *code)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return state != NULL && strcmp(state, code) == 0;
+}
+
 /* True for an error the same statement may not meet again: 40001, 40P01. */
 static bool is_transient(const PGresult *res)
 {
-    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    return state != NULL && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
+    return has_sqlstate(res, "40P01") || has_sqlstate(res, "40001");
 }
 
 /*
@@ -165,12 +276,23 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     lg_metrics_observe(m, LG_H_DB_ROUNDTRIP, seconds);
     lg_metrics_observe(m, LG_H_BATCH_REPORTS, (double)f->n_reports);
 
+    if (err != NULL && has_sqlstate(res, "LG001")) {
+        /* Reports coalesced from the cache were judged at an older generation:
+         * nothing was written; empty the cache and send the batches whole. */
+        lg_debug("ingest: the cache was stale (%s), emptied; sending the round trip again", err);
+        if (ing->cache != NULL && f->resets == ing->cache_resets)
+            cache_reset(ing, 0);
+        requeue(ing, f->items);
+        flight_free(f);
+        flush(ing);
+        return;
+    }
     if (err != NULL && is_transient(res)) {
         lg_debug("ingest: round trip of %zu batches rolled back (%s), sending it again",
                  f->n_items, err);
         lg_metrics_add(m, LG_C_INGEST_RETRIES, 1);
         requeue(ing, f->items);
-        free(f);
+        flight_free(f);
         flush(ing);
         return;
     }
@@ -178,10 +300,11 @@ static void on_result(void *arg, const PGresult *res, const char *err)
         lg_warn("ingest: round trip of %zu batches failed: %s", f->n_items,
                 err ? err : "unexpected result");
         finish_all(f->items, LG_INGEST_UNAVAILABLE);
-        free(f);
+        flight_free(f);
         flush(ing);
         return;
     }
+    cache_learn(ing, f, res);
 
     lg_metrics_add(m, LG_C_DECISION_INSIDE, field_u64(res, 1));
     lg_metrics_add(m, LG_C_DECISION_OUTSIDE, field_u64(res, 2));
@@ -205,11 +328,14 @@ static void on_result(void *arg, const PGresult *res, const char *err)
         p += len;
         if (*p == ',')
             p++;
+        if (st == LG_INGEST_ACCEPTED)
+            count_cached(m, it);
         it->cb(it->arg, st);
         item_free(it);
         it = next;
     }
-    free(f);
+    flight_free(f);
+    update_gauges(ing);
     if (n_alerts > 0 && ing->on_alerts != NULL)
         ing->on_alerts(ing->on_alerts_arg);
     flush(ing);
@@ -319,14 +445,52 @@ static void flush_one(lg_ingest_t *ing)
     ing->n_flights++;
     update_gauges(ing);
 
+    /* The cache: pass 1 counts each device's reports in this round trip (a
+     * device reported twice is sent, both times); pass 2 below coalesces
+     * what matches a usable entry. Before the generation is known (first
+     * round trip, or after the cache was emptied for a stale one), nothing
+     * is coalesced, but the reports sent still mark their entries. */
+    lg_icache_t *cache = ing->cache;
+    int64_t refresh_us = (int64_t)ing->cfg->refresh_ms * 1000;
+    bool may_coalesce = cache != NULL && ing->cache_gen != 0 && refresh_us > 0;
+    if (cache != NULL) {
+        if (++ing->next_flight == 0) /* 0 is no round trip's, in the entries */
+            ing->next_flight = 1;
+        f->id = ing->next_flight;
+        f->resets = ing->cache_resets;
+        f->asked_cache = true;
+        f->sent = lg_xcalloc(f->n_reports ? f->n_reports : 1, sizeof(*f->sent));
+        f->sent_node = lg_xcalloc(f->n_reports ? f->n_reports : 1, sizeof(*f->sent_node));
+        for (item_t *it = f->items; it != NULL; it = it->next) {
+            it->node = lg_icache_node(cache, it->batch.node);
+            if (may_coalesce)
+                for (size_t k = 0; k < it->batch.n_reports; k++)
+                    lg_icache_count(cache, &it->batch.reports[k], f->id);
+        }
+    }
+
     arr_t b[N_PARAMS] = {{0}};
     size_t bi = 0;
     for (item_t *it = f->items; it != NULL; it = it->next, bi++) {
         arr_quoted(&b[0], it->batch.node);
         arr_int(&b[1], it->seq);
+        memset(it->n_cached, 0, sizeof(it->n_cached));
         for (size_t k = 0; k < it->batch.n_reports; k++) {
             const lg_report_t *r = &it->batch.reports[k];
 
+            if (cache != NULL) {
+                char dec = may_coalesce
+                               ? lg_icache_match(cache, r, it->node, f->id, refresh_us)
+                               : 0;
+                if (dec != 0) {
+                    it->n_cached[strchr(cached_decisions, dec) - cached_decisions]++;
+                    continue;
+                }
+                lg_icache_sent(cache, r, f->id);
+                f->sent[f->n_sent] = r;
+                f->sent_node[f->n_sent] = it->node;
+            }
+            f->n_sent++;
             arr_int(&b[4], (int64_t)bi + 1);
             arr_str(&b[5], r->supi);
             arr_int(&b[6], r->ts_us);
@@ -342,15 +506,25 @@ static void flush_one(lg_ingest_t *ing)
             }
         }
     }
-    char window[16], hysteresis[16], refresh[16];
+    for (item_t *it = f->items; cache != NULL && it != NULL; it = it->next) {
+        uint32_t n = 0;
+        for (int d = 0; d < N_CACHED_DECISIONS; d++)
+            n += it->n_cached[d];
+        arr_int(&b[15], n);
+    }
+    char window[16], hysteresis[16], refresh[16], gen[24];
     snprintf(window, sizeof(window), "%d", ing->cfg->seq_window);
     snprintf(hysteresis, sizeof(hysteresis), "%d", ing->cfg->hysteresis);
     snprintf(refresh, sizeof(refresh), "%d", ing->cfg->refresh_ms);
+    snprintf(gen, sizeof(gen), "%lld", (long long)ing->cache_gen);
     const char *values[N_PARAMS];
     for (int i = 0; i < N_PARAMS; i++)
         values[i] = i == 2    ? window
                     : i == 3  ? hysteresis
                     : i == 12 ? refresh
+                    : i == 13 ? (cache != NULL ? ing->token : NULL)
+                    : i == 14 ? (cache != NULL && ing->cache_gen != 0 ? gen : NULL)
+                    : i == 15 ? (cache != NULL ? arr_end(&b[i]) : NULL)
                               : arr_end(&b[i]);
 
     int rc = lg_db_query(ing->db, ingest_sql, N_PARAMS, values, on_result, f);
@@ -385,6 +559,16 @@ lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_config_t
     ing->db = db;
     ing->metrics = metrics;
     ing->cfg = cfg;
+    if (cfg->cache_devices > 0) {
+        unsigned char raw[16];
+        if (RAND_bytes(raw, sizeof(raw)) == 1) {
+            for (size_t i = 0; i < sizeof(raw); i++)
+                snprintf(ing->token + 2 * i, 3, "%02x", raw[i]);
+            ing->cache = lg_icache_new((size_t)cfg->cache_devices);
+        } else {
+            lg_warn("ingest: no random token for the ingest cache; running without it");
+        }
+    }
     lg_db_on_idle(db, on_db_idle, ing);
     return ing;
 }
@@ -396,6 +580,7 @@ void lg_ingest_free(lg_ingest_t *ing)
     item_t *list = ing->head;
     ing->head = ing->tail = NULL;
     finish_all(list, LG_INGEST_UNAVAILABLE);
+    lg_icache_free(ing->cache);
     free(ing);
 }
 

@@ -47,6 +47,12 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
     [LG_C_REPORTS_COALESCED] = {"locguard_reports_coalesced_total", "",
                                 "Accepted reports that changed nothing but the time within "
                                 "[ingest] refresh_ms, so wrote no row."},
+    [LG_C_REPORTS_CACHED] = {"locguard_reports_cached_total", "",
+                             "Of the coalesced reports, those the daemon coalesced from its "
+                             "cache ([ingest] cache_devices) without sending them."},
+    [LG_C_INGEST_CACHE_RESETS] = {"locguard_ingest_cache_resets_total", "",
+                                  "Times the daemon emptied its cache: a write or a change of "
+                                  "reference data it did not make itself."},
     [LG_C_DB_ERRORS] = {"locguard_db_errors_total", "", "Failed database round trips."},
     [LG_C_INGEST_RETRIES] = {"locguard_ingest_retries_total", "",
                              "Group commits rolled back by a deadlock or serialization "
@@ -69,6 +75,8 @@ static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
     [LG_G_OUTBOX_DEPTH] = {"locguard_outbox_depth", "", "Notifications waiting for delivery."},
     [LG_G_OUTBOX_OLDEST_AGE] = {"locguard_outbox_oldest_age_seconds", "",
                                 "Age of the oldest undelivered notification."},
+    [LG_G_INGEST_CACHE_DEVICES] = {"locguard_ingest_cache_devices", "",
+                                   "Devices in the daemon's cache of coalescable rows."},
 };
 
 static const metric_def_t histogram_defs[LG_HISTOGRAM_COUNT] = {

@@ -41,6 +41,19 @@
 --     node or RAT, several reports of the device in the call.
 -- p_refresh_ms = 0 writes every report, as before.
 --
+-- The daemon's cache (p_cache_token, p_cache_gen, p_cached; migrations/
+-- 0018_ingest_cache.sql, service/ingest_cache.c): the same coalescing,
+-- judged by the daemon before the call, so that such a report costs the
+-- database nothing at all. The owner of the cache learns from cache_ords /
+-- cache_dec which reports of the call wrote a row a repeated report would
+-- be coalesced into (written here, so locked: the row is exactly that until
+-- someone else writes it, which raises the generation). It then coalesces
+-- the same report (same cell, node and RAT, no position, the only report of
+-- its device in the call, less than p_refresh_ms after the written one)
+-- itself and sends only its count per batch, p_cached, which the replay
+-- window's claim includes. Rows this call only read (coalesced here) are
+-- not offered: a concurrent writer may hold a newer version.
+--
 -- The general statement is set-based too: it decides every report it gets
 -- (the area/cell verdict comes from the area_cell_verdict cache, so the
 -- common case makes no GEOS call), updates the latest location of every
@@ -88,10 +101,13 @@ CREATE OR REPLACE FUNCTION lg_ingest(
     p_lon        float8[],  -- per report: longitude or NULL
     p_lat        float8[],  -- per report: latitude or NULL
     p_unc_m      float8[],  -- per report: uncertainty radius in metres or NULL
-    p_refresh_ms int DEFAULT 0)  -- coalescing interval (see above); 0: write every report
+    p_refresh_ms int DEFAULT 0,  -- coalescing interval (see above); 0: write every report
+    p_cache_token text DEFAULT NULL,  -- the daemon's cache token (see "The daemon's cache")
+    p_cache_gen  bigint DEFAULT NULL, -- generation its cache was judged at; NULL: claim
+    p_cached     int[] DEFAULT NULL)  -- per batch: reports the daemon coalesced, not sent
 RETURNS TABLE (batch_status text[], n_inside int, n_outside int, n_ambiguous int,
                n_unknown_cell int, n_unknown_device int, n_unchecked int, n_alerts int,
-               n_coalesced int)
+               n_coalesced int, cache_gen bigint, cache_ords int[], cache_dec text)
 LANGUAGE plpgsql
 SET search_path = public
 -- Custom plans for 1000-element arrays pick hash joins that scan whole tables;
@@ -144,6 +160,11 @@ DECLARE
     f_ambig    int;
     f_unchk    int;
     f_unknown  int;
+    -- the daemon's cache
+    is_owner   boolean := false;
+    n_cached   bigint;
+    c_ords     int[];
+    c_dec      text;
 BEGIN
     IF coalesce(cardinality(p_seqs), 0) <> n_batches THEN
         RAISE EXCEPTION 'p_nodes and p_seqs differ in length'
@@ -158,6 +179,42 @@ BEGIN
        OR coalesce(cardinality(p_unc_m), 0) <> n_reports THEN
         RAISE EXCEPTION 'report arrays differ in length'
             USING ERRCODE = '22023', HINT = 'p_batch';
+    END IF;
+    IF p_cached IS NOT NULL AND (cardinality(p_cached) <> n_batches
+                                 OR EXISTS (SELECT 1 FROM unnest(p_cached) x
+                                             WHERE x IS NULL OR x < 0)) THEN
+        RAISE EXCEPTION 'p_cached must hold one count >= 0 per batch'
+            USING ERRCODE = '22023', HINT = 'p_cached';
+    END IF;
+
+    -- The daemon's cache (migrations/0018_ingest_cache.sql). A caller with a
+    -- token and no generation claims the cache; a caller whose token is the
+    -- owner's writes without raising the generation and is told, in
+    -- cache_ords / cache_dec, which of its reports left a row it may
+    -- coalesce into. Reports it coalesced itself (p_cached) are taken only
+    -- if the generation they were judged at is still the current one.
+    IF p_cache_token IS NOT NULL THEN
+        IF p_cache_gen IS NULL THEN
+            UPDATE ingest_cache_owner SET token = p_cache_token, claimed_at = now()
+             WHERE one AND token IS DISTINCT FROM p_cache_token;
+            IF FOUND THEN
+                PERFORM nextval('lg_ingest_cache_gen');   -- the previous owner's cache is void
+            END IF;
+            is_owner := true;
+        ELSE
+            is_owner := EXISTS (SELECT 1 FROM ingest_cache_owner o
+                                 WHERE o.one AND o.token = p_cache_token);
+        END IF;
+        IF is_owner THEN
+            PERFORM set_config('locguard.ingest_cache_owner', 'on', true);
+            cache_gen := lg_ingest_cache_gen();
+        END IF;
+    END IF;
+    n_cached := coalesce((SELECT sum(x) FROM unnest(p_cached) x), 0);
+    IF n_cached > 0 AND (NOT is_owner OR cache_gen IS DISTINCT FROM p_cache_gen) THEN
+        RAISE EXCEPTION 'the daemon''s ingest cache is stale (generation %, now %)',
+                        p_cache_gen, cache_gen
+            USING ERRCODE = 'LG001', HINT = 'p_cache_gen';
     END IF;
 
     batch_status := status;
@@ -209,7 +266,7 @@ BEGIN
         -- (the insert waits for that call's COMMIT) is a duplicate after all.
         WITH claimed AS (
             INSERT INTO node_batch (node_id, seq, n_reports)
-            SELECT a.node_id, a.seq, coalesce(c.n, 0)
+            SELECT a.node_id, a.seq, coalesce(c.n, 0) + coalesce(p_cached[a.ord], 0)
               FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
               LEFT JOIN (SELECT x AS ord, count(*)::int AS n
                            FROM unnest(p_batch) AS x GROUP BY x) c ON c.ord = a.ord
@@ -331,12 +388,17 @@ BEGIN
                dec_epoch = CASE WHEN c.is_fast THEN l.dec_epoch END
           FROM judged c
          WHERE l.ctid = c.loc_ctid AND NOT c.is_coalesced
-        RETURNING c.ord, c.is_fast, l.decision
+        RETURNING c.ord, c.is_fast, l.decision,
+                  -- the row left is one a repeated report would be coalesced into
+                  is_owner AND c.is_fast
+                  AND (l.dec_effective IS NULL
+                       OR (l.dec_effective = 'inside' AND l.zone_state = 'inside'
+                           AND l.outside_streak = 0)) AS is_cacheable
     ),
     settled AS MATERIALIZED (
-        SELECT up.ord, up.is_fast, up.decision, false AS is_coalesced FROM up
+        SELECT up.ord, up.is_fast, up.decision, false AS is_coalesced, up.is_cacheable FROM up
         UNION ALL
-        SELECT j.ord, true, j.decision, true FROM judged j WHERE j.is_coalesced
+        SELECT j.ord, true, j.decision, true, false FROM judged j WHERE j.is_coalesced
     ),
     -- What is left for the general statement, handed over as arrays (all
     -- aggregated in one pass, so aligned): it reads these few reports
@@ -349,10 +411,10 @@ BEGIN
           FROM rr
          WHERE NOT EXISTS (SELECT 1 FROM settled st WHERE st.ord = rr.ord AND st.is_fast)
     )
-    SELECT s.n_in, s.n_out, s.n_amb, s.n_unchk, s.n_unknown, s.n_coal,
+    SELECT s.n_in, s.n_out, s.n_amb, s.n_unchk, s.n_unknown, s.n_coal, s.c_ords, s.c_dec,
            rest.ords, rest.nodes, rest.supis, rest.tss, rest.rats, rest.cells, rest.lons,
            rest.lats, rest.uncs
-      INTO f_inside, f_outside, f_ambig, f_unchk, f_unknown, n_coalesced,
+      INTO f_inside, f_outside, f_ambig, f_unchk, f_unknown, n_coalesced, c_ords, c_dec,
            g_ord, g_node, g_supi, g_ts, g_rat, g_cell, g_lon, g_lat, g_unc
       FROM (SELECT count(*) FILTER (WHERE st.is_fast AND st.decision = 'inside') AS n_in,
                    count(*) FILTER (WHERE st.is_fast AND st.decision = 'outside') AS n_out,
@@ -360,7 +422,10 @@ BEGIN
                    count(*) FILTER (WHERE st.is_fast AND st.decision = 'unchecked') AS n_unchk,
                    count(*) FILTER (WHERE st.is_fast AND st.decision = 'unknown_cell')
                        AS n_unknown,
-                   count(*) FILTER (WHERE st.is_coalesced) AS n_coal
+                   count(*) FILTER (WHERE st.is_coalesced) AS n_coal,
+                   array_agg(st.ord ORDER BY st.ord) FILTER (WHERE st.is_cacheable) AS c_ords,
+                   string_agg(left(st.decision, 1), '' ORDER BY st.ord)
+                       FILTER (WHERE st.is_cacheable) AS c_dec
               FROM settled st) s,
            rest;
 
@@ -565,6 +630,17 @@ BEGIN
         done AS MATERIALIZED (
             SELECT ue_id FROM upd UNION ALL SELECT ue_id FROM ins
         ),
+        -- Written rows a repeated report would be coalesced into, for the
+        -- daemon's cache (its owner only).
+        cacheable AS MATERIALIZED (
+            SELECT array_agg(n.ord ORDER BY n.ord) AS ords,
+                   string_agg(left(n.decision, 1), '' ORDER BY n.ord) AS decs
+              FROM next n
+              JOIN done d ON d.ue_id = n.ue_id
+             WHERE is_owner AND n.pos IS NULL
+               AND (n.effective IS NULL
+                    OR (n.effective = 'inside' AND n.zone1 = 'inside' AND n.streak1 = 0))
+        ),
         alerts AS (
             INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
                                uncertainty_m)
@@ -581,6 +657,8 @@ BEGIN
                c.n_unchecked,
                (SELECT alert_agg.n FROM alert_agg),
                (SELECT alert_agg.ids FROM alert_agg),
+               c_ords || (SELECT cacheable.ords FROM cacheable),
+               coalesce(c_dec, '') || coalesce((SELECT cacheable.decs FROM cacheable), ''),
                -- Left for the fold: devices with several reports, and single
                -- reports whose optimistic write lost a race.
                (SELECT jsonb_agg(jsonb_build_object(
@@ -600,7 +678,7 @@ BEGIN
                        count(*) FILTER (WHERE rep.decision = 'unchecked') AS n_unchecked
                   FROM rep) c
           INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
-               n_alerts, alert_ids, multi;
+               n_alerts, alert_ids, c_ords, c_dec, multi;
 
         -- The fold: devices with several reports in this call (or a lost race),
         -- each under a row lock, reports in (timestamp, arrival) order.
@@ -692,6 +770,10 @@ BEGIN
     n_ambiguous := n_ambiguous + f_ambig;
     n_unchecked := n_unchecked + f_unchk;
     n_unknown_cell := n_unknown_cell + f_unknown;
+    IF is_owner THEN
+        cache_ords := coalesce(c_ords, '{}');
+        cache_dec := coalesce(c_dec, '');
+    END IF;
 
     -- Alerts -> notifications for the subscribed SCSs, in this transaction
     -- (sql/outbox.sql). Only the alert rows are looked at.

@@ -33,6 +33,8 @@ typedef enum lg_counter {
     LG_C_UNKNOWN_DEVICES,       /* reports for SUPIs that are not provisioned */
     LG_C_ALERTS,                /* movement alerts written */
     LG_C_REPORTS_COALESCED,     /* accepted reports that changed nothing but the time */
+    LG_C_REPORTS_CACHED,        /* ... of which the daemon coalesced from its cache, unsent */
+    LG_C_INGEST_CACHE_RESETS,   /* times the daemon's cache was emptied (generation moved) */
     LG_C_DB_ERRORS,             /* failed database round trips */
     LG_C_INGEST_RETRIES,        /* group commits rolled back by a deadlock and sent again */
     LG_C_HTTP_REQUESTS,         /* requests received on any zone */
@@ -50,6 +52,7 @@ typedef enum lg_gauge {
     LG_G_DB_CONNECTIONS,  /* database connections up */
     LG_G_OUTBOX_DEPTH,    /* notifications waiting for delivery */
     LG_G_OUTBOX_OLDEST_AGE, /* seconds since the oldest undelivered notification was made */
+    LG_G_INGEST_CACHE_DEVICES, /* entries in the daemon's cache of coalescable rows */
     LG_GAUGE_COUNT
 } lg_gauge_t;
 

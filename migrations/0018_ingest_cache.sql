@@ -1,0 +1,78 @@
+-- SPDX-License-Identifier: Apache-2.0
+--
+-- 0018_ingest_cache: the daemon's cache of coalescable rows (service/
+-- ingest_cache.c). The daemon remembers, for each device whose last report
+-- it wrote, the row it left (cell, node, RAT, report time, decision) when
+-- that row is one a repeated report would only be coalesced into
+-- (sql/ingest.sql). A report that matches such an entry, less than
+-- refresh_ms after it, is coalesced by the daemon: its batch is claimed
+-- in the replay window by the same lg_ingest call as the others, but the
+-- report itself is not sent. That is sound only while the daemon's picture
+-- of those rows is the database's, so:
+--
+--   * One daemon at a time owns the cache: ingest_cache_owner.token, claimed
+--     by lg_ingest(p_cache_token => ..., p_cache_gen => NULL). A daemon
+--     whose token is no longer the owner's gets no cache answers and stops
+--     using its cache.
+--   * Every change the owner did not make itself raises the generation, the
+--     sequence lg_ingest_cache_gen: any write to ue_location by anyone but
+--     the owner's lg_ingest (another daemon, ingest-direct, a device deleted
+--     with its row, a hand edit), any change of the reference data behind a
+--     decision (lg_ref_epoch, already raised by 0005's triggers), any
+--     change of a network node's name or state, and a new claim. lg_ingest
+--     refuses a call whose daemon-coalesced reports were judged at an older
+--     generation (SQLSTATE LG001); the daemon then empties its cache and
+--     sends the batches again, whole.
+--
+-- A sequence, not a row: raising it takes no lock and is not undone by a
+-- rollback (a rolled-back write only empties the cache for nothing), and
+-- concurrent writers never wait for one another on it. The owner's own
+-- writes do not raise it: lg_ingest sets locguard.ingest_cache_owner for its
+-- transaction when the caller's token is the owner's.
+CREATE SEQUENCE lg_ingest_cache_gen;
+
+CREATE TABLE ingest_cache_owner (
+    one        boolean PRIMARY KEY DEFAULT true CHECK (one),
+    token      text,                    -- the owning daemon's random token, or NULL
+    claimed_at timestamptz
+);
+INSERT INTO ingest_cache_owner (one) VALUES (true);
+
+-- The generation as it stands (no lock; not transactional).
+CREATE FUNCTION lg_ingest_cache_gen() RETURNS bigint
+LANGUAGE sql STABLE AS $fn$
+    SELECT s.last_value FROM lg_ingest_cache_gen s
+$fn$;
+
+-- Raises the generation unless the statement runs in the owner's lg_ingest.
+CREATE FUNCTION lg_ingest_cache_invalidate() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF current_setting('locguard.ingest_cache_owner', true) IS DISTINCT FROM 'on' THEN
+        PERFORM nextval('lg_ingest_cache_gen');
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER ue_location_written
+    AFTER INSERT OR UPDATE OR DELETE ON ue_location
+    FOR EACH STATEMENT EXECUTE FUNCTION lg_ingest_cache_invalidate();
+CREATE TRIGGER ue_location_truncated
+    AFTER TRUNCATE ON ue_location
+    FOR EACH STATEMENT EXECUTE FUNCTION lg_ingest_cache_invalidate();
+CREATE TRIGGER ref_epoch_raised
+    AFTER UPDATE ON lg_ref_epoch
+    FOR EACH STATEMENT EXECUTE FUNCTION lg_ingest_cache_invalidate();
+-- Not high_seq: lg_ingest raises it on every call.
+CREATE TRIGGER network_node_changed
+    AFTER INSERT OR DELETE OR UPDATE OF name, enabled ON network_node
+    FOR EACH STATEMENT EXECUTE FUNCTION lg_ingest_cache_invalidate();
+
+-- lg_ingest gains p_cache_token, p_cache_gen and p_cached, and the result
+-- columns cache_gen, cache_ords and cache_dec (sql/ingest.sql): drop the
+-- thirteen-argument version so that an older call is not ambiguous.
+SET client_min_messages = warning;
+DROP FUNCTION IF EXISTS lg_ingest(text[], bigint[], int, int, int[], text[], bigint[], text[],
+                                  text[], float8[], float8[], float8[], int);
+RESET client_min_messages;
