@@ -11,9 +11,10 @@
 -- of those rows is the database's, so:
 --
 --   * One daemon at a time owns the cache: ingest_cache_owner.token, claimed
---     by lg_ingest(p_cache_token => ..., p_cache_gen => NULL). A daemon
---     whose token is no longer the owner's gets no cache answers and stops
---     using its cache.
+--     by lg_ingest(p_cache_token => ..., p_cache_gen => NULL), which a
+--     daemon sends once, on its first round trip. A daemon whose token is
+--     no longer the owner's gets no cache answers and stops using its cache
+--     for good (the last one started wins).
 --   * Every change the owner did not make itself raises the generation, the
 --     sequence lg_ingest_cache_gen: any write to ue_location by anyone but
 --     the owner's lg_ingest (another daemon, ingest-direct, a device deleted

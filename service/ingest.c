@@ -38,7 +38,7 @@
 
 static const char ingest_sql[] =
     "SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, "
-    "n_unchecked, n_alerts, n_coalesced, cache_gen, cache_ords, cache_dec "
+    "n_unchecked, n_alerts, n_coalesced, cache_gen, cache_ords, cache_ts, cache_dec "
     "FROM lg_ingest($1::text[], $2::bigint[], $3::int, $4::int, $5::int[], $6::text[], "
     "$7::bigint[], $8::text[], $9::text[], $10::float8[], $11::float8[], $12::float8[], "
     "$13::int, $14::text, $15::bigint, $16::int[])";
@@ -91,8 +91,10 @@ struct lg_ingest {
      * or another daemon took it over. */
     lg_icache_t *cache;
     char token[33];        /* ours, random, for ingest_cache_owner */
-    int64_t cache_gen;     /* the generation the entries hold at; 0: not known yet */
+    int64_t cache_gen;     /* the generation the entries hold at; 0: not known (emptied
+                              for a stale one); -1: not claimed yet */
     uint32_t cache_resets; /* times emptied */
+    int n_old_flights;     /* round trips under way that were sent before the last reset */
     uint32_t next_flight;
 };
 
@@ -106,6 +108,19 @@ static void update_gauges(lg_ingest_t *ing)
                    ing->cache != NULL ? (int64_t)lg_icache_size(ing->cache) : 0);
 }
 
+/*
+ * The round trip is over: its reports are no longer in flight for the
+ * cache (unless it was emptied since: its counts went with it). Before its
+ * items, which hold the reports, are freed.
+ */
+static void cache_done(flight_t *f)
+{
+    if (f->sent != NULL && f->ing->cache != NULL && f->resets == f->ing->cache_resets)
+        for (size_t i = 0; i < f->n_sent; i++)
+            lg_icache_done(f->ing->cache, f->sent[i]);
+    f->n_sent = 0;
+}
+
 static void flight_free(flight_t *f)
 {
     free(f->sent);
@@ -113,10 +128,15 @@ static void flight_free(flight_t *f)
     free(f);
 }
 
-/* Empties the cache: its entries may no longer be the database's rows. */
+/*
+ * Empties the cache: its entries may no longer be the database's rows. The
+ * round trips under way are not counted in the new one (lg_icache_sent), so
+ * no entry is made usable until they are all answered.
+ */
 static void cache_reset(lg_ingest_t *ing, int64_t gen)
 {
     lg_icache_clear(ing->cache);
+    ing->n_old_flights = ing->n_flights;
     ing->cache_gen = gen;
     ing->cache_resets++;
     lg_metrics_add(ing->metrics, LG_C_INGEST_CACHE_RESETS, 1);
@@ -124,10 +144,10 @@ static void cache_reset(lg_ingest_t *ing, int64_t gen)
 
 /*
  * What a committed round trip tells the cache: the generation it ran at,
- * and which of its reports wrote a coalescable row (cache_ords, 1-based
- * indexes into the arrays sent, with one letter of cache_dec each). A
- * NULL generation with our token sent means another daemon owns the cache
- * now: ours is dropped for good.
+ * and which of its reports left a coalescable row (cache_ords, 1-based
+ * indexes into the arrays sent, with the row's stored time in cache_ts and
+ * one letter of cache_dec each). A NULL generation with our token sent
+ * means another daemon owns the cache now: ours is dropped for good.
  */
 static void cache_learn(lg_ingest_t *ing, flight_t *f, const PGresult *res)
 {
@@ -141,26 +161,34 @@ static void cache_learn(lg_ingest_t *ing, flight_t *f, const PGresult *res)
         return;
     }
     int64_t gen = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
-    if (ing->cache_gen == 0) {
-        ing->cache_gen = gen; /* claimed: entries so far are this daemon's writes */
+    if (ing->cache_gen <= 0) {
+        ing->cache_gen = gen; /* claimed or emptied: entries so far are answers from gen */
     } else if (gen != ing->cache_gen) {
         lg_debug("ingest: cache generation %lld -> %lld, cache emptied",
                  (long long)ing->cache_gen, (long long)gen);
         cache_reset(ing, gen);
         return;
     }
+    if (ing->n_old_flights > 0)
+        return; /* a round trip sent before the last reset may still commit after */
     const char *ords = PQgetvalue(res, 0, 10);
-    const char *decs = PQgetvalue(res, 0, 11);
+    const char *tss = PQgetvalue(res, 0, 11);
+    const char *decs = PQgetvalue(res, 0, 12);
     if (*ords == '{')
         ords++;
-    for (size_t k = 0; decs[k] != '\0' && *ords != '\0' && *ords != '}'; k++) {
-        char *end;
-        unsigned long ord = strtoul(ords, &end, 10);
-        if (end == ords)
+    if (*tss == '{')
+        tss++;
+    for (size_t k = 0; decs[k] != '\0'; k++) {
+        char *end_ord, *end_ts;
+        unsigned long ord = strtoul(ords, &end_ord, 10);
+        long long ts = strtoll(tss, &end_ts, 10);
+        if (end_ord == ords || end_ts == tss)
             break;
-        ords = *end == ',' ? end + 1 : end;
+        ords = *end_ord == ',' ? end_ord + 1 : end_ord;
+        tss = *end_ts == ',' ? end_ts + 1 : end_ts;
         if (ord >= 1 && ord <= f->n_sent)
-            lg_icache_put(ing->cache, f->sent[ord - 1], f->sent_node[ord - 1], f->id, decs[k]);
+            lg_icache_put(ing->cache, f->sent[ord - 1], f->sent_node[ord - 1], f->id,
+                          (int64_t)ts, decs[k]);
     }
 }
 
@@ -270,6 +298,8 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     double seconds = (double)(lg_mono_us() - f->started_us) / 1e6;
 
     ing->n_flights--;
+    if (f->asked_cache && f->resets != ing->cache_resets && ing->n_old_flights > 0)
+        ing->n_old_flights--;
     ing->inflight_items -= f->n_items;
     ing->inflight_reports -= f->n_reports;
     update_gauges(ing);
@@ -282,6 +312,7 @@ static void on_result(void *arg, const PGresult *res, const char *err)
         lg_debug("ingest: the cache was stale (%s), emptied; sending the round trip again", err);
         if (ing->cache != NULL && f->resets == ing->cache_resets)
             cache_reset(ing, 0);
+        cache_done(f);
         requeue(ing, f->items);
         flight_free(f);
         flush(ing);
@@ -291,6 +322,7 @@ static void on_result(void *arg, const PGresult *res, const char *err)
         lg_debug("ingest: round trip of %zu batches rolled back (%s), sending it again",
                  f->n_items, err);
         lg_metrics_add(m, LG_C_INGEST_RETRIES, 1);
+        cache_done(f);
         requeue(ing, f->items);
         flight_free(f);
         flush(ing);
@@ -299,12 +331,14 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     if (err != NULL || res == NULL || PQntuples(res) != 1) {
         lg_warn("ingest: round trip of %zu batches failed: %s", f->n_items,
                 err ? err : "unexpected result");
+        cache_done(f);
         finish_all(f->items, LG_INGEST_UNAVAILABLE);
         flight_free(f);
         flush(ing);
         return;
     }
     cache_learn(ing, f, res);
+    cache_done(f);
 
     lg_metrics_add(m, LG_C_DECISION_INSIDE, field_u64(res, 1));
     lg_metrics_add(m, LG_C_DECISION_OUTSIDE, field_u64(res, 2));
@@ -452,7 +486,7 @@ static void flush_one(lg_ingest_t *ing)
      * is coalesced, but the reports sent still mark their entries. */
     lg_icache_t *cache = ing->cache;
     int64_t refresh_us = (int64_t)ing->cfg->refresh_ms * 1000;
-    bool may_coalesce = cache != NULL && ing->cache_gen != 0 && refresh_us > 0;
+    bool may_coalesce = cache != NULL && ing->cache_gen > 0 && refresh_us > 0;
     if (cache != NULL) {
         if (++ing->next_flight == 0) /* 0 is no round trip's, in the entries */
             ing->next_flight = 1;
@@ -523,7 +557,7 @@ static void flush_one(lg_ingest_t *ing)
                     : i == 3  ? hysteresis
                     : i == 12 ? refresh
                     : i == 13 ? (cache != NULL ? ing->token : NULL)
-                    : i == 14 ? (cache != NULL && ing->cache_gen != 0 ? gen : NULL)
+                    : i == 14 ? (cache != NULL && ing->cache_gen >= 0 ? gen : NULL)
                     : i == 15 ? (cache != NULL ? arr_end(&b[i]) : NULL)
                               : arr_end(&b[i]);
 
@@ -565,6 +599,7 @@ lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_config_t
             for (size_t i = 0; i < sizeof(raw); i++)
                 snprintf(ing->token + 2 * i, 3, "%02x", raw[i]);
             ing->cache = lg_icache_new((size_t)cfg->cache_devices);
+            ing->cache_gen = -1; /* the first round trip claims the cache */
         } else {
             lg_warn("ingest: no random token for the ingest cache; running without it");
         }

@@ -14,11 +14,14 @@ typedef struct entry {
     uint32_t flight;  /* the last round trip that sent a report of the device */
     uint32_t mark;    /* the round trip pass 1 last counted the device in ... */
     uint16_t node;    /* the row's node (lg_icache_node) */
+    uint16_t n_sent;  /* round trips under way that sent a report of the device */
     uint8_t n_marked; /* ... and how many of its reports it holds there (saturating) */
+    bool contended;   /* two reports in flight at once since n_sent was last 0 */
     uint8_t rat;      /* the row's RAT (lg_rat_t) */
     char dec;         /* the row's decision; 0: pending, not usable */
     char cell[LG_ICACHE_CELL_MAX + 1];
 } entry_t;
+_Static_assert(sizeof(entry_t) == 56, "56 bytes a slot, as ingest_cache.h and the README say");
 
 struct lg_icache {
     entry_t *slots;
@@ -159,10 +162,21 @@ void lg_icache_sent(lg_icache_t *c, const lg_report_t *r, uint32_t flight)
         return; /* full: lg_icache_put will find no entry either */
     e->dec = 0;
     e->flight = flight;
+    if (e->n_sent > 0)
+        e->contended = true;
+    if (e->n_sent < UINT16_MAX)
+        e->n_sent++;
+}
+
+void lg_icache_done(lg_icache_t *c, const lg_report_t *r)
+{
+    entry_t *e = find(c, supi_key(r->supi), false);
+    if (e != NULL && e->n_sent > 0 && --e->n_sent == 0)
+        e->contended = false;
 }
 
 void lg_icache_put(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
-                   char decision)
+                   int64_t ts_us, char decision)
 {
     size_t len = strlen(r->cell_key);
     if (r->has_position || node == 0 || len > LG_ICACHE_CELL_MAX)
@@ -170,9 +184,9 @@ void lg_icache_put(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t
     if (decision != 'i' && decision != 'a' && decision != 'c' && decision != 'u')
         return;
     entry_t *e = find(c, supi_key(r->supi), false);
-    if (e == NULL || e->flight != flight)
-        return; /* a later round trip sent the device: its answer decides */
-    e->ts_us = r->ts_us;
+    if (e == NULL || e->flight != flight || e->n_sent != 1 || e->contended)
+        return; /* another report was in flight: which committed last is unknown */
+    e->ts_us = ts_us;
     e->node = node;
     e->rat = (uint8_t)r->rat;
     memcpy(e->cell, r->cell_key, len + 1);

@@ -45,14 +45,17 @@
 -- 0018_ingest_cache.sql, service/ingest_cache.c): the same coalescing,
 -- judged by the daemon before the call, so that such a report costs the
 -- database nothing at all. The owner of the cache learns from cache_ords /
--- cache_dec which reports of the call wrote a row a repeated report would
--- be coalesced into (written here, so locked: the row is exactly that until
--- someone else writes it, which raises the generation). It then coalesces
--- the same report (same cell, node and RAT, no position, the only report of
--- its device in the call, less than p_refresh_ms after the written one)
--- itself and sends only its count per batch, p_cached, which the replay
--- window's claim includes. Rows this call only read (coalesced here) are
--- not offered: a concurrent writer may hold a newer version.
+-- cache_ts / cache_dec which reports of the call left a row a repeated
+-- report would be coalesced into, with the row's stored time and decision:
+-- the rows it wrote (locked, so exactly that until someone else writes
+-- them, which raises the generation) and the rows it coalesced, unless
+-- their version was being updated or locked (xmax set: a newer version may
+-- be on its way; a writer that comes later raises the generation after the
+-- one this call read). The daemon then coalesces the same report (same
+-- cell, node and RAT, no position, the only report of its device in the
+-- call, less than p_refresh_ms after the stored time) itself and sends
+-- only its count per batch, p_cached, which the replay window's claim
+-- includes.
 --
 -- The general statement is set-based too: it decides every report it gets
 -- (the area/cell verdict comes from the area_cell_verdict cache, so the
@@ -86,6 +89,22 @@ AS $fn$
            END
 $fn$;
 
+-- lg_decision_letter: a decision as the one letter of lg_ingest's cache_dec
+-- (service/ingest.c reads them): 'i'nside, 'a'mbiguous, 'c' unchecked,
+-- 'u'nknown cell, 'o'utside (never offered: an outside decision counts).
+CREATE OR REPLACE FUNCTION lg_decision_letter(p_decision text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+    SELECT CASE p_decision
+               WHEN 'inside' THEN 'i'
+               WHEN 'ambiguous' THEN 'a'
+               WHEN 'unchecked' THEN 'c'
+               WHEN 'unknown_cell' THEN 'u'
+               WHEN 'outside' THEN 'o'
+           END
+$fn$;
+
 -- lg_ingest: ingest one group of batches; returns one row with the status of
 -- each batch and the counters of the reports of the accepted batches.
 CREATE OR REPLACE FUNCTION lg_ingest(
@@ -103,11 +122,13 @@ CREATE OR REPLACE FUNCTION lg_ingest(
     p_unc_m      float8[],  -- per report: uncertainty radius in metres or NULL
     p_refresh_ms int DEFAULT 0,  -- coalescing interval (see above); 0: write every report
     p_cache_token text DEFAULT NULL,  -- the daemon's cache token (see "The daemon's cache")
-    p_cache_gen  bigint DEFAULT NULL, -- generation its cache was judged at; NULL: claim
+    p_cache_gen  bigint DEFAULT NULL, -- generation its cache was judged at (0: none yet);
+                                      -- NULL: claim the cache
     p_cached     int[] DEFAULT NULL)  -- per batch: reports the daemon coalesced, not sent
 RETURNS TABLE (batch_status text[], n_inside int, n_outside int, n_ambiguous int,
                n_unknown_cell int, n_unknown_device int, n_unchecked int, n_alerts int,
-               n_coalesced int, cache_gen bigint, cache_ords int[], cache_dec text)
+               n_coalesced int, cache_gen bigint, cache_ords int[], cache_ts bigint[],
+               cache_dec text)
 LANGUAGE plpgsql
 SET search_path = public
 -- Custom plans for 1000-element arrays pick hash joins that scan whole tables;
@@ -164,6 +185,7 @@ DECLARE
     is_owner   boolean := false;
     n_cached   bigint;
     c_ords     int[];
+    c_ts       bigint[];
     c_dec      text;
 BEGIN
     IF coalesce(cardinality(p_seqs), 0) <> n_batches THEN
@@ -188,11 +210,13 @@ BEGIN
     END IF;
 
     -- The daemon's cache (migrations/0018_ingest_cache.sql). A caller with a
-    -- token and no generation claims the cache; a caller whose token is the
-    -- owner's writes without raising the generation and is told, in
-    -- cache_ords / cache_dec, which of its reports left a row it may
-    -- coalesce into. Reports it coalesced itself (p_cached) are taken only
-    -- if the generation they were judged at is still the current one.
+    -- token and a NULL generation claims the cache (a daemon's first round
+    -- trip); a caller whose token is the owner's writes without raising the
+    -- generation and is told the generation and, in cache_ords / cache_ts /
+    -- cache_dec, which of its reports left a row it may coalesce into.
+    -- Reports it coalesced itself (p_cached) are taken only if the
+    -- generation they were judged at is still the current one. Another
+    -- token gets a NULL generation: it is not the owner any more.
     IF p_cache_token IS NOT NULL THEN
         IF p_cache_gen IS NULL THEN
             UPDATE ingest_cache_owner SET token = p_cache_token, claimed_at = now()
@@ -332,6 +356,7 @@ BEGIN
     -- the report is a fast one, judged once from that version.
     cand AS (
         SELECT f.ord, f.ts, f.rat, f.node_id, x.ctid AS loc_ctid, x.decision,
+               x.xmax = '0'::xid AS is_untouched,   -- no one updating or locking it
                x.reported_at AS old_ts, x.node_id AS old_node, x.rat AS old_rat,
                x.dec_effective, x.zone_state, x.outside_streak,
                coalesce(f.n_same = 1 AND f.is_cell_only
@@ -388,7 +413,7 @@ BEGIN
                dec_epoch = CASE WHEN c.is_fast THEN l.dec_epoch END
           FROM judged c
          WHERE l.ctid = c.loc_ctid AND NOT c.is_coalesced
-        RETURNING c.ord, c.is_fast, l.decision,
+        RETURNING c.ord, c.is_fast, l.decision, c.ts AS stored_ts,
                   -- the row left is one a repeated report would be coalesced into
                   is_owner AND c.is_fast
                   AND (l.dec_effective IS NULL
@@ -396,9 +421,15 @@ BEGIN
                            AND l.outside_streak = 0)) AS is_cacheable
     ),
     settled AS MATERIALIZED (
-        SELECT up.ord, up.is_fast, up.decision, false AS is_coalesced, up.is_cacheable FROM up
+        SELECT up.ord, up.is_fast, up.decision, false AS is_coalesced, up.is_cacheable,
+               up.stored_ts
+          FROM up
         UNION ALL
-        SELECT j.ord, true, j.decision, true, false FROM judged j WHERE j.is_coalesced
+        -- A row only read is offered with its stored time, unless someone was
+        -- updating or locking it (a newer version may be on its way).
+        SELECT j.ord, true, j.decision, true, is_owner AND j.is_untouched, j.old_ts
+          FROM judged j
+         WHERE j.is_coalesced
     ),
     -- What is left for the general statement, handed over as arrays (all
     -- aggregated in one pass, so aligned): it reads these few reports
@@ -411,10 +442,10 @@ BEGIN
           FROM rr
          WHERE NOT EXISTS (SELECT 1 FROM settled st WHERE st.ord = rr.ord AND st.is_fast)
     )
-    SELECT s.n_in, s.n_out, s.n_amb, s.n_unchk, s.n_unknown, s.n_coal, s.c_ords, s.c_dec,
+    SELECT s.n_in, s.n_out, s.n_amb, s.n_unchk, s.n_unknown, s.n_coal, s.c_ords, s.c_ts, s.c_dec,
            rest.ords, rest.nodes, rest.supis, rest.tss, rest.rats, rest.cells, rest.lons,
            rest.lats, rest.uncs
-      INTO f_inside, f_outside, f_ambig, f_unchk, f_unknown, n_coalesced, c_ords, c_dec,
+      INTO f_inside, f_outside, f_ambig, f_unchk, f_unknown, n_coalesced, c_ords, c_ts, c_dec,
            g_ord, g_node, g_supi, g_ts, g_rat, g_cell, g_lon, g_lat, g_unc
       FROM (SELECT count(*) FILTER (WHERE st.is_fast AND st.decision = 'inside') AS n_in,
                    count(*) FILTER (WHERE st.is_fast AND st.decision = 'outside') AS n_out,
@@ -424,7 +455,9 @@ BEGIN
                        AS n_unknown,
                    count(*) FILTER (WHERE st.is_coalesced) AS n_coal,
                    array_agg(st.ord ORDER BY st.ord) FILTER (WHERE st.is_cacheable) AS c_ords,
-                   string_agg(left(st.decision, 1), '' ORDER BY st.ord)
+                   array_agg((extract(epoch FROM st.stored_ts) * 1000000)::bigint ORDER BY st.ord)
+                       FILTER (WHERE st.is_cacheable) AS c_ts,
+                   string_agg(lg_decision_letter(st.decision), '' ORDER BY st.ord)
                        FILTER (WHERE st.is_cacheable) AS c_dec
               FROM settled st) s,
            rest;
@@ -634,7 +667,8 @@ BEGIN
         -- daemon's cache (its owner only).
         cacheable AS MATERIALIZED (
             SELECT array_agg(n.ord ORDER BY n.ord) AS ords,
-                   string_agg(left(n.decision, 1), '' ORDER BY n.ord) AS decs
+                   array_agg((extract(epoch FROM n.ts) * 1000000)::bigint ORDER BY n.ord) AS tss,
+                   string_agg(lg_decision_letter(n.decision), '' ORDER BY n.ord) AS decs
               FROM next n
               JOIN done d ON d.ue_id = n.ue_id
              WHERE is_owner AND n.pos IS NULL
@@ -658,6 +692,7 @@ BEGIN
                (SELECT alert_agg.n FROM alert_agg),
                (SELECT alert_agg.ids FROM alert_agg),
                c_ords || (SELECT cacheable.ords FROM cacheable),
+               c_ts || (SELECT cacheable.tss FROM cacheable),
                coalesce(c_dec, '') || coalesce((SELECT cacheable.decs FROM cacheable), ''),
                -- Left for the fold: devices with several reports, and single
                -- reports whose optimistic write lost a race.
@@ -678,7 +713,7 @@ BEGIN
                        count(*) FILTER (WHERE rep.decision = 'unchecked') AS n_unchecked
                   FROM rep) c
           INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
-               n_alerts, alert_ids, c_ords, c_dec, multi;
+               n_alerts, alert_ids, c_ords, c_ts, c_dec, multi;
 
         -- The fold: devices with several reports in this call (or a lost race),
         -- each under a row lock, reports in (timestamp, arrival) order.
@@ -772,6 +807,7 @@ BEGIN
     n_unknown_cell := n_unknown_cell + f_unknown;
     IF is_owner THEN
         cache_ords := coalesce(c_ords, '{}');
+        cache_ts := coalesce(c_ts, '{}');
         cache_dec := coalesce(c_dec, '');
     END IF;
 

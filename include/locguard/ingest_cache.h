@@ -8,14 +8,20 @@
  * counted. Correctness rests on three rules, kept by ingest.c and
  * lg_ingest (migrations/0018_ingest_cache.sql):
  *
- *   - an entry is made usable only from a round trip that wrote the row and
- *     committed, and only if no later round trip has sent a report of that
- *     device since (lg_icache_sent marks the entry pending, with the round
- *     trip's id; lg_icache_put checks it);
+ *   - an entry is made usable only from the answer of a committed round
+ *     trip that sent a report of the device, and only if that round trip's
+ *     report was the device's only one in flight from the time it was sent
+ *     to the answer (lg_icache_sent marks the entry pending, with the round
+ *     trip's id, counts it in flight and marks the entry contended when
+ *     another was; lg_icache_put checks; lg_icache_done uncounts, and
+ *     clears the mark when none is left): two round trips writing one row
+ *     commit in an order the answers need not show;
  *   - a report whose device appears twice in one round trip is sent, not
  *     coalesced (lg_icache_count first, then lg_icache_match);
  *   - the whole cache is emptied when the database's generation moves
- *     (someone else wrote ue_location, or the reference data changed).
+ *     (someone else wrote ue_location, or the reference data changed); the
+ *     round trips sent before are not counted in the new one, so ingest.c
+ *     makes no entry usable until they are all answered.
  *
  * Open addressing with linear probing over a power-of-two table, at most
  * max_devices entries (load at most 3/4), never deleted one by one: the
@@ -31,7 +37,7 @@
 typedef struct lg_icache lg_icache_t;
 
 /* Longest cell key an entry holds; reports of longer ones are always sent. */
-#define LG_ICACHE_CELL_MAX 26
+#define LG_ICACHE_CELL_MAX 23
 
 /* Creates a cache of at most max_devices entries (>= 1). */
 lg_icache_t *lg_icache_new(size_t max_devices);
@@ -64,15 +70,19 @@ void lg_icache_count(lg_icache_t *c, const lg_report_t *r, uint32_t flight);
 char lg_icache_match(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
                      int64_t refresh_us);
 
-/* r is sent in round trip flight: its device's entry is pending until then. */
+/* r is sent in round trip flight: its device's entry is pending, and counted in flight. */
 void lg_icache_sent(lg_icache_t *c, const lg_report_t *r, uint32_t flight);
 
 /*
- * After round trip flight committed and the database said r's write left a
- * coalescable row with this decision: makes the entry usable, unless a later
- * round trip sent a report of the device meanwhile (or it has no entry).
+ * After round trip flight committed and the database said r left a
+ * coalescable row, stored at ts_us with this decision: makes the entry
+ * usable, unless another report of the device was in flight at the same
+ * time (or the device has no entry). Call before lg_icache_done.
  */
 void lg_icache_put(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
-                   char decision);
+                   int64_t ts_us, char decision);
+
+/* Round trip flight, which sent r, is over (answered or failed): uncounts it. */
+void lg_icache_done(lg_icache_t *c, const lg_report_t *r);
 
 #endif

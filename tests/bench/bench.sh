@@ -260,8 +260,10 @@ fi
 
 ctl() { "$locguardctl" --url "http://127.0.0.1:$admin_port" --token-file "$run/admin.token" "$@"; }
 
-# coalesced: the daemon's locguard_reports_coalesced_total.
+# coalesced / cached: the daemon's locguard_reports_coalesced_total and, of
+# those, locguard_reports_cached_total (coalesced from its own cache, not sent).
 coalesced() { ctl metrics | awk '$1 == "locguard_reports_coalesced_total" { print $2 }'; }
+cached() { ctl metrics | awk '$1 == "locguard_reports_cached_total" { print $2 }'; }
 
 sim() {
     "$mme_sim" load --host 127.0.0.1 --port "$south_port" --cert "$certs/mme-1.pem" \
@@ -331,9 +333,9 @@ out_direct=$("$ingest_direct" --db "$db" --node mme-1 --connections 2 --batch "$
     only_result || true)
 
 log "(b) mme-sim load at full speed: $api_conns connections x $api_batch reports, ${secs} s"
-coalesced0=$(coalesced)
+coalesced0=$(coalesced) cached0=$(cached)
 out_full=$(sim --connections "$api_conns" --batch "$api_batch" | only_result || true)
-coalesced_full=$(($(coalesced) - coalesced0))
+coalesced_full=$(($(coalesced) - coalesced0)) cached_full=$(($(cached) - cached0))
 [ -n "$out_full" ] || { echo "bench: mme-sim load gave no RESULT" >&2; exit 1; }
 full_rate=$(result "$out_full" reports_per_s)
 half_rate=$(awk -v r="$full_rate" 'BEGIN { printf "%d", r / 2 }')
@@ -472,6 +474,9 @@ printf '%-44s %12s\n' "coalesced share, direct / API (refresh ${refresh_ms} ms)"
     "$(awk -v c="$(result "$out_direct" coalesced)" -v n="$(result "$out_direct" reports)" \
         'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }') / $(awk \
         -v c="$coalesced_full" -v n="$(result "$out_full" reports)" \
+        'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }')"
+printf '%-44s %12s\n' "  of which by the daemon's cache, API" \
+    "$(awk -v c="$cached_full" -v n="$(result "$out_full" reports)" \
         'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }')"
 printf '%-44s %12s\n' "ack latency p50 / p99 ms, full speed" \
     "$(result "$out_full" p50_ms) / $(result "$out_full" p99_ms)"

@@ -216,7 +216,8 @@ SELECT results_eq(
 -- Several reports for one device in one call, out of arrival order: they are
 -- processed in time order (home t1, away t2, away t3 -> one left at t3).
 SELECT results_eq(
-    $$SELECT * FROM lg_ingest(ARRAY['amf-b'], ARRAY[8]::bigint[], 1024, 2,
+    $$SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device,
+             n_unchecked, n_alerts, n_coalesced FROM lg_ingest(ARRAY['amf-b'], ARRAY[8]::bigint[], 1024, 2,
         ARRAY[1, 1, 1], ARRAY['001010000000006', '001010000000006', '001010000000006'],
         ARRAY[11003000000, 11001000000, 11002000000]::bigint[], ARRAY['NR', 'NR', 'NR'],
         ARRAY['ecgi:001-01:0000002', 'ecgi:001-01:0000001', 'ecgi:001-01:0000002'],
@@ -292,7 +293,8 @@ SELECT is((SELECT l.reported_at FROM ue_location l JOIN ue u ON u.id = l.ue_id
 
 -- One call, one report of each path: the counters add up.
 SELECT results_eq(
-    $$SELECT * FROM lg_ingest(ARRAY['mme-a'], ARRAY[4006]::bigint[], 1024, 3,
+    $$SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device,
+             n_unchecked, n_alerts, n_coalesced FROM lg_ingest(ARRAY['mme-a'], ARRAY[4006]::bigint[], 1024, 3,
         ARRAY[1, 1], ARRAY['001010000000009', '001019999999999'],
         ARRAY[30040000000, 30040000000]::bigint[], ARRAY['EUTRA', 'EUTRA'],
         ARRAY['ecgi:001-01:0000002', 'ecgi:001-01:0000002'],
@@ -303,10 +305,12 @@ SELECT is(pg_temp.loc('fast@test'), 'outside/outside/5', 'fast and general path 
 
 -- Empty call and mismatched arrays.
 SELECT results_eq(
-    $$SELECT * FROM lg_ingest('{}', '{}', 1024, 2, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')$$,
+    $$SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device,
+             n_unchecked, n_alerts, n_coalesced FROM lg_ingest('{}', '{}', 1024, 2, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')$$,
     $$VALUES ('{}'::text[], 0, 0, 0, 0, 0, 0, 0, 0)$$, 'empty call: empty status');
 SELECT throws_ok(
-    $$SELECT * FROM lg_ingest(ARRAY['mme-a'], ARRAY[1, 2]::bigint[], 1024, 2, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')$$,
+    $$SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device,
+             n_unchecked, n_alerts, n_coalesced FROM lg_ingest(ARRAY['mme-a'], ARRAY[1, 2]::bigint[], 1024, 2, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')$$,
     '22023', NULL, 'p_nodes and p_seqs of different lengths: 22023');
 
 -- The verdict cache follows geometry changes: move 'home' away from c-home
