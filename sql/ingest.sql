@@ -105,6 +105,17 @@ AS $fn$
            END
 $fn$;
 
+-- lg_epoch_us: microseconds since the epoch, the unit of p_ts_us. Through
+-- double precision, not numeric (extract), which costs several times more:
+-- equal to extract's on 2M random times of 2017-2036; later, off by 1 us
+-- at times, which moves a refresh boundary by as much.
+CREATE OR REPLACE FUNCTION lg_epoch_us(p_ts timestamptz)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+    SELECT round(date_part('epoch', p_ts) * 1000000)::bigint
+$fn$;
+
 -- lg_ingest: ingest one group of batches; returns one row with the status of
 -- each batch and the counters of the reports of the accepted batches.
 CREATE OR REPLACE FUNCTION lg_ingest(
@@ -454,10 +465,10 @@ BEGIN
                    count(*) FILTER (WHERE st.is_fast AND st.decision = 'unknown_cell')
                        AS n_unknown,
                    count(*) FILTER (WHERE st.is_coalesced) AS n_coal,
-                   array_agg(st.ord ORDER BY st.ord) FILTER (WHERE st.is_cacheable) AS c_ords,
-                   array_agg((extract(epoch FROM st.stored_ts) * 1000000)::bigint ORDER BY st.ord)
-                       FILTER (WHERE st.is_cacheable) AS c_ts,
-                   string_agg(lg_decision_letter(st.decision), '' ORDER BY st.ord)
+                   -- one aggregate node feeds each row to all three: aligned
+                   array_agg(st.ord) FILTER (WHERE st.is_cacheable) AS c_ords,
+                   array_agg(lg_epoch_us(st.stored_ts)) FILTER (WHERE st.is_cacheable) AS c_ts,
+                   string_agg(lg_decision_letter(st.decision), '')
                        FILTER (WHERE st.is_cacheable) AS c_dec
               FROM settled st) s,
            rest;
@@ -666,9 +677,8 @@ BEGIN
         -- Written rows a repeated report would be coalesced into, for the
         -- daemon's cache (its owner only).
         cacheable AS MATERIALIZED (
-            SELECT array_agg(n.ord ORDER BY n.ord) AS ords,
-                   array_agg((extract(epoch FROM n.ts) * 1000000)::bigint ORDER BY n.ord) AS tss,
-                   string_agg(lg_decision_letter(n.decision), '' ORDER BY n.ord) AS decs
+            SELECT array_agg(n.ord) AS ords, array_agg(lg_epoch_us(n.ts)) AS tss,
+                   string_agg(lg_decision_letter(n.decision), '') AS decs   -- aligned, as above
               FROM next n
               JOIN done d ON d.ue_id = n.ue_id
              WHERE is_owner AND n.pos IS NULL

@@ -55,9 +55,9 @@ typedef struct lg_config {
     int refresh_ms;            /* a report changing nothing but the time is coalesced
                                   when the stored one is younger than this; default
                                   60000, 0 = write every report */
-    int cache_devices;         /* devices in the daemon's cache of coalescable rows
-                                  (about 75 bytes each), default 1000000, 0 = none:
-                                  every report is sent to the database */
+    int cache_devices;         /* devices in the daemon's cache of coalescable rows,
+                                  default 1000000 (117 MB: 56-byte slots, a power
+                                  of two at least 4/3 of it), 0 = no cache */
     int retry_after_s;         /* Retry-After on 503, default 5 */
 
     char *oauth_signing_key;   /* EC P-256 private key (PEM) signing access tokens */

@@ -13,8 +13,13 @@
 #      daemon, waiting for its ready file;
 #   2. (a) ingest-direct: lg_ingest() called over libpq, 2 connections, for
 #      BENCH_SECONDS: what the database alone sustains;
+#      then BENCH_API_WARMUP (60) s of (b)'s load, not reported: the
+#      daemon's cache of coalescable rows (README "The daemon's cache")
+#      was emptied by (a)'s writes, and fills as each device is reported
+#      again; after refresh_ms every row (a) wrote has been written again
+#      by the daemon, the steady state of a daemon that is the only writer;
 #      (b) mme-sim load through the daemon (mutual TLS, HTTP/1.1, JSON) at
-#      full speed: 4 connections x 500 reports per batch by default;
+#      full speed: 8 connections x 500 reports per batch by default;
 #      (c) mme-sim load at half of (b)'s rate, for the ack latency under a
 #      load the system keeps up with;
 #      (d) webhook latency (issue 3): an SCS record (`locguardctl scs add
@@ -49,6 +54,7 @@
 # BENCH_WEBHOOK_DEVICES (10000), BENCH_ALERT_RATE (1000), BENCH_WEBHOOK_LOAD
 # ((d)'s total reports/s, 20000, at most (c)'s rate), BENCH_REFRESH_MS (60000,
 # the daemon's [ingest] refresh_ms and ingest-direct's --refresh-ms alike),
+# BENCH_API_WARMUP (60 s of API load before (b), not reported),
 # BENCH_COUNT_REQUESTS (2000 per radius, at most 20 s each; 300 km: a
 # hundredth, at most 60 s).
 # The cluster and the provisioned data are kept under $VAR/bench-pg between
@@ -73,6 +79,7 @@ wh_devices=${BENCH_WEBHOOK_DEVICES:-10000}
 alert_rate=${BENCH_ALERT_RATE:-1000}
 wh_load=${BENCH_WEBHOOK_LOAD:-20000}
 refresh_ms=${BENCH_REFRESH_MS:-60000}
+api_warm=${BENCH_API_WARMUP:-60}
 count_requests=${BENCH_COUNT_REQUESTS:-2000}
 
 pgdir=$VAR/bench-pg
@@ -332,6 +339,9 @@ out_direct=$("$ingest_direct" --db "$db" --node mme-1 --connections 2 --batch "$
     --duration "$secs" --devices "$devices" --cell-count "$cells" --refresh-ms "$refresh_ms" |
     only_result || true)
 
+log "warm-up through the API: ${api_warm} s at full speed (not reported)"
+sim --connections "$api_conns" --batch "$api_batch" --duration "$api_warm" >/dev/null || true
+
 log "(b) mme-sim load at full speed: $api_conns connections x $api_batch reports, ${secs} s"
 coalesced0=$(coalesced) cached0=$(cached)
 out_full=$(sim --connections "$api_conns" --batch "$api_batch" | only_result || true)
@@ -413,6 +423,11 @@ end_webhook_subscriptions
 # After (d), not before (a): its writes refresh most devices within 20 s,
 # and their stored times then expire together a minute later, a wave of
 # writes that fell on (d) when (a0) ran first.
+# The daemon's cache resets so far: the first API round trip after (a)
+# makes one (ingest-direct's writes raised the generation); any other is a
+# change of reference data or a write the daemon did not make.
+cache_resets=$(ctl metrics | awk '$1 == "locguard_ingest_cache_resets_total" { print $2 }')
+
 log "(a0) ingest-direct, --refresh-ms 0 (every report written): 2 connections x $direct_batch, ${secs} s"
 out_exact=$("$ingest_direct" --db "$db" --node mme-1 --connections 2 --batch "$direct_batch" \
     --duration "$secs" --devices "$devices" --cell-count "$cells" --refresh-ms 0 |
@@ -478,6 +493,7 @@ printf '%-44s %12s\n' "coalesced share, direct / API (refresh ${refresh_ms} ms)"
 printf '%-44s %12s\n' "  of which by the daemon's cache, API" \
     "$(awk -v c="$cached_full" -v n="$(result "$out_full" reports)" \
         'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }')"
+printf '%-44s %12s\n' "  cache resets, start to (d)" "$cache_resets"
 printf '%-44s %12s\n' "ack latency p50 / p99 ms, full speed" \
     "$(result "$out_full" p50_ms) / $(result "$out_full" p99_ms)"
 printf '%-44s %12s\n' "ack latency p50 / p99 ms, half ($half_rate/s)" \
