@@ -22,6 +22,7 @@ static const char good[] = "[daemon]\n"
                            "hysteresis = 3\n"
                            "seq_window = 64\n"
                            "refresh_ms = 0\n"
+                           "cache_devices = 0\n"
                            "[zone south]\n"
                            "kind = southbound\n"
                            "listen = 0.0.0.0:8443\n"
@@ -53,6 +54,7 @@ static void test_full_file_sets_every_value(void **state)
     assert_int_equal(cfg.hysteresis, 3);
     assert_int_equal(cfg.seq_window, 64);
     assert_int_equal(cfg.refresh_ms, 0);    /* 0 is allowed: every report written */
+    assert_int_equal(cfg.cache_devices, 0); /* 0 is allowed: no cache in the daemon */
     assert_int_equal(cfg.freshness_s, 300); /* default kept */
     assert_int_equal(cfg.n_zones, 2);
     assert_string_equal(cfg.zones[0].name, "south");
@@ -100,6 +102,8 @@ static const struct {
     {"[daemon]\nlog_level = info\n", "no database"},
     {"[database]\nconninfo = x\n[ingest]\nrefresh_ms = -1\n",
      "t.conf:4: \"refresh_ms\" must be an integer in 0..86400000"},
+    {"[database]\nconninfo = x\n[ingest]\ncache_devices = -1\n",
+     "t.conf:4: \"cache_devices\" must be an integer in 0..100000000"},
 };
 
 static void test_bad_files_name_line_and_reason(void **state)
