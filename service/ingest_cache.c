@@ -140,6 +140,15 @@ void lg_icache_count(lg_icache_t *c, const lg_report_t *r, uint32_t flight)
         e->n_marked++;
 }
 
+int64_t lg_icache_refresh_us(const char *supi, int64_t refresh_us)
+{
+    size_t n = strlen(supi);
+    int d = n >= 2 ? (supi[n - 2] - '0') * 10 + (supi[n - 1] - '0') : 0;
+    if (d < 0 || d > 99)
+        d = 0; /* not digits: the parser lets none through */
+    return refresh_us - refresh_us * d / 400;
+}
+
 char lg_icache_match(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
                      int64_t refresh_us)
 {
@@ -150,7 +159,7 @@ char lg_icache_match(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32
         return 0;
     if (e->node != node || e->rat != (uint8_t)r->rat || strcmp(e->cell, r->cell_key) != 0)
         return 0;
-    if (r->ts_us < e->ts_us || r->ts_us - e->ts_us >= refresh_us)
+    if (r->ts_us < e->ts_us || r->ts_us - e->ts_us >= lg_icache_refresh_us(r->supi, refresh_us))
         return 0;
     return e->dec;
 }

@@ -61,11 +61,18 @@ uint16_t lg_icache_node(lg_icache_t *c, const char *name);
 void lg_icache_count(lg_icache_t *c, const lg_report_t *r, uint32_t flight);
 
 /*
+ * The device's own refresh interval: refresh_us times 1 - d / 400, d the
+ * last two digits of the SUPI (0.7525..1 of it), as sql/ingest.sql's
+ * lg_refresh_share: rows written together come due spread out.
+ */
+int64_t lg_icache_refresh_us(const char *supi, int64_t refresh_us);
+
+/*
  * Pass 2: the cached decision ('i'nside, 'a'mbiguous, 'c' unchecked,
  * 'u'nknown cell) when r may be coalesced: a usable entry of the same cell,
  * node and RAT, r without a position, the only report of its device in
  * this round trip (flight, counted by pass 1), its time in [stored time,
- * stored time + refresh_us). 0 otherwise.
+ * stored time + lg_icache_refresh_us(supi, refresh_us)). 0 otherwise.
  */
 char lg_icache_match(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
                      int64_t refresh_us);

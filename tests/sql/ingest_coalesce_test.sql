@@ -7,7 +7,7 @@
 -- Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(33);
+SELECT plan(39);
 
 -- Fixture: home square near Paris with c-home inside, c-away in another town.
 INSERT INTO network_node (name, kind) VALUES ('mme-a', 'MME'), ('amf-b', 'AMF');
@@ -21,7 +21,8 @@ INSERT INTO ue (imsi, external_id, mobility, ambiguous_policy) VALUES
     ('001010000000002', 'away@test', 'fixed', 'inside'),
     ('001010000000003', 'tracker@test', 'unrestricted', 'inside'),
     ('001010000000004', 'late@test', 'fixed', 'inside'),
-    ('001010000000005', 'twice@test', 'fixed', 'inside');
+    ('001010000000005', 'twice@test', 'fixed', 'inside'),
+    ('001010000000099', 'soon@test', 'fixed', 'inside');
 INSERT INTO ue_area (ue_id, area_id)
 SELECT u.id, a.id FROM ue u, area a WHERE u.mobility <> 'unrestricted';
 
@@ -136,6 +137,20 @@ SELECT results_eq(
         ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[],
         60000)$$,
     $$VALUES (2, 0)$$, 'twice@: two reports in one call: none coalesced');
+
+-- Each device's interval is its share of p_refresh_ms, 1 - d / 400 by the
+-- last two digits d of its IMSI (lg_refresh_share; the daemon's cache uses
+-- the same): soon@ ends in 99, so 0.7525 of 60 s, 45.15 s. Rows written
+-- together come due spread over a quarter of the interval.
+SELECT is(lg_refresh_share('001010000000000'), 1.0::float8, 'share of ...00: all of it');
+SELECT is(lg_refresh_share('001010000000099'), 0.7525::float8, 'share of ...99: 0.7525');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest1('mme-a', 50, '001010000000099', 6000, 'ecgi:001-01:0000001')$$,
+    $$VALUES ('{accepted}'::text[], 1, 0, 0, 0, 0)$$, 'soon@: home, written');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest1('mme-a', 51, '001010000000099', 6045, 'ecgi:001-01:0000001')$$,
+    $$VALUES ('{accepted}'::text[], 1, 0, 0, 0, 1)$$, 'soon@: 45 s later, coalesced');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest1('mme-a', 52, '001010000000099', 6046, 'ecgi:001-01:0000001')$$,
+    $$VALUES ('{accepted}'::text[], 1, 0, 0, 0, 0)$$, 'soon@: 46 s later, past its 45.15 s: written');
+SELECT is(pg_temp.loc('soon@test'), '6046/mme-a/EUTRA/inside/inside/0', 'soon@: the time refreshed');
 
 SELECT * FROM finish();
 ROLLBACK;

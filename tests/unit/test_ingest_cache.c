@@ -22,6 +22,8 @@
 #include <cmocka.h>
 
 #define REFRESH_US INT64_C(60000000)         /* one minute */
+/* SUPI_A's own interval: it ends in 01, so 1 - 1/400 of the minute. */
+#define REFRESH_A  (REFRESH_US - REFRESH_US / 400)
 #define T0_US      INT64_C(1714564800000000) /* 2024-05-01T12:00:00Z */
 #define SUPI_A     "001010000000001"
 #define CELL_A     "ecgi:001-01:0000001"
@@ -99,7 +101,7 @@ static void test_sent_then_put_makes_a_matching_entry(void **state)
     /* Matching changes nothing: the same report matches in later round trips. */
     assert_int_equal(counted_match(c, &r, node, 3), 'i');
     assert_int_equal(counted_match(c, &r, node, 4), 'i');
-    lg_report_t later = report(SUPI_A, CELL_A, LG_RAT_EUTRA, T0_US + REFRESH_US - 1);
+    lg_report_t later = report(SUPI_A, CELL_A, LG_RAT_EUTRA, T0_US + REFRESH_A - 1);
     assert_int_equal(counted_match(c, &later, node, 5), 'i');
     lg_icache_free(c);
 }
@@ -117,9 +119,9 @@ static void test_each_difference_from_the_row_prevents_a_match(void **state)
     } cases[] = {
         {"same row, same time", CELL_A, LG_RAT_EUTRA, false, 0, 0, 'i'},
         {"same row, 1 us later", CELL_A, LG_RAT_EUTRA, false, 1, 0, 'i'},
-        {"same row, refresh - 1 us later", CELL_A, LG_RAT_EUTRA, false, REFRESH_US - 1, 0, 'i'},
-        {"same row, exactly refresh later", CELL_A, LG_RAT_EUTRA, false, REFRESH_US, 0, 0},
-        {"same row, refresh + 1 us later", CELL_A, LG_RAT_EUTRA, false, REFRESH_US + 1, 0, 0},
+        {"same row, refresh - 1 us later", CELL_A, LG_RAT_EUTRA, false, REFRESH_A - 1, 0, 'i'},
+        {"same row, exactly refresh later", CELL_A, LG_RAT_EUTRA, false, REFRESH_A, 0, 0},
+        {"same row, refresh + 1 us later", CELL_A, LG_RAT_EUTRA, false, REFRESH_A + 1, 0, 0},
         {"same row, 1 us earlier", CELL_A, LG_RAT_EUTRA, false, -1, 0, 0},
         {"same row, a day earlier", CELL_A, LG_RAT_EUTRA, false, -INT64_C(86400000000), 0, 0},
         {"another cell", CELL_B, LG_RAT_EUTRA, false, 0, 0, 0},
@@ -159,6 +161,18 @@ static void test_each_difference_from_the_row_prevents_a_match(void **state)
     lg_icache_free(c);
 }
 
+/* The per-device interval, as sql/ingest.sql lg_refresh_share: 1 - d / 400. */
+static void test_refresh_interval_by_the_last_two_digits(void **state)
+{
+    (void)state;
+    assert_int_equal(lg_icache_refresh_us("001010000000000", REFRESH_US), REFRESH_US);
+    assert_int_equal(lg_icache_refresh_us("001010000000001", REFRESH_US), 59850000);
+    assert_int_equal(lg_icache_refresh_us("001010000000050", REFRESH_US), 52500000);
+    assert_int_equal(lg_icache_refresh_us("001010000000099", REFRESH_US), 45150000);
+    assert_int_equal(lg_icache_refresh_us("12345", REFRESH_US), 53250000);
+    assert_int_equal(lg_icache_refresh_us("001010000000099", 0), 0);
+}
+
 static void test_refresh_boundary_follows_the_refresh_argument(void **state)
 {
     (void)state;
@@ -167,13 +181,14 @@ static void test_refresh_boundary_follows_the_refresh_argument(void **state)
     lg_report_t r = report(SUPI_A, CELL_A, LG_RAT_NR, T0_US);
 
     store(c, &r, node, 1, 'a');
-    r.ts_us = T0_US + 999;
+    /* SUPI_A's share of 4000 us is 3990 us (ends in 01: 1 - 1/400). */
+    r.ts_us = T0_US + 3989;
     lg_icache_count(c, &r, 2);
-    assert_int_equal(lg_icache_match(c, &r, node, 2, 1000), 'a');
-    r.ts_us = T0_US + 1000;
+    assert_int_equal(lg_icache_match(c, &r, node, 2, 4000), 'a');
+    r.ts_us = T0_US + 3990;
     lg_icache_count(c, &r, 3);
-    assert_int_equal(lg_icache_match(c, &r, node, 3, 1000), 0);
-    assert_int_equal(lg_icache_match(c, &r, node, 3, 1001), 'a');
+    assert_int_equal(lg_icache_match(c, &r, node, 3, 4000), 0);
+    assert_int_equal(lg_icache_match(c, &r, node, 3, 4002), 'a');
     lg_icache_free(c);
 }
 
@@ -389,9 +404,9 @@ static void test_put_stores_the_time_it_is_given(void **state)
         {stored_us - 1, 0},
         {stored_us, 'i'},
         {T0_US, 'i'},
-        {stored_us + REFRESH_US - 1, 'i'},
-        {stored_us + REFRESH_US, 0},
-        {T0_US + REFRESH_US - 1, 0}, /* within the refresh of r's own time only */
+        {stored_us + REFRESH_A - 1, 'i'},
+        {stored_us + REFRESH_A, 0},
+        {T0_US + REFRESH_A - 1, 0}, /* within the refresh of r's own time only */
     };
 
     lg_icache_sent(c, &r, 1);
@@ -887,7 +902,8 @@ static void test_many_devices_match_as_the_model_says(void **state)
     }
     size_t n_wrong = 0, n_matched = 0;
     for (size_t i = 0; i < MANY; i++) {
-        int64_t dt = (int64_t)(next_random(&seed) % (uint64_t)REFRESH_US);
+        int64_t dt = (int64_t)(next_random(&seed) %
+                               (uint64_t)lg_icache_refresh_us(d[i].supi, REFRESH_US));
         lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat, d[i].ts_us + dt);
         char got = lg_icache_match(c, &r, d[i].node, 1000, REFRESH_US);
         if (got != d[i].want && n_wrong++ < 5)
@@ -910,13 +926,15 @@ static void test_many_devices_match_as_the_model_says(void **state)
         if (lg_icache_match(c, &r, d[i].node, 1001, REFRESH_US) != want && n_wrong++ < 5)
             print_error("device %zu (%s), counted %s\n", i, d[i].supi, i % 2 ? "twice" : "once");
     }
-    /* Round trip 1002: every device once, exactly refresh later. */
+    /* Round trip 1002: every device once, exactly its own refresh later. */
     for (size_t i = 0; i < MANY; i++) {
-        lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat, d[i].ts_us + REFRESH_US);
+        lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat,
+                               d[i].ts_us + lg_icache_refresh_us(d[i].supi, REFRESH_US));
         lg_icache_count(c, &r, 1002);
     }
     for (size_t i = 0; i < MANY; i++) {
-        lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat, d[i].ts_us + REFRESH_US);
+        lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat,
+                               d[i].ts_us + lg_icache_refresh_us(d[i].supi, REFRESH_US));
         if (lg_icache_match(c, &r, d[i].node, 1002, REFRESH_US) != 0 && n_wrong++ < 5)
             print_error("device %zu (%s) matches refresh later\n", i, d[i].supi);
     }
@@ -932,6 +950,7 @@ int main(void)
         cmocka_unit_test(test_fresh_cache_matches_nothing),
         cmocka_unit_test(test_sent_then_put_makes_a_matching_entry),
         cmocka_unit_test(test_each_difference_from_the_row_prevents_a_match),
+        cmocka_unit_test(test_refresh_interval_by_the_last_two_digits),
         cmocka_unit_test(test_refresh_boundary_follows_the_refresh_argument),
         cmocka_unit_test(test_report_not_counted_in_its_round_trip_does_not_match),
         cmocka_unit_test(test_device_counted_twice_in_a_round_trip_is_sent),
