@@ -11,10 +11,11 @@
  *
  * Before a round trip is built, every report is looked up in the daemon's
  * cache of coalescable rows (ingest_cache.h): one that would be coalesced
- * into the row this daemon last wrote for its device is counted, not sent
- * (lg_ingest's p_cached, per batch), and its decision is counted from the
- * cache once the batch is accepted. The cache is filled from the answers
- * (cache_ords, cache_dec) and emptied when the database's generation moves.
+ * into its device's row, as the last answer about that row described it,
+ * is counted, not sent (lg_ingest's p_cached, per batch), and its decision
+ * is counted from the cache once the batch is accepted. The cache is filled
+ * from the answers (cache_ords, cache_ts, cache_dec) and emptied when the
+ * database's generation moves or a round trip fails.
  */
 #include "locguard/ingest.h"
 
@@ -331,6 +332,10 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     if (err != NULL || res == NULL || PQntuples(res) != 1) {
         lg_warn("ingest: round trip of %zu batches failed: %s", f->n_items,
                 err ? err : "unexpected result");
+        /* A database that went away may come back as another one (a failover,
+         * a restore): start again from what its answers say. */
+        if (ing->cache != NULL && f->resets == ing->cache_resets)
+            cache_reset(ing, 0);
         cache_done(f);
         finish_all(f->items, LG_INGEST_UNAVAILABLE);
         flight_free(f);

@@ -87,6 +87,10 @@ BEGIN
             RAISE EXCEPTION 'the caller never waited for the high meter''s row';
         END IF;
         PERFORM pg_sleep(0.01);
+        -- pg_stat_activity is read once per transaction and kept: without
+        -- this, a first look taken before the caller began to wait was all
+        -- this loop ever saw (a failure seen once under load in CI).
+        PERFORM pg_stat_clear_snapshot();
     END LOOP;
 END $$;
 SELECT pass('the caller waits for the high meter''s row');
