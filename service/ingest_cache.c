@@ -10,7 +10,7 @@
 /* One slot; key 0 is an empty one. */
 typedef struct entry {
     uint64_t key;     /* the SUPI, see supi_key */
-    int64_t ts_us;    /* time of the report whose write left the row */
+    int64_t ts_us;    /* the row's stored time (ue_location.reported_at) */
     uint32_t flight;  /* the last round trip that sent a report of the device */
     uint32_t mark;    /* the round trip pass 1 last counted the device in ... */
     uint16_t node;    /* the row's node (lg_icache_node) */

@@ -26,10 +26,10 @@
 -- inside decision with the device inside and no outside streak, or a
 -- device that is not checked), less than p_refresh_ms (times the device's
 -- lg_refresh_share, 0.75..1) after the stored report, is counted and not
--- written: its row is read, neither updated nor
--- locked. A durable random-row update costs about 20 us of CPU here, which
--- alone caps a two-core machine near 100k reports/s; a read costs less than
--- half of that. What it changes, and what it does not:
+-- written: its row is read, neither updated nor locked. A durable
+-- random-row update costs about 20 us of CPU here, which alone caps a
+-- two-core machine near 100k reports/s; a read costs less than half of
+-- that. What it changes, and what it does not:
 --   * the stored time lags the newest report by less than p_refresh_ms,
 --     for a device that keeps reporting the same cell; counts and the
 --     latest location see the cell at once, its time at that precision;
@@ -54,9 +54,9 @@
 -- be on its way; a writer that comes later raises the generation after the
 -- one this call read). The daemon then coalesces the same report (same
 -- cell, node and RAT, no position, the only report of its device in the
--- call, less than p_refresh_ms after the stored time) itself and sends
--- only its count per batch, p_cached, which the replay window's claim
--- includes.
+-- call, within its share of p_refresh_ms after the stored time) itself
+-- and sends only its count per batch, p_cached, which the replay window's
+-- claim includes.
 --
 -- The general statement is set-based too: it decides every report it gets
 -- (the area/cell verdict comes from the area_cell_verdict cache, so the
