@@ -70,9 +70,10 @@ typedef struct flight {
     int64_t started_us;
     uint32_t id;             /* for the cache's entries: which round trip sent them */
     uint32_t resets;         /* ing->cache_resets when it was built */
-    bool asked_cache;        /* sent the cache token */
-    size_t n_sent;           /* reports sent; the rest were coalesced from the cache */
-    const lg_report_t **sent; /* the reports sent, in array order (cache_ords index it) */
+    /* With the cache (else NULL and 0): the reports sent, in array order
+     * (cache_ords index it), the rest being coalesced from the cache. */
+    size_t n_sent;
+    const lg_report_t **sent;
     uint16_t *sent_node;     /* and their nodes' numbers */
 } flight_t;
 
@@ -152,7 +153,7 @@ static void cache_reset(lg_ingest_t *ing, int64_t gen)
  */
 static void cache_learn(lg_ingest_t *ing, flight_t *f, const PGresult *res)
 {
-    if (!f->asked_cache || ing->cache == NULL || f->resets != ing->cache_resets)
+    if (f->sent == NULL || ing->cache == NULL || f->resets != ing->cache_resets)
         return; /* emptied since it was built: its answer is about older entries */
     if (PQgetisnull(res, 0, 9)) {
         lg_warn("ingest: another locguard took over the ingest cache; every report is sent "
@@ -299,7 +300,7 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     double seconds = (double)(lg_mono_us() - f->started_us) / 1e6;
 
     ing->n_flights--;
-    if (f->asked_cache && f->resets != ing->cache_resets && ing->n_old_flights > 0)
+    if (f->sent != NULL && f->resets != ing->cache_resets && ing->n_old_flights > 0)
         ing->n_old_flights--;
     ing->inflight_items -= f->n_items;
     ing->inflight_reports -= f->n_reports;
@@ -497,7 +498,6 @@ static void flush_one(lg_ingest_t *ing)
             ing->next_flight = 1;
         f->id = ing->next_flight;
         f->resets = ing->cache_resets;
-        f->asked_cache = true;
         f->sent = lg_xcalloc(f->n_reports ? f->n_reports : 1, sizeof(*f->sent));
         f->sent_node = lg_xcalloc(f->n_reports ? f->n_reports : 1, sizeof(*f->sent_node));
         for (item_t *it = f->items; it != NULL; it = it->next) {
@@ -528,8 +528,8 @@ static void flush_one(lg_ingest_t *ing)
                 lg_icache_sent(cache, r, f->id);
                 f->sent[f->n_sent] = r;
                 f->sent_node[f->n_sent] = it->node;
+                f->n_sent++;
             }
-            f->n_sent++;
             arr_int(&b[4], (int64_t)bi + 1);
             arr_str(&b[5], r->supi);
             arr_int(&b[6], r->ts_us);
