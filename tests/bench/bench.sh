@@ -15,9 +15,10 @@
 #      BENCH_SECONDS: what the database alone sustains;
 #      then BENCH_API_WARMUP (60) s of (b)'s load, not reported: the
 #      daemon's cache of coalescable rows (README "The daemon's cache")
-#      was emptied by (a)'s writes, and fills as each device is reported
-#      again; after refresh_ms every row (a) wrote has been written again
-#      by the daemon, the steady state of a daemon that is the only writer;
+#      starts empty (the daemon has sent nothing yet) and fills as each
+#      device is reported; after refresh_ms every row (a) wrote has come
+#      due and been written by the daemon, the steady state of a daemon
+#      that is the only writer;
 #      (b) mme-sim load through the daemon (mutual TLS, HTTP/1.1, JSON) at
 #      full speed: 8 connections x 500 reports per batch by default;
 #      (c) mme-sim load at half of (b)'s rate, for the ack latency under a
@@ -267,10 +268,12 @@ fi
 
 ctl() { "$locguardctl" --url "http://127.0.0.1:$admin_port" --token-file "$run/admin.token" "$@"; }
 
-# coalesced / cached: the daemon's locguard_reports_coalesced_total and, of
-# those, locguard_reports_cached_total (coalesced from its own cache, not sent).
-coalesced() { ctl metrics | awk '$1 == "locguard_reports_coalesced_total" { print $2 }'; }
-cached() { ctl metrics | awk '$1 == "locguard_reports_cached_total" { print $2 }'; }
+# daemon_metric NAME: a sample of the daemon's /metrics, e.g.
+# locguard_reports_coalesced_total and, of those, locguard_reports_cached_total
+# (coalesced from its own cache, not sent).
+daemon_metric() { ctl metrics | awk -v m="$1" '$1 == m { print $2 }'; }
+coalesced() { daemon_metric locguard_reports_coalesced_total; }
+cached() { daemon_metric locguard_reports_cached_total; }
 
 sim() {
     "$mme_sim" load --host 127.0.0.1 --port "$south_port" --cert "$certs/mme-1.pem" \
@@ -423,10 +426,10 @@ end_webhook_subscriptions
 # After (d), not before (a): its writes refresh most devices within 20 s,
 # and their stored times then expire together a minute later, a wave of
 # writes that fell on (d) when (a0) ran first.
-# The daemon's cache resets so far: the first API round trip after (a)
-# makes one (ingest-direct's writes raised the generation); any other is a
-# change of reference data or a write the daemon did not make.
-cache_resets=$(ctl metrics | awk '$1 == "locguard_ingest_cache_resets_total" { print $2 }')
+# The daemon's cache resets so far. It claims the cache on its first round
+# trip, after (a), so ingest-direct's writes make none; a reset is a change
+# of reference data or a write the daemon did not make.
+cache_resets=$(daemon_metric locguard_ingest_cache_resets_total)
 
 log "(a0) ingest-direct, --refresh-ms 0 (every report written): 2 connections x $direct_batch, ${secs} s"
 out_exact=$("$ingest_direct" --db "$db" --node mme-1 --connections 2 --batch "$direct_batch" \
