@@ -29,6 +29,7 @@
 #include "locguard/release.h"
 #include "locguard/southbound.h"
 #include "locguard/token.h"
+#include "locguard/version.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -41,7 +42,6 @@
 #define DRAIN_TIMEOUT_MS 10000
 #define AUDIT_QUEUE_MAX  4096 /* count answers whose audit row is not yet written */
 #define AUDIT_BATCH_MAX  512  /* count audit rows per statement */
-#define LOCGUARD_VERSION "0.1.0"
 
 /* Everything the running daemon owns; built by main, passed down. */
 typedef struct daemon_ctx {
@@ -306,7 +306,7 @@ static int run(daemon_ctx_t *d)
     d->sigint = evsignal_new(d->base, SIGINT, on_signal, d);
     event_add(d->sigterm, NULL);
     event_add(d->sigint, NULL);
-    lg_info("locguard %s running", LOCGUARD_VERSION);
+    lg_info("locguard %s running", LG_VERSION);
     event_base_dispatch(d->base);
     lg_info("locguard stopped");
     return LG_OK;
@@ -362,7 +362,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "migrate") == 0) {
             is_migrate = true;
         } else if (strcmp(argv[i], "--version") == 0) {
-            puts("locguard " LOCGUARD_VERSION);
+            puts("locguard " LG_VERSION);
             return 0;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
