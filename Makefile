@@ -11,27 +11,50 @@ BUILD    ?= build
 VAR      ?= $(CURDIR)/var
 SANITIZE ?=
 
-# Debian packages the build, the tests and the demo need.
-DEB_PACKAGES = gcc make pkg-config libevent-dev libssl-dev libpq-dev libjansson-dev libcjson-dev \
-               libcmocka-dev postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap \
-               curl openssl iproute2 procps
+# The version, read from its one place (include/locguard/version.h).
+VERSION := $(shell sed -n 's/^\#define LG_VERSION "\(.*\)"/\1/p' include/locguard/version.h)
 
-PKGS     = libevent libevent_openssl libpq openssl jansson libcjson
+# Debian packages the build, the tests, the demo and the bench need; deps.sh
+# installs the missing ones, then checks each command the scripts call.
+DEB_PACKAGES = gcc libc6-dev binutils make pkg-config libevent-dev libssl-dev libpq-dev \
+               libjansson-dev libcjson-dev libcmocka-dev libsystemd-dev postgresql-15 \
+               postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
+               perl curl openssl iproute2 procps xxd
+
+# Installation paths (GNU names; DESTDIR for staged installs, as packagers use).
+# The daemon's default schema_dir is compiled in from $(pkgdatadir).
+PREFIX      ?= /usr/local
+bindir      ?= $(PREFIX)/bin
+datadir     ?= $(PREFIX)/share
+pkgdatadir  ?= $(datadir)/locguard
+sysconfdir  ?= /etc
+unitdir     ?= $(PREFIX)/lib/systemd/system
+sysusersdir ?= $(PREFIX)/lib/sysusers.d
+INSTALL     ?= install
+
+PKGS     = libevent libevent_openssl libpq openssl jansson libcjson libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wformat=2 -Wpointer-arith -Wundef -Wno-format-nonliteral
+# The user's CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS (`make CFLAGS=-O1`, a
+# distribution's hardening flags) are added to ours, never replace them: the
+# C standard, the include paths, the warnings and the dependency files stay.
+# -Werror is on by default (and in `make check`, .ci/run); `make WERROR=`
+# turns it off for builds with newer compilers.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
-           -MMD -MP -fno-strict-aliasing
-LDLIBS  += $(PKG_LIBS) -lm
+LDFLAGS ?=
+WERROR  ?= -Werror
+WARN     = -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wpointer-arith -Wundef -Wno-format-nonliteral
 ifneq ($(SANITIZE),)
-CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=$(SANITIZE)
+SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 BUILD   := $(BUILD)-san
 endif
+FINAL_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(WARN) \
+                $(PKG_CFLAGS) -MMD -MP -fno-strict-aliasing $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS)
+FINAL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+FINAL_LIBS    = $(PKG_LIBS) -lm $(LDLIBS)
 
 # The daemon's modules (everything in service/ except the two mains).
 LIB_SRCS  = $(filter-out service/main.c service/locguardctl.c,$(wildcard service/*.c))
@@ -53,36 +76,45 @@ FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 BINS = $(BUILD)/locguard $(BUILD)/locguardctl $(TOOL_BINS)
 
 .PHONY: all deps check unit dbunit sqltest fuzz-replay integration demo stop bench fuzz \
-        format format-check clean distclean
+        format format-check clean distclean install uninstall version FORCE
 
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(FINAL_CFLAGS) -c -o $@ $<
+
+# The default schema_dir, compiled into config.o. The stamp file changes only
+# when the path does, so `make install PREFIX=/usr` after `make` rebuilds
+# config.o and relinks, and a plain `make` rebuilds nothing.
+$(BUILD)/service/config.o: FINAL_CFLAGS += -DLG_SCHEMA_DIR='"$(pkgdatadir)"'
+$(BUILD)/service/config.o: $(BUILD)/schema-dir.stamp
+$(BUILD)/schema-dir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(pkgdatadir)' | cmp -s - $@ || echo '$(pkgdatadir)' >$@
 
 $(BUILD)/locguard: $(BUILD)/service/main.o $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
 $(BUILD)/locguardctl: $(BUILD)/service/locguardctl.o $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
 # tests/tools/mme_sim.c -> $(BUILD)/mme-sim, and so on.
 define tool_rule
 $(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(TOOL_LIB_OBJS) $(LIB_OBJS)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) -lpthread
+	$$(CC) $$(FINAL_LDFLAGS) -o $$@ $$^ $$(FINAL_LIBS) -lpthread
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz drivers built with a small main that replays the corpus (gcc, no
 # libFuzzer needed); `make fuzz` builds the real libFuzzer binaries with clang.
 $(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
 deps:
 	@tests/tools/deps.sh $(DEB_PACKAGES)
@@ -129,7 +161,7 @@ fuzz:
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	    clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE \
 	        -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(LIB_SRCS) \
-	        $(LDLIBS) || exit 1; \
+	        $(FINAL_LIBS) || exit 1; \
 	    echo "built $(BUILD)/fuzz/$$n: run it with tests/fuzz/corpus/$${n#fuzz_}"; done
 
 format:

@@ -26,6 +26,14 @@ typedef struct key_def {
     int min, max;  /* for T_INT */
 } key_def_t;
 
+/*
+ * Where `make install` puts migrations/ and sql/ ($(pkgdatadir)): the
+ * Makefile passes it when it compiles this file.
+ */
+#ifndef LG_SCHEMA_DIR
+#define LG_SCHEMA_DIR "/usr/local/share/locguard"
+#endif
+
 #define CFG(field) offsetof(lg_config_t, field)
 #define ZONE(field) offsetof(lg_zone_config_t, field)
 
@@ -399,7 +407,7 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
         }
     }
     if (cfg->schema_dir == NULL)
-        cfg->schema_dir = lg_xstrdup(".");
+        cfg->schema_dir = lg_xstrdup(LG_SCHEMA_DIR);
     return LG_OK;
 }
 

@@ -6,6 +6,9 @@
  * reconnect timer with exponential back-off. Queries wait in one FIFO until a
  * connection is IDLE. When no connection is up, queued queries fail at once
  * (the HTTP layer answers 503) instead of piling up: memory stays bounded.
+ * A connection attempt that is not through within connect_timeout_s (a
+ * server that accepts and never answers) is abandoned and retried like a
+ * failed one: libpq's own connect_timeout covers blocking connects only.
  */
 #include "locguard/db.h"
 
@@ -42,6 +45,7 @@ typedef struct conn {
     int io_fd;
     short io_what;
     struct event *retry;   /* reconnect timer */
+    struct event *connect_timer; /* abandons an attempt still CONNECTING after connect_timeout */
     int backoff_ms;
     query_t *current;      /* the query being run (BUSY) */
     PGresult *result;      /* the last result of current */
@@ -51,6 +55,7 @@ typedef struct conn {
 struct lg_db {
     struct event_base *base;
     char *conninfo;
+    int connect_timeout_s; /* bound on each connection attempt */
     lg_metrics_t *metrics;
     int n_conns;
     conn_t *conns;
@@ -140,6 +145,7 @@ static void conn_fail(conn_t *c, const char *why)
         event_free(c->io);
         c->io = NULL;
     }
+    evtimer_del(c->connect_timer);
     if (c->pg != NULL) {
         PQfinish(c->pg);
         c->pg = NULL;
@@ -167,6 +173,14 @@ static void conn_fail(conn_t *c, const char *why)
     }
 }
 
+static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    (void)fd;
+    (void)what;
+    conn_fail(c, "connection attempt timed out");
+}
+
 static void conn_connect(conn_t *c)
 {
     c->pg = PQconnectStart(c->db->conninfo);
@@ -175,6 +189,8 @@ static void conn_connect(conn_t *c)
         return;
     }
     c->state = CONN_CONNECTING;
+    struct timeval tv = {c->db->connect_timeout_s, 0};
+    evtimer_add(c->connect_timer, &tv);
     /* libpq asks to start by waiting for the socket to be writable. */
     watch(c, EV_WRITE);
 }
@@ -308,6 +324,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
             watch(c, EV_WRITE);
             return;
         case PGRES_POLLING_OK:
+            evtimer_del(c->connect_timer);
             if (PQsetnonblocking(c->pg, 1) != 0) {
                 conn_fail(c, "cannot make the connection non-blocking");
                 return;
@@ -329,11 +346,12 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 }
 
 lg_db_t *lg_db_new(struct event_base *base, const char *conninfo, int pool_size,
-                   lg_metrics_t *metrics)
+                   int connect_timeout_s, lg_metrics_t *metrics)
 {
     lg_db_t *db = lg_xcalloc(1, sizeof(*db));
     db->base = base;
     db->conninfo = lg_xstrdup(conninfo);
+    db->connect_timeout_s = connect_timeout_s;
     db->metrics = metrics;
     db->n_conns = pool_size;
     db->conns = lg_xcalloc((size_t)pool_size, sizeof(conn_t));
@@ -343,6 +361,7 @@ lg_db_t *lg_db_new(struct event_base *base, const char *conninfo, int pool_size,
         c->index = i;
         c->backoff_ms = BACKOFF_MIN_MS;
         c->retry = evtimer_new(base, on_retry, c);
+        c->connect_timer = evtimer_new(base, on_connect_timeout, c);
         conn_connect(c);
     }
     return db;
@@ -358,6 +377,7 @@ void lg_db_free(lg_db_t *db)
         if (c->pg != NULL)
             conn_fail(c, "shutting down");
         event_free(c->retry);
+        event_free(c->connect_timer);
     }
     fail_queue(db, "shutting down");
     free(db->conns);

@@ -13,6 +13,7 @@
 #include "locguard/common.h"
 #include "locguard/timefmt.h"
 #include "locguard/token.h"
+#include "locguard/version.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -2031,6 +2032,11 @@ int main(int argc, char **argv)
     const char *url, *token_file;
     int status;
 
+    /* The same version as the daemon's: include/locguard/version.h. */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        puts("locguardctl " LG_VERSION);
+        return 0;
+    }
     /* A closed pipe (locguardctl ... | head) must not kill us mid-write. */
     signal(SIGPIPE, SIG_IGN);
     cl.words = lg_xcalloc((size_t)argc + 1, sizeof(*cl.words));

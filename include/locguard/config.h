@@ -35,7 +35,8 @@ typedef struct lg_zone_config {
 /* The whole configuration. */
 typedef struct lg_config {
     int log_level;             /* LG_LOG_ERROR..LG_LOG_DEBUG */
-    char *schema_dir;          /* directory holding migrations/ and sql/ */
+    char *schema_dir;          /* directory holding migrations/ and sql/; default
+                                  the installed one, $(datadir)/locguard */
     char *pid_file;            /* written at start when set */
     char *ready_file;          /* written once all listeners are bound: "zone port" lines */
 

@@ -27,10 +27,11 @@ typedef void (*lg_db_cb)(void *arg, const PGresult *res, const char *err);
 
 /*
  * Creates the pool and starts connecting pool_size connections. Connections
- * that fail are retried with back-off for as long as the pool lives.
+ * that fail, or whose attempt is not through within connect_timeout_s, are
+ * retried with back-off for as long as the pool lives.
  */
 lg_db_t *lg_db_new(struct event_base *base, const char *conninfo, int pool_size,
-                   lg_metrics_t *metrics);
+                   int connect_timeout_s, lg_metrics_t *metrics);
 
 /*
  * Closes every connection. Queries not yet completed get their callback with
