@@ -164,6 +164,55 @@ fuzz:
 	        $(FINAL_LIBS) || exit 1; \
 	    echo "built $(BUILD)/fuzz/$$n: run it with tests/fuzz/corpus/$${n#fuzz_}"; done
 
+# Installed files. The sample configuration and the unit carry the default
+# paths (/usr/local/bin, /usr/local/share/locguard, /etc/locguard), replaced
+# by the ones of this install. locguard.conf.sample is always ours;
+# locguard.conf is installed from it only when absent (an operator's file is
+# never overwritten) and removed by uninstall only while unchanged.
+MIGRATIONS = $(notdir $(wildcard migrations/*.sql))
+SQL_FILES  = $(notdir $(wildcard sql/*.sql))
+confdir    = $(sysconfdir)/locguard
+DIST_SED   = -e 's|/usr/local/bin|$(bindir)|g' -e 's|/usr/local/share/locguard|$(pkgdatadir)|g' \
+             -e 's|/etc/locguard|$(confdir)|g'
+
+install: $(BUILD)/locguard $(BUILD)/locguardctl
+	@mkdir -p $(BUILD)/dist
+	sed $(DIST_SED) service/dist/locguard.conf >$(BUILD)/dist/locguard.conf
+	sed $(DIST_SED) service/dist/locguard.service >$(BUILD)/dist/locguard.service
+	$(INSTALL) -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(pkgdatadir)/migrations' \
+	    '$(DESTDIR)$(pkgdatadir)/sql' '$(DESTDIR)$(confdir)' '$(DESTDIR)$(unitdir)' \
+	    '$(DESTDIR)$(sysusersdir)'
+	$(INSTALL) -m 755 $(BUILD)/locguard $(BUILD)/locguardctl '$(DESTDIR)$(bindir)/'
+	$(INSTALL) -m 644 $(addprefix migrations/,$(MIGRATIONS)) '$(DESTDIR)$(pkgdatadir)/migrations/'
+	$(INSTALL) -m 644 $(addprefix sql/,$(SQL_FILES)) '$(DESTDIR)$(pkgdatadir)/sql/'
+	$(INSTALL) -m 644 $(BUILD)/dist/locguard.conf '$(DESTDIR)$(confdir)/locguard.conf.sample'
+	@if [ -e '$(DESTDIR)$(confdir)/locguard.conf' ]; then \
+	    echo "kept $(DESTDIR)$(confdir)/locguard.conf (the new sample: locguard.conf.sample)"; \
+	else \
+	    echo "$(INSTALL) -m 644 $(BUILD)/dist/locguard.conf $(DESTDIR)$(confdir)/locguard.conf"; \
+	    $(INSTALL) -m 644 $(BUILD)/dist/locguard.conf '$(DESTDIR)$(confdir)/locguard.conf'; \
+	fi
+	$(INSTALL) -m 644 $(BUILD)/dist/locguard.service '$(DESTDIR)$(unitdir)/locguard.service'
+	$(INSTALL) -m 644 service/dist/locguard.sysusers '$(DESTDIR)$(sysusersdir)/locguard.conf'
+
+uninstall:
+	rm -f '$(DESTDIR)$(bindir)/locguard' '$(DESTDIR)$(bindir)/locguardctl'
+	rm -f $(addprefix '$(DESTDIR)$(pkgdatadir)/migrations/,$(addsuffix ',$(MIGRATIONS)))
+	rm -f $(addprefix '$(DESTDIR)$(pkgdatadir)/sql/,$(addsuffix ',$(SQL_FILES)))
+	@rmdir '$(DESTDIR)$(pkgdatadir)/migrations' '$(DESTDIR)$(pkgdatadir)/sql' '$(DESTDIR)$(pkgdatadir)' 2>/dev/null || true
+	@if cmp -s '$(DESTDIR)$(confdir)/locguard.conf' '$(DESTDIR)$(confdir)/locguard.conf.sample'; then \
+	    echo "rm -f $(DESTDIR)$(confdir)/locguard.conf"; rm -f '$(DESTDIR)$(confdir)/locguard.conf'; \
+	elif [ -e '$(DESTDIR)$(confdir)/locguard.conf' ]; then \
+	    echo "kept $(DESTDIR)$(confdir)/locguard.conf (changed since install)"; \
+	fi
+	rm -f '$(DESTDIR)$(confdir)/locguard.conf.sample'
+	@rmdir '$(DESTDIR)$(confdir)' 2>/dev/null || true
+	rm -f '$(DESTDIR)$(unitdir)/locguard.service' '$(DESTDIR)$(sysusersdir)/locguard.conf'
+
+# The version (include/locguard/version.h), for scripts and packaging.
+version:
+	@echo $(VERSION)
+
 format:
 	clang-format -i service/*.c include/locguard/*.h tests/unit/*.c tests/tools/*.c tests/fuzz/*.c
 
