@@ -32,7 +32,15 @@ unitdir     ?= $(PREFIX)/lib/systemd/system
 sysusersdir ?= $(PREFIX)/lib/sysusers.d
 INSTALL     ?= install
 
-PKGS     = libevent libevent_openssl libpq openssl jansson libcjson libsystemd
+# sd_notify (Type=notify under systemd) through libsystemd, as Redis does:
+# used when pkg-config finds it; `make USE_SYSTEMD=no` builds without it.
+USE_SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && echo yes || echo no)
+
+PKGS     = libevent libevent_openssl libpq openssl jansson libcjson
+ifeq ($(USE_SYSTEMD),yes)
+PKGS    += libsystemd
+SYSTEMD_CFLAGS = -DLG_HAVE_SYSTEMD
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -52,7 +60,8 @@ SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 BUILD   := $(BUILD)-san
 endif
 FINAL_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(WARN) \
-                $(PKG_CFLAGS) -MMD -MP -fno-strict-aliasing $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS)
+                $(PKG_CFLAGS) $(SYSTEMD_CFLAGS) -MMD -MP -fno-strict-aliasing $(SAN_FLAGS) \
+                $(CPPFLAGS) $(CFLAGS)
 FINAL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 FINAL_LIBS    = $(PKG_LIBS) -lm $(LDLIBS)
 

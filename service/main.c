@@ -40,8 +40,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
+#ifdef LG_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#else
+/* Built without libsystemd (make USE_SYSTEMD=no): nothing to tell. */
+static int sd_notify(int unset_environment, const char *state)
+{
+    (void)unset_environment;
+    (void)state;
+    return 0;
+}
+#endif
 
 #define DRAIN_TIMEOUT_MS 10000
 #define AUDIT_QUEUE_MAX  4096 /* count answers whose audit row is not yet written */
@@ -316,8 +326,10 @@ static int run(daemon_ctx_t *d)
     event_add(d->sigint, NULL);
     lg_info("locguard %s running", LG_VERSION);
     /* The ready file is written and every listener bound: systemd may start what follows us. */
-    (void)sd_notifyf(0, "READY=1\nSTATUS=serving %zu zones, schema version %d", d->n_zones,
-                     schema_version);
+    char state[128];
+    snprintf(state, sizeof(state), "READY=1\nSTATUS=serving %zu zones, schema version %d",
+             d->n_zones, schema_version);
+    (void)sd_notify(0, state);
     event_base_dispatch(d->base);
     lg_info("locguard stopped");
     return LG_OK;
