@@ -297,7 +297,8 @@ static int run(daemon_ctx_t *d)
     int schema_version;
     const char *admin_token = NULL;
     (void)sd_notify(0, "STATUS=applying the schema");
-    if (lg_migrate_run(d->cfg.db_conninfo, d->cfg.schema_dir) != LG_OK ||
+    if (lg_migrate_run(d->cfg.db_conninfo, d->cfg.schema_dir, d->cfg.db_connect_timeout_s) !=
+            LG_OK ||
         lg_migrate_latest(d->cfg.schema_dir, &schema_version) != LG_OK)
         return LG_ERR;
     for (size_t i = 0; i < d->cfg.n_zones; i++)
@@ -423,7 +424,7 @@ int main(int argc, char **argv)
 
     int rc;
     if (is_migrate)
-        rc = lg_migrate_run(d.cfg.db_conninfo, d.cfg.schema_dir);
+        rc = lg_migrate_run(d.cfg.db_conninfo, d.cfg.schema_dir, d.cfg.db_connect_timeout_s);
     else
         rc = run(&d);
     cleanup(&d);
