@@ -4,7 +4,9 @@
 # unit, SQL (pgTAP), fuzz-corpus and integration tests against a private
 # PostgreSQL+PostGIS cluster; `make demo` runs the whole story; `make bench`
 # measures. `make SANITIZE=address,undefined check` runs the suite under
-# ASan/UBSan.
+# ASan/UBSan. `make install [PREFIX=/usr/local] [DESTDIR=]` installs the
+# binaries, the schema, a sample configuration and the systemd unit;
+# `make uninstall` removes them. `make version` prints the version.
 
 CC       ?= gcc
 BUILD    ?= build
@@ -89,14 +91,22 @@ BINS = $(BUILD)/locguard $(BUILD)/locguardctl $(TOOL_BINS)
 
 all: $(BINS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_CFLAGS) -c -o $@ $<
+	$(CC) $(FINAL_CFLAGS) $(SCHEMA_DIR_FLAG) -c -o $@ $<
 
-# The default schema_dir, compiled into config.o. The stamp file changes only
-# when the path does, so `make install PREFIX=/usr` after `make` rebuilds
-# config.o and relinks, and a plain `make` rebuilds nothing.
-$(BUILD)/service/config.o: FINAL_CFLAGS += -DLG_SCHEMA_DIR='"$(pkgdatadir)"'
+# Stamps, as Redis's .make-settings: each file changes only when what it
+# records does, so objects are rebuilt when the flags they were compiled with
+# change (`make CFLAGS=-O1`, USE_SYSTEMD, libsystemd-dev installed since),
+# config.o when the installed schema's path does (`make install PREFIX=/usr`
+# after `make`), and a plain `make` rebuilds nothing.
+BUILD_FLAGS = $(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) $(FINAL_LIBS)
+$(BUILD)/flags.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
+
+# The default schema_dir, compiled into config.o.
+$(BUILD)/service/config.o: SCHEMA_DIR_FLAG = -DLG_SCHEMA_DIR='"$(pkgdatadir)"'
 $(BUILD)/service/config.o: $(BUILD)/schema-dir.stamp
 $(BUILD)/schema-dir.stamp: FORCE
 	@mkdir -p $(dir $@)

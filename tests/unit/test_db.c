@@ -29,11 +29,11 @@ typedef struct silent_server {
     int listen_fd;
     int port;
     struct event *accept_ev;
-    struct event *peer_ev;  /* the first accepted connection */
+    struct event *peer_ev; /* the first accepted connection */
     int peer_fd;
-    int n_accepted;         /* connection attempts that reached us */
-    int64_t accepted_us;    /* when the first one did */
-    int64_t closed_us;      /* when the pool closed the first one (0: not yet) */
+    int n_accepted;      /* connection attempts that reached us */
+    int64_t accepted_us; /* when the first one did */
+    int64_t closed_us;   /* when the pool closed the first one (0: not yet) */
 } silent_server_t;
 
 /* The first connection: discards the startup packet, notes when the pool hangs up. */
