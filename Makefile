@@ -52,7 +52,7 @@ FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 
 BINS = $(BUILD)/locguard $(BUILD)/locguardctl $(TOOL_BINS)
 
-.PHONY: all deps check unit dbunit sqltest fuzz-replay integration demo stop bench fuzz \
+.PHONY: all deps check unit dbunit sqltest fuzz-replay integration composecheck demo stop bench fuzz \
         format format-check clean distclean
 
 all: $(BINS)
@@ -104,6 +104,10 @@ sqltest: all
 integration: all
 	@BUILD=$(BUILD) tests/integration/run.sh
 
+# docker-compose.yml and service/dist/Dockerfile, without a Docker engine.
+composecheck: all
+	@BUILD=$(BUILD) tests/compose/check.sh
+
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
 	@$(MAKE) --no-print-directory unit
@@ -111,6 +115,7 @@ check: deps
 	@$(MAKE) --no-print-directory sqltest
 	@$(MAKE) --no-print-directory dbunit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory composecheck
 
 # deps first, then a fresh make: pkg-config's answers are read when make starts.
 demo: deps
