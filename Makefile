@@ -21,7 +21,7 @@ VERSION := $(shell sed -n 's/^\#define LG_VERSION "\(.*\)"/\1/p' include/locguar
 DEB_PACKAGES = gcc libc6-dev binutils make pkg-config libevent-dev libssl-dev libpq-dev \
                libjansson-dev libcjson-dev libcmocka-dev libsystemd-dev postgresql-15 \
                postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
-               perl curl openssl iproute2 procps xxd
+               perl curl openssl iproute2 procps xxd docker-compose python3-yaml
 
 # Installation paths (GNU names; DESTDIR for staged installs, as packagers use).
 # The daemon's default schema_dir is compiled in from $(pkgdatadir).
@@ -86,7 +86,7 @@ FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 
 BINS = $(BUILD)/locguard $(BUILD)/locguardctl $(TOOL_BINS)
 
-.PHONY: all deps check unit dbunit sqltest fuzz-replay integration demo stop bench fuzz \
+.PHONY: all deps check unit dbunit sqltest fuzz-replay integration composecheck demo stop bench fuzz \
         format format-check clean distclean install uninstall version FORCE
 
 all: $(BINS)
@@ -155,6 +155,10 @@ sqltest: all
 integration: all
 	@BUILD=$(BUILD) tests/integration/run.sh
 
+# docker-compose.yml and service/dist/Dockerfile, without a Docker engine.
+composecheck: all
+	@BUILD=$(BUILD) tests/compose/check.sh
+
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
 	@$(MAKE) --no-print-directory unit
@@ -162,6 +166,7 @@ check: deps
 	@$(MAKE) --no-print-directory sqltest
 	@$(MAKE) --no-print-directory dbunit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory composecheck
 
 # deps first, then a fresh make: pkg-config's answers are read when make starts.
 demo: deps

@@ -47,6 +47,13 @@ test_database_down_gives_503_then_the_resent_batch_is_accepted_once() {
     assert_eq 5 "$(header Retry-After)" "Retry-After"
     wait_for 15 "readyz 503 with the database down" readyz_is 503
     assert_eq 200 "$(admin GET /healthz)" "healthz (the process itself is fine)"
+    # locguardctl says "unavailable" (exit 5) for /readyz's and the admin API's 503.
+    local rc=0
+    ctl health >/dev/null 2>&1 || rc=$?
+    assert_eq 5 "$rc" "locguardctl health exit status with the database down"
+    rc=0
+    ctl node list >/dev/null 2>&1 || rc=$?
+    assert_eq 5 "$rc" "locguardctl node list exit status with the database down"
 
     pg start
     # The daemon reconnects on its own; the node keeps resending.
