@@ -387,6 +387,7 @@ int main(int argc, char **argv)
         return 1;
     }
     lg_log_level = d.cfg.log_level;
+    lg_log_format = d.cfg.log_format;
     signal(SIGPIPE, SIG_IGN);
 
     int rc;
