@@ -498,7 +498,6 @@ static void on_client(void *arg, const PGresult *res, const char *err)
     int64_t now_us = lg_mono_us();
     uint8_t key[32];
     if (err != NULL) {
-        lg_metrics_add(o->metrics, LG_C_DB_ERRORS, 1);
         lg_warn("oauth: client lookup failed: %s", err);
         reply_error(p->req, 503, "temporarily_unavailable", 5);
         goto out;
