@@ -195,6 +195,16 @@ uint64_t lg_metrics_get(const lg_metrics_t *m, lg_counter_t c)
     return m->counters[c];
 }
 
+int64_t lg_metrics_get_gauge(const lg_metrics_t *m, lg_gauge_t g)
+{
+    return m->gauges[g];
+}
+
+uint64_t lg_metrics_histogram_count(const lg_metrics_t *m, lg_histogram_t h)
+{
+    return m->histograms[h].count;
+}
+
 /* Writes HELP and TYPE when def starts a new family. */
 static void header(struct evbuffer *out, const metric_def_t *def, const char *type)
 {

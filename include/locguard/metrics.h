@@ -98,6 +98,12 @@ void lg_metrics_observe(lg_metrics_t *m, lg_histogram_t h, double value);
 /* Current value of a counter (for tests and logs). */
 uint64_t lg_metrics_get(const lg_metrics_t *m, lg_counter_t c);
 
+/* Current value of a gauge (for tests). */
+int64_t lg_metrics_get_gauge(const lg_metrics_t *m, lg_gauge_t g);
+
+/* Observations recorded in a histogram (for tests). */
+uint64_t lg_metrics_histogram_count(const lg_metrics_t *m, lg_histogram_t h);
+
 /*
  * Appends the Prometheus text exposition of every metric to out, starting
  * with locguard_build_info{version="LG_VERSION"} 1.
