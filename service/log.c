@@ -179,13 +179,14 @@ size_t lg_log_format_line(char *buf, size_t size, int format, int64_t now_us, in
     puts_(&l, level_names[level]);
     puts_(&l, " ");
     if (zone != NULL || peer != NULL) {
-        puts_(&l, "[");
-        puts_(&l, zone != NULL ? zone : "-");
-        if (peer != NULL) {
-            puts_(&l, " ");
-            puts_(&l, peer);
-        }
-        puts_(&l, "] ");
+        char who[160];
+        snprintf(who, sizeof(who), "[%s%s%s] ", zone != NULL ? zone : "-", peer != NULL ? " " : "",
+                 peer != NULL ? peer : "");
+        /* A peer name comes from the network: no control characters in a text line. */
+        for (char *p = who; *p != '\0'; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+        puts_(&l, who);
     }
     /* The message is cut to what fits; newlines in it would split the line. */
     for (const char *p = msg; *p != '\0' && l.len + l.reserve < l.size; p++)
