@@ -78,13 +78,18 @@ static void fd_peer(evutil_socket_t fd, char *buf, size_t size)
  * True when this callback reports the end of a handshake that failed: a
  * fatal alert sent or received (no client certificate, an unknown CA, an old
  * protocol version, the peer closing half-way), or the handshake returning
- * an error with no I/O pending (a plain HTTP request, which gets no alert).
+ * an error rather than "wait for I/O" (a plain HTTP request, which gets no
+ * alert). libevent clears the error queue before each SSL call, so
+ * SSL_get_error sees this handshake's errors only.
  */
 static bool is_handshake_failure(const SSL *ssl, int where, int ret)
 {
     if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL)
         return true;
-    return (where & SSL_CB_EXIT) && ret <= 0 && SSL_want_nothing(ssl);
+    if (!(where & SSL_CB_EXIT) || ret > 0)
+        return false;
+    int e = SSL_get_error(ssl, ret);
+    return e == SSL_ERROR_SSL || e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN;
 }
 
 /*
@@ -108,8 +113,14 @@ static void on_ssl_info(const SSL *ssl, int where, int ret)
         if (lg_log_level >= LG_LOG_DEBUG) {
             char peer[64];
             fd_peer(SSL_get_fd(ssl), peer, sizeof(peer));
-            lg_zdebug(lg_zone_kind_name(zone->kind), peer, "TLS handshake failed: %s",
-                      (where & SSL_CB_ALERT) ? SSL_alert_desc_string_long(ret) : "not TLS");
+            if (where & SSL_CB_ALERT)
+                lg_zdebug(lg_zone_kind_name(zone->kind), peer,
+                          "TLS handshake failed: alert %d (%s) %s", ret & 0xff,
+                          SSL_alert_desc_string_long(ret),
+                          (where & SSL_CB_READ) ? "received" : "sent");
+            else
+                lg_zdebug(lg_zone_kind_name(zone->kind), peer,
+                          "TLS handshake failed: not TLS, or the connection broke");
         }
     } else {
         return;
