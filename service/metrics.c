@@ -232,8 +232,10 @@ void lg_metrics_render(const lg_metrics_t *m, struct evbuffer *out)
                              "# TYPE locguard_http_requests_total counter\n");
     for (int z = 1; z < ZONE_KINDS; z++)
         for (int k = 0; k < 5; k++)
-            evbuffer_add_printf(out, "locguard_http_requests_total{zone=\"%s\",code=\"%dxx\"} %llu\n",
-                                lg_zone_kind_name((lg_zone_kind_t)z), k + 1, (unsigned long long)m->requests[z][k]);
+            evbuffer_add_printf(out,
+                                "locguard_http_requests_total{zone=\"%s\",code=\"%dxx\"} %llu\n",
+                                lg_zone_kind_name((lg_zone_kind_t)z), k + 1,
+                                (unsigned long long)m->requests[z][k]);
     for (int c = 0; c < LG_COUNTER_COUNT; c++) {
         const metric_def_t *d = &counter_defs[c];
         header(out, d, "counter");

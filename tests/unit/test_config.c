@@ -155,7 +155,8 @@ static void test_log_format_defaults_to_text(void **state)
     (void)state;
     lg_config_t cfg;
     char err[256] = "";
-    assert_int_equal(parse(&cfg, "[daemon]\nlog_format = text\n[database]\nconninfo = x\n", err, sizeof(err)), LG_OK);
+    static const char text[] = "[daemon]\nlog_format = text\n[database]\nconninfo = x\n";
+    assert_int_equal(parse(&cfg, text, err, sizeof(err)), LG_OK);
     assert_int_equal(cfg.log_format, LG_LOG_TEXT);
     lg_config_cleanup(&cfg);
     lg_config_defaults(&cfg);

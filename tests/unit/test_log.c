@@ -16,8 +16,7 @@
 
 static char line[8192];
 
-static const char *fmt(int format, int level, const char *zone, const char *peer,
-                       const char *msg)
+static const char *fmt(int format, int level, const char *zone, const char *peer, const char *msg)
 {
     size_t n = lg_log_format_line(line, sizeof(line), format, T_US, level, zone, peer, msg);
     assert_true(n < sizeof(line));
@@ -69,8 +68,9 @@ static void test_json_escapes_quotes_controls_and_bad_utf8(void **state)
     json_t *j = json_loads(out, 0, &e);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "peer")), "c\"1\\");
-    assert_string_equal(json_string_value(json_object_get(j, "msg")),
-                        "q\" b\\ n\n t\t r\r c\x01 d\x7f e\xc3\xa9 bad\xef\xbf\xbd\xef\xbf\xbd end");
+    assert_string_equal(
+        json_string_value(json_object_get(j, "msg")),
+        "q\" b\\ n\n t\t r\r c\x01 d\x7f e\xc3\xa9 bad\xef\xbf\xbd\xef\xbf\xbd end");
     json_decref(j);
 }
 
@@ -78,7 +78,8 @@ static void test_overlong_and_surrogate_utf8_are_replaced(void **state)
 {
     (void)state;
     /* C0 80: an overlong NUL; ED A0 80: a UTF-16 surrogate; F4 90: beyond U+10FFFF. */
-    const char *out = fmt(LG_LOG_JSON, LG_LOG_INFO, NULL, NULL, "a\xc0\x80 b\xed\xa0\x80 c\xf4\x90");
+    const char *out =
+        fmt(LG_LOG_JSON, LG_LOG_INFO, NULL, NULL, "a\xc0\x80 b\xed\xa0\x80 c\xf4\x90");
     json_t *j = json_loads(out, 0, NULL);
     assert_non_null(j);
     const char *msg = json_string_value(json_object_get(j, "msg"));
