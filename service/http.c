@@ -79,11 +79,16 @@ static void fd_peer(evutil_socket_t fd, char *buf, size_t size)
  * fatal alert sent or received (no client certificate, an unknown CA, an old
  * protocol version, the peer closing half-way), or the handshake returning
  * an error rather than "wait for I/O" (a plain HTTP request, which gets no
- * alert). libevent clears the error queue before each SSL call, so
- * SSL_get_error sees this handshake's errors only.
+ * alert). Not a connection closed before its first byte (a load balancer's
+ * TCP check). libevent clears the error queue before each SSL call, so the
+ * queue holds this handshake's errors only.
  */
 static bool is_handshake_failure(const SSL *ssl, int where, int ret)
 {
+    /* A connection closed before sending a byte (a TCP probe) had no handshake to fail. */
+    if (SSL_get_state(ssl) == TLS_ST_BEFORE &&
+        ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        return false;
     if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL)
         return true;
     if (!(where & SSL_CB_EXIT) || ret > 0)

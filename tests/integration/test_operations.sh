@@ -96,6 +96,9 @@ test_a_finished_handshake_dropped_without_close_notify_is_not_a_failure() {
     exec 3>&-
     grep -q '^Verify return code: 0' "$T/s_client.out" ||
         fail "s_client did not complete its handshake: $(cat "$T/s_client.out")"
+    # A TCP check (connect, close, nothing sent) had no handshake to fail.
+    exec 5<>"/dev/tcp/127.0.0.1/$SOUTH_PORT"
+    exec 5>&-
     # And curl, which completes its handshakes too.
     for i in 1 2 3; do
         assert_eq 405 "$(curl_status --cacert "$CERTS/ca.pem" --cert "$CERTS/mme-1.pem" \
