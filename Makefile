@@ -21,7 +21,7 @@ VERSION := $(shell sed -n 's/^\#define LG_VERSION "\(.*\)"/\1/p' include/locguar
 DEB_PACKAGES = gcc libc6-dev binutils make pkg-config libevent-dev libssl-dev libpq-dev \
                libjansson-dev libcjson-dev libcmocka-dev libsystemd-dev postgresql-15 \
                postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
-               perl curl openssl iproute2 procps xxd docker-compose python3-yaml
+               perl curl openssl iproute2 procps xxd docker-compose python3-yaml prometheus
 
 # Installation paths (GNU names; DESTDIR for staged installs, as packagers use).
 # The daemon's default schema_dir is compiled in from $(pkgdatadir).

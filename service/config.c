@@ -15,7 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_INT, T_INT64, T_STR, T_LOGLEVEL, T_ZONEKIND, T_LISTEN, T_RATIO } key_type_t;
+typedef enum {
+    T_INT,
+    T_INT64,
+    T_STR,
+    T_LOGLEVEL,
+    T_LOGFORMAT,
+    T_ZONEKIND,
+    T_LISTEN,
+    T_RATIO
+} key_type_t;
 
 /* One known key: where it lives in lg_config_t (or lg_zone_config_t). */
 typedef struct key_def {
@@ -39,6 +48,7 @@ typedef struct key_def {
 
 static const key_def_t keys[] = {
     {"daemon", "log_level", T_LOGLEVEL, CFG(log_level), 0, 0},
+    {"daemon", "log_format", T_LOGFORMAT, CFG(log_format), 0, 0},
     {"daemon", "schema_dir", T_STR, CFG(schema_dir), 0, 0},
     {"daemon", "pid_file", T_STR, CFG(pid_file), 0, 0},
     {"daemon", "ready_file", T_STR, CFG(ready_file), 0, 0},
@@ -238,6 +248,13 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
         if (level < 0)
             return LG_ERR;
         cfg->log_level = level;
+        return LG_OK;
+    }
+    case T_LOGFORMAT: {
+        int format = lg_log_format_parse(v);
+        if (format < 0)
+            return LG_ERR;
+        cfg->log_format = format;
         return LG_OK;
     }
     case T_ZONEKIND:
@@ -459,4 +476,19 @@ void lg_config_cleanup(lg_config_t *cfg)
         free(z->token_file);
     }
     memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *lg_zone_kind_name(lg_zone_kind_t kind)
+{
+    switch (kind) {
+    case LG_ZONE_SOUTHBOUND:
+        return "southbound";
+    case LG_ZONE_ADMIN:
+        return "admin";
+    case LG_ZONE_NORTHBOUND:
+        return "northbound";
+    case LG_ZONE_EXPOSURE:
+        return "exposure";
+    }
+    return "?";
 }

@@ -152,6 +152,9 @@ static void conn_fail(conn_t *c, const char *why)
     }
     c->state = CONN_DOWN;
     update_gauge(db);
+    /* A lost connection or a failed connect is a database failure; our own closing is not. */
+    if (db->metrics != NULL && !db->is_closing)
+        lg_metrics_add(db->metrics, LG_C_DB_ERRORS, 1);
     query_t *q = c->current;
     c->current = NULL;
     if (c->result != NULL) {
@@ -159,8 +162,6 @@ static void conn_fail(conn_t *c, const char *why)
         c->result = NULL;
     }
     if (q != NULL) {
-        if (db->metrics != NULL)
-            lg_metrics_add(db->metrics, LG_C_DB_ERRORS, 1);
         q->cb(q->arg, NULL, "database connection lost");
         query_free(q);
     }
@@ -265,7 +266,8 @@ static void conn_complete(conn_t *c)
             err = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
             if (err == NULL)
                 err = "query failed";
-            if (db->metrics != NULL)
+            if (db->metrics != NULL &&
+                lg_db_is_failure(res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL))
                 lg_metrics_add(db->metrics, LG_C_DB_ERRORS, 1);
         }
         q->cb(q->arg, res, err);
@@ -408,6 +410,18 @@ int lg_db_query(lg_db_t *db, const char *sql, int nparams, const char *const *va
     for (int i = 0; i < db->n_conns && db->head != NULL; i++)
         conn_dispatch(&db->conns[i]);
     return LG_OK;
+}
+
+bool lg_db_is_failure(const char *sqlstate)
+{
+    if (sqlstate == NULL || strlen(sqlstate) != 5)
+        return true;
+    static const char *const callers_classes[] = {"22", "23", "P0", "LG"};
+    for (size_t i = 0; i < LG_ARRAY_SIZE(callers_classes); i++)
+        if (strncmp(sqlstate, callers_classes[i], 2) == 0)
+            return false;
+    return strcmp(sqlstate, "42501") != 0 && strcmp(sqlstate, "40001") != 0 &&
+           strcmp(sqlstate, "40P01") != 0;
 }
 
 bool lg_db_is_up(const lg_db_t *db)

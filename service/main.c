@@ -196,7 +196,7 @@ static int start_services(daemon_ctx_t *d)
     }
     bool needs_client_cert = false;
     if (has_zone(c, LG_ZONE_NORTHBOUND, &needs_client_cert)) {
-        d->oauth_north = lg_oauth_new(d->db, d->signer, LG_NORTHBOUND_AUDIENCE,
+        d->oauth_north = lg_oauth_new(d->db, d->signer, "northbound", LG_NORTHBOUND_AUDIENCE,
                                       c->oauth_token_ttl_s, d->metrics);
         if (d->oauth_north == NULL)
             return LG_ERR;
@@ -207,7 +207,7 @@ static int start_services(daemon_ctx_t *d)
     }
 
     if (has_zone(c, LG_ZONE_EXPOSURE, NULL)) {
-        d->oauth_exposure = lg_oauth_new(d->db, d->signer, LG_EXPOSURE_AUDIENCE,
+        d->oauth_exposure = lg_oauth_new(d->db, d->signer, "exposure", LG_EXPOSURE_AUDIENCE,
                                          c->oauth_token_ttl_s, d->metrics);
         if (d->oauth_exposure == NULL)
             return LG_ERR;
@@ -420,6 +420,7 @@ int main(int argc, char **argv)
         return 0;
     }
     lg_log_level = d.cfg.log_level;
+    lg_log_format = d.cfg.log_format;
     signal(SIGPIPE, SIG_IGN);
 
     int rc;

@@ -53,6 +53,17 @@ LG_MUST_CHECK int lg_db_query(lg_db_t *db, const char *sql, int nparams,
 /* True when at least one connection is ready for queries. */
 bool lg_db_is_up(const lg_db_t *db);
 
+/*
+ * True when a failed query's SQLSTATE is a database failure, counted in
+ * locguard_db_errors_total: anything but the request's own data and our
+ * functions' refusals, which the HTTP layer answers 4xx: data exceptions
+ * (22), integrity constraints (23), PL/pgSQL raises (P0), our own class LG,
+ * the T8 refusal 42501, and the serialization failures and deadlocks
+ * (40001, 40P01) the group commit sends again. NULL (no SQLSTATE: an error
+ * of libpq itself) is a failure.
+ */
+bool lg_db_is_failure(const char *sqlstate);
+
 /* Number of connections ready and not running a query. */
 int lg_db_idle(const lg_db_t *db);
 

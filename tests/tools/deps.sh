@@ -69,6 +69,7 @@ cmd  timeout              coreutils                              tests
 cmd  md5sum               coreutils                              pgcluster.sh
 cmd  install              coreutils                              make install
 cmd  cmp                  diffutils                              make install, uninstall
+cmd  promtool             prometheus                             test_operations.sh (the /metrics text)
 cmd  docker-compose       docker-compose                         make composecheck (config only, no engine)
 file /usr/lib/python3/dist-packages/yaml/__init__.py python3-yaml  tests/compose/check.sh
 EOF
