@@ -16,30 +16,5 @@ CREATE TABLE area_cell_verdict (
 );
 CREATE INDEX area_cell_verdict_cell_key ON area_cell_verdict (cell_key);
 
--- Forget the cached verdicts of an area whose geometry changed.
-CREATE FUNCTION lg_area_geom_changed() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-BEGIN
-    DELETE FROM area_cell_verdict WHERE area_id = NEW.id;
-    RETURN NULL;
-END
-$fn$;
-
-CREATE TRIGGER area_geom_changed
-    AFTER UPDATE OF geom ON area
-    FOR EACH ROW WHEN (OLD.geom IS DISTINCT FROM NEW.geom)
-    EXECUTE FUNCTION lg_area_geom_changed();
-
--- Forget the cached verdicts of a cell whose coverage changed.
-CREATE FUNCTION lg_cell_coverage_changed() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-BEGIN
-    DELETE FROM area_cell_verdict WHERE cell_key = NEW.cell_key;
-    RETURN NULL;
-END
-$fn$;
-
-CREATE TRIGGER cell_coverage_changed
-    AFTER UPDATE OF coverage ON cell
-    FOR EACH ROW WHEN (OLD.coverage IS DISTINCT FROM NEW.coverage)
-    EXECUTE FUNCTION lg_cell_coverage_changed();
+-- The triggers that forget an area's or a cell's verdicts when its geometry
+-- changes are in sql/invalidation.sql.

@@ -40,37 +40,7 @@ ALTER TABLE ue_location
 UPDATE ue_location l SET imsi = u.imsi FROM ue u WHERE u.id = l.ue_id;
 CREATE INDEX ue_location_imsi ON ue_location (imsi);
 
--- Raises the epoch: every cached decision is stale from this transaction's
--- commit on. Statement level: one update per statement, whatever it touched.
-CREATE FUNCTION lg_ref_epoch_bump() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-BEGIN
-    UPDATE lg_ref_epoch SET epoch = epoch + 1 WHERE one;
-    RETURN NULL;
-END
-$fn$;
-
-CREATE TRIGGER ue_decision_inputs_changed
-    AFTER UPDATE OF imsi, mobility, ambiguous_policy ON ue
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ref_epoch_bump();
-CREATE TRIGGER ue_area_changed
-    AFTER INSERT OR UPDATE OR DELETE ON ue_area
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ref_epoch_bump();
-CREATE TRIGGER ue_area_truncated
-    AFTER TRUNCATE ON ue_area
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ref_epoch_bump();
-CREATE TRIGGER area_changed
-    AFTER UPDATE OF geom OR DELETE ON area
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ref_epoch_bump();
-CREATE TRIGGER area_truncated
-    AFTER TRUNCATE ON area
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ref_epoch_bump();
-CREATE TRIGGER cell_changed
-    AFTER INSERT OR UPDATE OR DELETE ON cell
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ref_epoch_bump();
-CREATE TRIGGER cell_truncated
-    AFTER TRUNCATE ON cell
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ref_epoch_bump();
+-- The triggers that raise the epoch are in sql/invalidation.sql.
 
 -- Fill the cache for the rows already there, from the cached area/cell
 -- verdicts only (no GEOS work here): the decision the full path would make

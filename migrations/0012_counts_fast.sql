@@ -29,19 +29,7 @@ CREATE TABLE count_geo_version (
 );
 INSERT INTO count_geo_version (version, built) VALUES (1, 0);
 
-CREATE FUNCTION lg_count_geo_bump() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-BEGIN
-    UPDATE count_geo_version SET version = version + 1 WHERE one;
-    RETURN NULL;
-END
-$fn$;
-CREATE TRIGGER cell_count_geo_changed
-    AFTER INSERT OR UPDATE OF cell_key, coverage OR DELETE ON cell
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_count_geo_bump();
-CREATE TRIGGER cell_count_geo_truncated
-    AFTER TRUNCATE ON cell
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_count_geo_bump();
+-- The triggers that raise version are in sql/invalidation.sql.
 
 CREATE TABLE count_cell (
     cell_key text     COLLATE "C" PRIMARY KEY,

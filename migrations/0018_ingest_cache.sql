@@ -39,36 +39,8 @@ CREATE TABLE ingest_cache_owner (
 );
 INSERT INTO ingest_cache_owner (one) VALUES (true);
 
--- The generation as it stands (no lock; not transactional).
-CREATE FUNCTION lg_ingest_cache_gen() RETURNS bigint
-LANGUAGE sql STABLE AS $fn$
-    SELECT s.last_value FROM lg_ingest_cache_gen s
-$fn$;
-
--- Raises the generation unless the statement runs in the owner's lg_ingest.
-CREATE FUNCTION lg_ingest_cache_invalidate() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-BEGIN
-    IF current_setting('locguard.ingest_cache_owner', true) IS DISTINCT FROM 'on' THEN
-        PERFORM nextval('lg_ingest_cache_gen');
-    END IF;
-    RETURN NULL;
-END
-$fn$;
-
-CREATE TRIGGER ue_location_written
-    AFTER INSERT OR UPDATE OR DELETE ON ue_location
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ingest_cache_invalidate();
-CREATE TRIGGER ue_location_truncated
-    AFTER TRUNCATE ON ue_location
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ingest_cache_invalidate();
-CREATE TRIGGER ref_epoch_raised
-    AFTER UPDATE ON lg_ref_epoch
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ingest_cache_invalidate();
--- Not high_seq: lg_ingest raises it on every call.
-CREATE TRIGGER network_node_changed
-    AFTER INSERT OR DELETE OR UPDATE OF name, enabled ON network_node
-    FOR EACH STATEMENT EXECUTE FUNCTION lg_ingest_cache_invalidate();
+-- lg_ingest_cache_gen() and the triggers that raise the generation are in
+-- sql/invalidation.sql.
 
 -- lg_ingest gains p_cache_token, p_cache_gen and p_cached, and the result
 -- columns cache_gen, cache_ords and cache_dec (sql/ingest.sql): drop the
