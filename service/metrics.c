@@ -58,7 +58,7 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
     [LG_C_DB_ERRORS] = {"locguard_db_errors_total", "",
                         "Database failures: connections lost or not made, and server errors "
                         "that are not the request's data (SQLSTATE classes other than 22, 23, "
-                        "P0, 40001/40P01 and our own refusals)."},
+                        "P0 and LG, 42501, 40001 and 40P01)."},
     [LG_C_INGEST_RETRIES] = {"locguard_ingest_retries_total", "",
                              "Group commits rolled back by a deadlock or serialization "
                              "failure and sent again."},
