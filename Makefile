@@ -4,34 +4,68 @@
 # unit, SQL (pgTAP), fuzz-corpus and integration tests against a private
 # PostgreSQL+PostGIS cluster; `make demo` runs the whole story; `make bench`
 # measures. `make SANITIZE=address,undefined check` runs the suite under
-# ASan/UBSan.
+# ASan/UBSan. `make install [PREFIX=/usr/local] [DESTDIR=]` installs the
+# binaries, the schema, a sample configuration and the systemd unit;
+# `make uninstall` removes them. `make version` prints the version.
 
 CC       ?= gcc
 BUILD    ?= build
 VAR      ?= $(CURDIR)/var
 SANITIZE ?=
 
-# Debian packages the build, the tests and the demo need.
-DEB_PACKAGES = gcc make pkg-config libevent-dev libssl-dev libpq-dev libjansson-dev libcjson-dev \
-               libcmocka-dev postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap \
-               curl openssl iproute2 procps
+# The version, read from its one place (include/locguard/version.h).
+VERSION := $(shell sed -n 's/^\#define LG_VERSION "\(.*\)"/\1/p' include/locguard/version.h)
+
+# Debian packages the build, the tests, the demo and the bench need; deps.sh
+# installs the missing ones, then checks each command the scripts call.
+DEB_PACKAGES = gcc libc6-dev binutils make pkg-config libevent-dev libssl-dev libpq-dev \
+               libjansson-dev libcjson-dev libcmocka-dev libsystemd-dev postgresql-15 \
+               postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
+               perl curl openssl iproute2 procps xxd docker-compose python3-yaml prometheus
+
+# Installation paths (GNU names; DESTDIR for staged installs, as packagers use).
+# The daemon's default schema_dir is compiled in from $(pkgdatadir).
+PREFIX      ?= /usr/local
+bindir      ?= $(PREFIX)/bin
+datadir     ?= $(PREFIX)/share
+pkgdatadir  ?= $(datadir)/locguard
+sysconfdir  ?= /etc
+unitdir     ?= $(PREFIX)/lib/systemd/system
+sysusersdir ?= $(PREFIX)/lib/sysusers.d
+INSTALL     ?= install
+
+# sd_notify (Type=notify under systemd) through libsystemd, as Redis does:
+# used when pkg-config finds it; `make USE_SYSTEMD=no` builds without it.
+USE_SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && echo yes || echo no)
 
 PKGS     = libevent libevent_openssl libpq openssl jansson libcjson
+ifeq ($(USE_SYSTEMD),yes)
+PKGS    += libsystemd
+SYSTEMD_CFLAGS = -DLG_HAVE_SYSTEMD
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wformat=2 -Wpointer-arith -Wundef -Wno-format-nonliteral
+# The user's CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS (`make CFLAGS=-O1`, a
+# distribution's hardening flags) are added to ours, never replace them: the
+# C standard, the include paths, the warnings and the dependency files stay.
+# -Werror is on by default (and in `make check`, .ci/run); `make WERROR=`
+# turns it off for builds with newer compilers.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
-           -MMD -MP -fno-strict-aliasing
-LDLIBS  += $(PKG_LIBS) -lm
+LDFLAGS ?=
+WERROR  ?= -Werror
+WARN     = -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wpointer-arith -Wundef -Wno-format-nonliteral
 ifneq ($(SANITIZE),)
-CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=$(SANITIZE)
+SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 BUILD   := $(BUILD)-san
 endif
+FINAL_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $(WARN) \
+                $(PKG_CFLAGS) $(SYSTEMD_CFLAGS) -MMD -MP -fno-strict-aliasing $(SAN_FLAGS) \
+                $(CPPFLAGS) $(CFLAGS)
+FINAL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+FINAL_LIBS    = $(PKG_LIBS) -lm $(LDLIBS)
 
 # The daemon's modules (everything in service/ except the two mains).
 LIB_SRCS  = $(filter-out service/main.c service/locguardctl.c,$(wildcard service/*.c))
@@ -52,37 +86,54 @@ FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 
 BINS = $(BUILD)/locguard $(BUILD)/locguardctl $(TOOL_BINS)
 
-.PHONY: all deps check unit dbunit sqltest fuzz-replay integration demo stop bench fuzz \
-        format format-check clean distclean
+.PHONY: all deps check unit dbunit sqltest fuzz-replay integration composecheck demo stop bench fuzz \
+        format format-check clean distclean install uninstall version FORCE
 
 all: $(BINS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(FINAL_CFLAGS) $(SCHEMA_DIR_FLAG) -c -o $@ $<
+
+# Stamps, as Redis's .make-settings: each file changes only when what it
+# records does, so objects are rebuilt when the flags they were compiled with
+# change (`make CFLAGS=-O1`, USE_SYSTEMD, libsystemd-dev installed since),
+# config.o when the installed schema's path does (`make install PREFIX=/usr`
+# after `make`), and a plain `make` rebuilds nothing.
+BUILD_FLAGS = $(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) $(FINAL_LIBS)
+$(BUILD)/flags.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
+
+# The default schema_dir, compiled into config.o.
+$(BUILD)/service/config.o: SCHEMA_DIR_FLAG = -DLG_SCHEMA_DIR='"$(pkgdatadir)"'
+$(BUILD)/service/config.o: $(BUILD)/schema-dir.stamp
+$(BUILD)/schema-dir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(pkgdatadir)' | cmp -s - $@ || echo '$(pkgdatadir)' >$@
 
 $(BUILD)/locguard: $(BUILD)/service/main.o $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
 $(BUILD)/locguardctl: $(BUILD)/service/locguardctl.o $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
 # tests/tools/mme_sim.c -> $(BUILD)/mme-sim, and so on.
 define tool_rule
 $(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(TOOL_LIB_OBJS) $(LIB_OBJS)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) -lpthread
+	$$(CC) $$(FINAL_LDFLAGS) -o $$@ $$^ $$(FINAL_LIBS) -lpthread
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz drivers built with a small main that replays the corpus (gcc, no
 # libFuzzer needed); `make fuzz` builds the real libFuzzer binaries with clang.
 $(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
 deps:
 	@tests/tools/deps.sh $(DEB_PACKAGES)
@@ -104,6 +155,10 @@ sqltest: all
 integration: all
 	@BUILD=$(BUILD) tests/integration/run.sh
 
+# docker-compose.yml and service/dist/Dockerfile, without a Docker engine.
+composecheck: all
+	@BUILD=$(BUILD) tests/compose/check.sh
+
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
 	@$(MAKE) --no-print-directory unit
@@ -111,6 +166,7 @@ check: deps
 	@$(MAKE) --no-print-directory sqltest
 	@$(MAKE) --no-print-directory dbunit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory composecheck
 
 # deps first, then a fresh make: pkg-config's answers are read when make starts.
 demo: deps
@@ -129,8 +185,57 @@ fuzz:
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	    clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE \
 	        -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(LIB_SRCS) \
-	        $(LDLIBS) || exit 1; \
+	        $(FINAL_LIBS) || exit 1; \
 	    echo "built $(BUILD)/fuzz/$$n: run it with tests/fuzz/corpus/$${n#fuzz_}"; done
+
+# Installed files. The sample configuration and the unit carry the default
+# paths (/usr/local/bin, /usr/local/share/locguard, /etc/locguard), replaced
+# by the ones of this install. locguard.conf.sample is always ours;
+# locguard.conf is installed from it only when absent (an operator's file is
+# never overwritten) and removed by uninstall only while unchanged.
+MIGRATIONS = $(notdir $(wildcard migrations/*.sql))
+SQL_FILES  = $(notdir $(wildcard sql/*.sql))
+confdir    = $(sysconfdir)/locguard
+DIST_SED   = -e 's|/usr/local/bin|$(bindir)|g' -e 's|/usr/local/share/locguard|$(pkgdatadir)|g' \
+             -e 's|/etc/locguard|$(confdir)|g'
+
+install: $(BUILD)/locguard $(BUILD)/locguardctl
+	@mkdir -p $(BUILD)/dist
+	sed $(DIST_SED) service/dist/locguard.conf >$(BUILD)/dist/locguard.conf
+	sed $(DIST_SED) service/dist/locguard.service >$(BUILD)/dist/locguard.service
+	$(INSTALL) -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(pkgdatadir)/migrations' \
+	    '$(DESTDIR)$(pkgdatadir)/sql' '$(DESTDIR)$(confdir)' '$(DESTDIR)$(unitdir)' \
+	    '$(DESTDIR)$(sysusersdir)'
+	$(INSTALL) -m 755 $(BUILD)/locguard $(BUILD)/locguardctl '$(DESTDIR)$(bindir)/'
+	$(INSTALL) -m 644 $(addprefix migrations/,$(MIGRATIONS)) '$(DESTDIR)$(pkgdatadir)/migrations/'
+	$(INSTALL) -m 644 $(addprefix sql/,$(SQL_FILES)) '$(DESTDIR)$(pkgdatadir)/sql/'
+	$(INSTALL) -m 644 $(BUILD)/dist/locguard.conf '$(DESTDIR)$(confdir)/locguard.conf.sample'
+	@if [ -e '$(DESTDIR)$(confdir)/locguard.conf' ]; then \
+	    echo "kept $(DESTDIR)$(confdir)/locguard.conf (the new sample: locguard.conf.sample)"; \
+	else \
+	    echo "$(INSTALL) -m 644 $(BUILD)/dist/locguard.conf $(DESTDIR)$(confdir)/locguard.conf"; \
+	    $(INSTALL) -m 644 $(BUILD)/dist/locguard.conf '$(DESTDIR)$(confdir)/locguard.conf'; \
+	fi
+	$(INSTALL) -m 644 $(BUILD)/dist/locguard.service '$(DESTDIR)$(unitdir)/locguard.service'
+	$(INSTALL) -m 644 service/dist/locguard.sysusers '$(DESTDIR)$(sysusersdir)/locguard.conf'
+
+uninstall:
+	rm -f '$(DESTDIR)$(bindir)/locguard' '$(DESTDIR)$(bindir)/locguardctl'
+	rm -f $(addprefix '$(DESTDIR)$(pkgdatadir)/migrations/,$(addsuffix ',$(MIGRATIONS)))
+	rm -f $(addprefix '$(DESTDIR)$(pkgdatadir)/sql/,$(addsuffix ',$(SQL_FILES)))
+	@rmdir '$(DESTDIR)$(pkgdatadir)/migrations' '$(DESTDIR)$(pkgdatadir)/sql' '$(DESTDIR)$(pkgdatadir)' 2>/dev/null || true
+	@if cmp -s '$(DESTDIR)$(confdir)/locguard.conf' '$(DESTDIR)$(confdir)/locguard.conf.sample'; then \
+	    echo "rm -f $(DESTDIR)$(confdir)/locguard.conf"; rm -f '$(DESTDIR)$(confdir)/locguard.conf'; \
+	elif [ -e '$(DESTDIR)$(confdir)/locguard.conf' ]; then \
+	    echo "kept $(DESTDIR)$(confdir)/locguard.conf (changed since install)"; \
+	fi
+	rm -f '$(DESTDIR)$(confdir)/locguard.conf.sample'
+	@rmdir '$(DESTDIR)$(confdir)' 2>/dev/null || true
+	rm -f '$(DESTDIR)$(unitdir)/locguard.service' '$(DESTDIR)$(sysusersdir)/locguard.conf'
+
+# The version (include/locguard/version.h), for scripts and packaging.
+version:
+	@echo $(VERSION)
 
 format:
 	clang-format -i service/*.c include/locguard/*.h tests/unit/*.c tests/tools/*.c tests/fuzz/*.c

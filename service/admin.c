@@ -217,8 +217,8 @@ static void reply_sql_error(struct evhttp_request *req, const PGresult *res, con
         lg_http_reply_problem(req, 400, "Bad Request", err, "INVALID_PARAMETER", &ip, 1, 0);
     } else {
         /* The message may quote provisioned values: keep it out of info-level logs. */
-        lg_warn("admin: SQL error %s", state);
-        lg_debug("admin: SQL error %s: %s", state, err);
+        lg_zwarn("admin", "admin", "SQL error %s", state);
+        lg_zdebug("admin", "admin", "SQL error %s: %s", state, err);
         lg_http_reply_problem(req, 500, "Internal Server Error", "the request failed",
                               "SYSTEM_FAILURE", NULL, 0, 0);
     }
@@ -372,6 +372,10 @@ void lg_admin_handle(struct evhttp_request *req, void *arg)
         return;
     }
     if (!is_authorized(admin, req)) {
+        /* Not yet "admin": the address is all we know of the peer. */
+        char addr[64];
+        lg_http_peer_addr(req, addr, sizeof(addr));
+        lg_zinfo("admin", addr, "request refused with 401: no valid bearer token");
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"locguard-admin\"");
         lg_http_reply_problem(req, 401, "Unauthorized", "a valid admin bearer token is required",

@@ -15,7 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_INT, T_INT64, T_STR, T_LOGLEVEL, T_ZONEKIND, T_LISTEN, T_RATIO } key_type_t;
+typedef enum {
+    T_INT,
+    T_INT64,
+    T_STR,
+    T_LOGLEVEL,
+    T_LOGFORMAT,
+    T_ZONEKIND,
+    T_LISTEN,
+    T_RATIO
+} key_type_t;
 
 /* One known key: where it lives in lg_config_t (or lg_zone_config_t). */
 typedef struct key_def {
@@ -26,11 +35,20 @@ typedef struct key_def {
     int min, max;  /* for T_INT */
 } key_def_t;
 
+/*
+ * Where `make install` puts migrations/ and sql/ ($(pkgdatadir)): the
+ * Makefile passes it when it compiles this file.
+ */
+#ifndef LG_SCHEMA_DIR
+#define LG_SCHEMA_DIR "/usr/local/share/locguard"
+#endif
+
 #define CFG(field) offsetof(lg_config_t, field)
 #define ZONE(field) offsetof(lg_zone_config_t, field)
 
 static const key_def_t keys[] = {
     {"daemon", "log_level", T_LOGLEVEL, CFG(log_level), 0, 0},
+    {"daemon", "log_format", T_LOGFORMAT, CFG(log_format), 0, 0},
     {"daemon", "schema_dir", T_STR, CFG(schema_dir), 0, 0},
     {"daemon", "pid_file", T_STR, CFG(pid_file), 0, 0},
     {"daemon", "ready_file", T_STR, CFG(ready_file), 0, 0},
@@ -232,6 +250,13 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
         cfg->log_level = level;
         return LG_OK;
     }
+    case T_LOGFORMAT: {
+        int format = lg_log_format_parse(v);
+        if (format < 0)
+            return LG_ERR;
+        cfg->log_format = format;
+        return LG_OK;
+    }
     case T_ZONEKIND:
         if (strcmp(v, "southbound") == 0)
             zone->kind = LG_ZONE_SOUTHBOUND;
@@ -399,7 +424,7 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
         }
     }
     if (cfg->schema_dir == NULL)
-        cfg->schema_dir = lg_xstrdup(".");
+        cfg->schema_dir = lg_xstrdup(LG_SCHEMA_DIR);
     return LG_OK;
 }
 
@@ -451,4 +476,19 @@ void lg_config_cleanup(lg_config_t *cfg)
         free(z->token_file);
     }
     memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *lg_zone_kind_name(lg_zone_kind_t kind)
+{
+    switch (kind) {
+    case LG_ZONE_SOUTHBOUND:
+        return "southbound";
+    case LG_ZONE_ADMIN:
+        return "admin";
+    case LG_ZONE_NORTHBOUND:
+        return "northbound";
+    case LG_ZONE_EXPOSURE:
+        return "exposure";
+    }
+    return "?";
 }

@@ -6,6 +6,9 @@
  * reconnect timer with exponential back-off. Queries wait in one FIFO until a
  * connection is IDLE. When no connection is up, queued queries fail at once
  * (the HTTP layer answers 503) instead of piling up: memory stays bounded.
+ * A connection attempt that is not through within connect_timeout_s (a
+ * server that accepts and never answers) is abandoned and retried like a
+ * failed one: libpq's own connect_timeout covers blocking connects only.
  */
 #include "locguard/db.h"
 
@@ -42,6 +45,7 @@ typedef struct conn {
     int io_fd;
     short io_what;
     struct event *retry;   /* reconnect timer */
+    struct event *connect_timer; /* abandons an attempt still CONNECTING after connect_timeout */
     int backoff_ms;
     query_t *current;      /* the query being run (BUSY) */
     PGresult *result;      /* the last result of current */
@@ -51,6 +55,7 @@ typedef struct conn {
 struct lg_db {
     struct event_base *base;
     char *conninfo;
+    int connect_timeout_s; /* bound on each connection attempt */
     lg_metrics_t *metrics;
     int n_conns;
     conn_t *conns;
@@ -140,12 +145,16 @@ static void conn_fail(conn_t *c, const char *why)
         event_free(c->io);
         c->io = NULL;
     }
+    evtimer_del(c->connect_timer);
     if (c->pg != NULL) {
         PQfinish(c->pg);
         c->pg = NULL;
     }
     c->state = CONN_DOWN;
     update_gauge(db);
+    /* A lost connection or a failed connect is a database failure; our own closing is not. */
+    if (db->metrics != NULL && !db->is_closing)
+        lg_metrics_add(db->metrics, LG_C_DB_ERRORS, 1);
     query_t *q = c->current;
     c->current = NULL;
     if (c->result != NULL) {
@@ -153,8 +162,6 @@ static void conn_fail(conn_t *c, const char *why)
         c->result = NULL;
     }
     if (q != NULL) {
-        if (db->metrics != NULL)
-            lg_metrics_add(db->metrics, LG_C_DB_ERRORS, 1);
         q->cb(q->arg, NULL, "database connection lost");
         query_free(q);
     }
@@ -167,6 +174,14 @@ static void conn_fail(conn_t *c, const char *why)
     }
 }
 
+static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    (void)fd;
+    (void)what;
+    conn_fail(c, "connection attempt timed out");
+}
+
 static void conn_connect(conn_t *c)
 {
     c->pg = PQconnectStart(c->db->conninfo);
@@ -175,6 +190,8 @@ static void conn_connect(conn_t *c)
         return;
     }
     c->state = CONN_CONNECTING;
+    struct timeval tv = {c->db->connect_timeout_s, 0};
+    evtimer_add(c->connect_timer, &tv);
     /* libpq asks to start by waiting for the socket to be writable. */
     watch(c, EV_WRITE);
 }
@@ -249,7 +266,8 @@ static void conn_complete(conn_t *c)
             err = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
             if (err == NULL)
                 err = "query failed";
-            if (db->metrics != NULL)
+            if (db->metrics != NULL &&
+                lg_db_is_failure(res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL))
                 lg_metrics_add(db->metrics, LG_C_DB_ERRORS, 1);
         }
         q->cb(q->arg, res, err);
@@ -308,6 +326,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
             watch(c, EV_WRITE);
             return;
         case PGRES_POLLING_OK:
+            evtimer_del(c->connect_timer);
             if (PQsetnonblocking(c->pg, 1) != 0) {
                 conn_fail(c, "cannot make the connection non-blocking");
                 return;
@@ -329,11 +348,12 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 }
 
 lg_db_t *lg_db_new(struct event_base *base, const char *conninfo, int pool_size,
-                   lg_metrics_t *metrics)
+                   int connect_timeout_s, lg_metrics_t *metrics)
 {
     lg_db_t *db = lg_xcalloc(1, sizeof(*db));
     db->base = base;
     db->conninfo = lg_xstrdup(conninfo);
+    db->connect_timeout_s = connect_timeout_s;
     db->metrics = metrics;
     db->n_conns = pool_size;
     db->conns = lg_xcalloc((size_t)pool_size, sizeof(conn_t));
@@ -343,6 +363,7 @@ lg_db_t *lg_db_new(struct event_base *base, const char *conninfo, int pool_size,
         c->index = i;
         c->backoff_ms = BACKOFF_MIN_MS;
         c->retry = evtimer_new(base, on_retry, c);
+        c->connect_timer = evtimer_new(base, on_connect_timeout, c);
         conn_connect(c);
     }
     return db;
@@ -358,6 +379,7 @@ void lg_db_free(lg_db_t *db)
         if (c->pg != NULL)
             conn_fail(c, "shutting down");
         event_free(c->retry);
+        event_free(c->connect_timer);
     }
     fail_queue(db, "shutting down");
     free(db->conns);
@@ -388,6 +410,18 @@ int lg_db_query(lg_db_t *db, const char *sql, int nparams, const char *const *va
     for (int i = 0; i < db->n_conns && db->head != NULL; i++)
         conn_dispatch(&db->conns[i]);
     return LG_OK;
+}
+
+bool lg_db_is_failure(const char *sqlstate)
+{
+    if (sqlstate == NULL || strlen(sqlstate) != 5)
+        return true;
+    static const char *const callers_classes[] = {"22", "23", "P0", "LG"};
+    for (size_t i = 0; i < LG_ARRAY_SIZE(callers_classes); i++)
+        if (strncmp(sqlstate, callers_classes[i], 2) == 0)
+            return false;
+    return strcmp(sqlstate, "42501") != 0 && strcmp(sqlstate, "40001") != 0 &&
+           strcmp(sqlstate, "40P01") != 0;
 }
 
 bool lg_db_is_up(const lg_db_t *db)

@@ -66,8 +66,26 @@ struct lg_exposure {
 typedef struct call {
     lg_exposure_t *ex;
     struct evhttp_request *req;
+    int64_t started_us;               /* monotonic arrival, for the count duration */
+    char client[LG_TOKEN_SUB_MAX];    /* the token's subject, the peer of log lines */
     char answer[96]; /* from memory: the body to send once audited */
 } call_t;
+
+#define ZONE "exposure"
+
+/* The count request that arrived at started_us is answered now. */
+static void observe_count(lg_exposure_t *ex, int64_t started_us)
+{
+    lg_metrics_observe(ex->metrics, LG_H_COUNT_DURATION,
+                       (double)(lg_mono_us() - started_us) / 1e6);
+}
+
+/* Answered, the call is done: counts its duration and frees it. */
+static void call_done(call_t *c)
+{
+    observe_count(c->ex, c->started_us);
+    free(c);
+}
 
 lg_exposure_t *lg_exposure_new(lg_db_t *db, lg_metrics_t *metrics, const lg_token_signer_t *signer,
                                lg_oauth_t *oauth, const lg_config_t *cfg)
@@ -200,12 +218,11 @@ static void on_query_done(void *arg, const PGresult *res, const char *err)
         const char *text = PQgetvalue(res, 0, 0);
         lg_http_reply_text(req, 200, "application/json", text, strlen(text));
     } else if (err == NULL) {
-        lg_error("exposure: lg_counts_query returned no answer");
+        lg_zerror(ZONE, c->client, "lg_counts_query returned no answer");
         reply_error(req, 500, "INTERNAL", "Unknown server error. Typically a server bug.", 0);
     } else {
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         if (state == NULL) {
-            lg_metrics_add(c->ex->metrics, LG_C_DB_ERRORS, 1);
             reply_unavailable(req);
         } else if (strcmp(state, "22023") == 0) {
             const char *message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -213,9 +230,8 @@ static void on_query_done(void *arg, const PGresult *res, const char *err)
                         message ? message : "Invalid argument.", 0);
         } else {
             /* Connection-class errors and admin shutdowns are temporary; the rest is ours. */
-            lg_metrics_add(c->ex->metrics, LG_C_DB_ERRORS, 1);
-            lg_warn("exposure: SQL error %s", state);
-            lg_debug("exposure: SQL error %s: %s", state, err);
+            lg_zwarn(ZONE, c->client, "SQL error %s", state);
+            lg_zdebug(ZONE, c->client, "SQL error %s: %s", state, err);
             if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
                 strncmp(state, "53", 2) == 0 || strcmp(state, "40001") == 0 ||
                 strcmp(state, "40P01") == 0)
@@ -225,7 +241,7 @@ static void on_query_done(void *arg, const PGresult *res, const char *err)
                             0);
         }
     }
-    free(c);
+    call_done(c);
 }
 
 static void on_audited(void *arg, const char *err)
@@ -234,10 +250,9 @@ static void on_audited(void *arg, const char *err)
     if (err == NULL) {
         lg_http_reply_text(c->req, 200, "application/json", c->answer, strlen(c->answer));
     } else {
-        lg_metrics_add(c->ex->metrics, LG_C_DB_ERRORS, 1);
         reply_unavailable(c->req);
     }
-    free(c);
+    call_done(c);
 }
 
 /* The member key of normalised (a camara.c time) as microseconds; false when absent. */
@@ -252,10 +267,11 @@ static bool time_of(const json_t *normalised, const char *key, int64_t *us)
  * Answers the validated request from the in-memory releases: a refusal at
  * once, an answer once its audit row is queued (or written, with
  * audit_wait); 503 when the row cannot be.
- * Returns false, having done nothing, when the evaluator cannot answer it.
+ * Returns false, having done nothing, when the evaluator cannot answer it;
+ * *is_pending says whether the answer is left to the audit's callback.
  */
 static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, const char *client,
-                               const json_t *normalised)
+                               const json_t *normalised, int64_t started_us, bool *is_pending)
 {
     const lg_countsnap_t *snap = ex->countmap ? lg_countmap_snapshot(ex->countmap) : NULL;
     lg_count_area_t area;
@@ -282,6 +298,8 @@ static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, co
     call_t *c = lg_xcalloc(1, sizeof(*c));
     c->ex = ex;
     c->req = req;
+    c->started_us = started_us;
+    lg_strlcpy(c->client, client, sizeof(c->client));
     lg_count_answer_json(&a, c->answer, sizeof(c->answer));
     /* The audit row lg_counts_query would write, marked as answered from memory. */
     json_t *releases = json_null();
@@ -309,6 +327,8 @@ static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, co
     if (!ex->is_audit_wait) {
         lg_http_reply_text(req, 200, "application/json", c->answer, strlen(c->answer));
         free(c);
+    } else {
+        *is_pending = true;
     }
     return true;
 }
@@ -323,8 +343,14 @@ static bool is_json(const char *content_type)
     return len == 16 && strncasecmp(content_type, "application/json", 16) == 0;
 }
 
-static void handle_count(lg_exposure_t *ex, struct evhttp_request *req)
+/*
+ * The count route past its path and method. Returns true when the answer
+ * is left to a callback (the database's or the audit's), false when it has
+ * been sent.
+ */
+static bool handle_count(lg_exposure_t *ex, struct evhttp_request *req, int64_t started_us)
 {
+    bool is_pending = false;
     lg_token_claims_t claims;
     int status = 0;
     if (lg_oauth_authenticate(ex->signer, req, LG_EXPOSURE_AUDIENCE, LG_EXPOSURE_SCOPE, &claims,
@@ -344,24 +370,24 @@ static void handle_count(lg_exposure_t *ex, struct evhttp_request *req)
                         "credentials.",
                         0);
         }
-        return;
+        return false;
     }
     int retry_after_s = take_token(ex, claims.sub, lg_mono_us());
     if (retry_after_s > 0) {
         reply_error(req, 429, "TOO_MANY_REQUESTS",
                     "Either out of resource quota or reaching rate limiting.", retry_after_s);
-        return;
+        return false;
     }
     if (!is_json(evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"))) {
         reply_error(req, 400, lg_camara_invalid_argument,
                     "The request body must be application/json.", 0);
-        return;
+        return false;
     }
 
     if (ex->release != NULL && lg_release_noise_failing(ex->release)) {
         /* Fail closed: no count while the noise of the releases cannot be drawn. */
         reply_unavailable(req);
-        return;
+        return false;
     }
 
     size_t len;
@@ -370,11 +396,11 @@ static void handle_count(lg_exposure_t *ex, struct evhttp_request *req)
     lg_camara_error_t verr;
     if (lg_camara_validate_count(body, len, lg_now_us(), &normalised, &verr) != LG_OK) {
         reply_error(req, verr.status, verr.code, verr.message, 0);
-        return;
+        return false;
     }
-    if (answer_from_memory(ex, req, claims.sub, normalised)) {
+    if (answer_from_memory(ex, req, claims.sub, normalised, started_us, &is_pending)) {
         json_decref(normalised);
-        return;
+        return is_pending;
     }
     char *area = json_dumps(json_object_get(normalised, "area"), JSON_COMPACT);
     char k[16], min_m2[32], max_m2[32];
@@ -393,17 +419,23 @@ static void handle_count(lg_exposure_t *ex, struct evhttp_request *req)
     call_t *c = lg_xcalloc(1, sizeof(*c));
     c->ex = ex;
     c->req = req;
+    c->started_us = started_us;
+    lg_strlcpy(c->client, claims.sub, sizeof(c->client));
+    is_pending = true;
     if (area == NULL || lg_db_query(ex->db, query_sql, 7, values, on_query_done, c) != LG_OK) {
         free(c);
         reply_unavailable(req);
+        is_pending = false;
     }
     free(area);
     json_decref(normalised);
+    return is_pending;
 }
 
 void lg_exposure_handle(struct evhttp_request *req, void *arg)
 {
     lg_exposure_t *ex = arg;
+    int64_t started_us = lg_mono_us();
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (path == NULL)
         path = "/";
@@ -435,7 +467,8 @@ void lg_exposure_handle(struct evhttp_request *req, void *arg)
                     "The requested method is not allowed/supported on the target resource.", 0);
         return;
     }
-    handle_count(ex, req);
+    if (!handle_count(ex, req, started_us))
+        observe_count(ex, started_us);
 }
 
 void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release)

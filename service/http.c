@@ -4,7 +4,9 @@
  * zone speaks TLS only: evhttp's bufferevent callback wraps every accepted
  * socket in a bufferevent_openssl, the SSL_CTX pins TLS >= 1.2, and with a
  * client CA the handshake itself refuses peers without a certificate that
- * chains to it, so nothing of theirs reaches a route.
+ * chains to it, so nothing of theirs reaches a route. Every answered request
+ * is counted by zone and status class; a connection that ends before its
+ * handshake completes is counted once as a handshake failure.
  */
 #include "locguard/http.h"
 
@@ -20,12 +22,19 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+/* A TLS connection's flags, kept in its SSL's ex_data slot zone->ssl_index. */
+#define HS_DONE 1u    /* the handshake completed (a finished one never counts as failed) */
+#define HS_COUNTED 2u /* already counted as a failed handshake */
+
 struct lg_http_zone {
     char name[32];
+    lg_zone_kind_t kind;
+    int ssl_index; /* SSL ex_data index of the per-connection HS_* flags */
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     SSL_CTX *ssl_ctx;
@@ -45,18 +54,84 @@ static void log_ssl_errors(const char *zone, const char *what)
     }
 }
 
+/* Writes "ADDR:PORT" ("[ADDR]:PORT" for IPv6) of the socket's peer, or "?". */
+static void fd_peer(evutil_socket_t fd, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN];
+    lg_strlcpy(buf, "?", size);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        if (inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)) != NULL)
+            snprintf(buf, size, "%s:%d", host, ntohs(sin->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+        if (inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host)) != NULL)
+            snprintf(buf, size, "[%s]:%d", host, ntohs(sin6->sin6_port));
+    }
+}
+
 /*
- * Counts handshakes we end with a fatal alert (no client certificate, one
- * from an unknown CA, an old protocol version): the peer never reaches a
- * route, so this metric is the only trace of it.
+ * True when this callback reports the end of a handshake that failed: a
+ * fatal alert sent or received (no client certificate, an unknown CA, an old
+ * protocol version, the peer closing half-way), or the handshake returning
+ * an error rather than "wait for I/O" (a plain HTTP request, which gets no
+ * alert). Not a connection closed before its first byte (a load balancer's
+ * TCP check). libevent clears the error queue before each SSL call, so the
+ * queue holds this handshake's errors only.
+ */
+static bool is_handshake_failure(const SSL *ssl, int where, int ret)
+{
+    /* A connection closed before sending a byte (a TCP probe) had no handshake to fail. */
+    if (SSL_get_state(ssl) == TLS_ST_BEFORE &&
+        ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        return false;
+    if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL)
+        return true;
+    if (!(where & SSL_CB_EXIT) || ret > 0)
+        return false;
+    int e = SSL_get_error(ssl, ret);
+    return e == SSL_ERROR_SSL || e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN;
+}
+
+/*
+ * Counts connections whose handshake fails, once each: the peer never
+ * reaches a route, so this metric is the only trace of it. A connection
+ * whose handshake completed never counts, whatever happens to it later
+ * (a client closing without close_notify breaks the connection after the
+ * handshake: OpenSSL then reports a fatal alert while "in init" again).
  */
 static void on_ssl_info(const SSL *ssl, int where, int ret)
 {
-    if ((where & SSL_CB_WRITE_ALERT) && (ret >> 8) == SSL3_AL_FATAL && !SSL_is_init_finished(ssl)) {
-        lg_http_zone_t *zone = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    lg_http_zone_t *zone = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    uintptr_t flags = (uintptr_t)SSL_get_ex_data(ssl, zone->ssl_index);
+    if (flags & (HS_DONE | HS_COUNTED))
+        return;
+    if (where & SSL_CB_HANDSHAKE_DONE) {
+        flags |= HS_DONE;
+    } else if (is_handshake_failure(ssl, where, ret)) {
+        flags |= HS_COUNTED;
         lg_metrics_add(zone->metrics, LG_C_TLS_HANDSHAKE_FAILURES, 1);
-        lg_debug("zone %s: TLS handshake refused: %s", zone->name, SSL_alert_desc_string_long(ret));
+        if (lg_log_level >= LG_LOG_DEBUG) {
+            char peer[64];
+            fd_peer(SSL_get_fd(ssl), peer, sizeof(peer));
+            if (where & SSL_CB_ALERT)
+                lg_zdebug(lg_zone_kind_name(zone->kind), peer,
+                          "TLS handshake failed: alert %d (%s) %s", ret & 0xff,
+                          SSL_alert_desc_string_long(ret),
+                          (where & SSL_CB_READ) ? "received" : "sent");
+            else
+                lg_zdebug(lg_zone_kind_name(zone->kind), peer,
+                          "TLS handshake failed: not TLS, or the connection broke");
+        }
+    } else {
+        return;
     }
+    /* The SSL is the library's const view of our own connection; its ex_data is ours. */
+    SSL_set_ex_data((SSL *)ssl, zone->ssl_index, (void *)flags);
 }
 
 static SSL_CTX *make_ssl_ctx(lg_http_zone_t *zone, const lg_zone_config_t *cfg)
@@ -88,6 +163,9 @@ static SSL_CTX *make_ssl_ctx(lg_http_zone_t *zone, const lg_zone_config_t *cfg)
         SSL_CTX_set_verify_depth(ctx, 4);
     }
     /* Resumed sessions skip the certificate check's cost but keep its result. */
+    zone->ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    if (zone->ssl_index < 0)
+        goto failed;
     SSL_CTX_set_app_data(ctx, zone);
     SSL_CTX_set_info_callback(ctx, on_ssl_info);
     static const unsigned char sid_ctx[] = "locguard";
@@ -128,10 +206,17 @@ static void set_nodelay(struct evhttp_request *req)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* The reply has been written: counts the request by its status class. */
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+    lg_http_zone_t *zone = arg;
+    lg_metrics_count_request(zone->metrics, zone->kind, evhttp_request_get_response_code(req));
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     lg_http_zone_t *zone = arg;
-    lg_metrics_add(zone->metrics, LG_C_HTTP_REQUESTS, 1);
+    evhttp_request_set_on_complete_cb(req, on_complete, zone);
     set_nodelay(req);
     zone->handler(req, zone->arg);
 }
@@ -142,6 +227,7 @@ lg_http_zone_t *lg_http_zone_new(struct event_base *base, const lg_zone_config_t
 {
     lg_http_zone_t *zone = lg_xcalloc(1, sizeof(*zone));
     lg_strlcpy(zone->name, cfg->name, sizeof(zone->name));
+    zone->kind = cfg->kind;
     zone->metrics = metrics;
     zone->handler = handler;
     zone->arg = arg;
@@ -204,6 +290,13 @@ int lg_http_zone_port(const lg_http_zone_t *zone)
 const char *lg_http_zone_name(const lg_http_zone_t *zone)
 {
     return zone->name;
+}
+
+void lg_http_peer_addr(struct evhttp_request *req, char *buf, size_t size)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    fd_peer(bev ? bufferevent_getfd(bev) : -1, buf, size);
 }
 
 int lg_http_peer_cn(struct evhttp_request *req, char *buf, size_t size)

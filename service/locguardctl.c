@@ -7,12 +7,17 @@
  * with --json). Every command is a row of the command table below: method,
  * path template, the options it takes, how its body is built and how its
  * answer is printed. Errors from the daemon arrive as ProblemDetails and are
- * printed to stderr (exit 1); bad command lines exit 2. The CLI blocks on a
- * private event_base; nothing here is shared with the daemon's loop.
+ * printed to stderr (with --json, also the daemon's body as sent, on stdout);
+ * local errors (a bad command line, an unreadable file, a daemon that cannot
+ * be reached) are printed the same way, as a problem object of the same
+ * shape. The exit status says which kind of failure it was (see
+ * exit_statuses). The CLI blocks on a private event_base; nothing here is
+ * shared with the daemon's loop.
  */
 #include "locguard/common.h"
 #include "locguard/timefmt.h"
 #include "locguard/token.h"
+#include "locguard/version.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,10 +35,37 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-/* Process exit statuses: success, the daemon or a file said no, bad command line. */
-#define EXIT_OK    0
-#define EXIT_FAIL  1
-#define EXIT_USAGE 2
+/*
+ * Process exit statuses, one per kind of outcome a script may act on
+ * differently; exit_statuses below names them for --help and the README.
+ */
+enum exit_status {
+    EXIT_OK = 0,          /* the daemon did it */
+    EXIT_FAIL = 1,        /* any other error: refused input, authentication, a local file */
+    EXIT_USAGE = 2,       /* the command line is wrong; nothing was sent */
+    EXIT_NOT_FOUND = 3,   /* 404: the named node, device, area... does not exist */
+    EXIT_CONFLICT = 4,    /* 409: it exists already, differently, or something depends on it */
+    EXIT_UNAVAILABLE = 5, /* no answer, or 502/503/504/429: the daemon or its database is down */
+};
+
+/* How each exit status is shown: in --help, and in --json problems made here. */
+static const struct {
+    enum exit_status status;
+    int http_status; /* the HTTP status a local error of this kind stands for */
+    const char *title;
+    const char *cause;   /* "cause" of a problem object made locally */
+    const char *meaning; /* the --help line */
+} exit_statuses[] = {
+    {EXIT_OK, 200, "OK", NULL, "success"},
+    {EXIT_FAIL, 500, "Error", "LOCAL_ERROR",
+     "other error (invalid input, authentication, an unreadable file)"},
+    {EXIT_USAGE, 400, "Bad Request", "INVALID_USAGE", "bad command line; nothing was sent"},
+    {EXIT_NOT_FOUND, 404, "Not Found", "RESOURCE_NOT_FOUND", "not found (HTTP 404)"},
+    {EXIT_CONFLICT, 409, "Conflict", "RESOURCE_CONFLICT",
+     "conflict (HTTP 409: exists with other values, or in use)"},
+    {EXIT_UNAVAILABLE, 503, "Service Unavailable", "DAEMON_UNREACHABLE",
+     "unavailable: daemon unreachable, HTTP 502/503/504/429, database down"},
+};
 
 #define DEFAULT_URL       "http://127.0.0.1:7080"
 #define REQUEST_TIMEOUT_S 30
@@ -393,7 +425,130 @@ static void print_help(FILE *f)
           "commands:\n",
           f);
     print_synopses(f, NULL, NULL);
-    fputs("\nExit status: 0 success, 1 the daemon refused or could not be reached, 2 usage.\n", f);
+    fputs("\nexit status:\n", f);
+    for (size_t i = 0; i < LG_ARRAY_SIZE(exit_statuses); i++)
+        fprintf(f, "  %d  %s\n", (int)exit_statuses[i].status, exit_statuses[i].meaning);
+    fputs("\nWith --json, an error is also printed on stdout as one JSON problem object:\n"
+          "the daemon's ProblemDetails as sent, or {title, status, detail, cause} made\n"
+          "here (cause INVALID_USAGE, LOCAL_ERROR or DAEMON_UNREACHABLE). The message\n"
+          "for people goes to stderr either way.\n",
+          f);
+}
+
+/*
+ * Whether errors are also printed as JSON problem objects on stdout (--json).
+ * Set once in main before anything can fail; read by the error printers,
+ * which every layer calls (option checks, body builders, the HTTP call)
+ * without a struct ctl to carry it.
+ */
+static bool errors_as_json;
+
+/* Returns the row of exit_statuses describing status (EXIT_FAIL's for an unknown one). */
+static size_t exit_row(enum exit_status status)
+{
+    for (size_t i = 0; i < LG_ARRAY_SIZE(exit_statuses); i++)
+        if (exit_statuses[i].status == status)
+            return i;
+    return 1;
+}
+
+/*
+ * Maps the HTTP status of the daemon's answer (0: no answer at all) to the
+ * exit status: 2xx success, 404 not found, 409 conflict, no answer or a
+ * retryable 429/502/503/504 unavailable, anything else a plain failure.
+ */
+static enum exit_status exit_status_of(int http_status)
+{
+    if (http_status >= 200 && http_status <= 299)
+        return EXIT_OK;
+    switch (http_status) {
+    case 0:
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+        return EXIT_UNAVAILABLE;
+    case 404:
+        return EXIT_NOT_FOUND;
+    case 409:
+        return EXIT_CONFLICT;
+    default:
+        return EXIT_FAIL;
+    }
+}
+
+/*
+ * Builds the problem object printed with --json for an error found here
+ * rather than by the daemon: the admin zone's ProblemDetails shape (title,
+ * status, detail, cause), with the HTTP status this kind of error stands for
+ * and a cause naming the local kind. Returns a new reference.
+ */
+static json_t *local_problem(enum exit_status status, const char *detail)
+{
+    size_t row = exit_row(status);
+    json_t *doc = json_object();
+    json_t *text = json_string(detail);
+
+    if (text == NULL) {
+        /* Not UTF-8 (a file name from the command line): keep its ASCII part. */
+        char *ascii = lg_xstrdup(detail);
+
+        for (char *c = ascii; *c != '\0'; c++)
+            if ((unsigned char)*c >= 0x80)
+                *c = '?';
+        text = json_string(ascii);
+        free(ascii);
+    }
+    if (doc == NULL || text == NULL)
+        abort();
+    json_object_set_new(doc, "title", json_string(exit_statuses[row].title));
+    json_object_set_new(doc, "status", json_integer(exit_statuses[row].http_status));
+    json_object_set_new(doc, "detail", text);
+    if (exit_statuses[row].cause != NULL)
+        json_object_set_new(doc, "cause", json_string(exit_statuses[row].cause));
+    return doc;
+}
+
+/* Prints doc compactly on one line of stdout. */
+static void put_json_line(const json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+    if (text == NULL)
+        abort();
+    puts(text);
+    free(text);
+}
+
+/*
+ * Prints "locguardctl: MESSAGE" to stderr and, with --json, the local
+ * problem object on stdout. Returns status.
+ */
+static int vreport(enum exit_status status, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    json_t *doc;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fprintf(stderr, "locguardctl: %s\n", msg);
+    if (errors_as_json) {
+        doc = local_problem(status, msg);
+        put_json_line(doc);
+        json_decref(doc);
+    }
+    return status;
+}
+
+/* Prints an error of kind status (see vreport); returns status. */
+LG_PRINTF(2, 3)
+static int report(enum exit_status status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport(status, fmt, ap);
+    va_end(ap);
+    return status;
 }
 
 /* Prints a usage error and the synopsis of the command concerned; returns EXIT_USAGE. */
@@ -402,11 +557,9 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("locguardctl: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(EXIT_USAGE, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     if (cmd != NULL)
         print_synopses(stderr, cmd->group, cmd->verb);
     else
@@ -414,19 +567,9 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* Prints an operational error to stderr; returns EXIT_FAIL. */
-LG_PRINTF(1, 2)
-static int report_failure(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("locguardctl: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return EXIT_FAIL;
-}
+/* Shorthands of report for the two kinds most call sites raise. */
+#define report_failure(...)     report(EXIT_FAIL, __VA_ARGS__)
+#define report_unavailable(...) report(EXIT_UNAVAILABLE, __VA_ARGS__)
 
 /* Returns the spec of the option called name, or NULL. */
 static const struct option_spec *find_option(const char *name)
@@ -1465,7 +1608,7 @@ static void on_response(struct evhttp_request *req, void *arg)
 /*
  * Sends one request and waits for the answer. path is relative to the URL's
  * prefix. Returns LG_OK when an HTTP answer arrived (any status); LG_ERR after
- * printing why when none did.
+ * printing why (see report_unavailable) when none did.
  */
 LG_MUST_CHECK
 static int http_call(struct ctl *ctl, enum evhttp_cmd_type method, const char *path,
@@ -1483,7 +1626,7 @@ static int http_call(struct ctl *ctl, enum evhttp_cmd_type method, const char *p
     resp->err = NULL;
     conn = evhttp_connection_base_new(ctl->base, NULL, ctl->host, (unsigned short)ctl->port);
     if (conn == NULL) {
-        report_failure("cannot create a connection to %s", ctl->url);
+        report_unavailable("cannot create a connection to %s", ctl->url);
         return LG_ERR;
     }
     evhttp_connection_set_timeout(conn, REQUEST_TIMEOUT_S);
@@ -1519,13 +1662,13 @@ static int http_call(struct ctl *ctl, enum evhttp_cmd_type method, const char *p
     snprintf(uri, uri_len, "%s%s", ctl->prefix, path);
     /* evhttp_make_request frees req on failure. */
     if (evhttp_make_request(conn, req, method, uri) != 0) {
-        report_failure("cannot send the request to %s", ctl->url);
+        report_unavailable("cannot send the request to %s", ctl->url);
         goto failed;
     }
     event_base_dispatch(ctl->base);
     if (resp->status == 0) {
-        report_failure("cannot reach the admin API at %s: %s", ctl->url,
-                       resp->err != NULL ? resp->err : "no answer");
+        report_unavailable("cannot reach the admin API at %s: %s", ctl->url,
+                           resp->err != NULL ? resp->err : "no answer");
         goto failed;
     }
     rc = LG_OK;
@@ -1535,7 +1678,41 @@ failed:
     return rc;
 }
 
-/* Prints a ProblemDetails (or any error answer) to stderr; returns EXIT_FAIL. */
+/*
+ * Prints the daemon's text of a problem body as it was sent, on one line of
+ * stdout: a JSON object as is (newlines dropped), anything else (a proxy's
+ * page, an empty body) as {title, status, detail} with the text as detail.
+ */
+static void put_daemon_problem(json_t *doc, int status, const char *text, size_t len)
+{
+    json_t *made;
+    char *plain;
+
+    if (json_is_object(doc)) {
+        while (len > 0 && isspace((unsigned char)text[len - 1]))
+            len--;
+        plain = lg_xstrndup(text, len);
+        for (char *c = plain; *c != '\0'; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' ';
+        puts(plain);
+        free(plain);
+        return;
+    }
+    plain = lg_xstrndup(text, len);
+    made = local_problem(exit_status_of(status), plain);
+    free(plain);
+    json_object_set_new(made, "status", json_integer(status));
+    json_object_del(made, "cause");
+    put_json_line(made);
+    json_decref(made);
+}
+
+/*
+ * Prints a ProblemDetails (or any error answer) to stderr, and with --json
+ * the body on stdout too (see put_daemon_problem). Returns the exit status
+ * for the HTTP status (see exit_status_of).
+ */
 static int print_problem(const struct ctl *ctl, int status, const char *text, size_t len)
 {
     json_t *doc = json_loadb(text, len, 0, NULL);
@@ -1564,7 +1741,7 @@ static int print_problem(const struct ctl *ctl, int status, const char *text, si
         evbuffer_add_printf(b, "HTTP %d", status);
     msg = buffer_to_string(b);
     evbuffer_free(b);
-    report_failure("%s (HTTP %d)", msg, status);
+    fprintf(stderr, "locguardctl: %s (HTTP %d)\n", msg, status);
     free(msg);
     json_array_foreach(params, i, p)
     {
@@ -1577,8 +1754,10 @@ static int print_problem(const struct ctl *ctl, int status, const char *text, si
     }
     if (status == 401 && ctl->token == NULL)
         fputs("  (no token: pass --token-file or set LOCGUARD_ADMIN_TOKEN_FILE)\n", stderr);
+    if (ctl->is_json)
+        put_daemon_problem(doc, status, text, len);
     json_decref(doc);
-    return EXIT_FAIL;
+    return exit_status_of(status);
 }
 
 /* Prints a successful answer the way the command asks; returns the exit status. */
@@ -1649,7 +1828,7 @@ static int run_request(struct ctl *ctl, const struct invocation *inv)
         if (status != EXIT_OK)
             goto failed;
     }
-    status = EXIT_FAIL;
+    status = EXIT_UNAVAILABLE;
     if (http_call(ctl, cmd->method, path, &body, accept, &resp) != LG_OK)
         goto failed;
     len = evbuffer_get_length(resp.body);
@@ -1668,7 +1847,10 @@ failed:
     return status;
 }
 
-/* GETs /healthz and /readyz; exits 0 only when both answer 2xx. */
+/*
+ * GETs /healthz and /readyz; exits 0 only when both answer 2xx, else with the
+ * exit status of the first that did not (5 when the database is down: 503).
+ */
 static int run_health(struct ctl *ctl, const struct invocation *inv)
 {
     static const char *const checks[] = {"/healthz", "/readyz"};
@@ -1692,15 +1874,15 @@ static int run_health(struct ctl *ctl, const struct invocation *inv)
             abort();
         if (http_call(ctl, EVHTTP_REQ_GET, checks[i], NULL, "application/json", &resp) != LG_OK) {
             evbuffer_free(resp.body);
-            status = EXIT_FAIL;
+            status = EXIT_UNAVAILABLE;
             goto failed;
         }
         len = evbuffer_get_length(resp.body);
         text = buffer_to_string(resp.body);
         evbuffer_free(resp.body);
         is_ok = resp.status >= 200 && resp.status <= 299;
-        if (!is_ok)
-            status = EXIT_FAIL;
+        if (!is_ok && status == EXIT_OK)
+            status = exit_status_of(resp.status);
         doc = json_loadb(text, len, JSON_DECODE_ANY, NULL);
         if (doc == NULL)
             doc = len > 0 ? json_stringn(text, len) : json_null();
@@ -1900,6 +2082,30 @@ static int split_argv(int argc, char **argv, struct cmdline *cl)
     return EXIT_OK;
 }
 
+/*
+ * Returns whether argv asks for --json, looking at it the way split_argv
+ * will (a value option's value is skipped; "--" ends options), so that the
+ * errors split_argv itself finds are printed in the right form.
+ */
+static bool wants_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const struct option_spec *spec;
+
+        if (strcmp(a, "--") == 0)
+            return false;
+        if (strncmp(a, "--", 2) != 0 || strchr(a, '=') != NULL)
+            continue;
+        if (strcmp(a, "--json") == 0)
+            return true;
+        spec = find_option(a + 2);
+        if (spec != NULL && spec->has_value)
+            i++;
+    }
+    return false;
+}
+
 /* Returns whether some command of group has a verb matching verb (see verb_matches). */
 static bool verb_exists(const char *group, const char *verb)
 {
@@ -1944,7 +2150,7 @@ static int resolve(const struct cmdline *cl, struct invocation *inv)
         return usage_error(NULL, "unknown command '%s'", group);
     if (group_has_verbs(group)) {
         if (cl->nwords < 2) {
-            fprintf(stderr, "locguardctl: '%s' needs a subcommand\n", group);
+            report(EXIT_USAGE, "'%s' needs a subcommand", group);
             print_synopses(stderr, group, NULL);
             return EXIT_USAGE;
         }
@@ -1962,7 +2168,7 @@ static int resolve(const struct cmdline *cl, struct invocation *inv)
     }
     cmd = find_command(group, verb);
     if (cmd == NULL) {
-        fprintf(stderr, "locguardctl: unknown command '%s %s'\n", group, verb);
+        report(EXIT_USAGE, "unknown command '%s %s'", group, verb);
         print_synopses(stderr, group, NULL);
         return EXIT_USAGE;
     }
@@ -2031,11 +2237,17 @@ int main(int argc, char **argv)
     const char *url, *token_file;
     int status;
 
+    /* The same version as the daemon's: include/locguard/version.h. */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        puts("locguardctl " LG_VERSION);
+        return 0;
+    }
     /* A closed pipe (locguardctl ... | head) must not kill us mid-write. */
     signal(SIGPIPE, SIG_IGN);
     cl.words = lg_xcalloc((size_t)argc + 1, sizeof(*cl.words));
     cl.opt_names = lg_xcalloc((size_t)argc + 1, sizeof(*cl.opt_names));
     cl.opt_vals = lg_xcalloc((size_t)argc + 1, sizeof(*cl.opt_vals));
+    errors_as_json = wants_json(argc, argv);
     status = split_argv(argc, argv, &cl);
     if (status != EXIT_OK)
         goto done;
@@ -2049,7 +2261,7 @@ int main(int argc, char **argv)
     }
     if (cl.nwords == 0) {
         print_help(stderr);
-        status = EXIT_USAGE;
+        status = report(EXIT_USAGE, "no command given");
         goto done;
     }
     status = resolve(&cl, &inv);

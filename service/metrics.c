@@ -7,6 +7,8 @@
  */
 #include "locguard/metrics.h"
 
+#include "locguard/version.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,17 +55,23 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
     [LG_C_INGEST_CACHE_RESETS] = {"locguard_ingest_cache_resets_total", "",
                                   "Times the daemon emptied its cache: a write or a change of "
                                   "reference data it did not make itself."},
-    [LG_C_DB_ERRORS] = {"locguard_db_errors_total", "", "Failed database round trips."},
+    [LG_C_DB_ERRORS] = {"locguard_db_errors_total", "",
+                        "Database failures: connections lost or not made, and server errors "
+                        "that are not the request's data (SQLSTATE classes other than 22, 23, "
+                        "P0, 40001/40P01 and our own refusals)."},
     [LG_C_INGEST_RETRIES] = {"locguard_ingest_retries_total", "",
                              "Group commits rolled back by a deadlock or serialization "
                              "failure and sent again."},
-    [LG_C_HTTP_REQUESTS] = {"locguard_http_requests_total", "", "HTTP requests received."},
     [LG_C_TLS_HANDSHAKE_FAILURES] = {"locguard_tls_handshake_failures_total", "",
-                                     "Connections that failed the TLS handshake."},
+                                     "Connections that ended before completing the TLS "
+                                     "handshake (refused or broken); a finished handshake "
+                                     "never counts."},
     [LG_C_DELIVERIES_SUCCEEDED] = {"locguard_deliveries_total", "outcome=\"succeeded\"",
                                    "Notification deliveries to SCSs, by outcome."},
     [LG_C_DELIVERIES_FAILED] = {"locguard_deliveries_total", "outcome=\"failed\"", NULL},
     [LG_C_DELIVERIES_RETRIED] = {"locguard_deliveries_total", "outcome=\"retried\"", NULL},
+    [LG_C_DELIVERIES_GONE] = {"locguard_deliveries_total", "outcome=\"gone\"", NULL},
+    [LG_C_DELIVERIES_REQUEUED] = {"locguard_deliveries_total", "outcome=\"requeue\"", NULL},
 };
 
 static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
@@ -77,6 +85,9 @@ static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
                                 "Age of the oldest undelivered notification."},
     [LG_G_INGEST_CACHE_DEVICES] = {"locguard_ingest_cache_devices", "",
                                    "Devices in the daemon's cache of coalescable rows."},
+    [LG_G_DESTINATIONS_ON_HOLD] = {"locguard_delivery_destinations_on_hold", "",
+                                   "SCS destinations the notifier holds after repeated failed "
+                                   "attempts (its circuit breaker)."},
 };
 
 static const metric_def_t histogram_defs[LG_HISTOGRAM_COUNT] = {
@@ -86,6 +97,11 @@ static const metric_def_t histogram_defs[LG_HISTOGRAM_COUNT] = {
                            "Duration of ingest database round trips."},
     [LG_H_ACK_LATENCY] = {"locguard_ack_latency_seconds", "",
                           "Time from a batch's arrival to its acknowledgement."},
+    [LG_H_DELIVERY_LATENCY] = {"locguard_delivery_latency_seconds", "",
+                               "Time from a notification's creation (the alert's commit) to "
+                               "the SCS's 2xx, retries included."},
+    [LG_H_COUNT_DURATION] = {"locguard_count_request_duration_seconds", "",
+                             "Time from a CAMARA count request to its answer (any status)."},
 };
 
 /* Upper bounds of each histogram's buckets (+Inf is implicit). */
@@ -93,7 +109,15 @@ static const double bucket_bounds[LG_HISTOGRAM_COUNT][BUCKETS_MAX] = {
     [LG_H_BATCH_REPORTS] = {1, 10, 100, 500, 1000, 2000, 4000, 8000, 16000},
     [LG_H_DB_ROUNDTRIP] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
     [LG_H_ACK_LATENCY] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
+    /* The target is p99 <= 100 ms: finer around it, up to the 10 s attempt timeout. */
+    [LG_H_DELIVERY_LATENCY] = {0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1,
+                               2.5, 5, 10},
+    [LG_H_COUNT_DURATION] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                             2.5, 5},
 };
+
+/* Zone kinds are 1..ZONE_KINDS-1 (lg_zone_kind_t); the label is lg_zone_kind_name. */
+#define ZONE_KINDS (LG_ZONE_EXPOSURE + 1)
 
 typedef struct histogram {
     uint64_t buckets[BUCKETS_MAX + 1]; /* non-cumulative counts; last is +Inf */
@@ -105,6 +129,7 @@ struct lg_metrics {
     uint64_t counters[LG_COUNTER_COUNT];
     int64_t gauges[LG_GAUGE_COUNT];
     histogram_t histograms[LG_HISTOGRAM_COUNT];
+    uint64_t requests[ZONE_KINDS][5]; /* by zone kind and status class 1xx..5xx */
 };
 
 lg_metrics_t *lg_metrics_new(void)
@@ -125,6 +150,25 @@ void lg_metrics_add(lg_metrics_t *m, lg_counter_t c, uint64_t n)
 void lg_metrics_set(lg_metrics_t *m, lg_gauge_t g, int64_t value)
 {
     m->gauges[g] = value;
+}
+
+/* The index of a status class: 1xx -> 0 .. 5xx -> 4; anything else counts as 5xx. */
+static int status_class_index(int status)
+{
+    return status >= 100 && status <= 599 ? status / 100 - 1 : 4;
+}
+
+void lg_metrics_count_request(lg_metrics_t *m, lg_zone_kind_t zone, int status)
+{
+    if ((int)zone > 0 && (int)zone < ZONE_KINDS)
+        m->requests[zone][status_class_index(status)]++;
+}
+
+uint64_t lg_metrics_get_requests(const lg_metrics_t *m, lg_zone_kind_t zone, int status_class)
+{
+    if ((int)zone <= 0 || (int)zone >= ZONE_KINDS || status_class < 1 || status_class > 5)
+        return 0;
+    return m->requests[zone][status_class - 1];
 }
 
 static size_t bucket_count(lg_histogram_t h)
@@ -151,6 +195,16 @@ uint64_t lg_metrics_get(const lg_metrics_t *m, lg_counter_t c)
     return m->counters[c];
 }
 
+int64_t lg_metrics_get_gauge(const lg_metrics_t *m, lg_gauge_t g)
+{
+    return m->gauges[g];
+}
+
+uint64_t lg_metrics_histogram_count(const lg_metrics_t *m, lg_histogram_t h)
+{
+    return m->histograms[h].count;
+}
+
 /* Writes HELP and TYPE when def starts a new family. */
 static void header(struct evbuffer *out, const metric_def_t *def, const char *type)
 {
@@ -159,18 +213,40 @@ static void header(struct evbuffer *out, const metric_def_t *def, const char *ty
                             type);
 }
 
+/* Writes "name{labels} " or "name " (labels may be ""). */
+static void sample_name(struct evbuffer *out, const metric_def_t *d)
+{
+    evbuffer_add_printf(out, "%s%s%s%s ", d->name, *d->labels ? "{" : "", d->labels,
+                        *d->labels ? "}" : "");
+}
+
 void lg_metrics_render(const lg_metrics_t *m, struct evbuffer *out)
 {
+    evbuffer_add_printf(out,
+                        "# HELP locguard_build_info The running daemon's version.\n"
+                        "# TYPE locguard_build_info gauge\n"
+                        "locguard_build_info{version=\"%s\"} 1\n",
+                        LG_VERSION);
+    evbuffer_add_printf(out, "# HELP locguard_http_requests_total HTTP requests answered, by "
+                             "zone and status class.\n"
+                             "# TYPE locguard_http_requests_total counter\n");
+    for (int z = 1; z < ZONE_KINDS; z++)
+        for (int k = 0; k < 5; k++)
+            evbuffer_add_printf(out,
+                                "locguard_http_requests_total{zone=\"%s\",code=\"%dxx\"} %llu\n",
+                                lg_zone_kind_name((lg_zone_kind_t)z), k + 1,
+                                (unsigned long long)m->requests[z][k]);
     for (int c = 0; c < LG_COUNTER_COUNT; c++) {
         const metric_def_t *d = &counter_defs[c];
         header(out, d, "counter");
-        evbuffer_add_printf(out, "%s%s%s%s %llu\n", d->name, *d->labels ? "{" : "", d->labels,
-                            *d->labels ? "}" : "", (unsigned long long)m->counters[c]);
+        sample_name(out, d);
+        evbuffer_add_printf(out, "%llu\n", (unsigned long long)m->counters[c]);
     }
     for (int g = 0; g < LG_GAUGE_COUNT; g++) {
         const metric_def_t *d = &gauge_defs[g];
         header(out, d, "gauge");
-        evbuffer_add_printf(out, "%s %lld\n", d->name, (long long)m->gauges[g]);
+        sample_name(out, d);
+        evbuffer_add_printf(out, "%lld\n", (long long)m->gauges[g]);
     }
     for (int h = 0; h < LG_HISTOGRAM_COUNT; h++) {
         const metric_def_t *d = &histogram_defs[h];

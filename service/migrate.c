@@ -201,9 +201,14 @@ done:
     return rc;
 }
 
-int lg_migrate_run(const char *conninfo, const char *schema_dir)
+int lg_migrate_run(const char *conninfo, const char *schema_dir, int connect_timeout_s)
 {
-    PGconn *pg = PQconnectdb(conninfo);
+    /* conninfo is expanded after connect_timeout: a timeout it names wins. */
+    char timeout[16];
+    snprintf(timeout, sizeof(timeout), "%d", connect_timeout_s);
+    const char *const keywords[] = {"connect_timeout", "dbname", NULL};
+    const char *const values[] = {timeout, conninfo, NULL};
+    PGconn *pg = PQconnectdbParams(keywords, values, 1);
     int rc = LG_ERR;
     if (PQstatus(pg) != CONNECTION_OK) {
         lg_error("migrate: cannot connect: %s", PQerrorMessage(pg));

@@ -29,6 +29,7 @@
 
 #define SCS_AS_ID_MAX 64 /* scs.scs_as_id: [A-Za-z0-9._-]{1,64} */
 #define SUB_ID_MAX    64 /* subscription.sub_id: [A-Za-z0-9_-]{1,64} */
+#define ZONE          "northbound"
 
 /*
  * The answers that must not vary. ProblemDetails causes: REQUEST_NOT_AUTHORIZED
@@ -72,6 +73,7 @@ typedef struct call {
     lg_northbound_t *nb;
     struct evhttp_request *req;
     op_t op;
+    char scs[SCS_AS_ID_MAX + 1]; /* the authenticated SCS/AS, the peer of log lines */
 } call_t;
 
 /* ---- answers ---- */
@@ -230,8 +232,9 @@ static const char *absolutise_self(const lg_northbound_t *nb, json_t *sub)
     return json_string_value(json_object_get(sub, "self"));
 }
 
-static void reply_sql_error(struct evhttp_request *req, const PGresult *res, const char *err)
+static void reply_sql_error(const call_t *c, const PGresult *res, const char *err)
 {
+    struct evhttp_request *req = c->req;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
 
@@ -251,8 +254,8 @@ static void reply_sql_error(struct evhttp_request *req, const PGresult *res, con
                               lg_t8_cause_ie_incorrect, &ip, 1, 0);
     } else {
         /* The message may quote provisioned values: keep it out of info-level logs. */
-        lg_warn("northbound: SQL error %s", state);
-        lg_debug("northbound: SQL error %s: %s", state, err);
+        lg_zwarn(ZONE, c->scs, "SQL error %s", state);
+        lg_zdebug(ZONE, c->scs, "SQL error %s: %s", state, err);
         reply_internal_error(req);
     }
 }
@@ -265,7 +268,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
     json_t *body = NULL;
 
     if (err != NULL) {
-        reply_sql_error(req, res, err);
+        reply_sql_error(c, res, err);
         goto done;
     }
     if (c->op == OP_DELETE) {
@@ -274,7 +277,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
     }
     if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
         (body = json_loads(PQgetvalue(res, 0, 0), 0, NULL)) == NULL) {
-        lg_error("northbound: the subscription function returned no JSON");
+        lg_zerror(ZONE, c->scs, "the subscription function returned no JSON");
         reply_internal_error(req);
         goto done;
     }
@@ -282,7 +285,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
         size_t i;
         json_t *sub;
         if (!json_is_array(body)) {
-            lg_error("northbound: lg_t8_sub_list returned no array");
+            lg_zerror(ZONE, c->scs, "lg_t8_sub_list returned no array");
             reply_internal_error(req);
             goto done;
         }
@@ -293,7 +296,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
     }
     const char *self = json_is_object(body) ? absolutise_self(nb, body) : NULL;
     if (self == NULL) {
-        lg_error("northbound: the subscription function returned no self link");
+        lg_zerror(ZONE, c->scs, "the subscription function returned no self link");
         reply_internal_error(req);
         goto done;
     }
@@ -317,6 +320,7 @@ static void call_sql(lg_northbound_t *nb, struct evhttp_request *req, op_t op, c
     c->nb = nb;
     c->req = req;
     c->op = op;
+    lg_strlcpy(c->scs, values[0], sizeof(c->scs)); /* every T8 call's first parameter */
     if (lg_db_query(nb->db, sql, nparams, values, on_call_done, c) != LG_OK) {
         free(c);
         reply_unavailable(req);
@@ -388,6 +392,10 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
 
     if (lg_oauth_authenticate(nb->signer, req, LG_NORTHBOUND_AUDIENCE, LG_NORTHBOUND_SCOPE, &claims,
                               &status) != LG_OK) {
+        char addr[64];
+        lg_http_peer_addr(req, addr, sizeof(addr));
+        lg_zinfo(ZONE, addr, "T8 request refused with %d: %s", status,
+                 status == 403 ? "the token lacks the scope" : "no valid bearer token");
         if (status == 403)
             reply_forbidden(req, true);
         else
@@ -395,7 +403,8 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
         return;
     }
     if (!is_path_scs(nb, req, claims.sub, p->scs_as_id)) {
-        lg_info("northbound: an SCS token or certificate was used for another scsAsId");
+        lg_zinfo(ZONE, claims.sub, "T8 request refused with 403: token or certificate used for "
+                                   "another scsAsId");
         reply_forbidden(req, false);
         return;
     }

@@ -57,13 +57,16 @@
 #define DEST_URLS_MAX        4     /* row URLs remembered per destination, for the skip list */
 #define MAX_RESPONSE_BODY    65536 /* we read the status only; bigger answers are errors */
 #define MAX_RESPONSE_HEADERS 16384
+
+/* Deliveries go to the SCS/ASs of the northbound zone: their log lines name it and the SCS. */
+#define ZONE "northbound"
 #define LEASE_MARGIN_S       2    /* a waiting row must start this long before its lease ends */
 #define SWEEP_MS             1000 /* idle connections are checked for age this often */
 #define SESSION_KEEP_S       300  /* a destination's TLS session is offered for this long */
 
 static const char lease_sql[] =
     "SELECT id, notif_id, destination, payload, secret, secret_previous, allow_private, "
-    "attempts, extract(epoch FROM now() - created_at)::float8 "
+    "attempts, extract(epoch FROM now() - created_at)::float8, scs_as_id "
     "FROM lg_outbox_lease($1, $2::int, $3::int, $4::text[])";
 static const char done_sql[] = "SELECT lg_outbox_done($1::bigint, $2, $3, $4::int, $5, "
                                "now() + $6::float8 * interval '1 second')";
@@ -123,6 +126,7 @@ struct delivery {
     lg_notifier_t *n;        /* NULL once orphaned by lg_notifier_free */
     delivery_state_t state;
     char row_id[24]; /* outbox id, for lg_outbox_done and debug lines */
+    char scs_id[64]; /* the destination's SCS/AS id: the peer of its log lines */
     char *notif_id;
     char *destination; /* the row's URL, as stored (for the lease's skip list) */
     char *payload;     /* the body as sent (absolute self link) */
@@ -235,6 +239,15 @@ static dest_t *dest_get(lg_notifier_t *n, const lg_webhook_dest_t *url)
 static bool dest_on_hold(const dest_t *dst)
 {
     return dst->hold_until_us != 0 && lg_mono_us() < dst->hold_until_us;
+}
+
+/* Sets the gauge of destinations on hold: when a hold starts, and at every lease. */
+static void update_held_gauge(lg_notifier_t *n)
+{
+    int64_t held = 0;
+    for (const dest_t *dst = n->dests; dst != NULL; dst = dst->next)
+        held += dest_on_hold(dst);
+    lg_metrics_set(n->metrics, LG_G_DESTINATIONS_ON_HOLD, held);
 }
 
 static void dest_free(dest_t *dst)
@@ -525,8 +538,8 @@ static void release_slot(delivery_t *d)
              * Too late to send within our lease: another notifier could take the row
              * meanwhile. Forget it; the lease expires and the row is due again, unchanged.
              */
-            lg_debug("notifier: row %s waited out its lease; left for the next lease",
-                     next->row_id);
+            lg_zdebug(ZONE, next->scs_id, "row %s waited out its lease; left for the next lease",
+                      next->row_id);
             delivery_unlink(next);
             delivery_free(next);
             continue;
@@ -543,7 +556,7 @@ static void on_done(void *arg, const PGresult *res, const char *err)
     delivery_t *d = arg;
     (void)res;
     if (err != NULL)
-        lg_warn("notifier: recording a delivery outcome failed: %s", err);
+        lg_zwarn(ZONE, d->scs_id, "recording a delivery outcome failed: %s", err);
     if (d->n != NULL)
         delivery_unlink(d);
     delivery_free(d);
@@ -567,7 +580,7 @@ static void on_send_outcome(evutil_socket_t fd, short what, void *arg)
                              delay};
     if (lg_db_query(n->db, done_sql, 6, values, on_done, d) != LG_OK) {
         /* The lease runs out and the row is tried again: at least once still holds. */
-        lg_warn("notifier: cannot record a delivery outcome: database unavailable");
+        lg_zwarn(ZONE, d->scs_id, "cannot record a delivery outcome: database unavailable");
         delivery_unlink(d);
         delivery_free(d);
     }
@@ -611,10 +624,27 @@ static void breaker_note(lg_notifier_t *n, dest_t *dst, const delivery_t *d, con
     dst->holds++;
     dst->hold_until_us = now_us + ms * 1000;
     dst->fail_streak = BREAKER_FAILS - 1;
-    lg_info("notifier: a destination failed %d attempts in a row: its notifications wait "
-            "%.1f s (hold %d)",
-            BREAKER_FAILS, (double)ms / 1000.0, dst->holds);
-    lg_debug("notifier: %s on hold for %lld ms", dst->key, (long long)ms);
+    update_held_gauge(n);
+    lg_zinfo(ZONE, d->scs_id,
+             "a destination failed %d attempts in a row: its notifications wait %.1f s (hold %d)",
+             BREAKER_FAILS, (double)ms / 1000.0, dst->holds);
+    lg_zdebug(ZONE, d->scs_id, "%s on hold for %lld ms", dst->key, (long long)ms);
+}
+
+/* The deliveries counter of an outcome of lg_outbox_done. */
+static lg_counter_t outcome_counter(const char *outcome)
+{
+    static const struct {
+        const char *name;
+        lg_counter_t counter;
+    } table[] = {
+        {"delivered", LG_C_DELIVERIES_SUCCEEDED}, {"retry", LG_C_DELIVERIES_RETRIED},
+        {"gone", LG_C_DELIVERIES_GONE},           {"requeue", LG_C_DELIVERIES_REQUEUED},
+    };
+    for (size_t i = 0; i < LG_ARRAY_SIZE(table); i++)
+        if (strcmp(outcome, table[i].name) == 0)
+            return table[i].counter;
+    return LG_C_DELIVERIES_FAILED;
 }
 
 /*
@@ -654,13 +684,10 @@ static void finish(delivery_t *d, const char *outcome, int http_status, const ch
             d->delay_s = (BUSY_RETRY_MS + random_u32() % (3 * BUSY_RETRY_MS)) / 1000.0;
     }
     d->outcome = outcome;
+    lg_metrics_add(n->metrics, outcome_counter(outcome), 1);
     if (strcmp(outcome, "delivered") == 0)
-        lg_metrics_add(n->metrics, LG_C_DELIVERIES_SUCCEEDED, 1);
-    else if (strcmp(outcome, "retry") != 0 && strcmp(outcome, "requeue") != 0)
-        lg_metrics_add(n->metrics, LG_C_DELIVERIES_FAILED, 1);
-    else if (strcmp(outcome, "retry") == 0)
-        lg_metrics_add(n->metrics, LG_C_DELIVERIES_RETRIED, 1);
-    lg_debug("notifier: row %s to %s%s%s:%d: %s (HTTP %d%s%s), next in %.1f s", d->row_id,
+        lg_metrics_observe(n->metrics, LG_H_DELIVERY_LATENCY, age_s);
+    lg_zdebug(ZONE, d->scs_id, "row %s to %s%s%s:%d: %s (HTTP %d%s%s), next in %.1f s", d->row_id,
              strchr(d->url.host, ':') != NULL ? "[" : "", d->url.host,
              strchr(d->url.host, ':') != NULL ? "]" : "", d->url.port, outcome, http_status,
              d->error[0] ? ", " : "", d->error, d->delay_s);
@@ -794,9 +821,9 @@ static void on_response(struct evhttp_request *req, void *arg)
     }
 
     if (is_stale) {
-        lg_debug("notifier: row %s: reused connection to %s failed (%s); sending again on a new "
-                 "one",
-                 d->row_id, d->dest->key, error);
+        lg_zdebug(ZONE, d->scs_id,
+                  "row %s: reused connection to %s failed (%s); sending again on a new one",
+                  d->row_id, d->dest->key, error);
         d->is_resent = true;
         send_request(d);
     } else if (status >= 200 && status < 300)
@@ -879,8 +906,8 @@ static void send_request(delivery_t *d)
     struct timeval tv = {(time_t)(left_us / 1000000), (suseconds_t)(left_us % 1000000)};
     evtimer_add(d->timer, &tv);
     if (is_reused)
-        lg_debug("notifier: row %s: reusing a connection to %s (%u requests so far)", d->row_id,
-                 d->dest->key, c->requests);
+        lg_zdebug(ZONE, d->scs_id, "row %s: reusing a connection to %s (%u requests so far)",
+                  d->row_id, d->dest->key, c->requests);
     if (evhttp_make_request(c->evcon, req, EVHTTP_REQ_POST, d->url.target) != 0) {
         /* evhttp_make_request frees the request when it fails (http.h). */
         evtimer_del(d->timer);
@@ -979,6 +1006,8 @@ static void accept_row(lg_notifier_t *n, const PGresult *res, int row)
     d->allow_private = PQgetvalue(res, row, 6)[0] == 't';
     d->attempts = atoi(PQgetvalue(res, row, 7));
     d->age_s = PQgetisnull(res, row, 8) ? 0 : strtod(PQgetvalue(res, row, 8), NULL);
+    lg_strlcpy(d->scs_id, PQgetisnull(res, row, 9) ? "?" : PQgetvalue(res, row, 9),
+               sizeof(d->scs_id));
 
     const char *err = NULL;
     if (lg_webhook_check_url(destination, &d->url, &err) != LG_OK) {
@@ -1046,7 +1075,7 @@ static void on_leased(void *arg, const PGresult *res, const char *err)
         return;
     }
     int rows = PQntuples(res);
-    if (rows > 0 && PQnfields(res) < 9) {
+    if (rows > 0 && PQnfields(res) < 10) {
         lg_warn("notifier: lg_outbox_lease returned an unexpected row shape");
         return;
     }
@@ -1120,6 +1149,7 @@ static void lease(lg_notifier_t *n)
         n->is_kicked = true;
         return;
     }
+    update_held_gauge(n);
     if ((size_t)n->cfg.max_inflight <= n->n_deliveries || !lg_db_is_up(n->db))
         return;
     size_t room = (size_t)n->cfg.max_inflight - n->n_deliveries;

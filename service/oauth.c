@@ -69,6 +69,7 @@ struct lg_oauth {
     lg_db_t *db;
     lg_token_signer_t *signer;
     lg_metrics_t *metrics;
+    const char *zone;                   /* the zone, in log lines */
     char *audience;                     /* aud of the tokens issued */
     int ttl_s;                          /* their lifetime */
     char dummy_hash[LG_TOKEN_HASH_MAX]; /* checked for unknown clients */
@@ -410,8 +411,8 @@ static bool take_budget(lg_oauth_t *o, int64_t now_us)
 
 /* ---- the endpoint ---------------------------------------------------------------------- */
 
-lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *audience, int ttl_s,
-                         lg_metrics_t *metrics)
+lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *zone,
+                         const char *audience, int ttl_s, lg_metrics_t *metrics)
 {
     char dummy[LG_TOKEN_SECRET_SIZE];
     if (audience == NULL || audience[0] == '\0' || strlen(audience) > AUDIENCE_MAX || ttl_s <= 0) {
@@ -422,6 +423,7 @@ lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *aud
     o->db = db;
     o->signer = signer;
     o->metrics = metrics;
+    o->zone = zone;
     o->audience = lg_xstrdup(audience);
     o->ttl_s = ttl_s;
     o->budget = LG_OAUTH_SCRYPT_BURST;
@@ -478,11 +480,11 @@ static void reply_token(pending_t *p, const char *sub, const char *scope)
     int64_t now_s = lg_now_us() / 1000000;
     if (lg_token_issue(p->o->signer, sub, p->o->audience, scope, p->o->ttl_s, now_s, &jwt) !=
         LG_OK) {
-        lg_error("oauth: cannot issue a token for client %s", p->r.client_id);
+        lg_zerror(p->o->zone, p->r.client_id, "cannot issue a token");
         reply_error(p->req, 500, "server_error", 0);
         return;
     }
-    lg_info("oauth: token issued to client %s for %s, scope \"%s\"", p->r.client_id, sub, scope);
+    lg_zinfo(p->o->zone, p->r.client_id, "token issued for %s, scope \"%s\"", sub, scope);
     evhttp_add_header(evhttp_request_get_output_headers(p->req), "Pragma", "no-cache");
     lg_http_reply_json(p->req, 200,
                        json_pack("{s:s, s:s, s:i, s:s}", "access_token", jwt, "token_type",
@@ -498,8 +500,7 @@ static void on_client(void *arg, const PGresult *res, const char *err)
     int64_t now_us = lg_mono_us();
     uint8_t key[32];
     if (err != NULL) {
-        lg_metrics_add(o->metrics, LG_C_DB_ERRORS, 1);
-        lg_warn("oauth: client lookup failed: %s", err);
+        lg_zwarn(o->zone, p->r.client_id, "client lookup failed: %s", err);
         reply_error(p->req, 503, "temporarily_unavailable", 5);
         goto out;
     }
@@ -509,8 +510,8 @@ static void on_client(void *arg, const PGresult *res, const char *err)
     bool is_match = is_known && cache_hit(o, key, now_us);
     if (!is_match) {
         if (!take_budget(o, now_us)) {
-            lg_warn("oauth: secret checks over budget (%d/s): answering 503",
-                    LG_OAUTH_SCRYPT_PER_S);
+            lg_zwarn(o->zone, p->r.client_id, "secret checks over budget (%d/s): answering 503",
+                     LG_OAUTH_SCRYPT_PER_S);
             reply_error(p->req, 503, "temporarily_unavailable", 1);
             goto out;
         }
@@ -521,7 +522,7 @@ static void on_client(void *arg, const PGresult *res, const char *err)
     }
     bool is_enabled = is_known && strcmp(PQgetvalue(res, 0, 3), "t") == 0;
     if (!is_match || !is_enabled) {
-        lg_info("oauth: client authentication failed for %s", p->r.client_id);
+        lg_zinfo(o->zone, p->r.client_id, "client authentication failed");
         reply_error(p->req, 401, lg_oauth_err_invalid_client, 0);
         goto out;
     }
@@ -529,7 +530,7 @@ static void on_client(void *arg, const PGresult *res, const char *err)
     const char *e = lg_oauth_grant_scope(p->r.scope, p->r.has_scope, PQgetvalue(res, 0, 1), scope,
                                          sizeof(scope));
     if (e != NULL) {
-        lg_info("oauth: client %s asked for a scope it does not have", p->r.client_id);
+        lg_zinfo(o->zone, p->r.client_id, "asked for a scope it does not have");
         reply_error(p->req, 400, e, 0);
         goto out;
     }
@@ -556,7 +557,11 @@ void lg_oauth_token_handle(lg_oauth_t *o, struct evhttp_request *req)
         lg_oauth_parse_request(evhttp_find_header(in, "Content-Type"),
                                evhttp_find_header(in, "Authorization"), body, len, &p->r);
     if (err != NULL) {
-        lg_debug("oauth: token request refused: %s", err);
+        if (lg_log_level >= LG_LOG_DEBUG) {
+            char addr[64];
+            lg_http_peer_addr(req, addr, sizeof(addr));
+            lg_zdebug(o->zone, addr, "token request refused: %s", err);
+        }
         reply_error(req, status_of(err), err, 0);
         free_pending(p);
         return;

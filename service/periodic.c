@@ -67,7 +67,6 @@ static void on_due(void *arg, const PGresult *res, const char *err)
         else
             lg_debug("periodic: queuing the due area reports failed: %s", err);
         p->has_failed = true;
-        lg_metrics_add(p->metrics, LG_C_DB_ERRORS, 1);
     } else {
         if (p->has_failed)
             lg_info("periodic: area reports are queued again");

@@ -159,8 +159,7 @@ static void finish(run_t *run, lg_release_outcome_t outcome)
         break;
     case LG_RELEASE_DB_FAILED:
         r->stats.db_failed++;
-        lg_metrics_add(r->metrics, LG_C_DB_ERRORS, 1);
-        break; /* logged where the detail is known */
+        break; /* logged where the detail is known; counted by the pool (db.c) */
     }
     free(run);
     if (outcome == LG_RELEASE_STORED && r->on_stored != NULL)

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #define REPORTS_PATH "/v1/location-reports"
+#define ZONE "southbound"
 
 struct lg_southbound {
     const lg_config_t *cfg;
@@ -34,6 +35,7 @@ typedef struct pending {
     struct evhttp_request *req;
     size_t n_reports;
     int64_t received_us;
+    char node[LG_NODE_NAME_MAX]; /* the certificate's node, the peer of log lines */
 } pending_t;
 
 lg_southbound_t *lg_southbound_new(const lg_config_t *cfg, lg_ingest_t *ingest,
@@ -51,9 +53,17 @@ void lg_southbound_free(lg_southbound_t *sb)
     free(sb);
 }
 
-static void refuse(lg_southbound_t *sb, lg_counter_t reason, size_t n_reports)
+/*
+ * Counts a refused batch under reason and logs it, naming the peer (the
+ * node, or the connection's address before the certificate is read), the
+ * status and why; never a report's content.
+ */
+static void refuse(lg_southbound_t *sb, const char *peer, lg_counter_t reason, size_t n_reports,
+                   int status, const char *why)
 {
     lg_metrics_add(sb->metrics, reason, n_reports ? n_reports : 1);
+    lg_zinfo(ZONE, peer, "batch refused with %d (%zu report%s): %s", status, n_reports,
+             n_reports == 1 ? "" : "s", why);
 }
 
 static void reply_unavailable(lg_southbound_t *sb, struct evhttp_request *req, const char *detail)
@@ -80,18 +90,21 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
         evhttp_send_reply(req, 204, "No Content", NULL);
         break;
     case LG_INGEST_STALE:
-        refuse(sb, LG_C_REFUSED_STALE, p->n_reports);
+        refuse(sb, p->node, LG_C_REFUSED_STALE, p->n_reports, 409,
+               "Locguard-Seq below the replay window");
         lg_http_reply_problem(req, 409, "Conflict",
                               "Locguard-Seq is below the node's replay window", "STALE_SEQUENCE",
                               NULL, 0, 0);
         break;
     case LG_INGEST_UNKNOWN_NODE:
-        refuse(sb, LG_C_REFUSED_UNKNOWN_NODE, p->n_reports);
+        refuse(sb, p->node, LG_C_REFUSED_UNKNOWN_NODE, p->n_reports, 403,
+               "the node is not provisioned or is disabled");
         lg_http_reply_problem(req, 403, "Forbidden", "the node is not provisioned or is disabled",
                               "UNKNOWN_NODE", NULL, 0, 0);
         break;
     default:
-        refuse(sb, LG_C_REFUSED_UNAVAILABLE, p->n_reports);
+        refuse(sb, p->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports, 503,
+               "the database is unavailable");
         reply_unavailable(sb, req, "the database is unavailable; resend this batch later");
         break;
     }
@@ -111,7 +124,8 @@ static bool is_json(const char *content_type)
 }
 
 /* Checks Locguard-Seq and Locguard-Sent-At; on failure replies and returns LG_ERR. */
-static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, int64_t *seq)
+static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, const char *node,
+                         int64_t *seq)
 {
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     lg_invalid_param_t invalid[2];
@@ -146,7 +160,9 @@ static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, int64_
     }
     if (n == 0)
         return LG_OK;
-    refuse(sb, is_stale && n == 1 ? LG_C_REFUSED_NOT_FRESH : LG_C_REFUSED_INVALID, 0);
+    refuse(sb, node, is_stale && n == 1 ? LG_C_REFUSED_NOT_FRESH : LG_C_REFUSED_INVALID, 0, 400,
+           is_stale && n == 1 ? "Locguard-Sent-At outside the freshness window"
+                              : "invalid Locguard-Seq or Locguard-Sent-At");
     lg_http_reply_problem(req, 400, "Bad Request", "invalid batch headers",
                           is_stale && n == 1 ? "STALE_TIMESTAMP" : "MANDATORY_IE_INCORRECT",
                           invalid, n, 0);
@@ -171,20 +187,22 @@ void lg_southbound_handle(struct evhttp_request *req, void *arg)
         return;
     }
     if (lg_http_peer_cn(req, node, sizeof(node)) != LG_OK) {
-        refuse(sb, LG_C_REFUSED_UNKNOWN_NODE, 0);
+        char addr[64];
+        lg_http_peer_addr(req, addr, sizeof(addr));
+        refuse(sb, addr, LG_C_REFUSED_UNKNOWN_NODE, 0, 403, "no usable client certificate");
         lg_http_reply_problem(req, 403, "Forbidden", "no usable client certificate",
                               "UNKNOWN_NODE", NULL, 0, 0);
         return;
     }
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     if (!is_json(evhttp_find_header(h, "Content-Type"))) {
-        refuse(sb, LG_C_REFUSED_INVALID, 0);
+        refuse(sb, node, LG_C_REFUSED_INVALID, 0, 415, "Content-Type is not application/json");
         lg_http_reply_problem(req, 415, "Unsupported Media Type", "send application/json",
                               NULL, NULL, 0, 0);
         return;
     }
     int64_t seq;
-    if (check_headers(sb, req, &seq) != LG_OK)
+    if (check_headers(sb, req, node, &seq) != LG_OK)
         return;
 
     size_t len;
@@ -197,18 +215,18 @@ void lg_southbound_handle(struct evhttp_request *req, void *arg)
     };
     lg_batch_t batch = {0};
     if (lg_report_parse_batch(body, len, &lim, &batch) != LG_OK) {
-        refuse(sb, LG_C_REFUSED_INVALID, 0);
         char detail[96];
         snprintf(detail, sizeof(detail), "%zu invalid parameter%s; nothing of this batch was stored",
                  batch.n_invalid, batch.n_invalid == 1 ? "" : "s");
+        refuse(sb, node, LG_C_REFUSED_INVALID, 0, 400, detail);
         lg_http_reply_problem(req, 400, "Bad Request", detail, "MANDATORY_IE_INCORRECT",
                               batch.invalid, batch.n_invalid, 0);
         lg_batch_cleanup(&batch);
         return;
     }
     if (strcmp(batch.node, node) != 0) {
-        refuse(sb, LG_C_REFUSED_UNKNOWN_NODE, batch.n_reports);
-        lg_warn("southbound: node %s sent a batch claiming another node", node);
+        refuse(sb, node, LG_C_REFUSED_UNKNOWN_NODE, batch.n_reports, 403,
+               "notifyCorrelationId names another node");
         lg_http_reply_problem(req, 403, "Forbidden",
                               "notifyCorrelationId does not name the certificate's node",
                               "NODE_MISMATCH", NULL, 0, 0);
@@ -221,16 +239,17 @@ void lg_southbound_handle(struct evhttp_request *req, void *arg)
     p->req = req;
     p->n_reports = batch.n_reports;
     p->received_us = received_us;
+    lg_strlcpy(p->node, node, sizeof(p->node));
     size_t n_reports = batch.n_reports;
     switch (lg_ingest_submit(sb->ingest, &batch, seq, on_ingested, p)) {
     case LG_INGEST_QUEUED:
         return;
     case LG_INGEST_QUEUE_FULL:
-        refuse(sb, LG_C_REFUSED_QUEUE_FULL, n_reports);
+        refuse(sb, node, LG_C_REFUSED_QUEUE_FULL, n_reports, 503, "the ingest queue is full");
         reply_unavailable(sb, req, "the ingest queue is full; resend this batch later");
         break;
     default:
-        refuse(sb, LG_C_REFUSED_UNAVAILABLE, n_reports);
+        refuse(sb, node, LG_C_REFUSED_UNAVAILABLE, n_reports, 503, "the database is unavailable");
         reply_unavailable(sb, req, "the database is unavailable; resend this batch later");
         break;
     }

@@ -132,6 +132,9 @@ AS $fn$
 $fn$;
 
 -- lg_admin_node_add {name, kind, enabled?}: register an MME / SGSN / AMF.
+-- Idempotent: adding a node that exists with the same kind (and the same
+-- enabled, when given) returns it unchanged; another kind or enabled is
+-- 23505: an add never changes a node (PATCH changes enabled).
 CREATE OR REPLACE FUNCTION lg_admin_node_add(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -139,7 +142,7 @@ AS $fn$
 DECLARE
     v_name text := lg_admin_text(args, 'name', true);
     v_kind text := lg_admin_text(args, 'kind', true);
-    v_enabled boolean := lg_admin_bool(args, 'enabled', true);
+    v_enabled boolean := lg_admin_bool(args, 'enabled', NULL);
     n network_node;
 BEGIN
     IF v_name !~ '^[A-Za-z0-9._-]{1,63}$' THEN
@@ -149,12 +152,26 @@ BEGIN
     IF v_kind NOT IN ('MME', 'SGSN', 'AMF') THEN
         PERFORM lg_admin_fail('22023', 'kind must be MME, SGSN or AMF', 'kind');
     END IF;
-    INSERT INTO network_node (name, kind, enabled)
-    VALUES (v_name, v_kind, v_enabled)
-    ON CONFLICT (name) DO NOTHING
-    RETURNING * INTO n;
-    IF n.id IS NULL THEN
-        PERFORM lg_admin_fail('23505', format('node %s already exists', v_name), 'name');
+    -- Each statement sees what concurrent adds and deletes committed before
+    -- it, so the loop ends as soon as the name is neither being inserted nor
+    -- being deleted by another transaction.
+    LOOP
+        INSERT INTO network_node (name, kind, enabled)
+        VALUES (v_name, v_kind, coalesce(v_enabled, true))
+        ON CONFLICT (name) DO NOTHING
+        RETURNING * INTO n;
+        EXIT WHEN n.id IS NOT NULL;
+        SELECT * INTO n FROM network_node WHERE name = v_name;
+        EXIT WHEN n.id IS NOT NULL;
+    END LOOP;
+    IF n.kind <> v_kind THEN
+        PERFORM lg_admin_fail('23505',
+            format('node %s already exists with kind %s', v_name, n.kind), 'kind');
+    END IF;
+    IF v_enabled IS NOT NULL AND n.enabled <> v_enabled THEN
+        PERFORM lg_admin_fail('23505',
+            format('node %s already exists and is %s', v_name,
+                   CASE WHEN n.enabled THEN 'enabled' ELSE 'disabled' END), 'enabled');
     END IF;
     RETURN lg_admin_node_json(n);
 END

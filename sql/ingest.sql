@@ -171,12 +171,12 @@ DECLARE
     refresh    interval := greatest(coalesce(p_refresh_ms, 0), 0) * interval '1 millisecond';
     status     text[] := array_fill('unknown_node'::text, ARRAY[n_batches]);
     is_ok      boolean[] := array_fill(false, ARRAY[n_batches]);
+    batch_node bigint[] := array_fill(NULL::bigint, ARRAY[n_batches]);  -- accepted batches' node
     acc_node   bigint[] := '{}';
     acc_seq    bigint[] := '{}';
     acc_ord    int[] := '{}';
     cur_node   bigint;
     cur_high   bigint;
-    cur_seqs   bigint[];
     lost       int[];
     i          int;
     b          record;
@@ -188,7 +188,26 @@ DECLARE
     m_zone     text;
     m_streak   int;
     m_alert    text;
-    m_final    jsonb := '[]';
+    m_pending  boolean := false;   -- the device being folded has a report to store
+    m_node     bigint;
+    m_rat      text;
+    m_cell     text;
+    m_lon      float8;
+    m_lat      float8;
+    m_unc      float8;
+    m_dec      text;
+    -- the fold's result, one element per device (appended in place: linear)
+    f_ue       bigint[] := '{}';
+    f_ts       timestamptz[] := '{}';
+    f_node     bigint[] := '{}';
+    f_rat      text[] := '{}';
+    f_cell     text[] := '{}';
+    f_lon      float8[] := '{}';
+    f_lat      float8[] := '{}';
+    f_unc      float8[] := '{}';
+    f_dec      text[] := '{}';
+    f_zone     text[] := '{}';
+    f_streak   int[] := '{}';
     -- the alerts written by this call, for the outbox (lg_alerts_to_outbox)
     alert_ids  bigint[];
     m_alert_id bigint;
@@ -281,8 +300,14 @@ BEGIN
     -- nodes do their report work in parallel; the (node, seq) primary key
     -- settles a race for the same batch (below), and high_seq is raised at
     -- the very end so its row lock is held only until COMMIT.
+    -- A batch whose (node, seq) came earlier in this call takes the earlier
+    -- one's status: 'duplicate' after an accepted or seen one, 'stale' after
+    -- a stale one (the window only moves up). first_ord finds it without a
+    -- search, so the walk is linear in the batches whatever their mix.
     FOR b IN
         SELECT i.ord::int AS ord, i.seq, n.id AS node_id, n.enabled, n.high_seq,
+               first_value(i.ord::int) OVER (PARTITION BY n.id, i.seq ORDER BY i.ord)
+                   AS first_ord,
                EXISTS (SELECT 1 FROM node_batch nb
                         WHERE nb.node_id = n.id AND nb.seq = i.seq) AS is_seen
           FROM unnest(p_nodes, p_seqs) WITH ORDINALITY AS i(name, seq, ord)
@@ -295,16 +320,18 @@ BEGIN
         IF b.node_id IS DISTINCT FROM cur_node THEN
             cur_node := b.node_id;
             cur_high := b.high_seq;
-            cur_seqs := '{}';
         END IF;
-        IF b.is_seen OR b.seq = ANY (cur_seqs) THEN
+        IF b.first_ord <> b.ord THEN
+            status[b.ord] := CASE status[b.first_ord] WHEN 'stale' THEN 'stale'
+                                                      ELSE 'duplicate' END;
+        ELSIF b.is_seen THEN
             status[b.ord] := 'duplicate';
         ELSIF b.seq <= cur_high - win THEN
             status[b.ord] := 'stale';
         ELSE
             status[b.ord] := 'accepted';
             is_ok[b.ord] := true;
-            cur_seqs := cur_seqs || b.seq;
+            batch_node[b.ord] := b.node_id;
             cur_high := greatest(cur_high, b.seq);
             acc_node := acc_node || b.node_id;
             acc_seq := acc_seq || b.seq;
@@ -368,7 +395,7 @@ BEGIN
         SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
     ),
     rr AS MATERIALIZED (
-        SELECT r.ord::int AS ord, acc_node[array_position(acc_ord, r.batch)] AS node_id,
+        SELECT r.ord::int AS ord, batch_node[r.batch] AS node_id,
                r.supi, r.rat, r.cell,
                timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
                r.lon, r.lat, r.unc_m,
@@ -742,7 +769,10 @@ BEGIN
                n_alerts, alert_ids, c_ords, c_ts, c_dec, multi;
 
         -- The fold: devices with several reports in this call (or a lost race),
-        -- each under a row lock, reports in (timestamp, arrival) order.
+        -- each under a row lock, reports in (timestamp, arrival) order. The
+        -- state after a device's newest report is appended to the f_ arrays
+        -- when the walk leaves the device (in place: linear in the reports),
+        -- and all of them are stored by one statement at the end.
         IF multi IS NOT NULL THEN
             FOR m IN
                 SELECT *
@@ -752,6 +782,15 @@ BEGIN
                  ORDER BY x.ue_id, x.ts, x.ord
             LOOP
                 IF m.ue_id IS DISTINCT FROM m_ue THEN
+                    IF m_pending THEN
+                        f_ue := f_ue || m_ue;           f_ts := f_ts || m_ts;
+                        f_node := f_node || m_node;     f_rat := f_rat || m_rat;
+                        f_cell := f_cell || m_cell;     f_lon := f_lon || m_lon;
+                        f_lat := f_lat || m_lat;        f_unc := f_unc || m_unc;
+                        f_dec := f_dec || m_dec;        f_zone := f_zone || m_zone;
+                        f_streak := f_streak || m_streak;
+                    END IF;
+                    m_pending := false;
                     m_ue := m.ue_id;
                     SELECT l.reported_at, l.zone_state, l.outside_streak
                       INTO m_ts, m_zone, m_streak
@@ -789,28 +828,31 @@ BEGIN
                     alert_ids := alert_ids || m_alert_id;
                     n_alerts := n_alerts + 1;
                 END IF;
-                m_ts := m.ts;
-                -- The newest report so far and the state after it; the last one
-                -- kept per device is stored below.
-                m_final := m_final || jsonb_build_object(
-                    'ue_id', m.ue_id, 'ts', m.ts, 'node_id', m.node_id, 'rat', m.rat,
-                    'cell', m.cell, 'lon', m.lon, 'lat', m.lat, 'unc_m', m.unc_m,
-                    'decision', m.decision, 'zone', m_zone, 'streak', m_streak, 'ord', m.ord);
+                -- The newest report so far and the state after it.
+                m_pending := true;
+                m_ts := m.ts;      m_node := m.node_id; m_rat := m.rat;   m_cell := m.cell;
+                m_lon := m.lon;    m_lat := m.lat;      m_unc := m.unc_m; m_dec := m.decision;
             END LOOP;
+            IF m_pending THEN
+                f_ue := f_ue || m_ue;           f_ts := f_ts || m_ts;
+                f_node := f_node || m_node;     f_rat := f_rat || m_rat;
+                f_cell := f_cell || m_cell;     f_lon := f_lon || m_lon;
+                f_lat := f_lat || m_lat;        f_unc := f_unc || m_unc;
+                f_dec := f_dec || m_dec;        f_zone := f_zone || m_zone;
+                f_streak := f_streak || m_streak;
+            END IF;
 
             INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
                                           position, uncertainty_m, decision, zone_state,
                                           outside_streak)
-            SELECT DISTINCT ON (f.ue_id)
-                   f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell,
+            SELECT f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell,
                    CASE WHEN f.lon IS NOT NULL
                         THEN ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326) END,
                    f.unc_m, f.decision, f.zone, f.streak
-              FROM jsonb_to_recordset(m_final)
-                   AS f(ue_id bigint, ts timestamptz, node_id bigint, rat text, cell text,
-                        lon float8, lat float8, unc_m float8, decision text, zone text,
-                        streak int, ord bigint)
-             ORDER BY f.ue_id, f.ts DESC, f.ord DESC
+              FROM unnest(f_ue, f_ts, f_node, f_rat, f_cell, f_lon, f_lat, f_unc, f_dec,
+                          f_zone, f_streak)
+                   AS f(ue_id, ts, node_id, rat, cell, lon, lat, unc_m, decision, zone, streak)
+             ORDER BY f.ue_id
             ON CONFLICT (ue_id) DO UPDATE
                SET reported_at = excluded.reported_at,
                    received_at = excluded.received_at,

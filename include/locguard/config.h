@@ -20,6 +20,9 @@ typedef enum lg_zone_kind {
     LG_ZONE_EXPOSURE,       /* third parties: CAMARA region device count, OAuth2 token endpoint */
 } lg_zone_kind_t;
 
+/* The kind's name as in "kind = ..." ("southbound"), for logs and metric labels; "?" if none. */
+const char *lg_zone_kind_name(lg_zone_kind_t kind);
+
 /* One listener. */
 typedef struct lg_zone_config {
     char name[32];         /* the NAME of "[zone NAME]" */
@@ -35,7 +38,9 @@ typedef struct lg_zone_config {
 /* The whole configuration. */
 typedef struct lg_config {
     int log_level;             /* LG_LOG_ERROR..LG_LOG_DEBUG */
-    char *schema_dir;          /* directory holding migrations/ and sql/ */
+    int log_format;            /* LG_LOG_TEXT (default) or LG_LOG_JSON */
+    char *schema_dir;          /* directory holding migrations/ and sql/; default
+                                  the installed one, $(datadir)/locguard */
     char *pid_file;            /* written at start when set */
     char *ready_file;          /* written once all listeners are bound: "zone port" lines */
 

@@ -27,10 +27,11 @@ typedef void (*lg_db_cb)(void *arg, const PGresult *res, const char *err);
 
 /*
  * Creates the pool and starts connecting pool_size connections. Connections
- * that fail are retried with back-off for as long as the pool lives.
+ * that fail, or whose attempt is not through within connect_timeout_s, are
+ * retried with back-off for as long as the pool lives.
  */
 lg_db_t *lg_db_new(struct event_base *base, const char *conninfo, int pool_size,
-                   lg_metrics_t *metrics);
+                   int connect_timeout_s, lg_metrics_t *metrics);
 
 /*
  * Closes every connection. Queries not yet completed get their callback with
@@ -51,6 +52,17 @@ LG_MUST_CHECK int lg_db_query(lg_db_t *db, const char *sql, int nparams,
 
 /* True when at least one connection is ready for queries. */
 bool lg_db_is_up(const lg_db_t *db);
+
+/*
+ * True when a failed query's SQLSTATE is a database failure, counted in
+ * locguard_db_errors_total: anything but the request's own data and our
+ * functions' refusals, which the HTTP layer answers 4xx: data exceptions
+ * (22), integrity constraints (23), PL/pgSQL raises (P0), our own class LG,
+ * the T8 refusal 42501, and the serialization failures and deadlocks
+ * (40001, 40P01) the group commit sends again. NULL (no SQLSTATE: an error
+ * of libpq itself) is a failure.
+ */
+bool lg_db_is_failure(const char *sqlstate);
 
 /* Number of connections ready and not running a query. */
 int lg_db_idle(const lg_db_t *db);

@@ -46,6 +46,13 @@ int lg_http_zone_port(const lg_http_zone_t *zone);
 const char *lg_http_zone_name(const lg_http_zone_t *zone);
 
 /*
+ * Writes the request's peer address ("ADDR:PORT", "[ADDR]:PORT" for IPv6,
+ * "?" when unknown) into buf: the peer named in log lines until the
+ * request says who it is.
+ */
+void lg_http_peer_addr(struct evhttp_request *req, char *buf, size_t size);
+
+/*
  * Copies the subject CN of the request's verified client certificate into
  * buf. Returns LG_ERR when there is no verified certificate or no CN, or it
  * does not fit.

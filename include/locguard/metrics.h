@@ -9,6 +9,7 @@
 #define LOCGUARD_METRICS_H
 
 #include "locguard/common.h"
+#include "locguard/config.h"
 
 #include <event2/buffer.h>
 
@@ -35,13 +36,17 @@ typedef enum lg_counter {
     LG_C_REPORTS_COALESCED,     /* accepted reports that changed nothing but the time */
     LG_C_REPORTS_CACHED,        /* ... of which the daemon coalesced from its cache, unsent */
     LG_C_INGEST_CACHE_RESETS,   /* times the daemon's cache was emptied (generation moved) */
-    LG_C_DB_ERRORS,             /* failed database round trips */
+    LG_C_DB_ERRORS,             /* database failures: lost or failed connections, server
+                                   errors that are not the caller's data (lg_db_is_failure) */
     LG_C_INGEST_RETRIES,        /* group commits rolled back by a deadlock and sent again */
-    LG_C_HTTP_REQUESTS,         /* requests received on any zone */
     LG_C_TLS_HANDSHAKE_FAILURES,/* connections dropped during the TLS handshake */
     LG_C_DELIVERIES_SUCCEEDED,  /* notifications delivered to an SCS (2xx) */
-    LG_C_DELIVERIES_FAILED,     /* notifications given up (410, refused destination, too old) */
+    LG_C_DELIVERIES_FAILED,     /* notifications given up (refused destination, final status,
+                                   too old) */
     LG_C_DELIVERIES_RETRIED,    /* delivery attempts that failed and were rescheduled */
+    LG_C_DELIVERIES_GONE,       /* notifications answered 410 Gone: their subscription ends */
+    LG_C_DELIVERIES_REQUEUED,   /* leased notifications put back unsent (destination on hold
+                                   or busy): not an attempt */
     LG_COUNTER_COUNT
 } lg_counter_t;
 
@@ -53,6 +58,7 @@ typedef enum lg_gauge {
     LG_G_OUTBOX_DEPTH,    /* notifications waiting for delivery */
     LG_G_OUTBOX_OLDEST_AGE, /* seconds since the oldest undelivered notification was made */
     LG_G_INGEST_CACHE_DEVICES, /* entries in the daemon's cache of coalescable rows */
+    LG_G_DESTINATIONS_ON_HOLD, /* SCS destinations the notifier's breaker holds now */
     LG_GAUGE_COUNT
 } lg_gauge_t;
 
@@ -61,6 +67,8 @@ typedef enum lg_histogram {
     LG_H_BATCH_REPORTS,     /* reports per database round trip (group commit size) */
     LG_H_DB_ROUNDTRIP,      /* seconds per ingest round trip */
     LG_H_ACK_LATENCY,       /* seconds from request received to acknowledgement */
+    LG_H_DELIVERY_LATENCY,  /* seconds from an outbox row's creation to the SCS's 2xx */
+    LG_H_COUNT_DURATION,    /* seconds from a CAMARA count request to its answer */
     LG_HISTOGRAM_COUNT
 } lg_histogram_t;
 
@@ -74,13 +82,32 @@ void lg_metrics_add(lg_metrics_t *m, lg_counter_t c, uint64_t n);
 /* Sets a gauge. */
 void lg_metrics_set(lg_metrics_t *m, lg_gauge_t g, int64_t value);
 
+/*
+ * Counts one answered HTTP request of a zone by its status class
+ * (locguard_http_requests_total{zone,code}). Statuses outside 100..599 are
+ * counted as 5xx.
+ */
+void lg_metrics_count_request(lg_metrics_t *m, lg_zone_kind_t zone, int status);
+
+/* Answered requests of a zone in a status class (1..5), for tests. */
+uint64_t lg_metrics_get_requests(const lg_metrics_t *m, lg_zone_kind_t zone, int status_class);
+
 /* Records one observation in a histogram. */
 void lg_metrics_observe(lg_metrics_t *m, lg_histogram_t h, double value);
 
 /* Current value of a counter (for tests and logs). */
 uint64_t lg_metrics_get(const lg_metrics_t *m, lg_counter_t c);
 
-/* Appends the Prometheus text exposition of every metric to out. */
+/* Current value of a gauge (for tests). */
+int64_t lg_metrics_get_gauge(const lg_metrics_t *m, lg_gauge_t g);
+
+/* Observations recorded in a histogram (for tests). */
+uint64_t lg_metrics_histogram_count(const lg_metrics_t *m, lg_histogram_t h);
+
+/*
+ * Appends the Prometheus text exposition of every metric to out, starting
+ * with locguard_build_info{version="LG_VERSION"} 1.
+ */
 void lg_metrics_render(const lg_metrics_t *m, struct evbuffer *out);
 
 #endif

@@ -14,11 +14,14 @@
 
 /*
  * Applies what is pending from schema_dir/migrations and re-applies
- * schema_dir/sql. Logs each step at info level. Returns LG_ERR (with the
+ * schema_dir/sql, over one blocking connection (before the event loop runs)
+ * whose connect gives up after connect_timeout_s unless conninfo sets its
+ * own connect_timeout. Logs each step at info level. Returns LG_ERR (with the
  * failing file and the server's message logged) when anything fails; a failed
  * migration leaves nothing of itself behind.
  */
-LG_MUST_CHECK int lg_migrate_run(const char *conninfo, const char *schema_dir);
+LG_MUST_CHECK int lg_migrate_run(const char *conninfo, const char *schema_dir,
+                                 int connect_timeout_s);
 
 /*
  * The highest migration version found in schema_dir/migrations (0 when there

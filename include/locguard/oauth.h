@@ -74,13 +74,15 @@ const char *lg_oauth_grant_scope(const char *requested, bool has_scope, const ch
                                  char *out, size_t size);
 
 /*
- * Creates the token endpoint. db, signer and metrics must outlive it; it
- * issues tokens for audience (copied) valid ttl_s seconds. Returns NULL
+ * Creates the token endpoint of a zone (zone: a static string naming it in
+ * log lines, "northbound" or "exposure"). db, signer and metrics must
+ * outlive it; it issues tokens for audience (copied) valid ttl_s seconds.
+ * Returns NULL
  * when the random source fails (it hashes a dummy secret at start-up, so
  * unknown clients cost the same as known ones).
  */
-lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *audience, int ttl_s,
-                         lg_metrics_t *metrics);
+lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *zone,
+                         const char *audience, int ttl_s, lg_metrics_t *metrics);
 
 /*
  * Frees it, wiping the cache. Accepts NULL. Lookups under way hold a

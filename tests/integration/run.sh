@@ -30,6 +30,9 @@ export LG_ROOT BUILD
 # shellcheck source=tests/integration/lib.sh
 . "$LG_ROOT/tests/integration/lib.sh"
 
+# The daemons here are not systemd's: test_systemd.sh sets its own socket.
+unset NOTIFY_SOCKET
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/locguard-it.XXXXXX")
 # As root the cluster runs as "postgres", which must be able to reach its
 # directory inside ours: traverse only.

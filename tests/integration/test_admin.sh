@@ -4,7 +4,8 @@
 # The admin zone: the bearer token, health and readiness, the metrics the
 # operator scrapes, geometry validation, and locguardctl driving the
 # provisioning API end to end (node, device, area, authorization, cell
-# import, then a report away twice and the alert in `alert list`).
+# import, then a report away twice and the alert in `alert list`), and its
+# exit statuses: not found, conflict, usage, refused input, daemon down.
 
 # ctl ARGS...: locguardctl against this file's daemon.
 ctl() {
@@ -115,4 +116,61 @@ test_locguardctl_fails_on_a_refused_request() {
         fail "locguardctl exited 0 for an invalid area: $(cat "$T/ctl.out")"
     fi
     assert_eq 0 "$(sql "SELECT count(*) FROM area WHERE name = 'broken'")" "area stored"
+}
+
+# ctl_rc ARGS...: runs locguardctl, its stdout in $T/ctl.out and stderr in
+# $T/ctl.err; prints its exit status.
+ctl_rc() {
+    local rc=0
+    ctl "$@" >"$T/ctl.out" 2>"$T/ctl.err" || rc=$?
+    echo "$rc"
+}
+
+test_locguardctl_exit_status_says_not_found() {
+    assert_eq 3 "$(ctl_rc node remove no-such-node)" "node remove of an unknown node"
+    assert_eq 3 "$(ctl_rc device show nobody@nowhere.example)" "device show of an unknown device"
+    # --json: the daemon's problem as it sent it, on stdout.
+    assert_eq 3 "$(ctl_rc --json node remove no-such-node)" "--json node remove"
+    assert_eq "404|RESOURCE_NOT_FOUND|node no-such-node not found" \
+        "$(json "$(cat "$T/ctl.out")" "j->>'status', j->>'cause', j->>'detail'")" "--json problem"
+    assert_match 'not found' "$(cat "$T/ctl.err")" "message on stderr"
+}
+
+test_node_add_is_idempotent_and_a_different_kind_conflicts() {
+    assert_eq 0 "$(ctl_rc node add mme-idem --kind MME)" "first node add"
+    assert_eq 0 "$(ctl_rc node add mme-idem --kind MME)" "the same node add again"
+    assert_eq 1 "$(sql "SELECT count(*) FROM network_node WHERE name = 'mme-idem'")" "rows"
+    assert_eq 4 "$(ctl_rc node add mme-idem --kind AMF)" "node add with another kind"
+    assert_eq 4 "$(ctl_rc --json node add mme-idem --kind SGSN)" "--json node add with another kind"
+    assert_eq "409|RESOURCE_CONFLICT|node mme-idem already exists with kind MME" \
+        "$(json "$(cat "$T/ctl.out")" "j->>'status', j->>'cause', j->>'detail'")" "--json conflict problem"
+    assert_eq "MME true" "$(sql "SELECT kind || ' ' || enabled FROM network_node WHERE name = 'mme-idem'")" \
+        "node after the refused adds"
+}
+
+test_locguardctl_usage_error_exits_2_and_sends_nothing() {
+    assert_eq 2 "$(ctl_rc node add --kind MME)" "node add without a name"
+    assert_eq 2 "$(ctl_rc node add usage-1 --kind HSS)" "node add with a bad kind"
+    assert_eq 2 "$(ctl_rc --json node frobnicate)" "--json unknown verb"
+    assert_eq "400|INVALID_USAGE" "$(json "$(cat "$T/ctl.out")" "j->>'status', j->>'cause'")" \
+        "--json usage problem"
+    assert_eq 0 "$(sql "SELECT count(*) FROM network_node WHERE name = 'usage-1'")" "node created"
+}
+
+test_locguardctl_refused_input_exits_1() {
+    printf '{"type":"Polygon","coordinates":[[[2.30,48.82],[2.40,48.82]]]}\n' >"$T/open.geojson"
+    assert_eq 1 "$(ctl_rc --json area add open-1 --geojson "$T/open.geojson")" "invalid area"
+    assert_eq 400 "$(json "$(cat "$T/ctl.out")" "j->>'status'")" "--json problem status"
+    assert_eq 1 "$(ctl_rc area add open-1 --geojson "$T/no-such-file.geojson")" "unreadable file"
+}
+
+# Last in this file: it kills the daemon (run.sh's stop_daemon knows).
+test_locguardctl_exits_5_when_the_daemon_is_down() {
+    kill_daemon
+    assert_eq 5 "$(ctl_rc node list)" "node list with the daemon down"
+    assert_eq 5 "$(ctl_rc health)" "health with the daemon down"
+    assert_eq 5 "$(ctl_rc --json node list)" "--json node list with the daemon down"
+    assert_eq "503|DAEMON_UNREACHABLE" "$(json "$(cat "$T/ctl.out")" "j->>'status', j->>'cause'")" \
+        "--json local problem"
+    assert_match 'cannot reach' "$(cat "$T/ctl.err")" "message on stderr"
 }

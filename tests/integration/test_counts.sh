@@ -338,12 +338,19 @@ test_x_correlator_is_echoed_and_checked() {
 # ---------------------------------------------------------------- answers
 
 test_answers_statuses_and_repeatability() {
-    local tok st first c00 both
+    local tok st first c00 both timed ok
     tok=$(token_at "$EXPO_PORT" app2)
     c00=$(camara_box 2.30 48.80 2.32 48.82)
+    timed=$(metric locguard_count_request_duration_seconds_count)
+    ok=$(metric 'locguard_http_requests_total{zone="exposure",code="2xx"}')
     # Cell 00 released 14: SUPPORTED_AREA 14.
     st=$(expo_count "$tok" "{\"area\":$c00}")
     assert_eq 200 "$st" "count of cell 00: $(body)"
+    # Each count request is timed, answered from memory or from the database.
+    assert_eq $((timed + 1)) "$(metric locguard_count_request_duration_seconds_count)" \
+        "count requests timed"
+    assert_eq $((ok + 1)) "$(metric 'locguard_http_requests_total{zone="exposure",code="2xx"}')" \
+        "exposure 2xx answers"
     first=$(body)
     assert_eq '{"count": 14, "status": "SUPPORTED_AREA"}' "$(json "$first" "j::text")" "cell 00 answer"
     assert_eq application/json "$(header Content-Type | cut -d';' -f1)" "Content-Type"

@@ -35,6 +35,7 @@ test_database_down_gives_503_then_the_resent_batch_is_accepted_once() {
     local seq b st
     send_ok mme-1 "$(batch mme-1 "$(eutra 001010000000001 000A001)")"
     assert_eq 200 "$(admin GET /readyz)" "readyz with the database up"
+    assert_eq 0 "$(metric locguard_db_errors_total)" "database errors with the database up"
 
     pg kill
     seq=$(next_seq mme-1)
@@ -46,7 +47,17 @@ test_database_down_gives_503_then_the_resent_batch_is_accepted_once() {
     fi
     assert_eq 5 "$(header Retry-After)" "Retry-After"
     wait_for 15 "readyz 503 with the database down" readyz_is 503
+    # The lost connections (and the failed reconnects) are database failures.
+    [ "$(metric locguard_db_errors_total)" -ge 1 ] ||
+        { pg start; fail "locguard_db_errors_total stayed 0 with the database down"; }
     assert_eq 200 "$(admin GET /healthz)" "healthz (the process itself is fine)"
+    # locguardctl says "unavailable" (exit 5) for /readyz's and the admin API's 503.
+    local rc=0
+    ctl health >/dev/null 2>&1 || rc=$?
+    assert_eq 5 "$rc" "locguardctl health exit status with the database down"
+    rc=0
+    ctl node list >/dev/null 2>&1 || rc=$?
+    assert_eq 5 "$rc" "locguardctl node list exit status with the database down"
 
     pg start
     # The daemon reconnects on its own; the node keeps resending.

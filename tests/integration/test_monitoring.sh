@@ -197,6 +197,11 @@ test_left_alert_reaches_the_sink_once_signed() {
     assert_match '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$(field "$line" "j->'body'->'monitoringEventReports'->0->>'eventTime'")" \
         "eventTime"
     assert_eq "delivered:alert" "$(outbox_status "$id")" "outbox"
+    # Timed from the alert's commit to the sink's 2xx; its debug line names the SCS.
+    [ "$(metric locguard_delivery_latency_seconds_count)" -ge 1 ] ||
+        fail "no delivery latency observed"
+    grep -Eq "DEBUG \[northbound scs-a\] row [0-9]+ to .*: delivered" "$T/daemon.log" ||
+        fail "no delivery line naming scs-a in the daemon's log"
     # Coming back home is one more, a "returned" notification.
     at 1 $A01
     wait_for 15 "the returned notification" sink_count_is left 2
@@ -382,6 +387,7 @@ test_410_from_the_sink_ends_the_subscription() {
     assert_eq 1 "$(alerts meter-10@water.example returned)" "returned alert recorded"
     no_more gone 1 2
     assert_eq "failed:alert" "$(outbox_status "$id")" "outbox"
+    assert_eq 1 "$(metric 'locguard_deliveries_total{outcome="gone"}')" "deliveries gone"
 }
 
 test_loopback_destination_without_allow_private_is_never_contacted() {

@@ -4,7 +4,7 @@
 -- parameter). Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(45);
+SELECT plan(51);
 
 -- error_of: 'SQLSTATE|message|hint' of a failing statement, NULL if it works.
 CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
@@ -24,8 +24,20 @@ $$;
 -- Nodes
 SELECT is(lg_admin_node_add('{"name": "mme-1", "kind": "MME"}') - 'createdAt' - 'highSeq',
           '{"name": "mme-1", "kind": "MME", "enabled": true}', 'node_add returns the node');
-SELECT is(pg_temp.error_of($$SELECT lg_admin_node_add('{"name": "mme-1", "kind": "MME"}')$$),
-          '23505|node mme-1 already exists|name', 'node_add twice: 23505');
+SELECT is(lg_admin_node_add('{"name": "mme-1", "kind": "MME"}') - 'createdAt' - 'highSeq',
+          '{"name": "mme-1", "kind": "MME", "enabled": true}', 'node_add twice: the same node');
+SELECT is(lg_admin_node_add('{"name": "mme-1", "kind": "MME", "enabled": true}') ->> 'kind',
+          'MME', 'node_add with the same enabled: the same node');
+SELECT is((SELECT count(*) FROM network_node WHERE name = 'mme-1'), 1::bigint,
+          'node_add twice: one row');
+SELECT is(pg_temp.error_of($$SELECT lg_admin_node_add('{"name": "mme-1", "kind": "AMF"}')$$),
+          '23505|node mme-1 already exists with kind MME|kind', 'node_add with another kind: 23505');
+SELECT is(pg_temp.error_of($$SELECT lg_admin_node_add('{"name": "mme-1", "kind": "MME",
+                                                        "enabled": false}')$$),
+          '23505|node mme-1 already exists and is enabled|enabled',
+          'node_add with another enabled: 23505');
+SELECT is((SELECT kind || ' ' || enabled FROM network_node WHERE name = 'mme-1'), 'MME true',
+          'a refused node_add changes nothing');
 SELECT is(pg_temp.error_of($$SELECT lg_admin_node_add('{"name": "bad name", "kind": "MME"}')$$),
           '22023|name must be 1 to 63 letters, digits, dots, underscores or hyphens|name',
           'node_add bad name: 22023');
@@ -33,6 +45,8 @@ SELECT is(pg_temp.error_of($$SELECT lg_admin_node_add('{"name": "x", "kind": "HS
           '22023|kind must be MME, SGSN or AMF|kind', 'node_add bad kind: 22023');
 SELECT is(lg_admin_node_update('{"name": "mme-1", "enabled": "false"}') ->> 'enabled', 'false',
           'node_update disables (string from a query parameter)');
+SELECT is(lg_admin_node_add('{"name": "mme-1", "kind": "MME"}') ->> 'enabled', 'false',
+          'node_add of a disabled node without enabled: it stays disabled');
 SELECT is(jsonb_array_length(lg_admin_node_list('{}')), 1, 'node_list');
 SELECT is(pg_temp.error_of($$SELECT lg_admin_node_delete('{"name": "nope"}')$$),
           'P0002|node nope not found|name', 'node_delete unknown: P0002');

@@ -4,7 +4,7 @@
 -- outcomes. Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(88);
+SELECT plan(89);
 
 -- Fixture. Home is a 0.1 x 0.1 degree square near Paris; c-home lies inside
 -- it, c-border straddles its east edge, c-away is in another town.
@@ -168,6 +168,20 @@ SELECT is((SELECT batch_status FROM pg_temp.ingest1('mme-a', 977, '0010100000000
 SELECT is((SELECT batch_status FROM pg_temp.ingest1('mme-a', 977, '001010000000008', 7003, 'ecgi:001-01:0000001')),
           '{duplicate}', 'seq inside the window, seen: duplicate');
 SELECT is(pg_temp.loc('meter@test'), 'unknown_cell/inside/0', 'stale batch: location untouched');
+-- In one call the window moves in arrival order, and a batch repeated in
+-- the call takes its first copy's status: after a stale one it is stale
+-- too, not a duplicate (a duplicate is answered as acknowledged).
+INSERT INTO network_node (name, kind) VALUES ('mme-w', 'MME');
+SELECT is((SELECT batch_status FROM lg_ingest(ARRAY['mme-w', 'mme-w', 'mme-w', 'mme-w'],
+              ARRAY[3000, 1500, 1500, 3000]::bigint[], 1024, 2, ARRAY[1, 2, 3, 4],
+              ARRAY['001010000000008', '001010000000008', '001010000000008', '001010000000008'],
+              ARRAY[7100000000, 7101000000, 7102000000, 7103000000]::bigint[],
+              ARRAY['NR', 'NR', 'NR', 'NR'], ARRAY['ecgi:001-01:0000001', 'ecgi:001-01:0000001',
+                                                   'ecgi:001-01:0000001', 'ecgi:001-01:0000001'],
+              ARRAY[NULL, NULL, NULL, NULL]::float8[], ARRAY[NULL, NULL, NULL, NULL]::float8[],
+              ARRAY[NULL, NULL, NULL, NULL]::float8[])),
+          '{accepted,stale,stale,duplicate}',
+          'one call: a seq below the window its earlier batch set is stale, and so is its copy');
 
 -- Unknown or disabled node: refused, nothing stored.
 SELECT results_eq(

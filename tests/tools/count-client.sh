@@ -61,7 +61,7 @@ circle() {
 ctl health >/dev/null || die "the admin zone does not answer"
 
 # 1. Provisioning.
-ctl node add mme-2 --kind MME >/dev/null 2>&1 || true
+ctl node add mme-2 --kind MME >/dev/null # idempotent: a second run finds it
 printf 'ecgi:001-01:000C000,EUTRA,2.35,48.85,3000\n' >"$WORK/cells.csv"
 ctl cell import "$WORK/cells.csv" >/dev/null
 for i in $(seq 1 "$BIKES"); do
@@ -99,7 +99,8 @@ say "waiting $((release_at - now + 2)) s for the daemon's noisy release of this 
 sleep $((release_at - now + 2))
 
 # 4. The third party.
-ctl client remove count-demo-app >/dev/null 2>&1 || true
+# A second run replaces the client; exit status 3: there was none.
+ctl client remove count-demo-app >/dev/null 2>&1 || [ $? -eq 3 ] || die "locguardctl client remove failed"
 secret=$(ctl client add count-demo-app --scope region-device-count 2>/dev/null |
     awk '$1 == "clientSecret" { print $2 }')
 [ -n "$secret" ] || die "locguardctl client add printed no secret"

@@ -1,20 +1,91 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Installs the Debian packages named on the command line that are missing:
-# with apt-get when root, otherwise prints the exact command and fails.
+#
+# Installs the Debian packages named on the command line that are missing
+# (the Makefile's DEB_PACKAGES): with apt-get when root, otherwise prints the
+# exact command and fails. Then checks that every command, library and file
+# the build, the tests (`make check`), `make demo` and `make bench` use is
+# there, and fails at once naming the package that provides what is missing,
+# rather than letting a test fail later on a "command not found".
+#
+# The target is a fresh Debian 12 minbase root: its Essential packages
+# (bash, coreutils, diffutils, findutils, grep, sed, util-linux, perl-base,
+# ...) and mawk (Priority: required) are always there; everything else comes
+# from DEB_PACKAGES.
 set -eu
 missing=()
 for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" = 0 ]; then
-    echo "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-    echo "missing Debian packages; run:" >&2
-    echo "  sudo apt-get install -y ${missing[*]}" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "missing Debian packages; run:" >&2
+        echo "  sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+pg_bin=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+pg_share=/usr/share/postgresql/15/extension
+
+# What is needed, one per line: KIND NAME PACKAGE [WHO]. KIND is "cmd" (a
+# command on $PATH or an absolute path), "pc" (a pkg-config module) or
+# "file" (a header or a PostgreSQL extension). PACKAGE is the Debian package
+# that provides it (Essential ones too, for the record); WHO uses it.
+required() {
+    cat <<EOF
+cmd  cc                   gcc                                    the build
+cmd  make                 make                                   the build
+cmd  pkg-config           pkg-config                             the build
+file /usr/include/stdint.h libc6-dev                             the build (C headers)
+pc   libevent             libevent-dev                           the build
+pc   libevent_openssl     libevent-dev                           the build
+pc   libpq                libpq-dev                              the build
+pc   openssl              libssl-dev                             the build
+pc   jansson              libjansson-dev                         the build
+pc   libcjson             libcjson-dev                           the build
+pc   libsystemd           libsystemd-dev                         the build (sd_notify)
+pc   cmocka               libcmocka-dev                          unit tests
+cmd  objdump              binutils                               unit tests (test_dp)
+cmd  $pg_bin/initdb       postgresql-15                          tests/tools/pgcluster.sh
+cmd  $pg_bin/pg_ctl       postgresql-15                          tests/tools/pgcluster.sh
+cmd  psql                 postgresql-client-15                   tests, demo, bench
+file $pg_share/postgis-3.control postgresql-15-postgis-3         tests, demo, bench
+file $pg_share/pgtap.control postgresql-15-pgtap                 make sqltest
+cmd  pg_prove             libtap-parser-sourcehandler-pgtap-perl make sqltest
+cmd  perl                 perl                                   pg_prove, test_systemd.sh
+cmd  curl                 curl                                   integration tests, demo
+cmd  openssl              openssl                                tests/tools/mkcerts.sh, tests
+cmd  xxd                  xxd                                    test_counts.sh
+cmd  ss                   iproute2                               pgcluster.sh, demo.sh
+cmd  runuser              util-linux                             pgcluster.sh (as root)
+cmd  awk                  mawk                                   tests, demo, bench
+cmd  timeout              coreutils                              tests
+cmd  md5sum               coreutils                              pgcluster.sh
+cmd  install              coreutils                              make install
+cmd  cmp                  diffutils                              make install, uninstall
+cmd  promtool             prometheus                             test_operations.sh (the /metrics text)
+cmd  docker-compose       docker-compose                         make composecheck (config only, no engine)
+file /usr/lib/python3/dist-packages/yaml/__init__.py python3-yaml  tests/compose/check.sh
+EOF
+}
+
+bad=()
+while read -r kind name package who; do
+    case $kind in
+    cmd) command -v "$name" >/dev/null 2>&1 && continue ;;
+    pc) pkg-config --exists "$name" 2>/dev/null && continue ;;
+    file) [ -e "$name" ] && continue ;;
+    esac
+    bad+=("$package")
+    echo "missing: $name (used by $who): install the Debian package $package" >&2
+done < <(required)
+if [ ${#bad[@]} -gt 0 ]; then
+    echo "run: sudo apt-get install -y --no-install-recommends $(printf '%s\n' "${bad[@]}" | sort -u | tr '\n' ' ')" >&2
     exit 1
 fi

@@ -2,6 +2,8 @@
 /* Unit tests of the configuration parser (service/config.c). */
 #include "locguard/config.h"
 
+#include "locguard/log.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 
 static const char good[] = "[daemon]\n"
                            "log_level = debug   \n"
+                           "log_format = json\n"
                            "# a comment\n"
                            "schema_dir = /srv/locguard\n"
                            "[database]\n"
@@ -48,6 +51,7 @@ static void test_full_file_sets_every_value(void **state)
     unsetenv("LOCGUARD_DATABASE");
     assert_int_equal(parse(&cfg, good, err, sizeof(err)), LG_OK);
     assert_int_equal(cfg.log_level, 3);
+    assert_int_equal(cfg.log_format, LG_LOG_JSON);
     assert_string_equal(cfg.schema_dir, "/srv/locguard");
     assert_string_equal(cfg.db_conninfo, "host=/tmp port=5432 dbname=locguard");
     assert_int_equal(cfg.db_pool_size, 3);
@@ -92,6 +96,7 @@ static const struct {
     {"conninfo = x\n", "outside of a section"},
     {"[database]\nconninfo\n", "expected \"key = value\""},
     {"[daemon]\nlog_level = loud\n", "bad value for \"log_level\""},
+    {"[daemon]\nlog_format = xml\n", "bad value for \"log_format\""},
     {"[database]\nconninfo = x\n[zone s]\nkind = southbound\nlisten = 127.0.0.1:1\n",
      "needs \"cert\", \"key\" and \"client_ca\""},
     {"[database]\nconninfo = x\n[zone a]\nkind = admin\nlisten = 0.0.0.0:80\n", "loopback"},
@@ -145,6 +150,22 @@ static void test_epsilon_is_an_exact_ratio(void **state)
     }
 }
 
+static void test_log_format_defaults_to_text(void **state)
+{
+    (void)state;
+    lg_config_t cfg;
+    char err[256] = "";
+    static const char text[] = "[daemon]\nlog_format = text\n[database]\nconninfo = x\n";
+    assert_int_equal(parse(&cfg, text, err, sizeof(err)), LG_OK);
+    assert_int_equal(cfg.log_format, LG_LOG_TEXT);
+    lg_config_cleanup(&cfg);
+    lg_config_defaults(&cfg);
+    assert_int_equal(cfg.log_format, LG_LOG_TEXT);
+    assert_string_equal(lg_zone_kind_name(LG_ZONE_EXPOSURE), "exposure");
+    assert_string_equal(lg_zone_kind_name(LG_ZONE_SOUTHBOUND), "southbound");
+    lg_config_cleanup(&cfg);
+}
+
 static void test_missing_file_is_an_error(void **state)
 {
     (void)state;
@@ -164,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_bad_files_name_line_and_reason),
         cmocka_unit_test(test_epsilon_is_an_exact_ratio),
         cmocka_unit_test(test_missing_file_is_an_error),
+        cmocka_unit_test(test_log_format_defaults_to_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

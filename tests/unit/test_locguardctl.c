@@ -695,6 +695,223 @@ static void test_count_needs_exactly_one_well_formed_area(void **state)
     }
 }
 
+/* stdout redirected to a temporary file while a test prints. */
+struct capture {
+    FILE *tmp;
+    int saved_fd;
+};
+
+static void capture_begin(struct capture *c)
+{
+    c->tmp = tmpfile();
+    assert_non_null(c->tmp);
+    fflush(stdout);
+    c->saved_fd = dup(STDOUT_FILENO);
+    assert_true(c->saved_fd >= 0);
+    assert_true(dup2(fileno(c->tmp), STDOUT_FILENO) >= 0);
+}
+
+/* Restores stdout; returns what was printed (malloc'd). */
+static char *capture_end(struct capture *c)
+{
+    char *out = calloc(1, 8192);
+    size_t n;
+
+    assert_non_null(out);
+    fflush(stdout);
+    dup2(c->saved_fd, STDOUT_FILENO);
+    close(c->saved_fd);
+    rewind(c->tmp);
+    n = fread(out, 1, 8191, c->tmp);
+    out[n] = '\0';
+    fclose(c->tmp);
+    return out;
+}
+
+static void test_http_status_maps_to_exit_status(void **state)
+{
+    static const struct {
+        int http_status;
+        enum exit_status exit;
+    } cases[] = {
+        {200, EXIT_OK},          {201, EXIT_OK},          {204, EXIT_OK},
+        {404, EXIT_NOT_FOUND},   {409, EXIT_CONFLICT},    {0, EXIT_UNAVAILABLE},
+        {429, EXIT_UNAVAILABLE}, {502, EXIT_UNAVAILABLE}, {503, EXIT_UNAVAILABLE},
+        {504, EXIT_UNAVAILABLE}, {400, EXIT_FAIL},        {401, EXIT_FAIL},
+        {403, EXIT_FAIL},        {413, EXIT_FAIL},        {500, EXIT_FAIL},
+        {301, EXIT_FAIL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++)
+        assert_int_equal(exit_status_of(cases[i].http_status), cases[i].exit);
+}
+
+static void test_exit_statuses_are_distinct_and_listed_in_help(void **state)
+{
+    struct capture c;
+    char *help, line[160];
+
+    (void)state;
+    assert_int_equal(EXIT_OK, 0);
+    assert_int_equal(EXIT_FAIL, 1);
+    assert_int_equal(EXIT_USAGE, 2);
+    assert_int_equal(EXIT_NOT_FOUND, 3);
+    assert_int_equal(EXIT_CONFLICT, 4);
+    assert_int_equal(EXIT_UNAVAILABLE, 5);
+    assert_int_equal(LG_ARRAY_SIZE(exit_statuses), 6);
+    capture_begin(&c);
+    print_help(stdout);
+    help = capture_end(&c);
+    for (size_t i = 0; i < LG_ARRAY_SIZE(exit_statuses); i++) {
+        assert_int_equal(exit_row(exit_statuses[i].status), i);
+        snprintf(line, sizeof(line), "\n  %d  %s\n", (int)exit_statuses[i].status,
+                 exit_statuses[i].meaning);
+        assert_non_null(strstr(help, line));
+    }
+    free(help);
+}
+
+/* Runs print_problem with --json on and off; returns stdout, sets *exit. */
+static char *printed_problem(bool is_json, int http_status, const char *body, int *exit)
+{
+    struct ctl ctl = {.is_json = is_json, .token = "t"};
+    struct capture c;
+
+    capture_begin(&c);
+    *exit = print_problem(&ctl, http_status, body, strlen(body));
+    return capture_end(&c);
+}
+
+static void test_daemon_problem_is_printed_as_sent_with_json(void **state)
+{
+    const char *sent = "{\"title\":\"Not Found\",\"status\":404,\"detail\":\"node n9 not found\","
+                       "\"cause\":\"RESOURCE_NOT_FOUND\"}";
+    char *body = lg_xmalloc(strlen(sent) + 2);
+    char *out;
+    int exit;
+
+    (void)state;
+    snprintf(body, strlen(sent) + 2, "%s\n", sent);
+    out = printed_problem(true, 404, body, &exit);
+    assert_int_equal(exit, EXIT_NOT_FOUND);
+    assert_int_equal(strlen(out), strlen(sent) + 1);
+    assert_int_equal(strncmp(out, sent, strlen(sent)), 0);
+    free(out);
+    out = printed_problem(false, 409, body, &exit);
+    assert_int_equal(exit, EXIT_CONFLICT);
+    assert_string_equal(out, ""); /* without --json, errors go to stderr only */
+    free(out);
+    free(body);
+}
+
+static void test_non_json_error_body_becomes_a_problem(void **state)
+{
+    char *out;
+    json_t *doc;
+    int exit;
+
+    (void)state;
+    out = printed_problem(true, 502, "bad gateway\xff", &exit);
+    assert_int_equal(exit, EXIT_UNAVAILABLE);
+    doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    assert_int_equal(json_integer_value(json_object_get(doc, "status")), 502);
+    assert_string_equal(json_string_value(json_object_get(doc, "detail")), "bad gateway?");
+    assert_non_null(json_object_get(doc, "title"));
+    assert_null(json_object_get(doc, "cause"));
+    json_decref(doc);
+    free(out);
+}
+
+static void test_local_errors_are_problems_with_json(void **state)
+{
+    static const struct {
+        enum exit_status exit;
+        int http_status;
+        const char *cause;
+    } cases[] = {
+        {EXIT_USAGE, 400, "INVALID_USAGE"},
+        {EXIT_FAIL, 500, "LOCAL_ERROR"},
+        {EXIT_UNAVAILABLE, 503, "DAEMON_UNREACHABLE"},
+    };
+    struct capture c;
+    json_t *doc;
+    char *out;
+
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
+        errors_as_json = true;
+        capture_begin(&c);
+        assert_int_equal(report(cases[i].exit, "cannot open %s", "caf\xe9.csv"), cases[i].exit);
+        out = capture_end(&c);
+        doc = json_loads(out, 0, NULL);
+        assert_non_null(doc);
+        assert_int_equal(json_integer_value(json_object_get(doc, "status")), cases[i].http_status);
+        assert_string_equal(json_string_value(json_object_get(doc, "cause")), cases[i].cause);
+        assert_string_equal(json_string_value(json_object_get(doc, "detail")),
+                            "cannot open caf?.csv");
+        json_decref(doc);
+        free(out);
+
+        errors_as_json = false;
+        capture_begin(&c);
+        report(cases[i].exit, "quiet");
+        out = capture_end(&c);
+        assert_string_equal(out, "");
+        free(out);
+    }
+}
+
+static void test_usage_error_exits_2_with_a_problem_from_main(void **state)
+{
+    char *argv[] = {"locguardctl", "--json", "node", "frob", NULL};
+    struct capture c;
+    json_t *doc;
+    char *out;
+
+    (void)state;
+    capture_begin(&c);
+    assert_int_equal(locguardctl_main(4, argv), EXIT_USAGE);
+    out = capture_end(&c);
+    errors_as_json = false;
+    doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "cause")), "INVALID_USAGE");
+    json_decref(doc);
+    free(out);
+}
+
+static void test_json_is_seen_before_the_command_line_is_checked(void **state)
+{
+    static char *yes[][6] = {
+        {"locguardctl", "--json", "--bogus", NULL},
+        {"locguardctl", "--bogus", "--json", NULL},
+        {"locguardctl", "--url", "http://x", "node", "--json", NULL},
+    };
+    static char *no[][6] = {
+        {"locguardctl", "node", "list", NULL},
+        {"locguardctl", "--name", "--json", NULL}, /* the value of --name */
+        {"locguardctl", "--", "--json", NULL},     /* a word after "--" */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(yes); i++) {
+        int argc = 0;
+
+        while (yes[i][argc] != NULL)
+            argc++;
+        assert_true(wants_json(argc, yes[i]));
+    }
+    for (size_t i = 0; i < LG_ARRAY_SIZE(no); i++) {
+        int argc = 0;
+
+        while (no[i][argc] != NULL)
+            argc++;
+        assert_false(wants_json(argc, no[i]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +944,13 @@ int main(void)
         cmocka_unit_test(test_count_geojson_refuses_other_geometries_and_bad_json),
         cmocka_unit_test(test_count_circle_becomes_a_camara_circle),
         cmocka_unit_test(test_count_needs_exactly_one_well_formed_area),
+        cmocka_unit_test(test_http_status_maps_to_exit_status),
+        cmocka_unit_test(test_exit_statuses_are_distinct_and_listed_in_help),
+        cmocka_unit_test(test_daemon_problem_is_printed_as_sent_with_json),
+        cmocka_unit_test(test_non_json_error_body_becomes_a_problem),
+        cmocka_unit_test(test_local_errors_are_problems_with_json),
+        cmocka_unit_test(test_usage_error_exits_2_with_a_problem_from_main),
+        cmocka_unit_test(test_json_is_seen_before_the_command_line_is_checked),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

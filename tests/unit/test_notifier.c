@@ -159,7 +159,7 @@ static int setup(void **state)
             "allow_private_destinations) VALUES ('scs-t', '" SECRET "', '" SECRET_OLD "', true)");
     f->base = event_base_new();
     f->metrics = lg_metrics_new();
-    f->db = lg_db_new(f->base, conninfo, 2, f->metrics);
+    f->db = lg_db_new(f->base, conninfo, 2, 5, f->metrics);
 
     char cert[600], key[600];
     snprintf(cert, sizeof(cert), "%s/server.pem", certs);
@@ -323,6 +323,7 @@ static void test_delivery_is_signed_with_both_secrets_and_absolute_link(void **s
     assert_string_equal(f->sink.body, "{\"subscription\":\"" PUBLIC_URL
                                       "/3gpp-monitoring-event/v1/scs-t/subscriptions/0a1b\"}");
     assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_SUCCEEDED), 1);
+    assert_int_equal(lg_metrics_histogram_count(f->metrics, LG_H_DELIVERY_LATENCY), 1);
     free(id);
 }
 
@@ -341,6 +342,9 @@ static void test_500_twice_then_200_keeps_the_webhook_id(void **state)
         assert_string_equal(f->sink.ids[i], id);
     assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_RETRIED), 2);
     assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_SUCCEEDED), 1);
+    /* One latency per notification, at its 2xx: from the row's creation, the retries
+     * included (the back-off after two failures is at least a few ms). */
+    assert_int_equal(lg_metrics_histogram_count(f->metrics, LG_H_DELIVERY_LATENCY), 1);
     free(id);
 }
 
@@ -352,7 +356,9 @@ static void test_410_is_gone(void **state)
     start(f, NULL, 86400);
     run_until_settled(f);
     expect_row(f, "failed", 1, "410", "410");
-    assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_FAILED), 1);
+    assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_GONE), 1);
+    assert_int_equal(lg_metrics_get(f->metrics, LG_C_DELIVERIES_FAILED), 0);
+    assert_int_equal(lg_metrics_histogram_count(f->metrics, LG_H_DELIVERY_LATENCY), 0);
 }
 
 static void test_private_destination_refused_unless_allowed(void **state)
@@ -483,7 +489,17 @@ static void test_unreachable_destination_is_put_on_hold(void **state)
     dbtest_exec(f->pg, sql);
     add_row(f, "localhost", "/ok", NULL);
     start_notifier(f, 4, 0);
-    run_for(f, 3000);
+    /* The gauge of destinations on hold: 1 during the first hold (about 1 s from the
+     * fifth failure), never more (one destination). */
+    int64_t held_max = 0;
+    for (int i = 0; i < 30; i++) {
+        run_for(f, 100);
+        int64_t held = lg_metrics_get_gauge(f->metrics, LG_G_DESTINATIONS_ON_HOLD);
+        held_max = held > held_max ? held : held_max;
+    }
+    assert_int_equal(held_max, 1);
+    /* Rows leased before the hold went back unsent, each counted as a requeue. */
+    assert_true(lg_metrics_get(f->metrics, LG_C_DELIVERIES_REQUEUED) >= 1);
     PGresult *r = PQexec(f->pg, "SELECT coalesce(sum(attempts), 0), count(*) FILTER (WHERE "
                                 "status = 'pending') FROM notification_outbox "
                                 "WHERE destination LIKE '%/dead'");
