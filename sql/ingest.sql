@@ -132,141 +132,48 @@ AS $fn$
     SELECT 1.0 - right(p_supi, 2)::int / 400.0
 $fn$;
 
--- lg_ingest: ingest one group of batches; returns one row with the status of
--- each batch and the counters of the reports of the accepted batches.
-CREATE OR REPLACE FUNCTION lg_ingest(
-    p_nodes      text[],    -- per batch: node name (from the client certificate)
-    p_seqs       bigint[],  -- per batch: the node's batch sequence number
-    p_seq_window int,       -- replay window size
-    p_hysteresis int,       -- consecutive outside decisions before a 'left' alert
-    p_batch      int[],     -- per report: 1-based index into p_nodes / p_seqs
-    p_supi       text[],    -- per report: IMSI digits
-    p_ts_us      bigint[],  -- per report: report time, microseconds since the epoch
-    p_rat        text[],    -- per report: 'EUTRA' | 'NR' | 'UTRA' | 'GERA'
-    p_cell       text[],    -- per report: canonical cell key
-    p_lon        float8[],  -- per report: longitude or NULL
-    p_lat        float8[],  -- per report: latitude or NULL
-    p_unc_m      float8[],  -- per report: uncertainty radius in metres or NULL
-    p_refresh_ms int DEFAULT 0,  -- coalescing interval (see above); 0: write every report
-    p_cache_token text DEFAULT NULL,  -- the daemon's cache token (see "The daemon's cache")
-    p_cache_gen  bigint DEFAULT NULL, -- generation its cache was judged at (0: none yet);
-                                      -- NULL: claim the cache
-    p_cached     int[] DEFAULT NULL)  -- per batch: reports the daemon coalesced, not sent
-RETURNS TABLE (batch_status text[], n_inside int, n_outside int, n_ambiguous int,
-               n_unknown_cell int, n_unknown_device int, n_unchecked int, n_alerts int,
-               n_coalesced int, cache_gen bigint, cache_ords int[], cache_ts bigint[],
-               cache_dec text)
+-- lg_ingest is a short orchestrator over the steps below, each a function
+-- that does one thing and is tested on its own (tests/sql/ingest_steps_test.sql):
+--
+--   lg_ingest_cache_check   the daemon's cache: claim or check ownership, and
+--                           refuse reports coalesced at a stale generation
+--   lg_ingest_claim         the replay window: each batch's status, and the
+--                           accepted batches claimed in node_batch
+--   lg_ingest_fast          the fast path: one statement settles the reports
+--                           a cached decision applies to, locks every other
+--                           known row of the call, hands the rest on
+--   lg_ingest_decide        the general decision: every other report decided,
+--                           single-report devices written with their alerts
+--   lg_ingest_fold          devices with several reports (or a lost race):
+--                           each under a row lock, in (time, arrival) order
+--   lg_ingest_finish        notifications of the call's alerts, and each
+--                           node's replay window moved
+--
+-- Every step is linear in the reports it is given (tests/sql/
+-- ingest_linear_test.sql measures the ratios).
+
+-- lg_ingest_cache_check: the daemon's cache (migrations/0018_ingest_cache.sql,
+-- sql/invalidation.sql). A caller with a token and a NULL generation claims
+-- the cache (a daemon's first round trip); a caller whose token is the
+-- owner's writes without raising the generation (locguard.ingest_cache_owner
+-- is set for the transaction) and is told the generation. Reports the caller
+-- coalesced itself (p_cached) are taken only if the generation they were
+-- judged at is still the current one: otherwise SQLSTATE LG001. Another
+-- token gets is_owner false and a NULL generation.
+CREATE OR REPLACE FUNCTION lg_ingest_cache_check(
+    p_cache_token text, p_cache_gen bigint, p_cached int[])
+RETURNS TABLE (is_owner boolean, cache_gen bigint)
 LANGUAGE plpgsql
 SET search_path = public
--- Custom plans for 1000-element arrays pick hash joins that scan whole tables;
--- the generic plans (nested loops over the primary keys) are the fast ones,
--- whatever the server's setting.
-SET plan_cache_mode = force_generic_plan
 AS $fn$
 DECLARE
-    n_batches  int := coalesce(cardinality(p_nodes), 0);
-    n_reports  int := coalesce(cardinality(p_batch), 0);
-    hyst       int := greatest(coalesce(p_hysteresis, 1), 1);
-    win        bigint := greatest(coalesce(p_seq_window, 0), 0);
-    refresh    interval := greatest(coalesce(p_refresh_ms, 0), 0) * interval '1 millisecond';
-    status     text[] := array_fill('unknown_node'::text, ARRAY[n_batches]);
-    is_ok      boolean[] := array_fill(false, ARRAY[n_batches]);
-    batch_node bigint[] := array_fill(NULL::bigint, ARRAY[n_batches]);  -- accepted batches' node
-    acc_node   bigint[] := '{}';
-    acc_seq    bigint[] := '{}';
-    acc_ord    int[] := '{}';
-    cur_node   bigint;
-    cur_high   bigint;
-    lost       int[];
-    i          int;
-    b          record;
-    multi      jsonb;
-    -- state of the device being folded in the multi-report path
-    m          record;
-    m_ue       bigint;
-    m_ts       timestamptz;
-    m_zone     text;
-    m_streak   int;
-    m_alert    text;
-    m_pending  boolean := false;   -- the device being folded has a report to store
-    m_node     bigint;
-    m_rat      text;
-    m_cell     text;
-    m_lon      float8;
-    m_lat      float8;
-    m_unc      float8;
-    m_dec      text;
-    -- the fold's result, one element per device (appended in place: linear)
-    f_ue       bigint[] := '{}';
-    f_ts       timestamptz[] := '{}';
-    f_node     bigint[] := '{}';
-    f_rat      text[] := '{}';
-    f_cell     text[] := '{}';
-    f_lon      float8[] := '{}';
-    f_lat      float8[] := '{}';
-    f_unc      float8[] := '{}';
-    f_dec      text[] := '{}';
-    f_zone     text[] := '{}';
-    f_streak   int[] := '{}';
-    -- the alerts written by this call, for the outbox (lg_alerts_to_outbox)
-    alert_ids  bigint[];
-    m_alert_id bigint;
-    -- the reports the first statement (the fast path) left to the general
-    -- one, as arrays
-    g_ord      int[];
-    g_node     bigint[];
-    g_supi     text[];
-    g_ts       timestamptz[];
-    g_rat      text[];
-    g_cell     text[];
-    g_lon      float8[];
-    g_lat      float8[];
-    g_unc      float8[];
-    f_inside   int;
-    f_outside  int;
-    f_ambig    int;
-    f_unchk    int;
-    f_unknown  int;
-    -- the daemon's cache
-    is_owner   boolean := false;
-    n_cached   bigint;
-    c_ords     int[];
-    c_ts       bigint[];
-    c_dec      text;
+    n_cached bigint := coalesce((SELECT sum(x) FROM unnest(p_cached) x), 0);
 BEGIN
-    IF coalesce(cardinality(p_seqs), 0) <> n_batches THEN
-        RAISE EXCEPTION 'p_nodes and p_seqs differ in length'
-            USING ERRCODE = '22023', HINT = 'p_seqs';
-    END IF;
-    IF coalesce(cardinality(p_supi), 0) <> n_reports
-       OR coalesce(cardinality(p_ts_us), 0) <> n_reports
-       OR coalesce(cardinality(p_rat), 0) <> n_reports
-       OR coalesce(cardinality(p_cell), 0) <> n_reports
-       OR coalesce(cardinality(p_lon), 0) <> n_reports
-       OR coalesce(cardinality(p_lat), 0) <> n_reports
-       OR coalesce(cardinality(p_unc_m), 0) <> n_reports THEN
-        RAISE EXCEPTION 'report arrays differ in length'
-            USING ERRCODE = '22023', HINT = 'p_batch';
-    END IF;
-    IF p_cached IS NOT NULL AND (cardinality(p_cached) <> n_batches
-                                 OR EXISTS (SELECT 1 FROM unnest(p_cached) x
-                                             WHERE x IS NULL OR x < 0)) THEN
-        RAISE EXCEPTION 'p_cached must hold one count >= 0 per batch'
-            USING ERRCODE = '22023', HINT = 'p_cached';
-    END IF;
-
-    -- The daemon's cache (migrations/0018_ingest_cache.sql). A caller with a
-    -- token and a NULL generation claims the cache (a daemon's first round
-    -- trip); a caller whose token is the owner's writes without raising the
-    -- generation and is told the generation and, in cache_ords / cache_ts /
-    -- cache_dec, which of its reports left a row it may coalesce into.
-    -- Reports it coalesced itself (p_cached) are taken only if the
-    -- generation they were judged at is still the current one. Another
-    -- token gets a NULL generation: it is not the owner any more.
+    is_owner := false;
     IF p_cache_token IS NOT NULL THEN
         IF p_cache_gen IS NULL THEN
-            UPDATE ingest_cache_owner SET token = p_cache_token, claimed_at = now()
-             WHERE one AND token IS DISTINCT FROM p_cache_token;
+            UPDATE ingest_cache_owner o SET token = p_cache_token, claimed_at = now()
+             WHERE o.one AND o.token IS DISTINCT FROM p_cache_token;
             IF FOUND THEN
                 PERFORM nextval('lg_ingest_cache_gen');   -- the previous owner's cache is void
             END IF;
@@ -280,39 +187,59 @@ BEGIN
             cache_gen := lg_ingest_cache_gen();
         END IF;
     END IF;
-    n_cached := coalesce((SELECT sum(x) FROM unnest(p_cached) x), 0);
     IF n_cached > 0 AND (NOT is_owner OR cache_gen IS DISTINCT FROM p_cache_gen) THEN
         RAISE EXCEPTION 'the daemon''s ingest cache is stale (generation %, now %)',
                         p_cache_gen, cache_gen
             USING ERRCODE = 'LG001', HINT = 'p_cache_gen';
     END IF;
+    RETURN NEXT;
+END
+$fn$;
 
-    batch_status := status;
-    n_inside := 0; n_outside := 0; n_ambiguous := 0; n_unknown_cell := 0;
-    n_unknown_device := 0; n_unchecked := 0; n_alerts := 0; n_coalesced := 0;
-    IF n_batches = 0 THEN
-        RETURN NEXT;
-        RETURN;
-    END IF;
-
-    -- Replay window, decided in memory: walk the batches node by node in
-    -- arrival order. No node row lock here, so concurrent calls for the same
-    -- nodes do their report work in parallel; the (node, seq) primary key
-    -- settles a race for the same batch (below), and high_seq is raised at
-    -- the very end so its row lock is held only until COMMIT.
-    -- A batch whose (node, seq) came earlier in this call takes the earlier
-    -- one's status: 'duplicate' after an accepted or seen one, 'stale' after
-    -- a stale one (the window only moves up). first_ord finds it without a
-    -- search, so the walk is linear in the batches whatever their mix.
+-- lg_ingest_claim: the replay window, decided in memory: walks the batches
+-- node by node in arrival order. Returns each batch's status ('accepted',
+-- 'duplicate', 'stale' or 'unknown_node') and, for the accepted ones, its
+-- node's id. No node row lock here, so concurrent calls for the same nodes
+-- do their report work in parallel; the (node, seq) primary key of
+-- node_batch settles a race for the same batch (a batch a concurrent call
+-- claimed first is a duplicate after all: the insert waits for that call's
+-- COMMIT), and high_seq is raised at the very end (lg_ingest_finish) so its
+-- row lock is held only until COMMIT. A batch whose (node, seq) came earlier
+-- in this call takes the earlier one's status: 'duplicate' after an accepted
+-- or seen one, 'stale' after a stale one (the window only moves up);
+-- first_ord finds it without a search, so the walk is linear in the batches
+-- whatever their mix. node_batch.n_reports counts the batch's reports sent
+-- and the ones the daemon coalesced (p_cached).
+CREATE OR REPLACE FUNCTION lg_ingest_claim(
+    p_nodes text[], p_seqs bigint[], p_seq_window int, p_batch int[], p_cached int[])
+RETURNS TABLE (batch_status text[], batch_node bigint[])
+LANGUAGE plpgsql
+SET search_path = public
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+DECLARE
+    n_batches int := coalesce(cardinality(p_nodes), 0);
+    win       bigint := greatest(coalesce(p_seq_window, 0), 0);
+    status    text[] := array_fill('unknown_node'::text, ARRAY[n_batches]);
+    nodes     bigint[] := array_fill(NULL::bigint, ARRAY[n_batches]);
+    acc_node  bigint[] := '{}';
+    acc_seq   bigint[] := '{}';
+    acc_ord   int[] := '{}';
+    cur_node  bigint;
+    cur_high  bigint;
+    lost      int[];
+    i         int;
+    b         record;
+BEGIN
     FOR b IN
-        SELECT i.ord::int AS ord, i.seq, n.id AS node_id, n.enabled, n.high_seq,
-               first_value(i.ord::int) OVER (PARTITION BY n.id, i.seq ORDER BY i.ord)
+        SELECT x.ord::int AS ord, x.seq, n.id AS node_id, n.enabled, n.high_seq,
+               first_value(x.ord::int) OVER (PARTITION BY n.id, x.seq ORDER BY x.ord)
                    AS first_ord,
                EXISTS (SELECT 1 FROM node_batch nb
-                        WHERE nb.node_id = n.id AND nb.seq = i.seq) AS is_seen
-          FROM unnest(p_nodes, p_seqs) WITH ORDINALITY AS i(name, seq, ord)
-          LEFT JOIN network_node n ON n.name = i.name
-         ORDER BY n.id, i.ord
+                        WHERE nb.node_id = n.id AND nb.seq = x.seq) AS is_seen
+          FROM unnest(p_nodes, p_seqs) WITH ORDINALITY AS x(name, seq, ord)
+          LEFT JOIN network_node n ON n.name = x.name
+         ORDER BY n.id, x.ord
     LOOP
         IF b.node_id IS NULL OR NOT b.enabled OR b.seq IS NULL THEN
             CONTINUE;                          -- stays 'unknown_node'
@@ -330,8 +257,7 @@ BEGIN
             status[b.ord] := 'stale';
         ELSE
             status[b.ord] := 'accepted';
-            is_ok[b.ord] := true;
-            batch_node[b.ord] := b.node_id;
+            nodes[b.ord] := b.node_id;
             cur_high := greatest(cur_high, b.seq);
             acc_node := acc_node || b.node_id;
             acc_seq := acc_seq || b.seq;
@@ -340,8 +266,6 @@ BEGIN
     END LOOP;
 
     IF cardinality(acc_node) > 0 THEN
-        -- Claim the accepted batches. One a concurrent call claimed first
-        -- (the insert waits for that call's COMMIT) is a duplicate after all.
         WITH claimed AS (
             INSERT INTO node_batch (node_id, seq, n_reports)
             SELECT a.node_id, a.seq, coalesce(c.n, 0) + coalesce(p_cached[a.ord], 0)
@@ -359,17 +283,47 @@ BEGIN
         IF lost IS NOT NULL THEN
             FOREACH i IN ARRAY lost LOOP
                 status[i] := 'duplicate';
-                is_ok[i] := false;
+                nodes[i] := NULL;
             END LOOP;
         END IF;
     END IF;
     batch_status := status;
+    batch_node := nodes;
+    RETURN NEXT;
+END
+$fn$;
 
-    IF NOT (true = ANY (is_ok)) THEN
-        RETURN NEXT;
-        RETURN;
-    END IF;
-
+-- lg_ingest_fast: the fast path over the reports of the accepted batches
+-- (those with a node in p_batch_node). Returns
+-- the decisions it settled (f_*), the reports it coalesced (n_coalesced),
+-- the rows it offers the daemon's cache (c_ords / c_ts / c_dec, the
+-- owner's only) and the reports it leaves to lg_ingest_decide (g_*, in
+-- SUPI order), as arrays.
+CREATE OR REPLACE FUNCTION lg_ingest_fast(
+    p_batch_node   bigint[],  -- per batch: its node when accepted, else NULL (lg_ingest_claim)
+    p_batch        int[],     -- per report: 1-based batch index
+    p_supi         text[],
+    p_ts_us        bigint[],
+    p_rat          text[],
+    p_cell         text[],
+    p_lon          float8[],
+    p_lat          float8[],
+    p_unc_m        float8[],
+    p_hysteresis   int,
+    p_refresh_ms   int,
+    p_is_owner     boolean)
+RETURNS TABLE (f_inside int, f_outside int, f_ambig int, f_unchk int, f_unknown int,
+               n_coalesced int, c_ords int[], c_ts bigint[], c_dec text,
+               g_ord int[], g_node bigint[], g_supi text[], g_ts timestamptz[], g_rat text[],
+               g_cell text[], g_lon float8[], g_lat float8[], g_unc float8[])
+LANGUAGE plpgsql
+SET search_path = public
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+DECLARE
+    hyst    int := greatest(coalesce(p_hysteresis, 1), 1);
+    refresh interval := greatest(coalesce(p_refresh_ms, 0), 0) * interval '1 millisecond';
+BEGIN
     -- The fast path, one statement: a report without a position, the only
     -- report of its device in this call, from the cell of the device's cached
     -- decision (made at the current reference epoch), not older than the
@@ -395,7 +349,7 @@ BEGIN
         SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
     ),
     rr AS MATERIALIZED (
-        SELECT r.ord::int AS ord, batch_node[r.batch] AS node_id,
+        SELECT r.ord::int AS ord, p_batch_node[r.batch] AS node_id,
                r.supi, r.rat, r.cell,
                timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
                r.lon, r.lat, r.unc_m,
@@ -403,7 +357,8 @@ BEGIN
                count(*) OVER (PARTITION BY r.supi) AS n_same
           FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
                WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
-         WHERE is_ok[r.batch]
+         WHERE p_batch_node[r.batch] IS NOT NULL   -- an accepted batch (estimated as
+                                                   -- nearly all: a hash plan below)
          ORDER BY r.supi
     ),
     -- The device's row as this statement's snapshot sees it, and whether
@@ -469,7 +424,7 @@ BEGIN
          WHERE l.ctid = c.loc_ctid AND NOT c.is_coalesced
         RETURNING c.ord, c.is_fast, l.decision, c.ts AS stored_ts,
                   -- the row left is one a repeated report would be coalesced into
-                  is_owner AND c.is_fast
+                  p_is_owner AND c.is_fast
                   AND (l.dec_effective IS NULL
                        OR (l.dec_effective = 'inside' AND l.zone_state = 'inside'
                            AND l.outside_streak = 0)) AS is_cacheable
@@ -481,7 +436,7 @@ BEGIN
         UNION ALL
         -- A row only read is offered with its stored time, unless someone was
         -- updating or locking it (a newer version may be on its way).
-        SELECT j.ord, true, j.decision, true, is_owner AND j.is_untouched, j.old_ts
+        SELECT j.ord, true, j.decision, true, p_is_owner AND j.is_untouched, j.old_ts
           FROM judged j
          WHERE j.is_coalesced
     ),
@@ -515,324 +470,352 @@ BEGIN
                        FILTER (WHERE st.is_cacheable) AS c_dec
               FROM settled st) s,
            rest;
+    RETURN NEXT;
+END
+$fn$;
 
-    IF g_ord IS NOT NULL THEN
-        -- Decide every other report of the accepted batches, then in the same
-        -- statement apply the state machine to the devices that have exactly one
-        -- report in this call: one update, one insert (new devices), one alert
-        -- insert. The reports of devices with several reports come back as JSON
-        -- for the fold below.
-        WITH ep AS MATERIALIZED (
-            SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
-        ),
-        r AS MATERIALIZED (
-            SELECT r.ord, r.supi, s.ue_id, s.mobility, s.ambiguous_policy,
-                   r.ts,
-                   r.node_id,
-                   r.rat, r.cell,
-                   CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
-                        THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END AS pos,
-                   CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
-                        THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m,
-                   -- the device's stored state, read without a lock (see upd)
-                   s.l_ue_id IS NOT NULL AS has_old,
-                   s.loc_ctid,
-                   s.reported_at AS old_ts,
-                   coalesce(s.zone_state, 'unknown') AS zone0,
-                   coalesce(s.outside_streak, 0) AS streak0
-              FROM unnest(g_ord, g_node, g_supi, g_ts, g_rat, g_cell, g_lon, g_lat, g_unc)
-                   AS r(ord, node_id, supi, ts, rat, cell, lon, lat, unc_m)
-              -- The device by its IMSI, then its stored state. (The cached
-              -- decision is no use here: the first statement settled every
-              -- report it applies to and dropped it from the other rows.)
-              LEFT JOIN LATERAL (
-                  SELECT u.id AS ue_id, u.mobility, u.ambiguous_policy, l.ue_id AS l_ue_id,
-                         l.ctid AS loc_ctid, l.reported_at, l.zone_state, l.outside_streak
-                    FROM ue u
-                    LEFT JOIN ue_location l ON l.ue_id = u.id
-                   WHERE u.imsi = r.supi
-              ) s ON true
-        ),
-        -- One row per (report, authorized area) of the checked devices, with the
-        -- area's verdict: 'in' when it covers the evidence, 'out' when disjoint
-        -- from it, else 'amb'. A cell's verdict comes from area_cell_verdict when
-        -- known, so the common case costs one index probe and no GEOS call; the
-        -- area and cell rows are read only on a miss or for a position. Only
-        -- verdicts that took GEOS are remembered: a cell whose box is disjoint
-        -- from the area's (a device seen far from home) is 'out' from the two
-        -- rows alone, and storing it would cost an insert and the foreign-key
-        -- row locks on area and cell for a pair that rarely comes back. A
-        -- position's evidence is the circle of unc_m metres (geography): inside
-        -- when the area covers the point and the point is farther than unc_m from
-        -- the boundary, outside when it is farther than unc_m from the area.
-        ra AS MATERIALIZED (
-            SELECT r.ord, ua.area_id, r.cell,
-                   coalesce(v.verdict, x.verdict) AS verdict,
-                   r.pos IS NULL AND v.verdict IS NULL AND x.is_geos AS is_miss,
-                   r.pos IS NOT NULL OR v.verdict IS NOT NULL OR x.has_cell AS has_evidence
-              FROM r
-              JOIN ue_area ua ON ua.ue_id = r.ue_id
-              LEFT JOIN area_cell_verdict v
-                     ON r.pos IS NULL AND v.area_id = ua.area_id AND v.cell_key = r.cell
-              LEFT JOIN LATERAL (
-                  SELECT CASE
-                             WHEN r.pos IS NOT NULL THEN
-                                 CASE
-                                     WHEN ST_Covers(a.geom, r.pos)
-                                          AND (r.unc_m <= 0
-                                               OR NOT ST_DWithin(ST_Boundary(a.geom)::geography,
-                                                                 r.pos::geography, r.unc_m, false))
-                                         THEN 'in'
-                                     WHEN NOT ST_DWithin(a.geom::geography, r.pos::geography,
-                                                         r.unc_m, false)
-                                         THEN 'out'
-                                     ELSE 'amb'
-                                 END
-                             WHEN c.cell_key IS NULL THEN NULL
-                             WHEN NOT (a.geom && c.coverage) THEN 'out'
-                             ELSE lg_area_cell_verdict(a.geom, c.coverage)
-                         END AS verdict,
-                         c.cell_key IS NOT NULL AS has_cell,
-                         r.pos IS NULL AND c.cell_key IS NOT NULL
-                             AND a.geom && c.coverage AS is_geos
-                    FROM area a
-                    LEFT JOIN cell c ON r.pos IS NULL AND c.cell_key = r.cell
-                   WHERE a.id = ua.area_id AND v.verdict IS NULL
-              ) x ON true
-             WHERE r.ue_id IS NOT NULL AND r.mobility <> 'unrestricted'
-        ),
-        remember AS (
-            INSERT INTO area_cell_verdict (area_id, cell_key, verdict)
-            SELECT DISTINCT ra.area_id, ra.cell, ra.verdict
-              FROM ra
-             WHERE ra.is_miss
-             ORDER BY ra.area_id, ra.cell
-            ON CONFLICT DO NOTHING
-        ),
-        rep AS MATERIALIZED (
-            SELECT r.ord, r.supi, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell,
-                   r.pos, r.unc_m, r.has_old, r.loc_ctid, r.old_ts, r.zone0, r.streak0,
-                   CASE
-                       WHEN r.ue_id IS NULL THEN NULL
-                       WHEN r.pos IS NULL AND NOT coalesce(d.has_evidence, ck.has_cell, false)
-                           THEN 'unknown_cell'
-                       WHEN d.ord IS NULL THEN 'unchecked'      -- unrestricted, or no area
-                       WHEN d.is_any_in THEN 'inside'
-                       WHEN d.is_all_out THEN 'outside'
-                       ELSE 'ambiguous'
-                   END AS decision
-              FROM r
-              LEFT JOIN (SELECT ra.ord,
-                                bool_or(ra.has_evidence) AS has_evidence,
-                                bool_or(ra.verdict = 'in') AS is_any_in,
-                                bool_and(ra.verdict = 'out') AS is_all_out
-                           FROM ra
-                          GROUP BY ra.ord) d ON d.ord = r.ord
-              -- Unchecked devices still need to know whether the cell exists.
-              LEFT JOIN LATERAL (
-                  SELECT true AS has_cell FROM cell c
-                   WHERE c.cell_key = r.cell AND r.pos IS NULL AND d.ord IS NULL
-                  OFFSET 0                                  -- keep the gate: no probe otherwise
-              ) ck ON true
-        ),
-        -- Devices with several reports in this call (hashing the ids is cheaper
-        -- than sorting the wide report rows by device).
-        several AS MATERIALIZED (
-            SELECT rep.ue_id FROM rep WHERE rep.ue_id IS NOT NULL
-             GROUP BY rep.ue_id HAVING count(*) > 1
-        ),
-        known AS (
-            SELECT rep.*,
-                   CASE
-                       WHEN rep.decision = 'inside' THEN 'inside'
-                       WHEN rep.decision = 'outside' THEN 'outside'
-                       WHEN rep.decision = 'ambiguous' THEN rep.ambiguous_policy
-                   END AS effective,
-                   CASE WHEN s.ue_id IS NULL THEN 1 ELSE 2 END AS n_dev   -- 2 = several
-              FROM rep
-              LEFT JOIN several s ON s.ue_id = rep.ue_id
-             WHERE rep.ue_id IS NOT NULL
-        ),
-        -- The state machine for devices with one report here, from the state
-        -- read without a lock (see r). A report older than the stored one
-        -- changes nothing.
-        next AS MATERIALIZED (
-            SELECT k.*,
-                   CASE k.effective
-                       WHEN 'outside' THEN least(k.streak0 + 1, 1000000000)
-                       WHEN 'inside' THEN 0
-                       ELSE k.streak0
-                   END AS streak1,
-                   CASE
-                       WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst THEN 'outside'
-                       WHEN k.effective = 'inside' THEN 'inside'
-                       ELSE k.zone0
-                   END AS zone1,
-                   CASE
-                       WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst
-                            AND k.zone0 <> 'outside' THEN 'left'
-                       WHEN k.effective = 'inside' AND k.zone0 = 'outside' THEN 'returned'
-                   END AS alert_kind
+-- lg_ingest_decide: decides every report lg_ingest_fast left (p_*, as it
+-- returns them), then in the same statement applies the state machine to
+-- the devices that have exactly one report here: one update, one insert
+-- (new devices), one alert insert. Returns the counters, the alerts it
+-- wrote, the rows it offers the daemon's cache (the owner's only), and the
+-- reports left for lg_ingest_fold (m_*): those of devices with several
+-- reports, and single reports whose optimistic write lost a race.
+CREATE OR REPLACE FUNCTION lg_ingest_decide(
+    p_ord        int[],
+    p_node       bigint[],
+    p_supi       text[],
+    p_ts         timestamptz[],
+    p_rat        text[],
+    p_cell       text[],
+    p_lon        float8[],
+    p_lat        float8[],
+    p_unc        float8[],
+    p_hysteresis int,
+    p_is_owner   boolean)
+RETURNS TABLE (n_inside int, n_outside int, n_ambiguous int, n_unknown_cell int,
+               n_unknown_device int, n_unchecked int, n_alerts int, alert_ids bigint[],
+               c_ords int[], c_ts bigint[], c_dec text,
+               m_ue bigint[], m_ord int[], m_ts timestamptz[], m_node bigint[], m_rat text[],
+               m_cell text[], m_lon float8[], m_lat float8[], m_unc float8[], m_dec text[],
+               m_eff text[])
+LANGUAGE plpgsql
+SET search_path = public
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+DECLARE
+    hyst int := greatest(coalesce(p_hysteresis, 1), 1);
+BEGIN
+    WITH ep AS MATERIALIZED (
+        SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
+    ),
+    r AS MATERIALIZED (
+        SELECT r.ord, r.supi, s.ue_id, s.mobility, s.ambiguous_policy,
+               r.ts,
+               r.node_id,
+               r.rat, r.cell,
+               CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
+                    THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END AS pos,
+               CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
+                    THEN greatest(coalesce(r.unc_m, 0), 0) END AS unc_m,
+               -- the device's stored state, read without a lock (see upd)
+               s.l_ue_id IS NOT NULL AS has_old,
+               s.loc_ctid,
+               s.reported_at AS old_ts,
+               coalesce(s.zone_state, 'unknown') AS zone0,
+               coalesce(s.outside_streak, 0) AS streak0
+          FROM unnest(p_ord, p_node, p_supi, p_ts, p_rat, p_cell, p_lon, p_lat, p_unc)
+               AS r(ord, node_id, supi, ts, rat, cell, lon, lat, unc_m)
+          -- The device by its IMSI, then its stored state. (The cached
+          -- decision is no use here: the first statement settled every
+          -- report it applies to and dropped it from the other rows.)
+          LEFT JOIN LATERAL (
+              SELECT u.id AS ue_id, u.mobility, u.ambiguous_policy, l.ue_id AS l_ue_id,
+                     l.ctid AS loc_ctid, l.reported_at, l.zone_state, l.outside_streak
+                FROM ue u
+                LEFT JOIN ue_location l ON l.ue_id = u.id
+               WHERE u.imsi = r.supi
+          ) s ON true
+    ),
+    -- One row per (report, authorized area) of the checked devices, with the
+    -- area's verdict: 'in' when it covers the evidence, 'out' when disjoint
+    -- from it, else 'amb'. A cell's verdict comes from area_cell_verdict when
+    -- known, so the common case costs one index probe and no GEOS call; the
+    -- area and cell rows are read only on a miss or for a position. Only
+    -- verdicts that took GEOS are remembered: a cell whose box is disjoint
+    -- from the area's (a device seen far from home) is 'out' from the two
+    -- rows alone, and storing it would cost an insert and the foreign-key
+    -- row locks on area and cell for a pair that rarely comes back. A
+    -- position's evidence is the circle of unc_m metres (geography): inside
+    -- when the area covers the point and the point is farther than unc_m from
+    -- the boundary, outside when it is farther than unc_m from the area.
+    ra AS MATERIALIZED (
+        SELECT r.ord, ua.area_id, r.cell,
+               coalesce(v.verdict, x.verdict) AS verdict,
+               r.pos IS NULL AND v.verdict IS NULL AND x.is_geos AS is_miss,
+               r.pos IS NOT NULL OR v.verdict IS NOT NULL OR x.has_cell AS has_evidence
+          FROM r
+          JOIN ue_area ua ON ua.ue_id = r.ue_id
+          LEFT JOIN area_cell_verdict v
+                 ON r.pos IS NULL AND v.area_id = ua.area_id AND v.cell_key = r.cell
+          LEFT JOIN LATERAL (
+              SELECT CASE
+                         WHEN r.pos IS NOT NULL THEN
+                             CASE
+                                 WHEN ST_Covers(a.geom, r.pos)
+                                      AND (r.unc_m <= 0
+                                           OR NOT ST_DWithin(ST_Boundary(a.geom)::geography,
+                                                             r.pos::geography, r.unc_m, false))
+                                     THEN 'in'
+                                 WHEN NOT ST_DWithin(a.geom::geography, r.pos::geography,
+                                                     r.unc_m, false)
+                                     THEN 'out'
+                                 ELSE 'amb'
+                             END
+                         WHEN c.cell_key IS NULL THEN NULL
+                         WHEN NOT (a.geom && c.coverage) THEN 'out'
+                         ELSE lg_area_cell_verdict(a.geom, c.coverage)
+                     END AS verdict,
+                     c.cell_key IS NOT NULL AS has_cell,
+                     r.pos IS NULL AND c.cell_key IS NOT NULL
+                         AND a.geom && c.coverage AS is_geos
+                FROM area a
+                LEFT JOIN cell c ON r.pos IS NULL AND c.cell_key = r.cell
+               WHERE a.id = ua.area_id AND v.verdict IS NULL
+          ) x ON true
+         WHERE r.ue_id IS NOT NULL AND r.mobility <> 'unrestricted'
+    ),
+    remember AS (
+        INSERT INTO area_cell_verdict (area_id, cell_key, verdict)
+        SELECT DISTINCT ra.area_id, ra.cell, ra.verdict
+          FROM ra
+         WHERE ra.is_miss
+         ORDER BY ra.area_id, ra.cell
+        ON CONFLICT DO NOTHING
+    ),
+    rep AS MATERIALIZED (
+        SELECT r.ord, r.supi, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell,
+               r.pos, r.unc_m, r.has_old, r.loc_ctid, r.old_ts, r.zone0, r.streak0,
+               CASE
+                   WHEN r.ue_id IS NULL THEN NULL
+                   WHEN r.pos IS NULL AND NOT coalesce(d.has_evidence, ck.has_cell, false)
+                       THEN 'unknown_cell'
+                   WHEN d.ord IS NULL THEN 'unchecked'      -- unrestricted, or no area
+                   WHEN d.is_any_in THEN 'inside'
+                   WHEN d.is_all_out THEN 'outside'
+                   ELSE 'ambiguous'
+               END AS decision
+          FROM r
+          LEFT JOIN (SELECT ra.ord,
+                            bool_or(ra.has_evidence) AS has_evidence,
+                            bool_or(ra.verdict = 'in') AS is_any_in,
+                            bool_and(ra.verdict = 'out') AS is_all_out
+                       FROM ra
+                      GROUP BY ra.ord) d ON d.ord = r.ord
+          -- Unchecked devices still need to know whether the cell exists.
+          LEFT JOIN LATERAL (
+              SELECT true AS has_cell FROM cell c
+               WHERE c.cell_key = r.cell AND r.pos IS NULL AND d.ord IS NULL
+              OFFSET 0                                  -- keep the gate: no probe otherwise
+          ) ck ON true
+    ),
+    -- Devices with several reports in this call (hashing the ids is cheaper
+    -- than sorting the wide report rows by device).
+    several AS MATERIALIZED (
+        SELECT rep.ue_id FROM rep WHERE rep.ue_id IS NOT NULL
+         GROUP BY rep.ue_id HAVING count(*) > 1
+    ),
+    known AS (
+        SELECT rep.*,
+               CASE
+                   WHEN rep.decision = 'inside' THEN 'inside'
+                   WHEN rep.decision = 'outside' THEN 'outside'
+                   WHEN rep.decision = 'ambiguous' THEN rep.ambiguous_policy
+               END AS effective,
+               CASE WHEN s.ue_id IS NULL THEN 1 ELSE 2 END AS n_dev   -- 2 = several
+          FROM rep
+          LEFT JOIN several s ON s.ue_id = rep.ue_id
+         WHERE rep.ue_id IS NOT NULL
+    ),
+    -- The state machine for devices with one report here, from the state
+    -- read without a lock (see r). A report older than the stored one
+    -- changes nothing.
+    next AS MATERIALIZED (
+        SELECT k.*,
+               CASE k.effective
+                   WHEN 'outside' THEN least(k.streak0 + 1, 1000000000)
+                   WHEN 'inside' THEN 0
+                   ELSE k.streak0
+               END AS streak1,
+               CASE
+                   WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst THEN 'outside'
+                   WHEN k.effective = 'inside' THEN 'inside'
+                   ELSE k.zone0
+               END AS zone1,
+               CASE
+                   WHEN k.effective = 'outside' AND k.streak0 + 1 >= hyst
+                        AND k.zone0 <> 'outside' THEN 'left'
+                   WHEN k.effective = 'inside' AND k.zone0 = 'outside' THEN 'returned'
+               END AS alert_kind
+          FROM known k
+         WHERE k.n_dev = 1
+           AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
+         ORDER BY k.ue_id                          -- row locks in id order
+    ),
+    -- Optimistic write: update only rows still in the state we read. A row a
+    -- concurrent call changed in between fails the check (READ COMMITTED
+    -- re-evaluates it on the new version) and is redone under a row lock
+    -- by the fold below; so does a new device a concurrent call inserted.
+    -- The row is reached by the ctid read above (no second index probe).
+    -- A decision made from a cell is cached with the epoch it was made at.
+    upd AS (
+        UPDATE ue_location l
+           SET reported_at = n.ts, received_at = now(), node_id = n.node_id, rat = n.rat,
+               cell_key = n.cell, position = n.pos, uncertainty_m = n.unc_m,
+               decision = n.decision, zone_state = n.zone1, outside_streak = n.streak1,
+               imsi = n.supi,
+               dec_cell = CASE WHEN n.pos IS NULL THEN n.cell END,
+               dec_epoch = CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
+               dec_effective = n.effective
+          FROM next n
+         WHERE n.has_old AND l.ctid = n.loc_ctid AND l.ue_id = n.ue_id
+           AND l.reported_at = n.old_ts AND l.zone_state = n.zone0
+           AND l.outside_streak = n.streak0
+        RETURNING l.ue_id
+    ),
+    ins AS (
+        INSERT INTO ue_location (ue_id, reported_at, received_at, node_id, rat, cell_key,
+                                 position, uncertainty_m, decision, zone_state, outside_streak,
+                                 imsi, dec_cell, dec_epoch, dec_effective)
+        SELECT n.ue_id, n.ts, now(), n.node_id, n.rat, n.cell, n.pos, n.unc_m, n.decision,
+               n.zone1, n.streak1, n.supi,
+               CASE WHEN n.pos IS NULL THEN n.cell END,
+               CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
+               n.effective
+          FROM next n
+         WHERE NOT n.has_old
+         ORDER BY n.ue_id
+        ON CONFLICT (ue_id) DO NOTHING
+        RETURNING ue_id
+    ),
+    done AS MATERIALIZED (
+        SELECT ue_id FROM upd UNION ALL SELECT ue_id FROM ins
+    ),
+    -- Written rows a repeated report would be coalesced into, for the
+    -- daemon's cache (its owner only).
+    cacheable AS MATERIALIZED (
+        SELECT array_agg(n.ord) AS ords, array_agg(lg_epoch_us(n.ts)) AS tss,
+               string_agg(lg_decision_letter(n.decision), '') AS decs   -- aligned, as above
+          FROM next n
+          JOIN done d ON d.ue_id = n.ue_id
+         WHERE p_is_owner AND n.pos IS NULL
+           AND (n.effective IS NULL
+                OR (n.effective = 'inside' AND n.zone1 = 'inside' AND n.streak1 = 0))
+    ),
+    alerts AS (
+        INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
+                           uncertainty_m)
+        SELECT n.ue_id, n.alert_kind, n.ts, n.node_id, n.rat, n.cell, n.pos, n.unc_m
+          FROM next n
+          JOIN done d ON d.ue_id = n.ue_id
+         WHERE n.alert_kind IS NOT NULL
+        RETURNING id
+    ),
+    alert_agg AS MATERIALIZED (
+        SELECT count(*)::int AS n, array_agg(alerts.id) AS ids FROM alerts
+    )
+    SELECT c.n_inside, c.n_outside, c.n_ambiguous, c.n_unknown_cell, c.n_unknown_device,
+           c.n_unchecked,
+           (SELECT alert_agg.n FROM alert_agg),
+           (SELECT alert_agg.ids FROM alert_agg),
+           (SELECT cacheable.ords FROM cacheable),
+           (SELECT cacheable.tss FROM cacheable),
+           (SELECT cacheable.decs FROM cacheable),
+           fold.ues, fold.ords, fold.tss, fold.nodes, fold.rats, fold.cells, fold.lons, fold.lats,
+           fold.uncs, fold.decs, fold.effs
+      FROM (SELECT count(*) FILTER (WHERE rep.decision = 'inside') AS n_inside,
+                   count(*) FILTER (WHERE rep.decision = 'outside') AS n_outside,
+                   count(*) FILTER (WHERE rep.decision = 'ambiguous') AS n_ambiguous,
+                   count(*) FILTER (WHERE rep.decision = 'unknown_cell') AS n_unknown_cell,
+                   count(*) FILTER (WHERE rep.ue_id IS NULL) AS n_unknown_device,
+                   count(*) FILTER (WHERE rep.decision = 'unchecked') AS n_unchecked
+              FROM rep) c,
+           -- Left for the fold: devices with several reports, and single
+           -- reports whose optimistic write lost a race (all aggregated in
+           -- one node: aligned).
+           (SELECT array_agg(k.ue_id) AS ues, array_agg(k.ord) AS ords, array_agg(k.ts) AS tss,
+                   array_agg(k.node_id) AS nodes, array_agg(k.rat) AS rats,
+                   array_agg(k.cell) AS cells, array_agg(ST_X(k.pos)) AS lons,
+                   array_agg(ST_Y(k.pos)) AS lats, array_agg(k.unc_m) AS uncs,
+                   array_agg(k.decision) AS decs, array_agg(k.effective) AS effs
               FROM known k
-             WHERE k.n_dev = 1
-               AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
-             ORDER BY k.ue_id                          -- row locks in id order
-        ),
-        -- Optimistic write: update only rows still in the state we read. A row a
-        -- concurrent call changed in between fails the check (READ COMMITTED
-        -- re-evaluates it on the new version) and is redone under a row lock
-        -- by the fold below; so does a new device a concurrent call inserted.
-        -- The row is reached by the ctid read above (no second index probe).
-        -- A decision made from a cell is cached with the epoch it was made at.
-        upd AS (
-            UPDATE ue_location l
-               SET reported_at = n.ts, received_at = now(), node_id = n.node_id, rat = n.rat,
-                   cell_key = n.cell, position = n.pos, uncertainty_m = n.unc_m,
-                   decision = n.decision, zone_state = n.zone1, outside_streak = n.streak1,
-                   imsi = n.supi,
-                   dec_cell = CASE WHEN n.pos IS NULL THEN n.cell END,
-                   dec_epoch = CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
-                   dec_effective = n.effective
-              FROM next n
-             WHERE n.has_old AND l.ctid = n.loc_ctid AND l.ue_id = n.ue_id
-               AND l.reported_at = n.old_ts AND l.zone_state = n.zone0
-               AND l.outside_streak = n.streak0
-            RETURNING l.ue_id
-        ),
-        ins AS (
-            INSERT INTO ue_location (ue_id, reported_at, received_at, node_id, rat, cell_key,
-                                     position, uncertainty_m, decision, zone_state, outside_streak,
-                                     imsi, dec_cell, dec_epoch, dec_effective)
-            SELECT n.ue_id, n.ts, now(), n.node_id, n.rat, n.cell, n.pos, n.unc_m, n.decision,
-                   n.zone1, n.streak1, n.supi,
-                   CASE WHEN n.pos IS NULL THEN n.cell END,
-                   CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
-                   n.effective
-              FROM next n
-             WHERE NOT n.has_old
-             ORDER BY n.ue_id
-            ON CONFLICT (ue_id) DO NOTHING
-            RETURNING ue_id
-        ),
-        done AS MATERIALIZED (
-            SELECT ue_id FROM upd UNION ALL SELECT ue_id FROM ins
-        ),
-        -- Written rows a repeated report would be coalesced into, for the
-        -- daemon's cache (its owner only).
-        cacheable AS MATERIALIZED (
-            SELECT array_agg(n.ord) AS ords, array_agg(lg_epoch_us(n.ts)) AS tss,
-                   string_agg(lg_decision_letter(n.decision), '') AS decs   -- aligned, as above
-              FROM next n
-              JOIN done d ON d.ue_id = n.ue_id
-             WHERE is_owner AND n.pos IS NULL
-               AND (n.effective IS NULL
-                    OR (n.effective = 'inside' AND n.zone1 = 'inside' AND n.streak1 = 0))
-        ),
-        alerts AS (
-            INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
-                               uncertainty_m)
-            SELECT n.ue_id, n.alert_kind, n.ts, n.node_id, n.rat, n.cell, n.pos, n.unc_m
-              FROM next n
-              JOIN done d ON d.ue_id = n.ue_id
-             WHERE n.alert_kind IS NOT NULL
-            RETURNING id
-        ),
-        alert_agg AS MATERIALIZED (
-            SELECT count(*)::int AS n, array_agg(alerts.id) AS ids FROM alerts
-        )
-        SELECT c.n_inside, c.n_outside, c.n_ambiguous, c.n_unknown_cell, c.n_unknown_device,
-               c.n_unchecked,
-               (SELECT alert_agg.n FROM alert_agg),
-               (SELECT alert_agg.ids FROM alert_agg),
-               c_ords || (SELECT cacheable.ords FROM cacheable),
-               c_ts || (SELECT cacheable.tss FROM cacheable),
-               coalesce(c_dec, '') || coalesce((SELECT cacheable.decs FROM cacheable), ''),
-               -- Left for the fold: devices with several reports, and single
-               -- reports whose optimistic write lost a race.
-               (SELECT jsonb_agg(jsonb_build_object(
-                           'ue_id', k.ue_id, 'ord', k.ord, 'ts', k.ts, 'node_id', k.node_id,
-                           'rat', k.rat, 'cell', k.cell,
-                           'lon', ST_X(k.pos), 'lat', ST_Y(k.pos), 'unc_m', k.unc_m,
-                           'decision', k.decision, 'effective', k.effective))
-                  FROM known k
-                 WHERE k.n_dev > 1
-                    OR (k.n_dev = 1 AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
-                        AND k.ue_id NOT IN (SELECT d.ue_id FROM done d)))
-          FROM (SELECT count(*) FILTER (WHERE rep.decision = 'inside') AS n_inside,
-                       count(*) FILTER (WHERE rep.decision = 'outside') AS n_outside,
-                       count(*) FILTER (WHERE rep.decision = 'ambiguous') AS n_ambiguous,
-                       count(*) FILTER (WHERE rep.decision = 'unknown_cell') AS n_unknown_cell,
-                       count(*) FILTER (WHERE rep.ue_id IS NULL) AS n_unknown_device,
-                       count(*) FILTER (WHERE rep.decision = 'unchecked') AS n_unchecked
-                  FROM rep) c
-          INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
-               n_alerts, alert_ids, c_ords, c_ts, c_dec, multi;
+             WHERE k.n_dev > 1
+                OR (k.n_dev = 1 AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
+                    AND k.ue_id NOT IN (SELECT d.ue_id FROM done d))) fold
+      INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
+           n_alerts, alert_ids, c_ords, c_ts, c_dec,
+           m_ue, m_ord, m_ts, m_node, m_rat, m_cell, m_lon, m_lat, m_unc, m_dec, m_eff;
+    RETURN NEXT;
+END
+$fn$;
 
-        -- The fold: devices with several reports in this call (or a lost race),
-        -- each under a row lock, reports in (timestamp, arrival) order. The
-        -- state after a device's newest report is appended to the f_ arrays
-        -- when the walk leaves the device (in place: linear in the reports),
-        -- and all of them are stored by one statement at the end.
-        IF multi IS NOT NULL THEN
-            FOR m IN
-                SELECT *
-                  FROM jsonb_to_recordset(multi) AS x(ue_id bigint, ord bigint, ts timestamptz,
-                           node_id bigint, rat text, cell text, lon float8, lat float8,
-                           unc_m float8, decision text, effective text)
-                 ORDER BY x.ue_id, x.ts, x.ord
-            LOOP
-                IF m.ue_id IS DISTINCT FROM m_ue THEN
-                    IF m_pending THEN
-                        f_ue := f_ue || m_ue;           f_ts := f_ts || m_ts;
-                        f_node := f_node || m_node;     f_rat := f_rat || m_rat;
-                        f_cell := f_cell || m_cell;     f_lon := f_lon || m_lon;
-                        f_lat := f_lat || m_lat;        f_unc := f_unc || m_unc;
-                        f_dec := f_dec || m_dec;        f_zone := f_zone || m_zone;
-                        f_streak := f_streak || m_streak;
-                    END IF;
-                    m_pending := false;
-                    m_ue := m.ue_id;
-                    SELECT l.reported_at, l.zone_state, l.outside_streak
-                      INTO m_ts, m_zone, m_streak
-                      FROM ue_location l WHERE l.ue_id = m_ue
-                       FOR UPDATE;
-                    IF NOT FOUND THEN
-                        m_ts := NULL;
-                        m_zone := 'unknown';
-                        m_streak := 0;
-                    END IF;
-                END IF;
-                CONTINUE WHEN m_ts IS NOT NULL AND m.ts < m_ts;   -- older: counted only
-                m_alert := NULL;
-                IF m.effective = 'outside' THEN
-                    m_streak := least(m_streak + 1, 1000000000);
-                    IF m_streak >= hyst AND m_zone <> 'outside' THEN
-                        m_zone := 'outside';
-                        m_alert := 'left';
-                    END IF;
-                ELSIF m.effective = 'inside' THEN
-                    IF m_zone = 'outside' THEN
-                        m_alert := 'returned';
-                    END IF;
-                    m_zone := 'inside';
-                    m_streak := 0;
-                END IF;
-                IF m_alert IS NOT NULL THEN
-                    INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
-                                       uncertainty_m)
-                    VALUES (m.ue_id, m_alert, m.ts, m.node_id, m.rat, m.cell,
-                            CASE WHEN m.lon IS NOT NULL
-                                 THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326) END,
-                            m.unc_m)
-                    RETURNING id INTO m_alert_id;
-                    alert_ids := alert_ids || m_alert_id;
-                    n_alerts := n_alerts + 1;
-                END IF;
-                -- The newest report so far and the state after it.
-                m_pending := true;
-                m_ts := m.ts;      m_node := m.node_id; m_rat := m.rat;   m_cell := m.cell;
-                m_lon := m.lon;    m_lat := m.lat;      m_unc := m.unc_m; m_dec := m.decision;
-            END LOOP;
+-- lg_ingest_fold: the reports of devices with several reports in the call
+-- (or whose optimistic write lost a race), as lg_ingest_decide returns
+-- them: each device under a row lock, its reports in (timestamp, arrival)
+-- order through the hysteresis state machine; a report older than the
+-- stored one is counted only. Writes each alert as it is raised, and each
+-- device's state after its newest report with one upsert at the end: the
+-- state is appended to the f_ arrays when the walk leaves the device (in
+-- place), so the fold is linear in its reports. Returns the alerts.
+CREATE OR REPLACE FUNCTION lg_ingest_fold(
+    p_ue bigint[], p_ord int[], p_ts timestamptz[], p_node bigint[], p_rat text[],
+    p_cell text[], p_lon float8[], p_lat float8[], p_unc float8[], p_dec text[],
+    p_eff text[], p_hysteresis int)
+RETURNS TABLE (n_alerts int, alert_ids bigint[])
+LANGUAGE plpgsql
+SET search_path = public
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+DECLARE
+    hyst       int := greatest(coalesce(p_hysteresis, 1), 1);
+    m          record;
+    -- the device being walked, and its state after the reports so far
+    m_ue       bigint;
+    m_pending  boolean := false;   -- it has a report to store
+    m_ts       timestamptz;
+    m_zone     text;
+    m_streak   int;
+    m_alert    text;
+    m_alert_id bigint;
+    m_node     bigint;
+    m_rat      text;
+    m_cell     text;
+    m_lon      float8;
+    m_lat      float8;
+    m_unc      float8;
+    m_dec      text;
+    -- the result, one element per device (appended in place: linear)
+    f_ue       bigint[] := '{}';
+    f_ts       timestamptz[] := '{}';
+    f_node     bigint[] := '{}';
+    f_rat      text[] := '{}';
+    f_cell     text[] := '{}';
+    f_lon      float8[] := '{}';
+    f_lat      float8[] := '{}';
+    f_unc      float8[] := '{}';
+    f_dec      text[] := '{}';
+    f_zone     text[] := '{}';
+    f_streak   int[] := '{}';
+BEGIN
+    n_alerts := 0;
+    FOR m IN
+        SELECT *
+          FROM unnest(p_ue, p_ord, p_ts, p_node, p_rat, p_cell, p_lon, p_lat, p_unc, p_dec,
+                      p_eff)
+               AS x(ue_id, ord, ts, node_id, rat, cell, lon, lat, unc_m, decision, effective)
+         ORDER BY x.ue_id, x.ts, x.ord
+    LOOP
+        IF m.ue_id IS DISTINCT FROM m_ue THEN
             IF m_pending THEN
                 f_ue := f_ue || m_ue;           f_ts := f_ts || m_ts;
                 f_node := f_node || m_node;     f_rat := f_rat || m_rat;
@@ -841,61 +824,118 @@ BEGIN
                 f_dec := f_dec || m_dec;        f_zone := f_zone || m_zone;
                 f_streak := f_streak || m_streak;
             END IF;
-
-            INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
-                                          position, uncertainty_m, decision, zone_state,
-                                          outside_streak)
-            SELECT f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell,
-                   CASE WHEN f.lon IS NOT NULL
-                        THEN ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326) END,
-                   f.unc_m, f.decision, f.zone, f.streak
-              FROM unnest(f_ue, f_ts, f_node, f_rat, f_cell, f_lon, f_lat, f_unc, f_dec,
-                          f_zone, f_streak)
-                   AS f(ue_id, ts, node_id, rat, cell, lon, lat, unc_m, decision, zone, streak)
-             ORDER BY f.ue_id
-            ON CONFLICT (ue_id) DO UPDATE
-               SET reported_at = excluded.reported_at,
-                   received_at = excluded.received_at,
-                   node_id = excluded.node_id,
-                   rat = excluded.rat,
-                   cell_key = excluded.cell_key,
-                   position = excluded.position,
-                   uncertainty_m = excluded.uncertainty_m,
-                   decision = excluded.decision,
-                   zone_state = excluded.zone_state,
-                   outside_streak = excluded.outside_streak,
-                   dec_cell = NULL, dec_epoch = NULL, dec_effective = NULL;
+            m_pending := false;
+            m_ue := m.ue_id;
+            SELECT l.reported_at, l.zone_state, l.outside_streak
+              INTO m_ts, m_zone, m_streak
+              FROM ue_location l WHERE l.ue_id = m_ue
+               FOR UPDATE;
+            IF NOT FOUND THEN
+                m_ts := NULL;
+                m_zone := 'unknown';
+                m_streak := 0;
+            END IF;
         END IF;
-
-    END IF;     -- reports left after the fast path
-    n_inside := n_inside + f_inside;
-    n_outside := n_outside + f_outside;
-    n_ambiguous := n_ambiguous + f_ambig;
-    n_unchecked := n_unchecked + f_unchk;
-    n_unknown_cell := n_unknown_cell + f_unknown;
-    IF is_owner THEN
-        cache_ords := coalesce(c_ords, '{}');
-        cache_ts := coalesce(c_ts, '{}');
-        cache_dec := coalesce(c_dec, '');
+        CONTINUE WHEN m_ts IS NOT NULL AND m.ts < m_ts;   -- older: counted only
+        m_alert := NULL;
+        IF m.effective = 'outside' THEN
+            m_streak := least(m_streak + 1, 1000000000);
+            IF m_streak >= hyst AND m_zone <> 'outside' THEN
+                m_zone := 'outside';
+                m_alert := 'left';
+            END IF;
+        ELSIF m.effective = 'inside' THEN
+            IF m_zone = 'outside' THEN
+                m_alert := 'returned';
+            END IF;
+            m_zone := 'inside';
+            m_streak := 0;
+        END IF;
+        IF m_alert IS NOT NULL THEN
+            INSERT INTO alert (ue_id, kind, reported_at, node_id, rat, cell_key, position,
+                               uncertainty_m)
+            VALUES (m.ue_id, m_alert, m.ts, m.node_id, m.rat, m.cell,
+                    CASE WHEN m.lon IS NOT NULL
+                         THEN ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326) END,
+                    m.unc_m)
+            RETURNING id INTO m_alert_id;
+            alert_ids := alert_ids || m_alert_id;
+            n_alerts := n_alerts + 1;
+        END IF;
+        -- The newest report so far and the state after it.
+        m_pending := true;
+        m_ts := m.ts;      m_node := m.node_id; m_rat := m.rat;   m_cell := m.cell;
+        m_lon := m.lon;    m_lat := m.lat;      m_unc := m.unc_m; m_dec := m.decision;
+    END LOOP;
+    IF m_pending THEN
+        f_ue := f_ue || m_ue;           f_ts := f_ts || m_ts;
+        f_node := f_node || m_node;     f_rat := f_rat || m_rat;
+        f_cell := f_cell || m_cell;     f_lon := f_lon || m_lon;
+        f_lat := f_lat || m_lat;        f_unc := f_unc || m_unc;
+        f_dec := f_dec || m_dec;        f_zone := f_zone || m_zone;
+        f_streak := f_streak || m_streak;
     END IF;
 
-    -- Alerts -> notifications for the subscribed SCSs, in this transaction
-    -- (sql/outbox.sql). Only the alert rows are looked at.
-    IF alert_ids IS NOT NULL THEN
-        PERFORM lg_alerts_to_outbox(alert_ids);
+    INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
+                                  position, uncertainty_m, decision, zone_state,
+                                  outside_streak)
+    SELECT f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell,
+           CASE WHEN f.lon IS NOT NULL
+                THEN ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326) END,
+           f.unc_m, f.decision, f.zone, f.streak
+      FROM unnest(f_ue, f_ts, f_node, f_rat, f_cell, f_lon, f_lat, f_unc, f_dec,
+                  f_zone, f_streak)
+           AS f(ue_id, ts, node_id, rat, cell, lon, lat, unc_m, decision, zone, streak)
+     ORDER BY f.ue_id
+    ON CONFLICT (ue_id) DO UPDATE
+       SET reported_at = excluded.reported_at,
+           received_at = excluded.received_at,
+           node_id = excluded.node_id,
+           rat = excluded.rat,
+           cell_key = excluded.cell_key,
+           position = excluded.position,
+           uncertainty_m = excluded.uncertainty_m,
+           decision = excluded.decision,
+           zone_state = excluded.zone_state,
+           outside_streak = excluded.outside_streak,
+           dec_cell = NULL, dec_epoch = NULL, dec_effective = NULL;
+    RETURN NEXT;
+END
+$fn$;
+
+-- lg_ingest_finish: the call's alerts become notifications for the
+-- subscribed SCSs, in this transaction (lg_alerts_to_outbox, sql/outbox.sql:
+-- only the alert rows are looked at). Then, per node that moved ahead:
+-- high_seq raised and the batches that left the window deleted, the range
+-- (old high - window, new high - window] (earlier calls deleted everything
+-- below; bounding the range keeps the index scan off dead rows vacuum has
+-- not removed yet). Last, in id order: these row locks serialize calls for
+-- the same node until COMMIT.
+CREATE OR REPLACE FUNCTION lg_ingest_finish(
+    p_status     text[],    -- per batch: its status (lg_ingest_claim)
+    p_batch_node bigint[],  -- per batch: its node, when accepted
+    p_seqs       bigint[],  -- per batch: its sequence number
+    p_seq_window int,
+    p_alert_ids  bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = public
+AS $fn$
+DECLARE
+    win      bigint := greatest(coalesce(p_seq_window, 0), 0);
+    cur_high bigint;
+    b        record;
+BEGIN
+    IF p_alert_ids IS NOT NULL THEN
+        PERFORM lg_alerts_to_outbox(p_alert_ids);
     END IF;
 
-    -- Per node that moved ahead: raise high_seq and delete the batches that
-    -- left the window, the range (old high - window, new high - window]
-    -- (earlier calls deleted everything below; bounding the range keeps the
-    -- index scan off dead rows vacuum has not removed yet). Last, in id
-    -- order: these row locks serialize calls for the same node until COMMIT.
     FOR b IN
-        SELECT a.node_id AS id, max(a.seq) AS new_high
-          FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
-         WHERE is_ok[a.ord]
-         GROUP BY a.node_id
-         ORDER BY a.node_id
+        SELECT x.node_id AS id, max(x.seq) AS new_high
+          FROM unnest(p_status, p_batch_node, p_seqs) AS x(status, node_id, seq)
+         WHERE x.status = 'accepted'
+         GROUP BY x.node_id
+         ORDER BY x.node_id
     LOOP
         SELECT n.high_seq INTO cur_high FROM network_node n WHERE n.id = b.id
            FOR NO KEY UPDATE;                   -- compatible with the FK key-share locks
@@ -904,7 +944,139 @@ BEGIN
         DELETE FROM node_batch
          WHERE node_id = b.id AND seq > cur_high - win AND seq <= b.new_high - win;
     END LOOP;
+END
+$fn$;
 
+-- lg_ingest: ingest one group of batches; returns one row with the status of
+-- each batch and the counters of the reports of the accepted batches.
+CREATE OR REPLACE FUNCTION lg_ingest(
+    p_nodes      text[],    -- per batch: node name (from the client certificate)
+    p_seqs       bigint[],  -- per batch: the node's batch sequence number
+    p_seq_window int,       -- replay window size
+    p_hysteresis int,       -- consecutive outside decisions before a 'left' alert
+    p_batch      int[],     -- per report: 1-based index into p_nodes / p_seqs
+    p_supi       text[],    -- per report: IMSI digits
+    p_ts_us      bigint[],  -- per report: report time, microseconds since the epoch
+    p_rat        text[],    -- per report: 'EUTRA' | 'NR' | 'UTRA' | 'GERA'
+    p_cell       text[],    -- per report: canonical cell key
+    p_lon        float8[],  -- per report: longitude or NULL
+    p_lat        float8[],  -- per report: latitude or NULL
+    p_unc_m      float8[],  -- per report: uncertainty radius in metres or NULL
+    p_refresh_ms int DEFAULT 0,  -- coalescing interval (see above); 0: write every report
+    p_cache_token text DEFAULT NULL,  -- the daemon's cache token (see "The daemon's cache")
+    p_cache_gen  bigint DEFAULT NULL, -- generation its cache was judged at (0: none yet);
+                                      -- NULL: claim the cache
+    p_cached     int[] DEFAULT NULL)  -- per batch: reports the daemon coalesced, not sent
+RETURNS TABLE (batch_status text[], n_inside int, n_outside int, n_ambiguous int,
+               n_unknown_cell int, n_unknown_device int, n_unchecked int, n_alerts int,
+               n_coalesced int, cache_gen bigint, cache_ords int[], cache_ts bigint[],
+               cache_dec text)
+LANGUAGE plpgsql
+SET search_path = public
+-- Custom plans for 1000-element arrays pick hash joins that scan whole tables;
+-- the generic plans (nested loops over the primary keys) are the fast ones,
+-- whatever the server's setting.
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+DECLARE
+    n_batches  int := coalesce(cardinality(p_nodes), 0);
+    n_reports  int := coalesce(cardinality(p_batch), 0);
+    hyst       int := greatest(coalesce(p_hysteresis, 1), 1);
+    status     text[];
+    nodes      bigint[];
+    is_owner   boolean;
+    fr         record;     -- lg_ingest_fast's answer
+    dr         record;     -- lg_ingest_decide's
+    fo         record;     -- lg_ingest_fold's
+    alert_ids  bigint[];
+    c_ords     int[];
+    c_ts       bigint[];
+    c_dec      text;
+BEGIN
+    IF coalesce(cardinality(p_seqs), 0) <> n_batches THEN
+        RAISE EXCEPTION 'p_nodes and p_seqs differ in length'
+            USING ERRCODE = '22023', HINT = 'p_seqs';
+    END IF;
+    IF coalesce(cardinality(p_supi), 0) <> n_reports
+       OR coalesce(cardinality(p_ts_us), 0) <> n_reports
+       OR coalesce(cardinality(p_rat), 0) <> n_reports
+       OR coalesce(cardinality(p_cell), 0) <> n_reports
+       OR coalesce(cardinality(p_lon), 0) <> n_reports
+       OR coalesce(cardinality(p_lat), 0) <> n_reports
+       OR coalesce(cardinality(p_unc_m), 0) <> n_reports THEN
+        RAISE EXCEPTION 'report arrays differ in length'
+            USING ERRCODE = '22023', HINT = 'p_batch';
+    END IF;
+    IF p_cached IS NOT NULL AND (cardinality(p_cached) <> n_batches
+                                 OR EXISTS (SELECT 1 FROM unnest(p_cached) x
+                                             WHERE x IS NULL OR x < 0)) THEN
+        RAISE EXCEPTION 'p_cached must hold one count >= 0 per batch'
+            USING ERRCODE = '22023', HINT = 'p_cached';
+    END IF;
+
+    SELECT c.is_owner, c.cache_gen INTO is_owner, cache_gen
+      FROM lg_ingest_cache_check(p_cache_token, p_cache_gen, p_cached) c;
+
+    batch_status := array_fill('unknown_node'::text, ARRAY[n_batches]);
+    n_inside := 0; n_outside := 0; n_ambiguous := 0; n_unknown_cell := 0;
+    n_unknown_device := 0; n_unchecked := 0; n_alerts := 0; n_coalesced := 0;
+    IF n_batches = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    SELECT c.batch_status, c.batch_node INTO status, nodes
+      FROM lg_ingest_claim(p_nodes, p_seqs, p_seq_window, p_batch, p_cached) c;
+    batch_status := status;
+    IF NOT ('accepted' = ANY (status)) THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    SELECT * INTO fr
+      FROM lg_ingest_fast(nodes, p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat,
+                          p_unc_m, hyst, p_refresh_ms, is_owner);
+    n_coalesced := fr.n_coalesced;
+    c_ords := fr.c_ords;
+    c_ts := fr.c_ts;
+    c_dec := fr.c_dec;
+
+    IF fr.g_ord IS NOT NULL THEN
+        SELECT * INTO dr
+          FROM lg_ingest_decide(fr.g_ord, fr.g_node, fr.g_supi, fr.g_ts, fr.g_rat, fr.g_cell,
+                                fr.g_lon, fr.g_lat, fr.g_unc, hyst, is_owner);
+        n_inside := dr.n_inside;
+        n_outside := dr.n_outside;
+        n_ambiguous := dr.n_ambiguous;
+        n_unknown_cell := dr.n_unknown_cell;
+        n_unknown_device := dr.n_unknown_device;
+        n_unchecked := dr.n_unchecked;
+        n_alerts := dr.n_alerts;
+        alert_ids := dr.alert_ids;
+        c_ords := c_ords || dr.c_ords;
+        c_ts := c_ts || dr.c_ts;
+        c_dec := coalesce(c_dec, '') || coalesce(dr.c_dec, '');
+
+        IF dr.m_ue IS NOT NULL THEN
+            SELECT * INTO fo
+              FROM lg_ingest_fold(dr.m_ue, dr.m_ord, dr.m_ts, dr.m_node, dr.m_rat, dr.m_cell,
+                                  dr.m_lon, dr.m_lat, dr.m_unc, dr.m_dec, dr.m_eff, hyst);
+            n_alerts := n_alerts + fo.n_alerts;
+            alert_ids := alert_ids || fo.alert_ids;
+        END IF;
+    END IF;
+    n_inside := n_inside + fr.f_inside;
+    n_outside := n_outside + fr.f_outside;
+    n_ambiguous := n_ambiguous + fr.f_ambig;
+    n_unchecked := n_unchecked + fr.f_unchk;
+    n_unknown_cell := n_unknown_cell + fr.f_unknown;
+    IF is_owner THEN
+        cache_ords := coalesce(c_ords, '{}');
+        cache_ts := coalesce(c_ts, '{}');
+        cache_dec := coalesce(c_dec, '');
+    END IF;
+
+    PERFORM lg_ingest_finish(status, nodes, p_seqs, p_seq_window, alert_ids);
     RETURN NEXT;
 END
 $fn$;
