@@ -8,11 +8,14 @@
 -- scheduling hiccup does not decide the ratio. The test measures ratios, not
 -- absolute times: it holds on a slow machine and fails on a quadratic step
 -- (before the fold was linear, 8,000 reports of 1,000 devices took 30 s
--- against 0.4 s for distinct ones).
+-- against 0.4 s for distinct ones). Each ratio compares calls of the same
+-- size: a call of 16,000 against one of 8,000 also measures the working
+-- set (a fresh cluster's 128 MB of shared buffers, 4 MB of work_mem) and
+-- came out between 2.3 and 3.9 on machines that were all linear.
 -- Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(7);
+SELECT plan(5);
 
 -- Fixture: one home area; an 8 x 8 grid of cells over it and beyond, so a
 -- device's reports are inside, ambiguous or outside (alerts included); enough
@@ -122,12 +125,6 @@ SELECT cmp_ok(pg_temp.ratio('one per batch 8000', 'distinct 8000'), '<=', 2.0::f
 SELECT cmp_ok(pg_temp.ratio('8 each 8000/1000, rows exist', 'distinct 8000, rows exist'), '<=',
               2.0::float8,
               pg_temp.says('8 each 8000/1000, rows exist', 'distinct 8000, rows exist'));
--- Twice the reports, about twice the time (at most 3x: not quadratic).
-SELECT cmp_ok(pg_temp.ratio('distinct 16000', 'distinct 8000'), '<=', 3.0::float8,
-              'distinct: 16000 reports within 3x of 8000');
-SELECT cmp_ok(pg_temp.ratio('10 each 16000/1600', '8 each 8000/1000'), '<=', 3.0::float8,
-              'several each: 16000 reports within 3x of 8000');
-
 -- The fold stored each device's newest report: device 16001's 8 reports
 -- in call 14 were g = 0, 1000, ..., 7000; the last one is g = 7000.
 SELECT is((SELECT (extract(epoch FROM l.reported_at) * 1000000)::bigint
