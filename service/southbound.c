@@ -2,11 +2,15 @@
 /*
  * Southbound: POST /v1/location-reports. The order of the checks is the
  * order of their cost: the TLS layer has already verified the certificate;
- * then the headers (Locguard-Seq, Locguard-Sent-At freshness), then the body
- * (lg_report_parse_batch), then the claim (notifyCorrelationId must be the
+ * then the framing (one Content-Length), the headers (Locguard-Seq,
+ * Locguard-Sent-At, each once, and its freshness), then the body
+ * (lg_report_parse_batch: the 3GPP YAML, then locguard's rules), then the claim (notifyCorrelationId must be the
  * certificate's node). Only a batch that passes all of them reaches the
  * group commit; the node's enabled flag and the replay window are checked
- * there, inside the transaction that stores the batch.
+ * there, inside the transaction that stores the batch. Every answer but the
+ * 204 is a ProblemDetails; a 400 names each invalid parameter: a JSON pointer
+ * into the body, "body", or "header <Name>". (What evhttp 2.1 refuses before
+ * this handler runs gets its own HTML page: see the README, "Errors".)
  */
 #include "locguard/southbound.h"
 
