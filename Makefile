@@ -86,7 +86,8 @@ FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 
 BINS = $(BUILD)/locguard $(BUILD)/locguardctl $(TOOL_BINS)
 
-.PHONY: all deps check unit dbunit sqltest fuzz-replay integration composecheck demo stop bench fuzz \
+.PHONY: all deps check unit dbunit sqltest fuzz-replay schemacheck integration composecheck demo stop \
+        bench fuzz \
         format format-check clean distclean install uninstall version FORCE
 
 all: $(BINS)
@@ -149,6 +150,11 @@ fuzz-replay: $(FUZZ_REPLAY)
 	    name=$$(basename $$t -replay); name=$${name#fuzz_}; \
 	    echo "== $$t tests/fuzz/corpus/$$name"; $$t tests/fuzz/corpus/$$name; done
 
+# The southbound body cases against the 3GPP YAML (shared/specs/validate.mjs,
+# node); the parser's half is in test_report.
+schemacheck:
+	@tests/tools/check-report-schema.py
+
 sqltest: all
 	@tests/tools/run-pgtap.sh $(VAR)/check-pg
 
@@ -163,6 +169,7 @@ check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory schemacheck
 	@$(MAKE) --no-print-directory sqltest
 	@$(MAKE) --no-print-directory dbunit
 	@$(MAKE) --no-print-directory integration

@@ -10,6 +10,7 @@
  */
 #include "locguard/report.h"
 
+#include "locguard/jsonschema.h"
 #include "locguard/jsonutil.h"
 
 #include <cjson/cJSON.h>
@@ -19,6 +20,12 @@
 #include <string.h>
 
 #include "locguard/timefmt.h"
+
+/* SCHEMA_TABLE: TS 29.518 AmfEventNotification and all it reaches, from the YAML. */
+#include "schema_tables.inc"
+
+/* invalidParams' name for the body as a whole (not JSON, not an object, ...). */
+#define ROOT_PARAM "body"
 
 /* Deepest nesting accepted; a valid notification needs 7. Keeps cJSON's recursion shallow. */
 #define MAX_DEPTH 32
@@ -40,6 +47,8 @@ typedef struct parse_ctx {
     size_t report_idx;             /* index of the report being read */
     const char *seg[MAX_SEGS];     /* member names from the report down to the current object */
     size_t n_seg;                  /* entries used in seg */
+    bool *is_off_schema;           /* per report: the YAML refuses it (its own checks are skipped) */
+    size_t n_reports;              /* entries of is_off_schema */
 } parse_ctx_t;
 
 const char *lg_rat_name(lg_rat_t rat)
@@ -163,6 +172,32 @@ static void invalid(parse_ctx_t *c, const char *leaf, const char *reason)
         append(p->param, sizeof p->param, &pos, "/");
         append(p->param, sizeof p->param, &pos, leaf);
     }
+    if (pos == 0) /* the document itself: its JSON pointer "" would name nothing */
+        append(p->param, sizeof p->param, &pos, ROOT_PARAM);
+    lg_strlcpy(p->reason, reason, sizeof p->reason);
+}
+
+/*
+ * lg_schema_check's callback: records the violation at its pointer and marks
+ * the report it lies in, whose locguard checks are then skipped (they would
+ * only repeat what the schema said).
+ */
+static void on_schema_invalid(void *arg, const char *pointer, const char *reason)
+{
+    parse_ctx_t *c = arg;
+    lg_batch_t *b = c->out;
+    static const char prefix[] = "/reportList/";
+
+    if (strncmp(pointer, prefix, sizeof prefix - 1) == 0) {
+        char *end;
+        unsigned long long i = strtoull(pointer + sizeof prefix - 1, &end, 10);
+        if (end != pointer + sizeof prefix - 1 && i < c->n_reports)
+            c->is_off_schema[i] = true;
+    }
+    if (b->n_invalid++ >= LG_INVALID_MAX)
+        return;
+    lg_invalid_param_t *p = &b->invalid[b->n_invalid - 1];
+    lg_strlcpy(p->param, pointer[0] != '\0' ? pointer : ROOT_PARAM, sizeof p->param);
     lg_strlcpy(p->reason, reason, sizeof p->reason);
 }
 
@@ -740,7 +775,13 @@ int lg_report_parse_batch(const char *body, size_t len, const lg_report_limits_t
         goto done;
     }
 
-    if (need_string(&c, root, "notifyCorrelationId", &s, &n)) {
+    /* The YAML leaves notifyCorrelationId optional; locguard needs the node's name there. */
+    const cJSON *corr = member(root, "notifyCorrelationId");
+    if (corr == NULL) {
+        invalid(&c, "notifyCorrelationId", "required");
+    } else if (cJSON_IsString(corr)) { /* any other type: the schema check says so */
+        s = corr->valuestring;
+        n = strlen(s);
         if (!is_node_name(s, n)) {
             invalid(&c, "notifyCorrelationId", "must match [A-Za-z0-9._-]{1,63}");
         } else {
@@ -750,32 +791,36 @@ int lg_report_parse_batch(const char *body, size_t len, const lg_report_limits_t
     }
 
     list = member(root, "reportList");
-    if (list == NULL) {
-        invalid(&c, "reportList", "required");
-        goto done;
-    }
-    if (!cJSON_IsArray(list)) {
-        invalid(&c, "reportList", "must be an array");
-        goto done;
-    }
+    if (list == NULL)
+        invalid(&c, "reportList", "required"); /* optional in the YAML, not here */
     n = 0;
-    for (const cJSON *r = list->child; r != NULL; r = r->next)
+    for (const cJSON *r = cJSON_IsArray(list) ? list->child : NULL; r != NULL; r = r->next)
         n++;
-    if (n < 1 || n > lim->max_reports) {
+    if (cJSON_IsArray(list) && (n < 1 || n > lim->max_reports)) {
         /* Too many: refuse before spending time on reports that will not be stored. */
         snprintf(reason, sizeof reason, "must have 1..%zu entries", lim->max_reports);
         invalid(&c, "reportList", reason);
         goto done;
     }
 
+    /* What the TS 29.518 / TS 29.571 YAML says of every member, then what locguard needs. */
+    c.n_reports = n;
+    c.is_off_schema = n > 0 ? lg_xcalloc(n, sizeof *c.is_off_schema) : NULL;
+    (void)lg_schema_check(SCHEMA_TABLE, SCHEMA_AMF_EVENT_NOTIFICATION, root, "", on_schema_invalid,
+                          &c);
+    if (!cJSON_IsArray(list))
+        goto done; /* the schema said so */
+
     out->reports = lg_xcalloc(n, sizeof *out->reports);
     c.in_report = true;
     c.report_idx = 0;
     for (const cJSON *r = list->child; r != NULL; r = r->next, c.report_idx++)
-        parse_report(&c, r, &out->reports[c.report_idx]);
+        if (!c.is_off_schema[c.report_idx])
+            parse_report(&c, r, &out->reports[c.report_idx]);
     out->n_reports = n;
 
 done:
+    free(c.is_off_schema);
     if (arena.has_plain)
         cJSON_Delete(root);
     arena_end();

@@ -2,11 +2,15 @@
 /*
  * Southbound: POST /v1/location-reports. The order of the checks is the
  * order of their cost: the TLS layer has already verified the certificate;
- * then the headers (Locguard-Seq, Locguard-Sent-At freshness), then the body
- * (lg_report_parse_batch), then the claim (notifyCorrelationId must be the
+ * then the framing (one Content-Length), the headers (Locguard-Seq,
+ * Locguard-Sent-At, each once, and its freshness), then the body
+ * (lg_report_parse_batch: the 3GPP YAML, then locguard's rules), then the claim (notifyCorrelationId must be the
  * certificate's node). Only a batch that passes all of them reaches the
  * group commit; the node's enabled flag and the replay window are checked
- * there, inside the transaction that stores the batch.
+ * there, inside the transaction that stores the batch. Every answer but the
+ * 204 is a ProblemDetails; a 400 names each invalid parameter: a JSON pointer
+ * into the body, "body", or "header <Name>". (What evhttp 2.1 refuses before
+ * this handler runs gets its own HTML page: see the README, "Errors".)
  */
 #include "locguard/southbound.h"
 
@@ -123,7 +127,30 @@ static bool is_json(const char *content_type)
     return len == 16 && strncasecmp(content_type, "application/json", 16) == 0;
 }
 
-/* Checks Locguard-Seq and Locguard-Sent-At; on failure replies and returns LG_ERR. */
+/* How many times the request carries the header name (evhttp keeps every copy). */
+static size_t count_header(const struct evkeyvalq *h, const char *name)
+{
+    size_t n = 0;
+
+    for (const struct evkeyval *kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next)
+        n += strcasecmp(kv->key, name) == 0;
+    return n;
+}
+
+/* Appends one invalidParams entry naming a header ("header Locguard-Seq"). */
+static void invalid_header(lg_invalid_param_t *invalid, size_t *n, const char *name,
+                           const char *reason)
+{
+    snprintf(invalid[*n].param, sizeof(invalid[*n].param), "header %s", name);
+    lg_strlcpy(invalid[*n].reason, reason, sizeof(invalid[*n].reason));
+    (*n)++;
+}
+
+/*
+ * Checks Locguard-Seq and Locguard-Sent-At: each present once, well formed,
+ * Sent-At fresh. On failure replies 400 naming each bad header and returns
+ * LG_ERR.
+ */
 static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, const char *node,
                          int64_t *seq)
 {
@@ -133,28 +160,26 @@ static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, const 
     bool is_stale = false;
 
     const char *s = evhttp_find_header(h, "Locguard-Seq");
-    if (s == NULL || lg_report_parse_seq(s, seq) != LG_OK) {
-        lg_strlcpy(invalid[n].param, "Locguard-Seq", sizeof(invalid[n].param));
-        lg_strlcpy(invalid[n].reason, "required: a decimal integer 1..2^63-1",
-                   sizeof(invalid[n].reason));
-        n++;
-    }
+    if (count_header(h, "Locguard-Seq") > 1)
+        invalid_header(invalid, &n, "Locguard-Seq", "must appear once");
+    else if (s == NULL || lg_report_parse_seq(s, seq) != LG_OK)
+        invalid_header(invalid, &n, "Locguard-Seq", "required: a decimal integer 1..2^63-1");
+
     const char *t = evhttp_find_header(h, "Locguard-Sent-At");
     int64_t sent_us;
-    if (t == NULL || lg_time_parse(t, strlen(t), &sent_us) != LG_OK) {
-        lg_strlcpy(invalid[n].param, "Locguard-Sent-At", sizeof(invalid[n].param));
-        lg_strlcpy(invalid[n].reason, "required: an RFC 3339 date-time",
-                   sizeof(invalid[n].reason));
-        n++;
+    if (count_header(h, "Locguard-Sent-At") > 1) {
+        invalid_header(invalid, &n, "Locguard-Sent-At", "must appear once");
+    } else if (t == NULL || lg_time_parse(t, strlen(t), &sent_us) != LG_OK) {
+        invalid_header(invalid, &n, "Locguard-Sent-At", "required: an RFC 3339 date-time");
     } else {
         int64_t skew = lg_now_us() - sent_us;
         if (skew < 0)
             skew = -skew;
         if (skew > (int64_t)sb->cfg->freshness_s * 1000000) {
-            lg_strlcpy(invalid[n].param, "Locguard-Sent-At", sizeof(invalid[n].param));
-            snprintf(invalid[n].reason, sizeof(invalid[n].reason),
-                     "outside the freshness window of %d s", sb->cfg->freshness_s);
-            n++;
+            char reason[96];
+            snprintf(reason, sizeof(reason), "outside the freshness window of %d s",
+                     sb->cfg->freshness_s);
+            invalid_header(invalid, &n, "Locguard-Sent-At", reason);
             is_stale = true;
         }
     }
@@ -166,6 +191,33 @@ static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, const 
     lg_http_reply_problem(req, 400, "Bad Request", "invalid batch headers",
                           is_stale && n == 1 ? "STALE_TIMESTAMP" : "MANDATORY_IE_INCORRECT",
                           invalid, n, 0);
+    return LG_ERR;
+}
+
+/*
+ * Refuses a body framed twice (RFC 9112 6.3, the ways of request smuggling):
+ * two Content-Lengths, which evhttp 2.1 passes on after reading the first
+ * (a proxy before us may have read the other), or Content-Length with
+ * Transfer-Encoding, which evhttp 2.1 refuses itself but an HTTP layer after
+ * it might not. The connection is closed after the 400.
+ */
+static int check_framing(lg_southbound_t *sb, struct evhttp_request *req, const char *node)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    size_t n_lengths = count_header(h, "Content-Length");
+    lg_invalid_param_t invalid;
+    size_t n = 0;
+
+    if (n_lengths > 1)
+        invalid_header(&invalid, &n, "Content-Length", "must appear once");
+    else if (n_lengths == 1 && evhttp_find_header(h, "Transfer-Encoding") != NULL)
+        invalid_header(&invalid, &n, "Content-Length", "not allowed with Transfer-Encoding");
+    if (n == 0)
+        return LG_OK;
+    refuse(sb, node, LG_C_REFUSED_INVALID, 0, 400, "ambiguous body framing");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    lg_http_reply_problem(req, 400, "Bad Request", "ambiguous body framing", "INVALID_MSG_FORMAT",
+                          &invalid, n, 0);
     return LG_ERR;
 }
 
@@ -195,6 +247,8 @@ void lg_southbound_handle(struct evhttp_request *req, void *arg)
         return;
     }
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    if (check_framing(sb, req, node) != LG_OK)
+        return;
     if (!is_json(evhttp_find_header(h, "Content-Type"))) {
         refuse(sb, node, LG_C_REFUSED_INVALID, 0, 415, "Content-Type is not application/json");
         lg_http_reply_problem(req, 415, "Unsupported Media Type", "send application/json",

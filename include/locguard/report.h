@@ -58,7 +58,8 @@ typedef struct lg_report {
 
 /* One entry of ProblemDetails.invalidParams. */
 typedef struct lg_invalid_param {
-    char param[96];  /* JSON pointer of the offending member, e.g. "/reportList/3/supi" */
+    char param[96];  /* JSON pointer of the offending member ("/reportList/3/supi"), "body",
+                        or "header <Name>" */
     char reason[96]; /* short reason, e.g. "must match imsi-<5..15 digits>" */
 } lg_invalid_param_t;
 
@@ -83,16 +84,21 @@ typedef struct lg_batch {
 
 /*
  * Parses and validates one AmfEventNotification body of len bytes (not
- * necessarily NUL-terminated). Requires notifyCorrelationId (a node name)
- * and a reportList of 1..lim->max_reports entries, each with type
- * "LOCATION_REPORT", supi "imsi-<5..15 digits>", timeStamp within the
- * limits, and location with exactly one of eutraLocation, nrLocation,
- * utraLocation, geraLocation, all identifier formats checked against
- * TS 29.571 patterns. Unknown members are ignored.
+ * necessarily NUL-terminated). First every member the TS 29.518 / TS 29.571
+ * YAML constrains is checked against it (types, patterns, ranges, formats,
+ * required members, oneOf/anyOf; members locguard does not use included;
+ * members the YAML does not name are ignored). Then, in the reports the YAML
+ * accepts, locguard's own rules: notifyCorrelationId (a node name) and a
+ * reportList of 1..lim->max_reports entries are required, each with type
+ * "LOCATION_REPORT", supi "imsi-<5..15 digits>", timeStamp within the limits,
+ * and location with exactly one of eutraLocation, nrLocation, utraLocation,
+ * geraLocation naming a cell or area (not a lone lai, not an ignored cell).
+ * Numbers beyond a double (1e400) are refused wherever the YAML types them.
  *
  * Returns LG_OK with out->reports filled, or LG_ERR with out->n_invalid > 0
- * and out->invalid describing the problems (out->reports is then NULL).
- * Never aborts on bad input. The caller releases out with lg_batch_cleanup.
+ * and out->invalid describing the problems (out->reports is then NULL):
+ * each names a JSON pointer, or "body" for the document as a whole. Never
+ * aborts on bad input. The caller releases out with lg_batch_cleanup.
  */
 LG_MUST_CHECK int lg_report_parse_batch(const char *body, size_t len,
                                         const lg_report_limits_t *lim, lg_batch_t *out);

@@ -3,7 +3,8 @@
  * libFuzzer driver for the southbound batch parser (service/report.c). Feeds
  * the input to lg_report_parse_batch with fixed limits and a fixed "now", and
  * aborts when a result breaks the parser's contract (a report without a cell
- * key, a position out of range, an error without invalidParams). The same
+ * key, a position out of range, an error without invalidParams or with one
+ * that names no parameter). The same
  * input also exercises the Locguard-Seq and GAD helpers. `make check`
  * replays tests/fuzz/corpus/report/ through replay_main.c.
  */
@@ -61,8 +62,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_report(&batch.reports[i], &lim);
     } else {
         CHECK(batch.n_invalid > 0 && batch.reports == NULL && batch.n_reports == 0);
+        /* Every problem names its parameter: a JSON pointer, or "body" for the document. */
         for (size_t i = 0; i < batch.n_invalid && i < LG_INVALID_MAX; i++)
-            CHECK(batch.invalid[i].reason[0] != '\0');
+            CHECK(batch.invalid[i].reason[0] != '\0' &&
+                  (batch.invalid[i].param[0] == '/' || strcmp(batch.invalid[i].param, "body") == 0));
     }
     lg_batch_cleanup(&batch);
 
