@@ -99,6 +99,9 @@ prepare() {
     fi
     ensure_cluster
     "$LG_ROOT/tests/tools/mkcerts.sh" "$CERTS"
+    # The published OpenAPI files and their validator, for checking answers.
+    LG_SPECS=$("$LG_ROOT/tests/tools/specs.sh" "$BUILD/specs")
+    export LG_SPECS
     # The daemon's own migration path builds the schema every test starts from.
     LOCGUARD_DATABASE=$(conninfo_for "$TEMPLATE_DB") T=$WORK DB=$TEMPLATE_DB \
         run_migrate >"$WORK/migrate.log" 2>&1 || {

@@ -77,19 +77,14 @@ test_bad_batch_gets_400_naming_each_invalid_param_and_stores_nothing() {
 
 # problem_ok STATUS: the last answer is a TS 29.571 ProblemDetails with that
 # status: application/problem+json, "status" = STATUS, and valid against the
-# YAML (through shared/specs/validate.mjs when node and the specs are there;
-# $LG_SPECS overrides ../shared/specs; LG_REQUIRE_SPECS=1 makes them required).
+# YAML (validate.mjs in $LG_SPECS, which run.sh prepares with tests/tools/specs.sh).
 problem_ok() {
-    local specs=${LG_SPECS:-$LG_ROOT/../shared/specs} out
+    local out
     assert_match '^application/problem\+json' "$(header Content-Type)" "content type of the $1"
     assert_eq "$1" "$(json "$(body)" "j->>'status'")" "ProblemDetails status: $(body)"
-    if command -v node >/dev/null && [ -d "$specs/node_modules/ajv" ]; then
-        body >"$T/problem.json"
-        out=$(node "$specs/validate.mjs" "$specs/3gpp/TS29571_CommonData.yaml" ProblemDetails \
-            "$T/problem.json" 2>&1) || fail "ProblemDetails against TS29571: $out in $(body)"
-    elif [ "${LG_REQUIRE_SPECS:-}" = 1 ]; then
-        fail "node or $specs/node_modules missing"
-    fi
+    body >"$T/problem.json"
+    out=$(node "$LG_SPECS/validate.mjs" "$LG_SPECS/3gpp/TS29571_CommonData.yaml" ProblemDetails \
+        "$T/problem.json" 2>&1) || fail "ProblemDetails against TS29571: $out in $(body)"
 }
 
 # invalid_params: the last answer's invalidParams[].param, one per line.

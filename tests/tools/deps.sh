@@ -69,23 +69,45 @@ cmd  timeout              coreutils                              tests
 cmd  md5sum               coreutils                              pgcluster.sh
 cmd  install              coreutils                              make install
 cmd  cmp                  diffutils                              make install, uninstall
+cmd  node                 nodejs                                 tests/tools/specs.sh (validate.mjs)
+cmd  npm                  npm                                    tests/tools/specs.sh (the validator's packages)
+cmd  /usr/bin/python3     python3                                tests/tools/check-report-schema.py
 cmd  promtool             prometheus                             test_operations.sh (the /metrics text)
 cmd  docker-compose       docker-compose                         make composecheck (config only, no engine)
 file /usr/lib/python3/dist-packages/yaml/__init__.py python3-yaml  tests/compose/check.sh
 EOF
 }
 
-bad=()
-while read -r kind name package who; do
-    case $kind in
-    cmd) command -v "$name" >/dev/null 2>&1 && continue ;;
-    pc) pkg-config --exists "$name" 2>/dev/null && continue ;;
-    file) [ -e "$name" ] && continue ;;
-    esac
-    bad+=("$package")
-    echo "missing: $name (used by $who): install the Debian package $package" >&2
-done < <(required)
-if [ ${#bad[@]} -gt 0 ]; then
-    echo "run: sudo apt-get install -y --no-install-recommends $(printf '%s\n' "${bad[@]}" | sort -u | tr '\n' ' ')" >&2
+# check: the packages providing what is missing, one per line, with a
+# message for each on stderr when $1 is "say".
+check() {
+    local kind name package who
+    while read -r kind name package who; do
+        case $kind in
+        cmd) command -v "$name" >/dev/null 2>&1 && continue ;;
+        pc) pkg-config --exists "$name" 2>/dev/null && continue ;;
+        file) [ -e "$name" ] && continue ;;
+        esac
+        echo "$package"
+        [ "$1" = say ] && echo "missing: $name (used by $who): install the Debian package $package" >&2
+    done < <(required)
+    return 0
+}
+
+# A command may come from another package than Debian's (nodesource's nodejs
+# brings npm, and conflicts with Debian's npm): such packages are not in
+# DEB_PACKAGES, and are installed only when the command is missing.
+lacking=$(check quiet | sort -u)
+if [ -n "$lacking" ] && [ "$(id -u)" = 0 ]; then
+    echo "installing: $(echo "$lacking" | tr '\n' ' ')"
+    export DEBIAN_FRONTEND=noninteractive
+    # shellcheck disable=SC2086 # one package per word
+    apt-get install -y -qq --no-install-recommends $lacking >/dev/null ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends $lacking >/dev/null; } ||
+        true    # the check below names what is still missing
+fi
+bad=$(check say | sort -u)
+if [ -n "$bad" ]; then
+    echo "run: sudo apt-get install -y --no-install-recommends $(echo "$bad" | tr '\n' ' ')" >&2
     exit 1
 fi

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 #
 # Generates service/schema_tables.inc: the OpenAPI 3.0 schemas that the
