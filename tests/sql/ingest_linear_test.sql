@@ -120,8 +120,11 @@ SELECT cmp_ok(pg_temp.ratio('8 each 8000/1000', 'distinct 8000'), '<=', 2.0::flo
               pg_temp.says('8 each 8000/1000', 'distinct 8000'));
 SELECT cmp_ok(pg_temp.ratio('10 each 16000/1600', 'distinct 16000'), '<=', 2.0::float8,
               pg_temp.says('10 each 16000/1600', 'distinct 16000'));
-SELECT cmp_ok(pg_temp.ratio('one per batch 8000', 'distinct 8000'), '<=', 2.0::float8,
-              pg_temp.says('one per batch 8000', 'distinct 8000'));
+-- One report per batch does more work than one batch (a node_batch row and a
+-- replay-window step per report): 1.3-2.1x here; quadratic, it was 5x at
+-- 16,000 and grew with the call.
+SELECT cmp_ok(pg_temp.ratio('one per batch 8000', 'distinct 8000'), '<=', 3.0::float8,
+              replace(pg_temp.says('one per batch 8000', 'distinct 8000'), '2x', '3x'));
 SELECT cmp_ok(pg_temp.ratio('8 each 8000/1000, rows exist', 'distinct 8000, rows exist'), '<=',
               2.0::float8,
               pg_temp.says('8 each 8000/1000, rows exist', 'distinct 8000, rows exist'));
