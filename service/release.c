@@ -19,9 +19,9 @@
 #include "locguard/release.h"
 
 #include "locguard/log.h"
+#include "locguard/pgarray.h"
 #include "locguard/timefmt.h"
 
-#include <event2/buffer.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -174,20 +174,6 @@ static void finish(run_t *run, lg_release_outcome_t outcome)
         cb(arg, outcome); /* last: it may free r */
 }
 
-/* Appends s to an array literal as a quoted element, escaping '"' and '\'. */
-static void add_quoted(struct evbuffer *b, const char *s, bool is_first)
-{
-    if (!is_first)
-        evbuffer_add(b, ",", 1);
-    evbuffer_add(b, "\"", 1);
-    for (const char *p = s; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\')
-            evbuffer_add(b, "\\", 1);
-        evbuffer_add(b, p, 1);
-    }
-    evbuffer_add(b, "\"", 1);
-}
-
 static void on_stored(void *arg, const PGresult *res, const char *err)
 {
     run_t *run = arg;
@@ -238,10 +224,10 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
     }
 
     int n_rows = PQntuples(res);
-    struct evbuffer *keys = evbuffer_new(), *noisy = evbuffer_new();
+    lg_pgarray_t keys, noisy;
     lg_release_outcome_t failure = 0;
-    evbuffer_add(keys, "{", 1);
-    evbuffer_add(noisy, "{", 1);
+    lg_pgarray_init(&keys);
+    lg_pgarray_init(&noisy);
     for (int i = 0; i < n_rows; i++) {
         int64_t n, noise;
         if (PQgetisnull(res, i, 0) || !parse_count(PQgetvalue(res, i, 1), &n)) {
@@ -254,18 +240,16 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
             failure = LG_RELEASE_RAND_FAILED;
             break;
         }
-        add_quoted(keys, PQgetvalue(res, i, 0), i == 0);
+        lg_pgarray_add_str(&keys, PQgetvalue(res, i, 0));
         /* |noise| < 2^48, n < 2^62: no overflow. */
-        evbuffer_add_printf(noisy, i == 0 ? "%" PRId64 : ",%" PRId64, n + noise);
+        lg_pgarray_add_int(&noisy, n + noise);
     }
     if (failure != 0) {
-        evbuffer_free(keys);
-        evbuffer_free(noisy);
+        lg_pgarray_cleanup(&keys);
+        lg_pgarray_cleanup(&noisy);
         finish(run, failure);
         return;
     }
-    evbuffer_add(keys, "}", 2); /* closing brace and NUL */
-    evbuffer_add(noisy, "}", 2);
     run->n_cells = (size_t)n_rows;
 
     char start[24], end[24], eps_num[16], eps_den[16], daily_num[16], daily_den[16];
@@ -279,13 +263,13 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
                              end,
                              eps_num,
                              eps_den,
-                             (const char *)evbuffer_pullup(keys, -1),
-                             (const char *)evbuffer_pullup(noisy, -1),
+                             lg_pgarray_end(&keys),
+                             lg_pgarray_end(&noisy),
                              daily_num,
                              daily_den};
     int rc = lg_db_query(r->db, store_sql, 8, values, on_stored, run);
-    evbuffer_free(keys);
-    evbuffer_free(noisy);
+    lg_pgarray_cleanup(&keys);
+    lg_pgarray_cleanup(&noisy);
     if (rc != LG_OK) {
         lg_error("counts: storing bucket %" PRId64 " failed: database unavailable",
                  run->bucket_start_s);
