@@ -52,18 +52,12 @@ enum column {
 };
 
 static const char *const column_names[N_COLUMNS] = {
-    [COL_BATCH_STATUS] = "batch_status",
-    [COL_N_INSIDE] = "n_inside",
-    [COL_N_OUTSIDE] = "n_outside",
-    [COL_N_AMBIGUOUS] = "n_ambiguous",
-    [COL_N_UNKNOWN_CELL] = "n_unknown_cell",
-    [COL_N_UNKNOWN_DEVICE] = "n_unknown_device",
-    [COL_N_UNCHECKED] = "n_unchecked",
-    [COL_N_ALERTS] = "n_alerts",
-    [COL_N_COALESCED] = "n_coalesced",
-    [COL_CACHE_GEN] = "cache_gen",
-    [COL_CACHE_ORDS] = "cache_ords",
-    [COL_CACHE_TS] = "cache_ts",
+    [COL_BATCH_STATUS] = "batch_status",     [COL_N_INSIDE] = "n_inside",
+    [COL_N_OUTSIDE] = "n_outside",           [COL_N_AMBIGUOUS] = "n_ambiguous",
+    [COL_N_UNKNOWN_CELL] = "n_unknown_cell", [COL_N_UNKNOWN_DEVICE] = "n_unknown_device",
+    [COL_N_UNCHECKED] = "n_unchecked",       [COL_N_ALERTS] = "n_alerts",
+    [COL_N_COALESCED] = "n_coalesced",       [COL_CACHE_GEN] = "cache_gen",
+    [COL_CACHE_ORDS] = "cache_ords",         [COL_CACHE_TS] = "cache_ts",
     [COL_CACHE_DEC] = "cache_dec",
 };
 
@@ -166,15 +160,14 @@ bool lg_ingest_admits(const lg_config_t *cfg, size_t queued_reports, size_t n_re
            queued_reports + n_reports <= (size_t)cfg->queue_max_reports;
 }
 
-bool lg_ingest_fits(const lg_config_t *cfg, size_t n_batches, size_t n_reports,
-                    size_t next_reports)
+bool lg_ingest_fits(const lg_config_t *cfg, size_t n_batches, size_t n_reports, size_t next_reports)
 {
-    return n_batches == 0 ||
-           (cfg->flush_max_reports >= 0 &&
-            n_reports + next_reports <= (size_t)cfg->flush_max_reports);
+    return n_batches == 0 || (cfg->flush_max_reports >= 0 &&
+                              n_reports + next_reports <= (size_t)cfg->flush_max_reports);
 }
 
-/* ---- the call's parameters -------------------------------------------------------------------- */
+/* ---- the call's parameters --------------------------------------------------------------------
+ */
 
 const char *lg_ingest_sql(void)
 {
@@ -188,8 +181,7 @@ void lg_ingest_call_init(lg_ingest_call_t *c)
         lg_pgarray_init(&c->arrays[i]);
 }
 
-void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq,
-                        lg_icache_trip_t *t)
+void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq, lg_icache_trip_t *t)
 {
     lg_pgarray_t *a = c->arrays;
     size_t bi = c->n_batches++;
@@ -317,8 +309,8 @@ int lg_ingest_answer_parse(const PGresult *res, size_t n_batches, size_t n_sent,
             *err = "batch_status is malformed or too long";
             return LG_ERR;
         }
-        out->status[out->n_batches++] = is_null ? LG_INGEST_UNAVAILABLE
-                                                : lg_ingest_status_from_word(word);
+        out->status[out->n_batches++] =
+            is_null ? LG_INGEST_UNAVAILABLE : lg_ingest_status_from_word(word);
     }
     if (out->n_batches != n_batches) {
         *err = "batch_status is too short";
@@ -369,7 +361,8 @@ void lg_ingest_answer_cleanup(lg_ingest_answer_t *a)
     memset(a, 0, sizeof(*a));
 }
 
-/* ---- the queue and the round trips ------------------------------------------------------------ */
+/* ---- the queue and the round trips ------------------------------------------------------------
+ */
 
 static void update_gauges(lg_ingest_t *ing)
 {
@@ -484,8 +477,8 @@ static void on_failed(lg_ingest_t *ing, flight_t *f, lg_icache_failure_t why, co
         lg_debug("ingest: the cache was stale (%s), emptied; sending the round trip again", err);
         requeue(ing, f->items);
     } else if (why == LG_ICACHE_FAIL_ROLLED_BACK) {
-        lg_debug("ingest: round trip of %zu batches rolled back (%s), sending it again",
-                 f->n_items, err);
+        lg_debug("ingest: round trip of %zu batches rolled back (%s), sending it again", f->n_items,
+                 err);
         lg_metrics_add(ing->metrics, LG_C_INGEST_RETRIES, 1);
         requeue(ing, f->items);
     } else {

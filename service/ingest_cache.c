@@ -220,9 +220,8 @@ void lg_icache_put(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t
 static const char decision_letters[] = "iacu";
 
 static const char *const state_names[LG_ICACHE_N_STATES] = {
-    [LG_ICACHE_OFF] = "off",         [LG_ICACHE_CLAIMING] = "claiming",
-    [LG_ICACHE_SYNCING] = "syncing", [LG_ICACHE_OWNER] = "owner",
-    [LG_ICACHE_LOST] = "lost",
+    [LG_ICACHE_OFF] = "off",     [LG_ICACHE_CLAIMING] = "claiming", [LG_ICACHE_SYNCING] = "syncing",
+    [LG_ICACHE_OWNER] = "owner", [LG_ICACHE_LOST] = "lost",
 };
 
 static const char *const outcome_names[] = {
@@ -238,9 +237,8 @@ const char *lg_icache_state_name(lg_icache_state_t state)
 
 const char *lg_icache_outcome_name(lg_icache_outcome_t outcome)
 {
-    return (size_t)outcome < sizeof outcome_names / sizeof outcome_names[0]
-               ? outcome_names[outcome]
-               : "?";
+    return (size_t)outcome < sizeof outcome_names / sizeof outcome_names[0] ? outcome_names[outcome]
+                                                                            : "?";
 }
 
 struct lg_icache_sync {
@@ -256,15 +254,15 @@ struct lg_icache_sync {
 
 struct lg_icache_trip {
     lg_icache_sync_t *s;
-    uint32_t id;         /* for the entries: which round trip sent them */
-    uint32_t resets;     /* s->resets when it began */
-    bool is_claim;       /* sent with p_cache_gen NULL */
-    bool may_coalesce;   /* OWNER at a known generation, refresh_us > 0 */
-    bool is_ended;       /* committed or failed was called */
-    int64_t gen;         /* p_cache_gen when not a claim */
-    int64_t refresh_us;  /* the coalescing interval */
+    uint32_t id;        /* for the entries: which round trip sent them */
+    uint32_t resets;    /* s->resets when it began */
+    bool is_claim;      /* sent with p_cache_gen NULL */
+    bool may_coalesce;  /* OWNER at a known generation, refresh_us > 0 */
+    bool is_ended;      /* committed or failed was called */
+    int64_t gen;        /* p_cache_gen when not a claim */
+    int64_t refresh_us; /* the coalescing interval */
     size_t n_batches, n_added;
-    uint16_t *node;      /* per batch: the node's number in the table */
+    uint16_t *node;                            /* per batch: the node's number in the table */
     uint32_t (*cached)[LG_ICACHE_N_DECISIONS]; /* per batch: coalesced, by decision */
     size_t n_reports, n_sent;
     const lg_report_t **sent; /* the reports sent, in array order (cache_ords index them) */
@@ -383,8 +381,8 @@ bool lg_icache_trip_send(lg_icache_trip_t *t, size_t batch, const lg_report_t *r
     if (t == NULL || t->is_ended || t->s->table == NULL || batch >= t->n_added)
         return true;
     lg_icache_t *table = t->s->table;
-    char dec = t->may_coalesce ? lg_icache_match(table, r, t->node[batch], t->id, t->refresh_us)
-                               : 0;
+    char dec =
+        t->may_coalesce ? lg_icache_match(table, r, t->node[batch], t->id, t->refresh_us) : 0;
     const char *d = dec != 0 ? strchr(decision_letters, dec) : NULL;
     if (d != NULL) {
         t->cached[batch][d - decision_letters]++;

@@ -95,8 +95,7 @@ void lg_pgarray_add_float(lg_pgarray_t *a, double v, int decimals)
     else if (isinf(v))
         n = snprintf(buf, sizeof buf, "%s", v < 0 ? "-Infinity" : "Infinity");
     else
-        n = snprintf(buf, sizeof buf, "%.*f", decimals < 0 ? 0 : decimals > 17 ? 17 : decimals,
-                     v);
+        n = snprintf(buf, sizeof buf, "%.*f", decimals < 0 ? 0 : decimals > 17 ? 17 : decimals, v);
     next(a);
     put(a, buf, n > 0 && (size_t)n < sizeof buf ? (size_t)n : 0);
 }

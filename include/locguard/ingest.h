@@ -31,7 +31,8 @@ typedef enum lg_ingest_status {
 } lg_ingest_status_t;
 #define LG_INGEST_N_STATUSES 7
 
-/* The status's name: batch_status's words ("accepted", ...) and "queued", "unavailable", "queue_full". */
+/* The status's name: batch_status's words ("accepted", ...) and "queued", "unavailable",
+ * "queue_full". */
 const char *lg_ingest_status_name(lg_ingest_status_t status);
 
 /* The status a batch_status word names; LG_INGEST_UNAVAILABLE for any other word (or NULL). */
@@ -97,8 +98,8 @@ typedef struct lg_ingest_call {
     lg_pgarray_t arrays[LG_INGEST_N_PARAMS]; /* the array parameters ($1, $2, $5..$12, $16) */
     char window[16], hysteresis[16], refresh[16], gen[24]; /* the scalar ones */
     const char *values[LG_INGEST_N_PARAMS]; /* after lg_ingest_call_end: for lg_db_query */
-    size_t n_batches;                        /* batches added */
-    size_t n_sent;                           /* reports in the report arrays */
+    size_t n_batches;                       /* batches added */
+    size_t n_sent;                          /* reports in the report arrays */
 } lg_ingest_call_t;
 
 void lg_ingest_call_init(lg_ingest_call_t *c);
@@ -109,8 +110,7 @@ void lg_ingest_call_init(lg_ingest_call_t *c);
  * when t is NULL) to the report arrays, in order. Pass 1 of the trip
  * (lg_icache_trip_add_batch for every batch) must be over.
  */
-void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq,
-                        lg_icache_trip_t *t);
+void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq, lg_icache_trip_t *t);
 
 /*
  * Closes the call with cfg's scalars and t's cache parameters (token,
@@ -124,12 +124,12 @@ void lg_ingest_call_cleanup(lg_ingest_call_t *c);
 
 /* What lg_ingest's one row said. */
 typedef struct lg_ingest_answer {
-    size_t n_batches;            /* statuses */
-    lg_ingest_status_t *status;  /* per batch, in the order they were added */
+    size_t n_batches;           /* statuses */
+    lg_ingest_status_t *status; /* per batch, in the order they were added */
     uint64_t n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
-        n_alerts, n_coalesced;   /* the call's counters (NULL read as 0) */
-    lg_icache_answer_t cache;    /* cache_gen, cache_ords, cache_ts, cache_dec (pointing below) */
-    int64_t *ords, *ts_us;       /* owned */
+        n_alerts, n_coalesced; /* the call's counters (NULL read as 0) */
+    lg_icache_answer_t cache;  /* cache_gen, cache_ords, cache_ts, cache_dec (pointing below) */
+    int64_t *ords, *ts_us;     /* owned */
 } lg_ingest_answer_t;
 
 /*

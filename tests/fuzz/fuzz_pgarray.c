@@ -18,7 +18,7 @@
 #include "locguard/pgarray.h"
 
 #define MAX_ELEMS 256
-#define ELEM_CAP 32
+#define ELEM_CAP  32
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#define T0_US INT64_C(1714564800000000)
+#define T0_US      INT64_C(1714564800000000)
 #define REFRESH_US INT64_C(60000000)
 
 static lg_config_t config(void)
@@ -131,8 +131,8 @@ static void test_batches_become_arrays_in_their_order_without_a_cache(void **sta
     assert_string_equal(v[5], "{\"001010000000001\",\"001010000000002\",\"001010000000003\"}");
     assert_string_equal(v[6], "{1714564800000000,1714564800000001,1714564800000002}");
     assert_string_equal(v[7], "{\"EUTRA\",\"EUTRA\",\"NR\"}");
-    assert_string_equal(v[8],
-                        "{\"ecgi:001-01:0000001\",\"ecgi:001-01:0000002\",\"ncgi:001-01:000000001\"}");
+    assert_string_equal(
+        v[8], "{\"ecgi:001-01:0000001\",\"ecgi:001-01:0000002\",\"ncgi:001-01:000000001\"}");
     assert_string_equal(v[9], "{NULL,2.3500000,NULL}");
     assert_string_equal(v[10], "{NULL,48.8500000,NULL}");
     assert_string_equal(v[11], "{NULL,25.2,NULL}");
@@ -149,12 +149,13 @@ static void test_batches_become_arrays_in_their_order_without_a_cache(void **sta
 
 /* The columns of lg_ingest's row, deliberately not in the statement's order. */
 static const char *const answer_columns[] = {
-    "cache_dec", "n_alerts", "batch_status", "n_inside", "n_outside", "n_ambiguous",
-    "n_unknown_cell", "n_unknown_device", "n_unchecked", "n_coalesced", "cache_gen",
-    "cache_ords", "cache_ts"};
+    "cache_dec",   "n_alerts",       "batch_status",     "n_inside",    "n_outside",
+    "n_ambiguous", "n_unknown_cell", "n_unknown_device", "n_unchecked", "n_coalesced",
+    "cache_gen",   "cache_ords",     "cache_ts"};
 #define N_ANSWER_COLUMNS 13
 
-/* A one-row result with values[i] for answer_columns[i] (NULL: SQL NULL); skip: a column left out. */
+/* A one-row result with values[i] for answer_columns[i] (NULL: SQL NULL); skip: a column left out.
+ */
 static PGresult *answer_result(const char *const *values, int skip)
 {
     PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
@@ -184,9 +185,19 @@ static PGresult *answer_result(const char *const *values, int skip)
 static void test_answer_is_read_by_column_name(void **state)
 {
     (void)state;
-    const char *values[N_ANSWER_COLUMNS] = {"ia", "3", "{accepted,duplicate,stale,unknown_node,bogus}",
-                                            "10", "2", "1", "4", "5", "6", NULL, "77",
-                                            "{2,1}", "{1714564800000000,1714564800000001}"};
+    const char *values[N_ANSWER_COLUMNS] = {"ia",
+                                            "3",
+                                            "{accepted,duplicate,stale,unknown_node,bogus}",
+                                            "10",
+                                            "2",
+                                            "1",
+                                            "4",
+                                            "5",
+                                            "6",
+                                            NULL,
+                                            "77",
+                                            "{2,1}",
+                                            "{1714564800000000,1714564800000001}"};
     PGresult *res = answer_result(values, -1);
     lg_ingest_answer_t a;
     const char *err;
@@ -219,8 +230,8 @@ static void test_answer_is_read_by_column_name(void **state)
 static void test_answer_without_a_column_is_refused(void **state)
 {
     (void)state;
-    const char *values[N_ANSWER_COLUMNS] = {"", "0", "{accepted}", "0", "0", "0", "0",
-                                            "0", "0", "0", NULL, NULL, NULL};
+    const char *values[N_ANSWER_COLUMNS] = {"",  "0", "{accepted}", "0",  "0",  "0", "0",
+                                            "0", "0", "0",          NULL, NULL, NULL};
     lg_ingest_answer_t a;
     const char *err;
     for (int skip = 0; skip < N_ANSWER_COLUMNS; skip++) {
@@ -240,21 +251,21 @@ static void test_malformed_answers_are_refused(void **state)
         const char *status, *gen, *ords, *ts, *dec, *inside;
         size_t n_batches;
     } cases[] = {
-        {"{accepted}", NULL, NULL, NULL, "", "0", 2},          /* a status short */
-        {"{accepted,accepted}", NULL, NULL, NULL, "", "0", 1}, /* a status too many */
-        {"accepted", NULL, NULL, NULL, "", "0", 1},            /* not an array */
-        {"{accepted", NULL, NULL, NULL, "", "0", 1},           /* cut */
-        {"{accepted}", "x", "{}", "{}", "", "0", 1},           /* generation not a number */
-        {"{accepted}", "5", "{1,2}", "{1}", "ii", "0", 1},     /* lengths differ */
-        {"{accepted}", "5", "{1}", "{1}", "", "0", 1},         /* a decision short */
+        {"{accepted}", NULL, NULL, NULL, "", "0", 2},             /* a status short */
+        {"{accepted,accepted}", NULL, NULL, NULL, "", "0", 1},    /* a status too many */
+        {"accepted", NULL, NULL, NULL, "", "0", 1},               /* not an array */
+        {"{accepted", NULL, NULL, NULL, "", "0", 1},              /* cut */
+        {"{accepted}", "x", "{}", "{}", "", "0", 1},              /* generation not a number */
+        {"{accepted}", "5", "{1,2}", "{1}", "ii", "0", 1},        /* lengths differ */
+        {"{accepted}", "5", "{1}", "{1}", "", "0", 1},            /* a decision short */
         {"{accepted}", "5", "{1,2,3}", "{1,2,3}", "iii", "0", 1}, /* more rows than sent (2) */
-        {"{accepted}", "5", "{1,NULL}", "{1,2}", "ii", "0", 1}, /* a NULL ord */
-        {"{accepted}", NULL, NULL, NULL, "", "-1", 1},         /* a negative counter */
+        {"{accepted}", "5", "{1,NULL}", "{1,2}", "ii", "0", 1},   /* a NULL ord */
+        {"{accepted}", NULL, NULL, NULL, "", "-1", 1},            /* a negative counter */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *values[N_ANSWER_COLUMNS] = {cases[i].dec, "0", cases[i].status,
-                                                cases[i].inside, "0", "0", "0", "0", "0", "0",
-                                                cases[i].gen, cases[i].ords, cases[i].ts};
+        const char *values[N_ANSWER_COLUMNS] = {
+            cases[i].dec, "0", cases[i].status, cases[i].inside, "0",        "0", "0", "0",
+            "0",          "0", cases[i].gen,    cases[i].ords,   cases[i].ts};
         PGresult *res = answer_result(values, -1);
         lg_ingest_answer_t a;
         const char *err;
@@ -275,8 +286,8 @@ static void test_malformed_answers_are_refused(void **state)
  * One round trip of the given batches through the cache: begin, both
  * passes, the parameters. Returns the trip; *call holds the parameters.
  */
-static lg_icache_trip_t *build(lg_icache_sync_t *s, lg_ingest_call_t *call, lg_batch_t *b,
-                               size_t n, const lg_config_t *cfg)
+static lg_icache_trip_t *build(lg_icache_sync_t *s, lg_ingest_call_t *call, lg_batch_t *b, size_t n,
+                               const lg_config_t *cfg)
 {
     size_t reports = 0;
     for (size_t i = 0; i < n; i++)
@@ -303,8 +314,8 @@ static lg_icache_outcome_t commit_all(lg_icache_trip_t *t, int64_t gen, size_t n
         decs[i] = dec;
     }
     decs[n_sent] = '\0';
-    lg_icache_answer_t a = {.has_gen = true, .gen = gen, .n = n_sent, .ords = ords, .ts_us = ts,
-                            .dec = decs};
+    lg_icache_answer_t a = {
+        .has_gen = true, .gen = gen, .n = n_sent, .ords = ords, .ts_us = ts, .dec = decs};
     return lg_icache_trip_committed(t, &a);
 }
 
@@ -561,10 +572,9 @@ static void test_no_entry_is_made_usable_while_a_trip_from_before_a_reset_runs(v
     t = build(s, &c, &b, 1, &cfg);
     assert_int_equal(c.n_sent, 1); /* not usable: old may still commit after */
     lg_ingest_call_cleanup(&c);
-    assert_int_equal(lg_icache_trip_committed(old, &(lg_icache_answer_t){.has_gen = true,
-                                                                         .gen = 5,
-                                                                         .dec = ""}),
-                     LG_ICACHE_KEPT);
+    assert_int_equal(
+        lg_icache_trip_committed(old, &(lg_icache_answer_t){.has_gen = true, .gen = 5, .dec = ""}),
+        LG_ICACHE_KEPT);
     lg_icache_trip_free(old);
     assert_int_equal(commit_all(t, 5, 1, 'i', r[0].ts_us), LG_ICACHE_KEPT);
     lg_icache_trip_free(t);

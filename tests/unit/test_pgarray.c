@@ -34,14 +34,9 @@ static void test_strings_are_quoted_and_escaped(void **state)
     static const struct {
         const char *in, *out;
     } cases[] = {
-        {"abc", "{\"abc\"}"},
-        {"", "{\"\"}"},
-        {"NULL", "{\"NULL\"}"},
-        {"a\"b", "{\"a\\\"b\"}"},
-        {"a\\b", "{\"a\\\\b\"}"},
-        {"\"\\", "{\"\\\"\\\\\"}"},
-        {"a,b}{c", "{\"a,b}{c\"}"},
-        {" x ", "{\" x \"}"},
+        {"abc", "{\"abc\"}"},       {"", "{\"\"}"},           {"NULL", "{\"NULL\"}"},
+        {"a\"b", "{\"a\\\"b\"}"},   {"a\\b", "{\"a\\\\b\"}"}, {"\"\\", "{\"\\\"\\\\\"}"},
+        {"a,b}{c", "{\"a,b}{c\"}"}, {" x ", "{\" x \"}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lg_pgarray_t a;
@@ -141,8 +136,7 @@ static void read_all(const char *text, char *out, size_t out_size)
         }
         assert_int_equal(len, strlen(buf));
         size_t used = strlen(out);
-        snprintf(out + used, out_size - used, "%s%s", i > 0 ? "|" : "",
-                 is_null ? "<null>" : buf);
+        snprintf(out + used, out_size - used, "%s%s", i > 0 ? "|" : "", is_null ? "<null>" : buf);
     }
 }
 
@@ -179,10 +173,10 @@ static void test_malformed_values_are_refused(void **state)
 {
     (void)state;
     static const char *const cases[] = {
-        "",          "x",         "{",        "{a",        "{a,",        "{a,}",
-        "{,a}",      "{,}",       "{a,,b}",   "{\"a}",     "{\"a\"b}",   "{a\"b\"}",
-        "{{1,2}}",   "{a}x",      "{}}",      "{} {}",     "[1:2]={1,2}", "{a b}",
-        "{a\\}",     "{\"a\\\"}", "{a{}",     "{1,2",      "}",          "{\"\"\"\"}",
+        "",        "x",         "{",      "{a",    "{a,",         "{a,}",
+        "{,a}",    "{,}",       "{a,,b}", "{\"a}", "{\"a\"b}",    "{a\"b\"}",
+        "{{1,2}}", "{a}x",      "{}}",    "{} {}", "[1:2]={1,2}", "{a b}",
+        "{a\\}",   "{\"a\\\"}", "{a{}",   "{1,2",  "}",           "{\"\"\"\"}",
     };
     char got[256];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -204,8 +198,7 @@ static void test_element_longer_than_the_buffer_is_refused(void **state)
     assert_int_equal(lg_pgarray_open(&rd, text, strlen(text)), LG_OK);
     assert_int_equal(lg_pgarray_next(&rd, buf, sizeof buf, &len, &is_null), LG_PGARRAY_ELEM);
     assert_string_equal(buf, "abc");
-    assert_int_equal(lg_pgarray_next(&rd, buf, sizeof buf, &len, &is_null),
-                     LG_PGARRAY_MALFORMED);
+    assert_int_equal(lg_pgarray_next(&rd, buf, sizeof buf, &len, &is_null), LG_PGARRAY_MALFORMED);
 }
 
 static void test_reader_stops_at_the_given_length(void **state)
