@@ -1043,10 +1043,11 @@ static void accept_row(lg_notifier_t *n, const PGresult *res, int row, const int
                              : lg_xstrdup(PQgetvalue(res, row, col[L_SECRET_PREVIOUS]));
     d->allow_private = PQgetvalue(res, row, col[L_ALLOW_PRIVATE])[0] == 't';
     d->attempts = atoi(PQgetvalue(res, row, col[L_ATTEMPTS]));
-    d->age_s = PQgetisnull(res, row, col[L_AGE_S]) ? 0
-                                                   : strtod(PQgetvalue(res, row, col[L_AGE_S]), NULL);
+    d->age_s =
+        PQgetisnull(res, row, col[L_AGE_S]) ? 0 : strtod(PQgetvalue(res, row, col[L_AGE_S]), NULL);
     lg_strlcpy(d->scs_id,
-               PQgetisnull(res, row, col[L_SCS_AS_ID]) ? "?" : PQgetvalue(res, row, col[L_SCS_AS_ID]),
+               PQgetisnull(res, row, col[L_SCS_AS_ID]) ? "?"
+                                                       : PQgetvalue(res, row, col[L_SCS_AS_ID]),
                sizeof(d->scs_id));
 
     const char *err = NULL;

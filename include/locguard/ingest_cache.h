@@ -5,7 +5,9 @@
  * change nothing in it but the time (sql/ingest.sql, "Coalescing"). The
  * group commit (ingest.c) asks it for every report before building a
  * round trip; a report that matches is coalesced here and never sent, only
- * counted. Correctness rests on three rules, kept by ingest.c and
+ * counted. Two layers: the table (lg_icache_*) and the protocol with
+ * lg_ingest that keeps it true (lg_icache_sync_* and lg_icache_trip_*,
+ * below). Correctness rests on three rules, kept by the protocol and
  * lg_ingest (migrations/0018_ingest_cache.sql):
  *
  *   - an entry is made usable only from the answer of a committed round
@@ -20,8 +22,8 @@
  *     coalesced (lg_icache_count first, then lg_icache_match);
  *   - the whole cache is emptied when the database's generation moves
  *     (someone else wrote ue_location, or the reference data changed); the
- *     round trips sent before are not counted in the new one, so ingest.c
- *     makes no entry usable until they are all answered.
+ *     round trips sent before are not counted in the new one, so the
+ *     protocol makes no entry usable until they are all answered.
  *
  * Open addressing with linear probing over a power-of-two table, at most
  * max_devices entries (load at most 3/4), never deleted one by one: the
