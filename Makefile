@@ -77,7 +77,8 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Unit tests of modules that talk to PostgreSQL: run by `dbunit` against a real one.
 DBUNIT_BINS = $(BUILD)/tests/test_notifier $(BUILD)/tests/test_release $(BUILD)/tests/test_periodic \
-              $(BUILD)/tests/test_countmap $(BUILD)/tests/test_auditq
+              $(BUILD)/tests/test_countmap $(BUILD)/tests/test_auditq \
+              $(BUILD)/tests/test_ingest_commit
 PURE_UNIT_BINS = $(filter-out $(DBUNIT_BINS),$(UNIT_BINS))
 TOOL_SRCS = $(wildcard tests/tools/*.c)
 TOOL_NAMES = $(basename $(notdir $(TOOL_SRCS)))

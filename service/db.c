@@ -424,6 +424,20 @@ bool lg_db_is_failure(const char *sqlstate)
            strcmp(sqlstate, "40P01") != 0;
 }
 
+int lg_db_columns(const PGresult *res, const char *const *names, int n, int *cols,
+                  const char **missing)
+{
+    *missing = NULL;
+    for (int i = 0; i < n; i++) {
+        cols[i] = PQfnumber(res, names[i]);
+        if (cols[i] < 0) {
+            *missing = names[i];
+            return LG_ERR;
+        }
+    }
+    return LG_OK;
+}
+
 bool lg_db_is_up(const lg_db_t *db)
 {
     return count_up(db) > 0;

@@ -9,26 +9,22 @@
  * becomes idle and batches wait: under load, batches gather while the
  * previous round trip runs, which is what makes the commit a group one.
  *
- * Before a round trip is built, every report is looked up in the daemon's
- * cache of coalescable rows (ingest_cache.h): one that would be coalesced
- * into its device's row, as the last answer about that row described it,
- * is counted, not sent (lg_ingest's p_cached, per batch), and its decision
- * is counted from the cache once the batch is accepted. The cache is filled
- * from the answers (cache_ords, cache_ts, cache_dec) and emptied when the
- * database's generation moves or a round trip fails.
+ * Every round trip is a trip of the daemon's cache of coalescable rows
+ * (ingest_cache.h), which says which reports to send: one that would be
+ * coalesced into its device's row is counted, not sent (lg_ingest's
+ * p_cached, per batch), and its decision is counted from the cache once the
+ * batch is accepted. The cache learns from each answer, or from the
+ * failure. The parameters and the answer are built and read by plain
+ * functions (lg_ingest_call_*, lg_ingest_answer_parse), the arrays by
+ * pgarray.h.
  */
 #include "locguard/ingest.h"
 
-#include "locguard/ingest_cache.h"
 #include "locguard/log.h"
-
-#include <openssl/rand.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define N_PARAMS 16
 
 /*
  * A group commit the database rolled back for a deadlock or a serialization
@@ -37,6 +33,34 @@
  */
 #define MAX_ATTEMPTS 3
 
+/* The result columns, in the order of the names below. */
+enum column {
+    COL_BATCH_STATUS,
+    COL_N_INSIDE,
+    COL_N_OUTSIDE,
+    COL_N_AMBIGUOUS,
+    COL_N_UNKNOWN_CELL,
+    COL_N_UNKNOWN_DEVICE,
+    COL_N_UNCHECKED,
+    COL_N_ALERTS,
+    COL_N_COALESCED,
+    COL_CACHE_GEN,
+    COL_CACHE_ORDS,
+    COL_CACHE_TS,
+    COL_CACHE_DEC,
+    N_COLUMNS
+};
+
+static const char *const column_names[N_COLUMNS] = {
+    [COL_BATCH_STATUS] = "batch_status",     [COL_N_INSIDE] = "n_inside",
+    [COL_N_OUTSIDE] = "n_outside",           [COL_N_AMBIGUOUS] = "n_ambiguous",
+    [COL_N_UNKNOWN_CELL] = "n_unknown_cell", [COL_N_UNKNOWN_DEVICE] = "n_unknown_device",
+    [COL_N_UNCHECKED] = "n_unchecked",       [COL_N_ALERTS] = "n_alerts",
+    [COL_N_COALESCED] = "n_coalesced",       [COL_CACHE_GEN] = "cache_gen",
+    [COL_CACHE_ORDS] = "cache_ords",         [COL_CACHE_TS] = "cache_ts",
+    [COL_CACHE_DEC] = "cache_dec",
+};
+
 static const char ingest_sql[] =
     "SELECT batch_status, n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, "
     "n_unchecked, n_alerts, n_coalesced, cache_gen, cache_ords, cache_ts, cache_dec "
@@ -44,9 +68,36 @@ static const char ingest_sql[] =
     "$7::bigint[], $8::text[], $9::text[], $10::float8[], $11::float8[], $12::float8[], "
     "$13::int, $14::text, $15::bigint, $16::int[])";
 
-/* Decisions an entry of the cache carries, in the letters of cache_dec. */
-static const char cached_decisions[] = "iacu";
-#define N_CACHED_DECISIONS 4
+/* The parameters, by their number less one. */
+enum param {
+    P_NODES,
+    P_SEQS,
+    P_SEQ_WINDOW,
+    P_HYSTERESIS,
+    P_BATCH,
+    P_SUPI,
+    P_TS_US,
+    P_RAT,
+    P_CELL,
+    P_LON,
+    P_LAT,
+    P_UNC_M,
+    P_REFRESH_MS,
+    P_CACHE_TOKEN,
+    P_CACHE_GEN,
+    P_CACHED,
+};
+_Static_assert(P_CACHED + 1 == LG_INGEST_N_PARAMS, "one name per parameter");
+
+static const char *const status_names[LG_INGEST_N_STATUSES] = {
+    [LG_INGEST_QUEUED] = "queued",
+    [LG_INGEST_ACCEPTED] = "accepted",
+    [LG_INGEST_DUPLICATE] = "duplicate",
+    [LG_INGEST_STALE] = "stale",
+    [LG_INGEST_UNKNOWN_NODE] = "unknown_node",
+    [LG_INGEST_UNAVAILABLE] = "unavailable",
+    [LG_INGEST_QUEUE_FULL] = "queue_full",
+};
 
 /* A batch waiting or in flight. */
 typedef struct item {
@@ -54,9 +105,6 @@ typedef struct item {
     lg_batch_t batch;
     int64_t seq;
     int rollbacks; /* round trips of this batch rolled back so far */
-    uint16_t node; /* the node's number in the cache (lg_icache_node), 0: none */
-    /* Reports coalesced from the cache in the current round trip, by decision. */
-    uint32_t n_cached[N_CACHED_DECISIONS];
     lg_ingest_cb cb;
     void *arg;
 } item_t;
@@ -67,14 +115,9 @@ typedef struct flight {
     item_t *items;
     size_t n_items;
     size_t n_reports;
+    size_t n_sent; /* reports in the arrays (the rest coalesced by the cache) */
     int64_t started_us;
-    uint32_t id;             /* for the cache's entries: which round trip sent them */
-    uint32_t resets;         /* ing->cache_resets when it was built */
-    /* With the cache (else NULL and 0): the reports sent, in array order
-     * (cache_ords index it), the rest being coalesced from the cache. */
-    size_t n_sent;
-    const lg_report_t **sent;
-    uint16_t *sent_node;     /* and their nodes' numbers */
+    lg_icache_trip_t *trip; /* its part in the cache protocol; NULL without a cache */
 } flight_t;
 
 struct lg_ingest {
@@ -89,121 +132,273 @@ struct lg_ingest {
     int n_flights;
     void (*on_alerts)(void *arg);
     void *on_alerts_arg;
-    /* The cache of coalescable rows; NULL when [ingest] cache_devices is 0
-     * or another daemon took it over. */
-    lg_icache_t *cache;
-    char token[33];        /* ours, random, for ingest_cache_owner */
-    int64_t cache_gen;     /* the generation the entries hold at; 0: not known (emptied
-                              for a stale one); -1: not claimed yet */
-    uint32_t cache_resets; /* times emptied */
-    int n_old_flights;     /* round trips under way that were sent before the last reset */
-    uint32_t next_flight;
+    lg_icache_sync_t *cache; /* the daemon's cache of coalescable rows (maybe OFF) */
 };
 
 static void flush(lg_ingest_t *ing);
+
+/* ---- plain decisions ------------------------------------------------------------------------ */
+
+const char *lg_ingest_status_name(lg_ingest_status_t status)
+{
+    return (size_t)status < LG_INGEST_N_STATUSES ? status_names[status] : "?";
+}
+
+lg_ingest_status_t lg_ingest_status_from_word(const char *word)
+{
+    static const lg_ingest_status_t answered[] = {LG_INGEST_ACCEPTED, LG_INGEST_DUPLICATE,
+                                                  LG_INGEST_STALE, LG_INGEST_UNKNOWN_NODE};
+    for (size_t i = 0; word != NULL && i < sizeof answered / sizeof answered[0]; i++)
+        if (strcmp(word, status_names[answered[i]]) == 0)
+            return answered[i];
+    return LG_INGEST_UNAVAILABLE;
+}
+
+bool lg_ingest_admits(const lg_config_t *cfg, size_t queued_reports, size_t n_reports)
+{
+    return cfg->queue_max_reports >= 0 &&
+           queued_reports + n_reports <= (size_t)cfg->queue_max_reports;
+}
+
+bool lg_ingest_fits(const lg_config_t *cfg, size_t n_batches, size_t n_reports, size_t next_reports)
+{
+    return n_batches == 0 || (cfg->flush_max_reports >= 0 &&
+                              n_reports + next_reports <= (size_t)cfg->flush_max_reports);
+}
+
+/* ---- the call's parameters --------------------------------------------------------------------
+ */
+
+const char *lg_ingest_sql(void)
+{
+    return ingest_sql;
+}
+
+void lg_ingest_call_init(lg_ingest_call_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (int i = 0; i < LG_INGEST_N_PARAMS; i++)
+        lg_pgarray_init(&c->arrays[i]);
+}
+
+void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq, lg_icache_trip_t *t)
+{
+    lg_pgarray_t *a = c->arrays;
+    size_t bi = c->n_batches++;
+
+    lg_pgarray_add_str(&a[P_NODES], b->node);
+    lg_pgarray_add_int(&a[P_SEQS], seq);
+    for (size_t k = 0; k < b->n_reports; k++) {
+        const lg_report_t *r = &b->reports[k];
+        if (!lg_icache_trip_send(t, bi, r))
+            continue;
+        c->n_sent++;
+        lg_pgarray_add_int(&a[P_BATCH], (int64_t)bi + 1);
+        lg_pgarray_add_str(&a[P_SUPI], r->supi);
+        lg_pgarray_add_int(&a[P_TS_US], r->ts_us);
+        lg_pgarray_add_str(&a[P_RAT], lg_rat_name(r->rat));
+        lg_pgarray_add_str(&a[P_CELL], r->cell_key);
+        if (r->has_position) {
+            lg_pgarray_add_float(&a[P_LON], r->lon_deg, 7);
+            lg_pgarray_add_float(&a[P_LAT], r->lat_deg, 7);
+            lg_pgarray_add_float(&a[P_UNC_M], r->uncertainty_m, 1);
+        } else {
+            lg_pgarray_add_null(&a[P_LON]);
+            lg_pgarray_add_null(&a[P_LAT]);
+            lg_pgarray_add_null(&a[P_UNC_M]);
+        }
+    }
+}
+
+const char *const *lg_ingest_call_end(lg_ingest_call_t *c, const lg_config_t *cfg,
+                                      const lg_icache_trip_t *t)
+{
+    int64_t gen;
+
+    snprintf(c->window, sizeof(c->window), "%d", cfg->seq_window);
+    snprintf(c->hysteresis, sizeof(c->hysteresis), "%d", cfg->hysteresis);
+    snprintf(c->refresh, sizeof(c->refresh), "%d", cfg->refresh_ms);
+    for (int i = 0; i < LG_INGEST_N_PARAMS; i++)
+        c->values[i] = lg_pgarray_end(&c->arrays[i]);
+    c->values[P_SEQ_WINDOW] = c->window;
+    c->values[P_HYSTERESIS] = c->hysteresis;
+    c->values[P_REFRESH_MS] = c->refresh;
+    c->values[P_CACHE_TOKEN] = lg_icache_trip_token(t);
+    c->values[P_CACHE_GEN] = NULL;
+    if (lg_icache_trip_gen(t, &gen)) {
+        snprintf(c->gen, sizeof(c->gen), "%lld", (long long)gen);
+        c->values[P_CACHE_GEN] = c->gen;
+    }
+    c->values[P_CACHED] = NULL;
+    if (t != NULL) {
+        lg_pgarray_t *cached = &c->arrays[P_CACHED];
+        lg_pgarray_cleanup(cached);
+        for (size_t bi = 0; bi < c->n_batches; bi++)
+            lg_pgarray_add_int(cached, lg_icache_trip_n_cached(t, bi));
+        c->values[P_CACHED] = lg_pgarray_end(cached);
+    }
+    return c->values;
+}
+
+void lg_ingest_call_cleanup(lg_ingest_call_t *c)
+{
+    for (int i = 0; i < LG_INGEST_N_PARAMS; i++)
+        lg_pgarray_cleanup(&c->arrays[i]);
+    memset(c->values, 0, sizeof(c->values));
+}
+
+/* ---- the call's answer ---------------------------------------------------------------------- */
+
+/* A counter column: NULL is 0; anything but a plain non-negative decimal is refused. */
+static int read_count(const PGresult *res, int col, uint64_t *out)
+{
+    *out = 0;
+    if (PQgetisnull(res, 0, col))
+        return LG_OK;
+    const char *v = PQgetvalue(res, 0, col);
+    char *end;
+    if (*v < '0' || *v > '9')
+        return LG_ERR;
+    *out = strtoull(v, &end, 10);
+    return *end == '\0' ? LG_OK : LG_ERR;
+}
+
+int lg_ingest_answer_parse(const PGresult *res, size_t n_batches, size_t n_sent,
+                           lg_ingest_answer_t *out, const char **err)
+{
+    int cols[N_COLUMNS];
+    const char *missing;
+
+    memset(out, 0, sizeof(*out));
+    *err = NULL;
+    if (res == NULL || PQntuples(res) != 1) {
+        *err = "not one row";
+        return LG_ERR;
+    }
+    if (lg_db_columns(res, column_names, N_COLUMNS, cols, &missing) != LG_OK) {
+        *err = "a result column is missing";
+        return LG_ERR;
+    }
+
+    uint64_t *counts[] = {&out->n_inside,       &out->n_outside,        &out->n_ambiguous,
+                          &out->n_unknown_cell, &out->n_unknown_device, &out->n_unchecked,
+                          &out->n_alerts,       &out->n_coalesced};
+    for (int i = 0; i < (int)(sizeof counts / sizeof counts[0]); i++)
+        if (read_count(res, cols[COL_N_INSIDE + i], counts[i]) != LG_OK) {
+            *err = "a counter is not a number";
+            return LG_ERR;
+        }
+
+    /* batch_status: one word per batch, in order. */
+    out->status = lg_xcalloc(n_batches ? n_batches : 1, sizeof(*out->status));
+    lg_pgarray_reader_t rd;
+    const char *text = PQgetvalue(res, 0, cols[COL_BATCH_STATUS]);
+    if (PQgetisnull(res, 0, cols[COL_BATCH_STATUS]) ||
+        lg_pgarray_open(&rd, text, strlen(text)) != LG_OK) {
+        *err = "batch_status is not an array";
+        return LG_ERR;
+    }
+    for (;;) {
+        char word[32];
+        size_t len;
+        bool is_null;
+        lg_pgarray_item_t item = lg_pgarray_next(&rd, word, sizeof word, &len, &is_null);
+        if (item == LG_PGARRAY_END)
+            break;
+        if (item != LG_PGARRAY_ELEM || out->n_batches >= n_batches) {
+            *err = "batch_status is malformed or too long";
+            return LG_ERR;
+        }
+        out->status[out->n_batches++] =
+            is_null ? LG_INGEST_UNAVAILABLE : lg_ingest_status_from_word(word);
+    }
+    if (out->n_batches != n_batches) {
+        *err = "batch_status is too short";
+        return LG_ERR;
+    }
+
+    /* The cache's columns: NULL arrays for a caller that is not the owner. */
+    lg_icache_answer_t *c = &out->cache;
+    c->has_gen = !PQgetisnull(res, 0, cols[COL_CACHE_GEN]);
+    if (c->has_gen) {
+        char *end;
+        const char *v = PQgetvalue(res, 0, cols[COL_CACHE_GEN]);
+        c->gen = strtoll(v, &end, 10);
+        if (end == v || *end != '\0') {
+            *err = "cache_gen is not a number";
+            return LG_ERR;
+        }
+    }
+    out->ords = lg_xcalloc(n_sent ? n_sent : 1, sizeof(*out->ords));
+    out->ts_us = lg_xcalloc(n_sent ? n_sent : 1, sizeof(*out->ts_us));
+    c->ords = out->ords;
+    c->ts_us = out->ts_us;
+    c->dec = "";
+    if (!c->has_gen)
+        return LG_OK;
+    size_t n_ords = 0, n_ts = 0;
+    const char *ords = PQgetvalue(res, 0, cols[COL_CACHE_ORDS]);
+    const char *tss = PQgetvalue(res, 0, cols[COL_CACHE_TS]);
+    const char *dec = PQgetvalue(res, 0, cols[COL_CACHE_DEC]);
+    if ((!PQgetisnull(res, 0, cols[COL_CACHE_ORDS]) &&
+         lg_pgarray_parse_int64(ords, strlen(ords), out->ords, n_sent, &n_ords) != LG_OK) ||
+        (!PQgetisnull(res, 0, cols[COL_CACHE_TS]) &&
+         lg_pgarray_parse_int64(tss, strlen(tss), out->ts_us, n_sent, &n_ts) != LG_OK) ||
+        n_ords != n_ts || strlen(dec) != n_ords) {
+        *err = "cache_ords, cache_ts and cache_dec do not agree";
+        return LG_ERR;
+    }
+    c->n = n_ords;
+    c->dec = dec;
+    return LG_OK;
+}
+
+void lg_ingest_answer_cleanup(lg_ingest_answer_t *a)
+{
+    free(a->status);
+    free(a->ords);
+    free(a->ts_us);
+    memset(a, 0, sizeof(*a));
+}
+
+/* ---- the queue and the round trips ------------------------------------------------------------
+ */
 
 static void update_gauges(lg_ingest_t *ing)
 {
     lg_metrics_set(ing->metrics, LG_G_QUEUE_REPORTS, (int64_t)ing->queued_reports);
     lg_metrics_set(ing->metrics, LG_G_INFLIGHT_REPORTS, (int64_t)ing->inflight_reports);
     lg_metrics_set(ing->metrics, LG_G_INGEST_CACHE_DEVICES,
-                   ing->cache != NULL ? (int64_t)lg_icache_size(ing->cache) : 0);
-}
-
-/*
- * The round trip is over: its reports are no longer in flight for the
- * cache (unless it was emptied since: its counts went with it). Before its
- * items, which hold the reports, are freed.
- */
-static void cache_done(flight_t *f)
-{
-    if (f->sent != NULL && f->ing->cache != NULL && f->resets == f->ing->cache_resets)
-        for (size_t i = 0; i < f->n_sent; i++)
-            lg_icache_done(f->ing->cache, f->sent[i]);
-    f->n_sent = 0;
+                   (int64_t)lg_icache_sync_size(ing->cache));
 }
 
 static void flight_free(flight_t *f)
 {
-    free(f->sent);
-    free(f->sent_node);
+    lg_icache_trip_free(f->trip);
     free(f);
 }
 
-/*
- * Empties the cache: its entries may no longer be the database's rows. The
- * round trips under way are not counted in the new one (lg_icache_sent), so
- * no entry is made usable until they are all answered.
- */
-static void cache_reset(lg_ingest_t *ing, int64_t gen)
+/* Counts what the cache did to the table, as the protocol reported it. */
+static void count_outcome(lg_ingest_t *ing, lg_icache_outcome_t outcome)
 {
-    lg_icache_clear(ing->cache);
-    ing->n_old_flights = ing->n_flights;
-    ing->cache_gen = gen;
-    ing->cache_resets++;
-    lg_metrics_add(ing->metrics, LG_C_INGEST_CACHE_RESETS, 1);
-}
-
-/*
- * What a committed round trip tells the cache: the generation it ran at,
- * and which of its reports left a coalescable row (cache_ords, 1-based
- * indexes into the arrays sent, with the row's stored time in cache_ts and
- * one letter of cache_dec each). A NULL generation with our token sent
- * means another daemon owns the cache now: ours is dropped for good.
- */
-static void cache_learn(lg_ingest_t *ing, flight_t *f, const PGresult *res)
-{
-    if (f->sent == NULL || ing->cache == NULL || f->resets != ing->cache_resets)
-        return; /* emptied since it was built: its answer is about older entries */
-    if (PQgetisnull(res, 0, 9)) {
-        lg_warn("ingest: another locguard took over the ingest cache; every report is sent "
-                "to the database from now on");
-        lg_icache_free(ing->cache);
-        ing->cache = NULL;
-        return;
-    }
-    int64_t gen = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
-    if (ing->cache_gen <= 0) {
-        ing->cache_gen = gen; /* claimed or emptied: entries so far are answers from gen */
-    } else if (gen != ing->cache_gen) {
-        lg_debug("ingest: cache generation %lld -> %lld, cache emptied",
-                 (long long)ing->cache_gen, (long long)gen);
-        cache_reset(ing, gen);
-        return;
-    }
-    if (ing->n_old_flights > 0)
-        return; /* a round trip sent before the last reset may still commit after */
-    const char *ords = PQgetvalue(res, 0, 10);
-    const char *tss = PQgetvalue(res, 0, 11);
-    const char *decs = PQgetvalue(res, 0, 12);
-    if (*ords == '{')
-        ords++;
-    if (*tss == '{')
-        tss++;
-    for (size_t k = 0; decs[k] != '\0'; k++) {
-        char *end_ord, *end_ts;
-        unsigned long ord = strtoul(ords, &end_ord, 10);
-        long long ts = strtoll(tss, &end_ts, 10);
-        if (end_ord == ords || end_ts == tss)
-            break;
-        ords = *end_ord == ',' ? end_ord + 1 : end_ord;
-        tss = *end_ts == ',' ? end_ts + 1 : end_ts;
-        if (ord >= 1 && ord <= f->n_sent)
-            lg_icache_put(ing->cache, f->sent[ord - 1], f->sent_node[ord - 1], f->id,
-                          (int64_t)ts, decs[k]);
-    }
+    if (outcome == LG_ICACHE_EMPTIED)
+        lg_metrics_add(ing->metrics, LG_C_INGEST_CACHE_RESETS, 1);
 }
 
 /* Counts what the cache coalesced for an accepted batch. */
-static void count_cached(lg_metrics_t *m, const item_t *it)
+static void count_cached(lg_metrics_t *m, const lg_icache_trip_t *t, size_t batch)
 {
-    static const lg_counter_t by_decision[N_CACHED_DECISIONS] = {
-        LG_C_DECISION_INSIDE, LG_C_DECISION_AMBIGUOUS, LG_C_DECISION_UNCHECKED,
-        LG_C_DECISION_UNKNOWN_CELL};
+    static const lg_counter_t by_decision[LG_ICACHE_N_DECISIONS] = {
+        [LG_ICACHE_INSIDE] = LG_C_DECISION_INSIDE,
+        [LG_ICACHE_AMBIGUOUS] = LG_C_DECISION_AMBIGUOUS,
+        [LG_ICACHE_UNCHECKED] = LG_C_DECISION_UNCHECKED,
+        [LG_ICACHE_UNKNOWN_CELL] = LG_C_DECISION_UNKNOWN_CELL};
+    uint32_t cached[LG_ICACHE_N_DECISIONS];
     uint64_t n = 0;
-    for (int d = 0; d < N_CACHED_DECISIONS; d++) {
-        lg_metrics_add(m, by_decision[d], it->n_cached[d]);
-        n += it->n_cached[d];
+    lg_icache_trip_cached(t, batch, cached);
+    for (int d = 0; d < LG_ICACHE_N_DECISIONS; d++) {
+        lg_metrics_add(m, by_decision[d], cached[d]);
+        n += cached[d];
     }
     lg_metrics_add(m, LG_C_REPORTS_COALESCED, n);
     lg_metrics_add(m, LG_C_REPORTS_CACHED, n);
@@ -224,26 +419,6 @@ static void finish_all(item_t *list, lg_ingest_status_t status)
         item_free(list);
         list = next;
     }
-}
-
-static lg_ingest_status_t status_from_word(const char *w, size_t len)
-{
-#define IS(word) (len == sizeof(word) - 1 && memcmp(w, word, len) == 0)
-    if (IS("accepted"))
-        return LG_INGEST_ACCEPTED;
-    if (IS("duplicate"))
-        return LG_INGEST_DUPLICATE;
-    if (IS("stale"))
-        return LG_INGEST_STALE;
-    if (IS("unknown_node"))
-        return LG_INGEST_UNKNOWN_NODE;
-#undef IS
-    return LG_INGEST_UNAVAILABLE;
-}
-
-static uint64_t field_u64(const PGresult *res, int col)
-{
-    return PQgetisnull(res, 0, col) ? 0 : strtoull(PQgetvalue(res, 0, col), NULL, 10);
 }
 
 static bool has_sqlstate(const PGresult *res, const char *code)
@@ -292,168 +467,86 @@ static void requeue(lg_ingest_t *ing, item_t *items)
     finish_all(give_up, LG_INGEST_UNAVAILABLE);
 }
 
+/* A round trip that wrote nothing: back to the queue (retry) or 503 to its nodes. */
+static void on_failed(lg_ingest_t *ing, flight_t *f, lg_icache_failure_t why, const char *err)
+{
+    count_outcome(ing, lg_icache_trip_failed(f->trip, why));
+    if (why == LG_ICACHE_FAIL_STALE) {
+        /* Reports coalesced from the cache were judged at an older generation:
+         * nothing was written; the cache is emptied, the batches go whole. */
+        lg_debug("ingest: the cache was stale (%s), emptied; sending the round trip again", err);
+        requeue(ing, f->items);
+    } else if (why == LG_ICACHE_FAIL_ROLLED_BACK) {
+        lg_debug("ingest: round trip of %zu batches rolled back (%s), sending it again", f->n_items,
+                 err);
+        lg_metrics_add(ing->metrics, LG_C_INGEST_RETRIES, 1);
+        requeue(ing, f->items);
+    } else {
+        lg_warn("ingest: round trip of %zu batches failed: %s", f->n_items, err);
+        finish_all(f->items, LG_INGEST_UNAVAILABLE);
+    }
+    f->items = NULL;
+}
+
 static void on_result(void *arg, const PGresult *res, const char *err)
 {
     flight_t *f = arg;
     lg_ingest_t *ing = f->ing;
     lg_metrics_t *m = ing->metrics;
     double seconds = (double)(lg_mono_us() - f->started_us) / 1e6;
+    lg_ingest_answer_t ans;
+    const char *why = NULL;
 
     ing->n_flights--;
-    if (f->sent != NULL && f->resets != ing->cache_resets && ing->n_old_flights > 0)
-        ing->n_old_flights--;
     ing->inflight_items -= f->n_items;
     ing->inflight_reports -= f->n_reports;
     update_gauges(ing);
     lg_metrics_observe(m, LG_H_DB_ROUNDTRIP, seconds);
     lg_metrics_observe(m, LG_H_BATCH_REPORTS, (double)f->n_reports);
 
-    if (err != NULL && has_sqlstate(res, "LG001")) {
-        /* Reports coalesced from the cache were judged at an older generation:
-         * nothing was written; empty the cache and send the batches whole. */
-        lg_debug("ingest: the cache was stale (%s), emptied; sending the round trip again", err);
-        if (ing->cache != NULL && f->resets == ing->cache_resets)
-            cache_reset(ing, 0);
-        cache_done(f);
-        requeue(ing, f->items);
-        flight_free(f);
-        flush(ing);
-        return;
+    if (err != NULL) {
+        on_failed(ing, f,
+                  has_sqlstate(res, "LG001") ? LG_ICACHE_FAIL_STALE
+                  : is_transient(res)        ? LG_ICACHE_FAIL_ROLLED_BACK
+                                             : LG_ICACHE_FAIL_OTHER,
+                  err);
+        goto out;
     }
-    if (err != NULL && is_transient(res)) {
-        lg_debug("ingest: round trip of %zu batches rolled back (%s), sending it again",
-                 f->n_items, err);
-        lg_metrics_add(m, LG_C_INGEST_RETRIES, 1);
-        cache_done(f);
-        requeue(ing, f->items);
-        flight_free(f);
-        flush(ing);
-        return;
+    if (lg_ingest_answer_parse(res, f->n_items, f->n_sent, &ans, &why) != LG_OK) {
+        /* It committed, but what it said cannot be read: its nodes send the
+         * batches again and get "duplicate" for what was stored. */
+        lg_ingest_answer_cleanup(&ans);
+        on_failed(ing, f, LG_ICACHE_FAIL_OTHER, why);
+        goto out;
     }
-    if (err != NULL || res == NULL || PQntuples(res) != 1) {
-        lg_warn("ingest: round trip of %zu batches failed: %s", f->n_items,
-                err ? err : "unexpected result");
-        /* A database that went away may come back as another one (a failover,
-         * a restore): start again from what its answers say. */
-        if (ing->cache != NULL && f->resets == ing->cache_resets)
-            cache_reset(ing, 0);
-        cache_done(f);
-        finish_all(f->items, LG_INGEST_UNAVAILABLE);
-        flight_free(f);
-        flush(ing);
-        return;
-    }
-    cache_learn(ing, f, res);
-    cache_done(f);
+    count_outcome(ing, lg_icache_trip_committed(f->trip, &ans.cache));
 
-    lg_metrics_add(m, LG_C_DECISION_INSIDE, field_u64(res, 1));
-    lg_metrics_add(m, LG_C_DECISION_OUTSIDE, field_u64(res, 2));
-    lg_metrics_add(m, LG_C_DECISION_AMBIGUOUS, field_u64(res, 3));
-    lg_metrics_add(m, LG_C_DECISION_UNKNOWN_CELL, field_u64(res, 4));
-    lg_metrics_add(m, LG_C_UNKNOWN_DEVICES, field_u64(res, 5));
-    lg_metrics_add(m, LG_C_DECISION_UNCHECKED, field_u64(res, 6));
-    uint64_t n_alerts = field_u64(res, 7);
-    lg_metrics_add(m, LG_C_ALERTS, n_alerts);
-    lg_metrics_add(m, LG_C_REPORTS_COALESCED, field_u64(res, 8));
+    lg_metrics_add(m, LG_C_DECISION_INSIDE, ans.n_inside);
+    lg_metrics_add(m, LG_C_DECISION_OUTSIDE, ans.n_outside);
+    lg_metrics_add(m, LG_C_DECISION_AMBIGUOUS, ans.n_ambiguous);
+    lg_metrics_add(m, LG_C_DECISION_UNKNOWN_CELL, ans.n_unknown_cell);
+    lg_metrics_add(m, LG_C_UNKNOWN_DEVICES, ans.n_unknown_device);
+    lg_metrics_add(m, LG_C_DECISION_UNCHECKED, ans.n_unchecked);
+    lg_metrics_add(m, LG_C_ALERTS, ans.n_alerts);
+    lg_metrics_add(m, LG_C_REPORTS_COALESCED, ans.n_coalesced);
 
-    /* batch_status is a text[] of plain words: "{accepted,duplicate,...}". */
-    const char *p = PQgetvalue(res, 0, 0);
-    if (*p == '{')
-        p++;
-    item_t *it = f->items;
-    while (it != NULL) {
-        item_t *next = it->next;
-        size_t len = strcspn(p, ",}");
-        lg_ingest_status_t st = status_from_word(p, len);
-        p += len;
-        if (*p == ',')
-            p++;
-        if (st == LG_INGEST_ACCEPTED)
-            count_cached(m, it);
-        it->cb(it->arg, st);
+    size_t bi = 0;
+    for (item_t *it = f->items, *next; it != NULL; it = next, bi++) {
+        next = it->next;
+        if (ans.status[bi] == LG_INGEST_ACCEPTED)
+            count_cached(m, f->trip, bi);
+        it->cb(it->arg, ans.status[bi]);
         item_free(it);
-        it = next;
     }
-    flight_free(f);
-    update_gauges(ing);
+    f->items = NULL;
+    uint64_t n_alerts = ans.n_alerts;
+    lg_ingest_answer_cleanup(&ans);
     if (n_alerts > 0 && ing->on_alerts != NULL)
         ing->on_alerts(ing->on_alerts_arg);
+out:
+    flight_free(f);
+    update_gauges(ing);
     flush(ing);
-}
-
-/*
- * A PostgreSQL array literal being built, "{a,b,...}". Appended to directly
- * (a printf per element cost 0.84 us a report, about 6% of the daemon's CPU
- * under load); elements hold only characters safe unquoted, or inside
- * quotes for arr_quoted.
- */
-typedef struct arr {
-    char *p;
-    size_t len, cap;
-} arr_t;
-
-static void arr_put(arr_t *a, const char *s, size_t n)
-{
-    if (a->len + n > a->cap) {
-        a->cap = a->len + n > 2 * a->cap ? a->len + n : 2 * a->cap;
-        a->p = lg_xrealloc(a->p, a->cap);
-    }
-    memcpy(a->p + a->len, s, n);
-    a->len += n;
-}
-
-/* Opens the array or separates the next element. */
-static void arr_next(arr_t *a)
-{
-    arr_put(a, a->len == 0 ? "{" : ",", 1);
-}
-
-static void arr_str(arr_t *a, const char *s)
-{
-    arr_next(a);
-    arr_put(a, s, strlen(s));
-}
-
-static void arr_quoted(arr_t *a, const char *s)
-{
-    arr_next(a);
-    arr_put(a, "\"", 1);
-    arr_put(a, s, strlen(s));
-    arr_put(a, "\"", 1);
-}
-
-static void arr_int(arr_t *a, int64_t v)
-{
-    char buf[24];
-    size_t pos = sizeof buf;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-    do {
-        buf[--pos] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        buf[--pos] = '-';
-    arr_next(a);
-    arr_put(a, buf + pos, sizeof buf - pos);
-}
-
-static void arr_float(arr_t *a, const char *fmt, double v)
-{
-    char buf[40];
-    int n = snprintf(buf, sizeof buf, fmt, v);
-
-    arr_next(a);
-    arr_put(a, buf, n > 0 && (size_t)n < sizeof buf ? (size_t)n : 0);
-}
-
-/* Closes the array ("{}" when empty) and returns it NUL-terminated. */
-static const char *arr_end(arr_t *a)
-{
-    if (a->len == 0)
-        arr_put(a, "{", 1);
-    arr_put(a, "}", 2); /* closing brace and NUL */
-    return a->p;
 }
 
 /* Sends one round trip with as many queued batches as fit. */
@@ -463,12 +556,10 @@ static void flush_one(lg_ingest_t *ing)
     f->ing = ing;
     f->started_us = lg_mono_us();
 
-    /* Take whole batches, at least one, up to flush_max_reports reports. */
     item_t **tailp = &f->items;
-    while (ing->head != NULL) {
+    while (ing->head != NULL &&
+           lg_ingest_fits(ing->cfg, f->n_items, f->n_reports, ing->head->batch.n_reports)) {
         item_t *it = ing->head;
-        if (f->n_items > 0 && f->n_reports + it->batch.n_reports > (size_t)ing->cfg->flush_max_reports)
-            break;
         ing->head = it->next;
         if (ing->head == NULL)
             ing->tail = NULL;
@@ -485,90 +576,18 @@ static void flush_one(lg_ingest_t *ing)
     ing->n_flights++;
     update_gauges(ing);
 
-    /* The cache: pass 1 counts each device's reports in this round trip (a
-     * device reported twice is sent, both times); pass 2 below coalesces
-     * what matches a usable entry. Before the generation is known (first
-     * round trip, or after the cache was emptied for a stale one), nothing
-     * is coalesced, but the reports sent still mark their entries. */
-    lg_icache_t *cache = ing->cache;
-    int64_t refresh_us = (int64_t)ing->cfg->refresh_ms * 1000;
-    bool may_coalesce = cache != NULL && ing->cache_gen > 0 && refresh_us > 0;
-    if (cache != NULL) {
-        if (++ing->next_flight == 0) /* 0 is no round trip's, in the entries */
-            ing->next_flight = 1;
-        f->id = ing->next_flight;
-        f->resets = ing->cache_resets;
-        f->sent = lg_xcalloc(f->n_reports ? f->n_reports : 1, sizeof(*f->sent));
-        f->sent_node = lg_xcalloc(f->n_reports ? f->n_reports : 1, sizeof(*f->sent_node));
-        for (item_t *it = f->items; it != NULL; it = it->next) {
-            it->node = lg_icache_node(cache, it->batch.node);
-            if (may_coalesce)
-                for (size_t k = 0; k < it->batch.n_reports; k++)
-                    lg_icache_count(cache, &it->batch.reports[k], f->id);
-        }
-    }
-
-    arr_t b[N_PARAMS] = {{0}};
-    size_t bi = 0;
-    for (item_t *it = f->items; it != NULL; it = it->next, bi++) {
-        arr_quoted(&b[0], it->batch.node);
-        arr_int(&b[1], it->seq);
-        memset(it->n_cached, 0, sizeof(it->n_cached));
-        for (size_t k = 0; k < it->batch.n_reports; k++) {
-            const lg_report_t *r = &it->batch.reports[k];
-
-            if (cache != NULL) {
-                char dec = may_coalesce
-                               ? lg_icache_match(cache, r, it->node, f->id, refresh_us)
-                               : 0;
-                if (dec != 0) {
-                    it->n_cached[strchr(cached_decisions, dec) - cached_decisions]++;
-                    continue;
-                }
-                lg_icache_sent(cache, r, f->id);
-                f->sent[f->n_sent] = r;
-                f->sent_node[f->n_sent] = it->node;
-                f->n_sent++;
-            }
-            arr_int(&b[4], (int64_t)bi + 1);
-            arr_str(&b[5], r->supi);
-            arr_int(&b[6], r->ts_us);
-            arr_str(&b[7], lg_rat_name(r->rat));
-            arr_quoted(&b[8], r->cell_key);
-            if (r->has_position) {
-                arr_float(&b[9], "%.7f", r->lon_deg);
-                arr_float(&b[10], "%.7f", r->lat_deg);
-                arr_float(&b[11], "%.1f", r->uncertainty_m);
-            } else {
-                for (int j = 9; j <= 11; j++)
-                    arr_str(&b[j], "NULL");
-            }
-        }
-    }
-    for (item_t *it = f->items; cache != NULL && it != NULL; it = it->next) {
-        uint32_t n = 0;
-        for (int d = 0; d < N_CACHED_DECISIONS; d++)
-            n += it->n_cached[d];
-        arr_int(&b[15], n);
-    }
-    char window[16], hysteresis[16], refresh[16], gen[24];
-    snprintf(window, sizeof(window), "%d", ing->cfg->seq_window);
-    snprintf(hysteresis, sizeof(hysteresis), "%d", ing->cfg->hysteresis);
-    snprintf(refresh, sizeof(refresh), "%d", ing->cfg->refresh_ms);
-    snprintf(gen, sizeof(gen), "%lld", (long long)ing->cache_gen);
-    const char *values[N_PARAMS];
-    for (int i = 0; i < N_PARAMS; i++)
-        values[i] = i == 2    ? window
-                    : i == 3  ? hysteresis
-                    : i == 12 ? refresh
-                    : i == 13 ? (cache != NULL ? ing->token : NULL)
-                    : i == 14 ? (cache != NULL && ing->cache_gen >= 0 ? gen : NULL)
-                    : i == 15 ? (cache != NULL ? arr_end(&b[i]) : NULL)
-                              : arr_end(&b[i]);
-
-    int rc = lg_db_query(ing->db, ingest_sql, N_PARAMS, values, on_result, f);
-    for (int i = 0; i < N_PARAMS; i++)
-        free(b[i].p);
+    f->trip = lg_icache_trip_begin(ing->cache, f->n_items, f->n_reports,
+                                   (int64_t)ing->cfg->refresh_ms * 1000);
+    for (item_t *it = f->items; it != NULL; it = it->next)
+        lg_icache_trip_add_batch(f->trip, &it->batch);
+    lg_ingest_call_t call;
+    lg_ingest_call_init(&call);
+    for (item_t *it = f->items; it != NULL; it = it->next)
+        lg_ingest_call_add(&call, &it->batch, it->seq, f->trip);
+    f->n_sent = call.n_sent;
+    const char *const *values = lg_ingest_call_end(&call, ing->cfg, f->trip);
+    int rc = lg_db_query(ing->db, ingest_sql, LG_INGEST_N_PARAMS, values, on_result, f);
+    lg_ingest_call_cleanup(&call);
     if (rc != LG_OK)
         on_result(f, NULL, "database unavailable");
 }
@@ -598,17 +617,7 @@ lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_config_t
     ing->db = db;
     ing->metrics = metrics;
     ing->cfg = cfg;
-    if (cfg->cache_devices > 0) {
-        unsigned char raw[16];
-        if (RAND_bytes(raw, sizeof(raw)) == 1) {
-            for (size_t i = 0; i < sizeof(raw); i++)
-                snprintf(ing->token + 2 * i, 3, "%02x", raw[i]);
-            ing->cache = lg_icache_new((size_t)cfg->cache_devices);
-            ing->cache_gen = -1; /* the first round trip claims the cache */
-        } else {
-            lg_warn("ingest: no random token for the ingest cache; running without it");
-        }
-    }
+    ing->cache = lg_icache_sync_new(cfg->cache_devices > 0 ? (size_t)cfg->cache_devices : 0);
     lg_db_on_idle(db, on_db_idle, ing);
     return ing;
 }
@@ -620,7 +629,7 @@ void lg_ingest_free(lg_ingest_t *ing)
     item_t *list = ing->head;
     ing->head = ing->tail = NULL;
     finish_all(list, LG_INGEST_UNAVAILABLE);
-    lg_icache_free(ing->cache);
+    lg_icache_sync_free(ing->cache);
     free(ing);
 }
 
@@ -631,7 +640,7 @@ lg_ingest_status_t lg_ingest_submit(lg_ingest_t *ing, lg_batch_t *batch, int64_t
         lg_batch_cleanup(batch);
         return LG_INGEST_UNAVAILABLE;
     }
-    if (ing->queued_reports + batch->n_reports > (size_t)ing->cfg->queue_max_reports) {
+    if (!lg_ingest_admits(ing->cfg, ing->queued_reports, batch->n_reports)) {
         lg_batch_cleanup(batch);
         return LG_INGEST_QUEUE_FULL;
     }
@@ -662,4 +671,9 @@ void lg_ingest_on_alerts(lg_ingest_t *ing, void (*cb)(void *arg), void *arg)
 size_t lg_ingest_pending(const lg_ingest_t *ing)
 {
     return ing->queued_items + ing->inflight_items;
+}
+
+lg_icache_state_t lg_ingest_cache_state(const lg_ingest_t *ing)
+{
+    return lg_icache_sync_state(ing->cache);
 }

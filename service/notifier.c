@@ -27,6 +27,7 @@
 #include "locguard/notifier.h"
 
 #include "locguard/log.h"
+#include "locguard/pgarray.h"
 #include "locguard/webhook.h"
 
 #include <arpa/inet.h>
@@ -66,11 +67,45 @@
 
 static const char lease_sql[] =
     "SELECT id, notif_id, destination, payload, secret, secret_previous, allow_private, "
-    "attempts, extract(epoch FROM now() - created_at)::float8, scs_as_id "
+    "attempts, extract(epoch FROM now() - created_at)::float8 AS age_s, scs_as_id "
     "FROM lg_outbox_lease($1, $2::int, $3::int, $4::text[])";
 static const char done_sql[] = "SELECT lg_outbox_done($1::bigint, $2, $3, $4::int, $5, "
                                "now() + $6::float8 * interval '1 second')";
 static const char stats_sql[] = "SELECT depth, oldest_age_s FROM lg_outbox_stats()";
+
+/* The lease's result columns, found by name once per result (lg_db_columns). */
+enum lease_column {
+    L_ID,
+    L_NOTIF_ID,
+    L_DESTINATION,
+    L_PAYLOAD,
+    L_SECRET,
+    L_SECRET_PREVIOUS,
+    L_ALLOW_PRIVATE,
+    L_ATTEMPTS,
+    L_AGE_S,
+    L_SCS_AS_ID,
+    N_LEASE_COLUMNS
+};
+static const char *const lease_columns[N_LEASE_COLUMNS] = {
+    [L_ID] = "id",
+    [L_NOTIF_ID] = "notif_id",
+    [L_DESTINATION] = "destination",
+    [L_PAYLOAD] = "payload",
+    [L_SECRET] = "secret",
+    [L_SECRET_PREVIOUS] = "secret_previous",
+    [L_ALLOW_PRIVATE] = "allow_private",
+    [L_ATTEMPTS] = "attempts",
+    [L_AGE_S] = "age_s",
+    [L_SCS_AS_ID] = "scs_as_id",
+};
+
+/* lg_outbox_stats's columns. */
+enum stats_column { S_DEPTH, S_OLDEST_AGE_S, N_STATS_COLUMNS };
+static const char *const stats_columns[N_STATS_COLUMNS] = {
+    [S_DEPTH] = "depth",
+    [S_OLDEST_AGE_S] = "oldest_age_s",
+};
 
 typedef enum { D_WAITING, D_RESOLVING, D_SENDING, D_FINISHING } delivery_state_t;
 
@@ -986,8 +1021,9 @@ static void start_delivery(delivery_t *d)
     d->dns_req = evdns_getaddrinfo(n->dns, d->url.host, NULL, &hints, on_resolved, d);
 }
 
-/* Takes a leased row: checks its destination, then starts or queues it. */
-static void accept_row(lg_notifier_t *n, const PGresult *res, int row)
+/* Takes a leased row (its columns at col[], by lease_column): checks its destination, then
+ * starts or queues it. */
+static void accept_row(lg_notifier_t *n, const PGresult *res, int row, const int *col)
 {
     delivery_t *d = lg_xcalloc(1, sizeof(*d));
     d->n = n;
@@ -997,16 +1033,21 @@ static void accept_row(lg_notifier_t *n, const PGresult *res, int row)
     n->deliveries = d;
     n->n_deliveries++;
     d->leased_mono_us = lg_mono_us();
-    lg_strlcpy(d->row_id, PQgetvalue(res, row, 0), sizeof(d->row_id));
-    d->notif_id = lg_xstrdup(PQgetvalue(res, row, 1));
-    const char *destination = PQgetvalue(res, row, 2);
+    lg_strlcpy(d->row_id, PQgetvalue(res, row, col[L_ID]), sizeof(d->row_id));
+    d->notif_id = lg_xstrdup(PQgetvalue(res, row, col[L_NOTIF_ID]));
+    const char *destination = PQgetvalue(res, row, col[L_DESTINATION]);
     d->destination = lg_xstrdup(destination);
-    d->secret = lg_xstrdup(PQgetvalue(res, row, 4));
-    d->secret_previous = PQgetisnull(res, row, 5) ? NULL : lg_xstrdup(PQgetvalue(res, row, 5));
-    d->allow_private = PQgetvalue(res, row, 6)[0] == 't';
-    d->attempts = atoi(PQgetvalue(res, row, 7));
-    d->age_s = PQgetisnull(res, row, 8) ? 0 : strtod(PQgetvalue(res, row, 8), NULL);
-    lg_strlcpy(d->scs_id, PQgetisnull(res, row, 9) ? "?" : PQgetvalue(res, row, 9),
+    d->secret = lg_xstrdup(PQgetvalue(res, row, col[L_SECRET]));
+    d->secret_previous = PQgetisnull(res, row, col[L_SECRET_PREVIOUS])
+                             ? NULL
+                             : lg_xstrdup(PQgetvalue(res, row, col[L_SECRET_PREVIOUS]));
+    d->allow_private = PQgetvalue(res, row, col[L_ALLOW_PRIVATE])[0] == 't';
+    d->attempts = atoi(PQgetvalue(res, row, col[L_ATTEMPTS]));
+    d->age_s =
+        PQgetisnull(res, row, col[L_AGE_S]) ? 0 : strtod(PQgetvalue(res, row, col[L_AGE_S]), NULL);
+    lg_strlcpy(d->scs_id,
+               PQgetisnull(res, row, col[L_SCS_AS_ID]) ? "?"
+                                                       : PQgetvalue(res, row, col[L_SCS_AS_ID]),
                sizeof(d->scs_id));
 
     const char *err = NULL;
@@ -1029,7 +1070,7 @@ static void accept_row(lg_notifier_t *n, const PGresult *res, int row)
             return;
         }
     }
-    d->payload = lg_webhook_prepare_payload(PQgetvalue(res, row, 3), n->public_url);
+    d->payload = lg_webhook_prepare_payload(PQgetvalue(res, row, col[L_PAYLOAD]), n->public_url);
     if (d->payload == NULL) {
         finish(d, "failed", 0, "payload is not JSON", -1);
         return;
@@ -1075,12 +1116,14 @@ static void on_leased(void *arg, const PGresult *res, const char *err)
         return;
     }
     int rows = PQntuples(res);
-    if (rows > 0 && PQnfields(res) < 10) {
-        lg_warn("notifier: lg_outbox_lease returned an unexpected row shape");
+    int col[N_LEASE_COLUMNS];
+    const char *missing;
+    if (lg_db_columns(res, lease_columns, N_LEASE_COLUMNS, col, &missing) != LG_OK) {
+        lg_warn("notifier: lg_outbox_lease returned no column %s", missing);
         return;
     }
     for (int i = 0; i < rows; i++)
-        accept_row(n, res, i);
+        accept_row(n, res, i, col);
     if (rows > 0)
         lg_debug("notifier: leased %d rows; %zu in flight", rows, n->n_deliveries);
     /* A full batch means more may be due; a kick during the lease asked for another look. */
@@ -1102,14 +1145,12 @@ static void on_leased(void *arg, const PGresult *res, const char *err)
 static char *skip_list(const lg_notifier_t *n)
 {
     const char *urls[SKIP_MAX];
-    size_t n_urls = 0, len = 3;
+    size_t n_urls = 0;
     size_t cap_waiting = (size_t)n->cfg.concurrency_per_destination * WAITING_PER_SLOT;
     for (const dest_t *dst = n->dests; dst != NULL; dst = dst->next) {
         if (dest_on_hold(dst)) {
-            for (size_t k = 0; k < dst->n_urls && n_urls < SKIP_MAX; k++) {
+            for (size_t k = 0; k < dst->n_urls && n_urls < SKIP_MAX; k++)
                 urls[n_urls++] = dst->urls[k];
-                len += 2 * strlen(dst->urls[k]) + 3;
-            }
             continue;
         }
         if (dst->active < n->cfg.concurrency_per_destination || dst->n_waiting < cap_waiting)
@@ -1119,27 +1160,16 @@ static char *skip_list(const lg_notifier_t *n)
             size_t i = 0;
             while (i < n_urls && strcmp(urls[i], d->destination) != 0)
                 i++;
-            if (i == n_urls) {
+            if (i == n_urls)
                 urls[n_urls++] = d->destination;
-                len += 2 * strlen(d->destination) + 3; /* quotes, escapes, comma */
-            }
         }
     }
-    char *out = lg_xmalloc(len), *p = out;
-    *p++ = '{';
-    for (size_t i = 0; i < n_urls; i++) {
-        if (i > 0)
-            *p++ = ',';
-        *p++ = '"';
-        for (const char *c = urls[i]; *c != '\0'; c++) {
-            if (*c == '"' || *c == '\\')
-                *p++ = '\\';
-            *p++ = *c;
-        }
-        *p++ = '"';
-    }
-    *p++ = '}';
-    *p = '\0';
+    lg_pgarray_t arr;
+    lg_pgarray_init(&arr);
+    for (size_t i = 0; i < n_urls; i++)
+        lg_pgarray_add_str(&arr, urls[i]);
+    char *out = lg_xstrdup(lg_pgarray_end(&arr));
+    lg_pgarray_cleanup(&arr);
     return out;
 }
 
@@ -1185,11 +1215,15 @@ static void on_stats(void *arg, const PGresult *res, const char *err)
     if (n == NULL)
         return;
     n->stats_ticket = NULL;
-    if (err != NULL || res == NULL || PQntuples(res) != 1 || PQnfields(res) != 2)
+    int col[N_STATS_COLUMNS];
+    const char *missing;
+    if (err != NULL || res == NULL || PQntuples(res) != 1 ||
+        lg_db_columns(res, stats_columns, N_STATS_COLUMNS, col, &missing) != LG_OK)
         return;
-    lg_metrics_set(n->metrics, LG_G_OUTBOX_DEPTH, strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+    lg_metrics_set(n->metrics, LG_G_OUTBOX_DEPTH,
+                   strtoll(PQgetvalue(res, 0, col[S_DEPTH]), NULL, 10));
     lg_metrics_set(n->metrics, LG_G_OUTBOX_OLDEST_AGE,
-                   (int64_t)strtod(PQgetvalue(res, 0, 1), NULL));
+                   (int64_t)strtod(PQgetvalue(res, 0, col[S_OLDEST_AGE_S]), NULL));
 }
 
 static void on_stats_tick(evutil_socket_t fd, short what, void *arg)

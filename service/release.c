@@ -19,9 +19,9 @@
 #include "locguard/release.h"
 
 #include "locguard/log.h"
+#include "locguard/pgarray.h"
 #include "locguard/timefmt.h"
 
-#include <event2/buffer.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -174,20 +174,6 @@ static void finish(run_t *run, lg_release_outcome_t outcome)
         cb(arg, outcome); /* last: it may free r */
 }
 
-/* Appends s to an array literal as a quoted element, escaping '"' and '\'. */
-static void add_quoted(struct evbuffer *b, const char *s, bool is_first)
-{
-    if (!is_first)
-        evbuffer_add(b, ",", 1);
-    evbuffer_add(b, "\"", 1);
-    for (const char *p = s; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\')
-            evbuffer_add(b, "\\", 1);
-        evbuffer_add(b, p, 1);
-    }
-    evbuffer_add(b, "\"", 1);
-}
-
 static void on_stored(void *arg, const PGresult *res, const char *err)
 {
     run_t *run = arg;
@@ -196,14 +182,18 @@ static void on_stored(void *arg, const PGresult *res, const char *err)
         free(run);
         return;
     }
-    if (err != NULL || res == NULL || PQntuples(res) != 1 || PQnfields(res) != 2) {
+    static const char *const stored_columns[] = {"stored", "existed"};
+    int col[2];
+    const char *missing = NULL;
+    if (err != NULL || res == NULL || PQntuples(res) != 1 ||
+        lg_db_columns(res, stored_columns, 2, col, &missing) != LG_OK) {
         lg_error("counts: storing bucket %" PRId64 " failed: %s", run->bucket_start_s,
                  err ? err : "unexpected result");
         finish(run, LG_RELEASE_DB_FAILED);
         return;
     }
-    bool is_stored = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    bool existed = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    bool is_stored = strcmp(PQgetvalue(res, 0, col[0]), "t") == 0;
+    bool existed = strcmp(PQgetvalue(res, 0, col[1]), "t") == 0;
     finish(run, is_stored ? LG_RELEASE_STORED
                 : existed ? LG_RELEASE_ALREADY_DONE
                           : LG_RELEASE_BUDGET_SPENT);
@@ -230,7 +220,10 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
         free(run);
         return;
     }
-    if (err != NULL || res == NULL || PQnfields(res) != 2) {
+    static const char *const cell_columns[] = {"cell_key", "n"};
+    int col[2];
+    const char *missing = NULL;
+    if (err != NULL || res == NULL || lg_db_columns(res, cell_columns, 2, col, &missing) != LG_OK) {
         lg_error("counts: reading the counts of bucket %" PRId64 " failed: %s", run->bucket_start_s,
                  err ? err : "unexpected result");
         finish(run, LG_RELEASE_DB_FAILED);
@@ -238,13 +231,13 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
     }
 
     int n_rows = PQntuples(res);
-    struct evbuffer *keys = evbuffer_new(), *noisy = evbuffer_new();
+    lg_pgarray_t keys, noisy;
     lg_release_outcome_t failure = 0;
-    evbuffer_add(keys, "{", 1);
-    evbuffer_add(noisy, "{", 1);
+    lg_pgarray_init(&keys);
+    lg_pgarray_init(&noisy);
     for (int i = 0; i < n_rows; i++) {
         int64_t n, noise;
-        if (PQgetisnull(res, i, 0) || !parse_count(PQgetvalue(res, i, 1), &n)) {
+        if (PQgetisnull(res, i, col[0]) || !parse_count(PQgetvalue(res, i, col[1]), &n)) {
             lg_error("counts: bucket %" PRId64 ": unexpected row %d from lg_counts_exact_cells",
                      run->bucket_start_s, i);
             failure = LG_RELEASE_DB_FAILED;
@@ -254,18 +247,16 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
             failure = LG_RELEASE_RAND_FAILED;
             break;
         }
-        add_quoted(keys, PQgetvalue(res, i, 0), i == 0);
+        lg_pgarray_add_str(&keys, PQgetvalue(res, i, col[0]));
         /* |noise| < 2^48, n < 2^62: no overflow. */
-        evbuffer_add_printf(noisy, i == 0 ? "%" PRId64 : ",%" PRId64, n + noise);
+        lg_pgarray_add_int(&noisy, n + noise);
     }
     if (failure != 0) {
-        evbuffer_free(keys);
-        evbuffer_free(noisy);
+        lg_pgarray_cleanup(&keys);
+        lg_pgarray_cleanup(&noisy);
         finish(run, failure);
         return;
     }
-    evbuffer_add(keys, "}", 2); /* closing brace and NUL */
-    evbuffer_add(noisy, "}", 2);
     run->n_cells = (size_t)n_rows;
 
     char start[24], end[24], eps_num[16], eps_den[16], daily_num[16], daily_den[16];
@@ -275,17 +266,12 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
     snprintf(eps_den, sizeof(eps_den), "%" PRIu32, r->cfg.eps_den);
     snprintf(daily_num, sizeof(daily_num), "%" PRIu32, r->cfg.daily_eps_num);
     snprintf(daily_den, sizeof(daily_den), "%" PRIu32, r->cfg.daily_eps_den);
-    const char *values[8] = {start,
-                             end,
-                             eps_num,
-                             eps_den,
-                             (const char *)evbuffer_pullup(keys, -1),
-                             (const char *)evbuffer_pullup(noisy, -1),
-                             daily_num,
-                             daily_den};
+    const char *values[8] = {
+        start,     end,      eps_num, eps_den, lg_pgarray_end(&keys), lg_pgarray_end(&noisy),
+        daily_num, daily_den};
     int rc = lg_db_query(r->db, store_sql, 8, values, on_stored, run);
-    evbuffer_free(keys);
-    evbuffer_free(noisy);
+    lg_pgarray_cleanup(&keys);
+    lg_pgarray_cleanup(&noisy);
     if (rc != LG_OK) {
         lg_error("counts: storing bucket %" PRId64 " failed: database unavailable",
                  run->bucket_start_s);

@@ -50,6 +50,15 @@ void lg_db_free(lg_db_t *db);
 LG_MUST_CHECK int lg_db_query(lg_db_t *db, const char *sql, int nparams,
                               const char *const *values, lg_db_cb cb, void *arg);
 
+/*
+ * Finds the n columns named names[i] (lower case, as PQfnumber folds) in res's
+ * shape: cols[i] their numbers, for PQgetvalue. Once per result, not per
+ * row. Returns LG_ERR with *missing the first name not there (a function
+ * of another version answered).
+ */
+LG_MUST_CHECK int lg_db_columns(const PGresult *res, const char *const *names, int n, int *cols,
+                                const char **missing);
+
 /* True when at least one connection is ready for queries. */
 bool lg_db_is_up(const lg_db_t *db);
 
