@@ -808,12 +808,18 @@ DECLARE
     f_streak   int[] := '{}';
 BEGIN
     n_alerts := 0;
+    -- One row more than the reports, with no device, comes last: leaving the
+    -- last device stores it like any other.
     FOR m IN
         SELECT *
-          FROM unnest(p_ue, p_ord, p_ts, p_node, p_rat, p_cell, p_lon, p_lat, p_unc, p_dec,
-                      p_eff)
-               AS x(ue_id, ord, ts, node_id, rat, cell, lon, lat, unc_m, decision, effective)
-         ORDER BY x.ue_id, x.ts, x.ord
+          FROM (SELECT x.*
+                  FROM unnest(p_ue, p_ord, p_ts, p_node, p_rat, p_cell, p_lon, p_lat, p_unc,
+                              p_dec, p_eff)
+                       AS x(ue_id, ord, ts, node_id, rat, cell, lon, lat, unc_m, decision,
+                            effective)
+                UNION ALL
+                SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL) x
+         ORDER BY x.ue_id NULLS LAST, x.ts, x.ord
     LOOP
         IF m.ue_id IS DISTINCT FROM m_ue THEN
             IF m_pending THEN
@@ -824,6 +830,7 @@ BEGIN
                 f_dec := f_dec || m_dec;        f_zone := f_zone || m_zone;
                 f_streak := f_streak || m_streak;
             END IF;
+            EXIT WHEN m.ue_id IS NULL;
             m_pending := false;
             m_ue := m.ue_id;
             SELECT l.reported_at, l.zone_state, l.outside_streak
@@ -867,14 +874,6 @@ BEGIN
         m_ts := m.ts;      m_node := m.node_id; m_rat := m.rat;   m_cell := m.cell;
         m_lon := m.lon;    m_lat := m.lat;      m_unc := m.unc_m; m_dec := m.decision;
     END LOOP;
-    IF m_pending THEN
-        f_ue := f_ue || m_ue;           f_ts := f_ts || m_ts;
-        f_node := f_node || m_node;     f_rat := f_rat || m_rat;
-        f_cell := f_cell || m_cell;     f_lon := f_lon || m_lon;
-        f_lat := f_lat || m_lat;        f_unc := f_unc || m_unc;
-        f_dec := f_dec || m_dec;        f_zone := f_zone || m_zone;
-        f_streak := f_streak || m_streak;
-    END IF;
 
     INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
                                   position, uncertainty_m, decision, zone_state,
