@@ -2,10 +2,10 @@
 # shellcheck shell=bash
 #
 # Repeats from other nodes do not hold up a node's acknowledgements. Two
-# nodes (mme-2, sgsn-1), four connections each, send their batches together
-# (mme-sim --burst) over a set of 100 devices, every batch holding nearly
-# all of them: each device is in several batches of every round trip, the
-# shape an unlucky or hostile mix of nodes produces. lg_ingest's work for
+# nodes (mme-2, sgsn-1), three connections each, send their batches
+# together (mme-sim --burst) over a set of 150 devices, every batch holding
+# nearly all of them: each device is in several batches of every round
+# trip, the shape an unlucky or hostile mix of nodes produces. lg_ingest's work for
 # a call must stay linear in its reports however often its devices repeat
 # (sql/ingest.sql); when it was quadratic, one such round trip took
 # seconds and every node's batches queued behind it. A third node (mme-1)
@@ -19,28 +19,33 @@
 
 # The daemon logs every round trip at debug; at a few thousand reports a
 # second that log is itself a load.
+# shellcheck disable=SC2034 # read by write_config (lib.sh)
 LOG_LEVEL=info
 # Two round trips at a time, as deployed (the default pool_size 3): a
 # batch need not wait for the other nodes' round trip to end, only for its
 # own turn when both are busy.
+# shellcheck disable=SC2034
 POOL_SIZE=3
 
 # The normal node: devices 1000..2999, batches of 10 at 1000 reports/s on
 # 4 connections (100 acks a second, so a p99 over several hundred).
 NORMAL_SECONDS=6
-# The repeating nodes: devices 0..99, batches of 100, each node 1000
-# reports/s in bursts of 4 batches (2.5 bursts a second): each device in
-# the 4 batches of every burst, 8 when the two nodes' bursts meet in a round
-# trip. Linear, a burst costs what 400 ordinary reports cost (10-25 ms on a
-# loaded two-core machine); quadratic (before "lg_ingest linear"), 150 ms
-# and more, and the bursts kept both round trips busy.
-HOSTILE_DEVICES=100
-HOSTILE_RATE=1000
+# The repeating nodes: devices 0..149, batches of 150 (distinct devices, so
+# nearly all of them), each node 1500 reports/s in bursts of 3 batches
+# (3.3 bursts a second): each device in the 3 batches of every burst, 6
+# when the two nodes' bursts meet in a round trip. Linear, a burst costs
+# what 450 ordinary reports cost (15-50 ms on a loaded two-core machine);
+# quadratic (before "lg_ingest linear", whose fold rebuilt a document of
+# every repeated device per report), several times that, and the bursts
+# kept both round trips busy.
+HOSTILE_DEVICES=150
+HOSTILE_RATE=1500
 # The p99 alone counts as at least this: below it, a p99 is scheduling luck
-# on a shared machine (a 3 ms baseline would allow 9 ms, less than one
+# on a shared machine, and 3 times a 3 ms baseline would be less than one
 # ordinary round trip of a few hundred reports, which the repeating nodes
-# are entitled to).
-P99_FLOOR_MS=20
+# are entitled to (a batch that arrives while both round trips are theirs
+# waits for one).
+P99_FLOOR_MS=30
 
 setup() {
     psql "$(conninfo_for "$DB")" -X -q -v ON_ERROR_STOP=1 -v devices=3000 -v cells=300 \
@@ -71,7 +76,7 @@ normal() {
 }
 
 hostile() {
-    load "$1" "$2" --imsi-base 001010000000000 --devices "$HOSTILE_DEVICES" --connections 4 \
+    load "$1" "$2" --imsi-base 001010000000000 --devices "$HOSTILE_DEVICES" --connections 3 \
         --batch "$HOSTILE_DEVICES" \
         --rate "$HOSTILE_RATE" --burst >"$T/hostile.$1"
 }
@@ -107,9 +112,12 @@ test_repeats_from_other_nodes_leave_a_nodes_acks_alone() {
     echo "    sgsn-1:       $h2"
 
     # The repeats were sent and answered, else nothing was tested.
-    [ "$(field "$h1" reports)" -gt 0 ] && [ "$(field "$h2" reports)" -gt 0 ] ||
+    if [ "$(field "$h1" reports)" -gt 0 ] 2>/dev/null && [ "$(field "$h2" reports)" -gt 0 ] 2>/dev/null; then
+        :
+    else
         fail "the repeating nodes got no batch acknowledged"
-    [ "$(field "$with" reports)" -gt 0 ] || fail "the normal node got nothing acknowledged"
+    fi
+    [ "$(field "$with" reports)" -gt 0 ] 2>/dev/null || fail "the normal node got nothing acknowledged"
     p99_base=$(field "$base" p99_ms) p99_with=$(field "$with" p99_ms)
     limit=$(awk -v b="$p99_base" -v f="$P99_FLOOR_MS" 'BEGIN { printf "%.1f", 3 * (b > f ? b : f) }')
     echo "    p99 alone $p99_base ms, with repeats $p99_with ms, bound $limit ms"
