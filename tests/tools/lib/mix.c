@@ -15,19 +15,19 @@
 
 struct lg_mix {
     lg_mix_opts_t o;
-    uint64_t home_threshold;   /* rng value above which a non-mover leaves home */
-    _Atomic uint32_t *phase;   /* per device, movers only: reports so far (NULL: no movers) */
-    _Atomic uint64_t *pool;    /* repeat pool: device << 8 | reports left (NULL: no pool) */
+    uint64_t home_threshold; /* rng value above which a non-mover leaves home */
+    _Atomic uint32_t *phase; /* per device, movers only: reports so far (NULL: no movers) */
+    _Atomic uint64_t *pool;  /* repeat pool: device << 8 | reports left (NULL: no pool) */
 };
 
 struct lg_mix_picker {
     lg_mix_t *m;
-    uint64_t rng;      /* xorshift64* state */
-    uint64_t *taken;   /* open-addressing set of device + 1 of the batch, 0 = empty */
-    uint32_t *used;    /* the slots of taken filled in this batch, to empty them */
+    uint64_t rng;    /* xorshift64* state */
+    uint64_t *taken; /* open-addressing set of device + 1 of the batch, 0 = empty */
+    uint32_t *used;  /* the slots of taken filled in this batch, to empty them */
     size_t n_used;
-    size_t mask;       /* size of taken - 1 (a power of two) */
-    size_t max_used;   /* room in used */
+    size_t mask;     /* size of taken - 1 (a power of two) */
+    size_t max_used; /* room in used */
 };
 
 const char *lg_mix_check(const lg_mix_opts_t *o)
@@ -131,9 +131,9 @@ static uint64_t pick_repeated(lg_mix_picker_t *p)
     for (;;) {
         if ((v & 0xFF) == 0) {
             uint64_t dev = lg_loadgen_rng_next(&p->rng) % (uint64_t)o->devices;
-            uint64_t n = (uint64_t)o->repeat_min +
-                         lg_loadgen_rng_next(&p->rng) %
-                             (uint64_t)(o->repeat_max - o->repeat_min + 1);
+            uint64_t n =
+                (uint64_t)o->repeat_min +
+                lg_loadgen_rng_next(&p->rng) % (uint64_t)(o->repeat_max - o->repeat_min + 1);
 
             nv = dev << 8 | (n - 1);
         } else {
