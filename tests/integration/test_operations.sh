@@ -44,7 +44,7 @@ test_bad_admin_requests_are_not_database_errors() {
     assert_eq 0 "$(metric locguard_db_errors_total)" "database errors before"
     # A unique violation (23505 -> 409), raised refusals (22023 -> 400),
     # not found (P0002 -> 404): the operator's typos, not the database's failures.
-    assert_eq 409 "$(admin POST /v1/nodes '{"name":"mme-1","kind":"MME"}')" "node added twice"
+    assert_eq 409 "$(admin POST /v1/nodes '{"name":"mme-1","kind":"SGSN"}')" "node added again as another kind"
     assert_eq 400 "$(admin POST /v1/nodes '{"name":"mme-9","kind":"FAX"}')" "bad node kind"
     assert_eq 400 "$(admin PUT /v1/areas/bowtie \
         '{"geometry":{"type":"Polygon","coordinates":[[[2.30,48.82],[2.40,48.88],[2.40,48.82],[2.30,48.88],[2.30,48.82]]]}}')" \
