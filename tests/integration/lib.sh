@@ -337,11 +337,13 @@ PUBLIC_URL=https://locguard.test:8443
 # southbound, admin and northbound zones on free ports (read back from the
 # ready file), the test PKI (the token signing key is $CERTS/jwt.key; SCS
 # sinks are trusted through the test CA), the file's database.
-# $CONF_INGEST adds lines to [ingest] (e.g. retry_after_s), $CONF_DELIVERY
-# to [delivery] (e.g. max_backoff_s), $CONF_NORTH to [zone north] (e.g. a
-# client_ca), and $CONF_EXTRA whole sections at the end (e.g. [counts] and
-# an exposure zone: then list it in $ZONES). $NORTH_CERTS is the directory
-# of the north zone's server certificate (default $CERTS).
+# $POOL_SIZE sets [database] pool_size (default 2: one connection for the
+# group commit, one for the rest), $CONF_INGEST adds lines to [ingest] (e.g.
+# retry_after_s), $CONF_DELIVERY to [delivery] (e.g. max_backoff_s),
+# $CONF_NORTH to [zone north] (e.g. a client_ca), and $CONF_EXTRA whole
+# sections at the end (e.g. [counts] and an exposure zone: then list it in
+# $ZONES). $NORTH_CERTS is the directory of the north zone's server
+# certificate (default $CERTS).
 write_config() {
     cat >"$1" <<CONF
 # Written by tests/integration/lib.sh for one test file.
@@ -353,7 +355,7 @@ pid_file = $T/locguard.pid
 
 [database]
 conninfo = $(conninfo_for "$DB")
-pool_size = 2
+pool_size = ${POOL_SIZE:-2}
 
 [ingest]
 hysteresis = 2

@@ -5,10 +5,12 @@
  * connection, call lg_ingest() (sql/ingest.sql) directly for S seconds with
  * batches of B random location reports, the same kind `mme-sim load` sends
  * through the daemon (device i from IMSI base + i, mostly its home cell
- * i % C). Each call carries one batch of node "bench-direct" with an
- * increasing sequence number, as the daemon's flusher would send it, and runs
- * in its own transaction (autocommit), so every acknowledged call is a
- * durable COMMIT. Parameters go in text format as array literals, built once
+ * i % C; movers and repeats as in tests/tools/lib/mix.h, shared with
+ * mme-sim). Each call carries B / P batches of P reports of node
+ * "bench-direct", each with its own increasing sequence number, as the
+ * daemon's flusher sends the batches of several requests in one round trip,
+ * and runs in its own transaction (autocommit), so every acknowledged call
+ * is a durable COMMIT. Parameters go in text format as array literals, built once
  * per thread and patched in place.
  *
  * Prints one line per second and a final line
@@ -28,6 +30,7 @@
 #include <libpq-fe.h>
 
 #include "lib/loadgen.h"
+#include "lib/mix.h"
 
 #define N_PARAMS 13
 #define MAX_THREADS 64
@@ -44,6 +47,11 @@ typedef struct direct_opts {
     const char *node;       /* node name of every batch */
     int connections;        /* threads, one connection each */
     int batch;              /* reports per call */
+    int per_batch;          /* reports per batch (per request); batch is a multiple of it */
+    double movers;          /* share of devices that change cell at every report */
+    int repeat_min;         /* repeats: reports per device of the shared pool (0: none) */
+    int repeat_max;
+    int repeat_pool;        /* devices in the repeat pool */
     double duration_s;      /* how long to send */
     long devices;           /* device population (IMSI base + 0..devices-1) */
     long cell_count;        /* cell population */
@@ -68,17 +76,19 @@ typedef struct direct_shared {
     atomic_llong n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device,
         n_unchecked, n_alerts, n_coalesced;
     atomic_bool failed;       /* a connection could not be made: stop */
+    lg_mix_t *mix;            /* which devices and cells the reports name */
+    char *accepted;           /* the batch_status of a call whose batches are all accepted */
 } direct_shared_t;
 
 /* One thread: its connection, its parameter buffers, its latencies. */
 typedef struct direct_worker {
     direct_shared_t *sh;
     pthread_t thread;
-    uint64_t rng;
-    char nodes[96];        /* {"name"} */
-    char seqs[32];         /* {seq} */
+    lg_mix_picker_t *picker; /* this thread's draws of the mix */
+    char *nodes;           /* {"name",...}: one per batch */
+    char *seqs;            /* {seq,...}: 19 digits at 1 + 20 k */
     char window[16], hyst[16], refresh[16];
-    char *batch_idx;       /* {1,1,...} */
+    char *batch_idx;       /* {1,1,...,2,2,...}: each report's batch */
     char *supi;            /* {001010000000000,...}: 15 digits at 1 + 16 k */
     char *ts;              /* {us,...}: 16 digits at 1 + 17 k */
     char *rat;             /* {EUTRA,...} */
@@ -98,6 +108,15 @@ static void usage(FILE *out)
 "  --db CONNINFO        libpq connection string (default $LOCGUARD_DATABASE)\n"
 "  --connections K      threads, one connection each (default 2)\n"
 "  --batch B            reports per call (default 1000)\n"
+"  --per-batch P        reports per batch (default B): each call holds B / P\n"
+"                       batches, each with its own sequence number, as the\n"
+"                       daemon sends P-report requests together; B must be a\n"
+"                       multiple of P\n"
+"  --movers F           share of devices (i %% 100 >= 100 - 100 F) that report\n"
+"                       home, a random cell, another, home... (mme-sim --movers)\n"
+"  --repeats MIN-MAX    devices from a pool shared by all connections, each\n"
+"                       reported MIN..MAX times (mme-sim --repeats)\n"
+"  --repeat-pool N      devices in that pool (default 1000)\n"
 "  --duration S         seconds to run (default 20)\n"
 "  --devices N          devices provisioned (default 1000000)\n"
 "  --cell-count C       cells provisioned (default 100000)\n"
@@ -138,15 +157,34 @@ static char *array_of(const char *elem, int n)
     return s;
 }
 
+/* Builds "{1,1,2,2,...}": report k of the call is in batch k / per_batch + 1. */
+static char *batch_indexes(int n, int per_batch)
+{
+    char *s = lg_xmalloc(2 + 12 * (size_t)n + 1);
+    size_t pos = 0;
+    int i;
+
+    s[pos++] = '{';
+    for (i = 0; i < n; i++)
+        pos += (size_t)sprintf(s + pos, "%s%d", i > 0 ? "," : "", i / per_batch + 1);
+    s[pos++] = '}';
+    s[pos] = '\0';
+    return s;
+}
+
 static void worker_render(direct_worker_t *w)
 {
     const direct_opts_t *o = w->sh->o;
+    int n_batches = o->batch / o->per_batch;
+    char node[80];
 
-    snprintf(w->nodes, sizeof(w->nodes), "{\"%s\"}", o->node);
+    snprintf(node, sizeof(node), "\"%s\"", o->node);
+    w->nodes = array_of(node, n_batches);
+    w->seqs = array_of("0000000000000000000", n_batches);
     snprintf(w->window, sizeof(w->window), "%d", o->seq_window);
     snprintf(w->hyst, sizeof(w->hyst), "%d", o->hysteresis);
     snprintf(w->refresh, sizeof(w->refresh), "%d", o->refresh_ms);
-    w->batch_idx = array_of("1", o->batch);
+    w->batch_idx = batch_indexes(o->batch, o->per_batch);
     w->supi = array_of("000000000000000", o->batch);
     w->ts = array_of("0000000000000000", o->batch);
     w->rat = array_of("EUTRA", o->batch);
@@ -154,19 +192,20 @@ static void worker_render(direct_worker_t *w)
     w->nulls = array_of("NULL", o->batch);
 }
 
-static void worker_fill(direct_worker_t *w)
+static void worker_fill(direct_worker_t *w, int64_t first_seq)
 {
     const direct_opts_t *o = w->sh->o;
-    uint64_t home_threshold = (uint64_t)(o->home_fraction * 18446744073709551615.0);
     uint64_t now = (uint64_t)lg_now_us();
     int i;
 
+    for (i = 0; i < o->batch / o->per_batch; i++)
+        lg_loadgen_put_dec(w->seqs + 1 + 20 * (size_t)i, (uint64_t)(first_seq + i), 19);
     for (i = 0; i < o->batch; i++) {
-        uint64_t dev = lg_loadgen_rng_next(&w->rng) % (uint64_t)o->devices;
-        uint64_t cell = dev % (uint64_t)o->cell_count;
+        uint64_t dev, cell;
 
-        if (o->home_fraction < 1.0 && lg_loadgen_rng_next(&w->rng) > home_threshold)
-            cell = lg_loadgen_rng_next(&w->rng) % (uint64_t)o->cell_count;
+        if (i % o->per_batch == 0)
+            lg_mix_batch_begin(w->picker);
+        lg_mix_pick(w->picker, &dev, &cell);
         lg_loadgen_put_dec(w->supi + 1 + 16 * (size_t)i, o->imsi_base + dev, 15);
         lg_loadgen_put_dec(w->ts + 1 + 17 * (size_t)i, now, 16);
         lg_loadgen_put_hex(w->cell + 1 + 20 * (size_t)i + 12, cell, 7);
@@ -225,11 +264,10 @@ static void *direct_thread(void *arg)
     values[12] = w->refresh;
 
     while (lg_mono_us() < sh->deadline_us && !atomic_load(&sh->failed)) {
-        int64_t t0, seq = atomic_fetch_add(&sh->next_seq, 1);
+        int64_t t0, seq = atomic_fetch_add(&sh->next_seq, o->batch / o->per_batch);
         int col;
 
-        worker_fill(w);
-        snprintf(w->seqs, sizeof(w->seqs), "{%" PRId64 "}", seq);
+        worker_fill(w, seq);
         t0 = lg_mono_us();
         res = PQexecPrepared(conn, "ingest", N_PARAMS, values, NULL, NULL, 0);
         /* A call rolled back by a deadlock wrote nothing: send it again, as the daemon does. */
@@ -249,7 +287,7 @@ static void *direct_thread(void *arg)
             break;
         }
         col = PQfnumber(res, "batch_status");
-        if (col < 0 || strcmp(PQgetvalue(res, 0, col), "{accepted}") != 0) {
+        if (col < 0 || strcmp(PQgetvalue(res, 0, col), sh->accepted) != 0) {
             if (!first_error_logged++)
                 fprintf(stderr, "ingest-direct: batch %" PRId64 " not accepted: %s\n", seq,
                         col < 0 ? "(no batch_status)" : PQgetvalue(res, 0, col));
@@ -291,7 +329,8 @@ static bool valid_node(const char *s)
 int main(int argc, char **argv)
 {
     enum { O_DB = 256, O_CONN, O_BATCH, O_DUR, O_DEV, O_CELLS, O_BASE, O_HOME, O_NODE,
-           O_SEQ, O_WIN, O_HYST, O_REFRESH, O_SEED, O_HELP };
+           O_SEQ, O_WIN, O_HYST, O_REFRESH, O_SEED, O_PER_BATCH, O_MOVERS, O_REPEATS,
+           O_REPEAT_POOL, O_HELP };
     static const struct option longopts[] = {
         {"db", required_argument, NULL, O_DB},
         {"connections", required_argument, NULL, O_CONN},
@@ -307,6 +346,10 @@ int main(int argc, char **argv)
         {"hysteresis", required_argument, NULL, O_HYST},
         {"refresh-ms", required_argument, NULL, O_REFRESH},
         {"seed", required_argument, NULL, O_SEED},
+        {"per-batch", required_argument, NULL, O_PER_BATCH},
+        {"movers", required_argument, NULL, O_MOVERS},
+        {"repeats", required_argument, NULL, O_REPEATS},
+        {"repeat-pool", required_argument, NULL, O_REPEAT_POOL},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -323,7 +366,10 @@ int main(int argc, char **argv)
         .seq_window = 1024,
         .hysteresis = 2,
         .seq_start = lg_now_us() / 1000,
+        .repeat_pool = 1000,
     };
+    lg_mix_opts_t mo;
+    const char *mix_err;
     direct_shared_t sh;
     direct_worker_t *w;
     lg_loadgen_latency_t all = {0};
@@ -375,6 +421,18 @@ int main(int argc, char **argv)
             o.refresh_ms = (int)v;
             break;
         case O_SEED: ok = lg_loadgen_parse_i64(optarg, &v); o.rng_seed = (uint64_t)v; break;
+        case O_PER_BATCH:
+            ok = lg_loadgen_parse_i64(optarg, &v) && v >= 1 && v <= MAX_BATCH;
+            o.per_batch = (int)v;
+            break;
+        case O_MOVERS:
+            ok = lg_loadgen_parse_double(optarg, &o.movers) && o.movers >= 0 && o.movers <= 1;
+            break;
+        case O_REPEATS: ok = lg_mix_parse_range(optarg, &o.repeat_min, &o.repeat_max); break;
+        case O_REPEAT_POOL:
+            ok = lg_loadgen_parse_i64(optarg, &v) && v >= 1 && v <= 10000000;
+            o.repeat_pool = (int)v;
+            break;
         case O_HELP:
         case 'h':
             usage(stdout);
@@ -402,13 +460,36 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (o.per_batch == 0)
+        o.per_batch = o.batch;
+    if (o.batch % o.per_batch != 0) {
+        fprintf(stderr, "ingest-direct: --batch must be a multiple of --per-batch\n");
+        return 2;
+    }
+    mo = (lg_mix_opts_t){
+        .devices = o.devices,
+        .cell_count = o.cell_count,
+        .home_fraction = o.home_fraction,
+        .movers_percent = (int)(o.movers * 100 + 0.5),
+        .repeat_min = o.repeat_min,
+        .repeat_max = o.repeat_max,
+        .repeat_pool = o.repeat_pool,
+    };
+    mix_err = lg_mix_check(&mo);
+    if (mix_err != NULL) {
+        fprintf(stderr, "ingest-direct: %s\n", mix_err);
+        return 2;
+    }
+
     memset(&sh, 0, sizeof(sh));
     sh.o = &o;
     atomic_init(&sh.next_seq, o.seq_start);
+    sh.mix = lg_mix_new(&mo);
+    sh.accepted = array_of("accepted", o.batch / o.per_batch);
     w = lg_xcalloc((size_t)o.connections, sizeof(*w));
     for (i = 0; i < o.connections; i++) {
         w[i].sh = &sh;
-        w[i].rng = lg_loadgen_rng_seed(o.rng_seed, i);
+        w[i].picker = lg_mix_picker_new(sh.mix, o.rng_seed, i, o.per_batch);
         worker_render(&w[i]);
     }
     sh.start_us = lg_mono_us();
@@ -459,15 +540,20 @@ int main(int argc, char **argv)
     rc = atomic_load(&sh.failed) || atomic_load(&sh.reports) == 0 ? 1 : 0;
 
     for (i = 0; i < o.connections; i++) {
+        free(w[i].nodes);
+        free(w[i].seqs);
         free(w[i].batch_idx);
         free(w[i].supi);
         free(w[i].ts);
         free(w[i].rat);
         free(w[i].cell);
         free(w[i].nulls);
+        lg_mix_picker_free(w[i].picker);
         lg_loadgen_latency_cleanup(&w[i].lat);
     }
     free(w);
+    lg_mix_free(sh.mix);
+    free(sh.accepted);
     lg_loadgen_latency_cleanup(&all);
     return rc;
 }

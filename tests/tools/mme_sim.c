@@ -30,12 +30,14 @@
 #include <string.h>
 
 #include "lib/loadgen.h"
+#include "lib/mix.h"
 
 #define PROG "mme-sim"              /* prefix of error messages */
 #define PATH_REPORTS "/v1/location-reports"
 #define HDR_ROOM 512                 /* bytes reserved before a body for the request head */
 #define IO_TIMEOUT_S 30              /* per-read/per-write socket timeout */
-#define MAX_CONNECTIONS 256
+#define MAX_CONNECTIONS 2048       /* one thread each: one-report mixes need many in flight */
+#define THREAD_STACK_BYTES (256 * 1024) /* a load thread needs little; 2048 of them fit */
 #define MAX_BATCH 1000
 #define MAX_ATTEMPTS 5               /* sends of one seq in `load` before giving up on it */
 
@@ -70,6 +72,11 @@ typedef struct sim_opts {
     double duration_s;
     double rate;             /* reports/s over all connections, 0 = unpaced */
     double home_fraction;
+    double movers;           /* share of devices that change cell at every report */
+    int repeat_min;          /* repeats: reports per device of the shared pool (0: none) */
+    int repeat_max;
+    long repeat_pool;        /* devices in the repeat pool */
+    bool is_burst;           /* paced connections send together, not one after another */
     uint64_t rng_seed;
 } sim_opts_t;
 
@@ -94,13 +101,25 @@ static void usage(FILE *out)
 "          uncertainty circle, default --unc-m 50)\n"
 "  load    --devices N --cell-count C --connections K --batch B --duration S\n"
 "          [--imsi-base 001010000000000] [--rate R] [--home-fraction 0.99]\n"
+"          [--movers F] [--repeats MIN-MAX [--repeat-pool N]] [--burst]\n"
 "          [--seed N]\n"
 "          K connections (threads) post batches of B EUTRA reports for S\n"
 "          seconds. Each report picks a random device i (IMSI = base + i, 15\n"
 "          digits) and, with probability --home-fraction, its home cell\n"
 "          i %% C, else a random cell; eutraCellId = printf(\"%%07X\", cell).\n"
+"          The devices of a batch are distinct (unless --devices is too small).\n"
+"          --movers F: devices i with i %% 100 >= 100 - 100 F report home, a\n"
+"          random cell, another random cell, home... (another cell at every\n"
+"          report: a \"left\" and a \"returned\" alert every three reports).\n"
+"          --repeats MIN-MAX: devices come from a pool of --repeat-pool N\n"
+"          (default 1000) shared by all connections, each reported MIN..MAX\n"
+"          times before another takes its place: the same device in several\n"
+"          concurrent batches. --batch 1 sends one report per request, each\n"
+"          with its own Locguard-Seq, as an AMF does.\n"
 "          --rate paces to R reports/s over all connections (0 = as fast as\n"
-"          possible). A 503 is resent with the same seq after Retry-After.\n"
+"          possible); with --burst the connections send together, every\n"
+"          K * B / R seconds. A 503 is resent with the same seq after\n"
+"          Retry-After.\n"
 "          Prints one line per second and a final line\n"
 "          RESULT reports=N seconds=S reports_per_s=X batches=B p50_ms=..\n"
 "                 p99_ms=.. max_ms=.. errors=E busy=N\n"
@@ -318,6 +337,7 @@ typedef struct load_shared {
     atomic_llong busy;           /* 503 answers */
     atomic_llong lat_sum_us;     /* sum of ack latencies, for the per-second mean */
     atomic_int first_error_status; /* first non-2xx, non-503 status seen */
+    lg_mix_t *mix;               /* which devices and cells the reports name */
 } load_shared_t;
 
 /* One load thread: a connection and a pre-rendered batch. */
@@ -325,7 +345,7 @@ typedef struct load_worker {
     load_shared_t *sh;
     pthread_t thread;
     int id;
-    uint64_t rng;          /* xorshift64* state */
+    lg_mix_picker_t *picker; /* this thread's draws of the mix */
     char *buf;             /* HDR_ROOM + body */
     size_t body_len;
     size_t *supi_off;      /* per report: offset of the 15 IMSI digits in the body */
@@ -389,16 +409,14 @@ static void worker_fill(load_worker_t *w)
     const sim_opts_t *o = w->sh->o;
     char *body = w->buf + HDR_ROOM;
     char ts[40];
-    uint64_t home_threshold = (uint64_t)(o->home_fraction * 18446744073709551615.0);
     int i;
 
     lg_time_format(lg_now_us(), ts, sizeof(ts));
+    lg_mix_batch_begin(w->picker);
     for (i = 0; i < o->batch; i++) {
-        uint64_t dev = lg_loadgen_rng_next(&w->rng) % (uint64_t)o->devices;
-        uint64_t cell = dev % (uint64_t)o->cell_count;
+        uint64_t dev, cell;
 
-        if (o->home_fraction < 1.0 && lg_loadgen_rng_next(&w->rng) > home_threshold)
-            cell = lg_loadgen_rng_next(&w->rng) % (uint64_t)o->cell_count;
+        lg_mix_pick(w->picker, &dev, &cell);
         lg_loadgen_put_dec(body + w->supi_off[i], o->imsi_base + dev, 15);
         lg_loadgen_put_hex(body + w->cell_off[i], cell, 7);
         memcpy(body + w->ts_off[i], ts, 24);
@@ -419,7 +437,16 @@ static void *load_thread(void *arg)
         int attempt;
         bool done = false;
 
-        if (sh->batch_interval_us > 0) {
+        if (sh->batch_interval_us > 0 && o->is_burst) {
+            /* Every connection sends at the same ticks, one batch each. */
+            int64_t tick = sh->batch_interval_us * o->connections;
+            int64_t now = lg_mono_us();
+            int64_t slot = sh->start_us + ((now - sh->start_us) / tick + 1) * tick;
+
+            if (slot >= sh->deadline_us)
+                break;
+            lg_loadgen_sleep_us(slot - now);
+        } else if (sh->batch_interval_us > 0) {
             int64_t slot = atomic_fetch_add(&sh->next_slot_us, sh->batch_interval_us);
 
             if (slot >= sh->deadline_us)
@@ -485,6 +512,17 @@ static int cmd_load(const sim_opts_t *o)
     load_shared_t sh;
     load_worker_t *w;
     lg_loadgen_latency_t all = {0};
+    lg_mix_opts_t mo = {
+        .devices = o->devices,
+        .cell_count = o->cell_count,
+        .home_fraction = o->home_fraction,
+        .movers_percent = (int)(o->movers * 100 + 0.5),
+        .repeat_min = o->repeat_min,
+        .repeat_max = o->repeat_max,
+        .repeat_pool = (int)o->repeat_pool,
+    };
+    const char *mix_err = lg_mix_check(&mo);
+    pthread_attr_t attr;
     int64_t end_us, prev_t_us;
     long long prev_reports = 0, prev_batches = 0, prev_lat = 0;
     int i, sec = 0;
@@ -493,11 +531,15 @@ static int cmd_load(const sim_opts_t *o)
     if (o->devices <= 0 || o->cell_count <= 0 || o->connections < 1 ||
         o->connections > MAX_CONNECTIONS || o->batch < 1 || o->batch > MAX_BATCH ||
         o->duration_s <= 0 || o->duration_s > 3600 || o->rate < 0 || o->home_fraction < 0 ||
-        o->home_fraction > 1 || o->cell_count > 0xFFFFFFF) {
+        o->home_fraction > 1 || o->cell_count > 0xFFFFFFF || o->movers < 0 || o->movers > 1) {
         fprintf(stderr, "mme-sim load: need --devices >0, --cell-count 1..2^28-1, "
                         "--connections 1..%d, --batch 1..%d, --duration 0..3600 s, "
-                        "--rate >= 0, --home-fraction 0..1\n",
+                        "--rate >= 0, --home-fraction 0..1, --movers 0..1\n",
                 MAX_CONNECTIONS, MAX_BATCH);
+        return 2;
+    }
+    if (mix_err != NULL) {
+        fprintf(stderr, "mme-sim load: %s\n", mix_err);
         return 2;
     }
     if (o->imsi_base + (uint64_t)o->devices > 999999999999999ULL) {
@@ -517,20 +559,25 @@ static int cmd_load(const sim_opts_t *o)
     if (o->rate > 0 && sh.batch_interval_us < 1)
         sh.batch_interval_us = 1;
     atomic_init(&sh.next_slot_us, sh.start_us);
+    sh.mix = lg_mix_new(&mo);
 
     w = lg_xcalloc((size_t)o->connections, sizeof(*w));
     for (i = 0; i < o->connections; i++) {
         w[i].sh = &sh;
         w[i].id = i;
-        w[i].rng = lg_loadgen_rng_seed(o->rng_seed, i);
+        w[i].picker = lg_mix_picker_new(sh.mix, o->rng_seed, i, o->batch);
         worker_render(&w[i]);
     }
+    if (pthread_attr_init(&attr) != 0 ||
+        pthread_attr_setstacksize(&attr, THREAD_STACK_BYTES) != 0)
+        abort();
     for (i = 0; i < o->connections; i++) {
-        if (pthread_create(&w[i].thread, NULL, load_thread, &w[i]) != 0) {
+        if (pthread_create(&w[i].thread, &attr, load_thread, &w[i]) != 0) {
             fprintf(stderr, "mme-sim: pthread_create failed\n");
             abort();
         }
     }
+    pthread_attr_destroy(&attr);
 
     /* One summary line per second until sending stops. */
     prev_t_us = sh.start_us;
@@ -584,9 +631,11 @@ static int cmd_load(const sim_opts_t *o)
         free(w[i].supi_off);
         free(w[i].cell_off);
         free(w[i].ts_off);
+        lg_mix_picker_free(w[i].picker);
         lg_loadgen_latency_cleanup(&w[i].lat);
     }
     free(w);
+    lg_mix_free(sh.mix);
     lg_loadgen_latency_cleanup(&all);
     SSL_CTX_free(sh.ctx);
     return atomic_load(&sh.reports) > 0 && atomic_load(&sh.errors) == 0 ? 0 : 1;
@@ -598,7 +647,8 @@ enum {
     OPT_HOST = 256, OPT_PORT, OPT_CERT, OPT_KEY, OPT_CA, OPT_NODE, OPT_SEQ_START, OPT_SEQ,
     OPT_SENT_AT_OFFSET, OPT_MCC, OPT_MNC, OPT_FILE, OPT_SUPI, OPT_CELL, OPT_RAT, OPT_TIME,
     OPT_LAT, OPT_LON, OPT_UNC, OPT_IMSI_BASE, OPT_DEVICES, OPT_CELL_COUNT, OPT_CONNECTIONS,
-    OPT_BATCH, OPT_DURATION, OPT_RATE, OPT_HOME_FRACTION, OPT_SEED, OPT_HELP
+    OPT_BATCH, OPT_DURATION, OPT_RATE, OPT_HOME_FRACTION, OPT_SEED, OPT_MOVERS, OPT_REPEATS,
+    OPT_REPEAT_POOL, OPT_BURST, OPT_HELP
 };
 
 int main(int argc, char **argv)
@@ -632,6 +682,10 @@ int main(int argc, char **argv)
         {"rate", required_argument, NULL, OPT_RATE},
         {"home-fraction", required_argument, NULL, OPT_HOME_FRACTION},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"movers", required_argument, NULL, OPT_MOVERS},
+        {"repeats", required_argument, NULL, OPT_REPEATS},
+        {"repeat-pool", required_argument, NULL, OPT_REPEAT_POOL},
+        {"burst", no_argument, NULL, OPT_BURST},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -648,6 +702,7 @@ int main(int argc, char **argv)
         .batch = 100,
         .duration_s = 10,
         .home_fraction = 0.99,
+        .repeat_pool = 1000,
     };
     const char *cmd;
     int opt;
@@ -766,6 +821,20 @@ int main(int argc, char **argv)
                 goto bad;
             o.rng_seed = (uint64_t)v;
             break;
+        case OPT_MOVERS:
+            if (!lg_loadgen_parse_double(optarg, &o.movers) || o.movers < 0 || o.movers > 1)
+                goto bad;
+            break;
+        case OPT_REPEATS:
+            if (!lg_mix_parse_range(optarg, &o.repeat_min, &o.repeat_max))
+                goto bad;
+            break;
+        case OPT_REPEAT_POOL:
+            if (!lg_loadgen_parse_i64(optarg, &v) || v < 1 || v > 10000000)
+                goto bad;
+            o.repeat_pool = (long)v;
+            break;
+        case OPT_BURST: o.is_burst = true; break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
