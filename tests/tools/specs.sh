@@ -6,10 +6,11 @@
 # The tests check our JSON against the published YAML with it.
 #
 # The files come from $LG_SPECS (default ../shared/specs beside the
-# checkout), which may be read-only: they are copied into DIR (the YAML and
-# validate.mjs only, never a node_modules found there), and the validator's
-# npm packages, pinned as the specs' README pins them, are installed into
-# DIR/node_modules from the npm registry the first time. Prints DIR; fails,
+# checkout), which may be read-only: they are copied into DIR. The
+# validator's npm packages, pinned as the specs' README pins them, are
+# copied too when the specs' own node_modules holds those versions (the
+# README installs them there), else installed into DIR/node_modules from
+# the npm registry the first time. Prints DIR; fails,
 # naming what is missing, when the specs, node or npm are not there.
 set -euo pipefail
 
@@ -29,8 +30,22 @@ dir=$(cd "$dir" && pwd)
 cp -ru "$src/validate.mjs" "$src/3gpp" "$dir/"
 [ -d "$src/camara" ] && cp -ru "$src/camara" "$dir/"
 
-if [ ! -f "$dir/node_modules/ajv/package.json" ] || [ ! -f "$dir/node_modules/js-yaml/package.json" ] ||
-    [ ! -f "$dir/node_modules/ajv-formats/package.json" ]; then
+# has_packages DIR: whether DIR/node_modules holds the pinned versions.
+has_packages() {
+    local p
+    for p in $packages; do
+        grep -q "\"version\": *\"${p##*@}\"" "$1/node_modules/${p%@*}/package.json" 2>/dev/null ||
+            return 1
+    done
+}
+
+# The specs' README installs the packages beside the files (specs/node_modules):
+# when they are there, at the pinned versions, they are copied; else npm
+# installs them.
+if ! has_packages "$dir" && has_packages "$src"; then
+    cp -r "$src/node_modules" "$dir/"
+fi
+if ! has_packages "$dir"; then
     command -v npm >/dev/null || fail "no npm (Debian package npm)"
     # shellcheck disable=SC2086 # one package per word
     npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
