@@ -52,11 +52,18 @@ const char lg_oauth_err_insufficient_scope[] = "insufficient_scope";
 #define AUDIENCE_MAX 255
 #define BASIC_MAX    512 /* decoded Basic credentials: "id:secret", both urlencoded */
 
-/* The client row: secret hash, space-separated scopes, subject, usable. */
+/*
+ * The client row: secret hash, space-separated scopes, subject, usable.
+ * Always one row, NULLs for an unknown client, and the same index probes
+ * whether the client exists or not (an unknown one probes scs for id -1):
+ * the refusal of an unknown client must take the time of a wrong secret.
+ */
 static const char client_sql[] =
     "SELECT c.secret_hash, array_to_string(c.scopes, ' '), s.scs_as_id,"
     " c.enabled AND coalesce(s.enabled, true)"
-    " FROM api_client c LEFT JOIN scs s ON s.id = c.scs_id WHERE c.client_id = $1";
+    " FROM (VALUES ($1::text)) AS q(client_id)"
+    " LEFT JOIN api_client c ON c.client_id = q.client_id"
+    " LEFT JOIN scs s ON s.id = coalesce(c.scs_id, -1)";
 
 /* One remembered successful secret check. */
 typedef struct cache_entry {
@@ -507,7 +514,8 @@ static void on_client(void *arg, const PGresult *res, const char *err)
     bool is_known = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
     const char *stored = is_known ? PQgetvalue(res, 0, 0) : o->dummy_hash;
     cache_key(p->r.client_id, stored, p->r.client_secret, key);
-    bool is_match = is_known && cache_hit(o, key, now_us);
+    /* The cache is searched for unknown clients too: the same work whatever the reason. */
+    bool is_match = cache_hit(o, key, now_us) && is_known;
     if (!is_match) {
         if (!take_budget(o, now_us)) {
             lg_zwarn(o->zone, p->r.client_id, "secret checks over budget (%d/s): answering 503",

@@ -67,13 +67,46 @@ BEGIN
 END
 $fn$;
 
--- lg_t8_target: validate a normalised request and check the SCS may
--- monitor its target; returns the subscription row to store (id, sub_id
--- and counters unset) or raises 22023 (HINT = member) / the refusal.
+-- lg_t8_may_monitor: whether SCS p_scs may subscribe to the device
+-- (p_is_device) or group p_target; p_scs and p_target are NULL when the
+-- lookup found nothing (an unknown or disabled SCS, an unknown device or
+-- group), p_may_be_monitored is the device's monitoring_allowed.
 --   device: exists, monitoring_allowed, grant for the device, valid
 --           location-monitoring consent for this SCS (or any SCS);
 --   group:  exists, grant for the group (members are checked one by one
 --           when reports are made).
+-- The refusal must not tell its reasons apart, not even by its timing, so
+-- every lookup runs whatever fails before it: a missing SCS, device or
+-- group is looked up as id -1, which matches nothing through the same
+-- index probes, each check is its own statement (an AND would stop at the
+-- first false), and the decision is made at the end from all the answers.
+CREATE OR REPLACE FUNCTION lg_t8_may_monitor(p_scs bigint, p_is_device boolean, p_target bigint,
+                                             p_may_be_monitored boolean)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_scs bigint := coalesce(p_scs, -1);
+    v_target bigint := coalesce(p_target, -1);
+    v_device bigint := CASE WHEN p_is_device THEN v_target END;
+    v_group bigint := CASE WHEN p_is_device THEN NULL ELSE v_target END;
+    has_grant boolean;
+    has_consent boolean;
+BEGIN
+    has_grant := lg_grant_exists(v_scs, v_device, v_group);
+    -- A group's members are checked when reports are made; the probe runs anyway.
+    has_consent := lg_consent_valid(v_target, v_scs, 'location-monitoring', now())
+                   OR NOT p_is_device;
+    RETURN p_scs IS NOT NULL AND p_target IS NOT NULL
+           AND (coalesce(p_may_be_monitored, false) OR NOT p_is_device)
+           AND has_grant AND has_consent;
+END
+$fn$;
+
+-- lg_t8_target: validate a normalised request and check the SCS may
+-- monitor its target; returns the subscription row to store (id, sub_id
+-- and counters unset) or raises 22023 (HINT = member) / the refusal
+-- (lg_t8_may_monitor decides).
 CREATE OR REPLACE FUNCTION lg_t8_target(p_scs_as_id text, p_req jsonb)
 RETURNS subscription
 LANGUAGE plpgsql
@@ -92,6 +125,7 @@ DECLARE
     u ue;
     g ue_group;
     s subscription;
+    v_ok boolean;
 BEGIN
     PERFORM lg_admin_bool(p_req, 'requestTestNotification', false);
     PERFORM lg_admin_bool(p_req, 'immediateRep', false);
@@ -119,23 +153,17 @@ BEGIN
                               'monitorExpireTime');
     END IF;
 
+    -- Every lookup runs, whatever fails (see lg_t8_may_monitor).
     SELECT * INTO k FROM scs WHERE scs_as_id = p_scs_as_id AND enabled;
-    -- Positions only for an SCS allowed them (the refusal reveals nothing).
-    IF v_acc = 'GEO_AREA' AND NOT coalesce(k.geo_area_allowed, false) THEN
-        PERFORM lg_t8_refuse();
-    END IF;
     IF v_ext IS NOT NULL THEN
         SELECT * INTO u FROM ue WHERE external_id = v_ext;
-        IF k.id IS NULL OR u.id IS NULL OR NOT u.monitoring_allowed
-           OR NOT lg_grant_exists(k.id, u.id, NULL)
-           OR NOT lg_consent_valid(u.id, k.id, 'location-monitoring', now()) THEN
-            PERFORM lg_t8_refuse();
-        END IF;
     ELSE
         SELECT * INTO g FROM ue_group WHERE external_group_id = v_grp;
-        IF k.id IS NULL OR g.id IS NULL OR NOT lg_grant_exists(k.id, NULL, g.id) THEN
-            PERFORM lg_t8_refuse();
-        END IF;
+    END IF;
+    -- Positions only for an SCS allowed them; decided with the rest, at the end.
+    v_ok := lg_t8_may_monitor(k.id, v_ext IS NOT NULL, coalesce(u.id, g.id), u.monitoring_allowed);
+    IF NOT v_ok OR (v_acc = 'GEO_AREA' AND NOT coalesce(k.geo_area_allowed, false)) THEN
+        PERFORM lg_t8_refuse();
     END IF;
 
     s.scs_id := k.id;
