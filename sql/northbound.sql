@@ -233,6 +233,7 @@ BEGIN
                 OR l.ue_id IN (SELECT gm.ue_id FROM ue_group_member gm
                                 WHERE gm.group_id = s.group_id))
            AND u.monitoring_allowed
+           AND lg_grant_covers(s.scs_id, s.ue_id, s.group_id, l.ue_id)
            AND lg_consent_valid(l.ue_id, s.scs_id, 'location-monitoring', now());
         IF r.sub IS NOT NULL THEN
             PERFORM lg_outbox_enqueue(r.sub, r.ue, r.ts, r.cell, r.pos, r.unc,

@@ -415,6 +415,54 @@ retried_pending() {
 }
 
 # Last: it replaces the daemon run.sh started.
+test_grant_removed_while_the_sink_is_down_is_final() {
+    local dev grp line
+    login client-a
+    ctl group add fleet-b@water.example --local-id LOCALGRP-FLEET-B-0043 >/dev/null
+    ctl group member add fleet-b@water.example meter-19@water.example >/dev/null
+    ctl group member add fleet-b@water.example meter-20@water.example >/dev/null
+    ctl grant scs-a --group fleet-b@water.example >/dev/null
+    # Both sinks' ports are taken, then the sinks stopped: delivery fails
+    # (connection refused) until they start again, after the removal.
+    start_sink grdev scs-a
+    stop_sink grdev
+    start_sink grgrp scs-a
+    stop_sink grgrp
+    dev=$(sub_for 18 "$(sink_url grdev)")
+    grp=$(subscribe scs-a "$(sub_body externalGroupId fleet-b@water.example "$(sink_url grgrp)")")
+    leave 18
+    leave 19
+    assert_eq "pending:alert" "$(outbox_status "$dev")" "device subscription's outbox before the removal"
+    assert_eq "pending:alert" "$(outbox_status "$grp")" "group subscription's outbox before the removal"
+    ctl revoke-grant scs-a --device meter-18@water.example >/dev/null
+    ctl revoke-grant scs-a --device meter-19@water.example >/dev/null
+    assert_match '^dropped:alert (pending|delivered):revocation$' "$(outbox_status "$dev")" \
+        "device subscription's outbox after the removal"
+    assert_eq "dropped:alert" "$(outbox_status "$grp")" "group subscription's outbox after the removal"
+    assert_eq "ended GRANT_REMOVED" "$(sub_status "$dev")" "device subscription after the removal"
+    assert_eq "active -" "$(sub_status "$grp")" "group subscription after the removal"
+    assert_eq 404 "$(north GET "$(subs_path scs-a "$dev")")" "GET the ended subscription"
+
+    # The sinks come back: the device subscription's sink gets the cancel
+    # notice and nothing else; the group's gets no alert about meter-19,
+    # then meter-20's.
+    start_sink grdev scs-a
+    start_sink grgrp scs-a
+    wait_for 15 "the cancel notice" sink_count_is grdev 1
+    line=$(sink_line grdev 1)
+    assert_eq "true $PUBLIC_URL$(subs_path scs-a "$dev") true" \
+        "$(field "$line" "j->>'signatureValid', j->'body'->>'subscription', j->'body'->>'cancelInd'" | tr '|' ' ')" \
+        "MonitoringNotification with cancelInd"
+    at 19 $A01
+    leave 20
+    wait_for 15 "meter-20's alert" sink_count_is grgrp 1
+    no_more grgrp 1 2
+    assert_eq meter-20@water.example \
+        "$(field "$(sink_line grgrp 1)" "j->'body'->'monitoringEventReports'->0->>'externalId'")" \
+        "the group's only report"
+    no_more grdev 1 0
+}
+
 test_sigkill_while_the_sink_is_down_delivers_everything_after_restart() {
     local i ids rc=0
     login client-a
