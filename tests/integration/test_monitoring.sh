@@ -125,6 +125,26 @@ test_token_endpoint_client_credentials() {
     assert_eq 403 "$(north GET "$(subs_path scs-a)")" "GET with a token without monitoring-event"
 }
 
+test_client_id_never_passes_for_an_scs_id() {
+    local out secret st
+    # A client named like SCS scs-b but bound to no SCS: no northbound token.
+    out=$(ctl client add scs-b --scope monitoring-event 2>/dev/null) || fail "client add scs-b: $out"
+    secret=$(printf '%s\n' "$out" | awk '$1 == "clientSecret" { print $2 }')
+    st=$(token_request scs-b "$secret")
+    assert_eq 400 "$st" "token for a client bound to no SCS: $(body)"
+    assert_eq unauthorized_client "$(json "$(body)" "j->>'error'")" "its error"
+    # A client bound to scs-a acts as scs-a only, whatever its name.
+    out=$(ctl client add scs-b-bound --scope monitoring-event --scs scs-a 2>/dev/null) ||
+        fail "client add scs-b-bound: $out"
+    printf '%s\n' "$out" | awk '$1 == "clientSecret" { print $2 }' >"$T/client.scs-b-bound.secret"
+    login scs-b-bound
+    assert_eq scs-a "$(json "$(cut -d. -f2 "$T/token.scs-b-bound" | tr '_-' '/+' |
+        awk '{ n = length($0) % 4; if (n) $0 = $0 substr("===", 1, 4 - n); print }' | base64 -d)" "j->>'sub'")" \
+        "the token's subject is the SCS"
+    assert_eq 200 "$(north GET "$(subs_path scs-a)")" "GET scs-a's subscriptions"
+    assert_eq 403 "$(north GET "$(subs_path scs-b)")" "GET scs-b's subscriptions"
+}
+
 test_subscription_create_get_list_put_delete() {
     local id self loc st
     login client-a
