@@ -11,7 +11,9 @@
 #include "locguard/t8.h"
 
 #include "locguard/jsonutil.h"
+#include "locguard/webhook.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -164,8 +166,16 @@ static bool is_authority(const char *s, size_t len)
     } else {
         const char *colon = memchr(s, ':', len);
 
+        char v4[INET_ADDRSTRLEN];
+        struct in_addr a4;
+
         host_len = colon ? (size_t)(colon - s) : len;
         if (!is_domain(s, host_len))
+            return false;
+        /* An IPv4 address only in dotted-decimal form: "2130706433" resolves nowhere. */
+        if (lg_webhook_host_is_numeric(s, host_len) &&
+            (host_len >= sizeof v4 || (memcpy(v4, s, host_len), v4[host_len] = '\0',
+                                        inet_pton(AF_INET, v4, &a4) != 1)))
             return false;
     }
     if (host_len == len)

@@ -30,7 +30,7 @@ setup() {
     add_cells "$(printf 'ecgi:001-01:%s,EUTRA,"%s"\n' \
         $A01 "$(rect_wkt 2.34 48.84 2.36 48.86)" $B01 "$(rect_wkt 2.34 49.29 2.36 49.31)")"
     local i
-    for i in $(seq 1 20); do
+    for i in $(seq 1 23); do
         if [ "$i" = 3 ]; then
             ctl device add --supi "imsi-$(supi 3)" --external-id meter-3@water.example \
                 --mobility fixed --no-monitoring >/dev/null
@@ -46,7 +46,7 @@ setup() {
     add_client client-b scs-b
     add_client client-strict scs-strict
     add_client client-noscope scs-a other-scope
-    for i in $(seq 1 20); do
+    for i in $(seq 1 23); do
         [ "$i" = 2 ] && continue
         ctl grant scs-a --device "meter-$i@water.example" >/dev/null
         ctl consent grant "meter-$i@water.example" --purpose location-monitoring --scs scs-a >/dev/null
@@ -482,6 +482,63 @@ test_grant_removed_while_the_sink_is_down_is_final() {
         "the group's only report"
     no_more grdev 1 0
 }
+
+# attempts_of SUBID: 'status:attempts:last_error' of the subscription's first outbox row.
+attempts_of() {
+    sql "SELECT o.status || ':' || o.attempts || ':' || coalesce(o.last_error, '') FROM notification_outbox o
+         JOIN subscription s ON s.id = o.subscription_id WHERE s.sub_id = '$1' ORDER BY o.id LIMIT 1"
+}
+
+test_numeric_host_is_refused_and_never_retried() {
+    local id st h before
+    login client-a
+    # At the API: an IPv4 address only in dotted-decimal form.
+    for h in 2130706433 0x7f000001 127.1; do
+        st=$(north POST "$(subs_path scs-a)" "$(sub_body externalId meter-21@water.example "https://$h:8443/n")")
+        assert_eq 400 "$st" "notificationDestination https://$h:8443/n: $(body)"
+        assert_eq /notificationDestination "$(json "$(body)" "j->'invalidParams'->0->>'param'")" "the member named"
+    done
+    # A row made before that check (its destination set behind the API's back) fails at once.
+    before=$(metric 'locguard_delivery_dead_ends_total{reason="unresolvable"}')
+    start_sink numeric scs-a
+    id=$(sub_for 21 "$(sink_url numeric)")
+    sql "UPDATE subscription SET notification_destination = 'https://0x7f000001:$(cat "$T/sink.numeric.port")/n'
+          WHERE sub_id = '$id'" >/dev/null
+    leave 21
+    wait_for 15 "the numeric destination's row to fail" outbox_is "$id" failed:alert
+    assert_eq "failed:1:destination host is a numeric non-standard address" "$(attempts_of "$id")" \
+        "given up at the first attempt, nothing sent"
+    assert_eq $((before + 1)) "$(metric 'locguard_delivery_dead_ends_total{reason="unresolvable"}')" \
+        "dead ends: unresolvable"
+    assert_eq 0 "$(sink_count numeric)" "requests at the sink"
+}
+
+test_unresolvable_destination_fails_after_five_attempts() {
+    local id before
+    login client-a
+    before=$(metric 'locguard_delivery_dead_ends_total{reason="unresolvable"}')
+    id=$(sub_for 22 "https://no-such-scs.invalid:8443/n")
+    leave 22
+    wait_for 30 "the unresolvable row to fail" outbox_is "$id" failed:alert
+    assert_match '^failed:5:name resolution failed' "$(attempts_of "$id")" "five attempts, then failed"
+    assert_eq $((before + 1)) "$(metric 'locguard_delivery_dead_ends_total{reason="unresolvable"}')" \
+        "dead ends: unresolvable"
+}
+
+test_redirect_fails_after_five_attempts() {
+    local id
+    login client-a
+    start_sink redirect scs-a --status 302
+    id=$(sub_for 23 "$(sink_url redirect)")
+    leave 23
+    wait_for 30 "the redirected row to fail" outbox_is "$id" failed:alert
+    assert_eq "failed:5:HTTP 302 (redirects are not followed)" "$(attempts_of "$id")" "five attempts, then failed"
+    no_more redirect 5 2
+    assert_eq 1 "$(metric 'locguard_delivery_dead_ends_total{reason="redirect"}')" "dead ends: redirect"
+}
+
+# outbox_is SUBID STATUSES: for wait_for.
+outbox_is() { [ "$(outbox_status "$1")" = "$2" ]; }
 
 test_sigkill_while_the_sink_is_down_delivers_everything_after_restart() {
     local i ids rc=0
