@@ -27,8 +27,7 @@
 #define BACKOFF_MAX_MS  (INT64_C(1) << 31) /* about 24 days: keeps the jitter product in 64 bits */
 
 const char LG_WEBHOOK_ERR_NOT_ALLOWED[] = "destination not allowed";
-const char LG_WEBHOOK_ERR_NUMERIC_HOST[] =
-    "destination host is a numeric non-standard address";
+const char LG_WEBHOOK_ERR_NUMERIC_HOST[] = "destination host is a numeric non-standard address";
 static const char err_bad_url[] = "destination is not a valid URL";
 static const char err_not_https[] = "destination is not https";
 static const char err_userinfo[] = "destination has user information";

@@ -332,3 +332,58 @@ BEGIN
     RETURN NULL;
 END
 $fn$;
+
+-- lg_t8_sub_patch: PATCH .../subscriptions/{subscriptionId}: partial
+-- cancellation and addition of UEs of an active group subscription (TS
+-- 29.122, a JSON Patch that the daemon reduces to p_patch =
+-- {excludedExternalIds?, addedExternalIds?}). The subscription's
+-- excludedExternalIds (kept in its request, so GET shows it) becomes the
+-- old ones plus the excluded minus the added; excluded members are no
+-- longer reported by it (lg_alerts_to_outbox) and their pending reports
+-- are dropped. Every id must name a member of the group: otherwise the one
+-- refusal (lg_t8_refuse). 22023 for a subscription that is not to a group.
+-- NULL (204), or P0002.
+CREATE OR REPLACE FUNCTION lg_t8_sub_patch(p_scs_as_id text, p_sub_id text, p_patch jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    s subscription := lg_t8_sub_find(p_scs_as_id, p_sub_id, true);
+    v_excl text[] := ARRAY(SELECT jsonb_array_elements_text(
+                               coalesce(p_patch -> 'excludedExternalIds', '[]')));
+    v_add text[] := ARRAY(SELECT jsonb_array_elements_text(
+                              coalesce(p_patch -> 'addedExternalIds', '[]')));
+    v_now text[];
+    n_members int;
+BEGIN
+    IF s.group_id IS NULL THEN
+        PERFORM lg_admin_fail('22023',
+            'only the UEs of a group subscription (externalGroupId) can be added or excluded',
+            'externalGroupId');
+    END IF;
+    SELECT count(*) INTO n_members
+      FROM ue u JOIN ue_group_member m ON m.ue_id = u.id AND m.group_id = s.group_id
+     WHERE u.external_id = ANY (v_excl || v_add);
+    IF n_members <> cardinality(ARRAY(SELECT DISTINCT x FROM unnest(v_excl || v_add) x)) THEN
+        PERFORM lg_t8_refuse();
+    END IF;
+    v_now := ARRAY(SELECT DISTINCT x
+                     FROM unnest(ARRAY(SELECT jsonb_array_elements_text(
+                                           coalesce(s.request -> 'excludedExternalIds', '[]')))
+                                 || v_excl) x
+                    WHERE x <> ALL (v_add)
+                    ORDER BY x);
+    UPDATE subscription x
+       SET request = CASE WHEN cardinality(v_now) > 0
+                          THEN x.request || jsonb_build_object('excludedExternalIds', to_jsonb(v_now))
+                          ELSE x.request - 'excludedExternalIds' END,
+           updated_at = now()
+     WHERE x.id = s.id;
+    UPDATE notification_outbox o
+       SET status = 'dropped', last_error = 'UE excluded from the group subscription',
+           lease_owner = NULL, lease_until = NULL
+     WHERE o.subscription_id = s.id AND o.status = 'pending' AND o.kind = 'alert'
+       AND o.ue_id IN (SELECT u.id FROM ue u WHERE u.external_id = ANY (v_now));
+    RETURN NULL;
+END
+$fn$;

@@ -226,11 +226,12 @@ BEGIN
                    CASE a.kind WHEN 'left' THEN 'LEFT_AUTHORIZED_AREA'
                                ELSE 'RETURNED_TO_AUTHORIZED_AREA' END AS move
               FROM alert a
-              JOIN LATERAL (SELECT s1.id, s1.scs_id, s1.ue_id, s1.group_id
+              JOIN LATERAL (SELECT s1.id, s1.scs_id, s1.ue_id, s1.group_id, NULL::jsonb AS excluded
                               FROM subscription s1
                              WHERE s1.status = 'active' AND s1.ue_id = a.ue_id
                             UNION ALL
-                            SELECT s2.id, s2.scs_id, s2.ue_id, s2.group_id
+                            SELECT s2.id, s2.scs_id, s2.ue_id, s2.group_id,
+                                   s2.request -> 'excludedExternalIds'
                               FROM ue_group_member gm
                               JOIN subscription s2
                                 ON s2.group_id = gm.group_id AND s2.status = 'active'
@@ -238,6 +239,7 @@ BEGIN
               JOIN ue u ON u.id = a.ue_id
              WHERE a.id = ANY (p_alert_ids)
                AND u.monitoring_allowed
+               AND NOT coalesce(s.excluded ? u.external_id, false)
                AND lg_grant_covers(s.scs_id, s.ue_id, s.group_id, a.ue_id)
                AND lg_consent_valid(a.ue_id, s.scs_id, 'location-monitoring', now())) x;
     IF v_sub IS NULL THEN

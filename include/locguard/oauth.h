@@ -87,8 +87,7 @@ const char *lg_oauth_grant_scope(const char *requested, bool has_scope, const ch
  * start-up, so unknown clients cost the same as known ones).
  */
 lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *zone,
-                         const char *audience, int ttl_s, bool requires_scs,
-                         lg_metrics_t *metrics);
+                         const char *audience, int ttl_s, bool requires_scs, lg_metrics_t *metrics);
 
 /*
  * Frees it, wiping the cache. Accepts NULL. Lookups under way hold a

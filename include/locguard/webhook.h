@@ -34,7 +34,7 @@
 
 /* Error strings (compare by pointer). */
 extern const char LG_WEBHOOK_ERR_NOT_ALLOWED[];  /* "destination not allowed" */
-extern const char LG_WEBHOOK_ERR_NUMERIC_HOST[]; /* "destination host is a numeric non-standard address" */
+extern const char LG_WEBHOOK_ERR_NUMERIC_HOST[]; /* a host that ends in a number */
 
 /* A destination URL taken apart by lg_webhook_check_url. */
 typedef struct lg_webhook_dest {

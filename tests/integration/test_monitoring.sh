@@ -30,7 +30,7 @@ setup() {
     add_cells "$(printf 'ecgi:001-01:%s,EUTRA,"%s"\n' \
         $A01 "$(rect_wkt 2.34 48.84 2.36 48.86)" $B01 "$(rect_wkt 2.34 49.29 2.36 49.31)")"
     local i
-    for i in $(seq 1 23); do
+    for i in $(seq 1 25); do
         if [ "$i" = 3 ]; then
             ctl device add --supi "imsi-$(supi 3)" --external-id meter-3@water.example \
                 --mobility fixed --no-monitoring >/dev/null
@@ -46,7 +46,7 @@ setup() {
     add_client client-b scs-b
     add_client client-strict scs-strict
     add_client client-noscope scs-a other-scope
-    for i in $(seq 1 23); do
+    for i in $(seq 1 25); do
         [ "$i" = 2 ] && continue
         ctl grant scs-a --device "meter-$i@water.example" >/dev/null
         ctl consent grant "meter-$i@water.example" --purpose location-monitoring --scs scs-a >/dev/null
@@ -539,6 +539,101 @@ test_redirect_fails_after_five_attempts() {
 
 # outbox_is SUBID STATUSES: for wait_for.
 outbox_is() { [ "$(outbox_status "$1")" = "$2" ]; }
+
+# yaml_valid SCHEMA WHAT [SPEC]: the last answer's body validates against
+# components.schemas.SCHEMA of SPEC (TS29122_MonitoringEvent.yaml unless
+# told) with the specs' validate.mjs (LG_SPECS, default /work/shared/specs);
+# without node or the specs the check is skipped, saying so once.
+LG_SPECS=${LG_SPECS:-/work/shared/specs}
+yaml_valid() {
+    local out
+    if [ ! -f "$LG_SPECS/validate.mjs" ] || ! command -v node >/dev/null; then
+        [ -f "$T/yaml.skipped" ] || echo "# no $LG_SPECS/validate.mjs or node: YAML checks skipped" >&2
+        : >"$T/yaml.skipped"
+        return 0
+    fi
+    cp "$T/resp.body" "$T/yaml.json"
+    out=$(cd "$LG_SPECS" && node validate.mjs "3gpp/${3:-TS29122_MonitoringEvent.yaml}" "$1" "$T/yaml.json" 2>&1) ||
+        fail "$2: not a valid $1: $out: $(body)"
+}
+
+# patch SUBID BODY [CONTENT_TYPE]: PATCH of scs-a's subscription; prints the status.
+patch() {
+    local tok
+    tok=$(cat "$T/token.$(cat "$T/north.client")")
+    printf '%s' "$2" >"$T/north.req.json"
+    curl_status --cacert "$CERTS/ca.pem" -X PATCH -H "Authorization: Bearer $tok" \
+        -H "Content-Type: ${3:-application/json-patch+json}" --data-binary "@$T/north.req.json" \
+        "https://127.0.0.1:$NORTH_PORT$(subs_path scs-a "$1")"
+}
+
+test_patch_excludes_and_adds_group_ues_and_features_are_negotiated() {
+    local id dev st m24=meter-24@water.example m25=meter-25@water.example
+    login client-a
+    ctl group add fleet-c@water.example --local-id LOCALGRP-FLEET-C-0044 >/dev/null
+    ctl group member add fleet-c@water.example "$m24" >/dev/null
+    ctl group member add fleet-c@water.example "$m25" >/dev/null
+    ctl grant scs-a --group fleet-c@water.example >/dev/null
+    start_sink patch scs-a
+    st=$(north POST "$(subs_path scs-a)" "$(sub_body externalGroupId fleet-c@water.example "$(sink_url patch)" \
+        '"supportedFeatures":"3f"')")
+    assert_eq 201 "$st" "POST with supportedFeatures: $(body)"
+    yaml_valid MonitoringEventSubscription "the created subscription"
+    assert_eq 00 "$(json "$(body)" "j->>'supportedFeatures'")" "supportedFeatures negotiated (none supported)"
+    id=$(header Location | sed 's#.*/##')
+    assert_eq 400 "$(north POST "$(subs_path scs-a)" "$(sub_body externalId meter-24@water.example \
+        "$(sink_url patch)" '"supportedFeatures":"xyz"')")" "supportedFeatures not hex"
+    yaml_valid ProblemDetails "400 for supportedFeatures" TS29122_CommonData.yaml
+    assert_eq /supportedFeatures "$(json "$(body)" "j->'invalidParams'->0->>'param'")" "the member named"
+
+    # Exclude meter-24: GET shows it, its alerts are not made for this subscription.
+    assert_eq 415 "$(patch "$id" '[{"op":"add","path":"/excludedExternalIds","value":["'"$m24"'"]}]' \
+        application/json)" "PATCH as application/json"
+    yaml_valid ProblemDetails "415" TS29122_CommonData.yaml
+    assert_eq 204 "$(patch "$id" '[{"op":"add","path":"/excludedExternalIds","value":["'"$m24"'"]}]')" \
+        "PATCH excluding meter-24: $(body)"
+    assert_eq "" "$(body)" "no body with 204"
+    assert_eq 200 "$(north GET "$(subs_path scs-a "$id")")" "GET after the PATCH"
+    yaml_valid MonitoringEventSubscription "the patched subscription"
+    assert_eq "[\"$m24\"] 00" "$(json "$(body)" "j->>'excludedExternalIds', j->>'supportedFeatures'" | tr '|' ' ')" \
+        "excludedExternalIds and supportedFeatures in GET"
+    leave 24
+    leave 25
+    wait_for 15 "meter-25's alert" sink_count_is patch 1
+    no_more patch 1 2
+    assert_eq "$m25" "$(field "$(sink_line patch 1)" "j->'body'->'monitoringEventReports'->0->>'externalId'")" \
+        "only meter-25 is reported"
+    json "$(sink_line patch 1)" "j->'body'" >"$T/resp.body"
+    yaml_valid MonitoringNotification "the delivered notification"
+
+    # Add it back: its next alert is reported.
+    assert_eq 204 "$(patch "$id" '[{"op":"replace","path":"/addedExternalIds","value":["'"$m24"'"]}]')" \
+        "PATCH adding meter-24 back: $(body)"
+    assert_eq 200 "$(north GET "$(subs_path scs-a "$id")")" "GET after adding back"
+    assert_eq "" "$(json "$(body)" "j->>'excludedExternalIds'")" "no excludedExternalIds any more"
+    at 24 $A01
+    wait_for 15 "meter-24's returned alert" sink_count_is patch 2
+    assert_eq "$m24 RETURNED_TO_AUTHORIZED_AREA" \
+        "$(field "$(sink_line patch 2)" "j->'body'->'monitoringEventReports'->0->>'externalId', j->'body'->'monitoringEventReports'->0->>'movement'" | tr '|' ' ')" \
+        "meter-24 reported again"
+
+    # Refusals: a UE not in the group (the one 403), a member PATCH does not
+    # allow (400), a device subscription (400), an unknown subscription (404).
+    assert_eq 403 "$(patch "$id" '[{"op":"add","path":"/excludedExternalIds","value":["meter-1@water.example"]}]')" \
+        "PATCH naming a UE outside the group"
+    yaml_valid ProblemDetails "403" TS29122_CommonData.yaml
+    assert_eq 400 "$(patch "$id" '[{"op":"replace","path":"/monitorExpireTime","value":"2099-01-01T00:00:00Z"}]')" \
+        "PATCH of another member"
+    yaml_valid ProblemDetails "400 for the path" TS29122_CommonData.yaml
+    assert_eq /0/path "$(json "$(body)" "j->'invalidParams'->0->>'param'")" "the PatchItem named"
+    dev=$(sub_for 25 "$(sink_url patch)")
+    assert_eq 400 "$(patch "$dev" '[{"op":"add","path":"/excludedExternalIds","value":["'"$m25"'"]}]')" \
+        "PATCH of a device subscription"
+    yaml_valid ProblemDetails "400 for a device subscription" TS29122_CommonData.yaml
+    assert_eq 404 "$(patch no-such-sub '[{"op":"add","path":"/excludedExternalIds","value":["'"$m25"'"]}]')" \
+        "PATCH of an unknown subscription"
+    yaml_valid ProblemDetails "404" TS29122_CommonData.yaml
+}
 
 test_sigkill_while_the_sink_is_down_delivers_everything_after_restart() {
     local i ids rc=0

@@ -186,8 +186,8 @@ static void test_bad_urls_are_refused(void **state)
 
 static void test_numeric_hosts_are_refused_as_such(void **state)
 {
-    static const char *const numeric[] = {"2130706433", "0x7f000001", "0X", "127.1", "a.b.017",
-                                          "h.0x1f.", "127.0.0.1"};
+    static const char *const numeric[] = {"2130706433", "0x7f000001", "0X",       "127.1",
+                                          "a.b.017",    "h.0x1f.",    "127.0.0.1"};
     static const char *const names[] = {"scs.example", "123.example", "h.0x1g", "x0x1", "h.", ""};
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(numeric); i++)
