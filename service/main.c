@@ -197,7 +197,7 @@ static int start_services(daemon_ctx_t *d)
     bool needs_client_cert = false;
     if (has_zone(c, LG_ZONE_NORTHBOUND, &needs_client_cert)) {
         d->oauth_north = lg_oauth_new(d->db, d->signer, "northbound", LG_NORTHBOUND_AUDIENCE,
-                                      c->oauth_token_ttl_s, d->metrics);
+                                      c->oauth_token_ttl_s, true, d->metrics);
         if (d->oauth_north == NULL)
             return LG_ERR;
         d->northbound = lg_northbound_new(d->db, d->metrics, d->signer, d->oauth_north,
@@ -208,7 +208,7 @@ static int start_services(daemon_ctx_t *d)
 
     if (has_zone(c, LG_ZONE_EXPOSURE, NULL)) {
         d->oauth_exposure = lg_oauth_new(d->db, d->signer, "exposure", LG_EXPOSURE_AUDIENCE,
-                                         c->oauth_token_ttl_s, d->metrics);
+                                         c->oauth_token_ttl_s, false, d->metrics);
         if (d->oauth_exposure == NULL)
             return LG_ERR;
         d->exposure = lg_exposure_new(d->db, d->metrics, d->signer, d->oauth_exposure, c);

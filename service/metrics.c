@@ -72,6 +72,14 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
     [LG_C_DELIVERIES_RETRIED] = {"locguard_deliveries_total", "outcome=\"retried\"", NULL},
     [LG_C_DELIVERIES_GONE] = {"locguard_deliveries_total", "outcome=\"gone\"", NULL},
     [LG_C_DELIVERIES_REQUEUED] = {"locguard_deliveries_total", "outcome=\"requeue\"", NULL},
+    [LG_C_DEAD_ENDS_UNRESOLVABLE] = {"locguard_delivery_dead_ends_total",
+                                     "reason=\"unresolvable\"",
+                                     "Notifications given up early (also counted in "
+                                     "locguard_deliveries_total{outcome=\"failed\"}): a "
+                                     "destination that does not resolve or is a numeric "
+                                     "non-standard address, or that keeps answering 3xx."},
+    [LG_C_DEAD_ENDS_REDIRECT] = {"locguard_delivery_dead_ends_total", "reason=\"redirect\"",
+                                 NULL},
 };
 
 static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {

@@ -59,6 +59,7 @@ typedef enum op {
     OP_GET,    /* GET .../subscriptions/{subscriptionId} */
     OP_PUT,    /* PUT .../subscriptions/{subscriptionId} */
     OP_DELETE, /* DELETE .../subscriptions/{subscriptionId} */
+    OP_PATCH,  /* PATCH .../subscriptions/{subscriptionId}: 204 */
 } op_t;
 
 /* The parts of a T8 path, percent-decoded. */
@@ -271,7 +272,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
         reply_sql_error(c, res, err);
         goto done;
     }
-    if (c->op == OP_DELETE) {
+    if (c->op == OP_DELETE || c->op == OP_PATCH) {
         evhttp_send_reply(req, 204, "No Content", NULL);
         goto done;
     }
@@ -329,14 +330,53 @@ static void call_sql(lg_northbound_t *nb, struct evhttp_request *req, op_t op, c
 
 /* ---- requests ---- */
 
-static bool is_json(const char *content_type)
+/* Whether content_type (parameters aside) is the media type want. */
+static bool is_media_type(const char *content_type, const char *want)
 {
     if (content_type == NULL)
         return false;
     size_t len = strcspn(content_type, ";");
     while (len > 0 && content_type[len - 1] == ' ')
         len--;
-    return len == 16 && strncasecmp(content_type, "application/json", 16) == 0;
+    return len == strlen(want) && strncasecmp(content_type, want, len) == 0;
+}
+
+static bool is_json(const char *content_type)
+{
+    return is_media_type(content_type, "application/json");
+}
+
+/*
+ * Checks a PATCH body (a JSON Patch, see lg_t8_validate_patch); returns
+ * its normalised form as JSON text (the caller frees it), or replies
+ * 415/400 and returns NULL.
+ */
+static char *take_patch(struct evhttp_request *req)
+{
+    lg_invalid_param_t invalid[LG_INVALID_MAX];
+    size_t n_invalid, len;
+    const char *cause;
+    json_t *normalised;
+
+    if (!is_media_type(evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
+                       "application/json-patch+json")) {
+        lg_http_reply_problem(req, 415, "Unsupported Media Type",
+                              "send application/json-patch+json", NULL, NULL, 0, 0);
+        return NULL;
+    }
+    const char *body = lg_http_body(req, &len);
+    if (lg_t8_validate_patch(body, len, &normalised, invalid, &n_invalid, &cause) != LG_OK) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "%zu invalid parameter%s", n_invalid,
+                 n_invalid == 1 ? "" : "s");
+        lg_http_reply_problem(req, 400, "Bad Request", detail, cause, invalid, n_invalid, 0);
+        return NULL;
+    }
+    char *text = json_dumps(normalised, JSON_COMPACT);
+    json_decref(normalised);
+    if (text == NULL)
+        abort(); /* jansson fails only on out-of-memory here */
+    return text;
 }
 
 /*
@@ -427,8 +467,9 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
         free(text);
         return;
     }
-    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_PUT && method != EVHTTP_REQ_DELETE) {
-        reply_method_not_allowed(req, "GET, PUT, DELETE");
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_PUT && method != EVHTTP_REQ_DELETE &&
+        method != EVHTTP_REQ_PATCH) {
+        reply_method_not_allowed(req, "GET, PUT, PATCH, DELETE");
         return;
     }
     if (p->sub_id[0] == '\0') {
@@ -440,6 +481,11 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
         call_sql(nb, req, OP_GET, "SELECT lg_t8_sub_get($1, $2)::text", 2, v);
     } else if (method == EVHTTP_REQ_DELETE) {
         call_sql(nb, req, OP_DELETE, "SELECT lg_t8_sub_delete($1, $2)::text", 2, v);
+    } else if (method == EVHTTP_REQ_PATCH) {
+        if ((v[2] = text = take_patch(req)) == NULL)
+            return;
+        call_sql(nb, req, OP_PATCH, "SELECT lg_t8_sub_patch($1, $2, $3::jsonb)::text", 3, v);
+        free(text);
     } else {
         if ((v[2] = text = take_subscription(req)) == NULL)
             return;

@@ -741,6 +741,23 @@ static void finish(delivery_t *d, const char *outcome, int http_status, const ch
     evtimer_add(d->timer, &zero);
 }
 
+/*
+ * Ends an attempt that failed where retrying seldom helps (a name that does
+ * not resolve, a 3xx answer): a retry like any other, except that the
+ * LG_WEBHOOK_DEAD_END_ATTEMPTS-th attempt of the row gives it up, counted
+ * in counter.
+ */
+static void finish_dead_end(delivery_t *d, lg_counter_t counter, int http_status,
+                            const char *error, int64_t retry_after_s)
+{
+    if (d->attempts + 1 >= LG_WEBHOOK_DEAD_END_ATTEMPTS) {
+        lg_metrics_add(d->n->metrics, counter, 1);
+        finish(d, "failed", http_status, error, -1);
+    } else {
+        finish(d, "retry", http_status, error, retry_after_s);
+    }
+}
+
 /* ---- sending ------------------------------------------------------------------------------- */
 
 static const char *request_error_text(enum evhttp_request_error e)
@@ -866,9 +883,13 @@ static void on_response(struct evhttp_request *req, void *arg)
     else if (status == 410)
         finish(d, "gone", status, "HTTP 410 Gone", -1);
     else if (status > 0) {
+        bool is_redirect = status >= 300 && status < 400;
         snprintf(error, sizeof(error), "HTTP %d%s", status,
-                 status >= 300 && status < 400 ? " (redirects are not followed)" : "");
-        finish(d, "retry", status, error, retry_after_s);
+                 is_redirect ? " (redirects are not followed)" : "");
+        if (is_redirect)
+            finish_dead_end(d, LG_C_DEAD_ENDS_REDIRECT, status, error, retry_after_s);
+        else
+            finish(d, "retry", status, error, retry_after_s);
     } else {
         finish(d, "retry", 0, error, -1);
     }
@@ -978,7 +999,7 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
         snprintf(error, sizeof(error), "name resolution failed: %s", evutil_gai_strerror(result));
         if (res != NULL)
             evutil_freeaddrinfo(res);
-        finish(d, "retry", 0, error, -1);
+        finish_dead_end(d, LG_C_DEAD_ENDS_UNRESOLVABLE, 0, error, -1);
         return;
     }
     bool is_found = false;
@@ -1052,6 +1073,8 @@ static void accept_row(lg_notifier_t *n, const PGresult *res, int row, const int
 
     const char *err = NULL;
     if (lg_webhook_check_url(destination, &d->url, &err) != LG_OK) {
+        if (err == LG_WEBHOOK_ERR_NUMERIC_HOST)
+            lg_metrics_add(n->metrics, LG_C_DEAD_ENDS_UNRESOLVABLE, 1);
         finish(d, "failed", 0, err, -1);
         return;
     }

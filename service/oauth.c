@@ -47,16 +47,24 @@ const char lg_oauth_err_invalid_request[] = "invalid_request";
 const char lg_oauth_err_invalid_client[] = "invalid_client";
 const char lg_oauth_err_unsupported_grant_type[] = "unsupported_grant_type";
 const char lg_oauth_err_invalid_scope[] = "invalid_scope";
+const char lg_oauth_err_unauthorized_client[] = "unauthorized_client";
 const char lg_oauth_err_insufficient_scope[] = "insufficient_scope";
 
 #define AUDIENCE_MAX 255
 #define BASIC_MAX    512 /* decoded Basic credentials: "id:secret", both urlencoded */
 
-/* The client row: secret hash, space-separated scopes, subject, usable. */
+/*
+ * The client row: secret hash, space-separated scopes, subject, usable.
+ * Always one row, NULLs for an unknown client, and the same index probes
+ * whether the client exists or not (an unknown one probes scs for id -1):
+ * the refusal of an unknown client must take the time of a wrong secret.
+ */
 static const char client_sql[] =
     "SELECT c.secret_hash, array_to_string(c.scopes, ' '), s.scs_as_id,"
     " c.enabled AND coalesce(s.enabled, true)"
-    " FROM api_client c LEFT JOIN scs s ON s.id = c.scs_id WHERE c.client_id = $1";
+    " FROM (VALUES ($1::text)) AS q(client_id)"
+    " LEFT JOIN api_client c ON c.client_id = q.client_id"
+    " LEFT JOIN scs s ON s.id = coalesce(c.scs_id, -1)";
 
 /* One remembered successful secret check. */
 typedef struct cache_entry {
@@ -72,6 +80,7 @@ struct lg_oauth {
     const char *zone;                   /* the zone, in log lines */
     char *audience;                     /* aud of the tokens issued */
     int ttl_s;                          /* their lifetime */
+    bool requires_scs;                  /* only clients bound to an SCS get tokens */
     char dummy_hash[LG_TOKEN_HASH_MAX]; /* checked for unknown clients */
     cache_entry_t cache[LG_OAUTH_CACHE_SIZE];
     double budget;        /* scrypt runs available now (token bucket) */
@@ -412,7 +421,7 @@ static bool take_budget(lg_oauth_t *o, int64_t now_us)
 /* ---- the endpoint ---------------------------------------------------------------------- */
 
 lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *zone,
-                         const char *audience, int ttl_s, lg_metrics_t *metrics)
+                         const char *audience, int ttl_s, bool requires_scs, lg_metrics_t *metrics)
 {
     char dummy[LG_TOKEN_SECRET_SIZE];
     if (audience == NULL || audience[0] == '\0' || strlen(audience) > AUDIENCE_MAX || ttl_s <= 0) {
@@ -426,6 +435,7 @@ lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *zon
     o->zone = zone;
     o->audience = lg_xstrdup(audience);
     o->ttl_s = ttl_s;
+    o->requires_scs = requires_scs;
     o->budget = LG_OAUTH_SCRYPT_BURST;
     o->budget_at_us = lg_mono_us();
     if (lg_token_new_secret(dummy, sizeof(dummy)) != LG_OK ||
@@ -507,7 +517,8 @@ static void on_client(void *arg, const PGresult *res, const char *err)
     bool is_known = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
     const char *stored = is_known ? PQgetvalue(res, 0, 0) : o->dummy_hash;
     cache_key(p->r.client_id, stored, p->r.client_secret, key);
-    bool is_match = is_known && cache_hit(o, key, now_us);
+    /* The cache is searched for unknown clients too: the same work whatever the reason. */
+    bool is_match = cache_hit(o, key, now_us) && is_known;
     if (!is_match) {
         if (!take_budget(o, now_us)) {
             lg_zwarn(o->zone, p->r.client_id, "secret checks over budget (%d/s): answering 503",
@@ -526,6 +537,13 @@ static void on_client(void *arg, const PGresult *res, const char *err)
         reply_error(p->req, 401, lg_oauth_err_invalid_client, 0);
         goto out;
     }
+    bool has_scs = !PQgetisnull(res, 0, 2);
+    if (o->requires_scs && !has_scs) {
+        /* The subject would be the client id, which could equal some SCS's id. */
+        lg_zinfo(o->zone, p->r.client_id, "client bound to no SCS: no token for this zone");
+        reply_error(p->req, 400, lg_oauth_err_unauthorized_client, 0);
+        goto out;
+    }
     char scope[LG_TOKEN_SCOPE_MAX];
     const char *e = lg_oauth_grant_scope(p->r.scope, p->r.has_scope, PQgetvalue(res, 0, 1), scope,
                                          sizeof(scope));
@@ -534,7 +552,7 @@ static void on_client(void *arg, const PGresult *res, const char *err)
         reply_error(p->req, 400, e, 0);
         goto out;
     }
-    reply_token(p, PQgetisnull(res, 0, 2) ? p->r.client_id : PQgetvalue(res, 0, 2), scope);
+    reply_token(p, has_scs ? PQgetvalue(res, 0, 2) : p->r.client_id, scope);
 out:
     OPENSSL_cleanse(key, sizeof(key));
     free_pending(p);

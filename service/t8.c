@@ -11,7 +11,9 @@
 #include "locguard/t8.h"
 
 #include "locguard/jsonutil.h"
+#include "locguard/webhook.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -164,8 +166,16 @@ static bool is_authority(const char *s, size_t len)
     } else {
         const char *colon = memchr(s, ':', len);
 
+        char v4[INET_ADDRSTRLEN];
+        struct in_addr a4;
+
         host_len = colon ? (size_t)(colon - s) : len;
         if (!is_domain(s, host_len))
+            return false;
+        /* An IPv4 address only in dotted-decimal form: "2130706433" resolves nowhere. */
+        if (lg_webhook_host_is_numeric(s, host_len) &&
+            (host_len >= sizeof v4 ||
+             (memcpy(v4, s, host_len), v4[host_len] = '\0', inet_pton(AF_INET, v4, &a4) != 1)))
             return false;
     }
     if (host_len == len)
@@ -570,6 +580,51 @@ static void check_reporting(collect_t *c, json_t *root, json_t *out)
     }
 }
 
+/* ---- supportedFeatures ---- */
+
+/* The value of hex digit ch (checked by the caller). */
+static unsigned hex_value(char ch)
+{
+    return (unsigned)ch <= '9' ? (unsigned)(ch - '0') : (unsigned)((ch | 0x20) - 'a' + 10);
+}
+
+void lg_t8_negotiate_features(const char *requested, size_t len, char *out)
+{
+    static const char OURS[] = LG_T8_FEATURES;
+    static const char HEX[] = "0123456789abcdef";
+    size_t n_ours = sizeof OURS - 1;
+
+    /* Digit i from the right holds features 4i+1 .. 4i+4 on both sides. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned ours = i < n_ours ? hex_value(OURS[n_ours - 1 - i]) : 0;
+        out[len - 1 - i] = HEX[hex_value(requested[len - 1 - i]) & ours];
+    }
+    out[len] = '\0';
+}
+
+/* supportedFeatures: a SupportedFeatures string; the answer carries the negotiated one. */
+static void check_features(collect_t *c, json_t *root, json_t *out)
+{
+    char negotiated[LG_T8_FEATURES_MAX + 1];
+    const char *s;
+    size_t len;
+
+    if (!get_string(c, root, "supportedFeatures", SEV_OPTIONAL_INCORRECT, &s, &len))
+        return;
+    for (size_t i = 0; i < len; i++) {
+        if (!is_hex((unsigned char)s[i])) {
+            invalid(c, SEV_OPTIONAL_INCORRECT, "supportedFeatures", "must be hexadecimal digits");
+            return;
+        }
+    }
+    if (len > LG_T8_FEATURES_MAX) {
+        invalid(c, SEV_OPTIONAL_INCORRECT, "supportedFeatures", "at most 256 hexadecimal digits");
+        return;
+    }
+    lg_t8_negotiate_features(s, len, negotiated);
+    json_object_set_new(out, "supportedFeatures", json_stringn(negotiated, len));
+}
+
 static const char *cause_of(severity_t worst)
 {
     switch (worst) {
@@ -638,10 +693,155 @@ int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us, js
     }
     check_bool(&c, root, out, "requestTestNotification");
     check_uri(&c, root, out, "revocationNotifUri", false);
+    check_features(&c, root, out);
     check_bool(&c, root, out, "immediateRep");
     for (size_t i = 0; i < LG_ARRAY_SIZE(REFUSED); i++)
         if (json_object_get(root, REFUSED[i].name) != NULL)
             invalid(&c, SEV_OPTIONAL_INCORRECT, REFUSED[i].name, REFUSED[i].reason);
+
+done:
+    json_decref(root);
+    if (c.n_invalid > 0) {
+        json_decref(out);
+        *n_invalid = c.n_invalid;
+        *cause = cause_of(c.worst);
+        return LG_ERR;
+    }
+    *normalised = out;
+    return LG_OK;
+}
+
+/* ---- PATCH ---- */
+
+/* The two members a PATCH may change, as paths. */
+static const char *const PATCH_MEMBERS[2] = {"excludedExternalIds", "addedExternalIds"};
+
+/* Appends External Id v to list unless it is there; records a problem at ptr when v is not one. */
+static bool take_patch_id(collect_t *c, json_t *list, json_t *v, const char *ptr)
+{
+    size_t i;
+    json_t *x;
+
+    if (!json_is_string(v) || !lg_t8_is_external_id(json_string_value(v), json_string_length(v))) {
+        invalid(c, SEV_MANDATORY_INCORRECT, ptr, "must be <local id>@<domain>, at most 255 bytes");
+        return false;
+    }
+    json_array_foreach(list, i, x) if (json_equal(x, v)) return true;
+    if (json_array_size(list) >= LG_T8_PATCH_IDS_MAX) {
+        invalid(c, SEV_MANDATORY_INCORRECT, ptr, "at most 100 UEs per PATCH");
+        return false;
+    }
+    json_array_append(list, v);
+    return true;
+}
+
+/* One PatchItem at index idx, applied to out. */
+static void check_patch_item(collect_t *c, json_t *item, size_t idx, json_t *out)
+{
+    static const char *const KNOWN_OPS[] = {"add", "remove", "replace", "move", "copy", "test"};
+    json_t *op = json_object_get(item, "op"), *path = json_object_get(item, "path");
+    json_t *value = json_object_get(item, "value");
+    char ptr[48];
+    int member = -1;
+    bool is_append = false;
+
+    if (!json_is_object(item)) {
+        snprintf(ptr, sizeof ptr, "%zu", idx);
+        invalid(c, SEV_MSG_FORMAT, ptr, "must be a PatchItem object");
+        return;
+    }
+    snprintf(ptr, sizeof ptr, "%zu/op", idx);
+    const char *op_s = json_string_value(op);
+    bool is_known_op = false;
+    for (size_t i = 0; op_s != NULL && i < LG_ARRAY_SIZE(KNOWN_OPS); i++)
+        is_known_op = is_known_op || strcmp(op_s, KNOWN_OPS[i]) == 0;
+    if (!is_known_op) {
+        invalid(c, op == NULL ? SEV_MANDATORY_MISSING : SEV_MANDATORY_INCORRECT, ptr,
+                "must be a JSON Patch operation");
+        return;
+    }
+    bool is_replace = strcmp(op_s, "replace") == 0;
+    if (!is_replace && strcmp(op_s, "add") != 0) {
+        invalid(c, SEV_MANDATORY_INCORRECT, ptr,
+                "not supported: only add and replace of excludedExternalIds / addedExternalIds");
+        return;
+    }
+    snprintf(ptr, sizeof ptr, "%zu/path", idx);
+    const char *path_s = json_string_value(path);
+    for (int i = 0; path_s != NULL && i < 2; i++) {
+        size_t n = strlen(PATCH_MEMBERS[i]);
+        if (path_s[0] == '/' && strncmp(path_s + 1, PATCH_MEMBERS[i], n) == 0) {
+            if (path_s[n + 1] == '\0') {
+                member = i;
+            } else if (strcmp(path_s + n + 1, "/-") == 0 && !is_replace) {
+                member = i;
+                is_append = true;
+            }
+        }
+    }
+    if (member < 0) {
+        invalid(c, path == NULL ? SEV_MANDATORY_MISSING : SEV_MANDATORY_INCORRECT, ptr,
+                "must be /excludedExternalIds or /addedExternalIds (or .../- to add one)");
+        return;
+    }
+    snprintf(ptr, sizeof ptr, "%zu/value", idx);
+    json_t *list = json_object_get(out, PATCH_MEMBERS[member]);
+    if (list == NULL || is_replace) {
+        list = json_array();
+        json_object_set_new(out, PATCH_MEMBERS[member], list);
+    }
+    if (is_append) {
+        take_patch_id(c, list, value, ptr);
+        return;
+    }
+    if (!json_is_array(value) || json_array_size(value) == 0) {
+        invalid(c, value == NULL ? SEV_MANDATORY_MISSING : SEV_MANDATORY_INCORRECT, ptr,
+                "must be an array of 1 or more External Ids");
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(value, i, v)
+    {
+        char item_ptr[72];
+        snprintf(item_ptr, sizeof item_ptr, "%s/%zu", ptr, i);
+        if (!take_patch_id(c, list, v, item_ptr))
+            return;
+    }
+}
+
+int lg_t8_validate_patch(const char *body, size_t len, json_t **normalised,
+                         lg_invalid_param_t *invalid_params, size_t *n_invalid, const char **cause)
+{
+    collect_t c = {.invalid = invalid_params};
+    json_error_t jerr;
+    json_t *root = NULL, *out = NULL, *item;
+    char reason[96];
+    size_t i;
+
+    *normalised = NULL;
+    *n_invalid = 0;
+    *cause = NULL;
+    if (!lg_json_depth_ok(body, len, MAX_DEPTH)) {
+        invalid(&c, SEV_MSG_FORMAT, NULL, "nested deeper than 32 levels");
+        goto done;
+    }
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (root == NULL) {
+        snprintf(reason, sizeof reason, "%s at byte %d",
+                 json_error_code(&jerr) == json_error_duplicate_key ? "duplicate member"
+                                                                    : "malformed JSON",
+                 jerr.position);
+        invalid(&c, SEV_MSG_FORMAT, NULL, reason);
+        goto done;
+    }
+    if (!json_is_array(root) || json_array_size(root) == 0) {
+        invalid(&c, SEV_MSG_FORMAT, NULL, "must be a JSON Patch: an array of 1 or more PatchItems");
+        goto done;
+    }
+    out = json_object();
+    json_array_foreach(root, i, item) check_patch_item(&c, item, i, out);
+    /* A list emptied by nothing cannot happen: each item adds at least one id or fails. */
 
 done:
     json_decref(root);

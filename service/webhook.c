@@ -27,6 +27,7 @@
 #define BACKOFF_MAX_MS  (INT64_C(1) << 31) /* about 24 days: keeps the jitter product in 64 bits */
 
 const char LG_WEBHOOK_ERR_NOT_ALLOWED[] = "destination not allowed";
+const char LG_WEBHOOK_ERR_NUMERIC_HOST[] = "destination host is a numeric non-standard address";
 static const char err_bad_url[] = "destination is not a valid URL";
 static const char err_not_https[] = "destination is not https";
 static const char err_userinfo[] = "destination has user information";
@@ -163,6 +164,29 @@ done:
     return is_valid;
 }
 
+bool lg_webhook_host_is_numeric(const char *host, size_t len)
+{
+    if (len > 0 && host[len - 1] == '.')
+        len--;
+    size_t start = len;
+    while (start > 0 && host[start - 1] != '.')
+        start--;
+    const char *label = host + start;
+    size_t n = len - start;
+    if (n == 0)
+        return false;
+    if (n >= 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X')) {
+        for (size_t i = 2; i < n; i++)
+            if (!isxdigit((unsigned char)label[i]))
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)label[i]))
+            return false;
+    return true;
+}
+
 int lg_webhook_check_url(const char *url, lg_webhook_dest_t *out, const char **err)
 {
     int rc = LG_ERR;
@@ -212,6 +236,10 @@ int lg_webhook_check_url(const char *url, lg_webhook_dest_t *out, const char **e
         }
         struct in_addr a4;
         out->is_ip_literal = inet_pton(AF_INET, out->host, &a4) == 1;
+        if (!out->is_ip_literal && lg_webhook_host_is_numeric(out->host, strlen(out->host))) {
+            *err = LG_WEBHOOK_ERR_NUMERIC_HOST;
+            goto failed;
+        }
     }
     out->port = port < 0 ? 443 : port;
     if (out->port == 443)

@@ -1140,7 +1140,8 @@ AS $fn$
                                     WHERE g.id = gr.group_id)))
 $fn$;
 
--- lg_admin_grant_add {scsAsId, service?, externalId | externalGroupId}
+-- lg_admin_grant_add {scsAsId, service?, externalId | externalGroupId}: add
+-- a grant; a device grant also lifts the exclusion its removal left.
 CREATE OR REPLACE FUNCTION lg_admin_grant_add(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -1156,19 +1157,37 @@ BEGIN
     IF gr.id IS NULL THEN
         PERFORM lg_admin_fail('23505', 'this grant already exists', 'scsAsId');
     END IF;
+    -- Granting the device again lifts what removing its grant excluded.
+    DELETE FROM scs_grant_exclusion x WHERE x.scs_id = t.scs_id AND x.ue_id = t.ue_id;
     RETURN lg_admin_grant_json(gr);
 END
 $fn$;
 
 -- lg_admin_grant_remove {scsAsId, service?, externalId | externalGroupId}:
--- remove a grant (existing subscriptions stop getting reports: alerts are
--- authorized against the grants when they are made).
+-- remove a grant; the removal is final for what the grant let through:
+--   - a device grant: the SCS may no longer learn about the device through
+--     any subscription (scs_grant_exclusion, until the device is granted
+--     again): its subscriptions to the device end (GRANT_REMOVED), its
+--     group subscriptions go on without the member, and every pending alert
+--     of the SCS about the device is dropped;
+--   - a group grant: its subscriptions to the group end (GRANT_REMOVED) and
+--     their pending rows are dropped.
+-- Each subscription ended gets the TS 29.122 notice of a subscription the
+-- SCEF cancelled: a MonitoringNotification {subscription, cancelInd: true}
+-- queued to its notificationDestination (TS 29.122 has no notice of a
+-- removed authorization to send to revocationNotifUri: ConsentRevocNotif
+-- says the user revoked a consent, which is not what happened). Returns
+-- {"subscriptionsEnded": n, "notificationsDropped": n}; P0002 when there
+-- is no such grant.
 CREATE OR REPLACE FUNCTION lg_admin_grant_remove(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
     t record := lg_admin_grant_target(args);
+    v_subs bigint[];
+    n_ended int;
+    n_dropped int;
 BEGIN
     DELETE FROM scs_grant g
      WHERE g.scs_id = t.scs_id AND g.service = t.service
@@ -1176,7 +1195,41 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM lg_admin_fail('P0002', 'grant not found', 'scsAsId');
     END IF;
-    RETURN NULL;
+    IF t.ue_id IS NOT NULL THEN
+        INSERT INTO scs_grant_exclusion (scs_id, ue_id) VALUES (t.scs_id, t.ue_id)
+        ON CONFLICT DO NOTHING;
+    END IF;
+
+    -- The live subscriptions the grant was for, locked as lg_outbox_enqueue locks them.
+    SELECT array_agg(s.id ORDER BY s.id) INTO v_subs
+      FROM (SELECT s1.id FROM subscription s1
+             WHERE s1.scs_id = t.scs_id AND s1.status = 'active'
+               AND s1.ue_id IS NOT DISTINCT FROM t.ue_id
+               AND s1.group_id IS NOT DISTINCT FROM t.group_id
+             ORDER BY s1.id
+               FOR NO KEY UPDATE) s;
+    UPDATE notification_outbox o
+       SET status = 'dropped', last_error = 'grant removed',
+           lease_owner = NULL, lease_until = NULL
+     WHERE o.status = 'pending'
+       AND (o.subscription_id = ANY (v_subs)
+            OR (t.ue_id IS NOT NULL AND o.scs_id = t.scs_id AND o.ue_id = t.ue_id
+                AND o.kind = 'alert'));
+    GET DIAGNOSTICS n_dropped = ROW_COUNT;
+    UPDATE subscription s
+       SET status = 'ended', ended_reason = 'GRANT_REMOVED', updated_at = now()
+     WHERE s.id = ANY (v_subs);
+    GET DIAGNOSTICS n_ended = ROW_COUNT;
+
+    INSERT INTO notification_outbox (subscription_id, scs_id, ue_id, kind, destination, payload)
+    SELECT s.id, s.scs_id, s.ue_id, 'revocation', s.notification_destination,
+           jsonb_build_object('subscription', lg_sub_self(k.scs_as_id, s.sub_id),
+                              'cancelInd', true)
+      FROM subscription s
+      JOIN scs k ON k.id = s.scs_id
+     WHERE s.id = ANY (v_subs)
+     ORDER BY s.id;
+    RETURN jsonb_build_object('subscriptionsEnded', n_ended, 'notificationsDropped', n_dropped);
 END
 $fn$;
 

@@ -67,13 +67,46 @@ BEGIN
 END
 $fn$;
 
--- lg_t8_target: validate a normalised request and check the SCS may
--- monitor its target; returns the subscription row to store (id, sub_id
--- and counters unset) or raises 22023 (HINT = member) / the refusal.
+-- lg_t8_may_monitor: whether SCS p_scs may subscribe to the device
+-- (p_is_device) or group p_target; p_scs and p_target are NULL when the
+-- lookup found nothing (an unknown or disabled SCS, an unknown device or
+-- group), p_may_be_monitored is the device's monitoring_allowed.
 --   device: exists, monitoring_allowed, grant for the device, valid
 --           location-monitoring consent for this SCS (or any SCS);
 --   group:  exists, grant for the group (members are checked one by one
 --           when reports are made).
+-- The refusal must not tell its reasons apart, not even by its timing, so
+-- every lookup runs whatever fails before it: a missing SCS, device or
+-- group is looked up as id -1, which matches nothing through the same
+-- index probes, each check is its own statement (an AND would stop at the
+-- first false), and the decision is made at the end from all the answers.
+CREATE OR REPLACE FUNCTION lg_t8_may_monitor(p_scs bigint, p_is_device boolean, p_target bigint,
+                                             p_may_be_monitored boolean)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_scs bigint := coalesce(p_scs, -1);
+    v_target bigint := coalesce(p_target, -1);
+    v_device bigint := CASE WHEN p_is_device THEN v_target END;
+    v_group bigint := CASE WHEN p_is_device THEN NULL ELSE v_target END;
+    has_grant boolean;
+    has_consent boolean;
+BEGIN
+    has_grant := lg_grant_exists(v_scs, v_device, v_group);
+    -- A group's members are checked when reports are made; the probe runs anyway.
+    has_consent := lg_consent_valid(v_target, v_scs, 'location-monitoring', now())
+                   OR NOT p_is_device;
+    RETURN p_scs IS NOT NULL AND p_target IS NOT NULL
+           AND (coalesce(p_may_be_monitored, false) OR NOT p_is_device)
+           AND has_grant AND has_consent;
+END
+$fn$;
+
+-- lg_t8_target: validate a normalised request and check the SCS may
+-- monitor its target; returns the subscription row to store (id, sub_id
+-- and counters unset) or raises 22023 (HINT = member) / the refusal
+-- (lg_t8_may_monitor decides).
 CREATE OR REPLACE FUNCTION lg_t8_target(p_scs_as_id text, p_req jsonb)
 RETURNS subscription
 LANGUAGE plpgsql
@@ -92,6 +125,7 @@ DECLARE
     u ue;
     g ue_group;
     s subscription;
+    v_ok boolean;
 BEGIN
     PERFORM lg_admin_bool(p_req, 'requestTestNotification', false);
     PERFORM lg_admin_bool(p_req, 'immediateRep', false);
@@ -119,23 +153,17 @@ BEGIN
                               'monitorExpireTime');
     END IF;
 
+    -- Every lookup runs, whatever fails (see lg_t8_may_monitor).
     SELECT * INTO k FROM scs WHERE scs_as_id = p_scs_as_id AND enabled;
-    -- Positions only for an SCS allowed them (the refusal reveals nothing).
-    IF v_acc = 'GEO_AREA' AND NOT coalesce(k.geo_area_allowed, false) THEN
-        PERFORM lg_t8_refuse();
-    END IF;
     IF v_ext IS NOT NULL THEN
         SELECT * INTO u FROM ue WHERE external_id = v_ext;
-        IF k.id IS NULL OR u.id IS NULL OR NOT u.monitoring_allowed
-           OR NOT lg_grant_exists(k.id, u.id, NULL)
-           OR NOT lg_consent_valid(u.id, k.id, 'location-monitoring', now()) THEN
-            PERFORM lg_t8_refuse();
-        END IF;
     ELSE
         SELECT * INTO g FROM ue_group WHERE external_group_id = v_grp;
-        IF k.id IS NULL OR g.id IS NULL OR NOT lg_grant_exists(k.id, NULL, g.id) THEN
-            PERFORM lg_t8_refuse();
-        END IF;
+    END IF;
+    -- Positions only for an SCS allowed them; decided with the rest, at the end.
+    v_ok := lg_t8_may_monitor(k.id, v_ext IS NOT NULL, coalesce(u.id, g.id), u.monitoring_allowed);
+    IF NOT v_ok OR (v_acc = 'GEO_AREA' AND NOT coalesce(k.geo_area_allowed, false)) THEN
+        PERFORM lg_t8_refuse();
     END IF;
 
     s.scs_id := k.id;
@@ -205,6 +233,7 @@ BEGIN
                 OR l.ue_id IN (SELECT gm.ue_id FROM ue_group_member gm
                                 WHERE gm.group_id = s.group_id))
            AND u.monitoring_allowed
+           AND lg_grant_covers(s.scs_id, s.ue_id, s.group_id, l.ue_id)
            AND lg_consent_valid(l.ue_id, s.scs_id, 'location-monitoring', now());
         IF r.sub IS NOT NULL THEN
             PERFORM lg_outbox_enqueue(r.sub, r.ue, r.ts, r.cell, r.pos, r.unc,
@@ -300,6 +329,61 @@ BEGIN
        SET status = 'dropped', last_error = 'subscription deleted',
            lease_owner = NULL, lease_until = NULL
      WHERE subscription_id = s.id AND status = 'pending';
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_t8_sub_patch: PATCH .../subscriptions/{subscriptionId}: partial
+-- cancellation and addition of UEs of an active group subscription (TS
+-- 29.122, a JSON Patch that the daemon reduces to p_patch =
+-- {excludedExternalIds?, addedExternalIds?}). The subscription's
+-- excludedExternalIds (kept in its request, so GET shows it) becomes the
+-- old ones plus the excluded minus the added; excluded members are no
+-- longer reported by it (lg_alerts_to_outbox) and their pending reports
+-- are dropped. Every id must name a member of the group: otherwise the one
+-- refusal (lg_t8_refuse). 22023 for a subscription that is not to a group.
+-- NULL (204), or P0002.
+CREATE OR REPLACE FUNCTION lg_t8_sub_patch(p_scs_as_id text, p_sub_id text, p_patch jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    s subscription := lg_t8_sub_find(p_scs_as_id, p_sub_id, true);
+    v_excl text[] := ARRAY(SELECT jsonb_array_elements_text(
+                               coalesce(p_patch -> 'excludedExternalIds', '[]')));
+    v_add text[] := ARRAY(SELECT jsonb_array_elements_text(
+                              coalesce(p_patch -> 'addedExternalIds', '[]')));
+    v_now text[];
+    n_members int;
+BEGIN
+    IF s.group_id IS NULL THEN
+        PERFORM lg_admin_fail('22023',
+            'only the UEs of a group subscription (externalGroupId) can be added or excluded',
+            'externalGroupId');
+    END IF;
+    SELECT count(*) INTO n_members
+      FROM ue u JOIN ue_group_member m ON m.ue_id = u.id AND m.group_id = s.group_id
+     WHERE u.external_id = ANY (v_excl || v_add);
+    IF n_members <> cardinality(ARRAY(SELECT DISTINCT x FROM unnest(v_excl || v_add) x)) THEN
+        PERFORM lg_t8_refuse();
+    END IF;
+    v_now := ARRAY(SELECT DISTINCT x
+                     FROM unnest(ARRAY(SELECT jsonb_array_elements_text(
+                                           coalesce(s.request -> 'excludedExternalIds', '[]')))
+                                 || v_excl) x
+                    WHERE x <> ALL (v_add)
+                    ORDER BY x);
+    UPDATE subscription x
+       SET request = CASE WHEN cardinality(v_now) > 0
+                          THEN x.request || jsonb_build_object('excludedExternalIds', to_jsonb(v_now))
+                          ELSE x.request - 'excludedExternalIds' END,
+           updated_at = now()
+     WHERE x.id = s.id;
+    UPDATE notification_outbox o
+       SET status = 'dropped', last_error = 'UE excluded from the group subscription',
+           lease_owner = NULL, lease_until = NULL
+     WHERE o.subscription_id = s.id AND o.status = 'pending' AND o.kind = 'alert'
+       AND o.ue_id IN (SELECT u.id FROM ue u WHERE u.external_id = ANY (v_now));
     RETURN NULL;
 END
 $fn$;

@@ -38,6 +38,22 @@ AS $fn$
                            OR (p_ue IS NULL AND g.group_id = p_group)))
 $fn$;
 
+-- lg_grant_covers: whether SCS p_scs may get reports about device p_ue
+-- through a subscription to the device p_sub_ue or (p_sub_ue NULL) the
+-- group p_sub_group: the SCS holds the grant the subscription needs (for
+-- the device, or for the group) and its grant for p_ue was not removed
+-- (scs_grant_exclusion: a removed device grant also ends what a group
+-- grant would let through).
+CREATE OR REPLACE FUNCTION lg_grant_covers(p_scs bigint, p_sub_ue bigint, p_sub_group bigint,
+                                           p_ue bigint)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT lg_grant_exists(p_scs, p_sub_ue, p_sub_group)
+           AND NOT EXISTS (SELECT 1 FROM scs_grant_exclusion x
+                            WHERE x.scs_id = p_scs AND x.ue_id = p_ue)
+$fn$;
+
 -- lg_sub_self: the relative self link of a subscription (the C side makes
 -- it absolute).
 CREATE OR REPLACE FUNCTION lg_sub_self(p_scs_as_id text, p_sub_id text)
@@ -210,11 +226,12 @@ BEGIN
                    CASE a.kind WHEN 'left' THEN 'LEFT_AUTHORIZED_AREA'
                                ELSE 'RETURNED_TO_AUTHORIZED_AREA' END AS move
               FROM alert a
-              JOIN LATERAL (SELECT s1.id, s1.scs_id, s1.ue_id, s1.group_id
+              JOIN LATERAL (SELECT s1.id, s1.scs_id, s1.ue_id, s1.group_id, NULL::jsonb AS excluded
                               FROM subscription s1
                              WHERE s1.status = 'active' AND s1.ue_id = a.ue_id
                             UNION ALL
-                            SELECT s2.id, s2.scs_id, s2.ue_id, s2.group_id
+                            SELECT s2.id, s2.scs_id, s2.ue_id, s2.group_id,
+                                   s2.request -> 'excludedExternalIds'
                               FROM ue_group_member gm
                               JOIN subscription s2
                                 ON s2.group_id = gm.group_id AND s2.status = 'active'
@@ -222,7 +239,8 @@ BEGIN
               JOIN ue u ON u.id = a.ue_id
              WHERE a.id = ANY (p_alert_ids)
                AND u.monitoring_allowed
-               AND lg_grant_exists(s.scs_id, s.ue_id, s.group_id)
+               AND NOT coalesce(s.excluded ? u.external_id, false)
+               AND lg_grant_covers(s.scs_id, s.ue_id, s.group_id, a.ue_id)
                AND lg_consent_valid(a.ue_id, s.scs_id, 'location-monitoring', now())) x;
     IF v_sub IS NULL THEN
         RETURN 0;
@@ -236,8 +254,9 @@ $fn$;
 -- UPDATE SKIP LOCKED), so two daemons never lease the same row. First ends
 -- the subscriptions past their monitorExpireTime. Alert rows are checked
 -- again at delivery time: when the device's consent for the SCS is no
--- longer valid or it may no longer be monitored, the row is 'dropped' and
--- not returned. Rows for a destination in p_skip (the notifier's
+-- longer valid, it may no longer be monitored, or the SCS no longer holds
+-- the grant its subscription needs for it (lg_grant_covers), the row is
+-- 'dropped' and not returned. Rows for a destination in p_skip (the notifier's
 -- destinations on hold, or with every slot and waiting place taken) are not
 -- leased: leased, they could only be handed back, one outcome query each.
 CREATE OR REPLACE FUNCTION lg_outbox_lease(p_owner text, p_limit int, p_lease_s int,
@@ -253,7 +272,7 @@ AS $fn$
      WHERE s.status = 'active' AND s.expires_at <= now();
 
     WITH cand AS MATERIALIZED (
-        SELECT o.id, o.kind, o.ue_id, o.scs_id
+        SELECT o.id, o.kind, o.ue_id, o.scs_id, o.subscription_id
           FROM notification_outbox o
          WHERE o.status = 'pending' AND o.next_attempt_at <= now()
            AND (o.lease_until IS NULL OR o.lease_until < now())
@@ -263,16 +282,22 @@ AS $fn$
            FOR UPDATE OF o SKIP LOCKED
     ),
     bad AS MATERIALIZED (
-        SELECT c.id
+        SELECT c.id,
+               CASE WHEN u.id IS NULL OR NOT u.monitoring_allowed
+                         OR NOT lg_consent_valid(c.ue_id, c.scs_id, 'location-monitoring', now())
+                    THEN 'consent no longer valid'
+                    ELSE 'grant removed' END AS reason
           FROM cand c
           LEFT JOIN ue u ON u.id = c.ue_id
+          LEFT JOIN subscription s ON s.id = c.subscription_id
          WHERE c.kind = 'alert'
            AND (u.id IS NULL OR NOT u.monitoring_allowed
-                OR NOT lg_consent_valid(c.ue_id, c.scs_id, 'location-monitoring', now()))
+                OR NOT lg_consent_valid(c.ue_id, c.scs_id, 'location-monitoring', now())
+                OR NOT lg_grant_covers(c.scs_id, s.ue_id, s.group_id, c.ue_id))
     ),
     dropped AS (
         UPDATE notification_outbox o
-           SET status = 'dropped', last_error = 'consent no longer valid',
+           SET status = 'dropped', last_error = bad.reason,
                lease_owner = NULL, lease_until = NULL
           FROM bad
          WHERE o.id = bad.id

@@ -47,6 +47,10 @@ typedef enum lg_counter {
     LG_C_DELIVERIES_GONE,       /* notifications answered 410 Gone: their subscription ends */
     LG_C_DELIVERIES_REQUEUED,   /* leased notifications put back unsent (destination on hold
                                    or busy): not an attempt */
+    LG_C_DEAD_ENDS_UNRESOLVABLE,/* notifications given up because their destination's name
+                                   does not resolve or is a numeric non-standard address */
+    LG_C_DEAD_ENDS_REDIRECT,    /* notifications given up because their destination kept
+                                   answering 3xx */
     LG_COUNTER_COUNT
 } lg_counter_t;
 

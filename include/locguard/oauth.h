@@ -37,6 +37,7 @@ extern const char lg_oauth_err_invalid_request[];        /* "invalid_request", 4
 extern const char lg_oauth_err_invalid_client[];         /* "invalid_client", 401 */
 extern const char lg_oauth_err_unsupported_grant_type[]; /* "unsupported_grant_type", 400 */
 extern const char lg_oauth_err_invalid_scope[];          /* "invalid_scope", 400 */
+extern const char lg_oauth_err_unauthorized_client[];    /* "unauthorized_client", 400 */
 /* RFC 6750 §3.1: lg_oauth_check_bearer's out->err for a valid token without the scope (403). */
 extern const char lg_oauth_err_insufficient_scope[];
 
@@ -77,12 +78,16 @@ const char *lg_oauth_grant_scope(const char *requested, bool has_scope, const ch
  * Creates the token endpoint of a zone (zone: a static string naming it in
  * log lines, "northbound" or "exposure"). db, signer and metrics must
  * outlive it; it issues tokens for audience (copied) valid ttl_s seconds.
- * Returns NULL
- * when the random source fails (it hashes a dummy secret at start-up, so
- * unknown clients cost the same as known ones).
+ * A token's subject is the SCS/AS id of the client's SCS when the client
+ * was bound to one (`client add --scs`), else the client id; with
+ * requires_scs (the northbound zone, whose API takes the subject as the
+ * caller's scsAsId) a client bound to no SCS gets no token: 400
+ * unauthorized_client, so a client id can never pass for an SCS id.
+ * Returns NULL when the random source fails (it hashes a dummy secret at
+ * start-up, so unknown clients cost the same as known ones).
  */
 lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *zone,
-                         const char *audience, int ttl_s, lg_metrics_t *metrics);
+                         const char *audience, int ttl_s, bool requires_scs, lg_metrics_t *metrics);
 
 /*
  * Frees it, wiping the cache. Accepts NULL. Lookups under way hold a

@@ -28,6 +28,20 @@
 #define LG_T8_REP_PERIOD_MIN_S 60
 #define LG_T8_REP_PERIOD_MAX_S 31536000
 
+/*
+ * The MonitoringEvent API features this SCEF supports, as a TS 29.500
+ * §6.6 SupportedFeatures bitmask (hex, the last character holding features
+ * 1 to 4). None of the optional features of TS 29.122 table 5.3.4-1 is
+ * supported yet: negotiation answers zeros.
+ */
+#define LG_T8_FEATURES ""
+
+/* Longest supportedFeatures string accepted (1024 features). */
+#define LG_T8_FEATURES_MAX 256
+
+/* Most UEs one PATCH may add or exclude. */
+#define LG_T8_PATCH_IDS_MAX 100
+
 /* Bounds of a POINT_UNCERTAINTY_CIRCLE's uncertainty (its radius, metres). */
 #define LG_T8_AREA_RADIUS_MIN_M 1
 #define LG_T8_AREA_RADIUS_MAX_M 20000000
@@ -98,7 +112,8 @@ extern const char lg_t8_cause_optional_incorrect[]; /* "OPTIONAL_IE_INCORRECT" *
  *                              shape, point {lon, lat} and uncertainty, or
  *                              shape and pointList; numbers as reals]},
  *                              repPeriod?;
- * *n_invalid is 0 and *cause NULL.
+ * supportedFeatures? (the features both sides support, see
+ * lg_t8_negotiate_features); *n_invalid is 0 and *cause NULL.
  *
  * Otherwise returns LG_ERR with *normalised NULL, *n_invalid the number of
  * problems found (> 0), the first LG_INVALID_MAX of them in invalid (which
@@ -110,6 +125,33 @@ extern const char lg_t8_cause_optional_incorrect[]; /* "OPTIONAL_IE_INCORRECT" *
  * unsupported monitoringType included), else OPTIONAL_IE_INCORRECT. Never
  * aborts on bad input.
  */
+/*
+ * TS 29.500 §6.6.2 feature negotiation: writes to out (room for len + 1
+ * bytes) the SupportedFeatures the answer carries: the requested string
+ * (len hex digits, checked by the caller) with every feature this SCEF
+ * does not support (LG_T8_FEATURES) cleared, as long as the request's.
+ */
+void lg_t8_negotiate_features(const char *requested, size_t len, char *out);
+
+/*
+ * Checks the body of a PATCH of an individual subscription: a JSON Patch
+ * (RFC 6902, application/json-patch+json) array of 1 or more PatchItem
+ * objects that, as TS29122_MonitoringEvent.yaml says, partially cancel or
+ * add UEs of an active group subscription: op "add" or "replace" with path
+ * "/excludedExternalIds" or "/addedExternalIds" and a value array of 1 to
+ * LG_T8_PATCH_IDS_MAX External Ids, or op "add" with path
+ * "/excludedExternalIds/-" or "/addedExternalIds/-" and one External Id.
+ * On success returns LG_OK and *normalised (the caller's) is
+ * {"excludedExternalIds": [...]?, "addedExternalIds": [...]?}, the ids in
+ * patch order without duplicates (a later item of the same path replaces
+ * the list when its op is "replace"). Errors as
+ * lg_t8_validate_subscription's, the params pointing into the array
+ * ("/0/path").
+ */
+LG_MUST_CHECK int lg_t8_validate_patch(const char *body, size_t len, json_t **normalised,
+                                       lg_invalid_param_t *invalid, size_t *n_invalid,
+                                       const char **cause);
+
 LG_MUST_CHECK int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us,
                                               json_t **normalised, lg_invalid_param_t *invalid,
                                               size_t *n_invalid, const char **cause);

@@ -23,8 +23,18 @@
 #define LG_WEBHOOK_HOST_MAX   256
 #define LG_WEBHOOK_TARGET_MAX 2048
 
+/*
+ * A notification whose attempt ends where retrying seldom helps (the
+ * destination's name does not resolve, or it answers 3xx, a redirect that
+ * is never followed) fails at its LG_WEBHOOK_DEAD_END_ATTEMPTS-th attempt
+ * (earlier failed attempts of any kind count) instead of being retried for
+ * [delivery] retry_max_age_s.
+ */
+#define LG_WEBHOOK_DEAD_END_ATTEMPTS 5
+
 /* Error strings (compare by pointer). */
-extern const char LG_WEBHOOK_ERR_NOT_ALLOWED[]; /* "destination not allowed" */
+extern const char LG_WEBHOOK_ERR_NOT_ALLOWED[];  /* "destination not allowed" */
+extern const char LG_WEBHOOK_ERR_NUMERIC_HOST[]; /* a host that ends in a number */
 
 /* A destination URL taken apart by lg_webhook_check_url. */
 typedef struct lg_webhook_dest {
@@ -56,8 +66,22 @@ bool lg_webhook_verify(const char *secret, const char *msg_id, const char *times
                        const char *body, size_t len, const char *signature_header);
 
 /*
+ * True when the host name (len bytes, no brackets) ends in a number as the
+ * WHATWG URL standard reads it: its last label (a trailing dot ignored) is
+ * all decimal digits, or "0x" / "0X" and hex digits. Browsers and many
+ * resolvers take such a host for an IPv4 address in another form
+ * ("2130706433", "0x7f000001", "127.1" are 127.0.0.1) while DNS has no such
+ * name: a destination may name an IPv4 address only in dotted-decimal
+ * form. Also true for a dotted-decimal address itself; callers ask it of
+ * hosts that are not one.
+ */
+bool lg_webhook_host_is_numeric(const char *host, size_t len);
+
+/*
  * Checks a destination URL: parses it (evhttp_uri_parse, strict), requires
- * the https scheme, a host, no userinfo, a port in 1..65535, and fills out.
+ * the https scheme, a host, no userinfo, a port in 1..65535, a host that is
+ * an address literal or a name that does not end in a number
+ * (lg_webhook_host_is_numeric: LG_WEBHOOK_ERR_NUMERIC_HOST), and fills out.
  * Whether the host's addresses are allowed is decided after resolution with
  * lg_webhook_addr_is_private. On refusal returns LG_ERR and sets *err to a
  * constant string (never containing the URL).

@@ -152,6 +152,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    /* The same bytes as a PATCH body: only the two members, each a non-empty id list. */
+    if (lg_t8_validate_patch((const char *)data, size, &out, invalid, &n_invalid, &cause) ==
+        LG_OK) {
+        const char *key;
+        json_t *list;
+        CHECK(out != NULL && n_invalid == 0 && json_object_size(out) >= 1);
+        json_object_foreach(out, key, list)
+        {
+            CHECK(strcmp(key, "excludedExternalIds") == 0 || strcmp(key, "addedExternalIds") == 0);
+            CHECK(json_array_size(list) >= 1 && json_array_size(list) <= LG_T8_PATCH_IDS_MAX);
+        }
+        json_decref(out);
+    } else {
+        CHECK(out == NULL && n_invalid > 0 && cause != NULL);
+    }
+
     (void)lg_t8_is_external_id((const char *)data, size);
     (void)lg_t8_is_notification_uri((const char *)data, size);
     return 0;

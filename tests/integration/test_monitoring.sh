@@ -30,7 +30,7 @@ setup() {
     add_cells "$(printf 'ecgi:001-01:%s,EUTRA,"%s"\n' \
         $A01 "$(rect_wkt 2.34 48.84 2.36 48.86)" $B01 "$(rect_wkt 2.34 49.29 2.36 49.31)")"
     local i
-    for i in $(seq 1 20); do
+    for i in $(seq 1 25); do
         if [ "$i" = 3 ]; then
             ctl device add --supi "imsi-$(supi 3)" --external-id meter-3@water.example \
                 --mobility fixed --no-monitoring >/dev/null
@@ -46,7 +46,7 @@ setup() {
     add_client client-b scs-b
     add_client client-strict scs-strict
     add_client client-noscope scs-a other-scope
-    for i in $(seq 1 20); do
+    for i in $(seq 1 25); do
         [ "$i" = 2 ] && continue
         ctl grant scs-a --device "meter-$i@water.example" >/dev/null
         ctl consent grant "meter-$i@water.example" --purpose location-monitoring --scs scs-a >/dev/null
@@ -123,6 +123,26 @@ test_token_endpoint_client_credentials() {
         "GET without a token"
     login client-noscope
     assert_eq 403 "$(north GET "$(subs_path scs-a)")" "GET with a token without monitoring-event"
+}
+
+test_client_id_never_passes_for_an_scs_id() {
+    local out secret st
+    # A client named like SCS scs-b but bound to no SCS: no northbound token.
+    out=$(ctl client add scs-b --scope monitoring-event 2>/dev/null) || fail "client add scs-b: $out"
+    secret=$(printf '%s\n' "$out" | awk '$1 == "clientSecret" { print $2 }')
+    st=$(token_request scs-b "$secret")
+    assert_eq 400 "$st" "token for a client bound to no SCS: $(body)"
+    assert_eq unauthorized_client "$(json "$(body)" "j->>'error'")" "its error"
+    # A client bound to scs-a acts as scs-a only, whatever its name.
+    out=$(ctl client add scs-b-bound --scope monitoring-event --scs scs-a 2>/dev/null) ||
+        fail "client add scs-b-bound: $out"
+    printf '%s\n' "$out" | awk '$1 == "clientSecret" { print $2 }' >"$T/client.scs-b-bound.secret"
+    login scs-b-bound
+    assert_eq scs-a "$(json "$(cut -d. -f2 "$T/token.scs-b-bound" | tr '_-' '/+' |
+        awk '{ n = length($0) % 4; if (n) $0 = $0 substr("===", 1, 4 - n); print }' | base64 -d)" "j->>'sub'")" \
+        "the token's subject is the SCS"
+    assert_eq 200 "$(north GET "$(subs_path scs-a)")" "GET scs-a's subscriptions"
+    assert_eq 403 "$(north GET "$(subs_path scs-b)")" "GET scs-b's subscriptions"
 }
 
 test_subscription_create_get_list_put_delete() {
@@ -415,6 +435,206 @@ retried_pending() {
 }
 
 # Last: it replaces the daemon run.sh started.
+test_grant_removed_while_the_sink_is_down_is_final() {
+    local dev grp line
+    login client-a
+    ctl group add fleet-b@water.example --local-id LOCALGRP-FLEET-B-0043 >/dev/null
+    ctl group member add fleet-b@water.example meter-19@water.example >/dev/null
+    ctl group member add fleet-b@water.example meter-20@water.example >/dev/null
+    ctl grant scs-a --group fleet-b@water.example >/dev/null
+    # Both sinks' ports are taken, then the sinks stopped: delivery fails
+    # (connection refused) until they start again, after the removal.
+    start_sink grdev scs-a
+    stop_sink grdev
+    start_sink grgrp scs-a
+    stop_sink grgrp
+    dev=$(sub_for 18 "$(sink_url grdev)")
+    grp=$(subscribe scs-a "$(sub_body externalGroupId fleet-b@water.example "$(sink_url grgrp)")")
+    leave 18
+    leave 19
+    assert_eq "pending:alert" "$(outbox_status "$dev")" "device subscription's outbox before the removal"
+    assert_eq "pending:alert" "$(outbox_status "$grp")" "group subscription's outbox before the removal"
+    ctl revoke-grant scs-a --device meter-18@water.example >/dev/null
+    ctl revoke-grant scs-a --device meter-19@water.example >/dev/null
+    assert_match '^dropped:alert (pending|delivered):revocation$' "$(outbox_status "$dev")" \
+        "device subscription's outbox after the removal"
+    assert_eq "dropped:alert" "$(outbox_status "$grp")" "group subscription's outbox after the removal"
+    assert_eq "ended GRANT_REMOVED" "$(sub_status "$dev")" "device subscription after the removal"
+    assert_eq "active -" "$(sub_status "$grp")" "group subscription after the removal"
+    assert_eq 404 "$(north GET "$(subs_path scs-a "$dev")")" "GET the ended subscription"
+
+    # The sinks come back: the device subscription's sink gets the cancel
+    # notice and nothing else; the group's gets no alert about meter-19,
+    # then meter-20's.
+    start_sink grdev scs-a
+    start_sink grgrp scs-a
+    wait_for 15 "the cancel notice" sink_count_is grdev 1
+    line=$(sink_line grdev 1)
+    assert_eq "true $PUBLIC_URL$(subs_path scs-a "$dev") true" \
+        "$(field "$line" "j->>'signatureValid', j->'body'->>'subscription', j->'body'->>'cancelInd'" | tr '|' ' ')" \
+        "MonitoringNotification with cancelInd"
+    at 19 $A01
+    leave 20
+    wait_for 15 "meter-20's alert" sink_count_is grgrp 1
+    no_more grgrp 1 2
+    assert_eq meter-20@water.example \
+        "$(field "$(sink_line grgrp 1)" "j->'body'->'monitoringEventReports'->0->>'externalId'")" \
+        "the group's only report"
+    no_more grdev 1 0
+}
+
+# attempts_of SUBID: 'status:attempts:last_error' of the subscription's first outbox row.
+attempts_of() {
+    sql "SELECT o.status || ':' || o.attempts || ':' || coalesce(o.last_error, '') FROM notification_outbox o
+         JOIN subscription s ON s.id = o.subscription_id WHERE s.sub_id = '$1' ORDER BY o.id LIMIT 1"
+}
+
+test_numeric_host_is_refused_and_never_retried() {
+    local id st h before
+    login client-a
+    # At the API: an IPv4 address only in dotted-decimal form.
+    for h in 2130706433 0x7f000001 127.1; do
+        st=$(north POST "$(subs_path scs-a)" "$(sub_body externalId meter-21@water.example "https://$h:8443/n")")
+        assert_eq 400 "$st" "notificationDestination https://$h:8443/n: $(body)"
+        assert_eq /notificationDestination "$(json "$(body)" "j->'invalidParams'->0->>'param'")" "the member named"
+    done
+    # A row made before that check (its destination set behind the API's back) fails at once.
+    before=$(metric 'locguard_delivery_dead_ends_total{reason="unresolvable"}')
+    start_sink numeric scs-a
+    id=$(sub_for 21 "$(sink_url numeric)")
+    sql "UPDATE subscription SET notification_destination = 'https://0x7f000001:$(cat "$T/sink.numeric.port")/n'
+          WHERE sub_id = '$id'" >/dev/null
+    leave 21
+    wait_for 15 "the numeric destination's row to fail" outbox_is "$id" failed:alert
+    assert_eq "failed:1:destination host is a numeric non-standard address" "$(attempts_of "$id")" \
+        "given up at the first attempt, nothing sent"
+    assert_eq $((before + 1)) "$(metric 'locguard_delivery_dead_ends_total{reason="unresolvable"}')" \
+        "dead ends: unresolvable"
+    assert_eq 0 "$(sink_count numeric)" "requests at the sink"
+}
+
+test_unresolvable_destination_fails_after_five_attempts() {
+    local id before
+    login client-a
+    before=$(metric 'locguard_delivery_dead_ends_total{reason="unresolvable"}')
+    id=$(sub_for 22 "https://no-such-scs.invalid:8443/n")
+    leave 22
+    wait_for 30 "the unresolvable row to fail" outbox_is "$id" failed:alert
+    assert_match '^failed:5:name resolution failed' "$(attempts_of "$id")" "five attempts, then failed"
+    assert_eq $((before + 1)) "$(metric 'locguard_delivery_dead_ends_total{reason="unresolvable"}')" \
+        "dead ends: unresolvable"
+}
+
+test_redirect_fails_after_five_attempts() {
+    local id
+    login client-a
+    start_sink redirect scs-a --status 302
+    id=$(sub_for 23 "$(sink_url redirect)")
+    leave 23
+    wait_for 30 "the redirected row to fail" outbox_is "$id" failed:alert
+    assert_eq "failed:5:HTTP 302 (redirects are not followed)" "$(attempts_of "$id")" "five attempts, then failed"
+    no_more redirect 5 2
+    assert_eq 1 "$(metric 'locguard_delivery_dead_ends_total{reason="redirect"}')" "dead ends: redirect"
+}
+
+# outbox_is SUBID STATUSES: for wait_for.
+outbox_is() { [ "$(outbox_status "$1")" = "$2" ]; }
+
+# yaml_valid SCHEMA WHAT [SPEC]: the last answer's body validates against
+# components.schemas.SCHEMA of SPEC (TS29122_MonitoringEvent.yaml unless
+# told) with the specs' validate.mjs (LG_SPECS, default /work/shared/specs);
+# without node or the specs the check is skipped, saying so once.
+LG_SPECS=${LG_SPECS:-/work/shared/specs}
+yaml_valid() {
+    local out
+    if [ ! -f "$LG_SPECS/validate.mjs" ] || ! command -v node >/dev/null; then
+        [ -f "$T/yaml.skipped" ] || echo "# no $LG_SPECS/validate.mjs or node: YAML checks skipped" >&2
+        : >"$T/yaml.skipped"
+        return 0
+    fi
+    cp "$T/resp.body" "$T/yaml.json"
+    out=$(cd "$LG_SPECS" && node validate.mjs "3gpp/${3:-TS29122_MonitoringEvent.yaml}" "$1" "$T/yaml.json" 2>&1) ||
+        fail "$2: not a valid $1: $out: $(body)"
+}
+
+# patch SUBID BODY [CONTENT_TYPE]: PATCH of scs-a's subscription; prints the status.
+patch() {
+    local tok
+    tok=$(cat "$T/token.$(cat "$T/north.client")")
+    printf '%s' "$2" >"$T/north.req.json"
+    curl_status --cacert "$CERTS/ca.pem" -X PATCH -H "Authorization: Bearer $tok" \
+        -H "Content-Type: ${3:-application/json-patch+json}" --data-binary "@$T/north.req.json" \
+        "https://127.0.0.1:$NORTH_PORT$(subs_path scs-a "$1")"
+}
+
+test_patch_excludes_and_adds_group_ues_and_features_are_negotiated() {
+    local id dev st m24=meter-24@water.example m25=meter-25@water.example
+    login client-a
+    ctl group add fleet-c@water.example --local-id LOCALGRP-FLEET-C-0044 >/dev/null
+    ctl group member add fleet-c@water.example "$m24" >/dev/null
+    ctl group member add fleet-c@water.example "$m25" >/dev/null
+    ctl grant scs-a --group fleet-c@water.example >/dev/null
+    start_sink patch scs-a
+    st=$(north POST "$(subs_path scs-a)" "$(sub_body externalGroupId fleet-c@water.example "$(sink_url patch)" \
+        '"supportedFeatures":"3f"')")
+    assert_eq 201 "$st" "POST with supportedFeatures: $(body)"
+    yaml_valid MonitoringEventSubscription "the created subscription"
+    assert_eq 00 "$(json "$(body)" "j->>'supportedFeatures'")" "supportedFeatures negotiated (none supported)"
+    id=$(header Location | sed 's#.*/##')
+    assert_eq 400 "$(north POST "$(subs_path scs-a)" "$(sub_body externalId meter-24@water.example \
+        "$(sink_url patch)" '"supportedFeatures":"xyz"')")" "supportedFeatures not hex"
+    yaml_valid ProblemDetails "400 for supportedFeatures" TS29122_CommonData.yaml
+    assert_eq /supportedFeatures "$(json "$(body)" "j->'invalidParams'->0->>'param'")" "the member named"
+
+    # Exclude meter-24: GET shows it, its alerts are not made for this subscription.
+    assert_eq 415 "$(patch "$id" '[{"op":"add","path":"/excludedExternalIds","value":["'"$m24"'"]}]' \
+        application/json)" "PATCH as application/json"
+    yaml_valid ProblemDetails "415" TS29122_CommonData.yaml
+    assert_eq 204 "$(patch "$id" '[{"op":"add","path":"/excludedExternalIds","value":["'"$m24"'"]}]')" \
+        "PATCH excluding meter-24: $(body)"
+    assert_eq "" "$(body)" "no body with 204"
+    assert_eq 200 "$(north GET "$(subs_path scs-a "$id")")" "GET after the PATCH"
+    yaml_valid MonitoringEventSubscription "the patched subscription"
+    assert_eq "[\"$m24\"] 00" "$(json "$(body)" "j->>'excludedExternalIds', j->>'supportedFeatures'" | tr '|' ' ')" \
+        "excludedExternalIds and supportedFeatures in GET"
+    leave 24
+    leave 25
+    wait_for 15 "meter-25's alert" sink_count_is patch 1
+    no_more patch 1 2
+    assert_eq "$m25" "$(field "$(sink_line patch 1)" "j->'body'->'monitoringEventReports'->0->>'externalId'")" \
+        "only meter-25 is reported"
+    json "$(sink_line patch 1)" "j->'body'" >"$T/resp.body"
+    yaml_valid MonitoringNotification "the delivered notification"
+
+    # Add it back: its next alert is reported.
+    assert_eq 204 "$(patch "$id" '[{"op":"replace","path":"/addedExternalIds","value":["'"$m24"'"]}]')" \
+        "PATCH adding meter-24 back: $(body)"
+    assert_eq 200 "$(north GET "$(subs_path scs-a "$id")")" "GET after adding back"
+    assert_eq "" "$(json "$(body)" "j->>'excludedExternalIds'")" "no excludedExternalIds any more"
+    at 24 $A01
+    wait_for 15 "meter-24's returned alert" sink_count_is patch 2
+    assert_eq "$m24 RETURNED_TO_AUTHORIZED_AREA" \
+        "$(field "$(sink_line patch 2)" "j->'body'->'monitoringEventReports'->0->>'externalId', j->'body'->'monitoringEventReports'->0->>'movement'" | tr '|' ' ')" \
+        "meter-24 reported again"
+
+    # Refusals: a UE not in the group (the one 403), a member PATCH does not
+    # allow (400), a device subscription (400), an unknown subscription (404).
+    assert_eq 403 "$(patch "$id" '[{"op":"add","path":"/excludedExternalIds","value":["meter-1@water.example"]}]')" \
+        "PATCH naming a UE outside the group"
+    yaml_valid ProblemDetails "403" TS29122_CommonData.yaml
+    assert_eq 400 "$(patch "$id" '[{"op":"replace","path":"/monitorExpireTime","value":"2099-01-01T00:00:00Z"}]')" \
+        "PATCH of another member"
+    yaml_valid ProblemDetails "400 for the path" TS29122_CommonData.yaml
+    assert_eq /0/path "$(json "$(body)" "j->'invalidParams'->0->>'param'")" "the PatchItem named"
+    dev=$(sub_for 25 "$(sink_url patch)")
+    assert_eq 400 "$(patch "$dev" '[{"op":"add","path":"/excludedExternalIds","value":["'"$m25"'"]}]')" \
+        "PATCH of a device subscription"
+    yaml_valid ProblemDetails "400 for a device subscription" TS29122_CommonData.yaml
+    assert_eq 404 "$(patch no-such-sub '[{"op":"add","path":"/excludedExternalIds","value":["'"$m25"'"]}]')" \
+        "PATCH of an unknown subscription"
+    yaml_valid ProblemDetails "404" TS29122_CommonData.yaml
+}
+
 test_sigkill_while_the_sink_is_down_delivers_everything_after_restart() {
     local i ids rc=0
     login client-a

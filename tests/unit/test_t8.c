@@ -72,7 +72,7 @@ static const accept_case_t ACCEPT_CASES[] = {
      "\"locationType\":\"CURRENT_LOCATION\",\"maximumNumberOfReports\":1,"
      "\"monitoringType\":\"LOCATION_REPORTING\","
      "\"notificationDestination\":\"https://scs.example.com/t8/notify\"}"},
-    {"every member, self and unknown members dropped, time normalised",
+    {"every member, self and unknown members dropped, time normalised, features negotiated",
      "{\"self\":\"https://x/y\",\"supportedFeatures\":\"0\",\"mtcProviderId\":\"m\","
      "\"externalGroupId\":\"fleet-7@iot.example.com\"," TYPE ","
      "\"notificationDestination\":\"HTTPS://[::1]:8443/n?a=b&c=%20\","
@@ -86,7 +86,8 @@ static const accept_case_t ACCEPT_CASES[] = {
      "\"maximumNumberOfReports\":1000000000,\"monitorExpireTime\":\"2024-05-01T12:00:00.001Z\","
      "\"monitoringType\":\"LOCATION_REPORTING\","
      "\"notificationDestination\":\"HTTPS://[::1]:8443/n?a=b&c=%20\","
-     "\"requestTestNotification\":true,\"revocationNotifUri\":\"https://scs.example.com:1/r\"}"},
+     "\"requestTestNotification\":true,\"revocationNotifUri\":\"https://scs.example.com:1/r\","
+     "\"supportedFeatures\":\"0\"}"},
     {"expiry alone is enough",
      "{" EXT "," TYPE "," DEST
      ",\"monitorExpireTime\":\"2030-01-01T00:00:00Z\",\"accuracy\":\"TA_RA\"}",
@@ -421,6 +422,89 @@ static void test_external_id_format(void **state)
     assert_false(lg_t8_is_external_id(id, 2 + 64));
 }
 
+static void test_supported_features_are_negotiated_down_to_ours(void **state)
+{
+    static const struct {
+        const char *requested;
+        const char *answered;
+    } cases[] = {{"", ""}, {"0", "0"}, {"F", "0"}, {"a3", "00"}, {"FFFFFFFF", "00000000"}};
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
+        char out[LG_T8_FEATURES_MAX + 1];
+        lg_t8_negotiate_features(cases[i].requested, strlen(cases[i].requested), out);
+        assert_string_equal(out, cases[i].answered);
+    }
+    /* In a subscription: echoed, negotiated; a non-hex value is an optional IE problem. */
+    lg_invalid_param_t inv[LG_INVALID_MAX];
+    size_t n;
+    const char *cause;
+    json_t *out;
+    const char *ok = "{\"externalId\":\"a@b.c\",\"monitoringType\":\"LOCATION_REPORTING\","
+                     "\"notificationDestination\":\"https://h/n\",\"maximumNumberOfReports\":1,"
+                     "\"supportedFeatures\":\"1F\"}";
+    assert_int_equal(lg_t8_validate_subscription(ok, strlen(ok), 0, &out, inv, &n, &cause), LG_OK);
+    assert_string_equal(json_string_value(json_object_get(out, "supportedFeatures")), "00");
+    json_decref(out);
+    const char *bad = "{\"externalId\":\"a@b.c\",\"monitoringType\":\"LOCATION_REPORTING\","
+                      "\"notificationDestination\":\"https://h/n\",\"maximumNumberOfReports\":1,"
+                      "\"supportedFeatures\":\"xyz\"}";
+    assert_int_equal(lg_t8_validate_subscription(bad, strlen(bad), 0, &out, inv, &n, &cause),
+                     LG_ERR);
+    assert_int_equal(n, 1);
+    assert_string_equal(inv[0].param, "/supportedFeatures");
+    assert_string_equal(cause, OPTIONAL);
+}
+
+static void test_patch_adds_or_excludes_group_ues_only(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *normalised; /* NULL: refused */
+        const char *param;      /* the first invalid param when refused */
+    } cases[] = {
+        {"[{\"op\":\"add\",\"path\":\"/excludedExternalIds\",\"value\":[\"a@x\",\"b@x\",\"a@x\"]}]",
+         "{\"excludedExternalIds\": [\"a@x\", \"b@x\"]}", NULL},
+        {"[{\"op\":\"replace\",\"path\":\"/addedExternalIds\",\"value\":[\"a@x\"]},"
+         "{\"op\":\"add\",\"path\":\"/excludedExternalIds/-\",\"value\":\"c@x\"}]",
+         "{\"addedExternalIds\": [\"a@x\"], \"excludedExternalIds\": [\"c@x\"]}", NULL},
+        {"[]", NULL, ""},
+        {"{}", NULL, ""},
+        {"[1]", NULL, "/0"},
+        {"[{\"op\":\"remove\",\"path\":\"/excludedExternalIds\"}]", NULL, "/0/op"},
+        {"[{\"op\":\"jump\",\"path\":\"/excludedExternalIds\"}]", NULL, "/0/op"},
+        {"[{\"path\":\"/excludedExternalIds\",\"value\":[\"a@x\"]}]", NULL, "/0/op"},
+        {"[{\"op\":\"replace\",\"path\":\"/monitorExpireTime\",\"value\":\"x\"}]", NULL, "/0/path"},
+        {"[{\"op\":\"replace\",\"path\":\"/excludedExternalIds/-\",\"value\":\"a@x\"}]", NULL,
+         "/0/path"},
+        {"[{\"op\":\"add\",\"path\":\"/excludedExternalIds\",\"value\":[]}]", NULL, "/0/value"},
+        {"[{\"op\":\"add\",\"path\":\"/excludedExternalIds\",\"value\":[\"nope\"]}]", NULL,
+         "/0/value/0"},
+        {"[{\"op\":\"add\",\"path\":\"/addedExternalIds\",\"value\":\"a@x\"}]", NULL, "/0/value"},
+    };
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
+        lg_invalid_param_t inv[LG_INVALID_MAX];
+        size_t n;
+        const char *cause;
+        json_t *out;
+        int rc = lg_t8_validate_patch(cases[i].body, strlen(cases[i].body), &out, inv, &n, &cause);
+        if (cases[i].normalised == NULL) {
+            if (rc != LG_ERR)
+                fail_msg("%s: accepted", cases[i].body);
+            assert_null(out);
+            if (strcmp(inv[0].param, cases[i].param) != 0)
+                fail_msg("%s: param %s, expected %s", cases[i].body, inv[0].param, cases[i].param);
+            continue;
+        }
+        if (rc != LG_OK)
+            fail_msg("%s: refused (%s: %s)", cases[i].body, inv[0].param, inv[0].reason);
+        char *text = json_dumps(out, JSON_SORT_KEYS);
+        assert_string_equal(text, cases[i].normalised);
+        free(text);
+        json_decref(out);
+    }
+}
+
 static void test_notification_uri_format(void **state)
 {
     (void)state;
@@ -446,6 +530,15 @@ static void test_notification_uri_format(void **state)
         {"https://[]/", false},
         {"https://[g::1]/", false},
         {"https://h..x/", false},
+        /* IPv4 only in dotted-decimal form: these name 127.0.0.1 to some, nothing to DNS. */
+        {"https://2130706433/", false},
+        {"https://0x7f000001:8443/", false},
+        {"https://127.1/", false},
+        {"https://h.0X1F/", false},
+        {"https://h.123./", false},
+        {"https://127.0.0.1/", true},
+        {"https://h.x123/", true},
+        {"https://123.h/", true},
         {"https:/h/", false},
         {"https://", false},
         {"http://h/", false},
@@ -468,6 +561,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_subscriptions_are_normalised),
+        cmocka_unit_test(test_supported_features_are_negotiated_down_to_ours),
+        cmocka_unit_test(test_patch_adds_or_excludes_group_ues_only),
         cmocka_unit_test(test_each_invalid_member_is_reported_at_its_pointer),
         cmocka_unit_test(test_all_problems_are_collected_and_the_worst_picks_the_cause),
         cmocka_unit_test(test_only_the_first_sixteen_problems_are_kept_but_all_are_counted),

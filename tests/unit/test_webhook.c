@@ -160,6 +160,9 @@ static void test_bad_urls_are_refused(void **state)
         "https://[not-v6]/",
         "https://scs.example.com/a b",
         "javascript:alert(1)",
+        "https://2130706433/",
+        "https://0x7f000001:8443/n",
+        "https://127.1/",
     };
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
@@ -179,6 +182,26 @@ static void test_bad_urls_are_refused(void **state)
     longurl[LG_WEBHOOK_TARGET_MAX + 20] = '\0';
     assert_int_equal(lg_webhook_check_url(longurl, &d, &err), LG_ERR);
     free(longurl);
+}
+
+static void test_numeric_hosts_are_refused_as_such(void **state)
+{
+    static const char *const numeric[] = {"2130706433", "0x7f000001", "0X",       "127.1",
+                                          "a.b.017",    "h.0x1f.",    "127.0.0.1"};
+    static const char *const names[] = {"scs.example", "123.example", "h.0x1g", "x0x1", "h.", ""};
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(numeric); i++)
+        if (!lg_webhook_host_is_numeric(numeric[i], strlen(numeric[i])))
+            fail_msg("%s: not taken for a number", numeric[i]);
+    for (size_t i = 0; i < LG_ARRAY_SIZE(names); i++)
+        if (lg_webhook_host_is_numeric(names[i], strlen(names[i])))
+            fail_msg("%s: taken for a number", names[i]);
+    lg_webhook_dest_t d;
+    const char *err = NULL;
+    assert_int_equal(lg_webhook_check_url("https://2130706433:8443/n", &d, &err), LG_ERR);
+    assert_ptr_equal(err, LG_WEBHOOK_ERR_NUMERIC_HOST);
+    assert_int_equal(lg_webhook_check_url("https://127.0.0.1:8443/n", &d, &err), LG_OK);
+    assert_true(d.is_ip_literal);
 }
 
 static bool is_private(const char *text)
@@ -337,6 +360,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signature_matches_the_spec_vector),
+        cmocka_unit_test(test_numeric_hosts_are_refused_as_such),
         cmocka_unit_test(test_spec_vector_verifies_and_tampering_does_not),
         cmocka_unit_test(test_rotation_signs_twice_and_either_secret_verifies),
         cmocka_unit_test(test_sign_refuses_bad_secrets_and_small_buffers),

@@ -1,0 +1,153 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+#
+# Refusals cannot be told apart by their timing (issue 17). The northbound
+# zone answers the same 403 to an SCS that asks for an unknown device, a
+# device flagged "do not monitor", a device it holds no grant for and a
+# device without consent; the bodies are byte-identical, and so must be the
+# work behind them: lg_t8_target runs every lookup whatever fails and
+# decides at the end.
+#
+# How it is measured: one curl process sends the requests of every reason,
+# interleaved (round r sends the four reasons in a rotation that changes
+# every round), over one kept-alive TLS connection, and reports each
+# request's time from "request sent" to "first byte of the answer"
+# (time_starttransfer - time_pretransfer). The first WARMUP rounds are
+# thrown away (plans, caches). tests/tools/ks2.pl then runs a two-sample
+# Kolmogorov-Smirnov test between every pair of reasons; the test fails
+# when any pair is separated at p < 0.001. With the early exit that
+# lg_t8_target had, the pair "unknown" / "no consent" gave p ~ 1e-6 and
+# below; the same work for every reason gives p of 0.01 and above.
+#
+# Each reason is exactly one failing check: "dnm" has a grant and consent,
+# "nogrant" has consent, "noconsent" has the grant. The daemon logs at info,
+# as in production.
+
+LOG_LEVEL=info
+ROUNDS=${TIMING_ROUNDS:-400}
+WARMUP=40
+ALPHA=0.001
+
+setup() {
+    add_scs scs-t --allow-private
+    add_client client-t scs-t
+    ctl device add --supi imsi-001010000000001 --external-id dnm@t.example --mobility fixed \
+        --no-monitoring >/dev/null
+    add_device nogrant@t.example 001010000000002 fixed
+    add_device noconsent@t.example 001010000000003 fixed
+    ctl grant scs-t --device dnm@t.example >/dev/null
+    ctl grant scs-t --device noconsent@t.example >/dev/null
+    ctl consent grant dnm@t.example --purpose location-monitoring --scs scs-t >/dev/null
+    ctl consent grant nogrant@t.example --purpose location-monitoring --scs scs-t >/dev/null
+}
+
+# timing_config FILE LABEL... : writes a curl config (-K) to FILE whose
+# transfers are WARMUP + ROUNDS rounds over the labels, each label's request
+# described by the function "req_LABEL" (which prints its curl options);
+# each transfer's write-out line is "LABEL PRETRANSFER STARTTRANSFER CODE"
+# (warm-up lines are labelled "warmup").
+timing_config() {
+    local file=$1 r i n
+    shift
+    local labels=("$@") opts=()
+    n=${#labels[@]}
+    for i in "${!labels[@]}"; do opts[i]=$("req_${labels[i]}"); done
+    {
+        for ((r = 0; r < WARMUP + ROUNDS; r++)); do
+            for ((i = 0; i < n; i++)); do
+                # Rotate by r and reverse every other round: each label sits
+                # in every position, after every other label, equally often.
+                local k=$(((r + i) % n))
+                ((r / n % 2 == 0)) || k=$((n - 1 - k))
+                local label=${labels[k]}
+                ((r >= WARMUP)) || label=warmup
+                printf '%s\n' "${opts[k]}"
+                printf 'cacert = "%s"\noutput = "/dev/null"\n' "$CERTS/ca.pem"
+                printf 'write-out = "%s %%{time_pretransfer} %%{time_starttransfer} %%{http_code} %%{num_connects}\\n"\n' "$label"
+                ((r == WARMUP + ROUNDS - 1 && i == n - 1)) || printf 'next\n'
+            done
+        done
+    } >"$file"
+}
+
+# timing_run NAME EXPECTED_CODE LABEL...: runs the transfers, checks that
+# at least 9 in 10 answers of each label had EXPECTED_CODE, and leaves "LABEL MICROSECONDS" lines in
+# $T/timing.NAME.samples and the KS report in $T/timing.NAME.ks; fails
+# when a pair of labels is separated at p < ALPHA.
+timing_run() {
+    local name=$1 code=$2 started
+    shift 2
+    timing_config "$T/timing.$name.curl" "$@"
+    started=$(date +%s)
+    curl -sS ${RATE:+--rate "$RATE"} -K "$T/timing.$name.curl" >"$T/timing.$name.raw" ||
+        fail "curl failed: $(tail -3 "$T/timing.$name.raw")"
+    echo "# $name: $(wc -l <"$T/timing.$name.raw") requests in $(($(date +%s) - started)) s" >&2
+    # Only the answers of the expected code are samples; nearly all must be.
+    awk -v code="$code" -v min="$((ROUNDS * 9 / 10))" '$1 != "warmup" && $4 == code { n[$1]++ }
+        END { for (l in n) if (n[l] < min) exit 1; exit length(n) == 0 }' "$T/timing.$name.raw" ||
+        fail "$name: too few answers $code: $(awk -v c="$code" '$4 != c' "$T/timing.$name.raw" | head -3)"
+    # One connection for everything after the first: no handshake in a sample.
+    assert_eq 1 "$(awk '$5 > 0 { n++ } END { print n + 0 }' "$T/timing.$name.raw")" \
+        "$name: TLS connections opened"
+    awk -v code="$code" '$1 != "warmup" && $4 == code { printf "%s %.0f\n", $1, ($3 - $2) * 1e6 }' \
+        "$T/timing.$name.raw" >"$T/timing.$name.samples"
+    "$LG_ROOT/tests/tools/ks2.pl" "$T/timing.$name.samples" >"$T/timing.$name.ks"
+    # The medians, for the log of the run.
+    local l
+    for l in "$@"; do
+        awk -v l="$l" '$1 == l { print $2 }' "$T/timing.$name.samples" | sort -n |
+            awk -v l="$l" -v name="$name" '{ v[NR] = $1 } END { printf "# %s %s: n=%d median %d us\n", name, l, NR, v[int((NR + 1) / 2)] }' >&2
+    done
+    sed "s/^/# $name /" "$T/timing.$name.ks" >&2
+    awk -v a="$ALPHA" '/^min_p=/ { split($0, x, "="); exit !(x[2] + 0 >= a) }' "$T/timing.$name.ks" ||
+        fail "$name: refusals told apart by timing (KS p < $ALPHA): $(grep -v min_p "$T/timing.$name.ks" | tr '\n' ';')"
+}
+
+# req_REASON: the curl options of one T8 create refused for REASON.
+t8_req() {
+    printf '{"externalId":"%s","monitoringType":"LOCATION_REPORTING","notificationDestination":"https://127.0.0.1:9/n","maximumNumberOfReports":1}' \
+        "$1" >"$T/timing.t8.$1.json"
+    printf 'url = "https://127.0.0.1:%s%s"\n' "$NORTH_PORT" "$(subs_path scs-t)"
+    printf 'header = "Authorization: Bearer %s"\n' "$(cat "$T/token.client-t")"
+    printf 'header = "Content-Type: application/json"\n'
+    printf 'data-binary = "@%s"\n' "$T/timing.t8.$1.json"
+}
+req_unknown() { t8_req ghost@t.example; }
+req_dnm() { t8_req dnm@t.example; }
+req_nogrant() { t8_req nogrant@t.example; }
+req_noconsent() { t8_req noconsent@t.example; }
+
+test_t8_refusals_take_the_same_time() {
+    login client-t
+    timing_run t8 403 unknown dnm nogrant noconsent
+    # The bodies are the same too.
+    local f
+    assert_eq 1 "$(for f in "$T"/timing.t8.*.json; do
+        north POST "$(subs_path scs-t)" "$(cat "$f")" >/dev/null
+        body | sha256sum
+    done | sort -u | wc -l)" "distinct 403 bodies"
+}
+
+# The token endpoint: an unknown client and a known client with a wrong
+# secret get the same 401 invalid_client (the unknown one is checked
+# against a dummy hash). Their timing is measured twice:
+#   - past the scrypt budget (5 checks a second), where both get 503
+#     temporarily_unavailable after the client lookup, the cache search and
+#     the budget: 400 rounds, the few answers that got a check are left out;
+#   - within the budget, where both pay one scrypt check (about 60 ms):
+#     TOKEN_ROUNDS rounds paced at 4 a second, so fewer samples, but a
+#     missing scrypt run would stand out by a factor of a hundred.
+token_req() {
+    printf 'url = "https://127.0.0.1:%s/oauth2/token"\n' "$NORTH_PORT"
+    printf 'user = "%s:%s"\n' "$1" "$2"
+    printf 'header = "Content-Type: application/x-www-form-urlencoded"\n'
+    printf 'data-binary = "grant_type=client_credentials"\n'
+}
+req_unknownclient() { token_req no-such-client "$(cat "$T/client.client-t.secret")"; }
+req_wrongsecret() { token_req client-t "wrong-$(cat "$T/client.client-t.secret")"; }
+
+test_token_refusals_take_the_same_time() {
+    timing_run token503 503 unknownclient wrongsecret
+    sleep 3 # the budget fills up again
+    ROUNDS=${TOKEN_ROUNDS:-25} WARMUP=1 RATE=4/s timing_run token401 401 unknownclient wrongsecret
+}
