@@ -24,7 +24,7 @@ DEB_PACKAGES = gcc libc6-dev binutils make pkg-config libevent-dev libssl-dev li
                libjansson-dev libcjson-dev libcmocka-dev libsystemd-dev postgresql-15 \
                postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
                perl curl openssl iproute2 procps xxd docker-compose python3 python3-yaml prometheus \
-               nodejs
+               nodejs jq
 
 # Installation paths (GNU names; DESTDIR for staged installs, as packagers use).
 # The daemon's default schema_dir is compiled in from $(pkgdatadir).

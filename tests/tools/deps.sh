@@ -61,6 +61,7 @@ cmd  pg_prove             libtap-parser-sourcehandler-pgtap-perl make sqltest
 cmd  perl                 perl                                   pg_prove, test_systemd.sh
 cmd  curl                 curl                                   integration tests, demo
 cmd  openssl              openssl                                tests/tools/mkcerts.sh, tests
+cmd  jq                   jq                                     test_operations.sh (the JSON log)
 cmd  xxd                  xxd                                    test_counts.sh
 cmd  ss                   iproute2                               pgcluster.sh, demo.sh
 cmd  runuser              util-linux                             pgcluster.sh (as root)
