@@ -13,8 +13,8 @@ BUILD    ?= build
 VAR      ?= $(CURDIR)/var
 SANITIZE ?=
 
-# The version, read from its one place (include/locguard/version.h).
-VERSION := $(shell sed -n 's/^\#define LG_VERSION "\(.*\)"/\1/p' include/locguard/version.h)
+# The version, read from its one place (include/locguard/core/version.h).
+VERSION := $(shell sed -n 's/^\#define LG_VERSION "\(.*\)"/\1/p' include/locguard/core/version.h)
 
 # Debian packages the build, the tests, the demo and the bench need; deps.sh
 # installs the missing ones, then checks each command the scripts call (and
@@ -70,11 +70,19 @@ FINAL_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $
 FINAL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 FINAL_LIBS    = $(PKG_LIBS) -lm $(LDLIBS)
 
-# The daemon's modules (everything in service/ except the two mains).
-LIB_SRCS  = $(filter-out service/main.c service/locguardctl.c,$(wildcard service/*.c))
+# The source tree, by zone and layer (README "Source layout"): service/core
+# is what every zone builds on; service/south, north, counts and admin are
+# the zones; service/ctl is locguardctl. The daemon's modules are archived in
+# liblocguard.a, so each binary links only the objects it uses.
+ZONE_DIRS = core south north counts admin
+LIB_SRCS  = $(foreach d,$(ZONE_DIRS),$(wildcard service/$(d)/*.c))
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-UNIT_SRCS = $(wildcard tests/unit/test_*.c)
-UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+LIB       = $(BUILD)/liblocguard.a
+CTL_SRCS  = $(wildcard service/ctl/*.c)
+CTL_OBJS  = $(CTL_SRCS:%.c=$(BUILD)/%.o)
+# tests/unit/ZONE/test_NAME.c -> $(BUILD)/tests/test_NAME
+UNIT_SRCS = $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS = $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRCS))))
 # Unit tests of modules that talk to PostgreSQL: run by `dbunit` against a real one.
 DBUNIT_BINS = $(BUILD)/tests/test_notifier $(BUILD)/tests/test_release $(BUILD)/tests/test_periodic \
               $(BUILD)/tests/test_countmap $(BUILD)/tests/test_auditq \
@@ -111,32 +119,39 @@ $(BUILD)/flags.stamp: FORCE
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
 
 # The default schema_dir, compiled into config.o.
-$(BUILD)/service/config.o: SCHEMA_DIR_FLAG = -DLG_SCHEMA_DIR='"$(pkgdatadir)"'
-$(BUILD)/service/config.o: $(BUILD)/schema-dir.stamp
+$(BUILD)/service/core/config.o: SCHEMA_DIR_FLAG = -DLG_SCHEMA_DIR='"$(pkgdatadir)"'
+$(BUILD)/service/core/config.o: $(BUILD)/schema-dir.stamp
 $(BUILD)/schema-dir.stamp: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(pkgdatadir)' | cmp -s - $@ || echo '$(pkgdatadir)' >$@
 
-$(BUILD)/locguard: $(BUILD)/service/main.o $(LIB_OBJS)
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/locguard: $(BUILD)/service/main.o $(LIB)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
-$(BUILD)/locguardctl: $(BUILD)/service/locguardctl.o $(LIB_OBJS)
+$(BUILD)/locguardctl: $(CTL_OBJS) $(LIB)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
 # tests/tools/mme_sim.c -> $(BUILD)/mme-sim, and so on.
 define tool_rule
-$(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(TOOL_LIB_OBJS) $(LIB_OBJS)
+$(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(TOOL_LIB_OBJS) $(LIB)
 	$$(CC) $$(FINAL_LDFLAGS) -o $$@ $$^ $$(FINAL_LIBS) -lpthread
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(LIB_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS) $(CMOCKA_LIBS)
+define unit_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(FINAL_LDFLAGS) -o $$@ $$^ $$(FINAL_LIBS) $$(CMOCKA_LIBS)
+endef
+$(foreach t,$(UNIT_SRCS),$(eval $(call unit_rule,$(t))))
 
 # Fuzz drivers built with a small main that replays the corpus (gcc, no
 # libFuzzer needed); `make fuzz` builds the real libFuzzer binaries with clang.
-$(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB_OBJS)
+$(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
@@ -246,15 +261,18 @@ uninstall:
 	@rmdir '$(DESTDIR)$(confdir)' 2>/dev/null || true
 	rm -f '$(DESTDIR)$(unitdir)/locguard.service' '$(DESTDIR)$(sysusersdir)/locguard.conf'
 
-# The version (include/locguard/version.h), for scripts and packaging.
+# The version (include/locguard/core/version.h), for scripts and packaging.
 version:
 	@echo $(VERSION)
 
+FORMAT_FILES = service/*.c service/*/*.c include/locguard/*/*.h tests/unit/*/*.c tests/tools/*.c \
+               tests/tools/lib/*.c tests/fuzz/*.c
+
 format:
-	clang-format -i service/*.c include/locguard/*.h tests/unit/*.c tests/tools/*.c tests/fuzz/*.c
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run --Werror service/*.c include/locguard/*.h tests/unit/*.c tests/tools/*.c tests/fuzz/*.c
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf build build-san

@@ -259,7 +259,7 @@ BEGIN
 END
 $fn$;
 
--- lg_area_reports_due: called by the daemon (service/periodic.c) every
+-- lg_area_reports_due: called by the daemon (service/north/periodic.c) every
 -- second. First records the daemon's [counts] settings (k, the area size
 -- bounds) when they changed, ends the area subscriptions past their
 -- monitorExpireTime, then makes the report of up to p_limit subscriptions

@@ -65,7 +65,7 @@ $fn$;
 -- lg_counts_circle: the circle of radius p_radius_m metres around (p_lon,
 -- p_lat) as a polygon of 64 points (bearings 0, 360/64, ... degrees) by the
 -- spherical destination formula on the mean-radius sphere. The in-memory
--- evaluator (service/planar.c lg_planar_circle) computes the same points with
+-- evaluator (service/counts/planar.c lg_planar_circle) computes the same points with
 -- the same float8 operations in the same order, so both answer for the same
 -- polygon.
 CREATE OR REPLACE FUNCTION lg_counts_circle(p_lon float8, p_lat float8, p_radius_m float8)
@@ -96,7 +96,7 @@ $fn$;
 -- lg_counts_polygon_area_m2: the area of polygon p_geom (one ring, lon/lat)
 -- on the mean-radius sphere, |sum (lon2 - lon1) (2 + sin lat1 + sin lat2)|
 -- R^2 / 2 in radians (Chamberlain and Duquette 2007), the size the bounds
--- of a CAMARA POLYGON are checked against (also service/planar.c
+-- of a CAMARA POLYGON are checked against (also service/counts/planar.c
 -- lg_planar_polygon_area_m2).
 CREATE OR REPLACE FUNCTION lg_counts_polygon_area_m2(p_geom geometry)
 RETURNS float8
@@ -443,10 +443,10 @@ $fn$;
 -- (lg_counts_refresh).
 --
 -- This is THE definition of a count: the daemon answers CAMARA requests with
--- an in-memory evaluator of the same quantity (service/countmap.c, same
+-- an in-memory evaluator of the same quantity (service/counts/countmap.c, same
 -- circle polygon, same shares, same rounding, same statuses), and the T8
 -- NUMBER_OF_UES_IN_AN_AREA reports (area_reports.sql) call this function;
--- tests/unit/test_countmap.c checks that both give the same answers.
+-- tests/unit/counts/test_countmap.c checks that both give the same answers.
 -- Only the last two statuses carry a count. Every answered query goes to
 -- audit_log. Refusals (invalid area, size outside [p_min_area_m2,
 -- p_max_area_m2], interval) raise 22023 and answer nothing.
@@ -580,7 +580,7 @@ $fn$;
 ALTER FUNCTION lg_counts_query(text, jsonb, timestamptz, timestamptz, int, float8, float8) SET jit = off;
 
 ---------------------------------------------------------------------------
--- The daemon's in-memory evaluator (service/countmap.c) and its audit queue
+-- The daemon's in-memory evaluator (service/counts/countmap.c) and its audit queue
 
 -- lg_counts_geo: what the evaluator loads to answer lg_counts_query's
 -- question from memory, after lg_counts_refresh: one row per cell of
@@ -649,7 +649,7 @@ AS $fn$
 $fn$;
 
 -- lg_counts_audit: write the audit rows of third-party count queries the
--- daemon answered from memory (service/auditq.c), in one statement: p_rows
+-- daemon answered from memory (service/counts/auditq.c), in one statement: p_rows
 -- is a JSON array of {"actor", "request", "answer"} (request and answer as
 -- lg_counts_query writes them), inserted in array order. p_durable false:
 -- the commit does not wait for the WAL flush (synchronous_commit off for

@@ -43,7 +43,7 @@
 -- p_refresh_ms = 0 writes every report, as before.
 --
 -- The daemon's cache (p_cache_token, p_cache_gen, p_cached; migrations/
--- 0018_ingest_cache.sql, service/ingest_cache.c): the same coalescing,
+-- 0018_ingest_cache.sql, service/south/ingest_cache.c): the same coalescing,
 -- judged by the daemon before the call, so that such a report costs the
 -- database nothing at all. The owner of the cache learns from cache_ords /
 -- cache_ts / cache_dec which reports of the call left a row a repeated
@@ -91,7 +91,7 @@ AS $fn$
 $fn$;
 
 -- lg_decision_letter: a decision as the one letter of lg_ingest's cache_dec
--- (service/ingest.c reads them): 'i'nside, 'a'mbiguous, 'c' unchecked,
+-- (service/south/ingest.c reads them): 'i'nside, 'a'mbiguous, 'c' unchecked,
 -- 'u'nknown cell, 'o'utside (never offered: an outside decision counts).
 CREATE OR REPLACE FUNCTION lg_decision_letter(p_decision text)
 RETURNS text
@@ -119,7 +119,7 @@ $fn$;
 
 -- lg_refresh_share: the share of p_refresh_ms after which a device's row
 -- is written again, 0.7525..1 by the last two digits of its IMSI
--- (service/ingest_cache.c lg_icache_refresh_us computes the same). Rows
+-- (service/south/ingest_cache.c lg_icache_refresh_us computes the same). Rows
 -- written together (after a pause, a burst or a restart) then come due
 -- spread over a quarter of the interval, and the spread grows each round,
 -- instead of all coming due again together: a write wave that took the

@@ -35,7 +35,7 @@
 --                       evaluator reloads its geometry (sql/counts.sql,
 --                       migrations/0012_counts_fast.sql)
 --   lg_ingest_cache_gen the daemon's cache of coalescable rows
---                       (service/ingest_cache.c): lg_ingest refuses reports
+--                       (service/south/ingest_cache.c): lg_ingest refuses reports
 --                       the daemon coalesced at an older generation
 --                       (migrations/0018_ingest_cache.sql)
 --

@@ -2,7 +2,7 @@
 --
 -- T8 MonitoringEvent subscriptions (TS 29.122) for the northbound API. The
 -- daemon calls these with the authenticated scsAsId after validating the
--- request (service/t8.c); the request arrives normalised: externalId |
+-- request (service/north/t8.c); the request arrives normalised: externalId |
 -- externalGroupId, monitoringType, notificationDestination,
 -- maximumNumberOfReports?, monitorExpireTime?, locationType?, accuracy?,
 -- requestTestNotification?, revocationNotifUri?, immediateRep?; for

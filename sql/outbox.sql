@@ -74,7 +74,7 @@ $fn$;
 
 -- lg_location_info: the TS 29.122 LocationInfo of a report, no finer than
 -- the subscription's accuracy. From the canonical cell key
--- (<kind>:<mcc>-<mnc>:<hex>[:<hex>], see include/locguard/report.h):
+-- (<kind>:<mcc>-<mnc>:<hex>[:<hex>], see include/locguard/south/report.h):
 --   CGI_ECGI  cellId (ECI / NCI, or LAC||CI for a 2G/3G CGI) and plmnId
 --             (MCC||MNC digits, a string as LocationInfo says); an SAI or RAI
 --             names no cell: plmnId only (RAI: plus routingAreaId);

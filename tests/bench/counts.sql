@@ -15,7 +15,7 @@
 -- draws). The noise is drawn here with PostgreSQL's seeded random(): it
 -- only has to look like a release for the query's cost to be the real one;
 -- the privacy of the daemon's own sampler is tested elsewhere
--- (tests/unit/test_dp.c). Reading the counts from ue_location instead would
+-- (tests/unit/counts/test_dp.c). Reading the counts from ue_location instead would
 -- cost a scan of every device for no difference in what is measured.
 --
 -- The bench cluster is private: earlier releases are deleted first, so the

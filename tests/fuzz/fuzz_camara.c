@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer driver for the CAMARA Region Device Count request validator
- * (service/camara.c). Feeds the input to lg_camara_validate_count with a
+ * (service/counts/camara.c). Feeds the input to lg_camara_validate_count with a
  * fixed "now" and aborts when a result breaks the validator's contract: an
  * accepted body must normalise to an area of the right shape with bounded
  * coordinates and ordered times, and validate again to the same object; a
@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "locguard/camara.h"
-#include "locguard/timefmt.h"
+#include "locguard/counts/camara.h"
+#include "locguard/core/timefmt.h"
 
 static void check_point(const json_t *p)
 {

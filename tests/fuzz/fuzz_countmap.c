@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer driver for the in-memory count evaluator (service/countmap.c)
+ * libFuzzer driver for the in-memory count evaluator (service/counts/countmap.c)
  * on network input: the body goes through the CAMARA validator (camara.c)
  * as in the exposure zone, and an accepted area is answered from a small
  * fixed snapshot (a 4 x 4 grid of cells, one with a hole, one release)
@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "locguard/camara.h"
-#include "locguard/countmap.h"
-#include "locguard/timefmt.h"
+#include "locguard/counts/camara.h"
+#include "locguard/counts/countmap.h"
+#include "locguard/core/timefmt.h"
 
 static lg_countsnap_t *snap;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer driver for the bearer-token verifier (service/token.c). Feeds
+ * libFuzzer driver for the bearer-token verifier (service/core/token.c). Feeds
  * the input to lg_token_verify with a fixed ES256 key (a throwaway test key
  * embedded below, never used anywhere else), issuer, audience and "now",
  * and aborts when a result breaks the verifier's contract: an accepted
@@ -8,7 +8,7 @@
  * exp; a refused one must say why and leave the claims empty. The input
  * also goes through the strict base64url decoder, which must round-trip
  * what it accepts, and through the token endpoint's request parser
- * (service/oauth.c) as a form body and as an Authorization header, which
+ * (service/core/oauth.c) as a form body and as an Authorization header, which
  * must fill only bounded, valid fields. `make check` replays tests/fuzz/corpus/jwt/ (a valid
  * token for this key and time, and damaged variants) through replay_main.c.
  */
@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "locguard/oauth.h"
-#include "locguard/token.h"
+#include "locguard/core/oauth.h"
+#include "locguard/core/token.h"
 
 /* 2024-05-01T12:00:00Z: the corpus tokens are valid from then for 300 s. */
 #define FUZZ_NOW_S INT64_C(1714564800)

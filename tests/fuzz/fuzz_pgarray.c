@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer driver for the readers of PostgreSQL array values
- * (service/pgarray.c), which parse what lg_ingest returns (batch_status,
+ * (service/core/pgarray.c), which parse what lg_ingest returns (batch_status,
  * cache_ords, cache_ts). Reads the input with lg_pgarray_next and with
  * lg_pgarray_parse_int64 and aborts when a result breaks their contract:
  * every element fits its buffer and is NUL-terminated at its length, a NULL
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "locguard/pgarray.h"
+#include "locguard/core/pgarray.h"
 
 #define MAX_ELEMS 256
 #define ELEM_CAP  32

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer driver for the southbound batch parser (service/report.c). Feeds
+ * libFuzzer driver for the southbound batch parser (service/south/report.c). Feeds
  * the input to lg_report_parse_batch with fixed limits and a fixed "now", and
  * aborts when a result breaks the parser's contract (a report without a cell
  * key, a position out of range, an error without invalidParams or with one
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "locguard/report.h"
+#include "locguard/south/report.h"
 
 /* 2024-05-01T12:00:00Z, the time the corpus samples were written for. */
 #define FUZZ_NOW_US INT64_C(1714564800000000)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer driver for the T8 subscription validator (service/t8.c). Feeds
+ * libFuzzer driver for the T8 subscription validator (service/north/t8.c). Feeds
  * the input to lg_t8_validate_subscription at a fixed "now" and aborts when
  * a result breaks the validator's contract: an accepted body must yield a
  * normalised object whose members are exactly the ones sql/northbound.sql
@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "locguard/t8.h"
-#include "locguard/timefmt.h"
+#include "locguard/north/t8.h"
+#include "locguard/core/timefmt.h"
 
 /* 2024-05-01T12:00:00Z, the time the corpus samples were written for. */
 #define FUZZ_NOW_US INT64_C(1714564800000000)

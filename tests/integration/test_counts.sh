@@ -8,7 +8,7 @@
 # `locguardctl count`.
 #
 # Releases are stored directly with lg_counts_store_release (the daemon's
-# own release path is covered by tests/unit/test_release.c); so that a
+# own release path is covered by tests/unit/counts/test_release.c); so that a
 # release the daemon might make while the file runs can never be "the
 # latest", the releases the un-timed queries read are stored for buckets in
 # 2100 ([counts] bucket_s is one day here), and the timed ones for buckets

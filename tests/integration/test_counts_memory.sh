@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 #
-# The in-memory count evaluator (service/countmap.c) behind the CAMARA
+# The in-memory count evaluator (service/counts/countmap.c) behind the CAMARA
 # exposure zone, end to end: an answer from memory is audited (with the
 # release it used); a release stored by someone else and a change of the
 # cell table are picked up within the poll; an interval older than the
@@ -10,7 +10,7 @@
 # given just before are written once it is back (the queue retries them).
 # test_counts_audit_wait.sh runs the same daemon with [counts] audit_wait.
 # That the memory's answers equal lg_counts_query's is checked over many
-# random areas by tests/unit/test_countmap.c.
+# random areas by tests/unit/counts/test_countmap.c.
 #
 # Releases for un-timed queries are in 2100 (see test_counts.sh); [counts]
 # memory_poll_ms is short here so that the waits are short.

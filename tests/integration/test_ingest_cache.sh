@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 #
-# The daemon's cache of coalescable rows (service/ingest_cache.c,
+# The daemon's cache of coalescable rows (service/south/ingest_cache.c,
 # migrations/0018_ingest_cache.sql): a report that would be coalesced into
 # the row the daemon itself last wrote is counted and acknowledged without
 # being sent to the database; anything that may have changed that row

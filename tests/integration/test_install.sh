@@ -48,7 +48,7 @@ test_the_shipped_sample_passes_check_config() {
 
 test_the_sample_names_every_key_in_its_section() {
     local section key missing= n=0
-    # The key table of service/config.c: {"section", "key", ...}.
+    # The key table of service/core/config.c: {"section", "key", ...}.
     while read -r section key; do
         awk -v s="$section" -v k="$key" '
             /^\[/ { cur = $0; sub(/^\[/, "", cur); sub(/[ \]].*/, "", cur) }
@@ -57,7 +57,7 @@ test_the_sample_names_every_key_in_its_section() {
             missing="$missing $section.$key"
         n=$((n + 1))
     done < <(sed -n 's/^ *{"\([a-z]*\)", "\([a-z_0-9]*\)",.*/\1 \2/p' "$LG_ROOT/service/config.c")
-    [ "$n" -ge 40 ] || fail "only $n keys read from service/config.c's table"
+    [ "$n" -ge 40 ] || fail "only $n keys read from service/core/config.c's table"
     assert_eq "" "$missing" "keys missing from service/dist/locguard.conf"
 }
 

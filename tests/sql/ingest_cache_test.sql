@@ -159,7 +159,7 @@ SELECT is((SELECT cache_dec FROM t_call WHERE k = 'multi'), 'iua',
 SELECT is(pg_temp.cg('multi'), pg_temp.cg('claim'), 'multi: the generation did not move');
 
 -- An unrestricted device's report is 'c' (unchecked): the letter
--- service/ingest.c (cached_decisions "iacu") and ingest_cache.h expect, not
+-- service/south/ingest.c (cached_decisions "iacu") and ingest_cache.h expect, not
 -- 'u' (unknown cell), the first letter of 'unchecked'.
 INSERT INTO t_call SELECT 'tracker', c.* FROM pg_temp.call('mme-a', 6, ARRAY['001010000000009'],
     ARRAY[2000]::bigint[], ARRAY['ecgi:001-01:0000002'], 0, 'tok-a', pg_temp.cg('claim')) c;

@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # The YAML's half of the southbound differential test. Each line of
-# tests/unit/report_cases.txt is a body with what locguard must say of it
+# tests/unit/south/report_cases.txt is a body with what locguard must say of it
 # (test_report.c checks that half); this script checks that the TS 29.518
 # YAML, through shared/specs/validate.mjs, says the same:
 #   valid, policy  validate.mjs finds nothing wrong
 #   invalid        validate.mjs refuses it and names PARAM among its paths
-# It also regenerates service/schema_tables.inc from the same YAML files and
+# It also regenerates service/south/schema_tables.inc from the same YAML files and
 # fails when the committed one differs (tests/tools/gen-schema-tables.py).
 # One validate.mjs run checks every case: a scratch OpenAPI file defines an
 # object whose member cN $refs AmfEventNotification, and the document holds
@@ -27,7 +27,7 @@ import sys
 import tempfile
 
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-cases_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "tests/unit/report_cases.txt")
+cases_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "tests/unit/south/report_cases.txt")
 specs = os.environ.get("LG_SPECS", os.path.join(os.path.dirname(root), "shared/specs"))
 validator = os.path.join(specs, "validate.mjs")
 spec = os.path.join(specs, "3gpp/TS29518_Namf_EventExposure.yaml")
@@ -80,12 +80,12 @@ for line in run.stdout.splitlines():
 passed = failed = 0
 gen = subprocess.run([sys.executable, os.path.join(root, "tests/tools/gen-schema-tables.py"),
                       os.path.join(specs, "3gpp")], capture_output=True, text=True)
-with open(os.path.join(root, "service/schema_tables.inc"), encoding="utf-8") as f:
+with open(os.path.join(root, "service/south/schema_tables.inc"), encoding="utf-8") as f:
     if gen.returncode == 0 and gen.stdout == f.read():
         passed += 1
     else:
         failed += 1
-        print("FAIL service/schema_tables.inc is not what gen-schema-tables.py makes of the YAML "
+        print("FAIL service/south/schema_tables.inc is not what gen-schema-tables.py makes of the YAML "
               f"{gen.stderr.strip()}")
 for i, (expect, param, name, _) in enumerate(cases):
     got = paths.get(i, set())

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * count-eval: times the in-memory count evaluator (service/countmap.c)
+ * count-eval: times the in-memory count evaluator (service/counts/countmap.c)
  * alone, without TLS, HTTP, token or audit: loads the cells, coverage pieces
  * and releases from a database the way the daemon does (lg_countmap over the
  * asynchronous pool), then answers --requests CIRCLE areas of --radius-m
@@ -10,8 +10,8 @@
  * `make bench` phase (e) runs it next to count-load to show what of the
  * latency is the count itself.
  */
-#include "locguard/countmap.h"
-#include "locguard/log.h"
+#include "locguard/counts/countmap.h"
+#include "locguard/core/log.h"
 
 #include <getopt.h>
 #include <inttypes.h>

@@ -25,7 +25,7 @@
  * all touch the same cells. The token is fetched again when it is about to
  * expire.
  */
-#include "locguard/common.h"
+#include "locguard/core/common.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 #
-# Generates service/schema_tables.inc: the OpenAPI 3.0 schemas that the
+# Generates service/south/schema_tables.inc: the OpenAPI 3.0 schemas that the
 # southbound body reaches from TS 29.518 AmfEventNotification (through
 # TS 29.571 and the other files its $refs name), as lg_schema_t tables that
-# service/jsonschema.c checks a parsed document against. Every keyword the
+# service/core/jsonschema.c checks a parsed document against. Every keyword the
 # closure uses is translated; an unknown one stops the generator, so a new
 # spec version cannot be half-checked silently.
 #
-#   tests/tools/gen-schema-tables.py SPECS_DIR/3gpp >service/schema_tables.inc
+#   tests/tools/gen-schema-tables.py SPECS_DIR/3gpp >service/south/schema_tables.inc
 #
 # SPECS_DIR is the copy of the 3GPP OpenAPI files described in
 # shared/specs/README.md (jdegre/5GC_APIs, Rel-18, 045f2ab).

@@ -17,7 +17,7 @@
  *   RESULT reports=N seconds=S reports_per_s=X p50_ms=.. p99_ms=.. ...
  * with the per-call latency (send to result).
  */
-#include "locguard/common.h"
+#include "locguard/core/common.h"
 
 #include <getopt.h>
 #include <inttypes.h>

@@ -15,9 +15,9 @@
  * batch once and only patches fixed-width digits in place per batch, so its
  * own CPU use stays small next to the daemon and PostgreSQL it measures.
  */
-#include "locguard/common.h"
-#include "locguard/report.h"
-#include "locguard/timefmt.h"
+#include "locguard/core/common.h"
+#include "locguard/south/report.h"
+#include "locguard/core/timefmt.h"
 
 #include <errno.h>
 #include <getopt.h>

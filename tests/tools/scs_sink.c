@@ -23,9 +23,9 @@
  * table that forgets its oldest ids, and latency samples in a fixed-size
  * reservoir (percentiles stay unbiased past it; max and count are exact).
  */
-#include "locguard/common.h"
-#include "locguard/timefmt.h"
-#include "locguard/webhook.h"
+#include "locguard/core/common.h"
+#include "locguard/core/timefmt.h"
+#include "locguard/north/webhook.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

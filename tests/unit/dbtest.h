@@ -8,8 +8,8 @@
 #ifndef LOCGUARD_TESTS_DBTEST_H
 #define LOCGUARD_TESTS_DBTEST_H
 
-#include "locguard/db.h"
-#include "locguard/metrics.h"
+#include "locguard/core/db.h"
+#include "locguard/core/metrics.h"
 
 #include <event2/event.h>
 #include <libpq-fe.h>

@@ -15,7 +15,7 @@
 #ifndef LOCGUARD_TOOLS_LOADGEN_H
 #define LOCGUARD_TOOLS_LOADGEN_H
 
-#include "locguard/common.h"
+#include "locguard/core/common.h"
 
 #include <stdbool.h>
 #include <stddef.h>

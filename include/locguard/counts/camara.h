@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The CAMARA Region Device Count request validator: the body of
+ * POST .../count (shared/specs/camara/region-device-count.yaml,
+ * RegionDeviceCountRequestBody) checked member by member and turned into a
+ * normalised JSON object for sql/counts.sql lg_counts_query, or refused with
+ * an ErrorInfo-ready error (status, code, message). Pure: no I/O, no global
+ * state, so the unit tests and the libFuzzer driver call it directly.
+ *
+ * What is checked here: JSON syntax (duplicate members refused), area
+ * present, areaType CIRCLE or POLYGON, a circle's center and radius (radius
+ * >= 1 m, the YAML's minimum), 3 to 15 boundary points, latitudes -90..90 and
+ * longitudes -180..180, starttime/endtime RFC 3339 with an offset, both or
+ * neither, start <= end, start not in the future. Unknown members are
+ * ignored (the YAML sets no additionalProperties) and dropped from the
+ * normalised object. What needs geometry (self-intersection, size bounds,
+ * coverage) is checked by the database.
+ */
+#ifndef LOCGUARD_CAMARA_H
+#define LOCGUARD_CAMARA_H
+
+#include "locguard/core/common.h"
+
+#include <jansson.h>
+
+#define LG_CAMARA_POLYGON_MIN  3  /* PointList minItems */
+#define LG_CAMARA_POLYGON_MAX  15 /* PointList maxItems */
+#define LG_CAMARA_RADIUS_MIN_M 1  /* Circle.radius minimum */
+
+/* ErrorInfo codes (CAMARA). Compare by pointer or by string. */
+extern const char lg_camara_invalid_argument[]; /* "INVALID_ARGUMENT" */
+extern const char lg_camara_invalid_circle[];   /* "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA" */
+extern const char lg_camara_invalid_polygon[];  /* "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA" */
+extern const char lg_camara_time_invalid[];     /* "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT" */
+extern const char lg_camara_invalid_end_date[]; /* "REGION_DEVICE_COUNT.INVALID_END_DATE" */
+
+/* A refusal, ready to be written as an ErrorInfo {status, code, message}. */
+typedef struct lg_camara_error {
+    int status;        /* HTTP status, 400 */
+    const char *code;  /* one of the lg_camara_* codes above */
+    char message[160]; /* a sentence for the client; never echoes the input */
+} lg_camara_error_t;
+
+/*
+ * Validates the len bytes of body (no NUL needed) at time now_us. On success
+ * returns LG_OK and sets *normalised to a new object the caller owns:
+ *   {"area": {"areaType": "CIRCLE", "center": {"latitude", "longitude"},
+ *             "radius"} | {"areaType": "POLYGON", "boundary": [...]},
+ *    "starttime": "YYYY-MM-DDThh:mm:ss.ffffffZ", "endtime": ...}
+ * (the times only when given, in UTC with microseconds). On failure returns
+ * LG_ERR, leaves *normalised NULL and fills *err.
+ */
+LG_MUST_CHECK int lg_camara_validate_count(const char *body, size_t len, int64_t now_us,
+                                           json_t **normalised, lg_camara_error_t *err);
+
+/*
+ * True when value matches the CAMARA XCorrelator pattern
+ * ^[a-zA-Z0-9-_:;.\/<>{}]{0,256}$ (from the DeviceLocation r3.2 files; the
+ * region-device-count YAML only says "string"). A value that does not is
+ * refused with 400 and never echoed.
+ */
+bool lg_camara_correlator_is_valid(const char *value);
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The exposure zone's routes, for third-party applications: the CAMARA
+ * Region Device Count API (POST {apiRoot}/regionDeviceCount/vwip/count, as
+ * the servers and paths of shared/specs/camara/region-device-count.yaml
+ * say, and POST /region-device-count/v0/count, the path the issue names)
+ * and the OAuth2 token endpoint (POST /oauth2/token, served by oauth.c).
+ *
+ * A count request passes, in this order: the x-correlator header (checked,
+ * then echoed on every answer), the bearer token (audience
+ * LG_EXPOSURE_AUDIENCE, scope LG_EXPOSURE_SCOPE: 401 UNAUTHENTICATED for any
+ * token problem, 403 PERMISSION_DENIED for a missing scope), the client's
+ * token bucket (429 TOO_MANY_REQUESTS with Retry-After), the body
+ * (camara.c: 400 with the CAMARA codes), then the count: from the in-memory
+ * evaluator (countmap.c) when it can answer, with the audit row queued to
+ * the group commit of auditq.c (503 when it cannot be), else
+ * sql/counts.sql lg_counts_query, which computes the same
+ * answer from the noisy releases and audits the query. Every error is a
+ * CAMARA ErrorInfo {status, code, message}.
+ */
+#ifndef LOCGUARD_EXPOSURE_H
+#define LOCGUARD_EXPOSURE_H
+
+#include "locguard/counts/auditq.h"
+#include "locguard/core/config.h"
+#include "locguard/counts/countmap.h"
+#include "locguard/core/db.h"
+#include "locguard/core/metrics.h"
+#include "locguard/counts/release.h"
+#include "locguard/core/oauth.h"
+#include "locguard/core/token.h"
+
+#include <event2/http.h>
+
+/* The audience and scope a count request's access token must carry. */
+#define LG_EXPOSURE_AUDIENCE "locguard-exposure"
+#define LG_EXPOSURE_SCOPE    "region-device-count"
+
+/* The count operation: the YAML's {apiRoot}/regionDeviceCount/vwip + /count, and the issue's path.
+ */
+#define LG_EXPOSURE_COUNT_PATH       "/regionDeviceCount/vwip/count"
+#define LG_EXPOSURE_COUNT_PATH_ALIAS "/region-device-count/v0/count"
+
+typedef struct lg_exposure lg_exposure_t;
+
+/*
+ * Creates the route handler state. db, metrics, signer and cfg must outlive
+ * it; oauth (may be NULL: then /oauth2/token is 404 here) serves the token
+ * endpoint and should issue tokens for LG_EXPOSURE_AUDIENCE. From cfg it
+ * reads [counts] k, min_area_m2, max_area_m2 and rate_per_minute (each
+ * client may make rate_per_minute requests per minute, in bursts of up to
+ * rate_per_minute).
+ */
+lg_exposure_t *lg_exposure_new(lg_db_t *db, lg_metrics_t *metrics, const lg_token_signer_t *signer,
+                               lg_oauth_t *oauth, const lg_config_t *cfg);
+
+/*
+ * Gives the zone the daemon's release (may be NULL): while its random source
+ * is failing (lg_release_noise_failing), count requests get 503 UNAVAILABLE.
+ */
+void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release);
+
+/*
+ * Gives the zone the in-memory evaluator (may be NULL: every count is asked
+ * of lg_counts_query) and the audit queue of its answers; with
+ * is_audit_wait an answer waits until its audit row is written, else it is
+ * sent once the row is queued. Both must outlive the zone's requests.
+ */
+void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap,
+                              lg_auditq_t *auditq, bool is_audit_wait);
+
+/*
+ * Frees it. Accepts NULL. Queries still under way hold a pointer to it:
+ * free the database pool (which completes them) first.
+ */
+void lg_exposure_free(lg_exposure_t *ex);
+
+/* The evhttp handler (an lg_http_handler_cb); arg is the lg_exposure_t. */
+void lg_exposure_handle(struct evhttp_request *req, void *arg);
+
+#endif

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The group commit. Parsed batches from every southbound connection wait in
+ * one queue; whenever a database connection is idle, the queue is drained
+ * into one call of the set-based sql/ function lg_ingest (arrays in, one row
+ * out), up to flush_max_reports reports per round trip. Each batch's
+ * completion callback runs only after that statement has committed.
+ */
+#ifndef LOCGUARD_INGEST_H
+#define LOCGUARD_INGEST_H
+
+#include "locguard/core/common.h"
+#include "locguard/core/config.h"
+#include "locguard/core/db.h"
+#include "locguard/south/ingest_cache.h"
+#include "locguard/core/metrics.h"
+#include "locguard/core/pgarray.h"
+#include "locguard/south/report.h"
+
+typedef struct lg_ingest lg_ingest_t;
+
+/* What became of a batch. */
+typedef enum lg_ingest_status {
+    LG_INGEST_QUEUED,       /* lg_ingest_submit: taken; the callback will tell the rest */
+    LG_INGEST_ACCEPTED,     /* committed */
+    LG_INGEST_DUPLICATE,    /* this (node, seq) was committed before: nothing stored again */
+    LG_INGEST_STALE,        /* seq below the node's replay window: refused */
+    LG_INGEST_UNKNOWN_NODE, /* node unknown or disabled: refused, nothing stored */
+    LG_INGEST_UNAVAILABLE,  /* database unreachable or the round trip failed: nothing stored */
+    LG_INGEST_QUEUE_FULL,   /* lg_ingest_submit: too many reports waiting */
+} lg_ingest_status_t;
+#define LG_INGEST_N_STATUSES 7
+
+/* The status's name: batch_status's words ("accepted", ...) and "queued", "unavailable",
+ * "queue_full". */
+const char *lg_ingest_status_name(lg_ingest_status_t status);
+
+/* The status a batch_status word names; LG_INGEST_UNAVAILABLE for any other word (or NULL). */
+lg_ingest_status_t lg_ingest_status_from_word(const char *word);
+
+/* Completion of a submitted batch; runs from the event loop. */
+typedef void (*lg_ingest_cb)(void *arg, lg_ingest_status_t status);
+
+/* Creates the group commit over db, with cfg's limits (cfg must outlive it). */
+lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_config_t *cfg);
+
+/*
+ * Fails every batch still waiting with LG_INGEST_UNAVAILABLE, then frees.
+ * Free the pool first: its completions of round trips under way still
+ * point here. Accepts NULL.
+ */
+void lg_ingest_free(lg_ingest_t *ing);
+
+/*
+ * Queues batch (whose contents this takes over: the caller's struct is left
+ * zeroed) with the node's sequence number. Returns LG_INGEST_QUEUED and calls
+ * cb later, or returns LG_INGEST_UNAVAILABLE / LG_INGEST_QUEUE_FULL at once
+ * (cb is then never called and the batch is released).
+ */
+lg_ingest_status_t lg_ingest_submit(lg_ingest_t *ing, lg_batch_t *batch, int64_t seq,
+                                    lg_ingest_cb cb, void *arg);
+
+/* Calls cb(arg) after each round trip that wrote movement alerts (to wake the notifier). */
+void lg_ingest_on_alerts(lg_ingest_t *ing, void (*cb)(void *arg), void *arg);
+
+/* Batches queued or in a round trip: zero once everything is answered. */
+size_t lg_ingest_pending(const lg_ingest_t *ing);
+
+/* State of the daemon's cache protocol (LG_ICACHE_OFF without one), for tests and logs. */
+lg_icache_state_t lg_ingest_cache_state(const lg_ingest_t *ing);
+
+/* ---- The group commit's decisions, as plain functions over plain data ------------------------ */
+
+/* True when a queue holding queued_reports takes a batch of n_reports (queue_max_reports). */
+bool lg_ingest_admits(const lg_config_t *cfg, size_t queued_reports, size_t n_reports);
+
+/*
+ * True when a round trip holding n_batches batches of n_reports reports in
+ * all takes the next batch of next_reports: whole batches, always at least
+ * one, at most flush_max_reports reports otherwise.
+ */
+bool lg_ingest_fits(const lg_config_t *cfg, size_t n_batches, size_t n_reports,
+                    size_t next_reports);
+
+/* ---- One call of lg_ingest(): its parameters and its answer ---------------------------------- */
+
+#define LG_INGEST_N_PARAMS 16
+
+/* The statement: SELECT <the result columns> FROM lg_ingest($1 .. $16). */
+const char *lg_ingest_sql(void);
+
+/*
+ * The parameters of one call being built. Embedded by the caller:
+ * lg_ingest_call_init, lg_ingest_call_add per batch in order,
+ * lg_ingest_call_end, then lg_ingest_call_cleanup.
+ */
+typedef struct lg_ingest_call {
+    lg_pgarray_t arrays[LG_INGEST_N_PARAMS]; /* the array parameters ($1, $2, $5..$12, $16) */
+    char window[16], hysteresis[16], refresh[16], gen[24]; /* the scalar ones */
+    const char *values[LG_INGEST_N_PARAMS]; /* after lg_ingest_call_end: for lg_db_query */
+    size_t n_batches;                       /* batches added */
+    size_t n_sent;                          /* reports in the report arrays */
+} lg_ingest_call_t;
+
+void lg_ingest_call_init(lg_ingest_call_t *c);
+
+/*
+ * Adds batch b with its sequence number seq: the node and seq to p_nodes
+ * and p_seqs, and each report the cache trip t says to send (all of them
+ * when t is NULL) to the report arrays, in order. Pass 1 of the trip
+ * (lg_icache_trip_add_batch for every batch) must be over.
+ */
+void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq, lg_icache_trip_t *t);
+
+/*
+ * Closes the call with cfg's scalars and t's cache parameters (token,
+ * generation, p_cached; NULLs when t is NULL) and returns the
+ * LG_INGEST_N_PARAMS values, owned by c.
+ */
+const char *const *lg_ingest_call_end(lg_ingest_call_t *c, const lg_config_t *cfg,
+                                      const lg_icache_trip_t *t);
+
+void lg_ingest_call_cleanup(lg_ingest_call_t *c);
+
+/* What lg_ingest's one row said. */
+typedef struct lg_ingest_answer {
+    size_t n_batches;           /* statuses */
+    lg_ingest_status_t *status; /* per batch, in the order they were added */
+    uint64_t n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
+        n_alerts, n_coalesced; /* the call's counters (NULL read as 0) */
+    lg_icache_answer_t cache;  /* cache_gen, cache_ords, cache_ts, cache_dec (pointing below) */
+    int64_t *ords, *ts_us;     /* owned */
+} lg_ingest_answer_t;
+
+/*
+ * Reads the answer of a call of n_batches batches that sent n_sent reports,
+ * its columns found by name. LG_ERR with *err a constant reason when the
+ * result is not one row of the expected columns, batch_status does not hold
+ * n_batches elements, or the cache columns are malformed (more elements
+ * than reports sent, lengths that differ). Free with
+ * lg_ingest_answer_cleanup either way.
+ */
+LG_MUST_CHECK int lg_ingest_answer_parse(const PGresult *res, size_t n_batches, size_t n_sent,
+                                         lg_ingest_answer_t *out, const char **err);
+
+void lg_ingest_answer_cleanup(lg_ingest_answer_t *a);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The southbound zone's routes: location report batches from MME, SGSN and
+ * AMF nodes (POST /v1/location-reports). Authenticates the node by its
+ * client certificate, checks the replay headers and the body, hands the
+ * batch to the group commit, and answers 204 only after it committed.
+ */
+#ifndef LOCGUARD_SOUTHBOUND_H
+#define LOCGUARD_SOUTHBOUND_H
+
+#include "locguard/core/config.h"
+#include "locguard/south/ingest.h"
+#include "locguard/core/metrics.h"
+
+#include <event2/http.h>
+
+typedef struct lg_southbound lg_southbound_t;
+
+/* Creates the route handler state; cfg, ingest and metrics must outlive it. */
+lg_southbound_t *lg_southbound_new(const lg_config_t *cfg, lg_ingest_t *ingest,
+                                   lg_metrics_t *metrics);
+
+/* Frees it (accepts NULL); requests still waiting are answered by lg_ingest_free. */
+void lg_southbound_free(lg_southbound_t *sb);
+
+/* The evhttp handler (an lg_http_handler_cb); arg is the lg_southbound_t. */
+void lg_southbound_handle(struct evhttp_request *req, void *arg);
+
+#endif

@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ES256 JWTs and scrypt secret hashes (see token.h). Tokens are made and
+ * checked here with OpenSSL 3's EVP interface on one EC P-256 key; ECDSA
+ * signatures travel in the JOSE form (r||s, 32 bytes each, RFC 7518 §3.4)
+ * and are converted to and from the DER form EVP speaks. The token endpoint
+ * (oauth.c) issues; lg_oauth_authenticate verifies on every northbound
+ * request. Verification trusts nothing in a token before its signature has
+ * been checked against our key with the one algorithm we allow, so the
+ * header can only ever select ES256 ("none", HS256 keyed with the public
+ * key and friends fail on the alg comparison).
+ */
+#include "locguard/core/token.h"
+
+#include "locguard/core/log.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char lg_token_err_malformed[] = "malformed token";
+const char lg_token_err_algorithm[] = "algorithm not allowed";
+const char lg_token_err_key[] = "unknown key id";
+const char lg_token_err_signature[] = "bad signature";
+const char lg_token_err_issuer[] = "wrong issuer";
+const char lg_token_err_audience[] = "wrong audience";
+const char lg_token_err_expired[] = "token expired";
+const char lg_token_err_not_yet[] = "token not yet valid";
+const char lg_token_err_claims[] = "missing or malformed claims";
+
+#define KEY_FILE_MAX (64 * 1024) /* a PEM key file is a few hundred bytes */
+#define ISSUER_MAX   255
+#define AUD_MAX      255
+#define TTL_MAX_S    86400
+#define COORD_BYTES  32  /* P-256: r and s are 32 bytes each */
+#define HEADER_MAX   512 /* decoded header bytes we accept */
+#define JTI_BYTES    16
+
+/* scrypt parameters of new hashes (token.h), and the bounds on stored ones. */
+#define SCRYPT_N        16384
+#define SCRYPT_R        8
+#define SCRYPT_P        1
+#define SCRYPT_SALT     16
+#define SCRYPT_HASH     32
+#define SCRYPT_MAXMEM   (64u * 1024 * 1024) /* 128*N*r*p bytes at most: N=2^14,r=8 is 16 MiB */
+#define SCRYPT_N_MIN    1024
+#define SCRYPT_N_MAX    (1u << 20)
+#define SCRYPT_SALT_MIN 8  /* stored salt: 8..64 bytes */
+#define SCRYPT_HASH_MIN 16 /* stored hash: 16..64 bytes */
+#define SCRYPT_PART_MAX 64
+
+/* Tokens verified before (see lg_token_verify): direct-mapped by digest. */
+#define VERIFIED_SLOTS 512 /* a power of two */
+
+typedef struct verified {
+    uint8_t digest[32];       /* SHA-256(aud, NUL, token); all zero: empty slot */
+    lg_token_claims_t claims; /* what the token said */
+} verified_t;
+
+struct lg_token_signer {
+    EVP_PKEY *pkey;       /* the EC P-256 key pair: signs and verifies */
+    char *issuer;         /* iss of tokens we issue and accept */
+    char kid[17];         /* 16 hex digits of SHA-256(SubjectPublicKeyInfo DER) */
+    verified_t *verified; /* VERIFIED_SLOTS entries; a cache, so written through a const signer */
+};
+
+/* ---- base64 ---------------------------------------------------------------------------- */
+
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* The 6-bit value of c in the chosen alphabet, or -1. */
+static int b64_value(char c, bool is_url)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (is_url ? '-' : '+'))
+        return 62;
+    if (c == (is_url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
+int lg_token_b64_decode(const char *in, size_t len, bool is_url, uint8_t *out, size_t out_size,
+                        size_t *out_len)
+{
+    size_t n = len;
+    *out_len = 0;
+    if (!is_url) {
+        if (len % 4 != 0)
+            return LG_ERR;
+        size_t pad = 0;
+        while (pad < 2 && n > 0 && in[n - 1] == '=') {
+            n--;
+            pad++;
+        }
+        if ((pad == 1 && n % 4 != 3) || (pad == 2 && n % 4 != 2))
+            return LG_ERR;
+    }
+    if (n % 4 == 1)
+        return LG_ERR;
+    size_t need = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
+    if (need > out_size)
+        return LG_ERR;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64_value(in[i], is_url);
+        if (v < 0)
+            return LG_ERR;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    /* Non-zero leftover bits would let two strings decode alike (malleable tokens). */
+    if (acc != 0)
+        return LG_ERR;
+    *out_len = o;
+    return LG_OK;
+}
+
+size_t lg_token_b64_encode(const uint8_t *in, size_t len, bool is_url, char *out, size_t out_size)
+{
+    const char *alphabet = is_url ? b64_url : b64_std;
+    size_t full = len / 3, rest = len % 3;
+    size_t need = full * 4 + (rest == 0 ? 0 : is_url ? rest + 1 : 4);
+    if (need + 1 > out_size)
+        return 0;
+    size_t o = 0;
+    for (size_t i = 0; i < full * 3; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = alphabet[v >> 18];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 6) & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    if (rest > 0) {
+        uint32_t v = (uint32_t)in[full * 3] << 16;
+        if (rest == 2)
+            v |= (uint32_t)in[full * 3 + 1] << 8;
+        out[o++] = alphabet[v >> 18];
+        out[o++] = alphabet[(v >> 12) & 63];
+        if (rest == 2)
+            out[o++] = alphabet[(v >> 6) & 63];
+        else if (!is_url)
+            out[o++] = '=';
+        if (!is_url)
+            out[o++] = '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* ---- keys ------------------------------------------------------------------------------ */
+
+static void log_ssl_errors(const char *what)
+{
+    unsigned long e;
+    char buf[256];
+    while ((e = ERR_get_error()) != 0) {
+        ERR_error_string_n(e, buf, sizeof(buf));
+        lg_error("token: %s: %s", what, buf);
+    }
+}
+
+/* A PEM password callback that never supplies one: an encrypted key fails instead of prompting. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return 0;
+}
+
+/* Sets the signer's kid from its public key. */
+static bool compute_kid(lg_token_signer_t *s)
+{
+    unsigned char *der = NULL;
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    int len = i2d_PUBKEY(s->pkey, &der);
+    if (len <= 0)
+        return false;
+    bool ok = EVP_Digest(der, (size_t)len, digest, &dlen, EVP_sha256(), NULL) == 1;
+    OPENSSL_free(der);
+    if (!ok)
+        return false;
+    for (int i = 0; i < 8; i++)
+        snprintf(s->kid + 2 * i, 3, "%02x", digest[i]);
+    return true;
+}
+
+lg_token_signer_t *lg_token_signer_new_pem(const char *pem, size_t len, const char *issuer)
+{
+    lg_token_signer_t *s = NULL;
+    char group[32];
+    size_t glen = 0;
+    if (len > KEY_FILE_MAX || issuer == NULL || issuer[0] == '\0' || strlen(issuer) > ISSUER_MAX) {
+        lg_error("token: the signing key or the issuer is out of bounds");
+        return NULL;
+    }
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    if (bio == NULL)
+        goto failed;
+    s = lg_xcalloc(1, sizeof(*s));
+    s->pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+    BIO_free(bio);
+    if (s->pkey == NULL) {
+        log_ssl_errors("cannot read the signing key");
+        goto failed;
+    }
+    if (!EVP_PKEY_is_a(s->pkey, "EC") ||
+        EVP_PKEY_get_group_name(s->pkey, group, sizeof(group), &glen) != 1 ||
+        strcmp(group, "prime256v1") != 0) {
+        lg_error("token: the signing key is not an EC P-256 key (ES256 needs one)");
+        goto failed;
+    }
+    if (!compute_kid(s)) {
+        log_ssl_errors("cannot derive the key id");
+        goto failed;
+    }
+    s->issuer = lg_xstrdup(issuer);
+    s->verified = lg_xcalloc(VERIFIED_SLOTS, sizeof(*s->verified));
+    return s;
+failed:
+    ERR_clear_error();
+    lg_token_signer_free(s);
+    return NULL;
+}
+
+lg_token_signer_t *lg_token_signer_new(const char *es256_key_pem_file, const char *issuer)
+{
+    lg_token_signer_t *s = NULL;
+    char *buf = lg_xmalloc(KEY_FILE_MAX + 1);
+    size_t n = 0;
+    struct stat st;
+    FILE *f = fopen(es256_key_pem_file, "r");
+    if (f == NULL) {
+        lg_error("token: cannot open the signing key %s: %s", es256_key_pem_file, strerror(errno));
+        goto done;
+    }
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+        lg_warn("token: the signing key %s is readable by group or others", es256_key_pem_file);
+    n = fread(buf, 1, KEY_FILE_MAX + 1, f);
+    fclose(f);
+    if (n > KEY_FILE_MAX) {
+        lg_error("token: the signing key %s is too large", es256_key_pem_file);
+        goto done;
+    }
+    s = lg_token_signer_new_pem(buf, n, issuer);
+    if (s == NULL)
+        lg_error("token: no usable ES256 key in %s", es256_key_pem_file);
+done:
+    OPENSSL_cleanse(buf, KEY_FILE_MAX + 1);
+    free(buf);
+    return s;
+}
+
+void lg_token_signer_free(lg_token_signer_t *signer)
+{
+    if (signer == NULL)
+        return;
+    EVP_PKEY_free(signer->pkey);
+    free(signer->issuer);
+    free(signer->verified);
+    free(signer);
+}
+
+const char *lg_token_signer_kid(const lg_token_signer_t *signer)
+{
+    return signer->kid;
+}
+
+/* ---- issue ----------------------------------------------------------------------------- */
+
+/* Appends the base64url form of data to buf at *pos; false when it does not fit. */
+static bool append_b64url(char *buf, size_t size, size_t *pos, const void *data, size_t len)
+{
+    size_t n = lg_token_b64_encode(data, len, true, buf + *pos, size - *pos);
+    if (n == 0 && len > 0)
+        return false;
+    *pos += n;
+    return true;
+}
+
+/* Signs input with ES256 into the 64-byte JOSE form. */
+static bool sign_es256(EVP_PKEY *pkey, const char *input, size_t len, uint8_t jose[2 * COORD_BYTES])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char der[80]; /* an ECDSA-P256 DER signature is at most 72 bytes */
+    size_t der_len = sizeof(der);
+    ECDSA_SIG *sig = NULL;
+    bool ok = false;
+    if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey) != 1 ||
+        EVP_DigestSign(ctx, der, &der_len, (const unsigned char *)input, len) != 1)
+        goto out;
+    const unsigned char *p = der;
+    sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    if (sig == NULL)
+        goto out;
+    const BIGNUM *r = ECDSA_SIG_get0_r(sig), *s = ECDSA_SIG_get0_s(sig);
+    ok = BN_bn2binpad(r, jose, COORD_BYTES) == COORD_BYTES &&
+         BN_bn2binpad(s, jose + COORD_BYTES, COORD_BYTES) == COORD_BYTES;
+out:
+    ECDSA_SIG_free(sig);
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* True when s is a non-empty string of at most max bytes without control characters. */
+static bool is_bounded_text(const char *s, size_t max, bool may_be_empty)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n > max || (n == 0 && !may_be_empty))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+int lg_token_issue(lg_token_signer_t *signer, const char *sub, const char *aud, const char *scope,
+                   int ttl_s, int64_t now_s, char **out_jwt)
+{
+    uint8_t jti_raw[JTI_BYTES], jose[2 * COORD_BYTES];
+    char jti[2 * JTI_BYTES + 1], header[128];
+    char *payload = NULL, *jwt = NULL;
+    json_t *claims = NULL;
+    *out_jwt = NULL;
+    if (!is_bounded_text(sub, LG_TOKEN_SUB_MAX - 1, false) ||
+        !is_bounded_text(aud, AUD_MAX, false) ||
+        !is_bounded_text(scope, LG_TOKEN_SCOPE_MAX - 1, true) || ttl_s <= 0 || ttl_s > TTL_MAX_S)
+        return LG_ERR;
+    if (RAND_bytes(jti_raw, sizeof(jti_raw)) != 1) {
+        log_ssl_errors("RAND_bytes");
+        return LG_ERR;
+    }
+    for (size_t i = 0; i < sizeof(jti_raw); i++)
+        snprintf(jti + 2 * i, 3, "%02x", jti_raw[i]);
+    int hlen = snprintf(header, sizeof(header),
+                        "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", signer->kid);
+    claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "iss", signer->issuer, "sub",
+                       sub, "aud", aud, "scope", scope, "iat", (json_int_t)now_s, "nbf",
+                       (json_int_t)now_s, "exp", (json_int_t)(now_s + ttl_s), "jti", jti);
+    if (claims == NULL)
+        return LG_ERR; /* not UTF-8 */
+    payload = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(claims);
+    if (payload == NULL)
+        abort(); /* jansson fails only on out-of-memory here */
+    size_t plen = strlen(payload);
+    size_t size = ((size_t)hlen + plen + 2 * COORD_BYTES) * 4 / 3 + 16;
+    size_t pos = 0;
+    jwt = lg_xmalloc(size);
+    if (!append_b64url(jwt, size, &pos, header, (size_t)hlen))
+        goto failed;
+    jwt[pos++] = '.';
+    if (!append_b64url(jwt, size, &pos, payload, plen))
+        goto failed;
+    if (!sign_es256(signer->pkey, jwt, pos, jose)) {
+        log_ssl_errors("signing");
+        goto failed;
+    }
+    jwt[pos++] = '.';
+    if (!append_b64url(jwt, size, &pos, jose, sizeof(jose)))
+        goto failed;
+    free(payload);
+    *out_jwt = jwt;
+    return LG_OK;
+failed:
+    free(payload);
+    free(jwt);
+    return LG_ERR;
+}
+
+/* ---- verify ---------------------------------------------------------------------------- */
+
+/* True when v is a JSON string equal to the n bytes of s (no embedded NUL tricks). */
+static bool json_string_is(const json_t *v, const char *s, size_t n)
+{
+    return json_is_string(v) && json_string_length(v) == n &&
+           memcmp(json_string_value(v), s, n) == 0;
+}
+
+/* Checks the JOSE header: alg pinned to ES256, no crit, our kid when one is named. */
+static const char *check_header(const lg_token_signer_t *signer, const uint8_t *data, size_t len)
+{
+    json_t *h = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *err = NULL;
+    if (!json_is_object(h)) {
+        err = lg_token_err_malformed;
+        goto out;
+    }
+    if (!json_string_is(json_object_get(h, "alg"), "ES256", 5) ||
+        json_object_get(h, "crit") != NULL) {
+        err = lg_token_err_algorithm;
+        goto out;
+    }
+    const json_t *kid = json_object_get(h, "kid");
+    if (kid != NULL && !json_string_is(kid, signer->kid, strlen(signer->kid))) {
+        err = lg_token_err_key;
+        goto out;
+    }
+    const json_t *typ = json_object_get(h, "typ");
+    if (typ != NULL && !json_string_is(typ, "JWT", 3))
+        err = lg_token_err_malformed;
+out:
+    json_decref(h);
+    return err;
+}
+
+/* Verifies the 64-byte JOSE signature jose over input with ES256. */
+static bool verify_es256(EVP_PKEY *pkey, const char *input, size_t len,
+                         const uint8_t jose[2 * COORD_BYTES])
+{
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(jose, COORD_BYTES, NULL);
+    BIGNUM *s = BN_bin2bn(jose + COORD_BYTES, COORD_BYTES, NULL);
+    EVP_MD_CTX *ctx = NULL;
+    unsigned char *der = NULL;
+    bool ok = false;
+    if (sig == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(sig, r, s) != 1)
+        goto out;
+    r = s = NULL; /* owned by sig now */
+    int der_len = i2d_ECDSA_SIG(sig, &der);
+    if (der_len <= 0)
+        goto out;
+    ctx = EVP_MD_CTX_new();
+    ok = ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+         EVP_DigestVerify(ctx, der, (size_t)der_len, (const unsigned char *)input, len) == 1;
+out:
+    ERR_clear_error(); /* a bad signature leaves errors on the queue: not ours to report */
+    OPENSSL_free(der);
+    EVP_MD_CTX_free(ctx);
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+/* True when aud (a string, or an array of strings) names want. */
+static bool audience_matches(const json_t *aud, const char *want)
+{
+    size_t n = strlen(want), i;
+    const json_t *v;
+    if (json_is_string(aud))
+        return json_string_is(aud, want, n);
+    if (!json_is_array(aud))
+        return false;
+    json_array_foreach(aud, i, v)
+    {
+        if (json_string_is(v, want, n))
+            return true;
+    }
+    return false;
+}
+
+/* Copies a JSON string claim that must fit in size bytes, contain no NUL and (min 1) not be empty.
+ */
+static bool copy_claim(const json_t *v, char *dst, size_t size, size_t min)
+{
+    if (!json_is_string(v))
+        return false;
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (n < min || n >= size || memchr(s, '\0', n) != NULL)
+        return false;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return true;
+}
+
+/* Checks the claims of a token whose signature verified, filling out. */
+static const char *check_claims(const lg_token_signer_t *signer, const uint8_t *data, size_t len,
+                                const char *aud, int64_t now_s, lg_token_claims_t *out)
+{
+    json_t *c = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *err = NULL;
+    if (!json_is_object(c)) {
+        err = lg_token_err_malformed;
+        goto out;
+    }
+    if (!json_string_is(json_object_get(c, "iss"), signer->issuer, strlen(signer->issuer))) {
+        err = lg_token_err_issuer;
+        goto out;
+    }
+    if (!audience_matches(json_object_get(c, "aud"), aud)) {
+        err = lg_token_err_audience;
+        goto out;
+    }
+    const json_t *exp = json_object_get(c, "exp"), *nbf = json_object_get(c, "nbf");
+    if (!json_is_integer(exp) || !json_is_integer(nbf)) {
+        err = lg_token_err_claims;
+        goto out;
+    }
+    /* now_s is a sane clock value: these differences cannot overflow. */
+    if (json_integer_value(exp) <= now_s - LG_TOKEN_LEEWAY_S) {
+        err = lg_token_err_expired;
+        goto out;
+    }
+    if (json_integer_value(nbf) > now_s + LG_TOKEN_LEEWAY_S) {
+        err = lg_token_err_not_yet;
+        goto out;
+    }
+    if (!copy_claim(json_object_get(c, "sub"), out->sub, sizeof(out->sub), 1) ||
+        !copy_claim(json_object_get(c, "scope"), out->scope, sizeof(out->scope), 0)) {
+        err = lg_token_err_claims;
+        goto out;
+    }
+    out->exp = json_integer_value(exp);
+    out->nbf = json_integer_value(nbf);
+out:
+    json_decref(c);
+    return err;
+}
+
+/* SHA-256 of aud, a NUL and the token: the key of the verified-token cache. */
+static bool verified_digest(const char *aud, const char *jwt, size_t len, uint8_t digest[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(ctx, aud, strlen(aud) + 1) == 1 &&
+              EVP_DigestUpdate(ctx, jwt, len) == 1 && EVP_DigestFinal_ex(ctx, digest, &n) == 1 &&
+              n == 32;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        ERR_clear_error();
+    return ok;
+}
+
+static verified_t *verified_slot(const lg_token_signer_t *signer, const uint8_t digest[32])
+{
+    uint32_t h = (uint32_t)digest[0] | (uint32_t)digest[1] << 8;
+    return &signer->verified[h & (VERIFIED_SLOTS - 1)];
+}
+
+int lg_token_verify(const lg_token_signer_t *signer, const char *jwt, size_t len, const char *aud,
+                    int64_t now_s, lg_token_claims_t *out)
+{
+    uint8_t header[HEADER_MAX], jose[2 * COORD_BYTES], digest[32];
+    uint8_t *payload = NULL;
+    size_t header_len, payload_len, sig_len;
+    const char *err = lg_token_err_malformed;
+    bool has_digest = false;
+    memset(out, 0, sizeof(*out));
+    if (len == 0 || len > LG_TOKEN_MAX_BYTES || memchr(jwt, '\0', len) != NULL)
+        goto out;
+    has_digest = verified_digest(aud, jwt, len, digest);
+    if (has_digest) {
+        const verified_t *v = verified_slot(signer, digest);
+        if (CRYPTO_memcmp(v->digest, digest, sizeof(digest)) == 0) {
+            /* Seen and verified for this audience: only the clock may refuse it now. */
+            if (v->claims.exp <= now_s - LG_TOKEN_LEEWAY_S)
+                err = lg_token_err_expired;
+            else if (v->claims.nbf > now_s + LG_TOKEN_LEEWAY_S)
+                err = lg_token_err_not_yet;
+            else
+                err = NULL;
+            if (err == NULL)
+                *out = v->claims;
+            goto out;
+        }
+    }
+    const char *dot1 = memchr(jwt, '.', len);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - jwt)) : NULL;
+    if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - jwt)) != NULL)
+        goto out;
+    size_t h_len = (size_t)(dot1 - jwt), p_len = (size_t)(dot2 - dot1 - 1);
+    size_t s_len = len - (size_t)(dot2 + 1 - jwt);
+    if (h_len == 0 || p_len == 0)
+        goto out;
+    payload = lg_xmalloc(p_len);
+    if (lg_token_b64_decode(jwt, h_len, true, header, sizeof(header), &header_len) != LG_OK ||
+        lg_token_b64_decode(dot1 + 1, p_len, true, payload, p_len, &payload_len) != LG_OK)
+        goto out;
+    /* The header first, so an unsigned "alg":"none" token is named for what it is. */
+    err = check_header(signer, header, header_len);
+    if (err != NULL)
+        goto out;
+    err = lg_token_err_signature;
+    if (s_len != 86 /* base64url of 64 bytes */ ||
+        lg_token_b64_decode(dot2 + 1, s_len, true, jose, sizeof(jose), &sig_len) != LG_OK ||
+        sig_len != sizeof(jose) || !verify_es256(signer->pkey, jwt, (size_t)(dot2 - jwt), jose))
+        goto out;
+    err = check_claims(signer, payload, payload_len, aud, now_s, out);
+    if (err == NULL && has_digest) {
+        verified_t *v = verified_slot(signer, digest);
+        memcpy(v->digest, digest, sizeof(digest));
+        v->claims = *out;
+    }
+out:
+    free(payload);
+    if (err != NULL) {
+        memset(out, 0, sizeof(*out));
+        out->err = err;
+        return LG_ERR;
+    }
+    return LG_OK;
+}
+
+bool lg_token_scope_contains(const char *list, const char *scope)
+{
+    size_t n = strlen(scope);
+    if (n == 0)
+        return false;
+    for (const char *p = list; *p != '\0';) {
+        size_t tok = strcspn(p, " ");
+        if (tok == n && memcmp(p, scope, n) == 0)
+            return true;
+        p += tok;
+        while (*p == ' ')
+            p++;
+    }
+    return false;
+}
+
+bool lg_token_has_scope(const lg_token_claims_t *claims, const char *scope)
+{
+    return lg_token_scope_contains(claims->scope, scope);
+}
+
+/* ---- client secrets -------------------------------------------------------------------- */
+
+int lg_token_new_secret(char *out, size_t size)
+{
+    uint8_t raw[32];
+    int rc = LG_ERR;
+    if (size > 0)
+        out[0] = '\0';
+    if (size < LG_TOKEN_SECRET_SIZE)
+        return LG_ERR;
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        log_ssl_errors("RAND_bytes");
+        goto out;
+    }
+    if (lg_token_b64_encode(raw, sizeof(raw), true, out, size) == LG_TOKEN_SECRET_SIZE - 1)
+        rc = LG_OK;
+out:
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return rc;
+}
+
+int lg_token_hash_secret(const char *secret, char *out, size_t out_size)
+{
+    uint8_t salt[SCRYPT_SALT], hash[SCRYPT_HASH];
+    char salt64[32], hash64[48];
+    int rc = LG_ERR;
+    if (out_size > 0)
+        out[0] = '\0';
+    if (out_size < LG_TOKEN_HASH_MAX)
+        return LG_ERR;
+    if (RAND_bytes(salt, sizeof(salt)) != 1) {
+        log_ssl_errors("RAND_bytes");
+        goto out;
+    }
+    if (EVP_PBE_scrypt(secret, strlen(secret), salt, sizeof(salt), SCRYPT_N, SCRYPT_R, SCRYPT_P,
+                       SCRYPT_MAXMEM, hash, sizeof(hash)) != 1) {
+        log_ssl_errors("scrypt");
+        goto out;
+    }
+    if (lg_token_b64_encode(salt, sizeof(salt), false, salt64, sizeof(salt64)) == 0 ||
+        lg_token_b64_encode(hash, sizeof(hash), false, hash64, sizeof(hash64)) == 0)
+        goto out;
+    int n = snprintf(out, out_size, "scrypt$%d$%d$%d$%s$%s", SCRYPT_N, SCRYPT_R, SCRYPT_P, salt64,
+                     hash64);
+    if (n > 0 && (size_t)n < out_size)
+        rc = LG_OK;
+    else
+        out[0] = '\0';
+out:
+    OPENSSL_cleanse(hash, sizeof(hash));
+    return rc;
+}
+
+/* Parses a decimal field of at most 7 digits, no sign, no leading zero, ending at '$'. */
+static bool parse_field(const char **p, uint64_t *v)
+{
+    const char *s = *p;
+    size_t n = 0;
+    *v = 0;
+    while (s[n] >= '0' && s[n] <= '9' && n < 8) {
+        *v = *v * 10 + (uint64_t)(s[n] - '0');
+        n++;
+    }
+    if (n == 0 || n > 7 || s[n] != '$' || (s[0] == '0'))
+        return false;
+    *p = s + n + 1;
+    return true;
+}
+
+bool lg_token_secret_matches(const char *secret, const char *stored)
+{
+    uint8_t salt[SCRYPT_PART_MAX], want[SCRYPT_PART_MAX], got[SCRYPT_PART_MAX];
+    size_t salt_len, want_len;
+    uint64_t n, r, p;
+    bool ok = false;
+    const char *s = stored;
+    if (stored == NULL || strnlen(stored, LG_TOKEN_HASH_MAX) >= LG_TOKEN_HASH_MAX ||
+        strncmp(s, "scrypt$", 7) != 0)
+        return false;
+    s += 7;
+    if (!parse_field(&s, &n) || !parse_field(&s, &r) || !parse_field(&s, &p))
+        return false;
+    /* Bounded so a corrupted row cannot make us spend seconds or gigabytes. */
+    if (n < SCRYPT_N_MIN || n > SCRYPT_N_MAX || (n & (n - 1)) != 0 || r < 1 || r > 32 || p < 1 ||
+        p > 16 || 128 * n * r * p > SCRYPT_MAXMEM)
+        return false;
+    const char *dollar = strchr(s, '$');
+    if (dollar == NULL)
+        return false;
+    if (lg_token_b64_decode(s, (size_t)(dollar - s), false, salt, sizeof(salt), &salt_len) !=
+            LG_OK ||
+        lg_token_b64_decode(dollar + 1, strlen(dollar + 1), false, want, sizeof(want), &want_len) !=
+            LG_OK ||
+        salt_len < SCRYPT_SALT_MIN || want_len < SCRYPT_HASH_MIN)
+        return false;
+    if (EVP_PBE_scrypt(secret, strlen(secret), salt, salt_len, n, r, p, SCRYPT_MAXMEM, got,
+                       want_len) != 1) {
+        ERR_clear_error();
+        goto out;
+    }
+    ok = CRYPTO_memcmp(got, want, want_len) == 0;
+out:
+    OPENSSL_cleanse(got, sizeof(got));
+    return ok;
+}

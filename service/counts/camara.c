@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The CAMARA Region Device Count request validator (see camara.h). It sits
+ * between the exposure zone's routing (exposure.c) and the database query
+ * (sql/counts.sql lg_counts_query): everything that can be decided from the
+ * request alone is decided here, so malformed input never costs a database
+ * round trip. The error codes and, where the YAML gives one, the messages
+ * are those of shared/specs/camara/region-device-count.yaml.
+ */
+#include "locguard/counts/camara.h"
+
+#include "locguard/core/jsonutil.h"
+
+#include "locguard/core/timefmt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char lg_camara_invalid_argument[] = "INVALID_ARGUMENT";
+const char lg_camara_invalid_circle[] = "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA";
+const char lg_camara_invalid_polygon[] = "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA";
+const char lg_camara_time_invalid[] = "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT";
+const char lg_camara_invalid_end_date[] = "REGION_DEVICE_COUNT.INVALID_END_DATE";
+
+#define CORRELATOR_MAX 256
+
+/* Fills err with a 400 of the given code; returns LG_ERR for one-line refusals. */
+LG_PRINTF(3, 4)
+static int refuse(lg_camara_error_t *err, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    err->status = 400;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return LG_ERR;
+}
+
+/*
+ * Reads the number member key of point (an object, else shape_code) into
+ * *out: missing or not a number -> shape_code; outside [-limit, limit] ->
+ * INVALID_ARGUMENT. what names the point in messages.
+ */
+static int read_coord(const json_t *point, const char *key, double limit, const char *shape_code,
+                      const char *what, lg_camara_error_t *err, double *out)
+{
+    if (!json_is_object(point))
+        return refuse(err, shape_code, "%s must be an object with latitude and longitude.", what);
+    const json_t *v = json_object_get(point, key);
+    if (!json_is_number(v))
+        return refuse(err, shape_code, "%s.%s must be a number.", what, key);
+    double d = json_number_value(v);
+    if (!(d >= -limit && d <= limit))
+        return refuse(err, lg_camara_invalid_argument, "%s.%s must be between %g and %g.", what,
+                      key, -limit, limit);
+    *out = d;
+    return LG_OK;
+}
+
+/* A normalised Point {"latitude", "longitude"} from point, or NULL (err set). */
+static json_t *read_point(const json_t *point, const char *shape_code, const char *what,
+                          lg_camara_error_t *err)
+{
+    double lat, lon;
+    if (read_coord(point, "latitude", 90, shape_code, what, err, &lat) != LG_OK ||
+        read_coord(point, "longitude", 180, shape_code, what, err, &lon) != LG_OK)
+        return NULL;
+    return json_pack("{s:f,s:f}", "latitude", lat, "longitude", lon);
+}
+
+static json_t *read_circle(const json_t *area, lg_camara_error_t *err)
+{
+    const json_t *center = json_object_get(area, "center");
+    const json_t *radius = json_object_get(area, "radius");
+    if (center == NULL || radius == NULL) {
+        refuse(err, lg_camara_invalid_circle, "Missing circle center or radius.");
+        return NULL;
+    }
+    if (!json_is_number(radius)) {
+        refuse(err, lg_camara_invalid_circle, "area.radius must be a number.");
+        return NULL;
+    }
+    double r = json_number_value(radius);
+    if (!(r >= LG_CAMARA_RADIUS_MIN_M)) {
+        refuse(err, lg_camara_invalid_argument, "area.radius must be at least %d metre.",
+               LG_CAMARA_RADIUS_MIN_M);
+        return NULL;
+    }
+    json_t *c = read_point(center, lg_camara_invalid_circle, "area.center", err);
+    if (c == NULL)
+        return NULL;
+    return json_pack("{s:s,s:o,s:f}", "areaType", "CIRCLE", "center", c, "radius", r);
+}
+
+static json_t *read_polygon(const json_t *area, lg_camara_error_t *err)
+{
+    const json_t *boundary = json_object_get(area, "boundary");
+    if (!json_is_array(boundary)) {
+        refuse(err, lg_camara_invalid_polygon, "Missing polygon boundary.");
+        return NULL;
+    }
+    size_t n = json_array_size(boundary);
+    if (n < LG_CAMARA_POLYGON_MIN || n > LG_CAMARA_POLYGON_MAX) {
+        refuse(err, lg_camara_invalid_polygon, "The polygon boundary must have %d to %d points.",
+               LG_CAMARA_POLYGON_MIN, LG_CAMARA_POLYGON_MAX);
+        return NULL;
+    }
+    json_t *points = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char what[32];
+        snprintf(what, sizeof(what), "area.boundary[%zu]", i);
+        json_t *p = read_point(json_array_get(boundary, i), lg_camara_invalid_polygon, what, err);
+        if (p == NULL) {
+            json_decref(points);
+            return NULL;
+        }
+        json_array_append_new(points, p);
+    }
+    return json_pack("{s:s,s:o}", "areaType", "POLYGON", "boundary", points);
+}
+
+static json_t *read_area(const json_t *area, lg_camara_error_t *err)
+{
+    if (area == NULL || json_is_null(area)) {
+        refuse(err, lg_camara_invalid_argument, "area is required.");
+        return NULL;
+    }
+    if (!json_is_object(area)) {
+        refuse(err, lg_camara_invalid_argument, "area must be an object.");
+        return NULL;
+    }
+    const char *type = json_string_value(json_object_get(area, "areaType"));
+    if (type != NULL && strcmp(type, "CIRCLE") == 0)
+        return read_circle(area, err);
+    if (type != NULL && strcmp(type, "POLYGON") == 0)
+        return read_polygon(area, err);
+    refuse(err, lg_camara_invalid_argument, "area.areaType must be CIRCLE or POLYGON.");
+    return NULL;
+}
+
+/*
+ * Reads the optional date-time member key: *has false when absent or null;
+ * else *us is set. Returns LG_ERR (err set) when it is not an RFC 3339
+ * date-time with an offset.
+ */
+static int read_time(const json_t *body, const char *key, bool *has, int64_t *us,
+                     lg_camara_error_t *err)
+{
+    const json_t *v = json_object_get(body, key);
+    *has = false;
+    if (v == NULL || json_is_null(v))
+        return LG_OK;
+    if (!json_is_string(v) ||
+        lg_time_parse(json_string_value(v), json_string_length(v), us) != LG_OK)
+        return refuse(err, lg_camara_invalid_argument,
+                      "%s must be an RFC 3339 date-time with a time zone.", key);
+    *has = true;
+    return LG_OK;
+}
+
+/* "YYYY-MM-DDThh:mm:ss.ffffffZ" of us (UTC). */
+static json_t *format_time(int64_t us)
+{
+    int64_t sec = us / 1000000, frac = us % 1000000;
+    if (frac < 0) { /* lg_time_parse allows 1970-01-01T00:30:00+01:00: before the epoch */
+        frac += 1000000;
+        sec -= 1;
+    }
+    time_t s = (time_t)sec;
+    struct tm tm;
+    char buf[96];
+    if (gmtime_r(&s, &tm) == NULL)
+        return NULL;
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+    return json_string(buf);
+}
+
+int lg_camara_validate_count(const char *body, size_t len, int64_t now_us, json_t **normalised,
+                             lg_camara_error_t *err)
+{
+    json_t *root = NULL, *area = NULL, *out = NULL;
+    bool has_start, has_end;
+    int64_t start_us = 0, end_us = 0;
+
+    *normalised = NULL;
+    memset(err, 0, sizeof(*err));
+    /* A valid request nests 4 deep (area.boundary[].point); 16 leaves room. */
+    if (lg_json_depth_ok(body, len, 16))
+        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(root)) {
+        refuse(err, lg_camara_invalid_argument,
+               "Client specified an invalid argument, request body or query param.");
+        goto failed;
+    }
+    area = read_area(json_object_get(root, "area"), err);
+    if (area == NULL)
+        goto failed;
+    if (read_time(root, "starttime", &has_start, &start_us, err) != LG_OK ||
+        read_time(root, "endtime", &has_end, &end_us, err) != LG_OK)
+        goto failed;
+    if (has_start != has_end) {
+        refuse(err, lg_camara_time_invalid,
+               "starttime and endtime cannot be passed separately. Either both are passed or "
+               "neither is passed.");
+        goto failed;
+    }
+    if (has_start && end_us < start_us) {
+        refuse(err, lg_camara_invalid_end_date, "Indicated endTime is earlier than the startTime.");
+        goto failed;
+    }
+    if (has_start && start_us > now_us) {
+        refuse(err, lg_camara_invalid_argument, "starttime must not be in the future.");
+        goto failed;
+    }
+    out = json_object();
+    json_object_set_new(out, "area", area);
+    area = NULL;
+    if (has_start) {
+        json_t *s = format_time(start_us), *e = format_time(end_us);
+        if (s == NULL || e == NULL) {
+            json_decref(s);
+            json_decref(e);
+            refuse(err, lg_camara_invalid_argument, "starttime or endtime is out of range.");
+            goto failed;
+        }
+        json_object_set_new(out, "starttime", s);
+        json_object_set_new(out, "endtime", e);
+    }
+    json_decref(root);
+    *normalised = out;
+    return LG_OK;
+
+failed:
+    json_decref(out);
+    json_decref(area);
+    json_decref(root);
+    return LG_ERR;
+}
+
+bool lg_camara_correlator_is_valid(const char *value)
+{
+    if (value == NULL)
+        return false;
+    size_t n = 0;
+    for (const char *p = value; *p != '\0'; p++, n++) {
+        char c = *p;
+        bool is_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     strchr("-_:;./<>{}", c) != NULL;
+        if (!is_ok || n >= CORRELATOR_MAX)
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Southbound: POST /v1/location-reports. The order of the checks is the
+ * order of their cost: the TLS layer has already verified the certificate;
+ * then the framing (one Content-Length), the headers (Locguard-Seq,
+ * Locguard-Sent-At, each once, and its freshness), then the body
+ * (lg_report_parse_batch: the 3GPP YAML, then locguard's rules), then the claim (notifyCorrelationId must be the
+ * certificate's node). Only a batch that passes all of them reaches the
+ * group commit; the node's enabled flag and the replay window are checked
+ * there, inside the transaction that stores the batch. Every answer but the
+ * 204 is a ProblemDetails; a 400 names each invalid parameter: a JSON pointer
+ * into the body, "body", or "header <Name>". (What evhttp 2.1 refuses before
+ * this handler runs gets its own HTML page: see the README, "Errors".)
+ */
+#include "locguard/south/southbound.h"
+
+#include "locguard/core/http.h"
+#include "locguard/core/log.h"
+#include "locguard/core/timefmt.h"
+
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define REPORTS_PATH "/v1/location-reports"
+#define ZONE "southbound"
+
+struct lg_southbound {
+    const lg_config_t *cfg;
+    lg_ingest_t *ingest;
+    lg_metrics_t *metrics;
+};
+
+/* A request waiting for its batch to commit. */
+typedef struct pending {
+    lg_southbound_t *sb;
+    struct evhttp_request *req;
+    size_t n_reports;
+    int64_t received_us;
+    char node[LG_NODE_NAME_MAX]; /* the certificate's node, the peer of log lines */
+} pending_t;
+
+lg_southbound_t *lg_southbound_new(const lg_config_t *cfg, lg_ingest_t *ingest,
+                                   lg_metrics_t *metrics)
+{
+    lg_southbound_t *sb = lg_xcalloc(1, sizeof(*sb));
+    sb->cfg = cfg;
+    sb->ingest = ingest;
+    sb->metrics = metrics;
+    return sb;
+}
+
+void lg_southbound_free(lg_southbound_t *sb)
+{
+    free(sb);
+}
+
+/*
+ * Counts a refused batch under reason and logs it, naming the peer (the
+ * node, or the connection's address before the certificate is read), the
+ * status and why; never a report's content.
+ */
+static void refuse(lg_southbound_t *sb, const char *peer, lg_counter_t reason, size_t n_reports,
+                   int status, const char *why)
+{
+    lg_metrics_add(sb->metrics, reason, n_reports ? n_reports : 1);
+    lg_zinfo(ZONE, peer, "batch refused with %d (%zu report%s): %s", status, n_reports,
+             n_reports == 1 ? "" : "s", why);
+}
+
+static void reply_unavailable(lg_southbound_t *sb, struct evhttp_request *req, const char *detail)
+{
+    lg_http_reply_problem(req, 503, "Service Unavailable", detail, "SYSTEM_FAILURE", NULL, 0,
+                          sb->cfg->retry_after_s);
+}
+
+static void on_ingested(void *arg, lg_ingest_status_t status)
+{
+    pending_t *p = arg;
+    lg_southbound_t *sb = p->sb;
+    struct evhttp_request *req = p->req;
+
+    switch (status) {
+    case LG_INGEST_ACCEPTED:
+    case LG_INGEST_DUPLICATE:
+        lg_metrics_add(sb->metrics, LG_C_REPORTS_ACCEPTED,
+                       status == LG_INGEST_ACCEPTED ? p->n_reports : 0);
+        lg_metrics_add(sb->metrics,
+                       status == LG_INGEST_ACCEPTED ? LG_C_BATCHES_ACCEPTED
+                                                    : LG_C_BATCHES_DUPLICATE,
+                       1);
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        break;
+    case LG_INGEST_STALE:
+        refuse(sb, p->node, LG_C_REFUSED_STALE, p->n_reports, 409,
+               "Locguard-Seq below the replay window");
+        lg_http_reply_problem(req, 409, "Conflict",
+                              "Locguard-Seq is below the node's replay window", "STALE_SEQUENCE",
+                              NULL, 0, 0);
+        break;
+    case LG_INGEST_UNKNOWN_NODE:
+        refuse(sb, p->node, LG_C_REFUSED_UNKNOWN_NODE, p->n_reports, 403,
+               "the node is not provisioned or is disabled");
+        lg_http_reply_problem(req, 403, "Forbidden", "the node is not provisioned or is disabled",
+                              "UNKNOWN_NODE", NULL, 0, 0);
+        break;
+    default:
+        refuse(sb, p->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports, 503,
+               "the database is unavailable");
+        reply_unavailable(sb, req, "the database is unavailable; resend this batch later");
+        break;
+    }
+    lg_metrics_observe(sb->metrics, LG_H_ACK_LATENCY,
+                       (double)(lg_mono_us() - p->received_us) / 1e6);
+    free(p);
+}
+
+static bool is_json(const char *content_type)
+{
+    if (content_type == NULL)
+        return false;
+    size_t len = strcspn(content_type, ";");
+    while (len > 0 && content_type[len - 1] == ' ')
+        len--;
+    return len == 16 && strncasecmp(content_type, "application/json", 16) == 0;
+}
+
+/* How many times the request carries the header name (evhttp keeps every copy). */
+static size_t count_header(const struct evkeyvalq *h, const char *name)
+{
+    size_t n = 0;
+
+    for (const struct evkeyval *kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next)
+        n += strcasecmp(kv->key, name) == 0;
+    return n;
+}
+
+/* Appends one invalidParams entry naming a header ("header Locguard-Seq"). */
+static void invalid_header(lg_invalid_param_t *invalid, size_t *n, const char *name,
+                           const char *reason)
+{
+    snprintf(invalid[*n].param, sizeof(invalid[*n].param), "header %s", name);
+    lg_strlcpy(invalid[*n].reason, reason, sizeof(invalid[*n].reason));
+    (*n)++;
+}
+
+/*
+ * Checks Locguard-Seq and Locguard-Sent-At: each present once, well formed,
+ * Sent-At fresh. On failure replies 400 naming each bad header and returns
+ * LG_ERR.
+ */
+static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, const char *node,
+                         int64_t *seq)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    lg_invalid_param_t invalid[2];
+    size_t n = 0;
+    bool is_stale = false;
+
+    const char *s = evhttp_find_header(h, "Locguard-Seq");
+    if (count_header(h, "Locguard-Seq") > 1)
+        invalid_header(invalid, &n, "Locguard-Seq", "must appear once");
+    else if (s == NULL || lg_report_parse_seq(s, seq) != LG_OK)
+        invalid_header(invalid, &n, "Locguard-Seq", "required: a decimal integer 1..2^63-1");
+
+    const char *t = evhttp_find_header(h, "Locguard-Sent-At");
+    int64_t sent_us;
+    if (count_header(h, "Locguard-Sent-At") > 1) {
+        invalid_header(invalid, &n, "Locguard-Sent-At", "must appear once");
+    } else if (t == NULL || lg_time_parse(t, strlen(t), &sent_us) != LG_OK) {
+        invalid_header(invalid, &n, "Locguard-Sent-At", "required: an RFC 3339 date-time");
+    } else {
+        int64_t skew = lg_now_us() - sent_us;
+        if (skew < 0)
+            skew = -skew;
+        if (skew > (int64_t)sb->cfg->freshness_s * 1000000) {
+            char reason[96];
+            snprintf(reason, sizeof(reason), "outside the freshness window of %d s",
+                     sb->cfg->freshness_s);
+            invalid_header(invalid, &n, "Locguard-Sent-At", reason);
+            is_stale = true;
+        }
+    }
+    if (n == 0)
+        return LG_OK;
+    refuse(sb, node, is_stale && n == 1 ? LG_C_REFUSED_NOT_FRESH : LG_C_REFUSED_INVALID, 0, 400,
+           is_stale && n == 1 ? "Locguard-Sent-At outside the freshness window"
+                              : "invalid Locguard-Seq or Locguard-Sent-At");
+    lg_http_reply_problem(req, 400, "Bad Request", "invalid batch headers",
+                          is_stale && n == 1 ? "STALE_TIMESTAMP" : "MANDATORY_IE_INCORRECT",
+                          invalid, n, 0);
+    return LG_ERR;
+}
+
+/*
+ * Refuses a body framed twice (RFC 9112 6.3, the ways of request smuggling):
+ * two Content-Lengths, which evhttp 2.1 passes on after reading the first
+ * (a proxy before us may have read the other), or Content-Length with
+ * Transfer-Encoding, which evhttp 2.1 refuses itself but an HTTP layer after
+ * it might not. The connection is closed after the 400.
+ */
+static int check_framing(lg_southbound_t *sb, struct evhttp_request *req, const char *node)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    size_t n_lengths = count_header(h, "Content-Length");
+    lg_invalid_param_t invalid;
+    size_t n = 0;
+
+    if (n_lengths > 1)
+        invalid_header(&invalid, &n, "Content-Length", "must appear once");
+    else if (n_lengths == 1 && evhttp_find_header(h, "Transfer-Encoding") != NULL)
+        invalid_header(&invalid, &n, "Content-Length", "not allowed with Transfer-Encoding");
+    if (n == 0)
+        return LG_OK;
+    refuse(sb, node, LG_C_REFUSED_INVALID, 0, 400, "ambiguous body framing");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    lg_http_reply_problem(req, 400, "Bad Request", "ambiguous body framing", "INVALID_MSG_FORMAT",
+                          &invalid, n, 0);
+    return LG_ERR;
+}
+
+void lg_southbound_handle(struct evhttp_request *req, void *arg)
+{
+    lg_southbound_t *sb = arg;
+    const lg_config_t *cfg = sb->cfg;
+    int64_t received_us = lg_mono_us();
+    char node[LG_NODE_NAME_MAX];
+
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (path == NULL || strcmp(path, REPORTS_PATH) != 0) {
+        lg_http_reply_problem(req, 404, "Not Found", "no such resource", NULL, NULL, 0, 0);
+        return;
+    }
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+        lg_http_reply_problem(req, 405, "Method Not Allowed", "use POST", NULL, NULL, 0, 0);
+        return;
+    }
+    if (lg_http_peer_cn(req, node, sizeof(node)) != LG_OK) {
+        char addr[64];
+        lg_http_peer_addr(req, addr, sizeof(addr));
+        refuse(sb, addr, LG_C_REFUSED_UNKNOWN_NODE, 0, 403, "no usable client certificate");
+        lg_http_reply_problem(req, 403, "Forbidden", "no usable client certificate",
+                              "UNKNOWN_NODE", NULL, 0, 0);
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    if (check_framing(sb, req, node) != LG_OK)
+        return;
+    if (!is_json(evhttp_find_header(h, "Content-Type"))) {
+        refuse(sb, node, LG_C_REFUSED_INVALID, 0, 415, "Content-Type is not application/json");
+        lg_http_reply_problem(req, 415, "Unsupported Media Type", "send application/json",
+                              NULL, NULL, 0, 0);
+        return;
+    }
+    int64_t seq;
+    if (check_headers(sb, req, node, &seq) != LG_OK)
+        return;
+
+    size_t len;
+    const char *body = lg_http_body(req, &len);
+    lg_report_limits_t lim = {
+        .max_reports = (size_t)cfg->max_batch_reports,
+        .now_us = lg_now_us(),
+        .max_age_us = (int64_t)cfg->report_max_age_s * 1000000,
+        .max_skew_us = (int64_t)cfg->report_max_skew_s * 1000000,
+    };
+    lg_batch_t batch = {0};
+    if (lg_report_parse_batch(body, len, &lim, &batch) != LG_OK) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "%zu invalid parameter%s; nothing of this batch was stored",
+                 batch.n_invalid, batch.n_invalid == 1 ? "" : "s");
+        refuse(sb, node, LG_C_REFUSED_INVALID, 0, 400, detail);
+        lg_http_reply_problem(req, 400, "Bad Request", detail, "MANDATORY_IE_INCORRECT",
+                              batch.invalid, batch.n_invalid, 0);
+        lg_batch_cleanup(&batch);
+        return;
+    }
+    if (strcmp(batch.node, node) != 0) {
+        refuse(sb, node, LG_C_REFUSED_UNKNOWN_NODE, batch.n_reports, 403,
+               "notifyCorrelationId names another node");
+        lg_http_reply_problem(req, 403, "Forbidden",
+                              "notifyCorrelationId does not name the certificate's node",
+                              "NODE_MISMATCH", NULL, 0, 0);
+        lg_batch_cleanup(&batch);
+        return;
+    }
+
+    pending_t *p = lg_xcalloc(1, sizeof(*p));
+    p->sb = sb;
+    p->req = req;
+    p->n_reports = batch.n_reports;
+    p->received_us = received_us;
+    lg_strlcpy(p->node, node, sizeof(p->node));
+    size_t n_reports = batch.n_reports;
+    switch (lg_ingest_submit(sb->ingest, &batch, seq, on_ingested, p)) {
+    case LG_INGEST_QUEUED:
+        return;
+    case LG_INGEST_QUEUE_FULL:
+        refuse(sb, node, LG_C_REFUSED_QUEUE_FULL, n_reports, 503, "the ingest queue is full");
+        reply_unavailable(sb, req, "the ingest queue is full; resend this batch later");
+        break;
+    default:
+        refuse(sb, node, LG_C_REFUSED_UNAVAILABLE, n_reports, 503, "the database is unavailable");
+        reply_unavailable(sb, req, "the database is unavailable; resend this batch later");
+        break;
+    }
+    free(p);
+}

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for service/counts/camara.c: the CAMARA Region Device Count request
+ * validator. Table-driven: each body is either accepted with an exact
+ * normalised form or refused with an exact ErrorInfo code and message.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "locguard/counts/camara.h"
+
+/* 2024-05-01T12:00:00Z. */
+#define NOW_US INT64_C(1714564800000000)
+
+#define P(lat, lon)         "{\"latitude\":" #lat ",\"longitude\":" #lon "}"
+#define CIRCLE(lat, lon, r) "{\"areaType\":\"CIRCLE\",\"center\":" P(lat, lon) ",\"radius\":" #r "}"
+
+static void test_valid_bodies_are_normalised(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *normalised;
+    } cases[] = {
+        {"{\"area\":" CIRCLE(45.754114, 4.860374, 800) "}",
+         "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 45.754114, "
+         "\"longitude\": 4.860374}, \"radius\": 800.0}}"},
+        /* Integers are numbers too; unknown members are ignored and dropped. */
+        {"{\"area\":{\"areaType\":\"CIRCLE\",\"center\":{\"latitude\":-90,\"longitude\":180,"
+         "\"altitude\":3},\"radius\":1,\"x\":1},\"extra\":true}",
+         "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": -90.0, "
+         "\"longitude\": 180.0}, \"radius\": 1.0}}"},
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(45.75, 4.86) "," P(
+             45.76, 4.86) "," P(45.76, 4.87) "]},\"starttime\":\"2023-07-03T14:27:08.312+02:00\","
+                                             "\"endtime\":\"2023-07-04T14:27:08.312+02:00\"}",
+         "{\"area\": {\"areaType\": \"POLYGON\", \"boundary\": [{\"latitude\": 45.75, "
+         "\"longitude\": 4.86}, {\"latitude\": 45.76, \"longitude\": 4.86}, {\"latitude\": "
+         "45.76, \"longitude\": 4.87}]}, \"starttime\": \"2023-07-03T12:27:08.312000Z\", "
+         "\"endtime\": \"2023-07-04T12:27:08.312000Z\"}"},
+        /* null times are absent times (nullable: true); start == end is allowed. */
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"starttime\":null,\"endtime\":null}",
+         "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 0.0, \"longitude\": "
+         "0.0}, \"radius\": 10.0}}"},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"starttime\":\"2024-05-01T12:00:00Z\","
+                                       "\"endtime\":\"2024-05-01T12:00:00Z\"}",
+         "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 0.0, \"longitude\": "
+         "0.0}, \"radius\": 10.0}, \"starttime\": \"2024-05-01T12:00:00.000000Z\", "
+         "\"endtime\": \"2024-05-01T12:00:00.000000Z\"}"},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"starttime\":\"1970-01-01T00:30:00.25+01:00\","
+                                       "\"endtime\":\"2030-01-01T00:00:00.000001Z\"}",
+         "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 0.0, \"longitude\": "
+         "0.0}, \"radius\": 10.0}, \"starttime\": \"1969-12-31T23:30:00.250000Z\", "
+         "\"endtime\": \"2030-01-01T00:00:00.000001Z\"}"},
+    };
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
+        json_t *out = NULL;
+        lg_camara_error_t err;
+        if (lg_camara_validate_count(cases[i].body, strlen(cases[i].body), NOW_US, &out, &err) !=
+            LG_OK)
+            fail_msg("case %zu refused: %s %s", i, err.code, err.message);
+        char *text = json_dumps(out, JSON_SORT_KEYS);
+        json_t *want = json_loads(cases[i].normalised, 0, NULL);
+        char *want_text = json_dumps(want, JSON_SORT_KEYS);
+        if (strcmp(text, want_text) != 0)
+            fail_msg("case %zu: got %s, want %s", i, text, want_text);
+        free(text);
+        free(want_text);
+        json_decref(want);
+        json_decref(out);
+    }
+}
+
+static void test_invalid_bodies_get_exact_codes(void **state)
+{
+    static const char *const IA = "INVALID_ARGUMENT";
+    static const char *const CIRC = "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA";
+    static const char *const POLY = "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA";
+    static const struct {
+        const char *body;
+        const char *code;
+        const char *message;
+    } cases[] = {
+        {"", IA, "Client specified an invalid argument, request body or query param."},
+        {"[]", IA, "Client specified an invalid argument, request body or query param."},
+        {"{\"area\":" CIRCLE(0, 0, 1) ",", IA,
+         "Client specified an invalid argument, request body or query param."},
+        {"{\"area\":" CIRCLE(0, 0, 1) ",\"area\":" CIRCLE(0, 0, 1) "}", IA,
+         "Client specified an invalid argument, request body or query param."},
+        {"{}", IA, "area is required."},
+        {"{\"area\":null}", IA, "area is required."},
+        {"{\"area\":\"CIRCLE\"}", IA, "area must be an object."},
+        {"{\"area\":{}}", IA, "area.areaType must be CIRCLE or POLYGON."},
+        {"{\"area\":{\"areaType\":\"circle\"}}", IA, "area.areaType must be CIRCLE or POLYGON."},
+        {"{\"area\":{\"areaType\":1}}", IA, "area.areaType must be CIRCLE or POLYGON."},
+        {"{\"area\":{\"areaType\":\"CIRCLE\",\"radius\":5}}", CIRC,
+         "Missing circle center or radius."},
+        {"{\"area\":{\"areaType\":\"CIRCLE\",\"center\":" P(0, 0) "}}", CIRC,
+         "Missing circle center or radius."},
+        {"{\"area\":{\"areaType\":\"CIRCLE\",\"center\":" P(0, 0) ",\"radius\":\"5\"}}", CIRC,
+         "area.radius must be a number."},
+        {"{\"area\":" CIRCLE(0, 0, 0.999) "}", IA, "area.radius must be at least 1 metre."},
+        {"{\"area\":" CIRCLE(0, 0, -5) "}", IA, "area.radius must be at least 1 metre."},
+        {"{\"area\":{\"areaType\":\"CIRCLE\",\"center\":[0,0],\"radius\":5}}", CIRC,
+         "area.center must be an object with latitude and longitude."},
+        {"{\"area\":{\"areaType\":\"CIRCLE\",\"center\":{\"latitude\":0},\"radius\":5}}", CIRC,
+         "area.center.longitude must be a number."},
+        {"{\"area\":{\"areaType\":\"CIRCLE\",\"center\":{\"latitude\":\"0\",\"longitude\":0},"
+         "\"radius\":5}}",
+         CIRC, "area.center.latitude must be a number."},
+        {"{\"area\":" CIRCLE(90.0001, 0, 5) "}", IA,
+         "area.center.latitude must be between -90 and 90."},
+        {"{\"area\":" CIRCLE(0, -180.5, 5) "}", IA,
+         "area.center.longitude must be between -180 and 180."},
+        {"{\"area\":{\"areaType\":\"POLYGON\"}}", POLY, "Missing polygon boundary."},
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":{}}}", POLY,
+         "Missing polygon boundary."},
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(1, 1) "]}}", POLY,
+         "The polygon boundary must have 3 to 15 points."},
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(0, 1) "," P(0, 2) "," P(0, 3) "," P(
+             0,
+             4) "," P(0,
+                      5) "," P(0,
+                               6) "," P(0,
+                                        7) "," P(0,
+                                                 8) "," P(0,
+                                                          9) "," P(1,
+                                                                   9) "," P(1,
+                                                                            8) "," P(1,
+                                                                                     7) "," P(1,
+                                                                                              6) "," P(1,
+                                                                                                       5) "," P(1,
+                                                                                                                4) "]}}",
+         POLY, "The polygon boundary must have 3 to 15 points."},
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(0, 1) ",7]}}", POLY,
+         "area.boundary[2] must be an object with latitude and longitude."},
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(
+             0, 1) ","
+                   "{\"latitude\":1}]}}",
+         POLY, "area.boundary[2].longitude must be a number."},
+        {"{\"area\":{\"areaType\":\"POLYGON\",\"boundary\":[" P(0, 0) "," P(-91, 1) "," P(1,
+                                                                                          1) "]}}",
+         IA, "area.boundary[1].latitude must be between -90 and 90."},
+        {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01T10:00:00Z\"}",
+         "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT",
+         "starttime and endtime cannot be passed separately. Either both are passed or neither "
+         "is passed."},
+        {"{\"area\":" CIRCLE(0, 0, 5) ",\"endtime\":\"2024-05-01T10:00:00Z\",\"starttime\":null}",
+         "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT",
+         "starttime and endtime cannot be passed separately. Either both are passed or neither "
+         "is passed."},
+        {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01T10:00:00Z\","
+                                      "\"endtime\":\"2024-05-01T09:59:59.999Z\"}",
+         "REGION_DEVICE_COUNT.INVALID_END_DATE",
+         "Indicated endTime is earlier than the startTime."},
+        {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01 10:00:00Z\","
+                                      "\"endtime\":\"2024-05-01T11:00:00Z\"}",
+         IA, "starttime must be an RFC 3339 date-time with a time zone."},
+        {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01T10:00:00Z\","
+                                      "\"endtime\":\"2024-05-01T11:00:00\"}",
+         IA, "endtime must be an RFC 3339 date-time with a time zone."},
+        {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":1714564800,\"endtime\":1714564801}", IA,
+         "starttime must be an RFC 3339 date-time with a time zone."},
+        {"{\"area\":" CIRCLE(0, 0, 5) ",\"starttime\":\"2024-05-01T12:00:00.000001Z\","
+                                      "\"endtime\":\"2024-05-02T11:00:00Z\"}",
+         IA, "starttime must not be in the future."},
+    };
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
+        json_t *out = (json_t *)1;
+        lg_camara_error_t err;
+        int rc = lg_camara_validate_count(cases[i].body, strlen(cases[i].body), NOW_US, &out, &err);
+        if (rc != LG_ERR)
+            fail_msg("case %zu accepted", i);
+        assert_null(out);
+        assert_int_equal(err.status, 400);
+        if (strcmp(err.code, cases[i].code) != 0 || strcmp(err.message, cases[i].message) != 0)
+            fail_msg("case %zu: got %s \"%s\", want %s \"%s\"", i, err.code, err.message,
+                     cases[i].code, cases[i].message);
+    }
+}
+
+static void test_error_codes_are_the_yaml_strings(void **state)
+{
+    (void)state;
+    assert_string_equal(lg_camara_invalid_argument, "INVALID_ARGUMENT");
+    assert_string_equal(lg_camara_invalid_circle, "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA");
+    assert_string_equal(lg_camara_invalid_polygon, "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA");
+    assert_string_equal(lg_camara_time_invalid, "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT");
+    assert_string_equal(lg_camara_invalid_end_date, "REGION_DEVICE_COUNT.INVALID_END_DATE");
+}
+
+static void test_a_body_with_a_nul_byte_is_refused(void **state)
+{
+    static const char body[] = "{\"area\":" CIRCLE(0, 0, 5) "}\0junk";
+    json_t *out = NULL;
+    lg_camara_error_t err;
+    (void)state;
+    assert_int_equal(lg_camara_validate_count(body, sizeof(body) - 1, NOW_US, &out, &err), LG_ERR);
+    assert_string_equal(err.code, "INVALID_ARGUMENT");
+    assert_int_equal(lg_camara_validate_count(body, strlen(body), NOW_US, &out, &err), LG_OK);
+    json_decref(out);
+}
+
+static void test_correlator_follows_the_camara_pattern(void **state)
+{
+    char long_ok[257], too_long[258];
+    (void)state;
+    memset(long_ok, 'a', 256);
+    long_ok[256] = '\0';
+    memset(too_long, 'a', 257);
+    too_long[257] = '\0';
+    assert_true(lg_camara_correlator_is_valid("b4333c46-49c0-4f62-80d7-f0ef930f1c46"));
+    assert_true(lg_camara_correlator_is_valid("a_b:c;d.e/f<g>{h}"));
+    assert_true(lg_camara_correlator_is_valid(""));
+    assert_true(lg_camara_correlator_is_valid(long_ok));
+    assert_false(lg_camara_correlator_is_valid(too_long));
+    assert_false(lg_camara_correlator_is_valid(NULL));
+    assert_false(lg_camara_correlator_is_valid("a b"));
+    assert_false(lg_camara_correlator_is_valid("a\r\nSet-Cookie: x"));
+    assert_false(lg_camara_correlator_is_valid("caf\xc3\xa9"));
+    assert_false(lg_camara_correlator_is_valid("a\"b"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_bodies_are_normalised),
+        cmocka_unit_test(test_invalid_bodies_get_exact_codes),
+        cmocka_unit_test(test_error_codes_are_the_yaml_strings),
+        cmocka_unit_test(test_a_body_with_a_nul_byte_is_refused),
+        cmocka_unit_test(test_correlator_follows_the_camara_pattern),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
