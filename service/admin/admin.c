@@ -28,7 +28,7 @@
 struct lg_admin {
     lg_db_t *db;
     lg_metrics_t *metrics;
-    char *token;          /* NULL: no token configured */
+    char *token; /* NULL: no token configured */
     size_t token_len;
     int schema_version;
 };
@@ -54,8 +54,7 @@ static const route_t routes[] = {
     {EVHTTP_REQ_DELETE, "/v1/devices/{externalId}", "device_delete", 200, false},
     {EVHTTP_REQ_GET, "/v1/devices/{externalId}/areas", "device_area_list", 200, false},
     {EVHTTP_REQ_PUT, "/v1/devices/{externalId}/areas/{area}", "device_area_add", 200, false},
-    {EVHTTP_REQ_DELETE, "/v1/devices/{externalId}/areas/{area}", "device_area_remove", 200,
-     false},
+    {EVHTTP_REQ_DELETE, "/v1/devices/{externalId}/areas/{area}", "device_area_remove", 200, false},
     {EVHTTP_REQ_GET, "/v1/areas", "area_list", 200, false},
     {EVHTTP_REQ_PUT, "/v1/areas/{name}", "area_put", 200, false},
     {EVHTTP_REQ_GET, "/v1/areas/{name}", "area_get", 200, false},
@@ -202,8 +201,7 @@ static void reply_sql_error(struct evhttp_request *req, const PGresult *res, con
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
     if (state == NULL) {
-        lg_http_reply_problem(req, 503, "Service Unavailable", "the database is unavailable",
-                              "SYSTEM_FAILURE", NULL, 0, 5);
+        lg_http_reply_unavailable(req, NULL, 5);
         return;
     }
     if (strcmp(state, "P0002") == 0) {
@@ -326,8 +324,7 @@ static void handle_provisioning(lg_admin_t *admin, struct evhttp_request *req, c
     const char *values[1] = {text};
     if (lg_db_query(admin->db, sql, 1, values, on_call_done, c) != LG_OK) {
         free(c);
-        lg_http_reply_problem(req, 503, "Service Unavailable", "the database is unavailable",
-                              "SYSTEM_FAILURE", NULL, 0, 5);
+        lg_http_reply_unavailable(req, NULL, 5);
     }
     free(text);
 }
@@ -356,8 +353,8 @@ static void handle_readyz(lg_admin_t *admin, struct evhttp_request *req)
     ready_check_t *rc = lg_xcalloc(1, sizeof(*rc));
     rc->admin = admin;
     rc->req = req;
-    if (lg_db_query(admin->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0,
-                    NULL, on_ready_done, rc) != LG_OK)
+    if (lg_db_query(admin->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL,
+                    on_ready_done, rc) != LG_OK)
         on_ready_done(rc, NULL, "database unavailable");
 }
 

@@ -25,10 +25,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 /* A TLS connection's flags, kept in its SSL's ex_data slot zone->ssl_index. */
-#define HS_DONE 1u    /* the handshake completed (a finished one never counts as failed) */
+#define HS_DONE    1u /* the handshake completed (a finished one never counts as failed) */
 #define HS_COUNTED 2u /* already counted as a failed handshake */
 
 struct lg_http_zone {
@@ -361,9 +362,8 @@ void lg_http_reply_json(struct evhttp_request *req, int status, json_t *body)
 }
 
 void lg_http_reply_problem(struct evhttp_request *req, int status, const char *title,
-                           const char *detail, const char *cause,
-                           const lg_invalid_param_t *invalid, size_t n_invalid,
-                           int retry_after_s)
+                           const char *detail, const char *cause, const lg_invalid_param_t *invalid,
+                           size_t n_invalid, int retry_after_s)
 {
     json_t *p = json_object();
     json_object_set_new(p, "title", json_string(title));
@@ -393,4 +393,21 @@ void lg_http_reply_problem(struct evhttp_request *req, int status, const char *t
         abort();
     lg_http_reply_text(req, status, "application/problem+json", text, strlen(text));
     free(text);
+}
+
+void lg_http_reply_unavailable(struct evhttp_request *req, const char *detail, int retry_after_s)
+{
+    lg_http_reply_problem(req, 503, "Service Unavailable",
+                          detail != NULL ? detail : "the database is unavailable", "SYSTEM_FAILURE",
+                          NULL, 0, retry_after_s);
+}
+
+bool lg_http_is_media_type(const char *content_type, const char *want)
+{
+    if (content_type == NULL)
+        return false;
+    size_t len = strcspn(content_type, ";");
+    while (len > 0 && (content_type[len - 1] == ' ' || content_type[len - 1] == '\t'))
+        len--;
+    return len == strlen(want) && strncasecmp(content_type, want, len) == 0;
 }

@@ -29,6 +29,7 @@
  * gets the same answer as a wrong secret.
  */
 #include "locguard/core/oauth.h"
+#include "locguard/core/base64.h"
 
 #include "locguard/core/http.h"
 #include "locguard/core/log.h"
@@ -186,7 +187,7 @@ static const char *parse_basic(const char *authorization, lg_oauth_request_t *r)
     size_t len = strlen(b64);
     while (len > 0 && b64[len - 1] == ' ')
         len--;
-    if (lg_token_b64_decode(b64, len, false, (uint8_t *)raw, BASIC_MAX, &n) != LG_OK)
+    if (lg_base64_decode(b64, len, false, (uint8_t *)raw, BASIC_MAX, &n) != LG_OK)
         goto out;
     raw[n] = '\0';
     const char *colon = memchr(raw, ':', n);

@@ -12,6 +12,8 @@
  */
 #include "locguard/core/token.h"
 
+#include "locguard/core/base64.h"
+
 #include "locguard/core/log.h"
 
 #include <errno.h>
@@ -76,102 +78,6 @@ struct lg_token_signer {
     char kid[17];         /* 16 hex digits of SHA-256(SubjectPublicKeyInfo DER) */
     verified_t *verified; /* VERIFIED_SLOTS entries; a cache, so written through a const signer */
 };
-
-/* ---- base64 ---------------------------------------------------------------------------- */
-
-static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* The 6-bit value of c in the chosen alphabet, or -1. */
-static int b64_value(char c, bool is_url)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == (is_url ? '-' : '+'))
-        return 62;
-    if (c == (is_url ? '_' : '/'))
-        return 63;
-    return -1;
-}
-
-int lg_token_b64_decode(const char *in, size_t len, bool is_url, uint8_t *out, size_t out_size,
-                        size_t *out_len)
-{
-    size_t n = len;
-    *out_len = 0;
-    if (!is_url) {
-        if (len % 4 != 0)
-            return LG_ERR;
-        size_t pad = 0;
-        while (pad < 2 && n > 0 && in[n - 1] == '=') {
-            n--;
-            pad++;
-        }
-        if ((pad == 1 && n % 4 != 3) || (pad == 2 && n % 4 != 2))
-            return LG_ERR;
-    }
-    if (n % 4 == 1)
-        return LG_ERR;
-    size_t need = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
-    if (need > out_size)
-        return LG_ERR;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_value(in[i], is_url);
-        if (v < 0)
-            return LG_ERR;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    /* Non-zero leftover bits would let two strings decode alike (malleable tokens). */
-    if (acc != 0)
-        return LG_ERR;
-    *out_len = o;
-    return LG_OK;
-}
-
-size_t lg_token_b64_encode(const uint8_t *in, size_t len, bool is_url, char *out, size_t out_size)
-{
-    const char *alphabet = is_url ? b64_url : b64_std;
-    size_t full = len / 3, rest = len % 3;
-    size_t need = full * 4 + (rest == 0 ? 0 : is_url ? rest + 1 : 4);
-    if (need + 1 > out_size)
-        return 0;
-    size_t o = 0;
-    for (size_t i = 0; i < full * 3; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
-        out[o++] = alphabet[v & 63];
-    }
-    if (rest > 0) {
-        uint32_t v = (uint32_t)in[full * 3] << 16;
-        if (rest == 2)
-            v |= (uint32_t)in[full * 3 + 1] << 8;
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-        if (rest == 2)
-            out[o++] = alphabet[(v >> 6) & 63];
-        else if (!is_url)
-            out[o++] = '=';
-        if (!is_url)
-            out[o++] = '=';
-    }
-    out[o] = '\0';
-    return o;
-}
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
@@ -299,7 +205,7 @@ const char *lg_token_signer_kid(const lg_token_signer_t *signer)
 /* Appends the base64url form of data to buf at *pos; false when it does not fit. */
 static bool append_b64url(char *buf, size_t size, size_t *pos, const void *data, size_t len)
 {
-    size_t n = lg_token_b64_encode(data, len, true, buf + *pos, size - *pos);
+    size_t n = lg_base64_encode(data, len, true, buf + *pos, size - *pos);
     if (n == 0 && len > 0)
         return false;
     *pos += n;
@@ -594,8 +500,8 @@ int lg_token_verify(const lg_token_signer_t *signer, const char *jwt, size_t len
     if (h_len == 0 || p_len == 0)
         goto out;
     payload = lg_xmalloc(p_len);
-    if (lg_token_b64_decode(jwt, h_len, true, header, sizeof(header), &header_len) != LG_OK ||
-        lg_token_b64_decode(dot1 + 1, p_len, true, payload, p_len, &payload_len) != LG_OK)
+    if (lg_base64_decode(jwt, h_len, true, header, sizeof(header), &header_len) != LG_OK ||
+        lg_base64_decode(dot1 + 1, p_len, true, payload, p_len, &payload_len) != LG_OK)
         goto out;
     /* The header first, so an unsigned "alg":"none" token is named for what it is. */
     err = check_header(signer, header, header_len);
@@ -603,7 +509,7 @@ int lg_token_verify(const lg_token_signer_t *signer, const char *jwt, size_t len
         goto out;
     err = lg_token_err_signature;
     if (s_len != 86 /* base64url of 64 bytes */ ||
-        lg_token_b64_decode(dot2 + 1, s_len, true, jose, sizeof(jose), &sig_len) != LG_OK ||
+        lg_base64_decode(dot2 + 1, s_len, true, jose, sizeof(jose), &sig_len) != LG_OK ||
         sig_len != sizeof(jose) || !verify_es256(signer->pkey, jwt, (size_t)(dot2 - jwt), jose))
         goto out;
     err = check_claims(signer, payload, payload_len, aud, now_s, out);
@@ -657,7 +563,7 @@ int lg_token_new_secret(char *out, size_t size)
         log_ssl_errors("RAND_bytes");
         goto out;
     }
-    if (lg_token_b64_encode(raw, sizeof(raw), true, out, size) == LG_TOKEN_SECRET_SIZE - 1)
+    if (lg_base64_encode(raw, sizeof(raw), true, out, size) == LG_TOKEN_SECRET_SIZE - 1)
         rc = LG_OK;
 out:
     OPENSSL_cleanse(raw, sizeof(raw));
@@ -682,8 +588,8 @@ int lg_token_hash_secret(const char *secret, char *out, size_t out_size)
         log_ssl_errors("scrypt");
         goto out;
     }
-    if (lg_token_b64_encode(salt, sizeof(salt), false, salt64, sizeof(salt64)) == 0 ||
-        lg_token_b64_encode(hash, sizeof(hash), false, hash64, sizeof(hash64)) == 0)
+    if (lg_base64_encode(salt, sizeof(salt), false, salt64, sizeof(salt64)) == 0 ||
+        lg_base64_encode(hash, sizeof(hash), false, hash64, sizeof(hash64)) == 0)
         goto out;
     int n = snprintf(out, out_size, "scrypt$%d$%d$%d$%s$%s", SCRYPT_N, SCRYPT_R, SCRYPT_P, salt64,
                      hash64);
@@ -732,9 +638,8 @@ bool lg_token_secret_matches(const char *secret, const char *stored)
     const char *dollar = strchr(s, '$');
     if (dollar == NULL)
         return false;
-    if (lg_token_b64_decode(s, (size_t)(dollar - s), false, salt, sizeof(salt), &salt_len) !=
-            LG_OK ||
-        lg_token_b64_decode(dollar + 1, strlen(dollar + 1), false, want, sizeof(want), &want_len) !=
+    if (lg_base64_decode(s, (size_t)(dollar - s), false, salt, sizeof(salt), &salt_len) != LG_OK ||
+        lg_base64_decode(dollar + 1, strlen(dollar + 1), false, want, sizeof(want), &want_len) !=
             LG_OK ||
         salt_len < SCRYPT_SALT_MIN || want_len < SCRYPT_HASH_MIN)
         return false;

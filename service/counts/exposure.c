@@ -48,27 +48,27 @@ struct lg_exposure {
     lg_db_t *db;
     lg_metrics_t *metrics;
     const lg_token_signer_t *signer;
-    lg_oauth_t *oauth;       /* NULL: no token endpoint in this zone */
-    int k;                   /* answers below k are suppressed */
-    double min_area_m2;      /* smallest area accepted */
-    double max_area_m2;      /* largest area accepted */
-    int64_t rate_per_minute; /* requests per client per minute, also the burst */
-    const lg_release_t *release; /* NULL: no check of the noise source */
+    lg_oauth_t *oauth;             /* NULL: no token endpoint in this zone */
+    int k;                         /* answers below k are suppressed */
+    double min_area_m2;            /* smallest area accepted */
+    double max_area_m2;            /* largest area accepted */
+    int64_t rate_per_minute;       /* requests per client per minute, also the burst */
+    const lg_release_t *release;   /* NULL: no check of the noise source */
     const lg_countmap_t *countmap; /* NULL: every count goes to lg_counts_query */
     lg_auditq_t *auditq;           /* audit rows of the answers from memory */
     bool is_audit_wait;            /* answer once the audit row is written */
-    bucket_t *buckets;       /* open addressing on the subject's hash */
-    size_t n_buckets;        /* slots in buckets, a power of two */
-    size_t n_used;           /* slots holding a client */
+    bucket_t *buckets;             /* open addressing on the subject's hash */
+    size_t n_buckets;              /* slots in buckets, a power of two */
+    size_t n_used;                 /* slots holding a client */
 };
 
 /* A count request waiting for the database. */
 typedef struct call {
     lg_exposure_t *ex;
     struct evhttp_request *req;
-    int64_t started_us;               /* monotonic arrival, for the count duration */
-    char client[LG_TOKEN_SUB_MAX];    /* the token's subject, the peer of log lines */
-    char answer[96]; /* from memory: the body to send once audited */
+    int64_t started_us;            /* monotonic arrival, for the count duration */
+    char client[LG_TOKEN_SUB_MAX]; /* the token's subject, the peer of log lines */
+    char answer[96];               /* from memory: the body to send once audited */
 } call_t;
 
 #define ZONE "exposure"
@@ -76,8 +76,7 @@ typedef struct call {
 /* The count request that arrived at started_us is answered now. */
 static void observe_count(lg_exposure_t *ex, int64_t started_us)
 {
-    lg_metrics_observe(ex->metrics, LG_H_COUNT_DURATION,
-                       (double)(lg_mono_us() - started_us) / 1e6);
+    lg_metrics_observe(ex->metrics, LG_H_COUNT_DURATION, (double)(lg_mono_us() - started_us) / 1e6);
 }
 
 /* Answered, the call is done: counts its duration and frees it. */
@@ -310,10 +309,10 @@ static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, co
     }
     json_t *start = json_object_get(normalised, "starttime");
     json_t *end = json_object_get(normalised, "endtime");
-    json_t *request = json_pack("{s:O,s:O,s:O,s:o,s:I,s:s}", "area", area_json, "starttime",
-                                start ? start : json_null(), "endtime", end ? end : json_null(),
-                                "releases", releases, "areaM2", (json_int_t)llround(a.area_m2),
-                                "evaluator", "memory");
+    json_t *request =
+        json_pack("{s:O,s:O,s:O,s:o,s:I,s:s}", "area", area_json, "starttime",
+                  start ? start : json_null(), "endtime", end ? end : json_null(), "releases",
+                  releases, "areaM2", (json_int_t)llround(a.area_m2), "evaluator", "memory");
     json_t *answer = json_loads(c->answer, 0, NULL);
     lg_count_answer_cleanup(&a);
     if (request == NULL || answer == NULL ||
@@ -333,14 +332,10 @@ static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, co
     return true;
 }
 
+/* CAMARA names no 415: a request without a Content-Type is read as JSON. */
 static bool is_json(const char *content_type)
 {
-    if (content_type == NULL)
-        return true; /* CAMARA names no 415; a missing type is read as JSON */
-    size_t len = strcspn(content_type, ";");
-    while (len > 0 && content_type[len - 1] == ' ')
-        len--;
-    return len == 16 && strncasecmp(content_type, "application/json", 16) == 0;
+    return content_type == NULL || lg_http_is_media_type(content_type, "application/json");
 }
 
 /*
@@ -476,8 +471,8 @@ void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release)
     ex->release = release;
 }
 
-void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap,
-                              lg_auditq_t *auditq, bool is_audit_wait)
+void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap, lg_auditq_t *auditq,
+                              bool is_audit_wait)
 {
     ex->countmap = countmap;
     ex->auditq = auditq;

@@ -14,6 +14,7 @@
  * exit_statuses). The CLI blocks on a private event_base; nothing here is
  * shared with the daemon's loop.
  */
+#include "locguard/core/base64.h"
 #include "locguard/core/common.h"
 #include "locguard/core/timefmt.h"
 #include "locguard/core/token.h"
@@ -632,29 +633,18 @@ static bool parse_positive(const char *s, long *out)
     return true;
 }
 
-/* Returns whether s is "whsec_" followed by non-empty, padded standard base64. */
+/* Returns whether s is "whsec_" followed by non-empty, padded standard base64 (as the daemon reads
+ * it). */
 static bool is_webhook_secret(const char *s)
 {
     static const char prefix[] = "whsec_";
-    size_t n, pad = 0;
+    uint8_t key[256];
+    size_t n;
 
     if (strncmp(s, prefix, sizeof(prefix) - 1) != 0)
         return false;
     s += sizeof(prefix) - 1;
-    n = strlen(s);
-    if (n == 0 || n % 4 != 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '=' && i + 2 >= n) {
-            pad++;
-            continue;
-        }
-        if (pad > 0 || !(isalnum(c) || c == '+' || c == '/'))
-            return false;
-    }
-    return n > pad;
+    return lg_base64_decode(s, strlen(s), false, key, sizeof(key), &n) == LG_OK && n > 0;
 }
 
 /* Returns whether s is one RFC 6749 scope-token: printable ASCII but space, '"' and '\\'. */

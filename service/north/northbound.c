@@ -98,12 +98,6 @@ static void reply_internal_error(struct evhttp_request *req)
     lg_http_reply_problem(req, 500, "Internal Server Error", NULL, "SYSTEM_FAILURE", NULL, 0, 0);
 }
 
-static void reply_unavailable(struct evhttp_request *req)
-{
-    lg_http_reply_problem(req, 503, "Service Unavailable", "the database is unavailable",
-                          "SYSTEM_FAILURE", NULL, 0, 5);
-}
-
 static void reply_method_not_allowed(struct evhttp_request *req, const char *allow)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
@@ -240,7 +234,7 @@ static void reply_sql_error(const call_t *c, const PGresult *res, const char *er
     const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
 
     if (state == NULL) {
-        reply_unavailable(req);
+        lg_http_reply_unavailable(req, NULL, 5);
     } else if (strcmp(state, "42501") == 0) {
         /* The SQL message is not used: this answer must be the same for every refusal. */
         reply_forbidden(req, false);
@@ -324,27 +318,11 @@ static void call_sql(lg_northbound_t *nb, struct evhttp_request *req, op_t op, c
     lg_strlcpy(c->scs, values[0], sizeof(c->scs)); /* every T8 call's first parameter */
     if (lg_db_query(nb->db, sql, nparams, values, on_call_done, c) != LG_OK) {
         free(c);
-        reply_unavailable(req);
+        lg_http_reply_unavailable(req, NULL, 5);
     }
 }
 
 /* ---- requests ---- */
-
-/* Whether content_type (parameters aside) is the media type want. */
-static bool is_media_type(const char *content_type, const char *want)
-{
-    if (content_type == NULL)
-        return false;
-    size_t len = strcspn(content_type, ";");
-    while (len > 0 && content_type[len - 1] == ' ')
-        len--;
-    return len == strlen(want) && strncasecmp(content_type, want, len) == 0;
-}
-
-static bool is_json(const char *content_type)
-{
-    return is_media_type(content_type, "application/json");
-}
 
 /*
  * Checks a PATCH body (a JSON Patch, see lg_t8_validate_patch); returns
@@ -358,8 +336,9 @@ static char *take_patch(struct evhttp_request *req)
     const char *cause;
     json_t *normalised;
 
-    if (!is_media_type(evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
-                       "application/json-patch+json")) {
+    if (!lg_http_is_media_type(
+            evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
+            "application/json-patch+json")) {
         lg_http_reply_problem(req, 415, "Unsupported Media Type",
                               "send application/json-patch+json", NULL, NULL, 0, 0);
         return NULL;
@@ -390,7 +369,9 @@ static char *take_subscription(struct evhttp_request *req)
     const char *cause;
     json_t *normalised;
 
-    if (!is_json(evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"))) {
+    if (!lg_http_is_media_type(
+            evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
+            "application/json")) {
         lg_http_reply_problem(req, 415, "Unsupported Media Type", "send application/json", NULL,
                               NULL, 0, 0);
         return NULL;
@@ -443,8 +424,9 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
         return;
     }
     if (!is_path_scs(nb, req, claims.sub, p->scs_as_id)) {
-        lg_zinfo(ZONE, claims.sub, "T8 request refused with 403: token or certificate used for "
-                                   "another scsAsId");
+        lg_zinfo(ZONE, claims.sub,
+                 "T8 request refused with 403: token or certificate used for "
+                 "another scsAsId");
         reply_forbidden(req, false);
         return;
     }

@@ -6,6 +6,8 @@
  */
 #include "locguard/north/webhook.h"
 
+#include "locguard/core/base64.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <event2/http.h>
@@ -33,25 +35,6 @@ static const char err_not_https[] = "destination is not https";
 static const char err_userinfo[] = "destination has user information";
 static const char err_too_long[] = "destination is too long";
 
-/*
- * Decodes standard padded base64 (src_len bytes) into out. Returns the number
- * of bytes, or -1 when src is not base64 or does not fit.
- */
-static int b64_decode(const char *src, size_t src_len, unsigned char *out, size_t out_size)
-{
-    if (src_len == 0 || src_len % 4 != 0 || src_len / 4 * 3 > out_size || src_len > INT32_MAX)
-        return -1;
-    int n = EVP_DecodeBlock(out, (const unsigned char *)src, (int)src_len);
-    if (n < 0)
-        return -1;
-    /* EVP_DecodeBlock counts the padding as zero bytes. */
-    if (src[src_len - 1] == '=')
-        n--;
-    if (src[src_len - 2] == '=')
-        n--;
-    return n;
-}
-
 /* The HMAC key of a "whsec_<base64>" secret; returns its length or -1. */
 static int secret_key(const char *secret, unsigned char *key, size_t key_size)
 {
@@ -59,8 +42,10 @@ static int secret_key(const char *secret, unsigned char *key, size_t key_size)
         return -1;
     if (strncmp(secret, SECRET_PREFIX, sizeof(SECRET_PREFIX) - 1) == 0)
         secret += sizeof(SECRET_PREFIX) - 1;
-    int n = b64_decode(secret, strlen(secret), key, key_size);
-    return n > 0 ? n : -1;
+    size_t n;
+    if (lg_base64_decode(secret, strlen(secret), false, key, key_size, &n) != LG_OK || n == 0)
+        return -1;
+    return (int)n;
 }
 
 /* HMAC-SHA256(key, "{msg_id}.{timestamp}.{body}") into mac. */
@@ -110,8 +95,7 @@ static int sign_one(const char *secret, const char *msg_id, const char *timestam
         out[(*used)++] = ' ';
     memcpy(out + *used, "v1,", 3);
     *used += 3;
-    *used += (size_t)EVP_EncodeBlock((unsigned char *)out + *used, mac, MAC_LEN);
-    out[*used] = '\0';
+    *used += lg_base64_encode(mac, MAC_LEN, false, out + *used, out_size - *used);
     rc = LG_OK;
 failed:
     OPENSSL_cleanse(key, sizeof(key));
@@ -150,8 +134,9 @@ bool lg_webhook_verify(const char *secret, const char *msg_id, const char *times
         if (n == 3 + MAC_B64_LEN && memcmp(p, "v1,", 3) == 0) {
             unsigned char got[MAC_LEN + 3];
             /* Keep scanning after a match: the time taken does not say which one matched. */
-            if (b64_decode(p + 3, MAC_B64_LEN, got, sizeof(got)) == MAC_LEN &&
-                CRYPTO_memcmp(got, mac, MAC_LEN) == 0)
+            size_t got_len;
+            if (lg_base64_decode(p + 3, MAC_B64_LEN, false, got, sizeof(got), &got_len) == LG_OK &&
+                got_len == MAC_LEN && CRYPTO_memcmp(got, mac, MAC_LEN) == 0)
                 is_valid = true;
         }
         p += n;

@@ -4,13 +4,12 @@
  * order of their cost: the TLS layer has already verified the certificate;
  * then the framing (one Content-Length), the headers (Locguard-Seq,
  * Locguard-Sent-At, each once, and its freshness), then the body
- * (lg_report_parse_batch: the 3GPP YAML, then locguard's rules), then the claim (notifyCorrelationId must be the
- * certificate's node). Only a batch that passes all of them reaches the
- * group commit; the node's enabled flag and the replay window are checked
- * there, inside the transaction that stores the batch. Every answer but the
- * 204 is a ProblemDetails; a 400 names each invalid parameter: a JSON pointer
- * into the body, "body", or "header <Name>". (What evhttp 2.1 refuses before
- * this handler runs gets its own HTML page: see the README, "Errors".)
+ * (lg_report_parse_batch: the 3GPP YAML, then locguard's rules), then the claim
+ * (notifyCorrelationId must be the certificate's node). Only a batch that passes all of them
+ * reaches the group commit; the node's enabled flag and the replay window are checked there, inside
+ * the transaction that stores the batch. Every answer but the 204 is a ProblemDetails; a 400 names
+ * each invalid parameter: a JSON pointer into the body, "body", or "header <Name>". (What
+ * evhttp 2.1 refuses before this handler runs gets its own HTML page: see the README, "Errors".)
  */
 #include "locguard/south/southbound.h"
 
@@ -25,7 +24,7 @@
 #include <strings.h>
 
 #define REPORTS_PATH "/v1/location-reports"
-#define ZONE "southbound"
+#define ZONE         "southbound"
 
 struct lg_southbound {
     const lg_config_t *cfg;
@@ -70,12 +69,6 @@ static void refuse(lg_southbound_t *sb, const char *peer, lg_counter_t reason, s
              n_reports == 1 ? "" : "s", why);
 }
 
-static void reply_unavailable(lg_southbound_t *sb, struct evhttp_request *req, const char *detail)
-{
-    lg_http_reply_problem(req, 503, "Service Unavailable", detail, "SYSTEM_FAILURE", NULL, 0,
-                          sb->cfg->retry_after_s);
-}
-
 static void on_ingested(void *arg, lg_ingest_status_t status)
 {
     pending_t *p = arg;
@@ -87,10 +80,9 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
     case LG_INGEST_DUPLICATE:
         lg_metrics_add(sb->metrics, LG_C_REPORTS_ACCEPTED,
                        status == LG_INGEST_ACCEPTED ? p->n_reports : 0);
-        lg_metrics_add(sb->metrics,
-                       status == LG_INGEST_ACCEPTED ? LG_C_BATCHES_ACCEPTED
-                                                    : LG_C_BATCHES_DUPLICATE,
-                       1);
+        lg_metrics_add(
+            sb->metrics,
+            status == LG_INGEST_ACCEPTED ? LG_C_BATCHES_ACCEPTED : LG_C_BATCHES_DUPLICATE, 1);
         evhttp_send_reply(req, 204, "No Content", NULL);
         break;
     case LG_INGEST_STALE:
@@ -109,22 +101,13 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
     default:
         refuse(sb, p->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports, 503,
                "the database is unavailable");
-        reply_unavailable(sb, req, "the database is unavailable; resend this batch later");
+        lg_http_reply_unavailable(req, "the database is unavailable; resend this batch later",
+                                  sb->cfg->retry_after_s);
         break;
     }
     lg_metrics_observe(sb->metrics, LG_H_ACK_LATENCY,
                        (double)(lg_mono_us() - p->received_us) / 1e6);
     free(p);
-}
-
-static bool is_json(const char *content_type)
-{
-    if (content_type == NULL)
-        return false;
-    size_t len = strcspn(content_type, ";");
-    while (len > 0 && content_type[len - 1] == ' ')
-        len--;
-    return len == 16 && strncasecmp(content_type, "application/json", 16) == 0;
 }
 
 /* How many times the request carries the header name (evhttp keeps every copy). */
@@ -242,17 +225,17 @@ void lg_southbound_handle(struct evhttp_request *req, void *arg)
         char addr[64];
         lg_http_peer_addr(req, addr, sizeof(addr));
         refuse(sb, addr, LG_C_REFUSED_UNKNOWN_NODE, 0, 403, "no usable client certificate");
-        lg_http_reply_problem(req, 403, "Forbidden", "no usable client certificate",
-                              "UNKNOWN_NODE", NULL, 0, 0);
+        lg_http_reply_problem(req, 403, "Forbidden", "no usable client certificate", "UNKNOWN_NODE",
+                              NULL, 0, 0);
         return;
     }
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     if (check_framing(sb, req, node) != LG_OK)
         return;
-    if (!is_json(evhttp_find_header(h, "Content-Type"))) {
+    if (!lg_http_is_media_type(evhttp_find_header(h, "Content-Type"), "application/json")) {
         refuse(sb, node, LG_C_REFUSED_INVALID, 0, 415, "Content-Type is not application/json");
-        lg_http_reply_problem(req, 415, "Unsupported Media Type", "send application/json",
-                              NULL, NULL, 0, 0);
+        lg_http_reply_problem(req, 415, "Unsupported Media Type", "send application/json", NULL,
+                              NULL, 0, 0);
         return;
     }
     int64_t seq;
@@ -270,8 +253,9 @@ void lg_southbound_handle(struct evhttp_request *req, void *arg)
     lg_batch_t batch = {0};
     if (lg_report_parse_batch(body, len, &lim, &batch) != LG_OK) {
         char detail[96];
-        snprintf(detail, sizeof(detail), "%zu invalid parameter%s; nothing of this batch was stored",
-                 batch.n_invalid, batch.n_invalid == 1 ? "" : "s");
+        snprintf(detail, sizeof(detail),
+                 "%zu invalid parameter%s; nothing of this batch was stored", batch.n_invalid,
+                 batch.n_invalid == 1 ? "" : "s");
         refuse(sb, node, LG_C_REFUSED_INVALID, 0, 400, detail);
         lg_http_reply_problem(req, 400, "Bad Request", detail, "MANDATORY_IE_INCORRECT",
                               batch.invalid, batch.n_invalid, 0);
@@ -300,11 +284,13 @@ void lg_southbound_handle(struct evhttp_request *req, void *arg)
         return;
     case LG_INGEST_QUEUE_FULL:
         refuse(sb, node, LG_C_REFUSED_QUEUE_FULL, n_reports, 503, "the ingest queue is full");
-        reply_unavailable(sb, req, "the ingest queue is full; resend this batch later");
+        lg_http_reply_unavailable(req, "the ingest queue is full; resend this batch later",
+                                  sb->cfg->retry_after_s);
         break;
     default:
         refuse(sb, node, LG_C_REFUSED_UNAVAILABLE, n_reports, 503, "the database is unavailable");
-        reply_unavailable(sb, req, "the database is unavailable; resend this batch later");
+        lg_http_reply_unavailable(req, "the database is unavailable; resend this batch later",
+                                  sb->cfg->retry_after_s);
         break;
     }
     free(p);

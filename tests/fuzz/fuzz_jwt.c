@@ -18,6 +18,7 @@
 
 #include "fuzz.h"
 #include "locguard/core/oauth.h"
+#include "locguard/core/base64.h"
 #include "locguard/core/token.h"
 
 /* 2024-05-01T12:00:00Z: the corpus tokens are valid from then for 300 s. */
@@ -67,10 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char text[1030];
         size_t n;
         for (int is_url = 0; is_url <= 1; is_url++) {
-            if (lg_token_b64_decode((const char *)data, size, is_url, bin, sizeof(bin), &n) !=
-                LG_OK)
+            if (lg_base64_decode((const char *)data, size, is_url, bin, sizeof(bin), &n) != LG_OK)
                 continue;
-            CHECK(n == 0 || lg_token_b64_encode(bin, n, is_url, text, sizeof(text)) == size);
+            CHECK(n == 0 || lg_base64_encode(bin, n, is_url, text, sizeof(text)) == size);
             CHECK(memcmp(text, data, size) == 0 || n == 0);
         }
     }

@@ -76,8 +76,20 @@ void lg_http_reply_text(struct evhttp_request *req, int status, const char *cont
  * Retry-After header.
  */
 void lg_http_reply_problem(struct evhttp_request *req, int status, const char *title,
-                           const char *detail, const char *cause,
-                           const lg_invalid_param_t *invalid, size_t n_invalid,
-                           int retry_after_s);
+                           const char *detail, const char *cause, const lg_invalid_param_t *invalid,
+                           size_t n_invalid, int retry_after_s);
+
+/*
+ * The 503 ProblemDetails every 3GPP zone sends when the database or a queue
+ * cannot take the request: cause SYSTEM_FAILURE, the detail given (NULL:
+ * "the database is unavailable") and Retry-After retry_after_s.
+ */
+void lg_http_reply_unavailable(struct evhttp_request *req, const char *detail, int retry_after_s);
+
+/*
+ * Whether a Content-Type header value is the media type want (compared
+ * without case, parameters such as "; charset=utf-8" ignored); NULL is not.
+ */
+bool lg_http_is_media_type(const char *content_type, const char *want);
 
 #endif

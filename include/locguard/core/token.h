@@ -119,15 +119,4 @@ bool lg_token_secret_matches(const char *secret, const char *stored);
  */
 LG_MUST_CHECK int lg_token_new_secret(char *out, size_t size);
 
-/*
- * Strict base64 codecs: standard alphabet with padding (is_url false, RFC
- * 4648 §4) or base64url without padding (is_url true, §5). Decoding refuses
- * any other character, wrong padding and non-zero unused bits, and returns
- * LG_ERR when the result would not fit in out_size bytes. Encoding returns
- * the length written (plus a NUL), or 0 when out is too small.
- */
-LG_MUST_CHECK int lg_token_b64_decode(const char *in, size_t len, bool is_url, uint8_t *out,
-                                      size_t out_size, size_t *out_len);
-size_t lg_token_b64_encode(const uint8_t *in, size_t len, bool is_url, char *out, size_t out_size);
-
 #endif

@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 
 #include "locguard/core/oauth.h"
+#include "locguard/core/base64.h"
 
 #define FORM "application/x-www-form-urlencoded"
 #define CC   "grant_type=client_credentials"
@@ -37,8 +38,8 @@ static const char *basic(const char *text)
     static char h[512];
 
     memcpy(h, "Basic ", 6);
-    assert_true(
-        lg_token_b64_encode((const uint8_t *)text, strlen(text), false, h + 6, sizeof(h) - 6) > 0);
+    assert_true(lg_base64_encode((const uint8_t *)text, strlen(text), false, h + 6, sizeof(h) - 6) >
+                0);
     return h;
 }
 

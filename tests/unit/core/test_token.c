@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "locguard/core/token.h"
+#include "locguard/core/base64.h"
 
 #define ISS "https://locguard.test"
 #define AUD "locguard-northbound"
@@ -95,7 +96,7 @@ static char *b64url(const void *data, size_t len)
     size_t size = len * 4 / 3 + 4;
     char *out = malloc(size);
 
-    assert_int_not_equal(lg_token_b64_encode(data, len, true, out, size), len > 0 ? 0 : 1);
+    assert_int_not_equal(lg_base64_encode(data, len, true, out, size), len > 0 ? 0 : 1);
     return out;
 }
 
@@ -157,7 +158,7 @@ static bool check_es256(EVP_PKEY *key, const char *jwt)
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     bool ok;
 
-    assert_int_equal(lg_token_b64_decode(dot2 + 1, strlen(dot2 + 1), true, jose, 64, &n), LG_OK);
+    assert_int_equal(lg_base64_decode(dot2 + 1, strlen(dot2 + 1), true, jose, 64, &n), LG_OK);
     assert_int_equal(n, 64);
     ECDSA_SIG_set0(sig, BN_bin2bn(jose, 32, NULL), BN_bin2bn(jose + 32, 32, NULL));
     int der_len = i2d_ECDSA_SIG(sig, &der);
@@ -247,14 +248,13 @@ static void test_issued_token_has_the_documented_header_and_claims(void **state)
         snprintf(kid + 2 * i, 3, "%02x", digest[i]);
     assert_string_equal(lg_token_signer_kid(f->signer), kid);
 
-    assert_int_equal(lg_token_b64_decode(jwt, (size_t)(dot1 - jwt), true, buf, sizeof(buf), &n),
+    assert_int_equal(lg_base64_decode(jwt, (size_t)(dot1 - jwt), true, buf, sizeof(buf), &n),
                      LG_OK);
     buf[n] = '\0';
     assert_string_equal((char *)buf, header_json(f));
 
     assert_int_equal(
-        lg_token_b64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), true, buf, sizeof(buf), &n),
-        LG_OK);
+        lg_base64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), true, buf, sizeof(buf), &n), LG_OK);
     buf[n] = '\0';
     const char *want_prefix = "{\"iss\":\"" ISS "\",\"sub\":\"scs-1\",\"aud\":\"" AUD
                               "\",\"scope\":\"monitoring-event\",\"iat\":1714564800,"
@@ -388,8 +388,7 @@ static void test_tampered_payload_is_refused(void **state)
     size_t n;
 
     assert_int_equal(
-        lg_token_b64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), true, buf, sizeof(buf), &n),
-        LG_OK);
+        lg_base64_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), true, buf, sizeof(buf), &n), LG_OK);
     buf[n] = '\0';
     char *where = strstr((char *)buf, "scs-1");
     where[4] = '2'; /* become scs-2 */
@@ -717,19 +716,19 @@ static void test_base64_follows_rfc4648_vectors(void **state)
         size_t n, plen = strlen(v[i].plain);
 
         assert_int_equal(
-            lg_token_b64_encode((const uint8_t *)v[i].plain, plen, false, out, sizeof(out)),
+            lg_base64_encode((const uint8_t *)v[i].plain, plen, false, out, sizeof(out)),
             strlen(v[i].std));
         assert_string_equal(out, v[i].std);
         assert_int_equal(
-            lg_token_b64_encode((const uint8_t *)v[i].plain, plen, true, out, sizeof(out)),
+            lg_base64_encode((const uint8_t *)v[i].plain, plen, true, out, sizeof(out)),
             strlen(v[i].url));
         assert_string_equal(out, v[i].url);
-        assert_int_equal(
-            lg_token_b64_decode(v[i].std, strlen(v[i].std), false, bin, sizeof(bin), &n), LG_OK);
+        assert_int_equal(lg_base64_decode(v[i].std, strlen(v[i].std), false, bin, sizeof(bin), &n),
+                         LG_OK);
         assert_int_equal(n, plen);
         assert_memory_equal(bin, v[i].plain, plen);
-        assert_int_equal(
-            lg_token_b64_decode(v[i].url, strlen(v[i].url), true, bin, sizeof(bin), &n), LG_OK);
+        assert_int_equal(lg_base64_decode(v[i].url, strlen(v[i].url), true, bin, sizeof(bin), &n),
+                         LG_OK);
         assert_int_equal(n, plen);
         assert_memory_equal(bin, v[i].plain, plen);
     }
@@ -751,14 +750,13 @@ static void test_base64_decoding_is_strict(void **state)
 
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(bad); i++)
-        if (lg_token_b64_decode(bad[i].text, strlen(bad[i].text), bad[i].is_url, out, sizeof(out),
-                                &n) != LG_ERR)
+        if (lg_base64_decode(bad[i].text, strlen(bad[i].text), bad[i].is_url, out, sizeof(out),
+                             &n) != LG_ERR)
             fail_msg("accepted \"%s\" (%s)", bad[i].text, bad[i].is_url ? "url" : "std");
     /* Too small an output buffer. */
-    assert_int_equal(lg_token_b64_decode("Zm9vYmFy", 8, false, out, 5, &n), LG_ERR);
+    assert_int_equal(lg_base64_decode("Zm9vYmFy", 8, false, out, 5, &n), LG_ERR);
     char small[4];
-    assert_int_equal(lg_token_b64_encode((const uint8_t *)"foo", 3, false, small, sizeof(small)),
-                     0);
+    assert_int_equal(lg_base64_encode((const uint8_t *)"foo", 3, false, small, sizeof(small)), 0);
 }
 
 /* ---- secrets --------------------------------------------------------------------------- */
@@ -846,7 +844,7 @@ static void test_new_secrets_are_32_random_bytes_in_base64url(void **state)
     assert_int_equal(strlen(a), 43);
     assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
                      43);
-    assert_int_equal(lg_token_b64_decode(a, 43, true, raw, sizeof(raw), &n), LG_OK);
+    assert_int_equal(lg_base64_decode(a, 43, true, raw, sizeof(raw), &n), LG_OK);
     assert_int_equal(n, 32);
     assert_string_not_equal(a, b);
     assert_int_equal(lg_token_new_secret(small, sizeof(small)), LG_ERR);

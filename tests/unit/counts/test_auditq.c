@@ -17,7 +17,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
-#include "dbtest.h"
+#include "../dbtest.h"
 #include "locguard/counts/auditq.h"
 #include "locguard/core/log.h"
 

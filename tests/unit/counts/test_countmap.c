@@ -31,7 +31,7 @@
 #include <limits.h>
 #include <math.h>
 
-#include "dbtest.h"
+#include "../dbtest.h"
 #include "locguard/counts/countmap.h"
 #include "locguard/core/log.h"
 

@@ -22,7 +22,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
-#include "dbtest.h"
+#include "../dbtest.h"
 #include "locguard/core/log.h"
 #include "locguard/counts/release.h"
 

@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "dbtest.h"
+#include "../dbtest.h"
 #include "locguard/core/db.h"
 #include "locguard/core/log.h"
 #include "locguard/core/metrics.h"

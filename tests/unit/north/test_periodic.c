@@ -25,7 +25,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
-#include "dbtest.h"
+#include "../dbtest.h"
 #include "locguard/core/log.h"
 #include "locguard/north/periodic.h"
 

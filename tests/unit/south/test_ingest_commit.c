@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "dbtest.h"
+#include "../dbtest.h"
 #include "locguard/south/ingest.h"
 #include "locguard/core/log.h"
 
