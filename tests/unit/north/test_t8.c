@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "locguard/north/t8.h"
+#include "locguard/north/t8_patch.h"
 
 #define NOW_US INT64_C(1714564800000000) /* 2024-05-01T12:00:00Z */
 
