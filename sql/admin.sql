@@ -10,6 +10,15 @@
 --   P0002 not found (HINT = the parameter), 23505 already exists.
 -- Member names are camelCase; SUPI and MSISDN are written "imsi-<digits>" and
 -- "msisdn-<digits>" outside and stored as bare digits.
+--
+-- The steps every route shares are written once, below, and the routes are
+-- short calls of them: reading a member (lg_admin_text, _bool, _int, _time),
+-- checking one (lg_admin_check_*), a lookup or P0002 (lg_admin_found, and
+-- the lg_admin_<entity>_find built on it), the DELETE of an entity by its
+-- key (lg_admin_delete), the PUT/DELETE of a link (lg_admin_link) and list
+-- paging (lg_admin_limit, lg_admin_offset). What differs per entity stays
+-- in its own functions: its checks, its JSON object (lg_admin_<entity>_json)
+-- and its INSERT ... ON CONFLICT.
 
 -- lg_admin_fail: raise one of the errors above; a function so that every
 -- check reads as one line.
