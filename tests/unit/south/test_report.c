@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <math.h>
 
+#include "locguard/south/location.h"
 #include "locguard/south/report.h"
 
 #define NOW_US INT64_C(1714564800000000) /* 2024-05-01T12:00:00Z */
@@ -726,7 +727,7 @@ static void test_gad_known_vectors_decode_exactly(void **state)
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
         double lat, lon, unc;
 
-        assert_int_equal(lg_report_decode_gad(cases[i].hex, &lat, &lon, &unc), LG_OK);
+        assert_int_equal(lg_location_decode_gad(cases[i].hex, &lat, &lon, &unc), LG_OK);
         assert_true(lat == cases[i].lat);
         assert_true(lon == cases[i].lon);
         assert_true(unc == radius_m(cases[i].k));
@@ -749,7 +750,7 @@ static void test_gad_with_bad_length_digit_or_shape_is_refused(void **state)
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
         double lat, lon, unc;
 
-        if (lg_report_decode_gad(cases[i], &lat, &lon, &unc) != LG_ERR)
+        if (lg_location_decode_gad(cases[i], &lat, &lon, &unc) != LG_ERR)
             fail_msg("accepted \"%s\"", cases[i]);
     }
 }
@@ -771,7 +772,7 @@ static void test_gad_encode_known_vectors(void **state)
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
         char hex[17];
 
-        lg_report_encode_gad(cases[i].lat, cases[i].lon, cases[i].unc, hex);
+        lg_location_encode_gad(cases[i].lat, cases[i].lon, cases[i].unc, hex);
         assert_string_equal(hex, cases[i].hex);
     }
 }
@@ -783,12 +784,12 @@ static void test_gad_encode_picks_smallest_covering_k(void **state)
         char hex[17];
         double lat, lon, unc;
 
-        lg_report_encode_gad(0.0, 0.0, radius_m(k), hex);
-        assert_int_equal(lg_report_decode_gad(hex, &lat, &lon, &unc), LG_OK);
+        lg_location_encode_gad(0.0, 0.0, radius_m(k), hex);
+        assert_int_equal(lg_location_decode_gad(hex, &lat, &lon, &unc), LG_OK);
         assert_true(unc == radius_m(k));
         if (k < 127) {
-            lg_report_encode_gad(0.0, 0.0, radius_m(k) * 1.0001 + 1e-9, hex);
-            assert_int_equal(lg_report_decode_gad(hex, &lat, &lon, &unc), LG_OK);
+            lg_location_encode_gad(0.0, 0.0, radius_m(k) * 1.0001 + 1e-9, hex);
+            assert_int_equal(lg_location_decode_gad(hex, &lat, &lon, &unc), LG_OK);
             assert_true(unc == radius_m(k + 1));
         }
     }
@@ -804,8 +805,8 @@ static void test_gad_round_trip_is_within_quantisation(void **state)
             double unc_in = fabs(lat * lon), dlat, dlon, unc;
             char hex[17];
 
-            lg_report_encode_gad(lat, lon, unc_in, hex);
-            assert_int_equal(lg_report_decode_gad(hex, &dlat, &dlon, &unc), LG_OK);
+            lg_location_encode_gad(lat, lon, unc_in, hex);
+            assert_int_equal(lg_location_decode_gad(hex, &dlat, &dlon, &unc), LG_OK);
             assert_true(fabs(dlat - lat) <= lat_half_step * 1.000001);
             assert_true(fabs(dlon - lon) <= lon_half_step * 1.000001);
             int k = (int)strtol(hex + 14, NULL, 16);
