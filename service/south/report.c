@@ -35,7 +35,7 @@
 typedef struct parse_ctx {
     lg_cursor_t cur;               /* the position, and the batch receiving the invalidParams */
     const lg_report_limits_t *lim; /* bounds in force */
-    bool *is_off_schema;           /* per report: the YAML refuses it (its own checks are skipped) */
+    bool *is_off_schema;           /* per report: the YAML refuses it (no checks of ours) */
     size_t n_reports;              /* entries of is_off_schema */
 } parse_ctx_t;
 
@@ -115,7 +115,8 @@ static void parse_report(parse_ctx_t *c, const cJSON *r, lg_report_t *rep)
         lg_cursor_invalid(cur, NULL, "must be an object");
         return;
     }
-    if (lg_cursor_need_string(cur, r, "type", &s, &n) && (n != 15 || memcmp(s, "LOCATION_REPORT", 15) != 0))
+    if (lg_cursor_need_string(cur, r, "type", &s, &n) &&
+        (n != 15 || memcmp(s, "LOCATION_REPORT", 15) != 0))
         lg_cursor_invalid(cur, "type", "must be LOCATION_REPORT");
 
     if (lg_cursor_need_string(cur, r, "supi", &s, &n)) {

@@ -14,8 +14,7 @@
 
 #include <cjson/cJSON.h>
 
-/* Member names below a report kept for pointers, the deepest being
- * location/eutraLocation/ecgi/plmnId. */
+/* Member names kept below a report; the deepest is location/eutraLocation/ecgi/plmnId. */
 #define LG_CURSOR_SEGS_MAX 6
 
 /*
@@ -24,12 +23,11 @@
  * up. The names are borrowed, and must outlive their push.
  */
 typedef struct lg_cursor {
-    lg_batch_t *out;   /* receives the invalidParams */
-    bool in_report;    /* true while reading reportList[report_idx] */
-    size_t report_idx; /* index of the report being read */
-    const char
-        *seg[LG_CURSOR_SEGS_MAX]; /* member names from the report down to the current object */
-    size_t n_seg;                 /* names pushed (those past LG_CURSOR_SEGS_MAX are not kept) */
+    lg_batch_t *out;                     /* receives the invalidParams */
+    bool in_report;                      /* true while reading reportList[report_idx] */
+    size_t report_idx;                   /* index of the report being read */
+    const char *seg[LG_CURSOR_SEGS_MAX]; /* member names from the report down */
+    size_t n_seg;                        /* names pushed (past LG_CURSOR_SEGS_MAX: not kept) */
 } lg_cursor_t;
 
 /* Goes down into member seg of the current object. */
