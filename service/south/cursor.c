@@ -32,18 +32,6 @@ static lg_invalid_param_t *next_invalid(lg_cursor_t *c)
     return &b->invalid[b->n_invalid - 1];
 }
 
-void lg_cursor_push(lg_cursor_t *c, const char *seg)
-{
-    if (c->n_seg < LG_CURSOR_SEGS_MAX)
-        c->seg[c->n_seg] = seg;
-    c->n_seg++;
-}
-
-void lg_cursor_pop(lg_cursor_t *c)
-{
-    c->n_seg--;
-}
-
 void lg_cursor_invalid(lg_cursor_t *c, const char *leaf, const char *reason)
 {
     lg_invalid_param_t *p = next_invalid(c);

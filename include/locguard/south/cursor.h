@@ -30,11 +30,19 @@ typedef struct lg_cursor {
     size_t n_seg;                        /* names pushed (past LG_CURSOR_SEGS_MAX: not kept) */
 } lg_cursor_t;
 
-/* Goes down into member seg of the current object. */
-void lg_cursor_push(lg_cursor_t *c, const char *seg);
+/* Goes down into member seg of the current object (inline: called for every member read). */
+static inline void lg_cursor_push(lg_cursor_t *c, const char *seg)
+{
+    if (c->n_seg < LG_CURSOR_SEGS_MAX)
+        c->seg[c->n_seg] = seg;
+    c->n_seg++;
+}
 
 /* Goes back up to the object the last lg_cursor_push went down from. */
-void lg_cursor_pop(lg_cursor_t *c);
+static inline void lg_cursor_pop(lg_cursor_t *c)
+{
+    c->n_seg--;
+}
 
 /*
  * Records one invalid parameter at the cursor, with leaf (a member name, or
