@@ -171,24 +171,13 @@ static void poke_countmap(void *arg)
 static int start_services(daemon_ctx_t *d)
 {
     const lg_config_t *c = &d->cfg;
-    lg_notifier_config_t ncfg;
-    lg_notifier_config_defaults(&ncfg);
-    ncfg.public_url = c->public_url;
-    ncfg.ca_file = c->delivery_ca_file;
-    ncfg.retry_max_age_s = c->delivery_retry_max_age_s;
-    ncfg.max_backoff_s = c->delivery_max_backoff_s;
-    ncfg.concurrency_per_destination = c->delivery_concurrency;
-    ncfg.timeout_s = c->delivery_timeout_s;
-    ncfg.lease_s = c->delivery_lease_s;
-    ncfg.poll_ms = c->delivery_poll_ms;
-    ncfg.idle_s = c->delivery_idle_s;
-    d->notifier = lg_notifier_new(d->base, d->db, d->metrics, &ncfg);
+    d->notifier = lg_notifier_new(d->base, d->db, d->metrics, &c->delivery);
     if (d->notifier == NULL)
         return LG_ERR;
     lg_ingest_on_alerts(d->ingest, kick_notifier, d->notifier);
 
-    if (c->oauth_signing_key != NULL) {
-        d->signer = lg_token_signer_new(c->oauth_signing_key, c->oauth_issuer);
+    if (c->oauth.signing_key != NULL) {
+        d->signer = lg_token_signer_new(c->oauth.signing_key, c->oauth.issuer);
         if (d->signer == NULL) {
             lg_error("[oauth] signing_key: cannot load an EC P-256 private key");
             return LG_ERR;
@@ -197,7 +186,7 @@ static int start_services(daemon_ctx_t *d)
     bool needs_client_cert = false;
     if (has_zone(c, LG_ZONE_NORTHBOUND, &needs_client_cert)) {
         d->oauth_north = lg_oauth_new(d->db, d->signer, "northbound", LG_NORTHBOUND_AUDIENCE,
-                                      c->oauth_token_ttl_s, true, d->metrics);
+                                      &c->oauth, true, d->metrics);
         if (d->oauth_north == NULL)
             return LG_ERR;
         d->northbound = lg_northbound_new(d->db, d->metrics, d->signer, d->oauth_north,
@@ -208,44 +197,28 @@ static int start_services(daemon_ctx_t *d)
 
     if (has_zone(c, LG_ZONE_EXPOSURE, NULL)) {
         d->oauth_exposure = lg_oauth_new(d->db, d->signer, "exposure", LG_EXPOSURE_AUDIENCE,
-                                         c->oauth_token_ttl_s, false, d->metrics);
+                                         &c->oauth, false, d->metrics);
         if (d->oauth_exposure == NULL)
             return LG_ERR;
-        d->exposure = lg_exposure_new(d->db, d->metrics, d->signer, d->oauth_exposure, c);
+        d->exposure = lg_exposure_new(d->db, d->metrics, d->signer, d->oauth_exposure,
+                                      &c->exposure);
         if (d->exposure == NULL)
             return LG_ERR;
     }
 
-    lg_release_config_t rcfg = {
-        .bucket_s = c->counts_bucket_s,
-        .delay_s = 5,
-        .eps_num = c->counts_eps_num,
-        .eps_den = c->counts_eps_den,
-        .daily_eps_num = c->counts_daily_eps_num,
-        .daily_eps_den = c->counts_daily_eps_den,
-    };
-    d->release = lg_release_new(d->base, d->db, d->metrics, &rcfg);
+    d->release = lg_release_new(d->base, d->db, d->metrics, &c->release);
     if (d->release == NULL)
         return LG_ERR;
     if (d->exposure != NULL)
         lg_exposure_set_release(d->exposure, d->release);
-    if (d->exposure != NULL && c->counts_in_memory) {
-        lg_countmap_config_t mcfg = {
-            .poll_ms = c->counts_memory_poll_ms,
-            .keep_days = c->counts_memory_days,
-        };
-        d->countmap = lg_countmap_new(d->base, d->db, &mcfg);
+    if (d->exposure != NULL && c->exposure.is_in_memory) {
+        d->countmap = lg_countmap_new(d->base, d->db, &c->countmap);
         d->auditq = lg_auditq_new(d->base, d->db, AUDIT_QUEUE_MAX, AUDIT_BATCH_MAX);
-        lg_exposure_set_countmap(d->exposure, d->countmap, d->auditq, c->counts_audit_wait != 0);
+        lg_exposure_set_countmap(d->exposure, d->countmap, d->auditq, c->exposure.is_audit_wait);
         lg_release_on_stored(d->release, poke_countmap, d->countmap);
     }
 
-    lg_periodic_config_t pcfg = {
-        .k = c->counts_k,
-        .min_area_m2 = c->counts_min_area_m2,
-        .max_area_m2 = c->counts_max_area_m2,
-    };
-    d->periodic = lg_periodic_new(d->base, d->db, d->metrics, d->notifier, &pcfg);
+    d->periodic = lg_periodic_new(d->base, d->db, d->metrics, d->notifier, &c->periodic);
     if (d->periodic == NULL)
         return LG_ERR;
     return LG_OK;
@@ -279,15 +252,15 @@ static int start_zones(daemon_ctx_t *d)
             lg_error("zone %s: unknown kind", z->name);
             return LG_ERR;
         }
-        lg_http_zone_t *zone = lg_http_zone_new(d->base, z, d->cfg.max_body_bytes, d->metrics,
-                                                handler, arg);
+        lg_http_zone_t *zone = lg_http_zone_new(d->base, z, d->cfg.daemon.max_body_bytes,
+                                                d->metrics, handler, arg);
         if (zone == NULL)
             return LG_ERR;
         d->zones[d->n_zones++] = zone;
         size_t used = strlen(ready);
         snprintf(ready + used, sizeof(ready) - used, "%s %d\n", z->name, lg_http_zone_port(zone));
     }
-    if (d->cfg.ready_file != NULL && write_file(d->cfg.ready_file, ready) != LG_OK)
+    if (d->cfg.daemon.ready_file != NULL && write_file(d->cfg.daemon.ready_file, ready) != LG_OK)
         return LG_ERR;
     return LG_OK;
 }
@@ -297,9 +270,9 @@ static int run(daemon_ctx_t *d)
     int schema_version;
     const char *admin_token = NULL;
     (void)sd_notify(0, "STATUS=applying the schema");
-    if (lg_migrate_run(d->cfg.db_conninfo, d->cfg.schema_dir, d->cfg.db_connect_timeout_s) !=
-            LG_OK ||
-        lg_migrate_latest(d->cfg.schema_dir, &schema_version) != LG_OK)
+    const lg_config_t *c = &d->cfg;
+    if (lg_migrate_run(c->db.conninfo, c->daemon.schema_dir, c->db.connect_timeout_s) != LG_OK ||
+        lg_migrate_latest(c->daemon.schema_dir, &schema_version) != LG_OK)
         return LG_ERR;
     for (size_t i = 0; i < d->cfg.n_zones; i++)
         if (d->cfg.zones[i].kind == LG_ZONE_ADMIN && d->cfg.zones[i].token_file != NULL)
@@ -307,18 +280,17 @@ static int run(daemon_ctx_t *d)
 
     d->base = event_base_new();
     d->metrics = lg_metrics_new();
-    d->db = lg_db_new(d->base, d->cfg.db_conninfo, d->cfg.db_pool_size,
-                      d->cfg.db_connect_timeout_s, d->metrics);
-    d->ingest = lg_ingest_new(d->db, d->metrics, &d->cfg);
-    d->southbound = lg_southbound_new(&d->cfg, d->ingest, d->metrics);
+    d->db = lg_db_new(d->base, &c->db, d->metrics);
+    d->ingest = lg_ingest_new(d->db, d->metrics, &c->ingest);
+    d->southbound = lg_southbound_new(&c->southbound, d->ingest, d->metrics);
     d->admin = lg_admin_new(d->db, d->metrics, admin_token, schema_version);
     if (d->admin == NULL || start_services(d) != LG_OK || start_zones(d) != LG_OK)
         return LG_ERR;
 
-    if (d->cfg.pid_file != NULL) {
+    if (d->cfg.daemon.pid_file != NULL) {
         char pid[32];
         snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        if (write_file(d->cfg.pid_file, pid) != LG_OK)
+        if (write_file(d->cfg.daemon.pid_file, pid) != LG_OK)
             return LG_ERR;
     }
     d->sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
@@ -369,10 +341,10 @@ static void cleanup(daemon_ctx_t *d)
     lg_metrics_free(d->metrics);
     if (d->base != NULL)
         event_base_free(d->base);
-    if (d->cfg.ready_file != NULL)
-        unlink(d->cfg.ready_file);
-    if (d->cfg.pid_file != NULL)
-        unlink(d->cfg.pid_file);
+    if (d->cfg.daemon.ready_file != NULL)
+        unlink(d->cfg.daemon.ready_file);
+    if (d->cfg.daemon.pid_file != NULL)
+        unlink(d->cfg.daemon.pid_file);
     lg_config_cleanup(&d->cfg);
 }
 
@@ -414,18 +386,19 @@ int main(int argc, char **argv)
     }
     if (is_check) {
         /* Parsed and validated as the daemon would: nothing is opened or started. */
-        printf("%s: ok (schema_dir %s, %zu zones)\n", config_path, d.cfg.schema_dir,
+        printf("%s: ok (schema_dir %s, %zu zones)\n", config_path, d.cfg.daemon.schema_dir,
                d.cfg.n_zones);
         lg_config_cleanup(&d.cfg);
         return 0;
     }
-    lg_log_level = d.cfg.log_level;
-    lg_log_format = d.cfg.log_format;
+    lg_log_level = d.cfg.daemon.log_level;
+    lg_log_format = d.cfg.daemon.log_format;
     signal(SIGPIPE, SIG_IGN);
 
     int rc;
     if (is_migrate)
-        rc = lg_migrate_run(d.cfg.db_conninfo, d.cfg.schema_dir, d.cfg.db_connect_timeout_s);
+        rc = lg_migrate_run(d.cfg.db.conninfo, d.cfg.daemon.schema_dir,
+                            d.cfg.db.connect_timeout_s);
     else
         rc = run(&d);
     cleanup(&d);

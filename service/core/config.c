@@ -18,6 +18,7 @@
 typedef enum {
     T_INT,
     T_INT64,
+    T_BOOL,
     T_STR,
     T_LOGLEVEL,
     T_LOGFORMAT,
@@ -26,13 +27,15 @@ typedef enum {
     T_RATIO
 } key_type_t;
 
-/* One known key: where it lives in lg_config_t (or lg_zone_config_t). */
+/* One known key: where it lives in lg_config_t (or lg_zone_config_t), its range and default. */
 typedef struct key_def {
-    const char *section; /* "daemon", "database", "ingest" or "zone" */
+    const char *section; /* "daemon", "database", "ingest", ... or "zone" */
     const char *name;
     key_type_t type;
-    size_t offset; /* into lg_config_t, or lg_zone_config_t for section "zone" */
-    int min, max;  /* for T_INT */
+    size_t offset;   /* into lg_config_t, or lg_zone_config_t for section "zone" */
+    int min, max;    /* for T_INT and T_BOOL */
+    const char *def; /* the default, as it would be written in the file; NULL = none, or set
+                        by the module's *_defaults function (lg_notifier_config_defaults) */
 } key_def_t;
 
 /*
@@ -43,99 +46,102 @@ typedef struct key_def {
 #define LG_SCHEMA_DIR "/usr/local/share/locguard"
 #endif
 
-#define CFG(field) offsetof(lg_config_t, field)
+#define CFG(field)  offsetof(lg_config_t, field)
 #define ZONE(field) offsetof(lg_zone_config_t, field)
 
+/* T_RATIO writes the numerator, then the denominator right after it. */
+_Static_assert(offsetof(lg_release_config_t, eps_den) ==
+                   offsetof(lg_release_config_t, eps_num) + sizeof(uint32_t),
+               "epsilon: numerator then denominator");
+_Static_assert(offsetof(lg_release_config_t, daily_eps_den) ==
+                   offsetof(lg_release_config_t, daily_eps_num) + sizeof(uint32_t),
+               "daily epsilon: numerator then denominator");
+
+/* Every key, with its range and its default: README.md "Configuration" is this table. */
 static const key_def_t keys[] = {
-    {"daemon", "log_level", T_LOGLEVEL, CFG(log_level), 0, 0},
-    {"daemon", "log_format", T_LOGFORMAT, CFG(log_format), 0, 0},
-    {"daemon", "schema_dir", T_STR, CFG(schema_dir), 0, 0},
-    {"daemon", "pid_file", T_STR, CFG(pid_file), 0, 0},
-    {"daemon", "ready_file", T_STR, CFG(ready_file), 0, 0},
-    {"database", "conninfo", T_STR, CFG(db_conninfo), 0, 0},
-    {"database", "pool_size", T_INT, CFG(db_pool_size), 1, 64},
-    {"database", "connect_timeout_s", T_INT, CFG(db_connect_timeout_s), 1, 300},
-    {"ingest", "max_batch_reports", T_INT, CFG(max_batch_reports), 1, 10000},
-    {"ingest", "max_body_bytes", T_INT, CFG(max_body_bytes), 1024, 64 << 20},
-    {"ingest", "flush_max_reports", T_INT, CFG(flush_max_reports), 1, 1000000},
-    {"ingest", "queue_max_reports", T_INT, CFG(queue_max_reports), 1, 10000000},
-    {"ingest", "seq_window", T_INT, CFG(seq_window), 1, 1000000},
-    {"ingest", "freshness_s", T_INT, CFG(freshness_s), 1, 86400},
-    {"ingest", "report_max_age_s", T_INT, CFG(report_max_age_s), 1, 30 * 86400},
-    {"ingest", "report_max_skew_s", T_INT, CFG(report_max_skew_s), 0, 86400},
-    {"ingest", "hysteresis", T_INT, CFG(hysteresis), 1, 100},
-    {"ingest", "refresh_ms", T_INT, CFG(refresh_ms), 0, 86400000},
-    {"ingest", "cache_devices", T_INT, CFG(cache_devices), 0, 100000000},
-    {"ingest", "retry_after_s", T_INT, CFG(retry_after_s), 1, 3600},
-    {"oauth", "signing_key", T_STR, CFG(oauth_signing_key), 0, 0},
-    {"oauth", "issuer", T_STR, CFG(oauth_issuer), 0, 0},
-    {"oauth", "token_ttl_s", T_INT, CFG(oauth_token_ttl_s), 10, 86400},
-    {"northbound", "public_url", T_STR, CFG(public_url), 0, 0},
-    {"delivery", "ca_file", T_STR, CFG(delivery_ca_file), 0, 0},
-    {"delivery", "retry_max_age_s", T_INT, CFG(delivery_retry_max_age_s), 1, 30 * 86400},
-    {"delivery", "max_backoff_s", T_INT, CFG(delivery_max_backoff_s), 1, 86400},
-    {"delivery", "concurrency_per_destination", T_INT, CFG(delivery_concurrency), 1, 1000},
-    {"delivery", "timeout_s", T_INT, CFG(delivery_timeout_s), 1, 300},
-    {"delivery", "lease_s", T_INT, CFG(delivery_lease_s), 1, 3600},
-    {"delivery", "poll_ms", T_INT, CFG(delivery_poll_ms), 10, 60000},
-    {"delivery", "idle_s", T_INT, CFG(delivery_idle_s), 0, 3600},
-    {"counts", "bucket_s", T_INT, CFG(counts_bucket_s), 60, 86400},
-    {"counts", "epsilon", T_RATIO, CFG(counts_eps_num), 0, 0},
-    {"counts", "daily_epsilon", T_RATIO, CFG(counts_daily_eps_num), 0, 0},
-    {"counts", "k", T_INT, CFG(counts_k), 1, 1000000},
-    {"counts", "min_area_m2", T_INT, CFG(counts_min_area_m2), 1, 2000000000},
-    {"counts", "max_area_m2", T_INT64, CFG(counts_max_area_m2), 1, 0},
-    {"counts", "rate_per_minute", T_INT, CFG(counts_rate_per_minute), 1, 100000},
-    {"counts", "in_memory", T_INT, CFG(counts_in_memory), 0, 1},
-    {"counts", "memory_days", T_INT, CFG(counts_memory_days), 0, 366},
-    {"counts", "memory_poll_ms", T_INT, CFG(counts_memory_poll_ms), 100, 3600000},
-    {"counts", "audit_wait", T_INT, CFG(counts_audit_wait), 0, 1},
-    {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0},
-    {"zone", "listen", T_LISTEN, 0, 0, 0},
-    {"zone", "cert", T_STR, ZONE(cert_file), 0, 0},
-    {"zone", "key", T_STR, ZONE(key_file), 0, 0},
-    {"zone", "client_ca", T_STR, ZONE(client_ca_file), 0, 0},
-    {"zone", "token_file", T_STR, ZONE(token_file), 0, 0},
+    {"daemon", "log_level", T_LOGLEVEL, CFG(daemon.log_level), 0, 0, "info"},
+    {"daemon", "log_format", T_LOGFORMAT, CFG(daemon.log_format), 0, 0, "text"},
+    {"daemon", "schema_dir", T_STR, CFG(daemon.schema_dir), 0, 0, LG_SCHEMA_DIR},
+    {"daemon", "pid_file", T_STR, CFG(daemon.pid_file), 0, 0, NULL},
+    {"daemon", "ready_file", T_STR, CFG(daemon.ready_file), 0, 0, NULL},
+    {"database", "conninfo", T_STR, CFG(db.conninfo), 0, 0, NULL},
+    {"database", "pool_size", T_INT, CFG(db.pool_size), 1, 64, "3"},
+    {"database", "connect_timeout_s", T_INT, CFG(db.connect_timeout_s), 1, 300, "5"},
+    {"ingest", "max_batch_reports", T_INT, CFG(southbound.max_batch_reports), 1, 10000, "1000"},
+    {"ingest", "max_body_bytes", T_INT, CFG(daemon.max_body_bytes), 1024, 64 << 20, "1048576"},
+    {"ingest", "flush_max_reports", T_INT, CFG(ingest.flush_max_reports), 1, 1000000, "8192"},
+    {"ingest", "queue_max_reports", T_INT, CFG(ingest.queue_max_reports), 1, 10000000, "65536"},
+    {"ingest", "seq_window", T_INT, CFG(ingest.seq_window), 1, 1000000, "1024"},
+    {"ingest", "freshness_s", T_INT, CFG(southbound.freshness_s), 1, 86400, "300"},
+    {"ingest", "report_max_age_s", T_INT, CFG(southbound.report_max_age_s), 1, 30 * 86400,
+     "86400"},
+    {"ingest", "report_max_skew_s", T_INT, CFG(southbound.report_max_skew_s), 0, 86400, "300"},
+    {"ingest", "hysteresis", T_INT, CFG(ingest.hysteresis), 1, 100, "2"},
+    {"ingest", "refresh_ms", T_INT, CFG(ingest.refresh_ms), 0, 86400000, "60000"},
+    {"ingest", "cache_devices", T_INT, CFG(ingest.cache_devices), 0, 100000000, "1000000"},
+    {"ingest", "retry_after_s", T_INT, CFG(southbound.retry_after_s), 1, 3600, "5"},
+    {"oauth", "signing_key", T_STR, CFG(oauth.signing_key), 0, 0, NULL},
+    {"oauth", "issuer", T_STR, CFG(oauth.issuer), 0, 0, NULL},
+    {"oauth", "token_ttl_s", T_INT, CFG(oauth.token_ttl_s), 10, 86400, "300"},
+    {"northbound", "public_url", T_STR, CFG(public_url), 0, 0, NULL},
+    /* [delivery]'s defaults are lg_notifier_config_defaults'. */
+    {"delivery", "ca_file", T_STR, CFG(delivery.ca_file), 0, 0, NULL},
+    {"delivery", "retry_max_age_s", T_INT, CFG(delivery.retry_max_age_s), 1, 30 * 86400, NULL},
+    {"delivery", "max_backoff_s", T_INT, CFG(delivery.max_backoff_s), 1, 86400, NULL},
+    {"delivery", "concurrency_per_destination", T_INT, CFG(delivery.concurrency_per_destination),
+     1, 1000, NULL},
+    {"delivery", "timeout_s", T_INT, CFG(delivery.timeout_s), 1, 300, NULL},
+    {"delivery", "lease_s", T_INT, CFG(delivery.lease_s), 1, 3600, NULL},
+    {"delivery", "poll_ms", T_INT, CFG(delivery.poll_ms), 10, 60000, NULL},
+    {"delivery", "idle_s", T_INT, CFG(delivery.idle_s), 0, 3600, NULL},
+    {"counts", "bucket_s", T_INT, CFG(release.bucket_s), 60, 86400, "3600"},
+    {"counts", "epsilon", T_RATIO, CFG(release.eps_num), 0, 0, "1/2"},
+    {"counts", "daily_epsilon", T_RATIO, CFG(release.daily_eps_num), 0, 0, "12"},
+    {"counts", "k", T_INT, CFG(exposure.k), 1, 1000000, "10"},
+    {"counts", "min_area_m2", T_INT, CFG(exposure.min_area_m2), 1, 2000000000, "1000000"},
+    /* a circle of 300 km */
+    {"counts", "max_area_m2", T_INT64, CFG(exposure.max_area_m2), 1, 0, "282743338823"},
+    {"counts", "rate_per_minute", T_INT, CFG(exposure.rate_per_minute), 1, 100000, "60"},
+    {"counts", "in_memory", T_BOOL, CFG(exposure.is_in_memory), 0, 1, "1"},
+    {"counts", "memory_days", T_INT, CFG(countmap.keep_days), 0, 366, "2"},
+    {"counts", "memory_poll_ms", T_INT, CFG(countmap.poll_ms), 100, 3600000, "1000"},
+    {"counts", "audit_wait", T_BOOL, CFG(exposure.is_audit_wait), 0, 1, "0"},
+    {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0, NULL},
+    {"zone", "listen", T_LISTEN, 0, 0, 0, NULL},
+    {"zone", "cert", T_STR, ZONE(cert_file), 0, 0, NULL},
+    {"zone", "key", T_STR, ZONE(key_file), 0, 0, NULL},
+    {"zone", "client_ca", T_STR, ZONE(client_ca_file), 0, 0, NULL},
+    {"zone", "token_file", T_STR, ZONE(token_file), 0, 0, NULL},
 };
+
+/* The release is made this long after its bucket ends, for late reports (not a key). */
+#define RELEASE_DELAY_S 5
+
+static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, const char *v);
+
+/*
+ * Settings two modules read: the table fills one struct, the other gets a
+ * copy here (the string is borrowed, not copied).
+ */
+static void share(lg_config_t *cfg)
+{
+    cfg->delivery.public_url = cfg->public_url;
+    cfg->periodic.k = cfg->exposure.k;
+    cfg->periodic.min_area_m2 = cfg->exposure.min_area_m2;
+    cfg->periodic.max_area_m2 = cfg->exposure.max_area_m2;
+}
 
 void lg_config_defaults(lg_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->log_level = LG_LOG_INFO;
-    cfg->db_pool_size = 3;
-    cfg->db_connect_timeout_s = 5;
-    cfg->max_batch_reports = 1000;
-    cfg->max_body_bytes = 1 << 20;
-    cfg->flush_max_reports = 8192;
-    cfg->queue_max_reports = 65536;
-    cfg->seq_window = 1024;
-    cfg->freshness_s = 300;
-    cfg->report_max_age_s = 86400;
-    cfg->report_max_skew_s = 300;
-    cfg->hysteresis = 2;
-    cfg->refresh_ms = 60000;
-    cfg->cache_devices = 1000000;
-    cfg->retry_after_s = 5;
-    cfg->oauth_token_ttl_s = 300;
-    cfg->delivery_retry_max_age_s = 86400;
-    cfg->delivery_max_backoff_s = 600;
-    cfg->delivery_concurrency = 4;
-    cfg->delivery_timeout_s = 10;
-    cfg->delivery_lease_s = 60;
-    cfg->delivery_poll_ms = 500;
-    cfg->delivery_idle_s = 30;
-    cfg->counts_bucket_s = 3600;
-    cfg->counts_eps_num = 1;
-    cfg->counts_eps_den = 2;
-    cfg->counts_daily_eps_num = 12;
-    cfg->counts_daily_eps_den = 1;
-    cfg->counts_k = 10;
-    cfg->counts_min_area_m2 = 1000000;
-    cfg->counts_max_area_m2 = 282743338823LL; /* a circle of 300 km */
-    cfg->counts_rate_per_minute = 60;
-    cfg->counts_in_memory = 1;
-    cfg->counts_memory_days = 2;
-    cfg->counts_memory_poll_ms = 1000;
+    lg_notifier_config_defaults(&cfg->delivery);
+    cfg->release.delay_s = RELEASE_DELAY_S;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(keys); i++) {
+        /* The table's own defaults: one that does not parse is a bug in this file. */
+        if (keys[i].def != NULL && apply(cfg, NULL, &keys[i], keys[i].def) != LG_OK)
+            abort();
+    }
+    share(cfg);
 }
 
 static void set_err(char *err, size_t err_size, const char *name, int line, const char *fmt, ...)
@@ -226,72 +232,52 @@ static int parse_listen(const char *v, lg_zone_config_t *z)
 
 static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, const char *v)
 {
-    char *base = zone ? (char *)zone : (char *)cfg;
+    char *slot = (zone ? (char *)zone : (char *)cfg) + k->offset;
     switch (k->type) {
     case T_INT:
-        return parse_int(v, k->min, k->max, (int *)(void *)(base + k->offset));
+        return parse_int(v, k->min, k->max, (int *)(void *)slot);
     case T_INT64:
-        return parse_int64(v, (int64_t *)(void *)(base + k->offset));
+        return parse_int64(v, (int64_t *)(void *)slot);
+    case T_BOOL: {
+        int x;
+        if (parse_int(v, k->min, k->max, &x) != LG_OK)
+            return LG_ERR;
+        *(bool *)(void *)slot = x != 0;
+        return LG_OK;
+    }
     case T_RATIO:
         /* The numerator field is followed by its denominator. */
-        return parse_ratio(v, (uint32_t *)(void *)(base + k->offset));
+        return parse_ratio(v, (uint32_t *)(void *)slot);
     case T_STR: {
-        char **slot = (char **)(void *)(base + k->offset);
+        /* The modules' structs hold const char *; the strings are ours (lg_config_cleanup). */
+        const char **str = (const char **)(void *)slot;
         if (*v == '\0')
             return LG_ERR;
-        free(*slot);
-        *slot = lg_xstrdup(v);
+        free((void *)*str);
+        *str = lg_xstrdup(v);
         return LG_OK;
     }
     case T_LOGLEVEL: {
         int level = lg_log_level_parse(v);
         if (level < 0)
             return LG_ERR;
-        cfg->log_level = level;
+        *(int *)(void *)slot = level;
         return LG_OK;
     }
     case T_LOGFORMAT: {
         int format = lg_log_format_parse(v);
         if (format < 0)
             return LG_ERR;
-        cfg->log_format = format;
+        *(int *)(void *)slot = format;
         return LG_OK;
     }
     case T_ZONEKIND:
-        if (strcmp(v, "southbound") == 0)
-            zone->kind = LG_ZONE_SOUTHBOUND;
-        else if (strcmp(v, "admin") == 0)
-            zone->kind = LG_ZONE_ADMIN;
-        else if (strcmp(v, "northbound") == 0)
-            zone->kind = LG_ZONE_NORTHBOUND;
-        else if (strcmp(v, "exposure") == 0)
-            zone->kind = LG_ZONE_EXPOSURE;
-        else
-            return LG_ERR;
-        return LG_OK;
+        zone->kind = lg_zone_kind_parse(v);
+        return zone->kind != 0 ? LG_OK : LG_ERR;
     case T_LISTEN:
         return parse_listen(v, zone);
     }
     return LG_ERR;
-}
-
-/* Checks what a zone needs once its section is complete. */
-static const char *check_zone(const lg_zone_config_t *z)
-{
-    if (z->kind == 0)
-        return "missing \"kind\"";
-    if (z->host[0] == '\0')
-        return "missing \"listen\"";
-    if ((z->cert_file == NULL) != (z->key_file == NULL))
-        return "\"cert\" and \"key\" go together";
-    if (z->kind == LG_ZONE_SOUTHBOUND && (z->cert_file == NULL || z->client_ca_file == NULL))
-        return "a southbound zone needs \"cert\", \"key\" and \"client_ca\" (mutual TLS)";
-    if ((z->kind == LG_ZONE_NORTHBOUND || z->kind == LG_ZONE_EXPOSURE) && z->cert_file == NULL)
-        return "northbound and exposure zones need \"cert\" and \"key\" (TLS)";
-    if (z->kind == LG_ZONE_ADMIN && z->cert_file == NULL && strcmp(z->host, "127.0.0.1") != 0 &&
-        strcmp(z->host, "::1") != 0 && strcmp(z->host, "localhost") != 0)
-        return "a plain-HTTP admin zone must listen on loopback";
-    return NULL;
 }
 
 int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *err,
@@ -327,7 +313,7 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
             *close = '\0';
             char *sec = trim(line + 1);
             if (zone != NULL) {
-                const char *why = check_zone(zone);
+                const char *why = lg_zone_config_check(zone);
                 if (why != NULL) {
                     set_err(err, err_size, name, line_no, "zone \"%s\": %s", zone->name, why);
                     return LG_ERR;
@@ -385,7 +371,7 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
             return LG_ERR;
         }
         if (apply(cfg, zone, k, value) != LG_OK) {
-            if (k->type == T_INT)
+            if (k->type == T_INT || k->type == T_BOOL)
                 set_err(err, err_size, name, line_no, "\"%s\" must be an integer in %d..%d", key,
                         k->min, k->max);
             else
@@ -394,7 +380,7 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
         }
     }
     if (zone != NULL) {
-        const char *why = check_zone(zone);
+        const char *why = lg_zone_config_check(zone);
         if (why != NULL) {
             set_err(err, err_size, name, line_no, "zone \"%s\": %s", zone->name, why);
             return LG_ERR;
@@ -402,10 +388,10 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
     }
     const char *env = getenv("LOCGUARD_DATABASE");
     if (env != NULL && *env != '\0') {
-        free(cfg->db_conninfo);
-        cfg->db_conninfo = lg_xstrdup(env);
+        free((void *)cfg->db.conninfo);
+        cfg->db.conninfo = lg_xstrdup(env);
     }
-    if (cfg->db_conninfo == NULL) {
+    if (cfg->db.conninfo == NULL) {
         set_err(err, err_size, name, line_no,
                 "no database: set [database] conninfo or $LOCGUARD_DATABASE");
         return LG_ERR;
@@ -413,7 +399,7 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
     for (size_t i = 0; i < cfg->n_zones; i++) {
         lg_zone_kind_t kind = cfg->zones[i].kind;
         if ((kind == LG_ZONE_NORTHBOUND || kind == LG_ZONE_EXPOSURE) &&
-            (cfg->oauth_signing_key == NULL || cfg->oauth_issuer == NULL)) {
+            (cfg->oauth.signing_key == NULL || cfg->oauth.issuer == NULL)) {
             set_err(err, err_size, name, line_no,
                     "northbound and exposure zones need [oauth] signing_key and issuer");
             return LG_ERR;
@@ -423,8 +409,7 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
             return LG_ERR;
         }
     }
-    if (cfg->schema_dir == NULL)
-        cfg->schema_dir = lg_xstrdup(LG_SCHEMA_DIR);
+    share(cfg);
     return LG_OK;
 }
 
@@ -460,35 +445,15 @@ int lg_config_load(lg_config_t *cfg, const char *path, char *err, size_t err_siz
 
 void lg_config_cleanup(lg_config_t *cfg)
 {
-    free(cfg->schema_dir);
-    free(cfg->pid_file);
-    free(cfg->ready_file);
-    free(cfg->db_conninfo);
-    free(cfg->oauth_signing_key);
-    free(cfg->oauth_issuer);
-    free(cfg->public_url);
-    free(cfg->delivery_ca_file);
-    for (size_t i = 0; i < cfg->n_zones; i++) {
-        lg_zone_config_t *z = &cfg->zones[i];
-        free(z->cert_file);
-        free(z->key_file);
-        free(z->client_ca_file);
-        free(z->token_file);
-    }
+    free((void *)cfg->daemon.schema_dir);
+    free((void *)cfg->daemon.pid_file);
+    free((void *)cfg->daemon.ready_file);
+    free((void *)cfg->db.conninfo);
+    free((void *)cfg->oauth.signing_key);
+    free((void *)cfg->oauth.issuer);
+    free((void *)cfg->public_url); /* cfg->delivery.public_url borrows it */
+    free((void *)cfg->delivery.ca_file);
+    for (size_t i = 0; i < cfg->n_zones; i++)
+        lg_zone_config_cleanup(&cfg->zones[i]);
     memset(cfg, 0, sizeof(*cfg));
-}
-
-const char *lg_zone_kind_name(lg_zone_kind_t kind)
-{
-    switch (kind) {
-    case LG_ZONE_SOUTHBOUND:
-        return "southbound";
-    case LG_ZONE_ADMIN:
-        return "admin";
-    case LG_ZONE_NORTHBOUND:
-        return "northbound";
-    case LG_ZONE_EXPOSURE:
-        return "exposure";
-    }
-    return "?";
 }

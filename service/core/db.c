@@ -347,13 +347,13 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
         conn_read(c);
 }
 
-lg_db_t *lg_db_new(struct event_base *base, const char *conninfo, int pool_size,
-                   int connect_timeout_s, lg_metrics_t *metrics)
+lg_db_t *lg_db_new(struct event_base *base, const lg_db_config_t *cfg, lg_metrics_t *metrics)
 {
+    int pool_size = cfg->pool_size;
     lg_db_t *db = lg_xcalloc(1, sizeof(*db));
     db->base = base;
-    db->conninfo = lg_xstrdup(conninfo);
-    db->connect_timeout_s = connect_timeout_s;
+    db->conninfo = lg_xstrdup(cfg->conninfo);
+    db->connect_timeout_s = cfg->connect_timeout_s;
     db->metrics = metrics;
     db->n_conns = pool_size;
     db->conns = lg_xcalloc((size_t)pool_size, sizeof(conn_t));

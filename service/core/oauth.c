@@ -422,9 +422,11 @@ static bool take_budget(lg_oauth_t *o, int64_t now_us)
 /* ---- the endpoint ---------------------------------------------------------------------- */
 
 lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *zone,
-                         const char *audience, int ttl_s, bool requires_scs, lg_metrics_t *metrics)
+                         const char *audience, const lg_oauth_config_t *cfg, bool requires_scs,
+                         lg_metrics_t *metrics)
 {
     char dummy[LG_TOKEN_SECRET_SIZE];
+    int ttl_s = cfg->token_ttl_s;
     if (audience == NULL || audience[0] == '\0' || strlen(audience) > AUDIENCE_MAX || ttl_s <= 0) {
         lg_error("oauth: the audience or the token lifetime is out of bounds");
         return NULL;

@@ -87,17 +87,17 @@ static void call_done(call_t *c)
 }
 
 lg_exposure_t *lg_exposure_new(lg_db_t *db, lg_metrics_t *metrics, const lg_token_signer_t *signer,
-                               lg_oauth_t *oauth, const lg_config_t *cfg)
+                               lg_oauth_t *oauth, const lg_exposure_config_t *cfg)
 {
     lg_exposure_t *ex = lg_xcalloc(1, sizeof(*ex));
     ex->db = db;
     ex->metrics = metrics;
     ex->signer = signer;
     ex->oauth = oauth;
-    ex->k = cfg->counts_k;
-    ex->min_area_m2 = (double)cfg->counts_min_area_m2;
-    ex->max_area_m2 = (double)cfg->counts_max_area_m2;
-    ex->rate_per_minute = cfg->counts_rate_per_minute > 0 ? cfg->counts_rate_per_minute : 1;
+    ex->k = cfg->k;
+    ex->min_area_m2 = (double)cfg->min_area_m2;
+    ex->max_area_m2 = (double)cfg->max_area_m2;
+    ex->rate_per_minute = cfg->rate_per_minute > 0 ? cfg->rate_per_minute : 1;
     ex->n_buckets = BUCKETS_INITIAL;
     ex->buckets = lg_xcalloc(ex->n_buckets, sizeof(*ex->buckets));
     return ex;

@@ -123,7 +123,7 @@ typedef struct flight {
 struct lg_ingest {
     lg_db_t *db;
     lg_metrics_t *metrics;
-    const lg_config_t *cfg;
+    lg_ingest_config_t cfg;
     item_t *head, *tail;
     size_t queued_items;
     size_t queued_reports;
@@ -154,13 +154,14 @@ lg_ingest_status_t lg_ingest_status_from_word(const char *word)
     return LG_INGEST_UNAVAILABLE;
 }
 
-bool lg_ingest_admits(const lg_config_t *cfg, size_t queued_reports, size_t n_reports)
+bool lg_ingest_admits(const lg_ingest_config_t *cfg, size_t queued_reports, size_t n_reports)
 {
     return cfg->queue_max_reports >= 0 &&
            queued_reports + n_reports <= (size_t)cfg->queue_max_reports;
 }
 
-bool lg_ingest_fits(const lg_config_t *cfg, size_t n_batches, size_t n_reports, size_t next_reports)
+bool lg_ingest_fits(const lg_ingest_config_t *cfg, size_t n_batches, size_t n_reports,
+                    size_t next_reports)
 {
     return n_batches == 0 || (cfg->flush_max_reports >= 0 &&
                               n_reports + next_reports <= (size_t)cfg->flush_max_reports);
@@ -210,7 +211,7 @@ void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq, l
     }
 }
 
-const char *const *lg_ingest_call_end(lg_ingest_call_t *c, const lg_config_t *cfg,
+const char *const *lg_ingest_call_end(lg_ingest_call_t *c, const lg_ingest_config_t *cfg,
                                       const lg_icache_trip_t *t)
 {
     int64_t gen;
@@ -558,7 +559,7 @@ static void flush_one(lg_ingest_t *ing)
 
     item_t **tailp = &f->items;
     while (ing->head != NULL &&
-           lg_ingest_fits(ing->cfg, f->n_items, f->n_reports, ing->head->batch.n_reports)) {
+           lg_ingest_fits(&ing->cfg, f->n_items, f->n_reports, ing->head->batch.n_reports)) {
         item_t *it = ing->head;
         ing->head = it->next;
         if (ing->head == NULL)
@@ -577,7 +578,7 @@ static void flush_one(lg_ingest_t *ing)
     update_gauges(ing);
 
     f->trip = lg_icache_trip_begin(ing->cache, f->n_items, f->n_reports,
-                                   (int64_t)ing->cfg->refresh_ms * 1000);
+                                   (int64_t)ing->cfg.refresh_ms * 1000);
     for (item_t *it = f->items; it != NULL; it = it->next)
         lg_icache_trip_add_batch(f->trip, &it->batch);
     lg_ingest_call_t call;
@@ -585,7 +586,7 @@ static void flush_one(lg_ingest_t *ing)
     for (item_t *it = f->items; it != NULL; it = it->next)
         lg_ingest_call_add(&call, &it->batch, it->seq, f->trip);
     f->n_sent = call.n_sent;
-    const char *const *values = lg_ingest_call_end(&call, ing->cfg, f->trip);
+    const char *const *values = lg_ingest_call_end(&call, &ing->cfg, f->trip);
     int rc = lg_db_query(ing->db, ingest_sql, LG_INGEST_N_PARAMS, values, on_result, f);
     lg_ingest_call_cleanup(&call);
     if (rc != LG_OK)
@@ -611,12 +612,12 @@ static void on_db_idle(void *arg)
     flush(arg);
 }
 
-lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_config_t *cfg)
+lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_ingest_config_t *cfg)
 {
     lg_ingest_t *ing = lg_xcalloc(1, sizeof(*ing));
     ing->db = db;
     ing->metrics = metrics;
-    ing->cfg = cfg;
+    ing->cfg = *cfg;
     ing->cache = lg_icache_sync_new(cfg->cache_devices > 0 ? (size_t)cfg->cache_devices : 0);
     lg_db_on_idle(db, on_db_idle, ing);
     return ing;
@@ -640,7 +641,7 @@ lg_ingest_status_t lg_ingest_submit(lg_ingest_t *ing, lg_batch_t *batch, int64_t
         lg_batch_cleanup(batch);
         return LG_INGEST_UNAVAILABLE;
     }
-    if (!lg_ingest_admits(ing->cfg, ing->queued_reports, batch->n_reports)) {
+    if (!lg_ingest_admits(&ing->cfg, ing->queued_reports, batch->n_reports)) {
         lg_batch_cleanup(batch);
         return LG_INGEST_QUEUE_FULL;
     }

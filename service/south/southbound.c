@@ -27,7 +27,7 @@
 #define ZONE         "southbound"
 
 struct lg_southbound {
-    const lg_config_t *cfg;
+    lg_southbound_config_t cfg;
     lg_ingest_t *ingest;
     lg_metrics_t *metrics;
 };
@@ -41,11 +41,11 @@ typedef struct pending {
     char node[LG_NODE_NAME_MAX]; /* the certificate's node, the peer of log lines */
 } pending_t;
 
-lg_southbound_t *lg_southbound_new(const lg_config_t *cfg, lg_ingest_t *ingest,
+lg_southbound_t *lg_southbound_new(const lg_southbound_config_t *cfg, lg_ingest_t *ingest,
                                    lg_metrics_t *metrics)
 {
     lg_southbound_t *sb = lg_xcalloc(1, sizeof(*sb));
-    sb->cfg = cfg;
+    sb->cfg = *cfg;
     sb->ingest = ingest;
     sb->metrics = metrics;
     return sb;
@@ -102,7 +102,7 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
         refuse(sb, p->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports, 503,
                "the database is unavailable");
         lg_http_reply_unavailable(req, "the database is unavailable; resend this batch later",
-                                  sb->cfg->retry_after_s);
+                                  sb->cfg.retry_after_s);
         break;
     }
     lg_metrics_observe(sb->metrics, LG_H_ACK_LATENCY,
@@ -158,10 +158,10 @@ static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, const 
         int64_t skew = lg_now_us() - sent_us;
         if (skew < 0)
             skew = -skew;
-        if (skew > (int64_t)sb->cfg->freshness_s * 1000000) {
+        if (skew > (int64_t)sb->cfg.freshness_s * 1000000) {
             char reason[96];
             snprintf(reason, sizeof(reason), "outside the freshness window of %d s",
-                     sb->cfg->freshness_s);
+                     sb->cfg.freshness_s);
             invalid_header(invalid, &n, "Locguard-Sent-At", reason);
             is_stale = true;
         }
@@ -207,7 +207,7 @@ static int check_framing(lg_southbound_t *sb, struct evhttp_request *req, const 
 void lg_southbound_handle(struct evhttp_request *req, void *arg)
 {
     lg_southbound_t *sb = arg;
-    const lg_config_t *cfg = sb->cfg;
+    const lg_southbound_config_t *cfg = &sb->cfg;
     int64_t received_us = lg_mono_us();
     char node[LG_NODE_NAME_MAX];
 
@@ -285,12 +285,12 @@ void lg_southbound_handle(struct evhttp_request *req, void *arg)
     case LG_INGEST_QUEUE_FULL:
         refuse(sb, node, LG_C_REFUSED_QUEUE_FULL, n_reports, 503, "the ingest queue is full");
         lg_http_reply_unavailable(req, "the ingest queue is full; resend this batch later",
-                                  sb->cfg->retry_after_s);
+                                  sb->cfg.retry_after_s);
         break;
     default:
         refuse(sb, node, LG_C_REFUSED_UNAVAILABLE, n_reports, 503, "the database is unavailable");
         lg_http_reply_unavailable(req, "the database is unavailable; resend this batch later",
-                                  sb->cfg->retry_after_s);
+                                  sb->cfg.retry_after_s);
         break;
     }
     free(p);

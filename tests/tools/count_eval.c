@@ -75,7 +75,7 @@ int main(int argc, char **argv)
     lg_log_level = LG_LOG_WARN;
     struct event_base *base = event_base_new();
     lg_metrics_t *metrics = lg_metrics_new();
-    lg_db_t *db = lg_db_new(base, db_conninfo, 1, 5, metrics);
+    lg_db_t *db = lg_db_new(base, &(lg_db_config_t){db_conninfo, 1, 5}, metrics);
     lg_countmap_config_t cfg = {.poll_ms = 100, .keep_days = 2};
     lg_countmap_t *map = lg_countmap_new(base, db, &cfg);
     int64_t t0 = lg_mono_us();

@@ -58,7 +58,7 @@ static inline PGconn *dbtest_connect(const char *conninfo)
 static inline lg_db_t *dbtest_pool(struct event_base *base, const char *conninfo, int size,
                                    lg_metrics_t *metrics)
 {
-    lg_db_t *db = lg_db_new(base, conninfo, size, 5, metrics);
+    lg_db_t *db = lg_db_new(base, &(lg_db_config_t){conninfo, size, 5}, metrics);
     for (int i = 0; i < 500 && !lg_db_is_up(db); i++)
         dbtest_spin(base, 10);
     assert_true(lg_db_is_up(db));

@@ -8,7 +8,6 @@
 #ifndef LOCGUARD_ADMIN_H
 #define LOCGUARD_ADMIN_H
 
-#include "locguard/core/config.h"
 #include "locguard/core/db.h"
 #include "locguard/core/metrics.h"
 

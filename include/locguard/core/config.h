@@ -2,98 +2,60 @@
 /*
  * The configuration file: INI-style sections ("[daemon]", "[database]",
  * "[ingest]", "[zone NAME]"), "key = value" lines, "#" comments. Parsed once
- * at start-up into plain structs; unknown keys and bad values are errors that
- * name the file and line. See README.md "Configuration" for every key.
+ * at start-up into the settings struct of each module, declared in that
+ * module's header; main.c hands each module its own. Unknown keys and bad
+ * values are errors that name the file and line. See README.md
+ * "Configuration" for every key.
  */
 #ifndef LOCGUARD_CONFIG_H
 #define LOCGUARD_CONFIG_H
 
 #include "locguard/core/common.h"
+#include "locguard/core/db.h"
+#include "locguard/core/oauth.h"
+#include "locguard/core/zone.h"
+#include "locguard/counts/countmap.h"
+#include "locguard/counts/exposure.h"
+#include "locguard/counts/release.h"
+#include "locguard/north/notifier.h"
+#include "locguard/north/periodic.h"
+#include "locguard/south/ingest.h"
+#include "locguard/south/southbound.h"
 
-#define LG_ZONES_MAX 8
+/* What main.c itself does with the configuration ("[daemon]"). */
+typedef struct lg_daemon_config {
+    int log_level;          /* LG_LOG_ERROR..LG_LOG_DEBUG */
+    int log_format;         /* LG_LOG_TEXT or LG_LOG_JSON */
+    const char *schema_dir; /* directory holding migrations/ and sql/; default the installed
+                               one, $(datadir)/locguard */
+    const char *pid_file;   /* written once the zones listen; NULL = none */
+    const char *ready_file; /* written once all listeners are bound: "zone port" lines */
+    int max_body_bytes;     /* [ingest] max_body_bytes: request body limit of every zone */
+} lg_daemon_config_t;
 
-/* What a listener serves; one trust domain each (DESIGN.md "Zones"). */
-typedef enum lg_zone_kind {
-    LG_ZONE_SOUTHBOUND = 1, /* MME/SGSN/AMF location reports, mutual TLS */
-    LG_ZONE_ADMIN,          /* operator API, loopback only, bearer token */
-    LG_ZONE_NORTHBOUND,     /* SCS/AS: T8 monitoring API and the OAuth2 token endpoint */
-    LG_ZONE_EXPOSURE,       /* third parties: CAMARA region device count, OAuth2 token endpoint */
-} lg_zone_kind_t;
-
-/* The kind's name as in "kind = ..." ("southbound"), for logs and metric labels; "?" if none. */
-const char *lg_zone_kind_name(lg_zone_kind_t kind);
-
-/* One listener. */
-typedef struct lg_zone_config {
-    char name[32];         /* the NAME of "[zone NAME]" */
-    lg_zone_kind_t kind;   /* "kind = southbound | admin" */
-    char host[64];         /* from "listen = HOST:PORT" */
-    int port;              /* 0 = any free port (the bound one is logged) */
-    char *cert_file;       /* server certificate chain (PEM); NULL = plain HTTP (admin only) */
-    char *key_file;        /* server private key (PEM) */
-    char *client_ca_file;  /* CA for client certificates; required for southbound */
-    char *token_file;      /* admin: file holding the bearer token; NULL = no token */
-} lg_zone_config_t;
-
-/* The whole configuration. */
+/*
+ * The whole configuration: one struct per module, filled by config.c's
+ * table of keys. The strings are owned here (lg_config_cleanup frees them);
+ * the modules' structs point at them. A few keys are read by two modules:
+ * [northbound] public_url (northbound API and notifier) and [counts] k,
+ * min_area_m2, max_area_m2 (exposure and periodic reports); the table fills
+ * the first, and config.c copies them to the second.
+ */
 typedef struct lg_config {
-    int log_level;             /* LG_LOG_ERROR..LG_LOG_DEBUG */
-    int log_format;            /* LG_LOG_TEXT (default) or LG_LOG_JSON */
-    char *schema_dir;          /* directory holding migrations/ and sql/; default
-                                  the installed one, $(datadir)/locguard */
-    char *pid_file;            /* written at start when set */
-    char *ready_file;          /* written once all listeners are bound: "zone port" lines */
-
-    char *db_conninfo;         /* libpq conninfo; $LOCGUARD_DATABASE overrides */
-    int db_pool_size;          /* async connections, default 3 (one kept from ingest) */
-    int db_connect_timeout_s;  /* default 5 */
-
-    int max_batch_reports;     /* reports per southbound request, default 1000 */
-    int max_body_bytes;        /* request body limit, default 1 MiB */
-    int flush_max_reports;     /* reports per database round trip, default 8192 */
-    int queue_max_reports;     /* reports queued before new batches get 503, default 65536 */
-    int seq_window;            /* replay window in sequence numbers, default 1024 */
-    int freshness_s;           /* Locguard-Sent-At must be within +-this, default 300 */
-    int report_max_age_s;      /* oldest acceptable report timeStamp, default 86400 */
-    int report_max_skew_s;     /* report timeStamp at most this far ahead, default 300 */
-    int hysteresis;            /* outside decisions before a "left" alert, default 2 */
-    int refresh_ms;            /* a report changing nothing but the time is coalesced
-                                  when the stored one is younger than this; default
-                                  60000, 0 = write every report */
-    int cache_devices;         /* devices in the daemon's cache of coalescable rows,
-                                  default 1000000 (117 MB: 56-byte slots, a power
-                                  of two at least 4/3 of it), 0 = no cache */
-    int retry_after_s;         /* Retry-After on 503, default 5 */
-
-    char *oauth_signing_key;   /* EC P-256 private key (PEM) signing access tokens */
-    char *oauth_issuer;        /* "iss" of our tokens */
-    int oauth_token_ttl_s;     /* access token lifetime, default 300 */
-
-    char *public_url;          /* northbound: prefix of self links and Location headers */
-
-    char *delivery_ca_file;    /* trust anchors for SCS servers; NULL = system store */
-    int delivery_retry_max_age_s;   /* give up on a notification after this, default 86400 */
-    int delivery_max_backoff_s;     /* longest wait between attempts, default 600 */
-    int delivery_concurrency;       /* deliveries in flight per destination, default 4 */
-    int delivery_timeout_s;         /* per attempt, default 10 */
-    int delivery_lease_s;           /* outbox lease, default 60 */
-    int delivery_poll_ms;           /* how often the outbox is polled, default 500 */
-    int delivery_idle_s;            /* idle kept-alive connections close after this, default 30 */
-
-    int counts_bucket_s;            /* one noisy release per bucket, default 3600 */
-    uint32_t counts_eps_num, counts_eps_den;             /* epsilon per release, default 1/2 */
-    uint32_t counts_daily_eps_num, counts_daily_eps_den; /* epsilon per UTC day, default 12/1 */
-    int counts_k;                   /* answers below k are suppressed, default 10 */
-    int counts_min_area_m2;         /* smallest query area, default 1 km2 */
-    int64_t counts_max_area_m2;     /* largest query area, default 300 km radius */
-    int counts_rate_per_minute;     /* queries per client per minute, default 60 */
-    int counts_in_memory;           /* 1: answer from the in-memory evaluator (countmap.c) */
-    int counts_memory_days;         /* releases it keeps: the last N days, default 2 */
-    int counts_memory_poll_ms;      /* how often it looks for releases, default 1000 */
-    int counts_audit_wait;          /* 1: an answer from memory waits for its audit row */
+    lg_daemon_config_t daemon;         /* [daemon] */
+    lg_db_config_t db;                 /* [database] */
+    lg_southbound_config_t southbound; /* [ingest]: what the southbound zone checks */
+    lg_ingest_config_t ingest;         /* [ingest]: the group commit */
+    lg_oauth_config_t oauth;           /* [oauth] */
+    const char *public_url;            /* [northbound] public_url; NULL = none */
+    lg_notifier_config_t delivery;     /* [delivery], and public_url */
+    lg_release_config_t release;       /* [counts] bucket_s, epsilon, daily_epsilon */
+    lg_exposure_config_t exposure;     /* [counts] k, areas, rate_per_minute, in_memory, ... */
+    lg_countmap_config_t countmap;     /* [counts] memory_days, memory_poll_ms */
+    lg_periodic_config_t periodic;     /* [counts] k and the areas, for the periodic reports */
 
     size_t n_zones;
-    lg_zone_config_t zones[LG_ZONES_MAX];
+    lg_zone_config_t zones[LG_ZONES_MAX]; /* one per "[zone NAME]", in file order */
 } lg_config_t;
 
 /* Fills cfg with the defaults (no zones). */

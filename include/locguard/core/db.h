@@ -25,13 +25,20 @@ typedef struct lg_db lg_db_t;
  */
 typedef void (*lg_db_cb)(void *arg, const PGresult *res, const char *err);
 
+/* The pool's settings ("[database]" in the config; defaults in config.c's table). */
+typedef struct lg_db_config {
+    const char *conninfo;  /* libpq connection string */
+    int pool_size;         /* connections, >= 1 */
+    int connect_timeout_s; /* a connection attempt not through after this is retried */
+} lg_db_config_t;
+
 /*
- * Creates the pool and starts connecting pool_size connections. Connections
- * that fail, or whose attempt is not through within connect_timeout_s, are
- * retried with back-off for as long as the pool lives.
+ * Creates the pool and starts connecting cfg->pool_size connections.
+ * Connections that fail, or whose attempt is not through within
+ * cfg->connect_timeout_s, are retried with back-off for as long as the pool
+ * lives. cfg is copied (conninfo too).
  */
-lg_db_t *lg_db_new(struct event_base *base, const char *conninfo, int pool_size,
-                   int connect_timeout_s, lg_metrics_t *metrics);
+lg_db_t *lg_db_new(struct event_base *base, const lg_db_config_t *cfg, lg_metrics_t *metrics);
 
 /*
  * Closes every connection. Queries not yet completed get their callback with

@@ -10,7 +10,7 @@
 #define LOCGUARD_HTTP_H
 
 #include "locguard/core/common.h"
-#include "locguard/core/config.h"
+#include "locguard/core/zone.h"
 #include "locguard/core/metrics.h"
 #include "locguard/south/report.h"
 

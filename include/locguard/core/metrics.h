@@ -9,7 +9,7 @@
 #define LOCGUARD_METRICS_H
 
 #include "locguard/core/common.h"
-#include "locguard/core/config.h"
+#include "locguard/core/zone.h"
 
 #include <event2/buffer.h>
 

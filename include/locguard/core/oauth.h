@@ -74,10 +74,18 @@ const char *lg_oauth_parse_request(const char *content_type, const char *authori
 const char *lg_oauth_grant_scope(const char *requested, bool has_scope, const char *allowed,
                                  char *out, size_t size);
 
+/* The token endpoints' settings ("[oauth]" in the config; defaults in config.c's table). */
+typedef struct lg_oauth_config {
+    const char *signing_key; /* EC P-256 private key (PEM) signing access tokens; NULL = none */
+    const char *issuer;      /* the "iss" of the tokens */
+    int token_ttl_s;         /* access token lifetime */
+} lg_oauth_config_t;
+
 /*
  * Creates the token endpoint of a zone (zone: a static string naming it in
  * log lines, "northbound" or "exposure"). db, signer and metrics must
- * outlive it; it issues tokens for audience (copied) valid ttl_s seconds.
+ * outlive it; it issues tokens for audience (copied) valid
+ * cfg->token_ttl_s seconds (the signer is made from cfg's other fields).
  * A token's subject is the SCS/AS id of the client's SCS when the client
  * was bound to one (`client add --scs`), else the client id; with
  * requires_scs (the northbound zone, whose API takes the subject as the
@@ -87,7 +95,8 @@ const char *lg_oauth_grant_scope(const char *requested, bool has_scope, const ch
  * start-up, so unknown clients cost the same as known ones).
  */
 lg_oauth_t *lg_oauth_new(lg_db_t *db, lg_token_signer_t *signer, const char *zone,
-                         const char *audience, int ttl_s, bool requires_scs, lg_metrics_t *metrics);
+                         const char *audience, const lg_oauth_config_t *cfg, bool requires_scs,
+                         lg_metrics_t *metrics);
 
 /*
  * Frees it, wiping the cache. Accepts NULL. Lookups under way hold a

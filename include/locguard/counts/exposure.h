@@ -22,7 +22,6 @@
 #define LOCGUARD_EXPOSURE_H
 
 #include "locguard/counts/auditq.h"
-#include "locguard/core/config.h"
 #include "locguard/counts/countmap.h"
 #include "locguard/core/db.h"
 #include "locguard/core/metrics.h"
@@ -44,15 +43,30 @@
 typedef struct lg_exposure lg_exposure_t;
 
 /*
- * Creates the route handler state. db, metrics, signer and cfg must outlive
- * it; oauth (may be NULL: then /oauth2/token is 404 here) serves the token
+ * The count queries' settings ("[counts]" in the config; defaults in
+ * config.c's table). The release's, the in-memory map's and the periodic
+ * reports' are in their own structs.
+ */
+typedef struct lg_exposure_config {
+    int k;                  /* counts below k are not given */
+    int min_area_m2;        /* smallest area a query may ask about */
+    int64_t max_area_m2;    /* largest area a query may ask about */
+    int rate_per_minute;    /* count queries per client per minute */
+    bool is_in_memory;      /* answered from the in-memory releases (countmap.h), else by SQL */
+    bool is_audit_wait;     /* an answer from memory waits until its audit row is written */
+} lg_exposure_config_t;
+
+/*
+ * Creates the route handler state. db, metrics and signer must outlive it;
+ * oauth (may be NULL: then /oauth2/token is 404 here) serves the token
  * endpoint and should issue tokens for LG_EXPOSURE_AUDIENCE. From cfg it
- * reads [counts] k, min_area_m2, max_area_m2 and rate_per_minute (each
- * client may make rate_per_minute requests per minute, in bursts of up to
- * rate_per_minute).
+ * reads k, min_area_m2, max_area_m2 and rate_per_minute (each client may
+ * make rate_per_minute requests per minute, in bursts of up to
+ * rate_per_minute); is_in_memory and is_audit_wait are for the caller,
+ * which passes them on with lg_exposure_set_countmap.
  */
 lg_exposure_t *lg_exposure_new(lg_db_t *db, lg_metrics_t *metrics, const lg_token_signer_t *signer,
-                               lg_oauth_t *oauth, const lg_config_t *cfg);
+                               lg_oauth_t *oauth, const lg_exposure_config_t *cfg);
 
 /*
  * Gives the zone the daemon's release (may be NULL): while its random source

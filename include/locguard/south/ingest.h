@@ -10,7 +10,6 @@
 #define LOCGUARD_INGEST_H
 
 #include "locguard/core/common.h"
-#include "locguard/core/config.h"
 #include "locguard/core/db.h"
 #include "locguard/south/ingest_cache.h"
 #include "locguard/core/metrics.h"
@@ -41,8 +40,19 @@ lg_ingest_status_t lg_ingest_status_from_word(const char *word);
 /* Completion of a submitted batch; runs from the event loop. */
 typedef void (*lg_ingest_cb)(void *arg, lg_ingest_status_t status);
 
-/* Creates the group commit over db, with cfg's limits (cfg must outlive it). */
-lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_config_t *cfg);
+/* The group commit's settings ("[ingest]" in the config; defaults in config.c's table). */
+typedef struct lg_ingest_config {
+    int flush_max_reports; /* reports per database round trip (whole batches, at least one) */
+    int queue_max_reports; /* reports waiting before new batches get LG_INGEST_QUEUE_FULL */
+    int seq_window;        /* replay window, in sequence numbers per node */
+    int hysteresis;        /* consecutive outside decisions before a "left" alert */
+    int refresh_ms;        /* a report changing nothing but the time is coalesced when the
+                              stored one is younger than this; 0 = write every report */
+    int cache_devices;     /* devices in the cache of coalescable rows; 0 = no cache */
+} lg_ingest_config_t;
+
+/* Creates the group commit over db, with cfg's limits (copied). */
+lg_ingest_t *lg_ingest_new(lg_db_t *db, lg_metrics_t *metrics, const lg_ingest_config_t *cfg);
 
 /*
  * Fails every batch still waiting with LG_INGEST_UNAVAILABLE, then frees.
@@ -72,14 +82,14 @@ lg_icache_state_t lg_ingest_cache_state(const lg_ingest_t *ing);
 /* ---- The group commit's decisions, as plain functions over plain data ------------------------ */
 
 /* True when a queue holding queued_reports takes a batch of n_reports (queue_max_reports). */
-bool lg_ingest_admits(const lg_config_t *cfg, size_t queued_reports, size_t n_reports);
+bool lg_ingest_admits(const lg_ingest_config_t *cfg, size_t queued_reports, size_t n_reports);
 
 /*
  * True when a round trip holding n_batches batches of n_reports reports in
  * all takes the next batch of next_reports: whole batches, always at least
  * one, at most flush_max_reports reports otherwise.
  */
-bool lg_ingest_fits(const lg_config_t *cfg, size_t n_batches, size_t n_reports,
+bool lg_ingest_fits(const lg_ingest_config_t *cfg, size_t n_batches, size_t n_reports,
                     size_t next_reports);
 
 /* ---- One call of lg_ingest(): its parameters and its answer ---------------------------------- */
@@ -117,7 +127,7 @@ void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq, l
  * generation, p_cached; NULLs when t is NULL) and returns the
  * LG_INGEST_N_PARAMS values, owned by c.
  */
-const char *const *lg_ingest_call_end(lg_ingest_call_t *c, const lg_config_t *cfg,
+const char *const *lg_ingest_call_end(lg_ingest_call_t *c, const lg_ingest_config_t *cfg,
                                       const lg_icache_trip_t *t);
 
 void lg_ingest_call_cleanup(lg_ingest_call_t *c);

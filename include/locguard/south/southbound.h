@@ -8,7 +8,6 @@
 #ifndef LOCGUARD_SOUTHBOUND_H
 #define LOCGUARD_SOUTHBOUND_H
 
-#include "locguard/core/config.h"
 #include "locguard/south/ingest.h"
 #include "locguard/core/metrics.h"
 
@@ -16,8 +15,17 @@
 
 typedef struct lg_southbound lg_southbound_t;
 
-/* Creates the route handler state; cfg, ingest and metrics must outlive it. */
-lg_southbound_t *lg_southbound_new(const lg_config_t *cfg, lg_ingest_t *ingest,
+/* The checks of the southbound zone ("[ingest]" in the config; defaults in config.c's table). */
+typedef struct lg_southbound_config {
+    int max_batch_reports; /* reports per request */
+    int freshness_s;       /* Locguard-Sent-At must be within +- this of the daemon's clock */
+    int report_max_age_s;  /* a report's timeStamp may be at most this old */
+    int report_max_skew_s; /* ... and at most this far in the future */
+    int retry_after_s;     /* Retry-After of a 503 */
+} lg_southbound_config_t;
+
+/* Creates the route handler state with cfg (copied); ingest and metrics must outlive it. */
+lg_southbound_t *lg_southbound_new(const lg_southbound_config_t *cfg, lg_ingest_t *ingest,
                                    lg_metrics_t *metrics);
 
 /* Frees it (accepts NULL); requests still waiting are answered by lg_ingest_free. */

@@ -121,7 +121,7 @@ static void test_attempt_to_a_silent_server_is_abandoned_after_the_timeout_and_r
     struct timeval tv = {6, 0};
     evtimer_add(deadline, &tv);
 
-    lg_db_t *db = lg_db_new(base, conninfo, 1, 1, NULL);
+    lg_db_t *db = lg_db_new(base, &(lg_db_config_t){conninfo, 1, 1}, NULL);
     event_base_dispatch(base);
 
     assert_true(s.n_accepted >= 1);

@@ -159,7 +159,7 @@ static int setup(void **state)
             "allow_private_destinations) VALUES ('scs-t', '" SECRET "', '" SECRET_OLD "', true)");
     f->base = event_base_new();
     f->metrics = lg_metrics_new();
-    f->db = lg_db_new(f->base, conninfo, 2, 5, f->metrics);
+    f->db = lg_db_new(f->base, &(lg_db_config_t){conninfo, 2, 5}, f->metrics);
 
     char cert[600], key[600];
     snprintf(cert, sizeof(cert), "%s/server.pem", certs);

@@ -316,7 +316,7 @@ static void test_database_down_is_an_error_not_a_crash(void **state)
 
     /* A database that is not there at all: LG_ERR, no callback, no crash. */
     lg_metrics_t *m = lg_metrics_new();
-    lg_db_t *gone = lg_db_new(f->base, "host=127.0.0.1 port=1", 1, 1, m);
+    lg_db_t *gone = lg_db_new(f->base, &(lg_db_config_t){"host=127.0.0.1 port=1", 1, 1}, m);
     spin(f, 200);
     assert_false(lg_db_is_up(gone));
     p = lg_periodic_new(f->base, gone, m, NULL, &cfg);

@@ -23,9 +23,9 @@
 #define T0_US      INT64_C(1714564800000000)
 #define REFRESH_US INT64_C(60000000)
 
-static lg_config_t config(void)
+static lg_ingest_config_t config(void)
 {
-    lg_config_t cfg;
+    lg_ingest_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.flush_max_reports = 10;
     cfg.queue_max_reports = 100;
@@ -79,7 +79,7 @@ static void test_status_words_map_both_ways(void **state)
 static void test_queue_takes_batches_up_to_queue_max_reports(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     assert_true(lg_ingest_admits(&cfg, 0, 100));
     assert_false(lg_ingest_admits(&cfg, 0, 101));
     assert_true(lg_ingest_admits(&cfg, 90, 10));
@@ -89,7 +89,7 @@ static void test_queue_takes_batches_up_to_queue_max_reports(void **state)
 static void test_round_trip_takes_whole_batches_up_to_flush_max_reports(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     /* The first batch always goes, even above the limit. */
     assert_true(lg_ingest_fits(&cfg, 0, 0, 50));
     assert_true(lg_ingest_fits(&cfg, 1, 4, 6));
@@ -107,7 +107,7 @@ static void test_round_trip_takes_whole_batches_up_to_flush_max_reports(void **s
 static void test_batches_become_arrays_in_their_order_without_a_cache(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_report_t r1[2] = {report("001010000000001", "ecgi:001-01:0000001", T0_US),
                          report("001010000000002", "ecgi:001-01:0000002", T0_US + 1)};
     r1[1].has_position = true;
@@ -287,7 +287,7 @@ static void test_malformed_answers_are_refused(void **state)
  * passes, the parameters. Returns the trip; *call holds the parameters.
  */
 static lg_icache_trip_t *build(lg_icache_sync_t *s, lg_ingest_call_t *call, lg_batch_t *b, size_t n,
-                               const lg_config_t *cfg)
+                               const lg_ingest_config_t *cfg)
 {
     size_t reports = 0;
     for (size_t i = 0; i < n; i++)
@@ -334,7 +334,7 @@ static void test_state_names(void **state)
 static void test_no_cache_sends_everything_and_no_cache_parameters(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_icache_sync_t *s = lg_icache_sync_new(0);
     lg_report_t r[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b = batch("amf-1", r, 1);
@@ -355,7 +355,7 @@ static void test_no_cache_sends_everything_and_no_cache_parameters(void **state)
 static void test_claim_then_owner_then_coalesces_a_repeat(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_icache_sync_t *s = lg_icache_sync_new(100);
     lg_report_t r[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b = batch("amf-1", r, 1);
@@ -394,7 +394,7 @@ static void test_claim_then_owner_then_coalesces_a_repeat(void **state)
 }
 
 /* A sync in OWNER at gen 5 holding a usable entry for r[0]. */
-static lg_icache_sync_t *owner_with_entry(lg_report_t *r, lg_batch_t *b, const lg_config_t *cfg)
+static lg_icache_sync_t *owner_with_entry(lg_report_t *r, lg_batch_t *b, const lg_ingest_config_t *cfg)
 {
     lg_icache_sync_t *s = lg_icache_sync_new(100);
     lg_ingest_call_t c;
@@ -409,7 +409,7 @@ static lg_icache_sync_t *owner_with_entry(lg_report_t *r, lg_batch_t *b, const l
 static void test_moved_generation_empties_the_cache(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_report_t r[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b = batch("amf-1", r, 1);
     lg_icache_sync_t *s = owner_with_entry(r, &b, &cfg);
@@ -439,7 +439,7 @@ static void test_moved_generation_empties_the_cache(void **state)
 static void test_stale_generation_lg001_resyncs(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_report_t r[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b = batch("amf-1", r, 1);
     lg_icache_sync_t *s = owner_with_entry(r, &b, &cfg);
@@ -471,7 +471,7 @@ static void test_stale_generation_lg001_resyncs(void **state)
 static void test_failed_round_trip_resyncs_and_rollback_keeps(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_report_t r[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b = batch("amf-1", r, 1);
     lg_icache_sync_t *s = owner_with_entry(r, &b, &cfg);
@@ -498,7 +498,7 @@ static void test_failed_round_trip_resyncs_and_rollback_keeps(void **state)
 static void test_failed_claim_claims_again(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_report_t r[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b = batch("amf-1", r, 1);
     lg_icache_sync_t *s = lg_icache_sync_new(100);
@@ -519,7 +519,7 @@ static void test_failed_claim_claims_again(void **state)
 static void test_null_generation_means_another_daemon_took_over(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_report_t r[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b = batch("amf-1", r, 1);
     lg_icache_sync_t *s = owner_with_entry(r, &b, &cfg);
@@ -548,7 +548,7 @@ static void test_null_generation_means_another_daemon_took_over(void **state)
 static void test_no_entry_is_made_usable_while_a_trip_from_before_a_reset_runs(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_report_t r[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b = batch("amf-1", r, 1);
     lg_report_t o[1] = {report("001010000000002", "ecgi:001-01:0000002", T0_US)};
@@ -590,7 +590,7 @@ static void test_no_entry_is_made_usable_while_a_trip_from_before_a_reset_runs(v
 static void test_a_device_twice_in_a_round_trip_is_sent_twice(void **state)
 {
     (void)state;
-    lg_config_t cfg = config();
+    lg_ingest_config_t cfg = config();
     lg_report_t r[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b = batch("amf-1", r, 1);
     lg_icache_sync_t *s = owner_with_entry(r, &b, &cfg);

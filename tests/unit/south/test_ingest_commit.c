@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "../dbtest.h"
+#include "locguard/core/config.h"
 #include "locguard/south/ingest.h"
 #include "locguard/core/log.h"
 
@@ -86,11 +87,11 @@ static fixture_t *open_fixture(int pool_size, int flush_max, int queue_max, int 
     for (int i = 0; i < 500 && lg_db_idle(f->db) < pool_size; i++)
         dbtest_spin(f->base, 10);
     lg_config_defaults(&f->cfg);
-    f->cfg.flush_max_reports = flush_max;
-    f->cfg.queue_max_reports = queue_max;
-    f->cfg.cache_devices = cache_devices;
-    f->cfg.refresh_ms = 60000;
-    f->ing = lg_ingest_new(f->db, f->metrics, &f->cfg);
+    f->cfg.ingest.flush_max_reports = flush_max;
+    f->cfg.ingest.queue_max_reports = queue_max;
+    f->cfg.ingest.cache_devices = cache_devices;
+    f->cfg.ingest.refresh_ms = 60000;
+    f->ing = lg_ingest_new(f->db, f->metrics, &f->cfg.ingest);
     return f;
 }
 
