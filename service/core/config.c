@@ -2,8 +2,9 @@
 /*
  * The configuration file parser. A small INI dialect: "[section]" or
  * "[zone NAME]" headers, "key = value" lines, "#" or ";" comments. Each key
- * is described once in a table (section, name, type, where it goes), so the
- * parser, its range checks and its error messages stay in one place.
+ * is described once in a table (section, name, type, the field of the
+ * module's settings struct it fills, range, default), so the parser, its
+ * range checks, its error messages and the defaults stay in one place.
  */
 #include "locguard/core/config.h"
 
@@ -116,33 +117,6 @@ static const key_def_t keys[] = {
 
 /* The release is made this long after its bucket ends, for late reports (not a key). */
 #define RELEASE_DELAY_S 5
-
-static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, const char *v);
-
-/*
- * Settings two modules read: the table fills one struct, the other gets a
- * copy here (the string is borrowed, not copied).
- */
-static void share(lg_config_t *cfg)
-{
-    cfg->delivery.public_url = cfg->public_url;
-    cfg->periodic.k = cfg->exposure.k;
-    cfg->periodic.min_area_m2 = cfg->exposure.min_area_m2;
-    cfg->periodic.max_area_m2 = cfg->exposure.max_area_m2;
-}
-
-void lg_config_defaults(lg_config_t *cfg)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    lg_notifier_config_defaults(&cfg->delivery);
-    cfg->release.delay_s = RELEASE_DELAY_S;
-    for (size_t i = 0; i < LG_ARRAY_SIZE(keys); i++) {
-        /* The table's own defaults: one that does not parse is a bug in this file. */
-        if (keys[i].def != NULL && apply(cfg, NULL, &keys[i], keys[i].def) != LG_OK)
-            abort();
-    }
-    share(cfg);
-}
 
 static void set_err(char *err, size_t err_size, const char *name, int line, const char *fmt, ...)
     LG_PRINTF(5, 6);
@@ -278,6 +252,31 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
         return parse_listen(v, zone);
     }
     return LG_ERR;
+}
+
+/*
+ * Settings two modules read: the table fills one struct, the other gets a
+ * copy here (the string is borrowed, not copied).
+ */
+static void share(lg_config_t *cfg)
+{
+    cfg->delivery.public_url = cfg->public_url;
+    cfg->periodic.k = cfg->exposure.k;
+    cfg->periodic.min_area_m2 = cfg->exposure.min_area_m2;
+    cfg->periodic.max_area_m2 = cfg->exposure.max_area_m2;
+}
+
+void lg_config_defaults(lg_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    lg_notifier_config_defaults(&cfg->delivery);
+    cfg->release.delay_s = RELEASE_DELAY_S;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(keys); i++) {
+        /* The table's own defaults: one that does not parse is a bug in this file. */
+        if (keys[i].def != NULL && apply(cfg, NULL, &keys[i], keys[i].def) != LG_OK)
+            abort();
+    }
+    share(cfg);
 }
 
 int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *err,

@@ -48,12 +48,12 @@ typedef struct lg_exposure lg_exposure_t;
  * reports' are in their own structs.
  */
 typedef struct lg_exposure_config {
-    int k;                  /* counts below k are not given */
-    int min_area_m2;        /* smallest area a query may ask about */
-    int64_t max_area_m2;    /* largest area a query may ask about */
-    int rate_per_minute;    /* count queries per client per minute */
-    bool is_in_memory;      /* answered from the in-memory releases (countmap.h), else by SQL */
-    bool is_audit_wait;     /* an answer from memory waits until its audit row is written */
+    int k;               /* counts below k are not given */
+    int min_area_m2;     /* smallest area a query may ask about */
+    int64_t max_area_m2; /* largest area a query may ask about */
+    int rate_per_minute; /* count queries per client per minute */
+    bool is_in_memory;   /* answered from the in-memory releases (countmap.h), else by SQL */
+    bool is_audit_wait;  /* an answer from memory waits until its audit row is written */
 } lg_exposure_config_t;
 
 /*
