@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Planar geometry in lon/lat degrees for the in-memory count evaluator
- * (countmap.c): ring areas, Sutherland-Hodgman clipping against a convex
+ * (counteval.c): ring areas, Sutherland-Hodgman clipping against a convex
  * polygon, ear clipping of a simple polygon into triangles, the simple-polygon
  * check of a CAMARA POLYGON, and the two definitions the SQL reference
  * (sql/counts.sql) shares with C: the circle polygon (points by the spherical
@@ -27,6 +27,18 @@ typedef struct lg_pt {
 typedef struct lg_box {
     double x0, y0, x1, y1;
 } lg_box_t;
+
+/*
+ * A CAMARA area in degrees, as camara.c parses it and the evaluator
+ * (counteval.c) takes it: a circle, or a polygon's boundary as given (no
+ * closing repeat, repeats kept).
+ */
+typedef struct lg_planar_area {
+    bool is_circle;
+    double lat, lon, radius_m; /* CIRCLE */
+    lg_pt_t boundary[16];      /* POLYGON: x = longitude, y = latitude */
+    size_t n_boundary;
+} lg_planar_area_t;
 
 /* Growable work buffers for clipping; zero-initialise, free with lg_planar_scratch_free. */
 typedef struct lg_planar_scratch {
