@@ -47,11 +47,10 @@ struct lg_counteval_snap {
     int64_t horizon_us;
 };
 
-
 /* ------------------------------------------------------------------ releases */
 
-lg_counteval_rel_t *lg_counteval_rel_new(lg_countgeo_t *g, int64_t id, int64_t start_us, int64_t end_us,
-                               int64_t *noisy, size_t n)
+lg_counteval_rel_t *lg_counteval_rel_new(lg_countgeo_t *g, int64_t id, int64_t start_us,
+                                         int64_t end_us, int64_t *noisy, size_t n)
 {
     if (!g->is_finished || n != g->n_cells) {
         free(noisy);
@@ -95,12 +94,13 @@ void lg_counteval_rel_unref(lg_counteval_rel_t *r)
 
 static int by_id(const void *a, const void *b)
 {
-    const lg_counteval_rel_t *x = *(lg_counteval_rel_t *const *)a, *y = *(lg_counteval_rel_t *const *)b;
+    const lg_counteval_rel_t *x = *(lg_counteval_rel_t *const *)a,
+                             *y = *(lg_counteval_rel_t *const *)b;
     return (x->id > y->id) - (x->id < y->id);
 }
 
-lg_counteval_snap_t *lg_counteval_snap_new(lg_countgeo_t *g, lg_counteval_rel_t *const *rels, size_t n,
-                                 int64_t horizon_us)
+lg_counteval_snap_t *lg_counteval_snap_new(lg_countgeo_t *g, lg_counteval_rel_t *const *rels,
+                                           size_t n, int64_t horizon_us)
 {
     lg_counteval_snap_t *s = lg_xcalloc(1, sizeof(*s));
     s->refs = 1;
@@ -141,7 +141,6 @@ void lg_counteval_snap_unref(lg_counteval_snap_t *s)
     lg_countgeo_unref(s->geo);
     free(s);
 }
-
 
 /* The area split into convex counter-clockwise clip polygons. */
 typedef struct clipset {
@@ -352,8 +351,9 @@ static box_class_t classify_within(const clipset_t *cs, lg_box_t b, const uint8_
 }
 
 /* The planar area of shape sh inside the area; edge/n_edge from classify. */
-static double shape_inside(const lg_countgeo_t *g, const lg_countgeo_shape_t *sh, const clipset_t *cs,
-                           const uint8_t *edge, size_t n_edge, lg_planar_scratch_t *scratch)
+static double shape_inside(const lg_countgeo_t *g, const lg_countgeo_shape_t *sh,
+                           const clipset_t *cs, const uint8_t *edge, size_t n_edge,
+                           lg_planar_scratch_t *scratch)
 {
     double sum = 0;
     for (size_t i = 0; i < cs->n; i++) {
@@ -622,9 +622,9 @@ static int64_t round_div(__int128 v, __int128 d)
     return (int64_t)(v < 0 ? -q : q);
 }
 
-void lg_counteval_answer(const lg_counteval_snap_t *s, const lg_planar_area_t *area, bool has_interval,
-                         int64_t start_us, int64_t end_us, const lg_counteval_params_t *p,
-                         lg_counteval_answer_t *out)
+void lg_counteval_answer(const lg_counteval_snap_t *s, const lg_planar_area_t *area,
+                         bool has_interval, int64_t start_us, int64_t end_us,
+                         const lg_counteval_params_t *p, lg_counteval_answer_t *out)
 {
     memset(out, 0, sizeof(*out));
     if (s->n_rels == 0 || (has_interval && start_us < s->horizon_us)) {
@@ -678,10 +678,14 @@ void lg_counteval_answer(const lg_counteval_snap_t *s, const lg_planar_area_t *a
     /* The sum in billionths of a device: whole squares, then the edge cells. */
     __int128 total = 0;
     /* The squares whose cells may reach the area: centres within half a cell of its box. */
-    uint32_t ix0 = lg_countgeo_square_of(g, cs->box.x0 - g->max_w / 2, cs->box.y0 - g->max_h / 2) % g->nx;
-    uint32_t iy0 = lg_countgeo_square_of(g, cs->box.x0 - g->max_w / 2, cs->box.y0 - g->max_h / 2) / g->nx;
-    uint32_t ix1 = lg_countgeo_square_of(g, cs->box.x1 + g->max_w / 2, cs->box.y1 + g->max_h / 2) % g->nx;
-    uint32_t iy1 = lg_countgeo_square_of(g, cs->box.x1 + g->max_w / 2, cs->box.y1 + g->max_h / 2) / g->nx;
+    uint32_t ix0 =
+        lg_countgeo_square_of(g, cs->box.x0 - g->max_w / 2, cs->box.y0 - g->max_h / 2) % g->nx;
+    uint32_t iy0 =
+        lg_countgeo_square_of(g, cs->box.x0 - g->max_w / 2, cs->box.y0 - g->max_h / 2) / g->nx;
+    uint32_t ix1 =
+        lg_countgeo_square_of(g, cs->box.x1 + g->max_w / 2, cs->box.y1 + g->max_h / 2) % g->nx;
+    uint32_t iy1 =
+        lg_countgeo_square_of(g, cs->box.x1 + g->max_w / 2, cs->box.y1 + g->max_h / 2) / g->nx;
     for (uint32_t iy = iy0; iy <= iy1; iy++)
         for (uint32_t ix = ix0; ix <= ix1; ix++) {
             size_t sq = (size_t)iy * g->nx + ix;
@@ -760,4 +764,3 @@ void lg_counteval_answer_cleanup(lg_counteval_answer_t *a)
     a->releases = NULL;
     a->n_releases = 0;
 }
-

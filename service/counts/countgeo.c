@@ -38,8 +38,8 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 static void add_shape(lg_countgeo_t *g, bool is_piece, size_t ring0)
 {
     lg_countgeo_shape_t sh = {.box = {INFINITY, INFINITY, -INFINITY, -INFINITY},
-                  .ring0 = (uint32_t)ring0,
-                  .n_rings = (uint32_t)(g->n_rings - ring0)};
+                              .ring0 = (uint32_t)ring0,
+                              .n_rings = (uint32_t)(g->n_rings - ring0)};
     for (size_t i = ring0; i < g->n_rings; i++) {
         const lg_countgeo_ring_t *r = &g->rings[i];
         if (r->n == 0)
@@ -226,7 +226,8 @@ void lg_countgeo_finish(lg_countgeo_t *g)
         g->sq_box[s] = (lg_box_t){INFINITY, INFINITY, -INFINITY, -INFINITY};
     for (size_t i = 0; i < g->n_cells; i++) {
         const lg_box_t *b = &g->cells[i].box;
-        uint32_t s = b->x0 <= b->x1 ? lg_countgeo_square_of(g, (b->x0 + b->x1) / 2, (b->y0 + b->y1) / 2) : 0;
+        uint32_t s =
+            b->x0 <= b->x1 ? lg_countgeo_square_of(g, (b->x0 + b->x1) / 2, (b->y0 + b->y1) / 2) : 0;
         g->cell_sq[i] = s;
         g->sq_start[s + 1]++;
         if (b->x0 <= b->x1) {
@@ -272,4 +273,3 @@ void lg_countgeo_unref(lg_countgeo_t *g)
     free(g->cell_sq);
     free(g);
 }
-

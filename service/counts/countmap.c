@@ -180,8 +180,8 @@ static void on_release(void *arg, const PGresult *res, const char *err)
             return;
         }
         m->have = lg_xrealloc(m->have, (m->n_have + 1) * sizeof(*m->have));
-        m->have[m->n_have++] =
-            lg_counteval_rel_new(m->geo, m->want[m->next], start_us, end_us, noisy, m->geo->n_cells);
+        m->have[m->n_have++] = lg_counteval_rel_new(m->geo, m->want[m->next], start_us, end_us,
+                                                    noisy, m->geo->n_cells);
     }
     m->next++;
     step(m);

@@ -4,9 +4,10 @@
  * parties. Checks run in the order of their cost (x-correlator, token, rate
  * limit, body) so that nothing unauthenticated or over its quota reaches
  * the database. The count is answered from the in-memory evaluator
- * (counteval.c, kept current by countmap.c) when it holds a snapshot that can answer the request, its
- * audit row queued to the group commit of auditq.c (the answer sent once
- * queued, or once written with [counts] audit_wait); otherwise (no
+ * (counteval.c, kept current by countmap.c) when it holds a snapshot that
+ * can answer the request, its audit row queued to the group commit of
+ * auditq.c (the answer sent once queued, or once written with [counts]
+ * audit_wait); otherwise (no
  * snapshot yet, an interval older than the releases kept in memory, an
  * area the evaluator does not handle) by one call to sql/counts.sql
  * lg_counts_query, which computes the same answer from the stored releases

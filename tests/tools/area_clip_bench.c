@@ -69,7 +69,8 @@ static void make_area(area_t *a, unsigned *seed, bool is_shuffled)
     qsort(angles, a->n, sizeof(double), cmp_double);
     for (size_t i = 0; i < a->n; i++) {
         double r = 0.01 + uniform(seed) * 0.02; /* degrees: about 1..3 km */
-        a->p[i] = (lg_pt_t){cx + r * cos(angles[i]) / cos(cy * M_PI / 180), cy + r * sin(angles[i])};
+        a->p[i] =
+            (lg_pt_t){cx + r * cos(angles[i]) / cos(cy * M_PI / 180), cy + r * sin(angles[i])};
     }
     for (size_t i = a->n - 1; is_shuffled && i > 0; i--) {
         size_t j = (size_t)(uniform(seed) * (double)(i + 1));
@@ -153,8 +154,8 @@ static double clip_hand(const area_t *a, lg_pt_t (*cells)[4], size_t n_cells,
 }
 
 /* GEOS: the intersection of each cell with a, its area summed; prepared: whole cells first. */
-static double clip_geos(GEOSContextHandle_t h, const area_t *a, lg_pt_t (*cells)[4],
-                        size_t n_cells, bool is_prepared)
+static double clip_geos(GEOSContextHandle_t h, const area_t *a, lg_pt_t (*cells)[4], size_t n_cells,
+                        bool is_prepared)
 {
     GEOSGeometry *g = polygon(h, a->p, a->n);
     const GEOSPreparedGeometry *pg = is_prepared ? GEOSPrepare_r(h, g) : NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * count-eval: times the in-memory count evaluator (service/counts/countmap.c)
+ * count-eval: times the in-memory count evaluator (service/counts/counteval.c)
  * alone, without TLS, HTTP, token or audit: loads the cells, coverage pieces
  * and releases from a database the way the daemon does (lg_countmap over the
  * asynchronous pool), then answers --requests CIRCLE areas of --radius-m

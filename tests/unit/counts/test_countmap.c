@@ -124,9 +124,9 @@ static lg_planar_area_t box_area(double x0, double y0, double x1, double y1)
 static const lg_counteval_params_t params = {10, 1e6, 5e10};
 
 /* Asks s; checks the status and (when want_count != INT64_MIN) the count. */
-static void expect(const lg_counteval_snap_t *s, const lg_planar_area_t *a, const lg_counteval_params_t *p,
-                   bool has_interval, int64_t start_us, int64_t end_us, const char *status,
-                   int64_t want_count)
+static void expect(const lg_counteval_snap_t *s, const lg_planar_area_t *a,
+                   const lg_counteval_params_t *p, bool has_interval, int64_t start_us,
+                   int64_t end_us, const char *status, int64_t want_count)
 {
     lg_counteval_answer_t ans;
     lg_counteval_answer(s, a, has_interval, start_us, end_us, p, &ans);
@@ -285,8 +285,10 @@ static void test_answer_text(void **state)
 {
     (void)state;
     char buf[96];
-    lg_counteval_answer_t ans = {
-        .outcome = LG_COUNTEVAL_ANSWERED, .status = "SUPPORTED_AREA", .has_count = true, .count = 14};
+    lg_counteval_answer_t ans = {.outcome = LG_COUNTEVAL_ANSWERED,
+                                 .status = "SUPPORTED_AREA",
+                                 .has_count = true,
+                                 .count = 14};
     lg_counteval_answer_json(&ans, buf, sizeof(buf));
     assert_string_equal(buf, "{\"count\": 14, \"status\": \"SUPPORTED_AREA\"}");
     ans.has_count = false;
