@@ -8,8 +8,8 @@
  * lg_countgeo_finish; reference-counted and immutable once finished.
  *
  * The evaluator (counteval.c) walks the index in its hot loop, so the
- * struct is visible: its fields are read there and written only by
- * countgeo.c.
+ * struct is visible: its fields are read there (and the version and sizes
+ * by the loader) and written only by countgeo.c.
  */
 #ifndef LOCGUARD_COUNTGEO_H
 #define LOCGUARD_COUNTGEO_H
