@@ -42,7 +42,7 @@ struct lg_countmap {
     lg_countgeo_t *geo; /* the geometry of the next snapshot (a reference) */
     int64_t *want;      /* the release ids to keep, from the poll */
     size_t n_want;
-    size_t next;          /* want[next] is the next release to look at */
+    size_t next;               /* want[next] is the next release to look at */
     lg_counteval_rel_t **have; /* releases ready (references) */
     size_t n_have;
 };
@@ -194,8 +194,8 @@ static void step(lg_countmap_t *m)
         int64_t id = m->want[m->next];
         lg_counteval_rel_t *r = NULL;
         const lg_counteval_snap_t *s = m->snap;
-        for (size_t i = 0; s != NULL && lg_counteval_snap_geo(s) == m->geo &&
-                           i < lg_counteval_snap_releases(s);
+        for (size_t i = 0;
+             s != NULL && lg_counteval_snap_geo(s) == m->geo && i < lg_counteval_snap_releases(s);
              i++)
             if (lg_counteval_rel_id(lg_counteval_snap_release(s, i)) == id)
                 r = lg_counteval_snap_release(s, i);

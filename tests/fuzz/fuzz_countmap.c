@@ -47,7 +47,7 @@ static lg_counteval_snap_t *make_snapshot(void)
     for (int i = 0; i < 16; i++)
         noisy[i] = i * 7 - 20;
     lg_counteval_rel_t *r = lg_counteval_rel_new(g, 1, FUZZ_NOW_US - INT64_C(7200000000),
-                                       FUZZ_NOW_US - INT64_C(3600000000), noisy, 16);
+                                                 FUZZ_NOW_US - INT64_C(3600000000), noisy, 16);
     lg_counteval_snap_t *s = lg_counteval_snap_new(g, &r, 1, FUZZ_NOW_US - INT64_C(86400000000));
     lg_counteval_rel_unref(r);
     lg_countgeo_unref(g);
