@@ -429,8 +429,9 @@ typedef enum polygon_check {
  * flags 0, which is what ST_IsValidDetail(geom) calls; a reason containing
  * "Self-intersection" (also "Ring Self-intersection") is the
  * self-intersecting refusal, as in lg_counts_area. A context per call
- * keeps the evaluator free of state; it costs about a microsecond
- * (tests/tools/area_clip_bench.c).
+ * keeps the evaluator free of state and costs nothing measurable: the
+ * check takes a few microseconds per polygon either way
+ * (tests/tools/area_clip_bench.c), against a clipping of tens to hundreds.
  */
 static polygon_check_t check_polygon(const lg_pt_t *p, size_t n)
 {
