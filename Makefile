@@ -100,7 +100,7 @@ FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 
 BINS = $(BUILD)/locguard $(BUILD)/locguardctl $(TOOL_BINS)
 
-.PHONY: all deps check unit dbunit sqltest fuzz-replay schemacheck integration composecheck demo stop \
+.PHONY: all deps check unit dbunit sqltest fuzz-replay schemacheck doccheck integration composecheck demo stop \
         bench fuzz \
         format format-check clean distclean install uninstall version FORCE
 
@@ -178,6 +178,10 @@ schemacheck:
 	@LG_SPECS=$$(tests/tools/specs.sh $(BUILD)/specs) && export LG_SPECS && \
 	    tests/tools/check-report-schema.py
 
+# The README's source walk names every file of the tree.
+doccheck:
+	@tests/tools/check-readme-files.sh
+
 sqltest: all
 	@tests/tools/run-pgtap.sh $(VAR)/check-pg
 
@@ -193,6 +197,7 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory schemacheck
+	@$(MAKE) --no-print-directory doccheck
 	@$(MAKE) --no-print-directory sqltest
 	@$(MAKE) --no-print-directory dbunit
 	@$(MAKE) --no-print-directory integration

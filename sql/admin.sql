@@ -10,6 +10,15 @@
 --   P0002 not found (HINT = the parameter), 23505 already exists.
 -- Member names are camelCase; SUPI and MSISDN are written "imsi-<digits>" and
 -- "msisdn-<digits>" outside and stored as bare digits.
+--
+-- The steps every route shares are written once, below, and the routes are
+-- short calls of them: reading a member (lg_admin_text, _bool, _int, _time),
+-- checking one (lg_admin_check_*), a lookup or P0002 (lg_admin_found, and
+-- the lg_admin_<entity>_find built on it), the DELETE of an entity by its
+-- key (lg_admin_delete), the PUT/DELETE of a link (lg_admin_link) and list
+-- paging (lg_admin_limit, lg_admin_offset). What differs per entity stays
+-- in its own functions: its checks, its JSON object (lg_admin_<entity>_json)
+-- and its INSERT ... ON CONFLICT.
 
 -- lg_admin_fail: raise one of the errors above; a function so that every
 -- check reads as one line.
@@ -119,6 +128,131 @@ BEGIN
 END
 $fn$;
 
+-- lg_admin_found: p_row, the result of a lookup, or P0002 p_message naming
+-- p_param when the lookup found nothing (p_row is NULL: no row, no id).
+-- Every X_find and X_get is a lookup passed through this.
+CREATE OR REPLACE FUNCTION lg_admin_found(p_row anyelement, p_message text, p_param text)
+RETURNS anyelement
+LANGUAGE plpgsql STABLE
+AS $fn$
+BEGIN
+    IF p_row IS NULL THEN
+        PERFORM lg_admin_fail('P0002', p_message, p_param);
+    END IF;
+    RETURN p_row;
+END
+$fn$;
+
+-- lg_admin_delete: the DELETE route of an entity: removes the row of table
+-- p_table whose key column p_column is the required member p_param of
+-- p_args; P0002 with p_not_found (a format() string given the key) when
+-- there is none. Returns NULL (no content).
+CREATE OR REPLACE FUNCTION lg_admin_delete(p_table regclass, p_column text, p_args jsonb,
+                                           p_param text, p_not_found text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_key text := lg_admin_text(p_args, p_param, true);
+    n int;
+BEGIN
+    EXECUTE format('DELETE FROM %s WHERE %I = $1', p_table, p_column) USING v_key;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        PERFORM lg_admin_fail('P0002', format(p_not_found, v_key), p_param);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_link: the PUT (p_is_add) or DELETE route of a link between two
+-- entities: adds or removes the row (p_a_column = p_a, p_b_column = p_b)
+-- of link table p_table. A link added twice is 23505, a link removed that
+-- was not there P0002, both with p_message naming p_param. Returns NULL.
+CREATE OR REPLACE FUNCTION lg_admin_link(p_table regclass, p_a_column text, p_a bigint,
+                                         p_b_column text, p_b bigint, p_is_add boolean,
+                                         p_message text, p_param text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    n int;
+BEGIN
+    IF p_is_add THEN
+        EXECUTE format('INSERT INTO %s (%I, %I) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+                       p_table, p_a_column, p_b_column) USING p_a, p_b;
+    ELSE
+        EXECUTE format('DELETE FROM %s WHERE %I = $1 AND %I = $2', p_table, p_a_column, p_b_column)
+            USING p_a, p_b;
+    END IF;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        PERFORM lg_admin_fail(CASE WHEN p_is_add THEN '23505' ELSE 'P0002' END, p_message,
+                              p_param);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- lg_admin_limit, lg_admin_offset: the paging members of a list route:
+-- limit 1 to 1000 (default 100), offset from 0.
+CREATE OR REPLACE FUNCTION lg_admin_limit(p_args jsonb)
+RETURNS int
+LANGUAGE sql
+AS $fn$
+    SELECT lg_admin_int(p_args, 'limit', 100, 1, 1000)
+$fn$;
+
+CREATE OR REPLACE FUNCTION lg_admin_offset(p_args jsonb)
+RETURNS int
+LANGUAGE sql
+AS $fn$
+    SELECT lg_admin_int(p_args, 'offset', 0, 0, 1000000000)
+$fn$;
+
+-- lg_admin_check_id: 22023 naming p_param unless v is 1 to p_max letters,
+-- digits, dots, underscores or hyphens (node names, scsAsId, clientId).
+CREATE OR REPLACE FUNCTION lg_admin_check_id(v text, p_param text, p_max int)
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    IF v !~ format('^[A-Za-z0-9._-]{1,%s}$', p_max) THEN
+        PERFORM lg_admin_fail('22023',
+            format('%s must be 1 to %s letters, digits, dots, underscores or hyphens', p_param,
+                   p_max), p_param);
+    END IF;
+END
+$fn$;
+
+-- lg_admin_check_printable: 22023 naming p_param unless v (NULL passes) is
+-- at most p_max characters without control characters.
+CREATE OR REPLACE FUNCTION lg_admin_check_printable(v text, p_param text, p_max int)
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    IF length(v) > p_max OR v ~ '[[:cntrl:]]' THEN
+        PERFORM lg_admin_fail('22023',
+            format('%s must be at most %s printable characters', p_param, p_max), p_param);
+    END IF;
+END
+$fn$;
+
+-- lg_admin_check_external_id: 22023 naming p_param unless v is an External
+-- (Group) Identifier as the admin zone takes it: local-id@domain, at most
+-- 255 characters.
+CREATE OR REPLACE FUNCTION lg_admin_check_external_id(v text, p_param text)
+RETURNS void
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    IF v !~ '^[^@[:space:]]+@[^@[:space:]]+$' OR length(v) > 255 THEN
+        PERFORM lg_admin_fail('22023', format('%s must be local-id@domain', p_param), p_param);
+    END IF;
+END
+$fn$;
+
 ---------------------------------------------------------------------------
 -- Network nodes
 
@@ -145,10 +279,7 @@ DECLARE
     v_enabled boolean := lg_admin_bool(args, 'enabled', NULL);
     n network_node;
 BEGIN
-    IF v_name !~ '^[A-Za-z0-9._-]{1,63}$' THEN
-        PERFORM lg_admin_fail('22023',
-            'name must be 1 to 63 letters, digits, dots, underscores or hyphens', 'name');
-    END IF;
+    PERFORM lg_admin_check_id(v_name, 'name', 63);
     IF v_kind NOT IN ('MME', 'SGSN', 'AMF') THEN
         PERFORM lg_admin_fail('22023', 'kind must be MME, SGSN or AMF', 'kind');
     END IF;
@@ -189,17 +320,9 @@ $fn$;
 -- lg_admin_node_delete {name}: remove a node and its replay window.
 CREATE OR REPLACE FUNCTION lg_admin_node_delete(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-DECLARE
-    v_name text := lg_admin_text(args, 'name', true);
-BEGIN
-    DELETE FROM network_node WHERE name = v_name;
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('P0002', format('node %s not found', v_name), 'name');
-    END IF;
-    RETURN NULL;
-END
+    SELECT lg_admin_delete('network_node', 'name', args, 'name', 'node %s not found')
 $fn$;
 
 -- lg_admin_node_update {name, enabled}: enable or disable a node; a disabled
@@ -253,17 +376,10 @@ $fn$;
 -- lg_admin_device_find: the device with this external id, or P0002.
 CREATE OR REPLACE FUNCTION lg_admin_device_find(p_external_id text, p_param text)
 RETURNS ue
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 AS $fn$
-DECLARE
-    u ue;
-BEGIN
-    SELECT * INTO u FROM ue WHERE external_id = p_external_id;
-    IF u.id IS NULL THEN
-        PERFORM lg_admin_fail('P0002', 'device not found', p_param);
-    END IF;
-    RETURN u;
-END
+    SELECT lg_admin_found((SELECT u FROM ue u WHERE u.external_id = p_external_id),
+                          'device not found', p_param)
 $fn$;
 
 -- lg_admin_device_put {supi, msisdn?, externalId, mobility, monitoringAllowed?,
@@ -289,9 +405,7 @@ BEGIN
         PERFORM lg_admin_fail('22023', 'msisdn must be msisdn- followed by 5 to 15 digits',
                               'msisdn');
     END IF;
-    IF v_external_id !~ '^[^@[:space:]]+@[^@[:space:]]+$' OR length(v_external_id) > 255 THEN
-        PERFORM lg_admin_fail('22023', 'externalId must be local-id@domain', 'externalId');
-    END IF;
+    PERFORM lg_admin_check_external_id(v_external_id, 'externalId');
     IF v_mobility NOT IN ('fixed', 'restricted', 'unrestricted') THEN
         PERFORM lg_admin_fail('22023', 'mobility must be fixed, restricted or unrestricted',
                               'mobility');
@@ -331,8 +445,7 @@ AS $fn$
     SELECT coalesce(jsonb_agg(lg_admin_device_json(u) ORDER BY u.external_id), '[]')
       FROM (SELECT * FROM ue
              ORDER BY external_id
-             LIMIT lg_admin_int(args, 'limit', 100, 1, 1000)
-            OFFSET lg_admin_int(args, 'offset', 0, 0, 1000000000)) u
+             LIMIT lg_admin_limit(args) OFFSET lg_admin_offset(args)) u
 $fn$;
 
 -- lg_admin_device_get {externalId}
@@ -348,17 +461,9 @@ $fn$;
 -- area links and alerts.
 CREATE OR REPLACE FUNCTION lg_admin_device_delete(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-DECLARE
-    v_external_id text := lg_admin_text(args, 'externalId', true);
-BEGIN
-    DELETE FROM ue WHERE external_id = v_external_id;
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('P0002', 'device not found', 'externalId');
-    END IF;
-    RETURN NULL;
-END
+    SELECT lg_admin_delete('ue', 'external_id', args, 'externalId', 'device not found')
 $fn$;
 
 ---------------------------------------------------------------------------
@@ -460,9 +565,7 @@ DECLARE
     g geometry;
     a area;
 BEGIN
-    IF length(v_name) > 128 OR v_name ~ '[[:cntrl:]]' THEN
-        PERFORM lg_admin_fail('22023', 'name must be at most 128 printable characters', 'name');
-    END IF;
+    PERFORM lg_admin_check_printable(v_name, 'name', 128);
     g := lg_admin_geojson_polygon(args -> 'geometry', 'geometry');
     INSERT INTO area (name, geom) VALUES (v_name, g)
     ON CONFLICT (name) DO UPDATE SET geom = excluded.geom
@@ -482,84 +585,64 @@ $fn$;
 -- lg_admin_area_get {name}
 CREATE OR REPLACE FUNCTION lg_admin_area_get(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 AS $fn$
-DECLARE
-    a area;
-BEGIN
-    SELECT * INTO a FROM area WHERE name = lg_admin_text(args, 'name', true);
-    IF a.id IS NULL THEN
-        PERFORM lg_admin_fail('P0002', 'area not found', 'name');
-    END IF;
-    RETURN lg_admin_area_json(a);
-END
+    SELECT lg_admin_area_json(lg_admin_found(
+               (SELECT a FROM area a WHERE a.name = lg_admin_text(args, 'name', true)),
+               'area not found', 'name'))
 $fn$;
 
 -- lg_admin_area_delete {name}: remove an area (and its device links).
 CREATE OR REPLACE FUNCTION lg_admin_area_delete(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-BEGIN
-    DELETE FROM area WHERE name = lg_admin_text(args, 'name', true);
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('P0002', 'area not found', 'name');
-    END IF;
-    RETURN NULL;
-END
+    SELECT lg_admin_delete('area', 'name', args, 'name', 'area not found')
 $fn$;
 
 -- lg_admin_area_find: the id of the area with this name, or P0002.
 CREATE OR REPLACE FUNCTION lg_admin_area_find(p_name text, p_param text)
 RETURNS bigint
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 AS $fn$
-DECLARE
-    v_id bigint;
-BEGIN
-    SELECT id INTO v_id FROM area WHERE name = p_name;
-    IF v_id IS NULL THEN
-        PERFORM lg_admin_fail('P0002', 'area not found', p_param);
-    END IF;
-    RETURN v_id;
-END
+    SELECT lg_admin_found((SELECT a.id FROM area a WHERE a.name = p_name), 'area not found',
+                          p_param)
 $fn$;
 
 ---------------------------------------------------------------------------
 -- Device <-> area links
 
+-- lg_admin_device_area_target {externalId, area}: the device and the area a
+-- link request names, looked up in that order (P0002 for the first
+-- missing).
+CREATE OR REPLACE FUNCTION lg_admin_device_area_target(args jsonb, OUT ue_id bigint,
+                                                       OUT area_id bigint)
+LANGUAGE plpgsql STABLE
+AS $fn$
+BEGIN
+    ue_id := (lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId')).id;
+    area_id := lg_admin_area_find(lg_admin_text(args, 'area', true), 'area');
+END
+$fn$;
+
 -- lg_admin_device_area_add {externalId, area}: authorize a device in an area.
 CREATE OR REPLACE FUNCTION lg_admin_device_area_add(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-DECLARE
-    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
-    v_area bigint := lg_admin_area_find(lg_admin_text(args, 'area', true), 'area');
-BEGIN
-    INSERT INTO ue_area (ue_id, area_id) VALUES (u.id, v_area) ON CONFLICT DO NOTHING;
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('23505', 'device is already authorized in this area', 'area');
-    END IF;
-    RETURN NULL;
-END
+    SELECT lg_admin_link('ue_area', 'ue_id', t.ue_id, 'area_id', t.area_id, true,
+                         'device is already authorized in this area', 'area')
+      FROM lg_admin_device_area_target(args) t
 $fn$;
 
 -- lg_admin_device_area_remove {externalId, area}
 CREATE OR REPLACE FUNCTION lg_admin_device_area_remove(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-DECLARE
-    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
-    v_area bigint := lg_admin_area_find(lg_admin_text(args, 'area', true), 'area');
-BEGIN
-    DELETE FROM ue_area WHERE ue_id = u.id AND area_id = v_area;
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('P0002', 'device is not authorized in this area', 'area');
-    END IF;
-    RETURN NULL;
-END
+    SELECT lg_admin_link('ue_area', 'ue_id', t.ue_id, 'area_id', t.area_id, false,
+                         'device is not authorized in this area', 'area')
+      FROM lg_admin_device_area_target(args) t
 $fn$;
 
 -- lg_admin_device_area_list {externalId}: the names of the device's areas.
@@ -706,8 +789,7 @@ AS $fn$
                'updatedAt', c.updated_at) ORDER BY c.cell_key), '[]')
       FROM (SELECT * FROM cell
              ORDER BY cell_key
-             LIMIT lg_admin_int(args, 'limit', 100, 1, 1000)
-            OFFSET lg_admin_int(args, 'offset', 0, 0, 1000000000)) c
+             LIMIT lg_admin_limit(args) OFFSET lg_admin_offset(args)) c
 $fn$;
 
 ---------------------------------------------------------------------------
@@ -724,7 +806,7 @@ DECLARE
     v_device text := lg_admin_text(args, 'device', false);
     v_since timestamptz := lg_admin_time(args, 'since');
     v_until timestamptz := lg_admin_time(args, 'until');
-    v_limit int := lg_admin_int(args, 'limit', 100, 1, 1000);
+    v_limit int := lg_admin_limit(args);
     v_ue bigint;
 BEGIN
     IF v_device IS NOT NULL THEN
@@ -767,17 +849,19 @@ $fn$;
 -- lg_admin_scs_find: the SCS with this scsAsId, or P0002 naming p_param.
 CREATE OR REPLACE FUNCTION lg_admin_scs_find(p_scs_as_id text, p_param text)
 RETURNS scs
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 AS $fn$
-DECLARE
-    k scs;
-BEGIN
-    SELECT * INTO k FROM scs WHERE scs_as_id = p_scs_as_id;
-    IF k.id IS NULL THEN
-        PERFORM lg_admin_fail('P0002', 'SCS not found', p_param);
-    END IF;
-    RETURN k;
-END
+    SELECT lg_admin_found((SELECT k FROM scs k WHERE k.scs_as_id = p_scs_as_id), 'SCS not found',
+                          p_param)
+$fn$;
+
+-- lg_admin_scs_id: the id of the SCS an optional scsAsId member names: NULL
+-- for NULL, P0002 (naming scsAsId) for an unknown one.
+CREATE OR REPLACE FUNCTION lg_admin_scs_id(p_scs_as_id text)
+RETURNS bigint
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT CASE WHEN p_scs_as_id IS NOT NULL THEN (lg_admin_scs_find(p_scs_as_id, 'scsAsId')).id END
 $fn$;
 
 -- lg_admin_webhook_secret: the member p_key as a Standard Webhooks secret
@@ -823,17 +907,9 @@ DECLARE
     v_enabled boolean := lg_admin_bool(args, 'enabled', true);
     k scs;
 BEGIN
-    IF v_id !~ '^[A-Za-z0-9._-]{1,64}$' THEN
-        PERFORM lg_admin_fail('22023',
-            'scsAsId must be 1 to 64 letters, digits, dots, underscores or hyphens', 'scsAsId');
-    END IF;
-    IF length(v_name) > 128 OR v_name ~ '[[:cntrl:]]' THEN
-        PERFORM lg_admin_fail('22023', 'name must be at most 128 printable characters', 'name');
-    END IF;
-    IF length(v_cn) > 255 OR v_cn ~ '[[:cntrl:]]' THEN
-        PERFORM lg_admin_fail('22023', 'certCn must be at most 255 printable characters',
-                              'certCn');
-    END IF;
+    PERFORM lg_admin_check_id(v_id, 'scsAsId', 64);
+    PERFORM lg_admin_check_printable(v_name, 'name', 128);
+    PERFORM lg_admin_check_printable(v_cn, 'certCn', 255);
     INSERT INTO scs (scs_as_id, name, webhook_secret, webhook_secret_previous,
                      allow_private_destinations, cert_cn, enabled)
     VALUES (v_id, v_name, v_secret, v_prev, v_private, v_cn, v_enabled)
@@ -869,15 +945,9 @@ $fn$;
 -- consents given to it, subscriptions and notifications.
 CREATE OR REPLACE FUNCTION lg_admin_scs_delete(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-BEGIN
-    DELETE FROM scs WHERE scs_as_id = lg_admin_text(args, 'scsAsId', true);
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('P0002', 'SCS not found', 'scsAsId');
-    END IF;
-    RETURN NULL;
-END
+    SELECT lg_admin_delete('scs', 'scs_as_id', args, 'scsAsId', 'SCS not found')
 $fn$;
 
 ---------------------------------------------------------------------------
@@ -909,10 +979,7 @@ DECLARE
     v_scs_id bigint;
     c api_client;
 BEGIN
-    IF v_id !~ '^[A-Za-z0-9._-]{1,64}$' THEN
-        PERFORM lg_admin_fail('22023',
-            'clientId must be 1 to 64 letters, digits, dots, underscores or hyphens', 'clientId');
-    END IF;
+    PERFORM lg_admin_check_id(v_id, 'clientId', 64);
     IF jsonb_typeof(args -> 'scopes') IS DISTINCT FROM 'array'
        OR jsonb_array_length(args -> 'scopes') = 0
        OR EXISTS (SELECT 1 FROM jsonb_array_elements(args -> 'scopes') e
@@ -924,9 +991,7 @@ BEGIN
     IF v_hash !~ '^scrypt\$[0-9]+\$[0-9]+\$[0-9]+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$' THEN
         PERFORM lg_admin_fail('22023', 'secretHash must be an scrypt hash', 'secretHash');
     END IF;
-    IF v_scs IS NOT NULL THEN
-        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
-    END IF;
+    v_scs_id := lg_admin_scs_id(v_scs);
     INSERT INTO api_client (client_id, secret_hash, scopes, scs_id)
     VALUES (v_id, v_hash, v_scopes, v_scs_id)
     ON CONFLICT (client_id) DO NOTHING
@@ -950,15 +1015,9 @@ $fn$;
 -- lg_admin_client_delete {clientId}
 CREATE OR REPLACE FUNCTION lg_admin_client_delete(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-BEGIN
-    DELETE FROM api_client WHERE client_id = lg_admin_text(args, 'clientId', true);
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('P0002', 'client not found', 'clientId');
-    END IF;
-    RETURN NULL;
-END
+    SELECT lg_admin_delete('api_client', 'client_id', args, 'clientId', 'client not found')
 $fn$;
 
 ---------------------------------------------------------------------------
@@ -978,17 +1037,10 @@ $fn$;
 -- lg_admin_group_find: the group with this External Group ID, or P0002.
 CREATE OR REPLACE FUNCTION lg_admin_group_find(p_external_group_id text, p_param text)
 RETURNS ue_group
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 AS $fn$
-DECLARE
-    g ue_group;
-BEGIN
-    SELECT * INTO g FROM ue_group WHERE external_group_id = p_external_group_id;
-    IF g.id IS NULL THEN
-        PERFORM lg_admin_fail('P0002', 'group not found', p_param);
-    END IF;
-    RETURN g;
-END
+    SELECT lg_admin_found((SELECT g FROM ue_group g WHERE g.external_group_id = p_external_group_id),
+                          'group not found', p_param)
 $fn$;
 
 -- lg_admin_group_put {externalGroupId, localGroupId}: create a group or
@@ -1002,10 +1054,7 @@ DECLARE
     v_local text := lg_admin_text(args, 'localGroupId', true);
     g ue_group;
 BEGIN
-    IF v_ext !~ '^[^@[:space:]]+@[^@[:space:]]+$' OR length(v_ext) > 255 THEN
-        PERFORM lg_admin_fail('22023', 'externalGroupId must be local-id@domain',
-                              'externalGroupId');
-    END IF;
+    PERFORM lg_admin_check_external_id(v_ext, 'externalGroupId');
     IF length(v_local) > 255 OR v_local ~ '[[:cntrl:][:space:]]' THEN
         PERFORM lg_admin_fail('22023', 'localGroupId must be at most 255 visible characters',
                               'localGroupId');
@@ -1034,51 +1083,44 @@ $fn$;
 -- memberships, grants and subscriptions.
 CREATE OR REPLACE FUNCTION lg_admin_group_delete(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
+AS $fn$
+    SELECT lg_admin_delete('ue_group', 'external_group_id', args, 'externalGroupId',
+                           'group not found')
+$fn$;
+
+-- lg_admin_group_member_target {externalGroupId, externalId}: the group and
+-- the device a membership request names, looked up in that order (P0002
+-- for the first missing).
+CREATE OR REPLACE FUNCTION lg_admin_group_member_target(args jsonb, OUT group_id bigint,
+                                                        OUT ue_id bigint)
+LANGUAGE plpgsql STABLE
 AS $fn$
 BEGIN
-    DELETE FROM ue_group WHERE external_group_id = lg_admin_text(args, 'externalGroupId', true);
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('P0002', 'group not found', 'externalGroupId');
-    END IF;
-    RETURN NULL;
+    group_id := (lg_admin_group_find(lg_admin_text(args, 'externalGroupId', true),
+                                     'externalGroupId')).id;
+    ue_id := (lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId')).id;
 END
 $fn$;
 
 -- lg_admin_group_member_add {externalGroupId, externalId}
 CREATE OR REPLACE FUNCTION lg_admin_group_member_add(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-DECLARE
-    g ue_group := lg_admin_group_find(lg_admin_text(args, 'externalGroupId', true),
-                                      'externalGroupId');
-    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
-BEGIN
-    INSERT INTO ue_group_member (group_id, ue_id) VALUES (g.id, u.id) ON CONFLICT DO NOTHING;
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('23505', 'device is already a member of this group', 'externalId');
-    END IF;
-    RETURN NULL;
-END
+    SELECT lg_admin_link('ue_group_member', 'group_id', t.group_id, 'ue_id', t.ue_id, true,
+                         'device is already a member of this group', 'externalId')
+      FROM lg_admin_group_member_target(args) t
 $fn$;
 
 -- lg_admin_group_member_remove {externalGroupId, externalId}
 CREATE OR REPLACE FUNCTION lg_admin_group_member_remove(args jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $fn$
-DECLARE
-    g ue_group := lg_admin_group_find(lg_admin_text(args, 'externalGroupId', true),
-                                      'externalGroupId');
-    u ue := lg_admin_device_find(lg_admin_text(args, 'externalId', true), 'externalId');
-BEGIN
-    DELETE FROM ue_group_member WHERE group_id = g.id AND ue_id = u.id;
-    IF NOT FOUND THEN
-        PERFORM lg_admin_fail('P0002', 'device is not a member of this group', 'externalId');
-    END IF;
-    RETURN NULL;
-END
+    SELECT lg_admin_link('ue_group_member', 'group_id', t.group_id, 'ue_id', t.ue_id, false,
+                         'device is not a member of this group', 'externalId')
+      FROM lg_admin_group_member_target(args) t
 $fn$;
 
 -- lg_admin_group_member_list {externalGroupId}: the members' External IDs.
@@ -1242,9 +1284,7 @@ DECLARE
     v_scs text := lg_admin_text(args, 'scsAsId', false);
     v_scs_id bigint;
 BEGIN
-    IF v_scs IS NOT NULL THEN
-        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
-    END IF;
+    v_scs_id := lg_admin_scs_id(v_scs);
     RETURN (SELECT coalesce(jsonb_agg(x.j ORDER BY x.j ->> 'scsAsId', x.j ->> 'externalId',
                                       x.j ->> 'externalGroupId'), '[]')
               FROM (SELECT lg_admin_grant_json(gr) AS j FROM scs_grant gr
@@ -1301,9 +1341,7 @@ DECLARE
     v_scs_id bigint;
     c consent;
 BEGIN
-    IF v_scs IS NOT NULL THEN
-        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
-    END IF;
+    v_scs_id := lg_admin_scs_id(v_scs);
     IF v_expires <= now() THEN
         PERFORM lg_admin_fail('22023', 'expiresAt must be in the future', 'expiresAt');
     END IF;
@@ -1342,9 +1380,7 @@ DECLARE
     v_lost bigint[];
     v_subs bigint[];
 BEGIN
-    IF v_scs IS NOT NULL THEN
-        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
-    END IF;
+    v_scs_id := lg_admin_scs_id(v_scs);
     UPDATE consent c SET revoked_at = now()
      WHERE c.ue_id = u.id AND c.purpose = v_purpose
        AND c.scs_id IS NOT DISTINCT FROM v_scs_id
@@ -1425,16 +1461,14 @@ AS $fn$
 DECLARE
     v_status text := lg_admin_text(args, 'status', false);
     v_scs text := lg_admin_text(args, 'scsAsId', false);
-    v_limit int := lg_admin_int(args, 'limit', 100, 1, 1000);
+    v_limit int := lg_admin_limit(args);
     v_scs_id bigint;
 BEGIN
     IF v_status IS NOT NULL AND v_status NOT IN ('pending', 'delivered', 'dropped', 'failed') THEN
         PERFORM lg_admin_fail('22023', 'status must be pending, delivered, dropped or failed',
                               'status');
     END IF;
-    IF v_scs IS NOT NULL THEN
-        v_scs_id := (lg_admin_scs_find(v_scs, 'scsAsId')).id;
-    END IF;
+    v_scs_id := lg_admin_scs_id(v_scs);
     RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'notifId', o.notif_id,
                        'kind', o.kind,

@@ -4,8 +4,8 @@
 -- of devices in one geographic area and gets MonitoringNotifications with
 -- uePerLocationReport.ueCount, never an identity:
 --
---   northbound.sql lg_t8_sub_create / _put   -> lg_area_sub_row (checks, the
---       SCS's 'area-counts' service) -> lg_area_report_queue (immediateRep)
+--   northbound.sql lg_t8_sub_create / _put   -> lg_area_sub_row (the SCS's
+--       'area-counts' service, the area's surface and coverage) -> lg_area_report_queue (immediateRep)
 --   periodic.c, every second                 -> lg_area_reports_due (the
 --       periodic reports that are due) -> lg_area_report_queue
 --
@@ -27,6 +27,17 @@
 -- very same 42501 refusal as every other T8 refusal (lg_t8_refuse). No
 -- per-device grant or consent is asked for: only devices whose owner
 -- consented to anonymous statistics are in a release at all.
+--
+-- Which rules live here. One owner per rule:
+--   service/north/t8.c owns the request's shape: no externalId or
+--     externalGroupId, locationArea or locationArea5G (not both) holding
+--     exactly one GeographicArea of a known shape with its points and
+--     radius in range, repPeriod's range, repPeriod and/or immediateRep,
+--     and the members every subscription has (see sql/northbound.sql).
+--     lg_area_sub_row trusts the normalised request.
+--   This file owns what needs the database: the SCS's permission, the
+--     area as a surface (a simple polygon, its size within the configured
+--     bounds, lg_counts_area), and the network's coverage of it.
 
 -- lg_area_from_gad: a normalised TS 29.572 GeographicArea (as t8.c passes
 -- it: POINT_UNCERTAINTY_CIRCLE {point {lon, lat}, uncertainty} or POLYGON
@@ -89,26 +100,20 @@ AS $fn$
     SELECT * FROM area_report_setting WHERE id
 $fn$;
 
--- lg_area_sub_row: check a normalised NUMBER_OF_UES_IN_AN_AREA request of
--- SCS p_scs_as_id and return the subscription row to store (id, sub_id,
--- counters and next_report_at unset). Raises 22023 (HINT = the member's
--- JSON pointer without its "/") for a bad request, or lg_t8_refuse() when
--- the SCS is unknown, disabled or not allowed the service. The area must be
--- a simple polygon or a circle within the configured size bounds, and at
--- least one cell must cover part of it.
+-- lg_area_sub_row: check what a normalised NUMBER_OF_UES_IN_AN_AREA request
+-- of SCS p_scs_as_id needs from the database and return the subscription
+-- row to store (id, sub_id, counters and next_report_at unset). Raises
+-- lg_t8_refuse() when the SCS is unknown, disabled or not allowed the
+-- service, then 22023 (HINT = the area's JSON pointer without its "/")
+-- unless the area is a simple polygon or a circle within the configured
+-- size bounds and at least one cell covers part of it.
 CREATE OR REPLACE FUNCTION lg_area_sub_row(p_scs_as_id text, p_req jsonb)
 RETURNS subscription
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
-    v_dest text := lg_admin_text(p_req, 'notificationDestination', true);
-    v_max int := lg_admin_int(p_req, 'maximumNumberOfReports', NULL, 1, 1000000000);
-    v_exp timestamptz := lg_admin_time(p_req, 'monitorExpireTime');
-    v_rev text := lg_admin_text(p_req, 'revocationNotifUri', false);
-    v_period int := lg_admin_int(p_req, 'repPeriod', NULL, 60, 31536000);
-    v_immediate boolean := lg_admin_bool(p_req, 'immediateRep', false);
     v_member text := CASE WHEN p_req ? 'locationArea5G' THEN 'locationArea5G' ELSE 'locationArea' END;
-    v_gads jsonb := p_req -> v_member -> 'geographicAreas';
+    v_gads jsonb;
     v_area jsonb;
     v_geom geometry;
     v_set area_report_setting := lg_area_setting();
@@ -116,38 +121,12 @@ DECLARE
     k scs;
     s subscription;
 BEGIN
-    PERFORM lg_admin_bool(p_req, 'requestTestNotification', false);
-    IF p_req ? 'externalId' OR p_req ? 'externalGroupId' THEN
-        PERFORM lg_admin_fail('22023',
-            'NUMBER_OF_UES_IN_AN_AREA names no device: externalId and externalGroupId are not allowed',
-            CASE WHEN p_req ? 'externalId' THEN 'externalId' ELSE 'externalGroupId' END);
-    END IF;
-    IF p_req ? 'locationArea' AND p_req ? 'locationArea5G' THEN
-        PERFORM lg_admin_fail('22023', 'give either locationArea or locationArea5G, not both',
-                              'locationArea5G');
-    END IF;
-    IF jsonb_typeof(v_gads) IS DISTINCT FROM 'array' OR jsonb_array_length(v_gads) <> 1 THEN
-        PERFORM lg_admin_fail('22023', v_member || '.geographicAreas must hold exactly one area',
-                              v_member || '/geographicAreas');
-    END IF;
-    IF v_max IS NULL AND v_exp IS NULL THEN
-        PERFORM lg_admin_fail('22023',
-            'maximumNumberOfReports or monitorExpireTime is required', 'maximumNumberOfReports');
-    END IF;
-    IF v_exp <= now() THEN
-        PERFORM lg_admin_fail('22023', 'monitorExpireTime must be in the future',
-                              'monitorExpireTime');
-    END IF;
-    IF v_period IS NULL AND NOT v_immediate THEN
-        PERFORM lg_admin_fail('22023', 'repPeriod or immediateRep true is required', 'repPeriod');
-    END IF;
-
     SELECT * INTO k FROM scs WHERE scs_as_id = p_scs_as_id AND enabled AND area_counts_allowed;
     IF k.id IS NULL THEN
         PERFORM lg_t8_refuse();
     END IF;
 
-    v_gads := jsonb_build_array(lg_area_gad_normalised(v_gads -> 0));
+    v_gads := jsonb_build_array(lg_area_gad_normalised(p_req -> v_member -> 'geographicAreas' -> 0));
     BEGIN
         v_area := lg_area_from_gad(v_gads -> 0);
         SELECT a.geom INTO v_geom
@@ -161,16 +140,11 @@ BEGIN
                               v_member || '/geographicAreas/0');
     END IF;
 
-    s.scs_id := k.id;
-    s.monitoring_type := 'NUMBER_OF_UES_IN_AN_AREA';
+    s := lg_t8_sub_base(k.id, p_req);
     s.accuracy := 'CGI_ECGI';  -- the column's default; a count has no accuracy
-    s.notification_destination := v_dest;
-    s.max_reports := v_max;
-    s.expires_at := v_exp;
-    s.revocation_notif_uri := v_rev;
     s.area := v_area;
-    s.rep_period_s := v_period;
-    s.request := jsonb_strip_nulls(p_req - 'self')
+    s.rep_period_s := (p_req ->> 'repPeriod')::int;
+    s.request := s.request
                  || jsonb_build_object(v_member, jsonb_build_object('geographicAreas', v_gads));
     RETURN s;
 END
@@ -245,7 +219,7 @@ RETURNS void
 LANGUAGE plpgsql
 AS $fn$
 BEGIN
-    IF lg_admin_bool(p_req, 'immediateRep', false) THEN
+    IF p_req @> '{"immediateRep": true}' THEN
         PERFORM lg_area_report_queue(s);
     END IF;
     UPDATE subscription x

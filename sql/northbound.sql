@@ -4,11 +4,25 @@
 -- daemon calls these with the authenticated scsAsId after validating the
 -- request (service/north/t8.c); the request arrives normalised: externalId |
 -- externalGroupId, monitoringType, notificationDestination,
--- maximumNumberOfReports?, monitorExpireTime?, locationType?, accuracy?,
+-- maximumNumberOfReports?, monitorExpireTime?, locationType, accuracy,
 -- requestTestNotification?, revocationNotifUri?, immediateRep?; for
--- NUMBER_OF_UES_IN_AN_AREA: locationArea and repPeriod? instead of the
--- target, locationType and accuracy (see sql/area_reports.sql, which checks
--- and reports those subscriptions).
+-- NUMBER_OF_UES_IN_AN_AREA: locationArea | locationArea5G and repPeriod?
+-- instead of the target, locationType and accuracy (see
+-- sql/area_reports.sql, which stores and reports those subscriptions).
+--
+-- Which rules live here. One owner per rule:
+--   service/north/t8.c (and t8_patch.c) owns the request's shape: every
+--     member, its type, format, range and default, which members go
+--     together (exactly one target, maximumNumberOfReports and/or
+--     monitorExpireTime, ...), monitorExpireTime in the future. These
+--     functions trust the normalised request and do not check it again.
+--   This file owns what needs the database: the SCS is known and enabled;
+--     the device or group exists; the grant; the device's
+--     location-monitoring consent and "do not monitor" flag; GEO_AREA
+--     accuracy only for an SCS allowed it; the subscription exists, is live
+--     and is the caller's; a PATCH only for a group subscription, and only
+--     for members of its group. The table's CHECK constraints (migrations/)
+--     stay the last word on what a row may hold.
 --
 -- Authorization: an unknown device or group, a missing grant, a device that
 -- may not be monitored and a missing consent all raise the very same error
@@ -103,56 +117,45 @@ BEGIN
 END
 $fn$;
 
--- lg_t8_target: validate a normalised request and check the SCS may
--- monitor its target; returns the subscription row to store (id, sub_id
--- and counters unset) or raises 22023 (HINT = member) / the refusal
--- (lg_t8_may_monitor decides).
+-- lg_t8_sub_base: the columns every subscription takes from its normalised
+-- request, for SCS p_scs_id (id, sub_id, target, counters unset): the
+-- request itself is stored without its read-only "self".
+CREATE OR REPLACE FUNCTION lg_t8_sub_base(p_scs_id bigint, p_req jsonb)
+RETURNS subscription
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    s subscription;
+BEGIN
+    s.scs_id := p_scs_id;
+    s.monitoring_type := p_req ->> 'monitoringType';
+    s.notification_destination := p_req ->> 'notificationDestination';
+    s.max_reports := (p_req ->> 'maximumNumberOfReports')::int;
+    s.expires_at := (p_req ->> 'monitorExpireTime')::timestamptz;
+    s.revocation_notif_uri := p_req ->> 'revocationNotifUri';
+    s.request := jsonb_strip_nulls(p_req - 'self');
+    RETURN s;
+END
+$fn$;
+
+-- lg_t8_target: check that the SCS may monitor the target of a normalised
+-- LOCATION_REPORTING request; returns the subscription row to store (id,
+-- sub_id and counters unset) or raises the refusal (lg_t8_may_monitor
+-- decides, and GEO_AREA needs the SCS's permission).
 CREATE OR REPLACE FUNCTION lg_t8_target(p_scs_as_id text, p_req jsonb)
 RETURNS subscription
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
-    v_ext text := lg_admin_text(p_req, 'externalId', false);
-    v_grp text := lg_admin_text(p_req, 'externalGroupId', false);
-    v_type text := lg_admin_text(p_req, 'monitoringType', true);
-    v_dest text := lg_admin_text(p_req, 'notificationDestination', true);
-    v_loc text := lg_admin_text(p_req, 'locationType', false);
-    v_acc text := coalesce(lg_admin_text(p_req, 'accuracy', false), 'CGI_ECGI');
-    v_max int := lg_admin_int(p_req, 'maximumNumberOfReports', NULL, 1, 1000000000);
-    v_exp timestamptz := lg_admin_time(p_req, 'monitorExpireTime');
-    v_rev text := lg_admin_text(p_req, 'revocationNotifUri', false);
+    v_ext text := p_req ->> 'externalId';
+    v_grp text := p_req ->> 'externalGroupId';
+    v_acc text := p_req ->> 'accuracy';
     k scs;
     u ue;
     g ue_group;
     s subscription;
     v_ok boolean;
 BEGIN
-    PERFORM lg_admin_bool(p_req, 'requestTestNotification', false);
-    PERFORM lg_admin_bool(p_req, 'immediateRep', false);
-    IF (v_ext IS NULL) = (v_grp IS NULL) THEN
-        PERFORM lg_admin_fail('22023', 'exactly one of externalId and externalGroupId is required',
-                              'externalId');
-    END IF;
-    IF v_type <> 'LOCATION_REPORTING' THEN
-        PERFORM lg_admin_fail('22023', 'monitoringType must be LOCATION_REPORTING',
-                              'monitoringType');
-    END IF;
-    IF v_acc NOT IN ('CGI_ECGI', 'TA_RA', 'GEO_AREA') THEN
-        PERFORM lg_admin_fail('22023', 'accuracy must be CGI_ECGI, TA_RA or GEO_AREA', 'accuracy');
-    END IF;
-    IF v_loc IS NOT NULL AND v_loc NOT IN ('CURRENT_LOCATION', 'LAST_KNOWN_LOCATION') THEN
-        PERFORM lg_admin_fail('22023',
-            'locationType must be CURRENT_LOCATION or LAST_KNOWN_LOCATION', 'locationType');
-    END IF;
-    IF v_max IS NULL AND v_exp IS NULL THEN
-        PERFORM lg_admin_fail('22023',
-            'maximumNumberOfReports or monitorExpireTime is required', 'maximumNumberOfReports');
-    END IF;
-    IF v_exp <= now() THEN
-        PERFORM lg_admin_fail('22023', 'monitorExpireTime must be in the future',
-                              'monitorExpireTime');
-    END IF;
-
     -- Every lookup runs, whatever fails (see lg_t8_may_monitor).
     SELECT * INTO k FROM scs WHERE scs_as_id = p_scs_as_id AND enabled;
     IF v_ext IS NOT NULL THEN
@@ -166,17 +169,11 @@ BEGIN
         PERFORM lg_t8_refuse();
     END IF;
 
-    s.scs_id := k.id;
+    s := lg_t8_sub_base(k.id, p_req);
     s.ue_id := u.id;
     s.group_id := g.id;
-    s.monitoring_type := v_type;
-    s.notification_destination := v_dest;
-    s.location_type := v_loc;
+    s.location_type := p_req ->> 'locationType';
     s.accuracy := v_acc;
-    s.max_reports := v_max;
-    s.expires_at := v_exp;
-    s.revocation_notif_uri := v_rev;
-    s.request := jsonb_strip_nulls(p_req - 'self') || jsonb_build_object('accuracy', v_acc);
     RETURN s;
 END
 $fn$;
@@ -212,7 +209,7 @@ DECLARE
     v_scs_as_id text := (SELECT k.scs_as_id FROM scs k WHERE k.id = s.scs_id);
     r record;
 BEGIN
-    IF lg_admin_bool(p_req, 'requestTestNotification', false) THEN
+    IF p_req @> '{"requestTestNotification": true}' THEN
         INSERT INTO notification_outbox (subscription_id, scs_id, ue_id, kind, destination,
                                          payload)
         VALUES (s.id, s.scs_id, s.ue_id, 'test', s.notification_destination,
@@ -220,7 +217,7 @@ BEGIN
     END IF;
     IF s.monitoring_type = 'NUMBER_OF_UES_IN_AN_AREA' THEN
         PERFORM lg_area_sub_start(s, p_req);
-    ELSIF lg_admin_bool(p_req, 'immediateRep', false) THEN
+    ELSIF p_req @> '{"immediateRep": true}' THEN
         SELECT array_agg(s.id ORDER BY l.ue_id) AS sub, array_agg(l.ue_id ORDER BY l.ue_id) AS ue,
                array_agg(l.reported_at ORDER BY l.ue_id) AS ts,
                array_agg(l.cell_key ORDER BY l.ue_id) AS cell,

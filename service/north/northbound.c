@@ -6,7 +6,8 @@
  * bearer token (one fixed 401 for every token problem), then who the caller
  * is (the token's subject, and with mutual TLS the certificate's CN, must be
  * the path's {scsAsId}: one fixed 403 otherwise), then the method and the
- * body (t8.c), and only then the database. The SQL functions of
+ * body (t8.c, t8_patch.c: every rule decidable from the request alone),
+ * and only then the database. The SQL functions of
  * sql/northbound.sql decide whether the SCS may monitor the device or group
  * and raise one identical error (42501) for every refusal, which becomes
  * the same 403 as above, byte for byte: an SCS cannot tell an unknown
@@ -17,6 +18,7 @@
 #include "locguard/core/http.h"
 #include "locguard/core/log.h"
 #include "locguard/north/t8.h"
+#include "locguard/north/t8_patch.h"
 
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -324,62 +326,44 @@ static void call_sql(lg_northbound_t *nb, struct evhttp_request *req, op_t op, c
 
 /* ---- requests ---- */
 
+/* The bodies of the T8 API, each with its media type and validator. */
+typedef enum body_kind {
+    BODY_SUBSCRIPTION, /* POST, PUT: a MonitoringEventSubscription (t8.c) */
+    BODY_PATCH,        /* PATCH: a JSON Patch of a group's UEs (t8_patch.c) */
+} body_kind_t;
+
 /*
- * Checks a PATCH body (a JSON Patch, see lg_t8_validate_patch); returns
+ * Checks the body of a request taking a body of the given kind; returns
  * its normalised form as JSON text (the caller frees it), or replies
  * 415/400 and returns NULL.
  */
-static char *take_patch(struct evhttp_request *req)
+static char *take_body(struct evhttp_request *req, body_kind_t kind)
 {
+    static const char *const MEDIA_TYPES[] = {
+        [BODY_SUBSCRIPTION] = "application/json",
+        [BODY_PATCH] = "application/json-patch+json",
+    };
     lg_invalid_param_t invalid[LG_INVALID_MAX];
     size_t n_invalid, len;
     const char *cause;
     json_t *normalised;
+    char detail[64];
+    int rc;
 
     if (!lg_http_is_media_type(
             evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
-            "application/json-patch+json")) {
-        lg_http_reply_problem(req, 415, "Unsupported Media Type",
-                              "send application/json-patch+json", NULL, NULL, 0, 0);
+            MEDIA_TYPES[kind])) {
+        snprintf(detail, sizeof detail, "send %s", MEDIA_TYPES[kind]);
+        lg_http_reply_problem(req, 415, "Unsupported Media Type", detail, NULL, NULL, 0, 0);
         return NULL;
     }
     const char *body = lg_http_body(req, &len);
-    if (lg_t8_validate_patch(body, len, &normalised, invalid, &n_invalid, &cause) != LG_OK) {
-        char detail[64];
-        snprintf(detail, sizeof detail, "%zu invalid parameter%s", n_invalid,
-                 n_invalid == 1 ? "" : "s");
-        lg_http_reply_problem(req, 400, "Bad Request", detail, cause, invalid, n_invalid, 0);
-        return NULL;
-    }
-    char *text = json_dumps(normalised, JSON_COMPACT);
-    json_decref(normalised);
-    if (text == NULL)
-        abort(); /* jansson fails only on out-of-memory here */
-    return text;
-}
-
-/*
- * Checks a POST or PUT body; returns its normalised form as JSON text (the
- * caller frees it), or replies 415/400 and returns NULL.
- */
-static char *take_subscription(struct evhttp_request *req)
-{
-    lg_invalid_param_t invalid[LG_INVALID_MAX];
-    size_t n_invalid, len;
-    const char *cause;
-    json_t *normalised;
-
-    if (!lg_http_is_media_type(
-            evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
-            "application/json")) {
-        lg_http_reply_problem(req, 415, "Unsupported Media Type", "send application/json", NULL,
-                              NULL, 0, 0);
-        return NULL;
-    }
-    const char *body = lg_http_body(req, &len);
-    if (lg_t8_validate_subscription(body, len, lg_now_us(), &normalised, invalid, &n_invalid,
-                                    &cause) != LG_OK) {
-        char detail[64];
+    if (kind == BODY_PATCH)
+        rc = lg_t8_validate_patch(body, len, &normalised, invalid, &n_invalid, &cause);
+    else
+        rc = lg_t8_validate_subscription(body, len, lg_now_us(), &normalised, invalid, &n_invalid,
+                                         &cause);
+    if (rc != LG_OK) {
         snprintf(detail, sizeof detail, "%zu invalid parameter%s", n_invalid,
                  n_invalid == 1 ? "" : "s");
         lg_http_reply_problem(req, 400, "Bad Request", detail, cause, invalid, n_invalid, 0);
@@ -439,7 +423,7 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
             const char *v[] = {scs};
             call_sql(nb, req, OP_LIST, "SELECT lg_t8_sub_list($1)::text", 1, v);
         } else if (method == EVHTTP_REQ_POST) {
-            if ((text = take_subscription(req)) == NULL)
+            if ((text = take_body(req, BODY_SUBSCRIPTION)) == NULL)
                 return;
             const char *v[] = {scs, text};
             call_sql(nb, req, OP_CREATE, "SELECT lg_t8_sub_create($1, $2::jsonb)::text", 2, v);
@@ -464,12 +448,12 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
     } else if (method == EVHTTP_REQ_DELETE) {
         call_sql(nb, req, OP_DELETE, "SELECT lg_t8_sub_delete($1, $2)::text", 2, v);
     } else if (method == EVHTTP_REQ_PATCH) {
-        if ((v[2] = text = take_patch(req)) == NULL)
+        if ((v[2] = text = take_body(req, BODY_PATCH)) == NULL)
             return;
         call_sql(nb, req, OP_PATCH, "SELECT lg_t8_sub_patch($1, $2, $3::jsonb)::text", 3, v);
         free(text);
     } else {
-        if ((v[2] = text = take_subscription(req)) == NULL)
+        if ((v[2] = text = take_body(req, BODY_SUBSCRIPTION)) == NULL)
             return;
         call_sql(nb, req, OP_PUT, "SELECT lg_t8_sub_put($1, $2, $3::jsonb)::text", 3, v);
         free(text);

@@ -1,16 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The T8 MonitoringEvent request validator. northbound.c hands it the body
- * of a POST or PUT on .../subscriptions; it answers with the normalised
- * subscription that sql/northbound.sql stores, or with the invalidParams of
- * the 400 answer. Every member is checked and every problem collected, so
- * an SCS sees all of them at once. The device authorization (grant,
- * consent, "do not monitor") is not decided here: it needs the database and
- * must look the same for every refusal, so SQL does it.
+ * The T8 MonitoringEvent subscription validator. northbound.c hands it the
+ * body of a POST or PUT on .../subscriptions; it answers with the
+ * normalised subscription that sql/northbound.sql stores, or with the
+ * invalidParams of the 400 answer (t8_problems.c). Every member is checked
+ * and every problem collected, so an SCS sees all of them at once.
+ *
+ * Which rules live here. One owner per rule: this file owns everything
+ * decidable from the request alone, and the SQL functions do not check it
+ * again: which members are required, refused or go together (exactly one
+ * of externalId / externalGroupId, or neither for NUMBER_OF_UES_IN_AN_AREA;
+ * maximumNumberOfReports and/or monitorExpireTime; locationArea or
+ * locationArea5G; repPeriod and/or immediateRep), each member's type,
+ * format and range (External Ids, https URIs, monitorExpireTime in the
+ * future, the points and radius of a GeographicArea, repPeriod), the
+ * enumerations and their defaults (monitoringType, locationType,
+ * accuracy), and supportedFeatures. Not here, because they need the
+ * database (sql/northbound.sql, sql/area_reports.sql): the SCS, the
+ * device or group and whether the SCS may monitor it (grant, consent, "do
+ * not monitor", GEO_AREA permission), which must look the same for every
+ * refusal; the area-counts permission; the area as a surface (simple,
+ * within the configured size) and its coverage. The PATCH body is
+ * t8_patch.c's.
  */
 #include "locguard/north/t8.h"
 
-#include "locguard/core/jsonutil.h"
 #include "locguard/north/webhook.h"
 
 #include <arpa/inet.h>
@@ -19,29 +33,6 @@
 #include <strings.h>
 
 #include "locguard/core/timefmt.h"
-
-/* Deepest nesting accepted (a valid subscription needs 2); keeps jansson's recursion shallow. */
-#define MAX_DEPTH 32
-
-const char lg_t8_cause_invalid_msg_format[] = "INVALID_MSG_FORMAT";
-const char lg_t8_cause_ie_missing[] = "MANDATORY_IE_MISSING";
-const char lg_t8_cause_ie_incorrect[] = "MANDATORY_IE_INCORRECT";
-const char lg_t8_cause_optional_incorrect[] = "OPTIONAL_IE_INCORRECT";
-
-/* How bad a problem is; the worst one found picks the cause. */
-typedef enum severity {
-    SEV_OPTIONAL_INCORRECT = 1,
-    SEV_MANDATORY_INCORRECT,
-    SEV_MANDATORY_MISSING,
-    SEV_MSG_FORMAT,
-} severity_t;
-
-/* The problems found so far. */
-typedef struct collect {
-    lg_invalid_param_t *invalid; /* room for LG_INVALID_MAX */
-    size_t n_invalid;            /* all problems, also those not stored */
-    severity_t worst;            /* 0 while none */
-} collect_t;
 
 /* TS 29.122 MonitoringType values other than the two we serve. */
 static const char *const OTHER_MONITORING_TYPES[] = {
@@ -79,24 +70,6 @@ static const struct refused {
     {"ueMacAddr", "not supported: identify the UE by externalId"},
     {"addnMonTypes", "additional monitoring types are not supported"},
 };
-
-/*
- * Records one problem at "/member" (or at the root "" when member is NULL).
- * Only the first LG_INVALID_MAX are kept; all are counted.
- */
-static void invalid(collect_t *c, severity_t sev, const char *member, const char *reason)
-{
-    if (sev > c->worst)
-        c->worst = sev;
-    if (c->n_invalid++ >= LG_INVALID_MAX)
-        return;
-    lg_invalid_param_t *p = &c->invalid[c->n_invalid - 1];
-    if (member == NULL)
-        p->param[0] = '\0';
-    else
-        snprintf(p->param, sizeof p->param, "/%s", member);
-    lg_strlcpy(p->reason, reason, sizeof p->reason);
-}
 
 /* ---- character checks ---- */
 
@@ -235,15 +208,15 @@ bool lg_t8_is_notification_uri(const char *s, size_t len)
 /* ---- members ---- */
 
 /* Reads member name of root as a string; records a problem when it is not one. */
-static bool get_string(collect_t *c, json_t *root, const char *name, severity_t sev, const char **s,
-                       size_t *len)
+static bool get_string(lg_t8_problems_t *c, json_t *root, const char *name, lg_t8_severity_t sev,
+                       const char **s, size_t *len)
 {
     json_t *v = json_object_get(root, name);
 
     if (v == NULL)
         return false;
     if (!json_is_string(v)) {
-        invalid(c, sev, name, "must be a string");
+        lg_t8_problem(c, sev, name, "must be a string");
         return false;
     }
     *s = json_string_value(v);
@@ -252,7 +225,7 @@ static bool get_string(collect_t *c, json_t *root, const char *name, severity_t 
 }
 
 /* Exactly one of externalId / externalGroupId. */
-static void check_target(collect_t *c, json_t *root, json_t *out)
+static void check_target(lg_t8_problems_t *c, json_t *root, json_t *out)
 {
     static const char *const NAMES[2] = {"externalId", "externalGroupId"};
     bool is_present[2];
@@ -262,20 +235,21 @@ static void check_target(collect_t *c, json_t *root, json_t *out)
     for (int i = 0; i < 2; i++)
         is_present[i] = json_object_get(root, NAMES[i]) != NULL;
     if (!is_present[0] && !is_present[1]) {
-        invalid(c, SEV_MANDATORY_MISSING, "externalId",
-                "externalId or externalGroupId is required");
+        lg_t8_problem(c, LG_T8_MANDATORY_MISSING, "externalId",
+                      "externalId or externalGroupId is required");
         return;
     }
     if (is_present[0] && is_present[1]) {
-        invalid(c, SEV_MANDATORY_INCORRECT, "externalGroupId",
-                "give either externalId or externalGroupId, not both");
+        lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, "externalGroupId",
+                      "give either externalId or externalGroupId, not both");
         return;
     }
     const char *name = NAMES[is_present[0] ? 0 : 1];
-    if (!get_string(c, root, name, SEV_MANDATORY_INCORRECT, &s, &len))
+    if (!get_string(c, root, name, LG_T8_MANDATORY_INCORRECT, &s, &len))
         return;
     if (!lg_t8_is_external_id(s, len)) {
-        invalid(c, SEV_MANDATORY_INCORRECT, name, "must be <local id>@<domain>, at most 255 bytes");
+        lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, name,
+                      "must be <local id>@<domain>, at most 255 bytes");
         return;
     }
     json_object_set_new(out, name, json_stringn(s, len));
@@ -284,17 +258,17 @@ static void check_target(collect_t *c, json_t *root, json_t *out)
 #define NOT_SUPPORTED "not supported: only LOCATION_REPORTING and NUMBER_OF_UES_IN_AN_AREA are"
 
 /* monitoringType: one of the two served (is_area_count already chose how the rest is checked). */
-static void check_monitoring_type(collect_t *c, json_t *root, json_t *out)
+static void check_monitoring_type(lg_t8_problems_t *c, json_t *root, json_t *out)
 {
     static const char *const SERVED[] = {"LOCATION_REPORTING", "NUMBER_OF_UES_IN_AN_AREA"};
     const char *s;
     size_t len;
 
     if (json_object_get(root, "monitoringType") == NULL) {
-        invalid(c, SEV_MANDATORY_MISSING, "monitoringType", "required");
+        lg_t8_problem(c, LG_T8_MANDATORY_MISSING, "monitoringType", "required");
         return;
     }
-    if (!get_string(c, root, "monitoringType", SEV_MANDATORY_INCORRECT, &s, &len))
+    if (!get_string(c, root, "monitoringType", LG_T8_MANDATORY_INCORRECT, &s, &len))
         return;
     for (size_t i = 0; i < LG_ARRAY_SIZE(SERVED); i++) {
         if (strlen(SERVED[i]) == len && memcmp(s, SERVED[i], len) == 0) {
@@ -305,35 +279,37 @@ static void check_monitoring_type(collect_t *c, json_t *root, json_t *out)
     for (size_t i = 0; i < LG_ARRAY_SIZE(OTHER_MONITORING_TYPES); i++) {
         if (strlen(OTHER_MONITORING_TYPES[i]) == len &&
             memcmp(s, OTHER_MONITORING_TYPES[i], len) == 0) {
-            invalid(c, SEV_MANDATORY_INCORRECT, "monitoringType", NOT_SUPPORTED);
+            lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, "monitoringType", NOT_SUPPORTED);
             return;
         }
     }
-    invalid(c, SEV_MANDATORY_INCORRECT, "monitoringType", "unknown monitoring type");
+    lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, "monitoringType", "unknown monitoring type");
 }
 
-static void check_uri(collect_t *c, json_t *root, json_t *out, const char *name, bool is_required)
+static void check_uri(lg_t8_problems_t *c, json_t *root, json_t *out, const char *name,
+                      bool is_required)
 {
-    severity_t sev = is_required ? SEV_MANDATORY_INCORRECT : SEV_OPTIONAL_INCORRECT;
+    lg_t8_severity_t sev = is_required ? LG_T8_MANDATORY_INCORRECT : LG_T8_OPTIONAL_INCORRECT;
     const char *s;
     size_t len;
 
     if (json_object_get(root, name) == NULL) {
         if (is_required)
-            invalid(c, SEV_MANDATORY_MISSING, name, "required");
+            lg_t8_problem(c, LG_T8_MANDATORY_MISSING, name, "required");
         return;
     }
     if (!get_string(c, root, name, sev, &s, &len))
         return;
     if (!lg_t8_is_notification_uri(s, len)) {
-        invalid(c, sev, name, "must be an https URI with a host, no userinfo, at most 2048 bytes");
+        lg_t8_problem(c, sev, name,
+                      "must be an https URI with a host, no userinfo, at most 2048 bytes");
         return;
     }
     json_object_set_new(out, name, json_stringn(s, len));
 }
 
 /* maximumNumberOfReports and/or monitorExpireTime: the schema's anyOf. */
-static void check_limits(collect_t *c, json_t *root, json_t *out, int64_t now_us)
+static void check_limits(lg_t8_problems_t *c, json_t *root, json_t *out, int64_t now_us)
 {
     json_t *max = json_object_get(root, "maximumNumberOfReports");
     json_t *expiry = json_object_get(root, "monitorExpireTime");
@@ -341,29 +317,30 @@ static void check_limits(collect_t *c, json_t *root, json_t *out, int64_t now_us
     size_t len;
 
     if (max == NULL && expiry == NULL) {
-        invalid(c, SEV_MANDATORY_MISSING, "maximumNumberOfReports",
-                "maximumNumberOfReports or monitorExpireTime is required");
+        lg_t8_problem(c, LG_T8_MANDATORY_MISSING, "maximumNumberOfReports",
+                      "maximumNumberOfReports or monitorExpireTime is required");
         return;
     }
     if (max != NULL) {
         if (!json_is_integer(max) || json_integer_value(max) < 1 ||
             json_integer_value(max) > LG_T8_MAX_REPORTS_MAX)
-            invalid(c, SEV_MANDATORY_INCORRECT, "maximumNumberOfReports",
-                    "must be an integer from 1 to 1000000000");
+            lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, "maximumNumberOfReports",
+                          "must be an integer from 1 to 1000000000");
         else
             json_object_set_new(out, "maximumNumberOfReports",
                                 json_integer(json_integer_value(max)));
     }
     if (expiry != NULL &&
-        get_string(c, root, "monitorExpireTime", SEV_MANDATORY_INCORRECT, &s, &len)) {
+        get_string(c, root, "monitorExpireTime", LG_T8_MANDATORY_INCORRECT, &s, &len)) {
         int64_t us;
         char buf[32];
 
         if (lg_time_parse(s, len, &us) != LG_OK)
-            invalid(c, SEV_MANDATORY_INCORRECT, "monitorExpireTime",
-                    "must be an RFC 3339 date-time with offset");
+            lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, "monitorExpireTime",
+                          "must be an RFC 3339 date-time with offset");
         else if (us <= now_us)
-            invalid(c, SEV_MANDATORY_INCORRECT, "monitorExpireTime", "must be in the future");
+            lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, "monitorExpireTime",
+                          "must be in the future");
         else
             json_object_set_new(out, "monitorExpireTime",
                                 json_string(lg_time_format(us, buf, sizeof buf)));
@@ -371,7 +348,7 @@ static void check_limits(collect_t *c, json_t *root, json_t *out, int64_t now_us
 }
 
 /* An optional enumeration member: one of allowed (the first is the default). */
-static void check_enum(collect_t *c, json_t *root, json_t *out, const char *name,
+static void check_enum(lg_t8_problems_t *c, json_t *root, json_t *out, const char *name,
                        const char *const *allowed, size_t n_allowed, const char *reason)
 {
     const char *s;
@@ -381,7 +358,7 @@ static void check_enum(collect_t *c, json_t *root, json_t *out, const char *name
         json_object_set_new(out, name, json_string(allowed[0]));
         return;
     }
-    if (!get_string(c, root, name, SEV_OPTIONAL_INCORRECT, &s, &len))
+    if (!get_string(c, root, name, LG_T8_OPTIONAL_INCORRECT, &s, &len))
         return;
     for (size_t i = 0; i < n_allowed; i++) {
         if (strlen(allowed[i]) == len && memcmp(s, allowed[i], len) == 0) {
@@ -389,17 +366,17 @@ static void check_enum(collect_t *c, json_t *root, json_t *out, const char *name
             return;
         }
     }
-    invalid(c, SEV_OPTIONAL_INCORRECT, name, reason);
+    lg_t8_problem(c, LG_T8_OPTIONAL_INCORRECT, name, reason);
 }
 
-static void check_bool(collect_t *c, json_t *root, json_t *out, const char *name)
+static void check_bool(lg_t8_problems_t *c, json_t *root, json_t *out, const char *name)
 {
     json_t *v = json_object_get(root, name);
 
     if (v == NULL)
         return;
     if (!json_is_boolean(v))
-        invalid(c, SEV_OPTIONAL_INCORRECT, name, "must be true or false");
+        lg_t8_problem(c, LG_T8_OPTIONAL_INCORRECT, name, "must be true or false");
     else
         json_object_set_new(out, name, json_boolean(json_is_true(v)));
 }
@@ -419,14 +396,14 @@ static bool is_area_count(json_t *root)
  * A count names no device: externalId and externalGroupId are refused (a
  * group would let an SCS count the few devices it already knows).
  */
-static void check_no_target(collect_t *c, json_t *root)
+static void check_no_target(lg_t8_problems_t *c, json_t *root)
 {
     static const char *const NAMES[] = {"externalId", "externalGroupId"};
 
     for (size_t i = 0; i < LG_ARRAY_SIZE(NAMES); i++)
         if (json_object_get(root, NAMES[i]) != NULL)
-            invalid(c, SEV_OPTIONAL_INCORRECT, NAMES[i],
-                    "not allowed with NUMBER_OF_UES_IN_AN_AREA: a count names no device");
+            lg_t8_problem(c, LG_T8_OPTIONAL_INCORRECT, NAMES[i],
+                          "not allowed with NUMBER_OF_UES_IN_AN_AREA: a count names no device");
 }
 
 /*
@@ -434,15 +411,15 @@ static void check_no_target(collect_t *c, json_t *root)
  * lat -90..90, finite numbers. Returns the normalised copy, or NULL after
  * recording the problem.
  */
-static json_t *take_coordinates(collect_t *c, json_t *v, const char *ptr)
+static json_t *take_coordinates(lg_t8_problems_t *c, json_t *v, const char *ptr)
 {
     json_t *lon = json_object_get(v, "lon"), *lat = json_object_get(v, "lat");
 
     if (!json_is_object(v) || !json_is_number(lon) || !json_is_number(lat) ||
         !(json_number_value(lon) >= -180 && json_number_value(lon) <= 180) ||
         !(json_number_value(lat) >= -90 && json_number_value(lat) <= 90)) {
-        invalid(c, SEV_MANDATORY_INCORRECT, ptr,
-                "must be an object with lon (-180..180) and lat (-90..90)");
+        lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, ptr,
+                      "must be an object with lon (-180..180) and lat (-90..90)");
         return NULL;
     }
     return json_pack("{s:f,s:f}", "lon", json_number_value(lon), "lat", json_number_value(lat));
@@ -454,14 +431,14 @@ static json_t *take_coordinates(collect_t *c, json_t *v, const char *ptr)
  * (pointList of 3 to 15 points). Returns the normalised copy or NULL. The
  * shape as a surface (self-intersection, size) is checked by SQL.
  */
-static json_t *take_geographic_area(collect_t *c, json_t *area, const char *name)
+static json_t *take_geographic_area(lg_t8_problems_t *c, json_t *area, const char *name)
 {
     json_t *shape = json_object_get(area, "shape"), *out = NULL;
     char base[48], ptr[80];
 
     snprintf(base, sizeof base, "%s/geographicAreas/0", name);
     if (!json_is_object(area)) {
-        invalid(c, SEV_MANDATORY_INCORRECT, base, "must be a GeographicArea object");
+        lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, base, "must be a GeographicArea object");
         return NULL;
     }
     if (json_is_string(shape) && json_string_length(shape) == 24 &&
@@ -474,8 +451,8 @@ static json_t *take_geographic_area(collect_t *c, json_t *area, const char *name
 
         if (!is_unc_ok) {
             snprintf(ptr, sizeof ptr, "%s/uncertainty", base);
-            invalid(c, SEV_MANDATORY_INCORRECT, ptr,
-                    "must be a radius in metres from 1 to 20000000");
+            lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, ptr,
+                          "must be a radius in metres from 1 to 20000000");
         }
         if (point != NULL && is_unc_ok)
             out = json_pack("{s:s,s:O,s:f}", "shape", "POINT_UNCERTAINTY_CIRCLE", "point", point,
@@ -490,7 +467,7 @@ static json_t *take_geographic_area(collect_t *c, json_t *area, const char *name
 
         if (!json_is_array(list) || json_array_size(list) < 3 || json_array_size(list) > 15) {
             snprintf(ptr, sizeof ptr, "%s/pointList", base);
-            invalid(c, SEV_MANDATORY_INCORRECT, ptr, "must hold 3 to 15 points");
+            lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, ptr, "must hold 3 to 15 points");
             return NULL;
         }
         points = json_array();
@@ -507,7 +484,7 @@ static json_t *take_geographic_area(collect_t *c, json_t *area, const char *name
         return json_pack("{s:s,s:o}", "shape", "POLYGON", "pointList", points);
     }
     snprintf(ptr, sizeof ptr, "%s/shape", base);
-    invalid(c, SEV_MANDATORY_INCORRECT, ptr, "must be POINT_UNCERTAINTY_CIRCLE or POLYGON");
+    lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, ptr, "must be POINT_UNCERTAINTY_CIRCLE or POLYGON");
     return NULL;
 }
 
@@ -516,7 +493,7 @@ static json_t *take_geographic_area(collect_t *c, json_t *area, const char *name
  * geographic area and nothing else naming places. The member keeps the
  * name the SCS used.
  */
-static void check_location_area(collect_t *c, json_t *root, json_t *out)
+static void check_location_area(lg_t8_problems_t *c, json_t *root, json_t *out)
 {
     static const char *const OTHER_AREAS[] = {"cellIds",         "enodeBIds",      "routingAreaIds",
                                               "trackingAreaIds", "civicAddresses", "nwAreaInfo"};
@@ -527,33 +504,34 @@ static void check_location_area(collect_t *c, json_t *root, json_t *out)
     char ptr[48];
 
     if (la4 != NULL && la5 != NULL) {
-        invalid(c, SEV_MANDATORY_INCORRECT, "locationArea5G",
-                "give either locationArea or locationArea5G, not both");
+        lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, "locationArea5G",
+                      "give either locationArea or locationArea5G, not both");
         return;
     }
     if (la == NULL) {
-        invalid(c, SEV_MANDATORY_MISSING, "locationArea", "required with NUMBER_OF_UES_IN_AN_AREA");
+        lg_t8_problem(c, LG_T8_MANDATORY_MISSING, "locationArea",
+                      "required with NUMBER_OF_UES_IN_AN_AREA");
         return;
     }
     if (!json_is_object(la)) {
-        invalid(c, SEV_MANDATORY_INCORRECT, name, "must be a LocationArea object");
+        lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, name, "must be a LocationArea object");
         return;
     }
     for (size_t i = 0; i < LG_ARRAY_SIZE(OTHER_AREAS); i++) {
         if (json_object_get(la, OTHER_AREAS[i]) != NULL) {
             snprintf(ptr, sizeof ptr, "%s/%s", name, OTHER_AREAS[i]);
-            invalid(c, SEV_MANDATORY_INCORRECT, ptr,
-                    "not supported: give the area as geographicAreas");
+            lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, ptr,
+                          "not supported: give the area as geographicAreas");
         }
     }
     json_t *areas = json_object_get(la, "geographicAreas");
     snprintf(ptr, sizeof ptr, "%s/geographicAreas", name);
     if (areas == NULL) {
-        invalid(c, SEV_MANDATORY_MISSING, ptr, "required: the area is one GeographicArea");
+        lg_t8_problem(c, LG_T8_MANDATORY_MISSING, ptr, "required: the area is one GeographicArea");
         return;
     }
     if (!json_is_array(areas) || json_array_size(areas) != 1) {
-        invalid(c, SEV_MANDATORY_INCORRECT, ptr, "must hold exactly one GeographicArea");
+        lg_t8_problem(c, LG_T8_MANDATORY_INCORRECT, ptr, "must hold exactly one GeographicArea");
         return;
     }
     json_t *area = take_geographic_area(c, json_array_get(areas, 0), name);
@@ -562,7 +540,7 @@ static void check_location_area(collect_t *c, json_t *root, json_t *out)
 }
 
 /* repPeriod (60 s and up) and/or immediateRep true: a count is reported at once or periodically. */
-static void check_reporting(collect_t *c, json_t *root, json_t *out)
+static void check_reporting(lg_t8_problems_t *c, json_t *root, json_t *out)
 {
     json_t *period = json_object_get(root, "repPeriod");
     json_t *immediate = json_object_get(root, "immediateRep");
@@ -570,13 +548,13 @@ static void check_reporting(collect_t *c, json_t *root, json_t *out)
     if (period != NULL) {
         if (!json_is_integer(period) || json_integer_value(period) < LG_T8_REP_PERIOD_MIN_S ||
             json_integer_value(period) > LG_T8_REP_PERIOD_MAX_S)
-            invalid(c, SEV_OPTIONAL_INCORRECT, "repPeriod",
-                    "must be an integer number of seconds from 60 to 31536000");
+            lg_t8_problem(c, LG_T8_OPTIONAL_INCORRECT, "repPeriod",
+                          "must be an integer number of seconds from 60 to 31536000");
         else
             json_object_set_new(out, "repPeriod", json_integer(json_integer_value(period)));
     } else if (!json_is_true(immediate) && (immediate == NULL || json_is_boolean(immediate))) {
-        invalid(c, SEV_MANDATORY_MISSING, "repPeriod",
-                "repPeriod or immediateRep true is required with NUMBER_OF_UES_IN_AN_AREA");
+        lg_t8_problem(c, LG_T8_MANDATORY_MISSING, "repPeriod",
+                      "repPeriod or immediateRep true is required with NUMBER_OF_UES_IN_AN_AREA");
     }
 }
 
@@ -603,41 +581,28 @@ void lg_t8_negotiate_features(const char *requested, size_t len, char *out)
 }
 
 /* supportedFeatures: a SupportedFeatures string; the answer carries the negotiated one. */
-static void check_features(collect_t *c, json_t *root, json_t *out)
+static void check_features(lg_t8_problems_t *c, json_t *root, json_t *out)
 {
     char negotiated[LG_T8_FEATURES_MAX + 1];
     const char *s;
     size_t len;
 
-    if (!get_string(c, root, "supportedFeatures", SEV_OPTIONAL_INCORRECT, &s, &len))
+    if (!get_string(c, root, "supportedFeatures", LG_T8_OPTIONAL_INCORRECT, &s, &len))
         return;
     for (size_t i = 0; i < len; i++) {
         if (!is_hex((unsigned char)s[i])) {
-            invalid(c, SEV_OPTIONAL_INCORRECT, "supportedFeatures", "must be hexadecimal digits");
+            lg_t8_problem(c, LG_T8_OPTIONAL_INCORRECT, "supportedFeatures",
+                          "must be hexadecimal digits");
             return;
         }
     }
     if (len > LG_T8_FEATURES_MAX) {
-        invalid(c, SEV_OPTIONAL_INCORRECT, "supportedFeatures", "at most 256 hexadecimal digits");
+        lg_t8_problem(c, LG_T8_OPTIONAL_INCORRECT, "supportedFeatures",
+                      "at most 256 hexadecimal digits");
         return;
     }
     lg_t8_negotiate_features(s, len, negotiated);
     json_object_set_new(out, "supportedFeatures", json_stringn(negotiated, len));
-}
-
-static const char *cause_of(severity_t worst)
-{
-    switch (worst) {
-    case SEV_MSG_FORMAT:
-        return lg_t8_cause_invalid_msg_format;
-    case SEV_MANDATORY_MISSING:
-        return lg_t8_cause_ie_missing;
-    case SEV_MANDATORY_INCORRECT:
-        return lg_t8_cause_ie_incorrect;
-    case SEV_OPTIONAL_INCORRECT:
-        break;
-    }
-    return lg_t8_cause_optional_incorrect;
 }
 
 int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us, json_t **normalised,
@@ -646,30 +611,14 @@ int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us, js
 {
     static const char *const LOCATION_TYPES[] = {"CURRENT_LOCATION", "LAST_KNOWN_LOCATION"};
     static const char *const ACCURACIES[] = {"CGI_ECGI", "TA_RA", "GEO_AREA"};
-    collect_t c = {.invalid = invalid_params};
-    json_error_t jerr;
-    json_t *root = NULL, *out = NULL;
-    char reason[96];
+    lg_t8_problems_t c = {.invalid = invalid_params};
+    json_t *out = NULL;
+    json_t *root = lg_t8_problems_parse(&c, body, len);
 
-    *normalised = NULL;
-    *n_invalid = 0;
-    *cause = NULL;
-    if (!lg_json_depth_ok(body, len, MAX_DEPTH)) {
-        invalid(&c, SEV_MSG_FORMAT, NULL, "nested deeper than 32 levels");
+    if (root == NULL)
         goto done;
-    }
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (root == NULL) {
-        /* Our own words, not jerr.text: that quotes the input, which may not be UTF-8. */
-        snprintf(reason, sizeof reason, "%s at byte %d",
-                 json_error_code(&jerr) == json_error_duplicate_key ? "duplicate member"
-                                                                    : "malformed JSON",
-                 jerr.position);
-        invalid(&c, SEV_MSG_FORMAT, NULL, reason);
-        goto done;
-    }
     if (!json_is_object(root)) {
-        invalid(&c, SEV_MSG_FORMAT, NULL, "must be a JSON object");
+        lg_t8_problem(&c, LG_T8_MSG_FORMAT, NULL, "must be a JSON object");
         goto done;
     }
 
@@ -697,160 +646,9 @@ int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us, js
     check_bool(&c, root, out, "immediateRep");
     for (size_t i = 0; i < LG_ARRAY_SIZE(REFUSED); i++)
         if (json_object_get(root, REFUSED[i].name) != NULL)
-            invalid(&c, SEV_OPTIONAL_INCORRECT, REFUSED[i].name, REFUSED[i].reason);
+            lg_t8_problem(&c, LG_T8_OPTIONAL_INCORRECT, REFUSED[i].name, REFUSED[i].reason);
 
 done:
     json_decref(root);
-    if (c.n_invalid > 0) {
-        json_decref(out);
-        *n_invalid = c.n_invalid;
-        *cause = cause_of(c.worst);
-        return LG_ERR;
-    }
-    *normalised = out;
-    return LG_OK;
-}
-
-/* ---- PATCH ---- */
-
-/* The two members a PATCH may change, as paths. */
-static const char *const PATCH_MEMBERS[2] = {"excludedExternalIds", "addedExternalIds"};
-
-/* Appends External Id v to list unless it is there; records a problem at ptr when v is not one. */
-static bool take_patch_id(collect_t *c, json_t *list, json_t *v, const char *ptr)
-{
-    size_t i;
-    json_t *x;
-
-    if (!json_is_string(v) || !lg_t8_is_external_id(json_string_value(v), json_string_length(v))) {
-        invalid(c, SEV_MANDATORY_INCORRECT, ptr, "must be <local id>@<domain>, at most 255 bytes");
-        return false;
-    }
-    json_array_foreach(list, i, x) if (json_equal(x, v)) return true;
-    if (json_array_size(list) >= LG_T8_PATCH_IDS_MAX) {
-        invalid(c, SEV_MANDATORY_INCORRECT, ptr, "at most 100 UEs per PATCH");
-        return false;
-    }
-    json_array_append(list, v);
-    return true;
-}
-
-/* One PatchItem at index idx, applied to out. */
-static void check_patch_item(collect_t *c, json_t *item, size_t idx, json_t *out)
-{
-    static const char *const KNOWN_OPS[] = {"add", "remove", "replace", "move", "copy", "test"};
-    json_t *op = json_object_get(item, "op"), *path = json_object_get(item, "path");
-    json_t *value = json_object_get(item, "value");
-    char ptr[48];
-    int member = -1;
-    bool is_append = false;
-
-    if (!json_is_object(item)) {
-        snprintf(ptr, sizeof ptr, "%zu", idx);
-        invalid(c, SEV_MSG_FORMAT, ptr, "must be a PatchItem object");
-        return;
-    }
-    snprintf(ptr, sizeof ptr, "%zu/op", idx);
-    const char *op_s = json_string_value(op);
-    bool is_known_op = false;
-    for (size_t i = 0; op_s != NULL && i < LG_ARRAY_SIZE(KNOWN_OPS); i++)
-        is_known_op = is_known_op || strcmp(op_s, KNOWN_OPS[i]) == 0;
-    if (!is_known_op) {
-        invalid(c, op == NULL ? SEV_MANDATORY_MISSING : SEV_MANDATORY_INCORRECT, ptr,
-                "must be a JSON Patch operation");
-        return;
-    }
-    bool is_replace = strcmp(op_s, "replace") == 0;
-    if (!is_replace && strcmp(op_s, "add") != 0) {
-        invalid(c, SEV_MANDATORY_INCORRECT, ptr,
-                "not supported: only add and replace of excludedExternalIds / addedExternalIds");
-        return;
-    }
-    snprintf(ptr, sizeof ptr, "%zu/path", idx);
-    const char *path_s = json_string_value(path);
-    for (int i = 0; path_s != NULL && i < 2; i++) {
-        size_t n = strlen(PATCH_MEMBERS[i]);
-        if (path_s[0] == '/' && strncmp(path_s + 1, PATCH_MEMBERS[i], n) == 0) {
-            if (path_s[n + 1] == '\0') {
-                member = i;
-            } else if (strcmp(path_s + n + 1, "/-") == 0 && !is_replace) {
-                member = i;
-                is_append = true;
-            }
-        }
-    }
-    if (member < 0) {
-        invalid(c, path == NULL ? SEV_MANDATORY_MISSING : SEV_MANDATORY_INCORRECT, ptr,
-                "must be /excludedExternalIds or /addedExternalIds (or .../- to add one)");
-        return;
-    }
-    snprintf(ptr, sizeof ptr, "%zu/value", idx);
-    json_t *list = json_object_get(out, PATCH_MEMBERS[member]);
-    if (list == NULL || is_replace) {
-        list = json_array();
-        json_object_set_new(out, PATCH_MEMBERS[member], list);
-    }
-    if (is_append) {
-        take_patch_id(c, list, value, ptr);
-        return;
-    }
-    if (!json_is_array(value) || json_array_size(value) == 0) {
-        invalid(c, value == NULL ? SEV_MANDATORY_MISSING : SEV_MANDATORY_INCORRECT, ptr,
-                "must be an array of 1 or more External Ids");
-        return;
-    }
-    size_t i;
-    json_t *v;
-    json_array_foreach(value, i, v)
-    {
-        char item_ptr[72];
-        snprintf(item_ptr, sizeof item_ptr, "%s/%zu", ptr, i);
-        if (!take_patch_id(c, list, v, item_ptr))
-            return;
-    }
-}
-
-int lg_t8_validate_patch(const char *body, size_t len, json_t **normalised,
-                         lg_invalid_param_t *invalid_params, size_t *n_invalid, const char **cause)
-{
-    collect_t c = {.invalid = invalid_params};
-    json_error_t jerr;
-    json_t *root = NULL, *out = NULL, *item;
-    char reason[96];
-    size_t i;
-
-    *normalised = NULL;
-    *n_invalid = 0;
-    *cause = NULL;
-    if (!lg_json_depth_ok(body, len, MAX_DEPTH)) {
-        invalid(&c, SEV_MSG_FORMAT, NULL, "nested deeper than 32 levels");
-        goto done;
-    }
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (root == NULL) {
-        snprintf(reason, sizeof reason, "%s at byte %d",
-                 json_error_code(&jerr) == json_error_duplicate_key ? "duplicate member"
-                                                                    : "malformed JSON",
-                 jerr.position);
-        invalid(&c, SEV_MSG_FORMAT, NULL, reason);
-        goto done;
-    }
-    if (!json_is_array(root) || json_array_size(root) == 0) {
-        invalid(&c, SEV_MSG_FORMAT, NULL, "must be a JSON Patch: an array of 1 or more PatchItems");
-        goto done;
-    }
-    out = json_object();
-    json_array_foreach(root, i, item) check_patch_item(&c, item, i, out);
-    /* A list emptied by nothing cannot happen: each item adds at least one id or fails. */
-
-done:
-    json_decref(root);
-    if (c.n_invalid > 0) {
-        json_decref(out);
-        *n_invalid = c.n_invalid;
-        *cause = cause_of(c.worst);
-        return LG_ERR;
-    }
-    *normalised = out;
-    return LG_OK;
+    return lg_t8_problems_finish(&c, out, normalised, n_invalid, cause);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "locguard/south/location.h"
 #include "locguard/south/report.h"
 
 /* 2024-05-01T12:00:00Z, the time the corpus samples were written for. */
@@ -36,8 +37,8 @@ static void check_report(const lg_report_t *r, const lg_report_limits_t *lim)
         CHECK(r->lon_deg >= -180.0 && r->lon_deg < 180.0);
         CHECK(r->uncertainty_m >= 0.0 && isfinite(r->uncertainty_m));
         /* Decoded values are representable, so re-encoding must give them back exactly. */
-        lg_report_encode_gad(r->lat_deg, r->lon_deg, r->uncertainty_m, hex);
-        CHECK(lg_report_decode_gad(hex, &lat, &lon, &unc) == LG_OK);
+        lg_location_encode_gad(r->lat_deg, r->lon_deg, r->uncertainty_m, hex);
+        CHECK(lg_location_decode_gad(hex, &lat, &lon, &unc) == LG_OK);
         CHECK(lat == r->lat_deg && lon == r->lon_deg && unc == r->uncertainty_m);
     }
 }
@@ -76,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (lg_report_parse_seq(str, &seq) == LG_OK)
             CHECK(seq >= 1);
         double lat, lon, unc;
-        if (lg_report_decode_gad(str, &lat, &lon, &unc) == LG_OK)
+        if (lg_location_decode_gad(str, &lat, &lon, &unc) == LG_OK)
             CHECK(fabs(lat) < 90.0 && lon >= -180.0 && lon < 180.0 && unc >= 0.0);
     }
     return 0;

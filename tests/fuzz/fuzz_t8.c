@@ -15,6 +15,7 @@
 
 #include "fuzz.h"
 #include "locguard/north/t8.h"
+#include "locguard/north/t8_patch.h"
 #include "locguard/core/timefmt.h"
 
 /* 2024-05-01T12:00:00Z, the time the corpus samples were written for. */

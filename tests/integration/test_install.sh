@@ -56,7 +56,7 @@ test_the_sample_names_every_key_in_its_section() {
             END { exit !found }' "$LG_ROOT/service/dist/locguard.conf" ||
             missing="$missing $section.$key"
         n=$((n + 1))
-    done < <(sed -n 's/^ *{"\([a-z]*\)", "\([a-z_0-9]*\)",.*/\1 \2/p' "$LG_ROOT/service/config.c")
+    done < <(sed -n 's/^ *{"\([a-z]*\)", "\([a-z_0-9]*\)",.*/\1 \2/p' "$LG_ROOT/service/core/config.c")
     [ "$n" -ge 40 ] || fail "only $n keys read from service/core/config.c's table"
     assert_eq "" "$missing" "keys missing from service/dist/locguard.conf"
 }

@@ -71,7 +71,7 @@ test_requests_are_counted_by_zone_and_status_class() {
 
 test_build_info_names_the_version() {
     local v
-    v=$(sed -n 's/^#define LG_VERSION "\(.*\)"$/\1/p' "$LG_ROOT/include/locguard/version.h")
+    v=$(sed -n 's/^#define LG_VERSION "\(.*\)"$/\1/p' "$LG_ROOT/include/locguard/core/version.h")
     [ -n "$v" ] || fail "no LG_VERSION in version.h"
     assert_eq 1 "$(metric "locguard_build_info{version=\"$v\"}")" "build_info"
 }

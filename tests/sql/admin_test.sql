@@ -4,7 +4,7 @@
 -- parameter). Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(51);
+SELECT plan(52);
 
 -- error_of: 'SQLSTATE|message|hint' of a failing statement, NULL if it works.
 CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
@@ -169,6 +169,50 @@ SELECT is((SELECT jsonb_agg(x - 'id' - 'createdAt')
 SELECT is(pg_temp.error_of($$SELECT lg_admin_alert_list('{"since": "yesterday"}')$$),
           '22023|since must be an RFC 3339 date-time|since', 'alert_list bad since: 22023');
 SELECT is(lg_admin_alert_list('{"since": "2999-01-01T00:00:00Z"}'), '[]', 'alert_list since the future: none');
+
+-- The shared shapes (lg_admin_found, _delete, _link, _check_*): each
+-- route's own message, SQLSTATE and parameter.
+SELECT lg_admin_scs_put('{"scsAsId": "scs-s", "webhookSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}');
+SELECT lg_admin_device_put('{"supi": "imsi-001010000009901", "externalId": "s1@shape.test",
+                             "mobility": "fixed"}');
+SELECT lg_admin_group_put('{"externalGroupId": "g@shape.test", "localGroupId": "lg-shape"}');
+SELECT is(array_agg(pg_temp.error_of(c.q) ORDER BY c.n), ARRAY[
+              'P0002|device not found|externalId', 'P0002|SCS not found|scsAsId',
+              'P0002|client not found|clientId', 'P0002|group not found|externalGroupId',
+              'P0002|area not found|name', 'P0002|group not found|externalGroupId',
+              'P0002|device not found|externalId', NULL,
+              '23505|device is already a member of this group|externalId', NULL,
+              'P0002|device is not a member of this group|externalId',
+              'P0002|area not found|area',
+              'P0002|device is not authorized in this area|area',
+              '22023|scsAsId must be 1 to 64 letters, digits, dots, underscores or hyphens|scsAsId',
+              '22023|clientId must be 1 to 64 letters, digits, dots, underscores or hyphens|clientId',
+              '22023|certCn must be at most 255 printable characters|certCn',
+              '22023|name must be at most 128 printable characters|name',
+              '22023|externalGroupId must be local-id@domain|externalGroupId',
+              'P0002|SCS not found|scsAsId', NULL],
+          'shared shapes: every route keeps its own error')
+  FROM (VALUES
+    (1, $$SELECT lg_admin_device_delete('{"externalId": "nope@shape.test"}')$$),
+    (2, $$SELECT lg_admin_scs_delete('{"scsAsId": "nope"}')$$),
+    (3, $$SELECT lg_admin_client_delete('{"clientId": "nope"}')$$),
+    (4, $$SELECT lg_admin_group_delete('{"externalGroupId": "nope@shape.test"}')$$),
+    (5, $$SELECT lg_admin_area_get('{"name": "nope"}')$$),
+    (6, $$SELECT lg_admin_group_member_add('{"externalGroupId": "nope@shape.test", "externalId": "nope@shape.test"}')$$),
+    (7, $$SELECT lg_admin_group_member_add('{"externalGroupId": "g@shape.test", "externalId": "nope@shape.test"}')$$),
+    (8, $$SELECT lg_admin_group_member_add('{"externalGroupId": "g@shape.test", "externalId": "s1@shape.test"}')$$),
+    (9, $$SELECT lg_admin_group_member_add('{"externalGroupId": "g@shape.test", "externalId": "s1@shape.test"}')$$),
+    (10, $$SELECT lg_admin_group_member_remove('{"externalGroupId": "g@shape.test", "externalId": "s1@shape.test"}')$$),
+    (11, $$SELECT lg_admin_group_member_remove('{"externalGroupId": "g@shape.test", "externalId": "s1@shape.test"}')$$),
+    (12, $$SELECT lg_admin_device_area_remove('{"externalId": "s1@shape.test", "area": "nope"}')$$),
+    (13, $$SELECT lg_admin_device_area_remove(jsonb_build_object('externalId', 's1@shape.test', 'area', (SELECT name FROM area LIMIT 1)))$$),
+    (14, $$SELECT lg_admin_scs_put('{"scsAsId": "a b", "webhookSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}')$$),
+    (15, $$SELECT lg_admin_client_add('{"clientId": "a/b", "scopes": ["x"], "secretHash": "scrypt$1$1$1$a$b"}')$$),
+    (16, $$SELECT lg_admin_scs_put(jsonb_build_object('scsAsId', 'scs-s', 'certCn', repeat('x', 256), 'webhookSecret', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'))$$),
+    (17, $$SELECT lg_admin_scs_put(jsonb_build_object('scsAsId', 'scs-s', 'name', E'a\tb', 'webhookSecret', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'))$$),
+    (18, $$SELECT lg_admin_group_put('{"externalGroupId": "no-at", "localGroupId": "x"}')$$),
+    (19, $$SELECT lg_admin_outbox_list('{"scsAsId": "nope"}')$$),
+    (20, $$SELECT lg_admin_outbox_list('{"scsAsId": "scs-s"}')$$)) AS c(n, q);
 
 SELECT * FROM finish();
 ROLLBACK;

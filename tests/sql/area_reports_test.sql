@@ -12,7 +12,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL max_parallel_workers_per_gather = 0;
-SELECT plan(63);
+SELECT plan(57);
 
 -- error_of: 'SQLSTATE|message|detail|hint' of a failing statement, NULL if it works.
 CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
@@ -106,20 +106,11 @@ SELECT is((SELECT k || '/' || min_area_m2 || '/' || max_area_m2 FROM area_report
 SELECT is(pg_temp.error_of(format('SELECT lg_t8_sub_create(%L, %L)', c.scs, pg_temp.req(pg_temp.a25()))),
           '42501|the SCS is not authorized for this external identifier||', 'refused: ' || c.why)
   FROM (VALUES ('SCS without the area-counts service', 'scs-b'), ('unknown SCS', 'scs-zz')) AS c(why, scs);
+-- The request's shape (no device named, one area of a known shape,
+-- repPeriod's range, repPeriod or immediateRep) is service/north/t8.c's:
+-- tests/unit/north/test_t8.c. What needs the database:
 SELECT is(pg_temp.error_of(format('SELECT lg_t8_sub_create(%L, %L)', 'scs-a', c.req)), c.err, c.why)
   FROM (VALUES
-    ('an externalId: 22023', pg_temp.req(pg_temp.a25(), '{"externalId": "cnt1@example.org"}'),
-     '22023|NUMBER_OF_UES_IN_AN_AREA names no device: externalId and externalGroupId are not allowed||externalId'),
-    ('an externalGroupId: 22023', pg_temp.req(pg_temp.a25(), '{"externalGroupId": "g@example.org"}'),
-     '22023|NUMBER_OF_UES_IN_AN_AREA names no device: externalId and externalGroupId are not allowed||externalGroupId'),
-    ('neither repPeriod nor immediateRep: 22023', pg_temp.req(pg_temp.a25()) - 'repPeriod' - 'immediateRep',
-     '22023|repPeriod or immediateRep true is required||repPeriod'),
-    ('repPeriod below 60 s: 22023', pg_temp.req(pg_temp.a25(), '{"repPeriod": 59}'),
-     '22023|repPeriod must be between 60 and 31536000||repPeriod'),
-    ('two areas: 22023', pg_temp.req(pg_temp.a25()) #- '{locationArea,geographicAreas}'
-                         || jsonb_build_object('locationArea', jsonb_build_object('geographicAreas',
-                                jsonb_build_array(pg_temp.a25(), pg_temp.a25()))),
-     '22023|locationArea.geographicAreas must hold exactly one area||locationArea/geographicAreas'),
     ('a self-intersecting polygon: 22023', pg_temp.req(jsonb_build_object('shape', 'POLYGON', 'pointList',
          '[{"lon": 2.0, "lat": 48.0}, {"lon": 2.05, "lat": 48.05}, {"lon": 2.05, "lat": 48.0}, {"lon": 2.0, "lat": 48.05}]'::jsonb)),
      '22023|The polygon is self-intersecting.||locationArea/geographicAreas/0'),
@@ -128,9 +119,6 @@ SELECT is(pg_temp.error_of(format('SELECT lg_t8_sub_create(%L, %L)', 'scs-a', c.
      '22023|The circle is smaller than the minimum area of 10000 square metres.||locationArea/geographicAreas/0'),
     ('an area outside coverage: 22023', pg_temp.req(pg_temp.rect(10, 10, 10.02, 10.01)),
      '22023|the area is outside the network''s coverage||locationArea/geographicAreas/0'),
-    ('locationArea and locationArea5G: 22023', pg_temp.req(pg_temp.a25(), jsonb_build_object('locationArea5G',
-         jsonb_build_object('geographicAreas', jsonb_build_array(pg_temp.a25())))),
-     '22023|give either locationArea or locationArea5G, not both||locationArea5G'),
     ('an area outside coverage, in locationArea5G: 22023', pg_temp.req(pg_temp.rect(10, 10, 10.02, 10.01)) - 'locationArea'
          || jsonb_build_object('locationArea5G', jsonb_build_object('geographicAreas', jsonb_build_array(pg_temp.rect(10, 10, 10.02, 10.01)))),
      '22023|the area is outside the network''s coverage||locationArea5G/geographicAreas/0'),

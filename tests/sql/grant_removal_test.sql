@@ -48,7 +48,7 @@ $$;
 CREATE FUNCTION pg_temp.req(p_target jsonb) RETURNS jsonb LANGUAGE sql AS $$
     SELECT p_target || '{"monitoringType": "LOCATION_REPORTING",
                          "notificationDestination": "https://scs.example/notify",
-                         "maximumNumberOfReports": 100}'::jsonb
+                         "maximumNumberOfReports": 100, "accuracy": "CGI_ECGI"}'::jsonb
 $$;
 
 CREATE TEMP TABLE t_sub (name text PRIMARY KEY, sub_id text);

@@ -58,9 +58,10 @@ SELECT lg_admin_consent_grant(jsonb_build_object('externalId', x, 'purpose', 'lo
 CREATE TEMP TABLE t_sub AS
 SELECT regexp_replace(lg_t8_sub_create('scs-a', '{"externalGroupId": "grp@test", "monitoringType": "LOCATION_REPORTING",
           "notificationDestination": "https://scs.example/n", "maximumNumberOfReports": 100,
-          "supportedFeatures": "00"}') ->> 'self', '.*/', '') AS grp,
+          "supportedFeatures": "00", "accuracy": "CGI_ECGI"}') ->> 'self', '.*/', '') AS grp,
        regexp_replace(lg_t8_sub_create('scs-a', '{"externalId": "d1@test", "monitoringType": "LOCATION_REPORTING",
-          "notificationDestination": "https://scs.example/n", "maximumNumberOfReports": 100}') ->> 'self', '.*/', '') AS dev;
+          "notificationDestination": "https://scs.example/n", "maximumNumberOfReports": 100,
+          "accuracy": "CGI_ECGI"}') ->> 'self', '.*/', '') AS dev;
 
 SELECT is(pg_temp.ingest1(1, '001010000000001', 1000, 'ecgi:001-01:00000A1')
           + pg_temp.ingest1(2, '001010000000002', 1000, 'ecgi:001-01:00000A1')

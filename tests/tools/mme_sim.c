@@ -16,6 +16,7 @@
  * own CPU use stays small next to the daemon and PostgreSQL it measures.
  */
 #include "locguard/core/common.h"
+#include "locguard/south/location.h"
 #include "locguard/south/report.h"
 #include "locguard/core/timefmt.h"
 
@@ -264,7 +265,7 @@ static int cmd_report(const sim_opts_t *o)
     if (o->has_lat) {
         char gad[17];
 
-        lg_report_encode_gad(o->lat, o->lon, o->unc_m, gad);
+        lg_location_encode_gad(o->lat, o->lon, o->unc_m, gad);
         snprintf(geo, sizeof(geo), ",\"geographicalInformation\":\"%s\"", gad);
     }
     if (o->time) {

@@ -6,9 +6,10 @@
  * what a JSON Schema validator such as Ajv does with the keywords those files
  * use: type, nullable, properties, required, items, min/maxItems,
  * minimum/maximum, min/maxLength, pattern (the ECMAScript subset the files
- * use), format (date-time, byte, int32/64), enum, anyOf, oneOf, allOf, not,
- * additionalProperties. Every violation is reported with the JSON pointer of
- * the member at fault. Pure: no I/O, no allocation, no global state.
+ * use, matched by locguard/core/pattern.h), format (date-time, byte,
+ * int32/64), enum, anyOf, oneOf, allOf, not, additionalProperties. Every
+ * violation is reported with the JSON pointer of the member at fault. Pure:
+ * no I/O; its only state is the pattern matcher's per-thread cache.
  */
 #ifndef LOCGUARD_JSONSCHEMA_H
 #define LOCGUARD_JSONSCHEMA_H
@@ -57,7 +58,7 @@ typedef struct lg_schema {
     lg_schema_type_t type;           /* required JSON type */
     bool is_nullable;                /* null is accepted too */
     lg_schema_format_t format;       /* format keyword */
-    const char *pattern;             /* ECMAScript pattern, searched as RegExp.test does, or NULL */
+    const char *pattern;             /* ECMAScript pattern, as RegExp.test searches, or NULL; static */
     bool has_minimum;                /* minimum is set */
     bool has_maximum;                /* maximum is set */
     double minimum;                  /* inclusive lower bound of a number */
@@ -96,15 +97,5 @@ typedef void (*lg_schema_invalid_cb)(void *arg, const char *pointer, const char 
  */
 size_t lg_schema_check(const lg_schema_t *table, size_t idx, const cJSON *v, const char *pointer,
                        lg_schema_invalid_cb on_invalid, void *arg);
-
-/*
- * Searches s (n bytes) for pattern as ECMAScript's RegExp(pattern, "u").test
- * does, for the subset 3GPP files use: literals, ".", classes, groups,
- * "|", "*", "+", "?", "{n}", "{n,}", "{n,m}", "^", "$", "\d" and escaped
- * punctuation. Returns 1 on a match, 0 on none, -1 when the pattern uses
- * anything else or the match needs more than a bounded recursion (a hostile
- * input); callers treat -1 as "does not match".
- */
-int lg_schema_match(const char *pattern, const char *s, size_t n);
 
 #endif

@@ -3,15 +3,16 @@
  * The T8 MonitoringEvent request validator (TS 29.122 §5.3): checks a
  * MonitoringEventSubscription body sent by an SCS/AS and turns it into the
  * normalised JSON object that the sql/northbound.sql functions take
- * (lg_t8_sub_create, lg_t8_sub_put). Every problem is reported as a
- * ProblemDetails invalidParam (a JSON pointer with a reason). Pure: no I/O,
- * no global state, so unit tests and the libFuzzer driver call it directly.
+ * (lg_t8_sub_create, lg_t8_sub_put); the PATCH body is t8_patch.h's.
+ * Every problem is reported as a ProblemDetails invalidParam (a JSON
+ * pointer with a reason). Pure: no I/O, no global state, so unit tests and
+ * the libFuzzer driver call it directly.
  */
 #ifndef LOCGUARD_T8_H
 #define LOCGUARD_T8_H
 
 #include "locguard/core/common.h"
-#include "locguard/south/report.h" /* lg_invalid_param_t, LG_INVALID_MAX */
+#include "locguard/north/t8_problems.h" /* the causes, lg_invalid_param_t */
 
 #include <jansson.h>
 
@@ -39,22 +40,9 @@
 /* Longest supportedFeatures string accepted (1024 features). */
 #define LG_T8_FEATURES_MAX 256
 
-/* Most UEs one PATCH may add or exclude. */
-#define LG_T8_PATCH_IDS_MAX 100
-
 /* Bounds of a POINT_UNCERTAINTY_CIRCLE's uncertainty (its radius, metres). */
 #define LG_T8_AREA_RADIUS_MIN_M 1
 #define LG_T8_AREA_RADIUS_MAX_M 20000000
-
-/*
- * ProblemDetails causes of a refused subscription body (TS 29.500 table
- * 5.2.7.2-1, the common application errors TS 29.122 APIs reuse). Compare by
- * pointer or by content.
- */
-extern const char lg_t8_cause_invalid_msg_format[]; /* "INVALID_MSG_FORMAT": not a JSON object */
-extern const char lg_t8_cause_ie_missing[];         /* "MANDATORY_IE_MISSING" */
-extern const char lg_t8_cause_ie_incorrect[];       /* "MANDATORY_IE_INCORRECT" */
-extern const char lg_t8_cause_optional_incorrect[]; /* "OPTIONAL_IE_INCORRECT" */
 
 /*
  * Validates one MonitoringEventSubscription body of len bytes (not
@@ -118,13 +106,17 @@ extern const char lg_t8_cause_optional_incorrect[]; /* "OPTIONAL_IE_INCORRECT" *
  * Otherwise returns LG_ERR with *normalised NULL, *n_invalid the number of
  * problems found (> 0), the first LG_INVALID_MAX of them in invalid (which
  * must have room for LG_INVALID_MAX entries; the root is the pointer ""),
- * and *cause one of the lg_t8_cause_* strings: INVALID_MSG_FORMAT when the
+ * and *cause one of the lg_t8_cause_* strings (t8_problems.h): INVALID_MSG_FORMAT when the
  * body is not a JSON object (malformed, duplicate member, nested deeper than
  * 32 levels), else MANDATORY_IE_MISSING when a required member is absent,
  * else MANDATORY_IE_INCORRECT when a required member is wrong (an
  * unsupported monitoringType included), else OPTIONAL_IE_INCORRECT. Never
  * aborts on bad input.
  */
+LG_MUST_CHECK int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us,
+                                              json_t **normalised, lg_invalid_param_t *invalid,
+                                              size_t *n_invalid, const char **cause);
+
 /*
  * TS 29.500 §6.6.2 feature negotiation: writes to out (room for len + 1
  * bytes) the SupportedFeatures the answer carries: the requested string
@@ -132,29 +124,6 @@ extern const char lg_t8_cause_optional_incorrect[]; /* "OPTIONAL_IE_INCORRECT" *
  * does not support (LG_T8_FEATURES) cleared, as long as the request's.
  */
 void lg_t8_negotiate_features(const char *requested, size_t len, char *out);
-
-/*
- * Checks the body of a PATCH of an individual subscription: a JSON Patch
- * (RFC 6902, application/json-patch+json) array of 1 or more PatchItem
- * objects that, as TS29122_MonitoringEvent.yaml says, partially cancel or
- * add UEs of an active group subscription: op "add" or "replace" with path
- * "/excludedExternalIds" or "/addedExternalIds" and a value array of 1 to
- * LG_T8_PATCH_IDS_MAX External Ids, or op "add" with path
- * "/excludedExternalIds/-" or "/addedExternalIds/-" and one External Id.
- * On success returns LG_OK and *normalised (the caller's) is
- * {"excludedExternalIds": [...]?, "addedExternalIds": [...]?}, the ids in
- * patch order without duplicates (a later item of the same path replaces
- * the list when its op is "replace"). Errors as
- * lg_t8_validate_subscription's, the params pointing into the array
- * ("/0/path").
- */
-LG_MUST_CHECK int lg_t8_validate_patch(const char *body, size_t len, json_t **normalised,
-                                       lg_invalid_param_t *invalid, size_t *n_invalid,
-                                       const char **cause);
-
-LG_MUST_CHECK int lg_t8_validate_subscription(const char *body, size_t len, int64_t now_us,
-                                              json_t **normalised, lg_invalid_param_t *invalid,
-                                              size_t *n_invalid, const char **cause);
 
 /*
  * True when s (len bytes) is an External Identifier or External Group

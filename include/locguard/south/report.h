@@ -4,8 +4,11 @@
  * LOCATION_REPORT AmfEventReports with a TS 29.571 UserLocation, turned into
  * plain bounded structs ready for the group commit. Every field is checked;
  * a bad batch yields a list of invalid parameters (JSON pointers with a
- * reason) for the ProblemDetails answer. Pure: no I/O, no global state, so
- * unit tests and the libFuzzer driver call it directly.
+ * reason) for the ProblemDetails answer. Each report's location is decoded
+ * by locguard/south/location.h (which also has the TS 23.032 position
+ * codec); problems are recorded through locguard/south/cursor.h. Pure: no
+ * I/O, no global state beyond a per-thread arena for cJSON, so unit tests
+ * and the libFuzzer driver call it directly.
  */
 #ifndef LOCGUARD_REPORT_H
 #define LOCGUARD_REPORT_H
@@ -43,7 +46,8 @@ const char *lg_rat_name(lg_rat_t rat);
  * A position is present when the location carries geographicalInformation
  * (TS 23.032 §7.3.2 "ellipsoid point with uncertainty circle", 16 hex digits:
  * shape 0x10, 24-bit latitude with sign bit, 24-bit two's complement
- * longitude, uncertainty code k giving r = 10 * (1.1^k - 1) metres).
+ * longitude, uncertainty code k giving r = 10 * (1.1^k - 1) metres;
+ * lg_location_decode_gad).
  */
 typedef struct lg_report {
     char supi[LG_SUPI_MAX];          /* IMSI digits only ("imsi-" stripped), 5..15 digits */
@@ -111,16 +115,5 @@ void lg_batch_cleanup(lg_batch_t *batch);
  * no leading zeros, no spaces. Returns LG_ERR otherwise.
  */
 LG_MUST_CHECK int lg_report_parse_seq(const char *s, int64_t *out);
-
-/*
- * Decodes a TS 23.032 ellipsoid-point-with-uncertainty-circle given as 16 hex
- * digits (geographicalInformation). Returns LG_ERR for a wrong length, a
- * non-hex digit, or another shape type.
- */
-LG_MUST_CHECK int lg_report_decode_gad(const char *hex16, double *lat_deg, double *lon_deg,
-                                       double *uncertainty_m);
-
-/* Encodes the inverse of lg_report_decode_gad into out (17 bytes). */
-void lg_report_encode_gad(double lat_deg, double lon_deg, double uncertainty_m, char out[17]);
 
 #endif

@@ -3,7 +3,8 @@
  * Unit tests for service/north/t8.c: the normalised form of valid subscriptions,
  * every invalid member reported at its JSON pointer with its reason and the
  * cause the worst problem picks, refused members, and the externalId and
- * notification URI checks on their own.
+ * notification URI checks on their own. The PATCH validator's are in
+ * test_t8_patch.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -455,56 +456,6 @@ static void test_supported_features_are_negotiated_down_to_ours(void **state)
     assert_string_equal(cause, OPTIONAL);
 }
 
-static void test_patch_adds_or_excludes_group_ues_only(void **state)
-{
-    static const struct {
-        const char *body;
-        const char *normalised; /* NULL: refused */
-        const char *param;      /* the first invalid param when refused */
-    } cases[] = {
-        {"[{\"op\":\"add\",\"path\":\"/excludedExternalIds\",\"value\":[\"a@x\",\"b@x\",\"a@x\"]}]",
-         "{\"excludedExternalIds\": [\"a@x\", \"b@x\"]}", NULL},
-        {"[{\"op\":\"replace\",\"path\":\"/addedExternalIds\",\"value\":[\"a@x\"]},"
-         "{\"op\":\"add\",\"path\":\"/excludedExternalIds/-\",\"value\":\"c@x\"}]",
-         "{\"addedExternalIds\": [\"a@x\"], \"excludedExternalIds\": [\"c@x\"]}", NULL},
-        {"[]", NULL, ""},
-        {"{}", NULL, ""},
-        {"[1]", NULL, "/0"},
-        {"[{\"op\":\"remove\",\"path\":\"/excludedExternalIds\"}]", NULL, "/0/op"},
-        {"[{\"op\":\"jump\",\"path\":\"/excludedExternalIds\"}]", NULL, "/0/op"},
-        {"[{\"path\":\"/excludedExternalIds\",\"value\":[\"a@x\"]}]", NULL, "/0/op"},
-        {"[{\"op\":\"replace\",\"path\":\"/monitorExpireTime\",\"value\":\"x\"}]", NULL, "/0/path"},
-        {"[{\"op\":\"replace\",\"path\":\"/excludedExternalIds/-\",\"value\":\"a@x\"}]", NULL,
-         "/0/path"},
-        {"[{\"op\":\"add\",\"path\":\"/excludedExternalIds\",\"value\":[]}]", NULL, "/0/value"},
-        {"[{\"op\":\"add\",\"path\":\"/excludedExternalIds\",\"value\":[\"nope\"]}]", NULL,
-         "/0/value/0"},
-        {"[{\"op\":\"add\",\"path\":\"/addedExternalIds\",\"value\":\"a@x\"}]", NULL, "/0/value"},
-    };
-    (void)state;
-    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
-        lg_invalid_param_t inv[LG_INVALID_MAX];
-        size_t n;
-        const char *cause;
-        json_t *out;
-        int rc = lg_t8_validate_patch(cases[i].body, strlen(cases[i].body), &out, inv, &n, &cause);
-        if (cases[i].normalised == NULL) {
-            if (rc != LG_ERR)
-                fail_msg("%s: accepted", cases[i].body);
-            assert_null(out);
-            if (strcmp(inv[0].param, cases[i].param) != 0)
-                fail_msg("%s: param %s, expected %s", cases[i].body, inv[0].param, cases[i].param);
-            continue;
-        }
-        if (rc != LG_OK)
-            fail_msg("%s: refused (%s: %s)", cases[i].body, inv[0].param, inv[0].reason);
-        char *text = json_dumps(out, JSON_SORT_KEYS);
-        assert_string_equal(text, cases[i].normalised);
-        free(text);
-        json_decref(out);
-    }
-}
-
 static void test_notification_uri_format(void **state)
 {
     (void)state;
@@ -562,7 +513,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_subscriptions_are_normalised),
         cmocka_unit_test(test_supported_features_are_negotiated_down_to_ours),
-        cmocka_unit_test(test_patch_adds_or_excludes_group_ues_only),
         cmocka_unit_test(test_each_invalid_member_is_reported_at_its_pointer),
         cmocka_unit_test(test_all_problems_are_collected_and_the_worst_picks_the_cause),
         cmocka_unit_test(test_only_the_first_sixteen_problems_are_kept_but_all_are_counted),

@@ -2,7 +2,7 @@
 /*
  * Unit tests for service/south/report.c: one valid batch per RAT, every field's
  * invalid forms reported at the right JSON pointer, error collection and
- * limits, the Locguard-Seq header, and the TS 23.032 GAD codec.
+ * limits, and the Locguard-Seq header (the GAD codec has test_location.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -700,123 +700,6 @@ static void test_seq_accepts_positive_decimals_only(void **state)
     assert_int_equal(lg_report_parse_seq(NULL, &(int64_t){0}), LG_ERR);
 }
 
-/* ---- GAD ---- */
-
-static double radius_m(int k)
-{
-    return 10.0 * (pow(1.1, k) - 1.0);
-}
-
-static void test_gad_known_vectors_decode_exactly(void **state)
-{
-    static const struct {
-        const char *hex;
-        double lat, lon;
-        int k;
-    } cases[] = {
-        {"1000000000000000", 0.0, 0.0, 0},
-        {"1040000040000001", 45.0, 90.0, 1},
-        {"10C00000C0000002", -45.0, -90.0, 2},
-        {"107FFFFF7FFFFF7F", 8388607 * 90.0 / 8388608, 8388607 * 360.0 / 16777216, 127},
-        {"10FFFFFF80000000", -8388607 * 90.0 / 8388608, -180.0, 0},
-        {"1f4000004000000a", 45.0, 90.0, 10},  /* spare bits ignored, lower case accepted */
-        {"10400000400000FF", 45.0, 90.0, 127}, /* spare bit of the k octet ignored */
-    };
-    (void)state;
-    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
-        double lat, lon, unc;
-
-        assert_int_equal(lg_report_decode_gad(cases[i].hex, &lat, &lon, &unc), LG_OK);
-        assert_true(lat == cases[i].lat);
-        assert_true(lon == cases[i].lon);
-        assert_true(unc == radius_m(cases[i].k));
-    }
-}
-
-static void test_gad_with_bad_length_digit_or_shape_is_refused(void **state)
-{
-    static const char *const cases[] = {
-        "",
-        "104000004000000",
-        "104000004000000A0",
-        "104000004000000G",
-        "1040000040 00000A",
-        "904000004000000A",
-        "004000004000000A",
-        "F04000004000000A",
-    };
-    (void)state;
-    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
-        double lat, lon, unc;
-
-        if (lg_report_decode_gad(cases[i], &lat, &lon, &unc) != LG_ERR)
-            fail_msg("accepted \"%s\"", cases[i]);
-    }
-}
-
-static void test_gad_encode_known_vectors(void **state)
-{
-    static const struct {
-        double lat, lon, unc;
-        const char *hex;
-    } cases[] = {
-        {0.0, 0.0, 0.0, "1000000000000000"},
-        {45.0, 90.0, 1.0, "1040000040000001"},
-        {-45.0, -90.0, 2.0, "10C00000C0000002"},
-        {90.0, 180.0, 1e9, "107FFFFF8000007F"},    /* clamped; 180 E is 180 W */
-        {-90.0, -180.0, -5.0, "10FFFFFF80000000"}, /* negative radius gives k 0 */
-        {-1e-9, 540.0, 0.0, "1000000080000000"},   /* rounds to 0 without a sign; wraps */
-    };
-    (void)state;
-    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
-        char hex[17];
-
-        lg_report_encode_gad(cases[i].lat, cases[i].lon, cases[i].unc, hex);
-        assert_string_equal(hex, cases[i].hex);
-    }
-}
-
-static void test_gad_encode_picks_smallest_covering_k(void **state)
-{
-    (void)state;
-    for (int k = 0; k <= 127; k++) {
-        char hex[17];
-        double lat, lon, unc;
-
-        lg_report_encode_gad(0.0, 0.0, radius_m(k), hex);
-        assert_int_equal(lg_report_decode_gad(hex, &lat, &lon, &unc), LG_OK);
-        assert_true(unc == radius_m(k));
-        if (k < 127) {
-            lg_report_encode_gad(0.0, 0.0, radius_m(k) * 1.0001 + 1e-9, hex);
-            assert_int_equal(lg_report_decode_gad(hex, &lat, &lon, &unc), LG_OK);
-            assert_true(unc == radius_m(k + 1));
-        }
-    }
-}
-
-static void test_gad_round_trip_is_within_quantisation(void **state)
-{
-    const double lat_half_step = 90.0 / 8388608 / 2, lon_half_step = 360.0 / 16777216 / 2;
-
-    (void)state;
-    for (double lat = -89.99; lat <= 89.99; lat += 0.7312) {
-        for (double lon = -179.99; lon < 179.99; lon += 1.3791) {
-            double unc_in = fabs(lat * lon), dlat, dlon, unc;
-            char hex[17];
-
-            lg_report_encode_gad(lat, lon, unc_in, hex);
-            assert_int_equal(lg_report_decode_gad(hex, &dlat, &dlon, &unc), LG_OK);
-            assert_true(fabs(dlat - lat) <= lat_half_step * 1.000001);
-            assert_true(fabs(dlon - lon) <= lon_half_step * 1.000001);
-            int k = (int)strtol(hex + 14, NULL, 16);
-
-            /* k is the smallest code whose radius covers the request. */
-            assert_true(unc == radius_m(k) && unc >= unc_in);
-            assert_true(k == 0 || radius_m(k - 1) < unc_in);
-        }
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -841,11 +724,6 @@ int main(void)
         cmocka_unit_test(test_max_reports_exceeded_is_refused),
         cmocka_unit_test(test_cases_table_verdicts_hold),
         cmocka_unit_test(test_seq_accepts_positive_decimals_only),
-        cmocka_unit_test(test_gad_known_vectors_decode_exactly),
-        cmocka_unit_test(test_gad_with_bad_length_digit_or_shape_is_refused),
-        cmocka_unit_test(test_gad_encode_known_vectors),
-        cmocka_unit_test(test_gad_encode_picks_smallest_covering_k),
-        cmocka_unit_test(test_gad_round_trip_is_within_quantisation),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
