@@ -188,6 +188,7 @@ BEGIN
     v_points := v_points || v_points[1];
     geom := ST_MakePolygon(ST_MakeLine(v_points));
     -- ST_IsValidDetail, not ST_IsValid: the latter logs a NOTICE per refusal.
+    -- It is GEOS's GEOSisValidDetail, which the in-memory evaluator calls too.
     v_reason := (ST_IsValidDetail(geom)).reason;
     IF v_reason LIKE '%Self-intersection%' THEN
         PERFORM lg_counts_fail(v_code, 'The polygon is self-intersecting.');
@@ -443,7 +444,7 @@ $fn$;
 -- (lg_counts_refresh).
 --
 -- This is THE definition of a count: the daemon answers CAMARA requests with
--- an in-memory evaluator of the same quantity (service/counts/countmap.c, same
+-- an in-memory evaluator of the same quantity (service/counts/counteval.c, same
 -- circle polygon, same shares, same rounding, same statuses), and the T8
 -- NUMBER_OF_UES_IN_AN_AREA reports (area_reports.sql) call this function;
 -- tests/unit/counts/test_countmap.c checks that both give the same answers.
@@ -580,7 +581,8 @@ $fn$;
 ALTER FUNCTION lg_counts_query(text, jsonb, timestamptz, timestamptz, int, float8, float8) SET jit = off;
 
 ---------------------------------------------------------------------------
--- The daemon's in-memory evaluator (service/counts/countmap.c) and its audit queue
+-- The daemon's in-memory evaluator (service/counts/counteval.c, loaded by
+-- countmap.c) and its audit queue
 
 -- lg_counts_geo: what the evaluator loads to answer lg_counts_query's
 -- question from memory, after lg_counts_refresh: one row per cell of

@@ -29,6 +29,7 @@ typedef struct query {
     char *sql;
     int nparams;
     char **values;
+    int result_format; /* 0 text, 1 binary */
     lg_db_cb cb;
     void *arg;
     int64_t queued_us;
@@ -209,12 +210,13 @@ static bool conn_flush(conn_t *c)
     return true;
 }
 
-static void conn_send(conn_t *c, const char *sql, int nparams, const char *const *values)
+static void conn_send(conn_t *c, const char *sql, int nparams, const char *const *values,
+                      int result_format)
 {
     /* The set-up string holds two statements: only the simple protocol takes that. */
     int ok = c->state == CONN_INIT ? PQsendQuery(c->pg, sql)
                                    : PQsendQueryParams(c->pg, sql, nparams, NULL, values, NULL,
-                                                       NULL, 0);
+                                                       NULL, result_format);
     if (!ok) {
         conn_fail(c, PQerrorMessage(c->pg));
         return;
@@ -235,7 +237,7 @@ static void conn_dispatch(conn_t *c)
     db->queued--;
     c->current = q;
     c->state = CONN_BUSY;
-    conn_send(c, q->sql, q->nparams, (const char *const *)q->values);
+    conn_send(c, q->sql, q->nparams, (const char *const *)q->values, q->result_format);
 }
 
 /* The current query (or the INIT statement) has returned all its results. */
@@ -332,7 +334,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
                 return;
             }
             c->state = CONN_INIT;
-            conn_send(c, init_sql, 0, NULL);
+            conn_send(c, init_sql, 0, NULL, 0);
             return;
         default:
             conn_fail(c, PQerrorMessage(c->pg));
@@ -387,14 +389,16 @@ void lg_db_free(lg_db_t *db)
     free(db);
 }
 
-int lg_db_query(lg_db_t *db, const char *sql, int nparams, const char *const *values, lg_db_cb cb,
-                void *arg)
+/* Queues a statement whose result comes in result_format (0 text, 1 binary). */
+static int enqueue(lg_db_t *db, const char *sql, int nparams, const char *const *values,
+                   int result_format, lg_db_cb cb, void *arg)
 {
     if (db->is_closing || count_up(db) == 0 || db->queued >= QUEUE_MAX)
         return LG_ERR;
     query_t *q = lg_xcalloc(1, sizeof(*q));
     q->sql = lg_xstrdup(sql);
     q->nparams = nparams;
+    q->result_format = result_format;
     q->values = nparams ? lg_xcalloc((size_t)nparams, sizeof(char *)) : NULL;
     for (int i = 0; i < nparams; i++)
         q->values[i] = values[i] ? lg_xstrdup(values[i]) : NULL;
@@ -410,6 +414,18 @@ int lg_db_query(lg_db_t *db, const char *sql, int nparams, const char *const *va
     for (int i = 0; i < db->n_conns && db->head != NULL; i++)
         conn_dispatch(&db->conns[i]);
     return LG_OK;
+}
+
+int lg_db_query(lg_db_t *db, const char *sql, int nparams, const char *const *values, lg_db_cb cb,
+                void *arg)
+{
+    return enqueue(db, sql, nparams, values, 0, cb, arg);
+}
+
+int lg_db_query_binary(lg_db_t *db, const char *sql, int nparams, const char *const *values,
+                       lg_db_cb cb, void *arg)
+{
+    return enqueue(db, sql, nparams, values, 1, cb, arg);
 }
 
 bool lg_db_is_failure(const char *sqlstate)

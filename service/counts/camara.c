@@ -26,6 +26,9 @@ const char lg_camara_invalid_end_date[] = "REGION_DEVICE_COUNT.INVALID_END_DATE"
 
 #define CORRELATOR_MAX 256
 
+_Static_assert(sizeof(((lg_planar_area_t *)0)->boundary) / sizeof(lg_pt_t) >= LG_CAMARA_POLYGON_MAX,
+               "lg_planar_area_t holds every boundary point");
+
 /* Fills err with a 400 of the given code; returns LG_ERR for one-line refusals. */
 LG_PRINTF(3, 4)
 static int refuse(lg_camara_error_t *err, const char *code, const char *fmt, ...)
@@ -60,18 +63,22 @@ static int read_coord(const json_t *point, const char *key, double limit, const 
     return LG_OK;
 }
 
-/* A normalised Point {"latitude", "longitude"} from point, or NULL (err set). */
+/*
+ * A normalised Point {"latitude", "longitude"} from point, or NULL (err
+ * set); *pt gets the same values (x = longitude).
+ */
 static json_t *read_point(const json_t *point, const char *shape_code, const char *what,
-                          lg_camara_error_t *err)
+                          lg_camara_error_t *err, lg_pt_t *pt)
 {
     double lat, lon;
     if (read_coord(point, "latitude", 90, shape_code, what, err, &lat) != LG_OK ||
         read_coord(point, "longitude", 180, shape_code, what, err, &lon) != LG_OK)
         return NULL;
+    *pt = (lg_pt_t){lon, lat};
     return json_pack("{s:f,s:f}", "latitude", lat, "longitude", lon);
 }
 
-static json_t *read_circle(const json_t *area, lg_camara_error_t *err)
+static json_t *read_circle(const json_t *area, lg_planar_area_t *out, lg_camara_error_t *err)
 {
     const json_t *center = json_object_get(area, "center");
     const json_t *radius = json_object_get(area, "radius");
@@ -89,13 +96,15 @@ static json_t *read_circle(const json_t *area, lg_camara_error_t *err)
                LG_CAMARA_RADIUS_MIN_M);
         return NULL;
     }
-    json_t *c = read_point(center, lg_camara_invalid_circle, "area.center", err);
+    lg_pt_t at;
+    json_t *c = read_point(center, lg_camara_invalid_circle, "area.center", err, &at);
     if (c == NULL)
         return NULL;
+    *out = (lg_planar_area_t){.is_circle = true, .lat = at.y, .lon = at.x, .radius_m = r};
     return json_pack("{s:s,s:o,s:f}", "areaType", "CIRCLE", "center", c, "radius", r);
 }
 
-static json_t *read_polygon(const json_t *area, lg_camara_error_t *err)
+static json_t *read_polygon(const json_t *area, lg_planar_area_t *out, lg_camara_error_t *err)
 {
     const json_t *boundary = json_object_get(area, "boundary");
     if (!json_is_array(boundary)) {
@@ -109,10 +118,12 @@ static json_t *read_polygon(const json_t *area, lg_camara_error_t *err)
         return NULL;
     }
     json_t *points = json_array();
+    *out = (lg_planar_area_t){.n_boundary = n};
     for (size_t i = 0; i < n; i++) {
         char what[32];
         snprintf(what, sizeof(what), "area.boundary[%zu]", i);
-        json_t *p = read_point(json_array_get(boundary, i), lg_camara_invalid_polygon, what, err);
+        json_t *p = read_point(json_array_get(boundary, i), lg_camara_invalid_polygon, what, err,
+                               &out->boundary[i]);
         if (p == NULL) {
             json_decref(points);
             return NULL;
@@ -122,7 +133,7 @@ static json_t *read_polygon(const json_t *area, lg_camara_error_t *err)
     return json_pack("{s:s,s:o}", "areaType", "POLYGON", "boundary", points);
 }
 
-static json_t *read_area(const json_t *area, lg_camara_error_t *err)
+static json_t *read_area(const json_t *area, lg_planar_area_t *out, lg_camara_error_t *err)
 {
     if (area == NULL || json_is_null(area)) {
         refuse(err, lg_camara_invalid_argument, "area is required.");
@@ -134,9 +145,9 @@ static json_t *read_area(const json_t *area, lg_camara_error_t *err)
     }
     const char *type = json_string_value(json_object_get(area, "areaType"));
     if (type != NULL && strcmp(type, "CIRCLE") == 0)
-        return read_circle(area, err);
+        return read_circle(area, out, err);
     if (type != NULL && strcmp(type, "POLYGON") == 0)
-        return read_polygon(area, err);
+        return read_polygon(area, out, err);
     refuse(err, lg_camara_invalid_argument, "area.areaType must be CIRCLE or POLYGON.");
     return NULL;
 }
@@ -180,13 +191,14 @@ static json_t *format_time(int64_t us)
 }
 
 int lg_camara_validate_count(const char *body, size_t len, int64_t now_us, json_t **normalised,
-                             lg_camara_error_t *err)
+                             lg_camara_count_t *count, lg_camara_error_t *err)
 {
     json_t *root = NULL, *area = NULL, *out = NULL;
     bool has_start, has_end;
     int64_t start_us = 0, end_us = 0;
 
     *normalised = NULL;
+    memset(count, 0, sizeof(*count));
     memset(err, 0, sizeof(*err));
     /* A valid request nests 4 deep (area.boundary[].point); 16 leaves room. */
     if (lg_json_depth_ok(body, len, 16))
@@ -196,7 +208,7 @@ int lg_camara_validate_count(const char *body, size_t len, int64_t now_us, json_
                "Client specified an invalid argument, request body or query param.");
         goto failed;
     }
-    area = read_area(json_object_get(root, "area"), err);
+    area = read_area(json_object_get(root, "area"), &count->area, err);
     if (area == NULL)
         goto failed;
     if (read_time(root, "starttime", &has_start, &start_us, err) != LG_OK ||
@@ -232,6 +244,9 @@ int lg_camara_validate_count(const char *body, size_t len, int64_t now_us, json_
     }
     json_decref(root);
     *normalised = out;
+    count->has_interval = has_start;
+    count->start_us = start_us;
+    count->end_us = end_us;
     return LG_OK;
 
 failed:

@@ -4,9 +4,10 @@
  * parties. Checks run in the order of their cost (x-correlator, token, rate
  * limit, body) so that nothing unauthenticated or over its quota reaches
  * the database. The count is answered from the in-memory evaluator
- * (countmap.c) when it holds a snapshot that can answer the request, its
- * audit row queued to the group commit of auditq.c (the answer sent once
- * queued, or once written with [counts] audit_wait); otherwise (no
+ * (counteval.c, kept current by countmap.c) when it holds a snapshot that
+ * can answer the request, its audit row queued to the group commit of
+ * auditq.c (the answer sent once queued, or once written with [counts]
+ * audit_wait); otherwise (no
  * snapshot yet, an interval older than the releases kept in memory, an
  * area the evaluator does not handle) by one call to sql/counts.sql
  * lg_counts_query, which computes the same answer from the stored releases
@@ -254,14 +255,6 @@ static void on_audited(void *arg, const char *err)
     call_done(c);
 }
 
-/* The member key of normalised (a camara.c time) as microseconds; false when absent. */
-static bool time_of(const json_t *normalised, const char *key, int64_t *us)
-{
-    const json_t *v = json_object_get(normalised, key);
-    return json_is_string(v) &&
-           lg_time_parse(json_string_value(v), json_string_length(v), us) == LG_OK;
-}
-
 /*
  * Answers the validated request from the in-memory releases: a refusal at
  * once, an answer once its audit row is queued (or written, with
@@ -270,27 +263,24 @@ static bool time_of(const json_t *normalised, const char *key, int64_t *us)
  * *is_pending says whether the answer is left to the audit's callback.
  */
 static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, const char *client,
-                               const json_t *normalised, int64_t started_us, bool *is_pending)
+                               const json_t *normalised, const lg_camara_count_t *count,
+                               int64_t started_us, bool *is_pending)
 {
-    const lg_countsnap_t *snap = ex->countmap ? lg_countmap_snapshot(ex->countmap) : NULL;
-    lg_count_area_t area;
+    const lg_counteval_snap_t *snap = ex->countmap ? lg_countmap_snapshot(ex->countmap) : NULL;
     const json_t *area_json = json_object_get(normalised, "area");
-    if (snap == NULL || lg_count_area_from_json(area_json, &area) != LG_OK)
+    if (snap == NULL)
         return false;
-    int64_t start_us = 0, end_us = 0;
-    bool has_interval = time_of(normalised, "starttime", &start_us);
-    if (has_interval && !time_of(normalised, "endtime", &end_us))
-        return false;
-    lg_count_params_t params = {ex->k, ex->min_area_m2, ex->max_area_m2};
-    lg_count_answer_t a;
-    lg_countsnap_answer(snap, &area, has_interval, start_us, end_us, &params, &a);
-    if (a.outcome == LG_COUNT_FALLBACK) {
-        lg_count_answer_cleanup(&a);
+    lg_counteval_params_t params = {ex->k, ex->min_area_m2, ex->max_area_m2};
+    lg_counteval_answer_t a;
+    lg_counteval_answer(snap, &count->area, count->has_interval, count->start_us, count->end_us,
+                        &params, &a);
+    if (a.outcome == LG_COUNTEVAL_FALLBACK) {
+        lg_counteval_answer_cleanup(&a);
         return false;
     }
-    if (a.outcome == LG_COUNT_REFUSED) {
+    if (a.outcome == LG_COUNTEVAL_REFUSED) {
         reply_error(req, 400, a.code, a.message, 0);
-        lg_count_answer_cleanup(&a);
+        lg_counteval_answer_cleanup(&a);
         return true;
     }
 
@@ -299,7 +289,7 @@ static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, co
     c->req = req;
     c->started_us = started_us;
     lg_strlcpy(c->client, client, sizeof(c->client));
-    lg_count_answer_json(&a, c->answer, sizeof(c->answer));
+    lg_counteval_answer_json(&a, c->answer, sizeof(c->answer));
     /* The audit row lg_counts_query would write, marked as answered from memory. */
     json_t *releases = json_null();
     if (a.n_releases > 0) {
@@ -314,7 +304,7 @@ static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, co
                   start ? start : json_null(), "endtime", end ? end : json_null(), "releases",
                   releases, "areaM2", (json_int_t)llround(a.area_m2), "evaluator", "memory");
     json_t *answer = json_loads(c->answer, 0, NULL);
-    lg_count_answer_cleanup(&a);
+    lg_counteval_answer_cleanup(&a);
     if (request == NULL || answer == NULL ||
         lg_auditq_add(ex->auditq, client, request, answer, ex->is_audit_wait ? on_audited : NULL,
                       c) != LG_OK) {
@@ -388,12 +378,13 @@ static bool handle_count(lg_exposure_t *ex, struct evhttp_request *req, int64_t 
     size_t len;
     const char *body = lg_http_body(req, &len);
     json_t *normalised = NULL;
+    lg_camara_count_t count;
     lg_camara_error_t verr;
-    if (lg_camara_validate_count(body, len, lg_now_us(), &normalised, &verr) != LG_OK) {
+    if (lg_camara_validate_count(body, len, lg_now_us(), &normalised, &count, &verr) != LG_OK) {
         reply_error(req, verr.status, verr.code, verr.message, 0);
         return false;
     }
-    if (answer_from_memory(ex, req, claims.sub, normalised, started_us, &is_pending)) {
+    if (answer_from_memory(ex, req, claims.sub, normalised, &count, started_us, &is_pending)) {
         json_decref(normalised);
         return is_pending;
     }

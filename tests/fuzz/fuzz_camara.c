@@ -52,9 +52,10 @@ static void check_accepted(const json_t *out)
     /* The normalised form is itself a valid request that normalises to itself. */
     char *text = json_dumps(out, JSON_COMPACT);
     json_t *again = NULL;
+    lg_camara_count_t count;
     lg_camara_error_t err;
     CHECK(text != NULL);
-    CHECK(lg_camara_validate_count(text, strlen(text), FUZZ_NOW_US, &again, &err) == LG_OK);
+    CHECK(lg_camara_validate_count(text, strlen(text), FUZZ_NOW_US, &again, &count, &err) == LG_OK);
     CHECK(json_equal(again, out));
     json_decref(again);
     free(text);
@@ -63,9 +64,11 @@ static void check_accepted(const json_t *out)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *out = NULL;
+    lg_camara_count_t count;
     lg_camara_error_t err;
 
-    if (lg_camara_validate_count((const char *)data, size, FUZZ_NOW_US, &out, &err) == LG_OK) {
+    if (lg_camara_validate_count((const char *)data, size, FUZZ_NOW_US, &out, &count, &err) ==
+        LG_OK) {
         CHECK(out != NULL);
         check_accepted(out);
         json_decref(out);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer driver for the in-memory count evaluator (service/counts/countmap.c)
+ * libFuzzer driver for the in-memory count evaluator (service/counts/counteval.c)
  * on network input: the body goes through the CAMARA validator (camara.c)
- * as in the exposure zone, and an accepted area is answered from a small
+ * as in the exposure zone, and the accepted area, as camara.c's C struct, is answered from a small
  * fixed snapshot (a 4 x 4 grid of cells, one with a hole, one release)
  * with and without an interval. Aborts when an answer breaks the
  * evaluator's contract: an outcome, a status among the five with a count
@@ -16,12 +16,11 @@
 
 #include "fuzz.h"
 #include "locguard/counts/camara.h"
-#include "locguard/counts/countmap.h"
-#include "locguard/core/timefmt.h"
+#include "locguard/counts/counteval.h"
 
-static lg_countsnap_t *snap;
+static lg_counteval_snap_t *snap;
 
-static lg_countsnap_t *make_snapshot(void)
+static lg_counteval_snap_t *make_snapshot(void)
 {
     lg_countgeo_t *g = lg_countgeo_new(1);
     for (int i = 0; i < 4; i++)
@@ -47,21 +46,21 @@ static lg_countsnap_t *make_snapshot(void)
     int64_t *noisy = malloc(16 * sizeof(int64_t));
     for (int i = 0; i < 16; i++)
         noisy[i] = i * 7 - 20;
-    lg_countrel_t *r = lg_countrel_new(g, 1, FUZZ_NOW_US - INT64_C(7200000000),
-                                       FUZZ_NOW_US - INT64_C(3600000000), noisy, 16);
-    lg_countsnap_t *s = lg_countsnap_new(g, &r, 1, FUZZ_NOW_US - INT64_C(86400000000));
-    lg_countrel_unref(r);
+    lg_counteval_rel_t *r = lg_counteval_rel_new(g, 1, FUZZ_NOW_US - INT64_C(7200000000),
+                                                 FUZZ_NOW_US - INT64_C(3600000000), noisy, 16);
+    lg_counteval_snap_t *s = lg_counteval_snap_new(g, &r, 1, FUZZ_NOW_US - INT64_C(86400000000));
+    lg_counteval_rel_unref(r);
     lg_countgeo_unref(g);
     return s;
 }
 
-static void check_answer(const lg_count_answer_t *a)
+static void check_answer(const lg_counteval_answer_t *a)
 {
     static const char *const with_count[] = {"SUPPORTED_AREA", "PART_OF_AREA_NOT_SUPPORTED"};
     static const char *const without[] = {"AREA_NOT_SUPPORTED", "TIME_INTERVAL_NO_DATA_FOUND",
                                           "DENSITY_BELOW_PRIVACY_THRESHOLD"};
     switch (a->outcome) {
-    case LG_COUNT_ANSWERED: {
+    case LG_COUNTEVAL_ANSWERED: {
         bool is_known = false;
         for (size_t i = 0; i < 2; i++)
             if (strcmp(a->status, with_count[i]) == 0) {
@@ -77,12 +76,12 @@ static void check_answer(const lg_count_answer_t *a)
         CHECK(a->covered >= 0 && a->covered <= 1);
         break;
     }
-    case LG_COUNT_REFUSED:
+    case LG_COUNTEVAL_REFUSED:
         CHECK(a->code == lg_camara_invalid_argument || a->code == lg_camara_invalid_circle ||
               a->code == lg_camara_invalid_polygon);
         CHECK(a->message[0] != '\0');
         break;
-    case LG_COUNT_FALLBACK:
+    case LG_COUNTEVAL_FALLBACK:
         break;
     default:
         abort();
@@ -92,29 +91,22 @@ static void check_answer(const lg_count_answer_t *a)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *out = NULL;
+    lg_camara_count_t req;
     lg_camara_error_t err;
     if (snap == NULL)
         snap = make_snapshot();
-    if (lg_camara_validate_count((const char *)data, size, FUZZ_NOW_US, &out, &err) != LG_OK)
+    if (lg_camara_validate_count((const char *)data, size, FUZZ_NOW_US, &out, &req, &err) != LG_OK)
         return 0;
-    lg_count_area_t area;
-    CHECK(lg_count_area_from_json(json_object_get(out, "area"), &area) == LG_OK);
-    const json_t *s = json_object_get(out, "starttime"), *e = json_object_get(out, "endtime");
-    int64_t s_us = 0, e_us = 0;
-    if (s != NULL) {
-        CHECK(lg_time_parse(json_string_value(s), json_string_length(s), &s_us) == LG_OK);
-        CHECK(lg_time_parse(json_string_value(e), json_string_length(e), &e_us) == LG_OK);
-    }
-    lg_count_params_t p = {10, 1e4, 1e12};
-    lg_count_answer_t a, b;
-    lg_countsnap_answer(snap, &area, s != NULL, s_us, e_us, &p, &a);
+    lg_counteval_params_t p = {10, 1e4, 1e12};
+    lg_counteval_answer_t a, b;
+    lg_counteval_answer(snap, &req.area, req.has_interval, req.start_us, req.end_us, &p, &a);
     check_answer(&a);
-    lg_countsnap_answer(snap, &area, s != NULL, s_us, e_us, &p, &b);
+    lg_counteval_answer(snap, &req.area, req.has_interval, req.start_us, req.end_us, &p, &b);
     CHECK(a.outcome == b.outcome && a.has_count == b.has_count && a.count == b.count);
     CHECK((a.status == NULL) == (b.status == NULL));
     CHECK(a.status == NULL || strcmp(a.status, b.status) == 0);
-    lg_count_answer_cleanup(&a);
-    lg_count_answer_cleanup(&b);
+    lg_counteval_answer_cleanup(&a);
+    lg_counteval_answer_cleanup(&b);
     json_decref(out);
     return 0;
 }

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 #
-# The in-memory count evaluator (service/counts/countmap.c) behind the CAMARA
+# The in-memory count evaluator (service/counts/counteval.c) behind the CAMARA
 # exposure zone, end to end: an answer from memory is audited (with the
 # release it used); a release stored by someone else and a change of the
 # cell table are picked up within the poll; an interval older than the

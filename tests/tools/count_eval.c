@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * count-eval: times the in-memory count evaluator (service/counts/countmap.c)
+ * count-eval: times the in-memory count evaluator (service/counts/counteval.c)
  * alone, without TLS, HTTP, token or audit: loads the cells, coverage pieces
  * and releases from a database the way the daemon does (lg_countmap over the
  * asynchronous pool), then answers --requests CIRCLE areas of --radius-m
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
         event_base_loopexit(base, &tv);
         event_base_dispatch(base);
     }
-    const lg_countsnap_t *s = lg_countmap_snapshot(map);
+    const lg_counteval_snap_t *s = lg_countmap_snapshot(map);
     if (s == NULL) {
         fprintf(stderr, "count-eval: nothing loaded in 120 s\n");
         return 1;
@@ -92,26 +92,26 @@ int main(int argc, char **argv)
     int64_t load_us = lg_mono_us() - t0;
     int64_t *lat_us = calloc((size_t)requests, sizeof(int64_t));
     srand(seed);
-    lg_count_params_t p = {10, 0, 1e15};
-    lg_count_answer_t a = {0};
+    lg_counteval_params_t p = {10, 0, 1e15};
+    lg_counteval_answer_t a = {0};
     for (int i = 0; i < requests; i++) {
-        lg_count_area_t area = {.is_circle = true, .radius_m = radius_m};
+        lg_planar_area_t area = {.is_circle = true, .radius_m = radius_m};
         double dy = ((double)rand() / RAND_MAX * 2 - 1) * spread_m;
         double dx = ((double)rand() / RAND_MAX * 2 - 1) * spread_m;
         area.lat = lat + dy / 111320.0;
         area.lon = lon + dx / (111320.0 * cos(lat * M_PI / 180));
-        lg_count_answer_cleanup(&a);
+        lg_counteval_answer_cleanup(&a);
         int64_t t = lg_mono_us();
-        lg_countsnap_answer(s, &area, false, 0, 0, &p, &a);
+        lg_counteval_answer(s, &area, false, 0, 0, &p, &a);
         lat_us[i] = lg_mono_us() - t;
     }
     qsort(lat_us, (size_t)requests, sizeof(int64_t), cmp_i64);
     printf("RESULT requests=%d load_ms=%" PRId64 " p50_us=%" PRId64 " p99_us=%" PRId64
            " max_us=%" PRId64 " status=%s count=%" PRId64 "\n",
            requests, load_us / 1000, lat_us[requests / 2], lat_us[(requests * 99) / 100],
-           lat_us[requests - 1], a.outcome == LG_COUNT_ANSWERED ? a.status : "none",
+           lat_us[requests - 1], a.outcome == LG_COUNTEVAL_ANSWERED ? a.status : "none",
            a.has_count ? a.count : -1);
-    lg_count_answer_cleanup(&a);
+    lg_counteval_answer_cleanup(&a);
     free(lat_us);
     lg_countmap_free(map);
     lg_db_free(db);

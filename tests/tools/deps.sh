@@ -50,6 +50,7 @@ pc   openssl              libssl-dev                             the build
 pc   jansson              libjansson-dev                         the build
 pc   libcjson             libcjson-dev                           the build
 pc   libsystemd           libsystemd-dev                         the build (sd_notify)
+pc   geos                 libgeos-dev                            the build (counteval.c: polygon validity)
 pc   cmocka               libcmocka-dev                          unit tests
 cmd  objdump              binutils                               unit tests (test_dp)
 cmd  $pg_bin/initdb       postgresql-15                          tests/tools/pgcluster.sh

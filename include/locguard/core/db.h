@@ -58,6 +58,16 @@ LG_MUST_CHECK int lg_db_query(lg_db_t *db, const char *sql, int nparams,
                               const char *const *values, lg_db_cb cb, void *arg);
 
 /*
+ * lg_db_query asking for every column of the result in binary format
+ * (PQsendQueryParams resultFormat 1): PQgetvalue then gives each type's
+ * send format (a bytea's bytes as they are, a bigint as 8 big-endian
+ * bytes) and PQgetlength its length. For large bytea results, where the
+ * text format would double the bytes in hex.
+ */
+LG_MUST_CHECK int lg_db_query_binary(lg_db_t *db, const char *sql, int nparams,
+                                     const char *const *values, lg_db_cb cb, void *arg);
+
+/*
  * Finds the n columns named names[i] (lower case, as PQfnumber folds) in res's
  * shape: cols[i] their numbers, for PQgetvalue. Once per result, not per
  * row. Returns LG_ERR with *missing the first name not there (a function

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The audit queue of the count answers made from memory (countmap.c): a
+ * The audit queue of the count answers made from memory (counteval.c): a
  * group commit for audit_log. The exposure zone queues one row per answered
  * query (client, request, answer); one statement at a time writes the rows
  * waiting (sql/counts.sql lg_counts_audit: one multi-row INSERT per round

@@ -3,7 +3,8 @@
  * The CAMARA Region Device Count request validator: the body of
  * POST .../count (shared/specs/camara/region-device-count.yaml,
  * RegionDeviceCountRequestBody) checked member by member and turned into a
- * normalised JSON object for sql/counts.sql lg_counts_query, or refused with
+ * normalised JSON object for sql/counts.sql lg_counts_query and the same
+ * request as C data for the in-memory evaluator (parsed once, here), or refused with
  * an ErrorInfo-ready error (status, code, message). Pure: no I/O, no global
  * state, so the unit tests and the libFuzzer driver call it directly.
  *
@@ -20,6 +21,7 @@
 #define LOCGUARD_CAMARA_H
 
 #include "locguard/core/common.h"
+#include "locguard/counts/planar.h"
 
 #include <jansson.h>
 
@@ -41,17 +43,26 @@ typedef struct lg_camara_error {
     char message[160]; /* a sentence for the client; never echoes the input */
 } lg_camara_error_t;
 
+/* The request as C data, for the in-memory evaluator (counteval.c). */
+typedef struct lg_camara_count {
+    lg_planar_area_t area;    /* the area, with the values of the normalised object */
+    bool has_interval;        /* starttime and endtime given */
+    int64_t start_us, end_us; /* the interval, when has_interval */
+} lg_camara_count_t;
+
 /*
  * Validates the len bytes of body (no NUL needed) at time now_us. On success
  * returns LG_OK and sets *normalised to a new object the caller owns:
  *   {"area": {"areaType": "CIRCLE", "center": {"latitude", "longitude"},
  *             "radius"} | {"areaType": "POLYGON", "boundary": [...]},
  *    "starttime": "YYYY-MM-DDThh:mm:ss.ffffffZ", "endtime": ...}
- * (the times only when given, in UTC with microseconds). On failure returns
- * LG_ERR, leaves *normalised NULL and fills *err.
+ * (the times only when given, in UTC with microseconds), and fills *count
+ * with the same request. On failure returns LG_ERR, leaves *normalised NULL
+ * and fills *err (*count is then unspecified).
  */
 LG_MUST_CHECK int lg_camara_validate_count(const char *body, size_t len, int64_t now_us,
-                                           json_t **normalised, lg_camara_error_t *err);
+                                           json_t **normalised, lg_camara_count_t *count,
+                                           lg_camara_error_t *err);
 
 /*
  * True when value matches the CAMARA XCorrelator pattern

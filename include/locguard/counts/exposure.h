@@ -12,7 +12,7 @@
  * token problem, 403 PERMISSION_DENIED for a missing scope), the client's
  * token bucket (429 TOO_MANY_REQUESTS with Retry-After), the body
  * (camara.c: 400 with the CAMARA codes), then the count: from the in-memory
- * evaluator (countmap.c) when it can answer, with the audit row queued to
+ * evaluator (counteval.c) when it can answer, with the audit row queued to
  * the group commit of auditq.c (503 when it cannot be), else
  * sql/counts.sql lg_counts_query, which computes the same
  * answer from the noisy releases and audits the query. Every error is a

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Planar geometry in lon/lat degrees for the in-memory count evaluator
- * (countmap.c): ring areas, Sutherland-Hodgman clipping against a convex
- * polygon, ear clipping of a simple polygon into triangles, the simple-polygon
- * check of a CAMARA POLYGON, and the two definitions the SQL reference
+ * (counteval.c): ring areas, Sutherland-Hodgman clipping against a convex
+ * polygon, ear clipping of a simple polygon into triangles, a simple-polygon
+ * check, and the two definitions the SQL reference
  * (sql/counts.sql) shares with C: the circle polygon (points by the spherical
  * destination formula on the 6371008.8 m sphere) and the spherical areas used
  * for the size bounds. Pure: no I/O, no allocation except in the scratch.
@@ -27,6 +27,18 @@ typedef struct lg_pt {
 typedef struct lg_box {
     double x0, y0, x1, y1;
 } lg_box_t;
+
+/*
+ * A CAMARA area in degrees, as camara.c parses it and the evaluator
+ * (counteval.c) takes it: a circle, or a polygon's boundary as given (no
+ * closing repeat, repeats kept).
+ */
+typedef struct lg_planar_area {
+    bool is_circle;
+    double lat, lon, radius_m; /* CIRCLE */
+    lg_pt_t boundary[16];      /* POLYGON: x = longitude, y = latitude */
+    size_t n_boundary;
+} lg_planar_area_t;
 
 /* Growable work buffers for clipping; zero-initialise, free with lg_planar_scratch_free. */
 typedef struct lg_planar_scratch {
@@ -97,7 +109,9 @@ void lg_planar_dedup(lg_pt_t *p, size_t *n);
  * lg_planar_degenerate when fewer than 3 points remain,
  * lg_planar_self_intersecting when two edges cross or touch (other than
  * neighbours at their shared point) or an edge doubles back over its
- * neighbour, else NULL.
+ * neighbour, else NULL. Not what refuses a CAMARA polygon: counteval.c asks
+ * GEOS, as lg_counts_area does; this is the hand-written baseline that
+ * tests/tools/area_clip_bench.c measures GEOS against.
  */
 const char *lg_planar_check_simple(const lg_pt_t *p, size_t n);
 

@@ -14,12 +14,48 @@
 #include <cmocka.h>
 
 #include "locguard/counts/camara.h"
+#include "locguard/core/timefmt.h"
 
 /* 2024-05-01T12:00:00Z. */
 #define NOW_US INT64_C(1714564800000000)
 
 #define P(lat, lon)         "{\"latitude\":" #lat ",\"longitude\":" #lon "}"
 #define CIRCLE(lat, lon, r) "{\"areaType\":\"CIRCLE\",\"center\":" P(lat, lon) ",\"radius\":" #r "}"
+
+/* The C request (what the evaluator gets) carries the normalised object's values. */
+static void expect_same_request(const json_t *out, const lg_camara_count_t *count)
+{
+    const json_t *area = json_object_get(out, "area");
+    const char *type = json_string_value(json_object_get(area, "areaType"));
+    if (strcmp(type, "CIRCLE") == 0) {
+        const json_t *c = json_object_get(area, "center");
+        assert_true(count->area.is_circle);
+        assert_true(count->area.lat == json_number_value(json_object_get(c, "latitude")));
+        assert_true(count->area.lon == json_number_value(json_object_get(c, "longitude")));
+        assert_true(count->area.radius_m == json_number_value(json_object_get(area, "radius")));
+    } else {
+        const json_t *b = json_object_get(area, "boundary");
+        assert_false(count->area.is_circle);
+        assert_int_equal(count->area.n_boundary, json_array_size(b));
+        for (size_t i = 0; i < json_array_size(b); i++) {
+            const json_t *p = json_array_get(b, i);
+            assert_true(count->area.boundary[i].y ==
+                        json_number_value(json_object_get(p, "latitude")));
+            assert_true(count->area.boundary[i].x ==
+                        json_number_value(json_object_get(p, "longitude")));
+        }
+    }
+    const json_t *start = json_object_get(out, "starttime"), *end = json_object_get(out, "endtime");
+    assert_int_equal(count->has_interval, start != NULL);
+    /* (lg_time_parse takes no time before 1970, which the normalised form can hold.) */
+    int64_t s_us, e_us;
+    if (start != NULL &&
+        lg_time_parse(json_string_value(start), json_string_length(start), &s_us) == LG_OK &&
+        lg_time_parse(json_string_value(end), json_string_length(end), &e_us) == LG_OK) {
+        assert_int_equal(count->start_us, s_us);
+        assert_int_equal(count->end_us, e_us);
+    }
+}
 
 static void test_valid_bodies_are_normalised(void **state)
 {
@@ -60,10 +96,12 @@ static void test_valid_bodies_are_normalised(void **state)
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
         json_t *out = NULL;
+        lg_camara_count_t count;
         lg_camara_error_t err;
-        if (lg_camara_validate_count(cases[i].body, strlen(cases[i].body), NOW_US, &out, &err) !=
-            LG_OK)
+        if (lg_camara_validate_count(cases[i].body, strlen(cases[i].body), NOW_US, &out, &count,
+                                     &err) != LG_OK)
             fail_msg("case %zu refused: %s %s", i, err.code, err.message);
+        expect_same_request(out, &count);
         char *text = json_dumps(out, JSON_SORT_KEYS);
         json_t *want = json_loads(cases[i].normalised, 0, NULL);
         char *want_text = json_dumps(want, JSON_SORT_KEYS);
@@ -173,8 +211,10 @@ static void test_invalid_bodies_get_exact_codes(void **state)
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
         json_t *out = (json_t *)1;
+        lg_camara_count_t count;
         lg_camara_error_t err;
-        int rc = lg_camara_validate_count(cases[i].body, strlen(cases[i].body), NOW_US, &out, &err);
+        int rc = lg_camara_validate_count(cases[i].body, strlen(cases[i].body), NOW_US, &out,
+                                          &count, &err);
         if (rc != LG_ERR)
             fail_msg("case %zu accepted", i);
         assert_null(out);
@@ -199,11 +239,14 @@ static void test_a_body_with_a_nul_byte_is_refused(void **state)
 {
     static const char body[] = "{\"area\":" CIRCLE(0, 0, 5) "}\0junk";
     json_t *out = NULL;
+    lg_camara_count_t count;
     lg_camara_error_t err;
     (void)state;
-    assert_int_equal(lg_camara_validate_count(body, sizeof(body) - 1, NOW_US, &out, &err), LG_ERR);
+    assert_int_equal(lg_camara_validate_count(body, sizeof(body) - 1, NOW_US, &out, &count, &err),
+                     LG_ERR);
     assert_string_equal(err.code, "INVALID_ARGUMENT");
-    assert_int_equal(lg_camara_validate_count(body, strlen(body), NOW_US, &out, &err), LG_OK);
+    assert_int_equal(lg_camara_validate_count(body, strlen(body), NOW_US, &out, &count, &err),
+                     LG_OK);
     json_decref(out);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Tests for service/counts/countmap.c, the in-memory count evaluator.
+ * Tests for the in-memory count evaluator: service/counts/counteval.c, its
+ * geometry (countgeo.c) and its loader (countmap.c).
  *
  * Without a database: the evaluator against releases worked by hand (whole
  * cells, partial shares, holes, a non-convex area, rounding half away from
@@ -32,6 +33,7 @@
 #include <math.h>
 
 #include "../dbtest.h"
+#include "locguard/counts/camara.h"
 #include "locguard/counts/countmap.h"
 #include "locguard/core/log.h"
 
@@ -73,7 +75,7 @@ static void add_cell(lg_countgeo_t *g, int i, int j, bool has_hole)
  * 22 = 40; 2 and 3 (2020-03-01 00:00 and 01:00, an hour each): 11 = 20 and
  * 11 = 31. Horizon 2019-01-01.
  */
-static lg_countsnap_t *hand_snapshot(void)
+static lg_counteval_snap_t *hand_snapshot(void)
 {
     lg_countgeo_t *g = lg_countgeo_new(1);
     for (int i = 0; i < 3; i++)
@@ -95,23 +97,23 @@ static lg_countsnap_t *hand_snapshot(void)
         {2, t2020, t2020 + 3600 * US, {0, 0, 0, 0, 20, 0, 0, 0, 0}},
         {3, t2020 + 3600 * US, t2020 + 7200 * US, {0, 0, 0, 0, 31, 0, 0, 0, 0}},
     };
-    lg_countrel_t *rels[3];
+    lg_counteval_rel_t *rels[3];
     for (int r = 0; r < 3; r++) {
         int64_t *noisy = malloc(9 * sizeof(int64_t));
         memcpy(noisy, rel[r].v, sizeof(rel[r].v));
-        rels[r] = lg_countrel_new(g, rel[r].id, rel[r].start, rel[r].end, noisy, 9);
+        rels[r] = lg_counteval_rel_new(g, rel[r].id, rel[r].start, rel[r].end, noisy, 9);
         assert_non_null(rels[r]);
     }
-    lg_countsnap_t *s = lg_countsnap_new(g, rels, 3, INT64_C(1546300800) * US);
+    lg_counteval_snap_t *s = lg_counteval_snap_new(g, rels, 3, INT64_C(1546300800) * US);
     for (int r = 0; r < 3; r++)
-        lg_countrel_unref(rels[r]);
+        lg_counteval_rel_unref(rels[r]);
     lg_countgeo_unref(g);
     return s;
 }
 
-static lg_count_area_t box_area(double x0, double y0, double x1, double y1)
+static lg_planar_area_t box_area(double x0, double y0, double x1, double y1)
 {
-    lg_count_area_t a = {.n_boundary = 4};
+    lg_planar_area_t a = {.n_boundary = 4};
     a.boundary[0] = box_pt(x0, y0);
     a.boundary[1] = box_pt(x1, y0);
     a.boundary[2] = box_pt(x1, y1);
@@ -119,16 +121,16 @@ static lg_count_area_t box_area(double x0, double y0, double x1, double y1)
     return a;
 }
 
-static const lg_count_params_t params = {10, 1e6, 5e10};
+static const lg_counteval_params_t params = {10, 1e6, 5e10};
 
 /* Asks s; checks the status and (when want_count != INT64_MIN) the count. */
-static void expect(const lg_countsnap_t *s, const lg_count_area_t *a, const lg_count_params_t *p,
-                   bool has_interval, int64_t start_us, int64_t end_us, const char *status,
-                   int64_t want_count)
+static void expect(const lg_counteval_snap_t *s, const lg_planar_area_t *a,
+                   const lg_counteval_params_t *p, bool has_interval, int64_t start_us,
+                   int64_t end_us, const char *status, int64_t want_count)
 {
-    lg_count_answer_t ans;
-    lg_countsnap_answer(s, a, has_interval, start_us, end_us, p, &ans);
-    assert_int_equal(ans.outcome, LG_COUNT_ANSWERED);
+    lg_counteval_answer_t ans;
+    lg_counteval_answer(s, a, has_interval, start_us, end_us, p, &ans);
+    assert_int_equal(ans.outcome, LG_COUNTEVAL_ANSWERED);
     assert_string_equal(ans.status, status);
     if (want_count == INT64_MIN) {
         assert_false(ans.has_count);
@@ -136,14 +138,14 @@ static void expect(const lg_countsnap_t *s, const lg_count_area_t *a, const lg_c
         assert_true(ans.has_count);
         assert_int_equal(ans.count, want_count);
     }
-    lg_count_answer_cleanup(&ans);
+    lg_counteval_answer_cleanup(&ans);
 }
 
 static void test_whole_and_partial_cells(void **state)
 {
     (void)state;
-    lg_countsnap_t *s = hand_snapshot();
-    lg_count_area_t a = box_area(X0, Y0, X0 + D, Y0 + D);
+    lg_counteval_snap_t *s = hand_snapshot();
+    lg_planar_area_t a = box_area(X0, Y0, X0 + D, Y0 + D);
     expect(s, &a, &params, false, 0, 0, "SUPPORTED_AREA", 14);
     a = box_area(X0 + D, Y0, X0 + 2 * D, Y0 + D); /* 2: below k */
     expect(s, &a, &params, false, 0, 0, "DENSITY_BELOW_PRIVACY_THRESHOLD", INT64_MIN);
@@ -152,37 +154,37 @@ static void test_whole_and_partial_cells(void **state)
     /* 35 % of cell 11: 8.75 -> 9 (below k; with k = 1 the count), 65 %: 16.25 -> 16. */
     a = box_area(2.320, 48.82, 2.327, 48.84);
     expect(s, &a, &params, false, 0, 0, "DENSITY_BELOW_PRIVACY_THRESHOLD", INT64_MIN);
-    lg_count_params_t k1 = {1, 1e6, 5e10};
+    lg_counteval_params_t k1 = {1, 1e6, 5e10};
     expect(s, &a, &k1, false, 0, 0, "SUPPORTED_AREA", 9);
     a = box_area(2.327, 48.82, 2.340, 48.84);
     expect(s, &a, &params, false, 0, 0, "SUPPORTED_AREA", 16);
-    lg_countsnap_unref(s);
+    lg_counteval_snap_unref(s);
 }
 
 static void test_rounding_is_half_away_from_zero(void **state)
 {
     (void)state;
-    lg_countsnap_t *s = hand_snapshot();
-    lg_count_params_t any = {INT_MIN, 1e6, 5e10};
+    lg_counteval_snap_t *s = hand_snapshot();
+    lg_counteval_params_t any = {INT_MIN, 1e6, 5e10};
     /* Half of cell 01 (-3): -1.5 -> -2; half of cell 11 (25): 12.5 -> 13. */
-    lg_count_area_t a = box_area(X0, Y0 + D, X0 + D / 2, Y0 + 2 * D);
+    lg_planar_area_t a = box_area(X0, Y0 + D, X0 + D / 2, Y0 + 2 * D);
     expect(s, &a, &any, false, 0, 0, "SUPPORTED_AREA", -2);
     a = box_area(X0 + D, Y0 + D, X0 + 1.5 * D, Y0 + 2 * D);
     expect(s, &a, &any, false, 0, 0, "SUPPORTED_AREA", 13);
-    lg_countsnap_unref(s);
+    lg_counteval_snap_unref(s);
 }
 
 static void test_holes_and_non_convex_areas(void **state)
 {
     (void)state;
-    lg_countsnap_t *s = hand_snapshot();
+    lg_counteval_snap_t *s = hand_snapshot();
     /* Cell 22 (40) whole, and its left half: half of (cell - hole) over (cell - hole). */
-    lg_count_area_t a = box_area(X0 + 2 * D, Y0 + 2 * D, X0 + 3 * D, Y0 + 3 * D);
+    lg_planar_area_t a = box_area(X0 + 2 * D, Y0 + 2 * D, X0 + 3 * D, Y0 + 3 * D);
     expect(s, &a, &params, false, 0, 0, "SUPPORTED_AREA", 40);
     a = box_area(X0 + 2 * D, Y0 + 2 * D, X0 + 2.5 * D, Y0 + 3 * D);
     expect(s, &a, &params, false, 0, 0, "SUPPORTED_AREA", 20);
     /* An L over cells 00, 10 and 01 (not 11): 14 + 2 - 3. */
-    lg_count_area_t l = {.n_boundary = 6};
+    lg_planar_area_t l = {.n_boundary = 6};
     l.boundary[0] = box_pt(X0, Y0);
     l.boundary[1] = box_pt(X0 + 2 * D, Y0);
     l.boundary[2] = box_pt(X0 + 2 * D, Y0 + D);
@@ -197,15 +199,15 @@ static void test_holes_and_non_convex_areas(void **state)
         l.boundary[5 - i] = t;
     }
     expect(s, &l, &params, false, 0, 0, "SUPPORTED_AREA", 13);
-    lg_countsnap_unref(s);
+    lg_counteval_snap_unref(s);
 }
 
 static void test_coverage_statuses_and_intervals(void **state)
 {
     (void)state;
-    lg_countsnap_t *s = hand_snapshot();
+    lg_counteval_snap_t *s = hand_snapshot();
     /* Cell 00 and a strip west half its width: 2/3 covered; twice its width: 1/3. */
-    lg_count_area_t a = box_area(X0 - D / 2, Y0, X0 + D, Y0 + D);
+    lg_planar_area_t a = box_area(X0 - D / 2, Y0, X0 + D, Y0 + D);
     expect(s, &a, &params, false, 0, 0, "PART_OF_AREA_NOT_SUPPORTED", 14);
     a = box_area(X0 - 2 * D, Y0, X0 + D, Y0 + D);
     expect(s, &a, &params, false, 0, 0, "AREA_NOT_SUPPORTED", INT64_MIN);
@@ -220,89 +222,120 @@ static void test_coverage_statuses_and_intervals(void **state)
     expect(s, &a, &params, true, t2020 - 86400 * US, t2020 - 3600 * US,
            "TIME_INTERVAL_NO_DATA_FOUND", INT64_MIN);
     /* Before the horizon: not from memory. */
-    lg_count_answer_t ans;
-    lg_countsnap_answer(s, &a, true, INT64_C(1514764800) * US, t2020, &params, &ans);
-    assert_int_equal(ans.outcome, LG_COUNT_FALLBACK);
-    lg_count_answer_cleanup(&ans);
+    lg_counteval_answer_t ans;
+    lg_counteval_answer(s, &a, true, INT64_C(1514764800) * US, t2020, &params, &ans);
+    assert_int_equal(ans.outcome, LG_COUNTEVAL_FALLBACK);
+    lg_counteval_answer_cleanup(&ans);
     /* A circle inside cell 11 (0.02 degrees is 1.46 km east-west here): share of 25. */
-    lg_count_area_t c = {
+    lg_planar_area_t c = {
         .is_circle = true, .lat = Y0 + 1.5 * D, .lon = X0 + 1.5 * D, .radius_m = 600};
-    lg_count_params_t k1 = {1, 1e5, 5e10};
-    lg_countsnap_answer(s, &c, false, 0, 0, &k1, &ans);
-    assert_int_equal(ans.outcome, LG_COUNT_ANSWERED);
+    lg_counteval_params_t k1 = {1, 1e5, 5e10};
+    lg_counteval_answer(s, &c, false, 0, 0, &k1, &ans);
+    assert_int_equal(ans.outcome, LG_COUNTEVAL_ANSWERED);
     assert_string_equal(ans.status, "SUPPORTED_AREA");
     /* pi 600^2 over the cell's 1464 m x 2224 m: 0.347 of 25 = 8.7 -> 9. */
     assert_int_equal(ans.count, 9);
     assert_int_equal(ans.n_releases, 1);
     assert_int_equal(ans.releases[0], 1);
-    lg_count_answer_cleanup(&ans);
-    lg_countsnap_unref(s);
+    lg_counteval_answer_cleanup(&ans);
+    lg_counteval_snap_unref(s);
 }
 
-static void expect_refusal(const lg_count_area_t *a, const char *code, const char *message)
+static void expect_refusal(const lg_planar_area_t *a, const char *code, const char *message)
 {
-    lg_countsnap_t *s = hand_snapshot();
-    lg_count_answer_t ans;
-    lg_countsnap_answer(s, a, false, 0, 0, &params, &ans);
-    assert_int_equal(ans.outcome, LG_COUNT_REFUSED);
+    lg_counteval_snap_t *s = hand_snapshot();
+    lg_counteval_answer_t ans;
+    lg_counteval_answer(s, a, false, 0, 0, &params, &ans);
+    assert_int_equal(ans.outcome, LG_COUNTEVAL_REFUSED);
     assert_string_equal(ans.code, code);
     assert_string_equal(ans.message, message);
-    lg_count_answer_cleanup(&ans);
-    lg_countsnap_unref(s);
+    lg_counteval_answer_cleanup(&ans);
+    lg_counteval_snap_unref(s);
 }
 
 static void test_refusals_have_lg_counts_area_messages(void **state)
 {
     (void)state;
-    lg_count_area_t bowtie = {.n_boundary = 4};
+    lg_planar_area_t bowtie = {.n_boundary = 4};
     bowtie.boundary[0] = box_pt(2.30, 48.80);
     bowtie.boundary[1] = box_pt(2.32, 48.82);
     bowtie.boundary[2] = box_pt(2.32, 48.80);
     bowtie.boundary[3] = box_pt(2.30, 48.82);
     expect_refusal(&bowtie, "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA",
                    "The polygon is self-intersecting.");
-    lg_count_area_t tiny = box_area(2.3000, 48.8000, 2.3014, 48.8009);
+    lg_planar_area_t tiny = box_area(2.3000, 48.8000, 2.3014, 48.8009);
     expect_refusal(&tiny, "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA",
                    "The polygon is smaller than the minimum area of 1000000 square metres.");
-    lg_count_area_t huge = box_area(0, 40, 5, 45);
+    lg_planar_area_t huge = box_area(0, 40, 5, 45);
     expect_refusal(&huge, "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA",
                    "The polygon is larger than the maximum area of 50000000000 square metres.");
-    lg_count_area_t flat = {.n_boundary = 3};
+    lg_planar_area_t flat = {.n_boundary = 3};
     flat.boundary[0] = flat.boundary[1] = flat.boundary[2] = box_pt(2.3, 48.8);
     expect_refusal(&flat, "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA",
                    "The polygon is degenerate (its points do not enclose an area).");
-    lg_count_area_t small = {.is_circle = true, .lat = 48.81, .lon = 2.31, .radius_m = 300};
+    lg_planar_area_t small = {.is_circle = true, .lat = 48.81, .lon = 2.31, .radius_m = 300};
     expect_refusal(&small, "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA",
                    "The circle is smaller than the minimum area of 1000000 square metres.");
-    lg_count_area_t large = {.is_circle = true, .lat = 48.81, .lon = 2.31, .radius_m = 200000};
+    lg_planar_area_t large = {.is_circle = true, .lat = 48.81, .lon = 2.31, .radius_m = 200000};
     expect_refusal(&large, "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA",
                    "The circle is larger than the maximum area of 50000000000 square metres.");
 }
 
-static void test_area_json_and_answer_text(void **state)
+/* A POLYGON of the n points xy (lon, lat pairs). */
+static lg_planar_area_t polygon_of(const double *xy, size_t n)
+{
+    lg_planar_area_t a = {.n_boundary = n};
+    for (size_t i = 0; i < n; i++)
+        a.boundary[i] = box_pt(xy[2 * i], xy[2 * i + 1]);
+    return a;
+}
+
+/*
+ * Validity is GEOS's, as ST_IsValidDetail's in lg_counts_area (PostGIS
+ * with GEOS 3.11 gives these reasons): a ring touching itself ("Ring
+ * Self-intersection"), a spike and a flat triangle ("Self-intersection")
+ * are self-intersecting; repeated points are valid.
+ */
+static void test_polygon_validity_is_geos_s(void **state)
+{
+    static const double touch[] = {2.30, 48.80, 2.34, 48.80, 2.34, 48.84, 2.32, 48.80, 2.30, 48.84};
+    static const double spike[] = {2.30, 48.80, 2.34, 48.80, 2.34, 48.84,
+                                   2.34, 48.82, 2.34, 48.86, 2.30, 48.84};
+    static const double flat[] = {2.30, 48.80, 2.32, 48.80, 2.34, 48.80};
+    static const double repeats[] = {2.30, 48.80, 2.30, 48.80, 2.34, 48.80,
+                                     2.34, 48.84, 2.34, 48.84, 2.30, 48.84};
+    (void)state;
+    const struct {
+        const double *xy;
+        size_t n;
+    } refused[] = {{touch, 5}, {spike, 6}, {flat, 3}};
+    for (size_t i = 0; i < LG_ARRAY_SIZE(refused); i++) {
+        lg_planar_area_t a = polygon_of(refused[i].xy, refused[i].n);
+        expect_refusal(&a, "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA",
+                       "The polygon is self-intersecting.");
+    }
+    lg_counteval_snap_t *s = hand_snapshot();
+    lg_planar_area_t a = polygon_of(repeats, 6);
+    lg_counteval_answer_t ans;
+    lg_counteval_answer(s, &a, false, 0, 0, &params, &ans);
+    assert_int_equal(ans.outcome, LG_COUNTEVAL_ANSWERED);
+    lg_counteval_answer_cleanup(&ans);
+    lg_counteval_snap_unref(s);
+}
+
+static void test_answer_text(void **state)
 {
     (void)state;
-    json_t *j = json_loads("{\"areaType\":\"POLYGON\",\"boundary\":[{\"latitude\":1,\"longitude\":"
-                           "2},{\"latitude\":3,\"longitude\":4},{\"latitude\":5,\"longitude\":6}]}",
-                           0, NULL);
-    lg_count_area_t a;
-    assert_int_equal(lg_count_area_from_json(j, &a), LG_OK);
-    assert_false(a.is_circle);
-    assert_int_equal(a.n_boundary, 3);
-    assert_true(a.boundary[2].x == 6 && a.boundary[2].y == 5);
-    json_decref(j);
-    j = json_loads("{\"areaType\":\"CIRCLE\",\"center\":{\"latitude\":1},\"radius\":5}", 0, NULL);
-    assert_int_equal(lg_count_area_from_json(j, &a), LG_ERR);
-    json_decref(j);
-
     char buf[96];
-    lg_count_answer_t ans = {
-        .outcome = LG_COUNT_ANSWERED, .status = "SUPPORTED_AREA", .has_count = true, .count = 14};
-    lg_count_answer_json(&ans, buf, sizeof(buf));
+    lg_counteval_answer_t ans = {.outcome = LG_COUNTEVAL_ANSWERED,
+                                 .status = "SUPPORTED_AREA",
+                                 .has_count = true,
+                                 .count = 14};
+    lg_counteval_answer_json(&ans, buf, sizeof(buf));
     assert_string_equal(buf, "{\"count\": 14, \"status\": \"SUPPORTED_AREA\"}");
     ans.has_count = false;
     ans.status = "AREA_NOT_SUPPORTED";
-    lg_count_answer_json(&ans, buf, sizeof(buf));
+    lg_counteval_answer_json(&ans, buf, sizeof(buf));
     assert_string_equal(buf, "{\"status\": \"AREA_NOT_SUPPORTED\"}");
 }
 
@@ -401,18 +434,18 @@ static void test_wkb_cells_and_pieces(void **state)
     /* One release: the cell holds 100; the area [0, 1] x [0, 1] holds 3/4 of the cell's 7/4. */
     int64_t *noisy = malloc(sizeof(int64_t));
     noisy[0] = 100;
-    lg_countrel_t *r = lg_countrel_new(g, 5, 0, US, noisy, 1);
-    lg_countsnap_t *s = lg_countsnap_new(g, &r, 1, 0);
-    lg_countrel_unref(r);
+    lg_counteval_rel_t *r = lg_counteval_rel_new(g, 5, 0, US, noisy, 1);
+    lg_counteval_snap_t *s = lg_counteval_snap_new(g, &r, 1, 0);
+    lg_counteval_rel_unref(r);
     lg_countgeo_unref(g);
-    lg_count_params_t p = {1, 0, 1e15};
+    lg_counteval_params_t p = {1, 0, 1e15};
     /* [0, 1]^2 holds 3/4 of the cell's 7/4: 100 * 428571429 / 10^9 = 42.857 -> 43. */
-    lg_count_area_t a = box_area(0, 0, 1, 1);
+    lg_planar_area_t a = box_area(0, 0, 1, 1);
     expect(s, &a, &p, false, 0, 0, "SUPPORTED_AREA", 43);
     /* [0, 6] x [0, 1]: the whole cell, 4/6 covered. */
     a = box_area(0, 0, 6, 1);
     expect(s, &a, &p, false, 0, 0, "PART_OF_AREA_NOT_SUPPORTED", 100);
-    lg_countsnap_unref(s);
+    lg_counteval_snap_unref(s);
 }
 
 /* ---- against the database ---- */
@@ -542,10 +575,16 @@ static int compare(fixture_t *f, const char *area_text, const char *start, const
                      "SELECT lg_counts_query('cross-check', $1::jsonb, $2::timestamptz, "
                      "$3::timestamptz, 10, 100000, 1e10)::text",
                      3, NULL, values, NULL, NULL, 0);
-    json_t *area_json = json_loads(area_text, 0, NULL);
-    lg_count_area_t area;
-    assert_int_equal(lg_count_area_from_json(area_json, &area), LG_OK);
-    json_decref(area_json);
+    /* The area as the daemon gets it: from camara.c's validation of the body. */
+    char body[2048];
+    snprintf(body, sizeof(body), "{\"area\": %s}", area_text);
+    json_t *normalised = NULL;
+    lg_camara_count_t req;
+    lg_camara_error_t verr;
+    assert_int_equal(
+        lg_camara_validate_count(body, strlen(body), lg_now_us(), &normalised, &req, &verr), LG_OK);
+    json_decref(normalised);
+    const lg_planar_area_t area = req.area;
     int64_t start_us = 0, end_us = 0;
     if (start != NULL) {
         PGresult *t = PQexecParams(f->sql,
@@ -556,39 +595,39 @@ static int compare(fixture_t *f, const char *area_text, const char *start, const
         end_us = atoll(PQgetvalue(t, 0, 1));
         PQclear(t);
     }
-    lg_count_params_t p = {10, 1e5, 1e10};
-    lg_count_answer_t ans;
-    lg_countsnap_answer(lg_countmap_snapshot(f->map), &area, start != NULL, start_us, end_us, &p,
+    lg_counteval_params_t p = {10, 1e5, 1e10};
+    lg_counteval_answer_t ans;
+    lg_counteval_answer(lg_countmap_snapshot(f->map), &area, start != NULL, start_us, end_us, &p,
                         &ans);
     int bad = 0;
-    if (ans.outcome == LG_COUNT_FALLBACK) {
+    if (ans.outcome == LG_COUNTEVAL_FALLBACK) {
         (*n_fallback)++;
     } else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
         const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        if (ans.outcome != LG_COUNT_REFUSED || hint == NULL || msg == NULL ||
+        if (ans.outcome != LG_COUNTEVAL_REFUSED || hint == NULL || msg == NULL ||
             strcmp(hint, ans.code) != 0 || strcmp(msg, ans.message) != 0) {
             print_message("area %s: SQL refused (%s: %s), C outcome %d %s\n", area_text,
                           hint ? hint : "?", msg ? msg : PQerrorMessage(f->sql), ans.outcome,
-                          ans.outcome == LG_COUNT_REFUSED ? ans.message : "");
+                          ans.outcome == LG_COUNTEVAL_REFUSED ? ans.message : "");
             bad = 1;
         }
     } else {
         char mine[96] = "";
-        if (ans.outcome == LG_COUNT_ANSWERED)
-            lg_count_answer_json(&ans, mine, sizeof(mine));
+        if (ans.outcome == LG_COUNTEVAL_ANSWERED)
+            lg_counteval_answer_json(&ans, mine, sizeof(mine));
         json_t *theirs = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
         json_t *ours = json_loads(mine, 0, NULL);
         if (ours == NULL || !json_equal(theirs, ours)) {
             print_message("area %s: SQL %s, C %s (covered %.12f)\n", area_text,
                           PQgetvalue(res, 0, 0),
-                          ans.outcome == LG_COUNT_REFUSED ? ans.message : mine, ans.covered);
+                          ans.outcome == LG_COUNTEVAL_REFUSED ? ans.message : mine, ans.covered);
             bad = 1;
         }
         json_decref(theirs);
         json_decref(ours);
     }
-    lg_count_answer_cleanup(&ans);
+    lg_counteval_answer_cleanup(&ans);
     PQclear(res);
     return bad;
 }
@@ -598,7 +637,7 @@ static void test_memory_answers_equal_lg_counts_query(void **state)
     if (conninfo == NULL)
         skip();
     fixture_t *f = *state;
-    const lg_countsnap_t *s = lg_countmap_snapshot(f->map);
+    const lg_counteval_snap_t *s = lg_countmap_snapshot(f->map);
     assert_non_null(s);
     int bad = 0, n_fallback = 0, n = 0;
     char area[2048];
@@ -667,7 +706,7 @@ static void test_cell_changes_and_new_releases_are_picked_up(void **state)
     exec(f, "INSERT INTO cell (cell_key, rat, coverage) VALUES ('zz-new', 'EUTRA', "
             "ST_Multi(ST_MakeEnvelope(6, 48, 6.01, 48.01, 4326)))");
     wait_generation(f, gen + 1);
-    const lg_countsnap_t *s = lg_countmap_snapshot(f->map);
+    const lg_counteval_snap_t *s = lg_countmap_snapshot(f->map);
     assert_non_null(s);
     (void)cells;
     /* Its release is all zeros for the new cell until a release holds it. */
@@ -679,14 +718,14 @@ static void test_cell_changes_and_new_releases_are_picked_up(void **state)
     gen = lg_countmap_generation(f->map);
     lg_countmap_poke(f->map);
     wait_generation(f, gen + 1);
-    lg_count_area_t a = box_area(6, 48, 6.01, 48.01);
-    lg_count_params_t p = {10, 1e5, 1e10};
-    lg_count_answer_t ans;
-    lg_countsnap_answer(lg_countmap_snapshot(f->map), &a, false, 0, 0, &p, &ans);
-    assert_int_equal(ans.outcome, LG_COUNT_ANSWERED);
+    lg_planar_area_t a = box_area(6, 48, 6.01, 48.01);
+    lg_counteval_params_t p = {10, 1e5, 1e10};
+    lg_counteval_answer_t ans;
+    lg_counteval_answer(lg_countmap_snapshot(f->map), &a, false, 0, 0, &p, &ans);
+    assert_int_equal(ans.outcome, LG_COUNTEVAL_ANSWERED);
     assert_string_equal(ans.status, "SUPPORTED_AREA");
     assert_int_equal(ans.count, 77);
-    lg_count_answer_cleanup(&ans);
+    lg_counteval_answer_cleanup(&ans);
 }
 
 int main(void)
@@ -702,7 +741,8 @@ int main(void)
         cmocka_unit_test(test_holes_and_non_convex_areas),
         cmocka_unit_test(test_coverage_statuses_and_intervals),
         cmocka_unit_test(test_refusals_have_lg_counts_area_messages),
-        cmocka_unit_test(test_area_json_and_answer_text),
+        cmocka_unit_test(test_polygon_validity_is_geos_s),
+        cmocka_unit_test(test_answer_text),
         cmocka_unit_test(test_wkb_cells_and_pieces),
     };
     const struct CMUnitTest db[] = {
