@@ -262,8 +262,7 @@ static lg_ctl_exit_t take_options(const lg_ctl_cmdline_t *cl, lg_ctl_invocation_
             return lg_ctl_command_usage_error(cmd, "--%s does not apply here", cl->opt_names[o]);
         if (inv->opt_values[idx] != NULL && !option->is_repeatable)
             return lg_ctl_command_usage_error(cmd, "--%s given twice", cl->opt_names[o]);
-        why = option->has_value ? lg_ctl_argv_check_value(cl->opt_names[o], cl->opt_vals[o])
-                                : NULL;
+        why = option->has_value ? lg_ctl_argv_check_value(cl->opt_names[o], cl->opt_vals[o]) : NULL;
         if (why != NULL)
             return lg_ctl_command_usage_error(cmd, "--%s must be %s", cl->opt_names[o], why);
         if (option->is_repeatable) {
@@ -298,10 +297,9 @@ lg_ctl_exit_t lg_ctl_argv_resolve(const lg_ctl_cmdline_t *cl, lg_ctl_invocation_
     inv->is_json = cl->is_json;
     nargs = cl->nwords - first_arg;
     if (nargs != (size_t)cmd->nargs)
-        return lg_ctl_command_usage_error(cmd, "'%s%s%s' takes %d argument%s, got %zu",
-                                          cmd->group, cmd->verb != NULL ? " " : "",
-                                          cmd->verb != NULL ? cmd->verb : "", cmd->nargs,
-                                          cmd->nargs == 1 ? "" : "s", nargs);
+        return lg_ctl_command_usage_error(
+            cmd, "'%s%s%s' takes %d argument%s, got %zu", cmd->group, cmd->verb != NULL ? " " : "",
+            cmd->verb != NULL ? cmd->verb : "", cmd->nargs, cmd->nargs == 1 ? "" : "s", nargs);
     for (size_t i = 0; i < nargs; i++)
         inv->args[i] = cl->words[first_arg + i];
     return take_options(cl, inv);

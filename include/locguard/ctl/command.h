@@ -32,7 +32,7 @@ typedef struct lg_ctl_invocation {
     const lg_ctl_command_t *cmd;
     const char *args[LG_CTL_MAX_ARGS];
     const char *opt_values[LG_CTL_MAX_CMD_OPTS]; /* indexed like cmd->opts; flags get "" */
-    const char *repeats[LG_CTL_MAX_REPEATS];     /* every value of the repeatable option, in order */
+    const char *repeats[LG_CTL_MAX_REPEATS];     /* the repeatable option's values, in order */
     size_t n_repeats;
     bool is_json; /* --json: print the daemon's JSON instead of tables */
 } lg_ctl_invocation_t;
@@ -67,7 +67,7 @@ typedef lg_ctl_exit_t (*lg_ctl_run_cb)(lg_ctl_client_t *client, const lg_ctl_inv
  */
 struct lg_ctl_command {
     const char *group; /* first word */
-    const char *verb;  /* second word ("member add": second and third), NULL for one-word commands */
+    const char *verb;  /* second word ("member add": two words), NULL for one-word commands */
     int nargs;         /* positional arguments after the words */
     const char *opts[LG_CTL_MAX_CMD_OPTS];
     enum evhttp_cmd_type method;

@@ -20,11 +20,11 @@
  */
 typedef enum lg_ctl_exit {
     LG_CTL_EXIT_OK = 0,          /* the daemon did it */
-    LG_CTL_EXIT_FAIL = 1,        /* any other error: refused input, authentication, a local file */
+    LG_CTL_EXIT_FAIL = 1,        /* any other error: refused input, authentication, a file */
     LG_CTL_EXIT_USAGE = 2,       /* the command line is wrong; nothing was sent */
     LG_CTL_EXIT_NOT_FOUND = 3,   /* 404: the named node, device, area... does not exist */
-    LG_CTL_EXIT_CONFLICT = 4,    /* 409: it exists already, differently, or something depends on it */
-    LG_CTL_EXIT_UNAVAILABLE = 5, /* no answer, or 502/503/504/429: the daemon or its database is down */
+    LG_CTL_EXIT_CONFLICT = 4,    /* 409: it exists differently, or something depends on it */
+    LG_CTL_EXIT_UNAVAILABLE = 5, /* no answer, or 502/503/504/429: the daemon or database is down */
 } lg_ctl_exit_t;
 
 /*
