@@ -14,7 +14,9 @@
 #include "locguard/ctl/command.h"
 #include "locguard/ctl/commands.h"
 #include "locguard/ctl/exit.h"
+#include "locguard/ctl/monitoring.h"
 #include "locguard/ctl/printer.h"
+#include "locguard/ctl/provision.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -900,6 +902,40 @@ static void test_usage_error_exits_2_with_a_problem_on_stdout(void **state)
     free(out);
 }
 
+/*
+ * A usage error about a command prints that command's synopsis: the same
+ * lines --help prints for its words, and no other command's. Every command
+ * is found again by its words.
+ */
+static void test_each_command_has_its_own_synopsis(void **state)
+{
+    const lg_ctl_command_t *(*const tables[])(size_t *) = {lg_ctl_provision_commands,
+                                                           lg_ctl_monitoring_commands};
+
+    (void)state;
+    for (size_t t = 0; t < LG_ARRAY_SIZE(tables); t++) {
+        size_t n;
+        const lg_ctl_command_t *cmds = tables[t](&n);
+
+        assert_true(n > 0);
+        for (size_t i = 0; i < n; i++) {
+            struct capture c;
+            char *own, *listed;
+
+            assert_ptr_equal(lg_ctl_commands_find(cmds[i].group, cmds[i].verb), &cmds[i]);
+            capture_begin(&c);
+            lg_ctl_command_print_synopsis(stdout, &cmds[i]);
+            own = capture_end(&c);
+            capture_begin(&c);
+            lg_ctl_commands_print_synopses(stdout, cmds[i].group, cmds[i].verb);
+            listed = capture_end(&c);
+            assert_string_equal(own, listed);
+            free(own);
+            free(listed);
+        }
+    }
+}
+
 static void test_json_is_seen_before_the_command_line_is_checked(void **state)
 {
     static char *yes[][6] = {
@@ -969,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_local_errors_are_problems_with_json),
         cmocka_unit_test(test_usage_error_exits_2_with_a_problem_on_stdout),
         cmocka_unit_test(test_json_is_seen_before_the_command_line_is_checked),
+        cmocka_unit_test(test_each_command_has_its_own_synopsis),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
