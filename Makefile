@@ -144,8 +144,12 @@ $(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(TOOL_LIB_OBJS) $(LIB)
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
+# The unit tests of tests/unit/ctl/ also link locguardctl's modules, all but its main.
+CTL_MODULE_OBJS = $(filter-out $(BUILD)/service/ctl/main.o,$(CTL_OBJS))
+
 define unit_rule
-$(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $(LIB)
+$(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) \
+        $(if $(filter tests/unit/ctl/%,$(1)),$(CTL_MODULE_OBJS)) $(LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(FINAL_LDFLAGS) -o $$@ $$^ $$(FINAL_LIBS) $$(CMOCKA_LIBS)
 endef

@@ -1,59 +1,59 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for locguardctl's pure parts: command-line resolution against
- * the command table, request path and query building (percent-encoding of
- * externalIds), option value checks, and the table helpers. The CLI keeps
- * its helpers static, so the test includes the source with main renamed;
- * the HTTP round trip is covered by the integration tests against the daemon.
+ * Unit tests for locguardctl's modules, through their headers: command-line
+ * resolution against the command table (argv.h, commands.h), request path
+ * and query building with percent-encoded externalIds and the body builders
+ * (command.h), option value checks, the table helpers and the printing of
+ * answers and problems (printer.h), exit statuses and local problems
+ * (exit.h). The HTTP round trip (client.h) is covered by the integration
+ * tests against the daemon.
  */
+#include "locguard/core/common.h"
+#include "locguard/core/token.h"
+#include "locguard/ctl/argv.h"
+#include "locguard/ctl/command.h"
+#include "locguard/ctl/commands.h"
+#include "locguard/ctl/exit.h"
+#include "locguard/ctl/monitoring.h"
+#include "locguard/ctl/printer.h"
+#include "locguard/ctl/provision.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-int locguardctl_main(int argc, char **argv);
-#define main locguardctl_main
-#include "../../../service/ctl/locguardctl.c"
-#undef main
-
 /* Splits and resolves argv (NULL-terminated, argv[0] included) into inv; returns the status. */
-static int parse(char **argv, struct cmdline *cl, struct invocation *inv)
+static int parse(char **argv, lg_ctl_cmdline_t *cl, lg_ctl_invocation_t *inv)
 {
     int argc = 0;
     int status;
 
     while (argv[argc] != NULL)
         argc++;
-    memset(cl, 0, sizeof(*cl));
     memset(inv, 0, sizeof(*inv));
-    cl->words = lg_xcalloc((size_t)argc + 1, sizeof(*cl->words));
-    cl->opt_names = lg_xcalloc((size_t)argc + 1, sizeof(*cl->opt_names));
-    cl->opt_vals = lg_xcalloc((size_t)argc + 1, sizeof(*cl->opt_vals));
-    status = split_argv(argc, argv, cl);
-    if (status == EXIT_OK)
-        status = cl->nwords > 0 ? resolve(cl, inv) : EXIT_USAGE;
+    lg_ctl_argv_init(cl, argc);
+    status = lg_ctl_argv_split(argc, argv, cl);
+    if (status == LG_CTL_EXIT_OK)
+        status = cl->nwords > 0 ? lg_ctl_argv_resolve(cl, inv) : LG_CTL_EXIT_USAGE;
     return status;
-}
-
-static void free_cmdline(struct cmdline *cl)
-{
-    free(cl->words);
-    free(cl->opt_names);
-    free(cl->opt_vals);
 }
 
 /* Resolves argv and expands the request path; returns NULL on a usage error. */
 static char *path_of(char **argv)
 {
-    struct cmdline cl;
-    struct invocation inv;
+    lg_ctl_cmdline_t cl;
+    lg_ctl_invocation_t inv;
     char *path = NULL;
 
-    if (parse(argv, &cl, &inv) == EXIT_OK)
-        path = expand_path(&inv);
-    free_cmdline(&cl);
+    if (parse(argv, &cl, &inv) == LG_CTL_EXIT_OK)
+        path = lg_ctl_command_path(&inv);
+    lg_ctl_argv_cleanup(&cl);
     return path;
 }
 
@@ -112,15 +112,15 @@ static void test_dot_dot_segment_is_a_usage_error(void **state)
 static void test_global_options_may_follow_the_command(void **state)
 {
     char *argv[] = {"locguardctl", "node", "list", "--json", "--url", "http://127.0.0.1:1", NULL};
-    struct cmdline cl;
-    struct invocation inv;
+    lg_ctl_cmdline_t cl;
+    lg_ctl_invocation_t inv;
 
     (void)state;
-    assert_int_equal(parse(argv, &cl, &inv), EXIT_OK);
+    assert_int_equal(parse(argv, &cl, &inv), LG_CTL_EXIT_OK);
     assert_true(cl.is_json);
     assert_string_equal(cl.url, "http://127.0.0.1:1");
     assert_string_equal(inv.cmd->synopsis, "node list");
-    free_cmdline(&cl);
+    lg_ctl_argv_cleanup(&cl);
 }
 
 static void test_usage_errors_exit_2(void **state)
@@ -138,11 +138,11 @@ static void test_usage_errors_exit_2(void **state)
 
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
-        struct cmdline cl;
-        struct invocation inv;
+        lg_ctl_cmdline_t cl;
+        lg_ctl_invocation_t inv;
 
-        assert_int_equal(parse(cases[i], &cl, &inv), EXIT_USAGE);
-        free_cmdline(&cl);
+        assert_int_equal(parse(cases[i], &cl, &inv), LG_CTL_EXIT_USAGE);
+        lg_ctl_argv_cleanup(&cl);
     }
 }
 
@@ -150,25 +150,25 @@ static void test_flag_option_is_seen(void **state)
 {
     char *argv[] = {"locguardctl",   "device", "add",        "--no-monitoring", "--supi", "imsi-1",
                     "--external-id", "e",      "--mobility", "restricted",      NULL};
-    struct cmdline cl;
-    struct invocation inv;
-    struct body body = {NULL, 0, NULL};
+    lg_ctl_cmdline_t cl;
+    lg_ctl_invocation_t inv;
+    lg_ctl_body_t body = {0};
 
     (void)state;
-    assert_int_equal(parse(argv, &cl, &inv), EXIT_OK);
-    assert_int_equal(body_device_add(&inv, &body), EXIT_OK);
+    assert_int_equal(parse(argv, &cl, &inv), LG_CTL_EXIT_OK);
+    assert_int_equal(inv.cmd->build(&inv, &body), LG_CTL_EXIT_OK);
     assert_string_equal(body.data, "{\"supi\":\"imsi-1\",\"externalId\":\"e\",\"mobility\":"
                                    "\"restricted\",\"monitoringAllowed\":false}");
     free(body.data);
-    free_cmdline(&cl);
+    lg_ctl_argv_cleanup(&cl);
 }
 
 static void test_zone_state_is_dash_when_location_is_null(void **state)
 {
     json_t *with = json_pack("{s:{s:s}}", "location", "zoneState", "inside");
     json_t *without = json_pack("{s:n}", "location");
-    char *a = value_text(get_any(with, "location.zoneState"));
-    char *b = value_text(get_any(without, "location.zoneState"));
+    char *a = lg_ctl_print_value_text(lg_ctl_print_find_value(with, "location.zoneState"));
+    char *b = lg_ctl_print_value_text(lg_ctl_print_find_value(without, "location.zoneState"));
 
     (void)state;
     assert_string_equal(a, "inside");
@@ -182,7 +182,7 @@ static void test_zone_state_is_dash_when_location_is_null(void **state)
 static void test_value_text_renders_booleans_and_hides_control_chars(void **state)
 {
     json_t *t = json_true(), *s = json_string("a\x1b[2Jb");
-    char *yes = value_text(t), *clean = value_text(s);
+    char *yes = lg_ctl_print_value_text(t), *clean = lg_ctl_print_value_text(s);
 
     (void)state;
     assert_string_equal(yes, "yes");
@@ -194,7 +194,7 @@ static void test_value_text_renders_booleans_and_hides_control_chars(void **stat
 
 static void test_camel_case_key_becomes_header(void **state)
 {
-    char *h = header_of("externalId");
+    char *h = lg_ctl_print_header("externalId");
 
     (void)state;
     assert_string_equal(h, "EXTERNAL ID");
@@ -208,9 +208,9 @@ static void test_list_found_in_array_items_or_first_array_member(void **state)
     json_t *named = json_pack("{s:i, s:[i]}", "count", 1, "devices", 2);
 
     (void)state;
-    assert_ptr_equal(list_of(arr), arr);
-    assert_ptr_equal(list_of(items), json_object_get(items, "items"));
-    assert_ptr_equal(list_of(named), json_object_get(named, "devices"));
+    assert_ptr_equal(lg_ctl_print_find_list(arr), arr);
+    assert_ptr_equal(lg_ctl_print_find_list(items), json_object_get(items, "items"));
+    assert_ptr_equal(lg_ctl_print_find_list(named), json_object_get(named, "devices"));
     json_decref(arr);
     json_decref(items);
     json_decref(named);
@@ -219,34 +219,34 @@ static void test_list_found_in_array_items_or_first_array_member(void **state)
 /* Resolves argv and builds the body; returns the builder's status (usage errors included). */
 static int body_of(char **argv, char **out_path, char **out_body)
 {
-    struct cmdline cl;
-    struct invocation inv;
-    struct body body = {NULL, 0, NULL};
+    lg_ctl_cmdline_t cl;
+    lg_ctl_invocation_t inv;
+    lg_ctl_body_t body = {0};
     int status;
 
     *out_path = NULL;
     *out_body = NULL;
     status = parse(argv, &cl, &inv);
-    if (status == EXIT_OK) {
-        *out_path = expand_path(&inv);
+    if (status == LG_CTL_EXIT_OK) {
+        *out_path = lg_ctl_command_path(&inv);
         if (inv.cmd->build != NULL)
             status = inv.cmd->build(&inv, &body);
     }
     *out_body = body.data;
-    free_cmdline(&cl);
+    lg_ctl_argv_cleanup(&cl);
     return status;
 }
 
 /* Resolves argv; returns its command (NULL on a usage error). */
-static const struct command *command_of(char **argv)
+static const lg_ctl_command_t *command_of(char **argv)
 {
-    struct cmdline cl;
-    struct invocation inv;
-    const struct command *cmd = NULL;
+    lg_ctl_cmdline_t cl;
+    lg_ctl_invocation_t inv;
+    const lg_ctl_command_t *cmd = NULL;
 
-    if (parse(argv, &cl, &inv) == EXIT_OK)
+    if (parse(argv, &cl, &inv) == LG_CTL_EXIT_OK)
         cmd = inv.cmd;
-    free_cmdline(&cl);
+    lg_ctl_argv_cleanup(&cl);
     return cmd;
 }
 
@@ -268,7 +268,7 @@ static void test_scs_add_puts_every_given_field(void **state)
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(argv, &path, &body), LG_CTL_EXIT_OK);
     assert_int_equal(command_of(argv)->method, EVHTTP_REQ_PUT);
     assert_string_equal(path, "/v1/scs/scs.one");
     assert_string_equal(body,
@@ -286,7 +286,7 @@ static void test_scs_add_minimal_denies_private_destinations(void **state)
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(argv, &path, &body), LG_CTL_EXIT_OK);
     assert_string_equal(
         body,
         "{\"scsAsId\":\"s1\",\"webhookSecret\":\"whsec_AAAA\",\"allowPrivateDestinations\":false}");
@@ -306,8 +306,8 @@ static void test_malformed_webhook_secrets_are_usage_errors(void **state)
 
         assert_null(command_of(argv));
     }
-    assert_true(is_webhook_secret("whsec_AA=="));
-    assert_true(is_webhook_secret("whsec_AAA="));
+    assert_null(lg_ctl_argv_check_value("secret", "whsec_AA=="));
+    assert_null(lg_ctl_argv_check_value("previous-secret", "whsec_AAA="));
 }
 
 static void test_client_add_collects_repeated_scopes_once_each(void **state)
@@ -315,12 +315,18 @@ static void test_client_add_collects_repeated_scopes_once_each(void **state)
     char *argv[] = {"locguardctl", "client", "add",     "c1",    "--scope", "monitoring-event",
                     "--scs",       "s1",     "--scope", "admin", "--scope", "monitoring-event",
                     NULL};
+    lg_ctl_cmdline_t cl;
+    lg_ctl_invocation_t inv;
+    lg_ctl_body_t built = {0};
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
-    assert_int_equal(command_of(argv)->method, EVHTTP_REQ_POST);
+    assert_int_equal(parse(argv, &cl, &inv), LG_CTL_EXIT_OK);
+    assert_int_equal(inv.cmd->method, EVHTTP_REQ_POST);
+    path = lg_ctl_command_path(&inv);
     assert_string_equal(path, "/v1/clients");
+    assert_int_equal(inv.cmd->build(&inv, &built), LG_CTL_EXIT_OK);
+    body = built.data;
     json_t *doc = json_loads(body, 0, NULL);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "clientId")), "c1");
@@ -333,20 +339,23 @@ static void test_client_add_collects_repeated_scopes_once_each(void **state)
     const char *hash = json_string_value(json_object_get(doc, "secretHash"));
     assert_non_null(hash);
     assert_int_equal(strncmp(hash, "scrypt$", 7), 0);
-    assert_true(strlen(new_client_secret) >= 40);
-    assert_true(lg_token_secret_matches(new_client_secret, hash));
+    assert_true(strlen(built.client_secret) >= 40);
+    assert_true(lg_token_secret_matches(built.client_secret, hash));
     assert_false(lg_token_secret_matches("another secret", hash));
-    assert_null(strstr(body, new_client_secret));
+    assert_null(strstr(body, built.client_secret));
     assert_null(json_object_get(doc, "clientSecret"));
     json_decref(doc);
     free(path);
     free(body);
+    lg_ctl_argv_cleanup(&cl);
 }
 
-/* Runs print_answer with stdout sent to a temporary file; returns what it printed. */
-static char *printed_answer(bool is_json, const char *answer)
+/*
+ * Runs lg_ctl_print_answer for a client add (a secret made here) with stdout
+ * sent to a temporary file; returns what it printed.
+ */
+static char *printed_answer(bool is_json, const char *secret, const char *answer)
 {
-    struct ctl ctl = {.is_json = is_json};
     FILE *tmp = tmpfile();
     int saved = dup(STDOUT_FILENO);
     char *out = calloc(1, 4096);
@@ -354,7 +363,9 @@ static char *printed_answer(bool is_json, const char *answer)
     assert_non_null(tmp);
     fflush(stdout);
     dup2(fileno(tmp), STDOUT_FILENO);
-    assert_int_equal(print_answer(&ctl, print_client_secret, 201, answer, strlen(answer)), EXIT_OK);
+    assert_int_equal(
+        lg_ctl_print_answer(is_json, lg_ctl_print_object, secret, 201, answer, strlen(answer)),
+        LG_CTL_EXIT_OK);
     fflush(stdout);
     dup2(saved, STDOUT_FILENO);
     close(saved);
@@ -367,22 +378,21 @@ static char *printed_answer(bool is_json, const char *answer)
 
 static void test_new_client_secret_is_shown_once_in_both_output_modes(void **state)
 {
+    const char *secret = "s3cr3t-made-by-the-cli-0123456789abcdefghij";
+
     (void)state;
-    lg_strlcpy(new_client_secret, "s3cr3t-made-by-the-cli-0123456789abcdefghij",
-               sizeof(new_client_secret));
     const char *answer = "{\"clientId\":\"c1\",\"scopes\":[\"monitoring-event\"]}";
-    char *json = printed_answer(true, answer);
+    char *json = printed_answer(true, secret, answer);
     json_t *doc = json_loads(json, 0, NULL);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "clientSecret")),
                         "s3cr3t-made-by-the-cli-0123456789abcdefghij");
     assert_string_equal(json_string_value(json_object_get(doc, "clientId")), "c1");
     json_decref(doc);
-    char *table = printed_answer(false, answer);
+    char *table = printed_answer(false, secret, answer);
     assert_non_null(strstr(table, "s3cr3t-made-by-the-cli-0123456789abcdefghij"));
     free(json);
     free(table);
-    wipe_client_secret();
 }
 
 static void test_area_counts_permission_is_a_put_of_allowed(void **state)
@@ -392,18 +402,18 @@ static void test_area_counts_permission_is_a_put_of_allowed(void **state)
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(allow, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(allow, &path, &body), LG_CTL_EXIT_OK);
     assert_int_equal(command_of(allow)->method, EVHTTP_REQ_PUT);
     assert_string_equal(path, "/v1/scs/scs%401/area-counts");
     assert_string_equal(body, "{\"allowed\":true}");
     free(path);
     free(body);
-    assert_int_equal(body_of(deny, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(deny, &path, &body), LG_CTL_EXIT_OK);
     assert_string_equal(body, "{\"allowed\":false}");
     free(path);
     free(body);
     char *geo[] = {"locguardctl", "scs", "allow-geo-area", "scs-1", NULL};
-    assert_int_equal(body_of(geo, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(geo, &path, &body), LG_CTL_EXIT_OK);
     assert_int_equal(command_of(geo)->method, EVHTTP_REQ_PUT);
     assert_string_equal(path, "/v1/scs/scs-1/geo-area");
     assert_string_equal(body, "{\"allowed\":true}");
@@ -433,13 +443,13 @@ static void test_group_commands_encode_ids_and_take_three_words(void **state)
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(add, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(add, &path, &body), LG_CTL_EXIT_OK);
     assert_string_equal(path, "/v1/groups/fleet%40example.com");
     assert_string_equal(body,
                         "{\"externalGroupId\":\"fleet@example.com\",\"localGroupId\":\"L-1\"}");
     free(path);
     free(body);
-    assert_int_equal(body_of(member, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(member, &path, &body), LG_CTL_EXIT_OK);
     assert_int_equal(command_of(member)->method, EVHTTP_REQ_PUT);
     assert_string_equal(path, "/v1/groups/fleet%40example.com/members/d%40x");
     assert_null(body);
@@ -451,7 +461,7 @@ static void test_group_commands_encode_ids_and_take_three_words(void **state)
     path = path_of(members);
     assert_string_equal(path, "/v1/groups/g%40x/members");
     free(path);
-    assert_true(verb_exists("group", "member"));
+    assert_true(lg_ctl_commands_verb_exists("group", "member"));
 }
 
 static void test_grant_names_exactly_one_target(void **state)
@@ -464,22 +474,22 @@ static void test_grant_names_exactly_one_target(void **state)
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(device, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(device, &path, &body), LG_CTL_EXIT_OK);
     assert_string_equal(path, "/v1/grants");
     assert_string_equal(body, "{\"scsAsId\":\"s1\",\"service\":\"location-monitoring\","
                               "\"externalId\":\"d@x\"}");
     free(path);
     free(body);
-    assert_int_equal(body_of(group, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(group, &path, &body), LG_CTL_EXIT_OK);
     assert_int_equal(command_of(group)->method, EVHTTP_REQ_POST);
     assert_string_equal(path, "/v1/grants/remove");
     assert_string_equal(body, "{\"scsAsId\":\"s1\",\"service\":\"location-monitoring\","
                               "\"externalGroupId\":\"g@x\"}");
     free(path);
     free(body);
-    assert_int_equal(body_of(both, &path, &body), EXIT_USAGE);
+    assert_int_equal(body_of(both, &path, &body), LG_CTL_EXIT_USAGE);
     free(path);
-    assert_int_equal(body_of(neither, &path, &body), EXIT_USAGE);
+    assert_int_equal(body_of(neither, &path, &body), LG_CTL_EXIT_USAGE);
     free(path);
     assert_null(command_of(service));
 }
@@ -519,17 +529,17 @@ static void test_consent_commands_put_the_device_in_the_path(void **state)
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(grant, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(grant, &path, &body), LG_CTL_EXIT_OK);
     assert_string_equal(path, "/v1/devices/d%40x/consents");
     assert_string_equal(body, "{\"purpose\":\"location-monitoring\",\"scsAsId\":\"s1\","
                               "\"expiresAt\":\"2027-01-31T12:00:00Z\"}");
     free(path);
     free(body);
-    assert_int_equal(body_of(any, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(any, &path, &body), LG_CTL_EXIT_OK);
     assert_string_equal(body, "{\"purpose\":\"anonymous-statistics\"}");
     free(path);
     free(body);
-    assert_int_equal(body_of(revoke, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(revoke, &path, &body), LG_CTL_EXIT_OK);
     assert_int_equal(command_of(revoke)->method, EVHTTP_REQ_POST);
     assert_string_equal(path, "/v1/devices/d%40x/consents/revoke");
     assert_string_equal(body, "{\"purpose\":\"location-monitoring\"}");
@@ -594,7 +604,7 @@ static void test_count_geojson_posts_the_geometry_as_area(void **state)
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(argv, &path, &body), LG_CTL_EXIT_OK);
     assert_int_equal(command_of(argv)->method, EVHTTP_REQ_POST);
     assert_string_equal(path, "/v1/counts/exact");
     assert_string_equal(body, "{\"area\":{\"type\":\"Polygon\",\"coordinates\":"
@@ -614,7 +624,7 @@ static void test_count_geojson_takes_a_features_geometry(void **state)
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(argv, &path, &body), LG_CTL_EXIT_OK);
     assert_string_equal(body, "{\"area\":{\"type\":\"MultiPolygon\",\"coordinates\":"
                               "[[[[0,0],[1,0],[1,1],[0,0]]]]}}");
     free(path);
@@ -633,12 +643,12 @@ static void test_count_geojson_refuses_other_geometries_and_bad_json(void **stat
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(argv_point, &path, &body), EXIT_FAIL);
+    assert_int_equal(body_of(argv_point, &path, &body), LG_CTL_EXIT_FAIL);
     assert_null(body);
     free(path);
-    assert_int_equal(body_of(argv_junk, &path, &body), EXIT_FAIL);
+    assert_int_equal(body_of(argv_junk, &path, &body), LG_CTL_EXIT_FAIL);
     free(path);
-    assert_int_equal(body_of(argv_missing, &path, &body), EXIT_FAIL);
+    assert_int_equal(body_of(argv_missing, &path, &body), LG_CTL_EXIT_FAIL);
     free(path);
     unlink(point);
     unlink(junk);
@@ -653,7 +663,7 @@ static void test_count_circle_becomes_a_camara_circle(void **state)
     json_t *doc;
 
     (void)state;
-    assert_int_equal(body_of(argv, &path, &body), EXIT_OK);
+    assert_int_equal(body_of(argv, &path, &body), LG_CTL_EXIT_OK);
     assert_string_equal(path, "/v1/counts/exact");
     doc = json_loads(body, 0, NULL);
     assert_non_null(doc);
@@ -682,14 +692,14 @@ static void test_count_needs_exactly_one_well_formed_area(void **state)
     char *path, *body;
 
     (void)state;
-    assert_int_equal(body_of(both, &path, &body), EXIT_USAGE);
+    assert_int_equal(body_of(both, &path, &body), LG_CTL_EXIT_USAGE);
     free(path);
-    assert_int_equal(body_of(neither, &path, &body), EXIT_USAGE);
+    assert_int_equal(body_of(neither, &path, &body), LG_CTL_EXIT_USAGE);
     free(path);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *argv[] = {"locguardctl", "count", "--circle", (char *)bad[i], NULL};
 
-        assert_int_equal(body_of(argv, &path, &body), EXIT_USAGE);
+        assert_int_equal(body_of(argv, &path, &body), LG_CTL_EXIT_USAGE);
         assert_null(body);
         free(path);
     }
@@ -732,19 +742,21 @@ static void test_http_status_maps_to_exit_status(void **state)
 {
     static const struct {
         int http_status;
-        enum exit_status exit;
+        lg_ctl_exit_t exit;
     } cases[] = {
-        {200, EXIT_OK},          {201, EXIT_OK},          {204, EXIT_OK},
-        {404, EXIT_NOT_FOUND},   {409, EXIT_CONFLICT},    {0, EXIT_UNAVAILABLE},
-        {429, EXIT_UNAVAILABLE}, {502, EXIT_UNAVAILABLE}, {503, EXIT_UNAVAILABLE},
-        {504, EXIT_UNAVAILABLE}, {400, EXIT_FAIL},        {401, EXIT_FAIL},
-        {403, EXIT_FAIL},        {413, EXIT_FAIL},        {500, EXIT_FAIL},
-        {301, EXIT_FAIL},
+        {200, LG_CTL_EXIT_OK},          {201, LG_CTL_EXIT_OK},
+        {204, LG_CTL_EXIT_OK},          {404, LG_CTL_EXIT_NOT_FOUND},
+        {409, LG_CTL_EXIT_CONFLICT},    {0, LG_CTL_EXIT_UNAVAILABLE},
+        {429, LG_CTL_EXIT_UNAVAILABLE}, {502, LG_CTL_EXIT_UNAVAILABLE},
+        {503, LG_CTL_EXIT_UNAVAILABLE}, {504, LG_CTL_EXIT_UNAVAILABLE},
+        {400, LG_CTL_EXIT_FAIL},        {401, LG_CTL_EXIT_FAIL},
+        {403, LG_CTL_EXIT_FAIL},        {413, LG_CTL_EXIT_FAIL},
+        {500, LG_CTL_EXIT_FAIL},        {301, LG_CTL_EXIT_FAIL},
     };
 
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++)
-        assert_int_equal(exit_status_of(cases[i].http_status), cases[i].exit);
+        assert_int_equal(lg_ctl_exit_of_http(cases[i].http_status), cases[i].exit);
 }
 
 static void test_exit_statuses_are_distinct_and_listed_in_help(void **state)
@@ -753,33 +765,35 @@ static void test_exit_statuses_are_distinct_and_listed_in_help(void **state)
     char *help, line[160];
 
     (void)state;
-    assert_int_equal(EXIT_OK, 0);
-    assert_int_equal(EXIT_FAIL, 1);
-    assert_int_equal(EXIT_USAGE, 2);
-    assert_int_equal(EXIT_NOT_FOUND, 3);
-    assert_int_equal(EXIT_CONFLICT, 4);
-    assert_int_equal(EXIT_UNAVAILABLE, 5);
-    assert_int_equal(LG_ARRAY_SIZE(exit_statuses), 6);
+    assert_int_equal(LG_CTL_EXIT_OK, 0);
+    assert_int_equal(LG_CTL_EXIT_FAIL, 1);
+    assert_int_equal(LG_CTL_EXIT_USAGE, 2);
+    assert_int_equal(LG_CTL_EXIT_NOT_FOUND, 3);
+    assert_int_equal(LG_CTL_EXIT_CONFLICT, 4);
+    assert_int_equal(LG_CTL_EXIT_UNAVAILABLE, 5);
+    assert_null(lg_ctl_exit_meaning((lg_ctl_exit_t)6));
     capture_begin(&c);
-    print_help(stdout);
+    lg_ctl_commands_print_help(stdout);
     help = capture_end(&c);
-    for (size_t i = 0; i < LG_ARRAY_SIZE(exit_statuses); i++) {
-        assert_int_equal(exit_row(exit_statuses[i].status), i);
-        snprintf(line, sizeof(line), "\n  %d  %s\n", (int)exit_statuses[i].status,
-                 exit_statuses[i].meaning);
+    for (int status = LG_CTL_EXIT_OK; status <= LG_CTL_EXIT_UNAVAILABLE; status++) {
+        const char *meaning = lg_ctl_exit_meaning((lg_ctl_exit_t)status);
+
+        assert_non_null(meaning);
+        for (int other = LG_CTL_EXIT_OK; other < status; other++)
+            assert_string_not_equal(lg_ctl_exit_meaning((lg_ctl_exit_t)other), meaning);
+        snprintf(line, sizeof(line), "\n  %d  %s\n", status, meaning);
         assert_non_null(strstr(help, line));
     }
     free(help);
 }
 
-/* Runs print_problem with --json on and off; returns stdout, sets *exit. */
+/* Runs lg_ctl_print_problem with --json on and off; returns stdout, sets *exit. */
 static char *printed_problem(bool is_json, int http_status, const char *body, int *exit)
 {
-    struct ctl ctl = {.is_json = is_json, .token = "t"};
     struct capture c;
 
     capture_begin(&c);
-    *exit = print_problem(&ctl, http_status, body, strlen(body));
+    *exit = (int)lg_ctl_print_problem(is_json, true, http_status, body, strlen(body));
     return capture_end(&c);
 }
 
@@ -794,12 +808,12 @@ static void test_daemon_problem_is_printed_as_sent_with_json(void **state)
     (void)state;
     snprintf(body, strlen(sent) + 2, "%s\n", sent);
     out = printed_problem(true, 404, body, &exit);
-    assert_int_equal(exit, EXIT_NOT_FOUND);
+    assert_int_equal(exit, LG_CTL_EXIT_NOT_FOUND);
     assert_int_equal(strlen(out), strlen(sent) + 1);
     assert_int_equal(strncmp(out, sent, strlen(sent)), 0);
     free(out);
     out = printed_problem(false, 409, body, &exit);
-    assert_int_equal(exit, EXIT_CONFLICT);
+    assert_int_equal(exit, LG_CTL_EXIT_CONFLICT);
     assert_string_equal(out, ""); /* without --json, errors go to stderr only */
     free(out);
     free(body);
@@ -813,7 +827,7 @@ static void test_non_json_error_body_becomes_a_problem(void **state)
 
     (void)state;
     out = printed_problem(true, 502, "bad gateway\xff", &exit);
-    assert_int_equal(exit, EXIT_UNAVAILABLE);
+    assert_int_equal(exit, LG_CTL_EXIT_UNAVAILABLE);
     doc = json_loads(out, 0, NULL);
     assert_non_null(doc);
     assert_int_equal(json_integer_value(json_object_get(doc, "status")), 502);
@@ -827,13 +841,13 @@ static void test_non_json_error_body_becomes_a_problem(void **state)
 static void test_local_errors_are_problems_with_json(void **state)
 {
     static const struct {
-        enum exit_status exit;
+        lg_ctl_exit_t exit;
         int http_status;
         const char *cause;
     } cases[] = {
-        {EXIT_USAGE, 400, "INVALID_USAGE"},
-        {EXIT_FAIL, 500, "LOCAL_ERROR"},
-        {EXIT_UNAVAILABLE, 503, "DAEMON_UNREACHABLE"},
+        {LG_CTL_EXIT_USAGE, 400, "INVALID_USAGE"},
+        {LG_CTL_EXIT_FAIL, 500, "LOCAL_ERROR"},
+        {LG_CTL_EXIT_UNAVAILABLE, 503, "DAEMON_UNREACHABLE"},
     };
     struct capture c;
     json_t *doc;
@@ -841,9 +855,10 @@ static void test_local_errors_are_problems_with_json(void **state)
 
     (void)state;
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
-        errors_as_json = true;
+        lg_ctl_exit_set_json(true);
         capture_begin(&c);
-        assert_int_equal(report(cases[i].exit, "cannot open %s", "caf\xe9.csv"), cases[i].exit);
+        assert_int_equal(lg_ctl_exit_report(cases[i].exit, "cannot open %s", "caf\xe9.csv"),
+                         cases[i].exit);
         out = capture_end(&c);
         doc = json_loads(out, 0, NULL);
         assert_non_null(doc);
@@ -854,32 +869,71 @@ static void test_local_errors_are_problems_with_json(void **state)
         json_decref(doc);
         free(out);
 
-        errors_as_json = false;
+        lg_ctl_exit_set_json(false);
         capture_begin(&c);
-        report(cases[i].exit, "quiet");
+        lg_ctl_exit_report(cases[i].exit, "quiet");
         out = capture_end(&c);
         assert_string_equal(out, "");
         free(out);
     }
 }
 
-static void test_usage_error_exits_2_with_a_problem_from_main(void **state)
+/* main's order: --json is looked for first, then the command line is split and resolved. */
+static void test_usage_error_exits_2_with_a_problem_on_stdout(void **state)
 {
     char *argv[] = {"locguardctl", "--json", "node", "frob", NULL};
+    lg_ctl_cmdline_t cl;
+    lg_ctl_invocation_t inv;
     struct capture c;
     json_t *doc;
     char *out;
 
     (void)state;
     capture_begin(&c);
-    assert_int_equal(locguardctl_main(4, argv), EXIT_USAGE);
+    lg_ctl_exit_set_json(lg_ctl_argv_wants_json(4, argv));
+    assert_int_equal(parse(argv, &cl, &inv), LG_CTL_EXIT_USAGE);
     out = capture_end(&c);
-    errors_as_json = false;
+    lg_ctl_exit_set_json(false);
+    lg_ctl_argv_cleanup(&cl);
     doc = json_loads(out, 0, NULL);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "cause")), "INVALID_USAGE");
     json_decref(doc);
     free(out);
+}
+
+/*
+ * A usage error about a command prints that command's synopsis: the same
+ * lines --help prints for its words, and no other command's. Every command
+ * is found again by its words.
+ */
+static void test_each_command_has_its_own_synopsis(void **state)
+{
+    const lg_ctl_command_t *(*const tables[])(size_t *) = {lg_ctl_provision_commands,
+                                                           lg_ctl_monitoring_commands};
+
+    (void)state;
+    for (size_t t = 0; t < LG_ARRAY_SIZE(tables); t++) {
+        size_t n;
+        const lg_ctl_command_t *cmds = tables[t](&n);
+
+        assert_true(n > 0);
+        for (size_t i = 0; i < n; i++) {
+            struct capture c;
+            char *own, *listed;
+
+            assert_ptr_equal(lg_ctl_commands_find(cmds[i].group, cmds[i].verb), &cmds[i]);
+            capture_begin(&c);
+            lg_ctl_command_print_synopsis(stdout, &cmds[i]);
+            own = capture_end(&c);
+            capture_begin(&c);
+            lg_ctl_commands_print_synopses(stdout, cmds[i].group, cmds[i].verb);
+            listed = capture_end(&c);
+            assert_string_equal(own, listed);
+            free(own);
+            free(listed);
+        }
+    }
 }
 
 static void test_json_is_seen_before_the_command_line_is_checked(void **state)
@@ -901,14 +955,14 @@ static void test_json_is_seen_before_the_command_line_is_checked(void **state)
 
         while (yes[i][argc] != NULL)
             argc++;
-        assert_true(wants_json(argc, yes[i]));
+        assert_true(lg_ctl_argv_wants_json(argc, yes[i]));
     }
     for (size_t i = 0; i < LG_ARRAY_SIZE(no); i++) {
         int argc = 0;
 
         while (no[i][argc] != NULL)
             argc++;
-        assert_false(wants_json(argc, no[i]));
+        assert_false(lg_ctl_argv_wants_json(argc, no[i]));
     }
 }
 
@@ -949,8 +1003,9 @@ int main(void)
         cmocka_unit_test(test_daemon_problem_is_printed_as_sent_with_json),
         cmocka_unit_test(test_non_json_error_body_becomes_a_problem),
         cmocka_unit_test(test_local_errors_are_problems_with_json),
-        cmocka_unit_test(test_usage_error_exits_2_with_a_problem_from_main),
+        cmocka_unit_test(test_usage_error_exits_2_with_a_problem_on_stdout),
         cmocka_unit_test(test_json_is_seen_before_the_command_line_is_checked),
+        cmocka_unit_test(test_each_command_has_its_own_synopsis),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
