@@ -51,13 +51,13 @@ const char lg_token_err_expired[] = "token expired";
 const char lg_token_err_not_yet[] = "token not yet valid";
 const char lg_token_err_claims[] = "missing or malformed claims";
 
-#define KEY_FILE_MAX (64 * 1024) /* a PEM key file is a few hundred bytes */
-#define ISSUER_MAX   255
-#define AUD_MAX      255
-#define TTL_MAX_S    86400
-#define COORD_BYTES  32  /* P-256: r and s are 32 bytes each */
-#define HEADER_MAX   512 /* decoded header bytes we accept */
-#define JTI_BYTES    16
+#define KEY_FILE_MAX   (64 * 1024) /* a PEM key file is a few hundred bytes */
+#define ISSUER_MAX     255
+#define AUD_MAX        255
+#define TTL_MAX_S      86400
+#define COORD_BYTES    32  /* P-256: r and s are 32 bytes each */
+#define HEADER_MAX     512 /* decoded header bytes we accept */
+#define JTI_BYTES      16
 #define DUMMY_AUDIENCE "urn:locguard:dummy" /* the dummy token's aud: no zone serves it */
 
 /* scrypt parameters of new hashes (token.h), and the bounds on stored ones. */
@@ -88,25 +88,25 @@ typedef struct verify_state {
 } verify_state_t;
 
 struct lg_token_signer {
-    EVP_PKEY *pkey;                    /* the EC P-256 key pair: signs and verifies */
-    char *issuer;                      /* iss of tokens we issue and accept */
-    char kid[17];                      /* 16 hex digits of SHA-256(SubjectPublicKeyInfo DER) */
-    verify_state_t *state;             /* written through a const signer */
-    char *dummy;                       /* a token of ours, checked in place of an unparsable one */
-    size_t dummy_len;                  /* its length */
+    EVP_PKEY *pkey;        /* the EC P-256 key pair: signs and verifies */
+    char *issuer;          /* iss of tokens we issue and accept */
+    char kid[17];          /* 16 hex digits of SHA-256(SubjectPublicKeyInfo DER) */
+    verify_state_t *state; /* written through a const signer */
+    char *dummy;           /* a token of ours, checked in place of an unparsable one */
+    size_t dummy_len;      /* its length */
     uint8_t dummy_jose[2 * COORD_BYTES]; /* its signature, for a token whose own cannot be read */
 };
 
 /* A token cut at its dots and decoded. */
 typedef struct parts {
-    const char *input;          /* header.payload, what the signature covers */
-    size_t input_len;           /* its length */
-    uint8_t header[HEADER_MAX]; /* the decoded header ... */
-    size_t header_len;          /* ... of this many bytes */
-    uint8_t *payload;           /* the decoded payload (malloc'ed; the caller frees) ... */
-    size_t payload_len;         /* ... of this many bytes */
+    const char *input;             /* header.payload, what the signature covers */
+    size_t input_len;              /* its length */
+    uint8_t header[HEADER_MAX];    /* the decoded header ... */
+    size_t header_len;             /* ... of this many bytes */
+    uint8_t *payload;              /* the decoded payload (malloc'ed; the caller frees) ... */
+    size_t payload_len;            /* ... of this many bytes */
     uint8_t jose[2 * COORD_BYTES]; /* the signature, when has_jose */
-    bool has_jose;              /* the third part is 64 bytes in base64url */
+    bool has_jose;                 /* the third part is 64 bytes in base64url */
 } parts_t;
 
 static const char *split_token(const char *jwt, size_t len, parts_t *p);
@@ -565,18 +565,17 @@ static const char *split_token(const char *jwt, size_t len, parts_t *p)
     if (h_len == 0 || p_len == 0)
         return lg_token_err_malformed;
     p->payload = lg_xmalloc(p_len);
-    if (lg_base64_decode(jwt, h_len, true, p->header, sizeof(p->header), &p->header_len) !=
-            LG_OK ||
+    if (lg_base64_decode(jwt, h_len, true, p->header, sizeof(p->header), &p->header_len) != LG_OK ||
         lg_base64_decode(dot1 + 1, p_len, true, p->payload, p_len, &p->payload_len) != LG_OK) {
         p->header_len = p->payload_len = 0;
         return lg_token_err_malformed;
     }
     p->input = jwt;
     p->input_len = (size_t)(dot2 - jwt);
-    p->has_jose = s_len == 86 /* base64url of 64 bytes */ &&
-                  lg_base64_decode(dot2 + 1, s_len, true, p->jose, sizeof(p->jose), &sig_len) ==
-                      LG_OK &&
-                  sig_len == sizeof(p->jose);
+    p->has_jose =
+        s_len == 86 /* base64url of 64 bytes */ &&
+        lg_base64_decode(dot2 + 1, s_len, true, p->jose, sizeof(p->jose), &sig_len) == LG_OK &&
+        sig_len == sizeof(p->jose);
     return NULL;
 }
 

@@ -295,7 +295,7 @@ static void test_every_401_costs_one_signature_check(void **state)
     char *good = NULL, h[LG_TOKEN_MAX_BYTES + 64];
     lg_token_claims_t c;
     int status = 0;
-    static const char *const bad[] = {NULL,         "",          "Bearer",      "Bearer ",
+    static const char *const bad[] = {NULL,         "",          "Bearer",       "Bearer ",
                                       "Basic Yzp4", "Token abc", "Bearer a.b.c", "Bearer abc"};
 
     for (size_t i = 0; i < LG_ARRAY_SIZE(bad); i++) {
