@@ -51,14 +51,18 @@ const char lg_token_err_expired[] = "token expired";
 const char lg_token_err_not_yet[] = "token not yet valid";
 const char lg_token_err_claims[] = "missing or malformed claims";
 
-#define KEY_FILE_MAX   (64 * 1024) /* a PEM key file is a few hundred bytes */
-#define ISSUER_MAX     255
-#define AUD_MAX        255
-#define TTL_MAX_S      86400
-#define COORD_BYTES    32  /* P-256: r and s are 32 bytes each */
-#define HEADER_MAX     512 /* decoded header bytes we accept */
-#define JTI_BYTES      16
-#define DUMMY_AUDIENCE "urn:locguard:dummy" /* the dummy token's aud: no zone serves it */
+#define KEY_FILE_MAX (64 * 1024) /* a PEM key file is a few hundred bytes */
+#define ISSUER_MAX   255
+#define AUD_MAX      255
+#define TTL_MAX_S    86400
+#define COORD_BYTES  32  /* P-256: r and s are 32 bytes each */
+#define HEADER_MAX   512 /* decoded header bytes we accept */
+#define JTI_BYTES    16
+/* The dummy token: an audience no zone serves, claims of the usual sizes, expired in 2001. */
+#define DUMMY_AUDIENCE "urn:locguard:dummy"
+#define DUMMY_SUBJECT  "locguard-dummy"
+#define DUMMY_SCOPE    "locguard-dummy-scope"
+#define DUMMY_ISSUED_S INT64_C(1000000000)
 
 /* scrypt parameters of new hashes (token.h), and the bounds on stored ones. */
 #define SCRYPT_N        16384
@@ -152,13 +156,15 @@ static bool compute_kid(lg_token_signer_t *s)
 }
 
 /*
- * Issues the signer's dummy token (for DUMMY_AUDIENCE, expired since 1970)
- * and keeps its signature apart. False when issuing fails.
+ * Issues the signer's dummy token (for DUMMY_AUDIENCE, long expired, about
+ * as long as the tokens of the token endpoints) and keeps its signature
+ * apart. False when issuing fails.
  */
 static bool make_dummy(lg_token_signer_t *s)
 {
     parts_t p;
-    if (lg_token_issue(s, "-", DUMMY_AUDIENCE, "", 1, 0, &s->dummy) != LG_OK) {
+    if (lg_token_issue(s, DUMMY_SUBJECT, DUMMY_AUDIENCE, DUMMY_SCOPE, 1, DUMMY_ISSUED_S,
+                       &s->dummy) != LG_OK) {
         lg_error("token: cannot issue the dummy token");
         return false;
     }
@@ -579,6 +585,14 @@ static const char *split_token(const char *jwt, size_t len, parts_t *p)
     return NULL;
 }
 
+/* True when the len bytes of jwt hold exactly two dots. */
+static bool has_three_parts(const char *jwt, size_t len)
+{
+    const char *dot1 = memchr(jwt, '.', len);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - jwt)) : NULL;
+    return dot2 != NULL && memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - jwt)) == NULL;
+}
+
 int lg_token_verify(const lg_token_signer_t *signer, const char *jwt, size_t len, const char *aud,
                     int64_t now_s, lg_token_claims_t *out)
 {
@@ -587,22 +601,25 @@ int lg_token_verify(const lg_token_signer_t *signer, const char *jwt, size_t len
     parts_t p;
     memset(out, 0, sizeof(*out));
     memset(&claims, 0, sizeof(claims));
-    bool is_bounded = len > 0 && len <= LG_TOKEN_MAX_BYTES && memchr(jwt, '\0', len) == NULL;
-    /* Hashed even when out of bounds (up to the bound), so that costs the same too. */
-    bool has_digest =
-        verified_digest(aud, jwt, len < LG_TOKEN_MAX_BYTES ? len : LG_TOKEN_MAX_BYTES, digest) &&
-        is_bounded;
+    /*
+     * Every step runs whatever fails first; the verdict is taken at the end.
+     * What is not even a token (empty, too long, a NUL, not three parts) is
+     * refused as malformed, and the dummy token goes through every step in
+     * its place, from the digest on; its verdict is thrown away.
+     */
+    bool is_token = len > 0 && len <= LG_TOKEN_MAX_BYTES && memchr(jwt, '\0', len) == NULL &&
+                    has_three_parts(jwt, len);
+    const char *err = is_token ? NULL : lg_token_err_malformed;
+    const char *t = is_token ? jwt : signer->dummy;
+    size_t t_len = is_token ? len : signer->dummy_len;
+    bool has_digest = verified_digest(aud, t, t_len, digest) && is_token;
     if (has_digest && recall(signer, digest, now_s, out))
         return LG_OK; /* verified before: not a refusal */
-
-    /* Every step runs whatever fails first; the verdict is taken at the end. */
-    const char *err = lg_token_err_malformed;
-    if (is_bounded)
-        err = split_token(jwt, len, &p);
-    if (err != NULL) {
-        /* Not a token: check ours instead, and throw its verdict away. */
-        if (is_bounded)
-            free(p.payload);
+    const char *split_err = split_token(t, t_len, &p);
+    if (split_err != NULL) {
+        /* Empty parts or bad base64: the dummy's parts instead. */
+        free(p.payload);
+        err = split_err;
         (void)split_token(signer->dummy, signer->dummy_len, &p); /* made by make_dummy */
     }
     /* The header first, so an unsigned "alg":"none" token is named for what it is. */
