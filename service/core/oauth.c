@@ -601,16 +601,16 @@ int lg_oauth_check_bearer(const lg_token_signer_t *signer, const char *authoriza
                           int *http_status)
 {
     *http_status = 401;
-    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0) {
-        memset(out, 0, sizeof(*out));
-        out->err = lg_token_err_malformed;
-        return LG_ERR;
+    /* No bearer token is verified as an empty one: refused as malformed, after the same work. */
+    const char *t = "";
+    size_t len = 0;
+    if (authorization != NULL && strncasecmp(authorization, "Bearer ", 7) == 0) {
+        t = authorization + 7;
+        t += strspn(t, " ");
+        len = strnlen(t, LG_TOKEN_MAX_BYTES + 1);
+        while (len > 0 && t[len - 1] == ' ')
+            len--;
     }
-    const char *t = authorization + 7;
-    t += strspn(t, " ");
-    size_t len = strnlen(t, LG_TOKEN_MAX_BYTES + 1);
-    while (len > 0 && t[len - 1] == ' ')
-        len--;
     if (lg_token_verify(signer, t, len, aud, now_s, out) != LG_OK)
         return LG_ERR;
     if (scope != NULL && !lg_token_has_scope(out, scope)) {

@@ -5,10 +5,18 @@
  * signatures travel in the JOSE form (r||s, 32 bytes each, RFC 7518 §3.4)
  * and are converted to and from the DER form EVP speaks. The token endpoint
  * (oauth.c) issues; lg_oauth_authenticate verifies on every northbound
- * request. Verification trusts nothing in a token before its signature has
- * been checked against our key with the one algorithm we allow, so the
- * header can only ever select ES256 ("none", HS256 keyed with the public
- * key and friends fail on the alg comparison).
+ * and exposure request. Verification trusts nothing in a token before its
+ * signature has been checked against our key with the one algorithm we
+ * allow, so the header can only ever select ES256 ("none", HS256 keyed with
+ * the public key and friends fail on the alg comparison).
+ *
+ * Every refusal costs the same work (issue 17): a token not found in the
+ * verified-token cache is cut, decoded, its header read, one ES256
+ * signature checked and its claims read whatever fails first, and the
+ * verdict is taken at the end; a token that cannot even be cut into its
+ * parts has a dummy token of the signer's own (issued at start-up, for no
+ * audience we serve, long expired) checked in its place, its verdict thrown
+ * away. So a refusal never tells by its timing how far a token got.
  */
 #include "locguard/core/token.h"
 
@@ -50,6 +58,11 @@ const char lg_token_err_claims[] = "missing or malformed claims";
 #define COORD_BYTES  32  /* P-256: r and s are 32 bytes each */
 #define HEADER_MAX   512 /* decoded header bytes we accept */
 #define JTI_BYTES    16
+/* The dummy token: an audience no zone serves, claims of the usual sizes, expired in 2001. */
+#define DUMMY_AUDIENCE "urn:locguard:dummy"
+#define DUMMY_SUBJECT  "locguard-dummy"
+#define DUMMY_SCOPE    "locguard-dummy-scope"
+#define DUMMY_ISSUED_S INT64_C(1000000000)
 
 /* scrypt parameters of new hashes (token.h), and the bounds on stored ones. */
 #define SCRYPT_N        16384
@@ -72,12 +85,35 @@ typedef struct verified {
     lg_token_claims_t claims; /* what the token said */
 } verified_t;
 
+/* What verification writes through a const signer: the cache and a count. */
+typedef struct verify_state {
+    verified_t verified[VERIFIED_SLOTS]; /* tokens verified before */
+    uint64_t signature_checks;           /* ES256 checks lg_token_verify has run */
+} verify_state_t;
+
 struct lg_token_signer {
-    EVP_PKEY *pkey;       /* the EC P-256 key pair: signs and verifies */
-    char *issuer;         /* iss of tokens we issue and accept */
-    char kid[17];         /* 16 hex digits of SHA-256(SubjectPublicKeyInfo DER) */
-    verified_t *verified; /* VERIFIED_SLOTS entries; a cache, so written through a const signer */
+    EVP_PKEY *pkey;        /* the EC P-256 key pair: signs and verifies */
+    char *issuer;          /* iss of tokens we issue and accept */
+    char kid[17];          /* 16 hex digits of SHA-256(SubjectPublicKeyInfo DER) */
+    verify_state_t *state; /* written through a const signer */
+    char *dummy;           /* a token of ours, checked in place of an unparsable one */
+    size_t dummy_len;      /* its length */
+    uint8_t dummy_jose[2 * COORD_BYTES]; /* its signature, for a token whose own cannot be read */
 };
+
+/* A token cut at its dots and decoded. */
+typedef struct parts {
+    const char *input;             /* header.payload, what the signature covers */
+    size_t input_len;              /* its length */
+    uint8_t header[HEADER_MAX];    /* the decoded header ... */
+    size_t header_len;             /* ... of this many bytes */
+    uint8_t *payload;              /* the decoded payload (malloc'ed; the caller frees) ... */
+    size_t payload_len;            /* ... of this many bytes */
+    uint8_t jose[2 * COORD_BYTES]; /* the signature, when has_jose */
+    bool has_jose;                 /* the third part is 64 bytes in base64url */
+} parts_t;
+
+static const char *split_token(const char *jwt, size_t len, parts_t *p);
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
@@ -119,6 +155,27 @@ static bool compute_kid(lg_token_signer_t *s)
     return true;
 }
 
+/*
+ * Issues the signer's dummy token (for DUMMY_AUDIENCE, long expired, about
+ * as long as the tokens of the token endpoints) and keeps its signature
+ * apart. False when issuing fails.
+ */
+static bool make_dummy(lg_token_signer_t *s)
+{
+    parts_t p;
+    if (lg_token_issue(s, DUMMY_SUBJECT, DUMMY_AUDIENCE, DUMMY_SCOPE, 1, DUMMY_ISSUED_S,
+                       &s->dummy) != LG_OK) {
+        lg_error("token: cannot issue the dummy token");
+        return false;
+    }
+    s->dummy_len = strlen(s->dummy);
+    bool ok = split_token(s->dummy, s->dummy_len, &p) == NULL && p.has_jose;
+    if (ok)
+        memcpy(s->dummy_jose, p.jose, sizeof(s->dummy_jose));
+    free(p.payload);
+    return ok;
+}
+
 lg_token_signer_t *lg_token_signer_new_pem(const char *pem, size_t len, const char *issuer)
 {
     lg_token_signer_t *s = NULL;
@@ -149,7 +206,9 @@ lg_token_signer_t *lg_token_signer_new_pem(const char *pem, size_t len, const ch
         goto failed;
     }
     s->issuer = lg_xstrdup(issuer);
-    s->verified = lg_xcalloc(VERIFIED_SLOTS, sizeof(*s->verified));
+    s->state = lg_xcalloc(1, sizeof(*s->state));
+    if (!make_dummy(s))
+        goto failed;
     return s;
 failed:
     ERR_clear_error();
@@ -191,13 +250,19 @@ void lg_token_signer_free(lg_token_signer_t *signer)
         return;
     EVP_PKEY_free(signer->pkey);
     free(signer->issuer);
-    free(signer->verified);
+    free(signer->state);
+    free(signer->dummy);
     free(signer);
 }
 
 const char *lg_token_signer_kid(const lg_token_signer_t *signer)
 {
     return signer->kid;
+}
+
+uint64_t lg_token_signer_signature_checks(const lg_token_signer_t *signer)
+{
+    return signer->state->signature_checks;
 }
 
 /* ---- issue ----------------------------------------------------------------------------- */
@@ -399,7 +464,10 @@ static bool copy_claim(const json_t *v, char *dst, size_t size, size_t min)
     return true;
 }
 
-/* Checks the claims of a token whose signature verified, filling out. */
+/*
+ * Checks the claims, filling out. Run on every token lg_token_verify has not
+ * seen before, signed or not: its verdict counts only once the signature verified.
+ */
 static const char *check_claims(const lg_token_signer_t *signer, const uint8_t *data, size_t len,
                                 const char *aud, int64_t now_s, lg_token_claims_t *out)
 {
@@ -461,69 +529,125 @@ static bool verified_digest(const char *aud, const char *jwt, size_t len, uint8_
 static verified_t *verified_slot(const lg_token_signer_t *signer, const uint8_t digest[32])
 {
     uint32_t h = (uint32_t)digest[0] | (uint32_t)digest[1] << 8;
-    return &signer->verified[h & (VERIFIED_SLOTS - 1)];
+    return &signer->state->verified[h & (VERIFIED_SLOTS - 1)];
+}
+
+/*
+ * True (and out filled) when the token of digest was verified before for
+ * this audience and the clock still allows it. A remembered token the clock
+ * now refuses is forgotten: it is checked again like any other token, so
+ * its refusal costs what every refusal costs.
+ */
+static bool recall(const lg_token_signer_t *signer, const uint8_t digest[32], int64_t now_s,
+                   lg_token_claims_t *out)
+{
+    verified_t *v = verified_slot(signer, digest);
+    if (CRYPTO_memcmp(v->digest, digest, sizeof(v->digest)) != 0)
+        return false;
+    if (v->claims.exp <= now_s - LG_TOKEN_LEEWAY_S || v->claims.nbf > now_s + LG_TOKEN_LEEWAY_S) {
+        memset(v, 0, sizeof(*v));
+        return false;
+    }
+    *out = v->claims;
+    return true;
+}
+
+/*
+ * Cuts the len bytes of jwt into its three parts and decodes them into p:
+ * NULL, or lg_token_err_malformed when there are not exactly three, the
+ * header or the payload is empty or not base64url. A third part that is
+ * not 64 bytes of base64url is not malformed but leaves has_jose false.
+ * p->payload is to be freed in any case.
+ */
+static const char *split_token(const char *jwt, size_t len, parts_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    const char *dot1 = memchr(jwt, '.', len);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - jwt)) : NULL;
+    if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - jwt)) != NULL)
+        return lg_token_err_malformed;
+    size_t h_len = (size_t)(dot1 - jwt), p_len = (size_t)(dot2 - dot1 - 1);
+    size_t s_len = len - (size_t)(dot2 + 1 - jwt), sig_len = 0;
+    if (h_len == 0 || p_len == 0)
+        return lg_token_err_malformed;
+    p->payload = lg_xmalloc(p_len);
+    if (lg_base64_decode(jwt, h_len, true, p->header, sizeof(p->header), &p->header_len) != LG_OK ||
+        lg_base64_decode(dot1 + 1, p_len, true, p->payload, p_len, &p->payload_len) != LG_OK) {
+        p->header_len = p->payload_len = 0;
+        return lg_token_err_malformed;
+    }
+    p->input = jwt;
+    p->input_len = (size_t)(dot2 - jwt);
+    p->has_jose =
+        s_len == 86 /* base64url of 64 bytes */ &&
+        lg_base64_decode(dot2 + 1, s_len, true, p->jose, sizeof(p->jose), &sig_len) == LG_OK &&
+        sig_len == sizeof(p->jose);
+    return NULL;
+}
+
+/* True when the len bytes of jwt hold exactly two dots. */
+static bool has_three_parts(const char *jwt, size_t len)
+{
+    const char *dot1 = memchr(jwt, '.', len);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - jwt)) : NULL;
+    return dot2 != NULL && memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - jwt)) == NULL;
 }
 
 int lg_token_verify(const lg_token_signer_t *signer, const char *jwt, size_t len, const char *aud,
                     int64_t now_s, lg_token_claims_t *out)
 {
-    uint8_t header[HEADER_MAX], jose[2 * COORD_BYTES], digest[32];
-    uint8_t *payload = NULL;
-    size_t header_len, payload_len, sig_len;
-    const char *err = lg_token_err_malformed;
-    bool has_digest = false;
+    uint8_t digest[32];
+    lg_token_claims_t claims;
+    parts_t p;
     memset(out, 0, sizeof(*out));
-    if (len == 0 || len > LG_TOKEN_MAX_BYTES || memchr(jwt, '\0', len) != NULL)
-        goto out;
-    has_digest = verified_digest(aud, jwt, len, digest);
-    if (has_digest) {
-        const verified_t *v = verified_slot(signer, digest);
-        if (CRYPTO_memcmp(v->digest, digest, sizeof(digest)) == 0) {
-            /* Seen and verified for this audience: only the clock may refuse it now. */
-            if (v->claims.exp <= now_s - LG_TOKEN_LEEWAY_S)
-                err = lg_token_err_expired;
-            else if (v->claims.nbf > now_s + LG_TOKEN_LEEWAY_S)
-                err = lg_token_err_not_yet;
-            else
-                err = NULL;
-            if (err == NULL)
-                *out = v->claims;
-            goto out;
-        }
+    memset(&claims, 0, sizeof(claims));
+    /*
+     * Every step runs whatever fails first; the verdict is taken at the end.
+     * What is not even a token (empty, too long, a NUL, not three parts) is
+     * refused as malformed, and the dummy token goes through every step in
+     * its place, from the digest on; its verdict is thrown away.
+     */
+    bool is_token = len > 0 && len <= LG_TOKEN_MAX_BYTES && memchr(jwt, '\0', len) == NULL &&
+                    has_three_parts(jwt, len);
+    const char *err = is_token ? NULL : lg_token_err_malformed;
+    const char *t = is_token ? jwt : signer->dummy;
+    size_t t_len = is_token ? len : signer->dummy_len;
+    bool has_digest = verified_digest(aud, t, t_len, digest) && is_token;
+    if (has_digest && recall(signer, digest, now_s, out))
+        return LG_OK; /* verified before: not a refusal */
+    const char *split_err = split_token(t, t_len, &p);
+    if (split_err != NULL) {
+        /* Empty parts or bad base64: the dummy's parts instead. */
+        free(p.payload);
+        err = split_err;
+        (void)split_token(signer->dummy, signer->dummy_len, &p); /* made by make_dummy */
     }
-    const char *dot1 = memchr(jwt, '.', len);
-    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - jwt)) : NULL;
-    if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - jwt)) != NULL)
-        goto out;
-    size_t h_len = (size_t)(dot1 - jwt), p_len = (size_t)(dot2 - dot1 - 1);
-    size_t s_len = len - (size_t)(dot2 + 1 - jwt);
-    if (h_len == 0 || p_len == 0)
-        goto out;
-    payload = lg_xmalloc(p_len);
-    if (lg_base64_decode(jwt, h_len, true, header, sizeof(header), &header_len) != LG_OK ||
-        lg_base64_decode(dot1 + 1, p_len, true, payload, p_len, &payload_len) != LG_OK)
-        goto out;
     /* The header first, so an unsigned "alg":"none" token is named for what it is. */
-    err = check_header(signer, header, header_len);
-    if (err != NULL)
-        goto out;
-    err = lg_token_err_signature;
-    if (s_len != 86 /* base64url of 64 bytes */ ||
-        lg_base64_decode(dot2 + 1, s_len, true, jose, sizeof(jose), &sig_len) != LG_OK ||
-        sig_len != sizeof(jose) || !verify_es256(signer->pkey, jwt, (size_t)(dot2 - jwt), jose))
-        goto out;
-    err = check_claims(signer, payload, payload_len, aud, now_s, out);
-    if (err == NULL && has_digest) {
-        verified_t *v = verified_slot(signer, digest);
-        memcpy(v->digest, digest, sizeof(digest));
-        v->claims = *out;
-    }
-out:
-    free(payload);
+    const char *header_err = check_header(signer, p.header, p.header_len);
+    /* A signature that cannot be read is checked as the dummy's: the same ES256 work. */
+    bool is_signed = verify_es256(signer->pkey, p.input, p.input_len,
+                                  p.has_jose ? p.jose : signer->dummy_jose) &&
+                     p.has_jose;
+    signer->state->signature_checks++;
+    /* Read even when unsigned (the result is then thrown away), so it costs the same. */
+    const char *claims_err = check_claims(signer, p.payload, p.payload_len, aud, now_s, &claims);
+    free(p.payload);
+    if (err == NULL)
+        err = header_err;
+    if (err == NULL && !is_signed)
+        err = lg_token_err_signature;
+    if (err == NULL)
+        err = claims_err;
     if (err != NULL) {
-        memset(out, 0, sizeof(*out));
+        OPENSSL_cleanse(&claims, sizeof(claims));
         out->err = err;
         return LG_ERR;
+    }
+    *out = claims;
+    if (has_digest) {
+        verified_t *v = verified_slot(signer, digest);
+        memcpy(v->digest, digest, sizeof(digest));
+        v->claims = claims;
     }
     return LG_OK;
 }

@@ -505,6 +505,30 @@ stop_daemon() {
     return "$rc"
 }
 
+# ---------------------------------------------------------------- crafted tokens
+# ES256 JWTs made by hand, to present tokens the token endpoints never issue.
+
+# b64url: base64url without padding (RFC 7515 §2) of stdin.
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# mint HEADER_JSON CLAIMS_JSON [KEY]: an ES256 JWT signed with KEY (default
+# the daemon's own signing key), the signature as JOSE r||s.
+mint() {
+    local key=${3:-$CERTS/jwt.key} input r s
+    input="$(printf '%s' "$1" | b64url).$(printf '%s' "$2" | b64url)"
+    printf '%s' "$input" | openssl dgst -sha256 -sign "$key" -binary >"$T/sig.der"
+    # The two INTEGERs of the DER signature, each as 64 hex digits.
+    read -r r s < <(openssl asn1parse -inform DER -in "$T/sig.der" |
+        awk -F: '/INTEGER/ { v = $NF; sub(/^0+/, "", v); while (length(v) < 64) v = "0" v; printf "%s ", v } END { print "" }')
+    printf '%s.%s\n' "$input" "$(printf '%s%s' "$r" "$s" | xxd -r -p | b64url)"
+}
+
+# kid [KEY]: the key id the daemon derives from KEY (default its own signing
+# key): the first 16 hex digits of SHA-256 of the public key DER.
+kid() {
+    openssl pkey -in "${1:-$CERTS/jwt.key}" -pubout -outform DER 2>/dev/null | openssl dgst -sha256 -r | cut -c1-16
+}
+
 # ---------------------------------------------------------------- northbound and SCS sinks
 # The T8 MonitoringEvent API on the northbound zone, OAuth2 client
 # credentials, and scs-sink processes standing in for SCS/AS webhooks.

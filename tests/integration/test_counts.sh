@@ -91,25 +91,6 @@ keep_body() {
     body >"$T/bodies/$1.json"
 }
 
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-
-# mint HEADER_JSON CLAIMS_JSON [KEY]: an ES256 JWT signed with KEY (default
-# the daemon's own signing key), the signature as JOSE r||s.
-mint() {
-    local key=${3:-$CERTS/jwt.key} input r s
-    input="$(printf '%s' "$1" | b64url).$(printf '%s' "$2" | b64url)"
-    printf '%s' "$input" | openssl dgst -sha256 -sign "$key" -binary >"$T/sig.der"
-    # The two INTEGERs of the DER signature, each as 64 hex digits.
-    read -r r s < <(openssl asn1parse -inform DER -in "$T/sig.der" |
-        awk -F: '/INTEGER/ { v = $NF; sub(/^0+/, "", v); while (length(v) < 64) v = "0" v; printf "%s ", v }')
-    printf '%s.%s\n' "$input" "$(printf '%s%s' "$r" "$s" | xxd -r -p | b64url)"
-}
-
-# kid: the signer's key id (first 16 hex digits of SHA-256 of the public key DER).
-kid() {
-    openssl pkey -in "$CERTS/jwt.key" -pubout -outform DER 2>/dev/null | openssl dgst -sha256 -r | cut -c1-16
-}
-
 # claims SUB AUD SCOPE EXP_OFFSET_S: a claim set issued now.
 claims() {
     local now

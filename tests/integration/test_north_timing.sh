@@ -22,11 +22,32 @@
 # Each reason is exactly one failing check: "dnm" has a grant and consent,
 # "nogrant" has consent, "noconsent" has the grant. The daemon logs at info,
 # as in production.
+#
+# The same holds for the token endpoint's 401s and the exposure zone's
+# (test_token_refusals_take_the_same_time and
+# test_exposure_refusals_take_the_same_time below).
 
 LOG_LEVEL=info
 ROUNDS=${TIMING_ROUNDS:-400}
 WARMUP=40
 ALPHA=0.001
+
+# lib.sh's daemon plus an exposure zone (test_exposure_refusals_take_the_same_time);
+# the count evaluator looks for new releases once an hour, not every second.
+ZONES="south admin north expo"
+CONF_EXTRA="[counts]
+bucket_s = 86400
+k = 10
+min_area_m2 = 1000000
+max_area_m2 = 50000000000
+rate_per_minute = 60
+memory_poll_ms = 3600000
+
+[zone expo]
+kind = exposure
+listen = 127.0.0.1:0
+cert = $CERTS/server.pem
+key = $CERTS/server.key"
 
 setup() {
     add_scs scs-t --allow-private
@@ -39,6 +60,10 @@ setup() {
     ctl grant scs-t --device noconsent@t.example >/dev/null
     ctl consent grant dnm@t.example --purpose location-monitoring --scs scs-t >/dev/null
     ctl consent grant nogrant@t.example --purpose location-monitoring --scs scs-t >/dev/null
+    # A client of the exposure zone: no SCS, the count scope.
+    ctl client add expo-t --scope region-device-count 2>/dev/null |
+        awk '$1 == "clientSecret" { print $2 }' >"$T/client.expo-t.secret"
+    [ -s "$T/client.expo-t.secret" ] || fail "locguardctl client add expo-t printed no secret"
 }
 
 # timing_config FILE LABEL... : writes a curl config (-K) to FILE whose
@@ -73,7 +98,13 @@ timing_config() {
 # timing_run NAME EXPECTED_CODE LABEL...: runs the transfers, checks that
 # at least 9 in 10 answers of each label had EXPECTED_CODE, and leaves "LABEL MICROSECONDS" lines in
 # $T/timing.NAME.samples and the KS report in $T/timing.NAME.ks; fails
-# when a pair of labels is separated at p < ALPHA.
+# when a pair of labels is separated at p < ALPHA. With SINCE=start a
+# sample is the time from the start of the transfer to the first byte
+# (time_starttransfer) instead: for answers of a few hundred microseconds,
+# curl (7.88) stamps time_pretransfer after it has sent the request, and
+# now and then only after the answer is back, so the server's time falls
+# on the wrong side of the difference; on a kept-alive connection the time
+# since the start holds no handshake either.
 timing_run() {
     local name=$1 code=$2 started
     shift 2
@@ -89,7 +120,8 @@ timing_run() {
     # One connection for everything after the first: no handshake in a sample.
     assert_eq 1 "$(awk '$5 > 0 { n++ } END { print n + 0 }' "$T/timing.$name.raw")" \
         "$name: TLS connections opened"
-    awk -v code="$code" '$1 != "warmup" && $4 == code { printf "%s %.0f\n", $1, ($3 - $2) * 1e6 }' \
+    awk -v code="$code" -v since="${SINCE:-pretransfer}" '$1 != "warmup" && $4 == code {
+            printf "%s %.0f\n", $1, ($3 - (since == "start" ? 0 : $2)) * 1e6 }' \
         "$T/timing.$name.raw" >"$T/timing.$name.samples"
     "$LG_ROOT/tests/tools/ks2.pl" "$T/timing.$name.samples" >"$T/timing.$name.ks"
     # The medians, for the log of the run.
@@ -150,4 +182,82 @@ test_token_refusals_take_the_same_time() {
     timing_run token503 503 unknownclient wrongsecret
     sleep 3 # the budget fills up again
     ROUNDS=${TOKEN_ROUNDS:-25} WARMUP=1 RATE=4/s timing_run token401 401 unknownclient wrongsecret
+}
+
+# The exposure zone answers one 401 UNAUTHENTICATED whatever is wrong with
+# the bearer token, and every refusal costs the same work: lg_token_verify
+# runs one ES256 check and reads the claims for every token it has not
+# verified before, checking a dummy token of its own when the one presented
+# cannot be parsed, and decides at the end. Each label is a token refused
+# for one reason:
+#   malformed  "abc": not three parts (the dummy token is checked in its place)
+#   badsig     a token of the exposure zone's endpoint, one signature byte changed
+#   northaud   a real token of the northbound zone's endpoint (same key, its audience)
+#   otherkey   a token signed by another P-256 key, its own kid in the header
+#              (refused for the kid, after the signature check all pay)
+#   expired    a token signed by the daemon's key an hour past its exp
+# With an early exit at the first failure, "malformed" and "otherkey" were
+# answered about 80 us sooner than the others (KS p ~1e-150), and "badsig",
+# whose claims were not read, a few us sooner than "northaud" and "expired".
+# The token of each is in $T/timing.expo.LABEL. Every request has the same
+# length: an X-Pad header makes up for a shorter token, so what is measured
+# is the work behind the refusal, not the bytes the client chose to send
+# (TLS, HTTP parsing and hashing take longer for a longer header).
+expo_req() {
+    local tok pad
+    tok=$(cat "$T/timing.expo.$1")
+    pad=$(printf '%*s' $((EXPO_TOKEN_MAX + 1 - ${#tok})) '' | tr ' ' x)
+    printf 'url = "https://127.0.0.1:%s/regionDeviceCount/vwip/count"\n' "$EXPO_PORT"
+    printf 'header = "Authorization: Bearer %s"\n' "$tok"
+    printf 'header = "X-Pad: %s"\n' "$pad"
+    printf 'header = "Content-Type: application/json"\n'
+    printf 'data-binary = "@%s"\n' "$T/timing.expo.json"
+}
+req_malformed() { expo_req malformed; }
+req_badsig() { expo_req badsig; }
+req_northaud() { expo_req northaud; }
+req_otherkey() { expo_req otherkey; }
+req_expired() { expo_req expired; }
+
+# expo_claims AUD EXP_OFFSET_S: the claims of a token for expo-t issued two hours ago.
+expo_claims() {
+    local now
+    now=$(date +%s)
+    printf '{"iss":"https://locguard.test","sub":"expo-t","aud":"%s","scope":"region-device-count","iat":%d,"nbf":%d,"exp":%d,"jti":"t%s"}' \
+        "$1" $((now - 7200)) $((now - 7200)) $((now + $2)) "$RANDOM"
+}
+
+test_exposure_refusals_take_the_same_time() {
+    local st tok sig c label labels=(malformed badsig northaud otherkey expired)
+    printf '{"area":%s}' "$(camara_box 2.30 48.80 2.32 48.82)" >"$T/timing.expo.json"
+    echo abc >"$T/timing.expo.malformed"
+    # badsig: the exposure endpoint's own token, one character in the middle
+    # of the signature's s half changed (still 86 characters, r and s in range).
+    st=$(curl_status --cacert "$CERTS/ca.pem" -u "expo-t:$(cat "$T/client.expo-t.secret")" -X POST \
+        -H 'Content-Type: application/x-www-form-urlencoded' \
+        --data-binary grant_type=client_credentials "https://127.0.0.1:$EXPO_PORT/oauth2/token")
+    assert_eq 200 "$st" "exposure token for expo-t: $(body)"
+    tok=$(json "$(body)" "j->>'access_token'")
+    sig=${tok##*.}
+    c=${sig:60:1}
+    if [ "$c" = A ]; then c=B; else c=A; fi
+    printf '%s.%s%s%s\n' "${tok%.*}" "${sig:0:60}" "$c" "${sig:61}" >"$T/timing.expo.badsig"
+    login client-t
+    cp "$T/token.client-t" "$T/timing.expo.northaud"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/timing.other.key" 2>/dev/null
+    mint "$(printf '{"alg":"ES256","typ":"JWT","kid":"%s"}' "$(kid "$T/timing.other.key")")" \
+        "$(expo_claims locguard-exposure 600)" "$T/timing.other.key" >"$T/timing.expo.otherkey"
+    mint "$(printf '{"alg":"ES256","typ":"JWT","kid":"%s"}' "$(kid)")" \
+        "$(expo_claims locguard-exposure -3600)" >"$T/timing.expo.expired"
+    EXPO_TOKEN_MAX=$(cat "${labels[@]/#/$T/timing.expo.}" | awk '{ if (length($0) > m) m = length($0) } END { print m }')
+    SINCE=start timing_run expo 401 "${labels[@]}"
+    # The answers are the same too: one status, one body.
+    for label in "${labels[@]}"; do
+        st=$(curl_status --cacert "$CERTS/ca.pem" -X POST -H 'Content-Type: application/json' \
+            -H "Authorization: Bearer $(cat "$T/timing.expo.$label")" \
+            --data-binary "@$T/timing.expo.json" "https://127.0.0.1:$EXPO_PORT/regionDeviceCount/vwip/count")
+        assert_eq 401 "$st" "exposure answer to $label"
+        body | sha256sum >>"$T/timing.expo.bodies"
+    done
+    assert_eq 1 "$(sort -u "$T/timing.expo.bodies" | wc -l)" "distinct 401 bodies"
 }

@@ -119,7 +119,9 @@ void lg_oauth_token_handle(lg_oauth_t *o, struct evhttp_request *req);
  * sets *http_status 401; one that verifies but lacks scope (NULL = no
  * scope needed) sets 403; both return LG_ERR with out->err set (a 403
  * keeps the claims, with err lg_oauth_err_insufficient_scope). Otherwise returns LG_OK,
- * *http_status 200, out filled.
+ * *http_status 200, out filled. A missing header or another scheme is
+ * refused as lg_token_err_malformed after the work of any other refusal
+ * (lg_token_verify on an empty token).
  */
 LG_MUST_CHECK int lg_oauth_check_bearer(const lg_token_signer_t *signer, const char *authorization,
                                         const char *aud, const char *scope, int64_t now_s,

@@ -6,10 +6,10 @@
  * which client secrets are stored. Pure crypto on plain data: the only I/O
  * is reading the signing key file once at start-up.
  *
- * Verification pins the algorithm to ES256 and checks the signature before
- * it reads a single claim; every failure has its own constant error string
+ * Verification pins the algorithm to ES256 and believes no claim before the
+ * signature has verified; every failure has its own constant error string
  * for logs and tests, but callers facing the network must answer all of
- * them the same way.
+ * them the same way, and every failure costs the same work.
  */
 #ifndef LOCGUARD_TOKEN_H
 #define LOCGUARD_TOKEN_H
@@ -62,6 +62,14 @@ void lg_token_signer_free(lg_token_signer_t *signer);
 const char *lg_token_signer_kid(const lg_token_signer_t *signer);
 
 /*
+ * How many ES256 signature checks lg_token_verify has run with this signer:
+ * one for every call that does not find the token among those it verified
+ * before, whatever the outcome (a token it cannot parse has a dummy checked
+ * in its place), none for the calls that do. For tests and metrics.
+ */
+uint64_t lg_token_signer_signature_checks(const lg_token_signer_t *signer);
+
+/*
  * Issues a token for sub and aud with the given scope (space-separated, may
  * be ""), valid from now_s for ttl_s seconds: header {"alg":"ES256",
  * "typ":"JWT","kid":...}, claims iss, sub, aud, scope, iat, nbf, exp and a
@@ -78,15 +86,23 @@ LG_MUST_CHECK int lg_token_issue(lg_token_signer_t *signer, const char *sub, con
  * the signature (JOSE r||s) by the signer's key, then iss = ours, aud = aud
  * (a string, or an array containing it), exp > now - leeway, nbf <= now +
  * leeway, sub and scope strings that fit. On success fills out (err NULL)
- * and returns LG_OK; otherwise returns LG_ERR with out->err saying why and
- * the other fields empty.
+ * and returns LG_OK; otherwise returns LG_ERR with out->err saying why (the
+ * first failure in that order) and the other fields empty.
+ *
+ * Every refusal costs the same: each step runs whatever failed before it
+ * (the claims are read even when the signature is bad, and thrown away),
+ * and a token that cannot be cut into three decodable parts (empty, too
+ * long, a NUL...) has a dummy token of the signer's checked in its place:
+ * one signature check and one reading of a header and of claims, always.
  *
  * A client sends the same token with every request for its lifetime, and
  * the ECDSA check is most of the cost of a request (about 75 µs here): the
  * signer remembers the claims of tokens it verified (a few hundred, by
  * SHA-256 of the audience and the whole token), and a token it has seen
- * skips the parsing and the signature but not the exp and nbf checks.
- * Tokens that fail are not remembered.
+ * skips the parsing and the signature. Tokens that fail are not
+ * remembered, and a remembered token that has expired (or, the clock set
+ * back, is not yet valid) is forgotten and checked again like any other:
+ * only a token that passes is ever answered from memory.
  */
 LG_MUST_CHECK int lg_token_verify(const lg_token_signer_t *signer, const char *jwt, size_t len,
                                   const char *aud, int64_t now_s, lg_token_claims_t *out);

@@ -4,8 +4,8 @@
  * requests (content type, form decoding, duplicate and empty parameters,
  * grant type, scope syntax, HTTP Basic with form-urlencoded parts per RFC
  * 6749 §2.3.1, one authentication method only), choosing the granted
- * scope, and the bearer check (401 for any token problem, 403 for a valid
- * token without the scope).
+ * scope, and the bearer check (401 for any token problem, each after one
+ * signature check, 403 for a valid token without the scope).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -288,6 +288,34 @@ static void test_bearer_check_gives_401_403_or_the_claims(void **state)
     free(other);
 }
 
+/* Every 401 costs one signature check: no header and other schemes included. */
+static void test_every_401_costs_one_signature_check(void **state)
+{
+    lg_token_signer_t *s = *state;
+    char *good = NULL, h[LG_TOKEN_MAX_BYTES + 64];
+    lg_token_claims_t c;
+    int status = 0;
+    static const char *const bad[] = {NULL,         "",          "Bearer",       "Bearer ",
+                                      "Basic Yzp4", "Token abc", "Bearer a.b.c", "Bearer abc"};
+
+    for (size_t i = 0; i < LG_ARRAY_SIZE(bad); i++) {
+        uint64_t before = lg_token_signer_signature_checks(s);
+        assert_int_equal(lg_oauth_check_bearer(s, bad[i], "nb", NULL, NOW, &c, &status), LG_ERR);
+        assert_int_equal(status, 401);
+        assert_ptr_equal(c.err, lg_token_err_malformed);
+        if (lg_token_signer_signature_checks(s) != before + 1)
+            fail_msg("\"%s\" did not cost one signature check", bad[i] ? bad[i] : "(null)");
+    }
+    /* A good token costs one the first time, none after (it is remembered). */
+    assert_int_equal(lg_token_issue(s, "scs-1", "nb", "monitoring-event", 300, NOW, &good), LG_OK);
+    snprintf(h, sizeof(h), "Bearer %s", good);
+    uint64_t before = lg_token_signer_signature_checks(s);
+    assert_int_equal(lg_oauth_check_bearer(s, h, "nb", NULL, NOW, &c, &status), LG_OK);
+    assert_int_equal(lg_oauth_check_bearer(s, h, "nb", NULL, NOW, &c, &status), LG_OK);
+    assert_int_equal(lg_token_signer_signature_checks(s), before + 1);
+    free(good);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +328,8 @@ int main(void)
         cmocka_unit_test(test_missing_or_impossible_credentials_are_invalid_client),
         cmocka_unit_test(test_granted_scope_is_a_subset_of_the_clients),
         cmocka_unit_test_setup_teardown(test_bearer_check_gives_401_403_or_the_claims, setup_signer,
+                                        teardown_signer),
+        cmocka_unit_test_setup_teardown(test_every_401_costs_one_signature_check, setup_signer,
                                         teardown_signer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

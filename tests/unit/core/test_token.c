@@ -4,7 +4,8 @@
  * trip, checked against an independent JOSE signer written here (so the
  * r||s <-> DER conversion is tested both ways), the refusal matrix (expiry,
  * nbf, audience, issuer, tampering, "alg":"none", HS256 keyed with the
- * public key, malformed and oversized tokens), scope lists and scrypt
+ * public key, malformed and oversized tokens), one signature check for
+ * every refusal whatever its reason, scope lists and scrypt
  * secret hashes (base64 has its own tests, test_base64.c). The key is
  * made at test time with EVP_EC_gen("P-256") and written to a temp file.
  */
@@ -662,6 +663,117 @@ static void test_missing_or_mistyped_claims_are_refused(void **state)
     free(jwt);
 }
 
+/* ---- the same work for every refusal ---------------------------------------------------- */
+
+/* verify(), checking that the call ran exactly checks ES256 signature checks. */
+static const char *verify_counted(const fixture_t *f, const char *jwt, size_t len, int64_t now,
+                                  uint64_t checks)
+{
+    lg_token_claims_t c;
+    uint64_t before = lg_token_signer_signature_checks(f->signer);
+    int rc = lg_token_verify(f->signer, jwt, len, AUD, now, &c);
+
+    if (lg_token_signer_signature_checks(f->signer) != before + checks)
+        fail_msg("%.40s... ran %llu signature checks, not %llu", jwt,
+                 (unsigned long long)(lg_token_signer_signature_checks(f->signer) - before),
+                 (unsigned long long)checks);
+    assert_int_equal(rc == LG_OK, c.err == NULL);
+    return c.err;
+}
+
+/*
+ * Whatever is wrong with a token, and however early that shows, its refusal
+ * runs one signature check (and keeps its reason). Refused tokens are not
+ * remembered: refused again, they cost one again.
+ */
+static void test_every_refusal_runs_one_signature_check(void **state)
+{
+    fixture_t *f = *state;
+    EVP_PKEY *evil = EVP_EC_gen("P-256");
+    char *good = issue(f, "scs-1", AUD, "monitoring-event");
+    char *badsig = issue(f, "scs-1", AUD, "monitoring-event");
+    char *wrong_aud = issue(f, "scs-1", "locguard-exposure", "region-device-count");
+    char *other_kid =
+        forge_es256(evil, "{\"alg\":\"ES256\",\"kid\":\"0123456789abcdef\"}", claims_json());
+    char *other_key = forge_es256(evil, "{\"alg\":\"ES256\",\"typ\":\"JWT\"}", claims_json());
+    char *none = signing_input("{\"alg\":\"none\"}", claims_json());
+    char *unsigned_jwt = join(none, "");
+    char *short_sig = malloc(strlen(good) + 1);
+    char *big = malloc(LG_TOKEN_MAX_BYTES + 2);
+    char *sig = strrchr(badsig, '.') + 1;
+
+    sig[40] = sig[40] == 'A' ? 'B' : 'A';
+    memcpy(short_sig, good, strlen(good) + 1);
+    short_sig[strlen(short_sig) - 2] = '\0';
+    memset(big, 'A', LG_TOKEN_MAX_BYTES + 1);
+    memcpy(big, good, strlen(good));
+    big[LG_TOKEN_MAX_BYTES + 1] = '\0';
+    const struct {
+        const char *jwt;
+        size_t len;
+        int64_t now;
+        const char *err;
+    } cases[] = {
+        {"", 0, NOW, lg_token_err_malformed},
+        {"abc", 3, NOW, lg_token_err_malformed},
+        {"a.b", 3, NOW, lg_token_err_malformed},
+        {"a.b.c.d", 7, NOW, lg_token_err_malformed},
+        {"!!.!!.!!", 8, NOW, lg_token_err_malformed},
+        {good, strlen(good) + 1, NOW, lg_token_err_malformed}, /* a NUL within len */
+        {big, LG_TOKEN_MAX_BYTES + 1, NOW, lg_token_err_malformed},
+        {unsigned_jwt, strlen(unsigned_jwt), NOW, lg_token_err_algorithm},
+        {other_kid, strlen(other_kid), NOW, lg_token_err_key},
+        {other_key, strlen(other_key), NOW, lg_token_err_signature},
+        {badsig, strlen(badsig), NOW, lg_token_err_signature},
+        {short_sig, strlen(short_sig), NOW, lg_token_err_signature},
+        {wrong_aud, strlen(wrong_aud), NOW, lg_token_err_audience},
+        {good, strlen(good), NOW + 3600, lg_token_err_expired},
+        {good, strlen(good), NOW - 3600, lg_token_err_not_yet},
+    };
+
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
+            const char *err = verify_counted(f, cases[i].jwt, cases[i].len, cases[i].now, 1);
+            if (err != cases[i].err)
+                fail_msg("case %zu refused as \"%s\", not \"%s\"", i, err ? err : "(accepted)",
+                         cases[i].err);
+        }
+    }
+    EVP_PKEY_free(evil);
+    free(good);
+    free(badsig);
+    free(wrong_aud);
+    free(other_kid);
+    free(other_key);
+    free(none);
+    free(unsigned_jwt);
+    free(short_sig);
+    free(big);
+}
+
+/*
+ * A remembered token is answered without a signature check while it is
+ * valid; once the clock refuses it, it is forgotten and checked again like
+ * any other, so even that refusal costs one check.
+ */
+static void test_only_a_valid_remembered_token_skips_the_signature_check(void **state)
+{
+    fixture_t *f = *state;
+    char *jwt = issue(f, "scs-1", AUD, "monitoring-event"); /* nbf NOW, exp NOW+300 */
+    size_t len = strlen(jwt);
+
+    assert_null(verify_counted(f, jwt, len, NOW, 1));
+    assert_null(verify_counted(f, jwt, len, NOW + 10, 0));
+    assert_null(verify_counted(f, jwt, len, NOW + 20, 0));
+    assert_ptr_equal(verify_counted(f, jwt, len, NOW + 400, 1), lg_token_err_expired);
+    assert_ptr_equal(verify_counted(f, jwt, len, NOW + 400, 1), lg_token_err_expired);
+    /* Valid again (the clock set back): checked, then remembered once more. */
+    assert_null(verify_counted(f, jwt, len, NOW + 30, 1));
+    assert_null(verify_counted(f, jwt, len, NOW + 40, 0));
+    assert_ptr_equal(verify_counted(f, jwt, len, NOW - 3600, 1), lg_token_err_not_yet);
+    free(jwt);
+}
+
 static void test_signer_refuses_keys_that_are_not_p256(void **state)
 {
     EVP_PKEY *p384 = EVP_EC_gen("P-384");
@@ -810,6 +922,8 @@ int main(void)
         T(test_malformed_tokens_are_refused),
         T(test_oversized_token_is_refused),
         T(test_missing_or_mistyped_claims_are_refused),
+        T(test_every_refusal_runs_one_signature_check),
+        T(test_only_a_valid_remembered_token_skips_the_signature_check),
         cmocka_unit_test(test_signer_refuses_keys_that_are_not_p256),
         cmocka_unit_test(test_scope_lists_match_whole_tokens),
         cmocka_unit_test(test_secret_hash_round_trip),
