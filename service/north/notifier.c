@@ -42,6 +42,7 @@
 #define DEST_URLS_MAX    4    /* row URLs remembered per destination, for the skip list */
 #define LEASE_MARGIN_S   2    /* a waiting row must start this long before its lease ends */
 #define SKIP_MAX         64   /* URLs in one lease's skip list */
+#define SWEEP_MS         1000 /* unused destinations are dropped this often */
 
 /* Deliveries go to the SCS/ASs of the northbound zone: their log lines name it and the SCS. */
 #define ZONE "northbound"
@@ -108,7 +109,7 @@ struct lg_notifier {
     char *public_url, *ca_file; /* owned copies of cfg's strings */
     char owner[128];
     lg_httpclient_t *http;
-    struct event *poll_timer, *stats_timer;
+    struct event *poll_timer, *stats_timer, *sweeper;
     delivery_t *deliveries;
     size_t n_deliveries;
     dest_t *dests;
@@ -196,7 +197,7 @@ static bool dest_is_unused(const lg_notifier_t *n, const dest_t *dst)
 /*
  * Drops a destination nobody uses any more (keeps the list short). One on
  * hold stays until the hold ends, one the HTTP client still keeps
- * connections or a session for as long as it does (dests_sweep).
+ * connections or a session for as long as it does (on_sweep).
  */
 static void dest_maybe_free(lg_notifier_t *n, dest_t *dst)
 {
@@ -210,9 +211,12 @@ static void dest_maybe_free(lg_notifier_t *n, dest_t *dst)
         }
 }
 
-/* Drops every unused destination; called from the lease, outside any delivery's call chain. */
-static void dests_sweep(lg_notifier_t *n)
+/* The sweeper (every SWEEP_MS, outside any delivery's call chain): drops unused destinations. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
+    lg_notifier_t *n = arg;
+    (void)fd;
+    (void)what;
     dest_t **pp = &n->dests;
     while (*pp != NULL) {
         dest_t *dst = *pp;
@@ -629,7 +633,6 @@ static void lease(lg_notifier_t *n)
         n->is_kicked = true;
         return;
     }
-    dests_sweep(n);
     update_held_gauge(n);
     if ((size_t)n->cfg.max_inflight <= n->n_deliveries || !lg_db_is_up(n->db))
         return;
@@ -753,6 +756,9 @@ lg_notifier_t *lg_notifier_new(struct event_base *base, lg_db_t *db, lg_metrics_
                             (n->cfg.stats_interval_ms % 1000) * 1000};
     event_add(n->poll_timer, &poll);
     event_add(n->stats_timer, &stats);
+    n->sweeper = event_new(base, -1, EV_PERSIST, on_sweep, n);
+    struct timeval sweep = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
+    event_add(n->sweeper, &sweep);
     lg_info("notifier: started as %s (lease %d s, timeout %d s, %d per destination, idle "
             "connections kept %d s)",
             n->owner, n->cfg.lease_s, n->cfg.timeout_s, n->cfg.concurrency_per_destination,
@@ -804,6 +810,8 @@ void lg_notifier_free(lg_notifier_t *n)
         dest_free(n->dests);
         n->dests = next;
     }
+    if (n->sweeper != NULL)
+        event_free(n->sweeper);
     if (n->poll_timer != NULL)
         event_free(n->poll_timer);
     if (n->stats_timer != NULL)
