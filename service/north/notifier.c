@@ -26,6 +26,7 @@
 #include "locguard/north/breaker.h"
 #include "locguard/north/httpclient.h"
 #include "locguard/north/outbox.h"
+#include "locguard/north/outcome.h"
 #include "locguard/north/webhook.h"
 
 #include <ctype.h>
@@ -38,7 +39,6 @@
 
 #define LEASE_BATCH_MAX  100  /* rows per lease query */
 #define WAITING_PER_SLOT 8    /* rows queued locally per concurrency slot of a destination */
-#define BUSY_RETRY_MS    250  /* a row released for a busy destination is due again after */
 #define DEST_URLS_MAX    4    /* row URLs remembered per destination, for the skip list */
 #define LEASE_MARGIN_S   2    /* a waiting row must start this long before its lease ends */
 #define SKIP_MAX         64   /* URLs in one lease's skip list */
@@ -328,30 +328,16 @@ static void on_send_outcome(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * What an outcome tells the breaker: a retry is a failure there, any answer
- * from the SCS (delivered, 410, another final status) ends the series, and
- * the rest (requeued, refused before sending) says nothing. Without the
- * breaker, a dead SCS saw every new notification retried about seven times
- * in its first minute, each a lease and an outcome query: more database
- * time than the ingest at 1000 reports/s.
- */
-static lg_breaker_signal_t breaker_signal(lg_outbox_outcome_t outcome, int http_status)
-{
-    if (outcome == LG_OUTBOX_RETRY)
-        return LG_BREAKER_FAILURE;
-    if (outcome == LG_OUTBOX_DELIVERED || http_status > 0)
-        return LG_BREAKER_ANSWER;
-    return LG_BREAKER_NEUTRAL;
-}
-
-/*
  * Tells d's destination's breaker about the outcome. A failure also
  * remembers the row's URL there, for the lease's skip list while on hold.
+ * Without the breaker, a dead SCS saw every new notification retried about
+ * seven times in its first minute, each a lease and an outcome query: more
+ * database time than the ingest at 1000 reports/s.
  */
 static void breaker_note(lg_notifier_t *n, dest_t *dst, const delivery_t *d,
                          lg_outbox_outcome_t outcome, int http_status)
 {
-    lg_breaker_signal_t signal = breaker_signal(outcome, http_status);
+    lg_breaker_signal_t signal = lg_outcome_breaker_signal(outcome, http_status);
     if (signal == LG_BREAKER_FAILURE) {
         size_t i = 0;
         while (i < dst->n_urls && strcmp(dst->urls[i], d->destination) != 0)
@@ -372,9 +358,9 @@ static void breaker_note(lg_notifier_t *n, dest_t *dst, const delivery_t *d,
 
 /*
  * Ends the attempt: decides the outcome (LG_OUTBOX_RETRY may become
- * LG_OUTBOX_FAILED when the row is too old), counts it, frees the slot, and
- * schedules the outcome query. error may be NULL. retry_after_s < 0 when
- * absent.
+ * LG_OUTBOX_FAILED when the row is too old) and its delay (outcome.c),
+ * tells the breaker, counts it, frees the slot, and schedules the outcome
+ * query. error may be NULL. retry_after_s < 0 when absent.
  */
 static void finish(delivery_t *d, lg_outbox_outcome_t outcome, int http_status, const char *error,
                    int64_t retry_after_s)
@@ -385,27 +371,20 @@ static void finish(delivery_t *d, lg_outbox_outcome_t outcome, int http_status, 
     lg_strlcpy(d->error, error != NULL ? error : "", sizeof(d->error));
     d->delay_s = 0;
     if (outcome == LG_OUTBOX_RETRY) {
-        if (age_s >= n->cfg.retry_max_age_s) {
+        double delay_s =
+            lg_outcome_retry_delay_s(age_s, d->attempts, n->cfg.retry_max_age_s,
+                                     n->cfg.max_backoff_s, retry_after_s, random_u32());
+        if (delay_s < 0)
             outcome = LG_OUTBOX_FAILED;
-        } else {
-            int64_t ms = lg_webhook_backoff_ms(d->attempts, (int64_t)n->cfg.max_backoff_s * 1000,
-                                               random_u32());
-            if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
-                ms = retry_after_s * 1000;
-            d->delay_s = (double)ms / 1000.0;
-            /* One last attempt at the deadline rather than after it. */
-            if (age_s + d->delay_s > n->cfg.retry_max_age_s)
-                d->delay_s = n->cfg.retry_max_age_s - age_s;
-        }
+        else
+            d->delay_s = delay_s;
     }
     if (d->dest != NULL)
         breaker_note(n, d->dest, d, outcome, http_status);
     if (outcome == LG_OUTBOX_REQUEUE) {
-        if (d->dest != NULL && dest_on_hold(d->dest))
-            d->delay_s = (double)(d->dest->breaker.hold_until_us - lg_mono_us()) / 1e6 +
-                         (double)(random_u32() % 1000) / 1000.0;
-        else
-            d->delay_s = (BUSY_RETRY_MS + random_u32() % (3 * BUSY_RETRY_MS)) / 1000.0;
+        bool is_held = d->dest != NULL && dest_on_hold(d->dest);
+        d->delay_s = lg_outcome_requeue_delay_s(
+            is_held ? d->dest->breaker.hold_until_us - lg_mono_us() : 0, random_u32());
     }
     d->outcome = outcome;
     lg_metrics_add(n->metrics, outcome_counters[outcome], 1);
@@ -431,54 +410,19 @@ static void finish(delivery_t *d, lg_outbox_outcome_t outcome, int http_status, 
     evtimer_add(d->timer, &zero);
 }
 
-/*
- * Ends an attempt that failed where retrying seldom helps (a name that does
- * not resolve, a 3xx answer): a retry like any other, except that the
- * LG_WEBHOOK_DEAD_END_ATTEMPTS-th attempt of the row gives it up, counted
- * in counter.
- */
-static void finish_dead_end(delivery_t *d, lg_counter_t counter, int http_status,
-                            const char *error, int64_t retry_after_s)
-{
-    if (d->attempts + 1 >= LG_WEBHOOK_DEAD_END_ATTEMPTS) {
-        lg_metrics_add(d->n->metrics, counter, 1);
-        finish(d, LG_OUTBOX_FAILED, http_status, error, -1);
-    } else {
-        finish(d, LG_OUTBOX_RETRY, http_status, error, retry_after_s);
-    }
-}
-
 /* ---- sending ------------------------------------------------------------------------------- */
 
 /* The exchange's end: the outcome of the attempt. */
-static void on_http_done(void *arg, const lg_http_result_t *r)
+static void on_http_done(void *arg, const lg_http_result_t *result)
 {
     delivery_t *d = arg;
-    char error[160];
-    switch (r->failure) {
-    case LG_HTTP_UNRESOLVABLE:
-        finish_dead_end(d, LG_C_DEAD_ENDS_UNRESOLVABLE, 0, r->error, -1);
-        return;
-    case LG_HTTP_NOT_ALLOWED:
-        finish(d, LG_OUTBOX_FAILED, 0, r->error, -1);
-        return;
-    case LG_HTTP_NO_ANSWER:
-        finish(d, LG_OUTBOX_RETRY, 0, r->error, -1);
-        return;
-    case LG_HTTP_ANSWERED:
-        break;
-    }
-    if (r->status >= 200 && r->status < 300) {
-        finish(d, LG_OUTBOX_DELIVERED, r->status, NULL, -1);
-    } else if (r->status == 410) {
-        finish(d, LG_OUTBOX_GONE, r->status, "HTTP 410 Gone", -1);
-    } else if (r->status >= 300 && r->status < 400) {
-        snprintf(error, sizeof(error), "HTTP %d (redirects are not followed)", r->status);
-        finish_dead_end(d, LG_C_DEAD_ENDS_REDIRECT, r->status, error, r->retry_after_s);
-    } else {
-        snprintf(error, sizeof(error), "HTTP %d", r->status);
-        finish(d, LG_OUTBOX_RETRY, r->status, error, r->retry_after_s);
-    }
+    lg_attempt_end_t end;
+    lg_outcome_of_result(result, d->attempts, &end);
+    if (end.dead_end == LG_DEAD_END_UNRESOLVABLE)
+        lg_metrics_add(d->n->metrics, LG_C_DEAD_ENDS_UNRESOLVABLE, 1);
+    else if (end.dead_end == LG_DEAD_END_REDIRECT)
+        lg_metrics_add(d->n->metrics, LG_C_DEAD_ENDS_REDIRECT, 1);
+    finish(d, end.outcome, end.http_status, end.error, end.retry_after_s);
 }
 
 /* Holds a slot: signs the payload (Standard Webhooks headers) and hands it to the HTTP client. */
