@@ -193,8 +193,8 @@ static void on_response(struct evhttp_request *req, void *arg)
 
     if (is_stale) {
         lg_zdebug(ZONE, x->peer,
-                  "row %s: reused connection to %s failed (%s); sending again on a new one",
-                  x->tag, key, error);
+                  "row %s: reused connection to %s failed (%s); sending again on a new one", x->tag,
+                  key, error);
         x->is_resent = true;
         send_request(x);
     } else if (status > 0) {

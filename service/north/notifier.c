@@ -318,8 +318,8 @@ static void on_send_outcome(evutil_socket_t fd, short what, void *arg)
     lg_notifier_t *n = d->n;
     (void)fd;
     (void)what;
-    if (lg_outbox_done(n->db, d->row_id, n->owner, d->outcome, d->http_status, d->error,
-                       d->delay_s, on_done, d) != LG_OK) {
+    if (lg_outbox_done(n->db, d->row_id, n->owner, d->outcome, d->http_status, d->error, d->delay_s,
+                       on_done, d) != LG_OK) {
         /* The lease runs out and the row is tried again: at least once still holds. */
         lg_zwarn(ZONE, d->scs_id, "cannot record a delivery outcome: database unavailable");
         delivery_unlink(d);
@@ -441,8 +441,14 @@ static void start_delivery(delivery_t *d)
         finish(d, LG_OUTBOX_FAILED, 0, "webhook secret unusable", -1);
         return;
     }
-    const char *headers[] = {"webhook-id",        d->notif_id, "webhook-timestamp", timestamp,
-                             "webhook-signature", signature,   NULL};
+    /* clang-format off */
+    const char *headers[] = {
+        "webhook-id",        d->notif_id,
+        "webhook-timestamp", timestamp,
+        "webhook-signature", signature,
+        NULL,
+    };
+    /* clang-format on */
     lg_http_post_t post = {.url = &d->url,
                            .allow_private = d->allow_private,
                            .peer = d->scs_id,

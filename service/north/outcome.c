@@ -62,8 +62,8 @@ void lg_outcome_of_result(const lg_http_result_t *result, int attempts, lg_attem
     }
 }
 
-double lg_outcome_retry_delay_s(double age_s, int attempts, int retry_max_age_s,
-                                int max_backoff_s, int64_t retry_after_s, uint32_t random)
+double lg_outcome_retry_delay_s(double age_s, int attempts, int retry_max_age_s, int max_backoff_s,
+                                int64_t retry_after_s, uint32_t random)
 {
     if (age_s >= retry_max_age_s)
         return -1;

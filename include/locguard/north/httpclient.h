@@ -36,10 +36,10 @@ typedef struct lg_httpclient_config {
 
 /* Why an exchange got no answer the caller may act on. */
 typedef enum lg_http_failure {
-    LG_HTTP_ANSWERED,      /* status holds a verified server's answer */
-    LG_HTTP_UNRESOLVABLE,  /* the host name did not resolve */
-    LG_HTTP_NOT_ALLOWED,   /* every address of the name is refused by the SSRF guard */
-    LG_HTTP_NO_ANSWER,     /* connection, TLS, timeout, unverified peer or a request not sent */
+    LG_HTTP_ANSWERED,     /* status holds a verified server's answer */
+    LG_HTTP_UNRESOLVABLE, /* the host name did not resolve */
+    LG_HTTP_NOT_ALLOWED,  /* every address of the name is refused by the SSRF guard */
+    LG_HTTP_NO_ANSWER,    /* connection, TLS, timeout, unverified peer or a request not sent */
 } lg_http_failure_t;
 
 /* The end of one exchange, valid during the completion callback only. */

@@ -20,7 +20,7 @@ typedef enum lg_outbox_outcome {
     LG_OUTBOX_RETRY,     /* an attempt failed: due again after the delay */
     LG_OUTBOX_FAILED,    /* given up: the row fails */
     LG_OUTBOX_GONE,      /* HTTP 410: the row fails and the subscription ends */
-    LG_OUTBOX_REQUEUE,   /* not attempted (destination busy or on hold): due again after the delay */
+    LG_OUTBOX_REQUEUE, /* not attempted (destination busy or on hold): due again after the delay */
     LG_OUTBOX_N_OUTCOMES
 } lg_outbox_outcome_t;
 

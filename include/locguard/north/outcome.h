@@ -25,8 +25,8 @@ typedef enum lg_dead_end {
 /* The end of an attempt, before the row's age is taken into account (lg_outcome_retry_delay_s). */
 typedef struct lg_attempt_end {
     lg_outbox_outcome_t outcome;
-    int http_status;       /* the answer's status, 0 when none */
-    int64_t retry_after_s; /* the answer's Retry-After for a retry, else -1 */
+    int http_status;        /* the answer's status, 0 when none */
+    int64_t retry_after_s;  /* the answer's Retry-After for a retry, else -1 */
     lg_dead_end_t dead_end; /* set when this attempt gave the row up at a dead end */
     char error[160];        /* for the outbox row; "" when delivered */
 } lg_attempt_end_t;
@@ -46,8 +46,8 @@ void lg_outcome_of_result(const lg_http_result_t *result, int attempts, lg_attem
  * last attempt falls at retry_max_age_s. Returns a negative value when the
  * row, age_s old, is too old to retry: it fails.
  */
-double lg_outcome_retry_delay_s(double age_s, int attempts, int retry_max_age_s,
-                                int max_backoff_s, int64_t retry_after_s, uint32_t random);
+double lg_outcome_retry_delay_s(double age_s, int attempts, int retry_max_age_s, int max_backoff_s,
+                                int64_t retry_after_s, uint32_t random);
 
 /*
  * The delay before a requeued row (not attempted) is due again: the rest of
