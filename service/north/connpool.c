@@ -350,28 +350,28 @@ lg_conn_t *lg_connpool_get(lg_connpool_t *p, const lg_webhook_dest_t *url,
     return k;
 }
 
-struct evhttp_connection *lg_conn_evcon(const lg_conn_t *k)
+struct evhttp_connection *lg_connpool_evcon(const lg_conn_t *k)
 {
     return k->evcon;
 }
 
-const char *lg_conn_key(const lg_conn_t *k)
+const char *lg_connpool_key(const lg_conn_t *k)
 {
     return k->dest->key;
 }
 
-unsigned lg_conn_requests(const lg_conn_t *k)
+unsigned lg_connpool_requests(const lg_conn_t *k)
 {
     return k->requests;
 }
 
-bool lg_conn_is_verified(const lg_conn_t *k)
+bool lg_connpool_is_verified(const lg_conn_t *k)
 {
     SSL *ssl = conn_ssl(k);
     return ssl != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
 }
 
-void lg_conn_describe_error(const lg_conn_t *k, const char *what, char *out, size_t out_size)
+void lg_connpool_describe_error(const lg_conn_t *k, const char *what, char *out, size_t out_size)
 {
     unsigned long e = 0, last;
     struct bufferevent *bev = k != NULL ? evhttp_connection_get_bufferevent(k->evcon) : NULL;

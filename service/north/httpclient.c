@@ -166,7 +166,7 @@ static void on_response(struct evhttp_request *req, void *arg)
         return; /* not ours any more (cannot happen: its connection was freed with it) */
     evtimer_del(x->timer);
     if (status > 0) {
-        is_verified = lg_conn_is_verified(k);
+        is_verified = lg_connpool_is_verified(k);
         if (!is_verified) {
             status = 0; /* never trust an answer from an unverified peer */
             snprintf(error, sizeof(error), "server certificate not verified");
@@ -174,7 +174,7 @@ static void on_response(struct evhttp_request *req, void *arg)
         retry_after_s = lg_webhook_retry_after_s(
             evhttp_find_header(evhttp_request_get_input_headers(req), "Retry-After"));
     } else {
-        lg_conn_describe_error(
+        lg_connpool_describe_error(
             k, x->has_req_error ? request_error_text(x->req_error) : "connection failed", error,
             sizeof(error));
     }
@@ -182,11 +182,11 @@ static void on_response(struct evhttp_request *req, void *arg)
      * No answer at all on a connection that answered before: the server most
      * likely closed it as we wrote. Send again once, on a new connection.
      */
-    bool is_stale = status == 0 && !is_verified && lg_conn_requests(k) > 0 && !x->is_resent &&
+    bool is_stale = status == 0 && !is_verified && lg_connpool_requests(k) > 0 && !x->is_resent &&
                     x->has_req_error &&
                     (x->req_error == EVREQ_HTTP_EOF || x->req_error == EVREQ_HTTP_BUFFER_ERROR);
     char key[LG_WEBHOOK_HOST_MAX + 8];
-    lg_strlcpy(key, lg_conn_key(k), sizeof(key));
+    lg_strlcpy(key, lg_connpool_key(k), sizeof(key));
     x->conn = NULL;
     /* Back to the pool before the callback: the caller's next request can take it. */
     lg_connpool_put(k, status > 0);
@@ -258,8 +258,8 @@ static void send_request(exchange_t *x)
     evtimer_add(x->timer, &tv);
     if (is_reused)
         lg_zdebug(ZONE, x->peer, "row %s: reusing a connection to %s (%u requests so far)", x->tag,
-                  lg_conn_key(k), lg_conn_requests(k));
-    if (evhttp_make_request(lg_conn_evcon(k), req, EVHTTP_REQ_POST, x->url.target) != 0) {
+                  lg_connpool_key(k), lg_connpool_requests(k));
+    if (evhttp_make_request(lg_connpool_evcon(k), req, EVHTTP_REQ_POST, x->url.target) != 0) {
         /* evhttp_make_request frees the request when it fails (http.h). */
         if (x->state != X_SENDING || x->conn != k)
             return; /* its callback already ran and took care of the exchange */

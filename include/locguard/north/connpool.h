@@ -52,22 +52,22 @@ lg_conn_t *lg_connpool_get(lg_connpool_t *p, const lg_webhook_dest_t *url,
                            bool *is_reused);
 
 /* The evhttp connection to send a request on. */
-struct evhttp_connection *lg_conn_evcon(const lg_conn_t *k);
+struct evhttp_connection *lg_connpool_evcon(const lg_conn_t *k);
 
 /* The destination's "host:port" key, for log lines. */
-const char *lg_conn_key(const lg_conn_t *k);
+const char *lg_connpool_key(const lg_conn_t *k);
 
 /* Requests answered on k so far. */
-unsigned lg_conn_requests(const lg_conn_t *k);
+unsigned lg_connpool_requests(const lg_conn_t *k);
 
 /* True when the server's certificate and name were verified. */
-bool lg_conn_is_verified(const lg_conn_t *k);
+bool lg_connpool_is_verified(const lg_conn_t *k);
 
 /*
  * Writes why k's request failed into out: "what", followed by the
  * certificate or TLS error when there is one.
  */
-void lg_conn_describe_error(const lg_conn_t *k, const char *what, char *out, size_t out_size);
+void lg_connpool_describe_error(const lg_conn_t *k, const char *what, char *out, size_t out_size);
 
 /*
  * Gives back a busy connection after its request: when is_answered (a
