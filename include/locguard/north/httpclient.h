@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The HTTPS client of webhook delivery: one POST at a time per connection,
- * connections kept alive (HTTP/1.1) in a pool per destination (host:port)
- * and reused by later requests to the same address with the same address
- * policy; new connections verify the server certificate and host name and
- * resume the destination's last TLS session when the server allows it.
- * Names are resolved without blocking (evdns) and only addresses the SSRF
- * guard allows are connected to (lg_webhook_addr_is_private unless the
- * request allows private ones), the very address checked. A destination
- * never has more connections than max_conns_per_destination. Redirects are
- * never followed; answers over 64 KiB of body or 16 KiB of headers are
- * errors; an answer from a peer whose certificate did not verify is never
- * trusted. Each exchange (connect, TLS, request, answer) is bounded by
- * timeout_s. A request that fails without any answer on a reused connection
- * (the server closed it as we wrote) is sent once more on a new connection,
- * within the same deadline. Data flow: notifier -> httpclient -> SCS.
+ * The HTTPS client of webhook delivery: one POST per exchange. The SSRF
+ * guard checks the destination first (lg_httpclient_check_destination:
+ * https, no userinfo, no private address literal unless allowed); names
+ * are resolved without blocking (evdns) and only an address the guard
+ * allows is connected to (lg_webhook_addr_is_private unless the request
+ * allows private ones), the very address checked. The request goes over a
+ * kept-alive connection of connpool.c (certificate and host name verified,
+ * TLS sessions resumed, at most max_conns_per_destination per host:port).
+ * Redirects are never followed; an answer from a peer whose certificate did
+ * not verify is never trusted. Each exchange (connect, TLS, request,
+ * answer) is bounded by timeout_s. A request that fails without any answer
+ * on a reused connection (the server closed it as we wrote) is sent once
+ * more on a new connection, within the same deadline. Data flow: notifier
+ * -> httpclient -> connpool -> SCS.
  */
 #ifndef LOCGUARD_HTTPCLIENT_H
 #define LOCGUARD_HTTPCLIENT_H
@@ -61,8 +60,10 @@ typedef struct lg_http_post {
     const char *const *headers; /* extra headers: name, value, name, value, ..., NULL */
 } lg_http_post_t;
 
-/* The end of an exchange: called exactly once per lg_httpclient_post, unless the client is
- * freed first. It may be called before lg_httpclient_post returns. */
+/*
+ * The end of an exchange: called exactly once per lg_httpclient_post, unless
+ * the client is freed first. It may run before lg_httpclient_post returns.
+ */
 typedef void (*lg_httpclient_done_cb)(void *arg, const lg_http_result_t *result);
 
 /*
@@ -97,11 +98,10 @@ void lg_httpclient_post(lg_httpclient_t *c, const lg_http_post_t *post, lg_httpc
 
 /*
  * True while the client keeps something for the destination host:port (host
- * compared without regard to case):
- * an exchange, a connection or a TLS session not yet SESSION_KEEP_S (300 s)
- * old. The notifier keeps its own record of a destination (its breaker) as
- * long as this holds, so a destination's failures are remembered as long as
- * its connections and session are.
+ * compared without regard to case): a connection or a TLS session not yet
+ * 300 s old. The notifier keeps its own record of a destination (its
+ * breaker) as long as this holds, so a destination's failures are
+ * remembered as long as its connections and session are.
  */
 bool lg_httpclient_has_state(const lg_httpclient_t *c, const char *host, int port);
 
