@@ -7,7 +7,8 @@
 # cluster on exit; exits non-zero when anything fails.
 set -euo pipefail
 
-dir=${1:?usage: run-pgtap.sh DIR}
+dir=${1:?usage: run-pgtap.sh DIR [tests/sql/FILE.sql ...]}
+shift
 root=$(cd "$(dirname "$0")/../.." && pwd)
 pgcluster=$root/tests/tools/pgcluster.sh
 export PGCLUSTER_DB=locguard_sqltest
@@ -35,7 +36,8 @@ apply_schema
 psql "$db" -v ON_ERROR_STOP=1 -qc "CREATE EXTENSION IF NOT EXISTS pgtap" >/dev/null
 
 shopt -s nullglob
-tests=("$root"/tests/sql/*.sql)
+# The files named after DIR, else every file in tests/sql.
+if [ $# -gt 0 ]; then tests=("$@"); else tests=("$root"/tests/sql/*.sql); fi
 if [ ${#tests[@]} -eq 0 ]; then
     echo "run-pgtap.sh: no tests in tests/sql" >&2
     exit 1
