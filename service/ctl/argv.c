@@ -9,10 +9,10 @@
  */
 #include "locguard/ctl/argv.h"
 
-#include "locguard/core/base64.h"
 #include "locguard/core/common.h"
 #include "locguard/core/timefmt.h"
 #include "locguard/ctl/commands.h"
+#include "locguard/north/webhook.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -73,19 +73,14 @@ static bool parse_positive(const char *s, long *out)
 }
 
 /*
- * Returns whether s is "whsec_" followed by non-empty, padded standard
- * base64 (as the daemon reads it).
+ * Returns whether s is "whsec_" followed by a secret the daemon's signer
+ * can use (lg_webhook_secret_is_valid: the one definition).
  */
 static bool is_webhook_secret(const char *s)
 {
     static const char prefix[] = "whsec_";
-    uint8_t key[256];
-    size_t n;
 
-    if (strncmp(s, prefix, sizeof(prefix) - 1) != 0)
-        return false;
-    s += sizeof(prefix) - 1;
-    return lg_base64_decode(s, strlen(s), false, key, sizeof(key), &n) == LG_OK && n > 0;
+    return strncmp(s, prefix, sizeof(prefix) - 1) == 0 && lg_webhook_secret_is_valid(s);
 }
 
 /* Returns whether s is one RFC 6749 scope-token: printable ASCII but space, '"' and '\\'. */

@@ -48,6 +48,14 @@ static int secret_key(const char *secret, unsigned char *key, size_t key_size)
     return (int)n;
 }
 
+bool lg_webhook_secret_is_valid(const char *secret)
+{
+    unsigned char key[KEY_MAX];
+    int n = secret_key(secret, key, sizeof(key));
+    OPENSSL_cleanse(key, sizeof(key));
+    return n > 0;
+}
+
 /* HMAC-SHA256(key, "{msg_id}.{timestamp}.{body}") into mac. */
 static int compute_mac(const unsigned char *key, size_t key_len, const char *msg_id,
                        const char *timestamp, const char *body, size_t len,

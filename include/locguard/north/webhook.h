@@ -126,4 +126,11 @@ int64_t lg_webhook_retry_after_s(const char *value);
  */
 char *lg_webhook_prepare_payload(const char *payload, const char *public_url);
 
+/*
+ * Whether secret is one the signer can use: "whsec_" (optional) followed by
+ * strict padded base64 of 1 to 128 bytes. locguardctl checks a secret with
+ * it before sending it.
+ */
+bool lg_webhook_secret_is_valid(const char *secret);
+
 #endif

@@ -356,6 +356,29 @@ static void test_payload_subscription_link_is_made_absolute(void **state)
     assert_null(lg_webhook_prepare_payload("{\"a\": 1, \"a\": 2}", "https://h"));
 }
 
+/* The one definition of a usable secret, which locguardctl checks with too. */
+static void test_secret_validity_matches_what_the_signer_reads(void **state)
+{
+    char big[200] = "whsec_";
+    (void)state;
+    assert_true(lg_webhook_secret_is_valid("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+    assert_true(lg_webhook_secret_is_valid("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+    assert_false(lg_webhook_secret_is_valid("whsec_"));
+    assert_false(lg_webhook_secret_is_valid("whsec_Zh==")); /* non-zero spare bits */
+    assert_false(lg_webhook_secret_is_valid("whsec_abc"));  /* not padded */
+    assert_false(lg_webhook_secret_is_valid(NULL));
+    /* 132 bytes decoded (176 characters) is over the signer's 128. */
+    for (size_t i = 6; i < 6 + 176; i++)
+        big[i] = 'A';
+    big[6 + 176] = '\0';
+    assert_false(lg_webhook_secret_is_valid(big));
+    /* 170 characters and "==": 127 bytes, within. */
+    big[6 + 172] = '\0';
+    big[6 + 171] = '=';
+    big[6 + 170] = '=';
+    assert_true(lg_webhook_secret_is_valid(big));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_backoff_has_full_jitter_within_bounds),
         cmocka_unit_test(test_retry_after_takes_delta_seconds_only),
         cmocka_unit_test(test_payload_subscription_link_is_made_absolute),
+        cmocka_unit_test(test_secret_validity_matches_what_the_signer_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
