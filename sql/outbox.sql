@@ -204,6 +204,7 @@ CREATE OR REPLACE FUNCTION lg_alerts_to_outbox(p_alert_ids bigint[])
 RETURNS int
 LANGUAGE plpgsql
 SET search_path = public
+SET enable_seqscan = off
 AS $fn$
 DECLARE
     v_sub bigint[];
@@ -225,21 +226,32 @@ BEGIN
                    a.position, a.uncertainty_m::float8 AS uncertainty_m,
                    CASE a.kind WHEN 'left' THEN 'LEFT_AUTHORIZED_AREA'
                                ELSE 'RETURNED_TO_AUTHORIZED_AREA' END AS move
-              FROM alert a
-              JOIN LATERAL (SELECT s1.id, s1.scs_id, s1.ue_id, s1.group_id, NULL::jsonb AS excluded
-                              FROM subscription s1
-                             WHERE s1.status = 'active' AND s1.ue_id = a.ue_id
-                            UNION ALL
-                            SELECT s2.id, s2.scs_id, s2.ue_id, s2.group_id,
-                                   s2.request -> 'excludedExternalIds'
-                              FROM ue_group_member gm
-                              JOIN subscription s2
-                                ON s2.group_id = gm.group_id AND s2.status = 'active'
-                             WHERE gm.ue_id = a.ue_id) s ON true
-              JOIN ue u ON u.id = a.ue_id
-             WHERE a.id = ANY (p_alert_ids)
-               AND u.monitoring_allowed
-               AND NOT coalesce(s.excluded ? u.external_id, false)
+              -- driven from the call's alert ids, each table reached by an
+              -- index probe per row whatever the statistics say (see "Plans"
+              -- in sql/ingest.sql)
+              FROM unnest(p_alert_ids) AS ids(id)
+              CROSS JOIN LATERAL (
+                  SELECT a.id, a.ue_id, a.kind, a.reported_at, a.cell_key, a.position,
+                         a.uncertainty_m
+                    FROM alert a WHERE a.id = ids.id OFFSET 0
+              ) a
+              CROSS JOIN LATERAL (
+                  SELECT u.external_id FROM ue u
+                   WHERE u.id = a.ue_id AND u.monitoring_allowed OFFSET 0
+              ) u
+              CROSS JOIN LATERAL (
+                  SELECT s1.id, s1.scs_id, s1.ue_id, s1.group_id, NULL::jsonb AS excluded
+                    FROM subscription s1
+                   WHERE s1.status = 'active' AND s1.ue_id = a.ue_id
+                  UNION ALL
+                  SELECT s2.id, s2.scs_id, s2.ue_id, s2.group_id,
+                         s2.request -> 'excludedExternalIds'
+                    FROM ue_group_member gm
+                    JOIN subscription s2
+                      ON s2.group_id = gm.group_id AND s2.status = 'active'
+                   WHERE gm.ue_id = a.ue_id
+              ) s
+             WHERE NOT coalesce(s.excluded ? u.external_id, false)
                AND lg_grant_covers(s.scs_id, s.ue_id, s.group_id, a.ue_id)
                AND lg_consent_valid(a.ue_id, s.scs_id, 'location-monitoring', now())) x;
     IF v_sub IS NULL THEN
