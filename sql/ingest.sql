@@ -12,7 +12,9 @@
 -- Fast path: a report without a position from the cell of the device's
 -- cached decision (ue_location.dec_cell, made at the current lg_ref_epoch,
 -- migrations/0005_ingest_fast_path.sql), the only report of its device in
--- the call and raising no alert, is settled by the first statement: one
+-- the call (or one of several that all repeat the same cell, node and RAT
+-- of a device in a steady state: the newest stands for them) and raising
+-- no alert, is settled by the first statement: one
 -- UPDATE over the reports, each reaching its device's row by the SUPI
 -- (one index probe per report) and running the hysteresis on the row's own
 -- values, or only reading the row when the report is coalesced (below).
@@ -39,7 +41,8 @@
 --     order, as is a report racing a concurrent call's coalesced one;
 --   * nothing that changes state is ever coalesced: another cell, a
 --     position, an outside decision (the streak counts), a return, another
---     node or RAT, several reports of the device in the call.
+--     node or RAT, several reports of the device in the call unless they
+--     all repeat the row (each would change nothing but the time).
 -- p_refresh_ms = 0 writes every report, as before.
 --
 -- The daemon's cache (p_cache_token, p_cache_gen, p_cached; migrations/
@@ -53,8 +56,8 @@
 -- their version was being updated or locked (xmax set: a newer version may
 -- be on its way; a writer that comes later raises the generation after the
 -- one this call read). The daemon then coalesces the same report (same
--- cell, node and RAT, no position, the only report of its device in the
--- call, within its share of p_refresh_ms after the stored time) itself
+-- cell, node and RAT, no position, every report of its device in the
+-- call the same, within its share of p_refresh_ms after the stored time) itself
 -- and sends only its count per batch, p_cached, which the replay window's
 -- claim includes.
 --
@@ -341,12 +344,13 @@ DECLARE
     refresh interval := greatest(coalesce(p_refresh_ms, 0), 0) * interval '1 millisecond';
 BEGIN
     -- The fast path, one statement: a report without a position, the only
-    -- report of its device in this call, from the cell of the device's cached
+    -- report of its device in this call (or the newest of uniform reports of
+    -- a steady device, see cand), from the cell of the device's cached
     -- decision (made at the current reference epoch), not older than the
     -- stored one and raising no alert, is settled by one update of the
     -- device's row found by its SUPI: the cached decision stands, the
     -- hysteresis runs in the SET list on the row's own values. Everything
-    -- else (first reports, other cells, positions, several reports of one
+    -- else (first reports, other cells, positions, mixed reports of one
     -- device, older reports, alerts) is left to the general statement below.
     --
     -- The same update also locks the row of every other report of the call
@@ -364,27 +368,50 @@ BEGIN
     WITH ep AS MATERIALIZED (
         SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
     ),
+    -- Each report with its device's group in the call: how many reports
+    -- (n_same), the newest one (rep_ord: the group's representative) and
+    -- whether they all say the same thing (is_uniform: cell-only reports
+    -- of one cell from one node and RAT). One window, one sort.
     rr AS MATERIALIZED (
-        SELECT r.ord::int AS ord, p_batch_node[r.batch] AS node_id,
-               r.supi, r.rat, r.cell,
-               timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
-               r.lon, r.lat, r.unc_m,
-               r.lon IS NULL OR r.lat IS NULL AS is_cell_only,
-               count(*) OVER (PARTITION BY r.supi) AS n_same
-          FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
-               WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
-         WHERE p_batch_node[r.batch] IS NOT NULL   -- an accepted batch (estimated as
-                                                   -- nearly all: a hash plan below)
-         ORDER BY r.supi
+        SELECT q.*,
+               count(*) OVER w AS n_same,
+               first_value(q.ord) OVER w AS rep_ord,
+               bool_and(q.is_cell_only) OVER w
+                   AND count(q.cell) OVER w = count(*) OVER w
+                   AND min(q.cell) OVER w = max(q.cell) OVER w
+                   AND count(q.rat) OVER w = count(*) OVER w
+                   AND min(q.rat) OVER w = max(q.rat) OVER w
+                   AND min(q.node_id) OVER w = max(q.node_id) OVER w AS is_uniform
+          FROM (SELECT r.ord::int AS ord, p_batch_node[r.batch] AS node_id,
+                       r.supi, r.rat, r.cell,
+                       timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
+                       r.lon, r.lat, r.unc_m,
+                       r.lon IS NULL OR r.lat IS NULL AS is_cell_only
+                  FROM unnest(p_batch, p_supi, p_ts_us, p_rat, p_cell, p_lon, p_lat, p_unc_m)
+                       WITH ORDINALITY AS r(batch, supi, ts_us, rat, cell, lon, lat, unc_m, ord)
+                 WHERE p_batch_node[r.batch] IS NOT NULL) q   -- an accepted batch
+        WINDOW w AS (PARTITION BY q.supi ORDER BY q.ts DESC, q.ord DESC
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+         ORDER BY q.supi
     ),
     -- The device's row as this statement's snapshot sees it, and whether
-    -- the report is a fast one, judged once from that version.
+    -- the report is a fast one, judged once from that version. One row per
+    -- device: its group's representative. A device with several reports is
+    -- fast only when they are uniform and its row is steady (an inside
+    -- decision with the device inside and no outside streak, or a device
+    -- that is not checked): applying such reports one by one changes
+    -- nothing but the time, so the newest stands for all of them.
     cand AS (
         SELECT f.ord, f.supi, f.ts, f.rat, f.node_id, x.ctid AS loc_ctid, x.decision,
                x.xmax = '0'::xid AS is_untouched,   -- no one updating or locking it
                x.reported_at AS old_ts, x.node_id AS old_node, x.rat AS old_rat,
                x.dec_effective, x.zone_state, x.outside_streak,
-               coalesce(f.n_same = 1 AND f.is_cell_only
+               coalesce((f.n_same = 1
+                         OR (f.is_uniform
+                             AND (x.dec_effective IS NULL
+                                  OR (x.dec_effective = 'inside' AND x.zone_state = 'inside'
+                                      AND x.outside_streak = 0))))
+                        AND f.is_cell_only
                         AND x.dec_cell = f.cell
                         AND x.dec_epoch = (SELECT ep.epoch FROM ep)
                         AND x.reported_at <= f.ts
@@ -403,6 +430,7 @@ BEGIN
                WHERE x.imsi = f.supi
               OFFSET 0
           ) x
+         WHERE f.ord = f.rep_ord
     ),
     -- Coalesced: a fast report that would change nothing but the row's
     -- times (same node and RAT, hysteresis state unchanged), less than
@@ -453,7 +481,7 @@ BEGIN
                        OR (l.dec_effective = 'inside' AND l.zone_state = 'inside'
                            AND l.outside_streak = 0)) AS is_cacheable
     ),
-    settled AS MATERIALIZED (
+    settled_rep AS MATERIALIZED (
         SELECT up.ord, up.is_fast, up.decision, false AS is_coalesced, up.is_cacheable,
                up.stored_ts
           FROM up
@@ -463,6 +491,17 @@ BEGIN
         SELECT j.ord, true, j.decision, true, p_is_owner AND j.is_untouched, j.old_ts
           FROM judged j
          WHERE j.is_coalesced
+    ),
+    -- The other reports of a fast device's group are settled with it: the
+    -- same decision, counted as coalesced (the representative's write or
+    -- read stands for them); not offered to the cache.
+    settled AS MATERIALIZED (
+        SELECT * FROM settled_rep
+        UNION ALL
+        SELECT m.ord, true, st.decision, true, false, st.stored_ts
+          FROM settled_rep st
+          JOIN rr m ON m.rep_ord = st.ord AND m.ord <> st.ord
+         WHERE st.is_fast
     ),
     -- What is left for the general statement, handed over as arrays (all
     -- aggregated in one pass, so aligned): it reads these few reports
@@ -522,7 +561,7 @@ RETURNS TABLE (n_inside int, n_outside int, n_ambiguous int, n_unknown_cell int,
                c_ords int[], c_ts bigint[], c_dec text,
                m_ue bigint[], m_ord int[], m_ts timestamptz[], m_node bigint[], m_rat text[],
                m_cell text[], m_lon float8[], m_lat float8[], m_unc float8[], m_dec text[],
-               m_eff text[])
+               m_eff text[], dec_epoch bigint)
 LANGUAGE plpgsql
 SET search_path = public
 SET plan_cache_mode = force_generic_plan
@@ -773,7 +812,7 @@ BEGIN
            (SELECT cacheable.tss FROM cacheable),
            (SELECT cacheable.decs FROM cacheable),
            fold.ues, fold.ords, fold.tss, fold.nodes, fold.rats, fold.cells, fold.lons, fold.lats,
-           fold.uncs, fold.decs, fold.effs
+           fold.uncs, fold.decs, fold.effs, (SELECT ep.epoch FROM ep)
       FROM (SELECT count(*) FILTER (WHERE rep.decision = 'inside') AS n_inside,
                    count(*) FILTER (WHERE rep.decision = 'outside') AS n_outside,
                    count(*) FILTER (WHERE rep.decision = 'ambiguous') AS n_ambiguous,
@@ -795,7 +834,8 @@ BEGIN
                     AND k.ue_id NOT IN (SELECT d.ue_id FROM done d))) fold
       INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
            n_alerts, alert_ids, c_ords, c_ts, c_dec,
-           m_ue, m_ord, m_ts, m_node, m_rat, m_cell, m_lon, m_lat, m_unc, m_dec, m_eff;
+           m_ue, m_ord, m_ts, m_node, m_rat, m_cell, m_lon, m_lat, m_unc, m_dec, m_eff,
+           dec_epoch;
     RETURN NEXT;
 END
 $fn$;
@@ -811,7 +851,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION lg_ingest_fold(
     p_ue bigint[], p_ord int[], p_ts timestamptz[], p_node bigint[], p_rat text[],
     p_cell text[], p_lon float8[], p_lat float8[], p_unc float8[], p_dec text[],
-    p_eff text[], p_hysteresis int)
+    p_eff text[], p_hysteresis int, p_epoch bigint)
 RETURNS TABLE (n_alerts int, alert_ids bigint[])
 LANGUAGE plpgsql
 SET search_path = public
@@ -836,6 +876,7 @@ DECLARE
     m_lat      float8;
     m_unc      float8;
     m_dec      text;
+    m_eff      text;
     -- the result, one element per device (appended in place: linear)
     f_ue       bigint[] := '{}';
     f_ts       timestamptz[] := '{}';
@@ -846,6 +887,7 @@ DECLARE
     f_lat      float8[] := '{}';
     f_unc      float8[] := '{}';
     f_dec      text[] := '{}';
+    f_eff      text[] := '{}';
     f_zone     text[] := '{}';
     f_streak   int[] := '{}';
 BEGIN
@@ -869,7 +911,8 @@ BEGIN
                 f_node := f_node || m_node;     f_rat := f_rat || m_rat;
                 f_cell := f_cell || m_cell;     f_lon := f_lon || m_lon;
                 f_lat := f_lat || m_lat;        f_unc := f_unc || m_unc;
-                f_dec := f_dec || m_dec;        f_zone := f_zone || m_zone;
+                f_dec := f_dec || m_dec;        f_eff := f_eff || m_eff;
+                f_zone := f_zone || m_zone;
                 f_streak := f_streak || m_streak;
             END IF;
             EXIT WHEN m.ue_id IS NULL;
@@ -915,18 +958,31 @@ BEGIN
         m_pending := true;
         m_ts := m.ts;      m_node := m.node_id; m_rat := m.rat;   m_cell := m.cell;
         m_lon := m.lon;    m_lat := m.lat;      m_unc := m.unc_m; m_dec := m.decision;
+        m_eff := m.effective;
     END LOOP;
+
+    -- Each device's state after its newest report, with the decision of
+    -- that report cached as lg_ingest_decide caches it (made from a cell at
+    -- p_epoch, the epoch lg_ingest_decide read): the device's next uniform
+    -- reports take the fast path. Without p_epoch nothing is cached.
 
     INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
                                   position, uncertainty_m, decision, zone_state,
-                                  outside_streak)
+                                  outside_streak, imsi, dec_cell, dec_epoch, dec_effective)
     SELECT f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell,
            CASE WHEN f.lon IS NOT NULL
                 THEN ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326) END,
-           f.unc_m, f.decision, f.zone, f.streak
+           f.unc_m, f.decision, f.zone, f.streak,
+           -- the IMSI the fast path finds the row by (an IMSI changed since
+           -- p_epoch raised the epoch: the row is then not current anyway)
+           CASE WHEN f.lon IS NULL AND p_epoch IS NOT NULL
+                THEN (SELECT u.imsi FROM ue u WHERE u.id = f.ue_id) END,
+           CASE WHEN f.lon IS NULL AND p_epoch IS NOT NULL THEN f.cell END,
+           CASE WHEN f.lon IS NULL THEN p_epoch END,
+           CASE WHEN f.lon IS NULL AND p_epoch IS NOT NULL THEN f.eff END
       FROM unnest(f_ue, f_ts, f_node, f_rat, f_cell, f_lon, f_lat, f_unc, f_dec,
-                  f_zone, f_streak)
-           AS f(ue_id, ts, node_id, rat, cell, lon, lat, unc_m, decision, zone, streak)
+                  f_eff, f_zone, f_streak)
+           AS f(ue_id, ts, node_id, rat, cell, lon, lat, unc_m, decision, eff, zone, streak)
      ORDER BY f.ue_id
     ON CONFLICT (ue_id) DO UPDATE
        SET reported_at = excluded.reported_at,
@@ -939,7 +995,9 @@ BEGIN
            decision = excluded.decision,
            zone_state = excluded.zone_state,
            outside_streak = excluded.outside_streak,
-           dec_cell = NULL, dec_epoch = NULL, dec_effective = NULL;
+           imsi = coalesce(excluded.imsi, l.imsi),
+           dec_cell = excluded.dec_cell, dec_epoch = excluded.dec_epoch,
+           dec_effective = excluded.dec_effective;
     RETURN NEXT;
 END
 $fn$;
@@ -1102,7 +1160,8 @@ BEGIN
         IF dr.m_ue IS NOT NULL THEN
             SELECT * INTO fo
               FROM lg_ingest_fold(dr.m_ue, dr.m_ord, dr.m_ts, dr.m_node, dr.m_rat, dr.m_cell,
-                                  dr.m_lon, dr.m_lat, dr.m_unc, dr.m_dec, dr.m_eff, hyst);
+                                  dr.m_lon, dr.m_lat, dr.m_unc, dr.m_dec, dr.m_eff, hyst,
+                                  dr.dec_epoch);
             n_alerts := n_alerts + fo.n_alerts;
             alert_ids := alert_ids || fo.alert_ids;
         END IF;

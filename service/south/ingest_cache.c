@@ -27,7 +27,7 @@ typedef struct entry {
     uint32_t mark;    /* the round trip pass 1 last counted the device in ... */
     uint16_t node;    /* the row's node (lg_icache_node) */
     uint16_t n_sent;  /* round trips under way that sent a report of the device */
-    uint8_t n_marked; /* ... and how many of its reports it holds there (saturating) */
+    bool mixed;       /* ... and one of its reports there does not repeat the row */
     bool contended;   /* two reports in flight at once since n_sent was last 0 */
     uint8_t rat;      /* the row's RAT (lg_rat_t) */
     char dec;         /* the row's decision; 0: pending, not usable */
@@ -139,17 +139,34 @@ uint16_t lg_icache_node(lg_icache_t *c, const char *name)
     return (uint16_t)++c->n_nodes;
 }
 
-void lg_icache_count(lg_icache_t *c, const lg_report_t *r, uint32_t flight)
+/*
+ * True when r repeats e's row: no position, the row's node, RAT and cell,
+ * not older than the stored time and within the device's refresh interval
+ * after it. Such a report changes nothing but the time.
+ */
+static bool repeats_row(const entry_t *e, const lg_report_t *r, uint16_t node,
+                        int64_t refresh_us)
+{
+    if (r->has_position || node == 0)
+        return false;
+    if (e->node != node || e->rat != (uint8_t)r->rat || strcmp(e->cell, r->cell_key) != 0)
+        return false;
+    return r->ts_us >= e->ts_us &&
+           r->ts_us - e->ts_us < lg_icache_refresh_us(r->supi, refresh_us);
+}
+
+void lg_icache_count(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
+                     int64_t refresh_us)
 {
     entry_t *e = find(c, supi_key(r->supi), false);
     if (e == NULL)
         return; /* nothing to coalesce into: the report is sent anyway */
     if (e->mark != flight) {
         e->mark = flight;
-        e->n_marked = 0;
+        e->mixed = false;
     }
-    if (e->n_marked < UINT8_MAX)
-        e->n_marked++;
+    if (!repeats_row(e, r, node, refresh_us))
+        e->mixed = true;
 }
 
 int64_t lg_icache_refresh_us(const char *supi, int64_t refresh_us)
@@ -164,16 +181,10 @@ int64_t lg_icache_refresh_us(const char *supi, int64_t refresh_us)
 char lg_icache_match(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
                      int64_t refresh_us)
 {
-    if (r->has_position || node == 0)
-        return 0;
     entry_t *e = find(c, supi_key(r->supi), false);
-    if (e == NULL || e->dec == 0 || e->mark != flight || e->n_marked != 1)
+    if (e == NULL || e->dec == 0 || e->mark != flight || e->mixed)
         return 0;
-    if (e->node != node || e->rat != (uint8_t)r->rat || strcmp(e->cell, r->cell_key) != 0)
-        return 0;
-    if (r->ts_us < e->ts_us || r->ts_us - e->ts_us >= lg_icache_refresh_us(r->supi, refresh_us))
-        return 0;
-    return e->dec;
+    return repeats_row(e, r, node, refresh_us) ? e->dec : 0;
 }
 
 void lg_icache_sent(lg_icache_t *c, const lg_report_t *r, uint32_t flight)
@@ -368,12 +379,15 @@ void lg_icache_trip_add_batch(lg_icache_trip_t *t, const lg_batch_t *b)
         return;
     lg_icache_t *table = t->s->table;
     t->node[t->n_added++] = lg_icache_node(table, b->node);
-    /* Pass 1 counts each device's reports in the trip (a device reported
-     * twice is sent, both times). Before the generation is known, nothing
-     * is coalesced, but the reports sent still mark their entries. */
+    /* Pass 1 looks at each device's reports in the trip: they are
+     * coalesced only when every one of them repeats the row (a device
+     * reported from two cells is sent, every time). Before the generation
+     * is known, nothing is coalesced, but the reports sent still mark
+     * their entries. */
     if (t->may_coalesce)
         for (size_t k = 0; k < b->n_reports; k++)
-            lg_icache_count(table, &b->reports[k], t->id);
+            lg_icache_count(table, &b->reports[k], t->node[t->n_added - 1], t->id,
+                            t->refresh_us);
 }
 
 bool lg_icache_trip_send(lg_icache_trip_t *t, size_t batch, const lg_report_t *r)

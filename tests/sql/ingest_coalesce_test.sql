@@ -7,7 +7,7 @@
 -- Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(39);
+SELECT plan(48);
 
 -- Fixture: home square near Paris with c-home inside, c-away in another town.
 INSERT INTO network_node (name, kind) VALUES ('mme-a', 'MME'), ('amf-b', 'AMF');
@@ -22,6 +22,7 @@ INSERT INTO ue (imsi, external_id, mobility, ambiguous_policy) VALUES
     ('001010000000003', 'tracker@test', 'unrestricted', 'inside'),
     ('001010000000004', 'late@test', 'fixed', 'inside'),
     ('001010000000005', 'twice@test', 'fixed', 'inside'),
+    ('001010000000006', 'repeat@test', 'fixed', 'inside'),
     ('001010000000099', 'soon@test', 'fixed', 'inside');
 INSERT INTO ue_area (ue_id, area_id)
 SELECT u.id, a.id FROM ue u, area a WHERE u.mobility <> 'unrestricted';
@@ -126,17 +127,61 @@ SELECT results_eq($$SELECT * FROM pg_temp.ingest1('mme-a', 33, '001010000000004'
     $$VALUES ('{accepted}'::text[], 0, 1, 0, 0, 0)$$, 'late@: away at 4010, within the lag: applied');
 SELECT is(pg_temp.loc('late@test'), '4010/mme-a/EUTRA/outside/inside/1', 'late@: applied in arrival order');
 
--- Two reports of one device in one call take the fold, never coalesced.
+-- Several reports of one device in one call. Uniform ones (one cell, node
+-- and RAT, no position) of a steady device (inside, no streak) change
+-- nothing but the time, so the newest stands for all: each is coalesced
+-- when the newest is, and the others are counted as coalesced when the
+-- newest is written. Anything else takes the fold, none coalesced.
+CREATE FUNCTION pg_temp.ingest2(p_seq bigint, p_ts1_s bigint, p_ts2_s bigint,
+                                p_cell1 text, p_cell2 text)
+RETURNS TABLE (n_inside int, n_outside int, n_alerts int, n_coalesced int)
+LANGUAGE sql AS $$
+    SELECT n_inside, n_outside, n_alerts, n_coalesced
+      FROM lg_ingest(ARRAY['mme-a'], ARRAY[p_seq], 1024, 2,
+        ARRAY[1, 1], ARRAY['001010000000005', '001010000000005'],
+        ARRAY[p_ts1_s * 1000000, p_ts2_s * 1000000], ARRAY['EUTRA', 'EUTRA'],
+        ARRAY[p_cell1, p_cell2],
+        ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[],
+        60000)
+$$;
 SELECT results_eq($$SELECT * FROM pg_temp.ingest1('mme-a', 40, '001010000000005', 5000, 'ecgi:001-01:0000001')$$,
     $$VALUES ('{accepted}'::text[], 1, 0, 0, 0, 0)$$, 'twice@: home, written');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest2(41, 5010, 5020, 'ecgi:001-01:0000001', 'ecgi:001-01:0000001')$$,
+    $$VALUES (2, 0, 0, 2)$$, 'twice@: two home reports in one call, within the lag: both coalesced');
+SELECT is(pg_temp.loc('twice@test'), '5000/mme-a/EUTRA/inside/inside/0',
+          'twice@: nothing written');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest2(42, 5090, 5070, 'ecgi:001-01:0000001', 'ecgi:001-01:0000001')$$,
+    $$VALUES (2, 0, 0, 1)$$, 'twice@: the newest past the lag: written, the other coalesced into it');
+SELECT is(pg_temp.loc('twice@test'), '5090/mme-a/EUTRA/inside/inside/0',
+          'twice@: the newest time stored, whatever the arrival order');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest2(43, 5100, 5110, 'ecgi:001-01:0000001', 'ecgi:001-01:0000002')$$,
+    $$VALUES (1, 1, 0, 0)$$, 'twice@: two cells: the fold, none coalesced');
+SELECT is(pg_temp.loc('twice@test'), '5110/mme-a/EUTRA/outside/inside/1',
+          'twice@: the fold ran both in order (one outside: streak 1)');
+SELECT results_eq($$SELECT * FROM pg_temp.ingest2(44, 5120, 5130, 'ecgi:001-01:0000002', 'ecgi:001-01:0000002')$$,
+    $$VALUES (0, 2, 1, 0)$$, 'twice@: uniform but not steady (a streak): the fold, both count, one alert');
+SELECT is(pg_temp.loc('twice@test'), '5130/mme-a/EUTRA/outside/outside/3',
+          'twice@: the streak counted both');
+
+-- A device reported several times in every call (a hostile or chatty
+-- node): its first call takes the fold, which caches the decision; from
+-- the next call on its uniform reports are coalesced.
 SELECT results_eq(
-    $$SELECT n_inside, n_coalesced FROM lg_ingest(ARRAY['mme-a'], ARRAY[41]::bigint[], 1024, 2,
-        ARRAY[1, 1], ARRAY['001010000000005', '001010000000005'],
-        ARRAY[5010000000, 5020000000]::bigint[], ARRAY['EUTRA', 'EUTRA'],
-        ARRAY['ecgi:001-01:0000001', 'ecgi:001-01:0000001'],
-        ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[],
-        60000)$$,
-    $$VALUES (2, 0)$$, 'twice@: two reports in one call: none coalesced');
+    $$SELECT n_inside, n_coalesced FROM lg_ingest(ARRAY['mme-a'], ARRAY[45]::bigint[], 1024, 2,
+        ARRAY[1, 1, 1], array_fill('001010000000006'::text, ARRAY[3]),
+        ARRAY[5200000000, 5201000000, 5202000000]::bigint[], array_fill('EUTRA'::text, ARRAY[3]),
+        array_fill('ecgi:001-01:0000001'::text, ARRAY[3]),
+        array_fill(NULL::float8, ARRAY[3]), array_fill(NULL::float8, ARRAY[3]),
+        array_fill(NULL::float8, ARRAY[3]), 60000)$$,
+    $$VALUES (3, 0)$$, 'repeat@: a new device three times: the fold writes it');
+SELECT results_eq(
+    $$SELECT n_inside, n_coalesced FROM lg_ingest(ARRAY['mme-a'], ARRAY[46]::bigint[], 1024, 2,
+        ARRAY[1, 1, 1], array_fill('001010000000006'::text, ARRAY[3]),
+        ARRAY[5203000000, 5204000000, 5205000000]::bigint[], array_fill('EUTRA'::text, ARRAY[3]),
+        array_fill('ecgi:001-01:0000001'::text, ARRAY[3]),
+        array_fill(NULL::float8, ARRAY[3]), array_fill(NULL::float8, ARRAY[3]),
+        array_fill(NULL::float8, ARRAY[3]), 60000)$$,
+    $$VALUES (3, 3)$$, 'repeat@: three times again: all coalesced');
 
 -- Each device's interval is its share of p_refresh_ms, 1 - d / 400 by the
 -- last two digits d of its IMSI (lg_refresh_share; the daemon's cache uses

@@ -6,7 +6,7 @@
 -- ingest_test.sql and the others. Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(36);
+SELECT plan(39);
 
 -- Fixture: a home square with c-home inside, c-away far outside; fixed
 -- devices 1..6 with that area, a tracker 9.
@@ -137,7 +137,7 @@ SELECT results_eq(
         ARRAY['1970-01-01 00:16:41+00', '1970-01-01 00:16:40+00']::timestamptz[],
         array_fill(pg_temp.node('mme-a'), ARRAY[2]), ARRAY['EUTRA', 'EUTRA'],
         ARRAY['c-away', 'c-home'], ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[],
-        ARRAY[NULL, NULL]::float8[], ARRAY['outside', 'inside'], ARRAY['outside', 'inside'], 2)$$,
+        ARRAY[NULL, NULL]::float8[], ARRAY['outside', 'inside'], ARRAY['outside', 'inside'], 2, NULL)$$,
     $$VALUES (0)$$, 'fold: home then away, no alert');
 SELECT is(pg_temp.loc(3), '1001/c-away/outside/inside/1', 'fold: the newest report stored');
 -- Device 6: three away reports and one home, hysteresis 2: left at the
@@ -152,7 +152,7 @@ SELECT results_eq(
         ARRAY['c-away', 'c-away', 'c-away', 'c-home'], array_fill(NULL::float8, ARRAY[4]),
         array_fill(NULL::float8, ARRAY[4]), array_fill(NULL::float8, ARRAY[4]),
         ARRAY['outside', 'outside', 'outside', 'inside'],
-        ARRAY['outside', 'outside', 'outside', 'inside'], 2)$$,
+        ARRAY['outside', 'outside', 'outside', 'inside'], 2, NULL)$$,
     $$VALUES (2, 2)$$, 'fold: left then returned, both written');
 SELECT is((SELECT array_agg(a.kind || '@' || extract(epoch FROM a.reported_at)::int
                             ORDER BY a.id)
@@ -163,9 +163,29 @@ SELECT results_eq(
     $$SELECT n_alerts FROM lg_ingest_fold(
         ARRAY[pg_temp.ue(6)], ARRAY[1], ARRAY['1970-01-01 00:16:00+00']::timestamptz[],
         ARRAY[pg_temp.node('mme-a')], ARRAY['EUTRA'], ARRAY['c-away'], ARRAY[NULL::float8],
-        ARRAY[NULL::float8], ARRAY[NULL::float8], ARRAY['outside'], ARRAY['outside'], 2)$$,
+        ARRAY[NULL::float8], ARRAY[NULL::float8], ARRAY['outside'], ARRAY['outside'], 2, NULL)$$,
     $$VALUES (0)$$, 'fold: a report older than the stored one');
 SELECT is(pg_temp.loc(6), '1013/c-home/inside/inside/0', 'fold: ... changes nothing');
+-- Given the epoch lg_ingest_decide read, the fold caches the newest
+-- report's decision as the general statement does (the fast path then
+-- finds the row by its IMSI); without it (above), nothing is cached.
+SELECT is((SELECT dec_cell FROM ue_location WHERE ue_id = pg_temp.ue(6)), NULL,
+          'fold: without an epoch, no cached decision');
+SELECT results_eq(
+    $$SELECT n_alerts FROM lg_ingest_fold(
+        array_fill(pg_temp.ue(6), ARRAY[2]), ARRAY[1, 2],
+        ARRAY['1970-01-01 00:17:00+00', '1970-01-01 00:17:01+00']::timestamptz[],
+        array_fill(pg_temp.node('mme-a'), ARRAY[2]), array_fill('EUTRA'::text, ARRAY[2]),
+        ARRAY['c-home', 'c-home'], array_fill(NULL::float8, ARRAY[2]),
+        array_fill(NULL::float8, ARRAY[2]), array_fill(NULL::float8, ARRAY[2]),
+        ARRAY['inside', 'inside'], ARRAY['inside', 'inside'], 2,
+        (SELECT epoch FROM lg_ref_epoch))$$,
+    $$VALUES (0)$$, 'fold with the epoch: two home reports');
+SELECT is((SELECT l.dec_cell || '/' || (l.dec_epoch = e.epoch) || '/' || l.dec_effective || '/'
+                  || (l.imsi = u.imsi)
+             FROM ue_location l JOIN ue u ON u.id = l.ue_id, lg_ref_epoch e
+            WHERE l.ue_id = pg_temp.ue(6)),
+          'c-home/true/inside/true', 'fold: the decision cached at that epoch, with the IMSI');
 
 -- lg_ingest_fast -------------------------------------------------------
 -- Device 1's row now holds a cached decision for c-home (decide wrote it).

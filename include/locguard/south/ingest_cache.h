@@ -18,8 +18,11 @@
  *     another was; lg_icache_put checks; lg_icache_done uncounts, and
  *     clears the mark when none is left): two round trips writing one row
  *     commit in an order the answers need not show;
- *   - a report whose device appears twice in one round trip is sent, not
- *     coalesced (lg_icache_count first, then lg_icache_match);
+ *   - the reports of a device that appears several times in one round trip
+ *     are coalesced only when every one of them repeats the row (applied one
+ *     by one, they would each change nothing but the time, as
+ *     sql/ingest.sql's fast path judges them); otherwise all are sent
+ *     (lg_icache_count first, then lg_icache_match);
  *   - the whole cache is emptied when the database's generation moves
  *     (someone else wrote ue_location, or the reference data changed); the
  *     round trips sent before are not counted in the new one, so the
@@ -59,8 +62,13 @@ size_t lg_icache_size(const lg_icache_t *c);
  */
 uint16_t lg_icache_node(lg_icache_t *c, const char *name);
 
-/* Pass 1 over a round trip's reports: counts the device's reports in it. */
-void lg_icache_count(lg_icache_t *c, const lg_report_t *r, uint32_t flight);
+/*
+ * Pass 1 over a round trip's reports: marks the device's entry as counted
+ * in round trip flight, and as mixed when r (from node, lg_icache_node)
+ * does not repeat the row within refresh_us (lg_icache_match's test).
+ */
+void lg_icache_count(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
+                     int64_t refresh_us);
 
 /*
  * The device's own refresh interval: refresh_us times 1 - d / 400, d the
@@ -72,9 +80,9 @@ int64_t lg_icache_refresh_us(const char *supi, int64_t refresh_us);
 /*
  * Pass 2: the cached decision ('i'nside, 'a'mbiguous, 'c' unchecked,
  * 'u'nknown cell) when r may be coalesced: a usable entry of the same cell,
- * node and RAT, r without a position, the only report of its device in
- * this round trip (flight, counted by pass 1), its time in [stored time,
- * stored time + lg_icache_refresh_us(supi, refresh_us)). 0 otherwise.
+ * node and RAT, r without a position, its time in [stored time, stored
+ * time + lg_icache_refresh_us(supi, refresh_us)), and every report of its
+ * device in this round trip (flight, seen by pass 1) the same. 0 otherwise.
  */
 char lg_icache_match(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
                      int64_t refresh_us);

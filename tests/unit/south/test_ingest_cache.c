@@ -45,7 +45,7 @@ static lg_report_t report(const char *supi, const char *cell, lg_rat_t rat, int6
 /* Both passes of one round trip for r alone: count, then match. */
 static char counted_match(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight)
 {
-    lg_icache_count(c, r, flight);
+    lg_icache_count(c, r, node, flight, REFRESH_US);
     return lg_icache_match(c, r, node, flight, REFRESH_US);
 }
 
@@ -183,10 +183,10 @@ static void test_refresh_boundary_follows_the_refresh_argument(void **state)
     store(c, &r, node, 1, 'a');
     /* SUPI_A's share of 4000 us is 3990 us (ends in 01: 1 - 1/400). */
     r.ts_us = T0_US + 3989;
-    lg_icache_count(c, &r, 2);
+    lg_icache_count(c, &r, node, 2, 4000);
     assert_int_equal(lg_icache_match(c, &r, node, 2, 4000), 'a');
     r.ts_us = T0_US + 3990;
-    lg_icache_count(c, &r, 3);
+    lg_icache_count(c, &r, node, 3, 4002);
     assert_int_equal(lg_icache_match(c, &r, node, 3, 4000), 0);
     assert_int_equal(lg_icache_match(c, &r, node, 3, 4002), 'a');
     lg_icache_free(c);
@@ -203,7 +203,7 @@ static void test_report_not_counted_in_its_round_trip_does_not_match(void **stat
     /* Never counted at all. */
     assert_int_equal(lg_icache_match(c, &r, node, 2, REFRESH_US), 0);
     /* Counted in round trip 3, matched in round trip 4. */
-    lg_icache_count(c, &r, 3);
+    lg_icache_count(c, &r, node, 3, REFRESH_US);
     assert_int_equal(lg_icache_match(c, &r, node, 3, REFRESH_US), 'i');
     assert_int_equal(lg_icache_match(c, &r, node, 4, REFRESH_US), 0);
     /* Counted in the round trip of its write, which is not this one. */
@@ -211,37 +211,52 @@ static void test_report_not_counted_in_its_round_trip_does_not_match(void **stat
     lg_icache_free(c);
 }
 
-static void test_device_counted_twice_in_a_round_trip_is_sent(void **state)
+static void test_device_repeated_in_a_round_trip_is_coalesced_only_if_uniform(void **state)
 {
     (void)state;
     lg_icache_t *c = lg_icache_new(100);
     uint16_t node = lg_icache_node(c, "amf-1");
+    uint16_t node2 = lg_icache_node(c, "amf-2");
     lg_report_t r = report(SUPI_A, CELL_A, LG_RAT_EUTRA, T0_US);
+    lg_report_t later = report(SUPI_A, CELL_A, LG_RAT_EUTRA, T0_US + 7);
     lg_report_t other_cell = report(SUPI_A, CELL_B, LG_RAT_EUTRA, T0_US + 5);
+    lg_report_t older = report(SUPI_A, CELL_A, LG_RAT_EUTRA, T0_US - 1);
 
     store(c, &r, node, 1, 'i');
 
-    lg_icache_count(c, &r, 2);
-    lg_icache_count(c, &r, 2);
-    assert_int_equal(lg_icache_match(c, &r, node, 2, REFRESH_US), 0);
+    /* The row repeated twice: each would change nothing but the time. */
+    lg_icache_count(c, &r, node, 2, REFRESH_US);
+    lg_icache_count(c, &later, node, 2, REFRESH_US);
+    assert_int_equal(lg_icache_match(c, &r, node, 2, REFRESH_US), 'i');
+    assert_int_equal(lg_icache_match(c, &later, node, 2, REFRESH_US), 'i');
 
-    /* The second report of the device need not be the same row. */
-    lg_icache_count(c, &r, 3);
-    lg_icache_count(c, &other_cell, 3);
+    /* One report of another cell: every report of the device is sent, in
+     * whatever order they come (the other cell may be the newest). */
+    lg_icache_count(c, &r, node, 3, REFRESH_US);
+    lg_icache_count(c, &other_cell, node, 3, REFRESH_US);
     assert_int_equal(lg_icache_match(c, &r, node, 3, REFRESH_US), 0);
+    lg_icache_count(c, &other_cell, node, 4, REFRESH_US);
+    lg_icache_count(c, &r, node, 4, REFRESH_US);
+    assert_int_equal(lg_icache_match(c, &r, node, 4, REFRESH_US), 0);
+
+    /* ... from another node, or older than the stored time: the same. */
+    lg_icache_count(c, &r, node, 5, REFRESH_US);
+    lg_icache_count(c, &r, node2, 5, REFRESH_US);
+    assert_int_equal(lg_icache_match(c, &r, node, 5, REFRESH_US), 0);
+    lg_icache_count(c, &older, node, 6, REFRESH_US);
+    lg_icache_count(c, &r, node, 6, REFRESH_US);
+    assert_int_equal(lg_icache_match(c, &r, node, 6, REFRESH_US), 0);
 
     /* Counted once in a later round trip: it matches again. */
-    lg_icache_count(c, &r, 4);
-    assert_int_equal(lg_icache_match(c, &r, node, 4, REFRESH_US), 'i');
-
-    /* Many reports in one round trip (beyond a byte's range) never look like one. */
-    for (int i = 0; i < 257; i++)
-        lg_icache_count(c, &r, 5);
-    assert_int_equal(lg_icache_match(c, &r, node, 5, REFRESH_US), 0);
-    for (int i = 0; i < 513; i++)
-        lg_icache_count(c, &r, 6);
-    assert_int_equal(lg_icache_match(c, &r, node, 6, REFRESH_US), 0);
     assert_int_equal(counted_match(c, &r, node, 7), 'i');
+
+    /* Many repeats in one round trip (beyond a byte's range), then one
+     * other cell: still mixed. */
+    for (int i = 0; i < 513; i++)
+        lg_icache_count(c, &r, node, 8, REFRESH_US);
+    assert_int_equal(lg_icache_match(c, &r, node, 8, REFRESH_US), 'i');
+    lg_icache_count(c, &other_cell, node, 8, REFRESH_US);
+    assert_int_equal(lg_icache_match(c, &r, node, 8, REFRESH_US), 0);
     lg_icache_free(c);
 }
 
@@ -492,7 +507,7 @@ static void test_every_known_decision_is_kept(void **state)
     assert_int_equal(lg_icache_size(c), LG_ARRAY_SIZE(cases));
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
         lg_report_t r = report(cases[i].supi, CELL_A, LG_RAT_EUTRA, T0_US + 10);
-        lg_icache_count(c, &r, 2);
+        lg_icache_count(c, &r, node, 2, REFRESH_US);
     }
     for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
         lg_report_t r = report(cases[i].supi, CELL_A, LG_RAT_EUTRA, T0_US + 10);
@@ -555,9 +570,10 @@ static void test_supi_leading_zeros_make_different_devices(void **state)
     assert_int_equal(counted_match(c, &b0, node, 4), 0);
 
     /* Counting one does not count the other. */
-    lg_icache_count(c, &a, 5);
-    lg_icache_count(c, &b, 5);
-    lg_icache_count(c, &a, 5);
+    lg_report_t a_other = report(a.supi, CELL_B, a.rat, a.ts_us);
+    lg_icache_count(c, &a, node, 5, REFRESH_US);
+    lg_icache_count(c, &b, node, 5, REFRESH_US);
+    lg_icache_count(c, &a_other, node, 5, REFRESH_US);
     assert_int_equal(lg_icache_match(c, &a, node, 5, REFRESH_US), 0);
     assert_int_equal(lg_icache_match(c, &b, node, 5, REFRESH_US), 'a');
 
@@ -898,7 +914,7 @@ static void test_many_devices_match_as_the_model_says(void **state)
     /* Round trip 1000: every device once, repeating its row within the refresh. */
     for (size_t i = 0; i < MANY; i++) {
         lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat, d[i].ts_us);
-        lg_icache_count(c, &r, 1000);
+        lg_icache_count(c, &r, d[i].node, 1000, REFRESH_US);
     }
     size_t n_wrong = 0, n_matched = 0;
     for (size_t i = 0; i < MANY; i++) {
@@ -913,24 +929,27 @@ static void test_many_devices_match_as_the_model_says(void **state)
     assert_int_equal(n_wrong, 0);
     assert_int_equal(n_matched, MANY - n_pending);
 
-    /* Round trip 1001: every other device twice. */
+    /* Round trip 1001: every other device twice, the second time from a cell
+     * of its own (other than its row's). */
     for (size_t i = 0; i < MANY; i++) {
         lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat, d[i].ts_us);
-        lg_icache_count(c, &r, 1001);
-        if (i % 2)
-            lg_icache_count(c, &r, 1001);
+        lg_icache_count(c, &r, d[i].node, 1001, REFRESH_US);
+        if (i % 2) {
+            lg_report_t moved = report(d[i].supi, "ecgi:999-99:9999999", d[i].rat, d[i].ts_us);
+            lg_icache_count(c, &moved, d[i].node, 1001, REFRESH_US);
+        }
     }
     for (size_t i = 0; i < MANY; i++) {
         lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat, d[i].ts_us);
         char want = i % 2 ? 0 : d[i].want;
         if (lg_icache_match(c, &r, d[i].node, 1001, REFRESH_US) != want && n_wrong++ < 5)
-            print_error("device %zu (%s), counted %s\n", i, d[i].supi, i % 2 ? "twice" : "once");
+            print_error("device %zu (%s), counted %s\n", i, d[i].supi, i % 2 ? "twice, two cells" : "once");
     }
     /* Round trip 1002: every device once, exactly its own refresh later. */
     for (size_t i = 0; i < MANY; i++) {
         lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat,
                                d[i].ts_us + lg_icache_refresh_us(d[i].supi, REFRESH_US));
-        lg_icache_count(c, &r, 1002);
+        lg_icache_count(c, &r, d[i].node, 1002, REFRESH_US);
     }
     for (size_t i = 0; i < MANY; i++) {
         lg_report_t r = report(d[i].supi, d[i].cell, d[i].rat,
@@ -953,7 +972,7 @@ int main(void)
         cmocka_unit_test(test_refresh_interval_by_the_last_two_digits),
         cmocka_unit_test(test_refresh_boundary_follows_the_refresh_argument),
         cmocka_unit_test(test_report_not_counted_in_its_round_trip_does_not_match),
-        cmocka_unit_test(test_device_counted_twice_in_a_round_trip_is_sent),
+        cmocka_unit_test(test_device_repeated_in_a_round_trip_is_coalesced_only_if_uniform),
         cmocka_unit_test(test_pending_entry_matches_only_after_its_put),
         cmocka_unit_test(test_put_of_an_earlier_round_trip_after_a_later_sent_is_ignored),
         cmocka_unit_test(test_put_while_an_earlier_round_trip_is_under_way_is_ignored),
