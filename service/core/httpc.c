@@ -293,10 +293,13 @@ static void complete(lg_httpc_xfer_t *x, CURLcode rc)
     } else {
         describe(x, result.error, rc, detail, sizeof(detail));
     }
-    lg_zdebug(c->zone, x->peer, "%s: %s in %.1f ms: %s HTTP/%d %d%s%s", x->tag,
-              lg_httpc_error_name(result.error), (double)(lg_mono_us() - x->start_us) / 1000.0,
-              rc == CURLE_OK ? "answered" : "no answer", result.http_version, result.status,
-              detail[0] ? ", " : "", detail);
+    double ms = (double)(lg_mono_us() - x->start_us) / 1000.0;
+    if (result.error == LG_HTTPC_OK)
+        lg_zdebug(c->zone, x->peer, "%s: HTTP/%d %d in %.1f ms", x->tag, result.http_version,
+                  result.status, ms);
+    else
+        lg_zdebug(c->zone, x->peer, "%s: no answer (%s) in %.1f ms: %s", x->tag,
+                  lg_httpc_error_name(result.error), ms, detail);
     xfer_unlink(x);
     x->cb(x->arg, &result);
     xfer_free(x);

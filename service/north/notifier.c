@@ -426,9 +426,6 @@ static void on_http_done(void *arg, const lg_httpc_result_t *result)
     delivery_t *d = arg;
     lg_attempt_end_t end;
     int64_t retry_after_s = lg_webhook_retry_after_s(lg_httpc_header(result, "Retry-After"));
-    if (result->error == LG_HTTPC_OK)
-        lg_zdebug(ZONE, d->scs_id, "row %s: HTTP/%d %d", d->row_id, result->http_version,
-                  result->status);
     lg_outcome_of_result(result, retry_after_s, d->attempts, &end);
     if (end.dead_end == LG_DEAD_END_UNRESOLVABLE)
         lg_metrics_add(d->n->metrics, LG_C_DEAD_ENDS_UNRESOLVABLE, 1);

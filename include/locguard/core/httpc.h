@@ -98,7 +98,8 @@ typedef struct lg_httpc_result {
 typedef void (*lg_httpc_done_cb)(void *arg, const lg_httpc_result_t *result);
 
 /*
- * Creates the client on base. Returns NULL (after logging why) when libcurl
+ * Creates the client on base. The process must ignore SIGPIPE (main.c
+ * does): libcurl is told not to touch signals. Returns NULL (after logging why) when libcurl
  * cannot be initialised or lacks what the client needs (TLS).
  */
 lg_httpc_t *lg_httpc_new(struct event_base *base, const lg_httpc_config_t *cfg);
