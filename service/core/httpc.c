@@ -157,6 +157,7 @@ static void describe(const lg_httpc_xfer_t *x, lg_httpc_error_t e, CURLcode rc, 
                      size_t out_size)
 {
     const char *what;
+    bool is_too_long = x->is_too_long || rc == CURLE_FILESIZE_EXCEEDED;
     switch (e) {
     case LG_HTTPC_ERR_DNS:
         what = "name resolution failed";
@@ -174,14 +175,14 @@ static void describe(const lg_httpc_xfer_t *x, lg_httpc_error_t e, CURLcode rc, 
         what = "timeout";
         break;
     case LG_HTTPC_ERR_PROTOCOL:
-        what = x->is_too_long ? "response too long" : "no usable answer";
+        what = is_too_long ? "response too long" : "no usable answer";
         break;
     default:
         what = "request not made";
         break;
     }
     const char *why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc);
-    if (e == LG_HTTPC_ERR_REFUSED || x->is_too_long)
+    if (e == LG_HTTPC_ERR_REFUSED || is_too_long)
         snprintf(out, out_size, "%s", what);
     else
         snprintf(out, out_size, "%s: %s", what, why);
