@@ -328,7 +328,8 @@ static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
     lg_httpc_t *c = arg;
     int running = 0;
-    int flags = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int flags =
+        ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     (void)curl_multi_socket_action(c->multi, fd, flags, &running);
     collect_done(c);
 }
@@ -470,8 +471,8 @@ int lg_httpc_submit(lg_httpc_t *c, const lg_httpc_request_t *req, lg_httpc_done_
 {
     lg_httpc_xfer_t *x = NULL;
     *err = "request without a method or URL";
-    if (req->method == NULL || req->method[0] == '\0' || req->url == NULL || has_line_break(req->url) ||
-        strpbrk(req->method, " \r\n") != NULL)
+    if (req->method == NULL || req->method[0] == '\0' || req->url == NULL ||
+        has_line_break(req->url) || strpbrk(req->method, " \r\n") != NULL)
         return LG_ERR;
     x = lg_xcalloc(1, sizeof(*x));
     x->c = c;
@@ -533,9 +534,8 @@ const char *lg_httpc_header(const lg_httpc_result_t *result, const char *name)
         h == NULL)
         return NULL;
     /* The last of several: the one an HTTP/1.1 answer's later header line overrides with. */
-    if (h->amount > 1 &&
-        curl_easy_header(result->xfer->easy, name, h->amount - 1, CURLH_HEADER, -1, &h) !=
-            CURLHE_OK)
+    if (h->amount > 1 && curl_easy_header(result->xfer->easy, name, h->amount - 1, CURLH_HEADER, -1,
+                                          &h) != CURLHE_OK)
         return NULL;
     return h->value;
 }
@@ -571,7 +571,8 @@ lg_httpc_t *lg_httpc_new(struct event_base *base, const lg_httpc_config_t *cfg)
     if (c->cfg.max_body == 0)
         c->cfg.max_body = DEFAULT_MAX_BODY;
 
-    /* libcurl reads these per connection: an unreadable one is an error now, not at each request. */
+    /* libcurl reads these per connection: an unreadable one is an error now, not at each request.
+     */
     const char *files[] = {c->ca_file, c->cert_file, c->key_file};
     for (size_t i = 0; i < LG_ARRAY_SIZE(files); i++) {
         FILE *fp = files[i] != NULL ? fopen(files[i], "r") : NULL;
@@ -598,14 +599,14 @@ lg_httpc_t *lg_httpc_new(struct event_base *base, const lg_httpc_config_t *cfg)
     /* One loop thread: the share needs no locks. */
     if (curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
         goto failed;
-    bool ok = curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) == CURLM_OK &&
-              curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) == CURLM_OK &&
-              curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) == CURLM_OK &&
-              curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) == CURLM_OK &&
-              curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) ==
-                  CURLM_OK &&
-              curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                                (long)c->cfg.max_conns_per_host) == CURLM_OK;
+    bool ok =
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) == CURLM_OK &&
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) == CURLM_OK &&
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) == CURLM_OK &&
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) == CURLM_OK &&
+        curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) == CURLM_OK &&
+        curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                          (long)c->cfg.max_conns_per_host) == CURLM_OK;
     if (!ok)
         goto failed;
     lg_debug("httpc: libcurl %s (%s), HTTP/2 %s", v->version, v->ssl_version,

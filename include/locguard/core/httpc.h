@@ -37,14 +37,15 @@ typedef struct lg_httpc lg_httpc_t;
 
 /* Why a request got no answer; LG_HTTPC_OK when it got one (any status). */
 typedef enum lg_httpc_error {
-    LG_HTTPC_OK,            /* status holds a verified server's answer */
-    LG_HTTPC_ERR_DNS,       /* the host name did not resolve */
-    LG_HTTPC_ERR_REFUSED,   /* the address guard refused every address of the destination */
-    LG_HTTPC_ERR_CONNECT,   /* no TCP connection: refused, unreachable, reset while connecting */
-    LG_HTTPC_ERR_TLS,       /* TLS handshake failed, or the server's certificate did not verify */
-    LG_HTTPC_ERR_TIMEOUT,   /* the deadline passed */
-    LG_HTTPC_ERR_PROTOCOL,  /* connected, then no usable answer: closed, reset, malformed, too long */
-    LG_HTTPC_ERR_REQUEST,   /* the request could not be made (bad URL, out of resources) */
+    LG_HTTPC_OK,           /* status holds a verified server's answer */
+    LG_HTTPC_ERR_DNS,      /* the host name did not resolve */
+    LG_HTTPC_ERR_REFUSED,  /* the address guard refused every address of the destination */
+    LG_HTTPC_ERR_CONNECT,  /* no TCP connection: refused, unreachable, reset while connecting */
+    LG_HTTPC_ERR_TLS,      /* TLS handshake failed, or the server's certificate did not verify */
+    LG_HTTPC_ERR_TIMEOUT,  /* the deadline passed */
+    LG_HTTPC_ERR_PROTOCOL, /* connected, then no usable answer: closed, reset, malformed, too long
+                            */
+    LG_HTTPC_ERR_REQUEST,  /* the request could not be made (bad URL, out of resources) */
     LG_HTTPC_N_ERRORS
 } lg_httpc_error_t;
 
@@ -53,13 +54,13 @@ typedef bool (*lg_httpc_refuse_cb)(const struct sockaddr *sa);
 
 /* Settings; strings are copied by lg_httpc_new. */
 typedef struct lg_httpc_config {
-    const char *zone;          /* the zone named in log lines ("northbound") */
-    const char *ca_file;       /* trust anchors for server certificates; NULL = system store */
-    const char *cert_file;     /* client certificate (PEM) for mutual TLS; NULL = none */
-    const char *key_file;      /* its private key (PEM); NULL = in cert_file */
-    int max_conns_per_host;    /* open connections per host:port, at least 1 */
-    int idle_s;                /* idle connections are not reused after this; 0 = one per request */
-    size_t max_body;           /* answers with a longer body fail (PROTOCOL); 0 = 64 KiB */
+    const char *zone;       /* the zone named in log lines ("northbound") */
+    const char *ca_file;    /* trust anchors for server certificates; NULL = system store */
+    const char *cert_file;  /* client certificate (PEM) for mutual TLS; NULL = none */
+    const char *key_file;   /* its private key (PEM); NULL = in cert_file */
+    int max_conns_per_host; /* open connections per host:port, at least 1 */
+    int idle_s;             /* idle connections are not reused after this; 0 = one per request */
+    size_t max_body;        /* answers with a longer body fail (PROTOCOL); 0 = 64 KiB */
     lg_httpc_refuse_cb is_refused; /* the address guard's policy; NULL = every address allowed */
 } lg_httpc_config_t;
 
@@ -70,11 +71,11 @@ typedef struct lg_httpc_request {
     const char *const *headers; /* name, value, name, value, ..., NULL; may be NULL */
     const char *body;           /* sent as is; NULL = none */
     size_t body_len;
-    int timeout_ms;             /* the whole exchange: resolve, connect, TLS, send, answer */
-    bool allow_private;         /* the address guard lets every address through */
-    bool allow_http;            /* cleartext http:// URLs are accepted (HTTP/1.1 only) */
-    const char *peer;           /* the peer named in log lines (an SCS id); may be NULL */
-    const char *tag;            /* what debug lines call the request (an outbox row); may be NULL */
+    int timeout_ms;     /* the whole exchange: resolve, connect, TLS, send, answer */
+    bool allow_private; /* the address guard lets every address through */
+    bool allow_http;    /* cleartext http:// URLs are accepted (HTTP/1.1 only) */
+    const char *peer;   /* the peer named in log lines (an SCS id); may be NULL */
+    const char *tag;    /* what debug lines call the request (an outbox row); may be NULL */
 } lg_httpc_request_t;
 
 typedef struct lg_httpc_xfer lg_httpc_xfer_t;
@@ -86,7 +87,7 @@ typedef struct lg_httpc_result {
     int http_version;       /* 2 (HTTP/2) or 1 (HTTP/1.x) when answered, else 0 */
     const char *body;       /* the answer's body (NUL-terminated), "" when none */
     size_t body_len;
-    const char *detail; /* what went wrong, for logs and records; "" when answered */
+    const char *detail;          /* what went wrong, for logs and records; "" when answered */
     const lg_httpc_xfer_t *xfer; /* for lg_httpc_header; NULL in results made by hand */
 } lg_httpc_result_t;
 
@@ -109,8 +110,8 @@ lg_httpc_t *lg_httpc_new(struct event_base *base, const lg_httpc_config_t *cfg);
  * *err a constant string, cb never called) only when the request is not
  * well formed: no method or URL, or a header name or value with a line break.
  */
-LG_MUST_CHECK int lg_httpc_submit(lg_httpc_t *c, const lg_httpc_request_t *req,
-                                  lg_httpc_done_cb cb, void *arg, const char **err);
+LG_MUST_CHECK int lg_httpc_submit(lg_httpc_t *c, const lg_httpc_request_t *req, lg_httpc_done_cb cb,
+                                  void *arg, const char **err);
 
 /*
  * The value of the answer's header name (case-insensitive; the last one when

@@ -159,12 +159,14 @@ static void on_sink_request(struct evhttp_request *req, void *arg)
     size_t len = evbuffer_get_length(body);
     f->requests++;
     memset(f->last_body, 0, sizeof(f->last_body));
-    evbuffer_copyout(body, f->last_body, len < sizeof(f->last_body) - 1 ? len : sizeof(f->last_body) - 1);
+    evbuffer_copyout(body, f->last_body,
+                     len < sizeof(f->last_body) - 1 ? len : sizeof(f->last_body) - 1);
     const char *ua = evhttp_find_header(in, "User-Agent");
     const char *h = evhttp_find_header(in, "X-Test");
     lg_strlcpy(f->last_ua, ua ? ua : "", sizeof(f->last_ua));
     lg_strlcpy(f->last_hdr, h ? h : "", sizeof(f->last_hdr));
-    lg_strlcpy(f->last_method, evhttp_request_get_command(req) == EVHTTP_REQ_PATCH ? "PATCH" : "other",
+    lg_strlcpy(f->last_method,
+               evhttp_request_get_command(req) == EVHTTP_REQ_PATCH ? "PATCH" : "other",
                sizeof(f->last_method));
     if (f->is_hanging)
         return;
@@ -197,8 +199,8 @@ static void make_cert(SSL_CTX *ctx, const char *path)
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
     X509_set_pubkey(x, key);
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
+                               0);
     X509_set_issuer_name(x, name);
     X509V3_CTX v3;
     X509V3_set_ctx_nodb(&v3);
@@ -446,7 +448,8 @@ static void test_malformed_requests_are_refused_at_once(void **state)
     start_client(f, true, 0);
     const char *bad_headers[] = {"X-Evil", "a\r\nInjected: yes", NULL};
     const char *err = NULL;
-    lg_httpc_request_t req = {.method = "POST", .url = "https://localhost/", .headers = bad_headers};
+    lg_httpc_request_t req = {
+        .method = "POST", .url = "https://localhost/", .headers = bad_headers};
     assert_int_equal(lg_httpc_submit(f->client, &req, on_done, f, &err), LG_ERR);
     assert_non_null(err);
     req.headers = NULL;
@@ -478,11 +481,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redirect_is_an_answer_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guard_refuses_private_literal_and_name, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_guard_refuses_a_kept_alive_connection_to_a_private_peer,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_guard_refuses_a_kept_alive_connection_to_a_private_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_over_the_bound_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unresolvable_name_closed_port_and_untrusted_certificate,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unresolvable_name_closed_port_and_untrusted_certificate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_ends_a_silent_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests_in_a_row_share_one_connection, setup,
                                         teardown),

@@ -53,9 +53,8 @@ static void test_each_result_has_its_outcome(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        lg_httpc_result_t r = {.error = cases[i].error,
-                               .status = cases[i].status,
-                               .detail = cases[i].detail};
+        lg_httpc_result_t r = {
+            .error = cases[i].error, .status = cases[i].status, .detail = cases[i].detail};
         lg_attempt_end_t end;
         lg_outcome_of_result(&r, cases[i].retry_after_s, 0, &end);
         assert_int_equal(end.outcome, cases[i].outcome);
