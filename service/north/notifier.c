@@ -194,9 +194,8 @@ static void dest_free(dest_t *dst)
     free(dst);
 }
 
-static bool dest_is_unused(const lg_notifier_t *n, const dest_t *dst)
+static bool dest_is_unused(const dest_t *dst)
 {
-    (void)n;
     return dst->active == 0 && dst->n_waiting == 0 && !dst->is_draining && !dest_on_hold(dst) &&
            lg_mono_us() - dst->last_used_us >= (int64_t)DEST_KEEP_S * 1000000;
 }
@@ -208,7 +207,7 @@ static bool dest_is_unused(const lg_notifier_t *n, const dest_t *dst)
  */
 static void dest_maybe_free(lg_notifier_t *n, dest_t *dst)
 {
-    if (!dest_is_unused(n, dst))
+    if (!dest_is_unused(dst))
         return;
     for (dest_t **pp = &n->dests; *pp != NULL; pp = &(*pp)->next)
         if (*pp == dst) {
@@ -227,7 +226,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     dest_t **pp = &n->dests;
     while (*pp != NULL) {
         dest_t *dst = *pp;
-        if (dest_is_unused(n, dst)) {
+        if (dest_is_unused(dst)) {
             *pp = dst->next;
             dest_free(dst);
         } else {

@@ -9,8 +9,8 @@
  * private address literal, a name resolving only to private addresses, and
  * a kept-alive connection opened by a request that allowed private
  * addresses; the body bound; a name that does not resolve; a closed port;
- * an untrusted certificate; the deadline; kept-alive connections; requests
- * refused before they start.
+ * an untrusted certificate; the deadline; kept-alive connections; a client
+ * certificate for mutual TLS; requests refused before they start.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,7 +128,8 @@ typedef struct fixture {
     struct event_base *base;
     struct evhttp *http;
     SSL_CTX *server_ctx;
-    char ca_path[64]; /* the self-signed certificate, trusted by the clients */
+    char ca_path[64];  /* the self-signed certificate, trusted by the clients */
+    char key_path[64]; /* its key: the client certificate of the mutual TLS test is the same */
     int port;
     /* the sink */
     int requests, connections;
@@ -186,8 +187,11 @@ static void on_sink_request(struct evhttp_request *req, void *arg)
     evbuffer_free(answer);
 }
 
-/* A self-signed P-256 certificate for localhost, 127.0.0.1 and ::1, written to path. */
-static void make_cert(SSL_CTX *ctx, const char *path)
+/*
+ * A self-signed P-256 certificate for localhost, 127.0.0.1 and ::1, written
+ * to path, its key to key_path.
+ */
+static void make_cert(SSL_CTX *ctx, const char *path, const char *key_path)
 {
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *x = X509_new();
@@ -218,6 +222,10 @@ static void make_cert(SSL_CTX *ctx, const char *path)
     assert_non_null(fp);
     PEM_write_X509(fp, x);
     fclose(fp);
+    fp = fopen(key_path, "w");
+    assert_non_null(fp);
+    PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL);
+    fclose(fp);
     assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
     assert_int_equal(SSL_CTX_use_PrivateKey(ctx, key), 1);
     X509_free(x);
@@ -233,7 +241,11 @@ static int setup(void **state)
     int fd = mkstemp(f->ca_path);
     assert_true(fd >= 0);
     close(fd);
-    make_cert(f->server_ctx, f->ca_path);
+    lg_strlcpy(f->key_path, "/tmp/test_httpc.XXXXXX", sizeof(f->key_path));
+    fd = mkstemp(f->key_path);
+    assert_true(fd >= 0);
+    close(fd);
+    make_cert(f->server_ctx, f->ca_path, f->key_path);
     f->http = evhttp_new(f->base);
     evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH);
     evhttp_set_bevcb(f->http, on_sink_bev, f);
@@ -256,6 +268,7 @@ static int teardown(void **state)
     SSL_CTX_free(f->server_ctx);
     event_base_free(f->base);
     unlink(f->ca_path);
+    unlink(f->key_path);
     free(f);
     return 0;
 }
@@ -442,6 +455,35 @@ static void test_requests_in_a_row_share_one_connection(void **state)
     assert_int_equal(f->connections, 1);
 }
 
+static void test_client_certificate_for_mutual_tls(void **state)
+{
+    fixture_t *f = *state;
+    SSL_CTX_set_verify(f->server_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    assert_int_equal(SSL_CTX_load_verify_locations(f->server_ctx, f->ca_path, NULL), 1);
+    start_client(f, true, 0);
+    const lg_httpc_result_t *r = request(f, "POST", "127.0.0.1", true, 0);
+    assert_int_not_equal(r->error, LG_HTTPC_OK); /* no client certificate */
+    assert_int_equal(f->requests, 0);
+    lg_httpc_free(f->client);
+    lg_httpc_config_t cfg = {.zone = "test",
+                             .ca_file = f->ca_path,
+                             .cert_file = f->ca_path,
+                             .key_file = f->key_path,
+                             .max_conns_per_host = 1,
+                             .idle_s = 30};
+    f->client = lg_httpc_new(f->base, &cfg);
+    assert_non_null(f->client);
+    r = request(f, "POST", "127.0.0.1", true, 0);
+    assert_int_equal(r->error, LG_HTTPC_OK);
+    assert_int_equal(r->status, 200);
+    assert_int_equal(f->requests, 1);
+    /* A key file that cannot be read: no client. */
+    lg_httpc_free(f->client);
+    cfg.key_file = "/nonexistent/key.pem";
+    f->client = lg_httpc_new(f->base, &cfg);
+    assert_null(f->client);
+}
+
 static void test_malformed_requests_are_refused_at_once(void **state)
 {
     fixture_t *f = *state;
@@ -489,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deadline_ends_a_silent_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests_in_a_row_share_one_connection, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_client_certificate_for_mutual_tls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_requests_are_refused_at_once, setup,
                                         teardown),
     };
