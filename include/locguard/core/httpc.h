@@ -37,15 +37,16 @@ typedef struct lg_httpc lg_httpc_t;
 
 /* Why a request got no answer; LG_HTTPC_OK when it got one (any status). */
 typedef enum lg_httpc_error {
-    LG_HTTPC_OK,           /* status holds a verified server's answer */
-    LG_HTTPC_ERR_DNS,      /* the host name did not resolve */
-    LG_HTTPC_ERR_REFUSED,  /* the address guard refused every address of the destination */
-    LG_HTTPC_ERR_CONNECT,  /* no TCP connection: refused, unreachable, reset while connecting */
-    LG_HTTPC_ERR_TLS,      /* TLS handshake failed, or the server's certificate did not verify */
-    LG_HTTPC_ERR_TIMEOUT,  /* the deadline passed */
-    LG_HTTPC_ERR_PROTOCOL, /* connected, then no usable answer: closed, reset, malformed, too long
-                            */
-    LG_HTTPC_ERR_REQUEST,  /* the request could not be made (bad URL, out of resources) */
+    LG_HTTPC_OK,          /* status holds a verified server's answer */
+    LG_HTTPC_ERR_DNS,     /* the host name did not resolve */
+    LG_HTTPC_ERR_REFUSED, /* the address guard refused every address of the destination */
+    LG_HTTPC_ERR_CONNECT, /* no TCP connection: refused, unreachable, reset while connecting */
+    LG_HTTPC_ERR_TLS,     /* TLS handshake failed, or the server's certificate did not verify */
+    LG_HTTPC_ERR_TIMEOUT, /* the deadline passed */
+    /* connected, then no usable answer: closed, reset, malformed, too long; also a TLS 1.3
+       server refusing our certificate after the handshake (its alert comes as the answer) */
+    LG_HTTPC_ERR_PROTOCOL,
+    LG_HTTPC_ERR_REQUEST, /* the request could not be made (bad URL, out of resources) */
     LG_HTTPC_N_ERRORS
 } lg_httpc_error_t;
 
