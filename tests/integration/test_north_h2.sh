@@ -133,6 +133,8 @@ test_redirect_is_not_followed() {
     local id before
     start_h2_sink elsewhere
     start_sink redirect scs-h2 --status 302 --location "$(h2_url elsewhere elsewhere)"
+    # start_sink set its own EXIT trap: the HTTP/2 sink must be stopped too.
+    trap 'stop_h2_sinks; stop_sinks' EXIT
     before=$(metric 'locguard_delivery_dead_ends_total{reason="redirect"}')
     id=$(sub_with_test scs-h2 "$(sink_url redirect)")
     wait_for 30 "the redirected row to fail" row_is "$id" status failed
