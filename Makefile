@@ -24,7 +24,7 @@ DEB_PACKAGES = gcc libc6-dev binutils make pkg-config libevent-dev libssl-dev li
                libjansson-dev libcjson-dev libcmocka-dev libsystemd-dev postgresql-15 \
                postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
                perl curl openssl iproute2 procps xxd docker-compose python3 python3-yaml prometheus \
-               nodejs jq libgeos-dev
+               nodejs jq libgeos-dev libcurl4-openssl-dev nghttp2-server
 
 # Installation paths (GNU names; DESTDIR for staged installs, as packagers use).
 # The daemon's default schema_dir is compiled in from $(pkgdatadir).
@@ -43,7 +43,7 @@ USE_SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && echo yes ||
 
 # geos: the C API of GEOS (geos_c.h, libgeos_c), whose validity check the
 # count evaluator shares with PostGIS; Debian's libgeos-dev ships geos.pc.
-PKGS     = libevent libevent_openssl libpq openssl jansson libcjson geos
+PKGS     = libevent libevent_openssl libpq openssl jansson libcjson geos libcurl
 ifeq ($(USE_SYSTEMD),yes)
 PKGS    += libsystemd
 SYSTEMD_CFLAGS = -DLG_HAVE_SYSTEMD

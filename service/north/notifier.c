@@ -5,7 +5,7 @@
  * machine:
  *
  *   WAITING (its destination is at its concurrency limit)
- *     -> SENDING (signed, then POSTed by httpclient.c: resolve, connect, answer)
+ *     -> SENDING (signed, then POSTed by core/httpc.c: resolve, connect, answer)
  *     -> FINISHING (lg_outbox_done under way; the delivery is freed by its result)
  *
  * The outcome (an lg_outbox_outcome_t) is decided here from the exchange's
@@ -13,7 +13,10 @@
  * Per destination (host:port) the notifier keeps its slots (at most
  * concurrency_per_destination deliveries under way, a bounded queue behind
  * them) and its circuit breaker (breaker.c): a destination on hold gets no
- * attempts and its rows are skipped by the lease.
+ * attempts and its rows are skipped by the lease. The HTTP client is
+ * core/httpc.c (libcurl): kept-alive connections, HTTP/2 when the SCS
+ * offers it, TLS sessions resumed, the address guard with
+ * lg_webhook_addr_is_private as its policy.
  *
  * Nothing is freed inside its own call chain: the outcome query is sent
  * from the delivery's own zero timer. Queries hold a pointer that
@@ -22,9 +25,9 @@
  */
 #include "locguard/north/notifier.h"
 
+#include "locguard/core/httpc.h"
 #include "locguard/core/log.h"
 #include "locguard/north/breaker.h"
-#include "locguard/north/httpclient.h"
 #include "locguard/north/outbox.h"
 #include "locguard/north/outcome.h"
 #include "locguard/north/webhook.h"
@@ -43,6 +46,7 @@
 #define LEASE_MARGIN_S   2    /* a waiting row must start this long before its lease ends */
 #define SKIP_MAX         64   /* URLs in one lease's skip list */
 #define SWEEP_MS         1000 /* unused destinations are dropped this often */
+#define DEST_KEEP_S      300  /* an unused destination (its breaker) is remembered this long */
 
 /* Deliveries go to the SCS/ASs of the northbound zone: their log lines name it and the SCS. */
 #define ZONE "northbound"
@@ -53,8 +57,9 @@ typedef struct delivery delivery_t;
 
 /*
  * One destination (host:port): its slots in use, the rows waiting for one,
- * and its breaker. It lives while it has any of those, or while the HTTP
- * client keeps connections or a TLS session for it (lg_httpclient_has_state).
+ * and its breaker. It lives while it has any of those, and DEST_KEEP_S
+ * after its last delivery (as long as the HTTP client keeps its TLS
+ * session), so a destination's failures are remembered between leases.
  */
 typedef struct dest {
     struct dest *next;
@@ -68,6 +73,7 @@ typedef struct dest {
     lg_breaker_t breaker;      /* holds the destination after failures in a row */
     char *urls[DEST_URLS_MAX]; /* row URLs seen failing here, for the lease's skip list */
     size_t n_urls;
+    int64_t last_used_us; /* monotonic time of its last delivery's end */
 } dest_t;
 
 /* A query's completion target; lg_notifier_free sets n to NULL. */
@@ -108,7 +114,7 @@ struct lg_notifier {
     lg_notifier_config_t cfg;
     char *public_url, *ca_file; /* owned copies of cfg's strings */
     char owner[128];
-    lg_httpclient_t *http;
+    lg_httpc_t *http;
     struct event *poll_timer, *stats_timer, *sweeper;
     delivery_t *deliveries;
     size_t n_deliveries;
@@ -188,20 +194,20 @@ static void dest_free(dest_t *dst)
     free(dst);
 }
 
-static bool dest_is_unused(const lg_notifier_t *n, const dest_t *dst)
+static bool dest_is_unused(const dest_t *dst)
 {
     return dst->active == 0 && dst->n_waiting == 0 && !dst->is_draining && !dest_on_hold(dst) &&
-           !lg_httpclient_has_state(n->http, dst->host, dst->port);
+           lg_mono_us() - dst->last_used_us >= (int64_t)DEST_KEEP_S * 1000000;
 }
 
 /*
  * Drops a destination nobody uses any more (keeps the list short). One on
- * hold stays until the hold ends, one the HTTP client still keeps
- * connections or a session for as long as it does (on_sweep).
+ * hold stays until the hold ends, one used lately for DEST_KEEP_S
+ * (on_sweep).
  */
 static void dest_maybe_free(lg_notifier_t *n, dest_t *dst)
 {
-    if (!dest_is_unused(n, dst))
+    if (!dest_is_unused(dst))
         return;
     for (dest_t **pp = &n->dests; *pp != NULL; pp = &(*pp)->next)
         if (*pp == dst) {
@@ -220,7 +226,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     dest_t **pp = &n->dests;
     while (*pp != NULL) {
         dest_t *dst = *pp;
-        if (dest_is_unused(n, dst)) {
+        if (dest_is_unused(dst)) {
             *pp = dst->next;
             dest_free(dst);
         } else {
@@ -265,6 +271,7 @@ static void release_slot(delivery_t *d)
         return;
     d->has_slot = false;
     dst->active--;
+    dst->last_used_us = lg_mono_us();
     /* Starting a waiter may finish it at once, which comes back here: keep dst alive. */
     bool was_draining = dst->is_draining;
     dst->is_draining = true;
@@ -413,11 +420,12 @@ static void finish(delivery_t *d, lg_outbox_outcome_t outcome, int http_status, 
 /* ---- sending ------------------------------------------------------------------------------- */
 
 /* The exchange's end: the outcome of the attempt. */
-static void on_http_done(void *arg, const lg_http_result_t *result)
+static void on_http_done(void *arg, const lg_httpc_result_t *result)
 {
     delivery_t *d = arg;
     lg_attempt_end_t end;
-    lg_outcome_of_result(result, d->attempts, &end);
+    int64_t retry_after_s = lg_webhook_retry_after_s(lg_httpc_header(result, "Retry-After"));
+    lg_outcome_of_result(result, retry_after_s, d->attempts, &end);
     if (end.dead_end == LG_DEAD_END_UNRESOLVABLE)
         lg_metrics_add(d->n->metrics, LG_C_DEAD_ENDS_UNRESOLVABLE, 1);
     else if (end.dead_end == LG_DEAD_END_REDIRECT)
@@ -443,20 +451,30 @@ static void start_delivery(delivery_t *d)
     }
     /* clang-format off */
     const char *headers[] = {
+        "Content-Type",      "application/json",
         "webhook-id",        d->notif_id,
         "webhook-timestamp", timestamp,
         "webhook-signature", signature,
         NULL,
     };
     /* clang-format on */
-    lg_http_post_t post = {.url = &d->url,
-                           .allow_private = d->allow_private,
-                           .peer = d->scs_id,
-                           .tag = d->row_id,
-                           .body = d->payload,
-                           .body_len = strlen(d->payload),
-                           .headers = headers};
-    lg_httpclient_post(n->http, &post, on_http_done, d);
+    /* The URL as the destination check understood it, never the stored text again. */
+    char url[sizeof(d->url.host_header) + sizeof(d->url.target) + 8];
+    snprintf(url, sizeof(url), "https://%s%s", d->url.host_header, d->url.target);
+    char tag[32];
+    snprintf(tag, sizeof(tag), "row %s", d->row_id);
+    lg_httpc_request_t req = {.method = "POST",
+                              .url = url,
+                              .headers = headers,
+                              .body = d->payload,
+                              .body_len = strlen(d->payload),
+                              .timeout_ms = n->cfg.timeout_s * 1000,
+                              .allow_private = d->allow_private,
+                              .peer = d->scs_id,
+                              .tag = tag};
+    const char *err = NULL;
+    if (lg_httpc_submit(n->http, &req, on_http_done, d, &err) != LG_OK)
+        finish(d, LG_OUTBOX_RETRY, 0, err, -1);
 }
 
 /* Takes a leased row: checks its destination, then starts or queues it. */
@@ -481,8 +499,8 @@ static void accept_row(lg_notifier_t *n, const lg_outbox_row_t *row)
     lg_strlcpy(d->scs_id, row->scs_as_id != NULL ? row->scs_as_id : "?", sizeof(d->scs_id));
 
     const char *err = NULL;
-    if (lg_httpclient_check_destination(row->destination, d->allow_private, &d->url, &err) !=
-        LG_OK) {
+    /* The guard's first half; addresses are checked by the HTTP client as it connects. */
+    if (lg_webhook_check_url(row->destination, &d->url, &err) != LG_OK) {
         if (err == LG_WEBHOOK_ERR_NUMERIC_HOST)
             lg_metrics_add(n->metrics, LG_C_DEAD_ENDS_UNRESOLVABLE, 1);
         finish(d, LG_OUTBOX_FAILED, 0, err, -1);
@@ -690,13 +708,14 @@ lg_notifier_t *lg_notifier_new(struct event_base *base, lg_db_t *db, lg_metrics_
     host[sizeof(host) - 1] = '\0';
     snprintf(n->owner, sizeof(n->owner), "%s:%ld:%08x", host, (long)getpid(), random_u32());
 
-    lg_httpclient_config_t http_cfg = {
+    lg_httpc_config_t http_cfg = {
+        .zone = ZONE,
         .ca_file = n->ca_file,
-        .max_conns_per_destination = n->cfg.concurrency_per_destination,
-        .timeout_s = n->cfg.timeout_s,
+        .max_conns_per_host = n->cfg.concurrency_per_destination,
         .idle_s = n->cfg.idle_s,
+        .is_refused = lg_webhook_addr_is_private,
     };
-    n->http = lg_httpclient_new(base, &http_cfg);
+    n->http = lg_httpc_new(base, &http_cfg);
     if (n->http == NULL)
         goto failed;
     n->poll_timer = event_new(base, -1, EV_PERSIST, on_poll, n);
@@ -739,7 +758,7 @@ void lg_notifier_free(lg_notifier_t *n)
     if (n->stats_ticket != NULL)
         n->stats_ticket->n = NULL;
     /* The HTTP client first: none of its callbacks may run once deliveries are gone. */
-    lg_httpclient_free(n->http);
+    lg_httpc_free(n->http);
     n->http = NULL;
     delivery_t *d = n->deliveries;
     while (d != NULL) {

@@ -24,24 +24,31 @@ static void dead_end(lg_attempt_end_t *out, int attempts, lg_dead_end_t kind)
     }
 }
 
-void lg_outcome_of_result(const lg_http_result_t *result, int attempts, lg_attempt_end_t *out)
+void lg_outcome_of_result(const lg_httpc_result_t *result, int64_t retry_after_s, int attempts,
+                          lg_attempt_end_t *out)
 {
     int status = result->status;
     out->http_status = 0;
     out->retry_after_s = -1;
     out->dead_end = LG_DEAD_END_NONE;
-    lg_strlcpy(out->error, result->error != NULL ? result->error : "", sizeof(out->error));
-    switch (result->failure) {
-    case LG_HTTP_UNRESOLVABLE:
+    lg_strlcpy(out->error, result->detail != NULL ? result->detail : "", sizeof(out->error));
+    switch (result->error) {
+    case LG_HTTPC_ERR_DNS:
         dead_end(out, attempts, LG_DEAD_END_UNRESOLVABLE);
         return;
-    case LG_HTTP_NOT_ALLOWED:
+    case LG_HTTPC_ERR_REFUSED:
         out->outcome = LG_OUTBOX_FAILED;
+        lg_strlcpy(out->error, LG_WEBHOOK_ERR_NOT_ALLOWED, sizeof(out->error));
         return;
-    case LG_HTTP_NO_ANSWER:
+    case LG_HTTPC_ERR_CONNECT:
+    case LG_HTTPC_ERR_TLS:
+    case LG_HTTPC_ERR_TIMEOUT:
+    case LG_HTTPC_ERR_PROTOCOL:
+    case LG_HTTPC_ERR_REQUEST:
+    case LG_HTTPC_N_ERRORS:
         out->outcome = LG_OUTBOX_RETRY;
         return;
-    case LG_HTTP_ANSWERED:
+    case LG_HTTPC_OK:
         break;
     }
     out->http_status = status;
@@ -53,12 +60,12 @@ void lg_outcome_of_result(const lg_http_result_t *result, int attempts, lg_attem
         lg_strlcpy(out->error, "HTTP 410 Gone", sizeof(out->error));
     } else if (status >= 300 && status < 400) {
         snprintf(out->error, sizeof(out->error), "HTTP %d (redirects are not followed)", status);
-        out->retry_after_s = result->retry_after_s;
+        out->retry_after_s = retry_after_s;
         dead_end(out, attempts, LG_DEAD_END_REDIRECT);
     } else {
         snprintf(out->error, sizeof(out->error), "HTTP %d", status);
         out->outcome = LG_OUTBOX_RETRY;
-        out->retry_after_s = result->retry_after_s;
+        out->retry_after_s = retry_after_s;
     }
 }
 

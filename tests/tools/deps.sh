@@ -51,6 +51,7 @@ pc   jansson              libjansson-dev                         the build
 pc   libcjson             libcjson-dev                           the build
 pc   libsystemd           libsystemd-dev                         the build (sd_notify)
 pc   geos                 libgeos-dev                            the build (counteval.c: polygon validity)
+pc   libcurl              libcurl4-openssl-dev                   the build (httpc.c: HTTP/2 and HTTP/1.1 client)
 pc   cmocka               libcmocka-dev                          unit tests
 cmd  objdump              binutils                               unit tests (test_dp)
 cmd  $pg_bin/initdb       postgresql-15                          tests/tools/pgcluster.sh
@@ -68,6 +69,7 @@ cmd  ss                   iproute2                               pgcluster.sh, d
 cmd  runuser              util-linux                             pgcluster.sh (as root)
 cmd  awk                  mawk                                   tests, demo, bench
 cmd  timeout              coreutils                              tests
+cmd  nghttpd              nghttp2-server                         test_north_h2.sh (an HTTP/2-only webhook sink)
 cmd  md5sum               coreutils                              pgcluster.sh
 cmd  install              coreutils                              make install
 cmd  cmp                  diffutils                              make install, uninstall

@@ -14,7 +14,9 @@
  *
  * It answers 204, or what it is told to: 500 to the first N deliveries of
  * each webhook-id (--fail-first), always one code (--status, e.g. 410),
- * slowly (--delay-ms), with Retry-After on failures (--retry-after). A bad
+ * slowly (--delay-ms), with Retry-After on failures (--retry-after), with a
+ * Location header on 3xx answers (--location, a redirect locguard must not
+ * follow). A bad
  * signature is answered 401. With --latency it prints, at SIGTERM/SIGINT,
  * one RESULT line with the report-to-sink latency (receivedAt minus each
  * monitoringEventReports[].eventTime of the notifications it accepted).
@@ -102,7 +104,8 @@ struct sink_opts {
     int fail_first;
     int status; /* 0: 204 (or --fail-first) */
     int delay_ms;
-    int retry_after_s; /* 0: no Retry-After header */
+    int retry_after_s;    /* 0: no Retry-After header */
+    const char *location; /* Location of 3xx answers; NULL = none */
     bool wants_latency;
 };
 
@@ -138,6 +141,7 @@ static void usage(FILE *f)
           "  --status CODE        always answer CODE (e.g. 410) to validly signed requests\n"
           "  --delay-ms N         wait N ms before answering\n"
           "  --retry-after S      add Retry-After: S to failure answers\n"
+          "  --location URL       add Location: URL to 3xx answers (with --status 30x)\n"
           "  --latency            print at SIGTERM/SIGINT:\n"
           "                       RESULT notifications=N p50_ms=X p99_ms=X max_ms=X\n"
           "  --help               this text\n"
@@ -334,6 +338,8 @@ static void send_answer(struct sink *s, struct evhttp_request *req, int status)
         snprintf(value, sizeof(value), "%d", s->opts.retry_after_s);
         evhttp_add_header(headers, "Retry-After", value);
     }
+    if (status >= 300 && status < 400 && s->opts.location != NULL)
+        evhttp_add_header(headers, "Location", s->opts.location);
     if (status == 204 || status == 304 || status < 200) {
         evhttp_send_reply(req, status, reason_of(status), NULL);
         return;
@@ -653,6 +659,7 @@ enum {
     OPT_STATUS,
     OPT_DELAY_MS,
     OPT_RETRY_AFTER,
+    OPT_LOCATION,
     OPT_LATENCY,
     OPT_HELP,
 };
@@ -671,6 +678,7 @@ int main(int argc, char **argv)
         {"status", required_argument, NULL, OPT_STATUS},
         {"delay-ms", required_argument, NULL, OPT_DELAY_MS},
         {"retry-after", required_argument, NULL, OPT_RETRY_AFTER},
+        {"location", required_argument, NULL, OPT_LOCATION},
         {"latency", no_argument, NULL, OPT_LATENCY},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
@@ -728,6 +736,9 @@ int main(int argc, char **argv)
         case OPT_RETRY_AFTER:
             if (!parse_int(optarg, 0, 86400, &s.opts.retry_after_s))
                 goto bad;
+            break;
+        case OPT_LOCATION:
+            s.opts.location = optarg;
             break;
         case OPT_LATENCY:
             s.opts.wants_latency = true;

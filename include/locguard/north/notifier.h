@@ -2,13 +2,14 @@
 /*
  * The notifier: delivers the notification outbox to the SCSs. A timer (and
  * lg_notifier_kick) leases due rows with lg_outbox_lease(); each row's
- * destination is checked (https, no userinfo), resolved without blocking
- * (evdns), refused when it is a loopback / private / link-local address and
- * the SCS does not allow that, and POSTed over libevent's HTTP client on a
- * bufferevent_openssl that verifies the server certificate and host name.
- * Connections are kept alive (HTTP/1.1, one request at a time) and reused by
- * later notifications to the same destination and address; new connections
- * resume the destination's last TLS session when the server allows it.
+ * destination is checked (https, no userinfo, no numeric host) and POSTed
+ * by the HTTP client (core/httpc.c, libcurl): names resolved off the loop,
+ * every address connected to checked against lg_webhook_addr_is_private
+ * unless the SCS allows private destinations, the server certificate and
+ * host name verified. Connections are kept alive and reused by later
+ * notifications to the same destination: HTTP/2 (many notifications
+ * multiplexed on one connection) when the SCS offers it in ALPN, HTTP/1.1
+ * otherwise; new connections resume the destination's last TLS session.
  * The body carries Standard Webhooks headers (webhook-id = the row's
  * notif_id, webhook-timestamp, webhook-signature). Redirects are never
  * followed. The outcome goes back with lg_outbox_done(): 2xx delivered, 410
@@ -34,7 +35,7 @@ typedef struct lg_notifier_config {
     const char *ca_file;             /* trust anchors for SCS certificates; NULL = system store */
     int retry_max_age_s;             /* give up on rows older than this, default 86400 */
     int max_backoff_s;               /* back-off ceiling, default 600 */
-    int concurrency_per_destination; /* requests and connections per host:port, default 4 */
+    int concurrency_per_destination; /* requests, and connections, per host:port, default 4 */
     int timeout_s;         /* whole exchange (connect, TLS, request, answer), default 10 */
     int lease_s;           /* lease length, default 60; must exceed timeout_s */
     int poll_ms;           /* lease poll period, default 500 */
@@ -48,7 +49,7 @@ void lg_notifier_config_defaults(lg_notifier_config_t *cfg);
 
 /*
  * Creates the notifier and starts its timers: the first lease runs within
- * poll_ms. Returns NULL (after logging why) when the TLS context cannot be
+ * poll_ms. Returns NULL (after logging why) when the HTTP client cannot be
  * made, e.g. ca_file is unreadable. db and metrics must outlive it.
  */
 lg_notifier_t *lg_notifier_new(struct event_base *base, lg_db_t *db, lg_metrics_t *metrics,

@@ -6,7 +6,7 @@
  * (lg_outbox_stats). Outcomes are an enum; their text, which the SQL
  * function takes, is written in one table here. Queries go through the
  * asynchronous pool (db.h); rows come back as plain data. Data flow:
- * ingest -> outbox (SQL) -> outbox.c -> notifier -> httpclient -> SCS.
+ * ingest -> outbox (SQL) -> outbox.c -> notifier -> httpc -> SCS.
  */
 #ifndef LOCGUARD_OUTBOX_H
 #define LOCGUARD_OUTBOX_H

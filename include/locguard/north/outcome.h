@@ -11,8 +11,8 @@
 #define LOCGUARD_OUTCOME_H
 
 #include "locguard/core/common.h"
+#include "locguard/core/httpc.h"
 #include "locguard/north/breaker.h"
-#include "locguard/north/httpclient.h"
 #include "locguard/north/outbox.h"
 
 /* A row given up at a dead end (LG_WEBHOOK_DEAD_END_ATTEMPTS), for its counter. */
@@ -32,12 +32,17 @@ typedef struct lg_attempt_end {
 } lg_attempt_end_t;
 
 /*
- * Decides what result means for a row with `attempts` earlier failed
- * attempts: 2xx delivered; 410 gone; 3xx and an unresolvable name retried,
- * except that the LG_WEBHOOK_DEAD_END_ATTEMPTS-th attempt fails (dead_end
- * set); other statuses and no answer retried; refused addresses failed.
+ * Decides what the HTTP client's result means for a row with `attempts`
+ * earlier failed attempts: 2xx delivered; 410 gone; 3xx and an unresolvable
+ * name (LG_HTTPC_ERR_DNS) retried, except that the
+ * LG_WEBHOOK_DEAD_END_ATTEMPTS-th attempt fails (dead_end set); other
+ * statuses and every other error (connect, TLS, timeout, protocol, request)
+ * retried; addresses refused by the guard (LG_HTTPC_ERR_REFUSED) failed
+ * with LG_WEBHOOK_ERR_NOT_ALLOWED. retry_after_s is the answer's
+ * Retry-After (lg_webhook_retry_after_s), or -1.
  */
-void lg_outcome_of_result(const lg_http_result_t *result, int attempts, lg_attempt_end_t *out);
+void lg_outcome_of_result(const lg_httpc_result_t *result, int64_t retry_after_s, int attempts,
+                          lg_attempt_end_t *out);
 
 /*
  * The delay before a retried row is due again: the back-off of

@@ -6,7 +6,7 @@
  * no loopback / private / link-local / multicast / unspecified addresses
  * unless the SCS allows them), the retry back-off, Retry-After parsing, and
  * the rewrite of a stored notification's relative "subscription" link into
- * an absolute one. No I/O: service/north/httpclient.c and notifier.c do
+ * an absolute one. No I/O: service/core/httpc.c and notifier.c do
  * that, and the SCS sink (tests/tools/scs_sink.c) verifies with
  * lg_webhook_verify.
  */

@@ -9,7 +9,7 @@
  * rogue-ca.pem)
  *
  * Covered: a signed delivery (two secrets during rotation, absolute self
- * link, query string kept, host name resolved through evdns), 500 twice then
+ * link, query string kept, host name resolved by the HTTP client), 500 twice then
  * 200 with one webhook-id, 410 -> gone, private destinations refused, an
  * untrusted server certificate, a redirect not followed, and giving up once
  * a row is older than retry_max_age_s, the per-destination limit, and
@@ -43,6 +43,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <netinet/in.h>
@@ -613,6 +614,8 @@ static void test_reused_connection_failing_without_answer_is_sent_again(void **s
 
 int main(void)
 {
+    /* As main.c: the HTTP client (libcurl, CURLOPT_NOSIGNAL) leaves SIGPIPE to the process. */
+    signal(SIGPIPE, SIG_IGN);
     lg_log_level = getenv("LOCGUARD_TEST_DEBUG") ? LG_LOG_DEBUG : LG_LOG_WARN;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_delivery_is_signed_with_both_secrets_and_absolute_link,

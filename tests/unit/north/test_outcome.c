@@ -20,35 +20,43 @@
 static void test_each_result_has_its_outcome(void **state)
 {
     static const struct {
-        lg_http_failure_t failure;
+        lg_httpc_error_t error;
         int status;
         int64_t retry_after_s;
-        const char *error;
+        const char *detail;
         lg_outbox_outcome_t outcome;
         int http_status;
         int64_t want_retry_after_s;
         const char *want_error;
     } cases[] = {
-        {LG_HTTP_ANSWERED, 200, -1, "", LG_OUTBOX_DELIVERED, 200, -1, ""},
-        {LG_HTTP_ANSWERED, 204, 5, "", LG_OUTBOX_DELIVERED, 204, -1, ""},
-        {LG_HTTP_ANSWERED, 410, -1, "", LG_OUTBOX_GONE, 410, -1, "HTTP 410 Gone"},
-        {LG_HTTP_ANSWERED, 500, -1, "", LG_OUTBOX_RETRY, 500, -1, "HTTP 500"},
-        {LG_HTTP_ANSWERED, 503, 120, "", LG_OUTBOX_RETRY, 503, 120, "HTTP 503"},
-        {LG_HTTP_ANSWERED, 404, -1, "", LG_OUTBOX_RETRY, 404, -1, "HTTP 404"},
-        {LG_HTTP_ANSWERED, 302, 7, "", LG_OUTBOX_RETRY, 302, 7,
-         "HTTP 302 (redirects are not followed)"},
-        {LG_HTTP_NO_ANSWER, 0, -1, "timeout", LG_OUTBOX_RETRY, 0, -1, "timeout"},
-        {LG_HTTP_UNRESOLVABLE, 0, -1, "name resolution failed: x", LG_OUTBOX_RETRY, 0, -1,
+        {LG_HTTPC_OK, 200, -1, "", LG_OUTBOX_DELIVERED, 200, -1, ""},
+        {LG_HTTPC_OK, 204, 5, "", LG_OUTBOX_DELIVERED, 204, -1, ""},
+        {LG_HTTPC_OK, 410, -1, "", LG_OUTBOX_GONE, 410, -1, "HTTP 410 Gone"},
+        {LG_HTTPC_OK, 500, -1, "", LG_OUTBOX_RETRY, 500, -1, "HTTP 500"},
+        {LG_HTTPC_OK, 503, 120, "", LG_OUTBOX_RETRY, 503, 120, "HTTP 503"},
+        {LG_HTTPC_OK, 404, -1, "", LG_OUTBOX_RETRY, 404, -1, "HTTP 404"},
+        {LG_HTTPC_OK, 302, 7, "", LG_OUTBOX_RETRY, 302, 7, "HTTP 302 (redirects are not followed)"},
+        {LG_HTTPC_ERR_TIMEOUT, 0, -1, "timeout: x", LG_OUTBOX_RETRY, 0, -1, "timeout: x"},
+        {LG_HTTPC_ERR_CONNECT, 0, 9, "connection failed: x", LG_OUTBOX_RETRY, 0, -1,
+         "connection failed: x"},
+        {LG_HTTPC_ERR_TLS, 0, -1, "TLS: certificate verify failed: x", LG_OUTBOX_RETRY, 0, -1,
+         "TLS: certificate verify failed: x"},
+        {LG_HTTPC_ERR_PROTOCOL, 0, -1, "response too long", LG_OUTBOX_RETRY, 0, -1,
+         "response too long"},
+        {LG_HTTPC_ERR_REQUEST, 0, -1, "request not made: x", LG_OUTBOX_RETRY, 0, -1,
+         "request not made: x"},
+        {LG_HTTPC_ERR_DNS, 0, -1, "name resolution failed: x", LG_OUTBOX_RETRY, 0, -1,
          "name resolution failed: x"},
-        {LG_HTTP_NOT_ALLOWED, 0, -1, LG_WEBHOOK_ERR_NOT_ALLOWED, LG_OUTBOX_FAILED, 0, -1,
+        /* The guard's refusal: the outbox records the one refusal text, whatever the detail. */
+        {LG_HTTPC_ERR_REFUSED, 0, -1, "destination not allowed", LG_OUTBOX_FAILED, 0, -1,
          LG_WEBHOOK_ERR_NOT_ALLOWED},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        lg_http_result_t r = {cases[i].failure, cases[i].status, cases[i].retry_after_s,
-                              cases[i].error};
+        lg_httpc_result_t r = {
+            .error = cases[i].error, .status = cases[i].status, .detail = cases[i].detail};
         lg_attempt_end_t end;
-        lg_outcome_of_result(&r, 0, &end);
+        lg_outcome_of_result(&r, cases[i].retry_after_s, 0, &end);
         assert_int_equal(end.outcome, cases[i].outcome);
         assert_int_equal(end.http_status, cases[i].http_status);
         assert_int_equal(end.retry_after_s, cases[i].want_retry_after_s);
@@ -59,17 +67,18 @@ static void test_each_result_has_its_outcome(void **state)
 
 static void test_dead_ends_fail_at_their_last_attempt(void **state)
 {
-    lg_http_result_t unresolvable = {LG_HTTP_UNRESOLVABLE, 0, -1, "name resolution failed"};
-    lg_http_result_t redirect = {LG_HTTP_ANSWERED, 301, 30, ""};
+    lg_httpc_result_t unresolvable = {.error = LG_HTTPC_ERR_DNS,
+                                      .detail = "name resolution failed"};
+    lg_httpc_result_t redirect = {.error = LG_HTTPC_OK, .status = 301, .detail = ""};
     lg_attempt_end_t end;
     (void)state;
-    lg_outcome_of_result(&unresolvable, LG_WEBHOOK_DEAD_END_ATTEMPTS - 2, &end);
+    lg_outcome_of_result(&unresolvable, -1, LG_WEBHOOK_DEAD_END_ATTEMPTS - 2, &end);
     assert_int_equal(end.outcome, LG_OUTBOX_RETRY);
     assert_int_equal(end.dead_end, LG_DEAD_END_NONE);
-    lg_outcome_of_result(&unresolvable, LG_WEBHOOK_DEAD_END_ATTEMPTS - 1, &end);
+    lg_outcome_of_result(&unresolvable, -1, LG_WEBHOOK_DEAD_END_ATTEMPTS - 1, &end);
     assert_int_equal(end.outcome, LG_OUTBOX_FAILED);
     assert_int_equal(end.dead_end, LG_DEAD_END_UNRESOLVABLE);
-    lg_outcome_of_result(&redirect, LG_WEBHOOK_DEAD_END_ATTEMPTS - 1, &end);
+    lg_outcome_of_result(&redirect, 30, LG_WEBHOOK_DEAD_END_ATTEMPTS - 1, &end);
     assert_int_equal(end.outcome, LG_OUTBOX_FAILED);
     assert_int_equal(end.dead_end, LG_DEAD_END_REDIRECT);
     assert_int_equal(end.http_status, 301); /* an answer: the breaker's series ends */
