@@ -369,19 +369,11 @@ BEGIN
         SELECT e.epoch FROM lg_ref_epoch e WHERE e.one
     ),
     -- Each report with its device's group in the call: how many reports
-    -- (n_same), the newest one (rep_ord: the group's representative) and
-    -- whether they all say the same thing (is_uniform: cell-only reports
-    -- of one cell from one node and RAT). One window, one sort.
+    -- (n_same) and the newest one (rep_ord: the group's representative).
     rr AS MATERIALIZED (
         SELECT q.*,
                count(*) OVER w AS n_same,
-               first_value(q.ord) OVER w AS rep_ord,
-               bool_and(q.is_cell_only) OVER w
-                   AND count(q.cell) OVER w = count(*) OVER w
-                   AND min(q.cell) OVER w = max(q.cell) OVER w
-                   AND count(q.rat) OVER w = count(*) OVER w
-                   AND min(q.rat) OVER w = max(q.rat) OVER w
-                   AND min(q.node_id) OVER w = max(q.node_id) OVER w AS is_uniform
+               first_value(q.ord) OVER w AS rep_ord
           FROM (SELECT r.ord::int AS ord, p_batch_node[r.batch] AS node_id,
                        r.supi, r.rat, r.cell,
                        timestamptz 'epoch' + r.ts_us * interval '1 microsecond' AS ts,
@@ -393,6 +385,19 @@ BEGIN
         WINDOW w AS (PARTITION BY q.supi ORDER BY q.ts DESC, q.ord DESC
                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
          ORDER BY q.supi
+    ),
+    -- The groups of several reports that all say the same thing: cell-only
+    -- reports of one cell from one node and RAT (looked at only for devices
+    -- with several reports: none in the common call).
+    uni AS MATERIALIZED (
+        SELECT g.rep_ord
+          FROM rr g
+         WHERE g.n_same > 1
+         GROUP BY g.rep_ord
+        HAVING bool_and(g.is_cell_only)
+               AND count(g.cell) = count(*) AND min(g.cell) = max(g.cell)
+               AND count(g.rat) = count(*) AND min(g.rat) = max(g.rat)
+               AND min(g.node_id) = max(g.node_id)
     ),
     -- The device's row as this statement's snapshot sees it, and whether
     -- the report is a fast one, judged once from that version. One row per
@@ -407,7 +412,7 @@ BEGIN
                x.reported_at AS old_ts, x.node_id AS old_node, x.rat AS old_rat,
                x.dec_effective, x.zone_state, x.outside_streak,
                coalesce((f.n_same = 1
-                         OR (f.is_uniform
+                         OR (f.ord IN (SELECT uni.rep_ord FROM uni)   -- hashed once
                              AND (x.dec_effective IS NULL
                                   OR (x.dec_effective = 'inside' AND x.zone_state = 'inside'
                                       AND x.outside_streak = 0))))
