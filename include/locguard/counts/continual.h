@@ -45,11 +45,11 @@
 
 /* The defaults chosen by measurement (README "The privacy filter", tests/bench/README.md). */
 #define LG_CONTINUAL_DEFAULT_HORIZON_STEPS  8760u /* a year of hourly buckets */
-#define LG_CONTINUAL_DEFAULT_BRANCHING      8u
-#define LG_CONTINUAL_DEFAULT_EPS_NUM        4u /* lifetime epsilon per device 4/1 */
+#define LG_CONTINUAL_DEFAULT_BRANCHING      32u
+#define LG_CONTINUAL_DEFAULT_EPS_NUM        10u /* epsilon per device over the horizon: 10/1 */
 #define LG_CONTINUAL_DEFAULT_EPS_DEN        1u
-#define LG_CONTINUAL_DEFAULT_MOVES_PER_DAY  2u
-#define LG_CONTINUAL_DEFAULT_MOVES_LIFETIME 4u
+#define LG_CONTINUAL_DEFAULT_MOVES_PER_DAY  1u
+#define LG_CONTINUAL_DEFAULT_MOVES_LIFETIME 0u
 
 /* The mechanism's settings. */
 typedef struct lg_continual_config {
