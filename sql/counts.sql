@@ -4,7 +4,7 @@
 -- Count) and the operators' exact counts.
 --
 --   release.c, once per bucket:  lg_counts_exact_cells -> add discrete
---       Laplace noise in C -> lg_counts_store_release (budget checked here)
+--       Laplace noise in C -> lg_counts_store_release_outcome (budget checked here)
 --   exposure.c, per request:     lg_counts_query (releases only, audited)
 --   admin zone, operators:       lg_counts_exact (ue_location, audited)
 --
@@ -260,18 +260,27 @@ BEGIN
 END
 $fn$;
 
--- lg_counts_store_release: store one bucket's noisy histogram (p_cells[i] has
--- the noisy count p_noisy[i]) spending epsilon p_eps_num/p_eps_den. Returns
--- false, storing nothing, when the bucket was already released or when the
--- releases whose bucket_start falls on the same UTC day would then spend more
--- than p_daily_eps_num/p_daily_eps_den (compared exactly, as fractions).
--- Concurrent callers for the same day are serialised by an advisory lock.
-CREATE OR REPLACE FUNCTION lg_counts_store_release(p_start timestamptz, p_end timestamptz,
-                                                   p_eps_num int, p_eps_den int,
-                                                   p_cells text[], p_noisy bigint[],
-                                                   p_daily_eps_num int DEFAULT 12,
-                                                   p_daily_eps_den int DEFAULT 1)
-RETURNS boolean
+-- lg_counts_store_release_outcome: store one bucket's noisy histogram
+-- (p_cells[i] has the noisy count p_noisy[i]) spending epsilon
+-- p_eps_num/p_eps_den, and say what became of it:
+--   'stored'        stored now;
+--   'already_done'  the bucket was already released (by this daemon or
+--                   another one, even one that committed while this call
+--                   waited for the lock): nothing stored, nothing spent;
+--   'budget_spent'  the releases whose bucket_start falls on the same UTC
+--                   day would then spend more than
+--                   p_daily_eps_num/p_daily_eps_den (compared exactly, as
+--                   fractions): nothing stored.
+-- Concurrent callers for the same day are serialised by an advisory lock,
+-- and both checks are made after it is held (each statement of a plpgsql
+-- function sees what committed before it began), so the outcome is decided
+-- here and never by the caller's own, earlier snapshot (release.c).
+CREATE OR REPLACE FUNCTION lg_counts_store_release_outcome(p_start timestamptz, p_end timestamptz,
+                                                           p_eps_num int, p_eps_den int,
+                                                           p_cells text[], p_noisy bigint[],
+                                                           p_daily_eps_num int DEFAULT 12,
+                                                           p_daily_eps_den int DEFAULT 1)
+RETURNS text
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
@@ -299,7 +308,7 @@ BEGIN
     v_day := (p_start AT TIME ZONE 'UTC')::date;
     PERFORM pg_advisory_xact_lock(hashtext('lg_counts_store_release'), v_day - date '1970-01-01');
     IF EXISTS (SELECT 1 FROM count_release WHERE bucket_start = p_start) THEN
-        RETURN false;
+        RETURN 'already_done';
     END IF;
 
     -- Spent today plus this release, as one exact fraction v_num / v_den.
@@ -315,7 +324,7 @@ BEGIN
         v_den := v_den / v_g;
     END LOOP;
     IF v_num * p_daily_eps_den > p_daily_eps_num::numeric * v_den THEN
-        RETURN false;
+        RETURN 'budget_spent';
     END IF;
 
     INSERT INTO count_release (bucket_start, bucket_end, eps_num, eps_den)
@@ -324,8 +333,22 @@ BEGIN
     INSERT INTO count_release_cell (release_id, cell_key, noisy)
     SELECT v_id, u.cell_key, u.noisy
     FROM unnest(p_cells, p_noisy) AS u(cell_key, noisy);
-    RETURN true;
+    RETURN 'stored';
 END
+$fn$;
+
+-- lg_counts_store_release: lg_counts_store_release_outcome, true when it
+-- stored the release (for tests, the bench and operators' scripts).
+CREATE OR REPLACE FUNCTION lg_counts_store_release(p_start timestamptz, p_end timestamptz,
+                                                   p_eps_num int, p_eps_den int,
+                                                   p_cells text[], p_noisy bigint[],
+                                                   p_daily_eps_num int DEFAULT 12,
+                                                   p_daily_eps_den int DEFAULT 1)
+RETURNS boolean
+LANGUAGE sql
+AS $fn$
+    SELECT lg_counts_store_release_outcome(p_start, p_end, p_eps_num, p_eps_den, p_cells, p_noisy,
+                                           p_daily_eps_num, p_daily_eps_den) = 'stored'
 $fn$;
 
 ---------------------------------------------------------------------------

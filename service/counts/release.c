@@ -6,9 +6,9 @@
  *   1. lg_counts_exact_cells(bucket_end, bucket_start) -> (cell_key, n) rows,
  *      every cell with coverage, zero counts included;
  *   2. n + lg_dp_laplace() for each cell, sent as two arrays to
- *      lg_counts_store_release(...), which stores the release in one
- *      transaction unless the bucket was released already or the day's
- *      epsilon would be overspent.
+ *      lg_counts_store_release_outcome(...), which stores the release in
+ *      one transaction unless the bucket was released already or the day's
+ *      epsilon would be overspent, and names the outcome.
  *
  * The exact counts are read from the result and never copied, logged or
  * kept. If one noise draw fails, the run stops before the second round trip:
@@ -36,13 +36,13 @@ static const char cells_sql[] =
     "to_timestamp($1::bigint))";
 
 /*
- * "existed" is read with the statement's snapshot, taken before the function
- * runs, so stored = false with existed = false means the budget refused.
+ * The function decides the outcome after it holds the day's lock, so a
+ * release another daemon committed while this one waited is "already_done",
+ * not a spent budget.
  */
 static const char store_sql[] =
-    "SELECT lg_counts_store_release(to_timestamp($1::bigint), to_timestamp($2::bigint), $3::int, "
-    "$4::int, $5::text[], $6::bigint[], $7::int, $8::int) AS stored, "
-    "EXISTS (SELECT 1 FROM count_release WHERE bucket_start = to_timestamp($1::bigint)) AS existed";
+    "SELECT lg_counts_store_release_outcome(to_timestamp($1::bigint), to_timestamp($2::bigint), "
+    "$3::int, $4::int, $5::text[], $6::bigint[], $7::int, $8::int) AS outcome";
 
 /* One release under way. Outlives its lg_release_t when that is freed first. */
 typedef struct run {
@@ -182,21 +182,27 @@ static void on_stored(void *arg, const PGresult *res, const char *err)
         free(run);
         return;
     }
-    static const char *const stored_columns[] = {"stored", "existed"};
-    int col[2];
+    static const char *const stored_columns[] = {"outcome"};
+    int col[1];
     const char *missing = NULL;
     if (err != NULL || res == NULL || PQntuples(res) != 1 ||
-        lg_db_columns(res, stored_columns, 2, col, &missing) != LG_OK) {
+        lg_db_columns(res, stored_columns, 1, col, &missing) != LG_OK) {
         lg_error("counts: storing bucket %" PRId64 " failed: %s", run->bucket_start_s,
                  err ? err : "unexpected result");
         finish(run, LG_RELEASE_DB_FAILED);
         return;
     }
-    bool is_stored = strcmp(PQgetvalue(res, 0, col[0]), "t") == 0;
-    bool existed = strcmp(PQgetvalue(res, 0, col[1]), "t") == 0;
-    finish(run, is_stored ? LG_RELEASE_STORED
-                : existed ? LG_RELEASE_ALREADY_DONE
-                          : LG_RELEASE_BUDGET_SPENT);
+    const char *outcome = PQgetvalue(res, 0, col[0]);
+    if (strcmp(outcome, "stored") == 0)
+        finish(run, LG_RELEASE_STORED);
+    else if (strcmp(outcome, "already_done") == 0)
+        finish(run, LG_RELEASE_ALREADY_DONE);
+    else if (strcmp(outcome, "budget_spent") == 0)
+        finish(run, LG_RELEASE_BUDGET_SPENT);
+    else {
+        lg_error("counts: storing bucket %" PRId64 ": unexpected outcome", run->bucket_start_s);
+        finish(run, LG_RELEASE_DB_FAILED);
+    }
 }
 
 /* Parses a non-negative count as libpq gives it in text format. */

@@ -5,9 +5,9 @@
  * bucket_s divides 86400) the daemon reads the exact per-cell counts of the
  * bucket from the database (lg_counts_exact_cells: every cell, zero counts
  * included), adds discrete Laplace noise of scale 1/eps to each (dp.h), and
- * stores the noisy histogram with one call to lg_counts_store_release, which
- * refuses a bucket already released and a release that would overspend the
- * daily epsilon. The exact counts live only in this module's round trip;
+ * stores the noisy histogram with one call to
+ * lg_counts_store_release_outcome, which refuses a bucket already released
+ * and a release that would overspend the daily epsilon, and names which. The exact counts live only in this module's round trip;
  * third-party queries read the stored noisy releases (sql/counts.sql).
  * When the random source fails, nothing is stored for that bucket.
  */

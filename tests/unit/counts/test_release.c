@@ -225,6 +225,39 @@ static void test_a_bucket_is_released_once(void **state)
     assert_int_equal(scalar(f, "SELECT count(*) FROM count_release_cell"), 5);
 }
 
+/*
+ * Another daemon (here the test's own connection) stores the same bucket
+ * and holds its transaction open while ours runs: our store waits for the
+ * day's lock, then finds the other release committed. That is "already
+ * done", not the daily budget spent: the outcome is read after the lock,
+ * not from a snapshot taken before the wait.
+ */
+static void test_a_release_another_daemon_made_while_we_waited_is_already_done(void **state)
+{
+    SKIP_WITHOUT_DATABASE();
+    fixture_t *f = *state;
+    wait_t w = {.base = f->base};
+
+    exec(f, "BEGIN");
+    assert_int_equal(scalar(f, "SELECT lg_counts_store_release(to_timestamp(1714557600), "
+                               "to_timestamp(1714561200), 1, 2, ARRAY['c1'], ARRAY[5::bigint], "
+                               "12, 1)::int"),
+                     1);
+    assert_int_equal(lg_release_run_bucket(f->r, BUCKET, on_done, &w), LG_OK);
+    dbtest_spin(f->base, 500);
+    assert_false(w.is_done); /* waiting for the other transaction's lock */
+    exec(f, "COMMIT");
+    dbtest_spin(f->base, 20000);
+    assert_true(w.is_done);
+    assert_int_equal(w.outcome, LG_RELEASE_ALREADY_DONE);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_release"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_release_cell"), 1); /* the other's */
+    lg_release_stats_t st;
+    lg_release_stats(f->r, &st);
+    assert_int_equal(st.already_done, 1);
+    assert_int_equal(st.budget_spent, 0);
+}
+
 static void test_spent_daily_budget_stops_releases_until_the_next_utc_day(void **state)
 {
     SKIP_WITHOUT_DATABASE();
@@ -374,6 +407,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_release_stores_every_cell_with_noise_over_consenting_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_bucket_is_released_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_release_another_daemon_made_while_we_waited_is_already_done, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_spent_daily_budget_stops_releases_until_the_next_utc_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rand_failure_stores_nothing, setup, teardown),
