@@ -35,6 +35,7 @@ struct lg_continual {
     int64_t *open;   /* n_cells x L exact partial sums */
     int64_t *closed; /* n_cells x L sums of noisy completed nodes */
     int64_t *noise;  /* n_cells draws of the bucket under way (whole or nothing) */
+    bool is_restored; /* lg_continual_restore was called */
 };
 
 lg_continual_config_t lg_continual_config_default(void)
@@ -178,6 +179,32 @@ int lg_continual_step(lg_continual_t *c, const int64_t *delta, int64_t *released
 uint32_t lg_continual_steps(const lg_continual_t *c)
 {
     return c->t;
+}
+
+size_t lg_continual_cells(const lg_continual_t *c)
+{
+    return c->n_cells;
+}
+
+const int64_t *lg_continual_open(const lg_continual_t *c)
+{
+    return c->open;
+}
+
+const int64_t *lg_continual_closed(const lg_continual_t *c)
+{
+    return c->closed;
+}
+
+int lg_continual_restore(lg_continual_t *c, uint32_t t, const int64_t *open, const int64_t *closed)
+{
+    if (t > c->cfg.horizon_steps || c->t != 0 || c->is_restored)
+        return LG_ERR;
+    memcpy(c->open, open, c->n_cells * c->levels * sizeof(*c->open));
+    memcpy(c->closed, closed, c->n_cells * c->levels * sizeof(*c->closed));
+    c->t = t;
+    c->is_restored = true;
+    return LG_OK;
 }
 
 /* ---- the contribution bound ---- */

@@ -114,6 +114,29 @@ LG_MUST_CHECK int lg_continual_step(lg_continual_t *c, const int64_t *delta, int
 /* Buckets ended so far (0..T). */
 uint32_t lg_continual_steps(const lg_continual_t *c);
 
+/* Cells of the counter. */
+size_t lg_continual_cells(const lg_continual_t *c);
+
+/*
+ * The counter's state, for storing it between buckets: n_cells x L values,
+ * cell by cell (cell i's level j at i * L + j). open holds the exact sums of
+ * the nodes under way (exact data: keep it where the exact counts are kept),
+ * closed the sums of the noisy nodes completed in the current run of each
+ * level. Valid until the next step or free.
+ */
+const int64_t *lg_continual_open(const lg_continual_t *c);
+const int64_t *lg_continual_closed(const lg_continual_t *c);
+
+/*
+ * Puts a fresh counter (no step made) in the state stored after bucket t
+ * (0..T): open and closed as lg_continual_open/closed gave them, n_cells x
+ * L each; a cell with no stored state has zeros (a cell added during the
+ * horizon). Returns LG_ERR, changing nothing, when t > T or the counter has
+ * already stepped.
+ */
+LG_MUST_CHECK int lg_continual_restore(lg_continual_t *c, uint32_t t, const int64_t *open,
+                                       const int64_t *closed);
+
 /* ---- the contribution bound, per device ---- */
 
 /* One device's bounded state. Start from lg_continual_device_init. */

@@ -267,6 +267,75 @@ static void test_step_is_whole_or_nothing(void **state)
     free(out);
 }
 
+/*
+ * Runs 100 buckets of data from seed data_seed through a counter stopped
+ * every 7 buckets and restored from copies of its state in a new counter
+ * (as through the database), noise from keystream 9: fills the released
+ * and the exact counts.
+ */
+static void run_interrupted(uint64_t data_seed, int64_t released[100][3], int64_t exact[100][3])
+{
+    lg_continual_config_t cfg = config(100, 4, 1, 1, 1, 0);
+    const size_t n = 3, len = n * lg_continual_levels(&cfg);
+    int64_t delta[3], x[3] = {0, 0, 0};
+    lg_continual_t *c;
+
+    assert_true(len <= 12);
+    reseed(9);
+    rng_state = data_seed;
+    c = lg_continual_new(&cfg, n, chacha_bytes);
+    for (uint32_t t = 1; t <= 100; t++) {
+        if (t % 7 == 0) {
+            int64_t open[12], closed[12];
+            memcpy(open, lg_continual_open(c), len * sizeof(int64_t));
+            memcpy(closed, lg_continual_closed(c), len * sizeof(int64_t));
+            lg_continual_t *next = lg_continual_new(&cfg, n, chacha_bytes);
+            assert_int_equal(lg_continual_restore(next, t - 1, open, closed), LG_OK);
+            assert_int_equal(lg_continual_restore(next, t - 1, open, closed), LG_ERR);
+            lg_continual_free(c);
+            c = next;
+            assert_int_equal(lg_continual_steps(c), t - 1);
+        }
+        for (size_t i = 0; i < n; i++) {
+            delta[i] = (int64_t)(next_u64() % 3) - 1;
+            x[i] += delta[i];
+            exact[t - 1][i] = x[i];
+        }
+        assert_int_equal(lg_continual_step(c, delta, released[t - 1]), LG_OK);
+    }
+    assert_int_equal(lg_continual_cells(c), n);
+    lg_continual_free(c);
+}
+
+/*
+ * A counter carried over restores stays exact up to its noise: two data
+ * sets through the same interruptions and the same keystream differ by
+ * exactly their true difference at every bucket.
+ */
+static void test_a_restored_counter_stays_exact(void **state)
+{
+    static int64_t ra[100][3], xa[100][3], rb[100][3], xb[100][3];
+    lg_continual_config_t cfg = config(100, 4, 1, 1, 1, 0);
+    int noisy = 0;
+
+    (void)state;
+    run_interrupted(5, ra, xa);
+    run_interrupted(6, rb, xb);
+    for (int t = 0; t < 100; t++)
+        for (int i = 0; i < 3; i++) {
+            assert_true(ra[t][i] - rb[t][i] == xa[t][i] - xb[t][i]);
+            noisy += ra[t][i] != xa[t][i];
+        }
+    assert_true(noisy > 150);
+
+    /* Past the horizon: refused. */
+    lg_continual_t *c = lg_continual_new(&cfg, 3, chacha_bytes);
+    int64_t zeros[12] = {0};
+    assert_int_equal(lg_continual_restore(c, 101, zeros, zeros), LG_ERR);
+    assert_int_equal(lg_continual_steps(c), 0);
+    lg_continual_free(c);
+}
+
 /* ---- the contribution bound ---- */
 
 static void test_a_device_that_stays_pays_once(void **state)
@@ -372,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_counts_are_exact_up_to_the_same_noise),
         cmocka_unit_test(test_noise_is_the_sum_of_the_prefix_nodes),
         cmocka_unit_test(test_step_is_whole_or_nothing),
+        cmocka_unit_test(test_a_restored_counter_stays_exact),
         cmocka_unit_test(test_a_device_that_stays_pays_once),
         cmocka_unit_test(test_moves_are_bounded_per_day_and_per_horizon),
         cmocka_unit_test(test_no_device_exceeds_its_units),
