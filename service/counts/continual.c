@@ -29,12 +29,12 @@
 struct lg_continual {
     lg_continual_config_t cfg;
     size_t n_cells;
-    uint32_t levels; /* L */
-    uint32_t t;      /* buckets ended */
-    lg_dp_t *dp;     /* noise of epsilon / (L U) */
-    int64_t *open;   /* n_cells x L exact partial sums */
-    int64_t *closed; /* n_cells x L sums of noisy completed nodes */
-    int64_t *noise;  /* n_cells draws of the bucket under way (whole or nothing) */
+    uint32_t levels;  /* L */
+    uint32_t t;       /* buckets ended */
+    lg_dp_t *dp;      /* noise of epsilon / (L U) */
+    int64_t *open;    /* n_cells x L exact partial sums */
+    int64_t *closed;  /* n_cells x L sums of noisy completed nodes */
+    int64_t *noise;   /* n_cells draws of the bucket under way (whole or nothing) */
     bool is_restored; /* lg_continual_restore was called */
 };
 

@@ -108,8 +108,8 @@ static void test_levels_units_and_node_epsilon(void **state)
 static void test_invalid_configs_are_refused(void **state)
 {
     static const lg_continual_config_t bad[] = {
-        {0, 2, 1, 1, 1, 0},          {8760, 1, 1, 1, 1, 0},   {8760, 65, 1, 1, 1, 0},
-        {8760, 2, 0, 1, 1, 0},       {8760, 2, 1, 0, 1, 0},   {8760, 2, 1, 1, 0, 0},
+        {0, 2, 1, 1, 1, 0},           {8760, 1, 1, 1, 1, 0},           {8760, 65, 1, 1, 1, 0},
+        {8760, 2, 0, 1, 1, 0},        {8760, 2, 1, 0, 1, 0},           {8760, 2, 1, 1, 0, 0},
         {8760, 2, 1, 1, 1, 1u << 21}, {8760, 2, 1, 1u << 30, 1, 1000}, /* node den > 2^31 */
     };
     lg_continual_config_t good = lg_continual_config_default();
@@ -217,7 +217,8 @@ static void test_noise_is_the_sum_of_the_prefix_nodes(void **state)
     for (uint32_t t = 1; t <= 80; t++) {
         assert_int_equal(lg_continual_step(c, zero, out), LG_OK);
         if (t == 1 || t == 8 || t == 15 || t == 64 || t == 71 || t == 80) {
-            double sum = 0, sq = 0, want = lg_continual_prefix_nodes(&cfg, t) * dlap_variance(0.125);
+            double sum = 0, sq = 0,
+                   want = lg_continual_prefix_nodes(&cfg, t) * dlap_variance(0.125);
             for (size_t i = 0; i < n; i++) {
                 sum += (double)out[i];
                 sq += (double)out[i] * (double)out[i];
@@ -418,7 +419,8 @@ static void test_no_device_exceeds_its_units(void **state)
                 int32_t observed = v % 5 == 0 ? LG_CONTINUAL_NONE : (int32_t)(v % 4);
                 int64_t day = step / 10;
                 int32_t before = dev.cell;
-                lg_continual_change_t ch = lg_continual_admit(&cfg, &dev, observed, day, &from, &to);
+                lg_continual_change_t ch =
+                    lg_continual_admit(&cfg, &dev, observed, day, &from, &to);
                 l1 += (from != LG_CONTINUAL_NONE) + (to != LG_CONTINUAL_NONE);
                 assert_true(ch != LG_CONTINUAL_HELD || dev.cell == before);
                 assert_true(from == (ch == LG_CONTINUAL_MOVED || ch == LG_CONTINUAL_LEFT

@@ -353,8 +353,8 @@ static void check_noise(const result_t *r)
 
 static void print_header(void)
 {
-    print_message("| %-38s | %8s | %7s | %7s | %7s | %7s | %6s | %6s |\n", "mechanism",
-                  "eps/year", "5km mae", "5km p95", "50km mae", "50km p95", "bias5", "bias50");
+    print_message("| %-38s | %8s | %7s | %7s | %7s | %7s | %6s | %6s |\n", "mechanism", "eps/year",
+                  "5km mae", "5km p95", "50km mae", "50km p95", "bias5", "bias50");
 }
 
 static void test_error_of_today_and_of_the_chosen_counter(void **state)

@@ -390,7 +390,8 @@ static void continual_year(void *mech, bool is_present, int64_t *a, int64_t *c)
         delta[0] = t == 1 ? 1000 : 0; /* A's devices arrive at the first bucket and stay */
         delta[1] = 0;
         if (is_present) {
-            lg_continual_change_t ch = lg_continual_admit(cfg, &target, 1, (t - 1) / 24, &from, &to);
+            lg_continual_change_t ch =
+                lg_continual_admit(cfg, &target, 1, (t - 1) / 24, &from, &to);
             assert_true(ch == (t == 1 ? LG_CONTINUAL_ARRIVED : LG_CONTINUAL_KEPT));
             if (to == 1)
                 delta[1]++;
