@@ -394,15 +394,25 @@ BEGIN
         PERFORM lg_counts_fail('INVALID_ARGUMENT',
             'the horizon exists with other settings: change them only for a new horizon');
     END IF;
+    -- The arrays are unnested once (slicing a large array per cell would
+    -- read all of it for each cell).
     RETURN QUERY
-        SELECT h.t, k.cell_key,
-               h.open[(s.i - 1) * h.levels + 1 : s.i * h.levels],
-               h.closed[(s.i - 1) * h.levels + 1 : s.i * h.levels]
-        FROM (SELECT c.cell_key::text COLLATE "C" AS cell_key FROM cell c
+        WITH stored AS (
+            SELECT u.k COLLATE "C" AS cell_key, u.i FROM unnest(h.cells) WITH ORDINALITY u(k, i)
+        ), o AS (
+            SELECT (x.i - 1) / h.levels + 1 AS i, array_agg(x.v ORDER BY x.i) AS v
+            FROM unnest(h.open) WITH ORDINALITY x(v, i) GROUP BY 1
+        ), c AS (
+            SELECT (x.i - 1) / h.levels + 1 AS i, array_agg(x.v ORDER BY x.i) AS v
+            FROM unnest(h.closed) WITH ORDINALITY x(v, i) GROUP BY 1
+        )
+        SELECT h.t, k.cell_key::text, o.v, c.v
+        FROM (SELECT x.cell_key::text COLLATE "C" AS cell_key FROM cell x
               UNION
-              SELECT u.k COLLATE "C" FROM unnest(h.cells) u(k)) k
-        LEFT JOIN (SELECT u.k, u.i FROM unnest(h.cells) WITH ORDINALITY u(k, i)) s
-               ON s.k = k.cell_key
+              SELECT stored.cell_key FROM stored) k
+        LEFT JOIN stored s ON s.cell_key = k.cell_key
+        LEFT JOIN o ON o.i = s.i
+        LEFT JOIN c ON c.i = s.i
         ORDER BY k.cell_key COLLATE "C";
 END
 $fn$;
