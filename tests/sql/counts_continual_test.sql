@@ -11,7 +11,7 @@
 -- Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(22);
+SELECT plan(23);
 
 CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -146,6 +146,25 @@ SELECT is(lg_counts_store_release_outcome('2026-03-01 13:00Z', '2026-03-01 14:00
 SELECT is(lg_counts_store_release_outcome('2026-03-01 14:00Z', '2026-03-01 15:00Z', 1, 2,
                                           ARRAY['c1'], ARRAY[1::bigint], 1, 1),
           'budget_spent', 'budget: per-release noise still capped');
+
+-- lg_counts_consenting is lg_counts_has_consent as a set: every consent case, several instants.
+INSERT INTO scs (scs_as_id, name, webhook_secret) VALUES ('scs-c', 'scs', 'whsec_AAAA');
+INSERT INTO ue (id, imsi, external_id, mobility)
+SELECT n, '00101' || lpad(n::text, 10, '0'), 'd' || n || '@example.org', 'fixed'
+FROM generate_series(11, 16) n;
+INSERT INTO consent (ue_id, purpose, scs_id, granted_at, revoked_at, expires_at) VALUES
+    (11, 'anonymous-statistics', NULL, '2026-01-01Z', '2026-02-01Z', NULL),
+    (12, 'anonymous-statistics', NULL, '2026-01-01Z', NULL, '2026-02-01Z'),
+    (13, 'anonymous-statistics', NULL, '2026-02-01Z', NULL, NULL),
+    (14, 'anonymous-statistics', (SELECT id FROM scs WHERE scs_as_id = 'scs-c'), '2026-01-01Z', NULL, NULL),
+    (15, 'location-monitoring', NULL, '2026-01-01Z', NULL, NULL),
+    (16, 'anonymous-statistics', NULL, '2026-01-01Z', NULL, NULL),
+    (16, 'anonymous-statistics', NULL, '2026-01-02Z', NULL, NULL);
+SELECT is((SELECT count(*)::int
+           FROM ue u, unnest(ARRAY['2025-12-31Z', '2026-01-15Z', '2026-02-01Z', '2026-03-01 10:45Z']::timestamptz[]) at
+           WHERE lg_counts_has_consent(u.id, at)
+                 IS DISTINCT FROM (u.id IN (SELECT c.ue_id FROM lg_counts_consenting(at) c))),
+          0, 'consenting: the same devices as has_consent, whatever the consent and the instant');
 
 SELECT * FROM finish();
 ROLLBACK;
