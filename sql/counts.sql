@@ -4,7 +4,10 @@
 -- Count) and the operators' exact counts.
 --
 --   release.c, once per bucket:  lg_counts_exact_cells -> add discrete
---       Laplace noise in C -> lg_counts_store_release (budget checked here)
+--       Laplace noise in C -> lg_counts_store_release_outcome (budget checked here);
+--       or, with the continual counter, lg_counts_continual_state and
+--       lg_counts_continual_changes -> bound and step in C ->
+--       lg_counts_continual_store
 --   exposure.c, per request:     lg_counts_query (releases only, audited)
 --   admin zone, operators:       lg_counts_exact (ue_location, audited)
 --
@@ -226,6 +229,23 @@ AS $fn$
                      AND (k.expires_at IS NULL OR p_at < k.expires_at))
 $fn$;
 
+-- lg_counts_consenting: the devices for which lg_counts_has_consent(ue,
+-- p_at) is true (a device may appear more than once), as a set, so a
+-- release can semi-join a million devices instead of asking one by one
+-- (3 s instead of 10 at 1M devices). The same rule as
+-- lg_counts_has_consent; tests/sql/counts_continual_test.sql checks that
+-- they agree.
+CREATE OR REPLACE FUNCTION lg_counts_consenting(p_at timestamptz)
+RETURNS TABLE (ue_id bigint)
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT k.ue_id FROM consent k
+    WHERE k.purpose = 'anonymous-statistics'
+      AND k.scs_id IS NULL AND k.revoked_at IS NULL
+      AND k.granted_at <= p_at
+      AND (k.expires_at IS NULL OR p_at < k.expires_at)
+$fn$;
+
 ---------------------------------------------------------------------------
 -- The release (called by release.c)
 
@@ -260,18 +280,27 @@ BEGIN
 END
 $fn$;
 
--- lg_counts_store_release: store one bucket's noisy histogram (p_cells[i] has
--- the noisy count p_noisy[i]) spending epsilon p_eps_num/p_eps_den. Returns
--- false, storing nothing, when the bucket was already released or when the
--- releases whose bucket_start falls on the same UTC day would then spend more
--- than p_daily_eps_num/p_daily_eps_den (compared exactly, as fractions).
--- Concurrent callers for the same day are serialised by an advisory lock.
-CREATE OR REPLACE FUNCTION lg_counts_store_release(p_start timestamptz, p_end timestamptz,
-                                                   p_eps_num int, p_eps_den int,
-                                                   p_cells text[], p_noisy bigint[],
-                                                   p_daily_eps_num int DEFAULT 12,
-                                                   p_daily_eps_den int DEFAULT 1)
-RETURNS boolean
+-- lg_counts_store_release_outcome: store one bucket's noisy histogram
+-- (p_cells[i] has the noisy count p_noisy[i]) spending epsilon
+-- p_eps_num/p_eps_den, and say what became of it:
+--   'stored'        stored now;
+--   'already_done'  the bucket was already released (by this daemon or
+--                   another one, even one that committed while this call
+--                   waited for the lock): nothing stored, nothing spent;
+--   'budget_spent'  the releases whose bucket_start falls on the same UTC
+--                   day would then spend more than
+--                   p_daily_eps_num/p_daily_eps_den (compared exactly, as
+--                   fractions): nothing stored.
+-- Concurrent callers for the same day are serialised by an advisory lock,
+-- and both checks are made after it is held (each statement of a plpgsql
+-- function sees what committed before it began), so the outcome is decided
+-- here and never by the caller's own, earlier snapshot (release.c).
+CREATE OR REPLACE FUNCTION lg_counts_store_release_outcome(p_start timestamptz, p_end timestamptz,
+                                                           p_eps_num int, p_eps_den int,
+                                                           p_cells text[], p_noisy bigint[],
+                                                           p_daily_eps_num int DEFAULT 12,
+                                                           p_daily_eps_den int DEFAULT 1)
+RETURNS text
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
@@ -299,7 +328,7 @@ BEGIN
     v_day := (p_start AT TIME ZONE 'UTC')::date;
     PERFORM pg_advisory_xact_lock(hashtext('lg_counts_store_release'), v_day - date '1970-01-01');
     IF EXISTS (SELECT 1 FROM count_release WHERE bucket_start = p_start) THEN
-        RETURN false;
+        RETURN 'already_done';
     END IF;
 
     -- Spent today plus this release, as one exact fraction v_num / v_den.
@@ -307,7 +336,8 @@ BEGIN
     v_den := p_eps_den;
     FOR r IN SELECT eps_num, eps_den FROM count_release
              WHERE bucket_start >= v_day::timestamp AT TIME ZONE 'UTC'
-               AND bucket_start < (v_day + 1)::timestamp AT TIME ZONE 'UTC' LOOP
+               AND bucket_start < (v_day + 1)::timestamp AT TIME ZONE 'UTC'
+               AND horizon_start IS NULL LOOP
         v_num := v_num * r.eps_den + r.eps_num * v_den;
         v_den := v_den * r.eps_den;
         v_g := gcd(v_num, v_den);
@@ -315,7 +345,7 @@ BEGIN
         v_den := v_den / v_g;
     END LOOP;
     IF v_num * p_daily_eps_den > p_daily_eps_num::numeric * v_den THEN
-        RETURN false;
+        RETURN 'budget_spent';
     END IF;
 
     INSERT INTO count_release (bucket_start, bucket_end, eps_num, eps_den)
@@ -324,7 +354,184 @@ BEGIN
     INSERT INTO count_release_cell (release_id, cell_key, noisy)
     SELECT v_id, u.cell_key, u.noisy
     FROM unnest(p_cells, p_noisy) AS u(cell_key, noisy);
-    RETURN true;
+    RETURN 'stored';
+END
+$fn$;
+
+-- lg_counts_store_release: lg_counts_store_release_outcome, true when it
+-- stored the release (for tests, the bench and operators' scripts).
+CREATE OR REPLACE FUNCTION lg_counts_store_release(p_start timestamptz, p_end timestamptz,
+                                                   p_eps_num int, p_eps_den int,
+                                                   p_cells text[], p_noisy bigint[],
+                                                   p_daily_eps_num int DEFAULT 12,
+                                                   p_daily_eps_den int DEFAULT 1)
+RETURNS boolean
+LANGUAGE sql
+AS $fn$
+    SELECT lg_counts_store_release_outcome(p_start, p_end, p_eps_num, p_eps_den, p_cells, p_noisy,
+                                           p_daily_eps_num, p_daily_eps_den) = 'stored'
+$fn$;
+
+---------------------------------------------------------------------------
+-- The continual release (release.c with the continual counter,
+-- service/counts/continual.c; migrations/0021_counts_continual.sql)
+--
+-- Per bucket: lg_counts_continual_state (the counter's state, one row per
+-- cell) and lg_counts_continual_changes (the devices whose counted cell
+-- differs from where they are seen) -> the bound and the tree step in C
+-- -> lg_counts_continual_store (state, devices and the release, at once).
+
+-- lg_counts_continual_state: the horizon starting at p_starts_at (made with
+-- these settings when it does not exist; refused with 22023 when it exists
+-- with others) and the counter's state after its last released bucket t:
+-- one row per cell of the cell table or of the stored state, ordered by
+-- cell_key (COLLATE "C"), with the cell's p_levels open and closed values
+-- (NULL for a cell not in the stored state: zeros).
+CREATE OR REPLACE FUNCTION lg_counts_continual_state(p_starts_at timestamptz, p_bucket_s int,
+                                                     p_steps int, p_branching int, p_levels int,
+                                                     p_eps_num int, p_eps_den int,
+                                                     p_moves_per_day int, p_moves_lifetime int)
+RETURNS TABLE (t int, cell_key text, open bigint[], closed bigint[])
+LANGUAGE plpgsql
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    h count_horizon;
+BEGIN
+    INSERT INTO count_horizon (starts_at, bucket_s, steps, branching, levels, eps_num, eps_den,
+                               moves_per_day, moves_lifetime)
+    VALUES (p_starts_at, p_bucket_s, p_steps, p_branching, p_levels, p_eps_num, p_eps_den,
+            p_moves_per_day, p_moves_lifetime)
+    ON CONFLICT (starts_at) DO NOTHING;
+    SELECT * INTO h FROM count_horizon x WHERE x.starts_at = p_starts_at;
+    IF (h.bucket_s, h.steps, h.branching, h.levels, h.eps_num, h.eps_den, h.moves_per_day,
+        h.moves_lifetime)
+       IS DISTINCT FROM (p_bucket_s, p_steps, p_branching, p_levels, p_eps_num, p_eps_den,
+                         p_moves_per_day, p_moves_lifetime) THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT',
+            'the horizon exists with other settings: change them only for a new horizon');
+    END IF;
+    -- The arrays are unnested once (slicing a large array per cell would
+    -- read all of it for each cell).
+    RETURN QUERY
+        WITH stored AS (
+            SELECT u.k COLLATE "C" AS cell_key, u.i FROM unnest(h.cells) WITH ORDINALITY u(k, i)
+        ), o AS (
+            SELECT (x.i - 1) / h.levels + 1 AS i, array_agg(x.v ORDER BY x.i) AS v
+            FROM unnest(h.open) WITH ORDINALITY x(v, i) GROUP BY 1
+        ), c AS (
+            SELECT (x.i - 1) / h.levels + 1 AS i, array_agg(x.v ORDER BY x.i) AS v
+            FROM unnest(h.closed) WITH ORDINALITY x(v, i) GROUP BY 1
+        )
+        SELECT h.t, k.cell_key::text, o.v, c.v
+        FROM (SELECT x.cell_key::text COLLATE "C" AS cell_key FROM cell x
+              UNION
+              SELECT stored.cell_key FROM stored) k
+        LEFT JOIN stored s ON s.cell_key = k.cell_key
+        LEFT JOIN o ON o.i = s.i
+        LEFT JOIN c ON c.i = s.i
+        ORDER BY k.cell_key COLLATE "C";
+END
+$fn$;
+
+-- lg_counts_continual_changes: the devices whose counted cell in the
+-- horizon p_starts_at differs from where they are seen at p_bucket_end,
+-- with their bounded state (NULLs for a device without one). A device is
+-- seen in the cell of its latest location when that cell is in the cell
+-- table, the report is in [p_bucket_end - p_presence_s s, p_bucket_end) and
+-- it holds a valid anonymous-statistics consent at p_bucket_end; otherwise
+-- it is not seen (observed NULL). The result must never leave the release
+-- path.
+CREATE OR REPLACE FUNCTION lg_counts_continual_changes(p_starts_at timestamptz,
+                                                       p_bucket_end timestamptz,
+                                                       p_presence_s int)
+RETURNS TABLE (ue_id bigint, released text, observed text, day bigint, moves_today int,
+               moves_released int, units_spent int)
+LANGUAGE sql STABLE
+AS $fn$
+    WITH seen AS (
+        SELECT l.ue_id, l.cell_key::text AS observed
+        FROM ue_location l
+        JOIN cell c ON c.cell_key = l.cell_key
+        WHERE l.reported_at >= p_bucket_end - make_interval(secs => p_presence_s)
+          AND l.reported_at < p_bucket_end
+          AND l.ue_id IN (SELECT c.ue_id FROM lg_counts_consenting(p_bucket_end) c)
+    ), state AS (
+        SELECT * FROM count_horizon_device d WHERE d.starts_at = p_starts_at
+    )
+    SELECT coalesce(s.ue_id, d.ue_id), d.cell_key::text, s.observed, d.day, d.moves_today,
+           d.moves_released, d.units_spent
+    FROM seen s
+    FULL JOIN state d ON d.ue_id = s.ue_id
+    WHERE s.observed IS DISTINCT FROM d.cell_key::text
+    ORDER BY 1
+$fn$;
+
+-- lg_counts_continual_store: after the counter stepped from bucket
+-- p_t_before to p_t_after of horizon p_starts_at, store at once its state
+-- (p_cells, p_open, p_closed as in count_horizon), the devices' new bounded
+-- states (p_ues[i] and the same index of the p_dev_* arrays) and the
+-- release of bucket [p_start, p_end): count_release (the horizon's epsilon)
+-- and count_release_cell (p_released[i] for p_cells[i]). Returns 'stored',
+-- or 'already_done', storing nothing, when the horizon is no longer at
+-- p_t_before or the bucket was already released (another daemon made it:
+-- checked after the horizon's lock is held).
+CREATE OR REPLACE FUNCTION lg_counts_continual_store(
+    p_starts_at timestamptz, p_t_before int, p_t_after int, p_start timestamptz,
+    p_end timestamptz, p_cells text[], p_open bigint[], p_closed bigint[], p_released bigint[],
+    p_ues bigint[], p_dev_cells text[], p_dev_day bigint[], p_dev_moves_today int[],
+    p_dev_moves_released int[], p_dev_units int[])
+RETURNS text
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    h count_horizon;
+    v_id bigint;
+    v_n int := coalesce(cardinality(p_ues), 0);
+BEGIN
+    IF p_start IS NULL OR p_end IS NULL OR p_end <= p_start THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the bucket must end after it starts');
+    END IF;
+    IF p_cells IS NULL OR p_released IS NULL OR cardinality(p_released) <> cardinality(p_cells)
+       OR array_position(p_cells, NULL) IS NOT NULL OR array_position(p_released, NULL) IS NOT NULL
+       OR coalesce(cardinality(p_dev_cells), 0) <> v_n OR coalesce(cardinality(p_dev_day), 0) <> v_n
+       OR coalesce(cardinality(p_dev_moves_today), 0) <> v_n
+       OR coalesce(cardinality(p_dev_moves_released), 0) <> v_n
+       OR coalesce(cardinality(p_dev_units), 0) <> v_n THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the cell and device arrays must match');
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('lg_counts_continual_store'));
+    SELECT * INTO h FROM count_horizon WHERE starts_at = p_starts_at;
+    IF NOT FOUND THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'no such horizon');
+    END IF;
+    IF h.t <> p_t_before OR EXISTS (SELECT 1 FROM count_release WHERE bucket_start = p_start) THEN
+        RETURN 'already_done';
+    END IF;
+    IF p_t_after <= p_t_before OR p_t_after > h.steps
+       OR coalesce(cardinality(p_open), 0) <> cardinality(p_cells) * h.levels
+       OR coalesce(cardinality(p_closed), 0) <> cardinality(p_cells) * h.levels THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the counter state does not fit the horizon');
+    END IF;
+
+    UPDATE count_horizon
+    SET t = p_t_after, cells = p_cells, open = p_open, closed = p_closed
+    WHERE starts_at = p_starts_at;
+    INSERT INTO count_horizon_device AS d (starts_at, ue_id, cell_key, day, moves_today,
+                                           moves_released, units_spent)
+    SELECT p_starts_at, u.ue_id, u.cell_key, u.day, u.moves_today, u.moves_released, u.units
+    FROM unnest(p_ues, p_dev_cells, p_dev_day, p_dev_moves_today, p_dev_moves_released,
+                p_dev_units) AS u(ue_id, cell_key, day, moves_today, moves_released, units)
+    ON CONFLICT (starts_at, ue_id) DO UPDATE
+    SET cell_key = excluded.cell_key, day = excluded.day, moves_today = excluded.moves_today,
+        moves_released = excluded.moves_released, units_spent = excluded.units_spent;
+    INSERT INTO count_release (bucket_start, bucket_end, eps_num, eps_den, horizon_start)
+    VALUES (p_start, p_end, h.eps_num, h.eps_den, p_starts_at)
+    RETURNING id INTO v_id;
+    INSERT INTO count_release_cell (release_id, cell_key, noisy)
+    SELECT v_id, u.cell_key, u.noisy
+    FROM unnest(p_cells, p_released) AS u(cell_key, noisy);
+    RETURN 'stored';
 END
 $fn$;
 

@@ -9,6 +9,8 @@
  */
 #include "locguard/counts/camara.h"
 
+#include "locguard/core/token.h"
+
 #include "locguard/core/jsonutil.h"
 
 #include "locguard/core/timefmt.h"
@@ -190,6 +192,25 @@ static json_t *format_time(int64_t us)
     return json_string(buf);
 }
 
+/*
+ * The newer versions' filter (roamingStatus, deviceType): locguard knows
+ * neither for the devices it counts, so a filter that selects anything is
+ * refused, never ignored. Absent, null or {} (no criterion): every device.
+ */
+static int read_filter(const json_t *filter, lg_camara_error_t *err)
+{
+    if (filter == NULL || json_is_null(filter) ||
+        (json_is_object(filter) && json_object_size(filter) == 0))
+        return LG_OK;
+    if (!json_is_object(filter))
+        refuse(err, lg_camara_invalid_argument, "filter must be an object.");
+    else
+        refuse(err, lg_camara_invalid_argument,
+               "filter is not supported: the roaming status and device type of counted devices "
+               "are not known. Send no filter to count every device.");
+    return LG_ERR;
+}
+
 int lg_camara_validate_count(const char *body, size_t len, int64_t now_us, json_t **normalised,
                              lg_camara_count_t *count, lg_camara_error_t *err)
 {
@@ -228,6 +249,8 @@ int lg_camara_validate_count(const char *body, size_t len, int64_t now_us, json_
         refuse(err, lg_camara_invalid_argument, "starttime must not be in the future.");
         goto failed;
     }
+    if (read_filter(json_object_get(root, "filter"), err) != LG_OK)
+        goto failed;
     out = json_object();
     json_object_set_new(out, "area", area);
     area = NULL;
@@ -254,6 +277,19 @@ failed:
     json_decref(area);
     json_decref(root);
     return LG_ERR;
+}
+
+bool lg_camara_is_count_path(const char *path)
+{
+    return path != NULL && (strcmp(path, LG_CAMARA_COUNT_PATH) == 0 ||
+                            strcmp(path, LG_CAMARA_COUNT_PATH_VWIP) == 0 ||
+                            strcmp(path, LG_CAMARA_COUNT_PATH_V0) == 0);
+}
+
+bool lg_camara_scope_allows_count(const char *scopes)
+{
+    return scopes != NULL && (lg_token_scope_contains(scopes, LG_CAMARA_SCOPE_COUNT) ||
+                              lg_token_scope_contains(scopes, LG_CAMARA_SCOPE));
 }
 
 bool lg_camara_correlator_is_valid(const char *value)

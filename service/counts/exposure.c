@@ -338,13 +338,18 @@ static bool handle_count(lg_exposure_t *ex, struct evhttp_request *req, int64_t 
     bool is_pending = false;
     lg_token_claims_t claims;
     int status = 0;
-    if (lg_oauth_authenticate(ex->signer, req, LG_EXPOSURE_AUDIENCE, LG_EXPOSURE_SCOPE, &claims,
-                              &status) != LG_OK) {
+    /* One verification; either scope name allows the count. */
+    int rc = lg_oauth_authenticate(ex->signer, req, LG_EXPOSURE_AUDIENCE, NULL, &claims, &status);
+    if (rc == LG_OK && !lg_camara_scope_allows_count(claims.scope)) {
+        rc = LG_ERR;
+        status = 403;
+    }
+    if (rc != LG_OK) {
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
         if (status == 403) {
             evhttp_add_header(h, "WWW-Authenticate",
-                              "Bearer error=\"insufficient_scope\", scope=\"" LG_EXPOSURE_SCOPE
-                              "\"");
+                              "Bearer error=\"insufficient_scope\", scope=\"" LG_CAMARA_SCOPE_COUNT
+                              " " LG_CAMARA_SCOPE "\"");
             reply_error(req, 403, "PERMISSION_DENIED",
                         "Client does not have sufficient permissions to perform this action", 0);
         } else {
@@ -442,8 +447,7 @@ void lg_exposure_handle(struct evhttp_request *req, void *arg)
     if (correlator != NULL)
         evhttp_add_header(evhttp_request_get_output_headers(req), "x-correlator", correlator);
 
-    if (strcmp(path, LG_EXPOSURE_COUNT_PATH) != 0 &&
-        strcmp(path, LG_EXPOSURE_COUNT_PATH_ALIAS) != 0) {
+    if (!lg_camara_is_count_path(path)) {
         reply_error(req, 404, "NOT_FOUND", "The specified resource is not found.", 0);
         return;
     }

@@ -6,9 +6,9 @@
  *   1. lg_counts_exact_cells(bucket_end, bucket_start) -> (cell_key, n) rows,
  *      every cell with coverage, zero counts included;
  *   2. n + lg_dp_laplace() for each cell, sent as two arrays to
- *      lg_counts_store_release(...), which stores the release in one
- *      transaction unless the bucket was released already or the day's
- *      epsilon would be overspent.
+ *      lg_counts_store_release_outcome(...), which stores the release in
+ *      one transaction unless the bucket was released already or the day's
+ *      epsilon would be overspent, and names the outcome.
  *
  * The exact counts are read from the result and never copied, logged or
  * kept. If one noise draw fails, the run stops before the second round trip:
@@ -21,6 +21,8 @@
 #include "locguard/core/log.h"
 #include "locguard/core/pgarray.h"
 #include "locguard/core/timefmt.h"
+
+#include <openssl/crypto.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -36,13 +38,13 @@ static const char cells_sql[] =
     "to_timestamp($1::bigint))";
 
 /*
- * "existed" is read with the statement's snapshot, taken before the function
- * runs, so stored = false with existed = false means the budget refused.
+ * The function decides the outcome after it holds the day's lock, so a
+ * release another daemon committed while this one waited is "already_done",
+ * not a spent budget.
  */
 static const char store_sql[] =
-    "SELECT lg_counts_store_release(to_timestamp($1::bigint), to_timestamp($2::bigint), $3::int, "
-    "$4::int, $5::text[], $6::bigint[], $7::int, $8::int) AS stored, "
-    "EXISTS (SELECT 1 FROM count_release WHERE bucket_start = to_timestamp($1::bigint)) AS existed";
+    "SELECT lg_counts_store_release_outcome(to_timestamp($1::bigint), to_timestamp($2::bigint), "
+    "$3::int, $4::int, $5::text[], $6::bigint[], $7::int, $8::int) AS outcome";
 
 /* One release under way. Outlives its lg_release_t when that is freed first. */
 typedef struct run {
@@ -52,13 +54,21 @@ typedef struct run {
     size_t n_cells;         /* cells in the histogram being stored */
     lg_release_done_cb cb;
     void *arg;
+    /* continual: the horizon, and the state read by the first round trip */
+    int64_t horizon_start_s; /* start of the horizon's bucket 1 */
+    uint32_t t;              /* this bucket's number in the horizon (1..T) */
+    uint32_t t_stored;       /* the last bucket the stored state has */
+    char **cells;            /* n_cells keys, in C collation order (strcmp) */
+    int64_t *open, *closed;  /* n_state = n_cells x L values each */
+    size_t n_state;
 } run_t;
 
 struct lg_release {
     struct event_base *base;
     lg_db_t *db;
     lg_metrics_t *metrics;
-    lg_release_config_t cfg;
+    lg_release_config_t cfg;      /* with the continual defaults filled in */
+    uint32_t levels;              /* the continual counter's L */
     lg_dp_t *dp;                  /* the sampler, kept so its 4 KiB buffer is reused */
     struct event *timer;          /* next boundary or retry; NULL when is_timer_off */
     int64_t timer_bucket_start_s; /* the bucket the timer releases next */
@@ -122,6 +132,21 @@ const char *lg_release_outcome_name(lg_release_outcome_t outcome)
     return "unknown";
 }
 
+/* Frees a run and what the continual path read into it (exact data: wiped). */
+static void free_run(run_t *run)
+{
+    if (run->cells != NULL)
+        for (size_t i = 0; i < run->n_cells; i++)
+            free(run->cells[i]);
+    free(run->cells);
+    if (run->open != NULL) {
+        OPENSSL_cleanse(run->open, run->n_state * sizeof(int64_t));
+        free(run->open);
+    }
+    free(run->closed);
+    free(run);
+}
+
 /* Ends a run: counts, logs, re-arms the timer, then tells the caller. */
 static void finish(run_t *run, lg_release_outcome_t outcome)
 {
@@ -139,8 +164,14 @@ static void finish(run_t *run, lg_release_outcome_t outcome)
         r->stats.stored++;
         r->stats.cells_last = run->n_cells;
         r->stats.bucket_start_last_s = run->bucket_start_s;
-        lg_info("counts: released bucket %s (%d s, %zu cells, epsilon %" PRIu32 "/%" PRIu32 ")",
-                when, r->cfg.bucket_s, run->n_cells, r->cfg.eps_num, r->cfg.eps_den);
+        if (r->cfg.mechanism == LG_RELEASE_CONTINUAL)
+            lg_info("counts: released bucket %s (%d s, %zu cells, bucket %" PRIu32 " of the "
+                    "horizon, epsilon %" PRIu32 "/%" PRIu32 " per device over it)",
+                    when, r->cfg.bucket_s, run->n_cells, run->t, r->cfg.continual.eps_num,
+                    r->cfg.continual.eps_den);
+        else
+            lg_info("counts: released bucket %s (%d s, %zu cells, epsilon %" PRIu32 "/%" PRIu32 ")",
+                    when, r->cfg.bucket_s, run->n_cells, r->cfg.eps_num, r->cfg.eps_den);
         break;
     case LG_RELEASE_ALREADY_DONE:
         r->stats.already_done++;
@@ -161,7 +192,7 @@ static void finish(run_t *run, lg_release_outcome_t outcome)
         r->stats.db_failed++;
         break; /* logged where the detail is known; counted by the pool (db.c) */
     }
-    free(run);
+    free_run(run);
     if (outcome == LG_RELEASE_STORED && r->on_stored != NULL)
         r->on_stored(r->on_stored_arg);
     if (is_timer) {
@@ -179,24 +210,30 @@ static void on_stored(void *arg, const PGresult *res, const char *err)
     run_t *run = arg;
 
     if (run->r == NULL) {
-        free(run);
+        free_run(run);
         return;
     }
-    static const char *const stored_columns[] = {"stored", "existed"};
-    int col[2];
+    static const char *const stored_columns[] = {"outcome"};
+    int col[1];
     const char *missing = NULL;
     if (err != NULL || res == NULL || PQntuples(res) != 1 ||
-        lg_db_columns(res, stored_columns, 2, col, &missing) != LG_OK) {
+        lg_db_columns(res, stored_columns, 1, col, &missing) != LG_OK) {
         lg_error("counts: storing bucket %" PRId64 " failed: %s", run->bucket_start_s,
                  err ? err : "unexpected result");
         finish(run, LG_RELEASE_DB_FAILED);
         return;
     }
-    bool is_stored = strcmp(PQgetvalue(res, 0, col[0]), "t") == 0;
-    bool existed = strcmp(PQgetvalue(res, 0, col[1]), "t") == 0;
-    finish(run, is_stored ? LG_RELEASE_STORED
-                : existed ? LG_RELEASE_ALREADY_DONE
-                          : LG_RELEASE_BUDGET_SPENT);
+    const char *outcome = PQgetvalue(res, 0, col[0]);
+    if (strcmp(outcome, "stored") == 0)
+        finish(run, LG_RELEASE_STORED);
+    else if (strcmp(outcome, "already_done") == 0)
+        finish(run, LG_RELEASE_ALREADY_DONE);
+    else if (strcmp(outcome, "budget_spent") == 0)
+        finish(run, LG_RELEASE_BUDGET_SPENT);
+    else {
+        lg_error("counts: storing bucket %" PRId64 ": unexpected outcome", run->bucket_start_s);
+        finish(run, LG_RELEASE_DB_FAILED);
+    }
 }
 
 /* Parses a non-negative count as libpq gives it in text format. */
@@ -217,7 +254,7 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
     lg_release_t *r = run->r;
 
     if (r == NULL) {
-        free(run);
+        free_run(run);
         return;
     }
     static const char *const cell_columns[] = {"cell_key", "n"};
@@ -279,6 +316,389 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
     }
 }
 
+/* ---- the continual release ---- */
+
+/*
+ * $1 horizon start (s), $2 bucket_s, $3 T, $4 k, $5 L, $6/$7 epsilon,
+ * $8 moves per day, $9 moves per horizon.
+ */
+static const char state_sql[] =
+    "SELECT t, cell_key, open, closed FROM lg_counts_continual_state(to_timestamp($1::bigint), "
+    "$2::int, $3::int, $4::int, $5::int, $6::int, $7::int, $8::int, $9::int)";
+
+/* $1 horizon start, $2 bucket end (s), $3 presence (s). */
+static const char changes_sql[] =
+    "SELECT ue_id, released, observed, day, moves_today, moves_released, units_spent "
+    "FROM lg_counts_continual_changes(to_timestamp($1::bigint), to_timestamp($2::bigint), "
+    "$3::int)";
+
+static const char continual_store_sql[] =
+    "SELECT lg_counts_continual_store(to_timestamp($1::bigint), $2::int, $3::int, "
+    "to_timestamp($4::bigint), to_timestamp($5::bigint), $6::text[], $7::bigint[], $8::bigint[], "
+    "$9::bigint[], $10::bigint[], $11::text[], $12::bigint[], $13::int[], $14::int[], "
+    "$15::int[]) AS outcome";
+
+/* Index of key in the run's sorted cells, or LG_CONTINUAL_NONE. */
+static int32_t cell_index(const run_t *run, const char *key)
+{
+    size_t lo = 0, hi = run->n_cells;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(run->cells[mid], key);
+        if (c == 0)
+            return (int32_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return LG_CONTINUAL_NONE;
+}
+
+/* Parses a small non-negative int column. */
+static bool parse_int(const char *s, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void on_continual_stored(void *arg, const PGresult *res, const char *err)
+{
+    run_t *run = arg;
+
+    if (run->r == NULL) {
+        free_run(run);
+        return;
+    }
+    if (err != NULL || res == NULL || PQntuples(res) != 1 || PQnfields(res) != 1) {
+        lg_error("counts: storing bucket %" PRId64 " failed: %s", run->bucket_start_s,
+                 err ? err : "unexpected result");
+        finish(run, LG_RELEASE_DB_FAILED);
+        return;
+    }
+    const char *outcome = PQgetvalue(res, 0, 0);
+    if (strcmp(outcome, "stored") == 0)
+        finish(run, LG_RELEASE_STORED);
+    else if (strcmp(outcome, "already_done") == 0)
+        finish(run, LG_RELEASE_ALREADY_DONE);
+    else {
+        lg_error("counts: storing bucket %" PRId64 ": unexpected outcome", run->bucket_start_s);
+        finish(run, LG_RELEASE_DB_FAILED);
+    }
+}
+
+/* The devices' new states, as the store's arrays. */
+typedef struct devices {
+    lg_pgarray_t ues, cells, day, moves_today, moves_released, units;
+} devices_t;
+
+static void devices_init(devices_t *d)
+{
+    lg_pgarray_init(&d->ues);
+    lg_pgarray_init(&d->cells);
+    lg_pgarray_init(&d->day);
+    lg_pgarray_init(&d->moves_today);
+    lg_pgarray_init(&d->moves_released);
+    lg_pgarray_init(&d->units);
+}
+
+static void devices_cleanup(devices_t *d)
+{
+    lg_pgarray_cleanup(&d->ues);
+    lg_pgarray_cleanup(&d->cells);
+    lg_pgarray_cleanup(&d->day);
+    lg_pgarray_cleanup(&d->moves_today);
+    lg_pgarray_cleanup(&d->moves_released);
+    lg_pgarray_cleanup(&d->units);
+}
+
+/*
+ * One row of lg_counts_continual_changes through the bound: adds the
+ * released change to delta and the device's new state to dev_out.
+ */
+static bool admit_row(const lg_release_t *r, const run_t *run, const PGresult *res, int i,
+                      int64_t *delta, devices_t *dev_out)
+{
+    lg_continual_device_t dev;
+    int64_t ue_id, v;
+    int32_t from, to, observed = LG_CONTINUAL_NONE;
+
+    lg_continual_device_init(&dev);
+    if (PQgetisnull(res, i, 0) || !parse_count(PQgetvalue(res, i, 0), &ue_id))
+        return false;
+    if (!PQgetisnull(res, i, 1)) {
+        dev.cell = cell_index(run, PQgetvalue(res, i, 1));
+        if (dev.cell == LG_CONTINUAL_NONE)
+            return false; /* counted in a cell the state does not hold */
+    }
+    if (!PQgetisnull(res, i, 2))
+        observed = cell_index(run, PQgetvalue(res, i, 2));
+    if (!PQgetisnull(res, i, 3)) {
+        char *end;
+        errno = 0;
+        dev.day = strtoll(PQgetvalue(res, i, 3), &end, 10);
+        if (errno != 0 || *end != '\0')
+            return false;
+        if (!parse_int(PQgetvalue(res, i, 4), INT32_MAX, &v))
+            return false;
+        dev.moves_today = (uint32_t)v;
+        if (!parse_int(PQgetvalue(res, i, 5), INT32_MAX, &v))
+            return false;
+        dev.moves_released = (uint32_t)v;
+        if (!parse_int(PQgetvalue(res, i, 6), INT32_MAX, &v))
+            return false;
+        dev.units_spent = (uint32_t)v;
+    }
+    (void)lg_continual_admit(&r->cfg.continual, &dev, observed, run->bucket_start_s / 86400, &from,
+                             &to);
+    if (from != LG_CONTINUAL_NONE)
+        delta[from]--;
+    if (to != LG_CONTINUAL_NONE)
+        delta[to]++;
+    lg_pgarray_add_int(&dev_out->ues, ue_id);
+    lg_pgarray_add_str(&dev_out->cells,
+                       dev.cell == LG_CONTINUAL_NONE ? NULL : run->cells[dev.cell]);
+    lg_pgarray_add_int(&dev_out->day, dev.day);
+    lg_pgarray_add_int(&dev_out->moves_today, dev.moves_today);
+    lg_pgarray_add_int(&dev_out->moves_released, dev.moves_released);
+    lg_pgarray_add_int(&dev_out->units, dev.units_spent);
+    return true;
+}
+
+/*
+ * Steps the restored counter from t_stored to t: the buckets no run
+ * released (every daemon was down) with no change, their changes then come
+ * in this one. released gets this bucket's counts.
+ */
+static lg_release_outcome_t step_counter(lg_release_t *r, run_t *run, const int64_t *delta,
+                                         int64_t *released)
+{
+    lg_continual_t *c = lg_continual_new(&r->cfg.continual, run->n_cells, r->cfg.rand_bytes);
+    lg_release_outcome_t outcome = 0;
+    int64_t *zero = NULL;
+
+    /*
+     * A horizon never released (t_stored 0, all state zero) starts at t - 1:
+     * its earlier buckets hold no change by construction (every change so far
+     * is released in this one), so their nodes are the constant 0 and need
+     * no noise; stepping them would cost a draw per cell and bucket for
+     * nothing (860 million at 100,000 cells late in a year).
+     */
+    uint32_t from_t = run->t_stored == 0 ? run->t - 1 : run->t_stored;
+    if (c == NULL || lg_continual_restore(c, from_t, run->open, run->closed) != LG_OK) {
+        lg_error("counts: bucket %" PRId64 ": the stored counter state does not fit",
+                 run->bucket_start_s);
+        lg_continual_free(c);
+        return LG_RELEASE_DB_FAILED;
+    }
+    zero = lg_xcalloc(run->n_cells, sizeof(*zero));
+    while (lg_continual_steps(c) + 1 < run->t)
+        if (lg_continual_step(c, zero, released) != LG_OK) {
+            outcome = LG_RELEASE_RAND_FAILED;
+            break;
+        }
+    if (outcome == 0 && lg_continual_step(c, delta, released) != LG_OK)
+        outcome = LG_RELEASE_RAND_FAILED;
+    if (outcome == 0) {
+        memcpy(run->open, lg_continual_open(c), run->n_state * sizeof(int64_t));
+        memcpy(run->closed, lg_continual_closed(c), run->n_state * sizeof(int64_t));
+    }
+    free(zero);
+    lg_continual_free(c);
+    return outcome;
+}
+
+static void on_changes(void *arg, const PGresult *res, const char *err)
+{
+    run_t *run = arg;
+    lg_release_t *r = run->r;
+
+    if (r == NULL) {
+        free_run(run);
+        return;
+    }
+    static const char *const columns[] = {"ue_id",       "released",       "observed",   "day",
+                                          "moves_today", "moves_released", "units_spent"};
+    int col[7];
+    const char *missing = NULL;
+    if (err != NULL || res == NULL || lg_db_columns(res, columns, 7, col, &missing) != LG_OK ||
+        col[0] != 0 || col[6] != 6) {
+        lg_error("counts: reading the changes of bucket %" PRId64 " failed: %s",
+                 run->bucket_start_s, err ? err : "unexpected result");
+        finish(run, LG_RELEASE_DB_FAILED);
+        return;
+    }
+    int64_t *delta = lg_xcalloc(run->n_cells, sizeof(*delta));
+    int64_t *released = lg_xcalloc(run->n_cells, sizeof(*released));
+    devices_t devs;
+    lg_release_outcome_t failure = 0;
+    devices_init(&devs);
+    for (int i = 0; i < PQntuples(res); i++)
+        if (!admit_row(r, run, res, i, delta, &devs)) {
+            lg_error("counts: bucket %" PRId64 ": unexpected row %d from "
+                     "lg_counts_continual_changes",
+                     run->bucket_start_s, i);
+            failure = LG_RELEASE_DB_FAILED;
+            break;
+        }
+    if (failure == 0)
+        failure = step_counter(r, run, delta, released);
+    OPENSSL_cleanse(delta, run->n_cells * sizeof(*delta));
+    free(delta);
+    if (failure != 0) {
+        devices_cleanup(&devs);
+        free(released);
+        finish(run, failure);
+        return;
+    }
+
+    lg_pgarray_t cells, open, closed, out;
+    lg_pgarray_init(&cells);
+    lg_pgarray_init(&open);
+    lg_pgarray_init(&closed);
+    lg_pgarray_init(&out);
+    for (size_t i = 0; i < run->n_cells; i++) {
+        lg_pgarray_add_str(&cells, run->cells[i]);
+        lg_pgarray_add_int(&out, released[i]);
+    }
+    for (size_t i = 0; i < run->n_state; i++) {
+        lg_pgarray_add_int(&open, run->open[i]);
+        lg_pgarray_add_int(&closed, run->closed[i]);
+    }
+    free(released);
+
+    char start[24], end[24], horizon[24], t_before[16], t_after[16];
+    snprintf(horizon, sizeof(horizon), "%" PRId64, run->horizon_start_s);
+    snprintf(t_before, sizeof(t_before), "%" PRIu32, run->t_stored);
+    snprintf(t_after, sizeof(t_after), "%" PRIu32, run->t);
+    snprintf(start, sizeof(start), "%" PRId64, run->bucket_start_s);
+    snprintf(end, sizeof(end), "%" PRId64, run->bucket_start_s + r->cfg.bucket_s);
+    const char *values[15] = {horizon,
+                              t_before,
+                              t_after,
+                              start,
+                              end,
+                              lg_pgarray_end(&cells),
+                              lg_pgarray_end(&open),
+                              lg_pgarray_end(&closed),
+                              lg_pgarray_end(&out),
+                              lg_pgarray_end(&devs.ues),
+                              lg_pgarray_end(&devs.cells),
+                              lg_pgarray_end(&devs.day),
+                              lg_pgarray_end(&devs.moves_today),
+                              lg_pgarray_end(&devs.moves_released),
+                              lg_pgarray_end(&devs.units)};
+    int rc = lg_db_query(r->db, continual_store_sql, 15, values, on_continual_stored, run);
+    /* The literal of open sums is exact data too. */
+    OPENSSL_cleanse(open.buf, open.len);
+    lg_pgarray_cleanup(&cells);
+    lg_pgarray_cleanup(&open);
+    lg_pgarray_cleanup(&closed);
+    lg_pgarray_cleanup(&out);
+    devices_cleanup(&devs);
+    if (rc != LG_OK) {
+        lg_error("counts: storing bucket %" PRId64 " failed: database unavailable",
+                 run->bucket_start_s);
+        finish(run, LG_RELEASE_DB_FAILED);
+    }
+}
+
+/* Reads one cell's L values (NULL: zeros) into out. */
+static bool parse_levels(const PGresult *res, int row, int col, uint32_t levels, int64_t *out)
+{
+    size_t n = 0;
+    if (PQgetisnull(res, row, col)) {
+        memset(out, 0, levels * sizeof(*out));
+        return true;
+    }
+    return lg_pgarray_parse_int64(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col),
+                                  out, levels, &n) == LG_OK &&
+           n == levels;
+}
+
+static void on_state(void *arg, const PGresult *res, const char *err)
+{
+    run_t *run = arg;
+    lg_release_t *r = run->r;
+
+    if (r == NULL) {
+        free_run(run);
+        return;
+    }
+    static const char *const columns[] = {"t", "cell_key", "open", "closed"};
+    int col[4];
+    const char *missing = NULL;
+    int n_rows = res != NULL ? PQntuples(res) : 0;
+    int64_t t_stored;
+    if (err != NULL || res == NULL || lg_db_columns(res, columns, 4, col, &missing) != LG_OK ||
+        n_rows < 1 || !parse_int(PQgetvalue(res, 0, col[0]), INT32_MAX, &t_stored)) {
+        lg_error("counts: reading the counter of bucket %" PRId64 " failed: %s",
+                 run->bucket_start_s, err ? err : "unexpected result (no cells?)");
+        finish(run, LG_RELEASE_DB_FAILED);
+        return;
+    }
+    if ((uint32_t)t_stored >= run->t) {
+        finish(run, LG_RELEASE_ALREADY_DONE); /* this bucket or a later one is released */
+        return;
+    }
+    run->t_stored = (uint32_t)t_stored;
+    run->n_cells = (size_t)n_rows;
+    run->n_state = run->n_cells * r->levels;
+    run->cells = lg_xcalloc(run->n_cells, sizeof(*run->cells));
+    run->open = lg_xcalloc(run->n_state, sizeof(*run->open));
+    run->closed = lg_xcalloc(run->n_state, sizeof(*run->closed));
+    for (int i = 0; i < n_rows; i++) {
+        run->cells[i] = lg_xstrdup(PQgetvalue(res, i, col[1]));
+        if (PQgetisnull(res, i, col[1]) ||
+            (i > 0 && strcmp(run->cells[i - 1], run->cells[i]) >= 0) ||
+            !parse_levels(res, i, col[2], r->levels, run->open + (size_t)i * r->levels) ||
+            !parse_levels(res, i, col[3], r->levels, run->closed + (size_t)i * r->levels)) {
+            lg_error("counts: bucket %" PRId64 ": unexpected row %d from lg_counts_continual_state",
+                     run->bucket_start_s, i);
+            finish(run, LG_RELEASE_DB_FAILED);
+            return;
+        }
+    }
+
+    char horizon[24], end[24], presence[16];
+    snprintf(horizon, sizeof(horizon), "%" PRId64, run->horizon_start_s);
+    snprintf(end, sizeof(end), "%" PRId64, run->bucket_start_s + r->cfg.bucket_s);
+    snprintf(presence, sizeof(presence), "%d", r->cfg.presence_s);
+    const char *values[3] = {horizon, end, presence};
+    if (lg_db_query(r->db, changes_sql, 3, values, on_changes, run) != LG_OK) {
+        lg_error("counts: reading the changes of bucket %" PRId64 " failed: database unavailable",
+                 run->bucket_start_s);
+        finish(run, LG_RELEASE_DB_FAILED);
+    }
+}
+
+/* The continual run's first round trip: the horizon's state. */
+static int start_continual(lg_release_t *r, run_t *run)
+{
+    const lg_continual_config_t *cc = &r->cfg.continual;
+    const int64_t span_s = (int64_t)cc->horizon_steps * r->cfg.bucket_s;
+    char v[9][24];
+
+    run->horizon_start_s = run->bucket_start_s / span_s * span_s;
+    run->t = (uint32_t)((run->bucket_start_s - run->horizon_start_s) / r->cfg.bucket_s + 1);
+    snprintf(v[0], sizeof(v[0]), "%" PRId64, run->horizon_start_s);
+    snprintf(v[1], sizeof(v[1]), "%d", r->cfg.bucket_s);
+    snprintf(v[2], sizeof(v[2]), "%" PRIu32, cc->horizon_steps);
+    snprintf(v[3], sizeof(v[3]), "%" PRIu32, cc->branching);
+    snprintf(v[4], sizeof(v[4]), "%" PRIu32, r->levels);
+    snprintf(v[5], sizeof(v[5]), "%" PRIu32, cc->eps_num);
+    snprintf(v[6], sizeof(v[6]), "%" PRIu32, cc->eps_den);
+    snprintf(v[7], sizeof(v[7]), "%" PRIu32, cc->moves_per_day);
+    snprintf(v[8], sizeof(v[8]), "%" PRIu32, cc->moves_lifetime);
+    const char *values[9] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+    return lg_db_query(r->db, state_sql, 9, values, on_state, run);
+}
+
 /* Starts a run for one bucket; LG_ERR when busy or the database is down. */
 static int start_run(lg_release_t *r, int64_t bucket_start_s, bool is_timer, lg_release_done_cb cb,
                      void *arg)
@@ -297,9 +717,12 @@ static int start_run(lg_release_t *r, int64_t bucket_start_s, bool is_timer, lg_
     snprintf(start, sizeof(start), "%" PRId64, bucket_start_s);
     snprintf(end, sizeof(end), "%" PRId64, bucket_start_s + r->cfg.bucket_s);
     const char *values[2] = {start, end};
-    if (lg_db_query(r->db, cells_sql, 2, values, on_cells, run) != LG_OK) {
+    int rc = r->cfg.mechanism == LG_RELEASE_CONTINUAL
+                 ? start_continual(r, run)
+                 : lg_db_query(r->db, cells_sql, 2, values, on_cells, run);
+    if (rc != LG_OK) {
         r->run = NULL;
-        free(run);
+        free_run(run);
         return LG_ERR;
     }
     return LG_OK;
@@ -316,6 +739,26 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
                 r->timer_bucket_start_s);
         schedule_retry(r);
     }
+}
+
+/* A zero continual setting takes its default; the horizon is 365 days of buckets. */
+static void fill_continual_defaults(lg_release_config_t *cfg)
+{
+    lg_continual_config_t d = lg_continual_config_default();
+    lg_continual_config_t *c = &cfg->continual;
+    if (c->horizon_steps == 0)
+        c->horizon_steps = (uint32_t)(365 * 86400 / cfg->bucket_s);
+    if (c->branching == 0)
+        c->branching = d.branching;
+    if (c->eps_num == 0 || c->eps_den == 0) {
+        c->eps_num = d.eps_num;
+        c->eps_den = d.eps_den;
+    }
+    if (c->moves_per_day == 0)
+        c->moves_per_day = d.moves_per_day;
+    /* moves_lifetime 0 is a setting (the default). */
+    if (cfg->presence_s == 0)
+        cfg->presence_s = 7 * 86400;
 }
 
 lg_release_t *lg_release_new(struct event_base *base, lg_db_t *db, lg_metrics_t *metrics,
@@ -335,11 +778,24 @@ lg_release_t *lg_release_new(struct event_base *base, lg_db_t *db, lg_metrics_t 
         lg_error("counts: epsilon parts must be in 1..%d", INT32_MAX);
         return NULL;
     }
+    lg_release_config_t full = *cfg;
+    if (full.mechanism != LG_RELEASE_CONTINUAL && full.mechanism != LG_RELEASE_PER_BUCKET) {
+        lg_error("counts: unknown release mechanism %d", (int)full.mechanism);
+        return NULL;
+    }
+    fill_continual_defaults(&full);
+    if (full.mechanism == LG_RELEASE_CONTINUAL &&
+        (!lg_continual_config_is_valid(&full.continual) || full.presence_s < 60)) {
+        lg_error("counts: invalid continual counter settings (epsilon, branching 2..64, "
+                 "horizon, moves, presence of at least 60 s)");
+        return NULL;
+    }
     lg_release_t *r = lg_xcalloc(1, sizeof(*r));
     r->base = base;
     r->db = db;
     r->metrics = metrics;
-    r->cfg = *cfg;
+    r->cfg = full;
+    r->levels = lg_continual_levels(&full.continual);
     r->dp = lg_dp_new(cfg->eps_num, cfg->eps_den, cfg->rand_bytes);
     if (!cfg->is_timer_off) {
         r->timer = evtimer_new(base, on_timer, r);

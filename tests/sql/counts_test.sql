@@ -9,7 +9,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL max_parallel_workers_per_gather = 0;
-SELECT plan(77);
+SELECT plan(80);
 
 -- error_of: 'SQLSTATE|message|hint' of a failing statement, NULL if it works.
 CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
@@ -175,6 +175,15 @@ SELECT is(pg_temp.error_of($$SELECT lg_counts_store_release('2025-07-01Z', '2025
 SELECT is(pg_temp.error_of($$SELECT lg_counts_store_release('2025-07-01Z', '2025-07-01 01:00Z', 0, 2,
                                ARRAY['a'], ARRAY[1::bigint], 12, 1)$$),
           '22023|epsilon ratios must be positive|INVALID_ARGUMENT', 'store_release: epsilon 0 refused');
+SELECT is(lg_counts_store_release_outcome('2025-07-02Z', '2025-07-02 01:00Z', 1, 2,
+                                          ARRAY[pg_temp.ck(0, 0)], ARRAY[3::bigint], 1, 1),
+          'stored', 'store_release outcome: stored');
+SELECT is(lg_counts_store_release_outcome('2025-07-02Z', '2025-07-02 01:00Z', 1, 2,
+                                          ARRAY[pg_temp.ck(0, 0)], ARRAY[3::bigint], 1, 1),
+          'already_done', 'store_release outcome: the bucket was released: already done, not the budget');
+SELECT is(lg_counts_store_release_outcome('2025-07-02 05:00Z', '2025-07-02 06:00Z', 2, 3,
+                                          ARRAY[pg_temp.ck(0, 0)], ARRAY[3::bigint], 1, 1),
+          'budget_spent', 'store_release outcome: 1/2 + 2/3 > 1: the budget is spent');
 DELETE FROM count_release;
 
 ---------------------------------------------------------------------------

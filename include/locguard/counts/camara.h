@@ -12,7 +12,9 @@
  * present, areaType CIRCLE or POLYGON, a circle's center and radius (radius
  * >= 1 m, the YAML's minimum), 3 to 15 boundary points, latitudes -90..90 and
  * longitudes -180..180, starttime/endtime RFC 3339 with an offset, both or
- * neither, start <= end, start not in the future. Unknown members are
+ * neither, start <= end, start not in the future, and no filter (the newer
+ * versions' roamingStatus / deviceType: refused with 400, as locguard
+ * cannot apply it; absent, null or {} is no filter). Other unknown members are
  * ignored (the YAML sets no additionalProperties) and dropped from the
  * normalised object. What needs geometry (self-intersection, size bounds,
  * coverage) is checked by the database.
@@ -63,6 +65,25 @@ typedef struct lg_camara_count {
 LG_MUST_CHECK int lg_camara_validate_count(const char *body, size_t len, int64_t now_us,
                                            json_t **normalised, lg_camara_count_t *count,
                                            lg_camara_error_t *err);
+
+/*
+ * The count operation's paths: the YAML's {apiRoot}/regionDeviceCount/vwip
+ * + /count, the newest versions' /region-device-count/vwip/count, and
+ * /region-device-count/v0/count (an earlier alias). All answer the same.
+ */
+#define LG_CAMARA_COUNT_PATH      "/regionDeviceCount/vwip/count"
+#define LG_CAMARA_COUNT_PATH_VWIP "/region-device-count/vwip/count"
+#define LG_CAMARA_COUNT_PATH_V0   "/region-device-count/v0/count"
+
+/* The scopes that allow a count: the newest versions' name, and the YAML's. */
+#define LG_CAMARA_SCOPE_COUNT "region-device-count:count"
+#define LG_CAMARA_SCOPE       "region-device-count"
+
+/* True when path (no query) is one of the count operation's paths. */
+bool lg_camara_is_count_path(const char *path);
+
+/* True when the space-separated scopes hold either count scope. */
+bool lg_camara_scope_allows_count(const char *scopes);
 
 /*
  * True when value matches the CAMARA XCorrelator pattern

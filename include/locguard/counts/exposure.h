@@ -3,13 +3,15 @@
  * The exposure zone's routes, for third-party applications: the CAMARA
  * Region Device Count API (POST {apiRoot}/regionDeviceCount/vwip/count, as
  * the servers and paths of shared/specs/camara/region-device-count.yaml
- * say, and POST /region-device-count/v0/count, the path the issue names)
+ * say, POST /region-device-count/vwip/count, the newest versions' path, and
+ * POST /region-device-count/v0/count: camara.h lg_camara_is_count_path)
  * and the OAuth2 token endpoint (POST /oauth2/token, served by oauth.c).
  *
  * A count request passes, in this order: the x-correlator header (checked,
  * then echoed on every answer), the bearer token (audience
- * LG_EXPOSURE_AUDIENCE, scope LG_EXPOSURE_SCOPE: 401 UNAUTHENTICATED for any
- * token problem, 403 PERMISSION_DENIED for a missing scope), the client's
+ * LG_EXPOSURE_AUDIENCE, scope region-device-count:count or
+ * region-device-count: 401 UNAUTHENTICATED for any token problem, 403
+ * PERMISSION_DENIED for a missing scope), the client's
  * token bucket (429 TOO_MANY_REQUESTS with Retry-After), the body
  * (camara.c: 400 with the CAMARA codes), then the count: from the in-memory
  * evaluator (counteval.c) when it can answer, with the audit row queued to
@@ -31,14 +33,8 @@
 
 #include <event2/http.h>
 
-/* The audience and scope a count request's access token must carry. */
+/* The audience a count request's access token must carry (the scopes: camara.h). */
 #define LG_EXPOSURE_AUDIENCE "locguard-exposure"
-#define LG_EXPOSURE_SCOPE    "region-device-count"
-
-/* The count operation: the YAML's {apiRoot}/regionDeviceCount/vwip + /count, and the issue's path.
- */
-#define LG_EXPOSURE_COUNT_PATH       "/regionDeviceCount/vwip/count"
-#define LG_EXPOSURE_COUNT_PATH_ALIAS "/region-device-count/v0/count"
 
 typedef struct lg_exposure lg_exposure_t;
 
@@ -80,8 +76,8 @@ void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release);
  * is_audit_wait an answer waits until its audit row is written, else it is
  * sent once the row is queued. Both must outlive the zone's requests.
  */
-void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap,
-                              lg_auditq_t *auditq, bool is_audit_wait);
+void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap, lg_auditq_t *auditq,
+                              bool is_audit_wait);
 
 /*
  * Frees it. Accepts NULL. Queries still under way hold a pointer to it:

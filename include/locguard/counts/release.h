@@ -2,13 +2,25 @@
 /*
  * The periodic release of the privacy filter. At the end of every time
  * bucket (bucket_s seconds, aligned to the Unix epoch, so to UTC days when
- * bucket_s divides 86400) the daemon reads the exact per-cell counts of the
+ * bucket_s divides 86400) the daemon releases a noisy count per cell.
+ *
+ * By default (LG_RELEASE_CONTINUAL) the counts come from the continual
+ * counter (continual.h) whose state lives in the database: the daemon
+ * reads it (lg_counts_continual_state) and the devices seen elsewhere than
+ * they are counted (lg_counts_continual_changes), bounds each device's
+ * changes (lg_continual_admit), steps the counter over the buckets since
+ * its last release, and stores state, devices and release at once
+ * (lg_counts_continual_store). Horizons are aligned to the epoch: a device
+ * pays the counter's epsilon at most once per horizon.
+ *
+ * With LG_RELEASE_PER_BUCKET it reads the exact per-cell counts of the
  * bucket from the database (lg_counts_exact_cells: every cell, zero counts
  * included), adds discrete Laplace noise of scale 1/eps to each (dp.h), and
- * stores the noisy histogram with one call to lg_counts_store_release, which
- * refuses a bucket already released and a release that would overspend the
- * daily epsilon. The exact counts live only in this module's round trip;
- * third-party queries read the stored noisy releases (sql/counts.sql).
+ * stores the noisy histogram with one call to
+ * lg_counts_store_release_outcome, which refuses a bucket already released
+ * and a release that would overspend the daily epsilon, and names which.
+ * The exact counts live only in this module's round trip; third-party
+ * queries read the stored noisy releases (sql/counts.sql).
  * When the random source fails, nothing is stored for that bucket.
  */
 #ifndef LOCGUARD_RELEASE_H
@@ -16,6 +28,7 @@
 
 #include "locguard/core/common.h"
 #include "locguard/core/db.h"
+#include "locguard/counts/continual.h"
 #include "locguard/counts/dp.h"
 #include "locguard/core/metrics.h"
 
@@ -23,8 +36,32 @@
 
 typedef struct lg_release lg_release_t;
 
+/* How the per-cell counts are released. */
+typedef enum lg_release_mechanism {
+    /*
+     * The default: the continual counter (continual.h). Each bucket's
+     * per-cell counts are its outputs, and each device loses at most the
+     * counter's epsilon over a horizon (365 days by default) in total.
+     */
+    LG_RELEASE_CONTINUAL = 0,
+    /*
+     * Fresh discrete Laplace noise of eps_num/eps_den per cell per bucket,
+     * at most daily_eps per UTC day: a device loses up to daily_eps every
+     * day, without a bound over time (README, "The privacy filter").
+     */
+    LG_RELEASE_PER_BUCKET,
+} lg_release_mechanism_t;
+
 /* The release's settings ("[counts]" in the config). */
 typedef struct lg_release_config {
+    lg_release_mechanism_t mechanism;
+    /*
+     * The continual counter's settings; a zero field takes its default
+     * (lg_continual_config_default, and a horizon of 365 days of buckets).
+     */
+    lg_continual_config_t continual;
+    int presence_s;   /* continual: a device is counted while its latest report is
+                         this recent (0 = 7 days) */
     int bucket_s;     /* bucket length; divides 86400; default 3600 */
     int delay_s;      /* release this long after the bucket ends (late reports) */
     uint32_t eps_num; /* epsilon per release = eps_num / eps_den (default 1/2) */
@@ -39,7 +76,7 @@ typedef struct lg_release_config {
 typedef enum lg_release_outcome {
     LG_RELEASE_STORED = 1,   /* the noisy histogram is stored */
     LG_RELEASE_ALREADY_DONE, /* the bucket had been released (by us or another daemon) */
-    LG_RELEASE_BUDGET_SPENT, /* the day's epsilon is spent: nothing stored */
+    LG_RELEASE_BUDGET_SPENT, /* per bucket: the day's epsilon is spent, nothing stored */
     LG_RELEASE_RAND_FAILED,  /* the random source failed: nothing stored */
     LG_RELEASE_DB_FAILED,    /* a round trip failed: nothing stored (or not known) */
 } lg_release_outcome_t;
@@ -65,7 +102,9 @@ typedef struct lg_release_stats {
  * the next bucket ends). base, db and metrics must outlive it; cfg is
  * copied. Returns NULL (and logs why) when the settings are invalid:
  * bucket_s not in 60..86400 or not dividing 86400, a zero epsilon part, or
- * a part above INT32_MAX.
+ * a part above INT32_MAX; with the continual counter, settings that
+ * lg_continual_config_is_valid refuses (after the defaults are filled in)
+ * or presence_s below 60.
  */
 lg_release_t *lg_release_new(struct event_base *base, lg_db_t *db, lg_metrics_t *metrics,
                              const lg_release_config_t *cfg);

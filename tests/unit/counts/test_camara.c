@@ -78,6 +78,13 @@ static void test_valid_bodies_are_normalised(void **state)
          "\"longitude\": 4.86}, {\"latitude\": 45.76, \"longitude\": 4.86}, {\"latitude\": "
          "45.76, \"longitude\": 4.87}]}, \"starttime\": \"2023-07-03T12:27:08.312000Z\", "
          "\"endtime\": \"2023-07-04T12:27:08.312000Z\"}"},
+        /* No filter: absent, null or without criteria; dropped from the normalised form. */
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"filter\":null}",
+         "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 0.0, \"longitude\": "
+         "0.0}, \"radius\": 10.0}}"},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"filter\":{}}",
+         "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 0.0, \"longitude\": "
+         "0.0}, \"radius\": 10.0}}"},
         /* null times are absent times (nullable: true); start == end is allowed. */
         {"{\"area\":" CIRCLE(0, 0, 10) ",\"starttime\":null,\"endtime\":null}",
          "{\"area\": {\"areaType\": \"CIRCLE\", \"center\": {\"latitude\": 0.0, \"longitude\": "
@@ -131,6 +138,14 @@ static void test_invalid_bodies_get_exact_codes(void **state)
         {"{\"area\":" CIRCLE(0, 0, 1) ",\"area\":" CIRCLE(0, 0, 1) "}", IA,
          "Client specified an invalid argument, request body or query param."},
         {"{}", IA, "area is required."},
+        /* A filter locguard cannot apply is refused, never ignored. */
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"filter\":{\"roamingStatus\":[\"roaming\"]}}", IA,
+         "filter is not supported: the roaming status and device type of counted devices are not "
+         "known. Send no filter to count every device."},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"filter\":{\"deviceType\":[\"IoT device\"]}}", IA,
+         "filter is not supported: the roaming status and device type of counted devices are not "
+         "known. Send no filter to count every device."},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"filter\":\"roaming\"}", IA, "filter must be an object."},
         {"{\"area\":null}", IA, "area is required."},
         {"{\"area\":\"CIRCLE\"}", IA, "area must be an object."},
         {"{\"area\":{}}", IA, "area.areaType must be CIRCLE or POLYGON."},
@@ -250,6 +265,25 @@ static void test_a_body_with_a_nul_byte_is_refused(void **state)
     json_decref(out);
 }
 
+static void test_count_paths_and_scopes(void **state)
+{
+    (void)state;
+    assert_true(lg_camara_is_count_path("/regionDeviceCount/vwip/count"));
+    assert_true(lg_camara_is_count_path("/region-device-count/vwip/count"));
+    assert_true(lg_camara_is_count_path("/region-device-count/v0/count"));
+    assert_false(lg_camara_is_count_path("/region-device-count/vwip/count/"));
+    assert_false(lg_camara_is_count_path("/region-device-count/v1/count"));
+    assert_false(lg_camara_is_count_path("/regionDeviceCount/vwip"));
+    assert_false(lg_camara_is_count_path(NULL));
+    assert_true(lg_camara_scope_allows_count("region-device-count:count"));
+    assert_true(lg_camara_scope_allows_count("openid region-device-count"));
+    assert_true(lg_camara_scope_allows_count("a region-device-count:count b"));
+    assert_false(lg_camara_scope_allows_count("region-device-count:read"));
+    assert_false(lg_camara_scope_allows_count("region-device"));
+    assert_false(lg_camara_scope_allows_count(""));
+    assert_false(lg_camara_scope_allows_count(NULL));
+}
+
 static void test_correlator_follows_the_camara_pattern(void **state)
 {
     char long_ok[257], too_long[258];
@@ -278,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_error_codes_are_the_yaml_strings),
         cmocka_unit_test(test_a_body_with_a_nul_byte_is_refused),
         cmocka_unit_test(test_correlator_follows_the_camara_pattern),
+        cmocka_unit_test(test_count_paths_and_scopes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

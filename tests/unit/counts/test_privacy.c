@@ -55,6 +55,7 @@
 #include <math.h>
 #include <openssl/evp.h>
 
+#include "locguard/counts/continual.h"
 #include "locguard/counts/dp.h"
 
 #define DRAWS 200000 /* simulated releases per world (and per half in scenario 2) */
@@ -89,6 +90,18 @@ static lg_dp_rand_bytes_cb source(void)
     assert_non_null(chacha);
     assert_int_equal(EVP_EncryptInit_ex(chacha, EVP_chacha20(), NULL, key, iv), 1);
     return chacha_bytes;
+}
+
+/* The source as it is: continued, not restarted (one key for many counters). */
+static lg_dp_rand_bytes_cb source_continued(void)
+{
+    static lg_dp_rand_bytes_cb cb;
+    static bool is_set;
+    if (!is_set) {
+        cb = source();
+        is_set = true;
+    }
+    return cb;
 }
 
 /* ---- the release and the query, as release.c and lg_counts_query do them ---- */
@@ -324,6 +337,172 @@ static void test_differencing_near_k_without_noise_succeeds(void **state)
     assert_true(adv == 1.0);
 }
 
+/* ---- over time: a year of hourly releases, every interval length ---- */
+
+/*
+ * Issue 16: one release leaks no more than its epsilon, but averaging the
+ * releases of an interval did, without limit, under today's per-release
+ * noise. The attack here: the world is a cell A with 1000 devices and the
+ * target cell C holding one device that never moves (or none), for a year
+ * of hourly buckets (8760). After the year the attacker asks for A and for
+ * A + C over an interval of every length from 1 hour to the whole year,
+ * anchored at either end of the year, each answer being what
+ * lg_counts_query answers over the releases in the interval: the mean of
+ * their sums, rounded half away from zero, suppressed below k (never here:
+ * A is far above k). For each length, the best threshold on D = answer(A +
+ * C) - answer(A), clipped to [-YEAR_CLIP, YEAR_CLIP] (post-processing, so
+ * no loss to the attacker within the range), must not tell "present" from
+ * "absent" with an advantage above (e^eps - 1)/(e^eps + 1) for the
+ * configured lifetime epsilon, plus the sampling slack.
+ *
+ * Slack: YEAR_DRAWS simulated years per world. By the DKW inequality each
+ * empirical CDF is within eta of the true one everywhere with probability
+ * at least 1 - 2 exp(-2 n eta^2); over 2 anchors x 8760 lengths x 2 worlds
+ * a union bound gives a failure probability below 35040 * 2 exp(-2 n eta^2)
+ * < 1e-6 with n = 2000 and eta = 0.08, so slack 2 eta = 0.16.
+ *
+ * The releases are the real mechanisms: continual.c's counter (fed by
+ * lg_continual_admit for the target device) with lifetime epsilon 1, and
+ * release.c's today's (a fresh lg_dp_laplace draw of epsilon 1/2 per cell
+ * per release). The same test must fail against today's, and it does.
+ */
+
+#define YEAR       8760
+#define YEAR_DRAWS 2000
+#define YEAR_SLACK 0.16
+#define YEAR_CLIP  64
+#define YEAR_BINS  (2 * YEAR_CLIP + 1)
+
+/* Fills the released counts of A and C after each bucket of the year. */
+typedef void (*year_release_fn)(void *mech, bool is_present, int64_t *a, int64_t *c);
+
+static void continual_year(void *mech, bool is_present, int64_t *a, int64_t *c)
+{
+    const lg_continual_config_t *cfg = mech;
+    lg_continual_t *counter = lg_continual_new(cfg, 2, source_continued());
+    lg_continual_device_t target;
+    int64_t delta[2], out[2];
+    int32_t from, to;
+
+    assert_non_null(counter);
+    lg_continual_device_init(&target);
+    for (int t = 1; t <= YEAR; t++) {
+        delta[0] = t == 1 ? 1000 : 0; /* A's devices arrive at the first bucket and stay */
+        delta[1] = 0;
+        if (is_present) {
+            lg_continual_change_t ch =
+                lg_continual_admit(cfg, &target, 1, (t - 1) / 24, &from, &to);
+            assert_true(ch == (t == 1 ? LG_CONTINUAL_ARRIVED : LG_CONTINUAL_KEPT));
+            if (to == 1)
+                delta[1]++;
+        }
+        assert_int_equal(lg_continual_step(counter, delta, out), LG_OK);
+        a[t - 1] = out[0];
+        c[t - 1] = out[1];
+    }
+    lg_continual_free(counter);
+}
+
+static void today_year(void *mech, bool is_present, int64_t *a, int64_t *c)
+{
+    for (int t = 0; t < YEAR; t++) {
+        a[t] = 1000 + noise(mech);
+        c[t] = (is_present ? 1 : 0) + noise(mech);
+    }
+}
+
+/*
+ * The largest advantage, over both anchors and every interval length, of
+ * the best threshold on D. *at_len gets the length where it was reached.
+ */
+static double year_advantage(year_release_fn release, void *mech, int *at_len)
+{
+    const size_t n_hist = (size_t)2 * 2 * YEAR * YEAR_BINS;
+    uint32_t *hist = calloc(n_hist, sizeof(*hist));
+    int64_t *a = calloc(YEAR, sizeof(int64_t)), *c = calloc(YEAR, sizeof(int64_t));
+    int64_t *sa = calloc(YEAR + 1, sizeof(int64_t)), *sc = calloc(YEAR + 1, sizeof(int64_t));
+    const int k = 10;
+    double best = 0;
+
+    assert_non_null(hist);
+    for (int present = 0; present <= 1; present++) {
+        for (int n = 0; n < YEAR_DRAWS; n++) {
+            release(mech, present == 1, a, c);
+            for (int t = 0; t < YEAR; t++) {
+                sa[t + 1] = sa[t] + a[t];
+                sc[t + 1] = sc[t] + c[t];
+            }
+            for (int anchor = 0; anchor < 2; anchor++)
+                for (int len = 1; len <= YEAR; len++) {
+                    int from = anchor == 0 ? 0 : YEAR - len;
+                    int64_t sum_a = sa[from + len] - sa[from], sum_c = sc[from + len] - sc[from];
+                    int64_t ans_a = round_half_away(sum_a, len);
+                    int64_t ans_ac = round_half_away(sum_a + sum_c, len);
+                    int64_t d = ans_ac - ans_a;
+                    assert_true(ans_a >= k && ans_ac >= k); /* never suppressed here */
+                    d = d < -YEAR_CLIP ? -YEAR_CLIP : d > YEAR_CLIP ? YEAR_CLIP : d;
+                    hist[(((size_t)anchor * 2 + present) * YEAR + (len - 1)) * YEAR_BINS +
+                         (size_t)(d + YEAR_CLIP)]++;
+                }
+        }
+    }
+    for (int anchor = 0; anchor < 2; anchor++)
+        for (int len = 1; len <= YEAR; len++) {
+            const uint32_t *h0 = hist + (((size_t)anchor * 2 + 0) * YEAR + (len - 1)) * YEAR_BINS;
+            const uint32_t *h1 = hist + (((size_t)anchor * 2 + 1) * YEAR + (len - 1)) * YEAR_BINS;
+            double cum0 = 0, cum1 = 0;
+            for (int b = 0; b < YEAR_BINS; b++) {
+                cum0 += (double)h0[b] / YEAR_DRAWS;
+                cum1 += (double)h1[b] / YEAR_DRAWS;
+                if (fabs(cum0 - cum1) > best) {
+                    best = fabs(cum0 - cum1);
+                    *at_len = anchor == 0 ? len : -len;
+                }
+            }
+        }
+    free(hist);
+    free(a);
+    free(c);
+    free(sa);
+    free(sc);
+    return best;
+}
+
+static void test_a_year_of_intervals_stays_within_the_lifetime_epsilon(void **state)
+{
+    lg_continual_config_t cfg = lg_continual_config_default();
+    int at_len = 0;
+    double adv, bound;
+
+    (void)state;
+    cfg.eps_num = 1; /* lifetime epsilon 1: a bound (0.46) far from the trivial 1 */
+    cfg.eps_den = 1;
+    bound = dp_bound(1.0);
+    adv = year_advantage(continual_year, &cfg, &at_len);
+    print_message("continual, lifetime eps 1: best advantage over every interval %.4f "
+                  "(length %d h, negative: the last hours), bound %.4f (+ slack %.2f)\n",
+                  adv, at_len, bound, YEAR_SLACK);
+    assert_true(adv <= bound + YEAR_SLACK);
+    /* The measurement sees the device (a stationary device spends half of U: the bound
+     * of eps 1/2, 0.245, is what it could reach). */
+    assert_true(adv > 0.05);
+}
+
+static void test_a_year_of_intervals_breaks_todays_per_release_noise(void **state)
+{
+    lg_dp_t *dp = lg_dp_new(1, 2, source());
+    int at_len = 0;
+    double adv = year_advantage(today_year, dp, &at_len);
+
+    (void)state;
+    print_message("today's noise (eps 1/2 per release): best advantage %.4f (length %d h), "
+                  "bound for lifetime eps 1 %.4f (+ slack %.2f)\n",
+                  adv, at_len, dp_bound(1.0), YEAR_SLACK);
+    /* The same test, the same bound: today's release fails it. */
+    assert_true(adv > dp_bound(1.0) + YEAR_SLACK);
+    lg_dp_free(dp);
+}
+
 /* ---- the rounding itself ---- */
 
 static void test_rounding_is_half_away_from_zero(void **state)
@@ -348,6 +527,8 @@ int main(void)
         cmocka_unit_test(test_differencing_attack_exceeds_the_bound_of_a_smaller_claimed_epsilon),
         cmocka_unit_test(test_differencing_near_k_stays_within_epsilon),
         cmocka_unit_test(test_differencing_near_k_without_noise_succeeds),
+        cmocka_unit_test(test_a_year_of_intervals_stays_within_the_lifetime_epsilon),
+        cmocka_unit_test(test_a_year_of_intervals_breaks_todays_per_release_noise),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     EVP_CIPHER_CTX_free(chacha);

@@ -75,7 +75,8 @@ static long long scalar(fixture_t *f, const char *sql)
  * revoked consent and one with a consent for a single SCS only.
  */
 static const char population_sql[] =
-    "TRUNCATE count_release, count_release_cell, consent, ue_location, ue, cell CASCADE;"
+    "TRUNCATE count_release, count_release_cell, count_horizon, count_horizon_device, consent, "
+    "  ue_location, ue, cell CASCADE;"
     "INSERT INTO cell (cell_key, rat, coverage) SELECT k, 'EUTRA', "
     "  ST_Multi(ST_MakeEnvelope(i, 0, i + 1, 1, 4326)) "
     "  FROM unnest(ARRAY['c1', 'c2', 'c3', 'c4', 'odd \"key\\ ,{}']) WITH ORDINALITY AS u(k, i);"
@@ -108,7 +109,8 @@ static void new_release(fixture_t *f, const lg_release_config_t *cfg)
 
 static lg_release_config_t default_cfg(void)
 {
-    lg_release_config_t cfg = {.bucket_s = HOUR,
+    lg_release_config_t cfg = {.mechanism = LG_RELEASE_PER_BUCKET,
+                               .bucket_s = HOUR,
                                .eps_num = 1,
                                .eps_den = 2,
                                .daily_eps_num = 12,
@@ -225,6 +227,39 @@ static void test_a_bucket_is_released_once(void **state)
     assert_int_equal(scalar(f, "SELECT count(*) FROM count_release_cell"), 5);
 }
 
+/*
+ * Another daemon (here the test's own connection) stores the same bucket
+ * and holds its transaction open while ours runs: our store waits for the
+ * day's lock, then finds the other release committed. That is "already
+ * done", not the daily budget spent: the outcome is read after the lock,
+ * not from a snapshot taken before the wait.
+ */
+static void test_a_release_another_daemon_made_while_we_waited_is_already_done(void **state)
+{
+    SKIP_WITHOUT_DATABASE();
+    fixture_t *f = *state;
+    wait_t w = {.base = f->base};
+
+    exec(f, "BEGIN");
+    assert_int_equal(scalar(f, "SELECT lg_counts_store_release(to_timestamp(1714557600), "
+                               "to_timestamp(1714561200), 1, 2, ARRAY['c1'], ARRAY[5::bigint], "
+                               "12, 1)::int"),
+                     1);
+    assert_int_equal(lg_release_run_bucket(f->r, BUCKET, on_done, &w), LG_OK);
+    dbtest_spin(f->base, 500);
+    assert_false(w.is_done); /* waiting for the other transaction's lock */
+    exec(f, "COMMIT");
+    dbtest_spin(f->base, 20000);
+    assert_true(w.is_done);
+    assert_int_equal(w.outcome, LG_RELEASE_ALREADY_DONE);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_release"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_release_cell"), 1); /* the other's */
+    lg_release_stats_t st;
+    lg_release_stats(f->r, &st);
+    assert_int_equal(st.already_done, 1);
+    assert_int_equal(st.budget_spent, 0);
+}
+
 static void test_spent_daily_budget_stops_releases_until_the_next_utc_day(void **state)
 {
     SKIP_WITHOUT_DATABASE();
@@ -325,6 +360,145 @@ static void test_freeing_during_a_run_abandons_it(void **state)
     assert_false(w.is_done);
 }
 
+/* ---- the continual counter (the default mechanism) ---- */
+
+static lg_release_config_t continual_cfg(void)
+{
+    lg_release_config_t cfg = default_cfg();
+    cfg.mechanism = LG_RELEASE_CONTINUAL;
+    /* Epsilon 3 over 3 levels and 2 units: 1/2 per node, where the all-one-bits source
+     * draws -1 every time (other settings at their defaults). */
+    cfg.continual.eps_num = 3;
+    cfg.continual.eps_den = 1;
+    return cfg;
+}
+
+/* The released count of cell key in the release of bucket start_s. */
+static long long released(fixture_t *f, int64_t start_s, const char *key)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT c.noisy FROM count_release r JOIN count_release_cell c ON c.release_id = r.id "
+             "WHERE r.bucket_start = to_timestamp(%lld) AND c.cell_key = '%s'",
+             (long long)start_s, key);
+    return scalar(f, sql);
+}
+
+/*
+ * With the all-one-bits source every draw is -1, so every cell gets the
+ * same noise (minus the number of nodes summed) and differences between
+ * cells are exact: c1 holds 3
+ * consenting devices, c2 the one reported an hour before the bucket (within
+ * the presence window), c3 and c4 none.
+ */
+static void test_continual_release_counts_devices_present_and_keeps_state(void **state)
+{
+    SKIP_WITHOUT_DATABASE();
+    fixture_t *f = *state;
+    lg_release_config_t cfg = continual_cfg();
+    new_release(f, &cfg);
+
+    assert_int_equal(run_bucket(f, BUCKET), LG_RELEASE_STORED);
+    assert_int_equal(released(f, BUCKET, "c1") - released(f, BUCKET, "c4"), 3);
+    assert_int_equal(released(f, BUCKET, "c2") - released(f, BUCKET, "c4"), 1);
+    assert_int_equal(released(f, BUCKET, "c3") - released(f, BUCKET, "c4"), 0);
+    assert_true(released(f, BUCKET, "c4") < 0); /* noise was added */
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_release_cell"), 5);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_release WHERE horizon_start IS NOT NULL "
+                               "AND eps_num = 3 AND eps_den = 1"),
+                     1);
+    /* The horizon: 365 days of hourly buckets from a multiple of its span. */
+    assert_int_equal(scalar(f, "SELECT steps FROM count_horizon"), 8760);
+    long long t = scalar(f, "SELECT t FROM count_horizon");
+    assert_int_equal(
+        scalar(f,
+               "SELECT (extract(epoch FROM starts_at)::bigint % (8760 * 3600)) FROM count_horizon"),
+        0);
+    assert_int_equal(scalar(f,
+                            "SELECT ((1714557600 - extract(epoch FROM starts_at)::bigint) / 3600 "
+                            "+ 1)::bigint FROM count_horizon"),
+                     t);
+    assert_int_equal(
+        scalar(f, "SELECT count(*) FROM count_horizon_device WHERE cell_key IS NOT NULL"), 4);
+    assert_int_equal(scalar(f, "SELECT cardinality(open) FROM count_horizon"), 5 * 3);
+
+    /* Again: already done. Three buckets later (two skipped): stored, the devices unchanged. */
+    assert_int_equal(run_bucket(f, BUCKET), LG_RELEASE_ALREADY_DONE);
+    assert_int_equal(run_bucket(f, BUCKET + 3 * HOUR), LG_RELEASE_STORED);
+    assert_int_equal(scalar(f, "SELECT t FROM count_horizon"), t + 3);
+    assert_int_equal(released(f, BUCKET + 3 * HOUR, "c1") - released(f, BUCKET + 3 * HOUR, "c4"),
+                     3);
+    assert_int_equal(released(f, BUCKET + 3 * HOUR, "c2") - released(f, BUCKET + 3 * HOUR, "c4"),
+                     1);
+    /* An earlier bucket can no longer be released. */
+    assert_int_equal(run_bucket(f, BUCKET + HOUR), LG_RELEASE_ALREADY_DONE);
+
+    /* Device 1 moves to c4: with no move allowed over the horizon (R 0), it stays counted
+     * in c1; device 2 loses its consent: it leaves. */
+    exec(f, "UPDATE ue_location SET cell_key = 'c4', reported_at = to_timestamp(1714557600 + "
+            "4 * 3600 + 10) WHERE ue_id = 1;"
+            "UPDATE consent SET revoked_at = to_timestamp(1714557600 + 4 * 3600) WHERE ue_id = 2");
+    assert_int_equal(run_bucket(f, BUCKET + 4 * HOUR), LG_RELEASE_STORED);
+    assert_int_equal(released(f, BUCKET + 4 * HOUR, "c1") - released(f, BUCKET + 4 * HOUR, "c3"),
+                     2);
+    assert_int_equal(released(f, BUCKET + 4 * HOUR, "c4") - released(f, BUCKET + 4 * HOUR, "c3"),
+                     0);
+    assert_int_equal(scalar(f, "SELECT units_spent FROM count_horizon_device WHERE ue_id = 2"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_horizon_device WHERE ue_id = 2 AND "
+                               "cell_key IS NULL"),
+                     1);
+    lg_release_stats_t st;
+    lg_release_stats(f->r, &st);
+    assert_int_equal(st.stored, 3);
+    assert_int_equal(st.already_done, 2);
+}
+
+static void test_continual_release_with_a_failing_source_stores_nothing(void **state)
+{
+    SKIP_WITHOUT_DATABASE();
+    fixture_t *f = *state;
+    lg_release_config_t cfg = continual_cfg();
+    cfg.rand_bytes = failing_later_bytes;
+    calls_left = 0;
+    new_release(f, &cfg);
+    assert_int_equal(run_bucket(f, BUCKET), LG_RELEASE_RAND_FAILED);
+    assert_true(lg_release_noise_failing(f->r));
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_release"), 0);
+    assert_int_equal(scalar(f, "SELECT t FROM count_horizon"), 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_horizon_device"), 0);
+    calls_left = 1000;
+    assert_int_equal(run_bucket(f, BUCKET), LG_RELEASE_STORED);
+    assert_false(lg_release_noise_failing(f->r));
+}
+
+/* Another daemon stepped the horizon while ours read it: already done, nothing stored twice. */
+static void test_continual_release_another_daemon_made_is_already_done(void **state)
+{
+    SKIP_WITHOUT_DATABASE();
+    fixture_t *f = *state;
+    lg_release_config_t cfg = continual_cfg();
+    new_release(f, &cfg);
+    wait_t w = {.base = f->base};
+
+    /* The other daemon holds the horizon's lock with its bucket stored, not yet committed. */
+    assert_int_equal(run_bucket(f, BUCKET - HOUR), LG_RELEASE_STORED);
+    long long t = scalar(f, "SELECT t FROM count_horizon");
+    exec(f, "BEGIN");
+    exec(f, "SELECT pg_advisory_xact_lock(hashtext('lg_counts_continual_store'))");
+    assert_int_equal(lg_release_run_bucket(f->r, BUCKET, on_done, &w), LG_OK);
+    dbtest_spin(f->base, 500);
+    assert_false(w.is_done);
+    exec(f, "UPDATE count_horizon SET t = t + 1");
+    exec(f, "INSERT INTO count_release (bucket_start, bucket_end, eps_num, eps_den) "
+            "VALUES (to_timestamp(1714557600), to_timestamp(1714561200), 10, 1)");
+    exec(f, "COMMIT");
+    dbtest_spin(f->base, 20000);
+    assert_true(w.is_done);
+    assert_int_equal(w.outcome, LG_RELEASE_ALREADY_DONE);
+    assert_int_equal(scalar(f, "SELECT t FROM count_horizon"), t + 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_release"), 2);
+}
+
 static void test_invalid_settings_are_refused(void **state)
 {
     static const struct {
@@ -349,6 +523,20 @@ static void test_invalid_settings_are_refused(void **state)
         if (lg_release_new(base, NULL, NULL, &cfg) != NULL)
             fail_msg("settings %zu accepted", i);
     }
+    /* The continual counter's settings. */
+    lg_release_config_t cont = default_cfg();
+    cont.mechanism = LG_RELEASE_CONTINUAL;
+    cont.continual.branching = 1;
+    assert_null(lg_release_new(base, NULL, NULL, &cont));
+    cont.continual.branching = 0;
+    cont.presence_s = 30;
+    assert_null(lg_release_new(base, NULL, NULL, &cont));
+    cont.presence_s = 0;
+    cont.continual.moves_lifetime = 1u << 21;
+    assert_null(lg_release_new(base, NULL, NULL, &cont));
+    cont.mechanism = (lg_release_mechanism_t)7;
+    cont.continual.moves_lifetime = 0;
+    assert_null(lg_release_new(base, NULL, NULL, &cont));
     lg_log_level = LG_LOG_WARN;
     lg_release_config_t ok = {.bucket_s = 900,
                               .delay_s = 60,
@@ -375,12 +563,20 @@ int main(void)
             test_release_stores_every_cell_with_noise_over_consenting_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_bucket_is_released_once, setup, teardown),
         cmocka_unit_test_setup_teardown(
+            test_a_release_another_daemon_made_while_we_waited_is_already_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(
             test_spent_daily_budget_stops_releases_until_the_next_utc_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rand_failure_stores_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misaligned_bucket_and_second_run_are_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_release_with_openssl_noise_is_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_freeing_during_a_run_abandons_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_continual_release_counts_devices_present_and_keeps_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_continual_release_with_a_failing_source_stores_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_continual_release_another_daemon_made_is_already_done,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
