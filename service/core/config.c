@@ -25,7 +25,8 @@ typedef enum {
     T_LOGFORMAT,
     T_ZONEKIND,
     T_LISTEN,
-    T_RATIO
+    T_RATIO,
+    T_MECHANISM
 } key_type_t;
 
 /* One known key: where it lives in lg_config_t (or lg_zone_config_t), its range and default. */
@@ -57,6 +58,12 @@ _Static_assert(offsetof(lg_release_config_t, eps_den) ==
 _Static_assert(offsetof(lg_release_config_t, daily_eps_den) ==
                    offsetof(lg_release_config_t, daily_eps_num) + sizeof(uint32_t),
                "daily epsilon: numerator then denominator");
+_Static_assert(offsetof(lg_continual_config_t, eps_den) ==
+                   offsetof(lg_continual_config_t, eps_num) + sizeof(uint32_t),
+               "lifetime epsilon: numerator then denominator");
+/* T_INT writes an int: the continual counter's counts are 32-bit unsigned (ranges below). */
+_Static_assert(sizeof(((lg_continual_config_t *)0)->branching) == sizeof(int),
+               "T_INT into a uint32_t field");
 
 /* Every key, with its range and its default: README.md "Configuration" is this table. */
 static const key_def_t keys[] = {
@@ -96,6 +103,13 @@ static const key_def_t keys[] = {
     {"delivery", "poll_ms", T_INT, CFG(delivery.poll_ms), 10, 60000, NULL},
     {"delivery", "idle_s", T_INT, CFG(delivery.idle_s), 0, 3600, NULL},
     {"counts", "bucket_s", T_INT, CFG(release.bucket_s), 60, 86400, "3600"},
+    {"counts", "mechanism", T_MECHANISM, CFG(release.mechanism), 0, 0, "continual"},
+    {"counts", "lifetime_epsilon", T_RATIO, CFG(release.continual.eps_num), 0, 0, "10"},
+    {"counts", "branching", T_INT, CFG(release.continual.branching), 2, 64, "32"},
+    {"counts", "changes_per_day", T_INT, CFG(release.continual.moves_per_day), 1, 1000, "1"},
+    {"counts", "moves_per_horizon", T_INT, CFG(release.continual.moves_lifetime), 0, 1 << 20,
+     "0"},
+    {"counts", "presence_s", T_INT, CFG(release.presence_s), 3600, 366 * 86400, "604800"},
     {"counts", "epsilon", T_RATIO, CFG(release.eps_num), 0, 0, "1/2"},
     {"counts", "daily_epsilon", T_RATIO, CFG(release.daily_eps_num), 0, 0, "12"},
     {"counts", "k", T_INT, CFG(exposure.k), 1, 1000000, "10"},
@@ -245,6 +259,14 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
         *(int *)(void *)slot = format;
         return LG_OK;
     }
+    case T_MECHANISM:
+        if (strcmp(v, "continual") == 0)
+            *(lg_release_mechanism_t *)(void *)slot = LG_RELEASE_CONTINUAL;
+        else if (strcmp(v, "per_bucket") == 0)
+            *(lg_release_mechanism_t *)(void *)slot = LG_RELEASE_PER_BUCKET;
+        else
+            return LG_ERR;
+        return LG_OK;
     case T_ZONEKIND:
         zone->kind = lg_zone_kind_parse(v);
         return zone->kind != 0 ? LG_OK : LG_ERR;

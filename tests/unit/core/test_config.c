@@ -211,6 +211,12 @@ static const char every_key[] = "[daemon]\n"
                                 "idle_s = 29\n"
                                 "[counts]\n"
                                 "bucket_s = 1800\n"
+                                "mechanism = per_bucket\n"
+                                "lifetime_epsilon = 5/2\n"
+                                "branching = 8\n"
+                                "changes_per_day = 3\n"
+                                "moves_per_horizon = 4\n"
+                                "presence_s = 7200\n"
                                 "epsilon = 3/7\n"
                                 "daily_epsilon = 5/2\n"
                                 "k = 31\n"
@@ -276,6 +282,13 @@ static void test_each_key_lands_in_its_modules_struct(void **state)
 
     const lg_release_config_t *rl = &cfg.release;
     assert_int_equal(rl->bucket_s, 1800);
+    assert_int_equal(rl->mechanism, LG_RELEASE_PER_BUCKET);
+    assert_int_equal(rl->continual.eps_num, 5);
+    assert_int_equal(rl->continual.eps_den, 2);
+    assert_int_equal(rl->continual.branching, 8);
+    assert_int_equal(rl->continual.moves_per_day, 3);
+    assert_int_equal(rl->continual.moves_lifetime, 4);
+    assert_int_equal(rl->presence_s, 7200);
     assert_int_equal(rl->eps_num, 3);
     assert_int_equal(rl->eps_den, 7);
     assert_int_equal(rl->daily_eps_num, 5);
@@ -341,6 +354,13 @@ static void test_defaults_are_the_documented_ones(void **state)
     assert_int_equal(cfg.delivery.idle_s, 30);
     assert_int_equal(cfg.release.bucket_s, 3600);
     assert_int_equal(cfg.release.delay_s, 5);
+    assert_int_equal(cfg.release.mechanism, LG_RELEASE_CONTINUAL);
+    assert_int_equal(cfg.release.continual.eps_num, 10);
+    assert_int_equal(cfg.release.continual.eps_den, 1);
+    assert_int_equal(cfg.release.continual.branching, 32);
+    assert_int_equal(cfg.release.continual.moves_per_day, 1);
+    assert_int_equal(cfg.release.continual.moves_lifetime, 0);
+    assert_int_equal(cfg.release.presence_s, 604800);
     assert_int_equal(cfg.release.eps_num, 1);
     assert_int_equal(cfg.release.eps_den, 2);
     assert_int_equal(cfg.release.daily_eps_num, 12);
