@@ -383,6 +383,33 @@ test_answers_statuses_and_repeatability() {
         fail "the repeated answers are not all in the audit log"
 }
 
+# The newest CAMARA version's path and scope, and its filter: refused with a
+# clear 400, never ignored (the devices' roaming status and type are unknown).
+test_newest_path_scope_and_filter() {
+    local tok st c00 first
+    new_client newest region-device-count:count
+    tok=$(token_at "$EXPO_PORT" newest)
+    c00=$(camara_box 2.30 48.80 2.32 48.82)
+    st=$(COUNT_PATH=/region-device-count/vwip/count expo_count "$tok" "{\"area\":$c00}")
+    assert_eq 200 "$st" "newest path with the newest scope: $(body)"
+    first=$(body)
+    assert_eq '{"count": 14, "status": "SUPPORTED_AREA"}' "$(json "$first" "j::text")" "newest path answer"
+    st=$(expo_count "$tok" "{\"area\":$c00}")
+    assert_eq 200 "$st" "the YAML's path with the newest scope"
+    assert_eq "$first" "$(body)" "the same answer on both paths"
+    st=$(COUNT_PATH=/region-device-count/vwip/count expo_count "$tok" "{\"area\":$c00,\"filter\":{}}")
+    assert_eq 200 "$st" "an empty filter counts every device"
+    assert_eq "$first" "$(body)" "empty filter answer"
+    st=$(COUNT_PATH=/region-device-count/vwip/count expo_count "$tok" \
+        "{\"area\":$c00,\"filter\":{\"roamingStatus\":[\"roaming\"]}}")
+    assert_eq 400 "$st" "a filter that selects: $(body)"
+    assert_eq INVALID_ARGUMENT "$(json "$(body)" "j->>'code'")" "filter refused as INVALID_ARGUMENT"
+    assert_match 'filter' "$(json "$(body)" "j->>'message'")" "the message names the filter"
+    st=$(COUNT_PATH=/region-device-count/vwip/count expo_count "$tok" \
+        "{\"area\":$c00,\"filter\":{\"deviceType\":[\"iot\"]}}")
+    assert_eq 400 "$st" "a deviceType filter"
+}
+
 test_rate_limit_answers_429_with_retry_after() {
     local tok st i ok=0
     tok=$(token_at "$EXPO_PORT" limited)
