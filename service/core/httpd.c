@@ -481,7 +481,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
     conn_t *c = arg;
-    (void)bev;
+    /* A deferred callback may run after more output was added: act on an empty buffer only. */
+    if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+        return;
     if (c->state == CONN_DRAINING) {
         /* The last reply is out: a plain socket says so with FIN; TLS waits for the client. */
         if (bufferevent_openssl_get_ssl(c->bev) == NULL)

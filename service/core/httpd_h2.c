@@ -4,8 +4,10 @@
  * does the framing, HPACK, the stream states, MAX_CONCURRENT_STREAMS and flow
  * control; this file turns each stream into an lg_httpd_req_t, enforces the
  * limits that are ours (16 KiB of header fields, the zone's body limit, both
- * answered 431/413 on the stream as the zone's error, then RST_STREAM
- * NO_ERROR so the client stops sending), and sends the replies. A stream the
+ * answered 431/413 on the stream as the zone's error; the rest of that
+ * stream's body is read and dropped, since clients such as curl 7.88 take
+ * an RST_STREAM after a complete answer for a failure), and sends the
+ * replies. A stream the
  * client resets while its request is with a handler detaches the request;
  * the handler's late reply then only frees it.
  */
@@ -193,20 +195,6 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
     return 0;
 }
 
-/* After a refused request's answer, RST_STREAM NO_ERROR tells the client to stop sending. */
-static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *arg)
-{
-    lg_h2_t *h2 = arg;
-    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-        return 0;
-    stream_t *s = stream_of(h2, frame->hd.stream_id);
-    if (s != NULL && s->is_refused &&
-        nghttp2_session_get_stream_remote_close(session, s->id) == 0)
-        (void)nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
-    return 0;
-}
-
 static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
                            void *arg)
 {
@@ -235,7 +223,6 @@ lg_h2_t *lg_h2_new(const lg_h2_ops_t *ops, void *owner, size_t max_body_bytes)
     nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
-    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     /* Peers get our SETTINGS; nghttp2 refuses streams past them once acknowledged. */
     nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
