@@ -182,6 +182,17 @@ static int on_body(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* A chunk's size is known before its data: refuse one that would cross the limit at once. */
+static int on_chunk_header(http_parser *p)
+{
+    lg_h1_t *h1 = p->data;
+    if (p->content_length > h1->max_body_bytes - lg_httpd_req_body_len(h1->req)) {
+        h1->err = &err_too_large;
+        return -1;
+    }
+    return 0;
+}
+
 static int on_message_complete(http_parser *p)
 {
     lg_h1_t *h1 = p->data;
@@ -204,6 +215,7 @@ lg_h1_t *lg_h1_new(size_t max_body_bytes)
     h1->settings.on_header_value = on_header_value;
     h1->settings.on_headers_complete = on_headers_complete;
     h1->settings.on_body = on_body;
+    h1->settings.on_chunk_header = on_chunk_header;
     h1->settings.on_message_complete = on_message_complete;
     return h1;
 }
