@@ -469,12 +469,14 @@ static void process_input(conn_t *c)
 static void on_read(struct bufferevent *bev, void *arg)
 {
     conn_t *c = arg;
-    if (c->state == CONN_HANDSHAKE) {
-        SSL *ssl = bufferevent_openssl_get_ssl(bev);
-        if (ssl == NULL || !SSL_is_init_finished(ssl))
-            return;
-        on_handshake_done(c);
-    }
+    (void)bev;
+    /*
+     * Data that came with the end of the handshake can be read before
+     * BEV_EVENT_CONNECTED is delivered (and TLS 1.3 servers are "in init"
+     * again while they send session tickets): it waits for on_event.
+     */
+    if (c->state == CONN_HANDSHAKE)
+        return;
     process_input(c);
 }
 
@@ -507,8 +509,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     conn_t *c = arg;
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
-        if (c->state == CONN_HANDSHAKE)
+        if (c->state == CONN_HANDSHAKE) {
             on_handshake_done(c);
+            process_input(c);
+        }
         return;
     }
     if ((what & BEV_EVENT_TIMEOUT) && has_work(c)) {
