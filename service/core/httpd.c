@@ -40,11 +40,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define PEER_MAX  64
-#define CN_MAX    256
-#define LINGER_S  2            /* how long DRAINING waits for the client to close */
-#define OUT_HIGH  (256 * 1024) /* output buffered past this: stop reading until it drains */
-#define BACKLOG   511
+#define PEER_MAX 64
+#define CN_MAX   256
+#define LINGER_S 2            /* how long DRAINING waits for the client to close */
+#define OUT_HIGH (256 * 1024) /* output buffered past this: stop reading until it drains */
+#define BACKLOG  511
 
 /* The HTTP/2 client preface (RFC 9113 3.4). */
 static const char PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -61,21 +61,21 @@ typedef enum conn_state {
 } conn_state_t;
 
 typedef struct conn {
-    struct conn *prev, *next;  /* the server's live list, or its graveyard */
+    struct conn *prev, *next; /* the server's live list, or its graveyard */
     lg_httpd_t *srv;
     struct bufferevent *bev;
     conn_state_t state;
-    char peer[PEER_MAX];       /* "ADDR:PORT" */
-    char cn[CN_MAX];           /* the verified client certificate's CN */
+    char peer[PEER_MAX]; /* "ADDR:PORT" */
+    char cn[CN_MAX];     /* the verified client certificate's CN */
     bool has_cn;
-    lg_h1_t *h1;               /* CONN_H1 */
-    lg_httpd_req_t *h1_req;    /* CONN_H1: the request with the handler */
-    bool is_h1_last;           /* CONN_H1: close after h1_req's reply */
-    lg_h2_t *h2;               /* CONN_H2 */
-    bool is_in_session;        /* inside a parse: replies are written, the rest waits */
-    bool is_output_full;       /* reading stopped until the output drains */
-    struct event *resume_ev;   /* continues the connection after a reply (next loop turn) */
-    struct event *linger_ev;   /* ends DRAINING */
+    lg_h1_t *h1;             /* CONN_H1 */
+    lg_httpd_req_t *h1_req;  /* CONN_H1: the request with the handler */
+    bool is_h1_last;         /* CONN_H1: close after h1_req's reply */
+    lg_h2_t *h2;             /* CONN_H2 */
+    bool is_in_session;      /* inside a parse: replies are written, the rest waits */
+    bool is_output_full;     /* reading stopped until the output drains */
+    struct event *resume_ev; /* continues the connection after a reply (next loop turn) */
+    struct event *linger_ev; /* ends DRAINING */
 } conn_t;
 
 struct lg_httpd {
@@ -83,8 +83,8 @@ struct lg_httpd {
     lg_httpd_config_t cfg;
     struct evconnlistener *listener;
     int port;
-    conn_t *conns;           /* live connections */
-    conn_t *graveyard;       /* closed ones, freed by reap_ev */
+    conn_t *conns;     /* live connections */
+    conn_t *graveyard; /* closed ones, freed by reap_ev */
     struct event *reap_ev;
 };
 
@@ -142,7 +142,8 @@ static void sockaddr_text(const struct sockaddr *sa, char *buf, size_t size)
     }
 }
 
-/* The subject CN of the verified peer certificate into buf; false when none, several, or too long. */
+/* The subject CN of the verified peer certificate into buf; false when none, several, or too long.
+ */
 static bool read_cn(SSL *ssl, char *buf, size_t size)
 {
     if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
@@ -231,7 +232,8 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Reads when there is something to read for: not while an HTTP/1.1 handler works or output is full. */
+/* Reads when there is something to read for: not while an HTTP/1.1 handler works or output is full.
+ */
 static void update_reading(conn_t *c)
 {
     if (c->bev == NULL)
@@ -256,7 +258,8 @@ static void begin_draining(conn_t *c)
     c->is_output_full = false;
     struct timeval tv = {LINGER_S, 0};
     event_add(c->linger_ev, &tv);
-    evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    evbuffer_drain(bufferevent_get_input(c->bev),
+                   evbuffer_get_length(bufferevent_get_input(c->bev)));
     update_reading(c);
 }
 
@@ -288,8 +291,7 @@ static void h2_flush(conn_t *c)
 }
 
 /* The sink of every request of this connection: writes its reply. */
-static void conn_respond(void *sink, lg_httpd_req_t *req, int status, const char *body,
-                         size_t len)
+static void conn_respond(void *sink, lg_httpd_req_t *req, int status, const char *body, size_t len)
 {
     conn_t *c = sink;
     lg_httpd_t *srv = c->srv;
@@ -301,7 +303,8 @@ static void conn_respond(void *sink, lg_httpd_req_t *req, int status, const char
         c->h1_req = NULL;
         if (is_last)
             begin_draining(c);
-    } else if (c->state == CONN_H2) {
+    } else if (c->h2 != NULL) {
+        /* Also while DRAINING: the stream must let go of req, which is freed after this. */
         lg_h2_respond(c->h2, req, status, body, len);
     }
     /* Go on (parse the next request, send HTTP/2 frames) outside the handler's callback. */
@@ -542,8 +545,8 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     if (srv->cfg.ssl_ctx != NULL) {
         SSL *ssl = SSL_new(srv->cfg.ssl_ctx);
         if (ssl != NULL)
-            c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                    opts);
+            c->bev =
+                bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
         if (c->bev != NULL)
             bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
         else

@@ -29,45 +29,44 @@ struct lg_h1 {
     http_parser parser;
     http_parser_settings settings;
     size_t max_body_bytes;
-    lg_httpd_req_t *req;           /* the request being read */
-    strbuf_t url, field, value;    /* pieces of the target and of the current header */
-    bool is_in_value;              /* the last header piece was a value */
-    bool is_headers_done;          /* later header pieces are trailers */
-    bool is_complete;              /* on_message_complete ran for req */
-    bool is_keep_alive;            /* of the last complete request */
-    bool is_broken;                /* refused a request: no more parsing */
-    size_t header_bytes;           /* request line and headers read so far */
-    struct evbuffer *interim;      /* where "100 Continue" goes */
-    const lg_httpd_error_t *err;   /* our own refusal, set by a callback */
+    lg_httpd_req_t *req;         /* the request being read */
+    strbuf_t url, field, value;  /* pieces of the target and of the current header */
+    bool is_in_value;            /* the last header piece was a value */
+    bool is_headers_done;        /* later header pieces are trailers */
+    bool is_complete;            /* on_message_complete ran for req */
+    bool is_keep_alive;          /* of the last complete request */
+    bool is_broken;              /* refused a request: no more parsing */
+    size_t header_bytes;         /* request line and headers read so far */
+    struct evbuffer *interim;    /* where "100 Continue" goes */
+    const lg_httpd_error_t *err; /* our own refusal, set by a callback */
 };
 
 static const lg_httpd_error_t err_too_large = {
     413, "Payload Too Large", "the request body is larger than this zone accepts", NULL, NULL};
 static const lg_httpd_error_t err_headers_too_large = {
-    431, "Request Header Fields Too Large",
-    "the request line and header fields exceed 16384 bytes", "headers",
-    "at most 16384 bytes in all"};
-static const lg_httpd_error_t err_chunk_size = {
-    400, "Bad Request", "malformed chunk size in the chunked body", "body",
-    "a chunk size must be hexadecimal digits"};
+    431, "Request Header Fields Too Large", "the request line and header fields exceed 16384 bytes",
+    "headers", "at most 16384 bytes in all"};
+static const lg_httpd_error_t err_chunk_size = {400, "Bad Request",
+                                                "malformed chunk size in the chunked body", "body",
+                                                "a chunk size must be hexadecimal digits"};
 static const lg_httpd_error_t err_chunked_length = {
     400, "Bad Request",
     "ambiguous body framing: Content-Length with Transfer-Encoding, or Content-Length twice",
     "header Content-Length", "not allowed with Transfer-Encoding or repeated"};
-static const lg_httpd_error_t err_content_length = {
-    400, "Bad Request", "malformed Content-Length", "header Content-Length",
-    "must be one decimal integer"};
+static const lg_httpd_error_t err_content_length = {400, "Bad Request", "malformed Content-Length",
+                                                    "header Content-Length",
+                                                    "must be one decimal integer"};
 static const lg_httpd_error_t err_transfer_encoding = {
     400, "Bad Request", "unsupported Transfer-Encoding", "header Transfer-Encoding",
     "only chunked, last, is accepted"};
-static const lg_httpd_error_t err_request_line = {
-    400, "Bad Request", "malformed request line", "request line",
-    "METHOD SP request-target SP HTTP/1.x"};
+static const lg_httpd_error_t err_request_line = {400, "Bad Request", "malformed request line",
+                                                  "request line",
+                                                  "METHOD SP request-target SP HTTP/1.x"};
 static const lg_httpd_error_t err_target = {400, "Bad Request", "malformed request target",
                                             "request target",
                                             "an origin-form path or an absolute URI"};
-static const lg_httpd_error_t err_header_syntax = {
-    400, "Bad Request", "malformed header field", "headers", "name \":\" value CRLF"};
+static const lg_httpd_error_t err_header_syntax = {400, "Bad Request", "malformed header field",
+                                                   "headers", "name \":\" value CRLF"};
 static const lg_httpd_error_t err_body = {400, "Bad Request", "malformed message body", "body",
                                           "does not match its framing"};
 static const lg_httpd_error_t err_other = {400, "Bad Request", "malformed HTTP/1.1 request",
@@ -153,8 +152,7 @@ static int on_headers_complete(http_parser *p)
     h1->is_headers_done = true;
     const char *method = http_method_str((enum http_method)p->method);
     lg_httpd_req_set_method(h1->req, method, strlen(method));
-    if (lg_httpd_req_set_target(h1->req, h1->url.data ? h1->url.data : "", h1->url.len) !=
-        LG_OK) {
+    if (lg_httpd_req_set_target(h1->req, h1->url.data ? h1->url.data : "", h1->url.len) != LG_OK) {
         h1->err = &err_target;
         return -1;
     }

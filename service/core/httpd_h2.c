@@ -38,17 +38,17 @@ struct lg_h2 {
     const lg_h2_ops_t *ops;
     void *owner;
     size_t max_body_bytes;
-    stream_t *streams;  /* every stream with a stream_t */
-    size_t n_pending;   /* dispatched and not answered */
+    stream_t *streams; /* every stream with a stream_t */
+    size_t n_pending;  /* dispatched and not answered */
 };
 
 static const lg_httpd_error_t err_too_large = {
     413, "Payload Too Large", "the request body is larger than this zone accepts", NULL, NULL};
-static const lg_httpd_error_t err_headers_too_large = {
-    431, "Request Header Fields Too Large", "the header fields exceed 16384 bytes", "headers",
-    "at most 16384 bytes in all"};
-static const lg_httpd_error_t err_target = {400, "Bad Request", "malformed :path",
-                                            "request target", "an origin-form path"};
+static const lg_httpd_error_t err_headers_too_large = {431, "Request Header Fields Too Large",
+                                                       "the header fields exceed 16384 bytes",
+                                                       "headers", "at most 16384 bytes in all"};
+static const lg_httpd_error_t err_target = {400, "Bad Request", "malformed :path", "request target",
+                                            "an origin-form path"};
 
 static stream_t *stream_of(lg_h2_t *h2, int32_t id)
 {

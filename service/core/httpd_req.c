@@ -25,17 +25,17 @@ typedef struct in_header {
 } in_header_t;
 
 struct lg_httpd_req {
-    int version;                 /* 1 or 2 */
-    lg_http_method_t method;     /* from the request line or :method */
-    char *path;                  /* the target's path, as received; "/" until set */
-    char *query;                 /* after '?', or NULL */
-    in_header_t *in;             /* request headers, in arrival order */
+    int version;             /* 1 or 2 */
+    lg_http_method_t method; /* from the request line or :method */
+    char *path;              /* the target's path, as received; "/" until set */
+    char *query;             /* after '?', or NULL */
+    in_header_t *in;         /* request headers, in arrival order */
     size_t n_in, cap_in;
-    struct evbuffer *body;       /* the body as received */
-    char peer[PEER_MAX];         /* the connection's peer address */
-    char cn[CN_MAX];             /* the client certificate's CN, "" when none */
-    bool has_cn;                 /* whether cn holds one */
-    lg_httpd_header_t *out;      /* response headers the handler added */
+    struct evbuffer *body;  /* the body as received */
+    char peer[PEER_MAX];    /* the connection's peer address */
+    char cn[CN_MAX];        /* the client certificate's CN, "" when none */
+    bool has_cn;            /* whether cn holds one */
+    lg_httpd_header_t *out; /* response headers the handler added */
     size_t n_out, cap_out;
     bool wants_close;            /* a handler added "Connection: close" */
     lg_httpd_respond_cb respond; /* where the reply goes; NULL once the peer is gone */
@@ -49,8 +49,8 @@ lg_http_method_t lg_http_method_parse(const char *token, size_t len)
         const char *name;
         lg_http_method_t method;
     } methods[] = {
-        {"GET", LG_HTTP_GET},       {"HEAD", LG_HTTP_HEAD},   {"POST", LG_HTTP_POST},
-        {"PUT", LG_HTTP_PUT},       {"DELETE", LG_HTTP_DELETE}, {"PATCH", LG_HTTP_PATCH},
+        {"GET", LG_HTTP_GET},         {"HEAD", LG_HTTP_HEAD},     {"POST", LG_HTTP_POST},
+        {"PUT", LG_HTTP_PUT},         {"DELETE", LG_HTTP_DELETE}, {"PATCH", LG_HTTP_PATCH},
         {"OPTIONS", LG_HTTP_OPTIONS},
     };
     for (size_t i = 0; i < LG_ARRAY_SIZE(methods); i++)

@@ -88,8 +88,8 @@ bool lg_httpd_is_gone(const lg_httpd_req_t *req);
 /* ---- What the server and the protocol sessions call ---- */
 
 /* Where a reply goes: the session's writer, called by lg_httpd_reply before it frees req. */
-typedef void (*lg_httpd_respond_cb)(void *sink, lg_httpd_req_t *req, int status,
-                                    const char *body, size_t len);
+typedef void (*lg_httpd_respond_cb)(void *sink, lg_httpd_req_t *req, int status, const char *body,
+                                    size_t len);
 
 /* One response header, as handlers added it. */
 typedef struct lg_httpd_header {

@@ -26,9 +26,9 @@
 /* ---- HTTP/1.1 ---- */
 
 /* Parses all of text (in pieces of step bytes); the first request or error. */
-static lg_h1_result_t parse_all(lg_h1_t *h1, const char *text, size_t step, struct evbuffer *interim,
-                                lg_httpd_req_t **req, const lg_httpd_error_t **err,
-                                size_t *used)
+static lg_h1_result_t parse_all(lg_h1_t *h1, const char *text, size_t step,
+                                struct evbuffer *interim, lg_httpd_req_t **req,
+                                const lg_httpd_error_t **err, size_t *used)
 {
     size_t len = strlen(text), off = 0;
     lg_h1_result_t r = LG_H1_NEED_MORE;
@@ -124,8 +124,7 @@ static void test_h1_refusals_carry_status_and_parameter(void **state)
     } cases[] = {
         {"POST / HTTP/1.1\r\nContent-Length: 2000\r\n\r\n", 413, NULL},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n401\r\n", 413, NULL},
-        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400,
-         "body"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400, "body"},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n2\r\n{}\r\n"
          "0\r\n\r\n",
          400, "header Content-Length"},
@@ -154,8 +153,9 @@ static void test_h1_refusals_carry_status_and_parameter(void **state)
         /* Nothing more is read on a broken connection. */
         size_t consumed;
         lg_httpd_req_t *again;
-        assert_int_equal(lg_h1_parse(h1, "GET / HTTP/1.1\r\n\r\n", 18, &consumed, NULL, &again, &err),
-                         LG_H1_ERROR);
+        assert_int_equal(
+            lg_h1_parse(h1, "GET / HTTP/1.1\r\n\r\n", 18, &consumed, NULL, &again, &err),
+            LG_H1_ERROR);
         lg_httpd_req_free(again);
         lg_httpd_req_free(req);
         lg_h1_free(h1);
@@ -302,8 +302,8 @@ typedef struct h2_test {
     int status;                  /* the client's last :status */
     char body[512];              /* the client's last response body */
     size_t body_len;
-    bool is_closed;              /* the client saw its stream close */
-    const char *upload;          /* the client's request body */
+    bool is_closed;     /* the client saw its stream close */
+    const char *upload; /* the client's request body */
     size_t upload_len, upload_off;
 } h2_test_t;
 
@@ -536,8 +536,7 @@ static void test_h2_reply_after_the_stream_is_reset_only_frees(void **state)
     /* The server (httpd.c) sets the sink; here a sink that must be cleared. */
     lg_httpd_req_set_sink(req, must_not_respond, &t);
     assert_false(lg_httpd_is_gone(req));
-    assert_int_equal(nghttp2_submit_rst_stream(t.client, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL),
-                     0);
+    assert_int_equal(nghttp2_submit_rst_stream(t.client, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL), 0);
     h2_pump(&t);
     assert_true(lg_httpd_is_gone(req));
     assert_int_equal(lg_h2_pending(t.server), 0);
