@@ -24,7 +24,8 @@ DEB_PACKAGES = gcc libc6-dev binutils make pkg-config libevent-dev libssl-dev li
                libjansson-dev libcjson-dev libcmocka-dev libsystemd-dev postgresql-15 \
                postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
                perl curl openssl iproute2 procps xxd docker-compose python3 python3-yaml prometheus \
-               nodejs jq libgeos-dev libcurl4-openssl-dev nghttp2-server
+               nodejs jq libgeos-dev libcurl4-openssl-dev nghttp2-server libnghttp2-dev \
+               libhttp-parser-dev nghttp2-client
 
 # Installation paths (GNU names; DESTDIR for staged installs, as packagers use).
 # The daemon's default schema_dir is compiled in from $(pkgdatadir).
@@ -43,7 +44,10 @@ USE_SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && echo yes ||
 
 # geos: the C API of GEOS (geos_c.h, libgeos_c), whose validity check the
 # count evaluator shares with PostGIS; Debian's libgeos-dev ships geos.pc.
-PKGS     = libevent libevent_openssl libpq openssl jansson libcjson geos libcurl
+# libnghttp2: the server's HTTP/2 (httpd_h2.c). http-parser (httpd_h1.c) ships no
+# .pc file in Debian: HTTP_PARSER_LIBS links it. libcurl: the HTTP client (httpc.c).
+PKGS     = libevent libevent_openssl libpq openssl jansson libcjson geos libcurl libnghttp2
+HTTP_PARSER_LIBS = -lhttp_parser
 ifeq ($(USE_SYSTEMD),yes)
 PKGS    += libsystemd
 SYSTEMD_CFLAGS = -DLG_HAVE_SYSTEMD
@@ -70,7 +74,7 @@ FINAL_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $
                 $(PKG_CFLAGS) $(SYSTEMD_CFLAGS) -MMD -MP -fno-strict-aliasing $(SAN_FLAGS) \
                 $(CPPFLAGS) $(CFLAGS)
 FINAL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-FINAL_LIBS    = $(PKG_LIBS) -lm $(LDLIBS)
+FINAL_LIBS    = $(PKG_LIBS) $(HTTP_PARSER_LIBS) -lm $(LDLIBS)
 
 # The source tree, by zone and layer (README "Source layout"): service/core
 # is what every zone builds on; service/south, north, counts and admin are

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -35,7 +36,7 @@ struct lg_admin {
 
 /* One provisioning route: method + path pattern -> lg_admin_<function>(jsonb). */
 typedef struct route {
-    enum evhttp_cmd_type method;
+    lg_http_method_t method;
     const char *pattern;  /* "/v1/devices/{externalId}": {name} segments are captured */
     const char *function; /* suffix of the sql/admin.sql function */
     int status;           /* status of a successful answer with a body */
@@ -43,56 +44,56 @@ typedef struct route {
 } route_t;
 
 static const route_t routes[] = {
-    {EVHTTP_REQ_GET, "/v1/nodes", "node_list", 200, false},
-    {EVHTTP_REQ_POST, "/v1/nodes", "node_add", 201, false},
-    {EVHTTP_REQ_PATCH, "/v1/nodes/{name}", "node_update", 200, false},
-    {EVHTTP_REQ_DELETE, "/v1/nodes/{name}", "node_delete", 200, false},
-    {EVHTTP_REQ_GET, "/v1/devices", "device_list", 200, false},
-    {EVHTTP_REQ_POST, "/v1/devices", "device_put", 201, false},
-    {EVHTTP_REQ_PUT, "/v1/devices/{externalId}", "device_put", 200, false},
-    {EVHTTP_REQ_GET, "/v1/devices/{externalId}", "device_get", 200, false},
-    {EVHTTP_REQ_DELETE, "/v1/devices/{externalId}", "device_delete", 200, false},
-    {EVHTTP_REQ_GET, "/v1/devices/{externalId}/areas", "device_area_list", 200, false},
-    {EVHTTP_REQ_PUT, "/v1/devices/{externalId}/areas/{area}", "device_area_add", 200, false},
-    {EVHTTP_REQ_DELETE, "/v1/devices/{externalId}/areas/{area}", "device_area_remove", 200, false},
-    {EVHTTP_REQ_GET, "/v1/areas", "area_list", 200, false},
-    {EVHTTP_REQ_PUT, "/v1/areas/{name}", "area_put", 200, false},
-    {EVHTTP_REQ_GET, "/v1/areas/{name}", "area_get", 200, false},
-    {EVHTTP_REQ_DELETE, "/v1/areas/{name}", "area_delete", 200, false},
-    {EVHTTP_REQ_GET, "/v1/cells", "cell_list", 200, false},
-    {EVHTTP_REQ_POST, "/v1/cells", "cells_import", 200, true},
-    {EVHTTP_REQ_GET, "/v1/alerts", "alert_list", 200, false},
-    {EVHTTP_REQ_GET, "/v1/scs", "scs_list", 200, false},
-    {EVHTTP_REQ_PUT, "/v1/scs/{scsAsId}", "scs_put", 200, false},
-    {EVHTTP_REQ_GET, "/v1/scs/{scsAsId}", "scs_get", 200, false},
-    {EVHTTP_REQ_DELETE, "/v1/scs/{scsAsId}", "scs_delete", 200, false},
-    {EVHTTP_REQ_PUT, "/v1/scs/{scsAsId}/area-counts", "scs_area_counts", 200, false},
-    {EVHTTP_REQ_PUT, "/v1/scs/{scsAsId}/geo-area", "scs_geo_area", 200, false},
-    {EVHTTP_REQ_GET, "/v1/clients", "client_list", 200, false},
-    {EVHTTP_REQ_POST, "/v1/clients", "client_add", 201, false},
-    {EVHTTP_REQ_DELETE, "/v1/clients/{clientId}", "client_delete", 200, false},
-    {EVHTTP_REQ_GET, "/v1/groups", "group_list", 200, false},
-    {EVHTTP_REQ_PUT, "/v1/groups/{externalGroupId}", "group_put", 200, false},
-    {EVHTTP_REQ_DELETE, "/v1/groups/{externalGroupId}", "group_delete", 200, false},
-    {EVHTTP_REQ_GET, "/v1/groups/{externalGroupId}/members", "group_member_list", 200, false},
-    {EVHTTP_REQ_PUT, "/v1/groups/{externalGroupId}/members/{externalId}", "group_member_add", 200,
+    {LG_HTTP_GET, "/v1/nodes", "node_list", 200, false},
+    {LG_HTTP_POST, "/v1/nodes", "node_add", 201, false},
+    {LG_HTTP_PATCH, "/v1/nodes/{name}", "node_update", 200, false},
+    {LG_HTTP_DELETE, "/v1/nodes/{name}", "node_delete", 200, false},
+    {LG_HTTP_GET, "/v1/devices", "device_list", 200, false},
+    {LG_HTTP_POST, "/v1/devices", "device_put", 201, false},
+    {LG_HTTP_PUT, "/v1/devices/{externalId}", "device_put", 200, false},
+    {LG_HTTP_GET, "/v1/devices/{externalId}", "device_get", 200, false},
+    {LG_HTTP_DELETE, "/v1/devices/{externalId}", "device_delete", 200, false},
+    {LG_HTTP_GET, "/v1/devices/{externalId}/areas", "device_area_list", 200, false},
+    {LG_HTTP_PUT, "/v1/devices/{externalId}/areas/{area}", "device_area_add", 200, false},
+    {LG_HTTP_DELETE, "/v1/devices/{externalId}/areas/{area}", "device_area_remove", 200, false},
+    {LG_HTTP_GET, "/v1/areas", "area_list", 200, false},
+    {LG_HTTP_PUT, "/v1/areas/{name}", "area_put", 200, false},
+    {LG_HTTP_GET, "/v1/areas/{name}", "area_get", 200, false},
+    {LG_HTTP_DELETE, "/v1/areas/{name}", "area_delete", 200, false},
+    {LG_HTTP_GET, "/v1/cells", "cell_list", 200, false},
+    {LG_HTTP_POST, "/v1/cells", "cells_import", 200, true},
+    {LG_HTTP_GET, "/v1/alerts", "alert_list", 200, false},
+    {LG_HTTP_GET, "/v1/scs", "scs_list", 200, false},
+    {LG_HTTP_PUT, "/v1/scs/{scsAsId}", "scs_put", 200, false},
+    {LG_HTTP_GET, "/v1/scs/{scsAsId}", "scs_get", 200, false},
+    {LG_HTTP_DELETE, "/v1/scs/{scsAsId}", "scs_delete", 200, false},
+    {LG_HTTP_PUT, "/v1/scs/{scsAsId}/area-counts", "scs_area_counts", 200, false},
+    {LG_HTTP_PUT, "/v1/scs/{scsAsId}/geo-area", "scs_geo_area", 200, false},
+    {LG_HTTP_GET, "/v1/clients", "client_list", 200, false},
+    {LG_HTTP_POST, "/v1/clients", "client_add", 201, false},
+    {LG_HTTP_DELETE, "/v1/clients/{clientId}", "client_delete", 200, false},
+    {LG_HTTP_GET, "/v1/groups", "group_list", 200, false},
+    {LG_HTTP_PUT, "/v1/groups/{externalGroupId}", "group_put", 200, false},
+    {LG_HTTP_DELETE, "/v1/groups/{externalGroupId}", "group_delete", 200, false},
+    {LG_HTTP_GET, "/v1/groups/{externalGroupId}/members", "group_member_list", 200, false},
+    {LG_HTTP_PUT, "/v1/groups/{externalGroupId}/members/{externalId}", "group_member_add", 200,
      false},
-    {EVHTTP_REQ_DELETE, "/v1/groups/{externalGroupId}/members/{externalId}", "group_member_remove",
+    {LG_HTTP_DELETE, "/v1/groups/{externalGroupId}/members/{externalId}", "group_member_remove",
      200, false},
-    {EVHTTP_REQ_GET, "/v1/grants", "grant_list", 200, false},
-    {EVHTTP_REQ_POST, "/v1/grants", "grant_add", 201, false},
-    {EVHTTP_REQ_POST, "/v1/grants/remove", "grant_remove", 200, false},
-    {EVHTTP_REQ_GET, "/v1/devices/{externalId}/consents", "consent_list", 200, false},
-    {EVHTTP_REQ_POST, "/v1/devices/{externalId}/consents", "consent_grant", 201, false},
-    {EVHTTP_REQ_POST, "/v1/devices/{externalId}/consents/revoke", "consent_revoke", 200, false},
-    {EVHTTP_REQ_GET, "/v1/outbox", "outbox_list", 200, false},
-    {EVHTTP_REQ_POST, "/v1/counts/exact", "count_exact", 200, false},
+    {LG_HTTP_GET, "/v1/grants", "grant_list", 200, false},
+    {LG_HTTP_POST, "/v1/grants", "grant_add", 201, false},
+    {LG_HTTP_POST, "/v1/grants/remove", "grant_remove", 200, false},
+    {LG_HTTP_GET, "/v1/devices/{externalId}/consents", "consent_list", 200, false},
+    {LG_HTTP_POST, "/v1/devices/{externalId}/consents", "consent_grant", 201, false},
+    {LG_HTTP_POST, "/v1/devices/{externalId}/consents/revoke", "consent_revoke", 200, false},
+    {LG_HTTP_GET, "/v1/outbox", "outbox_list", 200, false},
+    {LG_HTTP_POST, "/v1/counts/exact", "count_exact", 200, false},
 };
 
 /* A provisioning request waiting for its SQL function. */
 typedef struct call {
     lg_admin_t *admin;
-    struct evhttp_request *req;
+    lg_httpd_req_t *req;
     const route_t *route;
 } call_t;
 
@@ -145,11 +146,11 @@ void lg_admin_free(lg_admin_t *admin)
     free(admin);
 }
 
-static bool is_authorized(const lg_admin_t *admin, struct evhttp_request *req)
+static bool is_authorized(const lg_admin_t *admin, lg_httpd_req_t *req)
 {
     if (admin->token == NULL)
         return true;
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *h = lg_httpd_header(req, "Authorization");
     if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
         return false;
     const char *t = h + 7;
@@ -196,7 +197,7 @@ static bool match(const char *pattern, const char *path, json_t *args)
     return *pattern == '\0' && *path == '\0';
 }
 
-static void reply_sql_error(struct evhttp_request *req, const PGresult *res, const char *err)
+static void reply_sql_error(lg_httpd_req_t *req, const PGresult *res, const char *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
@@ -228,7 +229,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
     if (err != NULL) {
         reply_sql_error(c->req, res, err);
     } else if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-        evhttp_send_reply(c->req, 204, "No Content", NULL);
+        lg_http_reply_json(c->req, 204, NULL);
     } else {
         const char *text = PQgetvalue(res, 0, 0);
         lg_http_reply_text(c->req, c->route->status, "application/json", text, strlen(text));
@@ -237,7 +238,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
 }
 
 /* Builds the function's argument: body, then query string, then path parameters. */
-static json_t *build_args(struct evhttp_request *req, const route_t *route, const char *path)
+static json_t *build_args(lg_httpd_req_t *req, const route_t *route, const char *path)
 {
     size_t len;
     const char *body = lg_http_body(req, &len);
@@ -261,7 +262,7 @@ static json_t *build_args(struct evhttp_request *req, const route_t *route, cons
     } else {
         args = json_object();
     }
-    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    const char *query = lg_httpd_query(req);
     if (query != NULL) {
         struct evkeyvalq kv;
         if (evhttp_parse_query_str(query, &kv) != 0) {
@@ -282,9 +283,9 @@ static json_t *build_args(struct evhttp_request *req, const route_t *route, cons
     return args;
 }
 
-static void handle_provisioning(lg_admin_t *admin, struct evhttp_request *req, const char *path)
+static void handle_provisioning(lg_admin_t *admin, lg_httpd_req_t *req, const char *path)
 {
-    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    lg_http_method_t method = lg_httpd_method(req);
     const route_t *route = NULL;
     bool is_path_known = false;
     json_t *probe = json_object();
@@ -331,7 +332,7 @@ static void handle_provisioning(lg_admin_t *admin, struct evhttp_request *req, c
 
 typedef struct ready_check {
     lg_admin_t *admin;
-    struct evhttp_request *req;
+    lg_httpd_req_t *req;
 } ready_check_t;
 
 static void on_ready_done(void *arg, const PGresult *res, const char *err)
@@ -348,7 +349,7 @@ static void on_ready_done(void *arg, const PGresult *res, const char *err)
     free(rc);
 }
 
-static void handle_readyz(lg_admin_t *admin, struct evhttp_request *req)
+static void handle_readyz(lg_admin_t *admin, lg_httpd_req_t *req)
 {
     ready_check_t *rc = lg_xcalloc(1, sizeof(*rc));
     rc->admin = admin;
@@ -358,10 +359,10 @@ static void handle_readyz(lg_admin_t *admin, struct evhttp_request *req)
         on_ready_done(rc, NULL, "database unavailable");
 }
 
-void lg_admin_handle(struct evhttp_request *req, void *arg)
+void lg_admin_handle(lg_httpd_req_t *req, void *arg)
 {
     lg_admin_t *admin = arg;
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    const char *path = lg_httpd_path(req);
     if (path == NULL)
         path = "/";
     if (strcmp(path, "/healthz") == 0) {
@@ -373,7 +374,7 @@ void lg_admin_handle(struct evhttp_request *req, void *arg)
         char addr[64];
         lg_http_peer_addr(req, addr, sizeof(addr));
         lg_zinfo("admin", addr, "request refused with 401: no valid bearer token");
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+        lg_httpd_add_header(req, "WWW-Authenticate",
                           "Bearer realm=\"locguard-admin\"");
         lg_http_reply_problem(req, 401, "Unauthorized", "a valid admin bearer token is required",
                               NULL, NULL, 0, 0);
@@ -384,9 +385,9 @@ void lg_admin_handle(struct evhttp_request *req, void *arg)
     } else if (strcmp(path, "/metrics") == 0) {
         struct evbuffer *out = evbuffer_new();
         lg_metrics_render(admin->metrics, out);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "text/plain; version=0.0.4");
-        evhttp_send_reply(req, 200, "OK", out);
+        size_t len = evbuffer_get_length(out);
+        const char *text = len > 0 ? (const char *)evbuffer_pullup(out, -1) : "";
+        lg_http_reply_text(req, 200, "text/plain; version=0.0.4", text, len);
         evbuffer_free(out);
     } else {
         handle_provisioning(admin, req, path);

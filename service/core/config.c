@@ -127,6 +127,7 @@ static const key_def_t keys[] = {
     {"zone", "key", T_STR, ZONE(key_file), 0, 0, NULL},
     {"zone", "client_ca", T_STR, ZONE(client_ca_file), 0, 0, NULL},
     {"zone", "token_file", T_STR, ZONE(token_file), 0, 0, NULL},
+    {"zone", "h2c", T_BOOL, ZONE(is_h2c), 0, 1, NULL},
 };
 
 /* The release is made this long after its bucket ends, for late reports (not a key). */

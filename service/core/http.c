@@ -1,24 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Zones: one evhttp server per configured listener. With a certificate the
- * zone speaks TLS only: evhttp's bufferevent callback wraps every accepted
- * socket in a bufferevent_openssl, the SSL_CTX pins TLS >= 1.2, and with a
- * client CA the handshake itself refuses peers without a certificate that
- * chains to it, so nothing of theirs reaches a route. Every answered request
- * is counted by zone and status class; a connection that ends before its
- * handshake completes is counted once as a handshake failure.
+ * Zones: one locguard server (httpd.c: HTTP/1.1 and HTTP/2) per configured
+ * listener. With a certificate the zone speaks TLS only: the SSL_CTX pins
+ * TLS >= 1.2, ALPN offers h2 and http/1.1, and with a client CA the
+ * handshake itself refuses peers without a certificate that chains to it,
+ * so nothing of theirs reaches a route. Every answered request is counted by
+ * zone and status class; a connection that ends before its handshake
+ * completes is counted once as a handshake failure. Requests the server
+ * refuses itself (413, 431, broken framing) are answered here as
+ * ProblemDetails, like every other error.
  */
 #include "locguard/core/http.h"
 
 #include "locguard/core/log.h"
 
 #include <arpa/inet.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -36,8 +33,7 @@ struct lg_http_zone {
     char name[32];
     lg_zone_kind_t kind;
     int ssl_index; /* SSL ex_data index of the per-connection HS_* flags */
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
+    lg_httpd_t *server; /* the listener and its connections */
     SSL_CTX *ssl_ctx;
     int port;
     lg_metrics_t *metrics;
@@ -177,50 +173,43 @@ failed:
     return NULL;
 }
 
-/* evhttp asks for a bufferevent per accepted connection: a TLS one. */
-static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
+/* The reply has been sent: counts the request by its status class. */
+static void on_replied(int status, void *arg)
 {
     lg_http_zone_t *zone = arg;
-    SSL *ssl = SSL_new(zone->ssl_ctx);
-    if (ssl == NULL)
-        return NULL;
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (bev != NULL)
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    lg_metrics_count_request(zone->metrics, zone->kind, status);
+}
+
+static void on_request(lg_httpd_req_t *req, void *arg)
+{
+    lg_http_zone_t *zone = arg;
+    zone->handler(req, zone->arg);
 }
 
 /*
- * Replies leave as a header write and a body write (two TLS records). With
- * Nagle's algorithm on, the second waits for the peer's ACK of the first,
- * which a client on a kept-alive connection delays by up to 40 ms: every
- * answer with a body would pay that. So no Nagle on our sockets.
+ * A request the server refused before the zone's handler: the error's
+ * ProblemDetails (invalidParams naming the parameter for a 400), logged with
+ * the peer's address.
  */
-static void set_nodelay(struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-    int one = 1;
-    if (fd >= 0)
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-/* The reply has been written: counts the request by its status class. */
-static void on_complete(struct evhttp_request *req, void *arg)
+static void on_refused(lg_httpd_req_t *req, const lg_httpd_error_t *err, void *arg)
 {
     lg_http_zone_t *zone = arg;
-    lg_metrics_count_request(zone->metrics, zone->kind, evhttp_request_get_response_code(req));
+    lg_invalid_param_t ip;
+    size_t n_invalid = 0;
+    if (err->param != NULL) {
+        lg_strlcpy(ip.param, err->param, sizeof(ip.param));
+        lg_strlcpy(ip.reason, err->reason != NULL ? err->reason : "", sizeof(ip.reason));
+        n_invalid = 1;
+    }
+    lg_zinfo(lg_zone_kind_name(zone->kind), lg_httpd_peer(req), "request refused with %d: %s",
+             err->status, err->detail);
+    lg_httpd_add_header(req, "Connection", "close");
+    lg_http_reply_problem(req, err->status, err->title, err->detail,
+                          err->status == 400 ? "INVALID_MSG_FORMAT" : NULL, &ip, n_invalid, 0);
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
-{
-    lg_http_zone_t *zone = arg;
-    evhttp_request_set_on_complete_cb(req, on_complete, zone);
-    set_nodelay(req);
-    zone->handler(req, zone->arg);
-}
+/* Idle connections are closed after this long, as evhttp's timeout did. */
+#define IDLE_TIMEOUT_S 60
 
 lg_http_zone_t *lg_http_zone_new(struct event_base *base, const lg_zone_config_t *cfg,
                                  int max_body_bytes, lg_metrics_t *metrics,
@@ -232,32 +221,32 @@ lg_http_zone_t *lg_http_zone_new(struct event_base *base, const lg_zone_config_t
     zone->metrics = metrics;
     zone->handler = handler;
     zone->arg = arg;
-    zone->http = evhttp_new(base);
     if (cfg->cert_file != NULL) {
         zone->ssl_ctx = make_ssl_ctx(zone, cfg);
         if (zone->ssl_ctx == NULL)
             goto failed;
-        evhttp_set_bevcb(zone->http, on_new_bev, zone);
     }
-    evhttp_set_max_body_size(zone->http, max_body_bytes);
-    evhttp_set_max_headers_size(zone->http, 16384);
-    evhttp_set_timeout(zone->http, 60);
-    evhttp_set_allowed_methods(zone->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
-    evhttp_set_default_content_type(zone->http, "application/json");
-    evhttp_set_gencb(zone->http, on_request, zone);
-    zone->bound = evhttp_bind_socket_with_handle(zone->http, cfg->host, (ev_uint16_t)cfg->port);
-    if (zone->bound == NULL) {
-        lg_error("zone %s: cannot listen on %s:%d", cfg->name, cfg->host, cfg->port);
+    lg_httpd_config_t hc = {
+        .name = zone->name,
+        .log_zone = lg_zone_kind_name(cfg->kind),
+        .host = cfg->host,
+        .port = cfg->port,
+        .ssl_ctx = zone->ssl_ctx,
+        .is_h2c = cfg->is_h2c,
+        .max_body_bytes = (size_t)max_body_bytes,
+        .idle_timeout_s = IDLE_TIMEOUT_S,
+        .on_request = on_request,
+        .on_error = on_refused,
+        .on_replied = on_replied,
+        .arg = zone,
+    };
+    zone->server = lg_httpd_new(base, &hc);
+    if (zone->server == NULL)
         goto failed;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    if (getsockname(evhttp_bound_socket_get_fd(zone->bound), (struct sockaddr *)&ss, &sl) == 0)
-        zone->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                    : ((struct sockaddr_in *)&ss)->sin_port);
-    lg_info("zone %s: listening on %s:%d (%s%s)", cfg->name, cfg->host, zone->port,
-            zone->ssl_ctx ? "TLS" : "plain HTTP",
+    zone->port = lg_httpd_port(zone->server);
+    lg_info("zone %s: listening on %s:%d (%s%s%s)", cfg->name, cfg->host, zone->port,
+            zone->ssl_ctx ? "TLS, HTTP/2 and HTTP/1.1 by ALPN" : "plain HTTP/1.1",
+            cfg->is_h2c ? ", h2c with prior knowledge" : "",
             cfg->client_ca_file ? ", client certificates required" : "");
     return zone;
 failed:
@@ -267,18 +256,15 @@ failed:
 
 void lg_http_zone_stop_accepting(lg_http_zone_t *zone)
 {
-    if (zone != NULL && zone->bound != NULL) {
-        evhttp_del_accept_socket(zone->http, zone->bound);
-        zone->bound = NULL;
-    }
+    if (zone != NULL)
+        lg_httpd_stop_accepting(zone->server);
 }
 
 void lg_http_zone_free(lg_http_zone_t *zone)
 {
     if (zone == NULL)
         return;
-    if (zone->http != NULL)
-        evhttp_free(zone->http);
+    lg_httpd_free(zone->server);
     SSL_CTX_free(zone->ssl_ctx);
     free(zone);
 }
@@ -293,64 +279,36 @@ const char *lg_http_zone_name(const lg_http_zone_t *zone)
     return zone->name;
 }
 
-void lg_http_peer_addr(struct evhttp_request *req, char *buf, size_t size)
+void lg_http_peer_addr(lg_httpd_req_t *req, char *buf, size_t size)
 {
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    fd_peer(bev ? bufferevent_getfd(bev) : -1, buf, size);
+    lg_strlcpy(buf, lg_httpd_peer(req), size);
 }
 
-int lg_http_peer_cn(struct evhttp_request *req, char *buf, size_t size)
+int lg_http_peer_cn(lg_httpd_req_t *req, char *buf, size_t size)
 {
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    if (evcon == NULL)
+    const char *cn = lg_httpd_peer_cn(req);
+    if (cn == NULL || !lg_strlcpy(buf, cn, size))
         return LG_ERR;
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-    if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
-        return LG_ERR;
-    X509 *cert = SSL_get0_peer_certificate(ssl);
-    if (cert == NULL)
-        return LG_ERR;
-    X509_NAME *subject = X509_get_subject_name(cert);
-    int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-    if (idx < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, idx) >= 0)
-        return LG_ERR; /* none, or ambiguous */
-    ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
-    int len = ASN1_STRING_length(cn);
-    const unsigned char *data = ASN1_STRING_get0_data(cn);
-    if (len <= 0 || (size_t)len >= size || memchr(data, '\0', (size_t)len) != NULL)
-        return LG_ERR;
-    memcpy(buf, data, (size_t)len);
-    buf[len] = '\0';
     return LG_OK;
 }
 
-const char *lg_http_body(struct evhttp_request *req, size_t *len)
+const char *lg_http_body(lg_httpd_req_t *req, size_t *len)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    *len = evbuffer_get_length(in);
-    if (*len == 0)
-        return "";
-    return (const char *)evbuffer_pullup(in, -1);
+    return lg_httpd_body(req, len);
 }
 
-void lg_http_reply_text(struct evhttp_request *req, int status, const char *content_type,
+void lg_http_reply_text(lg_httpd_req_t *req, int status, const char *content_type,
                         const char *text, size_t len)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    struct evbuffer *out = evbuffer_new();
-    evbuffer_add(out, text, len);
-    evhttp_send_reply(req, status, NULL, out);
-    evbuffer_free(out);
+    lg_httpd_add_header(req, "Content-Type", content_type);
+    lg_httpd_add_header(req, "Cache-Control", "no-store");
+    lg_httpd_reply(req, status, text, len);
 }
 
-void lg_http_reply_json(struct evhttp_request *req, int status, json_t *body)
+void lg_http_reply_json(lg_httpd_req_t *req, int status, json_t *body)
 {
     if (body == NULL) {
-        evhttp_send_reply(req, status, NULL, NULL);
+        lg_httpd_reply(req, status, NULL, 0);
         return;
     }
     char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -361,7 +319,7 @@ void lg_http_reply_json(struct evhttp_request *req, int status, json_t *body)
     free(text);
 }
 
-void lg_http_reply_problem(struct evhttp_request *req, int status, const char *title,
+void lg_http_reply_problem(lg_httpd_req_t *req, int status, const char *title,
                            const char *detail, const char *cause, const lg_invalid_param_t *invalid,
                            size_t n_invalid, int retry_after_s)
 {
@@ -385,7 +343,7 @@ void lg_http_reply_problem(struct evhttp_request *req, int status, const char *t
     if (retry_after_s > 0) {
         char v[16];
         snprintf(v, sizeof(v), "%d", retry_after_s);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
+        lg_httpd_add_header(req, "Retry-After", v);
     }
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
@@ -395,7 +353,7 @@ void lg_http_reply_problem(struct evhttp_request *req, int status, const char *t
     free(text);
 }
 
-void lg_http_reply_unavailable(struct evhttp_request *req, const char *detail, int retry_after_s)
+void lg_http_reply_unavailable(lg_httpd_req_t *req, const char *detail, int retry_after_s)
 {
     lg_http_reply_problem(req, 503, "Service Unavailable",
                           detail != NULL ? detail : "the database is unavailable", "SYSTEM_FAILURE",

@@ -34,8 +34,6 @@
 #include "locguard/core/http.h"
 #include "locguard/core/log.h"
 
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -91,7 +89,7 @@ struct lg_oauth {
 /* A token request waiting for its client row. */
 typedef struct pending {
     lg_oauth_t *o;
-    struct evhttp_request *req;
+    lg_httpd_req_t *req;
     lg_oauth_request_t r;
 } pending_t;
 
@@ -461,17 +459,16 @@ void lg_oauth_free(lg_oauth_t *o)
 }
 
 /* Answers a §5.2 error. 401 always names Basic, as RFC 9110 §15.5.2 wants of any 401. */
-static void reply_error(struct evhttp_request *req, int status, const char *code, int retry_s)
+static void reply_error(lg_httpd_req_t *req, int status, const char *code, int retry_s)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     if (status == 401)
-        evhttp_add_header(h, "WWW-Authenticate", "Basic realm=\"locguard\", charset=\"UTF-8\"");
+        lg_httpd_add_header(req, "WWW-Authenticate", "Basic realm=\"locguard\", charset=\"UTF-8\"");
     if (retry_s > 0) {
         char v[16];
         snprintf(v, sizeof(v), "%d", retry_s);
-        evhttp_add_header(h, "Retry-After", v);
+        lg_httpd_add_header(req, "Retry-After", v);
     }
-    evhttp_add_header(h, "Pragma", "no-cache");
+    lg_httpd_add_header(req, "Pragma", "no-cache");
     lg_http_reply_json(req, status, json_pack("{s:s}", "error", code));
 }
 
@@ -498,7 +495,7 @@ static void reply_token(pending_t *p, const char *sub, const char *scope)
         return;
     }
     lg_zinfo(p->o->zone, p->r.client_id, "token issued for %s, scope \"%s\"", sub, scope);
-    evhttp_add_header(evhttp_request_get_output_headers(p->req), "Pragma", "no-cache");
+    lg_httpd_add_header(p->req, "Pragma", "no-cache");
     lg_http_reply_json(p->req, 200,
                        json_pack("{s:s, s:s, s:i, s:s}", "access_token", jwt, "token_type",
                                  "Bearer", "expires_in", p->o->ttl_s, "scope", scope));
@@ -561,22 +558,21 @@ out:
     free_pending(p);
 }
 
-void lg_oauth_token_handle(lg_oauth_t *o, struct evhttp_request *req)
+void lg_oauth_token_handle(lg_oauth_t *o, lg_httpd_req_t *req)
 {
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+    if (lg_httpd_method(req) != LG_HTTP_POST) {
+        lg_httpd_add_header(req, "Allow", "POST");
         reply_error(req, 405, lg_oauth_err_invalid_request, 0);
         return;
     }
-    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     size_t len;
     const char *body = lg_http_body(req, &len);
     pending_t *p = lg_xcalloc(1, sizeof(*p));
     p->o = o;
     p->req = req;
     const char *err =
-        lg_oauth_parse_request(evhttp_find_header(in, "Content-Type"),
-                               evhttp_find_header(in, "Authorization"), body, len, &p->r);
+        lg_oauth_parse_request(lg_httpd_header(req, "Content-Type"),
+                               lg_httpd_header(req, "Authorization"), body, len, &p->r);
     if (err != NULL) {
         if (lg_log_level >= LG_LOG_DEBUG) {
             char addr[64];
@@ -622,28 +618,27 @@ int lg_oauth_check_bearer(const lg_token_signer_t *signer, const char *authoriza
     return LG_OK;
 }
 
-int lg_oauth_authenticate(const lg_token_signer_t *signer, struct evhttp_request *req,
+int lg_oauth_authenticate(const lg_token_signer_t *signer, lg_httpd_req_t *req,
                           const char *aud, const char *scope, lg_token_claims_t *out,
                           int *http_status)
 {
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *h = lg_httpd_header(req, "Authorization");
     return lg_oauth_check_bearer(signer, h, aud, scope, lg_now_us() / 1000000, out, http_status);
 }
 
-void lg_oauth_reply_denied(struct evhttp_request *req, int http_status, const char *scope)
+void lg_oauth_reply_denied(lg_httpd_req_t *req, int http_status, const char *scope)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     if (http_status == 403) {
         char v[LG_TOKEN_SCOPE_MAX + 64];
         snprintf(v, sizeof(v), "Bearer error=\"insufficient_scope\", scope=\"%s\"",
                  scope ? scope : "");
-        evhttp_add_header(h, "WWW-Authenticate", v);
+        lg_httpd_add_header(req, "WWW-Authenticate", v);
         lg_http_reply_problem(req, 403, "Forbidden", "the access token does not grant this API",
                               NULL, NULL, 0, 0);
         return;
     }
     /* Whatever was wrong with the token, the answer is the same. */
-    evhttp_add_header(h, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    lg_httpd_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
     lg_http_reply_problem(req, 401, "Unauthorized", "a valid access token is required", NULL, NULL,
                           0, 0);
 }

@@ -66,7 +66,7 @@ struct lg_exposure {
 /* A count request waiting for the database. */
 typedef struct call {
     lg_exposure_t *ex;
-    struct evhttp_request *req;
+    lg_httpd_req_t *req;
     int64_t started_us;            /* monotonic arrival, for the count duration */
     char client[LG_TOKEN_SUB_MAX]; /* the token's subject, the peer of log lines */
     char answer[96];               /* from memory: the body to send once audited */
@@ -178,20 +178,20 @@ static int take_token(lg_exposure_t *ex, const char *sub, int64_t now_us)
 }
 
 /* Replies with a CAMARA ErrorInfo; retry_after_s > 0 adds Retry-After. */
-static void reply_error(struct evhttp_request *req, int status, const char *code,
+static void reply_error(lg_httpd_req_t *req, int status, const char *code,
                         const char *message, int retry_after_s)
 {
     if (retry_after_s > 0) {
         char v[16];
         snprintf(v, sizeof(v), "%d", retry_after_s);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
+        lg_httpd_add_header(req, "Retry-After", v);
     }
     lg_http_reply_json(
         req, status,
         json_pack("{s:i,s:s,s:s}", "status", status, "code", code, "message", message));
 }
 
-static void reply_unavailable(struct evhttp_request *req)
+static void reply_unavailable(lg_httpd_req_t *req)
 {
     reply_error(req, 503, "UNAVAILABLE", "Service Unavailable.", 5);
 }
@@ -212,7 +212,7 @@ static const char *code_of_hint(const char *hint)
 static void on_query_done(void *arg, const PGresult *res, const char *err)
 {
     call_t *c = arg;
-    struct evhttp_request *req = c->req;
+    lg_httpd_req_t *req = c->req;
 
     if (err == NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
         const char *text = PQgetvalue(res, 0, 0);
@@ -262,7 +262,7 @@ static void on_audited(void *arg, const char *err)
  * Returns false, having done nothing, when the evaluator cannot answer it;
  * *is_pending says whether the answer is left to the audit's callback.
  */
-static bool answer_from_memory(lg_exposure_t *ex, struct evhttp_request *req, const char *client,
+static bool answer_from_memory(lg_exposure_t *ex, lg_httpd_req_t *req, const char *client,
                                const json_t *normalised, const lg_camara_count_t *count,
                                int64_t started_us, bool *is_pending)
 {
@@ -333,7 +333,7 @@ static bool is_json(const char *content_type)
  * is left to a callback (the database's or the audit's), false when it has
  * been sent.
  */
-static bool handle_count(lg_exposure_t *ex, struct evhttp_request *req, int64_t started_us)
+static bool handle_count(lg_exposure_t *ex, lg_httpd_req_t *req, int64_t started_us)
 {
     bool is_pending = false;
     lg_token_claims_t claims;
@@ -345,16 +345,15 @@ static bool handle_count(lg_exposure_t *ex, struct evhttp_request *req, int64_t 
         status = 403;
     }
     if (rc != LG_OK) {
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
         if (status == 403) {
-            evhttp_add_header(h, "WWW-Authenticate",
-                              "Bearer error=\"insufficient_scope\", scope=\"" LG_CAMARA_SCOPE_COUNT
-                              " " LG_CAMARA_SCOPE "\"");
+            lg_httpd_add_header(req, "WWW-Authenticate",
+                                "Bearer error=\"insufficient_scope\", scope=\"" LG_CAMARA_SCOPE_COUNT
+                                " " LG_CAMARA_SCOPE "\"");
             reply_error(req, 403, "PERMISSION_DENIED",
                         "Client does not have sufficient permissions to perform this action", 0);
         } else {
             /* Whatever was wrong with the token, the answer is the same. */
-            evhttp_add_header(h, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            lg_httpd_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
             reply_error(req, 401, "UNAUTHENTICATED",
                         "Request not authenticated due to missing, invalid, or expired "
                         "credentials.",
@@ -368,7 +367,7 @@ static bool handle_count(lg_exposure_t *ex, struct evhttp_request *req, int64_t 
                     "Either out of resource quota or reaching rate limiting.", retry_after_s);
         return false;
     }
-    if (!is_json(evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"))) {
+    if (!is_json(lg_httpd_header(req, "Content-Type"))) {
         reply_error(req, 400, lg_camara_invalid_argument,
                     "The request body must be application/json.", 0);
         return false;
@@ -423,11 +422,11 @@ static bool handle_count(lg_exposure_t *ex, struct evhttp_request *req, int64_t 
     return is_pending;
 }
 
-void lg_exposure_handle(struct evhttp_request *req, void *arg)
+void lg_exposure_handle(lg_httpd_req_t *req, void *arg)
 {
     lg_exposure_t *ex = arg;
     int64_t started_us = lg_mono_us();
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    const char *path = lg_httpd_path(req);
     if (path == NULL)
         path = "/";
 
@@ -437,22 +436,21 @@ void lg_exposure_handle(struct evhttp_request *req, void *arg)
     }
 
     /* Checked first so that every answer below can echo it. */
-    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    const char *correlator = evhttp_find_header(in, "x-correlator");
+    const char *correlator = lg_httpd_header(req, "x-correlator");
     if (correlator != NULL && !lg_camara_correlator_is_valid(correlator)) {
         reply_error(req, 400, lg_camara_invalid_argument,
                     "x-correlator must match ^[a-zA-Z0-9-_:;.\\/<>{}]{0,256}$.", 0);
         return;
     }
     if (correlator != NULL)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "x-correlator", correlator);
+        lg_httpd_add_header(req, "x-correlator", correlator);
 
     if (!lg_camara_is_count_path(path)) {
         reply_error(req, 404, "NOT_FOUND", "The specified resource is not found.", 0);
         return;
     }
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+    if (lg_httpd_method(req) != LG_HTTP_POST) {
+        lg_httpd_add_header(req, "Allow", "POST");
         reply_error(req, 405, "METHOD_NOT_ALLOWED",
                     "The requested method is not allowed/supported on the target resource.", 0);
         return;

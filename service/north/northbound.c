@@ -20,7 +20,7 @@
 #include "locguard/north/t8.h"
 #include "locguard/north/t8_patch.h"
 
-#include <event2/keyvalq_struct.h>
+#include <event2/http.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +74,7 @@ typedef struct t8_path {
 /* A T8 request waiting for its SQL function. */
 typedef struct call {
     lg_northbound_t *nb;
-    struct evhttp_request *req;
+    lg_httpd_req_t *req;
     op_t op;
     char scs[SCS_AS_ID_MAX + 1]; /* the authenticated SCS/AS, the peer of log lines */
 } call_t;
@@ -82,27 +82,27 @@ typedef struct call {
 /* ---- answers ---- */
 
 /* The one 403 of this API; lacks_scope adds RFC 6750's insufficient_scope header only. */
-static void reply_forbidden(struct evhttp_request *req, bool lacks_scope)
+static void reply_forbidden(lg_httpd_req_t *req, bool lacks_scope)
 {
     if (lacks_scope)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+        lg_httpd_add_header(req, "WWW-Authenticate",
                           "Bearer error=\"insufficient_scope\", scope=\"" LG_NORTHBOUND_SCOPE "\"");
     lg_http_reply_problem(req, 403, "Forbidden", FORBIDDEN_DETAIL, FORBIDDEN_CAUSE, NULL, 0, 0);
 }
 
-static void reply_not_found(struct evhttp_request *req)
+static void reply_not_found(lg_httpd_req_t *req)
 {
     lg_http_reply_problem(req, 404, "Not Found", NOT_FOUND_DETAIL, NOT_FOUND_CAUSE, NULL, 0, 0);
 }
 
-static void reply_internal_error(struct evhttp_request *req)
+static void reply_internal_error(lg_httpd_req_t *req)
 {
     lg_http_reply_problem(req, 500, "Internal Server Error", NULL, "SYSTEM_FAILURE", NULL, 0, 0);
 }
 
-static void reply_method_not_allowed(struct evhttp_request *req, const char *allow)
+static void reply_method_not_allowed(lg_httpd_req_t *req, const char *allow)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+    lg_httpd_add_header(req, "Allow", allow);
     lg_http_reply_problem(req, 405, "Method Not Allowed", "method not allowed here", NULL, NULL, 0,
                           0);
 }
@@ -231,7 +231,7 @@ static const char *absolutise_self(const lg_northbound_t *nb, json_t *sub)
 
 static void reply_sql_error(const call_t *c, const PGresult *res, const char *err)
 {
-    struct evhttp_request *req = c->req;
+    lg_httpd_req_t *req = c->req;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
 
@@ -261,7 +261,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
 {
     call_t *c = arg;
     lg_northbound_t *nb = c->nb;
-    struct evhttp_request *req = c->req;
+    lg_httpd_req_t *req = c->req;
     json_t *body = NULL;
 
     if (err != NULL) {
@@ -269,7 +269,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
         goto done;
     }
     if (c->op == OP_DELETE || c->op == OP_PATCH) {
-        evhttp_send_reply(req, 204, "No Content", NULL);
+        lg_http_reply_json(req, 204, NULL);
         goto done;
     }
     if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
@@ -298,7 +298,7 @@ static void on_call_done(void *arg, const PGresult *res, const char *err)
         goto done;
     }
     if (c->op == OP_CREATE)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Location", self);
+        lg_httpd_add_header(req, "Location", self);
     lg_http_reply_json(req, c->op == OP_CREATE ? 201 : 200, body);
     body = NULL;
     /* A test notification or an immediate report may be waiting in the outbox now. */
@@ -310,7 +310,7 @@ done:
 }
 
 /* Runs sql with the given text parameters; the answer comes through on_call_done. */
-static void call_sql(lg_northbound_t *nb, struct evhttp_request *req, op_t op, const char *sql,
+static void call_sql(lg_northbound_t *nb, lg_httpd_req_t *req, op_t op, const char *sql,
                      int nparams, const char *const *values)
 {
     call_t *c = lg_xcalloc(1, sizeof(*c));
@@ -337,7 +337,7 @@ typedef enum body_kind {
  * its normalised form as JSON text (the caller frees it), or replies
  * 415/400 and returns NULL.
  */
-static char *take_body(struct evhttp_request *req, body_kind_t kind)
+static char *take_body(lg_httpd_req_t *req, body_kind_t kind)
 {
     static const char *const MEDIA_TYPES[] = {
         [BODY_SUBSCRIPTION] = "application/json",
@@ -351,7 +351,7 @@ static char *take_body(struct evhttp_request *req, body_kind_t kind)
     int rc;
 
     if (!lg_http_is_media_type(
-            evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
+            lg_httpd_header(req, "Content-Type"),
             MEDIA_TYPES[kind])) {
         snprintf(detail, sizeof detail, "send %s", MEDIA_TYPES[kind]);
         lg_http_reply_problem(req, 415, "Unsupported Media Type", detail, NULL, NULL, 0, 0);
@@ -377,7 +377,7 @@ static char *take_body(struct evhttp_request *req, body_kind_t kind)
 }
 
 /* Has the caller proven to be the path's SCS? (token subject, and client certificate) */
-static bool is_path_scs(const lg_northbound_t *nb, struct evhttp_request *req, const char *sub,
+static bool is_path_scs(const lg_northbound_t *nb, lg_httpd_req_t *req, const char *sub,
                         const char *scs_as_id)
 {
     if (scs_as_id[0] == '\0' || strcmp(sub, scs_as_id) != 0)
@@ -390,7 +390,7 @@ static bool is_path_scs(const lg_northbound_t *nb, struct evhttp_request *req, c
     return true;
 }
 
-static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_path_t *p)
+static void handle_t8(lg_northbound_t *nb, lg_httpd_req_t *req, const t8_path_t *p)
 {
     lg_token_claims_t claims;
     int status = 401;
@@ -415,14 +415,14 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
         return;
     }
 
-    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    lg_http_method_t method = lg_httpd_method(req);
     const char *scs = p->scs_as_id;
     char *text = NULL;
     if (!p->has_sub_id) {
-        if (method == EVHTTP_REQ_GET) {
+        if (method == LG_HTTP_GET) {
             const char *v[] = {scs};
             call_sql(nb, req, OP_LIST, "SELECT lg_t8_sub_list($1)::text", 1, v);
-        } else if (method == EVHTTP_REQ_POST) {
+        } else if (method == LG_HTTP_POST) {
             if ((text = take_body(req, BODY_SUBSCRIPTION)) == NULL)
                 return;
             const char *v[] = {scs, text};
@@ -433,8 +433,8 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
         free(text);
         return;
     }
-    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_PUT && method != EVHTTP_REQ_DELETE &&
-        method != EVHTTP_REQ_PATCH) {
+    if (method != LG_HTTP_GET && method != LG_HTTP_PUT && method != LG_HTTP_DELETE &&
+        method != LG_HTTP_PATCH) {
         reply_method_not_allowed(req, "GET, PUT, PATCH, DELETE");
         return;
     }
@@ -443,11 +443,11 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
         return;
     }
     const char *v[] = {scs, p->sub_id, NULL};
-    if (method == EVHTTP_REQ_GET) {
+    if (method == LG_HTTP_GET) {
         call_sql(nb, req, OP_GET, "SELECT lg_t8_sub_get($1, $2)::text", 2, v);
-    } else if (method == EVHTTP_REQ_DELETE) {
+    } else if (method == LG_HTTP_DELETE) {
         call_sql(nb, req, OP_DELETE, "SELECT lg_t8_sub_delete($1, $2)::text", 2, v);
-    } else if (method == EVHTTP_REQ_PATCH) {
+    } else if (method == LG_HTTP_PATCH) {
         if ((v[2] = text = take_body(req, BODY_PATCH)) == NULL)
             return;
         call_sql(nb, req, OP_PATCH, "SELECT lg_t8_sub_patch($1, $2, $3::jsonb)::text", 3, v);
@@ -460,16 +460,16 @@ static void handle_t8(lg_northbound_t *nb, struct evhttp_request *req, const t8_
     }
 }
 
-void lg_northbound_handle(struct evhttp_request *req, void *arg)
+void lg_northbound_handle(lg_httpd_req_t *req, void *arg)
 {
     lg_northbound_t *nb = arg;
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    const char *path = lg_httpd_path(req);
     t8_path_t p;
 
     if (path == NULL)
         path = "/";
     if (strcmp(path, TOKEN_PATH) == 0) {
-        if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
+        if (lg_httpd_method(req) != LG_HTTP_POST)
             reply_method_not_allowed(req, "POST");
         else
             lg_oauth_token_handle(nb->oauth, req);

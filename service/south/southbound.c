@@ -8,8 +8,9 @@
  * (notifyCorrelationId must be the certificate's node). Only a batch that passes all of them
  * reaches the group commit; the node's enabled flag and the replay window are checked there, inside
  * the transaction that stores the batch. Every answer but the 204 is a ProblemDetails; a 400 names
- * each invalid parameter: a JSON pointer into the body, "body", or "header <Name>". (What
- * evhttp 2.1 refuses before this handler runs gets its own HTML page: see the README, "Errors".)
+ * each invalid parameter: a JSON pointer into the body, "body", or "header <Name>". What the
+ * server refuses before this handler runs (a body over the limit, 16 KiB of headers, broken
+ * chunked framing) is a ProblemDetails too (http.c). The same code serves HTTP/1.1 and HTTP/2.
  */
 #include "locguard/south/southbound.h"
 
@@ -17,7 +18,6 @@
 #include "locguard/core/log.h"
 #include "locguard/core/timefmt.h"
 
-#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +35,7 @@ struct lg_southbound {
 /* A request waiting for its batch to commit. */
 typedef struct pending {
     lg_southbound_t *sb;
-    struct evhttp_request *req;
+    lg_httpd_req_t *req;
     size_t n_reports;
     int64_t received_us;
     char node[LG_NODE_NAME_MAX]; /* the certificate's node, the peer of log lines */
@@ -73,7 +73,7 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
 {
     pending_t *p = arg;
     lg_southbound_t *sb = p->sb;
-    struct evhttp_request *req = p->req;
+    lg_httpd_req_t *req = p->req;
 
     switch (status) {
     case LG_INGEST_ACCEPTED:
@@ -83,7 +83,7 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
         lg_metrics_add(
             sb->metrics,
             status == LG_INGEST_ACCEPTED ? LG_C_BATCHES_ACCEPTED : LG_C_BATCHES_DUPLICATE, 1);
-        evhttp_send_reply(req, 204, "No Content", NULL);
+        lg_http_reply_json(req, 204, NULL);
         break;
     case LG_INGEST_STALE:
         refuse(sb, p->node, LG_C_REFUSED_STALE, p->n_reports, 409,
@@ -110,16 +110,6 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
     free(p);
 }
 
-/* How many times the request carries the header name (evhttp keeps every copy). */
-static size_t count_header(const struct evkeyvalq *h, const char *name)
-{
-    size_t n = 0;
-
-    for (const struct evkeyval *kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next)
-        n += strcasecmp(kv->key, name) == 0;
-    return n;
-}
-
 /* Appends one invalidParams entry naming a header ("header Locguard-Seq"). */
 static void invalid_header(lg_invalid_param_t *invalid, size_t *n, const char *name,
                            const char *reason)
@@ -134,23 +124,22 @@ static void invalid_header(lg_invalid_param_t *invalid, size_t *n, const char *n
  * Sent-At fresh. On failure replies 400 naming each bad header and returns
  * LG_ERR.
  */
-static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, const char *node,
+static int check_headers(lg_southbound_t *sb, lg_httpd_req_t *req, const char *node,
                          int64_t *seq)
 {
-    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     lg_invalid_param_t invalid[2];
     size_t n = 0;
     bool is_stale = false;
 
-    const char *s = evhttp_find_header(h, "Locguard-Seq");
-    if (count_header(h, "Locguard-Seq") > 1)
+    const char *s = lg_httpd_header(req, "Locguard-Seq");
+    if (lg_httpd_header_count(req, "Locguard-Seq") > 1)
         invalid_header(invalid, &n, "Locguard-Seq", "must appear once");
     else if (s == NULL || lg_report_parse_seq(s, seq) != LG_OK)
         invalid_header(invalid, &n, "Locguard-Seq", "required: a decimal integer 1..2^63-1");
 
-    const char *t = evhttp_find_header(h, "Locguard-Sent-At");
+    const char *t = lg_httpd_header(req, "Locguard-Sent-At");
     int64_t sent_us;
-    if (count_header(h, "Locguard-Sent-At") > 1) {
+    if (lg_httpd_header_count(req, "Locguard-Sent-At") > 1) {
         invalid_header(invalid, &n, "Locguard-Sent-At", "must appear once");
     } else if (t == NULL || lg_time_parse(t, strlen(t), &sent_us) != LG_OK) {
         invalid_header(invalid, &n, "Locguard-Sent-At", "required: an RFC 3339 date-time");
@@ -179,45 +168,43 @@ static int check_headers(lg_southbound_t *sb, struct evhttp_request *req, const 
 
 /*
  * Refuses a body framed twice (RFC 9112 6.3, the ways of request smuggling):
- * two Content-Lengths, which evhttp 2.1 passes on after reading the first
- * (a proxy before us may have read the other), or Content-Length with
- * Transfer-Encoding, which evhttp 2.1 refuses itself but an HTTP layer after
- * it might not. The connection is closed after the 400.
+ * two Content-Lengths, or Content-Length with Transfer-Encoding. The HTTP/1.1
+ * parser refuses both before this handler (httpd_h1.c) and HTTP/2 has no
+ * Transfer-Encoding; this check keeps the rule where the zone reads the body,
+ * whatever the layer under it. The connection is closed after the 400.
  */
-static int check_framing(lg_southbound_t *sb, struct evhttp_request *req, const char *node)
+static int check_framing(lg_southbound_t *sb, lg_httpd_req_t *req, const char *node)
 {
-    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-    size_t n_lengths = count_header(h, "Content-Length");
+    size_t n_lengths = lg_httpd_header_count(req, "Content-Length");
     lg_invalid_param_t invalid;
     size_t n = 0;
 
     if (n_lengths > 1)
         invalid_header(&invalid, &n, "Content-Length", "must appear once");
-    else if (n_lengths == 1 && evhttp_find_header(h, "Transfer-Encoding") != NULL)
+    else if (n_lengths == 1 && lg_httpd_header(req, "Transfer-Encoding") != NULL)
         invalid_header(&invalid, &n, "Content-Length", "not allowed with Transfer-Encoding");
     if (n == 0)
         return LG_OK;
     refuse(sb, node, LG_C_REFUSED_INVALID, 0, 400, "ambiguous body framing");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    lg_httpd_add_header(req, "Connection", "close");
     lg_http_reply_problem(req, 400, "Bad Request", "ambiguous body framing", "INVALID_MSG_FORMAT",
                           &invalid, n, 0);
     return LG_ERR;
 }
 
-void lg_southbound_handle(struct evhttp_request *req, void *arg)
+void lg_southbound_handle(lg_httpd_req_t *req, void *arg)
 {
     lg_southbound_t *sb = arg;
     const lg_southbound_config_t *cfg = &sb->cfg;
     int64_t received_us = lg_mono_us();
     char node[LG_NODE_NAME_MAX];
 
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    if (path == NULL || strcmp(path, REPORTS_PATH) != 0) {
+    if (strcmp(lg_httpd_path(req), REPORTS_PATH) != 0) {
         lg_http_reply_problem(req, 404, "Not Found", "no such resource", NULL, NULL, 0, 0);
         return;
     }
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+    if (lg_httpd_method(req) != LG_HTTP_POST) {
+        lg_httpd_add_header(req, "Allow", "POST");
         lg_http_reply_problem(req, 405, "Method Not Allowed", "use POST", NULL, NULL, 0, 0);
         return;
     }
@@ -229,10 +216,9 @@ void lg_southbound_handle(struct evhttp_request *req, void *arg)
                               NULL, 0, 0);
         return;
     }
-    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     if (check_framing(sb, req, node) != LG_OK)
         return;
-    if (!lg_http_is_media_type(evhttp_find_header(h, "Content-Type"), "application/json")) {
+    if (!lg_http_is_media_type(lg_httpd_header(req, "Content-Type"), "application/json")) {
         refuse(sb, node, LG_C_REFUSED_INVALID, 0, 415, "Content-Type is not application/json");
         lg_http_reply_problem(req, 415, "Unsupported Media Type", "send application/json", NULL,
                               NULL, 0, 0);

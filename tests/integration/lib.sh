@@ -340,6 +340,7 @@ PUBLIC_URL=https://locguard.test:8443
 # $POOL_SIZE sets [database] pool_size (default 2: one connection for the
 # group commit, one for the rest), $CONF_INGEST adds lines to [ingest] (e.g.
 # retry_after_s), $CONF_DELIVERY to [delivery] (e.g. max_backoff_s),
+# $CONF_ADMIN to [zone admin] (e.g. h2c = 1),
 # $CONF_NORTH to [zone north] (e.g. a client_ca), and $CONF_EXTRA whole
 # sections at the end (e.g. [counts] and an exposure zone: then list it in
 # $ZONES). $NORTH_CERTS is the directory of the north zone's server
@@ -376,6 +377,7 @@ client_ca = $CERTS/ca.pem
 kind = admin
 listen = 127.0.0.1:0
 token_file = $T/admin.token
+${CONF_ADMIN:-}
 
 [oauth]
 signing_key = $CERTS/jwt.key

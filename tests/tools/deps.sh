@@ -52,6 +52,8 @@ pc   libcjson             libcjson-dev                           the build
 pc   libsystemd           libsystemd-dev                         the build (sd_notify)
 pc   geos                 libgeos-dev                            the build (counteval.c: polygon validity)
 pc   libcurl              libcurl4-openssl-dev                   the build (httpc.c: HTTP/2 and HTTP/1.1 client)
+pc   libnghttp2           libnghttp2-dev                         the build (httpd_h2.c: HTTP/2)
+file /usr/include/http_parser.h libhttp-parser-dev               the build (httpd_h1.c: HTTP/1.1)
 pc   cmocka               libcmocka-dev                          unit tests
 cmd  objdump              binutils                               unit tests (test_dp)
 cmd  $pg_bin/initdb       postgresql-15                          tests/tools/pgcluster.sh
@@ -63,6 +65,7 @@ cmd  pg_prove             libtap-parser-sourcehandler-pgtap-perl make sqltest
 cmd  perl                 perl                                   pg_prove, test_systemd.sh
 cmd  curl                 curl                                   integration tests, demo
 cmd  openssl              openssl                                tests/tools/mkcerts.sh, tests
+cmd  nghttp               nghttp2-client                         test_http2.sh (an independent HTTP/2 client)
 cmd  jq                   jq                                     test_operations.sh (the JSON log)
 cmd  xxd                  xxd                                    test_counts.sh
 cmd  ss                   iproute2                               pgcluster.sh, demo.sh

@@ -11,7 +11,7 @@
 #include "locguard/core/db.h"
 #include "locguard/core/metrics.h"
 
-#include <event2/http.h>
+#include "locguard/core/httpd_req.h"
 
 typedef struct lg_admin lg_admin_t;
 
@@ -26,7 +26,7 @@ lg_admin_t *lg_admin_new(lg_db_t *db, lg_metrics_t *metrics, const char *token_f
 /* Frees it, wiping the token. Accepts NULL. */
 void lg_admin_free(lg_admin_t *admin);
 
-/* The evhttp handler (an lg_http_handler_cb); arg is the lg_admin_t. */
-void lg_admin_handle(struct evhttp_request *req, void *arg);
+/* The zone's handler (an lg_http_handler_cb, HTTP/1.1 and HTTP/2); arg is the lg_admin_t. */
+void lg_admin_handle(lg_httpd_req_t *req, void *arg);
 
 #endif

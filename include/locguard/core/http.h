@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * HTTP(S) listeners ("zones") on libevent's evhttp, with TLS through
- * bufferevent_openssl (TLS 1.2 and later, optional mandatory client
- * certificates), plus the reply helpers every route uses: JSON bodies and
- * ProblemDetails errors. Each zone module (southbound, admin) installs one
- * handler that routes its own paths.
+ * HTTP(S) listeners ("zones") on locguard's server (httpd.h: HTTP/1.1 and
+ * HTTP/2, ALPN, optional h2c), with TLS 1.2 and later and optional mandatory
+ * client certificates, plus the reply helpers every route uses: JSON bodies
+ * and ProblemDetails errors. Each zone module (southbound, admin, ...)
+ * installs one handler that routes its own paths; what the server refuses
+ * before a handler sees it (413, 431, broken framing) is answered here as
+ * ProblemDetails too.
  */
 #ifndef LOCGUARD_HTTP_H
 #define LOCGUARD_HTTP_H
@@ -14,19 +16,21 @@
 #include "locguard/core/metrics.h"
 #include "locguard/south/report.h"
 
+#include "locguard/core/httpd.h"
+
 #include <event2/event.h>
-#include <event2/http.h>
 #include <jansson.h>
 
 typedef struct lg_http_zone lg_http_zone_t;
 
-/* Handles one request; it may reply now or later (the request stays valid). */
-typedef void (*lg_http_handler_cb)(struct evhttp_request *req, void *arg);
+/* Handles one request; it owes one reply, now or later (httpd_req.h: the request stays valid). */
+typedef lg_httpd_handler_cb lg_http_handler_cb;
 
 /*
  * Binds the zone's listener (TLS when cfg has a certificate; client
- * certificates required when it has client_ca) and routes every request to
- * handler. max_body_bytes larger bodies get 413. Returns NULL (and logs why)
+ * certificates required when it has client_ca; HTTP/2 by ALPN, or by prior
+ * knowledge when cfg->is_h2c) and routes every request to handler.
+ * max_body_bytes larger bodies get 413. Returns NULL (and logs why)
  * when the certificates cannot be loaded or the address cannot be bound.
  */
 lg_http_zone_t *lg_http_zone_new(struct event_base *base, const lg_zone_config_t *cfg,
@@ -50,23 +54,23 @@ const char *lg_http_zone_name(const lg_http_zone_t *zone);
  * "?" when unknown) into buf: the peer named in log lines until the
  * request says who it is.
  */
-void lg_http_peer_addr(struct evhttp_request *req, char *buf, size_t size);
+void lg_http_peer_addr(lg_httpd_req_t *req, char *buf, size_t size);
 
 /*
  * Copies the subject CN of the request's verified client certificate into
  * buf. Returns LG_ERR when there is no verified certificate or no CN, or it
  * does not fit.
  */
-LG_MUST_CHECK int lg_http_peer_cn(struct evhttp_request *req, char *buf, size_t size);
+LG_MUST_CHECK int lg_http_peer_cn(lg_httpd_req_t *req, char *buf, size_t size);
 
 /* The request body as one contiguous block (pulled up in place); *len gets its size. */
-const char *lg_http_body(struct evhttp_request *req, size_t *len);
+const char *lg_http_body(lg_httpd_req_t *req, size_t *len);
 
 /* Replies with status and body serialised as JSON (compact). Steals body; NULL = no body. */
-void lg_http_reply_json(struct evhttp_request *req, int status, json_t *body);
+void lg_http_reply_json(lg_httpd_req_t *req, int status, json_t *body);
 
 /* Replies with status and a text body of the given content type. */
-void lg_http_reply_text(struct evhttp_request *req, int status, const char *content_type,
+void lg_http_reply_text(lg_httpd_req_t *req, int status, const char *content_type,
                         const char *text, size_t len);
 
 /*
@@ -75,7 +79,7 @@ void lg_http_reply_text(struct evhttp_request *req, int status, const char *cont
  * n_invalid > 0 (listing at most LG_INVALID_MAX). retry_after_s > 0 adds a
  * Retry-After header.
  */
-void lg_http_reply_problem(struct evhttp_request *req, int status, const char *title,
+void lg_http_reply_problem(lg_httpd_req_t *req, int status, const char *title,
                            const char *detail, const char *cause, const lg_invalid_param_t *invalid,
                            size_t n_invalid, int retry_after_s);
 
@@ -84,7 +88,7 @@ void lg_http_reply_problem(struct evhttp_request *req, int status, const char *t
  * cannot take the request: cause SYSTEM_FAILURE, the detail given (NULL:
  * "the database is unavailable") and Retry-After retry_after_s.
  */
-void lg_http_reply_unavailable(struct evhttp_request *req, const char *detail, int retry_after_s);
+void lg_http_reply_unavailable(lg_httpd_req_t *req, const char *detail, int retry_after_s);
 
 /*
  * Whether a Content-Type header value is the media type want (compared

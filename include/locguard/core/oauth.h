@@ -20,7 +20,7 @@
 #include "locguard/core/metrics.h"
 #include "locguard/core/token.h"
 
-#include <event2/http.h>
+#include "locguard/core/httpd_req.h"
 
 typedef struct lg_oauth lg_oauth_t;
 
@@ -111,7 +111,7 @@ void lg_oauth_free(lg_oauth_t *o);
  * 405 for other methods, 503 temporarily_unavailable when the database is
  * down or the scrypt budget is spent; always Cache-Control: no-store.
  */
-void lg_oauth_token_handle(lg_oauth_t *o, struct evhttp_request *req);
+void lg_oauth_token_handle(lg_oauth_t *o, lg_httpd_req_t *req);
 
 /*
  * Checks an Authorization header value (may be NULL) for "Bearer <jwt>"
@@ -128,7 +128,7 @@ LG_MUST_CHECK int lg_oauth_check_bearer(const lg_token_signer_t *signer, const c
                                         lg_token_claims_t *out, int *http_status);
 
 /* lg_oauth_check_bearer on the request's Authorization header, at the current time. */
-LG_MUST_CHECK int lg_oauth_authenticate(const lg_token_signer_t *signer, struct evhttp_request *req,
+LG_MUST_CHECK int lg_oauth_authenticate(const lg_token_signer_t *signer, lg_httpd_req_t *req,
                                         const char *aud, const char *scope, lg_token_claims_t *out,
                                         int *http_status);
 
@@ -137,6 +137,6 @@ LG_MUST_CHECK int lg_oauth_authenticate(const lg_token_signer_t *signer, struct 
  * ProblemDetails and WWW-Authenticate: Bearer error="invalid_token" whatever
  * the reason, or 403 with error="insufficient_scope" naming scope.
  */
-void lg_oauth_reply_denied(struct evhttp_request *req, int http_status, const char *scope);
+void lg_oauth_reply_denied(lg_httpd_req_t *req, int http_status, const char *scope);
 
 #endif

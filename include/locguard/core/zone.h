@@ -35,6 +35,7 @@ typedef struct lg_zone_config {
     char *key_file;       /* server private key (PEM) */
     char *client_ca_file; /* CA for client certificates; required for southbound */
     char *token_file;     /* admin: file holding the bearer token; NULL = no token */
+    bool is_h2c;          /* "h2c = 1": HTTP/2 with prior knowledge, without ALPN (trusted network) */
 } lg_zone_config_t;
 
 /*

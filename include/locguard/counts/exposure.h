@@ -31,7 +31,7 @@
 #include "locguard/core/oauth.h"
 #include "locguard/core/token.h"
 
-#include <event2/http.h>
+#include "locguard/core/httpd_req.h"
 
 /* The audience a count request's access token must carry (the scopes: camara.h). */
 #define LG_EXPOSURE_AUDIENCE "locguard-exposure"
@@ -85,7 +85,7 @@ void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap, 
  */
 void lg_exposure_free(lg_exposure_t *ex);
 
-/* The evhttp handler (an lg_http_handler_cb); arg is the lg_exposure_t. */
-void lg_exposure_handle(struct evhttp_request *req, void *arg);
+/* The zone's handler (an lg_http_handler_cb, HTTP/1.1 and HTTP/2); arg is the lg_exposure_t. */
+void lg_exposure_handle(lg_httpd_req_t *req, void *arg);
 
 #endif

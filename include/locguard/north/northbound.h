@@ -17,7 +17,7 @@
 #include "locguard/core/oauth.h"
 #include "locguard/core/token.h"
 
-#include <event2/http.h>
+#include "locguard/core/httpd_req.h"
 
 /* The audience and scope a T8 request's access token must carry. */
 #define LG_NORTHBOUND_AUDIENCE "locguard-northbound"
@@ -49,7 +49,7 @@ lg_northbound_t *lg_northbound_new(lg_db_t *db, lg_metrics_t *metrics,
  */
 void lg_northbound_free(lg_northbound_t *nb);
 
-/* The evhttp handler (an lg_http_handler_cb); arg is the lg_northbound_t. */
-void lg_northbound_handle(struct evhttp_request *req, void *arg);
+/* The zone's handler (an lg_http_handler_cb, HTTP/1.1 and HTTP/2); arg is the lg_northbound_t. */
+void lg_northbound_handle(lg_httpd_req_t *req, void *arg);
 
 #endif

@@ -11,7 +11,7 @@
 #include "locguard/south/ingest.h"
 #include "locguard/core/metrics.h"
 
-#include <event2/http.h>
+#include "locguard/core/httpd_req.h"
 
 typedef struct lg_southbound lg_southbound_t;
 
@@ -31,7 +31,7 @@ lg_southbound_t *lg_southbound_new(const lg_southbound_config_t *cfg, lg_ingest_
 /* Frees it (accepts NULL); requests still waiting are answered by lg_ingest_free. */
 void lg_southbound_free(lg_southbound_t *sb);
 
-/* The evhttp handler (an lg_http_handler_cb); arg is the lg_southbound_t. */
-void lg_southbound_handle(struct evhttp_request *req, void *arg);
+/* The zone's handler (an lg_http_handler_cb, HTTP/1.1 and HTTP/2); arg is the lg_southbound_t. */
+void lg_southbound_handle(lg_httpd_req_t *req, void *arg);
 
 #endif
