@@ -12,7 +12,7 @@
 #      the same size), makes throwaway certificates (tests/tools/mkcerts.sh,
 #      openssl CLI) under $VAR/bench-certs, writes a config and starts the
 #      daemon, waiting for its ready file;
-#   2. the traffic mixes (BENCH_MIXES, default b1,b2,b3,b4,b5), each measured
+#   2. the traffic mixes (BENCH_MIXES, default b1..b6), each measured
 #      directly (ingest-direct: lg_ingest() over libpq, 2 connections, calls
 #      of BENCH_DIRECT_BATCH reports made of the mix's batches, each with its
 #      own sequence number, as the daemon groups them) and through the API
@@ -30,6 +30,10 @@
 #            BENCH_REPEAT_POOL shared by every connection and each is
 #            reported 3-8 times before it leaves the pool: the same device in
 #            several batches of one round trip;
+#        b6  one report per request over HTTP/2, as an AMF with many
+#            notifications under way sends them: BENCH_H2_CONNECTIONS (4)
+#            connections with BENCH_H2_STREAMS (128) concurrent streams each
+#            (mme-sim --http2; direct: as b2);
 #        b5  as b1 with refresh_ms = 0: every report written, no coalescing,
 #            no daemon cache (the daemon is restarted with refresh_ms = 0
 #            and cache_devices = 0 for it, and ingest-direct gets
@@ -66,16 +70,17 @@
 #   4. prints one row per mix (direct and API reports/s, their ratio, the
 #      p50/p99 ack latency at full and at half load, the targets met or not:
 #      b1 >= 100k reports/s through the API; b2-b4 >= 50k/s and >= 0.7 of
-#      direct; b5 >= 0.7 of direct; ack p99 <= 50 ms at half load in every
-#      mix), then the webhook and count latencies; stops the daemon
+#      direct; b5 >= 0.7 of direct; b6 >= 100k/s and >= 0.7 of direct; ack
+#      p99 <= 50 ms at half load in every mix), then the webhook and count latencies; stops the daemon
 #      (SIGTERM), the sink and the cluster from a trap.
 #
 # Environment: BUILD (binaries), VAR (state), and for quick runs
-# BENCH_MIXES (b1,b2,b3,b4,b5), BENCH_EXTRA (webhook,counts; "" for none),
+# BENCH_MIXES (b1,b2,b3,b4,b5,b6), BENCH_EXTRA (webhook,counts; "" for none),
 # BENCH_DEVICES (1000000), BENCH_CELLS (100000), BENCH_SECONDS (20, each
 # direct, full-speed and half-load run), BENCH_API_CONNECTIONS (8),
 # BENCH_API_BATCH (500, reports per request of b1, b3, b4, b5),
-# BENCH_B2_CONNECTIONS (512), BENCH_DIRECT_BATCH (1000 reports per direct
+# BENCH_B2_CONNECTIONS (512), BENCH_H2_CONNECTIONS (4), BENCH_H2_STREAMS
+# (128), BENCH_DIRECT_BATCH (1000 reports per direct
 # call), BENCH_MOVERS (0.1), BENCH_REPEATS (3-8), BENCH_REPEAT_POOL (200),
 # BENCH_WEBHOOK_DEVICES (10000), BENCH_ALERT_RATE (1000), BENCH_WEBHOOK_LOAD
 # ((d)'s total reports/s, 20000, at most b1's half-load rate),
@@ -100,11 +105,13 @@ VAR=$(cd "$VAR" && pwd)
 devices=${BENCH_DEVICES:-1000000}
 cells=${BENCH_CELLS:-100000}
 secs=${BENCH_SECONDS:-20}
-mixes=${BENCH_MIXES-b1,b2,b3,b4,b5}
+mixes=${BENCH_MIXES-b1,b2,b3,b4,b5,b6}
 extra=${BENCH_EXTRA-webhook,counts}
 api_conns=${BENCH_API_CONNECTIONS:-8}
 api_batch=${BENCH_API_BATCH:-500}
 b2_conns=${BENCH_B2_CONNECTIONS:-512}
+h2_conns=${BENCH_H2_CONNECTIONS:-4}
+h2_streams=${BENCH_H2_STREAMS:-128}
 direct_batch=${BENCH_DIRECT_BATCH:-1000}
 movers=${BENCH_MOVERS:-0.1}
 repeats=${BENCH_REPEATS:-3-8}
@@ -134,7 +141,7 @@ seq_window=65536
 # has LIST ITEM: whether the comma-separated LIST names ITEM.
 has() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac }
 for m in ${mixes//,/ }; do
-    case $m in b1 | b2 | b3 | b4 | b5) ;; *) echo "bench: unknown mix $m (b1..b5)" >&2; exit 2 ;; esac
+    case $m in b1 | b2 | b3 | b4 | b5 | b6) ;; *) echo "bench: unknown mix $m (b1..b6)" >&2; exit 2 ;; esac
 done
 for m in ${extra//,/ }; do
     case $m in webhook | counts) ;; *) echo "bench: unknown phase $m (webhook, counts)" >&2; exit 2 ;; esac
@@ -420,6 +427,7 @@ end_webhook_subscriptions
 mix_api_args() {
     case $1 in
     b2) echo "--connections $b2_conns --batch 1" ;;
+    b6) echo "--http2 --connections $h2_conns --streams $h2_streams --batch 1" ;;
     b3) echo "--connections $api_conns --batch $api_batch --movers $movers" ;;
     b4) echo "--connections $api_conns --batch $api_batch --repeats $repeats --repeat-pool $repeat_pool" ;;
     *) echo "--connections $api_conns --batch $api_batch" ;;
@@ -430,7 +438,7 @@ mix_api_args() {
 mix_direct_args() {
     local common="--connections 2 --batch $direct_batch --seq-window $seq_window"
     case $1 in
-    b2) echo "$common --per-batch 1 --refresh-ms $refresh_ms" ;;
+    b2 | b6) echo "$common --per-batch 1 --refresh-ms $refresh_ms" ;;
     b3) echo "$common --per-batch $direct_per_batch --refresh-ms $refresh_ms --movers $movers" ;;
     b4) echo "$common --per-batch $direct_per_batch --refresh-ms $refresh_ms --repeats $repeats --repeat-pool $repeat_pool" ;;
     b5) echo "$common --per-batch $direct_per_batch --refresh-ms 0" ;;
@@ -485,20 +493,20 @@ if [ -n "$mixes" ]; then
 fi
 # b5 first: it writes every report, and those rows come due refresh_ms
 # later; after it, the other direct runs and the API warm-up take that wave.
-for m in b5 b1 b2 b3 b4; do
+for m in b5 b1 b2 b6 b3 b4; do
     has "$mixes" "$m" || continue
     log "$m direct: $(mix_direct_args "$m"), ${secs} s"
     printf -v "out_direct_$m" '%s' "$(direct "$m" "$secs")"
 done
 
 api_first=
-for m in b1 b2 b3 b4; do has "$mixes" "$m" && api_first=$m && break; done
+for m in b1 b2 b6 b3 b4; do has "$mixes" "$m" && api_first=$m && break; done
 if [ -n "$api_first" ]; then
     log "warm-up through the API: ${api_warm} s of b1 at full speed (not reported)"
     # shellcheck disable=SC2046
     sim $(mix_api_args b1) --duration "$api_warm" >/dev/null || true
 fi
-for m in b1 b2 b3 b4; do
+for m in b1 b2 b6 b3 b4; do
     has "$mixes" "$m" && api_mix "$m"
 done
 # The daemon's cache resets so far. It claims the cache on its first round
@@ -644,7 +652,7 @@ targets() {
     awk -v m="$1" -v r="$2" -v q="$3" -v p="$4" -v e="$5" 'BEGIN {
         miss = ""
         if (e != "0") miss = miss " errors"
-        if (m == "b1" && r + 0 < 100000) miss = miss " <100k/s"
+        if ((m == "b1" || m == "b6") && r + 0 < 100000) miss = miss " <100k/s"
         if ((m == "b2" || m == "b3" || m == "b4") && r + 0 < 50000) miss = miss " <50k/s"
         if (m != "b1" && (q == "n/a" || q + 0 < 0.7)) miss = miss " ratio<0.7"
         if (p == "" || p + 0 > 50) miss = miss " half-p99>50ms"
@@ -656,7 +664,7 @@ echo "locguard bench: $devices devices, $cells cells, ${secs} s per phase, $(npr
 if [ -n "$mixes" ]; then
     printf '%-4s %9s %13s %9s %6s %13s %9s %13s  %s\n' "mix" "direct/s" "direct p50/99" \
         "API/s" "ratio" "full p50/99" "half/s" "half p50/99" "targets"
-    for m in b1 b2 b3 b4 b5; do
+    for m in b1 b2 b6 b3 b4 b5; do
         has "$mixes" "$m" || continue
         d=out_direct_$m f=out_full_$m h=out_half_$m hr=half_rate_$m
         drate=$(result "${!d}" reports_per_s) arate=$(result "${!f}" reports_per_s)
@@ -670,7 +678,7 @@ if [ -n "$mixes" ]; then
     done
     echo "  (direct p50/99: per lg_ingest call of $direct_batch reports; API: per request, ms)"
     printf '%-44s %12s\n' "measure" "value"
-    for m in b1 b2 b3 b4 b5; do
+    for m in b1 b2 b6 b3 b4 b5; do
         has "$mixes" "$m" || continue
         d=out_direct_$m f=out_full_$m h=out_half_$m c=coalesced_$m k=cached_$m
         printf '%-44s %12s\n' "$m API errors / 503s (full, half)" \

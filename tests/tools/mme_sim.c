@@ -22,6 +22,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <nghttp2/nghttp2.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,6 +43,7 @@
 #define THREAD_STACK_BYTES (256 * 1024) /* a load thread needs little; 2048 of them fit */
 #define MAX_BATCH 1000
 #define MAX_ATTEMPTS 5               /* sends of one seq in `load` before giving up on it */
+#define MAX_STREAMS 1000             /* load --http2: requests in flight per connection */
 
 /* Everything the command line says. */
 typedef struct sim_opts {
@@ -78,6 +81,8 @@ typedef struct sim_opts {
     int repeat_max;
     long repeat_pool;        /* devices in the repeat pool */
     bool is_burst;           /* paced connections send together, not one after another */
+    bool is_http2;           /* load: HTTP/2 (ALPN h2), --streams requests per connection */
+    int streams;             /* load --http2: requests in flight per connection */
     uint64_t rng_seed;
 } sim_opts_t;
 
@@ -103,7 +108,7 @@ static void usage(FILE *out)
 "  load    --devices N --cell-count C --connections K --batch B --duration S\n"
 "          [--imsi-base 001010000000000] [--rate R] [--home-fraction 0.99]\n"
 "          [--movers F] [--repeats MIN-MAX [--repeat-pool N]] [--burst]\n"
-"          [--seed N]\n"
+"          [--seed N] [--http2 [--streams M]]\n"
 "          K connections (threads) post batches of B EUTRA reports for S\n"
 "          seconds. Each report picks a random device i (IMSI = base + i, 15\n"
 "          digits) and, with probability --home-fraction, its home cell\n"
@@ -121,6 +126,9 @@ static void usage(FILE *out)
 "          possible); with --burst the connections send together, every\n"
 "          K * B / R seconds. A 503 is resent with the same seq after\n"
 "          Retry-After.\n"
+"          --http2: each connection speaks HTTP/2 (ALPN h2) and keeps M\n"
+"          requests in flight on concurrent streams (default 100), each with\n"
+"          its own Locguard-Seq; a 503 is counted as busy and not resent.\n"
 "          Prints one line per second and a final line\n"
 "          RESULT reports=N seconds=S reports_per_s=X batches=B p50_ms=..\n"
 "                 p99_ms=.. max_ms=.. errors=E busy=N\n"
@@ -508,6 +516,275 @@ static void *load_thread(void *arg)
     return NULL;
 }
 
+/* ------------------------------------------------------------ HTTP/2 -- */
+
+/*
+ * `load --http2`: each thread holds one HTTP/2 connection (ALPN h2, the same
+ * mutual TLS) and keeps --streams requests in flight on it, each a batch of
+ * its own Locguard-Seq, as an AMF with many notifications under way does.
+ * nghttp2 frames them; the socket stays blocking, with poll() for pacing.
+ */
+
+/* One request in flight on a stream. */
+typedef struct h2_req {
+    bool in_use;
+    int64_t seq;
+    int64_t first_send_us;
+    char *body;      /* this request's copy of the worker's rendered batch */
+    size_t len, off; /* body length, bytes handed to nghttp2 so far */
+    int status;      /* :status, 0 until the answer's headers */
+} h2_req_t;
+
+/* One thread's connection. */
+typedef struct h2_conn {
+    load_worker_t *w;
+    SSL *ssl;
+    h2_req_t *reqs; /* --streams of them */
+    int in_flight;
+    bool failed;    /* the connection broke: reopen */
+} h2_conn_t;
+
+static ssize_t h2_send(nghttp2_session *session, const uint8_t *data, size_t len, int flags,
+                       void *user)
+{
+    h2_conn_t *hc = user;
+    (void)session;
+    (void)flags;
+    int n = SSL_write(hc->ssl, data, (int)len);
+    if (n <= 0) {
+        hc->failed = true;
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    return n;
+}
+
+static ssize_t h2_read_body(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
+                            size_t length, uint32_t *data_flags, nghttp2_data_source *source,
+                            void *user)
+{
+    h2_req_t *q = source->ptr;
+    (void)session;
+    (void)stream_id;
+    (void)user;
+    size_t n = q->len - q->off;
+    if (n > length)
+        n = length;
+    memcpy(buf, q->body + q->off, n);
+    q->off += n;
+    if (q->off == q->len)
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+                        size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                        void *user)
+{
+    (void)flags;
+    (void)user;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_RESPONSE)
+        return 0;
+    h2_req_t *q = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (q != NULL && namelen == 7 && memcmp(name, ":status", 7) == 0 && valuelen == 3)
+        q->status = (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0');
+    return 0;
+}
+
+/* The stream is over: its answer is counted as the HTTP/1.1 path counts one. */
+static int h2_on_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
+                       void *user)
+{
+    h2_conn_t *hc = user;
+    load_shared_t *sh = hc->w->sh;
+    h2_req_t *q = nghttp2_session_get_stream_user_data(session, stream_id);
+    (void)error_code;
+    if (q == NULL)
+        return 0;
+    if (q->status >= 200 && q->status < 300) {
+        int64_t lat = lg_mono_us() - q->first_send_us;
+        lg_loadgen_latency_add(&hc->w->lat, lat);
+        atomic_fetch_add(&sh->reports, sh->o->batch);
+        atomic_fetch_add(&sh->batches, 1);
+        atomic_fetch_add(&sh->lat_sum_us, lat);
+    } else if (q->status == 503) {
+        atomic_fetch_add(&sh->busy, 1); /* not resent: counted, as the RESULT line says */
+    } else {
+        int expected = 0;
+        if (q->status != 0)
+            atomic_compare_exchange_strong(&sh->first_error_status, &expected, q->status);
+        atomic_fetch_add(&sh->errors, 1);
+    }
+    q->in_use = false;
+    hc->in_flight--;
+    return 0;
+}
+
+/* Submits the next batch on a free slot; false when none is free or nghttp2 refuses. */
+static bool h2_submit(nghttp2_session *session, h2_conn_t *hc)
+{
+    load_worker_t *w = hc->w;
+    const sim_opts_t *o = w->sh->o;
+    h2_req_t *q = NULL;
+    char len[24], seq[24], sent_at[40], authority[300];
+
+    for (int i = 0; i < o->streams && q == NULL; i++)
+        if (!hc->reqs[i].in_use)
+            q = &hc->reqs[i];
+    if (q == NULL)
+        return false;
+    worker_fill(w);
+    memcpy(q->body, w->buf + HDR_ROOM, w->body_len);
+    q->len = w->body_len;
+    q->off = 0;
+    q->status = 0;
+    q->seq = atomic_fetch_add(&w->sh->next_seq, 1);
+    q->first_send_us = lg_mono_us();
+    snprintf(len, sizeof(len), "%zu", q->len);
+    snprintf(seq, sizeof(seq), "%" PRId64, q->seq);
+    lg_time_format(lg_now_us() + (int64_t)(o->sent_at_offset_s * 1e6), sent_at, sizeof(sent_at));
+    snprintf(authority, sizeof(authority), "%s:%d", o->host, o->port);
+#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+    nghttp2_nv nv[] = {
+        NV(":method", "POST"),
+        NV(":scheme", "https"),
+        NV(":authority", authority),
+        NV(":path", PATH_REPORTS),
+        NV("content-type", "application/json"),
+        NV("content-length", len),
+        NV("locguard-seq", seq),
+        NV("locguard-sent-at", sent_at),
+    };
+#undef NV
+    nghttp2_data_provider dp = {.source.ptr = q, .read_callback = h2_read_body};
+    if (nghttp2_submit_request(session, NULL, nv, LG_ARRAY_SIZE(nv), &dp, q) < 0)
+        return false;
+    q->in_use = true;
+    hc->in_flight++;
+    return true;
+}
+
+/*
+ * One connection's life: submit up to --streams requests (paced when --rate
+ * is given), send, wait for input, feed it to nghttp2, until sending stops
+ * and every answer is in (or 30 s more). Returns false when the connection
+ * broke (its requests in flight are counted as errors).
+ */
+static bool h2_run(h2_conn_t *hc, int64_t *my_slot)
+{
+    load_shared_t *sh = hc->w->sh;
+    const sim_opts_t *o = sh->o;
+    nghttp2_session_callbacks *cb;
+    nghttp2_session *session;
+    uint8_t buf[16384];
+    bool ok = true;
+
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_send_callback(cb, h2_send);
+    nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2_on_close);
+    if (nghttp2_session_client_new(&session, cb, hc) != 0)
+        abort();
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100}};
+    (void)nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, iv, LG_ARRAY_SIZE(iv));
+
+    for (;;) {
+        int64_t now = lg_mono_us(), wait_us = 100000;
+        bool sending = now < sh->deadline_us;
+
+        while (sending && hc->in_flight < o->streams) {
+            if (sh->batch_interval_us > 0) {
+                if (*my_slot < 0)
+                    *my_slot = atomic_fetch_add(&sh->next_slot_us, sh->batch_interval_us);
+                if (*my_slot >= sh->deadline_us) {
+                    sending = false;
+                    break;
+                }
+                if (*my_slot > now) {
+                    wait_us = *my_slot - now;
+                    break;
+                }
+                *my_slot = -1;
+            }
+            if (!h2_submit(session, hc))
+                break;
+        }
+        if (nghttp2_session_send(session) != 0 || hc->failed) {
+            ok = false;
+            break;
+        }
+        if (!sending && hc->in_flight == 0)
+            break;
+        if (!sending && now > sh->deadline_us + 30 * 1000000LL) {
+            ok = false; /* answers that never came */
+            break;
+        }
+        if (SSL_pending(hc->ssl) == 0) {
+            struct pollfd pfd = {.fd = SSL_get_fd(hc->ssl), .events = POLLIN};
+            int timeout_ms = (int)(wait_us / 1000) + 1;
+            int r = poll(&pfd, 1, timeout_ms);
+            if (r == 0)
+                continue;
+            if (r < 0 && errno == EINTR)
+                continue;
+        }
+        int n = SSL_read(hc->ssl, buf, (int)sizeof(buf));
+        if (n <= 0 || nghttp2_session_mem_recv(session, buf, (size_t)n) < 0) {
+            ok = false;
+            break;
+        }
+    }
+    if (!ok && hc->in_flight > 0) {
+        atomic_fetch_add(&sh->errors, hc->in_flight);
+        for (int i = 0; i < o->streams; i++)
+            hc->reqs[i].in_use = false;
+        hc->in_flight = 0;
+    }
+    nghttp2_session_del(session);
+    return ok;
+}
+
+static void *load_thread_h2(void *arg)
+{
+    load_worker_t *w = arg;
+    load_shared_t *sh = w->sh;
+    const sim_opts_t *o = sh->o;
+    lg_loadgen_conn_t *c = lg_loadgen_conn_new(PROG, o->host, o->port, IO_TIMEOUT_S);
+    h2_conn_t hc = {.w = w};
+    int64_t my_slot = -1;
+
+    hc.reqs = lg_xcalloc((size_t)o->streams, sizeof(*hc.reqs));
+    for (int i = 0; i < o->streams; i++)
+        hc.reqs[i].body = lg_xmalloc(w->body_len);
+    while (lg_mono_us() < sh->deadline_us) {
+        const unsigned char *alpn = NULL;
+        unsigned alpn_len = 0;
+
+        if (lg_loadgen_conn_open(c, sh->ctx) != LG_OK) {
+            atomic_fetch_add(&sh->errors, 1);
+            lg_loadgen_sleep_us(200000);
+            continue;
+        }
+        hc.ssl = lg_loadgen_conn_ssl(c);
+        SSL_get0_alpn_selected(hc.ssl, &alpn, &alpn_len);
+        if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
+            fprintf(stderr, "mme-sim: the server did not choose h2 (ALPN)\n");
+            atomic_fetch_add(&sh->errors, 1);
+            break;
+        }
+        hc.failed = false;
+        bool ok = h2_run(&hc, &my_slot);
+        lg_loadgen_conn_close(c);
+        if (ok)
+            break;
+    }
+    for (int i = 0; i < o->streams; i++)
+        free(hc.reqs[i].body);
+    free(hc.reqs);
+    lg_loadgen_conn_free(c);
+    return NULL;
+}
+
 static int cmd_load(const sim_opts_t *o)
 {
     load_shared_t sh;
@@ -532,11 +809,12 @@ static int cmd_load(const sim_opts_t *o)
     if (o->devices <= 0 || o->cell_count <= 0 || o->connections < 1 ||
         o->connections > MAX_CONNECTIONS || o->batch < 1 || o->batch > MAX_BATCH ||
         o->duration_s <= 0 || o->duration_s > 3600 || o->rate < 0 || o->home_fraction < 0 ||
-        o->home_fraction > 1 || o->cell_count > 0xFFFFFFF || o->movers < 0 || o->movers > 1) {
+        o->home_fraction > 1 || o->cell_count > 0xFFFFFFF || o->movers < 0 || o->movers > 1 ||
+        (o->is_http2 && (o->streams < 1 || o->streams > MAX_STREAMS))) {
         fprintf(stderr, "mme-sim load: need --devices >0, --cell-count 1..2^28-1, "
                         "--connections 1..%d, --batch 1..%d, --duration 0..3600 s, "
-                        "--rate >= 0, --home-fraction 0..1, --movers 0..1\n",
-                MAX_CONNECTIONS, MAX_BATCH);
+                        "--rate >= 0, --home-fraction 0..1, --movers 0..1, --streams 1..%d\n",
+                MAX_CONNECTIONS, MAX_BATCH, MAX_STREAMS);
         return 2;
     }
     if (mix_err != NULL) {
@@ -552,6 +830,8 @@ static int cmd_load(const sim_opts_t *o)
     sh.ctx = lg_loadgen_ssl_ctx_new(PROG, o->cert_file, o->key_file, o->ca_file);
     if (sh.ctx == NULL)
         return 1;
+    if (o->is_http2 && SSL_CTX_set_alpn_protos(sh.ctx, (const unsigned char *)"\x02h2", 3) != 0)
+        abort(); /* 0 is success */
     atomic_init(&sh.next_seq, o->seq_start);
     sh.start_us = lg_mono_us();
     sh.deadline_us = sh.start_us + (int64_t)(o->duration_s * 1e6);
@@ -573,7 +853,8 @@ static int cmd_load(const sim_opts_t *o)
         pthread_attr_setstacksize(&attr, THREAD_STACK_BYTES) != 0)
         abort();
     for (i = 0; i < o->connections; i++) {
-        if (pthread_create(&w[i].thread, &attr, load_thread, &w[i]) != 0) {
+        if (pthread_create(&w[i].thread, &attr, o->is_http2 ? load_thread_h2 : load_thread,
+                           &w[i]) != 0) {
             fprintf(stderr, "mme-sim: pthread_create failed\n");
             abort();
         }
@@ -649,7 +930,7 @@ enum {
     OPT_SENT_AT_OFFSET, OPT_MCC, OPT_MNC, OPT_FILE, OPT_SUPI, OPT_CELL, OPT_RAT, OPT_TIME,
     OPT_LAT, OPT_LON, OPT_UNC, OPT_IMSI_BASE, OPT_DEVICES, OPT_CELL_COUNT, OPT_CONNECTIONS,
     OPT_BATCH, OPT_DURATION, OPT_RATE, OPT_HOME_FRACTION, OPT_SEED, OPT_MOVERS, OPT_REPEATS,
-    OPT_REPEAT_POOL, OPT_BURST, OPT_HELP
+    OPT_REPEAT_POOL, OPT_BURST, OPT_HTTP2, OPT_STREAMS, OPT_HELP
 };
 
 int main(int argc, char **argv)
@@ -687,6 +968,8 @@ int main(int argc, char **argv)
         {"repeats", required_argument, NULL, OPT_REPEATS},
         {"repeat-pool", required_argument, NULL, OPT_REPEAT_POOL},
         {"burst", no_argument, NULL, OPT_BURST},
+        {"http2", no_argument, NULL, OPT_HTTP2},
+        {"streams", required_argument, NULL, OPT_STREAMS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -704,6 +987,7 @@ int main(int argc, char **argv)
         .duration_s = 10,
         .home_fraction = 0.99,
         .repeat_pool = 1000,
+        .streams = 100,
     };
     const char *cmd;
     int opt;
@@ -836,6 +1120,14 @@ int main(int argc, char **argv)
             o.repeat_pool = (long)v;
             break;
         case OPT_BURST: o.is_burst = true; break;
+        case OPT_HTTP2: o.is_http2 = true; break;
+        case OPT_STREAMS:
+            if (!lg_loadgen_parse_i64(optarg, &v) || v < 1 || v > MAX_STREAMS) {
+                fprintf(stderr, "mme-sim: --streams must be 1..%d\n", MAX_STREAMS);
+                return 2;
+            }
+            o.streams = (int)v;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);

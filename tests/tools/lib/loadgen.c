@@ -111,6 +111,11 @@ void lg_loadgen_conn_free(lg_loadgen_conn_t *c)
     free(c);
 }
 
+SSL *lg_loadgen_conn_ssl(lg_loadgen_conn_t *c)
+{
+    return c->ssl;
+}
+
 bool lg_loadgen_conn_is_open(const lg_loadgen_conn_t *c)
 {
     return c->ssl != NULL;

@@ -92,6 +92,10 @@ void lg_loadgen_conn_close(lg_loadgen_conn_t *c);
  * Returns LG_OK, or LG_ERR on a transport or framing error, after which the
  * connection is unusable (close it).
  */
+/* The open connection's TLS session (NULL when closed), for a caller that speaks another
+ * protocol on it (mme-sim's HTTP/2). */
+SSL *lg_loadgen_conn_ssl(lg_loadgen_conn_t *c);
+
 LG_MUST_CHECK
 int lg_loadgen_roundtrip(lg_loadgen_conn_t *c, const char *req, size_t req_len, unsigned flags,
                          lg_loadgen_response_t *r);
