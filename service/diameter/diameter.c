@@ -154,10 +154,56 @@ static struct avp *missing_avp(const lg_dia_dict_t *d, uint32_t code, uint32_t v
     return a;
 }
 
+/* Failed-AVP values are echoed up to this many octets; a longer one is sent empty. */
+#define FAILED_VALUE_MAX 256
+
+/*
+ * A Failed-AVP (RFC 6733 §7.5) holding a copy of bad: its code, vendor and
+ * flags, and its value when it is not grouped and at most FAILED_VALUE_MAX
+ * octets (else an empty value). NULL when it cannot be made.
+ */
+static struct avp *failed_avp(const lg_dia_dict_t *d, struct avp *bad)
+{
+    struct dict_object *model = NULL;
+    struct dict_avp_data data;
+    struct avp_hdr *h;
+    struct avp *fa = NULL, *copy = NULL;
+    static uint8_t none[1];
+
+    if (fd_msg_model(bad, &model) != 0 || model == NULL || fd_dict_getval(model, &data) != 0 ||
+        fd_msg_avp_hdr(bad, &h) != 0)
+        return NULL;
+    if (fd_msg_avp_new(d->failed_avp, 0, &fa) != 0 || fd_msg_avp_new(model, 0, &copy) != 0)
+        goto failed;
+    if (data.avp_basetype != AVP_TYPE_GROUPED) {
+        union avp_value v;
+        memset(&v, 0, sizeof(v));
+        if (h->avp_value != NULL)
+            v = *h->avp_value;
+        if (data.avp_basetype == AVP_TYPE_OCTETSTRING &&
+            (h->avp_value == NULL || v.os.len > FAILED_VALUE_MAX)) {
+            v.os.data = none;
+            v.os.len = 0;
+        }
+        if (fd_msg_avp_setvalue(copy, &v) != 0)
+            goto failed;
+    }
+    if (fd_msg_avp_add(fa, MSG_BRW_LAST_CHILD, copy) != 0)
+        goto failed;
+    return fa;
+failed:
+    if (copy != NULL)
+        fd_msg_free(copy);
+    if (fa != NULL)
+        fd_msg_free(fa);
+    return NULL;
+}
+
 /*
  * Answers the request *req (taken: NULL on return) with code: a Result-Code,
  * or for LG_DIA_ERROR_USER_UNKNOWN an Experimental-Result of vendor 3GPP.
- * failed, when not NULL, is copied into Failed-AVP. Runs on any thread:
+ * failed, when not NULL, is copied into Failed-AVP (an AVP of the request,
+ * or one standing for a missing AVP). Runs on any thread:
  * freeDiameter's message functions and fd_msg_send are thread-safe.
  */
 static void answer(const lg_dia_dict_t *d, struct msg **req, uint32_t code, bool is_experimental,
@@ -182,8 +228,16 @@ static void answer(const lg_dia_dict_t *d, struct msg **req, uint32_t code, bool
             fd_msg_free(er);
             goto failed;
         }
-    } else if (fd_msg_rescode_set(ans, result_name(code), (char *)why, failed, 1) != 0) {
+    } else if (fd_msg_rescode_set(ans, result_name(code), (char *)why, NULL, 1) != 0) {
         goto failed;
+    }
+    if (failed != NULL) {
+        struct avp *fa = failed_avp(d, failed);
+        if (fa == NULL || fd_msg_avp_add(ans, MSG_BRW_LAST_CHILD, fa) != 0) {
+            if (fa != NULL)
+                fd_msg_free(fa);
+            goto failed;
+        }
     }
     if (fd_msg_send(&ans, NULL, NULL) != 0)
         goto failed;
