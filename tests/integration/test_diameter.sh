@@ -75,7 +75,9 @@ mme() {
     local n=$1 out args=() c
     shift
     for c in "$@"; do args+=("imsi=$(supi "$n"),ecgi=001-01:$c,tai=001-01:0001"); done
-    out=$(dia mme-1 "${args[@]}") || fail "dia-sim: $out"
+    local rc=0
+    out=$(dia mme-1 "${args[@]}") || rc=$?
+    [ "$rc" = 0 ] || fail "dia-sim exit $rc: $out"
     [ "$(grep -c 'result=2001$' <<<"$out")" = $# ] || fail "answers: $out"
 }
 
@@ -242,15 +244,20 @@ test_tshark_decodes_the_answers() {
     set -- -r "$cap" --disable-protocol rdpmt -o "tls.keylog_file:$keys" \
         -d "tcp.port==$DIA_PORT,tls" -d "tls.port==$DIA_PORT,diameter"
     tshark "$@" -Y diameter -V >"$T/decoded.txt" 2>"$T/tshark.err" || fail "tshark: $(tail -5 "$T/tshark.err")"
-    grep -q 'Reporting-Information Request(8388719)' "$T/decoded.txt" || fail "no RIR decoded: $(head -40 "$T/decoded.txt")"
+    tshark "$@" -Y diameter >"$T/summary.txt" 2>/dev/null
+    assert_eq 3 "$(grep -c 'cmd=Reporting-Information Request(8388719) flags=RP-- appl=3GPP T6a/T6b(16777346)' \
+        "$T/summary.txt")" "RIRs decoded: $(cat "$T/summary.txt")"
     assert_eq 3 "$(grep -c 'cmd=Reporting-Information Answer(8388719) flags=-P-- appl=3GPP T6a/T6b(16777346)' \
-        "$T/decoded.txt")" "RIAs decoded"
+        "$T/summary.txt")" "RIAs decoded"
     grep -q 'E-UTRAN-Cell-Global-Identity(1602)' "$T/decoded.txt" || fail "ECGI not named"
     grep -q 'Result-Code: DIAMETER_SUCCESS (2001)' "$T/decoded.txt" || fail "no DIAMETER_SUCCESS"
     grep -q 'Experimental-Result-Code: DIAMETER_ERROR_USER_UNKNOWN (5001)' "$T/decoded.txt" ||
         fail "no DIAMETER_ERROR_USER_UNKNOWN"
     grep -q 'Result-Code: DIAMETER_INVALID_AVP_VALUE (5004)' "$T/decoded.txt" || fail "no 5004"
     grep -q 'AVP: Failed-AVP(279)' "$T/decoded.txt" || fail "no Failed-AVP"
+    # The 6-octet ECGI, in the request and again in the answer's Failed-AVP.
+    assert_eq 2 "$(grep -c 'E-UTRAN-Cell-Global-Identity: 111111111111$' "$T/decoded.txt")" \
+        "the refused ECGI echoed in Failed-AVP"
     grep -q 'Auth-Session-State: NO_STATE_MAINTAINED (1)' "$T/decoded.txt" || fail "no Auth-Session-State"
     # Every AVP named by Wireshark's dictionary, no malformed packet.
     ! grep -E 'AVP: Unknown|AVP Code: [0-9]+ Unknown' "$T/decoded.txt" || fail "an AVP Wireshark does not know"

@@ -41,6 +41,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,6 +421,8 @@ int main(int argc, char **argv)
         (!o.is_plain && (o.cert == NULL || o.key == NULL || o.ca == NULL)))
         die("usage: see the header of tests/tools/dia_sim.c");
 
+    /* freeDiameter may write to a connection the server has just closed (after the DPA). */
+    signal(SIGPIPE, SIG_IGN);
     fd_g_debug_lvl = FD_LOG_ERROR;
     if (fd_log_handler_register(quiet) != 0 || fd_core_initialize() != 0)
         die("freeDiameter does not initialize");
