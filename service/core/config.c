@@ -83,6 +83,7 @@ static const key_def_t keys[] = {
     {"ingest", "refresh_ms", T_INT, CFG(ingest.refresh_ms), 0, 86400000, "60000"},
     {"ingest", "cache_devices", T_INT, CFG(ingest.cache_devices), 0, 100000000, "1000000"},
     {"ingest", "retry_after_s", T_INT, CFG(southbound.retry_after_s), 1, 3600, "5"},
+    {"ingest", "message_window_s", T_INT, CFG(ingest.msg_window_s), 60, 86400, "600"},
     {"oauth", "signing_key", T_STR, CFG(oauth.signing_key), 0, 0, NULL},
     {"oauth", "issuer", T_STR, CFG(oauth.issuer), 0, 0, NULL},
     {"oauth", "token_ttl_s", T_INT, CFG(oauth.token_ttl_s), 10, 86400, "300"},

@@ -77,8 +77,6 @@ struct lg_diameter {
     size_t n_queued;
     int wake[2];                 /* a pipe: written by the threads, read by the loop */
     struct event *wake_ev;
-
-    int64_t last_seq;            /* the last batch's sequence number (see next_seq) */
 };
 
 static lg_diameter_t *the_zone;
@@ -305,18 +303,19 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
 }
 
 /*
- * The batch's sequence number in the node's replay window: the group
- * commit's window is per node and wants increasing numbers. A RIR carries
- * none; until batches keyed by (Origin-Host, End-to-End-Identifier) replace
- * it, each gets the next of a counter that starts at the daemon's start
- * time in microseconds, so that it keeps rising across restarts.
+ * The batch's message key: the request's Origin-Host (the peer's identity,
+ * checked) and End-to-End-Identifier (RFC 6733 §6.5: with the Origin-Host,
+ * what detects a duplicate). The group commit keeps the keys it stored for
+ * [ingest] message_window_s, in the transaction of the reports: a
+ * retransmission (T flag) or a repeated request is answered as the
+ * original was and stored once, also after a restart.
  */
-static int64_t next_seq(lg_diameter_t *dia)
+static void set_msg_key(lg_batch_t *b, const lg_dia_peer_config_t *peer, struct msg *msg)
 {
-    int64_t now = lg_now_us();
+    struct msg_hdr *h;
+    uint32_t e2e = fd_msg_hdr(msg, &h) == 0 ? h->msg_eteid : 0;
 
-    dia->last_seq = now > dia->last_seq ? now : dia->last_seq + 1;
-    return dia->last_seq;
+    snprintf(b->msg_key, sizeof(b->msg_key), "%s %08x", peer->identity, (unsigned)e2e);
 }
 
 static void submit(pending_t *p)
@@ -325,7 +324,8 @@ static void submit(pending_t *p)
     const char *peer = p->peer->node;
 
     lg_strlcpy(p->batch.node, p->peer->node, sizeof(p->batch.node));
-    switch (lg_ingest_submit(dia->ingest, &p->batch, next_seq(dia), on_ingested, p)) {
+    set_msg_key(&p->batch, p->peer, p->msg);
+    switch (lg_ingest_submit(dia->ingest, &p->batch, 0, on_ingested, p)) {
     case LG_INGEST_QUEUED:
         return;
     case LG_INGEST_QUEUE_FULL:

@@ -220,6 +220,41 @@ rir 8: result=5004 failed=1" "$out" "answers"
     mme 6 $A01
 }
 
+# RFC 6733 duplicate detection: a retransmission (T flag, same
+# End-to-End-Identifier) is answered as the original and stored once. Two
+# reports away would make a "left" alert (hysteresis 2): one report stored
+# makes none.
+test_retransmitted_rir_is_stored_once() {
+    local out n0
+    mme 9 $A01
+    n0=$(sql "SELECT count(*) FROM node_message")
+    out=$(dia mme-1 "imsi=$(supi 9),ecgi=001-01:$B01,resend")
+    assert_eq "rir 1: result=2001
+rir 1: result=2001" "$out" "the original and its retransmission answered alike"
+    assert_eq outside "$(decision meter-9@water.example)" "decision"
+    assert_eq 0 "$(alerts meter-9@water.example)" "alerts (one report away stored, not two)"
+    assert_eq $((n0 + 1)) "$(sql "SELECT count(*) FROM node_message")" "message keys stored"
+}
+
+# ... also after the daemon restarted (kill -9): the window is in the database.
+test_retransmission_after_a_restart_is_stored_once() {
+    local out
+    mme 10 $A01
+    out=$(dia mme-1 "imsi=$(supi 10),ecgi=001-01:$B01,e2e=5eed0001")
+    assert_eq "rir 1: result=2001" "$out" "the original"
+    kill_daemon
+    start_daemon
+    out=$(dia mme-1 "imsi=$(supi 10),ecgi=001-01:$B01,e2e=5eed0001,tflag")
+    assert_eq "rir 1: result=2001" "$out" "the retransmission after the restart"
+    assert_eq 0 "$(alerts meter-10@water.example)" "alerts (stored once)"
+    assert_eq 1 "$(sql "SELECT count(*) FROM node_message WHERE msg_key = 'mme-1 5eed0001'")" \
+        "the key stored once"
+    # Another End-to-End-Identifier is another request: the second report away.
+    out=$(dia mme-1 "imsi=$(supi 10),ecgi=001-01:$B01,e2e=5eed0002")
+    assert_eq "rir 1: result=2001" "$out" "a new request"
+    assert_eq 1 "$(alerts meter-10@water.example left)" "left after the second report away"
+}
+
 # What locguard sends, read by an independent decoder: tshark with
 # Wireshark's Diameter dictionary, the TLS decrypted with the client's
 # session keys (SSLKEYLOGFILE, which GnuTLS honours).

@@ -32,6 +32,8 @@
  *   imsilen=N          a User-Name of N digits
  *   ecgilen=N          an E-UTRAN-Cell-Global-Identity of N octets
  *   resend             sent a second time with the T flag, the same End-to-End-Identifier
+ *   e2e=HEX            this End-to-End-Identifier (a retransmission by a peer that restarted)
+ *   tflag              the T flag set (a retransmission)
  */
 #include "locguard/diameter/dict.h"
 #include "locguard/diameter/rir.h"
@@ -200,6 +202,13 @@ static struct msg *build(const options_t *o, const char *spec)
     if (fd_msg_new(D.cmd_rir, MSGFL_ALLOC_ETEID, &m) != 0 ||
         fd_msg_new_session(m, (os0_t) "dia-sim", 7) != 0)
         die("cannot build a RIR");
+    struct msg_hdr *hdr;
+    if (fd_msg_hdr(m, &hdr) != 0)
+        die("no header");
+    if (opt(spec, "e2e", v, sizeof(v)))
+        hdr->msg_eteid = (uint32_t)strtoul(v, NULL, 16);
+    if (opt(spec, "tflag", v, sizeof(v)))
+        hdr->msg_flags |= CMD_FLAG_RETRANSMIT;
     add_u32(D.auth_session_state, m, 1); /* NO_STATE_MAINTAINED */
     if (opt(spec, "origin", v, sizeof(v))) {
         add_str(D.origin_host, m, v);
