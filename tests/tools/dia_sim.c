@@ -205,6 +205,20 @@ static struct msg *build(const options_t *o, const char *spec)
     struct msg_hdr *hdr;
     if (fd_msg_hdr(m, &hdr) != 0)
         die("no header");
+    /* RFC 6733 §3: the low 12 bits of the time, then a random 20-bit start,
+     * counted up. freeDiameter 1.2.1's own start is the same in every
+     * process started in the same second (random() unseeded), and the tests
+     * start many: that would make their requests look like retransmissions. */
+    static uint32_t next_e2e;
+    if (next_e2e == 0) {
+        uint32_t r = 0;
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (f == NULL || fread(&r, sizeof r, 1, f) != 1)
+            die("no /dev/urandom");
+        fclose(f);
+        next_e2e = ((uint32_t)time(NULL) & 0xFFFu) << 20 | (r & 0xFFFFFu);
+    }
+    hdr->msg_eteid = next_e2e++;
     if (opt(spec, "e2e", v, sizeof(v)))
         hdr->msg_eteid = (uint32_t)strtoul(v, NULL, 16);
     if (opt(spec, "tflag", v, sizeof(v)))
