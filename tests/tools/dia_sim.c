@@ -15,6 +15,8 @@
  *
  *   dia-sim --identity ID --realm REALM --connect HOST:PORT --server ID --server-realm REALM
  *           (--cert F --key F --ca F | --plain) [--timeout-s N] RIR...
+ *   dia-sim --identity ID --server ID --connect HOST:PORT --plain --dump DIR RIR...
+ *           writes each RIR's bytes to DIR/rir-N.bin instead (the fuzz corpus)
  *
  * Each RIR is a comma-separated list:
  *   imsi=DIGITS        User-Identifier/User-Name (left out with noimsi)
@@ -51,7 +53,7 @@
 #include <unistd.h>
 
 typedef struct options {
-    const char *identity, *realm, *server, *server_realm, *host, *cert, *key, *ca;
+    const char *identity, *realm, *server, *server_realm, *host, *cert, *key, *ca, *dump_dir;
     int port;
     bool is_plain;
     int timeout_s;
@@ -426,6 +428,8 @@ int main(int argc, char **argv)
             o.key = v;
         else if (strcmp(a, "--ca") == 0)
             o.ca = v;
+        else if (strcmp(a, "--dump") == 0)
+            o.dump_dir = v;
         else if (strcmp(a, "--timeout-s") == 0)
             o.timeout_s = atoi(v);
         else if (strcmp(a, "--connect") == 0) {
@@ -457,6 +461,22 @@ int main(int argc, char **argv)
     if (lg_dia_dict_load(fd_g_config->cnf_dict, &D) != LG_OK ||
         fd_disp_app_support(D.app_t6a, D.vendor_3gpp, 1, 0) != 0)
         die("cannot load the dictionary");
+    if (o.dump_dir != NULL) {
+        for (int n = 1; i < argc; i++, n++) {
+            struct msg *m = build(&o, argv[i]);
+            uint8_t *buf;
+            size_t len;
+            char file[512];
+            snprintf(file, sizeof(file), "%s/rir-%d.bin", o.dump_dir, n);
+            FILE *f = fopen(file, "wb");
+            if (fd_msg_bufferize(m, &buf, &len) != 0 || f == NULL || fwrite(buf, 1, len, f) != len)
+                die("cannot dump a RIR");
+            fclose(f);
+            free(buf);
+            fd_msg_free(m);
+        }
+        return 0;
+    }
     if (fd_core_start() != 0 || fd_core_waitstartcomplete() != 0)
         die("freeDiameter does not start");
 
