@@ -30,7 +30,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -496,20 +495,13 @@ static int on_rir(struct msg **msg, struct avp *avp, struct session *sess, void 
     return 0;
 }
 
-/* True when the peer's certificate (the first of its chain) names identity. */
+/* True when the peer's certificate (the first of its chain) names its identity. */
 static bool cert_names(const struct peer_info *info)
 {
-    gnutls_x509_crt_t crt;
-    bool ok = false;
-
     if (info->runtime.pir_cert_list == NULL || info->runtime.pir_cert_list_size == 0)
         return false;
-    if (gnutls_x509_crt_init(&crt) != 0)
-        return false;
-    if (gnutls_x509_crt_import(crt, &info->runtime.pir_cert_list[0], GNUTLS_X509_FMT_DER) == 0)
-        ok = gnutls_x509_crt_check_hostname(crt, info->pi_diamid) != 0;
-    gnutls_x509_crt_deinit(crt);
-    return ok;
+    return lg_diameter_cert_names(info->runtime.pir_cert_list[0].data,
+                                  info->runtime.pir_cert_list[0].size, info->pi_diamid);
 }
 
 /* After the TLS handshake of an in-band TLS peer: the certificate must name it. */

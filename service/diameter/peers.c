@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The [diameter] settings' checks: identities and node names well formed,
- * what TLS needs present, each peer once. Plain data, no freeDiameter, so
- * the configuration parser and its tests use it without the stack.
+ * what TLS needs present, each peer once; and whether a peer's certificate
+ * names its identity. Plain data, no freeDiameter, so the configuration
+ * parser and the tests use it without the stack.
  */
 #include "locguard/diameter/peers.h"
 
+#include <gnutls/x509.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -86,3 +88,17 @@ const lg_dia_peer_config_t *lg_diameter_find_peer(const lg_diameter_config_t *cf
     return NULL;
 }
 
+
+bool lg_diameter_cert_names(const uint8_t *der, size_t len, const char *identity)
+{
+    gnutls_x509_crt_t crt;
+    gnutls_datum_t d = {.data = (unsigned char *)(uintptr_t)der, .size = (unsigned)len};
+    bool ok = false;
+
+    if (der == NULL || len == 0 || len > UINT32_MAX || gnutls_x509_crt_init(&crt) != 0)
+        return false;
+    if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) == 0)
+        ok = gnutls_x509_crt_check_hostname(crt, identity) != 0;
+    gnutls_x509_crt_deinit(crt);
+    return ok;
+}

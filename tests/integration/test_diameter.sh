@@ -188,6 +188,20 @@ test_origin_host_of_another_peer_is_refused() {
     assert_eq "$before" "$(stored)" "nothing stored"
 }
 
+# A configured peer whose network node is disabled: connected, but its
+# requests are refused and store nothing.
+test_disabled_node_is_refused_with_5012() {
+    local before out
+    admin_ok PATCH /v1/nodes/mme-2 '{"enabled":false}'
+    before=$(stored)
+    out=$(dia mme-2 "imsi=$(supi 11),ecgi=001-01:$A01")
+    assert_eq "rir 1: result=5012" "$out" "answer"
+    assert_eq "$before" "$(stored)" "nothing stored"
+    admin_ok PATCH /v1/nodes/mme-2 '{"enabled":true}'
+    out=$(dia mme-2 "imsi=$(supi 11),ecgi=001-01:$A01")
+    assert_eq "rir 1: result=2001" "$out" "answer once enabled again"
+}
+
 test_unknown_user_gets_experimental_result_5001() {
     local before out
     before=$(stored)

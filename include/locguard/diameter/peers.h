@@ -58,4 +58,12 @@ LG_MUST_CHECK int lg_diameter_parse_peer(const char *value, lg_dia_peer_config_t
 const lg_dia_peer_config_t *lg_diameter_find_peer(const lg_diameter_config_t *cfg,
                                                   const char *identity, size_t len);
 
+/*
+ * True when the X.509 certificate der (len octets) names identity, as a TLS
+ * client checks a server's name (GnuTLS's hostname check: a subjectAltName
+ * DNS entry, or without any, the subject CN). A certificate that does not
+ * parse names nothing.
+ */
+bool lg_diameter_cert_names(const uint8_t *der, size_t len, const char *identity);
+
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <gnutls/gnutls.h>
 
 #define DB "[database]\nconninfo = x\n"
 #define TLS_SECTION                                                                                \
@@ -155,6 +156,63 @@ static void test_more_peers_than_the_table_holds_is_an_error(void **state)
     free(text);
 }
 
+/* Self-signed, made with openssl for this test: SAN DNS:mme1.epc.test, CN other.epc.test. */
+static const char cert_san[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBpDCCAUmgAwIBAgIUOcHooOomi+Wi2E1mVGk83lTN2owwCgYIKoZIzj0EAwIw\n"
+    "GTEXMBUGA1UEAwwOb3RoZXIuZXBjLnRlc3QwIBcNMjYxMjA3MTUzODM3WhgPMjEy\n"
+    "NjExMTMxNTM4MzdaMBkxFzAVBgNVBAMMDm90aGVyLmVwYy50ZXN0MFkwEwYHKoZI\n"
+    "zj0CAQYIKoZIzj0DAQcDQgAEg9t6FZjLW+x2wJqpfWlWlR4vW3Rn+SJy3sXeqBS9\n"
+    "IiTQ3W4rkJ+YzIKCA05Lcy+fUKwP4YFfW8Cteo+RhvP5E6NtMGswHQYDVR0OBBYE\n"
+    "FKENz6TsrwTrtuHMkP333Cu6bYB1MB8GA1UdIwQYMBaAFKENz6TsrwTrtuHMkP33\n"
+    "3Cu6bYB1MA8GA1UdEwEB/wQFMAMBAf8wGAYDVR0RBBEwD4INbW1lMS5lcGMudGVz\n"
+    "dDAKBggqhkjOPQQDAgNJADBGAiEA2K+aJDxGlSidtKif8RvgCrUnJuhYGkZd+x8e\n"
+    "Of7RCFsCIQD2JcithPX2CZGvLP1XMGKva918LHew8MYQ/WOZ1+6mAw==\n"
+    "-----END CERTIFICATE-----\n";
+
+/* CN mme2.epc.test, no subjectAltName. */
+static const char cert_cn[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBiDCCAS2gAwIBAgIUKxLh6JSLv3ngwBvudiUlwGtsER0wCgYIKoZIzj0EAwIw\n"
+    "GDEWMBQGA1UEAwwNbW1lMi5lcGMudGVzdDAgFw0yNjEyMDcxNTM4MzdaGA8yMTI2\n"
+    "MTExMzE1MzgzN1owGDEWMBQGA1UEAwwNbW1lMi5lcGMudGVzdDBZMBMGByqGSM49\n"
+    "AgEGCCqGSM49AwEHA0IABL4CiMB7bx3fbabhBMA7BX1N/FaRSpN8NMdubdxR91nP\n"
+    "dum9ZDKdNV8mDl3dXZlfP3/5aOL5+jHF8AeKpOjr2XejUzBRMB0GA1UdDgQWBBRe\n"
+    "NzkFBdk8T3ZQRQ5BhIs37i6FbjAfBgNVHSMEGDAWgBReNzkFBdk8T3ZQRQ5BhIs3\n"
+    "7i6FbjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQCo+HeMsP09\n"
+    "VDLvwje85AyX6UIgZ3IIna/p03uCrH4kAQIhAPDjA4F5cySB2NKcLqDzK/i93RxY\n"
+    "I3RDjFYW0KonoSeG\n"
+    "-----END CERTIFICATE-----\n";
+
+/* The DER of a PEM certificate, in der (at most size octets); its length. */
+static size_t der_of(const char *pem, unsigned char *der, size_t size)
+{
+    gnutls_datum_t in = {.data = (unsigned char *)(uintptr_t)pem, .size = (unsigned)strlen(pem)};
+    gnutls_datum_t out;
+    assert_int_equal(gnutls_pem_base64_decode2("CERTIFICATE", &in, &out), 0);
+    assert_true(out.size <= size);
+    memcpy(der, out.data, out.size);
+    size_t n = out.size;
+    gnutls_free(out.data);
+    return n;
+}
+
+static void test_certificate_must_name_the_identity(void **state)
+{
+    (void)state;
+    unsigned char der[2048];
+    size_t n = der_of(cert_san, der, sizeof der);
+    assert_true(lg_diameter_cert_names(der, n, "mme1.epc.test"));
+    assert_true(lg_diameter_cert_names(der, n, "MME1.epc.test"));
+    assert_false(lg_diameter_cert_names(der, n, "mme2.epc.test"));
+    assert_false(lg_diameter_cert_names(der, n, "other.epc.test")); /* the CN, with a SAN */
+    assert_false(lg_diameter_cert_names(der, n - 1, "mme1.epc.test")); /* cut short */
+    assert_false(lg_diameter_cert_names(NULL, 0, "mme1.epc.test"));
+    n = der_of(cert_cn, der, sizeof der);
+    assert_true(lg_diameter_cert_names(der, n, "mme2.epc.test"));
+    assert_false(lg_diameter_cert_names(der, n, "mme1.epc.test"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_tls_needs_certificates_unless_plain_tcp),
         cmocka_unit_test(test_bad_sections_are_refused),
         cmocka_unit_test(test_more_peers_than_the_table_holds_is_an_error),
+        cmocka_unit_test(test_certificate_must_name_the_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
