@@ -52,9 +52,9 @@ typedef struct inbox {
 /* A request between the loop's first look and its answer. */
 typedef struct pending {
     lg_diameter_t *dia;
-    struct msg *msg;             /* the request (owned until answered) */
+    struct msg *msg; /* the request (owned until answered) */
     const lg_dia_peer_config_t *peer;
-    lg_batch_t batch;            /* read, waiting for the user lookup */
+    lg_batch_t batch; /* read, waiting for the user lookup */
     int64_t received_us;
     size_t n_reports;
 } pending_t;
@@ -68,13 +68,13 @@ struct lg_diameter {
     lg_metrics_t *metrics;
     lg_dia_dict_t dict;
     struct disp_hdl *rir_handler;
-    bool has_core;               /* fd_core_initialize done */
+    bool has_core; /* fd_core_initialize done */
 
     /* The hand-off from freeDiameter's threads: guarded by lock. */
     pthread_mutex_t lock;
     inbox_t *head, *tail;
     size_t n_queued;
-    int wake[2];                 /* a pipe: written by the threads, read by the loop */
+    int wake[2]; /* a pipe: written by the threads, read by the loop */
     struct event *wake_ev;
 };
 
@@ -276,20 +276,18 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
     case LG_INGEST_DUPLICATE:
         lg_metrics_add(dia->metrics, LG_C_REPORTS_ACCEPTED,
                        status == LG_INGEST_ACCEPTED ? p->n_reports : 0);
-        lg_metrics_add(dia->metrics,
-                       status == LG_INGEST_ACCEPTED ? LG_C_BATCHES_ACCEPTED
-                                                    : LG_C_BATCHES_DUPLICATE,
-                       1);
+        lg_metrics_add(
+            dia->metrics,
+            status == LG_INGEST_ACCEPTED ? LG_C_BATCHES_ACCEPTED : LG_C_BATCHES_DUPLICATE, 1);
         answer(&dia->dict, &p->msg, LG_DIA_SUCCESS, false, NULL, NULL);
         break;
     case LG_INGEST_UNKNOWN_NODE:
-        refuse(dia, &p->msg, peer, LG_C_REFUSED_UNKNOWN_NODE, p->n_reports,
-               LG_DIA_UNABLE_TO_COMPLY, false, NULL,
-               "the peer's network node is not provisioned or is disabled");
+        refuse(dia, &p->msg, peer, LG_C_REFUSED_UNKNOWN_NODE, p->n_reports, LG_DIA_UNABLE_TO_COMPLY,
+               false, NULL, "the peer's network node is not provisioned or is disabled");
         break;
     case LG_INGEST_STALE:
-        refuse(dia, &p->msg, peer, LG_C_REFUSED_STALE, p->n_reports, LG_DIA_UNABLE_TO_COMPLY,
-               false, NULL, "below the node's replay window");
+        refuse(dia, &p->msg, peer, LG_C_REFUSED_STALE, p->n_reports, LG_DIA_UNABLE_TO_COMPLY, false,
+               NULL, "below the node's replay window");
         break;
     default:
         refuse(dia, &p->msg, peer, LG_C_REFUSED_UNAVAILABLE, p->n_reports, LG_DIA_TOO_BUSY, false,
@@ -346,8 +344,8 @@ static void on_user(void *arg, const PGresult *res, const char *err)
     lg_diameter_t *dia = p->dia;
 
     if (err != NULL) {
-        refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports,
-               LG_DIA_TOO_BUSY, false, NULL, "the database is unavailable");
+        refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports, LG_DIA_TOO_BUSY,
+               false, NULL, "the database is unavailable");
         pending_free(p);
         return;
     }
@@ -362,8 +360,7 @@ static void on_user(void *arg, const PGresult *res, const char *err)
 }
 
 /* The Origin-Host AVP of msg, or NULL. */
-static struct avp *origin_host(const lg_dia_dict_t *d, struct msg *msg, const char **s,
-                               size_t *len)
+static struct avp *origin_host(const lg_dia_dict_t *d, struct msg *msg, const char **s, size_t *len)
 {
     struct avp *a;
     struct avp_hdr *h;
@@ -398,8 +395,8 @@ static void handle(lg_diameter_t *dia, struct msg *msg)
     }
     struct avp *oh_avp = origin_host(&dia->dict, msg, &oh, &oh_len);
     if (oh_avp == NULL || oh_len != src_len || strncasecmp(oh, (const char *)src, src_len) != 0) {
-        refuse(dia, &msg, peer->node, LG_C_REFUSED_UNKNOWN_NODE, 0, LG_DIA_INVALID_AVP_VALUE,
-               false, oh_avp, "Origin-Host is not the peer the request came from");
+        refuse(dia, &msg, peer->node, LG_C_REFUSED_UNKNOWN_NODE, 0, LG_DIA_INVALID_AVP_VALUE, false,
+               oh_avp, "Origin-Host is not the peer the request came from");
         return;
     }
 

@@ -51,13 +51,12 @@ static const avp_def_t avps[] = {
     {LG_AVP_TRACKING_AREA_IDENTITY, "Tracking-Area-Identity", AVP_TYPE_OCTETSTRING, false, F(tai)},
     {LG_AVP_CELL_GLOBAL_IDENTITY, "Cell-Global-Identity", AVP_TYPE_OCTETSTRING, false, F(cgi)},
     {LG_AVP_ROUTING_AREA_IDENTITY, "Routing-Area-Identity", AVP_TYPE_OCTETSTRING, false, F(rai)},
-    {LG_AVP_LOCATION_AREA_IDENTITY, "Location-Area-Identity", AVP_TYPE_OCTETSTRING, false,
-     F(lai)},
+    {LG_AVP_LOCATION_AREA_IDENTITY, "Location-Area-Identity", AVP_TYPE_OCTETSTRING, false, F(lai)},
     {LG_AVP_SERVICE_AREA_IDENTITY, "Service-Area-Identity", AVP_TYPE_OCTETSTRING, false, F(sai)},
     {LG_AVP_GEOGRAPHICAL_INFORMATION, "Geographical-Information", AVP_TYPE_OCTETSTRING, false,
      F(geographical_information)},
-    {LG_AVP_AGE_OF_LOCATION_INFORMATION, "Age-Of-Location-Information", AVP_TYPE_UNSIGNED32,
-     false, F(age_of_location_information)},
+    {LG_AVP_AGE_OF_LOCATION_INFORMATION, "Age-Of-Location-Information", AVP_TYPE_UNSIGNED32, false,
+     F(age_of_location_information)},
 };
 
 /* The base protocol's AVPs, found by name in libfdproto's dictionary. */
@@ -144,22 +143,21 @@ static int group_rules(lg_dia_dict_t *d)
     rc |= rule(x, d->monitoring_event_report, d->monitoring_type, RULE_OPTIONAL, -1, 1);
     /* EPS-Location-Information: [MME-Location-Information] [SGSN-Location-Information]. */
     rc |= rule(x, d->eps_location_information, d->mme_location_information, RULE_OPTIONAL, -1, 1);
-    rc |= rule(x, d->eps_location_information, d->sgsn_location_information, RULE_OPTIONAL, -1,
-               1);
+    rc |= rule(x, d->eps_location_information, d->sgsn_location_information, RULE_OPTIONAL, -1, 1);
     /* MME-Location-Information: [ECGI] [TAI] [Geographical-Information] ... [Age]. */
     rc |= rule(x, d->mme_location_information, d->ecgi, RULE_OPTIONAL, -1, 1);
     rc |= rule(x, d->mme_location_information, d->tai, RULE_OPTIONAL, -1, 1);
     rc |= rule(x, d->mme_location_information, d->geographical_information, RULE_OPTIONAL, -1, 1);
-    rc |= rule(x, d->mme_location_information, d->age_of_location_information, RULE_OPTIONAL, -1,
-               1);
+    rc |=
+        rule(x, d->mme_location_information, d->age_of_location_information, RULE_OPTIONAL, -1, 1);
     /* SGSN-Location-Information: [CGI] [LAI] [SAI] [RAI] [Geographical-Information] ... [Age]. */
     rc |= rule(x, d->sgsn_location_information, d->cgi, RULE_OPTIONAL, -1, 1);
     rc |= rule(x, d->sgsn_location_information, d->lai, RULE_OPTIONAL, -1, 1);
     rc |= rule(x, d->sgsn_location_information, d->sai, RULE_OPTIONAL, -1, 1);
     rc |= rule(x, d->sgsn_location_information, d->rai, RULE_OPTIONAL, -1, 1);
     rc |= rule(x, d->sgsn_location_information, d->geographical_information, RULE_OPTIONAL, -1, 1);
-    rc |= rule(x, d->sgsn_location_information, d->age_of_location_information, RULE_OPTIONAL, -1,
-               1);
+    rc |=
+        rule(x, d->sgsn_location_information, d->age_of_location_information, RULE_OPTIONAL, -1, 1);
     return rc == LG_OK ? LG_OK : LG_ERR;
 }
 

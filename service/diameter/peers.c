@@ -21,8 +21,8 @@ static bool is_identity(const char *s)
         return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (!((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') ||
-              ch == '.' || ch == '-'))
+        if (!((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') || ch == '.' ||
+              ch == '-'))
             return false;
     }
     return true;
@@ -36,8 +36,8 @@ static bool is_node_name(const char *s)
         return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (!((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') ||
-              ch == '.' || ch == '_' || ch == '-'))
+        if (!((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') || ch == '.' ||
+              ch == '_' || ch == '-'))
             return false;
     }
     return true;
@@ -87,7 +87,6 @@ const lg_dia_peer_config_t *lg_diameter_find_peer(const lg_diameter_config_t *cf
     }
     return NULL;
 }
-
 
 bool lg_diameter_cert_names(const uint8_t *der, size_t len, const char *identity)
 {

@@ -102,7 +102,8 @@ static bool octets(struct avp *a, const uint8_t **p, size_t *len)
     return true;
 }
 
-/* ---- TS 23.003 / TS 24.008 identities --------------------------------------------------------- */
+/* ---- TS 23.003 / TS 24.008 identities ---------------------------------------------------------
+ */
 
 /*
  * The PLMN of 3 BCD octets (MCC digit 2 | MCC digit 1, MNC digit 3 | MCC
@@ -184,7 +185,8 @@ int lg_rir_rai_key(const uint8_t *v, size_t len, char key[LG_CELL_KEY_MAX])
     return LG_OK;
 }
 
-/* ---- one Monitoring-Event-Report -------------------------------------------------------------- */
+/* ---- one Monitoring-Event-Report --------------------------------------------------------------
+ */
 
 /* Geographical-Information: 8 octets of TS 23.032 "ellipsoid point with uncertainty circle". */
 static int read_position(struct avp *a, lg_report_t *rep, lg_rir_error_t *err)

@@ -78,7 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         CHECK(b.n_reports == 0 && b.reports == NULL);
         CHECK(err.reason != NULL);
-        CHECK(err.result_code == LG_DIA_MISSING_AVP || err.result_code == LG_DIA_INVALID_AVP_VALUE ||
+        CHECK(err.result_code == LG_DIA_MISSING_AVP ||
+              err.result_code == LG_DIA_INVALID_AVP_VALUE ||
               err.result_code == LG_DIA_AVP_OCCURS_TOO_MANY_TIMES);
         CHECK((err.bad != NULL) != (err.result_code == LG_DIA_MISSING_AVP));
         CHECK(err.result_code != LG_DIA_MISSING_AVP || err.missing_code != 0);

@@ -19,20 +19,20 @@
 #include "locguard/south/report.h"
 
 /* Result codes of RFC 6733 §7.1 that a RIR can earn here. */
-#define LG_DIA_SUCCESS                    2001u
-#define LG_DIA_TOO_BUSY                   3004u
-#define LG_DIA_INVALID_AVP_VALUE          5004u
-#define LG_DIA_MISSING_AVP                5005u
-#define LG_DIA_AVP_OCCURS_TOO_MANY_TIMES  5009u
-#define LG_DIA_UNABLE_TO_COMPLY           5012u
+#define LG_DIA_SUCCESS                   2001u
+#define LG_DIA_TOO_BUSY                  3004u
+#define LG_DIA_INVALID_AVP_VALUE         5004u
+#define LG_DIA_MISSING_AVP               5005u
+#define LG_DIA_AVP_OCCURS_TOO_MANY_TIMES 5009u
+#define LG_DIA_UNABLE_TO_COMPLY          5012u
 
 /* Why a RIR is refused: the answer's result code and its Failed-AVP. */
 typedef struct lg_rir_error {
-    uint32_t result_code;   /* LG_DIA_MISSING_AVP, LG_DIA_INVALID_AVP_VALUE, ... */
-    struct avp *bad;        /* the offending AVP of the request (not owned), or NULL */
-    uint32_t missing_code;  /* for LG_DIA_MISSING_AVP: the missing AVP's code */
+    uint32_t result_code;    /* LG_DIA_MISSING_AVP, LG_DIA_INVALID_AVP_VALUE, ... */
+    struct avp *bad;         /* the offending AVP of the request (not owned), or NULL */
+    uint32_t missing_code;   /* for LG_DIA_MISSING_AVP: the missing AVP's code */
     uint32_t missing_vendor; /* ... and vendor (0 for the base protocol's) */
-    const char *reason;     /* a constant phrase for the log and the Error-Message */
+    const char *reason;      /* a constant phrase for the log and the Error-Message */
 } lg_rir_error_t;
 
 /*

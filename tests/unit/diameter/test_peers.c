@@ -44,11 +44,11 @@ static void test_peer_line_is_an_identity_and_a_node(void **state)
     assert_string_equal(p.identity, "mme1.epc.example");
     assert_string_equal(p.node, "mme-1");
     static const char *const bad[] = {
-        "mme1.epc.example",               /* no node */
-        "mme1.epc.example mme-1 extra",   /* a third word */
-        "mme1_epc.example mme-1",         /* '_' in an identity */
-        ".mme1 mme-1",                    /* starts with a dot */
-        "mme1.epc.example mme/1",         /* '/' in a node name */
+        "mme1.epc.example",             /* no node */
+        "mme1.epc.example mme-1 extra", /* a third word */
+        "mme1_epc.example mme-1",       /* '_' in an identity */
+        ".mme1 mme-1",                  /* starts with a dot */
+        "mme1.epc.example mme/1",       /* '/' in a node name */
         "",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -98,13 +98,15 @@ static void test_tls_needs_certificates_unless_plain_tcp(void **state)
     (void)state;
     lg_config_t cfg;
     char err[256] = "";
-    static const char no_ca[] = DB "[diameter]\nidentity = a.b\nrealm = b\nlisten = 127.0.0.1:3868\n"
-                                   "cert = s.pem\nkey = s.key\npeer = m.b mme-1\n";
+    static const char no_ca[] =
+        DB "[diameter]\nidentity = a.b\nrealm = b\nlisten = 127.0.0.1:3868\n"
+           "cert = s.pem\nkey = s.key\npeer = m.b mme-1\n";
     assert_int_equal(parse(&cfg, no_ca, err, sizeof err), LG_ERR);
     assert_non_null(strstr(err, "cert, key and ca are required"));
     lg_config_cleanup(&cfg);
-    static const char plain[] = DB "[diameter]\nidentity = a.b\nrealm = b\nlisten = 127.0.0.1:3868\n"
-                                   "plain_tcp = 1\npeer = m.b mme-1\n";
+    static const char plain[] =
+        DB "[diameter]\nidentity = a.b\nrealm = b\nlisten = 127.0.0.1:3868\n"
+           "plain_tcp = 1\npeer = m.b mme-1\n";
     assert_int_equal(parse(&cfg, plain, err, sizeof err), LG_OK);
     assert_true(cfg.diameter.is_plain_tcp);
     lg_config_cleanup(&cfg);
@@ -157,32 +159,30 @@ static void test_more_peers_than_the_table_holds_is_an_error(void **state)
 }
 
 /* Self-signed, made with openssl for this test: SAN DNS:mme1.epc.test, CN other.epc.test. */
-static const char cert_san[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBpDCCAUmgAwIBAgIUOcHooOomi+Wi2E1mVGk83lTN2owwCgYIKoZIzj0EAwIw\n"
-    "GTEXMBUGA1UEAwwOb3RoZXIuZXBjLnRlc3QwIBcNMjYxMjA3MTUzODM3WhgPMjEy\n"
-    "NjExMTMxNTM4MzdaMBkxFzAVBgNVBAMMDm90aGVyLmVwYy50ZXN0MFkwEwYHKoZI\n"
-    "zj0CAQYIKoZIzj0DAQcDQgAEg9t6FZjLW+x2wJqpfWlWlR4vW3Rn+SJy3sXeqBS9\n"
-    "IiTQ3W4rkJ+YzIKCA05Lcy+fUKwP4YFfW8Cteo+RhvP5E6NtMGswHQYDVR0OBBYE\n"
-    "FKENz6TsrwTrtuHMkP333Cu6bYB1MB8GA1UdIwQYMBaAFKENz6TsrwTrtuHMkP33\n"
-    "3Cu6bYB1MA8GA1UdEwEB/wQFMAMBAf8wGAYDVR0RBBEwD4INbW1lMS5lcGMudGVz\n"
-    "dDAKBggqhkjOPQQDAgNJADBGAiEA2K+aJDxGlSidtKif8RvgCrUnJuhYGkZd+x8e\n"
-    "Of7RCFsCIQD2JcithPX2CZGvLP1XMGKva918LHew8MYQ/WOZ1+6mAw==\n"
-    "-----END CERTIFICATE-----\n";
+static const char cert_san[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIBpDCCAUmgAwIBAgIUOcHooOomi+Wi2E1mVGk83lTN2owwCgYIKoZIzj0EAwIw\n"
+                               "GTEXMBUGA1UEAwwOb3RoZXIuZXBjLnRlc3QwIBcNMjYxMjA3MTUzODM3WhgPMjEy\n"
+                               "NjExMTMxNTM4MzdaMBkxFzAVBgNVBAMMDm90aGVyLmVwYy50ZXN0MFkwEwYHKoZI\n"
+                               "zj0CAQYIKoZIzj0DAQcDQgAEg9t6FZjLW+x2wJqpfWlWlR4vW3Rn+SJy3sXeqBS9\n"
+                               "IiTQ3W4rkJ+YzIKCA05Lcy+fUKwP4YFfW8Cteo+RhvP5E6NtMGswHQYDVR0OBBYE\n"
+                               "FKENz6TsrwTrtuHMkP333Cu6bYB1MB8GA1UdIwQYMBaAFKENz6TsrwTrtuHMkP33\n"
+                               "3Cu6bYB1MA8GA1UdEwEB/wQFMAMBAf8wGAYDVR0RBBEwD4INbW1lMS5lcGMudGVz\n"
+                               "dDAKBggqhkjOPQQDAgNJADBGAiEA2K+aJDxGlSidtKif8RvgCrUnJuhYGkZd+x8e\n"
+                               "Of7RCFsCIQD2JcithPX2CZGvLP1XMGKva918LHew8MYQ/WOZ1+6mAw==\n"
+                               "-----END CERTIFICATE-----\n";
 
 /* CN mme2.epc.test, no subjectAltName. */
-static const char cert_cn[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBiDCCAS2gAwIBAgIUKxLh6JSLv3ngwBvudiUlwGtsER0wCgYIKoZIzj0EAwIw\n"
-    "GDEWMBQGA1UEAwwNbW1lMi5lcGMudGVzdDAgFw0yNjEyMDcxNTM4MzdaGA8yMTI2\n"
-    "MTExMzE1MzgzN1owGDEWMBQGA1UEAwwNbW1lMi5lcGMudGVzdDBZMBMGByqGSM49\n"
-    "AgEGCCqGSM49AwEHA0IABL4CiMB7bx3fbabhBMA7BX1N/FaRSpN8NMdubdxR91nP\n"
-    "dum9ZDKdNV8mDl3dXZlfP3/5aOL5+jHF8AeKpOjr2XejUzBRMB0GA1UdDgQWBBRe\n"
-    "NzkFBdk8T3ZQRQ5BhIs37i6FbjAfBgNVHSMEGDAWgBReNzkFBdk8T3ZQRQ5BhIs3\n"
-    "7i6FbjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQCo+HeMsP09\n"
-    "VDLvwje85AyX6UIgZ3IIna/p03uCrH4kAQIhAPDjA4F5cySB2NKcLqDzK/i93RxY\n"
-    "I3RDjFYW0KonoSeG\n"
-    "-----END CERTIFICATE-----\n";
+static const char cert_cn[] = "-----BEGIN CERTIFICATE-----\n"
+                              "MIIBiDCCAS2gAwIBAgIUKxLh6JSLv3ngwBvudiUlwGtsER0wCgYIKoZIzj0EAwIw\n"
+                              "GDEWMBQGA1UEAwwNbW1lMi5lcGMudGVzdDAgFw0yNjEyMDcxNTM4MzdaGA8yMTI2\n"
+                              "MTExMzE1MzgzN1owGDEWMBQGA1UEAwwNbW1lMi5lcGMudGVzdDBZMBMGByqGSM49\n"
+                              "AgEGCCqGSM49AwEHA0IABL4CiMB7bx3fbabhBMA7BX1N/FaRSpN8NMdubdxR91nP\n"
+                              "dum9ZDKdNV8mDl3dXZlfP3/5aOL5+jHF8AeKpOjr2XejUzBRMB0GA1UdDgQWBBRe\n"
+                              "NzkFBdk8T3ZQRQ5BhIs37i6FbjAfBgNVHSMEGDAWgBReNzkFBdk8T3ZQRQ5BhIs3\n"
+                              "7i6FbjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQCo+HeMsP09\n"
+                              "VDLvwje85AyX6UIgZ3IIna/p03uCrH4kAQIhAPDjA4F5cySB2NKcLqDzK/i93RxY\n"
+                              "I3RDjFYW0KonoSeG\n"
+                              "-----END CERTIFICATE-----\n";
 
 /* The DER of a PEM certificate, in der (at most size octets); its length. */
 static size_t der_of(const char *pem, unsigned char *der, size_t size)
@@ -205,7 +205,7 @@ static void test_certificate_must_name_the_identity(void **state)
     assert_true(lg_diameter_cert_names(der, n, "mme1.epc.test"));
     assert_true(lg_diameter_cert_names(der, n, "MME1.epc.test"));
     assert_false(lg_diameter_cert_names(der, n, "mme2.epc.test"));
-    assert_false(lg_diameter_cert_names(der, n, "other.epc.test")); /* the CN, with a SAN */
+    assert_false(lg_diameter_cert_names(der, n, "other.epc.test"));    /* the CN, with a SAN */
     assert_false(lg_diameter_cert_names(der, n - 1, "mme1.epc.test")); /* cut short */
     assert_false(lg_diameter_cert_names(NULL, 0, "mme1.epc.test"));
     n = der_of(cert_cn, der, sizeof der);
