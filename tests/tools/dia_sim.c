@@ -503,10 +503,11 @@ int main(int argc, char **argv)
         }
     }
 out:
-    /* No fd_core_shutdown: freeDiameter 1.2.1's teardown of a connection it
-     * initiated races its TLS handshake thread (a use-after-free in
-     * gnutls_bye that AddressSanitizer reports). The process ends as a
-     * peer that crashes would; locguard sees the connection close. */
+    /* A clean Disconnect-Peer exchange: a peer that vanishes stays open at
+     * locguard until its watchdog notices, and the next dia-sim of the same
+     * identity would meet that stale connection. */
     fflush(stdout);
-    _exit(status);
+    (void)fd_core_shutdown();
+    (void)fd_core_wait_shutdown_complete();
+    return status;
 }
