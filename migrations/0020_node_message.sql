@@ -2,8 +2,8 @@
 --
 -- 0020_node_message: the duplicate-detection window of batches that carry
 -- a message key instead of a sequence number: a Diameter request's
--- (Origin-Host, End-to-End-Identifier) (RFC 6733 §6.5). lg_ingest_claim
--- (sql/ingest.sql) inserts one row per accepted keyed batch in the
+-- (Origin-Host, End-to-End-Identifier) (RFC 6733 §3 and Appendix C).
+-- lg_ingest_claim (sql/ingest.sql) inserts one row per accepted keyed batch in the
 -- transaction that stores its reports, so a retransmission is answered as
 -- a duplicate and stored once, also after a daemon restart;
 -- lg_ingest_finish deletes the rows older than the window

@@ -301,8 +301,8 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
 
 /*
  * The batch's message key: the request's Origin-Host (the peer's identity,
- * checked) and End-to-End-Identifier (RFC 6733 §6.5: with the Origin-Host,
- * what detects a duplicate). The group commit keeps the keys it stored for
+ * checked) and End-to-End-Identifier, together what detects a duplicate
+ * (RFC 6733 §3 and Appendix C). The group commit keeps the keys it stored for
  * [ingest] message_window_s, in the transaction of the reports: a
  * retransmission (T flag) or a repeated request is answered as the
  * original was and stored once, also after a restart.
