@@ -51,6 +51,8 @@ pc   jansson              libjansson-dev                         the build
 pc   libcjson             libcjson-dev                           the build
 pc   libsystemd           libsystemd-dev                         the build (sd_notify)
 pc   geos                 libgeos-dev                            the build (counteval.c: polygon validity)
+pc   gnutls               libgnutls28-dev                        the build (the diameter zone: peer certificates)
+file /usr/include/freeDiameter/libfdcore.h libfreediameter-dev   the build (the diameter zone)
 pc   cmocka               libcmocka-dev                          unit tests
 cmd  objdump              binutils                               unit tests (test_dp)
 cmd  $pg_bin/initdb       postgresql-15                          tests/tools/pgcluster.sh
@@ -64,6 +66,7 @@ cmd  curl                 curl                                   integration tes
 cmd  openssl              openssl                                tests/tools/mkcerts.sh, tests
 cmd  jq                   jq                                     test_operations.sh (the JSON log)
 cmd  xxd                  xxd                                    test_counts.sh
+cmd  tshark               tshark                                 test_diameter.sh (the independent Diameter decoder)
 cmd  ss                   iproute2                               pgcluster.sh, demo.sh
 cmd  runuser              util-linux                             pgcluster.sh (as root)
 cmd  awk                  mawk                                   tests, demo, bench
