@@ -12,7 +12,8 @@
  *     identities (and, over TLS, only a certificate naming that identity);
  *     the RIR handler takes the request and queues it for the loop, or
  *     answers DIAMETER_TOO_BUSY itself when the queue is full;
- *   - the loop: each request is checked, read (rir.c), its user looked up,
+ *   - the loop: each request is checked, read (rir.c), its user looked up
+ *     (one statement for the requests of one wake-up),
  *     its batch submitted to the group commit, and answered from here.
  *
  * freeDiameter is process-wide (fd_g_config, one core), and its validator
@@ -23,6 +24,7 @@
 #include "locguard/diameter/diameter.h"
 
 #include "locguard/core/log.h"
+#include "locguard/core/pgarray.h"
 #include "locguard/diameter/dict.h"
 #include "locguard/diameter/rir.h"
 
@@ -337,26 +339,68 @@ static void submit(pending_t *p)
     pending_free(p);
 }
 
-/* The user lookup's answer: a row when the IMSI is provisioned. */
-static void on_user(void *arg, const PGresult *res, const char *err)
-{
-    pending_t *p = arg;
-    lg_diameter_t *dia = p->dia;
+/*
+ * One lookup of the users of the requests one wake-up of the loop took:
+ * one statement for all of them, `imsi = ANY($1)`, whatever their number.
+ */
+typedef struct lookup {
+    lg_diameter_t *dia;
+    pending_t **items;
+    size_t n_items;
+} lookup_t;
 
-    if (err != NULL) {
-        refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports, LG_DIA_TOO_BUSY,
-               false, NULL, "the database is unavailable");
-        pending_free(p);
-        return;
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The lookup's answer: one row per provisioned IMSI among those asked. */
+static void on_users(void *arg, const PGresult *res, const char *err)
+{
+    lookup_t *l = arg;
+    lg_diameter_t *dia = l->dia;
+    size_t n_known = err == NULL ? (size_t)PQntuples(res) : 0;
+    const char **known = lg_xcalloc(n_known ? n_known : 1, sizeof(*known));
+
+    for (size_t i = 0; i < n_known; i++)
+        known[i] = PQgetvalue(res, (int)i, 0);
+    qsort(known, n_known, sizeof(*known), cmp_str);
+    for (size_t i = 0; i < l->n_items; i++) {
+        pending_t *p = l->items[i];
+        const char *supi = p->batch.reports[0].supi;
+        if (err != NULL) {
+            refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports,
+                   LG_DIA_TOO_BUSY, false, NULL, "the database is unavailable");
+            pending_free(p);
+        } else if (bsearch(&supi, known, n_known, sizeof(*known), cmp_str) == NULL) {
+            lg_metrics_add(dia->metrics, LG_C_UNKNOWN_DEVICES, p->n_reports);
+            refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_INVALID, p->n_reports,
+                   LG_DIA_ERROR_USER_UNKNOWN, true, NULL, "the user is not provisioned");
+            pending_free(p);
+        } else {
+            submit(p);
+        }
     }
-    if (PQntuples(res) == 0) {
-        lg_metrics_add(dia->metrics, LG_C_UNKNOWN_DEVICES, p->n_reports);
-        refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_INVALID, p->n_reports,
-               LG_DIA_ERROR_USER_UNKNOWN, true, NULL, "the user is not provisioned");
-        pending_free(p);
-        return;
-    }
-    submit(p);
+    free(known);
+    free(l->items);
+    free(l);
+}
+
+/* Sends the lookup of l's users (taken: freed by on_users, or here). */
+static void look_up(lookup_t *l)
+{
+    static const char sql[] = "SELECT imsi FROM ue WHERE imsi = ANY($1::text[])";
+    lg_pgarray_t imsis;
+
+    lg_pgarray_init(&imsis);
+    for (size_t i = 0; i < l->n_items; i++)
+        lg_pgarray_add_str(&imsis, l->items[i]->batch.reports[0].supi);
+    const char *values[1] = {lg_pgarray_end(&imsis)};
+    int rc =
+        lg_db_is_up(l->dia->db) ? lg_db_query(l->dia->db, sql, 1, values, on_users, l) : LG_ERR;
+    lg_pgarray_cleanup(&imsis);
+    if (rc != LG_OK)
+        on_users(l, NULL, "the database is unavailable");
 }
 
 /* The Origin-Host AVP of msg, or NULL. */
@@ -373,8 +417,12 @@ static struct avp *origin_host(const lg_dia_dict_t *d, struct msg *msg, const ch
     return a;
 }
 
-/* One request, taken from the queue. */
-static void handle(lg_diameter_t *dia, struct msg *msg)
+/*
+ * One request, taken from the queue: its peer, its Origin-Host, its
+ * contents. Returns it as a pending request whose user must be looked up,
+ * or NULL when it was answered here.
+ */
+static pending_t *handle(lg_diameter_t *dia, struct msg *msg)
 {
     DiamId_t src = NULL;
     size_t src_len = 0;
@@ -384,20 +432,20 @@ static void handle(lg_diameter_t *dia, struct msg *msg)
 
     if (fd_msg_source_get(msg, &src, &src_len) != 0 || src == NULL) {
         answer(&dia->dict, &msg, LG_DIA_UNABLE_TO_COMPLY, false, NULL, "no source peer");
-        return;
+        return NULL;
     }
     const lg_dia_peer_config_t *peer = find_peer(dia, (const char *)src, src_len);
     if (peer == NULL) { /* the validator let it in: cannot happen, refused all the same */
         snprintf(addr, sizeof(addr), "%.*s", (int)src_len, (const char *)src);
         refuse(dia, &msg, addr, LG_C_REFUSED_UNKNOWN_NODE, 0, LG_DIA_UNABLE_TO_COMPLY, false, NULL,
                "the peer is not configured");
-        return;
+        return NULL;
     }
     struct avp *oh_avp = origin_host(&dia->dict, msg, &oh, &oh_len);
     if (oh_avp == NULL || oh_len != src_len || strncasecmp(oh, (const char *)src, src_len) != 0) {
         refuse(dia, &msg, peer->node, LG_C_REFUSED_UNKNOWN_NODE, 0, LG_DIA_INVALID_AVP_VALUE, false,
                oh_avp, "Origin-Host is not the peer the request came from");
-        return;
+        return NULL;
     }
 
     pending_t *p = lg_xcalloc(1, sizeof(*p));
@@ -421,18 +469,10 @@ static void handle(lg_diameter_t *dia, struct msg *msg)
         if (made != NULL)
             fd_msg_free(made);
         pending_free(p);
-        return;
+        return NULL;
     }
     p->n_reports = p->batch.n_reports;
-
-    /* Every report of a RIR is about its one user: is it provisioned? */
-    static const char sql[] = "SELECT 1 FROM ue WHERE imsi = $1";
-    const char *values[1] = {p->batch.reports[0].supi};
-    if (!lg_db_is_up(dia->db) || lg_db_query(dia->db, sql, 1, values, on_user, p) != LG_OK) {
-        refuse(dia, &p->msg, peer->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports, LG_DIA_TOO_BUSY,
-               false, NULL, "the database is unavailable");
-        pending_free(p);
-    }
+    return p;
 }
 
 /* The pipe was written: take every queued request and handle it. */
@@ -449,11 +489,29 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     dia->head = dia->tail = NULL;
     dia->n_queued = 0;
     pthread_mutex_unlock(&dia->lock);
+
+    /* Every report of a RIR is about its one user: are they provisioned? */
+    lookup_t *l = lg_xcalloc(1, sizeof(*l));
+    size_t cap = 0;
+    l->dia = dia;
     while (list != NULL) {
         inbox_t *next = list->next;
-        handle(dia, list->msg);
+        pending_t *p = handle(dia, list->msg);
+        if (p != NULL) {
+            if (l->n_items == cap) {
+                cap = cap ? 2 * cap : 16;
+                l->items = lg_xrealloc(l->items, cap * sizeof(*l->items));
+            }
+            l->items[l->n_items++] = p;
+        }
         free(list);
         list = next;
+    }
+    if (l->n_items > 0) {
+        look_up(l);
+    } else {
+        free(l->items);
+        free(l);
     }
 }
 
