@@ -214,6 +214,23 @@ test_unknown_user_gets_experimental_result_5001() {
     assert_eq "$before" "$(stored)" "nothing stored"
 }
 
+# Requests in flight together: the loop looks their users up in one
+# statement; each gets its own answer.
+test_requests_in_flight_together_get_their_own_answers() {
+    local out
+    out=$(dia mme-1 --parallel "imsi=$(supi 12),ecgi=001-01:$A01" \
+        "imsi=001019999999998,ecgi=001-01:$A01" "imsi=$(supi 12),ecgi=001-01:$A02" \
+        "imsi=001019999999997,ecgi=001-01:$A01" "noimsi,ecgi=001-01:$A01" \
+        "imsi=$(supi 12),ecgi=001-01:$A01")
+    assert_eq "rir 1: result=2001
+rir 2: experimental=5001
+rir 3: result=2001
+rir 4: experimental=5001
+rir 5: result=5005 failed=3102
+rir 6: result=2001" "$out" "answers"
+    assert_eq inside "$(decision meter-12@water.example)" "decision"
+}
+
 test_malformed_requests_get_their_answer_and_store_nothing() {
     local before out
     before=$(stored)

@@ -14,7 +14,8 @@
  * never opened (a refused peer), 4 when an answer did not come in time.
  *
  *   dia-sim --identity ID --realm REALM --connect HOST:PORT --server ID --server-realm REALM
- *           (--cert F --key F --ca F | --plain) [--timeout-s N] RIR...
+ *           (--cert F --key F --ca F | --plain) [--timeout-s N] [--parallel] RIR...
+ * (--parallel: every RIR sent at once, the answers printed in their order)
  *   dia-sim --identity ID --server ID --connect HOST:PORT --plain --dump DIR RIR...
  *           writes each RIR's bytes to DIR/rir-N.bin instead (the fuzz corpus)
  *
@@ -56,6 +57,7 @@ typedef struct options {
     const char *identity, *realm, *server, *server_realm, *host, *cert, *key, *ca, *dump_dir;
     int port;
     bool is_plain;
+    bool is_parallel; /* --parallel: every RIR sent at once */
     int timeout_s;
 } options_t;
 
@@ -335,35 +337,56 @@ static void on_answer(void *data, struct msg **msg)
     *msg = NULL;
 }
 
-/* Sends m and waits for its answer; prints it. LG_ERR on timeout. */
-static int exchange(const options_t *o, int n, struct msg *m)
+/* Sends m; its answer will be in out. */
+static void send_rir(struct msg *m, outcome_t *out)
 {
-    outcome_t out = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    struct timespec until;
-
-    if (fd_msg_send(&m, on_answer, &out) != 0)
+    pthread_mutex_init(&out->lock, NULL);
+    pthread_cond_init(&out->cond, NULL);
+    out->is_done = false;
+    out->result = out->experimental = out->failed = 0;
+    if (fd_msg_send(&m, on_answer, out) != 0)
         die("cannot send");
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += o->timeout_s;
-    pthread_mutex_lock(&out.lock);
-    while (!out.is_done)
-        if (pthread_cond_timedwait(&out.cond, &out.lock, &until) == ETIMEDOUT)
+}
+
+/* Waits (until the deadline) for out's answer and prints it. LG_ERR on timeout. */
+static int await_answer(int n, outcome_t *out, const struct timespec *until)
+{
+    pthread_mutex_lock(&out->lock);
+    while (!out->is_done)
+        if (pthread_cond_timedwait(&out->cond, &out->lock, until) == ETIMEDOUT)
             break;
-    bool is_done = out.is_done;
-    pthread_mutex_unlock(&out.lock);
+    bool is_done = out->is_done;
+    pthread_mutex_unlock(&out->lock);
     if (!is_done) {
         printf("rir %d: no answer\n", n);
         return LG_ERR;
     }
-    if (out.experimental != 0)
-        printf("rir %d: experimental=%u", n, out.experimental);
+    if (out->experimental != 0)
+        printf("rir %d: experimental=%u", n, out->experimental);
     else
-        printf("rir %d: result=%u", n, out.result);
-    if (out.failed != 0)
-        printf(" failed=%u", out.failed);
+        printf("rir %d: result=%u", n, out->result);
+    if (out->failed != 0)
+        printf(" failed=%u", out->failed);
     printf("\n");
     fflush(stdout);
     return LG_OK;
+}
+
+static struct timespec deadline(const options_t *o)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += o->timeout_s;
+    return until;
+}
+
+/* Sends m and waits for its answer; prints it. LG_ERR on timeout. */
+static int exchange(const options_t *o, int n, struct msg *m)
+{
+    outcome_t out;
+    send_rir(m, &out);
+    struct timespec until = deadline(o);
+    return await_answer(n, &out, &until);
 }
 
 /* A copy of m (same End-to-End-Identifier) with the T flag: a retransmission. */
@@ -423,6 +446,10 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--plain") == 0) {
             o.is_plain = true;
+            continue;
+        }
+        if (strcmp(a, "--parallel") == 0) {
+            o.is_parallel = true;
             continue;
         }
         if (v == NULL)
@@ -502,6 +529,20 @@ int main(int argc, char **argv)
             goto out;
         }
         usleep(50 * 1000);
+    }
+    if (o.is_parallel) {
+        /* Every RIR sent at once, then the answers awaited in order. */
+        int n_rirs = argc - i;
+        outcome_t *outs = calloc((size_t)n_rirs, sizeof(*outs));
+        if (outs == NULL)
+            die("out of memory");
+        for (int k = 0; k < n_rirs; k++)
+            send_rir(build(&o, argv[i + k]), &outs[k]);
+        struct timespec until = deadline(&o);
+        for (int k = 0; k < n_rirs; k++)
+            if (await_answer(k + 1, &outs[k], &until) != LG_OK)
+                status = 4;
+        goto out; /* outs stays allocated: answers may still come in */
     }
     for (int n = 1; i < argc; i++, n++) {
         char v[8];
