@@ -47,10 +47,11 @@ lg_diameter_t *lg_diameter_new(struct event_base *base, const lg_diameter_config
 int lg_diameter_port(const lg_diameter_t *dia);
 
 /*
- * Stops freeDiameter (its threads joined) and frees. Requests still queued
- * are dropped unanswered (the peer resends them); batches in the group
- * commit keep their answer's state until lg_ingest_free answers them, when
- * nothing is sent any more. Call before lg_ingest_free. Accepts NULL.
+ * Stops freeDiameter (its threads joined) and frees. Call after lg_db_free
+ * and lg_ingest_free: their completions answer the requests waiting for a
+ * lookup or a commit (3004 when the database went away), and those answers
+ * still go out. Requests the loop has not taken yet are dropped unanswered
+ * (the peer resends them). Accepts NULL.
  */
 void lg_diameter_free(lg_diameter_t *dia);
 
