@@ -25,7 +25,7 @@ DEB_PACKAGES = gcc libc6-dev binutils make pkg-config libevent-dev libssl-dev li
                postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
                perl curl openssl iproute2 procps xxd docker-compose python3 python3-yaml prometheus \
                nodejs jq libgeos-dev libcurl4-openssl-dev nghttp2-server libnghttp2-dev \
-               libhttp-parser-dev nghttp2-client
+               libhttp-parser-dev nghttp2-client libfreediameter-dev libgnutls28-dev tshark
 
 # Installation paths (GNU names; DESTDIR for staged installs, as packagers use).
 # The daemon's default schema_dir is compiled in from $(pkgdatadir).
@@ -46,7 +46,7 @@ USE_SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && echo yes ||
 # count evaluator shares with PostGIS; Debian's libgeos-dev ships geos.pc.
 # libnghttp2: the server's HTTP/2 (httpd_h2.c). http-parser (httpd_h1.c) ships no
 # .pc file in Debian: HTTP_PARSER_LIBS links it. libcurl: the HTTP client (httpc.c).
-PKGS     = libevent libevent_openssl libpq openssl jansson libcjson geos libcurl libnghttp2
+PKGS     = libevent libevent_openssl libpq openssl jansson libcjson geos libcurl libnghttp2 gnutls
 HTTP_PARSER_LIBS = -lhttp_parser
 ifeq ($(USE_SYSTEMD),yes)
 PKGS    += libsystemd
@@ -54,6 +54,11 @@ SYSTEMD_CFLAGS = -DLG_HAVE_SYSTEMD
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# freeDiameter (the diameter zone): Debian's libfreediameter-dev ships no .pc
+# file; its headers are in /usr/include/freeDiameter, its libraries in the
+# default path. gnutls (above) is what it does TLS with; the zone reads the
+# peers' certificates with it.
+FD_LIBS     = -lfdcore -lfdproto -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # The user's CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS (`make CFLAGS=-O1`, a
@@ -74,13 +79,14 @@ FINAL_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $
                 $(PKG_CFLAGS) $(SYSTEMD_CFLAGS) -MMD -MP -fno-strict-aliasing $(SAN_FLAGS) \
                 $(CPPFLAGS) $(CFLAGS)
 FINAL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-FINAL_LIBS    = $(PKG_LIBS) $(HTTP_PARSER_LIBS) -lm $(LDLIBS)
+FINAL_LIBS    = $(PKG_LIBS) $(HTTP_PARSER_LIBS) $(FD_LIBS) -lm $(LDLIBS)
 
 # The source tree, by zone and layer (README "Source layout"): service/core
 # is what every zone builds on; service/south, north, counts and admin are
-# the zones; service/ctl is locguardctl. The daemon's modules are archived in
+# the zones (service/diameter the T6a/T6b one, on freeDiameter); service/ctl
+# is locguardctl. The daemon's modules are archived in
 # liblocguard.a, so each binary links only the objects it uses.
-ZONE_DIRS = core south north counts admin
+ZONE_DIRS = core south diameter north counts admin
 LIB_SRCS  = $(foreach d,$(ZONE_DIRS),$(wildcard service/$(d)/*.c))
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       = $(BUILD)/liblocguard.a

@@ -4,6 +4,7 @@
  * schema, then wires the modules together around one event loop:
  *
  *   zones (http) -> southbound -> ingest (group commit) -> db (async libpq)
+ *   diameter (freeDiameter's threads -> the loop) -------^
  *                -> northbound -> oauth, token, db     notifier (outbox) -> SCS
  *                -> exposure   -> oauth, token, db     (counts from noisy releases)
  *                                                      periodic (area count reports) -> outbox
@@ -20,6 +21,7 @@
 #include "locguard/core/db.h"
 #include "locguard/counts/countmap.h"
 #include "locguard/counts/exposure.h"
+#include "locguard/diameter/diameter.h"
 #include "locguard/core/http.h"
 #include "locguard/south/ingest.h"
 #include "locguard/core/log.h"
@@ -65,6 +67,7 @@ typedef struct daemon_ctx {
     lg_db_t *db;
     lg_ingest_t *ingest;
     lg_southbound_t *southbound;
+    lg_diameter_t *diameter;     /* NULL without [diameter] */
     lg_admin_t *admin;
     lg_notifier_t *notifier;
     lg_token_signer_t *signer;   /* NULL without [oauth] */
@@ -260,6 +263,17 @@ static int start_zones(daemon_ctx_t *d)
         size_t used = strlen(ready);
         snprintf(ready + used, sizeof(ready) - used, "%s %d\n", z->name, lg_http_zone_port(zone));
     }
+    if (d->cfg.diameter.identity != NULL) {
+        lg_diameter_limits_t lim = {.max_batch_reports = d->cfg.southbound.max_batch_reports,
+                                    .report_max_age_s = d->cfg.southbound.report_max_age_s};
+        d->diameter =
+            lg_diameter_new(d->base, &d->cfg.diameter, &lim, d->db, d->ingest, d->metrics);
+        if (d->diameter == NULL)
+            return LG_ERR;
+        size_t used = strlen(ready);
+        snprintf(ready + used, sizeof(ready) - used, "diameter %d\n",
+                 lg_diameter_port(d->diameter));
+    }
     if (d->cfg.daemon.ready_file != NULL && write_file(d->cfg.daemon.ready_file, ready) != LG_OK)
         return LG_ERR;
     return LG_OK;
@@ -322,6 +336,8 @@ static void cleanup(daemon_ctx_t *d)
      */
     lg_db_free(d->db);
     lg_ingest_free(d->ingest);
+    /* After the pool and the group commit: their completions sent the last answers. */
+    lg_diameter_free(d->diameter);
     for (size_t i = 0; i < d->n_zones; i++)
         lg_http_zone_free(d->zones[i]);
     lg_southbound_free(d->southbound);

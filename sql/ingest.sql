@@ -155,7 +155,8 @@ $fn$;
 --   lg_ingest_cache_check   the daemon's cache: claim or check ownership, and
 --                           refuse reports coalesced at a stale generation
 --   lg_ingest_claim         the replay window: each batch's status, and the
---                           accepted batches claimed in node_batch
+--                           accepted batches claimed in node_batch (or, for
+--                           keyed ones, node_message)
 --   lg_ingest_fast          the fast path: one statement settles the reports
 --                           a cached decision applies to, locks every other
 --                           known row of the call, hands the rest on
@@ -163,8 +164,8 @@ $fn$;
 --                           single-report devices written with their alerts
 --   lg_ingest_fold          devices with several reports (or a lost race):
 --                           each under a row lock, in (time, arrival) order
---   lg_ingest_finish        notifications of the call's alerts, and each
---                           node's replay window moved
+--   lg_ingest_finish        notifications of the call's alerts, each node's
+--                           replay window moved, old message keys deleted
 --
 -- Every step is linear in the reports it is given (tests/sql/
 -- ingest_linear_test.sql measures the ratios).
@@ -227,8 +228,17 @@ $fn$;
 -- first_ord finds it without a search, so the walk is linear in the batches
 -- whatever their mix. node_batch.n_reports counts the batch's reports sent
 -- and the ones the daemon coalesced (p_cached).
+--
+-- A batch with a message key (p_msg_keys, a Diameter request's Origin-Host
+-- and End-to-End-Identifier) has no sequence number: it is a duplicate
+-- when node_message holds its (node, key) or an earlier batch of the call
+-- has it, accepted otherwise (never stale: the window is one of time,
+-- lg_ingest_finish). Its claim is a node_message row, whose primary key
+-- settles a race as node_batch's does.
+DROP FUNCTION IF EXISTS lg_ingest_claim(text[], bigint[], int, int[], int[]);
 CREATE OR REPLACE FUNCTION lg_ingest_claim(
-    p_nodes text[], p_seqs bigint[], p_seq_window int, p_batch int[], p_cached int[])
+    p_nodes text[], p_seqs bigint[], p_seq_window int, p_batch int[], p_cached int[],
+    p_msg_keys text[] DEFAULT NULL)
 RETURNS TABLE (batch_status text[], batch_node bigint[])
 LANGUAGE plpgsql
 SET search_path = public
@@ -243,6 +253,9 @@ DECLARE
     acc_node  bigint[] := '{}';
     acc_seq   bigint[] := '{}';
     acc_ord   int[] := '{}';
+    key_node  bigint[] := '{}';
+    key_key   text[] := '{}';
+    key_ord   int[] := '{}';
     cur_node  bigint;
     cur_high  bigint;
     lost      int[];
@@ -250,17 +263,35 @@ DECLARE
     b         record;
 BEGIN
     FOR b IN
-        SELECT x.ord::int AS ord, x.seq, n.id AS node_id, n.enabled, n.high_seq,
-               first_value(x.ord::int) OVER (PARTITION BY n.id, x.seq ORDER BY x.ord)
-                   AS first_ord,
-               EXISTS (SELECT 1 FROM node_batch nb
-                        WHERE nb.node_id = n.id AND nb.seq = x.seq) AS is_seen
-          FROM unnest(p_nodes, p_seqs) WITH ORDINALITY AS x(name, seq, ord)
+        SELECT x.ord::int AS ord, x.seq, x.msg_key, n.id AS node_id, n.enabled, n.high_seq,
+               first_value(x.ord::int)
+                   OVER (PARTITION BY n.id, x.seq, x.msg_key ORDER BY x.ord) AS first_ord,
+               CASE WHEN x.msg_key IS NULL
+                    THEN EXISTS (SELECT 1 FROM node_batch nb
+                                  WHERE nb.node_id = n.id AND nb.seq = x.seq)
+                    ELSE EXISTS (SELECT 1 FROM node_message nm
+                                  WHERE nm.node_id = n.id AND nm.msg_key = x.msg_key)
+               END AS is_seen
+          FROM unnest(p_nodes, p_seqs,
+                      coalesce(p_msg_keys, array_fill(NULL::text, ARRAY[n_batches])))
+               WITH ORDINALITY AS x(name, seq, msg_key, ord)
           LEFT JOIN network_node n ON n.name = x.name
          ORDER BY n.id, x.ord
     LOOP
-        IF b.node_id IS NULL OR NOT b.enabled OR b.seq IS NULL THEN
+        IF b.node_id IS NULL OR NOT b.enabled OR (b.seq IS NULL) = (b.msg_key IS NULL) THEN
             CONTINUE;                          -- stays 'unknown_node'
+        END IF;
+        IF b.msg_key IS NOT NULL THEN          -- keyed: seen or not, no window
+            IF b.first_ord <> b.ord OR b.is_seen THEN
+                status[b.ord] := 'duplicate';
+            ELSE
+                status[b.ord] := 'accepted';
+                nodes[b.ord] := b.node_id;
+                key_node := key_node || b.node_id;
+                key_key := key_key || b.msg_key;
+                key_ord := key_ord || b.ord;
+            END IF;
+            CONTINUE;
         END IF;
         IF b.node_id IS DISTINCT FROM cur_node THEN
             cur_node := b.node_id;
@@ -298,6 +329,29 @@ BEGIN
           FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
          WHERE NOT EXISTS (SELECT 1 FROM claimed c
                             WHERE c.node_id = a.node_id AND c.seq = a.seq);
+        IF lost IS NOT NULL THEN
+            FOREACH i IN ARRAY lost LOOP
+                status[i] := 'duplicate';
+                nodes[i] := NULL;
+            END LOOP;
+        END IF;
+    END IF;
+
+    IF cardinality(key_node) > 0 THEN
+        WITH claimed AS (
+            INSERT INTO node_message (node_id, msg_key, n_reports)
+            SELECT a.node_id, a.msg_key, coalesce(c.n, 0) + coalesce(p_cached[a.ord], 0)
+              FROM unnest(key_node, key_key, key_ord) AS a(node_id, msg_key, ord)
+              LEFT JOIN (SELECT x AS ord, count(*)::int AS n
+                           FROM unnest(p_batch) AS x GROUP BY x) c ON c.ord = a.ord
+             ORDER BY a.node_id, a.msg_key
+            ON CONFLICT DO NOTHING
+            RETURNING node_id, msg_key
+        )
+        SELECT array_agg(a.ord) INTO lost
+          FROM unnest(key_node, key_key, key_ord) AS a(node_id, msg_key, ord)
+         WHERE NOT EXISTS (SELECT 1 FROM claimed c
+                            WHERE c.node_id = a.node_id AND c.msg_key = a.msg_key);
         IF lost IS NOT NULL THEN
             FOREACH i IN ARRAY lost LOOP
                 status[i] := 'duplicate';
@@ -1014,13 +1068,17 @@ $fn$;
 -- (old high - window, new high - window] (earlier calls deleted everything
 -- below; bounding the range keeps the index scan off dead rows vacuum has
 -- not removed yet). Last, in id order: these row locks serialize calls for
--- the same node until COMMIT.
+-- the same node until COMMIT. A call that claimed message keys also deletes
+-- the keys older than p_msg_window_s (node_message, the duplicate window).
+DROP FUNCTION IF EXISTS lg_ingest_finish(text[], bigint[], bigint[], int, bigint[]);
 CREATE OR REPLACE FUNCTION lg_ingest_finish(
     p_status     text[],    -- per batch: its status (lg_ingest_claim)
     p_batch_node bigint[],  -- per batch: its node, when accepted
-    p_seqs       bigint[],  -- per batch: its sequence number
+    p_seqs       bigint[],  -- per batch: its sequence number (NULL for a keyed batch)
     p_seq_window int,
-    p_alert_ids  bigint[])
+    p_alert_ids  bigint[],
+    p_msg_keys   text[] DEFAULT NULL,  -- per batch: its message key, or NULL
+    p_msg_window_s int DEFAULT 600)    -- seconds a message key is remembered
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = public
@@ -1037,7 +1095,7 @@ BEGIN
     FOR b IN
         SELECT x.node_id AS id, max(x.seq) AS new_high
           FROM unnest(p_status, p_batch_node, p_seqs) AS x(status, node_id, seq)
-         WHERE x.status = 'accepted'
+         WHERE x.status = 'accepted' AND x.seq IS NOT NULL
          GROUP BY x.node_id
          ORDER BY x.node_id
     LOOP
@@ -1048,11 +1106,22 @@ BEGIN
         DELETE FROM node_batch
          WHERE node_id = b.id AND seq > cur_high - win AND seq <= b.new_high - win;
     END LOOP;
+
+    IF EXISTS (SELECT 1 FROM unnest(p_status, p_msg_keys) AS x(status, msg_key)
+                WHERE x.status = 'accepted' AND x.msg_key IS NOT NULL) THEN
+        DELETE FROM node_message
+         WHERE created_at < now() - make_interval(secs => greatest(coalesce(p_msg_window_s, 0),
+                                                                    0));
+    END IF;
 END
 $fn$;
 
 -- lg_ingest: ingest one group of batches; returns one row with the status of
--- each batch and the counters of the reports of the accepted batches.
+-- each batch and the counters of the reports of the accepted batches. A
+-- batch has a sequence number (p_seqs) or a message key (p_msg_keys), not
+-- both (lg_ingest_claim).
+DROP FUNCTION IF EXISTS lg_ingest(text[], bigint[], int, int, int[], text[], bigint[], text[],
+                                  text[], float8[], float8[], float8[], int, text, bigint, int[]);
 CREATE OR REPLACE FUNCTION lg_ingest(
     p_nodes      text[],    -- per batch: node name (from the client certificate)
     p_seqs       bigint[],  -- per batch: the node's batch sequence number
@@ -1070,7 +1139,10 @@ CREATE OR REPLACE FUNCTION lg_ingest(
     p_cache_token text DEFAULT NULL,  -- the daemon's cache token (see "The daemon's cache")
     p_cache_gen  bigint DEFAULT NULL, -- generation its cache was judged at (0: none yet);
                                       -- NULL: claim the cache
-    p_cached     int[] DEFAULT NULL)  -- per batch: reports the daemon coalesced, not sent
+    p_cached     int[] DEFAULT NULL,  -- per batch: reports the daemon coalesced, not sent
+    p_msg_keys   text[] DEFAULT NULL, -- per batch: its message key (Diameter: Origin-Host and
+                                      -- End-to-End-Identifier), NULL for a sequenced batch
+    p_msg_window_s int DEFAULT 600)   -- seconds a message key is remembered
 RETURNS TABLE (batch_status text[], n_inside int, n_outside int, n_ambiguous int,
                n_unknown_cell int, n_unknown_device int, n_unchecked int, n_alerts int,
                n_coalesced int, cache_gen bigint, cache_ords int[], cache_ts bigint[],
@@ -1112,6 +1184,10 @@ BEGIN
         RAISE EXCEPTION 'report arrays differ in length'
             USING ERRCODE = '22023', HINT = 'p_batch';
     END IF;
+    IF p_msg_keys IS NOT NULL AND cardinality(p_msg_keys) <> n_batches THEN
+        RAISE EXCEPTION 'p_msg_keys must hold one key or NULL per batch'
+            USING ERRCODE = '22023', HINT = 'p_msg_keys';
+    END IF;
     IF p_cached IS NOT NULL AND (cardinality(p_cached) <> n_batches
                                  OR EXISTS (SELECT 1 FROM unnest(p_cached) x
                                              WHERE x IS NULL OR x < 0)) THEN
@@ -1131,7 +1207,7 @@ BEGIN
     END IF;
 
     SELECT c.batch_status, c.batch_node INTO status, nodes
-      FROM lg_ingest_claim(p_nodes, p_seqs, p_seq_window, p_batch, p_cached) c;
+      FROM lg_ingest_claim(p_nodes, p_seqs, p_seq_window, p_batch, p_cached, p_msg_keys) c;
     batch_status := status;
     IF NOT ('accepted' = ANY (status)) THEN
         RETURN NEXT;
@@ -1182,7 +1258,8 @@ BEGIN
         cache_dec := coalesce(c_dec, '');
     END IF;
 
-    PERFORM lg_ingest_finish(status, nodes, p_seqs, p_seq_window, alert_ids);
+    PERFORM lg_ingest_finish(status, nodes, p_seqs, p_seq_window, alert_ids, p_msg_keys,
+                             p_msg_window_s);
     RETURN NEXT;
 END
 $fn$;

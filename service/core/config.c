@@ -26,7 +26,9 @@ typedef enum {
     T_ZONEKIND,
     T_LISTEN,
     T_RATIO,
-    T_MECHANISM
+    T_MECHANISM,
+    T_DIA_LISTEN, /* [diameter] listen: HOST:PORT into lg_diameter_config_t */
+    T_DIA_PEER    /* [diameter] peer: "IDENTITY NODE", once per peer */
 } key_type_t;
 
 /* One known key: where it lives in lg_config_t (or lg_zone_config_t), its range and default. */
@@ -88,6 +90,7 @@ static const key_def_t keys[] = {
     {"ingest", "refresh_ms", T_INT, CFG(ingest.refresh_ms), 0, 86400000, "60000"},
     {"ingest", "cache_devices", T_INT, CFG(ingest.cache_devices), 0, 100000000, "1000000"},
     {"ingest", "retry_after_s", T_INT, CFG(southbound.retry_after_s), 1, 3600, "5"},
+    {"ingest", "message_window_s", T_INT, CFG(ingest.msg_window_s), 60, 86400, "600"},
     {"oauth", "signing_key", T_STR, CFG(oauth.signing_key), 0, 0, NULL},
     {"oauth", "issuer", T_STR, CFG(oauth.issuer), 0, 0, NULL},
     {"oauth", "token_ttl_s", T_INT, CFG(oauth.token_ttl_s), 10, 86400, "300"},
@@ -121,6 +124,19 @@ static const key_def_t keys[] = {
     {"counts", "memory_days", T_INT, CFG(countmap.keep_days), 0, 366, "2"},
     {"counts", "memory_poll_ms", T_INT, CFG(countmap.poll_ms), 100, 3600000, "1000"},
     {"counts", "audit_wait", T_BOOL, CFG(exposure.is_audit_wait), 0, 1, "0"},
+    /* [diameter]: the T6a/T6b zone (service/diameter/diameter.c); no identity, no zone. */
+    {"diameter", "identity", T_STR, CFG(diameter.identity), 0, 0, NULL},
+    {"diameter", "realm", T_STR, CFG(diameter.realm), 0, 0, NULL},
+    {"diameter", "listen", T_DIA_LISTEN, 0, 0, 0, NULL},
+    {"diameter", "cert", T_STR, CFG(diameter.cert_file), 0, 0, NULL},
+    {"diameter", "key", T_STR, CFG(diameter.key_file), 0, 0, NULL},
+    {"diameter", "ca", T_STR, CFG(diameter.ca_file), 0, 0, NULL},
+    {"diameter", "plain_tcp", T_BOOL, CFG(diameter.is_plain_tcp), 0, 1, "0"},
+    {"diameter", "queue_max", T_INT, CFG(diameter.queue_max), 1, 1000000, "10000"},
+    {"diameter", "tc_timer_s", T_INT, CFG(diameter.tc_timer_s), 1, 3600, "30"},
+    {"diameter", "watchdog_s", T_INT, CFG(diameter.tw_timer_s), 6, 3600, "30"},
+    {"diameter", "work_dir", T_STR, CFG(diameter.work_dir), 0, 0, NULL},
+    {"diameter", "peer", T_DIA_PEER, 0, 0, 0, NULL},
     {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0, NULL},
     {"zone", "listen", T_LISTEN, 0, 0, 0, NULL},
     {"zone", "cert", T_STR, ZONE(cert_file), 0, 0, NULL},
@@ -200,8 +216,8 @@ static int parse_int(const char *v, int min, int max, int *out)
     return LG_OK;
 }
 
-/* "HOST:PORT" with an optional [IPv6] host. */
-static int parse_listen(const char *v, lg_zone_config_t *z)
+/* "HOST:PORT" with an optional [IPv6] host, into host (host_size bytes) and port. */
+static int parse_hostport(const char *v, char *host_out, size_t host_size, int *port)
 {
     const char *colon = strrchr(v, ':');
     if (colon == NULL || colon == v)
@@ -212,11 +228,27 @@ static int parse_listen(const char *v, lg_zone_config_t *z)
         host++;
         host_len -= 2;
     }
-    if (host_len == 0 || host_len >= sizeof(z->host))
+    if (host_len == 0 || host_len >= host_size)
         return LG_ERR;
-    memcpy(z->host, host, host_len);
-    z->host[host_len] = '\0';
-    return parse_int(colon + 1, 0, 65535, &z->port);
+    memcpy(host_out, host, host_len);
+    host_out[host_len] = '\0';
+    return parse_int(colon + 1, 0, 65535, port);
+}
+
+static int parse_listen(const char *v, lg_zone_config_t *z)
+{
+    return parse_hostport(v, z->host, sizeof(z->host), &z->port);
+}
+
+/* One more "peer = IDENTITY NODE" of [diameter]. */
+static int add_peer(lg_diameter_config_t *d, const char *v)
+{
+    if (d->n_peers == LG_DIA_PEERS_MAX)
+        return LG_ERR;
+    if (lg_diameter_parse_peer(v, &d->peers[d->n_peers]) != LG_OK)
+        return LG_ERR;
+    d->n_peers++;
+    return LG_OK;
 }
 
 static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, const char *v)
@@ -273,6 +305,11 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
         return zone->kind != 0 ? LG_OK : LG_ERR;
     case T_LISTEN:
         return parse_listen(v, zone);
+    case T_DIA_LISTEN:
+        return parse_hostport(v, cfg->diameter.host, sizeof(cfg->diameter.host),
+                              &cfg->diameter.port);
+    case T_DIA_PEER:
+        return add_peer(&cfg->diameter, v);
     }
     return LG_ERR;
 }
@@ -364,7 +401,7 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
             } else if (strcmp(sec, "daemon") == 0 || strcmp(sec, "database") == 0 ||
                        strcmp(sec, "ingest") == 0 || strcmp(sec, "oauth") == 0 ||
                        strcmp(sec, "northbound") == 0 || strcmp(sec, "delivery") == 0 ||
-                       strcmp(sec, "counts") == 0) {
+                       strcmp(sec, "counts") == 0 || strcmp(sec, "diameter") == 0) {
                 lg_strlcpy(section, sec, sizeof(section));
             } else {
                 set_err(err, err_size, name, line_no, "unknown section [%s]", sec);
@@ -431,6 +468,13 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
             return LG_ERR;
         }
     }
+    if (cfg->diameter.identity != NULL || cfg->diameter.n_peers > 0) {
+        const char *why = lg_diameter_config_check(&cfg->diameter);
+        if (why != NULL) {
+            set_err(err, err_size, name, line_no, "[diameter]: %s", why);
+            return LG_ERR;
+        }
+    }
     share(cfg);
     return LG_OK;
 }
@@ -475,6 +519,12 @@ void lg_config_cleanup(lg_config_t *cfg)
     free((void *)cfg->oauth.issuer);
     free((void *)cfg->public_url); /* cfg->delivery.public_url borrows it */
     free((void *)cfg->delivery.ca_file);
+    free((void *)cfg->diameter.identity);
+    free((void *)cfg->diameter.realm);
+    free((void *)cfg->diameter.cert_file);
+    free((void *)cfg->diameter.key_file);
+    free((void *)cfg->diameter.ca_file);
+    free((void *)cfg->diameter.work_dir);
     for (size_t i = 0; i < cfg->n_zones; i++)
         lg_zone_config_cleanup(&cfg->zones[i]);
     memset(cfg, 0, sizeof(*cfg));

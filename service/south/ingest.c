@@ -66,7 +66,7 @@ static const char ingest_sql[] =
     "n_unchecked, n_alerts, n_coalesced, cache_gen, cache_ords, cache_ts, cache_dec "
     "FROM lg_ingest($1::text[], $2::bigint[], $3::int, $4::int, $5::int[], $6::text[], "
     "$7::bigint[], $8::text[], $9::text[], $10::float8[], $11::float8[], $12::float8[], "
-    "$13::int, $14::text, $15::bigint, $16::int[])";
+    "$13::int, $14::text, $15::bigint, $16::int[], $17::text[], $18::int)";
 
 /* The parameters, by their number less one. */
 enum param {
@@ -86,8 +86,10 @@ enum param {
     P_CACHE_TOKEN,
     P_CACHE_GEN,
     P_CACHED,
+    P_MSG_KEYS,
+    P_MSG_WINDOW,
 };
-_Static_assert(P_CACHED + 1 == LG_INGEST_N_PARAMS, "one name per parameter");
+_Static_assert(P_MSG_WINDOW + 1 == LG_INGEST_N_PARAMS, "one name per parameter");
 
 static const char *const status_names[LG_INGEST_N_STATUSES] = {
     [LG_INGEST_QUEUED] = "queued",
@@ -188,7 +190,14 @@ void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq, l
     size_t bi = c->n_batches++;
 
     lg_pgarray_add_str(&a[P_NODES], b->node);
-    lg_pgarray_add_int(&a[P_SEQS], seq);
+    if (b->msg_key[0] != '\0') {
+        lg_pgarray_add_null(&a[P_SEQS]);
+        lg_pgarray_add_str(&a[P_MSG_KEYS], b->msg_key);
+        c->has_msg_keys = true;
+    } else {
+        lg_pgarray_add_int(&a[P_SEQS], seq);
+        lg_pgarray_add_null(&a[P_MSG_KEYS]);
+    }
     for (size_t k = 0; k < b->n_reports; k++) {
         const lg_report_t *r = &b->reports[k];
         if (!lg_icache_trip_send(t, bi, r))
@@ -219,8 +228,13 @@ const char *const *lg_ingest_call_end(lg_ingest_call_t *c, const lg_ingest_confi
     snprintf(c->window, sizeof(c->window), "%d", cfg->seq_window);
     snprintf(c->hysteresis, sizeof(c->hysteresis), "%d", cfg->hysteresis);
     snprintf(c->refresh, sizeof(c->refresh), "%d", cfg->refresh_ms);
+    snprintf(c->msg_window, sizeof(c->msg_window), "%d", cfg->msg_window_s);
     for (int i = 0; i < LG_INGEST_N_PARAMS; i++)
         c->values[i] = lg_pgarray_end(&c->arrays[i]);
+    /* Without keyed batches the keys are all NULL: sent as a NULL array. */
+    if (!c->has_msg_keys)
+        c->values[P_MSG_KEYS] = NULL;
+    c->values[P_MSG_WINDOW] = c->msg_window;
     c->values[P_SEQ_WINDOW] = c->window;
     c->values[P_HYSTERESIS] = c->hysteresis;
     c->values[P_REFRESH_MS] = c->refresh;

@@ -54,6 +54,8 @@ pc   geos                 libgeos-dev                            the build (coun
 pc   libcurl              libcurl4-openssl-dev                   the build (httpc.c: HTTP/2 and HTTP/1.1 client)
 pc   libnghttp2           libnghttp2-dev                         the build (httpd_h2.c: HTTP/2)
 file /usr/include/http_parser.h libhttp-parser-dev               the build (httpd_h1.c: HTTP/1.1)
+pc   gnutls               libgnutls28-dev                        the build (the diameter zone: peer certificates)
+file /usr/include/freeDiameter/libfdcore.h libfreediameter-dev   the build (the diameter zone)
 pc   cmocka               libcmocka-dev                          unit tests
 cmd  objdump              binutils                               unit tests (test_dp)
 cmd  $pg_bin/initdb       postgresql-15                          tests/tools/pgcluster.sh
@@ -68,6 +70,7 @@ cmd  openssl              openssl                                tests/tools/mkc
 cmd  nghttp               nghttp2-client                         test_http2.sh (an independent HTTP/2 client)
 cmd  jq                   jq                                     test_operations.sh (the JSON log)
 cmd  xxd                  xxd                                    test_counts.sh
+cmd  tshark               tshark                                 test_diameter.sh (the independent Diameter decoder)
 cmd  ss                   iproute2                               pgcluster.sh, demo.sh
 cmd  runuser              util-linux                             pgcluster.sh (as root)
 cmd  awk                  mawk                                   tests, demo, bench

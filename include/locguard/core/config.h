@@ -17,6 +17,7 @@
 #include "locguard/counts/countmap.h"
 #include "locguard/counts/exposure.h"
 #include "locguard/counts/release.h"
+#include "locguard/diameter/peers.h"
 #include "locguard/north/notifier.h"
 #include "locguard/north/periodic.h"
 #include "locguard/south/ingest.h"
@@ -53,6 +54,7 @@ typedef struct lg_config {
     lg_exposure_config_t exposure;     /* [counts] k, areas, rate_per_minute, in_memory, ... */
     lg_countmap_config_t countmap;     /* [counts] memory_days, memory_poll_ms */
     lg_periodic_config_t periodic;     /* [counts] k and the areas, for the periodic reports */
+    lg_diameter_config_t diameter;     /* [diameter]: the T6a/T6b zone; identity NULL = none */
 
     size_t n_zones;
     lg_zone_config_t zones[LG_ZONES_MAX]; /* one per "[zone NAME]", in file order */

@@ -22,7 +22,8 @@ typedef struct lg_ingest lg_ingest_t;
 typedef enum lg_ingest_status {
     LG_INGEST_QUEUED,       /* lg_ingest_submit: taken; the callback will tell the rest */
     LG_INGEST_ACCEPTED,     /* committed */
-    LG_INGEST_DUPLICATE,    /* this (node, seq) was committed before: nothing stored again */
+    LG_INGEST_DUPLICATE,    /* this (node, seq) or (node, msg_key) was committed before:
+                               nothing stored again */
     LG_INGEST_STALE,        /* seq below the node's replay window: refused */
     LG_INGEST_UNKNOWN_NODE, /* node unknown or disabled: refused, nothing stored */
     LG_INGEST_UNAVAILABLE,  /* database unreachable or the round trip failed: nothing stored */
@@ -49,6 +50,8 @@ typedef struct lg_ingest_config {
     int refresh_ms;        /* a report changing nothing but the time is coalesced when the
                               stored one is younger than this; 0 = write every report */
     int cache_devices;     /* devices in the cache of coalescable rows; 0 = no cache */
+    int msg_window_s;      /* a batch's message key (lg_batch_t.msg_key) is remembered this
+                              long: its duplicates are answered as such, stored once */
 } lg_ingest_config_t;
 
 /* Creates the group commit over db, with cfg's limits (copied). */
@@ -63,7 +66,8 @@ void lg_ingest_free(lg_ingest_t *ing);
 
 /*
  * Queues batch (whose contents this takes over: the caller's struct is left
- * zeroed) with the node's sequence number. Returns LG_INGEST_QUEUED and calls
+ * zeroed) with the node's sequence number, or, when batch->msg_key is set,
+ * with that key instead (seq is then not used). Returns LG_INGEST_QUEUED and calls
  * cb later, or returns LG_INGEST_UNAVAILABLE / LG_INGEST_QUEUE_FULL at once
  * (cb is then never called and the batch is released).
  */
@@ -94,9 +98,9 @@ bool lg_ingest_fits(const lg_ingest_config_t *cfg, size_t n_batches, size_t n_re
 
 /* ---- One call of lg_ingest(): its parameters and its answer ---------------------------------- */
 
-#define LG_INGEST_N_PARAMS 16
+#define LG_INGEST_N_PARAMS 18
 
-/* The statement: SELECT <the result columns> FROM lg_ingest($1 .. $16). */
+/* The statement: SELECT <the result columns> FROM lg_ingest($1 .. $18). */
 const char *lg_ingest_sql(void);
 
 /*
@@ -105,8 +109,10 @@ const char *lg_ingest_sql(void);
  * lg_ingest_call_end, then lg_ingest_call_cleanup.
  */
 typedef struct lg_ingest_call {
-    lg_pgarray_t arrays[LG_INGEST_N_PARAMS]; /* the array parameters ($1, $2, $5..$12, $16) */
-    char window[16], hysteresis[16], refresh[16], gen[24]; /* the scalar ones */
+    lg_pgarray_t arrays[LG_INGEST_N_PARAMS]; /* the array parameters ($1, $2, $5..$12, $16,
+                                                $17) */
+    char window[16], hysteresis[16], refresh[16], gen[24], msg_window[16]; /* the scalar ones */
+    bool has_msg_keys;                      /* a batch has a message key: $17 is sent */
     const char *values[LG_INGEST_N_PARAMS]; /* after lg_ingest_call_end: for lg_db_query */
     size_t n_batches;                       /* batches added */
     size_t n_sent;                          /* reports in the report arrays */
@@ -116,7 +122,8 @@ void lg_ingest_call_init(lg_ingest_call_t *c);
 
 /*
  * Adds batch b with its sequence number seq: the node and seq to p_nodes
- * and p_seqs, and each report the cache trip t says to send (all of them
+ * and p_seqs (or, for a batch with a message key, NULL and the key to
+ * p_msg_keys), and each report the cache trip t says to send (all of them
  * when t is NULL) to the report arrays, in order. Pass 1 of the trip
  * (lg_icache_trip_add_batch for every batch) must be over.
  */

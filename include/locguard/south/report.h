@@ -29,6 +29,7 @@ const char *lg_rat_name(lg_rat_t rat);
 #define LG_SUPI_MAX 16      /* 15 IMSI digits + NUL */
 #define LG_CELL_KEY_MAX 40  /* longest canonical key + NUL */
 #define LG_NODE_NAME_MAX 64 /* node names: [A-Za-z0-9._-]{1,63} */
+#define LG_MSG_KEY_MAX 272  /* a message key: a DiameterIdentity, a space, 8 hex digits + NUL */
 
 /*
  * One location report.
@@ -80,6 +81,9 @@ typedef struct lg_report_limits {
 /* A parsed batch. Initialise with {0}; release with lg_batch_cleanup. */
 typedef struct lg_batch {
     char node[LG_NODE_NAME_MAX];        /* notifyCorrelationId: the node's own name */
+    char msg_key[LG_MSG_KEY_MAX];       /* empty, or the message's key instead of a sequence
+                                           number: a Diameter request's "Origin-Host E2E-id"
+                                           (the group commit's duplicate window) */
     size_t n_reports;                   /* number of entries in reports */
     lg_report_t *reports;               /* owned, n_reports entries */
     size_t n_invalid;                   /* total invalid parameters found */

@@ -339,6 +339,7 @@ static void test_defaults_are_the_documented_ones(void **state)
     assert_int_equal(cfg.ingest.hysteresis, 2);
     assert_int_equal(cfg.ingest.refresh_ms, 60000);
     assert_int_equal(cfg.ingest.cache_devices, 1000000);
+    assert_int_equal(cfg.ingest.msg_window_s, 600);
     assert_null(cfg.oauth.signing_key);
     assert_null(cfg.oauth.issuer);
     assert_int_equal(cfg.oauth.token_ttl_s, 300);

@@ -32,6 +32,7 @@ static lg_ingest_config_t config(void)
     cfg.seq_window = 1024;
     cfg.hysteresis = 2;
     cfg.refresh_ms = 60000;
+    cfg.msg_window_s = 600;
     cfg.cache_devices = 1000;
     return cfg;
 }
@@ -140,8 +141,32 @@ static void test_batches_become_arrays_in_their_order_without_a_cache(void **sta
     assert_null(v[13]);
     assert_null(v[14]);
     assert_null(v[15]);
+    assert_null(v[16]); /* no message keys */
+    assert_string_equal(v[17], "600");
     assert_int_equal(c.n_sent, 3);
     assert_non_null(strstr(lg_ingest_sql(), "lg_ingest($1::text[]"));
+    assert_non_null(strstr(lg_ingest_sql(), "$17::text[], $18::int)"));
+    lg_ingest_call_cleanup(&c);
+}
+
+/* A batch with a message key (a Diameter request) has a NULL seq and its key in $17. */
+static void test_a_keyed_batch_sends_its_key_instead_of_a_seq(void **state)
+{
+    (void)state;
+    lg_ingest_config_t cfg = config();
+    lg_report_t r1[1] = {report("001010000000001", "ecgi:001-01:0000001", T0_US)};
+    lg_report_t r2[1] = {report("001010000000002", "ecgi:001-01:0000002", T0_US)};
+    lg_batch_t b1 = batch("mme-1", r1, 1), b2 = batch("mme-2", r2, 1);
+    lg_strlcpy(b1.msg_key, "mme1.epc.example 0000abcd", sizeof(b1.msg_key));
+
+    lg_ingest_call_t c;
+    lg_ingest_call_init(&c);
+    lg_ingest_call_add(&c, &b1, 99, NULL);
+    lg_ingest_call_add(&c, &b2, 5, NULL);
+    const char *const *v = lg_ingest_call_end(&c, &cfg, NULL);
+    assert_string_equal(v[1], "{NULL,5}");
+    assert_string_equal(v[16], "{\"mme1.epc.example 0000abcd\",NULL}");
+    assert_string_equal(v[17], "600");
     lg_ingest_call_cleanup(&c);
 }
 
@@ -626,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_queue_takes_batches_up_to_queue_max_reports),
         cmocka_unit_test(test_round_trip_takes_whole_batches_up_to_flush_max_reports),
         cmocka_unit_test(test_batches_become_arrays_in_their_order_without_a_cache),
+        cmocka_unit_test(test_a_keyed_batch_sends_its_key_instead_of_a_seq),
         cmocka_unit_test(test_answer_is_read_by_column_name),
         cmocka_unit_test(test_answer_without_a_column_is_refused),
         cmocka_unit_test(test_malformed_answers_are_refused),
