@@ -35,8 +35,10 @@ test_the_shipped_sample_passes_check_config() {
     out=$(env -u LOCGUARD_DATABASE "$BUILD/locguard" check-config \
         -c "$LG_ROOT/service/dist/locguard.conf") || fail "check-config refused the sample: $out"
     assert_match 'locguard.conf: ok' "$out" "check-config's answer"
-    # Every commented-out "# key = value" switched on.
-    sed 's/^# \([a-z_0-9]* = \)/\1/' "$LG_ROOT/service/dist/locguard.conf" >"$T/all-keys.conf"
+    # Every commented-out "# key = value" switched on, and every commented-out
+    # section ("# [diameter]", optional) with them.
+    sed -e 's/^# \([a-z_0-9]* = \)/\1/' -e 's/^# \(\[[a-z]*\]\)$/\1/' \
+        "$LG_ROOT/service/dist/locguard.conf" >"$T/all-keys.conf"
     out=$(env -u LOCGUARD_DATABASE "$BUILD/locguard" check-config -c "$T/all-keys.conf" 2>&1) ||
         fail "the sample's defaults, switched on, are refused: $out"
     # A bad file: exit 1 and the line named.
@@ -51,7 +53,7 @@ test_the_sample_names_every_key_in_its_section() {
     # The key table of service/core/config.c: {"section", "key", ...}.
     while read -r section key; do
         awk -v s="$section" -v k="$key" '
-            /^\[/ { cur = $0; sub(/^\[/, "", cur); sub(/[ \]].*/, "", cur) }
+            /^(# )?\[[a-z]/ { cur = $0; sub(/^(# )?\[/, "", cur); sub(/[ \]].*/, "", cur) }
             cur == s && ($0 ~ "^" k " = " || $0 ~ "^# " k " = ") { found = 1 }
             END { exit !found }' "$LG_ROOT/service/dist/locguard.conf" ||
             missing="$missing $section.$key"
