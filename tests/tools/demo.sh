@@ -55,7 +55,8 @@ METER1=001010000000001 METER2=001010000000002 METER3=001010000000003 TRACKER=001
 BIKES=23 BIKES_CONSENTING=20
 # The privacy filter's settings (written to [counts] below). k = 5 suits the
 # demo population: about 23 consenting devices in the big circle, 1 in the
-# tiny area; the noise has scale 1/epsilon = 2 per cell.
+# tiny area; the continual counter's noise (lifetime epsilon 10) is a few
+# devices per cell.
 COUNT_K=5
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -168,13 +169,13 @@ cert = $CERTS/server.pem
 key = $CERTS/server.key
 
 # Anonymized counts. One noisy release a minute (the default is an hour) so
-# that the demo sees the daemon's own release; at 1/2 per release the daily
-# total of 12 allows 24 releases, so this daemon stops releasing about 24
-# minutes after it starts, until the UTC day ends.
+# that the demo sees the daemon's own release, through the continual counter:
+# each device's privacy loss is bounded over a year (lifetime_epsilon), so a
+# release every minute costs no more than one an hour.
 [counts]
 bucket_s = 60
-epsilon = 1/2
-daily_epsilon = 12
+mechanism = continual
+lifetime_epsilon = 10
 k = $COUNT_K
 
 [zone expo]
@@ -507,8 +508,9 @@ demo() {
 
     step "The daemon's noisy release of this minute"
     say "third parties never see live data: once per bucket ([counts] bucket_s = 60 here, an hour by"
-    say "default) the daemon stores each cell's count of consenting devices plus discrete Laplace noise"
-    say "of scale 1/epsilon = 2 (epsilon = 1/2 per release), and answers only from those releases."
+    say "default) the daemon releases each cell's count of consenting devices through a continual"
+    say "counter: a device's arrival in a cell is released once, with noise, and each device's privacy"
+    say "loss is bounded over a year (lifetime epsilon 10); it answers only from those releases."
     say "the bucket $(date -u -d "@$bucket" +%H:%M)-$(date -u -d "@$((bucket + 60))" +%H:%M) UTC is released 5 s after it ends: waiting $((release_at - now)) s ..."
     until [ "$(sql "SELECT count(*) FROM count_release WHERE bucket_start = to_timestamp($bucket)")" = 1 ]; do
         [ "$(date +%s)" -lt $((release_at + 30)) ] || die "no release of bucket $bucket (log: $LOG)"
@@ -566,7 +568,7 @@ demo() {
     say "      $BUILD/locguardctl --url http://127.0.0.1:$ADMIN_PORT --token-file $VAR/admin.token metrics"
     say "      $BUILD/locguardctl --url http://127.0.0.1:$ADMIN_PORT --token-file $VAR/admin.token count --circle 48.85,2.35,3000"
     say "      cat $SINK_OUT        (what the SCS sink received)"
-    say "(a new noisy release is made every minute, of the devices that reported in it)"
+    say "(a release is made every minute, of the devices seen in the last week; each device pays its arrival once)"
     say "stop: make stop"
 }
 
