@@ -89,9 +89,15 @@
 -- So every table the steps read is reached from the call's own reports: a
 -- LATERAL subquery per report keyed by an indexed column, with OFFSET 0 so
 -- the planner cannot flatten it into a join it would order by its
--- estimates, and no sequential scan (enable_seqscan = off on each step;
--- every such access has an index). The cost is then one index probe per
--- report and table, whatever the statistics say.
+-- estimates, and no sequential scan (enable_seqscan = off on the three
+-- report steps, lg_ingest_fast, lg_ingest_decide and lg_ingest_fold, and on
+-- lg_alerts_to_outbox; every such access has an index). The cost is then
+-- one index probe per report and table, whatever the statistics say. Not
+-- on lg_ingest itself nor the claim: set there, it holds for every
+-- statement nested below (cache check, claim, finish, triggers) and made
+-- the ingest through the API markedly slower (b1 81k reports/s against
+-- 119-130k/s without, one run each on fresh clusters; which nested
+-- statement it slowed was not found).
 
 -- lg_area_cell_verdict: how an authorized area relates to a cell's coverage
 -- polygon: 'in' (covers it), 'out' (disjoint) or 'amb' (overlaps). The GEOS
@@ -243,7 +249,6 @@ RETURNS TABLE (batch_status text[], batch_node bigint[])
 LANGUAGE plpgsql
 SET search_path = public
 SET plan_cache_mode = force_generic_plan
-SET enable_seqscan = off
 AS $fn$
 DECLARE
     n_batches int := coalesce(cardinality(p_nodes), 0);
@@ -1153,7 +1158,6 @@ SET search_path = public
 -- the generic plans (nested loops over the primary keys) are the fast ones,
 -- whatever the server's setting.
 SET plan_cache_mode = force_generic_plan
-SET enable_seqscan = off
 AS $fn$
 DECLARE
     n_batches  int := coalesce(cardinality(p_nodes), 0);
