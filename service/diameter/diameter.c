@@ -276,11 +276,7 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
     switch (status) {
     case LG_INGEST_ACCEPTED:
     case LG_INGEST_DUPLICATE:
-        lg_metrics_add(dia->metrics, LG_C_REPORTS_ACCEPTED,
-                       status == LG_INGEST_ACCEPTED ? p->n_reports : 0);
-        lg_metrics_add(
-            dia->metrics,
-            status == LG_INGEST_ACCEPTED ? LG_C_BATCHES_ACCEPTED : LG_C_BATCHES_DUPLICATE, 1);
+        lg_ingest_count_committed(dia->metrics, status, p->n_reports);
         answer(&dia->dict, &p->msg, LG_DIA_SUCCESS, false, NULL, NULL);
         break;
     case LG_INGEST_UNKNOWN_NODE:

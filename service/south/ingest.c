@@ -141,6 +141,13 @@ static void flush(lg_ingest_t *ing);
 
 /* ---- plain decisions ------------------------------------------------------------------------ */
 
+void lg_ingest_count_committed(lg_metrics_t *m, lg_ingest_status_t status, size_t n_reports)
+{
+    bool accepted = status == LG_INGEST_ACCEPTED;
+    lg_metrics_add(m, LG_C_REPORTS_ACCEPTED, accepted ? n_reports : 0);
+    lg_metrics_add(m, accepted ? LG_C_BATCHES_ACCEPTED : LG_C_BATCHES_DUPLICATE, 1);
+}
+
 const char *lg_ingest_status_name(lg_ingest_status_t status)
 {
     return (size_t)status < LG_INGEST_N_STATUSES ? status_names[status] : "?";

@@ -78,11 +78,7 @@ static void on_ingested(void *arg, lg_ingest_status_t status)
     switch (status) {
     case LG_INGEST_ACCEPTED:
     case LG_INGEST_DUPLICATE:
-        lg_metrics_add(sb->metrics, LG_C_REPORTS_ACCEPTED,
-                       status == LG_INGEST_ACCEPTED ? p->n_reports : 0);
-        lg_metrics_add(
-            sb->metrics,
-            status == LG_INGEST_ACCEPTED ? LG_C_BATCHES_ACCEPTED : LG_C_BATCHES_DUPLICATE, 1);
+        lg_ingest_count_committed(sb->metrics, status, p->n_reports);
         lg_http_reply_json(req, 204, NULL);
         break;
     case LG_INGEST_STALE:

@@ -38,6 +38,13 @@ const char *lg_ingest_status_name(lg_ingest_status_t status);
 /* The status a batch_status word names; LG_INGEST_UNAVAILABLE for any other word (or NULL). */
 lg_ingest_status_t lg_ingest_status_from_word(const char *word);
 
+/*
+ * Counts a committed batch of n_reports reports (status LG_INGEST_ACCEPTED or
+ * LG_INGEST_DUPLICATE) in m: its reports when accepted, and the batch as
+ * accepted or duplicate. The one accounting of every southbound protocol.
+ */
+void lg_ingest_count_committed(lg_metrics_t *m, lg_ingest_status_t status, size_t n_reports);
+
 /* Completion of a submitted batch; runs from the event loop. */
 typedef void (*lg_ingest_cb)(void *arg, lg_ingest_status_t status);
 
