@@ -302,6 +302,10 @@ test_tshark_decodes_the_answers() {
     echo "$pid" >"$T/tshark.pid"
     trap 'kill "$(cat "$T/tshark.pid")" 2>/dev/null || true' EXIT
     wait_for 10 "tshark to capture" grep -q "Capturing on" "$T/tshark.err"
+    # dumpcap says so as it opens the interface; give it a moment before the
+    # TLS handshake, without which nothing can be decrypted (a fresh machine
+    # once captured none of it).
+    sleep 1
     out=$(SSLKEYLOGFILE=$keys dia mme-1 "imsi=$(supi 7),ecgi=001-01:$A01,tai=001-01:0001" \
         "imsi=001019999999999,ecgi=001-01:$A01" "imsi=$(supi 7),ecgilen=6")
     sleep 1
