@@ -92,6 +92,8 @@ struct delivery {
     char *destination; /* the row's URL, as stored (for the lease's skip list) */
     char *payload;     /* the body as sent (absolute self link) */
     char *secret, *secret_previous;
+    char content_type[48]; /* the row's Content-Type */
+    char *authorization;   /* "Bearer <token>" the sink asked for, or NULL */
     bool allow_private;
     int attempts; /* earlier failed attempts */
     double age_s; /* row age at lease time */
@@ -259,6 +261,7 @@ static void delivery_free(delivery_t *d)
     free(d->payload);
     free_secret(&d->secret);
     free_secret(&d->secret_previous);
+    free_secret(&d->authorization);
     free(d);
 }
 
@@ -409,6 +412,7 @@ static void finish(delivery_t *d, lg_outbox_outcome_t outcome, int http_status, 
     d->payload = NULL;
     free_secret(&d->secret);
     free_secret(&d->secret_previous);
+    free_secret(&d->authorization);
     release_slot(d);
     if (d->timer != NULL)
         event_free(d->timer);
@@ -451,13 +455,16 @@ static void start_delivery(delivery_t *d)
     }
     /* clang-format off */
     const char *headers[] = {
-        "Content-Type",      "application/json",
+        "Content-Type",      d->content_type,
         "webhook-id",        d->notif_id,
         "webhook-timestamp", timestamp,
         "webhook-signature", signature,
+        "Authorization",     d->authorization,
         NULL,
     };
     /* clang-format on */
+    if (d->authorization == NULL)
+        headers[8] = NULL; /* no sinkCredential: the list ends before Authorization */
     /* The URL as the destination check understood it, never the stored text again. */
     char url[sizeof(d->url.host_header) + sizeof(d->url.target) + 8];
     snprintf(url, sizeof(url), "https://%s%s", d->url.host_header, d->url.target);
@@ -494,6 +501,13 @@ static void accept_row(lg_notifier_t *n, const lg_outbox_row_t *row)
     d->secret = lg_xstrdup(row->secret);
     d->secret_previous = row->secret_previous != NULL ? lg_xstrdup(row->secret_previous) : NULL;
     d->allow_private = row->allow_private;
+    lg_strlcpy(d->content_type, row->content_type != NULL ? row->content_type : "application/json",
+               sizeof(d->content_type));
+    if (row->bearer_token != NULL) {
+        size_t size = strlen(row->bearer_token) + sizeof("Bearer ");
+        d->authorization = lg_xcalloc(1, size);
+        snprintf(d->authorization, size, "Bearer %s", row->bearer_token);
+    }
     d->attempts = row->attempts;
     d->age_s = row->age_s;
     lg_strlcpy(d->scs_id, row->scs_as_id != NULL ? row->scs_as_id : "?", sizeof(d->scs_id));
