@@ -295,6 +295,19 @@ test_camara_error_codes() {
     expect_error 400 INVALID_ARGUMENT "{\"area\":$c00,\"starttime\":\"yesterday\",\"endtime\":\"2020-03-01T00:00:00Z\"}" "bad date"
 }
 
+# What the server refuses before the route (a body over [ingest]
+# max_body_bytes) is a CAMARA ErrorInfo in this zone too, not ProblemDetails.
+test_server_refusals_are_error_info() {
+    local st
+    head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+    st=$(curl_status --cacert "$CERTS/ca.pem" -X POST -H 'Content-Type: application/json' \
+        --data-binary "@$T/big.json" "https://127.0.0.1:$EXPO_PORT/region-device-count/vwip/count")
+    assert_eq 413 "$st" "a body over max_body_bytes: $(body)"
+    assert_eq "413 INVALID_ARGUMENT" "$(json "$(body)" "concat_ws(' ', j->>'status', j->>'code')")" \
+        "ErrorInfo status and code"
+    assert_match '.' "$(json "$(body)" "j->>'message'")" "ErrorInfo message"
+}
+
 test_x_correlator_is_echoed_and_checked() {
     local tok st c00
     tok=$(token_at "$EXPO_PORT" app)
