@@ -283,8 +283,9 @@ static int read_credential(const json_t *cred, int64_t now_us, json_t *out,
         return refuse(err, lg_camara_invalid_argument,
                       "sinkCredential.accessTokenExpiresUtc is out of range.");
     json_object_set_new(out, "sinkCredential",
-                        json_pack("{s:O,s:o}", "accessToken", token, "accessTokenExpiresUtc",
-                                  expires));
+                        json_pack("{s:s,s:O,s:o,s:s}", "credentialType", "ACCESSTOKEN",
+                                  "accessToken", token, "accessTokenExpiresUtc", expires,
+                                  "accessTokenType", "bearer"));
     count->has_token = true;
     return LG_OK;
 }

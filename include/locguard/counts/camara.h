@@ -77,7 +77,8 @@ typedef struct lg_camara_count {
  *    "starttime": "YYYY-MM-DDThh:mm:ss.ffffffZ", "endtime": ...}
  * (the times only when given, in UTC with microseconds), plus, in the
  * asynchronous mode, "sink": the URL as given, and with a credential
- * "sinkCredential": {"accessToken", "accessTokenExpiresUtc" (UTC)}; it
+ * "sinkCredential": {"credentialType": "ACCESSTOKEN", "accessToken",
+ * "accessTokenExpiresUtc" (UTC), "accessTokenType": "bearer"}; it
  * fills *count
  * with the same request. On failure returns LG_ERR, leaves *normalised NULL
  * and fills *err (*count is then unspecified).
