@@ -431,9 +431,8 @@ static bool handle_count(lg_exposure_t *ex, lg_httpd_req_t *req, int64_t started
     c->is_async = count.is_async;
     lg_strlcpy(c->client, claims.sub, sizeof(c->client));
     is_pending = true;
-    if (area == NULL ||
-        lg_db_query(ex->db, count.is_async ? query_async_sql : query_sql, count.is_async ? 13 : 7,
-                    values, on_query_done, c) != LG_OK) {
+    if (area == NULL || lg_db_query(ex->db, count.is_async ? query_async_sql : query_sql,
+                                    count.is_async ? 13 : 7, values, on_query_done, c) != LG_OK) {
         free(c);
         reply_unavailable(req);
         is_pending = false;

@@ -38,11 +38,11 @@
 #define LG_CAMARA_RADIUS_MIN_M 1  /* Circle.radius minimum */
 
 /* ErrorInfo codes (CAMARA). Compare by pointer or by string. */
-extern const char lg_camara_invalid_argument[]; /* "INVALID_ARGUMENT" */
-extern const char lg_camara_invalid_circle[];   /* "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA" */
-extern const char lg_camara_invalid_polygon[];  /* "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA" */
-extern const char lg_camara_time_invalid[];     /* "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT" */
-extern const char lg_camara_invalid_end_date[]; /* "REGION_DEVICE_COUNT.INVALID_END_DATE" */
+extern const char lg_camara_invalid_argument[];   /* "INVALID_ARGUMENT" */
+extern const char lg_camara_invalid_circle[];     /* "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA" */
+extern const char lg_camara_invalid_polygon[];    /* "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA" */
+extern const char lg_camara_time_invalid[];       /* "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT" */
+extern const char lg_camara_invalid_end_date[];   /* "REGION_DEVICE_COUNT.INVALID_END_DATE" */
 extern const char lg_camara_invalid_sink[];       /* "INVALID_SINK" */
 extern const char lg_camara_invalid_credential[]; /* "INVALID_CREDENTIAL" */
 extern const char lg_camara_invalid_token[];      /* "INVALID_TOKEN" */

@@ -269,9 +269,9 @@ static void test_a_body_with_a_nul_byte_is_refused(void **state)
     json_decref(out);
 }
 
-#define SINK  ",\"sink\":\"https://sink.example.com/r?x=1\""
+#define SINK ",\"sink\":\"https://sink.example.com/r?x=1\""
 #define CRED(type, token, expires, token_type)                                                     \
-    ",\"sinkCredential\":{\"credentialType\":\"" type "\",\"accessToken\":" token               \
+    ",\"sinkCredential\":{\"credentialType\":\"" type "\",\"accessToken\":" token                  \
     ",\"accessTokenExpiresUtc\":\"" expires "\",\"accessTokenType\":\"" token_type "\"}"
 
 /* The asynchronous mode: sink and sinkCredential (population-density-data.yaml's shape). */
@@ -288,11 +288,11 @@ static void test_sink_and_credential(void **state)
         bool is_private;
     } cases[] = {
         {"{\"area\":" CIRCLE(0, 0, 10) SINK "}", NULL, NULL, false},
-        {"{\"area\":" CIRCLE(0, 0, 10) SINK CRED("ACCESSTOKEN", "\"t.1~x\"",
-                                                  "2024-05-01T13:00:00+01:00", "Bearer") "}",
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"t.1~x\"", "2024-05-01T13:00:00+01:00", "Bearer") "}",
          IA, "sinkCredential.accessTokenExpiresUtc is in the past.", false},
-        {"{\"area\":" CIRCLE(0, 0, 10) SINK CRED("ACCESSTOKEN", "\"t.1~x\"",
-                                                  "2024-05-01T13:00:00Z", "bearer") "}",
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"t.1~x\"", "2024-05-01T13:00:00Z", "bearer") "}",
          NULL, NULL, false},
         {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":null}", NULL, NULL, false},
         {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"https://127.0.0.1:8443/\"}", NULL, NULL, true},
@@ -311,23 +311,23 @@ static void test_sink_and_credential(void **state)
         {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"https://a.example\\u0000b/\"}", IA,
          "Client specified an invalid argument, request body or query param.", false},
         {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":7}", SINK_CODE, SINK_MSG, false},
-        {"{\"area\":" CIRCLE(0, 0, 10) CRED("ACCESSTOKEN", "\"t\"", "2030-01-01T00:00:00Z",
-                                             "bearer") "}",
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             CRED("ACCESSTOKEN", "\"t\"", "2030-01-01T00:00:00Z", "bearer") "}",
          IA, "sinkCredential is only accepted with a sink.", false},
-        {"{\"area\":" CIRCLE(0, 0, 10) SINK CRED("PLAIN", "\"t\"", "2030-01-01T00:00:00Z",
-                                                  "bearer") "}",
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("PLAIN", "\"t\"", "2030-01-01T00:00:00Z", "bearer") "}",
          "INVALID_CREDENTIAL", "Only Access token is supported", false},
-        {"{\"area\":" CIRCLE(0, 0, 10) SINK CRED("ACCESSTOKEN", "\"t\"", "2030-01-01T00:00:00Z",
-                                                  "mac") "}",
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"t\"", "2030-01-01T00:00:00Z", "mac") "}",
          "INVALID_TOKEN", "Only bearer token is supported", false},
-        {"{\"area\":" CIRCLE(0, 0, 10) SINK CRED("ACCESSTOKEN", "\"a b\"", "2030-01-01T00:00:00Z",
-                                                  "bearer") "}",
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"a b\"", "2030-01-01T00:00:00Z", "bearer") "}",
          IA, "sinkCredential.accessToken must be 1 to 4096 visible ASCII characters.", false},
-        {"{\"area\":" CIRCLE(0, 0, 10) SINK CRED("ACCESSTOKEN", "\"\"", "2030-01-01T00:00:00Z",
-                                                  "bearer") "}",
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"\"", "2030-01-01T00:00:00Z", "bearer") "}",
          IA, "sinkCredential.accessToken must be 1 to 4096 visible ASCII characters.", false},
-        {"{\"area\":" CIRCLE(0, 0, 10) SINK CRED("ACCESSTOKEN", "5", "2030-01-01T00:00:00Z",
-                                                  "bearer") "}",
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "5", "2030-01-01T00:00:00Z", "bearer") "}",
          IA, "sinkCredential.accessToken must be 1 to 4096 visible ASCII characters.", false},
         {"{\"area\":" CIRCLE(0, 0, 10) SINK CRED("ACCESSTOKEN", "\"t\"", "soon", "bearer") "}", IA,
          "accessTokenExpiresUtc must be an RFC 3339 date-time with a time zone.", false},
