@@ -7,7 +7,8 @@
 -- delivered by the notifier like every other notification. The request's
 -- sinkCredential (an access token) is kept with the row until it is
 -- delivered or given up, then wiped; a row whose token expired before it
--- could be delivered is dropped.
+-- could be delivered is dropped. The request's x-correlator, when it had
+-- one, goes with the delivery (correlator).
 
 ALTER TABLE notification_outbox DROP CONSTRAINT notification_outbox_kind_check;
 ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_kind_check
@@ -16,6 +17,7 @@ ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_kind_check
 ALTER TABLE notification_outbox
     ADD COLUMN sink_token            text,
     ADD COLUMN sink_token_expires_at timestamptz,
+    ADD COLUMN correlator            text,
     ADD CHECK ((sink_token IS NULL) = (sink_token_expires_at IS NULL));
 
 -- lg_outbox_lease returns the row's content type and bearer token now

@@ -796,7 +796,8 @@ ALTER FUNCTION lg_counts_query(text, jsonb, timestamptz, timestamptz, int, float
 --      "application/json", "time": now, "data": the answer lg_counts_query
 --      returns plus "operationId"}
 -- with the bearer token p_token (NULL: none) that expires at
--- p_token_expires_at. Returns {"operationId"} (a fresh UUID), the body of
+-- p_token_expires_at and the request's x-correlator p_correlator (NULL:
+-- none), sent back as the delivery's x-correlator header. Returns {"operationId"} (a fresh UUID), the body of
 -- the 202: once this transaction commits, the result will be delivered
 -- (at least once). The delivery is signed with the webhook secret of the
 -- SCS/AS the client belongs to (p_client, the token's subject, is its
@@ -811,7 +812,7 @@ CREATE OR REPLACE FUNCTION lg_counts_query_async(p_client text, p_area jsonb, p_
                                                  p_max_area_m2 float8, p_sink text,
                                                  p_sink_is_private boolean, p_token text,
                                                  p_token_expires_at timestamptz, p_source text,
-                                                 p_type text)
+                                                 p_type text, p_correlator text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $fn$
@@ -841,13 +842,13 @@ BEGIN
     v_answer := lg_counts_query(p_client, p_area, p_start, p_end, p_k, p_min_area_m2,
                                 p_max_area_m2);
     INSERT INTO notification_outbox (notif_id, scs_id, kind, destination, payload, sink_token,
-                                     sink_token_expires_at)
+                                     sink_token_expires_at, correlator)
     VALUES (v_notif, v_scs.id, 'count-result', p_sink,
             jsonb_build_object('id', v_notif, 'source', p_source, 'type', p_type,
                                'specversion', '1.0', 'datacontenttype', 'application/json',
                                'time', lg_rfc3339(now()),
                                'data', v_answer || jsonb_build_object('operationId', v_operation)),
-            p_token, p_token_expires_at);
+            p_token, p_token_expires_at, p_correlator);
     RETURN jsonb_build_object('operationId', v_operation);
 END
 $fn$;

@@ -271,8 +271,8 @@ $fn$;
 -- 'dropped' and not returned; so is a count result (kind 'count-result')
 -- whose sink credential expired. Each row comes with the Content-Type it is
 -- sent with (application/cloudevents+json for a count result's CloudEvent,
--- else application/json) and the bearer token its sink asked for (NULL:
--- none). Rows for a destination in p_skip (the notifier's
+-- else application/json), the bearer token its sink asked for and the
+-- x-correlator of the request it answers (NULL: none). Rows for a destination in p_skip (the notifier's
 -- destinations on hold, or with every slot and waiting place taken) are not
 -- leased: leased, they could only be handed back, one outcome query each.
 CREATE OR REPLACE FUNCTION lg_outbox_lease(p_owner text, p_limit int, p_lease_s int,
@@ -280,7 +280,7 @@ CREATE OR REPLACE FUNCTION lg_outbox_lease(p_owner text, p_limit int, p_lease_s 
 RETURNS TABLE (id bigint, notif_id text, destination text, payload text, secret text,
                secret_previous text, allow_private boolean, attempts int,
                created_at timestamptz, kind text, scs_as_id text, content_type text,
-               bearer_token text)
+               bearer_token text, correlator text)
 LANGUAGE sql
 SET search_path = public
 AS $fn$
@@ -337,7 +337,7 @@ AS $fn$
            l.kind, k.scs_as_id,
            CASE l.kind WHEN 'count-result' THEN 'application/cloudevents+json'
                        ELSE 'application/json' END,
-           l.sink_token
+           l.sink_token, l.correlator
       FROM leased l
       JOIN scs k ON k.id = l.scs_id
      ORDER BY l.next_attempt_at, l.id;

@@ -40,7 +40,7 @@ static const char query_sql[] =
 
 static const char query_async_sql[] =
     "SELECT lg_counts_query_async($1, $2::jsonb, $3::timestamptz, $4::timestamptz, $5::int, "
-    "$6::float8, $7::float8, $8, $9::boolean, $10, $11::timestamptz, $12, $13)::text";
+    "$6::float8, $7::float8, $8, $9::boolean, $10, $11::timestamptz, $12, $13, $14)::text";
 
 /* One client's token bucket. */
 typedef struct bucket {
@@ -409,7 +409,7 @@ static bool handle_count(lg_exposure_t *ex, lg_httpd_req_t *req, int64_t started
     snprintf(max_m2, sizeof(max_m2), "%.17g", ex->max_area_m2);
     const json_t *cred = json_object_get(normalised, "sinkCredential");
     /* The CloudEvent's source: the path the request came to (a URI-reference). */
-    const char *values[13] = {
+    const char *values[14] = {
         claims.sub,
         area,
         json_string_value(json_object_get(normalised, "starttime")),
@@ -423,6 +423,7 @@ static bool handle_count(lg_exposure_t *ex, lg_httpd_req_t *req, int64_t started
         json_string_value(json_object_get(cred, "accessTokenExpiresUtc")),
         lg_httpd_path(req),
         LG_CAMARA_COUNT_EVENT_TYPE,
+        lg_httpd_header(req, "x-correlator"), /* checked by lg_exposure_handle */
     };
     call_t *c = lg_xcalloc(1, sizeof(*c));
     c->ex = ex;
@@ -432,7 +433,7 @@ static bool handle_count(lg_exposure_t *ex, lg_httpd_req_t *req, int64_t started
     lg_strlcpy(c->client, claims.sub, sizeof(c->client));
     is_pending = true;
     if (area == NULL || lg_db_query(ex->db, count.is_async ? query_async_sql : query_sql,
-                                    count.is_async ? 13 : 7, values, on_query_done, c) != LG_OK) {
+                                    count.is_async ? 14 : 7, values, on_query_done, c) != LG_OK) {
         free(c);
         reply_unavailable(req);
         is_pending = false;

@@ -94,6 +94,7 @@ struct delivery {
     char *secret, *secret_previous;
     char content_type[48]; /* the row's Content-Type */
     char *authorization;   /* "Bearer <token>" the sink asked for, or NULL */
+    char *correlator;      /* the x-correlator of the request it answers, or NULL */
     bool allow_private;
     int attempts; /* earlier failed attempts */
     double age_s; /* row age at lease time */
@@ -259,6 +260,7 @@ static void delivery_free(delivery_t *d)
     free(d->notif_id);
     free(d->destination);
     free(d->payload);
+    free(d->correlator);
     free_secret(&d->secret);
     free_secret(&d->secret_previous);
     free_secret(&d->authorization);
@@ -454,17 +456,23 @@ static void start_delivery(delivery_t *d)
         return;
     }
     /* clang-format off */
-    const char *headers[] = {
+    const char *headers[13] = {
         "Content-Type",      d->content_type,
         "webhook-id",        d->notif_id,
         "webhook-timestamp", timestamp,
         "webhook-signature", signature,
-        "Authorization",     d->authorization,
-        NULL,
     };
     /* clang-format on */
-    if (d->authorization == NULL)
-        headers[8] = NULL; /* no sinkCredential: the list ends before Authorization */
+    size_t n_headers = 8;
+    if (d->authorization != NULL) {
+        headers[n_headers++] = "Authorization";
+        headers[n_headers++] = d->authorization;
+    }
+    if (d->correlator != NULL) {
+        headers[n_headers++] = "x-correlator";
+        headers[n_headers++] = d->correlator;
+    }
+    headers[n_headers] = NULL;
     /* The URL as the destination check understood it, never the stored text again. */
     char url[sizeof(d->url.host_header) + sizeof(d->url.target) + 8];
     snprintf(url, sizeof(url), "https://%s%s", d->url.host_header, d->url.target);
@@ -508,6 +516,7 @@ static void accept_row(lg_notifier_t *n, const lg_outbox_row_t *row)
         d->authorization = lg_xcalloc(1, size);
         snprintf(d->authorization, size, "Bearer %s", row->bearer_token);
     }
+    d->correlator = row->correlator != NULL ? lg_xstrdup(row->correlator) : NULL;
     d->attempts = row->attempts;
     d->age_s = row->age_s;
     lg_strlcpy(d->scs_id, row->scs_as_id != NULL ? row->scs_as_id : "?", sizeof(d->scs_id));

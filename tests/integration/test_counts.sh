@@ -559,6 +559,7 @@ test_async_count_is_delivered_as_a_signed_cloudevent() {
     assert_eq true "$(json "$line" "j->>'signatureValid'")" "signed with the SCS's webhook secret"
     assert_eq application/cloudevents+json "$(json "$line" "j->>'contentType'")" "Content-Type"
     assert_eq "Bearer tok-Async.1~x" "$(json "$line" "j->>'authorization'")" "the sinkCredential's token"
+    assert_eq async-1 "$(json "$line" "j->>'xCorrelator'")" "the request's x-correlator"
     json "$line" "j->'body'" >"$T/async.event.json"
     spec_valid CountCloudEvent "$T/async.event.json" "the CloudEvent"
     ev=$(cat "$T/async.event.json")
@@ -596,6 +597,7 @@ test_async_count_is_retried_and_needs_no_credential() {
     assert_eq "$(json "$(sink_line asyncretry 1)" "j->>'webhookId'")" \
         "$(json "$(sink_line asyncretry 2)" "j->>'webhookId'")" "the same event again"
     assert_eq "" "$(json "$(sink_line asyncretry 2)" "j->>'authorization'")" "no Authorization without a credential"
+    assert_eq "" "$(json "$(sink_line asyncretry 2)" "j->>'xCorrelator'")" "no x-correlator without one"
     wait_for 10 "the row delivered" test "$(sql "SELECT status || ':' || attempts FROM notification_outbox
         WHERE kind = 'count-result' AND destination LIKE '%/r'")" = delivered:2
 }

@@ -8,7 +8,7 @@
 -- the row ends. Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(16);
+SELECT plan(17);
 
 CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -29,13 +29,15 @@ VALUES ('ecgi:001-01:0000001', 'EUTRA', ST_Multi(ST_MakeEnvelope(2.30, 48.80, 2.
 SELECT lg_counts_store_release('2100-01-01T00:00Z', '2100-01-01T01:00Z', 1, 2,
                                '{ecgi:001-01:0000001}', '{25}');
 CREATE FUNCTION pg_temp.q(p_client text, p_sink text, p_private boolean, p_token text,
-                          p_expires timestamptz, p_area jsonb DEFAULT NULL) RETURNS jsonb
+                          p_expires timestamptz, p_area jsonb DEFAULT NULL,
+                          p_correlator text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql AS $$
     SELECT lg_counts_query_async(p_client, coalesce(p_area, '{"areaType":"POLYGON","boundary":[
         {"latitude":48.80,"longitude":2.30},{"latitude":48.80,"longitude":2.32},
         {"latitude":48.82,"longitude":2.32},{"latitude":48.82,"longitude":2.30}]}'::jsonb),
         NULL, NULL, 10, 1e6, 5e10, p_sink, p_private, p_token, p_expires,
-        '/region-device-count/vwip/count', 'org.camaraproject.region-device-count.v0.count-result')
+        '/region-device-count/vwip/count', 'org.camaraproject.region-device-count.v0.count-result',
+        p_correlator)
 $$;
 INSERT INTO scs (scs_as_id, webhook_secret, allow_private_destinations)
 VALUES ('async-pub', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', false),
@@ -60,7 +62,8 @@ SELECT is(split_part(pg_temp.error_of($$SELECT pg_temp.q('async-pub', 'https://s
 SELECT is((SELECT count(*) FROM notification_outbox), 0::bigint, 'refusals queue nothing');
 
 CREATE TEMP TABLE t_op AS
-SELECT pg_temp.q('async-pub', 'https://s.example/r', false, 'tok-1', now() + interval '1 hour') AS a
+SELECT pg_temp.q('async-pub', 'https://s.example/r', false, 'tok-1', now() + interval '1 hour',
+                 NULL, 'corr-1') AS a
 UNION ALL
 SELECT pg_temp.q('async-priv', 'https://127.0.0.1/r', true, NULL, NULL);
 SELECT ok((SELECT bool_and(a->>'operationId' ~ '^[0-9a-f-]{36}$' AND a - 'operationId' = '{}') FROM t_op),
@@ -84,6 +87,8 @@ CREATE TEMP TABLE t_lease AS SELECT * FROM lg_outbox_lease('t', 10, 60);
 SELECT is((SELECT array_agg(content_type || ' ' || coalesce(bearer_token, '-') ORDER BY id) FROM t_lease),
           '{"application/cloudevents+json tok-1","application/cloudevents+json -"}',
           'leased with their Content-Type and bearer token');
+SELECT is((SELECT array_agg(coalesce(correlator, '-') ORDER BY id) FROM t_lease), '{corr-1,-}',
+          'and the request''s x-correlator');
 SELECT lg_outbox_done(id, 't', 'retry', 500, 'HTTP 500', now() - interval '1 second') FROM t_lease;
 SELECT is((SELECT sink_token FROM notification_outbox WHERE destination = 'https://s.example/r'), 'tok-1',
           'a retry keeps the token');

@@ -12,7 +12,8 @@
  *   {"receivedAt", "path", "webhookId", "webhookTimestamp",
  *    "signatureValid", "status", "body"}
  *
- * plus "contentType" and "authorization" when the request has those headers.
+ * plus "contentType", "authorization" and "xCorrelator" when the request has
+ * those headers.
  *
  * It answers 204, or what it is told to: 500 to the first N deliveries of
  * each webhook-id (--fail-first), always one code (--status, e.g. 410),
@@ -410,11 +411,14 @@ static void record(struct sink *s, struct evhttp_request *req, int64_t received_
         struct evkeyvalq *in = evhttp_request_get_input_headers(req);
         const char *content_type = evhttp_find_header(in, "Content-Type");
         const char *authorization = evhttp_find_header(in, "Authorization");
+        const char *correlator = evhttp_find_header(in, "x-correlator");
 
         if (content_type != NULL)
             json_object_set_new(line, "contentType", json_string(content_type));
         if (authorization != NULL)
             json_object_set_new(line, "authorization", json_string(authorization));
+        if (correlator != NULL)
+            json_object_set_new(line, "xCorrelator", json_string(correlator));
     }
     text = json_dumps(line, JSON_COMPACT);
     if (text == NULL)
