@@ -207,6 +207,7 @@ static int start_services(daemon_ctx_t *d)
                                       &c->exposure);
         if (d->exposure == NULL)
             return LG_ERR;
+        lg_exposure_on_queued(d->exposure, kick_notifier, d->notifier);
     }
 
     d->release = lg_release_new(d->base, d->db, d->metrics, &c->release);

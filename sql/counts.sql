@@ -787,6 +787,72 @@ $fn$;
 -- compiling them costs more than running them.
 ALTER FUNCTION lg_counts_query(text, jsonb, timestamptz, timestamptz, int, float8, float8) SET jit = off;
 
+-- lg_counts_query_async: CAMARA's asynchronous mode of lg_counts_query. The
+-- count is answered (and audited) by lg_counts_query now, in the caller's
+-- transaction, and queued in the notification outbox for p_sink as a
+-- CloudEvent 1.0 (kind 'count-result'):
+--     {"id": the row's notif_id (also its webhook-id), "source": p_source,
+--      "type": p_type, "specversion": "1.0", "datacontenttype":
+--      "application/json", "time": now, "data": the answer lg_counts_query
+--      returns plus "operationId"}
+-- with the bearer token p_token (NULL: none) that expires at
+-- p_token_expires_at and the request's x-correlator p_correlator (NULL:
+-- none), sent back as the delivery's x-correlator header. Returns {"operationId"} (a fresh UUID), the body of
+-- the 202: once this transaction commits, the result will be delivered
+-- (at least once). The delivery is signed with the webhook secret of the
+-- SCS/AS the client belongs to (p_client, the token's subject, is its
+-- scsAsId); a client without one cannot use
+-- the asynchronous mode (22023, HINT INVALID_SINK), nor can a sink whose
+-- host is an address webhooks may not reach (p_sink_is_private) unless
+-- that SCS/AS allows private destinations. The notifier checks the
+-- addresses a name resolves to at delivery time. Refusals of the count are
+-- lg_counts_query's, and queue nothing.
+CREATE OR REPLACE FUNCTION lg_counts_query_async(p_client text, p_area jsonb, p_start timestamptz,
+                                                 p_end timestamptz, p_k int, p_min_area_m2 float8,
+                                                 p_max_area_m2 float8, p_sink text,
+                                                 p_sink_is_private boolean, p_token text,
+                                                 p_token_expires_at timestamptz, p_source text,
+                                                 p_type text, p_correlator text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_scs scs;
+    v_answer jsonb;
+    v_operation text := gen_random_uuid()::text;
+    v_notif text := 'msg_' || encode(gen_random_bytes(12), 'hex');
+BEGIN
+    IF p_sink IS NULL OR p_source IS NULL OR p_type IS NULL
+       OR (p_token IS NULL) <> (p_token_expires_at IS NULL) THEN
+        PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the sink, source and type are required');
+    END IF;
+    -- p_client is the token's subject: the scsAsId of a client bound to an
+    -- SCS/AS, else the client id. A subject that an unbound client could
+    -- also carry is not taken for the SCS/AS of the same name.
+    SELECT k.* INTO v_scs FROM scs k WHERE k.scs_as_id = p_client;
+    IF NOT FOUND OR EXISTS (SELECT 1 FROM api_client c
+                            WHERE c.client_id = p_client AND c.scs_id IS NULL) THEN
+        PERFORM lg_counts_fail('INVALID_SINK',
+            'sink is not available to this client: no SCS/AS is registered to sign its deliveries.');
+    END IF;
+    IF coalesce(p_sink_is_private, true) AND NOT v_scs.allow_private_destinations THEN
+        PERFORM lg_counts_fail('INVALID_SINK',
+            'sink names an address that deliveries may not reach.');
+    END IF;
+    v_answer := lg_counts_query(p_client, p_area, p_start, p_end, p_k, p_min_area_m2,
+                                p_max_area_m2);
+    INSERT INTO notification_outbox (notif_id, scs_id, kind, destination, payload, sink_token,
+                                     sink_token_expires_at, correlator)
+    VALUES (v_notif, v_scs.id, 'count-result', p_sink,
+            jsonb_build_object('id', v_notif, 'source', p_source, 'type', p_type,
+                               'specversion', '1.0', 'datacontenttype', 'application/json',
+                               'time', lg_rfc3339(now()),
+                               'data', v_answer || jsonb_build_object('operationId', v_operation)),
+            p_token, p_token_expires_at, p_correlator);
+    RETURN jsonb_build_object('operationId', v_operation);
+END
+$fn$;
+
 ---------------------------------------------------------------------------
 -- The daemon's in-memory evaluator (service/counts/counteval.c, loaded by
 -- countmap.c) and its audit queue

@@ -268,14 +268,19 @@ $fn$;
 -- again at delivery time: when the device's consent for the SCS is no
 -- longer valid, it may no longer be monitored, or the SCS no longer holds
 -- the grant its subscription needs for it (lg_grant_covers), the row is
--- 'dropped' and not returned. Rows for a destination in p_skip (the notifier's
+-- 'dropped' and not returned; so is a count result (kind 'count-result')
+-- whose sink credential expired. Each row comes with the Content-Type it is
+-- sent with (application/cloudevents+json for a count result's CloudEvent,
+-- else application/json), the bearer token its sink asked for and the
+-- x-correlator of the request it answers (NULL: none). Rows for a destination in p_skip (the notifier's
 -- destinations on hold, or with every slot and waiting place taken) are not
 -- leased: leased, they could only be handed back, one outcome query each.
 CREATE OR REPLACE FUNCTION lg_outbox_lease(p_owner text, p_limit int, p_lease_s int,
                                            p_skip text[] DEFAULT '{}')
 RETURNS TABLE (id bigint, notif_id text, destination text, payload text, secret text,
                secret_previous text, allow_private boolean, attempts int,
-               created_at timestamptz, kind text, scs_as_id text)
+               created_at timestamptz, kind text, scs_as_id text, content_type text,
+               bearer_token text, correlator text)
 LANGUAGE sql
 SET search_path = public
 AS $fn$
@@ -284,7 +289,7 @@ AS $fn$
      WHERE s.status = 'active' AND s.expires_at <= now();
 
     WITH cand AS MATERIALIZED (
-        SELECT o.id, o.kind, o.ue_id, o.scs_id, o.subscription_id
+        SELECT o.id, o.kind, o.ue_id, o.scs_id, o.subscription_id, o.sink_token_expires_at
           FROM notification_outbox o
          WHERE o.status = 'pending' AND o.next_attempt_at <= now()
            AND (o.lease_until IS NULL OR o.lease_until < now())
@@ -306,11 +311,16 @@ AS $fn$
            AND (u.id IS NULL OR NOT u.monitoring_allowed
                 OR NOT lg_consent_valid(c.ue_id, c.scs_id, 'location-monitoring', now())
                 OR NOT lg_grant_covers(c.scs_id, s.ue_id, s.group_id, c.ue_id))
+        UNION ALL
+        SELECT c.id, 'sink credential expired'
+          FROM cand c
+         WHERE c.sink_token_expires_at <= now()
     ),
     dropped AS (
         UPDATE notification_outbox o
            SET status = 'dropped', last_error = bad.reason,
-               lease_owner = NULL, lease_until = NULL
+               lease_owner = NULL, lease_until = NULL,
+               sink_token = NULL, sink_token_expires_at = NULL
           FROM bad
          WHERE o.id = bad.id
     ),
@@ -324,7 +334,10 @@ AS $fn$
     )
     SELECT l.id, l.notif_id, l.destination, l.payload::text, k.webhook_secret,
            k.webhook_secret_previous, k.allow_private_destinations, l.attempts, l.created_at,
-           l.kind, k.scs_as_id
+           l.kind, k.scs_as_id,
+           CASE l.kind WHEN 'count-result' THEN 'application/cloudevents+json'
+                       ELSE 'application/json' END,
+           l.sink_token, l.correlator
       FROM leased l
       JOIN scs k ON k.id = l.scs_id
      ORDER BY l.next_attempt_at, l.id;
@@ -341,7 +354,8 @@ $fn$;
 --   requeue    not an attempt (the destination was busy or on hold): due again at
 --              p_next_attempt_at, attempts, HTTP status and error untouched.
 -- Every other outcome counts the attempt and keeps the HTTP status and error
--- text. Every outcome releases the lease.
+-- text. Every outcome releases the lease; every outcome that ends the row
+-- wipes its sink credential.
 CREATE OR REPLACE FUNCTION lg_outbox_done(p_id bigint, p_owner text, p_outcome text,
                                           p_http_status int, p_error text,
                                           p_next_attempt_at timestamptz)
@@ -376,7 +390,9 @@ BEGIN
            last_status = p_http_status,
            last_error = p_error,
            lease_owner = NULL,
-           lease_until = NULL
+           lease_until = NULL,
+           sink_token = CASE WHEN p_outcome = 'retry' THEN o.sink_token END,
+           sink_token_expires_at = CASE WHEN p_outcome = 'retry' THEN o.sink_token_expires_at END
      WHERE o.id = p_id AND o.lease_owner = p_owner AND o.status = 'pending'
     RETURNING o.subscription_id INTO v_sub;
     IF FOUND AND p_outcome = 'gone' AND v_sub IS NOT NULL THEN

@@ -189,13 +189,24 @@ static void on_request(lg_httpd_req_t *req, void *arg)
 /*
  * A request the server refused before the zone's handler: the error's
  * ProblemDetails (invalidParams naming the parameter for a 400), logged with
- * the peer's address.
+ * the peer's address. The exposure zone speaks CAMARA, whose error format
+ * is ErrorInfo {status, code, message}: its refusals are that, with code
+ * INVALID_ARGUMENT (CAMARA names no code for 413 or 431).
  */
 static void on_refused(lg_httpd_req_t *req, const lg_httpd_error_t *err, void *arg)
 {
     lg_http_zone_t *zone = arg;
     lg_invalid_param_t ip;
     size_t n_invalid = 0;
+    if (zone->kind == LG_ZONE_EXPOSURE) {
+        lg_zinfo(lg_zone_kind_name(zone->kind), lg_httpd_peer(req), "request refused with %d: %s",
+                 err->status, err->detail);
+        lg_httpd_add_header(req, "Connection", "close");
+        lg_http_reply_json(req, err->status,
+                           json_pack("{s:i,s:s,s:s}", "status", err->status, "code",
+                                     "INVALID_ARGUMENT", "message", err->detail));
+        return;
+    }
     if (err->param != NULL) {
         lg_strlcpy(ip.param, err->param, sizeof(ip.param));
         lg_strlcpy(ip.reason, err->reason != NULL ? err->reason : "", sizeof(ip.reason));

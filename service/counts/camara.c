@@ -15,9 +15,15 @@
 
 #include "locguard/core/timefmt.h"
 
+#include "locguard/north/webhook.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 const char lg_camara_invalid_argument[] = "INVALID_ARGUMENT";
@@ -25,6 +31,9 @@ const char lg_camara_invalid_circle[] = "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA
 const char lg_camara_invalid_polygon[] = "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA";
 const char lg_camara_time_invalid[] = "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT";
 const char lg_camara_invalid_end_date[] = "REGION_DEVICE_COUNT.INVALID_END_DATE";
+const char lg_camara_invalid_sink[] = "INVALID_SINK";
+const char lg_camara_invalid_credential[] = "INVALID_CREDENTIAL";
+const char lg_camara_invalid_token[] = "INVALID_TOKEN";
 
 #define CORRELATOR_MAX 256
 
@@ -211,6 +220,111 @@ static int read_filter(const json_t *filter, lg_camara_error_t *err)
     return LG_ERR;
 }
 
+/* Whether host, an IPv4 or IPv6 literal, is an address webhooks may not reach. */
+static bool literal_is_private(const char *host)
+{
+    struct sockaddr_in v4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+    if (inet_pton(AF_INET, host, &v4.sin_addr) == 1)
+        return lg_webhook_addr_is_private((const struct sockaddr *)&v4);
+    if (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1)
+        return lg_webhook_addr_is_private((const struct sockaddr *)&v6);
+    return true;
+}
+
+/* True when s (len bytes) is a non-empty run of visible ASCII (a header-safe token). */
+static bool is_visible_ascii(const char *s, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/*
+ * The asynchronous mode's sinkCredential (an object, given with a sink):
+ * an ACCESSTOKEN of type bearer that expires after now_us. On success sets
+ * out's "sinkCredential" and count->has_token.
+ */
+static int read_credential(const json_t *cred, int64_t now_us, json_t *out,
+                           lg_camara_count_t *count, lg_camara_error_t *err)
+{
+    if (!json_is_object(cred))
+        return refuse(err, lg_camara_invalid_argument, "sinkCredential must be an object.");
+    const char *type = json_string_value(json_object_get(cred, "credentialType"));
+    if (type == NULL)
+        return refuse(err, lg_camara_invalid_argument,
+                      "sinkCredential.credentialType is required.");
+    if (strcmp(type, "ACCESSTOKEN") != 0)
+        return refuse(err, lg_camara_invalid_credential, "Only Access token is supported");
+    const char *token_type = json_string_value(json_object_get(cred, "accessTokenType"));
+    if (token_type == NULL || strcasecmp(token_type, "bearer") != 0)
+        return refuse(err, lg_camara_invalid_token, "Only bearer token is supported");
+    const json_t *token = json_object_get(cred, "accessToken");
+    if (!json_is_string(token) || json_string_length(token) > LG_CAMARA_TOKEN_MAX ||
+        !is_visible_ascii(json_string_value(token), json_string_length(token)))
+        return refuse(err, lg_camara_invalid_argument,
+                      "sinkCredential.accessToken must be 1 to %d visible ASCII characters.",
+                      LG_CAMARA_TOKEN_MAX);
+    bool has_expiry;
+    int64_t expires_us;
+    if (read_time(cred, "accessTokenExpiresUtc", &has_expiry, &expires_us, err) != LG_OK)
+        return LG_ERR;
+    if (!has_expiry)
+        return refuse(err, lg_camara_invalid_argument,
+                      "sinkCredential.accessTokenExpiresUtc is required.");
+    if (expires_us <= now_us)
+        return refuse(err, lg_camara_invalid_argument,
+                      "sinkCredential.accessTokenExpiresUtc is in the past.");
+    json_t *expires = format_time(expires_us);
+    if (expires == NULL)
+        return refuse(err, lg_camara_invalid_argument,
+                      "sinkCredential.accessTokenExpiresUtc is out of range.");
+    json_object_set_new(out, "sinkCredential",
+                        json_pack("{s:s,s:O,s:o,s:s}", "credentialType", "ACCESSTOKEN",
+                                  "accessToken", token, "accessTokenExpiresUtc", expires,
+                                  "accessTokenType", "bearer"));
+    count->has_token = true;
+    return LG_OK;
+}
+
+/*
+ * The asynchronous mode: sink (an https URL the notifier can deliver to)
+ * and its optional sinkCredential. Absent or null sink: the synchronous
+ * mode, and no credential may be given. On success with a sink sets out's
+ * "sink" and count->is_async, count->is_sink_private.
+ */
+static int read_sink(const json_t *root, int64_t now_us, json_t *out, lg_camara_count_t *count,
+                     lg_camara_error_t *err)
+{
+    const json_t *sink = json_object_get(root, "sink");
+    const json_t *cred = json_object_get(root, "sinkCredential");
+    bool has_cred = cred != NULL && !json_is_null(cred);
+    if (sink == NULL || json_is_null(sink)) {
+        if (has_cred)
+            return refuse(err, lg_camara_invalid_argument,
+                          "sinkCredential is only accepted with a sink.");
+        return LG_OK;
+    }
+    const char *url = json_string_value(sink);
+    lg_webhook_dest_t dest;
+    const char *why = NULL;
+    if (url == NULL || json_string_length(sink) > LG_CAMARA_SINK_MAX ||
+        strlen(url) != json_string_length(sink) || strncmp(url, "https://", 8) != 0 ||
+        lg_webhook_check_url(url, &dest, &why) != LG_OK)
+        return refuse(err, lg_camara_invalid_sink,
+                      "sink not valid for the specified protocol: an https URL with a host and "
+                      "no user information is required.");
+    if (has_cred && read_credential(cred, now_us, out, count, err) != LG_OK)
+        return LG_ERR;
+    json_object_set_new(out, "sink", json_string(url));
+    count->is_async = true;
+    count->is_sink_private = dest.is_ip_literal && literal_is_private(dest.host);
+    return LG_OK;
+}
+
 int lg_camara_validate_count(const char *body, size_t len, int64_t now_us, json_t **normalised,
                              lg_camara_count_t *count, lg_camara_error_t *err)
 {
@@ -254,6 +368,8 @@ int lg_camara_validate_count(const char *body, size_t len, int64_t now_us, json_
     out = json_object();
     json_object_set_new(out, "area", area);
     area = NULL;
+    if (read_sink(root, now_us, out, count, err) != LG_OK)
+        goto failed;
     if (has_start) {
         json_t *s = format_time(start_us), *e = format_time(end_us);
         if (s == NULL || e == NULL) {

@@ -38,6 +38,10 @@ static const char query_sql[] =
     "SELECT lg_counts_query($1, $2::jsonb, $3::timestamptz, $4::timestamptz, $5::int, "
     "$6::float8, $7::float8)::text";
 
+static const char query_async_sql[] =
+    "SELECT lg_counts_query_async($1, $2::jsonb, $3::timestamptz, $4::timestamptz, $5::int, "
+    "$6::float8, $7::float8, $8, $9::boolean, $10, $11::timestamptz, $12, $13, $14)::text";
+
 /* One client's token bucket. */
 typedef struct bucket {
     char sub[LG_TOKEN_SUB_MAX]; /* the client (token subject); "" = free slot */
@@ -58,6 +62,8 @@ struct lg_exposure {
     const lg_countmap_t *countmap; /* NULL: every count goes to lg_counts_query */
     lg_auditq_t *auditq;           /* audit rows of the answers from memory */
     bool is_audit_wait;            /* answer once the audit row is written */
+    lg_exposure_queued_cb on_queued; /* told when an asynchronous result is queued */
+    void *on_queued_arg;
     bucket_t *buckets;             /* open addressing on the subject's hash */
     size_t n_buckets;              /* slots in buckets, a power of two */
     size_t n_used;                 /* slots holding a client */
@@ -70,6 +76,7 @@ typedef struct call {
     int64_t started_us;            /* monotonic arrival, for the count duration */
     char client[LG_TOKEN_SUB_MAX]; /* the token's subject, the peer of log lines */
     char answer[96];               /* from memory: the body to send once audited */
+    bool is_async;                 /* 202 with the operationId, the result queued */
 } call_t;
 
 #define ZONE "exposure"
@@ -201,7 +208,7 @@ static const char *code_of_hint(const char *hint)
 {
     static const char *const codes[] = {
         lg_camara_invalid_argument, lg_camara_invalid_circle,   lg_camara_invalid_polygon,
-        lg_camara_time_invalid,     lg_camara_invalid_end_date,
+        lg_camara_time_invalid,     lg_camara_invalid_end_date, lg_camara_invalid_sink,
     };
     for (size_t i = 0; hint != NULL && i < LG_ARRAY_SIZE(codes); i++)
         if (strcmp(hint, codes[i]) == 0)
@@ -216,7 +223,9 @@ static void on_query_done(void *arg, const PGresult *res, const char *err)
 
     if (err == NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
         const char *text = PQgetvalue(res, 0, 0);
-        lg_http_reply_text(req, 200, "application/json", text, strlen(text));
+        lg_http_reply_text(req, c->is_async ? 202 : 200, "application/json", text, strlen(text));
+        if (c->is_async && c->ex->on_queued != NULL)
+            c->ex->on_queued(c->ex->on_queued_arg);
     } else if (err == NULL) {
         lg_zerror(ZONE, c->client, "lg_counts_query returned no answer");
         reply_error(req, 500, "INTERNAL", "Unknown server error. Typically a server bug.", 0);
@@ -388,7 +397,8 @@ static bool handle_count(lg_exposure_t *ex, lg_httpd_req_t *req, int64_t started
         reply_error(req, verr.status, verr.code, verr.message, 0);
         return false;
     }
-    if (answer_from_memory(ex, req, claims.sub, normalised, &count, started_us, &is_pending)) {
+    if (!count.is_async &&
+        answer_from_memory(ex, req, claims.sub, normalised, &count, started_us, &is_pending)) {
         json_decref(normalised);
         return is_pending;
     }
@@ -397,7 +407,9 @@ static bool handle_count(lg_exposure_t *ex, lg_httpd_req_t *req, int64_t started
     snprintf(k, sizeof(k), "%d", ex->k);
     snprintf(min_m2, sizeof(min_m2), "%.17g", ex->min_area_m2);
     snprintf(max_m2, sizeof(max_m2), "%.17g", ex->max_area_m2);
-    const char *values[7] = {
+    const json_t *cred = json_object_get(normalised, "sinkCredential");
+    /* The CloudEvent's source: the path the request came to (a URI-reference). */
+    const char *values[14] = {
         claims.sub,
         area,
         json_string_value(json_object_get(normalised, "starttime")),
@@ -405,14 +417,23 @@ static bool handle_count(lg_exposure_t *ex, lg_httpd_req_t *req, int64_t started
         k,
         min_m2,
         max_m2,
+        json_string_value(json_object_get(normalised, "sink")),
+        count.is_sink_private ? "true" : "false",
+        json_string_value(json_object_get(cred, "accessToken")),
+        json_string_value(json_object_get(cred, "accessTokenExpiresUtc")),
+        lg_httpd_path(req),
+        LG_CAMARA_COUNT_EVENT_TYPE,
+        lg_httpd_header(req, "x-correlator"), /* checked by lg_exposure_handle */
     };
     call_t *c = lg_xcalloc(1, sizeof(*c));
     c->ex = ex;
     c->req = req;
     c->started_us = started_us;
+    c->is_async = count.is_async;
     lg_strlcpy(c->client, claims.sub, sizeof(c->client));
     is_pending = true;
-    if (area == NULL || lg_db_query(ex->db, query_sql, 7, values, on_query_done, c) != LG_OK) {
+    if (area == NULL || lg_db_query(ex->db, count.is_async ? query_async_sql : query_sql,
+                                    count.is_async ? 14 : 7, values, on_query_done, c) != LG_OK) {
         free(c);
         reply_unavailable(req);
         is_pending = false;
@@ -470,4 +491,10 @@ void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap, 
     ex->countmap = countmap;
     ex->auditq = auditq;
     ex->is_audit_wait = is_audit_wait;
+}
+
+void lg_exposure_on_queued(lg_exposure_t *ex, lg_exposure_queued_cb cb, void *arg)
+{
+    ex->on_queued = cb;
+    ex->on_queued_arg = arg;
 }

@@ -92,6 +92,9 @@ struct delivery {
     char *destination; /* the row's URL, as stored (for the lease's skip list) */
     char *payload;     /* the body as sent (absolute self link) */
     char *secret, *secret_previous;
+    char content_type[48]; /* the row's Content-Type */
+    char *authorization;   /* "Bearer <token>" the sink asked for, or NULL */
+    char *correlator;      /* the x-correlator of the request it answers, or NULL */
     bool allow_private;
     int attempts; /* earlier failed attempts */
     double age_s; /* row age at lease time */
@@ -257,8 +260,10 @@ static void delivery_free(delivery_t *d)
     free(d->notif_id);
     free(d->destination);
     free(d->payload);
+    free(d->correlator);
     free_secret(&d->secret);
     free_secret(&d->secret_previous);
+    free_secret(&d->authorization);
     free(d);
 }
 
@@ -409,6 +414,7 @@ static void finish(delivery_t *d, lg_outbox_outcome_t outcome, int http_status, 
     d->payload = NULL;
     free_secret(&d->secret);
     free_secret(&d->secret_previous);
+    free_secret(&d->authorization);
     release_slot(d);
     if (d->timer != NULL)
         event_free(d->timer);
@@ -450,14 +456,23 @@ static void start_delivery(delivery_t *d)
         return;
     }
     /* clang-format off */
-    const char *headers[] = {
-        "Content-Type",      "application/json",
+    const char *headers[13] = {
+        "Content-Type",      d->content_type,
         "webhook-id",        d->notif_id,
         "webhook-timestamp", timestamp,
         "webhook-signature", signature,
-        NULL,
     };
     /* clang-format on */
+    size_t n_headers = 8;
+    if (d->authorization != NULL) {
+        headers[n_headers++] = "Authorization";
+        headers[n_headers++] = d->authorization;
+    }
+    if (d->correlator != NULL) {
+        headers[n_headers++] = "x-correlator";
+        headers[n_headers++] = d->correlator;
+    }
+    headers[n_headers] = NULL;
     /* The URL as the destination check understood it, never the stored text again. */
     char url[sizeof(d->url.host_header) + sizeof(d->url.target) + 8];
     snprintf(url, sizeof(url), "https://%s%s", d->url.host_header, d->url.target);
@@ -494,6 +509,14 @@ static void accept_row(lg_notifier_t *n, const lg_outbox_row_t *row)
     d->secret = lg_xstrdup(row->secret);
     d->secret_previous = row->secret_previous != NULL ? lg_xstrdup(row->secret_previous) : NULL;
     d->allow_private = row->allow_private;
+    lg_strlcpy(d->content_type, row->content_type != NULL ? row->content_type : "application/json",
+               sizeof(d->content_type));
+    if (row->bearer_token != NULL) {
+        size_t size = strlen(row->bearer_token) + sizeof("Bearer ");
+        d->authorization = lg_xcalloc(1, size);
+        snprintf(d->authorization, size, "Bearer %s", row->bearer_token);
+    }
+    d->correlator = row->correlator != NULL ? lg_xstrdup(row->correlator) : NULL;
     d->attempts = row->attempts;
     d->age_s = row->age_s;
     lg_strlcpy(d->scs_id, row->scs_as_id != NULL ? row->scs_as_id : "?", sizeof(d->scs_id));

@@ -17,7 +17,8 @@
 
 static const char lease_sql[] =
     "SELECT id, notif_id, destination, payload, secret, secret_previous, allow_private, "
-    "attempts, extract(epoch FROM now() - created_at)::float8 AS age_s, scs_as_id "
+    "attempts, extract(epoch FROM now() - created_at)::float8 AS age_s, scs_as_id, "
+    "content_type, bearer_token, correlator "
     "FROM lg_outbox_lease($1, $2::int, $3::int, $4::text[])";
 static const char done_sql[] = "SELECT lg_outbox_done($1::bigint, $2, $3, $4::int, $5, "
                                "now() + $6::float8 * interval '1 second')";
@@ -42,6 +43,9 @@ enum lease_column {
     L_ATTEMPTS,
     L_AGE_S,
     L_SCS_AS_ID,
+    L_CONTENT_TYPE,
+    L_BEARER_TOKEN,
+    L_CORRELATOR,
     N_LEASE_COLUMNS
 };
 static const char *const lease_columns[N_LEASE_COLUMNS] = {
@@ -55,6 +59,9 @@ static const char *const lease_columns[N_LEASE_COLUMNS] = {
     [L_ATTEMPTS] = "attempts",
     [L_AGE_S] = "age_s",
     [L_SCS_AS_ID] = "scs_as_id",
+    [L_CONTENT_TYPE] = "content_type",
+    [L_BEARER_TOKEN] = "bearer_token",
+    [L_CORRELATOR] = "correlator",
 };
 
 /* lg_outbox_stats's columns. */
@@ -125,6 +132,9 @@ static void on_leased(void *arg, const PGresult *res, const char *err)
             .secret = PQgetvalue(res, r, col[L_SECRET]),
             .secret_previous = value_or_null(res, r, col[L_SECRET_PREVIOUS]),
             .scs_as_id = value_or_null(res, r, col[L_SCS_AS_ID]),
+            .content_type = PQgetvalue(res, r, col[L_CONTENT_TYPE]),
+            .bearer_token = value_or_null(res, r, col[L_BEARER_TOKEN]),
+            .correlator = value_or_null(res, r, col[L_CORRELATOR]),
             .allow_private = PQgetvalue(res, r, col[L_ALLOW_PRIVATE])[0] == 't',
             .attempts = atoi(PQgetvalue(res, r, col[L_ATTEMPTS])),
             .age_s = age_s != NULL ? strtod(age_s, NULL) : 0,

@@ -49,6 +49,11 @@ static void check_accepted(const json_t *out)
         CHECK(s_us <= e_us && s_us <= FUZZ_NOW_US);
     }
 
+    /* The asynchronous mode: an https sink, and a credential only with one. */
+    const json_t *sink = json_object_get(out, "sink");
+    CHECK(sink == NULL || strncmp(json_string_value(sink), "https://", 8) == 0);
+    CHECK(sink != NULL || json_object_get(out, "sinkCredential") == NULL);
+
     /* The normalised form is itself a valid request that normalises to itself. */
     char *text = json_dumps(out, JSON_COMPACT);
     json_t *again = NULL;
@@ -76,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(out == NULL && err.status == 400 && err.code != NULL);
         CHECK(err.code == lg_camara_invalid_argument || err.code == lg_camara_invalid_circle ||
               err.code == lg_camara_invalid_polygon || err.code == lg_camara_time_invalid ||
-              err.code == lg_camara_invalid_end_date);
+              err.code == lg_camara_invalid_end_date || err.code == lg_camara_invalid_sink ||
+              err.code == lg_camara_invalid_credential || err.code == lg_camara_invalid_token);
         CHECK(err.message[0] != '\0' && strlen(err.message) < sizeof(err.message));
     }
 

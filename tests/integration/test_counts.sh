@@ -295,6 +295,19 @@ test_camara_error_codes() {
     expect_error 400 INVALID_ARGUMENT "{\"area\":$c00,\"starttime\":\"yesterday\",\"endtime\":\"2020-03-01T00:00:00Z\"}" "bad date"
 }
 
+# What the server refuses before the route (a body over [ingest]
+# max_body_bytes) is a CAMARA ErrorInfo in this zone too, not ProblemDetails.
+test_server_refusals_are_error_info() {
+    local st
+    head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+    st=$(curl_status --cacert "$CERTS/ca.pem" -X POST -H 'Content-Type: application/json' \
+        --data-binary "@$T/big.json" "https://127.0.0.1:$EXPO_PORT/region-device-count/vwip/count")
+    assert_eq 413 "$st" "a body over max_body_bytes: $(body)"
+    assert_eq "413 INVALID_ARGUMENT" "$(json "$(body)" "concat_ws(' ', j->>'status', j->>'code')")" \
+        "ErrorInfo status and code"
+    assert_match '.' "$(json "$(body)" "j->>'message'")" "ErrorInfo message"
+}
+
 test_x_correlator_is_echoed_and_checked() {
     local tok st c00
     tok=$(token_at "$EXPO_PORT" app)
@@ -498,4 +511,132 @@ END
 \$\$;
 SELECT bad FROM k_result;" 2>"$T/k.err") || { cat "$T/k.err" >&2; fail "the k loop failed"; }
     assert_eq 0 "$bad" "answers violating k or the release sum ($(grep -c WARNING "$T/k.err" || true) warnings)"
+}
+
+# ---------------------------------------------------------------- asynchronous mode
+
+# spec_valid SCHEMA FILE WHAT: FILE validates against components.schemas.SCHEMA
+# of tests/integration/camara_count_async.yaml (the asynchronous mode put
+# together from the published CAMARA files), copied beside them in $LG_SPECS.
+spec_valid() {
+    local out
+    cp "$LG_ROOT/tests/integration/camara_count_async.yaml" "$LG_SPECS/camara/"
+    out=$(cd "$LG_SPECS" && node validate.mjs camara/camara_count_async.yaml "$1" "$2" 2>&1) ||
+        fail "$3: not a valid $1: $out: $(cat "$2")"
+}
+
+# async_credential [EXPIRES_IN_S] [TYPE] [TOKEN_TYPE]: a sinkCredential member.
+async_credential() {
+    printf '"sinkCredential":{"credentialType":"%s","accessToken":"tok-Async.1~x","accessTokenExpiresUtc":"%s","accessTokenType":"%s"}' \
+        "${2:-ACCESSTOKEN}" "$(date -u -d "@$(($(date +%s) + ${1:-3600}))" +%Y-%m-%dT%H:%M:%SZ)" "${3:-bearer}"
+}
+
+# count_results: the outbox rows of asynchronous counts.
+count_results() { sql "SELECT count(*) FROM notification_outbox WHERE kind = 'count-result'"; }
+
+test_async_count_is_delivered_as_a_signed_cloudevent() {
+    local tok st c00 req op line ev sync
+    add_scs scs-async --allow-private
+    new_client asyncapp region-device-count scs-async
+    start_sink async scs-async
+    tok=$(token_at "$EXPO_PORT" asyncapp)
+    c00=$(camara_box 2.30 48.80 2.32 48.82)
+    req="{\"area\":$c00,\"sink\":\"$(sink_url async count-results)\",$(async_credential)}"
+    printf '%s' "$req" >"$T/async.req.json"
+    spec_valid CountAsyncRequest "$T/async.req.json" "the request"
+
+    st=$(COUNT_PATH=/region-device-count/vwip/count expo_count "$tok" "$req" -H 'x-correlator: async-1')
+    assert_eq 202 "$st" "asynchronous request: $(body)"
+    body >"$T/async.accepted.json"
+    spec_valid CountAccepted "$T/async.accepted.json" "the 202 body"
+    op=$(json "$(body)" "j->>'operationId'")
+    assert_match '^[0-9a-f-]{36}$' "$op" "operationId"
+    # Acknowledged means committed: the result is in the outbox already.
+    assert_eq 1 "$(count_results)" "the result is queued before the 202"
+
+    wait_for 15 "the result at the sink" sink_count_is async 1
+    line=$(sink_line async 1)
+    assert_eq true "$(json "$line" "j->>'signatureValid'")" "signed with the SCS's webhook secret"
+    assert_eq application/cloudevents+json "$(json "$line" "j->>'contentType'")" "Content-Type"
+    assert_eq "Bearer tok-Async.1~x" "$(json "$line" "j->>'authorization'")" "the sinkCredential's token"
+    assert_eq async-1 "$(json "$line" "j->>'xCorrelator'")" "the request's x-correlator"
+    json "$line" "j->'body'" >"$T/async.event.json"
+    spec_valid CountCloudEvent "$T/async.event.json" "the CloudEvent"
+    ev=$(cat "$T/async.event.json")
+    assert_eq "$(json "$line" "j->>'webhookId'")" "$(json "$ev" "j->>'id'")" "CloudEvent id = webhook-id"
+    assert_eq "1.0 application/json /region-device-count/vwip/count org.camaraproject.region-device-count.v0.count-result" \
+        "$(json "$ev" "concat_ws(' ', j->>'specversion', j->>'datacontenttype', j->>'source', j->>'type')")" \
+        "CloudEvent attributes"
+    assert_eq "$op" "$(json "$ev" "j->'data'->>'operationId'")" "operationId in the data"
+    st=$(expo_count "$tok" "{\"area\":$c00}")
+    assert_eq 200 "$st" "the same request, synchronous"
+    sync=$(json "$(body)" "j::text")
+    assert_eq "$sync" "$(json "$ev" "((j->'data') - 'operationId')::text")" "data = the synchronous answer"
+    assert_eq '{"count": 14, "status": "SUPPORTED_AREA"}' "$sync" "the answer"
+    wait_for 10 "the row delivered" test "$(sql "SELECT status FROM notification_outbox WHERE kind = 'count-result'")" = delivered
+    assert_eq "t" "$(sql "SELECT sink_token IS NULL AND sink_token_expires_at IS NULL FROM notification_outbox
+                          WHERE kind = 'count-result'")" "the token is wiped once delivered"
+    # The token's subject is the client's SCS/AS.
+    wait_for 10 "both answers audited" \
+        test "$(sql "SELECT count(*) FROM audit_log WHERE actor = 'scs-async'")" = 2
+    assert_eq 0 "$(sql "SELECT count(*) FROM audit_log WHERE request::text LIKE '%tok-Async%'")" \
+        "the token is not in the audit log"
+}
+
+test_async_count_is_retried_and_needs_no_credential() {
+    local tok st c00
+    add_scs scs-async --allow-private
+    new_client asyncretry region-device-count scs-async
+    start_sink asyncretry scs-async --fail-first 1
+    tok=$(token_at "$EXPO_PORT" asyncretry)
+    c00=$(camara_box 2.30 48.80 2.32 48.82)
+    st=$(expo_count "$tok" "{\"area\":$c00,\"sink\":\"$(sink_url asyncretry r)\"}")
+    assert_eq 202 "$st" "without a sinkCredential: $(body)"
+    wait_for 20 "a second delivery" sink_count_is asyncretry 2
+    assert_eq 500 "$(json "$(sink_line asyncretry 1)" "j->>'status'")" "the first attempt refused"
+    assert_eq "$(json "$(sink_line asyncretry 1)" "j->>'webhookId'")" \
+        "$(json "$(sink_line asyncretry 2)" "j->>'webhookId'")" "the same event again"
+    assert_eq "" "$(json "$(sink_line asyncretry 2)" "j->>'authorization'")" "no Authorization without a credential"
+    assert_eq "" "$(json "$(sink_line asyncretry 2)" "j->>'xCorrelator'")" "no x-correlator without one"
+    wait_for 10 "the row delivered" test "$(sql "SELECT status || ':' || attempts FROM notification_outbox
+        WHERE kind = 'count-result' AND destination LIKE '%/r'")" = delivered:2
+}
+
+# async_error STATUS CODE CLIENT BODY WHAT: the request is refused and queues nothing.
+async_error() {
+    local tok st before
+    before=$(count_results)
+    tok=$(token_at "$EXPO_PORT" "$3")
+    st=$(expo_count "$tok" "$4")
+    assert_eq "$1" "$st" "$5: $(body)"
+    assert_eq "$2" "$(json "$(body)" "j->>'code'")" "$5: code"
+    assert_match '.' "$(json "$(body)" "j->>'message'")" "$5: message"
+    assert_eq "$before" "$(count_results)" "$5: nothing queued"
+}
+
+test_async_refusals() {
+    local c00 sink
+    add_scs scs-async --allow-private
+    new_client asyncbad region-device-count scs-async
+    new_client asyncpub region-device-count scs-count
+    c00=$(camara_box 2.30 48.80 2.32 48.82)
+    sink='"sink":"https://sink.example.com/results"'
+    async_error 400 INVALID_SINK asyncbad "{\"area\":$c00,\"sink\":\"http://sink.example.com/x\"}" "http sink"
+    async_error 400 INVALID_SINK asyncbad "{\"area\":$c00,\"sink\":\"https://u:p@sink.example.com/x\"}" "userinfo"
+    async_error 400 INVALID_SINK asyncbad "{\"area\":$c00,\"sink\":\"https://2130706433/x\"}" "numeric host"
+    async_error 400 INVALID_SINK asyncbad "{\"area\":$c00,\"sink\":42}" "sink not a string"
+    async_error 400 INVALID_CREDENTIAL asyncbad "{\"area\":$c00,$sink,$(async_credential 3600 PLAIN)}" "PLAIN credential"
+    async_error 400 INVALID_CREDENTIAL asyncbad "{\"area\":$c00,$sink,$(async_credential 3600 REFRESHTOKEN)}" "refresh token"
+    async_error 400 INVALID_TOKEN asyncbad "{\"area\":$c00,$sink,$(async_credential 3600 ACCESSTOKEN mac)}" "not bearer"
+    async_error 400 INVALID_ARGUMENT asyncbad "{\"area\":$c00,$sink,$(async_credential -60)}" "expired token"
+    async_error 400 INVALID_ARGUMENT asyncbad "{\"area\":$c00,$(async_credential)}" "credential without sink"
+    async_error 400 INVALID_ARGUMENT asyncbad "{\"area\":$c00,$sink,\"sinkCredential\":{\"credentialType\":\"ACCESSTOKEN\",\"accessTokenType\":\"bearer\",\"accessToken\":\"a b\",\"accessTokenExpiresUtc\":\"2100-01-01T00:00:00Z\"}}" "token with a space"
+    # The count's own refusals come first, and queue nothing either.
+    async_error 400 REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA asyncbad \
+        "{\"area\":{\"areaType\":\"CIRCLE\",\"center\":{\"latitude\":48.81,\"longitude\":2.31},\"radius\":300},$sink}" "area too small"
+    # The SSRF guard: an SCS that does not allow private destinations.
+    async_error 400 INVALID_SINK asyncpub "{\"area\":$c00,\"sink\":\"https://127.0.0.1:8443/x\"}" "loopback sink"
+    async_error 400 INVALID_SINK asyncpub "{\"area\":$c00,\"sink\":\"https://[::ffff:10.0.0.1]/x\"}" "mapped private sink"
+    # A client with no SCS/AS has no webhook secret to sign with.
+    async_error 400 INVALID_SINK app "{\"area\":$c00,$sink}" "client without an SCS/AS"
 }

@@ -12,6 +12,9 @@
  *   {"receivedAt", "path", "webhookId", "webhookTimestamp",
  *    "signatureValid", "status", "body"}
  *
+ * plus "contentType", "authorization" and "xCorrelator" when the request has
+ * those headers.
+ *
  * It answers 204, or what it is told to: 500 to the first N deliveries of
  * each webhook-id (--fail-first), always one code (--status, e.g. 410),
  * slowly (--delay-ms), with Retry-After on failures (--retry-after), with a
@@ -403,6 +406,20 @@ static void record(struct sink *s, struct evhttp_request *req, int64_t received_
         abort();
     if (why_invalid != NULL)
         json_object_set_new(line, "error", json_string(why_invalid));
+    {
+        /* What the tests of the asynchronous counts check: the media type and the credential. */
+        struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+        const char *content_type = evhttp_find_header(in, "Content-Type");
+        const char *authorization = evhttp_find_header(in, "Authorization");
+        const char *correlator = evhttp_find_header(in, "x-correlator");
+
+        if (content_type != NULL)
+            json_object_set_new(line, "contentType", json_string(content_type));
+        if (authorization != NULL)
+            json_object_set_new(line, "authorization", json_string(authorization));
+        if (correlator != NULL)
+            json_object_set_new(line, "xCorrelator", json_string(correlator));
+    }
     text = json_dumps(line, JSON_COMPACT);
     if (text == NULL)
         abort();

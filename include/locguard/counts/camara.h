@@ -14,7 +14,13 @@
  * longitudes -180..180, starttime/endtime RFC 3339 with an offset, both or
  * neither, start <= end, start not in the future, and no filter (the newer
  * versions' roamingStatus / deviceType: refused with 400, as locguard
- * cannot apply it; absent, null or {} is no filter). Other unknown members are
+ * cannot apply it; absent, null or {} is no filter). The asynchronous mode's
+ * sink and sinkCredential are those of population-density-data.yaml (the
+ * region-device-count YAML has none): sink an https URL that
+ * lg_webhook_check_url accepts (else INVALID_SINK), sinkCredential only
+ * with a sink, of credentialType ACCESSTOKEN (else INVALID_CREDENTIAL) and
+ * accessTokenType bearer (else INVALID_TOKEN), its accessToken visible
+ * ASCII and its accessTokenExpiresUtc in the future. Other unknown members are
  * ignored (the YAML sets no additionalProperties) and dropped from the
  * normalised object. What needs geometry (self-intersection, size bounds,
  * coverage) is checked by the database.
@@ -32,11 +38,19 @@
 #define LG_CAMARA_RADIUS_MIN_M 1  /* Circle.radius minimum */
 
 /* ErrorInfo codes (CAMARA). Compare by pointer or by string. */
-extern const char lg_camara_invalid_argument[]; /* "INVALID_ARGUMENT" */
-extern const char lg_camara_invalid_circle[];   /* "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA" */
-extern const char lg_camara_invalid_polygon[];  /* "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA" */
-extern const char lg_camara_time_invalid[];     /* "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT" */
-extern const char lg_camara_invalid_end_date[]; /* "REGION_DEVICE_COUNT.INVALID_END_DATE" */
+extern const char lg_camara_invalid_argument[];   /* "INVALID_ARGUMENT" */
+extern const char lg_camara_invalid_circle[];     /* "REGION_DEVICE_COUNT.INVALID_CIRCLE_AREA" */
+extern const char lg_camara_invalid_polygon[];    /* "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA" */
+extern const char lg_camara_time_invalid[];       /* "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT" */
+extern const char lg_camara_invalid_end_date[];   /* "REGION_DEVICE_COUNT.INVALID_END_DATE" */
+extern const char lg_camara_invalid_sink[];       /* "INVALID_SINK" */
+extern const char lg_camara_invalid_credential[]; /* "INVALID_CREDENTIAL" */
+extern const char lg_camara_invalid_token[];      /* "INVALID_TOKEN" */
+
+#define LG_CAMARA_SINK_MAX  2048 /* longest sink URL accepted, in bytes */
+#define LG_CAMARA_TOKEN_MAX 4096 /* longest sinkCredential.accessToken accepted */
+/* The CloudEvent type of an asynchronous count's result. */
+#define LG_CAMARA_COUNT_EVENT_TYPE "org.camaraproject.region-device-count.v0.count-result"
 
 /* A refusal, ready to be written as an ErrorInfo {status, code, message}. */
 typedef struct lg_camara_error {
@@ -50,6 +64,9 @@ typedef struct lg_camara_count {
     lg_planar_area_t area;    /* the area, with the values of the normalised object */
     bool has_interval;        /* starttime and endtime given */
     int64_t start_us, end_us; /* the interval, when has_interval */
+    bool is_async;            /* a sink was given: answer 202, deliver the result there */
+    bool is_sink_private;     /* the sink's host is an address webhooks may not reach */
+    bool has_token;           /* a sinkCredential (access token) was given */
 } lg_camara_count_t;
 
 /*
@@ -58,7 +75,11 @@ typedef struct lg_camara_count {
  *   {"area": {"areaType": "CIRCLE", "center": {"latitude", "longitude"},
  *             "radius"} | {"areaType": "POLYGON", "boundary": [...]},
  *    "starttime": "YYYY-MM-DDThh:mm:ss.ffffffZ", "endtime": ...}
- * (the times only when given, in UTC with microseconds), and fills *count
+ * (the times only when given, in UTC with microseconds), plus, in the
+ * asynchronous mode, "sink": the URL as given, and with a credential
+ * "sinkCredential": {"credentialType": "ACCESSTOKEN", "accessToken",
+ * "accessTokenExpiresUtc" (UTC), "accessTokenType": "bearer"}; it
+ * fills *count
  * with the same request. On failure returns LG_ERR, leaves *normalised NULL
  * and fills *err (*count is then unspecified).
  */

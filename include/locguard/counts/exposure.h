@@ -17,8 +17,14 @@
  * evaluator (counteval.c) when it can answer, with the audit row queued to
  * the group commit of auditq.c (503 when it cannot be), else
  * sql/counts.sql lg_counts_query, which computes the same
- * answer from the noisy releases and audits the query. Every error is a
- * CAMARA ErrorInfo {status, code, message}.
+ * answer from the noisy releases and audits the query. A request with a
+ * sink (the asynchronous mode) always goes to sql/counts.sql
+ * lg_counts_query_async, which computes and audits the same answer and
+ * queues it in the notification outbox as a CloudEvent in one transaction:
+ * the answer is then 202 {"operationId"}, and the notifier delivers the
+ * result (signed with the webhook secret of the client's SCS/AS, retried,
+ * its addresses checked). Every error is a CAMARA ErrorInfo {status, code,
+ * message}.
  */
 #ifndef LOCGUARD_EXPOSURE_H
 #define LOCGUARD_EXPOSURE_H
@@ -78,6 +84,16 @@ void lg_exposure_set_release(lg_exposure_t *ex, const lg_release_t *release);
  */
 void lg_exposure_set_countmap(lg_exposure_t *ex, const lg_countmap_t *countmap, lg_auditq_t *auditq,
                               bool is_audit_wait);
+
+/* Told when an asynchronous count's result was queued in the outbox (arg is the caller's). */
+typedef void (*lg_exposure_queued_cb)(void *arg);
+
+/*
+ * Sets the callback told after each asynchronous count's result is
+ * committed to the outbox (the daemon kicks the notifier with it); cb NULL:
+ * none, the notifier's poll finds the row.
+ */
+void lg_exposure_on_queued(lg_exposure_t *ex, lg_exposure_queued_cb cb, void *arg);
 
 /*
  * Frees it. Accepts NULL. Queries still under way hold a pointer to it:

@@ -11,7 +11,10 @@
  * multiplexed on one connection) when the SCS offers it in ALPN, HTTP/1.1
  * otherwise; new connections resume the destination's last TLS session.
  * The body carries Standard Webhooks headers (webhook-id = the row's
- * notif_id, webhook-timestamp, webhook-signature). Redirects are never
+ * notif_id, webhook-timestamp, webhook-signature), the row's Content-Type
+ * (application/cloudevents+json for an asynchronous count's CloudEvent)
+ * and, when the row has them, Authorization: Bearer (a sink credential)
+ * and x-correlator (the request's, for an asynchronous count). Redirects are never
  * followed. The outcome goes back with lg_outbox_done(): 2xx delivered, 410
  * gone, anything else retried with exponential back-off and full jitter
  * (Retry-After honoured when longer) until the row is retry_max_age_s old,

@@ -36,6 +36,9 @@ typedef struct lg_outbox_row {
     const char *secret;          /* "whsec_..." */
     const char *secret_previous; /* during key rotation, else NULL */
     const char *scs_as_id;       /* the SCS/AS, or NULL */
+    const char *content_type;    /* the body's Content-Type */
+    const char *bearer_token;    /* the sink's access token (Authorization: Bearer), or NULL */
+    const char *correlator;      /* the x-correlator to send, or NULL */
     bool allow_private;          /* the SCS may be reached at private addresses */
     int attempts;                /* earlier failed attempts */
     double age_s;                /* the row's age at lease time */

@@ -248,6 +248,10 @@ static void test_error_codes_are_the_yaml_strings(void **state)
     assert_string_equal(lg_camara_invalid_polygon, "REGION_DEVICE_COUNT.INVALID_POLYGON_AREA");
     assert_string_equal(lg_camara_time_invalid, "REGION_DEVICE_COUNT.TIME_INVALID_ARGUMENT");
     assert_string_equal(lg_camara_invalid_end_date, "REGION_DEVICE_COUNT.INVALID_END_DATE");
+    /* population-density-data.yaml's, for the asynchronous mode. */
+    assert_string_equal(lg_camara_invalid_sink, "INVALID_SINK");
+    assert_string_equal(lg_camara_invalid_credential, "INVALID_CREDENTIAL");
+    assert_string_equal(lg_camara_invalid_token, "INVALID_TOKEN");
 }
 
 static void test_a_body_with_a_nul_byte_is_refused(void **state)
@@ -263,6 +267,112 @@ static void test_a_body_with_a_nul_byte_is_refused(void **state)
     assert_int_equal(lg_camara_validate_count(body, strlen(body), NOW_US, &out, &count, &err),
                      LG_OK);
     json_decref(out);
+}
+
+#define SINK ",\"sink\":\"https://sink.example.com/r?x=1\""
+#define CRED(type, token, expires, token_type)                                                     \
+    ",\"sinkCredential\":{\"credentialType\":\"" type "\",\"accessToken\":" token                  \
+    ",\"accessTokenExpiresUtc\":\"" expires "\",\"accessTokenType\":\"" token_type "\"}"
+
+/* The asynchronous mode: sink and sinkCredential (population-density-data.yaml's shape). */
+static void test_sink_and_credential(void **state)
+{
+    static const char *const IA = "INVALID_ARGUMENT";
+    static const char *const SINK_CODE = "INVALID_SINK";
+    static const char *const SINK_MSG = "sink not valid for the specified protocol: an https URL "
+                                        "with a host and no user information is required.";
+    static const struct {
+        const char *body;
+        const char *code; /* NULL: accepted */
+        const char *message;
+        bool is_private;
+    } cases[] = {
+        {"{\"area\":" CIRCLE(0, 0, 10) SINK "}", NULL, NULL, false},
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"t.1~x\"", "2024-05-01T13:00:00+01:00", "Bearer") "}",
+         IA, "sinkCredential.accessTokenExpiresUtc is in the past.", false},
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"t.1~x\"", "2024-05-01T13:00:00Z", "bearer") "}",
+         NULL, NULL, false},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":null}", NULL, NULL, false},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"https://127.0.0.1:8443/\"}", NULL, NULL, true},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"https://[fd00::1]/\"}", NULL, NULL, true},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"https://93.184.216.34/\"}", NULL, NULL, false},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"http://sink.example.com/\"}", SINK_CODE,
+         SINK_MSG, false},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"HTTPS://sink.example.com/\"}", SINK_CODE,
+         SINK_MSG, false},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"https://a:b@sink.example.com/\"}", SINK_CODE,
+         SINK_MSG, false},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"https://0x7f000001/\"}", SINK_CODE, SINK_MSG,
+         false},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"https://\"}", SINK_CODE, SINK_MSG, false},
+        /* (The JSON parser refuses a NUL in any string.) */
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":\"https://a.example\\u0000b/\"}", IA,
+         "Client specified an invalid argument, request body or query param.", false},
+        {"{\"area\":" CIRCLE(0, 0, 10) ",\"sink\":7}", SINK_CODE, SINK_MSG, false},
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             CRED("ACCESSTOKEN", "\"t\"", "2030-01-01T00:00:00Z", "bearer") "}",
+         IA, "sinkCredential is only accepted with a sink.", false},
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("PLAIN", "\"t\"", "2030-01-01T00:00:00Z", "bearer") "}",
+         "INVALID_CREDENTIAL", "Only Access token is supported", false},
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"t\"", "2030-01-01T00:00:00Z", "mac") "}",
+         "INVALID_TOKEN", "Only bearer token is supported", false},
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"a b\"", "2030-01-01T00:00:00Z", "bearer") "}",
+         IA, "sinkCredential.accessToken must be 1 to 4096 visible ASCII characters.", false},
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "\"\"", "2030-01-01T00:00:00Z", "bearer") "}",
+         IA, "sinkCredential.accessToken must be 1 to 4096 visible ASCII characters.", false},
+        {"{\"area\":" CIRCLE(0, 0, 10)
+             SINK CRED("ACCESSTOKEN", "5", "2030-01-01T00:00:00Z", "bearer") "}",
+         IA, "sinkCredential.accessToken must be 1 to 4096 visible ASCII characters.", false},
+        {"{\"area\":" CIRCLE(0, 0, 10) SINK CRED("ACCESSTOKEN", "\"t\"", "soon", "bearer") "}", IA,
+         "accessTokenExpiresUtc must be an RFC 3339 date-time with a time zone.", false},
+        {"{\"area\":" CIRCLE(0, 0, 10) SINK ",\"sinkCredential\":[]}", IA,
+         "sinkCredential must be an object.", false},
+        {"{\"area\":" CIRCLE(0, 0, 10) SINK ",\"sinkCredential\":{}}", IA,
+         "sinkCredential.credentialType is required.", false},
+        {"{\"area\":" CIRCLE(0, 0, 10) SINK
+         ",\"sinkCredential\":{\"credentialType\":\"ACCESSTOKEN\",\"accessToken\":\"t\","
+         "\"accessTokenType\":\"bearer\"}}",
+         IA, "sinkCredential.accessTokenExpiresUtc is required.", false},
+    };
+    (void)state;
+    for (size_t i = 0; i < LG_ARRAY_SIZE(cases); i++) {
+        json_t *out = NULL;
+        lg_camara_count_t count;
+        lg_camara_error_t err;
+        int rc = lg_camara_validate_count(cases[i].body, strlen(cases[i].body), NOW_US, &out,
+                                          &count, &err);
+        if (cases[i].code == NULL) {
+            if (rc != LG_OK)
+                fail_msg("case %zu refused: %s \"%s\"", i, err.code, err.message);
+            const json_t *sink = json_object_get(out, "sink");
+            assert_int_equal(count.is_async, sink != NULL);
+            assert_int_equal(count.is_sink_private, cases[i].is_private);
+            const json_t *cred = json_object_get(out, "sinkCredential");
+            assert_int_equal(count.has_token, cred != NULL);
+            if (cred != NULL) {
+                assert_string_equal(json_string_value(json_object_get(cred, "accessToken")),
+                                    "t.1~x");
+                assert_string_equal(
+                    json_string_value(json_object_get(cred, "accessTokenExpiresUtc")),
+                    "2024-05-01T13:00:00.000000Z");
+                assert_string_equal(json_string_value(sink), "https://sink.example.com/r?x=1");
+            }
+            json_decref(out);
+            continue;
+        }
+        if (rc != LG_ERR)
+            fail_msg("case %zu accepted", i);
+        assert_null(out);
+        if (strcmp(err.code, cases[i].code) != 0 || strcmp(err.message, cases[i].message) != 0)
+            fail_msg("case %zu: got %s \"%s\", want %s \"%s\"", i, err.code, err.message,
+                     cases[i].code, cases[i].message);
+    }
 }
 
 static void test_count_paths_and_scopes(void **state)
@@ -313,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_a_body_with_a_nul_byte_is_refused),
         cmocka_unit_test(test_correlator_follows_the_camara_pattern),
         cmocka_unit_test(test_count_paths_and_scopes),
+        cmocka_unit_test(test_sink_and_credential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
