@@ -220,27 +220,37 @@ BEGIN
 END
 $fn$;
 
--- lg_ingest_claim: the replay window, decided in memory: walks the batches
--- node by node in arrival order. Returns each batch's status ('accepted',
--- 'duplicate', 'stale' or 'unknown_node') and, for the accepted ones, its
--- node's id. No node row lock here, so concurrent calls for the same nodes
--- do their report work in parallel; the (node, seq) primary key of
--- node_batch settles a race for the same batch (a batch a concurrent call
--- claimed first is a duplicate after all: the insert waits for that call's
+-- lg_ingest_claim: the replay window, decided in one statement over the
+-- call's batches. Returns each batch's status ('accepted', 'duplicate',
+-- 'stale' or 'unknown_node') and, for the accepted ones, its node's id.
+-- No node row lock here, so concurrent calls for the same nodes do their
+-- report work in parallel; the (node, seq) primary key of node_batch
+-- settles a race for the same batch (a batch a concurrent call claimed
+-- first is a duplicate after all: the insert waits for that call's
 -- COMMIT), and high_seq is raised at the very end (lg_ingest_finish) so its
--- row lock is held only until COMMIT. A batch whose (node, seq) came earlier
--- in this call takes the earlier one's status: 'duplicate' after an accepted
--- or seen one, 'stale' after a stale one (the window only moves up);
--- first_ord finds it without a search, so the walk is linear in the batches
--- whatever their mix. node_batch.n_reports counts the batch's reports sent
--- and the ones the daemon coalesced (p_cached).
+-- row lock is held only until COMMIT. node_batch.n_reports counts the
+-- batch's reports sent and the ones the daemon coalesced (p_cached).
 --
--- A batch with a message key (p_msg_keys, a Diameter request's Origin-Host
--- and End-to-End-Identifier) has no sequence number: it is a duplicate
--- when node_message holds its (node, key) or an earlier batch of the call
--- has it, accepted otherwise (never stale: the window is one of time,
--- lg_ingest_finish). Its claim is a node_message row, whose primary key
--- settles a race as node_batch's does.
+-- Three kinds of batch, by what identifies it:
+--   * a sequence number (p_seqs; Locguard-Seq of a batching node): stale
+--     when at or below the node's high-water mark minus the window, where
+--     the mark is the highest of high_seq and the sequence numbers of the
+--     node's earlier batches in this call (a stale, duplicate or seen one
+--     never raises it: each is at or below it already); a duplicate when
+--     node_batch holds it; accepted otherwise, with a node_batch row;
+--   * a message key (p_msg_keys: a Diameter request's Origin-Host and
+--     End-to-End-Identifier): a duplicate when node_message holds it,
+--     accepted otherwise, with a node_message row (never stale: that
+--     window is one of time, lg_ingest_finish);
+--   * neither (a notification as an AMF sends it, TS 29.518): accepted,
+--     with no row at all. Its retry is recognised report by report instead:
+--     a report that repeats the device's stored one (same time, node, RAT,
+--     cell and position) changes nothing (lg_ingest_fast, _decide, _fold).
+-- A batch whose (node, seq) or (node, key) came earlier in this call takes
+-- the earlier one's status: 'duplicate' after an accepted or seen one,
+-- 'stale' after a stale one. Set-based, so the cost is the same few index
+-- probes per batch whatever the mix, and nothing at all per batch of the
+-- third kind but the node's lookup.
 DROP FUNCTION IF EXISTS lg_ingest_claim(text[], bigint[], int, int[], int[]);
 CREATE OR REPLACE FUNCTION lg_ingest_claim(
     p_nodes text[], p_seqs bigint[], p_seq_window int, p_batch int[], p_cached int[],
@@ -253,119 +263,98 @@ AS $fn$
 DECLARE
     n_batches int := coalesce(cardinality(p_nodes), 0);
     win       bigint := greatest(coalesce(p_seq_window, 0), 0);
-    status    text[] := array_fill('unknown_node'::text, ARRAY[n_batches]);
-    nodes     bigint[] := array_fill(NULL::bigint, ARRAY[n_batches]);
-    acc_node  bigint[] := '{}';
-    acc_seq   bigint[] := '{}';
-    acc_ord   int[] := '{}';
-    key_node  bigint[] := '{}';
-    key_key   text[] := '{}';
-    key_ord   int[] := '{}';
-    cur_node  bigint;
-    cur_high  bigint;
-    lost      int[];
-    i         int;
-    b         record;
 BEGIN
-    FOR b IN
-        SELECT x.ord::int AS ord, x.seq, x.msg_key, n.id AS node_id, n.enabled, n.high_seq,
+    IF n_batches = 0 THEN
+        batch_status := '{}';
+        batch_node := '{}';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    WITH b AS MATERIALIZED (
+        SELECT x.ord::int AS ord, x.seq, x.msg_key, n.id AS node_id, n.high_seq,
+               coalesce(n.enabled, false) AND (x.seq IS NULL OR x.msg_key IS NULL) AS is_ok,
                first_value(x.ord::int)
                    OVER (PARTITION BY n.id, x.seq, x.msg_key ORDER BY x.ord) AS first_ord,
-               CASE WHEN x.msg_key IS NULL
-                    THEN EXISTS (SELECT 1 FROM node_batch nb
-                                  WHERE nb.node_id = n.id AND nb.seq = x.seq)
-                    ELSE EXISTS (SELECT 1 FROM node_message nm
-                                  WHERE nm.node_id = n.id AND nm.msg_key = x.msg_key)
-               END AS is_seen
+               max(x.seq) OVER (PARTITION BY n.id ORDER BY x.ord
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_high
           FROM unnest(p_nodes, p_seqs,
                       coalesce(p_msg_keys, array_fill(NULL::text, ARRAY[n_batches])))
                WITH ORDINALITY AS x(name, seq, msg_key, ord)
-          LEFT JOIN network_node n ON n.name = x.name
-         ORDER BY n.id, x.ord
-    LOOP
-        IF b.node_id IS NULL OR NOT b.enabled OR (b.seq IS NULL) = (b.msg_key IS NULL) THEN
-            CONTINUE;                          -- stays 'unknown_node'
-        END IF;
-        IF b.msg_key IS NOT NULL THEN          -- keyed: seen or not, no window
-            IF b.first_ord <> b.ord OR b.is_seen THEN
-                status[b.ord] := 'duplicate';
-            ELSE
-                status[b.ord] := 'accepted';
-                nodes[b.ord] := b.node_id;
-                key_node := key_node || b.node_id;
-                key_key := key_key || b.msg_key;
-                key_ord := key_ord || b.ord;
-            END IF;
-            CONTINUE;
-        END IF;
-        IF b.node_id IS DISTINCT FROM cur_node THEN
-            cur_node := b.node_id;
-            cur_high := b.high_seq;
-        END IF;
-        IF b.first_ord <> b.ord THEN
-            status[b.ord] := CASE status[b.first_ord] WHEN 'stale' THEN 'stale'
-                                                      ELSE 'duplicate' END;
-        ELSIF b.is_seen THEN
-            status[b.ord] := 'duplicate';
-        ELSIF b.seq <= cur_high - win THEN
-            status[b.ord] := 'stale';
-        ELSE
-            status[b.ord] := 'accepted';
-            nodes[b.ord] := b.node_id;
-            cur_high := greatest(cur_high, b.seq);
-            acc_node := acc_node || b.node_id;
-            acc_seq := acc_seq || b.seq;
-            acc_ord := acc_ord || b.ord;
-        END IF;
-    END LOOP;
-
-    IF cardinality(acc_node) > 0 THEN
-        WITH claimed AS (
-            INSERT INTO node_batch (node_id, seq, n_reports)
-            SELECT a.node_id, a.seq, coalesce(c.n, 0) + coalesce(p_cached[a.ord], 0)
-              FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
-              LEFT JOIN (SELECT x AS ord, count(*)::int AS n
-                           FROM unnest(p_batch) AS x GROUP BY x) c ON c.ord = a.ord
-             ORDER BY a.node_id, a.seq
-            ON CONFLICT DO NOTHING
-            RETURNING node_id, seq
-        )
-        SELECT array_agg(a.ord) INTO lost
-          FROM unnest(acc_node, acc_seq, acc_ord) AS a(node_id, seq, ord)
-         WHERE NOT EXISTS (SELECT 1 FROM claimed c
-                            WHERE c.node_id = a.node_id AND c.seq = a.seq);
-        IF lost IS NOT NULL THEN
-            FOREACH i IN ARRAY lost LOOP
-                status[i] := 'duplicate';
-                nodes[i] := NULL;
-            END LOOP;
-        END IF;
-    END IF;
-
-    IF cardinality(key_node) > 0 THEN
-        WITH claimed AS (
-            INSERT INTO node_message (node_id, msg_key, n_reports)
-            SELECT a.node_id, a.msg_key, coalesce(c.n, 0) + coalesce(p_cached[a.ord], 0)
-              FROM unnest(key_node, key_key, key_ord) AS a(node_id, msg_key, ord)
-              LEFT JOIN (SELECT x AS ord, count(*)::int AS n
-                           FROM unnest(p_batch) AS x GROUP BY x) c ON c.ord = a.ord
-             ORDER BY a.node_id, a.msg_key
-            ON CONFLICT DO NOTHING
-            RETURNING node_id, msg_key
-        )
-        SELECT array_agg(a.ord) INTO lost
-          FROM unnest(key_node, key_key, key_ord) AS a(node_id, msg_key, ord)
-         WHERE NOT EXISTS (SELECT 1 FROM claimed c
-                            WHERE c.node_id = a.node_id AND c.msg_key = a.msg_key);
-        IF lost IS NOT NULL THEN
-            FOREACH i IN ARRAY lost LOOP
-                status[i] := 'duplicate';
-                nodes[i] := NULL;
-            END LOOP;
-        END IF;
-    END IF;
-    batch_status := status;
-    batch_node := nodes;
+          LEFT JOIN LATERAL (
+              SELECT n.id, n.enabled, n.high_seq FROM network_node n WHERE n.name = x.name
+              OFFSET 0
+          ) n ON true
+    ),
+    -- Each batch's own status; NULL for a repeat of an earlier batch of the
+    -- call, which takes the first one's (st).
+    s AS MATERIALIZED (
+        SELECT b.ord, b.seq, b.msg_key, b.node_id,
+               CASE
+                   WHEN NOT b.is_ok THEN 'unknown_node'
+                   WHEN b.seq IS NULL AND b.msg_key IS NULL THEN 'accepted'
+                   WHEN b.first_ord <> b.ord THEN NULL
+                   WHEN b.msg_key IS NOT NULL THEN
+                       CASE WHEN EXISTS (SELECT 1 FROM node_message nm
+                                          WHERE nm.node_id = b.node_id
+                                            AND nm.msg_key = b.msg_key)
+                            THEN 'duplicate' ELSE 'accepted' END
+                   WHEN EXISTS (SELECT 1 FROM node_batch nb
+                                 WHERE nb.node_id = b.node_id AND nb.seq = b.seq)
+                       THEN 'duplicate'
+                   WHEN b.seq <= greatest(b.high_seq, b.prev_high) - win THEN 'stale'
+                   ELSE 'accepted'
+               END AS status0,
+               b.first_ord
+          FROM b
+    ),
+    st AS MATERIALIZED (
+        SELECT s.ord, s.seq, s.msg_key, s.node_id,
+               coalesce(s.status0,
+                        CASE first_value(s.status0) OVER (PARTITION BY s.node_id, s.seq,
+                                                                      s.msg_key
+                                                          ORDER BY s.ord)
+                            WHEN 'stale' THEN 'stale' ELSE 'duplicate' END) AS status
+          FROM s
+    ),
+    n_rep AS MATERIALIZED (
+        SELECT x AS ord, count(*)::int AS n FROM unnest(p_batch) AS x GROUP BY x
+    ),
+    claimed_seq AS (
+        INSERT INTO node_batch (node_id, seq, n_reports)
+        SELECT st.node_id, st.seq, coalesce(c.n, 0) + coalesce(p_cached[st.ord], 0)
+          FROM st
+          LEFT JOIN n_rep c ON c.ord = st.ord
+         WHERE st.status = 'accepted' AND st.seq IS NOT NULL
+         ORDER BY st.node_id, st.seq
+        ON CONFLICT DO NOTHING
+        RETURNING node_id, seq
+    ),
+    claimed_key AS (
+        INSERT INTO node_message (node_id, msg_key, n_reports)
+        SELECT st.node_id, st.msg_key, coalesce(c.n, 0) + coalesce(p_cached[st.ord], 0)
+          FROM st
+          LEFT JOIN n_rep c ON c.ord = st.ord
+         WHERE st.status = 'accepted' AND st.msg_key IS NOT NULL
+         ORDER BY st.node_id, st.msg_key
+        ON CONFLICT DO NOTHING
+        RETURNING node_id, msg_key
+    ),
+    -- A claim a concurrent call made first: a duplicate after all.
+    fin AS (
+        SELECT st.ord,
+               CASE WHEN st.status = 'accepted'
+                         AND ((st.seq IS NOT NULL AND cs.seq IS NULL)
+                              OR (st.msg_key IS NOT NULL AND ck.msg_key IS NULL))
+                    THEN 'duplicate' ELSE st.status END AS status,
+               st.node_id
+          FROM st
+          LEFT JOIN claimed_seq cs ON cs.node_id = st.node_id AND cs.seq = st.seq
+          LEFT JOIN claimed_key ck ON ck.node_id = st.node_id AND ck.msg_key = st.msg_key
+    )
+    SELECT array_agg(fin.status ORDER BY fin.ord),
+           array_agg(CASE WHEN fin.status = 'accepted' THEN fin.node_id END ORDER BY fin.ord)
+      INTO batch_status, batch_node
+      FROM fin;
     RETURN NEXT;
 END
 $fn$;
@@ -470,6 +459,12 @@ BEGIN
                x.xmax = '0'::xid AS is_untouched,   -- no one updating or locking it
                x.reported_at AS old_ts, x.node_id AS old_node, x.rat AS old_rat,
                x.dec_effective, x.zone_state, x.outside_streak,
+               (x.dec_effective IS NULL
+                OR (x.dec_effective = 'inside' AND x.zone_state = 'inside'
+                    AND x.outside_streak = 0)) AS is_steady,
+               -- the stored report again (a node's retry): changes nothing
+               x.reported_at = f.ts AND x.node_id IS NOT DISTINCT FROM f.node_id
+               AND x.rat IS NOT DISTINCT FROM f.rat AS is_repeat,
                coalesce((f.n_same = 1
                          OR (f.ord IN (SELECT uni.rep_ord FROM uni)   -- hashed once
                              AND (x.dec_effective IS NULL
@@ -502,13 +497,13 @@ BEGIN
     -- locked. Judged once, here, from the snapshot's version.
     judged AS MATERIALIZED (
         SELECT c.*,
-               c.is_fast AND refresh > interval '0'
-               AND c.ts < c.old_ts + refresh * lg_refresh_share(c.supi)
-               AND c.node_id IS NOT DISTINCT FROM c.old_node
-               AND c.rat IS NOT DISTINCT FROM c.old_rat
-               AND (c.dec_effective IS NULL
-                    OR (c.dec_effective = 'inside' AND c.zone_state = 'inside'
-                        AND c.outside_streak = 0)) AS is_coalesced
+               c.is_fast
+               AND (c.is_repeat
+                    OR (refresh > interval '0'
+                        AND c.ts < c.old_ts + refresh * lg_refresh_share(c.supi)
+                        AND c.node_id IS NOT DISTINCT FROM c.old_node
+                        AND c.rat IS NOT DISTINCT FROM c.old_rat
+                        AND c.is_steady)) AS is_coalesced
           FROM cand c
     ),
     -- The row is updated only if it is still that version (ctid): one that a
@@ -552,7 +547,8 @@ BEGIN
         UNION ALL
         -- A row only read is offered with its stored time, unless someone was
         -- updating or locking it (a newer version may be on its way).
-        SELECT j.ord, true, j.decision, true, p_is_owner AND j.is_untouched, j.old_ts
+        SELECT j.ord, true, j.decision, true, p_is_owner AND j.is_untouched AND j.is_steady,
+               j.old_ts
           FROM judged j
          WHERE j.is_coalesced
     ),
@@ -650,6 +646,20 @@ BEGIN
                s.l_ue_id IS NOT NULL AS has_old,
                s.loc_ctid,
                s.reported_at AS old_ts,
+               -- newer than the stored report, or as old but not the same
+               -- report again (a node's retry changes nothing)
+               s.reported_at IS NULL OR r.ts > s.reported_at
+               OR (r.ts = s.reported_at
+                   AND NOT (s.node_id IS NOT DISTINCT FROM r.node_id
+                            AND s.rat IS NOT DISTINCT FROM r.rat
+                            AND s.cell_key IS NOT DISTINCT FROM r.cell
+                            AND ST_X(s.position) IS NOT DISTINCT FROM
+                                CASE WHEN r.lat IS NOT NULL THEN r.lon END
+                            AND ST_Y(s.position) IS NOT DISTINCT FROM
+                                CASE WHEN r.lon IS NOT NULL THEN r.lat END
+                            AND s.uncertainty_m IS NOT DISTINCT FROM
+                                CASE WHEN r.lon IS NOT NULL AND r.lat IS NOT NULL
+                                     THEN greatest(coalesce(r.unc_m, 0), 0) END)) AS is_current,
                coalesce(s.zone_state, 'unknown') AS zone0,
                coalesce(s.outside_streak, 0) AS streak0
           FROM unnest(p_ord, p_node, p_supi, p_ts, p_rat, p_cell, p_lon, p_lat, p_unc)
@@ -659,10 +669,12 @@ BEGIN
           -- report it applies to and dropped it from the other rows.)
           LEFT JOIN LATERAL (
               SELECT u.id AS ue_id, u.mobility, u.ambiguous_policy, l.ue_id AS l_ue_id,
-                     l.ctid AS loc_ctid, l.reported_at, l.zone_state, l.outside_streak
+                     l.ctid AS loc_ctid, l.reported_at, l.zone_state, l.outside_streak,
+                     l.node_id, l.rat, l.cell_key, l.position, l.uncertainty_m
                 FROM ue u
                 LEFT JOIN LATERAL (
-                    SELECT l.ue_id, l.ctid, l.reported_at, l.zone_state, l.outside_streak
+                    SELECT l.ue_id, l.ctid, l.reported_at, l.zone_state, l.outside_streak,
+                           l.node_id, l.rat, l.cell_key, l.position, l.uncertainty_m
                       FROM ue_location l
                      WHERE l.ue_id = u.id
                     OFFSET 0
@@ -739,7 +751,8 @@ BEGIN
     ),
     rep AS MATERIALIZED (
         SELECT r.ord, r.supi, r.ue_id, r.ambiguous_policy, r.ts, r.node_id, r.rat, r.cell,
-               r.pos, r.unc_m, r.has_old, r.loc_ctid, r.old_ts, r.zone0, r.streak0,
+               r.pos, r.unc_m, r.has_old, r.loc_ctid, r.old_ts, r.is_current, r.zone0,
+               r.streak0,
                CASE
                    WHEN r.ue_id IS NULL THEN NULL
                    WHEN r.pos IS NULL AND NOT coalesce(d.has_evidence, ck.has_cell, false)
@@ -802,8 +815,7 @@ BEGIN
                    WHEN k.effective = 'inside' AND k.zone0 = 'outside' THEN 'returned'
                END AS alert_kind
           FROM known k
-         WHERE k.n_dev = 1
-           AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
+         WHERE k.n_dev = 1 AND k.is_current
          ORDER BY k.ue_id                          -- row locks in id order
     ),
     -- Optimistic write: update only rows still in the state we read. A row a
@@ -894,7 +906,7 @@ BEGIN
                    array_agg(k.decision) AS decs, array_agg(k.effective) AS effs
               FROM known k
              WHERE k.n_dev > 1
-                OR (k.n_dev = 1 AND (k.old_ts IS NULL OR k.ts >= k.old_ts)
+                OR (k.n_dev = 1 AND k.is_current
                     AND k.ue_id NOT IN (SELECT d.ue_id FROM done d))) fold
       INTO n_inside, n_outside, n_ambiguous, n_unknown_cell, n_unknown_device, n_unchecked,
            n_alerts, alert_ids, c_ords, c_ts, c_dec,
@@ -982,8 +994,9 @@ BEGIN
             EXIT WHEN m.ue_id IS NULL;
             m_pending := false;
             m_ue := m.ue_id;
-            SELECT l.reported_at, l.zone_state, l.outside_streak
-              INTO m_ts, m_zone, m_streak
+            SELECT l.reported_at, l.zone_state, l.outside_streak, l.node_id, l.rat,
+                   l.cell_key, ST_X(l.position), ST_Y(l.position), l.uncertainty_m
+              INTO m_ts, m_zone, m_streak, m_node, m_rat, m_cell, m_lon, m_lat, m_unc
               FROM ue_location l WHERE l.ue_id = m_ue
                FOR UPDATE;
             IF NOT FOUND THEN
@@ -992,7 +1005,15 @@ BEGIN
                 m_streak := 0;
             END IF;
         END IF;
-        CONTINUE WHEN m_ts IS NOT NULL AND m.ts < m_ts;   -- older: counted only
+        -- older, or the newest so far again (a node's retry): counted only
+        CONTINUE WHEN m_ts IS NOT NULL
+                      AND (m.ts < m_ts
+                           OR (m.ts = m_ts AND m.node_id IS NOT DISTINCT FROM m_node
+                               AND m.rat IS NOT DISTINCT FROM m_rat
+                               AND m.cell IS NOT DISTINCT FROM m_cell
+                               AND m.lon IS NOT DISTINCT FROM m_lon
+                               AND m.lat IS NOT DISTINCT FROM m_lat
+                               AND m.unc_m IS NOT DISTINCT FROM m_unc));
         m_alert := NULL;
         IF m.effective = 'outside' THEN
             m_streak := least(m_streak + 1, 1000000000);

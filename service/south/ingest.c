@@ -202,7 +202,10 @@ void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq, l
         lg_pgarray_add_str(&a[P_MSG_KEYS], b->msg_key);
         c->has_msg_keys = true;
     } else {
-        lg_pgarray_add_int(&a[P_SEQS], seq);
+        if (seq > 0)
+            lg_pgarray_add_int(&a[P_SEQS], seq);
+        else
+            lg_pgarray_add_null(&a[P_SEQS]); /* neither: a notification as an AMF sends it */
         lg_pgarray_add_null(&a[P_MSG_KEYS]);
     }
     for (size_t k = 0; k < b->n_reports; k++) {

@@ -4,8 +4,9 @@
 -- End-to-End-Identifier, p_msg_keys) instead of a sequence number: the
 -- claim (lg_ingest_claim), the window's pruning (lg_ingest_finish) and
 -- lg_ingest as a whole: a repeated key is a duplicate, stored once, in the
--- call or in a later one; a key and a sequence number together, or
--- neither, are refused; keyed and sequenced batches share a call.
+-- call or in a later one; a key and a sequence number together are
+-- refused, neither is accepted with no row (tests/sql/ingest_repeat_test.sql);
+-- keyed and sequenced batches share a call.
 -- Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
@@ -66,7 +67,7 @@ SELECT is((SELECT batch_status FROM lg_ingest_claim(ARRAY['mme-a', 'sgsn-a'],
           'claim: a seen key is a duplicate; the same key from another node is another message');
 SELECT is((SELECT batch_status FROM lg_ingest_claim(ARRAY['mme-a'], ARRAY[NULL]::bigint[], 100,
                                                     '{}', NULL, NULL)),
-          '{unknown_node}', 'claim: neither a seq nor a key is refused');
+          '{accepted}', 'claim: neither a seq nor a key (an AMF''s notification) is accepted');
 SELECT is((SELECT batch_status FROM lg_ingest_claim(ARRAY['mme-a'], ARRAY[9]::bigint[], 100,
                                                     '{}', NULL)),
           '{accepted}', 'claim: a sequenced batch without p_msg_keys is as before');

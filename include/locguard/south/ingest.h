@@ -74,7 +74,10 @@ void lg_ingest_free(lg_ingest_t *ing);
 /*
  * Queues batch (whose contents this takes over: the caller's struct is left
  * zeroed) with the node's sequence number, or, when batch->msg_key is set,
- * with that key instead (seq is then not used). Returns LG_INGEST_QUEUED and calls
+ * with that key instead (seq is then not used). Neither (seq 0, no key): a
+ * notification as an AMF sends it, claimed by nothing; a retry of it is
+ * recognised report by report, as the device's stored report again
+ * (sql/ingest.sql, lg_ingest_claim). Returns LG_INGEST_QUEUED and calls
  * cb later, or returns LG_INGEST_UNAVAILABLE / LG_INGEST_QUEUE_FULL at once
  * (cb is then never called and the batch is released).
  */
