@@ -11,7 +11,8 @@
  *       shape (the tests validate the full bodies with validate.mjs): a bad
  *       one gets 400, an unknown id 404, a wrong Content-Type 415, all as
  *       ProblemDetails. Each request body is written to DIR/req-NNNN-OP.json
- *       (OP: create, patch, delete), and the subscriptions held to
+ *       (OP: create, patch, delete; numbered after those of an earlier
+ *       run), and the subscriptions held to
  *       DIR/subscriptions.json ([{"id", "uri", "subscription"}], replaced
  *       atomically after every change). The subscriptions live in memory
  *       only: a restarted amf-sim (a new process) has forgotten them, as a
@@ -29,7 +30,7 @@
  *       sends each notification N times, as an AMF retrying. Prints one
  *       line per notification: its status ("204"), or "skip" when no
  *       subscription covers the SUPI. Each body is written to
- *       DIR/notify-NNNN.json. Exit status 0 when every notification sent got
+ *       DIR/notify-NNNN.json (numbered after the files there). Exit status 0 when every notification sent got
  *       a 2xx, 1 otherwise, 2 on bad usage.
  */
 #include "locguard/core/common.h"
@@ -43,10 +44,12 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SUBS_PATH "/namf-evts/v1/subscriptions"
@@ -389,6 +392,16 @@ static int serve(sim_t *sim)
     }
     snprintf(sim->origin, sizeof(sim->origin), "https://%s:%d", zc.host,
              lg_http_zone_port(zone));
+    /* Ids unique across restarts, as an AMF's are: a restarted one never
+     * hands out the id of a subscription it forgot. */
+    sim->next_id = (unsigned)(time(NULL) % 100000) * 1000;
+    /* The request dumps go on after those of an earlier run in the same directory. */
+    char pattern[4096];
+    glob_t g;
+    snprintf(pattern, sizeof(pattern), "%s/req-*.json", o->dir);
+    if (glob(pattern, 0, NULL, &g) == 0)
+        sim->n_requests = (unsigned)g.gl_pathc;
+    globfree(&g);
     save_subs(sim);
     if (o->ready_file != NULL) {
         char port[16];
@@ -555,7 +568,10 @@ static int notify(sim_t *sim)
         cJSON_AddItemToArray(list, r);
         char *body = cJSON_PrintUnformatted(n);
         cJSON_Delete(n);
-        snprintf(path, sizeof(path), "%s/notify-%04u.json", o->dir, ++n_sent);
+        /* Numbered after the files earlier runs left. */
+        do
+            snprintf(path, sizeof(path), "%s/notify-%04u.json", o->dir, ++n_sent);
+        while (access(path, F_OK) == 0);
         if (write_atomic(path, body, strlen(body)) != LG_OK)
             fprintf(stderr, "amf-sim: cannot write %s\n", path);
 
