@@ -25,7 +25,7 @@
 #define ZONE            "amf"
 #define SUBS_PATH       "/namf-evts/v1/subscriptions"
 #define MAX_BACKOFF_US  (60 * 1000000LL)
-#define MAX_ANSWER      (1 << 20)
+#define MAX_ANSWER      (64 << 20) /* an AMF echoes the subscription: every SUPI */
 
 /* One AMF's subscription. */
 typedef struct peer {

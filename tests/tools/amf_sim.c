@@ -385,7 +385,7 @@ static int serve(sim_t *sim)
 
     sim->base = event_base_new();
     lg_metrics_t *metrics = lg_metrics_new();
-    lg_http_zone_t *zone = lg_http_zone_new(sim->base, &zc, 1 << 24, metrics, on_request, sim);
+    lg_http_zone_t *zone = lg_http_zone_new(sim->base, &zc, 64 << 20, metrics, on_request, sim);
     if (zone == NULL) {
         fprintf(stderr, "amf-sim: cannot listen on %s\n", o->listen);
         return 1;
