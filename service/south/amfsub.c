@@ -22,26 +22,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ZONE            "amf"
-#define SUBS_PATH       "/namf-evts/v1/subscriptions"
-#define MAX_BACKOFF_US  (60 * 1000000LL)
-#define MAX_ANSWER      (64 << 20) /* an AMF echoes the subscription: every SUPI */
+#define ZONE           "amf"
+#define SUBS_PATH      "/namf-evts/v1/subscriptions"
+#define MAX_BACKOFF_US (60 * 1000000LL)
+#define MAX_ANSWER     (64 << 20) /* an AMF echoes the subscription: every SUPI */
 
 /* One AMF's subscription. */
 typedef struct peer {
     lg_amfsub_t *s;
     lg_amf_peer_t cfg;
-    bool is_loaded;          /* its row was read (or made) */
-    bool is_busy;            /* a request or its write-back is under way */
+    bool is_loaded; /* its row was read (or made) */
+    bool is_busy;   /* a request or its write-back is under way */
     char token[LG_AMF_TOKEN_LEN + 1];
     char corr[LG_NODE_NAME_MAX]; /* "<node>.<token>" */
-    char *sub_uri;           /* the AMF's URI of the subscription; NULL = none */
-    int64_t expires_us;      /* its expiry, as the AMF granted it */
-    int64_t version;         /* the device version its SUPIs are of */
-    lg_amfsub_action_t doing; /* the request under way */
-    int64_t pending_version; /* the version the request under way sends */
-    int failures;            /* consecutive failed requests */
-    int64_t next_try_us;     /* no request before this (back-off) */
+    char *sub_uri;               /* the AMF's URI of the subscription; NULL = none */
+    int64_t expires_us;          /* its expiry, as the AMF granted it */
+    int64_t version;             /* the device version its SUPIs are of */
+    lg_amfsub_action_t doing;    /* the request under way */
+    int64_t pending_version;     /* the version the request under way sends */
+    int failures;                /* consecutive failed requests */
+    int64_t next_try_us;         /* no request before this (back-off) */
 } peer_t;
 
 struct lg_amfsub {
@@ -51,12 +51,12 @@ struct lg_amfsub {
     lg_amfsub_config_t cfg;
     lg_httpc_t *http;
     struct event *timer;
-    bool is_polling;         /* a read of the version or the SUPIs is under way */
-    bool is_swept;           /* the subscriptions of AMFs no longer configured were deleted */
-    int64_t supis_version;   /* the version supis_json is of; 0 = not read */
-    char *supis_json;        /* ["imsi-...", ...] */
+    bool is_polling;       /* a read of the version or the SUPIs is under way */
+    bool is_swept;         /* the subscriptions of AMFs no longer configured were deleted */
+    int64_t supis_version; /* the version supis_json is of; 0 = not read */
+    char *supis_json;      /* ["imsi-...", ...] */
     size_t n_supis;
-    size_t n_orphans;        /* DELETEs of unconfigured AMFs' subscriptions under way */
+    size_t n_orphans; /* DELETEs of unconfigured AMFs' subscriptions under way */
     peer_t peers[LG_AMF_PEERS_MAX];
 };
 
@@ -105,8 +105,9 @@ static bool is_uuid(const char *s)
         return false;
     for (size_t i = 0; form[i] != '\0'; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (form[i] == '-' ? ch != '-'
-                           : !((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')))
+        if (form[i] == '-'
+                ? ch != '-'
+                : !((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')))
             return false;
     }
     return true;
@@ -167,8 +168,8 @@ lg_amfsub_action_t lg_amfsub_next(bool has_sub, int64_t expires_us, int64_t sub_
     return LG_AMFSUB_NONE;
 }
 
-char *lg_amfsub_create_body(const lg_amfsub_config_t *cfg, const char *corr,
-                            const char *supis_json, int64_t expiry_us)
+char *lg_amfsub_create_body(const lg_amfsub_config_t *cfg, const char *corr, const char *supis_json,
+                            int64_t expiry_us)
 {
     char expiry[40];
     cJSON *root = cJSON_CreateObject();
@@ -214,7 +215,8 @@ char *lg_amfsub_supis_patch(const char *supis_json)
 char *lg_amfsub_expiry_patch(int64_t expiry_us)
 {
     char expiry[40], buf[128];
-    snprintf(buf, sizeof(buf), "[{\"op\":\"replace\",\"path\":\"/options/expiry\",\"value\":\"%s\"}]",
+    snprintf(buf, sizeof(buf),
+             "[{\"op\":\"replace\",\"path\":\"/options/expiry\",\"value\":\"%s\"}]",
              lg_time_format(expiry_us, expiry, sizeof(expiry)));
     return lg_xstrdup(buf);
 }
@@ -336,16 +338,16 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
         char *uri = r->status == 201 ? created_uri(p, r, body) : NULL;
         if (uri == NULL) {
             char why[64];
-            snprintf(why, sizeof(why), r->status == 201 ? "201 without a usable Location"
-                                                        : "status %d", r->status);
+            snprintf(why, sizeof(why),
+                     r->status == 201 ? "201 without a usable Location" : "status %d", r->status);
             cJSON_Delete(body);
             fail_later(p, what, why);
             return;
         }
         free(p->sub_uri);
         p->sub_uri = uri;
-        p->expires_us = granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"),
-                                       asked_expiry);
+        p->expires_us =
+            granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"), asked_expiry);
         p->version = p->pending_version;
         lg_zinfo(ZONE, p->cfg.node, "subscribed: %zu device%s", s->n_supis,
                  s->n_supis == 1 ? "" : "s");
@@ -543,7 +545,8 @@ static void on_loaded(void *arg, const PGresult *res, const char *err)
     p->expires_us = PQgetisnull(res, 0, 2) ? 0 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
     p->version = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
     p->is_loaded = true;
-    lg_zinfo(ZONE, p->cfg.node, "%s", p->sub_uri ? "resuming the subscription" : "no subscription yet");
+    lg_zinfo(ZONE, p->cfg.node, "%s",
+             p->sub_uri ? "resuming the subscription" : "no subscription yet");
 }
 
 /* Reads the peer's row, making it (with a new token) the first time. */

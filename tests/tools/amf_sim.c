@@ -30,8 +30,8 @@
  *       sends each notification N times, as an AMF retrying. Prints one
  *       line per notification: its status ("204"), or "skip" when no
  *       subscription covers the SUPI. Each body is written to
- *       DIR/notify-NNNN.json (numbered after the files there). Exit status 0 when every notification sent got
- *       a 2xx, 1 otherwise, 2 on bad usage.
+ *       DIR/notify-NNNN.json (numbered after the files there). Exit status 0 when every
+ * notification sent got a 2xx, 1 otherwise, 2 on bad usage.
  */
 #include "locguard/core/common.h"
 #include "locguard/core/http.h"
@@ -169,8 +169,8 @@ static bool is_supi_list(const cJSON *v)
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1)
         return false;
     const cJSON *e;
-    cJSON_ArrayForEach(e, v) if (!cJSON_IsString(e) || strncmp(e->valuestring, "imsi-", 5) != 0)
-        return false;
+    cJSON_ArrayForEach(e, v) if (!cJSON_IsString(e) ||
+                                 strncmp(e->valuestring, "imsi-", 5) != 0) return false;
     return true;
 }
 
@@ -390,8 +390,7 @@ static int serve(sim_t *sim)
         fprintf(stderr, "amf-sim: cannot listen on %s\n", o->listen);
         return 1;
     }
-    snprintf(sim->origin, sizeof(sim->origin), "https://%s:%d", zc.host,
-             lg_http_zone_port(zone));
+    snprintf(sim->origin, sizeof(sim->origin), "https://%s:%d", zc.host, lg_http_zone_port(zone));
     /* Ids unique across restarts, as an AMF's are: a restarted one never
      * hands out the id of a subscription it forgot. */
     sim->next_id = (unsigned)(time(NULL) % 100000) * 1000;
@@ -444,8 +443,8 @@ static const cJSON *covering(const cJSON *subs, const char *supi)
         if (inc == NULL)
             return entry;
         const cJSON *e;
-        cJSON_ArrayForEach(e, inc) if (cJSON_IsString(e) && strcmp(e->valuestring, supi) == 0)
-            return entry;
+        cJSON_ArrayForEach(e, inc) if (cJSON_IsString(e) &&
+                                       strcmp(e->valuestring, supi) == 0) return entry;
     }
     return NULL;
 }

@@ -35,11 +35,12 @@
 
 #include <event2/event.h>
 
-#define LG_AMF_PEERS_MAX     16
-#define LG_AMF_NODE_MAX      55  /* an AMF's node name: 1..54 characters, so that
-                                    "<node>.<token>" is a node name of at most 63 */
-#define LG_AMF_TOKEN_LEN     8   /* hex digits of the correlation token */
-#define LG_AMF_API_ROOT_MAX  256
+#define LG_AMF_PEERS_MAX 16
+#define LG_AMF_NODE_MAX                                                                            \
+    55                        /* an AMF's node name: 1..54 characters, so that                     \
+                                 "<node>.<token>" is a node name of at most 63 */
+#define LG_AMF_TOKEN_LEN    8 /* hex digits of the correlation token */
+#define LG_AMF_API_ROOT_MAX 256
 
 /* One "[amf] peer = NODE APIROOT" line. */
 typedef struct lg_amf_peer {
@@ -112,8 +113,8 @@ lg_amfsub_match_t lg_amfsub_match(const lg_amfsub_t *s, const char *node,
  * strings, at least one), notifyCorrelationId corr, options CONTINUOUS with
  * expiry expiry_us and maxReports when cfg says. Returns a malloc'd string.
  */
-char *lg_amfsub_create_body(const lg_amfsub_config_t *cfg, const char *corr,
-                            const char *supis_json, int64_t expiry_us);
+char *lg_amfsub_create_body(const lg_amfsub_config_t *cfg, const char *corr, const char *supis_json,
+                            int64_t expiry_us);
 
 /* The PATCH body replacing /includeSupiList with supis_json. Malloc'd. */
 char *lg_amfsub_supis_patch(const char *supis_json);
@@ -124,10 +125,10 @@ char *lg_amfsub_expiry_patch(int64_t expiry_us);
 /* The next step of one AMF's subscription. */
 typedef enum lg_amfsub_action {
     LG_AMFSUB_NONE,
-    LG_AMFSUB_CREATE,       /* POST {apiRoot}/namf-evts/v1/subscriptions */
-    LG_AMFSUB_PATCH_SUPIS,  /* PATCH the subscription: replace /includeSupiList */
-    LG_AMFSUB_RENEW,        /* PATCH the subscription: replace /options/expiry */
-    LG_AMFSUB_DELETE,       /* DELETE the subscription */
+    LG_AMFSUB_CREATE,      /* POST {apiRoot}/namf-evts/v1/subscriptions */
+    LG_AMFSUB_PATCH_SUPIS, /* PATCH the subscription: replace /includeSupiList */
+    LG_AMFSUB_RENEW,       /* PATCH the subscription: replace /options/expiry */
+    LG_AMFSUB_DELETE,      /* DELETE the subscription */
 } lg_amfsub_action_t;
 
 /* "none", "create", "patch", "renew", "delete". */

@@ -28,7 +28,7 @@
     "nf_id = 3fa85f64-5717-4562-b3fc-2c963f66afa6\n"                                               \
     "cert = nef.pem\n"
 
-#define S(x) ((int64_t)(x) * 1000000)
+#define S(x) ((int64_t)(x)*1000000)
 
 static int parse(lg_config_t *cfg, const char *text, char *err, size_t size)
 {
@@ -45,11 +45,11 @@ static void test_peer_line_is_a_node_and_an_https_api_root(void **state)
     assert_string_equal(p.node, "amf-1");
     assert_string_equal(p.api_root, "https://amf1.example:8443");
     static const char *const bad[] = {
-        "amf-1",                           /* no apiRoot */
-        "amf-1 http://amf1.example",       /* not TLS */
-        "amf/1 https://amf1.example",      /* not a node name */
-        "amf-1 https://",                  /* no host */
-        "amf-1 https://a.example/x?y=1",   /* a query */
+        "amf-1",                         /* no apiRoot */
+        "amf-1 http://amf1.example",     /* not TLS */
+        "amf/1 https://amf1.example",    /* not a node name */
+        "amf-1 https://",                /* no host */
+        "amf-1 https://a.example/x?y=1", /* a query */
         "a234567890123456789012345678901234567890123456789012345 https://a.example", /* 55 */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -81,13 +81,13 @@ static void test_amf_section_without_what_a_peer_needs_is_refused(void **state)
     (void)state;
     static const char *const bad[] = {
         DB "[amf]\npeer = amf-1 https://a.example\nnf_id = 3fa85f64-5717-4562-b3fc-2c963f66afa6\n"
-           "cert = c.pem\n",                                                   /* no notify_uri */
+           "cert = c.pem\n", /* no notify_uri */
         DB "[amf]\npeer = amf-1 https://a.example\nnotify_uri = https://l/x\ncert = c.pem\n",
         DB AMF "nf_id = not-a-uuid\n",
         DB "[amf]\npeer = amf-1 https://a.example\nnotify_uri = https://l/x\n"
-           "nf_id = 3fa85f64-5717-4562-b3fc-2c963f66afa6\n",                   /* no cert */
+           "nf_id = 3fa85f64-5717-4562-b3fc-2c963f66afa6\n", /* no cert */
         DB AMF "expiry_s = 600\nrenew_before_s = 600\n",
-        DB AMF "peer = amf-1 https://other.example\n",                         /* named twice */
+        DB AMF "peer = amf-1 https://other.example\n", /* named twice */
         DB AMF "notify_uri = http://locguard.example/v1/location-reports\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -111,8 +111,7 @@ static void test_next_step_of_a_subscription(void **state)
     /* No device left. */
     assert_int_equal(lg_amfsub_next(true, now + S(600), 5, 6, 0, now, renew), LG_AMFSUB_DELETE);
     /* Devices changed, then the renewal, in that order. */
-    assert_int_equal(lg_amfsub_next(true, now + S(10), 5, 6, 3, now, renew),
-                     LG_AMFSUB_PATCH_SUPIS);
+    assert_int_equal(lg_amfsub_next(true, now + S(10), 5, 6, 3, now, renew), LG_AMFSUB_PATCH_SUPIS);
     assert_int_equal(lg_amfsub_next(true, now + S(60), 6, 6, 3, now, renew), LG_AMFSUB_RENEW);
     assert_int_equal(lg_amfsub_next(true, now + S(61), 6, 6, 3, now, renew), LG_AMFSUB_NONE);
     assert_string_equal(lg_amfsub_action_name(LG_AMFSUB_PATCH_SUPIS), "patch");
@@ -124,9 +123,9 @@ static void test_create_body_names_every_device_and_the_options(void **state)
     lg_amfsub_config_t cfg = {.notify_uri = "https://l.example/v1/location-reports",
                               .nf_id = "3fa85f64-5717-4562-b3fc-2c963f66afa6",
                               .max_reports = 7};
-    char *body = lg_amfsub_create_body(&cfg, "amf-1.0a1b2c3d",
-                                       "[\"imsi-001010000000001\",\"imsi-001010000000002\"]",
-                                       S(1796000000));
+    char *body =
+        lg_amfsub_create_body(&cfg, "amf-1.0a1b2c3d",
+                              "[\"imsi-001010000000001\",\"imsi-001010000000002\"]", S(1796000000));
     cJSON *doc = cJSON_Parse(body);
     assert_non_null(doc);
     const cJSON *sub = cJSON_GetObjectItemCaseSensitive(doc, "subscription");
