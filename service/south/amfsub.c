@@ -245,6 +245,15 @@ lg_amfsub_match_t lg_amfsub_match(const lg_amfsub_t *s, const char *node,
 
 static void step(lg_amfsub_t *s);
 
+/* Publishes how many AMFs hold a subscription of ours. */
+static void update_gauge(lg_amfsub_t *s)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < s->cfg.n_peers; i++)
+        n += s->peers[i].sub_uri != NULL;
+    lg_metrics_set(s->metrics, LG_G_AMF_SUBSCRIPTIONS, n);
+}
+
 static void fail_later(peer_t *p, const char *what, const char *why)
 {
     int64_t backoff = 1000000LL << (p->failures < 6 ? p->failures : 6);
@@ -252,6 +261,7 @@ static void fail_later(peer_t *p, const char *what, const char *why)
         backoff = MAX_BACKOFF_US;
     p->failures++;
     p->next_try_us = lg_now_us() + backoff;
+    lg_metrics_add(p->s->metrics, LG_C_AMF_REQUESTS_FAILED, 1);
     p->is_busy = false;
     lg_zwarn(ZONE, p->cfg.node, "subscription %s failed (%s); again in %lld s", what, why,
              (long long)(backoff / 1000000));
@@ -269,6 +279,7 @@ static void on_saved(void *arg, const PGresult *res, const char *err)
 /* Writes the peer's state to its row; the peer stays busy until it is written. */
 static void save(peer_t *p)
 {
+    update_gauge(p->s);
     char exp[24], ver[24];
     snprintf(exp, sizeof(exp), "%lld", (long long)p->expires_us);
     snprintf(ver, sizeof(ver), "%lld", (long long)p->version);
@@ -464,6 +475,7 @@ static void step(lg_amfsub_t *s)
             /* Expired: the AMF dropped it. */
             free(p->sub_uri);
             p->sub_uri = NULL;
+            update_gauge(s);
         }
         if (a != LG_AMFSUB_NONE)
             send_request(p, a);
@@ -545,6 +557,7 @@ static void on_loaded(void *arg, const PGresult *res, const char *err)
     p->expires_us = PQgetisnull(res, 0, 2) ? 0 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
     p->version = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
     p->is_loaded = true;
+    update_gauge(p->s);
     lg_zinfo(ZONE, p->cfg.node, "%s",
              p->sub_uri ? "resuming the subscription" : "no subscription yet");
 }

@@ -154,6 +154,7 @@ test_locguard_subscribes_at_the_amf_with_a_valid_body() {
     assert_eq "$(json "$sub" "j->0->>'uri'") ${corr#amf-1.}" \
         "$(sql "SELECT sub_uri || ' ' || token FROM amf_subscription WHERE node = 'amf-1'")" \
         "the subscription recorded in amf_subscription"
+    assert_eq 1 "$(metric locguard_amf_subscriptions)" "locguard_amf_subscriptions"
     validate_requests
 }
 
