@@ -61,6 +61,7 @@ typedef struct direct_opts {
     int hysteresis;         /* lg_ingest p_hysteresis */
     int refresh_ms;         /* lg_ingest p_refresh_ms */
     int64_t seq_start;      /* first sequence number (default: now in ms) */
+    bool no_seq;            /* batches with no sequence number (an AMF's notifications) */
     uint64_t rng_seed;      /* 0 = from the clock */
 } direct_opts_t;
 
@@ -126,6 +127,8 @@ static void usage(FILE *out)
 "  --node NAME          node of every batch (default bench-direct)\n"
 "  --seq-start N        first batch sequence number (default: now in ms)\n"
 "  --seq-window N       p_seq_window (default 1024)\n"
+"  --no-seq             batches with no sequence number (NULL), as the daemon\n"
+"                       sends an AMF's notifications: no replay-window row\n"
 "  --hysteresis N       p_hysteresis (default 2)\n"
 "  --refresh-ms MS      p_refresh_ms: coalesce reports that change nothing but\n"
 "                       the stored time within MS (default 0: write every one)\n"
@@ -180,7 +183,7 @@ static void worker_render(direct_worker_t *w)
 
     snprintf(node, sizeof(node), "\"%s\"", o->node);
     w->nodes = array_of(node, n_batches);
-    w->seqs = array_of("0000000000000000000", n_batches);
+    w->seqs = array_of(o->no_seq ? "NULL" : "0000000000000000000", n_batches);
     snprintf(w->window, sizeof(w->window), "%d", o->seq_window);
     snprintf(w->hyst, sizeof(w->hyst), "%d", o->hysteresis);
     snprintf(w->refresh, sizeof(w->refresh), "%d", o->refresh_ms);
@@ -198,7 +201,7 @@ static void worker_fill(direct_worker_t *w, int64_t first_seq)
     uint64_t now = (uint64_t)lg_now_us();
     int i;
 
-    for (i = 0; i < o->batch / o->per_batch; i++)
+    for (i = 0; !o->no_seq && i < o->batch / o->per_batch; i++)
         lg_loadgen_put_dec(w->seqs + 1 + 20 * (size_t)i, (uint64_t)(first_seq + i), 19);
     for (i = 0; i < o->batch; i++) {
         uint64_t dev, cell;
@@ -329,7 +332,7 @@ static bool valid_node(const char *s)
 int main(int argc, char **argv)
 {
     enum { O_DB = 256, O_CONN, O_BATCH, O_DUR, O_DEV, O_CELLS, O_BASE, O_HOME, O_NODE,
-           O_SEQ, O_WIN, O_HYST, O_REFRESH, O_SEED, O_PER_BATCH, O_MOVERS, O_REPEATS,
+           O_SEQ, O_NO_SEQ, O_WIN, O_HYST, O_REFRESH, O_SEED, O_PER_BATCH, O_MOVERS, O_REPEATS,
            O_REPEAT_POOL, O_HELP };
     static const struct option longopts[] = {
         {"db", required_argument, NULL, O_DB},
@@ -343,6 +346,7 @@ int main(int argc, char **argv)
         {"node", required_argument, NULL, O_NODE},
         {"seq-start", required_argument, NULL, O_SEQ},
         {"seq-window", required_argument, NULL, O_WIN},
+        {"no-seq", no_argument, NULL, O_NO_SEQ},
         {"hysteresis", required_argument, NULL, O_HYST},
         {"refresh-ms", required_argument, NULL, O_REFRESH},
         {"seed", required_argument, NULL, O_SEED},
@@ -407,6 +411,7 @@ int main(int argc, char **argv)
                  o.home_fraction <= 1;
             break;
         case O_NODE: ok = valid_node(optarg); o.node = optarg; break;
+        case O_NO_SEQ: o.no_seq = true; break;
         case O_SEQ: ok = lg_loadgen_parse_i64(optarg, &o.seq_start) && o.seq_start >= 1; break;
         case O_WIN:
             ok = lg_loadgen_parse_i64(optarg, &v) && v >= 0 && v <= 1000000000;

@@ -56,6 +56,7 @@ typedef struct sim_opts {
     int64_t seq_start;       /* first Locguard-Seq; default: wall clock in ms */
     int64_t seq;             /* `send`/`report`: explicit seq, 0 = seq_start */
     double sent_at_offset_s; /* added to the Locguard-Sent-At clock (skew tests) */
+    bool no_seq;             /* no Locguard-* headers at all, as an AMF sends notifications */
     const char *mcc;         /* PLMN of generated reports */
     const char *mnc;
     /* send */
@@ -120,8 +121,8 @@ static void usage(FILE *out)
 "          --repeats MIN-MAX: devices come from a pool of --repeat-pool N\n"
 "          (default 1000) shared by all connections, each reported MIN..MAX\n"
 "          times before another takes its place: the same device in several\n"
-"          concurrent batches. --batch 1 sends one report per request, each\n"
-"          with its own Locguard-Seq, as an AMF does.\n"
+"          concurrent batches. --batch 1 sends one report per request; with\n"
+"          --no-seq and no Locguard-* header, as an AMF does.\n"
 "          --rate paces to R reports/s over all connections (0 = as fast as\n"
 "          possible); with --burst the connections send together, every\n"
 "          K * B / R seconds. A 503 is resent with the same seq after\n"
@@ -146,6 +147,9 @@ static void usage(FILE *out)
 "                     so a restarted simulator never reuses an old seq)\n"
 "  --seq N            (send, report) the seq of that one batch\n"
 "  --sent-at-offset S add S seconds to Locguard-Sent-At (clock-skew tests)\n"
+"  --no-seq           send neither Locguard-Seq nor Locguard-Sent-At, as an AMF\n"
+"                     sends its notifications (TS 29.518); a resent request\n"
+"                     is then the same notification again\n"
 "  --mcc 001 --mnc 01 PLMN of generated reports\n"
 "  --help             this text\n");
 }
@@ -164,15 +168,24 @@ static char *render_head(char *end, const sim_opts_t *o, int64_t seq, size_t bod
 
     lg_time_format(lg_now_us() + (int64_t)(o->sent_at_offset_s * 1e6), sent_at,
                    sizeof(sent_at));
-    n = snprintf(head, sizeof(head),
-                 "POST " PATH_REPORTS " HTTP/1.1\r\n"
-                 "Host: %s:%d\r\n"
-                 "Content-Type: application/json\r\n"
-                 "Content-Length: %zu\r\n"
-                 "Locguard-Seq: %" PRId64 "\r\n"
-                 "Locguard-Sent-At: %s\r\n"
-                 "\r\n",
-                 o->host, o->port, body_len, seq, sent_at);
+    if (o->no_seq)
+        n = snprintf(head, sizeof(head),
+                     "POST " PATH_REPORTS " HTTP/1.1\r\n"
+                     "Host: %s:%d\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n"
+                     "\r\n",
+                     o->host, o->port, body_len);
+    else
+        n = snprintf(head, sizeof(head),
+                     "POST " PATH_REPORTS " HTTP/1.1\r\n"
+                     "Host: %s:%d\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Locguard-Seq: %" PRId64 "\r\n"
+                     "Locguard-Sent-At: %s\r\n"
+                     "\r\n",
+                     o->host, o->port, body_len, seq, sent_at);
     if (n < 0 || n >= (int)sizeof(head))
         abort(); /* host names are bounded by the option parser */
     memcpy(end - n, head, (size_t)n);
@@ -656,7 +669,9 @@ static bool h2_submit(nghttp2_session *session, h2_conn_t *hc)
     };
 #undef NV
     nghttp2_data_provider dp = {.source.ptr = q, .read_callback = h2_read_body};
-    if (nghttp2_submit_request(session, NULL, nv, LG_ARRAY_SIZE(nv), &dp, q) < 0)
+    /* --no-seq: the two locguard headers (last in nv) are left out */
+    size_t n_nv = LG_ARRAY_SIZE(nv) - (o->no_seq ? 2 : 0);
+    if (nghttp2_submit_request(session, NULL, nv, n_nv, &dp, q) < 0)
         return false;
     q->in_use = true;
     hc->in_flight++;
@@ -930,7 +945,7 @@ enum {
     OPT_SENT_AT_OFFSET, OPT_MCC, OPT_MNC, OPT_FILE, OPT_SUPI, OPT_CELL, OPT_RAT, OPT_TIME,
     OPT_LAT, OPT_LON, OPT_UNC, OPT_IMSI_BASE, OPT_DEVICES, OPT_CELL_COUNT, OPT_CONNECTIONS,
     OPT_BATCH, OPT_DURATION, OPT_RATE, OPT_HOME_FRACTION, OPT_SEED, OPT_MOVERS, OPT_REPEATS,
-    OPT_REPEAT_POOL, OPT_BURST, OPT_HTTP2, OPT_STREAMS, OPT_HELP
+    OPT_REPEAT_POOL, OPT_BURST, OPT_HTTP2, OPT_STREAMS, OPT_NO_SEQ, OPT_HELP
 };
 
 int main(int argc, char **argv)
@@ -945,6 +960,7 @@ int main(int argc, char **argv)
         {"seq-start", required_argument, NULL, OPT_SEQ_START},
         {"seq", required_argument, NULL, OPT_SEQ},
         {"sent-at-offset", required_argument, NULL, OPT_SENT_AT_OFFSET},
+        {"no-seq", no_argument, NULL, OPT_NO_SEQ},
         {"mcc", required_argument, NULL, OPT_MCC},
         {"mnc", required_argument, NULL, OPT_MNC},
         {"file", required_argument, NULL, OPT_FILE},
@@ -1121,6 +1137,7 @@ int main(int argc, char **argv)
             break;
         case OPT_BURST: o.is_burst = true; break;
         case OPT_HTTP2: o.is_http2 = true; break;
+        case OPT_NO_SEQ: o.no_seq = true; break;
         case OPT_STREAMS:
             if (!lg_loadgen_parse_i64(optarg, &v) || v < 1 || v > MAX_STREAMS) {
                 fprintf(stderr, "mme-sim: --streams must be 1..%d\n", MAX_STREAMS);
