@@ -79,6 +79,9 @@ setup() {
 # supi N: meter N's IMSI digits.
 supi() { printf '0010100000%05d' "$1"; }
 
+# n_requests OP: how many OP requests (create, patch, delete) amf-sim received.
+n_requests() { find "$AMF_DIR" -name "req-*-$1.json" | wc -l; }
+
 # subs_json: what amf-sim holds now.
 subs_json() { cat "$AMF_DIR/subscriptions.json" 2>/dev/null || echo '[]'; }
 
@@ -264,10 +267,10 @@ test_notification_of_no_live_subscription_is_refused() {
 test_provisioning_a_device_updates_the_subscription() {
     wait_for 15 "the subscription" subscribed_is 9
     local creates
-    creates=$(ls "$AMF_DIR"/req-*-create.json | wc -l)
+    creates=$(n_requests create)
     add_device meter-9@water.example "$(supi 9)" fixed
     wait_for 15 "meter-9 in the subscription" subscribed_is 10
-    assert_eq "$creates" "$(ls "$AMF_DIR"/req-*-create.json | wc -l)" "subscriptions created"
+    assert_eq "$creates" "$(n_requests create)" "subscriptions created"
     assert_eq t "$(json "$(subs_json)" "j->0->'subscription'->'includeSupiList' ? 'imsi-$(supi 9)'")" \
         "meter-9's SUPI"
     admin_ok DELETE /v1/devices/meter-9@water.example
@@ -291,17 +294,42 @@ test_subscription_lost_at_a_restarted_amf_is_recreated() {
     validate_requests
 }
 
+test_no_device_left_deletes_the_subscription_and_the_next_makes_one() {
+    wait_for 15 "the subscription" subscribed_is 9
+    local i deletes
+    deletes=$(n_requests delete)
+    for i in $(seq 1 8); do admin_ok DELETE "/v1/devices/meter-$i@water.example"; done
+    admin_ok DELETE /v1/devices/tracker-1@fleet.example
+    wait_for 15 "no subscription at the AMF" sh -c "grep -q '^\[\]\$' '$AMF_DIR/subscriptions.json'"
+    assert_eq $((deletes + 1)) "$(n_requests delete)" "DELETEs sent"
+    assert_eq "" "$(sql "SELECT sub_uri FROM amf_subscription WHERE node = 'amf-1'")" "recorded"
+    wait_for 5 "locguard_amf_subscriptions 0" metric_is locguard_amf_subscriptions 0
+    # A notification in flight for the deleted subscription: 404.
+    notification 8 $A01 "$(sql "SELECT 'amf-1.' || token FROM amf_subscription")" >"$T/n5.json"
+    assert_eq 404 "$(curl_status --http2 --cacert "$CERTS/ca.pem" --cert "$CERTS/amf-1.pem" \
+        --key "$CERTS/amf-1.key" -H 'Content-Type: application/json' --data-binary "@$T/n5.json" \
+        "https://127.0.0.1:${SOUTH_LISTEN##*:}/v1/location-reports")" \
+        "a notification of the deleted subscription"
+    for i in $(seq 1 8); do
+        add_device "meter-$i@water.example" "$(supi "$i")" fixed
+        authorize "meter-$i@water.example" home
+    done
+    add_device tracker-1@fleet.example 001010000000200 unrestricted
+    wait_for 15 "a new subscription naming the 9 devices" subscribed_is 9
+    wait_for 5 "locguard_amf_subscriptions 1" metric_is locguard_amf_subscriptions 1
+}
+
 # Last: it restarts the daemon.
 test_restarted_daemon_resumes_its_subscription() {
     wait_for 15 "the subscription" subscribed_is 9
     local creates uri
-    creates=$(ls "$AMF_DIR"/req-*-create.json | wc -l)
+    creates=$(n_requests create)
     uri=$(json "$(subs_json)" "j->0->>'uri'")
     kill_daemon
     start_daemon
     # Several polls and a renewal later: the same subscription, no new one.
     sleep 6
-    assert_eq "$creates" "$(ls "$AMF_DIR"/req-*-create.json | wc -l)" "subscriptions created"
+    assert_eq "$creates" "$(n_requests create)" "subscriptions created"
     assert_eq "$uri" "$(json "$(subs_json)" "j->0->>'uri'")" "the subscription's URI"
     at 8 $A02
     assert_eq inside "$(decision meter-8@water.example)" "a notification after the restart"
