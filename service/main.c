@@ -4,6 +4,7 @@
  * schema, then wires the modules together around one event loop:
  *
  *   zones (http) -> southbound -> ingest (group commit) -> db (async libpq)
+ *                   amfsub (Namf_EventExposure subscriptions at the AMFs) -> db, AMFs
  *   diameter (freeDiameter's threads -> the loop) -------^
  *                -> northbound -> oauth, token, db     notifier (outbox) -> SCS
  *                -> exposure   -> oauth, token, db     (counts from noisy releases)
@@ -32,6 +33,7 @@
 #include "locguard/core/oauth.h"
 #include "locguard/north/periodic.h"
 #include "locguard/counts/release.h"
+#include "locguard/south/amfsub.h"
 #include "locguard/south/southbound.h"
 #include "locguard/core/token.h"
 #include "locguard/core/version.h"
@@ -67,6 +69,7 @@ typedef struct daemon_ctx {
     lg_db_t *db;
     lg_ingest_t *ingest;
     lg_southbound_t *southbound;
+    lg_amfsub_t *amfsub;         /* NULL without [amf] peers */
     lg_diameter_t *diameter;     /* NULL without [diameter] */
     lg_admin_t *admin;
     lg_notifier_t *notifier;
@@ -298,6 +301,12 @@ static int run(daemon_ctx_t *d)
     d->db = lg_db_new(d->base, &c->db, d->metrics);
     d->ingest = lg_ingest_new(d->db, d->metrics, &c->ingest);
     d->southbound = lg_southbound_new(&c->southbound, d->ingest, d->metrics);
+    if (c->amf.n_peers > 0) {
+        d->amfsub = lg_amfsub_new(d->base, d->db, d->metrics, &c->amf);
+        if (d->amfsub == NULL)
+            return LG_ERR;
+        lg_southbound_set_amfsub(d->southbound, d->amfsub);
+    }
     d->admin = lg_admin_new(d->db, d->metrics, admin_token, schema_version);
     if (d->admin == NULL || start_services(d) != LG_OK || start_zones(d) != LG_OK)
         return LG_ERR;
@@ -342,6 +351,8 @@ static void cleanup(daemon_ctx_t *d)
     for (size_t i = 0; i < d->n_zones; i++)
         lg_http_zone_free(d->zones[i]);
     lg_southbound_free(d->southbound);
+    /* After the pool: its completions of the subscriptions' writes point into it. */
+    lg_amfsub_free(d->amfsub);
     lg_northbound_free(d->northbound);
     lg_oauth_free(d->oauth_north);
     lg_exposure_free(d->exposure);

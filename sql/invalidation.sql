@@ -22,6 +22,7 @@
 --   network_node: insert, delete, name,        lg_ingest_cache_gen
 --     enabled (not high_seq: every call raises it)
 --   a new claim of the ingest cache            lg_ingest_cache_gen (in lg_ingest itself)
+--   ue: insert, delete, imsi, or TRUNCATE      amf_device_version.version
 --
 -- Who reads what:
 --   lg_ref_epoch        ue_location.dec_epoch: lg_ingest's fast path uses a
@@ -38,6 +39,9 @@
 --                       (service/south/ingest_cache.c): lg_ingest refuses reports
 --                       the daemon coalesced at an older generation
 --                       (migrations/0018_ingest_cache.sql)
+--   amf_device_version  the daemon's AMF subscriptions update their SUPI
+--                       list when it moves (service/south/amfsub.c,
+--                       migrations/0024_amf_subscription.sql)
 --
 -- Statement-level triggers raise a version once per statement, whatever it
 -- touched. CREATE OR REPLACE: this file is applied again on every migrate.
@@ -153,3 +157,21 @@ CREATE OR REPLACE TRIGGER ref_epoch_raised
 CREATE OR REPLACE TRIGGER network_node_changed
     AFTER INSERT OR DELETE OR UPDATE OF name, enabled ON network_node
     FOR EACH STATEMENT EXECUTE FUNCTION lg_ingest_cache_invalidate();
+
+-- amf_device_version_bump: the SUPIs the AMF subscriptions name
+-- (service/south/amfsub.c) are stale from this transaction's commit on;
+-- the daemon sees the new version at its next poll and updates them.
+CREATE OR REPLACE FUNCTION amf_device_version_bump() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE amf_device_version SET version = version + 1 WHERE one;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE TRIGGER ue_supis_changed
+    AFTER INSERT OR DELETE OR UPDATE OF imsi ON ue
+    FOR EACH STATEMENT EXECUTE FUNCTION amf_device_version_bump();
+CREATE OR REPLACE TRIGGER ue_truncated_for_amf
+    AFTER TRUNCATE ON ue
+    FOR EACH STATEMENT EXECUTE FUNCTION amf_device_version_bump();

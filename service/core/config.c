@@ -28,7 +28,8 @@ typedef enum {
     T_RATIO,
     T_MECHANISM,
     T_DIA_LISTEN, /* [diameter] listen: HOST:PORT into lg_diameter_config_t */
-    T_DIA_PEER    /* [diameter] peer: "IDENTITY NODE", once per peer */
+    T_DIA_PEER,   /* [diameter] peer: "IDENTITY NODE", once per peer */
+    T_AMF_PEER    /* [amf] peer: "NODE APIROOT", once per AMF */
 } key_type_t;
 
 /* One known key: where it lives in lg_config_t (or lg_zone_config_t), its range and default. */
@@ -137,6 +138,18 @@ static const key_def_t keys[] = {
     {"diameter", "watchdog_s", T_INT, CFG(diameter.tw_timer_s), 6, 3600, "30"},
     {"diameter", "work_dir", T_STR, CFG(diameter.work_dir), 0, 0, NULL},
     {"diameter", "peer", T_DIA_PEER, 0, 0, 0, NULL},
+    /* [amf]: the Namf_EventExposure client (service/south/amfsub.c); no peer, no client. */
+    {"amf", "peer", T_AMF_PEER, 0, 0, 0, NULL},
+    {"amf", "notify_uri", T_STR, CFG(amf.notify_uri), 0, 0, NULL},
+    {"amf", "nf_id", T_STR, CFG(amf.nf_id), 0, 0, NULL},
+    {"amf", "cert", T_STR, CFG(amf.cert_file), 0, 0, NULL},
+    {"amf", "key", T_STR, CFG(amf.key_file), 0, 0, NULL},
+    {"amf", "ca", T_STR, CFG(amf.ca_file), 0, 0, NULL},
+    {"amf", "expiry_s", T_INT, CFG(amf.expiry_s), 60, 30 * 86400, "86400"},
+    {"amf", "renew_before_s", T_INT, CFG(amf.renew_before_s), 1, 86400, "3600"},
+    {"amf", "max_reports", T_INT, CFG(amf.max_reports), 0, 2000000000, "0"},
+    {"amf", "poll_ms", T_INT, CFG(amf.poll_ms), 100, 600000, "2000"},
+    {"amf", "timeout_s", T_INT, CFG(amf.timeout_s), 1, 300, "10"},
     {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0, NULL},
     {"zone", "listen", T_LISTEN, 0, 0, 0, NULL},
     {"zone", "cert", T_STR, ZONE(cert_file), 0, 0, NULL},
@@ -310,6 +323,13 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
                               &cfg->diameter.port);
     case T_DIA_PEER:
         return add_peer(&cfg->diameter, v);
+    case T_AMF_PEER:
+        if (cfg->amf.n_peers == LG_AMF_PEERS_MAX)
+            return LG_ERR;
+        if (lg_amfsub_parse_peer(v, &cfg->amf.peers[cfg->amf.n_peers]) != LG_OK)
+            return LG_ERR;
+        cfg->amf.n_peers++;
+        return LG_OK;
     }
     return LG_ERR;
 }
@@ -401,7 +421,8 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
             } else if (strcmp(sec, "daemon") == 0 || strcmp(sec, "database") == 0 ||
                        strcmp(sec, "ingest") == 0 || strcmp(sec, "oauth") == 0 ||
                        strcmp(sec, "northbound") == 0 || strcmp(sec, "delivery") == 0 ||
-                       strcmp(sec, "counts") == 0 || strcmp(sec, "diameter") == 0) {
+                       strcmp(sec, "counts") == 0 || strcmp(sec, "diameter") == 0 ||
+                       strcmp(sec, "amf") == 0) {
                 lg_strlcpy(section, sec, sizeof(section));
             } else {
                 set_err(err, err_size, name, line_no, "unknown section [%s]", sec);
@@ -475,6 +496,11 @@ int lg_config_parse(lg_config_t *cfg, const char *text, const char *name, char *
             return LG_ERR;
         }
     }
+    const char *amf_why = lg_amfsub_config_check(&cfg->amf);
+    if (amf_why != NULL) {
+        set_err(err, err_size, name, line_no, "[amf]: %s", amf_why);
+        return LG_ERR;
+    }
     share(cfg);
     return LG_OK;
 }
@@ -525,6 +551,11 @@ void lg_config_cleanup(lg_config_t *cfg)
     free((void *)cfg->diameter.key_file);
     free((void *)cfg->diameter.ca_file);
     free((void *)cfg->diameter.work_dir);
+    free((void *)cfg->amf.notify_uri);
+    free((void *)cfg->amf.nf_id);
+    free((void *)cfg->amf.cert_file);
+    free((void *)cfg->amf.key_file);
+    free((void *)cfg->amf.ca_file);
     for (size_t i = 0; i < cfg->n_zones; i++)
         lg_zone_config_cleanup(&cfg->zones[i]);
     memset(cfg, 0, sizeof(*cfg));

@@ -80,6 +80,9 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
                                      "non-standard address, or that keeps answering 3xx."},
     [LG_C_DEAD_ENDS_REDIRECT] = {"locguard_delivery_dead_ends_total", "reason=\"redirect\"",
                                  NULL},
+    [LG_C_AMF_REQUESTS_FAILED] = {"locguard_amf_request_failures_total", "",
+                                  "Namf_EventExposure requests to an AMF that failed (no answer, "
+                                  "or a refusal) and are tried again with back-off."},
 };
 
 static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
@@ -96,6 +99,9 @@ static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
     [LG_G_DESTINATIONS_ON_HOLD] = {"locguard_delivery_destinations_on_hold", "",
                                    "SCS destinations the notifier holds after repeated failed "
                                    "attempts (its circuit breaker)."},
+    [LG_G_AMF_SUBSCRIPTIONS] = {"locguard_amf_subscriptions", "",
+                                "Configured AMFs at which locguard holds a LOCATION_REPORT "
+                                "subscription."},
 };
 
 static const metric_def_t histogram_defs[LG_HISTOGRAM_COUNT] = {

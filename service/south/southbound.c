@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Southbound: POST /v1/location-reports. The order of the checks is the
+ * Southbound: POST /v1/location-reports, an AMF's notifyUri and batching
+ * nodes' endpoint. The order of the checks is the
  * order of their cost: the TLS layer has already verified the certificate;
- * then the framing (one Content-Length), the headers (Locguard-Seq,
- * Locguard-Sent-At, each once, and its freshness), then the body
- * (lg_report_parse_batch: the 3GPP YAML, then locguard's rules), then the claim
- * (notifyCorrelationId must be the certificate's node). Only a batch that passes all of them
+ * then the framing (one Content-Length), the headers (none from an AMF; from
+ * a batching node Locguard-Seq and Locguard-Sent-At, each once, and its
+ * freshness), then the body (lg_report_parse_batch: the 3GPP YAML, then
+ * locguard's rules), then the claim (notifyCorrelationId is the
+ * certificate's node, or a live subscription of locguard at that AMF:
+ * lg_amfsub_match, in memory). An AMF's notification goes to the group
+ * commit with seq 0: no replay window, its retries counted once by their
+ * content. Only a batch that passes all of them
  * reaches the group commit; the node's enabled flag and the replay window are checked there, inside
  * the transaction that stores the batch. Every answer but the 204 is a ProblemDetails; a 400 names
  * each invalid parameter: a JSON pointer into the body, "body", or "header <Name>". What the
@@ -30,6 +35,7 @@ struct lg_southbound {
     lg_southbound_config_t cfg;
     lg_ingest_t *ingest;
     lg_metrics_t *metrics;
+    const lg_amfsub_t *amfsub; /* the subscriptions at the AMFs; NULL = none */
 };
 
 /* A request waiting for its batch to commit. */
@@ -49,6 +55,11 @@ lg_southbound_t *lg_southbound_new(const lg_southbound_config_t *cfg, lg_ingest_
     sb->ingest = ingest;
     sb->metrics = metrics;
     return sb;
+}
+
+void lg_southbound_set_amfsub(lg_southbound_t *sb, const lg_amfsub_t *amfsub)
+{
+    sb->amfsub = amfsub;
 }
 
 void lg_southbound_free(lg_southbound_t *sb)
@@ -116,9 +127,11 @@ static void invalid_header(lg_invalid_param_t *invalid, size_t *n, const char *n
 }
 
 /*
- * Checks Locguard-Seq and Locguard-Sent-At: each present once, well formed,
- * Sent-At fresh. On failure replies 400 naming each bad header and returns
- * LG_ERR.
+ * Checks Locguard-Seq and Locguard-Sent-At. An AMF's notification has
+ * neither: *seq is then 0 (no sequence, no replay window; the group commit
+ * counts an AMF's retry once by its content). A batching node's has both,
+ * each once, well formed, Sent-At fresh: one without the other is refused
+ * too. On failure replies 400 naming each bad header and returns LG_ERR.
  */
 static int check_headers(lg_southbound_t *sb, lg_httpd_req_t *req, const char *node,
                          int64_t *seq)
@@ -127,6 +140,11 @@ static int check_headers(lg_southbound_t *sb, lg_httpd_req_t *req, const char *n
     size_t n = 0;
     bool is_stale = false;
 
+    if (lg_httpd_header_count(req, "Locguard-Seq") == 0 &&
+        lg_httpd_header_count(req, "Locguard-Sent-At") == 0) {
+        *seq = 0;
+        return LG_OK;
+    }
     const char *s = lg_httpd_header(req, "Locguard-Seq");
     if (lg_httpd_header_count(req, "Locguard-Seq") > 1)
         invalid_header(invalid, &n, "Locguard-Seq", "must appear once");
@@ -188,6 +206,41 @@ static int check_framing(lg_southbound_t *sb, lg_httpd_req_t *req, const char *n
     return LG_ERR;
 }
 
+/*
+ * Ties the notification to its sender: notifyCorrelationId is the
+ * certificate's node (a batching node), or "<node>.<token>" of a live
+ * subscription of locguard at that AMF (lg_amfsub_match, in memory); the
+ * batch is then the node's. A stale subscription's gets 404 (TS 29.500
+ * §5.2.7: the AMF should drop it), anything else 403.
+ */
+static int check_correlation(lg_southbound_t *sb, lg_httpd_req_t *req, const char *node,
+                             lg_batch_t *batch)
+{
+    if (strcmp(batch->node, node) == 0)
+        return LG_OK;
+    switch (lg_amfsub_match(sb->amfsub, node, batch->node)) {
+    case LG_AMFSUB_LIVE:
+        lg_strlcpy(batch->node, node, sizeof(batch->node));
+        return LG_OK;
+    case LG_AMFSUB_GONE:
+        refuse(sb, node, LG_C_REFUSED_UNKNOWN_NODE, batch->n_reports, 404,
+               "notifyCorrelationId names no live subscription");
+        lg_http_reply_problem(req, 404, "Not Found",
+                              "notifyCorrelationId names no live subscription of locguard",
+                              "SUBSCRIPTION_NOT_FOUND", NULL, 0, 0);
+        return LG_ERR;
+    case LG_AMFSUB_OTHER:
+        break;
+    }
+    refuse(sb, node, LG_C_REFUSED_UNKNOWN_NODE, batch->n_reports, 403,
+           "notifyCorrelationId names another node");
+    lg_http_reply_problem(req, 403, "Forbidden",
+                          "notifyCorrelationId names neither the certificate's node nor one of "
+                          "its subscriptions",
+                          "NODE_MISMATCH", NULL, 0, 0);
+    return LG_ERR;
+}
+
 void lg_southbound_handle(lg_httpd_req_t *req, void *arg)
 {
     lg_southbound_t *sb = arg;
@@ -244,12 +297,7 @@ void lg_southbound_handle(lg_httpd_req_t *req, void *arg)
         lg_batch_cleanup(&batch);
         return;
     }
-    if (strcmp(batch.node, node) != 0) {
-        refuse(sb, node, LG_C_REFUSED_UNKNOWN_NODE, batch.n_reports, 403,
-               "notifyCorrelationId names another node");
-        lg_http_reply_problem(req, 403, "Forbidden",
-                              "notifyCorrelationId does not name the certificate's node",
-                              "NODE_MISMATCH", NULL, 0, 0);
+    if (check_correlation(sb, req, node, &batch) != LG_OK) {
         lg_batch_cleanup(&batch);
         return;
     }

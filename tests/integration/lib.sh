@@ -368,7 +368,7 @@ ${CONF_INGEST:-}
 
 [zone south]
 kind = southbound
-listen = 127.0.0.1:0
+listen = ${SOUTH_LISTEN:-127.0.0.1:0}
 cert = $CERTS/server.pem
 key = $CERTS/server.key
 client_ca = $CERTS/ca.pem

@@ -5,10 +5,11 @@
 -- tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(26);
+SELECT plan(32);
 
 -- The triggers the file defines, and no other on these tables.
-SELECT triggers_are('ue', ARRAY['ue_decision_inputs_changed']);
+SELECT triggers_are('ue', ARRAY['ue_decision_inputs_changed', 'ue_supis_changed',
+                             'ue_truncated_for_amf']);
 SELECT triggers_are('ue_area', ARRAY['ue_area_changed', 'ue_area_truncated']);
 SELECT triggers_are('area', ARRAY['area_changed', 'area_truncated', 'area_geom_changed']);
 SELECT triggers_are('cell', ARRAY['cell_changed', 'cell_truncated', 'cell_coverage_changed',
@@ -101,6 +102,31 @@ UPDATE network_node SET high_seq = high_seq + 1;
 SELECT ok(NOT pg_temp.raised('node', 'gen'), 'a node''s high_seq raises nothing');
 UPDATE network_node SET enabled = false;
 SELECT ok(pg_temp.raised('node', 'gen'), 'a node disabled raises the generation');
+
+-- The SUPIs the AMF subscriptions name (service/south/amfsub.c).
+CREATE FUNCTION pg_temp.amf() RETURNS bigint LANGUAGE sql AS
+$$ SELECT version FROM amf_device_version WHERE one $$;
+CREATE TEMP TABLE amf_mark AS SELECT pg_temp.amf() AS v;
+INSERT INTO ue (imsi, external_id, mobility)
+VALUES ('001010000000002', 'meter3@test', 'fixed'), ('001010000000003', 'meter4@test', 'fixed');
+SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark),
+          'devices provisioned raise the AMF device version once per statement');
+UPDATE amf_mark SET v = pg_temp.amf();
+UPDATE ue SET mobility = 'restricted', external_id = external_id || '.x';
+SELECT is(pg_temp.amf(), (SELECT v FROM amf_mark), 'a device''s other columns do not');
+UPDATE ue SET imsi = '001010000000004' WHERE external_id = 'meter3@test.x';
+SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark), 'a device''s IMSI does');
+UPDATE amf_mark SET v = pg_temp.amf();
+DELETE FROM ue WHERE external_id = 'meter4@test.x';
+SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark), 'a device removed does');
+UPDATE amf_mark SET v = pg_temp.amf();
+DELETE FROM ue WHERE false;
+SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark),
+          'a statement touching no row does too (statement trigger: a spare PATCH at most)');
+UPDATE amf_mark SET v = pg_temp.amf();
+SET LOCAL client_min_messages = warning;
+TRUNCATE ue CASCADE;
+SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark), 'TRUNCATE does');
 
 SELECT * FROM finish();
 ROLLBACK;

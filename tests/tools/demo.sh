@@ -17,7 +17,11 @@
 # SCS record, grant, consent and OAuth2 client made with locguardctl, a
 # token and a T8 monitoring subscription for meter-2 made with curl over the
 # northbound zone; meter-2 leaves again and comes back, and the console shows
-# the signed notifications the sink received. Finally a third party asks for
+# the signed notifications the sink received. Then 5G: locguard has
+# subscribed at an AMF (amf-sim, pid in $VAR/amf-sim.pid, what it received
+# in $VAR/amf-sim/; TS 29.518 Namf_EventExposure over HTTP/2), which notifies
+# it of meter-3 leaving and coming back, one report per notification and no
+# Locguard header. Finally a third party asks for
 # anonymized counts: the meters and some city bikes consent to anonymous
 # statistics and report, the daemon makes its own noisy release of that
 # minute ([counts] bucket_s = 60: the demo waits up to ~65 s for it), a
@@ -25,7 +29,7 @@
 # exposure zone and asks the CAMARA Region Device Count API for a circle
 # around riverside (twice: the same answer) and for a tiny area (suppressed
 # below k), and the operator asks for the exact count with `locguardctl
-# count`. The daemon and the sink keep running afterwards; `make stop` stops
+# count`. The daemon, the sink and the AMF keep running afterwards; `make stop` stops
 # them. Each run starts from an empty database.
 set -euo pipefail
 
@@ -47,6 +51,9 @@ SOUTH_PORT=${DEMO_SOUTH_PORT:-7443}
 NORTH_PORT=${DEMO_NORTH_PORT:-7444}
 EXPO_PORT=${DEMO_EXPO_PORT:-7445}
 SINK_PIDFILE=$VAR/scs-sink.pid
+AMF_PORT=${DEMO_AMF_PORT:-7446}
+AMF_PIDFILE=$VAR/amf-sim.pid
+AMF_DIR=$VAR/amf-sim
 SINK_OUT=$VAR/scs-sink.jsonl
 
 # The SUPIs of the story (test PLMN 001-01).
@@ -66,6 +73,17 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 # port_or_any PORT: PORT when nobody listens on it, else 0 (any free port).
 port_or_any() {
     if ss -ltn 2>/dev/null | awk '{ print $4 }' | grep -q ":$1\$"; then echo 0; else echo "$1"; fi
+}
+
+# free_port PORT: PORT when nobody listens on it, else a free port (the
+# southbound port must be known before the daemon starts: it is the
+# notifyUri locguard gives the AMF).
+free_port() {
+    if [ "$(port_or_any "$1")" = 0 ]; then
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    else
+        echo "$1"
+    fi
 }
 
 # daemon_pid: the running daemon's pid, or nothing.
@@ -110,9 +128,56 @@ stop_sink() {
     rm -f "$SINK_PIDFILE"
 }
 
+# stop_amf: the demo's AMF simulator, if it runs.
+stop_amf() {
+    local pid
+    [ -f "$AMF_PIDFILE" ] || return 0
+    pid=$(cat "$AMF_PIDFILE")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        say "amf-sim stopped"
+    fi
+    rm -f "$AMF_PIDFILE"
+}
+
+# start_amf: the AMF (amf-sim over HTTP/2 with the demo certificate, a
+# client certificate required), detached; sets AMF_PORT. Started before the
+# daemon, which subscribes at it.
+start_amf() {
+    local _
+    stop_amf >/dev/null
+    rm -rf "$AMF_DIR" "$VAR/amf-sim.ready"
+    mkdir -p "$AMF_DIR"
+    nohup "$BUILD/amf-sim" serve --listen "127.0.0.1:$(port_or_any "$AMF_PORT")" \
+        --cert "$CERTS/server.pem" --key "$CERTS/server.key" --ca "$CERTS/ca.pem" --dir "$AMF_DIR" \
+        --ready-file "$VAR/amf-sim.ready" >>"$VAR/amf-sim.log" 2>&1 </dev/null &
+    echo $! >"$AMF_PIDFILE"
+    for _ in $(seq 1 100); do
+        [ -s "$VAR/amf-sim.ready" ] && break
+        sleep 0.1
+    done
+    [ -s "$VAR/amf-sim.ready" ] || { tail -n 20 "$VAR/amf-sim.log" >&2; die "amf-sim did not start"; }
+    AMF_PORT=$(tr -dc '0-9' <"$VAR/amf-sim.ready")
+}
+
+# amf_story LINES: the AMF notifies locguard of each "SUPI TAI CELL" line,
+# one report per notification, no Locguard header; prints the answers.
+amf_story() {
+    local out
+    out=$(printf '%s\n' "$@" | "$BUILD/amf-sim" notify --dir "$AMF_DIR" --cert "$CERTS/amf-1.pem" \
+        --key "$CERTS/amf-1.key" --ca "$CERTS/ca.pem" 2>>"$VAR/amf-sim.log") ||
+        die "amf-sim's notifications were not all accepted: $out (log: $VAR/amf-sim.log)"
+    printf '%s\n' "$out" | paste -sd ' '
+}
+
 stop() {
     step "Stopping the demo"
     stop_sink
+    stop_amf
     stop_daemon
     "$ROOT/tests/tools/pgcluster.sh" stop "$PG"
     say "PostgreSQL stopped (its data stays in $PG; \`make distclean\` removes var/)"
@@ -140,7 +205,7 @@ queue_max_reports = 65536
 
 [zone south]
 kind = southbound
-listen = 127.0.0.1:$(port_or_any "$SOUTH_PORT")
+listen = 127.0.0.1:$SOUTH_PORT
 cert = $CERTS/server.pem
 key = $CERTS/server.key
 client_ca = $CERTS/ca.pem
@@ -183,6 +248,17 @@ kind = exposure
 listen = 127.0.0.1:$(port_or_any "$EXPO_PORT")
 cert = $CERTS/server.pem
 key = $CERTS/server.key
+
+# The AMF (amf-sim): locguard subscribes there for every provisioned device,
+# and the AMF notifies the southbound zone.
+[amf]
+peer = amf-1 https://127.0.0.1:$AMF_PORT
+notify_uri = https://127.0.0.1:$SOUTH_PORT/v1/location-reports
+nf_id = 3fa85f64-5717-4562-b3fc-2c963f66afa6
+cert = $CERTS/nef.pem
+key = $CERTS/nef.key
+ca = $CERTS/ca.pem
+poll_ms = 500
 CONF
 }
 
@@ -307,7 +383,7 @@ ctl() {
     "$BUILD/locguardctl" --url "http://127.0.0.1:$ADMIN_PORT" --token-file "$VAR/admin.token" "$@"
 }
 
-# Where the simulator is: build/mme-sim (or build/mme_sim); curl otherwise.
+# Where the MME simulator is: build/mme-sim (or build/mme_sim); curl otherwise.
 MME_SIM=
 for f in "$BUILD/mme-sim" "$BUILD/mme_sim"; do
     if [ -x "$f" ]; then MME_SIM=$f; break; fi
@@ -358,6 +434,7 @@ demo() {
 
     step "A private PostgreSQL 15 + PostGIS cluster in $PG (unix socket only)"
     stop_sink >/dev/null
+    stop_amf >/dev/null
     stop_daemon >/dev/null
     "$ROOT/tests/tools/pgcluster.sh" start "$PG"
     # Every run tells the story from the beginning: an empty database.
@@ -370,7 +447,12 @@ demo() {
     [ -s "$VAR/admin.token" ] || (umask 077 && openssl rand -hex 24 >"$VAR/admin.token")
     say "admin token in $VAR/admin.token"
 
+    step "An AMF (amf-sim: TS 29.518 Namf_EventExposure over HTTP/2, mutual TLS)"
+    start_amf
+    say "amf-sim on https://127.0.0.1:$AMF_PORT, pid $(cat "$AMF_PIDFILE"); what it receives in $AMF_DIR"
+
     step "Starting locguard (it applies the schema itself, then listens)"
+    SOUTH_PORT=$(free_port "$SOUTH_PORT")
     write_config
     start_daemon
     say "pid $(cat "$PIDFILE"), log $LOG"
@@ -466,6 +548,23 @@ demo() {
     step "meter-2 is brought back"
     report mme-1 $METER2 000A002
     show_notification 2
+
+    step "5G: an AMF reports as real ones do, after locguard subscribed"
+    ctl node add amf-1 --kind AMF >/dev/null
+    say "network node amf-1 (AMF); locguard holds one subscription at it naming every device"
+    for _ in $(seq 1 100); do
+        [ "$(jget "$(cat "$AMF_DIR/subscriptions.json" 2>/dev/null || echo '[]')" \
+            "coalesce(jsonb_array_length(j->0->'subscription'->'includeSupiList'), 0)")" -ge 4 ] && break
+        sleep 0.1
+    done
+    jget "$(cat "$AMF_DIR/subscriptions.json")" "'subscription at the AMF: ' || (j->0->>'uri'),
+        'notifyCorrelationId: ' || (j->0->'subscription'->>'notifyCorrelationId'),
+        'devices (includeSupiList): ' || jsonb_array_length(j->0->'subscription'->'includeSupiList'),
+        'expiry: ' || (j->0->'subscription'->'options'->>'expiry')" | tr '|' '\n' | sed 's/^/    /'
+    say "the AMF notifies: meter-3 taken north twice, then home (one report per notification):"
+    say "answers: $(amf_story "imsi-$METER3 001-01:0001 001-01:000B001" \
+        "imsi-$METER3 001-01:0001 001-01:000B001" "imsi-$METER3 001-01:0001 001-01:000A003")"
+    show_alerts
 
 
     step "Anonymized counts: who agreed to be counted"

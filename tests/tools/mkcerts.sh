@@ -62,7 +62,9 @@ new_cert() {
 }
 
 new_ca ca "locguard test CA"
-new_cert server locguard ca serverAuth "IP:127.0.0.1,DNS:localhost,DNS:locguard,DNS:scs-sink"
+new_cert server locguard ca serverAuth "IP:127.0.0.1,DNS:localhost,DNS:locguard,DNS:scs-sink,DNS:amf-sim"
+# locguard's own client certificate towards the AMFs it subscribes at ([amf] cert).
+new_cert nef locguard-nef ca clientAuth
 for n in "${nodes[@]}"; do
     new_cert "$n" "$n" ca clientAuth
 done

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The configuration file: INI-style sections ("[daemon]", "[database]",
- * "[ingest]", "[zone NAME]"), "key = value" lines, "#" comments. Parsed once
+ * "[ingest]", "[amf]", "[zone NAME]"), "key = value" lines, "#" comments. Parsed once
  * at start-up into the settings struct of each module, declared in that
  * module's header; main.c hands each module its own. Unknown keys and bad
  * values are errors that name the file and line. See README.md
@@ -20,6 +20,7 @@
 #include "locguard/diameter/peers.h"
 #include "locguard/north/notifier.h"
 #include "locguard/north/periodic.h"
+#include "locguard/south/amfsub.h"
 #include "locguard/south/ingest.h"
 #include "locguard/south/southbound.h"
 
@@ -55,6 +56,7 @@ typedef struct lg_config {
     lg_countmap_config_t countmap;     /* [counts] memory_days, memory_poll_ms */
     lg_periodic_config_t periodic;     /* [counts] k and the areas, for the periodic reports */
     lg_diameter_config_t diameter;     /* [diameter]: the T6a/T6b zone; identity NULL = none */
+    lg_amfsub_config_t amf;            /* [amf]: subscriptions at the AMFs; no peer = none */
 
     size_t n_zones;
     lg_zone_config_t zones[LG_ZONES_MAX]; /* one per "[zone NAME]", in file order */

@@ -51,6 +51,8 @@ typedef enum lg_counter {
                                    does not resolve or is a numeric non-standard address */
     LG_C_DEAD_ENDS_REDIRECT,    /* notifications given up because their destination kept
                                    answering 3xx */
+    LG_C_AMF_REQUESTS_FAILED,   /* requests to an AMF (subscribe, update, renew, unsubscribe)
+                                   that failed and are tried again later */
     LG_COUNTER_COUNT
 } lg_counter_t;
 
@@ -63,6 +65,7 @@ typedef enum lg_gauge {
     LG_G_OUTBOX_OLDEST_AGE, /* seconds since the oldest undelivered notification was made */
     LG_G_INGEST_CACHE_DEVICES, /* entries in the daemon's cache of coalescable rows */
     LG_G_DESTINATIONS_ON_HOLD, /* SCS destinations the notifier's breaker holds now */
+    LG_G_AMF_SUBSCRIPTIONS,    /* configured AMFs at which locguard holds a subscription */
     LG_GAUGE_COUNT
 } lg_gauge_t;
 

@@ -8,6 +8,7 @@
 #ifndef LOCGUARD_SOUTHBOUND_H
 #define LOCGUARD_SOUTHBOUND_H
 
+#include "locguard/south/amfsub.h"
 #include "locguard/south/ingest.h"
 #include "locguard/core/metrics.h"
 
@@ -30,6 +31,13 @@ lg_southbound_t *lg_southbound_new(const lg_southbound_config_t *cfg, lg_ingest_
 
 /* Frees it (accepts NULL); requests still waiting are answered by lg_ingest_free. */
 void lg_southbound_free(lg_southbound_t *sb);
+
+/*
+ * Lets the zone accept notifications whose notifyCorrelationId is one of
+ * amfsub's live subscriptions ("<node>.<token>", lg_amfsub_match); amfsub
+ * must outlive sb. Without it only the node's own name is accepted.
+ */
+void lg_southbound_set_amfsub(lg_southbound_t *sb, const lg_amfsub_t *amfsub);
 
 /* The zone's handler (an lg_http_handler_cb, HTTP/1.1 and HTTP/2); arg is the lg_southbound_t. */
 void lg_southbound_handle(lg_httpd_req_t *req, void *arg);

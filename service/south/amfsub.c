@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Namf_EventExposure client: locguard's LOCATION_REPORT subscription at
+ * each configured AMF (one per AMF, anyUE with includeSupiList; see
+ * locguard/south/amfsub.h for why). A poll timer reads the device version;
+ * when it moved, the SUPIs; then each AMF whose subscription is not what it
+ * should be gets one request (create, patch, renew, delete), whose outcome
+ * is written to amf_subscription before the next. The southbound asks
+ * lg_amfsub_match whether a notification belongs to a live subscription.
+ * Data flow: db (ue, amf_subscription) -> this -> httpc -> AMF; the AMF then
+ * notifies the southbound zone.
+ */
+#include "locguard/south/amfsub.h"
+
+#include "locguard/core/httpc.h"
+#include "locguard/core/log.h"
+#include "locguard/core/timefmt.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZONE           "amf"
+#define SUBS_PATH      "/namf-evts/v1/subscriptions"
+#define MAX_BACKOFF_US (60 * 1000000LL)
+#define MAX_ANSWER     (64 << 20) /* an AMF echoes the subscription: every SUPI */
+
+/* One AMF's subscription. */
+typedef struct peer {
+    lg_amfsub_t *s;
+    lg_amf_peer_t cfg;
+    bool is_loaded; /* its row was read (or made) */
+    bool is_busy;   /* a request or its write-back is under way */
+    char token[LG_AMF_TOKEN_LEN + 1];
+    char corr[LG_NODE_NAME_MAX]; /* "<node>.<token>" */
+    char *sub_uri;               /* the AMF's URI of the subscription; NULL = none */
+    int64_t expires_us;          /* its expiry, as the AMF granted it */
+    int64_t version;             /* the device version its SUPIs are of */
+    lg_amfsub_action_t doing;    /* the request under way */
+    int64_t pending_version;     /* the version the request under way sends */
+    int failures;                /* consecutive failed requests */
+    int64_t next_try_us;         /* no request before this (back-off) */
+} peer_t;
+
+struct lg_amfsub {
+    struct event_base *base;
+    lg_db_t *db;
+    lg_metrics_t *metrics;
+    lg_amfsub_config_t cfg;
+    lg_httpc_t *http;
+    struct event *timer;
+    bool is_polling;       /* a read of the version or the SUPIs is under way */
+    bool is_swept;         /* the subscriptions of AMFs no longer configured were deleted */
+    int64_t supis_version; /* the version supis_json is of; 0 = not read */
+    char *supis_json;      /* ["imsi-...", ...] */
+    size_t n_supis;
+    size_t n_orphans; /* DELETEs of unconfigured AMFs' subscriptions under way */
+    peer_t peers[LG_AMF_PEERS_MAX];
+};
+
+/* ---- pure parts ---------------------------------------------------------------------------- */
+
+static bool is_node_char(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') || ch == '.' ||
+           ch == '_' || ch == '-';
+}
+
+int lg_amfsub_parse_peer(const char *v, lg_amf_peer_t *peer)
+{
+    const char *sp = strchr(v, ' ');
+    if (sp == NULL)
+        return LG_ERR;
+    size_t n = (size_t)(sp - v);
+    if (n < 1 || n >= sizeof(peer->node))
+        return LG_ERR;
+    for (size_t i = 0; i < n; i++)
+        if (!is_node_char((unsigned char)v[i]))
+            return LG_ERR;
+    memcpy(peer->node, v, n);
+    peer->node[n] = '\0';
+    while (*sp == ' ')
+        sp++;
+    size_t len = strlen(sp);
+    while (len > 0 && sp[len - 1] == '/')
+        len--;
+    if (strncmp(sp, "https://", 8) != 0 || len <= 8 || len >= sizeof(peer->api_root))
+        return LG_ERR;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)sp[i] <= ' ' || sp[i] == '"' || sp[i] == '\\' || sp[i] == '?' ||
+            sp[i] == '#')
+            return LG_ERR;
+    memcpy(peer->api_root, sp, len);
+    peer->api_root[len] = '\0';
+    return LG_OK;
+}
+
+/* True when s is a UUID in its 8-4-4-4-12 hex form (TS 29.571 NfInstanceId). */
+static bool is_uuid(const char *s)
+{
+    static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    if (strlen(s) != sizeof(form) - 1)
+        return false;
+    for (size_t i = 0; form[i] != '\0'; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (form[i] == '-'
+                ? ch != '-'
+                : !((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+const char *lg_amfsub_config_check(const lg_amfsub_config_t *cfg)
+{
+    if (cfg->n_peers == 0)
+        return NULL;
+    if (cfg->notify_uri == NULL || strncmp(cfg->notify_uri, "https://", 8) != 0)
+        return "notify_uri must be an https:// URI";
+    if (strpbrk(cfg->notify_uri, "\" \\\t") != NULL)
+        return "notify_uri must not hold spaces, quotes or backslashes";
+    if (cfg->nf_id == NULL || !is_uuid(cfg->nf_id))
+        return "nf_id must be a UUID";
+    if (cfg->cert_file == NULL)
+        return "cert is required: the AMFs authenticate locguard by its certificate";
+    if (cfg->renew_before_s >= cfg->expiry_s)
+        return "renew_before_s must be below expiry_s";
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->peers[i].node, cfg->peers[j].node) == 0)
+                return "an AMF is named twice";
+    return NULL;
+}
+
+const char *lg_amfsub_action_name(lg_amfsub_action_t a)
+{
+    switch (a) {
+    case LG_AMFSUB_NONE:
+        return "none";
+    case LG_AMFSUB_CREATE:
+        return "create";
+    case LG_AMFSUB_PATCH_SUPIS:
+        return "patch";
+    case LG_AMFSUB_RENEW:
+        return "renew";
+    case LG_AMFSUB_DELETE:
+        return "delete";
+    }
+    return "?";
+}
+
+lg_amfsub_action_t lg_amfsub_next(bool has_sub, int64_t expires_us, int64_t sub_version,
+                                  int64_t cur_version, size_t n_supis, int64_t now_us,
+                                  int64_t renew_before_us)
+{
+    if (has_sub && expires_us <= now_us)
+        has_sub = false;
+    if (!has_sub)
+        return n_supis > 0 ? LG_AMFSUB_CREATE : LG_AMFSUB_NONE;
+    if (n_supis == 0)
+        return LG_AMFSUB_DELETE;
+    if (sub_version != cur_version)
+        return LG_AMFSUB_PATCH_SUPIS;
+    if (now_us >= expires_us - renew_before_us)
+        return LG_AMFSUB_RENEW;
+    return LG_AMFSUB_NONE;
+}
+
+char *lg_amfsub_create_body(const lg_amfsub_config_t *cfg, const char *corr, const char *supis_json,
+                            int64_t expiry_us)
+{
+    char expiry[40];
+    cJSON *root = cJSON_CreateObject();
+    cJSON *sub = cJSON_AddObjectToObject(root, "subscription");
+    cJSON *events = cJSON_AddArrayToObject(sub, "eventList");
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", "LOCATION_REPORT");
+    cJSON_AddBoolToObject(ev, "immediateFlag", false);
+    cJSON_AddItemToArray(events, ev);
+    cJSON_AddStringToObject(sub, "eventNotifyUri", cfg->notify_uri);
+    cJSON_AddStringToObject(sub, "notifyCorrelationId", corr);
+    cJSON_AddStringToObject(sub, "nfId", cfg->nf_id);
+    cJSON_AddBoolToObject(sub, "anyUE", true);
+    cJSON *supis = cJSON_Parse(supis_json);
+    if (supis == NULL)
+        supis = cJSON_CreateArray();
+    cJSON_AddItemToObject(sub, "includeSupiList", supis);
+    cJSON *opt = cJSON_AddObjectToObject(sub, "options");
+    cJSON_AddStringToObject(opt, "trigger", "CONTINUOUS");
+    if (cfg->max_reports > 0)
+        cJSON_AddNumberToObject(opt, "maxReports", cfg->max_reports);
+    cJSON_AddStringToObject(opt, "expiry", lg_time_format(expiry_us, expiry, sizeof(expiry)));
+    cJSON_AddStringToObject(sub, "sourceNfType", "NEF");
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (out == NULL)
+        abort(); /* cJSON's allocation failed: out of memory */
+    return out;
+}
+
+char *lg_amfsub_supis_patch(const char *supis_json)
+{
+    static const char head[] = "[{\"op\":\"replace\",\"path\":\"/includeSupiList\","
+                               "\"includeSupiList\":";
+    size_t n = strlen(supis_json);
+    char *out = lg_xmalloc(sizeof(head) - 1 + n + 3);
+    memcpy(out, head, sizeof(head) - 1);
+    memcpy(out + sizeof(head) - 1, supis_json, n);
+    memcpy(out + sizeof(head) - 1 + n, "}]", 3);
+    return out;
+}
+
+char *lg_amfsub_expiry_patch(int64_t expiry_us)
+{
+    char expiry[40], buf[128];
+    snprintf(buf, sizeof(buf),
+             "[{\"op\":\"replace\",\"path\":\"/options/expiry\",\"value\":\"%s\"}]",
+             lg_time_format(expiry_us, expiry, sizeof(expiry)));
+    return lg_xstrdup(buf);
+}
+
+lg_amfsub_match_t lg_amfsub_match(const lg_amfsub_t *s, const char *node,
+                                  const char *correlation_id)
+{
+    size_t n = strlen(node);
+    if (strncmp(correlation_id, node, n) != 0 || correlation_id[n] != '.')
+        return LG_AMFSUB_OTHER;
+    if (s == NULL)
+        return LG_AMFSUB_GONE;
+    for (size_t i = 0; i < s->cfg.n_peers; i++) {
+        const peer_t *p = &s->peers[i];
+        if (strcmp(p->cfg.node, node) != 0)
+            continue;
+        if (p->is_loaded && strcmp(correlation_id + n + 1, p->token) == 0 &&
+            (p->sub_uri != NULL || (p->is_busy && p->doing == LG_AMFSUB_CREATE)))
+            return LG_AMFSUB_LIVE;
+        return LG_AMFSUB_GONE;
+    }
+    return LG_AMFSUB_GONE;
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+static void step(lg_amfsub_t *s);
+
+/* Publishes how many AMFs hold a subscription of ours. */
+static void update_gauge(lg_amfsub_t *s)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < s->cfg.n_peers; i++)
+        n += s->peers[i].sub_uri != NULL;
+    lg_metrics_set(s->metrics, LG_G_AMF_SUBSCRIPTIONS, n);
+}
+
+static void fail_later(peer_t *p, const char *what, const char *why)
+{
+    int64_t backoff = 1000000LL << (p->failures < 6 ? p->failures : 6);
+    if (backoff > MAX_BACKOFF_US)
+        backoff = MAX_BACKOFF_US;
+    p->failures++;
+    p->next_try_us = lg_now_us() + backoff;
+    lg_metrics_add(p->s->metrics, LG_C_AMF_REQUESTS_FAILED, 1);
+    p->is_busy = false;
+    lg_zwarn(ZONE, p->cfg.node, "subscription %s failed (%s); again in %lld s", what, why,
+             (long long)(backoff / 1000000));
+}
+
+static void on_saved(void *arg, const PGresult *res, const char *err)
+{
+    peer_t *p = arg;
+    (void)res;
+    p->is_busy = false;
+    if (err != NULL)
+        lg_zwarn(ZONE, p->cfg.node, "cannot record the subscription: %s", err);
+}
+
+/* Writes the peer's state to its row; the peer stays busy until it is written. */
+static void save(peer_t *p)
+{
+    update_gauge(p->s);
+    char exp[24], ver[24];
+    snprintf(exp, sizeof(exp), "%lld", (long long)p->expires_us);
+    snprintf(ver, sizeof(ver), "%lld", (long long)p->version);
+    const char *values[4] = {p->cfg.node, p->sub_uri, p->sub_uri ? exp : NULL, ver};
+    if (lg_db_query(p->s->db,
+                    "UPDATE amf_subscription SET sub_uri = $2,"
+                    " expires_at = to_timestamp($3::bigint / 1e6), devices_version = $4,"
+                    " updated_at = now() WHERE node = $1",
+                    4, values, on_saved, p) != LG_OK) {
+        /* The state in memory is right; the row catches up at the next change. */
+        p->is_busy = false;
+        lg_zwarn(ZONE, p->cfg.node, "cannot record the subscription: the database is unavailable");
+    }
+}
+
+/* The expiry the AMF granted in a subscription body, or fallback. */
+static int64_t granted_expiry(const cJSON *sub, int64_t fallback)
+{
+    const cJSON *opt = cJSON_GetObjectItemCaseSensitive(sub, "options");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(opt, "expiry");
+    int64_t us;
+    if (cJSON_IsString(e) && lg_time_parse(e->valuestring, strlen(e->valuestring), &us) == LG_OK)
+        return us;
+    return fallback;
+}
+
+/* The absolute URI of a created subscription: its Location, else apiRoot + subscriptionId. */
+static char *created_uri(const peer_t *p, const lg_httpc_result_t *r, const cJSON *body)
+{
+    const char *loc = lg_httpc_header(r, "Location");
+    if (loc != NULL && strncmp(loc, "https://", 8) == 0 && strlen(loc) < 1024)
+        return lg_xstrdup(loc);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "subscriptionId");
+    if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 256 ||
+        strpbrk(id->valuestring, "/?# ") != NULL)
+        return NULL;
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s%s/%s", p->cfg.api_root, SUBS_PATH, id->valuestring);
+    return lg_xstrdup(buf);
+}
+
+static void on_answer(void *arg, const lg_httpc_result_t *r)
+{
+    peer_t *p = arg;
+    lg_amfsub_t *s = p->s;
+    const char *what = lg_amfsub_action_name(p->doing);
+    int64_t asked_expiry = lg_now_us() + (int64_t)s->cfg.expiry_s * 1000000;
+
+    if (r->error != LG_HTTPC_OK) {
+        fail_later(p, what, r->detail[0] ? r->detail : lg_httpc_error_name(r->error));
+        return;
+    }
+    if (r->status == 404 && p->doing != LG_AMFSUB_CREATE) {
+        /* The AMF no longer has it (it restarted, or dropped it): make it again. */
+        lg_zinfo(ZONE, p->cfg.node, "the AMF answered 404 to %s: the subscription is gone%s", what,
+                 p->doing == LG_AMFSUB_DELETE ? "" : "; making a new one");
+        free(p->sub_uri);
+        p->sub_uri = NULL;
+        p->failures = 0;
+        p->next_try_us = 0;
+        save(p);
+        return;
+    }
+    cJSON *body = r->body_len > 0 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    switch (p->doing) {
+    case LG_AMFSUB_CREATE: {
+        char *uri = r->status == 201 ? created_uri(p, r, body) : NULL;
+        if (uri == NULL) {
+            char why[64];
+            snprintf(why, sizeof(why),
+                     r->status == 201 ? "201 without a usable Location" : "status %d", r->status);
+            cJSON_Delete(body);
+            fail_later(p, what, why);
+            return;
+        }
+        free(p->sub_uri);
+        p->sub_uri = uri;
+        p->expires_us =
+            granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"), asked_expiry);
+        p->version = p->pending_version;
+        lg_zinfo(ZONE, p->cfg.node, "subscribed: %zu device%s", s->n_supis,
+                 s->n_supis == 1 ? "" : "s");
+        break;
+    }
+    case LG_AMFSUB_PATCH_SUPIS:
+    case LG_AMFSUB_RENEW:
+        if (r->status != 200 && r->status != 204) {
+            char why[32];
+            snprintf(why, sizeof(why), "status %d", r->status);
+            cJSON_Delete(body);
+            fail_later(p, what, why);
+            return;
+        }
+        if (p->doing == LG_AMFSUB_PATCH_SUPIS) {
+            p->version = p->pending_version;
+            lg_zinfo(ZONE, p->cfg.node, "subscription updated: %zu device%s", s->n_supis,
+                     s->n_supis == 1 ? "" : "s");
+        } else {
+            p->expires_us = granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"),
+                                           asked_expiry);
+            lg_zdebug(ZONE, p->cfg.node, "subscription renewed");
+        }
+        break;
+    case LG_AMFSUB_DELETE:
+        if (r->status != 204 && r->status != 200) {
+            char why[32];
+            snprintf(why, sizeof(why), "status %d", r->status);
+            cJSON_Delete(body);
+            fail_later(p, what, why);
+            return;
+        }
+        free(p->sub_uri);
+        p->sub_uri = NULL;
+        lg_zinfo(ZONE, p->cfg.node, "unsubscribed: no device left");
+        break;
+    case LG_AMFSUB_NONE:
+        break;
+    }
+    cJSON_Delete(body);
+    p->failures = 0;
+    p->next_try_us = 0;
+    save(p);
+}
+
+/* Sends one request for peer p; on a local failure backs off. */
+static void send_request(peer_t *p, lg_amfsub_action_t a)
+{
+    lg_amfsub_t *s = p->s;
+    char url[1024];
+    char *body = NULL;
+    const char *method = "PATCH", *ctype = "application/json-patch+json";
+    int64_t expiry_us = lg_now_us() + (int64_t)s->cfg.expiry_s * 1000000;
+
+    switch (a) {
+    case LG_AMFSUB_CREATE:
+        snprintf(url, sizeof(url), "%s%s", p->cfg.api_root, SUBS_PATH);
+        body = lg_amfsub_create_body(&s->cfg, p->corr, s->supis_json, expiry_us);
+        method = "POST";
+        ctype = "application/json";
+        break;
+    case LG_AMFSUB_PATCH_SUPIS:
+        lg_strlcpy(url, p->sub_uri, sizeof(url));
+        body = lg_amfsub_supis_patch(s->supis_json);
+        break;
+    case LG_AMFSUB_RENEW:
+        lg_strlcpy(url, p->sub_uri, sizeof(url));
+        body = lg_amfsub_expiry_patch(expiry_us);
+        break;
+    case LG_AMFSUB_DELETE:
+        lg_strlcpy(url, p->sub_uri, sizeof(url));
+        method = "DELETE";
+        ctype = NULL;
+        break;
+    case LG_AMFSUB_NONE:
+        return;
+    }
+    const char *headers[] = {"Content-Type", ctype, "Accept", "application/json", NULL};
+    lg_httpc_request_t req = {
+        .method = method,
+        .url = url,
+        .headers = ctype ? headers : headers + 2,
+        .body = body,
+        .body_len = body ? strlen(body) : 0,
+        .timeout_ms = s->cfg.timeout_s * 1000,
+        .allow_private = true,
+        .peer = p->cfg.node,
+        .tag = lg_amfsub_action_name(a),
+    };
+    const char *err = NULL;
+    p->doing = a;
+    p->pending_version = s->supis_version;
+    p->is_busy = true;
+    lg_zdebug(ZONE, p->cfg.node, "%s %s", method, url);
+    if (lg_httpc_submit(s->http, &req, on_answer, p, &err) != LG_OK)
+        fail_later(p, lg_amfsub_action_name(a), err);
+    free(body);
+}
+
+/* Each loaded, idle AMF whose back-off is over takes its next step. */
+static void step(lg_amfsub_t *s)
+{
+    if (s->supis_version == 0)
+        return;
+    int64_t now = lg_now_us();
+    for (size_t i = 0; i < s->cfg.n_peers; i++) {
+        peer_t *p = &s->peers[i];
+        if (!p->is_loaded || p->is_busy || now < p->next_try_us)
+            continue;
+        lg_amfsub_action_t a =
+            lg_amfsub_next(p->sub_uri != NULL, p->expires_us, p->version, s->supis_version,
+                           s->n_supis, now, (int64_t)s->cfg.renew_before_s * 1000000);
+        if (a == LG_AMFSUB_CREATE && p->sub_uri != NULL) {
+            /* Expired: the AMF dropped it. */
+            free(p->sub_uri);
+            p->sub_uri = NULL;
+            update_gauge(s);
+        }
+        if (a != LG_AMFSUB_NONE)
+            send_request(p, a);
+    }
+}
+
+static void on_supis(void *arg, const PGresult *res, const char *err)
+{
+    lg_amfsub_t *s = arg;
+    s->is_polling = false;
+    if (err != NULL || PQnfields(res) != 2) {
+        lg_zwarn(ZONE, NULL, "cannot read the devices: %s", err ? err : "unexpected result");
+        return;
+    }
+    int n = PQntuples(res);
+    int64_t version = n > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    size_t len = 2;
+    for (int i = 0; i < n; i++)
+        if (!PQgetisnull(res, i, 1))
+            len += (size_t)PQgetlength(res, i, 1) + 9; /* "imsi-",  quotes, comma */
+    char *json = lg_xmalloc(len + 1);
+    size_t off = 0, n_supis = 0;
+    json[off++] = '[';
+    for (int i = 0; i < n; i++) {
+        if (PQgetisnull(res, i, 1))
+            continue;
+        off += (size_t)snprintf(json + off, len + 1 - off, "%s\"imsi-%s\"", n_supis ? "," : "",
+                                PQgetvalue(res, i, 1));
+        n_supis++;
+    }
+    json[off++] = ']';
+    json[off] = '\0';
+    free(s->supis_json);
+    s->supis_json = json;
+    s->n_supis = n_supis;
+    s->supis_version = version;
+    step(s);
+}
+
+/*
+ * The version and the SUPIs in one statement: the SUPIs only when the
+ * version moved from known ($1), else the version alone (one row, supi NULL).
+ */
+static const char SUPIS_SQL[] =
+    "SELECT v.version, u.imsi FROM amf_device_version v"
+    " LEFT JOIN LATERAL (SELECT imsi FROM ue WHERE v.version <> $1::bigint ORDER BY imsi) u"
+    " ON true";
+
+static void on_version(void *arg, const PGresult *res, const char *err)
+{
+    lg_amfsub_t *s = arg;
+    if (err != NULL || PQntuples(res) < 1) {
+        s->is_polling = false;
+        lg_zwarn(ZONE, NULL, "cannot read the device version: %s", err ? err : "no row");
+        return;
+    }
+    int64_t version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (version == s->supis_version) {
+        s->is_polling = false;
+        step(s);
+        return;
+    }
+    on_supis(s, res, NULL);
+}
+
+static void on_loaded(void *arg, const PGresult *res, const char *err)
+{
+    peer_t *p = arg;
+    p->is_busy = false;
+    if (err != NULL || PQntuples(res) != 1 || PQnfields(res) != 4) {
+        lg_zwarn(ZONE, p->cfg.node, "cannot read the subscription's row: %s",
+                 err ? err : "unexpected result");
+        return;
+    }
+    lg_strlcpy(p->token, PQgetvalue(res, 0, 0), sizeof(p->token));
+    snprintf(p->corr, sizeof(p->corr), "%s.%s", p->cfg.node, p->token);
+    free(p->sub_uri);
+    p->sub_uri = PQgetisnull(res, 0, 1) ? NULL : lg_xstrdup(PQgetvalue(res, 0, 1));
+    p->expires_us = PQgetisnull(res, 0, 2) ? 0 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    p->version = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    p->is_loaded = true;
+    update_gauge(p->s);
+    lg_zinfo(ZONE, p->cfg.node, "%s",
+             p->sub_uri ? "resuming the subscription" : "no subscription yet");
+}
+
+/* Reads the peer's row, making it (with a new token) the first time. */
+static void load(peer_t *p)
+{
+    unsigned char rnd[LG_AMF_TOKEN_LEN / 2];
+    char token[LG_AMF_TOKEN_LEN + 1];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return; /* tried again at the next poll */
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+    const char *values[2] = {p->cfg.node, token};
+    p->is_busy = true;
+    if (lg_db_query(p->s->db,
+                    "INSERT INTO amf_subscription (node, token) VALUES ($1, $2)"
+                    " ON CONFLICT (node) DO UPDATE SET node = EXCLUDED.node"
+                    " RETURNING token, sub_uri,"
+                    " (extract(epoch FROM expires_at) * 1000000)::bigint, devices_version",
+                    2, values, on_loaded, p) != LG_OK)
+        p->is_busy = false;
+}
+
+static void on_orphan_deleted(void *arg, const lg_httpc_result_t *r)
+{
+    lg_amfsub_t *s = arg;
+    s->n_orphans--;
+    if (r->error != LG_HTTPC_OK || (r->status != 204 && r->status != 200 && r->status != 404))
+        lg_zwarn(ZONE, NULL, "cannot delete the subscription of an AMF no longer configured: %s",
+                 r->error != LG_HTTPC_OK ? lg_httpc_error_name(r->error) : "refused");
+}
+
+static void on_orphans(void *arg, const PGresult *res, const char *err)
+{
+    lg_amfsub_t *s = arg;
+    if (err != NULL) {
+        s->is_swept = false; /* again at the next poll */
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *node = PQgetvalue(res, i, 0), *uri = PQgetvalue(res, i, 1);
+        lg_httpc_request_t req = {.method = "DELETE",
+                                  .url = uri,
+                                  .timeout_ms = s->cfg.timeout_s * 1000,
+                                  .allow_private = true,
+                                  .peer = node,
+                                  .tag = "delete"};
+        const char *e = NULL;
+        lg_zinfo(ZONE, node, "deleting the subscription of an AMF no longer configured");
+        if (lg_httpc_submit(s->http, &req, on_orphan_deleted, s, &e) == LG_OK)
+            s->n_orphans++;
+    }
+}
+
+/*
+ * Forgets the rows of AMFs no longer configured and deletes their
+ * subscriptions at those AMFs (once; a failure is logged, not retried: an
+ * AMF drops a subscription at its expiry anyway).
+ */
+static void sweep(lg_amfsub_t *s)
+{
+    char nodes[LG_AMF_PEERS_MAX * (LG_AMF_NODE_MAX + 3) + 3];
+    size_t off = 0;
+    nodes[off++] = '{';
+    for (size_t i = 0; i < s->cfg.n_peers; i++)
+        off += (size_t)snprintf(nodes + off, sizeof(nodes) - off, "%s\"%s\"", i ? "," : "",
+                                s->peers[i].cfg.node);
+    nodes[off++] = '}';
+    nodes[off] = '\0';
+    const char *values[1] = {nodes};
+    s->is_swept = true;
+    if (lg_db_query(s->db,
+                    "DELETE FROM amf_subscription WHERE node <> ALL($1::text[])"
+                    " RETURNING node, sub_uri",
+                    1, values, on_orphans, s) != LG_OK)
+        s->is_swept = false;
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    lg_amfsub_t *s = arg;
+    (void)fd;
+    (void)what;
+    if (!lg_db_is_up(s->db))
+        return;
+    if (!s->is_swept)
+        sweep(s);
+    for (size_t i = 0; i < s->cfg.n_peers; i++)
+        if (!s->peers[i].is_loaded && !s->peers[i].is_busy)
+            load(&s->peers[i]);
+    if (s->is_polling)
+        return;
+    char known[24];
+    snprintf(known, sizeof(known), "%lld", (long long)s->supis_version);
+    const char *values[1] = {known};
+    s->is_polling = true;
+    if (lg_db_query(s->db, SUPIS_SQL, 1, values, on_version, s) != LG_OK)
+        s->is_polling = false;
+}
+
+lg_amfsub_t *lg_amfsub_new(struct event_base *base, lg_db_t *db, lg_metrics_t *metrics,
+                           const lg_amfsub_config_t *cfg)
+{
+    lg_amfsub_t *s = lg_xcalloc(1, sizeof(*s));
+    s->base = base;
+    s->db = db;
+    s->metrics = metrics;
+    s->cfg = *cfg;
+    s->cfg.notify_uri = lg_xstrdup(cfg->notify_uri);
+    s->cfg.nf_id = lg_xstrdup(cfg->nf_id);
+    s->cfg.cert_file = lg_xstrdup(cfg->cert_file);
+    s->cfg.key_file = cfg->key_file ? lg_xstrdup(cfg->key_file) : NULL;
+    s->cfg.ca_file = cfg->ca_file ? lg_xstrdup(cfg->ca_file) : NULL;
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        s->peers[i].s = s;
+        s->peers[i].cfg = cfg->peers[i];
+    }
+    lg_httpc_config_t http_cfg = {
+        .zone = ZONE,
+        .ca_file = s->cfg.ca_file,
+        .cert_file = s->cfg.cert_file,
+        .key_file = s->cfg.key_file,
+        .max_conns_per_host = 1,
+        .idle_s = 300,
+        .max_body = MAX_ANSWER,
+    };
+    s->http = lg_httpc_new(base, &http_cfg);
+    if (s->http == NULL) {
+        lg_amfsub_free(s);
+        return NULL;
+    }
+    s->timer = event_new(base, -1, EV_PERSIST, on_poll, s);
+    struct timeval tv = {s->cfg.poll_ms / 1000, (s->cfg.poll_ms % 1000) * 1000};
+    event_add(s->timer, &tv);
+    event_active(s->timer, EV_TIMEOUT, 0);
+    return s;
+}
+
+void lg_amfsub_free(lg_amfsub_t *s)
+{
+    if (s == NULL)
+        return;
+    if (s->timer != NULL)
+        event_free(s->timer);
+    lg_httpc_free(s->http);
+    for (size_t i = 0; i < s->cfg.n_peers; i++)
+        free(s->peers[i].sub_uri);
+    free(s->supis_json);
+    free((void *)s->cfg.notify_uri);
+    free((void *)s->cfg.nf_id);
+    free((void *)s->cfg.cert_file);
+    free((void *)s->cfg.key_file);
+    free((void *)s->cfg.ca_file);
+    free(s);
+}
