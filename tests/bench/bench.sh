@@ -21,8 +21,9 @@
 #        b1  today's mix: 500-report batches of random distinct devices, 99%
 #            of the reports from the device's home cell;
 #        b2  one report per request, as an AMF sends them: BENCH_B2_CONNECTIONS
-#            keep-alive connections, each request a batch of one report with
-#            its own Locguard-Seq (direct: calls of one-report batches);
+#            keep-alive connections, each request a notification of one
+#            report with no Locguard-* header (mme-sim --no-seq; direct: calls
+#            of one-report batches with no sequence number, --no-seq);
 #        b3  movers: as b1, and 10% of the devices change cell at every
 #            report (home, far, far, home...: a "left" and a "returned"
 #            alert every three of their reports);
@@ -33,7 +34,7 @@
 #        b6  one report per request over HTTP/2, as an AMF with many
 #            notifications under way sends them: BENCH_H2_CONNECTIONS (4)
 #            connections with BENCH_H2_STREAMS (128) concurrent streams each
-#            (mme-sim --http2; direct: as b2);
+#            (mme-sim --http2 --no-seq; direct: as b2);
 #        b5  as b1 with refresh_ms = 0: every report written, no coalescing,
 #            no daemon cache (the daemon is restarted with refresh_ms = 0
 #            and cache_devices = 0 for it, and ingest-direct gets
@@ -426,8 +427,8 @@ end_webhook_subscriptions
 # mix_api_args MIX: mme-sim's options for the mix (without --rate).
 mix_api_args() {
     case $1 in
-    b2) echo "--connections $b2_conns --batch 1" ;;
-    b6) echo "--http2 --connections $h2_conns --streams $h2_streams --batch 1" ;;
+    b2) echo "--connections $b2_conns --batch 1 --no-seq" ;;
+    b6) echo "--http2 --connections $h2_conns --streams $h2_streams --batch 1 --no-seq" ;;
     b3) echo "--connections $api_conns --batch $api_batch --movers $movers" ;;
     b4) echo "--connections $api_conns --batch $api_batch --repeats $repeats --repeat-pool $repeat_pool" ;;
     *) echo "--connections $api_conns --batch $api_batch" ;;
@@ -438,7 +439,7 @@ mix_api_args() {
 mix_direct_args() {
     local common="--connections 2 --batch $direct_batch --seq-window $seq_window"
     case $1 in
-    b2 | b6) echo "$common --per-batch 1 --refresh-ms $refresh_ms" ;;
+    b2 | b6) echo "$common --per-batch 1 --no-seq --refresh-ms $refresh_ms" ;;
     b3) echo "$common --per-batch $direct_per_batch --refresh-ms $refresh_ms --movers $movers" ;;
     b4) echo "$common --per-batch $direct_per_batch --refresh-ms $refresh_ms --repeats $repeats --repeat-pool $repeat_pool" ;;
     b5) echo "$common --per-batch $direct_per_batch --refresh-ms 0" ;;
