@@ -28,7 +28,8 @@ typedef enum {
     T_RATIO,
     T_MECHANISM,
     T_DIA_LISTEN, /* [diameter] listen: HOST:PORT into lg_diameter_config_t */
-    T_DIA_PEER    /* [diameter] peer: "IDENTITY NODE", once per peer */
+    T_DIA_PEER,   /* [diameter] peer: "IDENTITY NODE", once per peer */
+    T_DIA_HSS_CONNECT /* [diameter] hss_connect: HOST:PORT of the HSS */
 } key_type_t;
 
 /* One known key: where it lives in lg_config_t (or lg_zone_config_t), its range and default. */
@@ -137,6 +138,13 @@ static const key_def_t keys[] = {
     {"diameter", "watchdog_s", T_INT, CFG(diameter.tw_timer_s), 6, 3600, "30"},
     {"diameter", "work_dir", T_STR, CFG(diameter.work_dir), 0, 0, NULL},
     {"diameter", "peer", T_DIA_PEER, 0, 0, 0, NULL},
+    /* The HSS, for S6t (service/diameter/s6t.c); no hss, no monitoring configuration. */
+    {"diameter", "hss", T_STR, CFG(diameter.hss), 0, 0, NULL},
+    {"diameter", "hss_realm", T_STR, CFG(diameter.hss_realm), 0, 0, NULL},
+    {"diameter", "hss_connect", T_DIA_HSS_CONNECT, 0, 0, 0, NULL},
+    {"diameter", "hss_sync_s", T_INT, CFG(diameter.hss_sync_s), 1, 86400, "60"},
+    {"diameter", "hss_retry_s", T_INT, CFG(diameter.hss_retry_s), 1, 86400, "30"},
+    {"diameter", "hss_timeout_s", T_INT, CFG(diameter.hss_timeout_s), 1, 600, "10"},
     {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0, NULL},
     {"zone", "listen", T_LISTEN, 0, 0, 0, NULL},
     {"zone", "cert", T_STR, ZONE(cert_file), 0, 0, NULL},
@@ -310,6 +318,9 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
                               &cfg->diameter.port);
     case T_DIA_PEER:
         return add_peer(&cfg->diameter, v);
+    case T_DIA_HSS_CONNECT:
+        return parse_hostport(v, cfg->diameter.hss_host, sizeof(cfg->diameter.hss_host),
+                              &cfg->diameter.hss_port);
     }
     return LG_ERR;
 }
@@ -525,6 +536,8 @@ void lg_config_cleanup(lg_config_t *cfg)
     free((void *)cfg->diameter.key_file);
     free((void *)cfg->diameter.ca_file);
     free((void *)cfg->diameter.work_dir);
+    free((void *)cfg->diameter.hss);
+    free((void *)cfg->diameter.hss_realm);
     for (size_t i = 0; i < cfg->n_zones; i++)
         lg_zone_config_cleanup(&cfg->zones[i]);
     memset(cfg, 0, sizeof(*cfg));
