@@ -78,5 +78,4 @@ test_bursts_get_3004_when_the_queues_are_full_and_store_only_what_was_accepted()
         [ "$seen_fd$seen_ingest" = 11 ] && [ "$n_busy" -gt 0 ] && break
     done
     assert_eq 11 "$seen_fd$seen_ingest" "3004 from freeDiameter's thread and from the loop"
-    echo "bursts: $burst" >&2
 }
