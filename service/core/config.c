@@ -27,8 +27,8 @@ typedef enum {
     T_LISTEN,
     T_RATIO,
     T_MECHANISM,
-    T_DIA_LISTEN, /* [diameter] listen: HOST:PORT into lg_diameter_config_t */
-    T_DIA_PEER,   /* [diameter] peer: "IDENTITY NODE", once per peer */
+    T_DIA_LISTEN,     /* [diameter] listen: HOST:PORT into lg_diameter_config_t */
+    T_DIA_PEER,       /* [diameter] peer: "IDENTITY NODE", once per peer */
     T_DIA_HSS_CONNECT /* [diameter] hss_connect: HOST:PORT of the HSS */
 } key_type_t;
 

@@ -57,8 +57,8 @@ typedef struct pending {
     lg_diameter_t *dia;
     struct msg *msg; /* the request (owned until answered) */
     const lg_dia_peer_config_t *peer;
-    lg_batch_t batch; /* read, waiting for the user lookup */
-    uint32_t *refs;   /* each report's SCEF-Reference-ID (with an hss) */
+    lg_batch_t batch;      /* read, waiting for the user lookup */
+    uint32_t *refs;        /* each report's SCEF-Reference-ID (with an hss) */
     struct avp **ref_avps; /* ... and the AVP holding it (parts of msg) */
     int64_t received_us;
     size_t n_reports;
@@ -73,8 +73,8 @@ struct lg_diameter {
     lg_metrics_t *metrics;
     lg_dia_dict_t dict;
     struct disp_hdl *rir_handler;
-    bool has_core;  /* fd_core_initialize done */
-    lg_s6t_t *s6t;  /* the S6t client (with [diameter] hss), else NULL */
+    bool has_core; /* fd_core_initialize done */
+    lg_s6t_t *s6t; /* the S6t client (with [diameter] hss), else NULL */
 
     /* The hand-off from freeDiameter's threads: guarded by lock. */
     pthread_mutex_t lock;
@@ -355,8 +355,8 @@ static bool check_refs(lg_diameter_t *dia, pending_t *p)
     if (dia->s6t == NULL)
         return true;
     if (!lg_s6t_is_loaded(dia->s6t)) {
-        refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports,
-               LG_DIA_TOO_BUSY, false, NULL, "the SCEF-Reference-IDs are not loaded yet");
+        refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports, LG_DIA_TOO_BUSY,
+               false, NULL, "the SCEF-Reference-IDs are not loaded yet");
         pending_free(p);
         return false;
     }
@@ -685,8 +685,8 @@ static int write_fd_conf(const lg_diameter_config_t *cfg, char *path, size_t siz
     }
     /* The HSS is connected to (S6t): a known peer, freeDiameter keeps the connection up. */
     if (cfg->hss != NULL) {
-        fprintf(f, "ConnectPeer = \"%s\" { ConnectTo = \"%s\"; Port = %d; No_SCTP; %s};\n", cfg->hss,
-                cfg->hss_host, cfg->hss_port, cfg->is_plain_tcp ? "No_TLS; " : "");
+        fprintf(f, "ConnectPeer = \"%s\" { ConnectTo = \"%s\"; Port = %d; No_SCTP; %s};\n",
+                cfg->hss, cfg->hss_host, cfg->hss_port, cfg->is_plain_tcp ? "No_TLS; " : "");
     }
     if (fclose(f) != 0) {
         unlink(path);
@@ -741,7 +741,8 @@ lg_diameter_t *lg_diameter_new(struct event_base *base, const lg_diameter_config
         goto failed;
     struct disp_when when = {.app = dia->dict.app_t6a, .command = dia->dict.cmd_rir};
     if (fd_disp_app_support(dia->dict.app_t6a, dia->dict.vendor_3gpp, 1, 0) != 0 ||
-        (cfg->hss != NULL && fd_disp_app_support(dia->dict.app_s6t, dia->dict.vendor_3gpp, 1, 0) != 0) ||
+        (cfg->hss != NULL &&
+         fd_disp_app_support(dia->dict.app_s6t, dia->dict.vendor_3gpp, 1, 0) != 0) ||
         fd_disp_register(on_rir, DISP_HOW_CC, &when, dia, &dia->rir_handler) != 0 ||
         fd_peer_validate_register(on_validate) != 0) {
         lg_error("diameter: cannot register the T6a/T6b handlers");

@@ -180,8 +180,8 @@ static int group_rules(lg_dia_dict_t *d)
     rc |= rule(x, d->monitoring_event_configuration, d->location_information_configuration,
                RULE_OPTIONAL, -1, 1);
     /* Location-Information-Configuration: [ MONTE-Location-Type ] [ Accuracy ] ... */
-    rc |= rule(x, d->location_information_configuration, d->monte_location_type, RULE_OPTIONAL,
-               -1, 1);
+    rc |= rule(x, d->location_information_configuration, d->monte_location_type, RULE_OPTIONAL, -1,
+               1);
     rc |= rule(x, d->location_information_configuration, d->accuracy, RULE_OPTIONAL, -1, 1);
     /* Monitoring-Event-Config-Status: [ Service-Report ] ... [ SCEF-Reference-ID ] [ SCEF-ID ]. */
     rc |= rule(x, d->monitoring_event_config_status, d->scef_reference_id, RULE_OPTIONAL, -1, 1);

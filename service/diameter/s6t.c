@@ -501,8 +501,8 @@ lg_s6t_t *lg_s6t_new(struct event_base *base, const lg_diameter_config_t *cfg,
     s->timer = evtimer_new(base, on_timer, s);
     event_add(s->wake_ev, NULL);
     schedule(s, 0);
-    lg_info("s6t: monitoring configured at %s (%s:%d), a pass every %d s", cfg->hss,
-            cfg->hss_host, cfg->hss_port, cfg->hss_sync_s);
+    lg_info("s6t: monitoring configured at %s (%s:%d), a pass every %d s", cfg->hss, cfg->hss_host,
+            cfg->hss_port, cfg->hss_sync_s);
     return s;
 }
 

@@ -34,35 +34,35 @@
 
 /* AVP codes (vendor 3GPP unless said otherwise). */
 enum lg_dia_avp_code {
-    LG_AVP_USER_NAME = 1,                       /* RFC 6733 §8.14, vendor 0 */
-    LG_AVP_VENDOR_ID = 266,                     /* RFC 6733 §5.3.3, vendor 0 */
-    LG_AVP_FAILED_AVP = 279,                    /* RFC 6733 §7.5, vendor 0 */
-    LG_AVP_EXPERIMENTAL_RESULT = 297,           /* RFC 6733 §7.6, vendor 0 */
-    LG_AVP_EXPERIMENTAL_RESULT_CODE = 298,      /* RFC 6733 §7.7, vendor 0 */
-    LG_AVP_MSISDN = 701,                        /* TS 29.329 */
-    LG_AVP_EPS_LOCATION_INFORMATION = 1496,     /* TS 29.272 */
-    LG_AVP_MME_LOCATION_INFORMATION = 1600,     /* TS 29.272 */
-    LG_AVP_SGSN_LOCATION_INFORMATION = 1601,    /* TS 29.272 */
-    LG_AVP_E_UTRAN_CELL_GLOBAL_IDENTITY = 1602, /* TS 29.272 */
-    LG_AVP_TRACKING_AREA_IDENTITY = 1603,       /* TS 29.272 */
-    LG_AVP_CELL_GLOBAL_IDENTITY = 1604,         /* TS 29.272 */
-    LG_AVP_ROUTING_AREA_IDENTITY = 1605,        /* TS 29.272 */
-    LG_AVP_LOCATION_AREA_IDENTITY = 1606,       /* TS 29.272 */
-    LG_AVP_SERVICE_AREA_IDENTITY = 1607,        /* TS 29.272 */
-    LG_AVP_GEOGRAPHICAL_INFORMATION = 1608,     /* TS 29.272 */
-    LG_AVP_AGE_OF_LOCATION_INFORMATION = 1611,  /* TS 29.272 */
-    LG_AVP_USER_IDENTIFIER = 3102,              /* TS 29.336 */
-    LG_AVP_EXTERNAL_IDENTIFIER = 3111,          /* TS 29.336 */
-    LG_AVP_MONITORING_EVENT_CONFIGURATION = 3122, /* TS 29.336 */
-    LG_AVP_MONITORING_EVENT_REPORT = 3123,      /* TS 29.336 */
-    LG_AVP_SCEF_REFERENCE_ID = 3124,            /* TS 29.336 */
-    LG_AVP_SCEF_ID = 3125,                      /* TS 29.336 */
-    LG_AVP_SCEF_REFERENCE_ID_FOR_DELETION = 3126, /* TS 29.336 */
-    LG_AVP_MONITORING_TYPE = 3127,              /* TS 29.336 */
+    LG_AVP_USER_NAME = 1,                             /* RFC 6733 §8.14, vendor 0 */
+    LG_AVP_VENDOR_ID = 266,                           /* RFC 6733 §5.3.3, vendor 0 */
+    LG_AVP_FAILED_AVP = 279,                          /* RFC 6733 §7.5, vendor 0 */
+    LG_AVP_EXPERIMENTAL_RESULT = 297,                 /* RFC 6733 §7.6, vendor 0 */
+    LG_AVP_EXPERIMENTAL_RESULT_CODE = 298,            /* RFC 6733 §7.7, vendor 0 */
+    LG_AVP_MSISDN = 701,                              /* TS 29.329 */
+    LG_AVP_EPS_LOCATION_INFORMATION = 1496,           /* TS 29.272 */
+    LG_AVP_MME_LOCATION_INFORMATION = 1600,           /* TS 29.272 */
+    LG_AVP_SGSN_LOCATION_INFORMATION = 1601,          /* TS 29.272 */
+    LG_AVP_E_UTRAN_CELL_GLOBAL_IDENTITY = 1602,       /* TS 29.272 */
+    LG_AVP_TRACKING_AREA_IDENTITY = 1603,             /* TS 29.272 */
+    LG_AVP_CELL_GLOBAL_IDENTITY = 1604,               /* TS 29.272 */
+    LG_AVP_ROUTING_AREA_IDENTITY = 1605,              /* TS 29.272 */
+    LG_AVP_LOCATION_AREA_IDENTITY = 1606,             /* TS 29.272 */
+    LG_AVP_SERVICE_AREA_IDENTITY = 1607,              /* TS 29.272 */
+    LG_AVP_GEOGRAPHICAL_INFORMATION = 1608,           /* TS 29.272 */
+    LG_AVP_AGE_OF_LOCATION_INFORMATION = 1611,        /* TS 29.272 */
+    LG_AVP_USER_IDENTIFIER = 3102,                    /* TS 29.336 */
+    LG_AVP_EXTERNAL_IDENTIFIER = 3111,                /* TS 29.336 */
+    LG_AVP_MONITORING_EVENT_CONFIGURATION = 3122,     /* TS 29.336 */
+    LG_AVP_MONITORING_EVENT_REPORT = 3123,            /* TS 29.336 */
+    LG_AVP_SCEF_REFERENCE_ID = 3124,                  /* TS 29.336 */
+    LG_AVP_SCEF_ID = 3125,                            /* TS 29.336 */
+    LG_AVP_SCEF_REFERENCE_ID_FOR_DELETION = 3126,     /* TS 29.336 */
+    LG_AVP_MONITORING_TYPE = 3127,                    /* TS 29.336 */
     LG_AVP_LOCATION_INFORMATION_CONFIGURATION = 3135, /* TS 29.336 */
-    LG_AVP_MONTE_LOCATION_TYPE = 3136,          /* TS 29.336 */
-    LG_AVP_ACCURACY = 3137,                     /* TS 29.336 */
-    LG_AVP_MONITORING_EVENT_CONFIG_STATUS = 3142, /* TS 29.336 */
+    LG_AVP_MONTE_LOCATION_TYPE = 3136,                /* TS 29.336 */
+    LG_AVP_ACCURACY = 3137,                           /* TS 29.336 */
+    LG_AVP_MONITORING_EVENT_CONFIG_STATUS = 3142,     /* TS 29.336 */
 };
 
 /* Monitoring-Type LOCATION_REPORTING (TS 29.336; dictionary.xml enum). */
