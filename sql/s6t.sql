@@ -33,9 +33,11 @@ $fn$;
 -- then at most p_max rows due (configuring, failed or deleting, next_try_at
 -- passed) are returned to be sent: action 'configure' (a failed one goes
 -- back to configuring) or 'delete'. Each returned row's next_try_at moves
--- p_retry_s ahead: an answer that never comes means it is sent again.
+-- p_hold_s ahead (the daemon passes its answer timeout and a second): a
+-- request whose outcome was never recorded (the daemon stopped, the
+-- database was away) is sent again.
 -- Passes of several daemons are serialised by an advisory lock.
-CREATE OR REPLACE FUNCTION lg_s6t_plan(p_max int, p_retry_s int)
+CREATE OR REPLACE FUNCTION lg_s6t_plan(p_max int, p_hold_s int)
 RETURNS TABLE (ref_id bigint, imsi text, action text)
 LANGUAGE plpgsql
 AS $fn$
@@ -64,7 +66,7 @@ BEGIN
     UPDATE scef_reference r
        SET state = CASE WHEN r.state = 'failed' THEN 'configuring' ELSE r.state END,
            tries = r.tries + 1,
-           next_try_at = now() + make_interval(secs => p_retry_s),
+           next_try_at = now() + make_interval(secs => p_hold_s),
            updated_at = now()
       FROM (SELECT d.ref_id
               FROM scef_reference d

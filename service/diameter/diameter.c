@@ -4,7 +4,8 @@
  *
  *   - start-up: the [diameter] section becomes a freeDiameter configuration
  *     file (identity, realm, one listening address and port, TLS at once on
- *     that port or plain TCP, no relaying, no SCTP), written to a private
+ *     that port or plain TCP, no relaying, no SCTP, the HSS as a peer to
+ *     connect to), written to a private
  *     temporary file, parsed by fd_core_parseconf and removed; then the
  *     dictionary (dict.c), the T6a/T6b application advertised in CER/CEA,
  *     the RIR handler and the peer validator, and fd_core_start;
@@ -13,8 +14,10 @@
  *     the RIR handler takes the request and queues it for the loop, or
  *     answers DIAMETER_TOO_BUSY itself when the queue is full;
  *   - the loop: each request is checked, read (rir.c), its user looked up
- *     (one statement for the requests of one wake-up),
- *     its batch submitted to the group commit, and answered from here.
+ *     (one statement for the requests of one wake-up), its reports'
+ *     SCEF-Reference-IDs checked in memory when an HSS is configured
+ *     (s6t.c, which also runs on the loop), its batch submitted to the
+ *     group commit, and answered from here.
  *
  * freeDiameter is process-wide (fd_g_config, one core), and its validator
  * callback takes no argument: the zone is a singleton, reached from the

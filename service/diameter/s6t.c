@@ -441,7 +441,7 @@ static void pass(lg_s6t_t *s)
     static const char load_sql[] =
         "SELECT ref_id, imsi FROM scef_reference WHERE state IN ('configuring', 'active')";
     static const char plan_sql[] = "SELECT ref_id, imsi, action FROM lg_s6t_plan($1::int, $2::int)";
-    char max[16], retry[16];
+    char max[16], hold[16];
 
     if (s->is_busy) {
         schedule(s, 1);
@@ -463,9 +463,10 @@ static void pass(lg_s6t_t *s)
         schedule(s, s->cfg->hss_sync_s);
         return;
     }
+    /* A row sent is due again once its answer's timeout has passed without its outcome stored. */
     snprintf(max, sizeof(max), "%d", PASS_MAX);
-    snprintf(retry, sizeof(retry), "%d", s->cfg->hss_retry_s);
-    const char *values[2] = {max, retry};
+    snprintf(hold, sizeof(hold), "%d", s->cfg->hss_timeout_s + 1);
+    const char *values[2] = {max, hold};
     if (lg_db_query(s->db, plan_sql, 2, values, on_plan, s) != LG_OK)
         on_plan(s, NULL, "the database is unavailable");
 }
