@@ -365,7 +365,7 @@ static bool check_refs(lg_diameter_t *dia, pending_t *p)
     }
     for (size_t i = 0; i < p->n_reports; i++) {
         if (!lg_s6t_ref_is_users(dia->s6t, p->refs[i], supi)) {
-            refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_INVALID, p->n_reports,
+            refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_SCEF_REFERENCE, p->n_reports,
                    LG_DIA_ERROR_SCEF_REFERENCE_ID_UNKNOWN, true, p->ref_avps[i],
                    "a report names a SCEF-Reference-ID not configured for this user");
             pending_free(p);
@@ -758,7 +758,8 @@ lg_diameter_t *lg_diameter_new(struct event_base *base, const lg_diameter_config
     }
     lg_info("diameter: %s listening on %s:%d (%s), %zu peers", cfg->identity, cfg->host, cfg->port,
             cfg->is_plain_tcp ? "plain TCP, NDS/IP" : "TLS", cfg->n_peers);
-    if (cfg->hss != NULL && (dia->s6t = lg_s6t_new(base, &dia->cfg, &dia->dict, db)) == NULL)
+    if (cfg->hss != NULL &&
+        (dia->s6t = lg_s6t_new(base, &dia->cfg, &dia->dict, db, metrics)) == NULL)
         goto failed;
     return dia;
 failed:

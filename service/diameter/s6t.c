@@ -56,6 +56,7 @@ struct lg_s6t {
     const lg_diameter_config_t *cfg;
     const lg_dia_dict_t *d;
     lg_db_t *db;
+    lg_metrics_t *metrics;
     lg_refmap_t *refs;
     bool is_loaded;
     bool is_busy; /* a load, plan or record statement is under way */
@@ -71,6 +72,7 @@ struct lg_s6t {
 
 static void pass(lg_s6t_t *s);
 static void drain(lg_s6t_t *s);
+static void gauge(lg_s6t_t *s);
 
 /* ---- lists (under the lock) ------------------------------------------------------------------ */
 
@@ -309,7 +311,28 @@ static void on_recorded(void *arg, const PGresult *res, const char *err)
         uint32_t ref = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
         lg_refmap_remove(s->refs, ref);
     }
+    gauge(s);
     drain(s);
+}
+
+/* Counts one outcome (as lg_s6t_record will judge it). */
+static void count(lg_s6t_t *s, const sent_t *x)
+{
+    bool is_done =
+        x->code == LG_DIA_SUCCESS ||
+        (x->action == ACT_DELETE && (x->code == LG_DIA_ERROR_CONFIGURATION_EVENT_NON_EXISTANT ||
+                                     x->code == LG_DIA_ERROR_USER_UNKNOWN));
+
+    if (x->action == ACT_CONFIGURE)
+        lg_metrics_add(s->metrics, is_done ? LG_C_S6T_CONFIGURED : LG_C_S6T_CONFIGURE_FAILED, 1);
+    else
+        lg_metrics_add(s->metrics, is_done ? LG_C_S6T_DELETED : LG_C_S6T_DELETE_FAILED, 1);
+}
+
+/* The map's size, as the gauge. */
+static void gauge(lg_s6t_t *s)
+{
+    lg_metrics_set(s->metrics, LG_G_SCEF_REFERENCES, (int64_t)lg_refmap_size(s->refs));
 }
 
 /* Stores the outcomes of list (taken) with one statement. */
@@ -329,6 +352,7 @@ static void record(lg_s6t_t *s, sent_t *list)
         lg_pgarray_add_str(&actions, action_names[x->action]);
         lg_pgarray_add_int(&codes, x->code);
         n_ok += x->code == LG_DIA_SUCCESS;
+        count(s, x);
         if (x->code != LG_DIA_SUCCESS)
             lg_zinfo(ZONE, s->cfg->hss, "%s of reference %u answered %u", action_names[x->action],
                      x->ref, x->code);
@@ -398,6 +422,7 @@ static void on_plan(void *arg, const PGresult *res, const char *err)
         }
         send_cir(s, ref, imsi, action);
     }
+    gauge(s);
     if (n > 0)
         lg_zinfo(ZONE, s->cfg->hss, "%d configuration requests sent", n);
     schedule(s, n == PASS_MAX ? 0 : s->cfg->hss_sync_s);
@@ -423,6 +448,7 @@ static void on_loaded(void *arg, const PGresult *res, const char *err)
             lg_zwarn(ZONE, NULL, "reference %u cannot be kept", ref);
     }
     s->is_loaded = true;
+    gauge(s);
     lg_zinfo(ZONE, s->cfg->hss, "%zu SCEF-Reference-IDs loaded", lg_refmap_size(s->refs));
     pass(s);
 }
@@ -481,7 +507,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 /* ---- the API --------------------------------------------------------------------------------- */
 
 lg_s6t_t *lg_s6t_new(struct event_base *base, const lg_diameter_config_t *cfg,
-                     const lg_dia_dict_t *dict, lg_db_t *db)
+                     const lg_dia_dict_t *dict, lg_db_t *db, lg_metrics_t *metrics)
 {
     lg_s6t_t *s = lg_xcalloc(1, sizeof(*s));
 
@@ -489,6 +515,7 @@ lg_s6t_t *lg_s6t_new(struct event_base *base, const lg_diameter_config_t *cfg,
     s->cfg = cfg;
     s->d = dict;
     s->db = db;
+    s->metrics = metrics;
     s->refs = lg_refmap_new();
     s->wake[0] = s->wake[1] = -1;
     pthread_mutex_init(&s->lock, NULL);

@@ -107,6 +107,11 @@ test_rir_naming_an_unknown_reference_gets_5515_and_stores_nothing() {
     assert_eq "rir 1: experimental=5515 failed=3124" "$out" "answer (Failed-AVP SCEF-Reference-ID)"
     assert_eq "$before" "$(stored)" "nothing stored"
     grep -q 'RIR refused with 5515' "$DAEMON_LOG" || fail "no refusal in the log"
+    assert_eq 1 "$(metric 'locguard_reports_refused_total{reason="unknown_scef_reference"}')" \
+        "refusals counted"
+    assert_eq 3 "$(metric 'locguard_s6t_references')" "live references (the map)"
+    assert_eq 3 "$(metric 'locguard_s6t_answers_total{action="configure",outcome="done"}')" \
+        "configurations counted"
 }
 
 test_rir_naming_another_devices_reference_gets_5515_and_stores_nothing() {
@@ -126,6 +131,7 @@ test_removing_a_device_deletes_its_configuration() {
     wait_for 30 "the deletion at the HSS" \
         hss_has "^delete imsi=$(supi 3) ref=$ref scef=locguard type=2 result=2001$"
     wait_for 10 "the row to go" test "$(sql "SELECT count(*) FROM scef_reference WHERE ref_id = $ref")" = 0
+    assert_eq 1 "$(metric 'locguard_s6t_answers_total{action="delete",outcome="done"}')" "deletions counted"
     # Provisioned again: a new reference, the old one stays unknown.
     new_meter 3
     wait_for 30 "the new configuration" configured 3
@@ -170,6 +176,8 @@ test_hss_refusal_is_kept_and_retried() {
     rm -f "$T/hss.fail"
     wait_for 30 "the retry accepted" hss_has "^configure imsi=$(supi 4) ref=$ref .*result=2001$"
     wait_for 10 "active" test "$(sql "SELECT state FROM scef_reference WHERE ref_id = $ref")" = active
+    [ "$(metric 'locguard_s6t_answers_total{action="configure",outcome="failed"}')" -ge 1 ] ||
+        fail "the refusal is not counted"
     out=$(dia mme-1 "imsi=$(supi 4),ecgi=001-01:$A01,ref=$ref")
     assert_eq "rir 1: result=2001" "$out" "accepted once configured"
 }

@@ -26,6 +26,7 @@ typedef enum lg_counter {
     LG_C_REFUSED_NOT_FRESH,     /* ... Locguard-Sent-At outside the freshness window (400) */
     LG_C_REFUSED_UNAVAILABLE,   /* ... database unreachable (503) */
     LG_C_REFUSED_QUEUE_FULL,    /* ... ingest queue full (503) */
+    LG_C_REFUSED_SCEF_REFERENCE,/* ... a Diameter report's SCEF-Reference-ID unknown (5515) */
     LG_C_DECISION_INSIDE,       /* decisions by outcome */
     LG_C_DECISION_OUTSIDE,
     LG_C_DECISION_AMBIGUOUS,
@@ -51,6 +52,10 @@ typedef enum lg_counter {
                                    does not resolve or is a numeric non-standard address */
     LG_C_DEAD_ENDS_REDIRECT,    /* notifications given up because their destination kept
                                    answering 3xx */
+    LG_C_S6T_CONFIGURED,        /* S6t configurations the HSS accepted (2001) */
+    LG_C_S6T_CONFIGURE_FAILED,  /* ... it refused, or that got no answer */
+    LG_C_S6T_DELETED,           /* S6t deletions done (2001, 5514, 5001) */
+    LG_C_S6T_DELETE_FAILED,     /* ... refused or unanswered, to be sent again */
     LG_COUNTER_COUNT
 } lg_counter_t;
 
@@ -63,6 +68,7 @@ typedef enum lg_gauge {
     LG_G_OUTBOX_OLDEST_AGE, /* seconds since the oldest undelivered notification was made */
     LG_G_INGEST_CACHE_DEVICES, /* entries in the daemon's cache of coalescable rows */
     LG_G_DESTINATIONS_ON_HOLD, /* SCS destinations the notifier's breaker holds now */
+    LG_G_SCEF_REFERENCES,      /* SCEF-Reference-IDs reports may name (s6t.c's map) */
     LG_GAUGE_COUNT
 } lg_gauge_t;
 

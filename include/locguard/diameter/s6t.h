@@ -26,6 +26,7 @@
 
 #include "locguard/core/common.h"
 #include "locguard/core/db.h"
+#include "locguard/core/metrics.h"
 #include "locguard/diameter/dict.h"
 #include "locguard/diameter/peers.h"
 
@@ -35,11 +36,12 @@ typedef struct lg_s6t lg_s6t_t;
 
 /*
  * The S6t client of cfg (its hss, hss_realm, timers; borrowed: must outlive
- * it), building messages with dict (borrowed), storing in db. Its first pass
- * starts at once. NULL on failure (logged). Call after freeDiameter started.
+ * it), building messages with dict (borrowed), storing in db, counting in
+ * metrics (the loop's). Its first pass starts at once. NULL on failure
+ * (logged). Call after freeDiameter started.
  */
 lg_s6t_t *lg_s6t_new(struct event_base *base, const lg_diameter_config_t *cfg,
-                     const lg_dia_dict_t *dict, lg_db_t *db);
+                     const lg_dia_dict_t *dict, lg_db_t *db, lg_metrics_t *metrics);
 
 /* Whether the references are loaded from the database (before that no report can be checked). */
 bool lg_s6t_is_loaded(const lg_s6t_t *s6t);
