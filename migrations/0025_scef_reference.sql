@@ -12,7 +12,8 @@
 --   deleting     the device no longer needs reporting: a CIR with
 --                SCEF-Reference-ID-for-Deletion is being sent; the row goes
 --                when the HSS has answered it
--- sql/s6t.sql holds the steps (lg_s6t_plan, lg_s6t_record, lg_s6t_refs).
+-- sql/s6t.sql holds the steps (lg_s6t_plan, lg_s6t_record) and the
+-- triggers that fill s6t_dirty.
 
 -- SCEF-Reference-ID is an Unsigned32 (TS 29.336 §8.4.4); 0 is not used.
 CREATE SEQUENCE scef_reference_id_seq AS bigint MINVALUE 1 MAXVALUE 4294967295 CYCLE;
@@ -33,3 +34,17 @@ CREATE TABLE scef_reference (
 CREATE UNIQUE INDEX scef_reference_ue_id ON scef_reference (ue_id) WHERE state <> 'deleting';
 -- The rows a pass (re)sends.
 CREATE INDEX scef_reference_next_try_at ON scef_reference (next_try_at) WHERE state <> 'active';
+-- Configurations whose device was deleted (ue_id set NULL), found without a scan.
+CREATE INDEX scef_reference_orphan ON scef_reference (ref_id)
+    WHERE ue_id IS NULL AND state <> 'deleting';
+
+-- Devices whose need for reports may have changed since the last pass (a
+-- device added, its mobility or IMSI changed, a subscription naming it or
+-- its group started or ended, a group membership): written by sql/s6t.sql's
+-- triggers, taken by lg_s6t_plan, so a pass looks at what changed, not at
+-- every device. No foreign key: a deleted device's id is harmless here.
+CREATE TABLE s6t_dirty (
+    ue_id bigint PRIMARY KEY
+);
+-- The devices that exist now are looked at by the first passes.
+INSERT INTO s6t_dirty (ue_id) SELECT id FROM ue;

@@ -65,7 +65,8 @@ struct lg_s6t {
     /* Shared with freeDiameter's threads: guarded by lock. */
     pthread_mutex_t lock;
     sent_t *in_flight; /* sent, no outcome yet */
-    sent_t *done;      /* outcomes for the loop */
+    size_t n_in_flight;
+    sent_t *done; /* outcomes for the loop */
     int wake[2];
     struct event *wake_ev;
 };
@@ -115,6 +116,7 @@ static void finish(sent_t *x, uint32_t code)
     pthread_mutex_lock(&s->lock);
     x->code = code;
     unlink_sent(&s->in_flight, x);
+    s->n_in_flight--;
     push_sent(&s->done, x);
     pthread_mutex_unlock(&s->lock);
     if (write(s->wake[1], "w", 1) < 0 && errno != EAGAIN)
@@ -275,6 +277,7 @@ static void send_cir(lg_s6t_t *s, uint32_t ref, const char *imsi, action_t actio
     x->action = action;
     pthread_mutex_lock(&s->lock);
     push_sent(&s->in_flight, x);
+    s->n_in_flight++;
     pthread_mutex_unlock(&s->lock);
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += s->cfg->hss_timeout_s;
@@ -409,11 +412,18 @@ static void on_plan(void *arg, const PGresult *res, const char *err)
         drain(s);
         return;
     }
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
+    int n = 0;
+    bool is_more = false;
+    for (int i = 0; i < PQntuples(res); i++) {
         uint32_t ref = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
         const char *imsi = PQgetvalue(res, i, 1);
-        action_t action = strcmp(PQgetvalue(res, i, 2), "delete") == 0 ? ACT_DELETE : ACT_CONFIGURE;
+        const char *what = PQgetvalue(res, i, 2);
+        if (strcmp(what, "more") == 0) {
+            is_more = true;
+            continue;
+        }
+        action_t action = strcmp(what, "delete") == 0 ? ACT_DELETE : ACT_CONFIGURE;
+        n++;
         if (action == ACT_CONFIGURE) {
             if (lg_refmap_put(s->refs, ref, imsi) != LG_OK)
                 continue; /* the table's checks make this impossible */
@@ -425,7 +435,14 @@ static void on_plan(void *arg, const PGresult *res, const char *err)
     gauge(s);
     if (n > 0)
         lg_zinfo(ZONE, s->cfg->hss, "%d configuration requests sent", n);
-    schedule(s, n == PASS_MAX ? 0 : s->cfg->hss_sync_s);
+    /* More to do: the next pass at once, or in a second while a pass's worth awaits answers. */
+    pthread_mutex_lock(&s->lock);
+    bool is_flooded = s->n_in_flight > PASS_MAX;
+    pthread_mutex_unlock(&s->lock);
+    if (is_more || n == PASS_MAX)
+        schedule(s, is_flooded ? 1 : 0);
+    else
+        schedule(s, s->cfg->hss_sync_s);
     drain(s);
 }
 

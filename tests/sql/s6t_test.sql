@@ -7,7 +7,7 @@
 -- the HSS answered. Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(16);
+SELECT plan(20);
 
 INSERT INTO ue (imsi, external_id, mobility) VALUES
     ('001010000000001', 'fixed@test', 'fixed'),
@@ -27,7 +27,7 @@ CREATE FUNCTION pg_temp.ref(p_imsi text) RETURNS bigint LANGUAGE sql AS $$
     SELECT ref_id FROM scef_reference WHERE imsi = p_imsi AND state <> 'deleting'
 $$;
 
-SELECT is((SELECT string_agg(right(imsi, 1), ' ' ORDER BY imsi) FROM lg_s6t_wanted()), '1 2',
+SELECT is((SELECT string_agg(right(imsi, 1), ' ' ORDER BY imsi) FROM lg_s6t_wanted((SELECT array_agg(id) FROM ue))), '1 2',
           'checked devices are wanted, trackers are not');
 
 INSERT INTO subscription (scs_id, ue_id, monitoring_type, notification_destination, request)
@@ -37,12 +37,14 @@ INSERT INTO subscription (scs_id, group_id, monitoring_type, notification_destin
                           expires_at)
 SELECT s.id, g.id, 'LOCATION_REPORTING', 'https://x', '{}', now() - interval '1 hour'
   FROM scs s, ue_group g;
-SELECT is((SELECT string_agg(right(imsi, 1), ' ' ORDER BY imsi) FROM lg_s6t_wanted()), '1 2 3',
+SELECT is((SELECT string_agg(right(imsi, 1), ' ' ORDER BY imsi) FROM lg_s6t_wanted((SELECT array_agg(id) FROM ue))), '1 2 3',
           'a subscribed tracker is wanted; an expired group subscription wants nobody');
 
+SELECT is((SELECT count(*)::int FROM s6t_dirty), 4, 'the triggers noted the four new devices');
 SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ' ORDER BY imsi)
              FROM lg_s6t_plan(100, 30)), '1:configure 2:configure 3:configure',
           'the first pass configures each wanted device');
+SELECT is((SELECT count(*)::int FROM s6t_dirty), 0, 'and takes the changed devices out');
 SELECT is(pg_temp.refs(), '1/configuring 2/configuring 3/configuring', 'one row each');
 SELECT is((SELECT count(DISTINCT ref_id)::int FROM scef_reference WHERE ref_id BETWEEN 1 AND 4294967295),
           3, 'three distinct Unsigned32 references');
@@ -85,6 +87,18 @@ SELECT is(pg_temp.refs(), '2/deleting 3/configuring',
 UPDATE ue SET mobility = 'restricted' WHERE imsi = '001010000000002';
 SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ') FROM lg_s6t_plan(100, 30)),
           '2:configure', 'wanted again: a new reference, the old deletion still pending');
+
+-- An active subscription of the group: its member is noted and configured.
+INSERT INTO subscription (scs_id, group_id, monitoring_type, notification_destination, request)
+SELECT s.id, g.id, 'LOCATION_REPORTING', 'https://x', '{}' FROM scs s, ue_group g;
+SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ' ORDER BY action, imsi)
+             FROM lg_s6t_plan(100, 30)), '4:configure', 'a group subscription configures its member');
+
+-- More changed devices than a pass takes: it says so.
+INSERT INTO ue (imsi, external_id, mobility) VALUES
+    ('001010000000005', 'five@test', 'fixed'), ('001010000000006', 'six@test', 'fixed');
+SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ' ORDER BY action, imsi)
+             FROM lg_s6t_plan(1, 30)), '5:configure :more', 'one device taken, more left');
 
 SELECT * FROM finish();
 ROLLBACK;
