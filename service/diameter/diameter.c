@@ -83,7 +83,8 @@ struct lg_diameter {
     pthread_mutex_t lock;
     inbox_t *head, *tail;
     size_t n_queued;
-    int wake[2]; /* a pipe: written by the threads, read by the loop */
+    uint64_t n_refused_busy; /* refused on freeDiameter's thread (3004), not yet counted */
+    int wake[2];             /* a pipe: written by the threads, read by the loop */
     struct event *wake_ev;
 };
 
@@ -534,7 +535,12 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     inbox_t *list = dia->head;
     dia->head = dia->tail = NULL;
     dia->n_queued = 0;
+    uint64_t n_busy = dia->n_refused_busy;
+    dia->n_refused_busy = 0;
     pthread_mutex_unlock(&dia->lock);
+    /* The refusals of freeDiameter's threads, counted here (one per request: unread). */
+    if (n_busy > 0)
+        lg_metrics_add(dia->metrics, LG_C_REFUSED_QUEUE_FULL, n_busy);
 
     /* Every report of a RIR is about its one user: are they provisioned? */
     lookup_t *l = lg_xcalloc(1, sizeof(*l));
@@ -574,8 +580,9 @@ static int on_rir(struct msg **msg, struct avp *avp, struct session *sess, void 
     *act = DISP_ACT_CONT;
     pthread_mutex_lock(&dia->lock);
     if (dia->n_queued >= (size_t)dia->cfg.queue_max) {
+        /* Counted by the loop at its next wake-up: the metrics are the loop's. */
+        dia->n_refused_busy++;
         pthread_mutex_unlock(&dia->lock);
-        /* Counted by nobody: the metrics are the loop's, not this thread's. */
         lg_zdebug(ZONE, NULL, "RIR refused with 3004: too many requests waiting for the loop");
         answer(&dia->dict, msg, LG_DIA_TOO_BUSY, false, NULL, "too many requests waiting");
         return 0;

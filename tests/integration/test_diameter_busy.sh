@@ -63,7 +63,8 @@ test_more_reports_than_the_queue_holds_gets_3004_and_stores_nothing() {
 # freeDiameter's thread (the hand-off queue) and some on the loop (the
 # group-commit queue). Bursts repeat (at most 8) until both were seen.
 test_bursts_get_3004_when_the_queues_are_full_and_store_only_what_was_accepted() {
-    local burst out n_ok n_busy m0 m1 specs=() i seen_fd=0 seen_ingest=0
+    local burst out n_ok n_busy m0 m1 specs=() i seen_fd=0 seen_ingest=0 busy_total=0 counted0
+    counted0=$(metric 'locguard_reports_refused_total{reason="queue_full"}')
     for i in $(seq 1 60); do specs+=("imsi=$(supi "$i"),ecgi=001-01:$B01"); done
     for burst in $(seq 1 8); do
         m0=$(sql "SELECT count(*) FROM node_message")
@@ -73,9 +74,16 @@ test_bursts_get_3004_when_the_queues_are_full_and_store_only_what_was_accepted()
         assert_eq 60 $((n_ok + n_busy)) "burst $burst: every RIR answered 2001 or 3004: $out"
         m1=$(sql "SELECT count(*) FROM node_message")
         assert_eq "$n_ok" $((m1 - m0)) "burst $burst: one stored message per 2001, none per 3004"
+        busy_total=$((busy_total + n_busy))
         grep -q 'RIR refused with 3004: too many requests waiting for the loop' "$DAEMON_LOG" && seen_fd=1
         grep -q 'RIR refused with 3004: the ingest queue is full' "$DAEMON_LOG" && seen_ingest=1
         [ "$seen_fd$seen_ingest" = 11 ] && [ "$n_busy" -gt 0 ] && break
     done
     assert_eq 11 "$seen_fd$seen_ingest" "3004 from freeDiameter's thread and from the loop"
+    # One more request wakes the loop, which counts what the threads refused.
+    out=$(dia mme-1 "imsi=$(supi 1),ecgi=001-01:$A01")
+    assert_eq "rir 1: result=2001" "$out" "a request after the bursts"
+    assert_eq "$busy_total" \
+        "$(($(metric 'locguard_reports_refused_total{reason="queue_full"}') - counted0))" \
+        "every 3004 counted (reason queue_full), on either side"
 }
