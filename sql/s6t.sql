@@ -102,7 +102,7 @@ $fn$;
 
 -- The triggers that say which devices a pass must look at (s6t_dirty).
 
--- lg_s6t_mark_ue: a device added, or its mobility or IMSI changed.
+-- lg_s6t_mark_ue: a device's mobility or IMSI changed (one row).
 CREATE OR REPLACE FUNCTION lg_s6t_mark_ue()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -113,8 +113,21 @@ BEGIN
 END
 $fn$;
 
+-- lg_s6t_mark_new_ues: devices added, once per statement (a bulk
+-- provisioning of a million devices costs one INSERT here, not a million).
+CREATE OR REPLACE FUNCTION lg_s6t_mark_new_ues()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    INSERT INTO s6t_dirty (ue_id) SELECT n.id FROM new_rows n ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$fn$;
+
 CREATE OR REPLACE TRIGGER s6t_ue_insert AFTER INSERT ON ue
-    FOR EACH ROW EXECUTE FUNCTION lg_s6t_mark_ue();
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION lg_s6t_mark_new_ues();
 CREATE OR REPLACE TRIGGER s6t_ue_update AFTER UPDATE OF mobility, imsi ON ue
     FOR EACH ROW
     WHEN (OLD.mobility IS DISTINCT FROM NEW.mobility OR OLD.imsi IS DISTINCT FROM NEW.imsi)
@@ -154,21 +167,23 @@ CREATE OR REPLACE TRIGGER s6t_subscription_update
           OR OLD.ue_id IS DISTINCT FROM NEW.ue_id OR OLD.group_id IS DISTINCT FROM NEW.group_id)
     EXECUTE FUNCTION lg_s6t_mark_subscription();
 
--- lg_s6t_mark_member: a device joined or left a group.
-CREATE OR REPLACE FUNCTION lg_s6t_mark_member()
+-- lg_s6t_mark_members: devices joined (or left) groups, once per statement.
+CREATE OR REPLACE FUNCTION lg_s6t_mark_members()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $fn$
 BEGIN
-    INSERT INTO s6t_dirty (ue_id)
-    VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.ue_id ELSE NEW.ue_id END)
-    ON CONFLICT DO NOTHING;
+    INSERT INTO s6t_dirty (ue_id) SELECT DISTINCT r.ue_id FROM changed_rows r ON CONFLICT DO NOTHING;
     RETURN NULL;
 END
 $fn$;
 
-CREATE OR REPLACE TRIGGER s6t_member_insert_delete AFTER INSERT OR DELETE ON ue_group_member
-    FOR EACH ROW EXECUTE FUNCTION lg_s6t_mark_member();
+CREATE OR REPLACE TRIGGER s6t_member_insert AFTER INSERT ON ue_group_member
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION lg_s6t_mark_members();
+CREATE OR REPLACE TRIGGER s6t_member_delete AFTER DELETE ON ue_group_member
+    REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION lg_s6t_mark_members();
 
 -- lg_s6t_record: the HSS's answers, one per (reference, action, result
 -- code; 0 when none came). An answer applies only to a row still in the

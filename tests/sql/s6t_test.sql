@@ -7,7 +7,7 @@
 -- the HSS answered. Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(20);
+SELECT plan(22);
 -- Only this file's devices: whatever other files left is set aside (rolled back at the end).
 DELETE FROM s6t_dirty;
 DELETE FROM scef_reference;
@@ -99,6 +99,14 @@ INSERT INTO subscription (scs_id, group_id, monitoring_type, notification_destin
 SELECT s.id, g.id, 'LOCATION_REPORTING', 'https://x', '{}' FROM scs s, ue_group g;
 SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ' ORDER BY action, imsi)
              FROM lg_s6t_plan(100, 30)), '4:configure', 'a group subscription configures its member');
+
+-- A tracker joins the subscribed group: configured too.
+INSERT INTO ue (imsi, external_id, mobility) VALUES ('001010000000007', 'seven@test', 'unrestricted');
+SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ' ORDER BY action, imsi)
+             FROM lg_s6t_plan(100, 30)), NULL, 'an unsubscribed tracker is not configured');
+INSERT INTO ue_group_member SELECT g.id, u.id FROM ue_group g, ue u WHERE u.external_id = 'seven@test';
+SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ' ORDER BY action, imsi)
+             FROM lg_s6t_plan(100, 30)), '7:configure', 'a new member of a subscribed group is');
 
 -- More changed devices than a pass takes: it says so.
 INSERT INTO ue (imsi, external_id, mobility) VALUES
