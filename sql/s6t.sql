@@ -115,12 +115,16 @@ $fn$;
 
 -- lg_s6t_mark_new_ues: devices added, once per statement (a bulk
 -- provisioning of a million devices costs one INSERT here, not a million).
+-- A new tracker needs nothing yet: no subscription or group can name it
+-- before it exists, and those triggers note it when one does.
 CREATE OR REPLACE FUNCTION lg_s6t_mark_new_ues()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $fn$
 BEGIN
-    INSERT INTO s6t_dirty (ue_id) SELECT n.id FROM new_rows n ON CONFLICT DO NOTHING;
+    INSERT INTO s6t_dirty (ue_id)
+    SELECT n.id FROM new_rows n WHERE n.mobility <> 'unrestricted'
+    ON CONFLICT DO NOTHING;
     RETURN NULL;
 END
 $fn$;

@@ -46,7 +46,8 @@ SELECT s.id, g.id, 'LOCATION_REPORTING', 'https://x', '{}', now() - interval '1 
 SELECT is((SELECT string_agg(right(imsi, 1), ' ' ORDER BY imsi) FROM lg_s6t_wanted(pg_temp.ours())), '1 2 3',
           'a subscribed tracker is wanted; an expired group subscription wants nobody');
 
-SELECT is((SELECT count(*)::int FROM s6t_dirty), 4, 'the triggers noted the four new devices');
+SELECT is((SELECT count(*)::int FROM s6t_dirty), 4,
+          'the triggers noted the checked devices, the subscribed tracker, the group member');
 SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ' ORDER BY imsi)
              FROM lg_s6t_plan(100, 30)), '1:configure 2:configure 3:configure',
           'the first pass configures each wanted device');
