@@ -306,7 +306,8 @@ static void on_recorded(void *arg, const PGresult *res, const char *err)
 
     s->is_busy = false;
     if (err != NULL) {
-        /* Their rows are due again after hss_retry_s: sent again, answered again. */
+        /* Their rows are due again once hss_timeout_s has passed (lg_s6t_plan's hold): a
+         * later pass sends them again, and the HSS's answer is stored then. */
         lg_zwarn(ZONE, s->cfg->hss, "cannot store the HSS's answers: %s", err);
         return;
     }
