@@ -91,6 +91,14 @@ test_provisioned_device_is_configured_at_the_hss_with_its_reference() {
         "one reference per meter"
     assert_eq "" "$(grep "imsi=001010000000200" "$T/hss.log" || true)" \
         "an unsubscribed tracker is not configured"
+    # The operator sees it on the device.
+    admin_ok GET /v1/devices/meter-1@water.example
+    assert_eq "$ref active 2001" "$(json "$(body)" "j->'hss'->>'scefReferenceId', j->'hss'->>'state',
+        j->'hss'->>'resultCode'" | tr '|' ' ')" "the device's hss member"
+    ctl device show meter-1@water.example | grep -Eq "^hss\.state +active$" ||
+        fail "locguardctl device show: $(ctl device show meter-1@water.example)"
+    admin_ok GET /v1/devices/tracker-1@fleet.example
+    assert_eq null "$(json "$(body)" "j->'hss'")" "none for the tracker"
 }
 
 test_rir_naming_the_reference_is_accepted() {
