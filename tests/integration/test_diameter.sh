@@ -289,12 +289,13 @@ test_tshark_decodes_the_answers() {
     # once captured none of it).
     sleep 1
     out=$(SSLKEYLOGFILE=$keys dia mme-1 "imsi=$(supi 7),ecgi=001-01:$A01,tai=001-01:0001" \
-        "imsi=001019999999999,ecgi=001-01:$A01" "imsi=$(supi 7),ecgilen=6")
+        "imsi=001019999999999,ecgi=001-01:$A01" "imsi=$(supi 7),ecgilen=6" \
+        "imsi=$(supi 7),ecgi=001-01:$A01,ref=4000000000")
     sleep 1
     kill -INT "$pid"
     wait "$pid" || true
     trap - EXIT
-    assert_eq 3 "$(grep -c '^rir' <<<"$out")" "answers: $out"
+    assert_eq 4 "$(grep -c '^rir' <<<"$out")" "answers: $out"
     [ -s "$keys" ] || fail "no TLS key log from GnuTLS"
     # Decode-as: TLS on the zone's port, Diameter inside it (RDP's heuristic
     # would otherwise claim the first record).
@@ -303,15 +304,17 @@ test_tshark_decodes_the_answers() {
     tshark "$@" -Y diameter -V >"$T/decoded.txt" 2>"$T/tshark.err" || fail "tshark: $(tail -5 "$T/tshark.err")"
     tshark "$@" -Y diameter >"$T/summary.txt" 2>/dev/null
     # Counted per message: one TCP segment may carry several.
-    assert_eq 3 "$(grep -o 'cmd=Reporting-Information Request(8388719) flags=RP-- appl=3GPP T6a/T6b(16777346)' \
+    assert_eq 4 "$(grep -o 'cmd=Reporting-Information Request(8388719) flags=RP-- appl=3GPP T6a/T6b(16777346)' \
         "$T/summary.txt" | wc -l)" "RIRs decoded: $(cat "$T/summary.txt")"
-    assert_eq 3 "$(grep -o 'cmd=Reporting-Information Answer(8388719) flags=-P-- appl=3GPP T6a/T6b(16777346)' \
+    assert_eq 4 "$(grep -o 'cmd=Reporting-Information Answer(8388719) flags=-P-- appl=3GPP T6a/T6b(16777346)' \
         "$T/summary.txt" | wc -l)" "RIAs decoded"
     grep -q 'E-UTRAN-Cell-Global-Identity(1602)' "$T/decoded.txt" || fail "ECGI not named"
     grep -q 'Result-Code: DIAMETER_SUCCESS (2001)' "$T/decoded.txt" || fail "no DIAMETER_SUCCESS"
     grep -q 'Experimental-Result-Code: DIAMETER_ERROR_USER_UNKNOWN (5001)' "$T/decoded.txt" ||
         fail "no DIAMETER_ERROR_USER_UNKNOWN"
     grep -q 'Result-Code: DIAMETER_INVALID_AVP_VALUE (5004)' "$T/decoded.txt" || fail "no 5004"
+    grep -q 'Experimental-Result-Code: DIAMETER_ERROR_SCEF_REFERENCE_ID_UNKNOWN (5515)' "$T/decoded.txt" ||
+        fail "no DIAMETER_ERROR_SCEF_REFERENCE_ID_UNKNOWN"
     grep -q 'AVP: Failed-AVP(279)' "$T/decoded.txt" || fail "no Failed-AVP"
     # The 6-octet ECGI, in the request and again in the answer's Failed-AVP.
     assert_eq 2 "$(grep -o 'E-UTRAN-Cell-Global-Identity: 111111111111$' "$T/decoded.txt" | wc -l)" \
