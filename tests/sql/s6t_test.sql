@@ -7,7 +7,7 @@
 -- the HSS answered. Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(22);
+SELECT plan(24);
 -- Only this file's devices: whatever other files left is set aside (rolled back at the end).
 DELETE FROM s6t_dirty;
 DELETE FROM scef_reference;
@@ -71,6 +71,17 @@ UPDATE scef_reference SET next_try_at = now() - interval '1 second' WHERE state 
 SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ') FROM lg_s6t_plan(100, 30)),
           '3:configure', 'a refused configuration is tried again when due');
 SELECT is(pg_temp.refs(), '1/active 2/active 3/configuring', 'and is configuring again');
+
+-- The tracker's subscription ends: its configuration is deleted; subscribed again, a new one.
+UPDATE subscription SET status = 'ended', ended_reason = 'DELETED'
+ WHERE ue_id = (SELECT id FROM ue WHERE external_id = 'tracker@test');
+SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ') FROM lg_s6t_plan(100, 30)),
+          '3:delete', 'a subscription that ends deletes its tracker''s configuration');
+DELETE FROM scef_reference WHERE imsi = '001010000000003';
+UPDATE subscription SET status = 'active', ended_reason = NULL
+ WHERE ue_id = (SELECT id FROM ue WHERE external_id = 'tracker@test');
+SELECT is((SELECT string_agg(right(imsi, 1) || ':' || action, ' ') FROM lg_s6t_plan(100, 30)),
+          '3:configure', 'subscribed again: configured again');
 
 -- The restricted device becomes a tracker, the fixed one is deleted.
 UPDATE ue SET mobility = 'unrestricted' WHERE imsi = '001010000000002';
