@@ -350,8 +350,10 @@ $fn$;
 ---------------------------------------------------------------------------
 -- Devices
 
--- lg_admin_device_json: the API object of one device, with its areas and
--- latest location.
+-- lg_admin_device_json: the API object of one device, with its areas, its
+-- latest location and its monitoring configuration at the HSS (S6t: the
+-- live SCEF-Reference-ID, its state and the HSS's last answer; null when
+-- there is none).
 CREATE OR REPLACE FUNCTION lg_admin_device_json(u ue)
 RETURNS jsonb
 LANGUAGE sql STABLE
@@ -370,7 +372,11 @@ AS $fn$
                                                       'cell', l.cell_key,
                                                       'decision', l.decision,
                                                       'zoneState', l.zone_state)
-                              FROM ue_location l WHERE l.ue_id = u.id))
+                              FROM ue_location l WHERE l.ue_id = u.id),
+               'hss', (SELECT jsonb_build_object('scefReferenceId', r.ref_id,
+                                                 'state', r.state,
+                                                 'resultCode', r.result_code)
+                         FROM scef_reference r WHERE r.ue_id = u.id AND r.state <> 'deleting'))
 $fn$;
 
 -- lg_admin_device_find: the device with this external id, or P0002.

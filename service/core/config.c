@@ -27,9 +27,10 @@ typedef enum {
     T_LISTEN,
     T_RATIO,
     T_MECHANISM,
-    T_DIA_LISTEN, /* [diameter] listen: HOST:PORT into lg_diameter_config_t */
-    T_DIA_PEER,   /* [diameter] peer: "IDENTITY NODE", once per peer */
-    T_AMF_PEER    /* [amf] peer: "NODE APIROOT", once per AMF */
+    T_DIA_LISTEN,      /* [diameter] listen: HOST:PORT into lg_diameter_config_t */
+    T_DIA_PEER,        /* [diameter] peer: "IDENTITY NODE", once per peer */
+    T_DIA_HSS_CONNECT, /* [diameter] hss_connect: HOST:PORT of the HSS */
+    T_AMF_PEER         /* [amf] peer: "NODE APIROOT", once per AMF */
 } key_type_t;
 
 /* One known key: where it lives in lg_config_t (or lg_zone_config_t), its range and default. */
@@ -138,6 +139,13 @@ static const key_def_t keys[] = {
     {"diameter", "watchdog_s", T_INT, CFG(diameter.tw_timer_s), 6, 3600, "30"},
     {"diameter", "work_dir", T_STR, CFG(diameter.work_dir), 0, 0, NULL},
     {"diameter", "peer", T_DIA_PEER, 0, 0, 0, NULL},
+    /* The HSS, for S6t (service/diameter/s6t.c); no hss, no monitoring configuration. */
+    {"diameter", "hss", T_STR, CFG(diameter.hss), 0, 0, NULL},
+    {"diameter", "hss_realm", T_STR, CFG(diameter.hss_realm), 0, 0, NULL},
+    {"diameter", "hss_connect", T_DIA_HSS_CONNECT, 0, 0, 0, NULL},
+    {"diameter", "hss_sync_s", T_INT, CFG(diameter.hss_sync_s), 1, 86400, "60"},
+    {"diameter", "hss_retry_s", T_INT, CFG(diameter.hss_retry_s), 1, 86400, "30"},
+    {"diameter", "hss_timeout_s", T_INT, CFG(diameter.hss_timeout_s), 1, 600, "10"},
     /* [amf]: the Namf_EventExposure client (service/south/amfsub.c); no peer, no client. */
     {"amf", "peer", T_AMF_PEER, 0, 0, 0, NULL},
     {"amf", "notify_uri", T_STR, CFG(amf.notify_uri), 0, 0, NULL},
@@ -323,6 +331,9 @@ static int apply(lg_config_t *cfg, lg_zone_config_t *zone, const key_def_t *k, c
                               &cfg->diameter.port);
     case T_DIA_PEER:
         return add_peer(&cfg->diameter, v);
+    case T_DIA_HSS_CONNECT:
+        return parse_hostport(v, cfg->diameter.hss_host, sizeof(cfg->diameter.hss_host),
+                              &cfg->diameter.hss_port);
     case T_AMF_PEER:
         if (cfg->amf.n_peers == LG_AMF_PEERS_MAX)
             return LG_ERR;
@@ -551,6 +562,8 @@ void lg_config_cleanup(lg_config_t *cfg)
     free((void *)cfg->diameter.key_file);
     free((void *)cfg->diameter.ca_file);
     free((void *)cfg->diameter.work_dir);
+    free((void *)cfg->diameter.hss);
+    free((void *)cfg->diameter.hss_realm);
     free((void *)cfg->amf.notify_uri);
     free((void *)cfg->amf.nf_id);
     free((void *)cfg->amf.cert_file);

@@ -36,6 +36,8 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
     [LG_C_REFUSED_UNAVAILABLE] = {"locguard_reports_refused_total", "reason=\"unavailable\"",
                                   NULL},
     [LG_C_REFUSED_QUEUE_FULL] = {"locguard_reports_refused_total", "reason=\"queue_full\"", NULL},
+    [LG_C_REFUSED_SCEF_REFERENCE] = {"locguard_reports_refused_total",
+                                     "reason=\"unknown_scef_reference\"", NULL},
     [LG_C_DECISION_INSIDE] = {"locguard_decisions_total", "decision=\"inside\"",
                               "Area decisions, by outcome."},
     [LG_C_DECISION_OUTSIDE] = {"locguard_decisions_total", "decision=\"outside\"", NULL},
@@ -83,6 +85,15 @@ static const metric_def_t counter_defs[LG_COUNTER_COUNT] = {
     [LG_C_AMF_REQUESTS_FAILED] = {"locguard_amf_request_failures_total", "",
                                   "Namf_EventExposure requests to an AMF that failed (no answer, "
                                   "or a refusal) and are tried again with back-off."},
+    [LG_C_S6T_CONFIGURED] = {"locguard_s6t_answers_total", "action=\"configure\",outcome=\"done\"",
+                             "Monitoring configurations and deletions sent to the HSS over S6t, "
+                             "by outcome (failed: refused or unanswered, sent again later)."},
+    [LG_C_S6T_CONFIGURE_FAILED] = {"locguard_s6t_answers_total",
+                                   "action=\"configure\",outcome=\"failed\"", NULL},
+    [LG_C_S6T_DELETED] = {"locguard_s6t_answers_total", "action=\"delete\",outcome=\"done\"",
+                          NULL},
+    [LG_C_S6T_DELETE_FAILED] = {"locguard_s6t_answers_total",
+                                "action=\"delete\",outcome=\"failed\"", NULL},
 };
 
 static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
@@ -102,6 +113,8 @@ static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
     [LG_G_AMF_SUBSCRIPTIONS] = {"locguard_amf_subscriptions", "",
                                 "Configured AMFs at which locguard holds a LOCATION_REPORT "
                                 "subscription."},
+    [LG_G_SCEF_REFERENCES] = {"locguard_s6t_references", "",
+                              "SCEF-Reference-IDs configured at the HSS that reports may name."},
 };
 
 static const metric_def_t histogram_defs[LG_HISTOGRAM_COUNT] = {

@@ -4,7 +4,8 @@
  *
  *   - start-up: the [diameter] section becomes a freeDiameter configuration
  *     file (identity, realm, one listening address and port, TLS at once on
- *     that port or plain TCP, no relaying, no SCTP), written to a private
+ *     that port or plain TCP, no relaying, no SCTP, the HSS as a peer to
+ *     connect to), written to a private
  *     temporary file, parsed by fd_core_parseconf and removed; then the
  *     dictionary (dict.c), the T6a/T6b application advertised in CER/CEA,
  *     the RIR handler and the peer validator, and fd_core_start;
@@ -13,8 +14,10 @@
  *     the RIR handler takes the request and queues it for the loop, or
  *     answers DIAMETER_TOO_BUSY itself when the queue is full;
  *   - the loop: each request is checked, read (rir.c), its user looked up
- *     (one statement for the requests of one wake-up),
- *     its batch submitted to the group commit, and answered from here.
+ *     (one statement for the requests of one wake-up), its reports'
+ *     SCEF-Reference-IDs checked in memory when an HSS is configured
+ *     (s6t.c, which also runs on the loop), its batch submitted to the
+ *     group commit, and answered from here.
  *
  * freeDiameter is process-wide (fd_g_config, one core), and its validator
  * callback takes no argument: the zone is a singleton, reached from the
@@ -27,6 +30,7 @@
 #include "locguard/core/pgarray.h"
 #include "locguard/diameter/dict.h"
 #include "locguard/diameter/rir.h"
+#include "locguard/diameter/s6t.h"
 
 #include <freeDiameter/libfdcore.h>
 
@@ -56,7 +60,9 @@ typedef struct pending {
     lg_diameter_t *dia;
     struct msg *msg; /* the request (owned until answered) */
     const lg_dia_peer_config_t *peer;
-    lg_batch_t batch; /* read, waiting for the user lookup */
+    lg_batch_t batch;      /* read, waiting for the user lookup */
+    uint32_t *refs;        /* each report's SCEF-Reference-ID (with an hss) */
+    struct avp **ref_avps; /* ... and the AVP holding it (parts of msg) */
     int64_t received_us;
     size_t n_reports;
 } pending_t;
@@ -71,12 +77,14 @@ struct lg_diameter {
     lg_dia_dict_t dict;
     struct disp_hdl *rir_handler;
     bool has_core; /* fd_core_initialize done */
+    lg_s6t_t *s6t; /* the S6t client (with [diameter] hss), else NULL */
 
     /* The hand-off from freeDiameter's threads: guarded by lock. */
     pthread_mutex_t lock;
     inbox_t *head, *tail;
     size_t n_queued;
-    int wake[2]; /* a pipe: written by the threads, read by the loop */
+    uint64_t n_refused_busy; /* refused on freeDiameter's thread (3004), not yet counted */
+    int wake[2];             /* a pipe: written by the threads, read by the loop */
     struct event *wake_ev;
 };
 
@@ -264,6 +272,8 @@ static void pending_free(pending_t *p)
     if (p->msg != NULL)
         fd_msg_free(p->msg);
     lg_batch_cleanup(&p->batch);
+    free(p->refs);
+    free(p->ref_avps);
     free(p);
 }
 
@@ -336,6 +346,37 @@ static void submit(pending_t *p)
 }
 
 /*
+ * With an HSS configured: each report must name a SCEF-Reference-ID that
+ * locguard configured for this user (s6t.h, in memory). A reference that is
+ * unknown or another user's gets DIAMETER_ERROR_SCEF_REFERENCE_ID_UNKNOWN
+ * with the reference in Failed-AVP; before the references are loaded, 3004.
+ * True when p may go on; else it was answered and freed.
+ */
+static bool check_refs(lg_diameter_t *dia, pending_t *p)
+{
+    const char *supi = p->batch.reports[0].supi;
+
+    if (dia->s6t == NULL)
+        return true;
+    if (!lg_s6t_is_loaded(dia->s6t)) {
+        refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_UNAVAILABLE, p->n_reports, LG_DIA_TOO_BUSY,
+               false, NULL, "the SCEF-Reference-IDs are not loaded yet");
+        pending_free(p);
+        return false;
+    }
+    for (size_t i = 0; i < p->n_reports; i++) {
+        if (!lg_s6t_ref_is_users(dia->s6t, p->refs[i], supi)) {
+            refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_SCEF_REFERENCE, p->n_reports,
+                   LG_DIA_ERROR_SCEF_REFERENCE_ID_UNKNOWN, true, p->ref_avps[i],
+                   "a report names a SCEF-Reference-ID not configured for this user");
+            pending_free(p);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
  * One lookup of the users of the requests one wake-up of the loop took:
  * one statement for all of them, `imsi = ANY($1)`, whatever their number.
  */
@@ -373,7 +414,7 @@ static void on_users(void *arg, const PGresult *res, const char *err)
             refuse(dia, &p->msg, p->peer->node, LG_C_REFUSED_INVALID, p->n_reports,
                    LG_DIA_ERROR_USER_UNKNOWN, true, NULL, "the user is not provisioned");
             pending_free(p);
-        } else {
+        } else if (check_refs(dia, p)) {
             submit(p);
         }
     }
@@ -468,6 +509,16 @@ static pending_t *handle(lg_diameter_t *dia, struct msg *msg)
         return NULL;
     }
     p->n_reports = p->batch.n_reports;
+    if (dia->s6t != NULL) {
+        p->refs = lg_xcalloc(p->n_reports, sizeof(*p->refs));
+        p->ref_avps = lg_xcalloc(p->n_reports, sizeof(*p->ref_avps));
+        if (lg_rir_refs(msg, p->refs, p->ref_avps, p->n_reports) != LG_OK) {
+            refuse(dia, &p->msg, peer->node, LG_C_REFUSED_INVALID, 0, LG_DIA_MISSING_AVP, false,
+                   NULL, "a Monitoring-Event-Report without a SCEF-Reference-ID");
+            pending_free(p);
+            return NULL;
+        }
+    }
     return p;
 }
 
@@ -484,7 +535,12 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     inbox_t *list = dia->head;
     dia->head = dia->tail = NULL;
     dia->n_queued = 0;
+    uint64_t n_busy = dia->n_refused_busy;
+    dia->n_refused_busy = 0;
     pthread_mutex_unlock(&dia->lock);
+    /* The refusals of freeDiameter's threads, counted here (one per request: unread). */
+    if (n_busy > 0)
+        lg_metrics_add(dia->metrics, LG_C_REFUSED_QUEUE_FULL, n_busy);
 
     /* Every report of a RIR is about its one user: are they provisioned? */
     lookup_t *l = lg_xcalloc(1, sizeof(*l));
@@ -524,8 +580,9 @@ static int on_rir(struct msg **msg, struct avp *avp, struct session *sess, void 
     *act = DISP_ACT_CONT;
     pthread_mutex_lock(&dia->lock);
     if (dia->n_queued >= (size_t)dia->cfg.queue_max) {
+        /* Counted by the loop at its next wake-up: the metrics are the loop's. */
+        dia->n_refused_busy++;
         pthread_mutex_unlock(&dia->lock);
-        /* Counted by nobody: the metrics are the loop's, not this thread's. */
         lg_zdebug(ZONE, NULL, "RIR refused with 3004: too many requests waiting for the loop");
         answer(&dia->dict, msg, LG_DIA_TOO_BUSY, false, NULL, "too many requests waiting");
         return 0;
@@ -636,6 +693,11 @@ static int write_fd_conf(const lg_diameter_config_t *cfg, char *path, size_t siz
         fprintf(f, "TLS_Cred = \"%s\", \"%s\";\nTLS_CA = \"%s\";\n", cfg->cert_file, cfg->key_file,
                 cfg->ca_file);
     }
+    /* The HSS is connected to (S6t): a known peer, freeDiameter keeps the connection up. */
+    if (cfg->hss != NULL) {
+        fprintf(f, "ConnectPeer = \"%s\" { ConnectTo = \"%s\"; Port = %d; No_SCTP; %s};\n",
+                cfg->hss, cfg->hss_host, cfg->hss_port, cfg->is_plain_tcp ? "No_TLS; " : "");
+    }
     if (fclose(f) != 0) {
         unlink(path);
         return LG_ERR;
@@ -689,6 +751,8 @@ lg_diameter_t *lg_diameter_new(struct event_base *base, const lg_diameter_config
         goto failed;
     struct disp_when when = {.app = dia->dict.app_t6a, .command = dia->dict.cmd_rir};
     if (fd_disp_app_support(dia->dict.app_t6a, dia->dict.vendor_3gpp, 1, 0) != 0 ||
+        (cfg->hss != NULL &&
+         fd_disp_app_support(dia->dict.app_s6t, dia->dict.vendor_3gpp, 1, 0) != 0) ||
         fd_disp_register(on_rir, DISP_HOW_CC, &when, dia, &dia->rir_handler) != 0 ||
         fd_peer_validate_register(on_validate) != 0) {
         lg_error("diameter: cannot register the T6a/T6b handlers");
@@ -701,6 +765,9 @@ lg_diameter_t *lg_diameter_new(struct event_base *base, const lg_diameter_config
     }
     lg_info("diameter: %s listening on %s:%d (%s), %zu peers", cfg->identity, cfg->host, cfg->port,
             cfg->is_plain_tcp ? "plain TCP, NDS/IP" : "TLS", cfg->n_peers);
+    if (cfg->hss != NULL &&
+        (dia->s6t = lg_s6t_new(base, &dia->cfg, &dia->dict, db, metrics)) == NULL)
+        goto failed;
     return dia;
 failed:
     lg_diameter_free(dia);
@@ -721,6 +788,8 @@ void lg_diameter_free(lg_diameter_t *dia)
         (void)fd_core_wait_shutdown_complete();
     }
     the_zone = NULL;
+    /* No answer callback runs any more: the S6t client's outstanding requests are ours. */
+    lg_s6t_free(dia->s6t);
     /* freeDiameter's threads are gone: what they queued is ours, unanswered. */
     for (inbox_t *it = dia->head, *next; it != NULL; it = next) {
         next = it->next;

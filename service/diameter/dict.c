@@ -3,7 +3,7 @@
  * The T6a/T6b dictionary, defined into freeDiameter's. One table of AVPs
  * (code, name, type, whether M is set on what we send), then the grouped
  * AVPs' and the commands' rules. Codes and flags are the specifications'
- * (TS 29.128 for the commands, TS 29.336 for the monitoring AVPs, TS 29.272
+ * (TS 29.128 for RIR/RIA, TS 29.336 for CIR/CIA and the monitoring AVPs, TS 29.272
  * for the location AVPs), each checked against Wireshark's
  * /usr/share/wireshark/diameter/dictionary.xml and TGPP.xml, which the
  * integration test's tshark decodes with. Only V is checked on what we
@@ -39,6 +39,18 @@ static const avp_def_t avps[] = {
      F(scef_reference_id)},
     {LG_AVP_SCEF_ID, "SCEF-ID", AVP_TYPE_OCTETSTRING, true, F(scef_id)}, /* DiameterIdentity */
     {LG_AVP_MONITORING_TYPE, "Monitoring-Type", AVP_TYPE_UNSIGNED32, true, F(monitoring_type)},
+    /* TS 29.336: S6t configuration (dictionary.xml: all mandatory="must"). */
+    {LG_AVP_MONITORING_EVENT_CONFIGURATION, "Monitoring-Event-Configuration", AVP_TYPE_GROUPED,
+     true, F(monitoring_event_configuration)},
+    {LG_AVP_SCEF_REFERENCE_ID_FOR_DELETION, "SCEF-Reference-ID-for-Deletion", AVP_TYPE_UNSIGNED32,
+     true, F(scef_reference_id_for_deletion)},
+    {LG_AVP_LOCATION_INFORMATION_CONFIGURATION, "Location-Information-Configuration",
+     AVP_TYPE_GROUPED, true, F(location_information_configuration)},
+    {LG_AVP_MONTE_LOCATION_TYPE, "MONTE-Location-Type", AVP_TYPE_UNSIGNED32, true,
+     F(monte_location_type)},
+    {LG_AVP_ACCURACY, "Accuracy", AVP_TYPE_UNSIGNED32, true, F(accuracy)},
+    {LG_AVP_MONITORING_EVENT_CONFIG_STATUS, "Monitoring-Event-Config-Status", AVP_TYPE_GROUPED,
+     true, F(monitoring_event_config_status)},
     /* TS 29.272: location (TGPP.xml: mandatory="mustnot" for each). */
     {LG_AVP_EPS_LOCATION_INFORMATION, "EPS-Location-Information", AVP_TYPE_GROUPED, false,
      F(eps_location_information)},
@@ -158,6 +170,22 @@ static int group_rules(lg_dia_dict_t *d)
     rc |= rule(x, d->sgsn_location_information, d->geographical_information, RULE_OPTIONAL, -1, 1);
     rc |=
         rule(x, d->sgsn_location_information, d->age_of_location_information, RULE_OPTIONAL, -1, 1);
+    /* Monitoring-Event-Configuration: [SCEF-Reference-ID] ... { SCEF-ID } { Monitoring-Type }
+     * *[ SCEF-Reference-ID-for-Deletion ] ... [ Location-Information-Configuration ] ... */
+    rc |= rule(x, d->monitoring_event_configuration, d->scef_reference_id, RULE_OPTIONAL, -1, 1);
+    rc |= rule(x, d->monitoring_event_configuration, d->scef_id, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->monitoring_event_configuration, d->monitoring_type, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->monitoring_event_configuration, d->scef_reference_id_for_deletion,
+               RULE_OPTIONAL, -1, -1);
+    rc |= rule(x, d->monitoring_event_configuration, d->location_information_configuration,
+               RULE_OPTIONAL, -1, 1);
+    /* Location-Information-Configuration: [ MONTE-Location-Type ] [ Accuracy ] ... */
+    rc |= rule(x, d->location_information_configuration, d->monte_location_type, RULE_OPTIONAL, -1,
+               1);
+    rc |= rule(x, d->location_information_configuration, d->accuracy, RULE_OPTIONAL, -1, 1);
+    /* Monitoring-Event-Config-Status: [ Service-Report ] ... [ SCEF-Reference-ID ] [ SCEF-ID ]. */
+    rc |= rule(x, d->monitoring_event_config_status, d->scef_reference_id, RULE_OPTIONAL, -1, 1);
+    rc |= rule(x, d->monitoring_event_config_status, d->scef_id, RULE_OPTIONAL, -1, 1);
     return rc == LG_OK ? LG_OK : LG_ERR;
 }
 
@@ -189,10 +217,69 @@ static int command_rules(lg_dia_dict_t *d)
     rc |= rule(x, d->cmd_ria, d->origin_host, RULE_REQUIRED, -1, 1);
     rc |= rule(x, d->cmd_ria, d->origin_realm, RULE_REQUIRED, -1, 1);
     rc |= rule(x, d->cmd_ria, d->failed_avp, RULE_OPTIONAL, -1, 1);
+    /* < CIR > ::= < Diameter Header: 8388718, REQ, PXY, 16777345 > < Session-Id > [ DRMP ]
+     * [ Vendor-Specific-Application-Id ] { Auth-Session-State } { Origin-Host }
+     * { Origin-Realm } [ Destination-Host ] { Destination-Realm } { User-Identifier }
+     * ... *[ Monitoring-Event-Configuration ] ... (TS 29.336 §7.2.3) */
+    rc |= rule(x, d->cmd_cir, d->session_id, RULE_FIXED_HEAD, -1, 1);
+    rc |= rule(x, d->cmd_cir, d->auth_session_state, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->cmd_cir, d->origin_host, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->cmd_cir, d->origin_realm, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->cmd_cir, d->destination_host, RULE_OPTIONAL, -1, 1);
+    rc |= rule(x, d->cmd_cir, d->destination_realm, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->cmd_cir, d->user_identifier, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->cmd_cir, d->monitoring_event_configuration, RULE_OPTIONAL, -1, -1);
+    /* < CIA > ::= < Diameter Header: 8388718, PXY, 16777345 > < Session-Id > [ DRMP ]
+     * [ Result-Code ] [ Experimental-Result ] { Auth-Session-State } { Origin-Host }
+     * { Origin-Realm } ... [ User-Identifier ] *[ Monitoring-Event-Report ]
+     * *[ Monitoring-Event-Config-Status ] ... [ Failed-AVP ] ... (TS 29.336 §7.2.4) */
+    rc |= rule(x, d->cmd_cia, d->session_id, RULE_FIXED_HEAD, -1, 1);
+    rc |= rule(x, d->cmd_cia, d->result_code, RULE_OPTIONAL, -1, 1);
+    rc |= rule(x, d->cmd_cia, d->experimental_result, RULE_OPTIONAL, -1, 1);
+    rc |= rule(x, d->cmd_cia, d->auth_session_state, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->cmd_cia, d->origin_host, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->cmd_cia, d->origin_realm, RULE_REQUIRED, -1, 1);
+    rc |= rule(x, d->cmd_cia, d->user_identifier, RULE_OPTIONAL, -1, 1);
+    rc |= rule(x, d->cmd_cia, d->monitoring_event_report, RULE_OPTIONAL, -1, -1);
+    rc |= rule(x, d->cmd_cia, d->monitoring_event_config_status, RULE_OPTIONAL, -1, -1);
+    rc |= rule(x, d->cmd_cia, d->failed_avp, RULE_OPTIONAL, -1, 1);
     return rc == LG_OK ? LG_OK : LG_ERR;
 }
 
-/* The 3GPP vendor, the T6a/T6b application and its two commands. */
+/* The S6t application and its Configuration-Information-Request/Answer (TS 29.336). */
+static int define_s6t(lg_dia_dict_t *d)
+{
+    application_id_t aid = LG_DIA_APP_S6T;
+    command_code_t code = LG_DIA_CMD_CIR;
+    int rc;
+
+    if (fd_dict_search(d->dict, DICT_APPLICATION, APPLICATION_BY_ID, &aid, &d->app_s6t, ENOENT) !=
+        0) {
+        struct dict_application_data a = {LG_DIA_APP_S6T, "3GPP S6t"};
+        if ((rc = fd_dict_new(d->dict, DICT_APPLICATION, &a, d->vendor_3gpp, &d->app_s6t)) != 0)
+            goto failed;
+    }
+    if (fd_dict_search(d->dict, DICT_COMMAND, CMD_BY_CODE_R, &code, &d->cmd_cir, ENOENT) != 0) {
+        /* REQ and PXY set, E clear (TS 29.336 §7.2.3: "REQ, PXY"). */
+        struct dict_cmd_data r = {LG_DIA_CMD_CIR, "Configuration-Information-Request",
+                                  CMD_FLAG_REQUEST | CMD_FLAG_PROXIABLE | CMD_FLAG_ERROR,
+                                  CMD_FLAG_REQUEST | CMD_FLAG_PROXIABLE};
+        if ((rc = fd_dict_new(d->dict, DICT_COMMAND, &r, d->app_s6t, &d->cmd_cir)) != 0)
+            goto failed;
+    }
+    if (fd_dict_search(d->dict, DICT_COMMAND, CMD_BY_CODE_A, &code, &d->cmd_cia, ENOENT) != 0) {
+        struct dict_cmd_data a = {LG_DIA_CMD_CIR, "Configuration-Information-Answer",
+                                  CMD_FLAG_REQUEST | CMD_FLAG_PROXIABLE, CMD_FLAG_PROXIABLE};
+        if ((rc = fd_dict_new(d->dict, DICT_COMMAND, &a, d->app_s6t, &d->cmd_cia)) != 0)
+            goto failed;
+    }
+    return LG_OK;
+failed:
+    lg_error("diameter: cannot define the S6t application: %s", strerror(rc));
+    return LG_ERR;
+}
+
+/* The 3GPP vendor, the T6a/T6b application and its two commands (then S6t's). */
 static int define_app(lg_dia_dict_t *d)
 {
     vendor_id_t vid = LG_DIA_VENDOR_3GPP;
@@ -226,7 +313,7 @@ static int define_app(lg_dia_dict_t *d)
         if ((rc = fd_dict_new(d->dict, DICT_COMMAND, &a, d->app_t6a, &d->cmd_ria)) != 0)
             goto failed;
     }
-    return LG_OK;
+    return define_s6t(d);
 failed:
     lg_error("diameter: cannot define the T6a/T6b application: %s", strerror(rc));
     return LG_ERR;

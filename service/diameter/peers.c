@@ -74,6 +74,18 @@ const char *lg_diameter_config_check(const lg_diameter_config_t *cfg)
         for (size_t j = i + 1; j < cfg->n_peers; j++)
             if (strcasecmp(cfg->peers[i].identity, cfg->peers[j].identity) == 0)
                 return "a peer identity is configured twice";
+    if (cfg->hss != NULL) {
+        if (!is_identity(cfg->hss))
+            return "hss must be the HSS's Diameter identity (an FQDN)";
+        if (lg_diameter_find_peer(cfg, cfg->hss, strlen(cfg->hss)) != NULL)
+            return "the hss is also a peer: an HSS does not report locations";
+        if (cfg->hss_realm != NULL && !is_identity(cfg->hss_realm))
+            return "hss_realm must be a domain name";
+        if (cfg->hss_host[0] == '\0' || cfg->hss_port <= 0)
+            return "hss_connect = HOST:PORT is required with hss";
+    } else if (cfg->hss_host[0] != '\0' || cfg->hss_realm != NULL) {
+        return "hss_connect and hss_realm need hss = IDENTITY";
+    }
     return NULL;
 }
 

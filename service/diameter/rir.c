@@ -334,6 +334,25 @@ static int read_user(struct msg *rir, char supi[LG_SUPI_MAX], lg_rir_error_t *er
     return LG_OK;
 }
 
+int lg_rir_refs(struct msg *rir, uint32_t *refs, struct avp **avps, size_t n)
+{
+    size_t i = 0;
+    avp_view_t v;
+
+    for (struct avp *a = first(rir); a != NULL && i < n; a = next(a)) {
+        if (!is_report(a))
+            continue;
+        struct avp *ref = child(a, LG_AVP_SCEF_REFERENCE_ID, LG_DIA_VENDOR_3GPP);
+        if (ref == NULL || !view(ref, &v) || v.value == NULL)
+            return LG_ERR;
+        refs[i] = v.value->u32;
+        if (avps != NULL)
+            avps[i] = ref;
+        i++;
+    }
+    return i == n ? LG_OK : LG_ERR;
+}
+
 int lg_rir_read(struct msg *rir, const lg_report_limits_t *lim, lg_batch_t *out,
                 lg_rir_error_t *err)
 {

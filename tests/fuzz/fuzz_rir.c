@@ -74,6 +74,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(r->lat_deg >= -90.0 && r->lat_deg <= 90.0 && r->lon_deg >= -180.0 &&
                       r->lon_deg <= 180.0);
         }
+        /* Each report's SCEF-Reference-ID (the dictionary's rules require one). */
+        uint32_t *refs = lg_xcalloc(b.n_reports, sizeof(*refs));
+        struct avp **avps = lg_xcalloc(b.n_reports, sizeof(*avps));
+        CHECK(lg_rir_refs(m, refs, avps, b.n_reports) == LG_OK);
+        for (size_t i = 0; i < b.n_reports; i++)
+            CHECK(avps[i] != NULL);
+        free(refs);
+        free(avps);
         lg_batch_cleanup(&b);
     } else {
         CHECK(b.n_reports == 0 && b.reports == NULL);

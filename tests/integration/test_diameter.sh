@@ -12,25 +12,18 @@
 # Peers: the Diameter identities are the node names (mme-1, sgsn-1, mme-2),
 # each with a certificate naming it (dia_cert); locguard is "locguard" (the
 # server certificate's DNS name). amf-1 has a good certificate but is not a
-# configured peer.
+# configured peer. hss-sim is the HSS: locguard configures LOCATION_REPORTING
+# there for each device it checks (and the subscribed tracker), and every
+# report names the SCEF-Reference-ID the HSS holds (test_s6t.sh tests that).
 
 A01=000A001 A02=000A002 B01=000B001 D01=000D001
 
-# Under `make SANITIZE=address`: freeDiameter 1.2.1's own use-after-free at
-# TLS teardown is not ours (tests/tools/asan-freediameter.supp says why).
-export ASAN_OPTIONS="suppressions=$LG_ROOT/tests/tools/asan-freediameter.supp${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# shellcheck source=tests/integration/lib_diameter.sh
+. "$LG_ROOT/tests/integration/lib_diameter.sh"
 
-# dia_free_port: a TCP port nothing listens on, for the zone (freeDiameter
-# binds the configured port; it cannot report an ephemeral one).
-dia_free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 20000))
-        ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-    done
-    return 1
-}
 DIA_PORT=$(dia_free_port)
+HSS_PORT=$(dia_free_port)
+while [ "$HSS_PORT" = "$DIA_PORT" ]; do HSS_PORT=$(dia_free_port); done
 CONF_EXTRA="[diameter]
 identity = locguard
 realm = test
@@ -41,35 +34,13 @@ ca = $CERTS/ca.pem
 work_dir = $T
 peer = mme-1 mme-1
 peer = sgsn-1 sgsn-1
-peer = mme-2 mme-2"
+peer = mme-2 mme-2
+$(hss_config_lines)"
 
-# dia_cert NAME: a certificate for the Diameter identity NAME (CN and
-# subjectAltName DNS:NAME, which freeDiameter and GnuTLS check against the
-# identity), signed by the test CA: $T/dia-NAME.pem and .key.
-dia_cert() {
-    local name=$1 ext
-    [ -f "$T/dia-$name.pem" ] && return 0
-    (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-        -out "$T/dia-$name.key" 2>/dev/null)
-    ext=$(mktemp)
-    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth,serverAuth\nsubjectAltName=DNS:%s\n' \
-        "$name" >"$ext"
-    openssl req -new -key "$T/dia-$name.key" -subj "/O=locguard test/CN=$name" 2>/dev/null |
-        openssl x509 -req -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca.key" -CAcreateserial -sha256 \
-            -days 30 -extfile "$ext" -out "$T/dia-$name.pem" 2>/dev/null
-    rm -f "$ext"
-}
-
-# dia IDENTITY RIR...: dia-sim as the peer IDENTITY (its certificate), one
-# line per answer on stdout; its exit status is dia-sim's.
-dia() {
-    local id=$1
-    shift
-    dia_cert "$id"
-    "$BUILD/dia-sim" --identity "$id" --realm test --server locguard --server-realm test \
-        --connect "127.0.0.1:$DIA_PORT" --cert "$T/dia-$id.pem" --key "$T/dia-$id.key" \
-        --ca "$CERTS/ca.pem" --timeout-s 10 "$@"
-}
+# The HSS locguard configures each device's monitoring at (S6t): the
+# reports below name the references it holds (lib_diameter.sh's dia).
+start_hss
+trap stop_hss EXIT
 
 # supi N: the SUPI digits of meter-N.
 supi() { printf '0010100000%05d' "$1"; }
@@ -112,6 +83,14 @@ setup() {
     done
     add_device tracker-1@fleet.example 001010000000200 unrestricted
     authorize tracker-1@fleet.example home
+    # A tracker is reported while an SCS subscribes to it: then it is configured at the HSS too.
+    add_scs scs-a --allow-private
+    add_client client-a scs-a
+    ctl grant scs-a --device tracker-1@fleet.example >/dev/null
+    ctl consent grant tracker-1@fleet.example --purpose location-monitoring --scs scs-a >/dev/null
+    login client-a
+    subscribe scs-a "$(sub_body externalId tracker-1@fleet.example https://127.0.0.1:9/notify)" >/dev/null
+    wait_for 30 "the HSS to hold the 13 configurations" hss_holds 13
 }
 
 test_mme_meter_at_home_gives_no_alert() {
@@ -277,8 +256,11 @@ test_retransmission_after_a_restart_is_stored_once() {
     mme 10 $A01
     out=$(dia mme-1 "imsi=$(supi 10),ecgi=001-01:$B01,e2e=5eed0001")
     assert_eq "rir 1: result=2001" "$out" "the original"
+    local starts
+    starts=$(grep -c 'SCEF-Reference-IDs loaded' "$DAEMON_LOG")
     kill_daemon
     start_daemon
+    wait_for 20 "the references loaded again" refs_loaded $((starts + 1))
     out=$(dia mme-1 "imsi=$(supi 10),ecgi=001-01:$B01,e2e=5eed0001,tflag")
     assert_eq "rir 1: result=2001" "$out" "the retransmission after the restart"
     assert_eq 0 "$(alerts meter-10@water.example)" "alerts (stored once)"
@@ -307,12 +289,13 @@ test_tshark_decodes_the_answers() {
     # once captured none of it).
     sleep 1
     out=$(SSLKEYLOGFILE=$keys dia mme-1 "imsi=$(supi 7),ecgi=001-01:$A01,tai=001-01:0001" \
-        "imsi=001019999999999,ecgi=001-01:$A01" "imsi=$(supi 7),ecgilen=6")
+        "imsi=001019999999999,ecgi=001-01:$A01" "imsi=$(supi 7),ecgilen=6" \
+        "imsi=$(supi 7),ecgi=001-01:$A01,ref=4000000000")
     sleep 1
     kill -INT "$pid"
     wait "$pid" || true
     trap - EXIT
-    assert_eq 3 "$(grep -c '^rir' <<<"$out")" "answers: $out"
+    assert_eq 4 "$(grep -c '^rir' <<<"$out")" "answers: $out"
     [ -s "$keys" ] || fail "no TLS key log from GnuTLS"
     # Decode-as: TLS on the zone's port, Diameter inside it (RDP's heuristic
     # would otherwise claim the first record).
@@ -321,15 +304,17 @@ test_tshark_decodes_the_answers() {
     tshark "$@" -Y diameter -V >"$T/decoded.txt" 2>"$T/tshark.err" || fail "tshark: $(tail -5 "$T/tshark.err")"
     tshark "$@" -Y diameter >"$T/summary.txt" 2>/dev/null
     # Counted per message: one TCP segment may carry several.
-    assert_eq 3 "$(grep -o 'cmd=Reporting-Information Request(8388719) flags=RP-- appl=3GPP T6a/T6b(16777346)' \
+    assert_eq 4 "$(grep -o 'cmd=Reporting-Information Request(8388719) flags=RP-- appl=3GPP T6a/T6b(16777346)' \
         "$T/summary.txt" | wc -l)" "RIRs decoded: $(cat "$T/summary.txt")"
-    assert_eq 3 "$(grep -o 'cmd=Reporting-Information Answer(8388719) flags=-P-- appl=3GPP T6a/T6b(16777346)' \
+    assert_eq 4 "$(grep -o 'cmd=Reporting-Information Answer(8388719) flags=-P-- appl=3GPP T6a/T6b(16777346)' \
         "$T/summary.txt" | wc -l)" "RIAs decoded"
     grep -q 'E-UTRAN-Cell-Global-Identity(1602)' "$T/decoded.txt" || fail "ECGI not named"
     grep -q 'Result-Code: DIAMETER_SUCCESS (2001)' "$T/decoded.txt" || fail "no DIAMETER_SUCCESS"
     grep -q 'Experimental-Result-Code: DIAMETER_ERROR_USER_UNKNOWN (5001)' "$T/decoded.txt" ||
         fail "no DIAMETER_ERROR_USER_UNKNOWN"
     grep -q 'Result-Code: DIAMETER_INVALID_AVP_VALUE (5004)' "$T/decoded.txt" || fail "no 5004"
+    grep -q 'Experimental-Result-Code: DIAMETER_ERROR_SCEF_REFERENCE_ID_UNKNOWN (5515)' "$T/decoded.txt" ||
+        fail "no DIAMETER_ERROR_SCEF_REFERENCE_ID_UNKNOWN"
     grep -q 'AVP: Failed-AVP(279)' "$T/decoded.txt" || fail "no Failed-AVP"
     # The 6-octet ECGI, in the request and again in the answer's Failed-AVP.
     assert_eq 2 "$(grep -o 'E-UTRAN-Cell-Global-Identity: 111111111111$' "$T/decoded.txt" | wc -l)" \

@@ -92,11 +92,11 @@ SELECT is(lg_admin_device_put('{"supi": "imsi-001010000000001", "msisdn": "msisd
                                  "externalId": "meter-1@example.com", "mobility": "fixed"}'),
           '{"externalId": "meter-1@example.com", "supi": "imsi-001010000000001",
             "msisdn": "msisdn-33612345678", "mobility": "fixed", "monitoringAllowed": true,
-            "ambiguousPolicy": "inside", "areas": [], "location": null}',
+            "ambiguousPolicy": "inside", "areas": [], "location": null, "hss": null}',
           'device_put creates with defaults');
 SELECT is(lg_admin_device_put('{"supi": "imsi-001010000000001", "externalId": "meter-1@example.com",
                                  "mobility": "restricted", "monitoringAllowed": false,
-                                 "ambiguousPolicy": "outside"}') - 'areas' - 'location',
+                                 "ambiguousPolicy": "outside"}') - 'areas' - 'location' - 'hss',
           '{"externalId": "meter-1@example.com", "supi": "imsi-001010000000001", "msisdn": null,
             "mobility": "restricted", "monitoringAllowed": false, "ambiguousPolicy": "outside"}',
           'device_put replaces by externalId');

@@ -8,8 +8,9 @@ SET LOCAL TimeZone = 'UTC';
 SELECT plan(32);
 
 -- The triggers the file defines, and no other on these tables.
+-- (s6t_ue_*: sql/s6t.sql notes the devices the S6t client must look at.)
 SELECT triggers_are('ue', ARRAY['ue_decision_inputs_changed', 'ue_supis_changed',
-                             'ue_truncated_for_amf']);
+                             'ue_truncated_for_amf', 's6t_ue_insert', 's6t_ue_update']);
 SELECT triggers_are('ue_area', ARRAY['ue_area_changed', 'ue_area_truncated']);
 SELECT triggers_are('area', ARRAY['area_changed', 'area_truncated', 'area_geom_changed']);
 SELECT triggers_are('cell', ARRAY['cell_changed', 'cell_truncated', 'cell_coverage_changed',

@@ -55,6 +55,12 @@ AMF_PORT=${DEMO_AMF_PORT:-7446}
 AMF_PIDFILE=$VAR/amf-sim.pid
 AMF_DIR=$VAR/amf-sim
 SINK_OUT=$VAR/scs-sink.jsonl
+# Diameter: locguard's zone (MMEs over T6a) and the HSS simulator (S6t),
+# TLS on both; freeDiameter binds the port it is given, so both are fixed.
+DIA_PORT=${DEMO_DIA_PORT:-5868}
+HSS_PORT=${DEMO_HSS_PORT:-5869}
+HSS_PIDFILE=$VAR/hss-sim.pid
+HSS_RECORD=$VAR/hss-sim.record
 
 # The SUPIs of the story (test PLMN 001-01).
 METER1=001010000000001 METER2=001010000000002 METER3=001010000000003 TRACKER=001010000000009
@@ -75,15 +81,13 @@ port_or_any() {
     if ss -ltn 2>/dev/null | awk '{ print $4 }' | grep -q ":$1\$"; then echo 0; else echo "$1"; fi
 }
 
-# free_port PORT: PORT when nobody listens on it, else a free port (the
-# southbound port must be known before the daemon starts: it is the
-# notifyUri locguard gives the AMF).
+# free_port PORT: PORT when nobody listens on it, else another free one
+# (for freeDiameter, which cannot take port 0, and for the southbound port,
+# which must be known before the daemon starts: it is the notifyUri the AMF gets).
 free_port() {
-    if [ "$(port_or_any "$1")" = 0 ]; then
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-    else
-        echo "$1"
-    fi
+    local p=$1
+    while ss -ltn 2>/dev/null | awk '{ print $4 }' | grep -q ":$p\$"; do p=$((p + 10)); done
+    echo "$p"
 }
 
 # daemon_pid: the running daemon's pid, or nothing.
@@ -174,11 +178,46 @@ amf_story() {
     printf '%s\n' "$out" | paste -sd ' '
 }
 
+# stop_hss: the HSS simulator, if it runs.
+stop_hss() {
+    local pid
+    [ -f "$HSS_PIDFILE" ] || return 0
+    pid=$(cat "$HSS_PIDFILE")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        say "hss-sim stopped"
+    fi
+    rm -f "$HSS_PIDFILE"
+}
+
+# start_hss: hss-sim as "hss" (its certificate from mkcerts.sh), accepting
+# locguard, recording each configuration to $HSS_RECORD; detached.
+start_hss() {
+    local _
+    stop_hss >/dev/null
+    rm -f "$HSS_RECORD" "$VAR/hss-sim.out"
+    nohup "$BUILD/hss-sim" --identity hss --realm demo --listen "127.0.0.1:$HSS_PORT" --accept locguard \
+        --cert "$CERTS/dia-hss.pem" --key "$CERTS/dia-hss.key" --ca "$CERTS/ca.pem" --record "$HSS_RECORD" \
+        >"$VAR/hss-sim.out" 2>&1 </dev/null &
+    echo $! >"$HSS_PIDFILE"
+    for _ in $(seq 1 100); do
+        grep -q listening "$VAR/hss-sim.out" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    cat "$VAR/hss-sim.out" >&2
+    die "hss-sim did not start"
+}
+
 stop() {
     step "Stopping the demo"
     stop_sink
     stop_amf
     stop_daemon
+    stop_hss
     "$ROOT/tests/tools/pgcluster.sh" stop "$PG"
     say "PostgreSQL stopped (its data stays in $PG; \`make distclean\` removes var/)"
 }
@@ -259,6 +298,22 @@ cert = $CERTS/nef.pem
 key = $CERTS/nef.key
 ca = $CERTS/ca.pem
 poll_ms = 500
+
+# MMEs over Diameter (T6a), TLS; the HSS where locguard configures location
+# reporting for each checked device (S6t), a pass every 2 s for the demo.
+[diameter]
+identity = locguard
+realm = demo
+listen = 127.0.0.1:$DIA_PORT
+cert = $CERTS/server.pem
+key = $CERTS/server.key
+ca = $CERTS/ca.pem
+work_dir = $VAR
+peer = mme-1 mme-1
+hss = hss
+hss_connect = 127.0.0.1:$HSS_PORT
+hss_sync_s = 2
+tc_timer_s = 2
 CONF
 }
 
@@ -443,13 +498,19 @@ demo() {
     say "database: $("$ROOT/tests/tools/pgcluster.sh" conninfo "$PG")"
 
     step "Throwaway certificates in $CERTS: a CA, the server, one client certificate per node"
-    "$ROOT/tests/tools/mkcerts.sh" "$CERTS"
+    MKCERTS_DIAMETER="hss mme-1" "$ROOT/tests/tools/mkcerts.sh" "$CERTS"
     [ -s "$VAR/admin.token" ] || (umask 077 && openssl rand -hex 24 >"$VAR/admin.token")
     say "admin token in $VAR/admin.token"
 
     step "An AMF (amf-sim: TS 29.518 Namf_EventExposure over HTTP/2, mutual TLS)"
     start_amf
     say "amf-sim on https://127.0.0.1:$AMF_PORT, pid $(cat "$AMF_PIDFILE"); what it receives in $AMF_DIR"
+    step "The HSS (hss-sim): where locguard configures location reporting over S6t"
+    DIA_PORT=$(free_port "$DIA_PORT")
+    HSS_PORT=$(free_port "$HSS_PORT")
+    [ "$HSS_PORT" != "$DIA_PORT" ] || HSS_PORT=$(free_port $((DIA_PORT + 1)))
+    start_hss
+    say "hss-sim on 127.0.0.1:$HSS_PORT (Diameter over TLS), pid $(cat "$HSS_PIDFILE")"
 
     step "Starting locguard (it applies the schema itself, then listens)"
     SOUTH_PORT=$(free_port "$SOUTH_PORT")
@@ -458,6 +519,7 @@ demo() {
     say "pid $(cat "$PIDFILE"), log $LOG"
     say "southbound (mutual TLS) on 127.0.0.1:$SOUTH_PORT, admin on 127.0.0.1:$ADMIN_PORT,"
     say "northbound (TLS, OAuth2 bearer tokens) on 127.0.0.1:$NORTH_PORT"
+    say "diameter (T6a from MMEs, TLS) on 127.0.0.1:$DIA_PORT; connected to the HSS for S6t"
 
     step "Provisioning with locguardctl"
     ctl node add mme-1 --kind MME >/dev/null
@@ -565,6 +627,28 @@ demo() {
     say "answers: $(amf_story "imsi-$METER3 001-01:0001 001-01:000B001" \
         "imsi-$METER3 001-01:0001 001-01:000B001" "imsi-$METER3 001-01:0001 001-01:000A003")"
     show_alerts
+    step "Over Diameter, as real MMEs report: the HSS configuration (S6t) and a RIR (T6a)"
+    local _ line ref out
+    for _ in $(seq 1 100); do
+        [ "$(grep -c ' result=2001$' "$HSS_RECORD" 2>/dev/null || true)" -ge 3 ] && break
+        sleep 0.1
+    done
+    say "for each checked device locguard sent the HSS a Configuration-Information-Request:"
+    say "LOCATION_REPORTING (type 2), current location to the cell, an SCEF-Reference-ID it allocated;"
+    say "the HSS passes it to the serving MME. What hss-sim received (the IMSIs stay inside):"
+    sed 's/imsi=[0-9]*/imsi=.../' "$HSS_RECORD" | sed 's/^/      /'
+    say "the tracker is not configured: nobody subscribed to it"
+    ref=$(awk -v u="imsi=$METER1" '$1 == "configure" && $2 == u && / result=2001$/ { r = substr($3, 5) }
+        END { print r }' "$HSS_RECORD")
+    [ -n "$ref" ] || die "the HSS holds no configuration for meter-1 (log: $LOG)"
+    out=$("$BUILD/dia-sim" --identity mme-1 --realm demo --server locguard --server-realm demo \
+        --connect "127.0.0.1:$DIA_PORT" --cert "$CERTS/dia-mme-1.pem" --key "$CERTS/dia-mme-1.key" \
+        --ca "$CERTS/ca.pem" --timeout-s 10 "imsi=$METER1,ecgi=001-01:000A001,tai=001-01:0001,ref=$ref" \
+        "imsi=$METER1,ecgi=001-01:000B001,ref=4000000000" 2>&1) || die "dia-sim: $out"
+    say "mme-1 (dia-sim) -> locguard: a Reporting-Information-Request for meter-1 in 000A001 naming"
+    say "reference $ref, and one naming a reference locguard never configured:"
+    printf '%s\n' "$out" | sed 's/^/      /'
+    say "2001: committed like an HTTP report; 5515 DIAMETER_ERROR_SCEF_REFERENCE_ID_UNKNOWN: nothing stored"
 
 
     step "Anonymized counts: who agreed to be counted"

@@ -28,6 +28,8 @@
  *   gad=HEX16          Geographical-Information (TS 23.032 point with uncertainty circle)
  *   age=MINUTES        Age-Of-Location-Information
  *   reports=N          N Monitoring-Event-Reports alike (default 1)
+ *   ref=N              their SCEF-Reference-ID (default 1000, 1001, ...: one the HSS gave
+ *                      locguard, when it configures references, is in hss-sim's record)
  * and the faults the tests need:
  *   origin=ID          an Origin-Host other than ours
  *   noimsi, nomer, noloc   User-Identifier / every report / its EPS-Location-Information left out
@@ -284,6 +286,8 @@ static struct msg *build(const options_t *o, const char *spec)
             h->avp_code = LG_AVP_SCEF_REFERENCE_ID;
             h->avp_flags |= AVP_FLAG_MANDATORY;
             fd_msg_avp_add(mer, MSG_BRW_LAST_CHILD, a);
+        } else if (opt(spec, "ref", v, sizeof(v))) {
+            add_u32(D.scef_reference_id, mer, (uint32_t)strtoul(v, NULL, 10));
         } else {
             add_u32(D.scef_reference_id, mer, 1000u + (uint32_t)i);
         }

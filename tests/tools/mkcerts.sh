@@ -12,6 +12,10 @@
 #                              sink of docker-compose), signed by the CA
 # DIR/NODE.pem, NODE.key       client certificates, CN = node name, for
 #                              mme-1 sgsn-1 amf-1 mme-2 (and $MKCERTS_NODES)
+# DIR/dia-NAME.pem, .key       for each NAME of $MKCERTS_DIAMETER: a Diameter
+#                              peer's certificate (SAN DNS:NAME, client and
+#                              server use: freeDiameter checks its own
+#                              certificate names its identity), e.g. hss, mme-1
 # DIR/rogue-ca.pem             a CA nobody trusts, and
 # DIR/rogue-mme-1.pem/.key     a client certificate "mme-1" signed by it
 # DIR/jwt.key                  the EC P-256 key the token endpoint signs its
@@ -67,6 +71,10 @@ new_cert server locguard ca serverAuth "IP:127.0.0.1,DNS:localhost,DNS:locguard,
 new_cert nef locguard-nef ca clientAuth
 for n in "${nodes[@]}"; do
     new_cert "$n" "$n" ca clientAuth
+done
+read -ra diameter <<<"${MKCERTS_DIAMETER:-}"
+for n in "${diameter[@]}"; do
+    new_cert "dia-$n" "$n" ca "clientAuth,serverAuth" "DNS:$n"
 done
 
 # The rogue CA signs a certificate with a legitimate node name: the daemon

@@ -26,6 +26,7 @@ typedef enum lg_counter {
     LG_C_REFUSED_NOT_FRESH,     /* ... Locguard-Sent-At outside the freshness window (400) */
     LG_C_REFUSED_UNAVAILABLE,   /* ... database unreachable (503) */
     LG_C_REFUSED_QUEUE_FULL,    /* ... ingest queue full (503) */
+    LG_C_REFUSED_SCEF_REFERENCE,/* ... a Diameter report's SCEF-Reference-ID unknown (5515) */
     LG_C_DECISION_INSIDE,       /* decisions by outcome */
     LG_C_DECISION_OUTSIDE,
     LG_C_DECISION_AMBIGUOUS,
@@ -53,6 +54,10 @@ typedef enum lg_counter {
                                    answering 3xx */
     LG_C_AMF_REQUESTS_FAILED,   /* requests to an AMF (subscribe, update, renew, unsubscribe)
                                    that failed and are tried again later */
+    LG_C_S6T_CONFIGURED,        /* S6t configurations the HSS accepted (2001) */
+    LG_C_S6T_CONFIGURE_FAILED,  /* ... it refused, or that got no answer */
+    LG_C_S6T_DELETED,           /* S6t deletions done (2001, 5514, 5001) */
+    LG_C_S6T_DELETE_FAILED,     /* ... refused or unanswered, to be sent again */
     LG_COUNTER_COUNT
 } lg_counter_t;
 
@@ -66,6 +71,7 @@ typedef enum lg_gauge {
     LG_G_INGEST_CACHE_DEVICES, /* entries in the daemon's cache of coalescable rows */
     LG_G_DESTINATIONS_ON_HOLD, /* SCS destinations the notifier's breaker holds now */
     LG_G_AMF_SUBSCRIPTIONS,    /* configured AMFs at which locguard holds a subscription */
+    LG_G_SCEF_REFERENCES,      /* SCEF-Reference-IDs reports may name (s6t.c's map) */
     LG_GAUGE_COUNT
 } lg_gauge_t;
 

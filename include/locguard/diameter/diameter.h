@@ -11,7 +11,11 @@
  * its user looked up, and the batch submitted to the group commit like an
  * HTTP batch. The answer is sent from the loop: DIAMETER_SUCCESS only after
  * COMMIT; 5005/5004 with Failed-AVP, DIAMETER_ERROR_USER_UNKNOWN or 3004
- * otherwise, with nothing of the request stored.
+ * otherwise, with nothing of the request stored. With an HSS configured
+ * ([diameter] hss), the zone also runs the S6t client (s6t.h) that
+ * configures location reporting there, and each report's SCEF-Reference-ID
+ * must be one it configured for the user (else
+ * DIAMETER_ERROR_SCEF_REFERENCE_ID_UNKNOWN, 5515).
  */
 #ifndef LOCGUARD_DIAMETER_H
 #define LOCGUARD_DIAMETER_H

@@ -36,12 +36,21 @@ typedef struct lg_diameter_config {
     const char *work_dir;  /* where the generated freeDiameter configuration is written */
     size_t n_peers;
     lg_dia_peer_config_t peers[LG_DIA_PEERS_MAX];
+    /* The HSS monitoring is configured at over S6t (s6t.h); hss NULL: none. */
+    const char *hss;       /* "hss = IDENTITY": its Diameter identity (and certificate name) */
+    const char *hss_realm; /* its realm (Destination-Realm); NULL: ours */
+    char hss_host[64];     /* "hss_connect = HOST:PORT": where locguard connects to it */
+    int hss_port;
+    int hss_sync_s;    /* a pass of the S6t client every this many seconds */
+    int hss_retry_s;   /* a CIR unanswered (or refused) is sent again after this (doubling) */
+    int hss_timeout_s; /* a CIR's answer is awaited this long */
 } lg_diameter_config_t;
 
 /*
  * Checks a "[diameter]" section once read: identity and realm, listen,
  * certificate, key and CA unless plain_tcp, at least one peer, no identity
- * twice. NULL when complete, else a constant reason.
+ * twice; with an hss, its identity (not a peer's), realm and hss_connect.
+ * NULL when complete, else a constant reason.
  */
 const char *lg_diameter_config_check(const lg_diameter_config_t *cfg);
 

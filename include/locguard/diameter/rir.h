@@ -46,6 +46,15 @@ LG_MUST_CHECK int lg_rir_read(struct msg *rir, const lg_report_limits_t *lim, lg
                               lg_rir_error_t *err);
 
 /*
+ * The SCEF-Reference-ID of each of rir's Monitoring-Event-Reports, in order,
+ * into refs[0..n) and (when avps is not NULL) the AVP holding it into
+ * avps[0..n) (not owned: parts of rir). n is the number of reports
+ * lg_rir_read found. LG_ERR when a report has none or its value is not
+ * understood (the stack's dictionary rules answer that first).
+ */
+LG_MUST_CHECK int lg_rir_refs(struct msg *rir, uint32_t *refs, struct avp **avps, size_t n);
+
+/*
  * Canonical cell keys (report.h) from TS 29.272 / TS 23.003 octets: a PLMN
  * (3 BCD octets) followed by the identity. Each returns LG_ERR for a wrong
  * length or a non-BCD digit. Also used by the simulator's tests.

@@ -112,6 +112,47 @@ static void test_tls_needs_certificates_unless_plain_tcp(void **state)
     lg_config_cleanup(&cfg);
 }
 
+static void test_hss_keys_and_their_checks(void **state)
+{
+    (void)state;
+    lg_config_t cfg;
+    char err[256] = "";
+
+    assert_int_equal(parse(&cfg, DB TLS_SECTION, err, sizeof err), LG_OK);
+    assert_null(cfg.diameter.hss); /* no hss: no S6t */
+    assert_int_equal(cfg.diameter.hss_sync_s, 60);
+    assert_int_equal(cfg.diameter.hss_retry_s, 30);
+    assert_int_equal(cfg.diameter.hss_timeout_s, 10);
+    lg_config_cleanup(&cfg);
+    static const char good[] = DB TLS_SECTION "hss = hss1.epc.example\n"
+                                              "hss_connect = 10.0.0.5:5868\n"
+                                              "hss_realm = epc.example\nhss_sync_s = 5\n";
+    assert_int_equal(parse(&cfg, good, err, sizeof err), LG_OK);
+    assert_string_equal(cfg.diameter.hss, "hss1.epc.example");
+    assert_string_equal(cfg.diameter.hss_host, "10.0.0.5");
+    assert_int_equal(cfg.diameter.hss_port, 5868);
+    assert_string_equal(cfg.diameter.hss_realm, "epc.example");
+    assert_int_equal(cfg.diameter.hss_sync_s, 5);
+    lg_config_cleanup(&cfg);
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {DB TLS_SECTION "hss = hss1.epc.example\n", "hss_connect = HOST:PORT is required"},
+        {DB TLS_SECTION "hss = mme1.epc.example\nhss_connect = 10.0.0.5:5868\n",
+         "the hss is also a peer"},
+        {DB TLS_SECTION "hss = hss_1\nhss_connect = 10.0.0.5:5868\n", "hss must be"},
+        {DB TLS_SECTION "hss_connect = 10.0.0.5:5868\n", "need hss = IDENTITY"},
+        {DB TLS_SECTION "hss = h.e\nhss_connect = 10.0.0.5:5868\nhss_sync_s = 0\n", "hss_sync_s"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(parse(&cfg, bad[i].text, err, sizeof err), LG_ERR);
+        if (strstr(err, bad[i].why) == NULL)
+            fail_msg("case %zu: %s", i, err);
+        lg_config_cleanup(&cfg);
+    }
+}
+
 static void test_bad_sections_are_refused(void **state)
 {
     (void)state;
@@ -220,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_diameter_section_fills_the_zone_settings),
         cmocka_unit_test(test_no_diameter_section_is_no_zone),
         cmocka_unit_test(test_tls_needs_certificates_unless_plain_tcp),
+        cmocka_unit_test(test_hss_keys_and_their_checks),
         cmocka_unit_test(test_bad_sections_are_refused),
         cmocka_unit_test(test_more_peers_than_the_table_holds_is_an_error),
         cmocka_unit_test(test_certificate_must_name_the_identity),

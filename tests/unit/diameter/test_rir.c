@@ -203,6 +203,36 @@ static void test_mme_report_becomes_a_eutra_report(void **state)
     fd_msg_free(m);
 }
 
+/* Each report's SCEF-Reference-ID, in order, with the AVP that holds it. */
+static void test_each_reports_reference_is_read_in_order(void **state)
+{
+    (void)state;
+    struct msg *m = rir("001010000000001");
+    for (uint32_t ref = 11; ref <= 13; ref++) {
+        struct avp *r = add_group(D.monitoring_event_report, m);
+        add_u32(D.scef_reference_id, r, ref);
+        struct avp *eli = add_group(D.eps_location_information, r);
+        add_os(D.ecgi, add_group(D.mme_location_information, eli), ECGI, 7);
+    }
+    m = received(m);
+
+    lg_batch_t b;
+    lg_rir_error_t err;
+    uint32_t refs[3];
+    struct avp *avps[3];
+    assert_int_equal(lg_rir_read(m, &LIM, &b, &err), LG_OK);
+    assert_int_equal(b.n_reports, 3);
+    assert_int_equal(lg_rir_refs(m, refs, avps, 3), LG_OK);
+    for (int i = 0; i < 3; i++) {
+        struct avp_hdr *h;
+        assert_int_equal(refs[i], 11 + i);
+        assert_int_equal(fd_msg_avp_hdr(avps[i], &h), 0);
+        assert_int_equal(h->avp_code, LG_AVP_SCEF_REFERENCE_ID);
+    }
+    lg_batch_cleanup(&b);
+    fd_msg_free(m);
+}
+
 static void test_sgsn_report_takes_the_cgi_before_sai_and_rai(void **state)
 {
     (void)state;
@@ -444,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_cell_keys_from_identities),
         cmocka_unit_test(test_malformed_identities_are_refused),
         cmocka_unit_test(test_mme_report_becomes_a_eutra_report),
+        cmocka_unit_test(test_each_reports_reference_is_read_in_order),
         cmocka_unit_test(test_sgsn_report_takes_the_cgi_before_sai_and_rai),
         cmocka_unit_test(test_geographical_information_is_the_position),
         cmocka_unit_test(test_refusals_name_their_avp),
