@@ -249,8 +249,8 @@ $fn$;
 -- A batch whose (node, seq) or (node, key) came earlier in this call takes
 -- the earlier one's status: 'duplicate' after an accepted or seen one,
 -- 'stale' after a stale one. Set-based, so the cost is the same few index
--- probes per batch whatever the mix, and nothing at all per batch of the
--- third kind but the node's lookup.
+-- probes per batch whatever the mix; a call of the third kind only costs
+-- one lookup per node.
 DROP FUNCTION IF EXISTS lg_ingest_claim(text[], bigint[], int, int[], int[]);
 CREATE OR REPLACE FUNCTION lg_ingest_claim(
     p_nodes text[], p_seqs bigint[], p_seq_window int, p_batch int[], p_cached int[],
@@ -267,6 +267,21 @@ BEGIN
     IF n_batches = 0 THEN
         batch_status := '{}';
         batch_node := '{}';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    -- Only batches of the third kind (a call of AMF notifications): each
+    -- node looked up once, nothing else (the general statement below costs
+    -- about 8 us a batch in window functions and materializations).
+    IF p_msg_keys IS NULL AND array_position(p_seqs, NULL) IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM unnest(p_seqs) AS s WHERE s IS NOT NULL) THEN
+        SELECT array_agg(CASE WHEN n.enabled THEN 'accepted' ELSE 'unknown_node' END
+                         ORDER BY x.ord),
+               array_agg(CASE WHEN n.enabled THEN n.id END ORDER BY x.ord)
+          INTO batch_status, batch_node
+          FROM unnest(p_nodes) WITH ORDINALITY AS x(name, ord)
+          LEFT JOIN (SELECT n.name, n.id, n.enabled FROM network_node n
+                      WHERE n.name = ANY (p_nodes)) n ON n.name = x.name;
         RETURN NEXT;
         RETURN;
     END IF;
