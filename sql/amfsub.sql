@@ -18,10 +18,13 @@ LANGUAGE sql AS $$
           JOIN LATERAL (SELECT m.imsi FROM amf_chunk_member m WHERE m.chunk = c.chunk
                          ORDER BY m.imsi OFFSET p_per) x ON true
          WHERE c.n_devices > p_per),
-    gone AS (
-        DELETE FROM amf_chunk_member m
+    removed AS (
+        SELECT m.imsi FROM amf_chunk_member m
          WHERE NOT EXISTS (SELECT 1 FROM ue u WHERE u.imsi = m.imsi)
-            OR m.imsi IN (SELECT imsi FROM over)
+        UNION
+        SELECT imsi FROM over),
+    gone AS (
+        DELETE FROM amf_chunk_member m USING removed r WHERE m.imsi = r.imsi
         RETURNING m.chunk)
     SELECT DISTINCT chunk FROM gone;
 $$;
