@@ -28,7 +28,7 @@
 #define SUBS_PATH      "/namf-evts/v1/subscriptions"
 #define MAX_BACKOFF_US (60 * 1000000LL)
 #define MAX_ANSWER     (64 << 20) /* an AMF echoes the subscription: every SUPI */
-#define MAX_INFLIGHT   8 /* requests under way at one AMF */
+#define MAX_INFLIGHT   8          /* requests under way at one AMF */
 
 /* One subscription: one AMF, one chunk; its row in amf_subscription. */
 typedef struct sub {
@@ -72,11 +72,11 @@ struct lg_amfsub {
     lg_amfsub_config_t cfg;
     lg_httpc_t *http;
     struct event *timer;
-    bool is_polling;       /* a read of the version, the chunks or their SUPIs is under way */
-    bool is_swept;         /* the subscriptions of AMFs no longer configured were deleted */
-    int64_t supis_version; /* the device version the chunks are of; 0 = not read */
+    bool is_polling;         /* a read of the version, the chunks or their SUPIs is under way */
+    bool is_swept;           /* the subscriptions of AMFs no longer configured were deleted */
+    int64_t supis_version;   /* the device version the chunks are of; 0 = not read */
     int64_t pending_version; /* the device version read by the poll under way */
-    chunk_t *chunks;       /* sorted by chunk */
+    chunk_t *chunks;         /* sorted by chunk */
     size_t n_chunks;
     size_t n_orphans; /* DELETEs of unconfigured AMFs' subscriptions under way */
     peer_t peers[LG_AMF_PEERS_MAX];
@@ -358,8 +358,7 @@ static void save(sub_t *b)
         /* The state in memory is right; the row catches up at the next change. */
         b->is_busy = false;
         lg_zwarn(ZONE, b->p->cfg.node,
-                 "chunk %d: cannot record the subscription: the database is unavailable",
-                 b->chunk);
+                 "chunk %d: cannot record the subscription: the database is unavailable", b->chunk);
     }
 }
 
@@ -410,8 +409,9 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
     }
     if (r->status == 404 && b->doing != LG_AMFSUB_CREATE) {
         /* The AMF no longer has it (it restarted, or dropped it): make it again. */
-        lg_zinfo(ZONE, p->cfg.node, "chunk %d: the AMF answered 404 to %s: the subscription is gone%s",
-                 b->chunk, what, b->doing == LG_AMFSUB_DELETE ? "" : "; making a new one");
+        lg_zinfo(ZONE, p->cfg.node,
+                 "chunk %d: the AMF answered 404 to %s: the subscription is gone%s", b->chunk, what,
+                 b->doing == LG_AMFSUB_DELETE ? "" : "; making a new one");
         free(b->sub_uri);
         b->sub_uri = NULL;
         b->failures = 0;
@@ -451,8 +451,8 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
         }
         if (b->doing == LG_AMFSUB_PATCH_SUPIS) {
             b->version = b->pending_version;
-            lg_zinfo(ZONE, p->cfg.node, "chunk %d updated: %zu device%s", b->chunk,
-                     chunk_size(b), chunk_size(b) == 1 ? "" : "s");
+            lg_zinfo(ZONE, p->cfg.node, "chunk %d updated: %zu device%s", b->chunk, chunk_size(b),
+                     chunk_size(b) == 1 ? "" : "s");
         } else {
             b->expires_us = granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"),
                                            asked_expiry);
@@ -577,8 +577,8 @@ static void on_row(void *arg, const PGresult *res, const char *err)
     b->is_busy = false;
     if (err != NULL || PQntuples(res) != 1 || PQnfields(res) != 5) {
         /* A token already taken at this AMF, or the database: a new token next time. */
-        lg_zwarn(ZONE, b->p->cfg.node, "chunk %d: cannot make the subscription's row: %s",
-                 b->chunk, err ? err : "unexpected result");
+        lg_zwarn(ZONE, b->p->cfg.node, "chunk %d: cannot make the subscription's row: %s", b->chunk,
+                 err ? err : "unexpected result");
         return;
     }
     fill_sub(b, res, 0);
@@ -612,9 +612,9 @@ static void step(lg_amfsub_t *s)
             const chunk_t *c = find_chunk(s, b->chunk);
             if (c != NULL && c->supis_json == NULL)
                 continue;
-            lg_amfsub_action_t a = lg_amfsub_next(
-                b->sub_uri != NULL, b->expires_us, b->version, c ? c->version : 0,
-                c ? c->n_supis : 0, now, (int64_t)s->cfg.renew_before_s * 1000000);
+            lg_amfsub_action_t a =
+                lg_amfsub_next(b->sub_uri != NULL, b->expires_us, b->version, c ? c->version : 0,
+                               c ? c->n_supis : 0, now, (int64_t)s->cfg.renew_before_s * 1000000);
             if (a == LG_AMFSUB_CREATE && b->sub_uri != NULL) {
                 /* Expired: the AMF dropped it. */
                 free(b->sub_uri);
@@ -690,7 +690,8 @@ static void on_chunks(void *arg, const PGresult *res, const char *err)
     int n = PQntuples(res);
     chunk_t *chunks = lg_xcalloc(n > 0 ? (size_t)n : 1, sizeof(*chunks));
     /* Room for the chunk numbers to read: "{" + n * (10 digits + ",") + "}". */
-    char *wanted = lg_xmalloc((size_t)n * 12 + 3);
+    size_t wanted_size = (size_t)n * 12 + 3;
+    char *wanted = lg_xmalloc(wanted_size);
     size_t off = 0, n_wanted = 0;
     wanted[off++] = '{';
     for (int i = 0; i < n; i++) {
@@ -703,7 +704,8 @@ static void on_chunks(void *arg, const PGresult *res, const char *err)
             c->supis_json = lg_xstrdup(old->supis_json);
             c->n_supis = old->n_supis;
         } else {
-            off += (size_t)snprintf(wanted + off, 13, "%s%d", n_wanted ? "," : "", c->chunk);
+            off += (size_t)snprintf(wanted + off, wanted_size - off, "%s%d", n_wanted ? "," : "",
+                                    c->chunk);
             n_wanted++;
         }
     }

@@ -56,17 +56,17 @@ typedef struct lg_amf_peer {
 
 /* The client's settings ("[amf]" in the config; defaults in config.c's table). */
 typedef struct lg_amfsub_config {
-    const char *notify_uri; /* eventNotifyUri: where the AMFs POST (the southbound zone's
-                               https://.../v1/location-reports) */
-    const char *nf_id;      /* nfId: locguard's NF instance id, a UUID */
-    const char *cert_file;  /* locguard's client certificate towards the AMFs */
-    const char *key_file;   /* its key; NULL = in cert_file */
-    const char *ca_file;    /* trust anchors of the AMFs' certificates; NULL = system store */
-    int expiry_s;           /* options.expiry asked: now + this */
-    int renew_before_s;     /* the expiry is renewed this long before it passes */
-    int max_reports;        /* options.maxReports; 0 = not sent (no limit) */
-    int poll_ms;            /* how often the device version is read */
-    int timeout_s;          /* one request to an AMF */
+    const char *notify_uri;     /* eventNotifyUri: where the AMFs POST (the southbound zone's
+                                   https://.../v1/location-reports) */
+    const char *nf_id;          /* nfId: locguard's NF instance id, a UUID */
+    const char *cert_file;      /* locguard's client certificate towards the AMFs */
+    const char *key_file;       /* its key; NULL = in cert_file */
+    const char *ca_file;        /* trust anchors of the AMFs' certificates; NULL = system store */
+    int expiry_s;               /* options.expiry asked: now + this */
+    int renew_before_s;         /* the expiry is renewed this long before it passes */
+    int max_reports;            /* options.maxReports; 0 = not sent (no limit) */
+    int poll_ms;                /* how often the device version is read */
+    int timeout_s;              /* one request to an AMF */
     int supis_per_subscription; /* at most this many SUPIs in one subscription */
     size_t n_peers;
     lg_amf_peer_t peers[LG_AMF_PEERS_MAX];
@@ -144,8 +144,8 @@ const char *lg_amfsub_action_name(lg_amfsub_action_t a);
 /*
  * What to do next: has_sub (the AMF holds one), its expiry expires_us and
  * the chunk version its SUPIs are of, against the chunk's current version
- * and its n_supis SUPIs (0: the chunk is gone), at now_us, renewing renew_before_us early. An expired
- * subscription counts as gone (the AMF dropped it).
+ * and its n_supis SUPIs (0: the chunk is gone), at now_us, renewing renew_before_us early. An
+ * expired subscription counts as gone (the AMF dropped it).
  */
 lg_amfsub_action_t lg_amfsub_next(bool has_sub, int64_t expires_us, int64_t sub_version,
                                   int64_t cur_version, size_t n_supis, int64_t now_us,
