@@ -30,8 +30,9 @@ LANGUAGE sql AS $$
 $$;
 
 -- amf_chunk_fill: places the devices in no chunk, in IMSI order, into the
--- lowest chunks with room (sizes from amf_chunk), then new ones. Returns
--- the chunks touched.
+-- lowest chunks with room (sizes from amf_chunk), then new ones; no more
+-- slots are made in a chunk than there are devices to place. Returns the
+-- chunks touched.
 CREATE OR REPLACE FUNCTION amf_chunk_fill(p_per int) RETURNS SETOF int
 LANGUAGE sql AS $$
     WITH fresh AS (
@@ -40,7 +41,7 @@ LANGUAGE sql AS $$
          WHERE NOT EXISTS (SELECT 1 FROM amf_chunk_member m WHERE m.imsi = u.imsi)),
     n_fresh AS (SELECT count(*) AS n FROM fresh),
     candidate AS (
-        SELECT g.chunk, p_per - coalesce(c.n_devices, 0) AS room
+        SELECT g.chunk, least(p_per - coalesce(c.n_devices, 0), n_fresh.n) AS room
           FROM n_fresh,
                generate_series(0, (SELECT coalesce(max(chunk), -1) FROM amf_chunk)
                                   + (n_fresh.n / p_per)::int + 1) AS g(chunk)

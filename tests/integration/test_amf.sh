@@ -358,6 +358,8 @@ test_devices_are_split_into_subscriptions_of_supis_per_subscription() {
     wait_for 15 "the subscription" subscribed_is 9
     local uri0 creates deletes patches corr
     uri0=$(json "$(subs_json)" "j->0->>'uri'")
+    # The daemon running may be the one an earlier test started (in its subshell).
+    DAEMON_PID=$(cat "$T/daemon.pid")
     kill_daemon
     CONF_EXTRA="$CONF_EXTRA
 supis_per_subscription = 2"
@@ -416,5 +418,21 @@ supis_per_subscription = 2"
     sleep 3
     assert_eq "$creates" "$(n_requests create)" "subscriptions created after a restart"
     subs_are 3 5 || fail "after a restart: $(n_subs) subscriptions, $(n_subscribed_all) SUPIs"
+
+    # A restarted AMF: each chunk's renewal gets 404 and that chunk is made
+    # again, with its correlation id.
+    local corrs
+    corrs=$(sql "SELECT string_agg(token, ' ' ORDER BY token) FROM amf_subscription
+                 WHERE node = 'amf-1' AND sub_uri IS NOT NULL")
+    stop_amf
+    start_amf
+    wait_for 20 "the 3 subscriptions made again" subs_are 3 5
+    assert_eq "$creates" "$(($(n_requests create) - 3))" "subscriptions created after the AMF's restart"
+    assert_eq "$corrs" "$(json "$(subs_json)" "(SELECT string_agg(substr(e->'subscription'->>'notifyCorrelationId', 7),
+                                                 ' ' ORDER BY substr(e->'subscription'->>'notifyCorrelationId', 7))
+                                                 FROM jsonb_array_elements(j) e)")" \
+        "their correlation ids"
+    at 1 $A02
+    assert_eq inside "$(decision meter-1@water.example)" "a notification after the AMF's restart"
     validate_requests
 }
