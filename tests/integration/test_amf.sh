@@ -359,6 +359,7 @@ test_devices_are_split_into_subscriptions_of_supis_per_subscription() {
     local uri0 creates deletes patches corr
     uri0=$(json "$(subs_json)" "j->0->>'uri'")
     # The daemon running may be the one an earlier test started (in its subshell).
+    # shellcheck disable=SC2034 # read by kill_daemon (lib.sh)
     DAEMON_PID=$(cat "$T/daemon.pid")
     kill_daemon
     CONF_EXTRA="$CONF_EXTRA
