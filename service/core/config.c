@@ -158,6 +158,7 @@ static const key_def_t keys[] = {
     {"amf", "max_reports", T_INT, CFG(amf.max_reports), 0, 2000000000, "0"},
     {"amf", "poll_ms", T_INT, CFG(amf.poll_ms), 100, 600000, "2000"},
     {"amf", "timeout_s", T_INT, CFG(amf.timeout_s), 1, 300, "10"},
+    {"amf", "supis_per_subscription", T_INT, CFG(amf.supis_per_subscription), 1, 1000000, "10000"},
     {"zone", "kind", T_ZONEKIND, ZONE(kind), 0, 0, NULL},
     {"zone", "listen", T_LISTEN, 0, 0, 0, NULL},
     {"zone", "cert", T_STR, ZONE(cert_file), 0, 0, NULL},

@@ -111,8 +111,8 @@ static const metric_def_t gauge_defs[LG_GAUGE_COUNT] = {
                                    "SCS destinations the notifier holds after repeated failed "
                                    "attempts (its circuit breaker)."},
     [LG_G_AMF_SUBSCRIPTIONS] = {"locguard_amf_subscriptions", "",
-                                "Configured AMFs at which locguard holds a LOCATION_REPORT "
-                                "subscription."},
+                                "LOCATION_REPORT subscriptions locguard holds at the configured "
+                                "AMFs (one per AMF and chunk of devices)."},
     [LG_G_SCEF_REFERENCES] = {"locguard_s6t_references", "",
                               "SCEF-Reference-IDs configured at the HSS that reports may name."},
 };

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The Namf_EventExposure client: locguard's LOCATION_REPORT subscription at
- * each configured AMF (one per AMF, anyUE with includeSupiList; see
- * locguard/south/amfsub.h for why). A poll timer reads the device version;
- * when it moved, the SUPIs; then each AMF whose subscription is not what it
- * should be gets one request (create, patch, renew, delete), whose outcome
- * is written to amf_subscription before the next. The southbound asks
- * lg_amfsub_match whether a notification belongs to a live subscription.
- * Data flow: db (ue, amf_subscription) -> this -> httpc -> AMF; the AMF then
- * notifies the southbound zone.
+ * The Namf_EventExposure client: locguard's LOCATION_REPORT subscriptions at
+ * each configured AMF (one per AMF and chunk of devices, anyUE with
+ * includeSupiList; see locguard/south/amfsub.h for why). A poll timer reads
+ * the device version; when it moved, amf_chunk_sync recomputes the chunks
+ * and the lists of the chunks whose version changed are read; then each
+ * subscription that is not what it should be gets one request (create,
+ * patch, renew, delete), whose outcome is written to its amf_subscription
+ * row before the next. The southbound asks lg_amfsub_match whether a
+ * notification belongs to a live subscription.
+ * Data flow: db (ue, amf_chunk*, amf_subscription) -> this -> httpc -> AMF;
+ * the AMF then notifies the southbound zone.
  */
 #include "locguard/south/amfsub.h"
 
@@ -26,23 +28,42 @@
 #define SUBS_PATH      "/namf-evts/v1/subscriptions"
 #define MAX_BACKOFF_US (60 * 1000000LL)
 #define MAX_ANSWER     (64 << 20) /* an AMF echoes the subscription: every SUPI */
+#define MAX_INFLIGHT   8          /* requests under way at one AMF */
 
-/* One AMF's subscription. */
-typedef struct peer {
-    lg_amfsub_t *s;
-    lg_amf_peer_t cfg;
+/* One subscription: one AMF, one chunk; its row in amf_subscription. */
+typedef struct sub {
+    struct peer *p;
+    int chunk;
     bool is_loaded; /* its row was read (or made) */
     bool is_busy;   /* a request or its write-back is under way */
     char token[LG_AMF_TOKEN_LEN + 1];
     char corr[LG_NODE_NAME_MAX]; /* "<node>.<token>" */
     char *sub_uri;               /* the AMF's URI of the subscription; NULL = none */
     int64_t expires_us;          /* its expiry, as the AMF granted it */
-    int64_t version;             /* the device version its SUPIs are of */
+    int64_t version;             /* the chunk version its SUPIs are of */
     lg_amfsub_action_t doing;    /* the request under way */
     int64_t pending_version;     /* the version the request under way sends */
     int failures;                /* consecutive failed requests */
     int64_t next_try_us;         /* no request before this (back-off) */
+} sub_t;
+
+/* One AMF: its subscriptions, one per chunk it has a row for. */
+typedef struct peer {
+    lg_amfsub_t *s;
+    lg_amf_peer_t cfg;
+    bool is_loaded; /* its rows were read */
+    bool is_busy;   /* the read of its rows is under way */
+    sub_t **subs;   /* owned; a chunk that vanished keeps its (idle) entry */
+    size_t n_subs, cap_subs;
 } peer_t;
+
+/* One chunk of devices, as amf_chunk_sync last returned it. */
+typedef struct chunk {
+    int chunk;
+    int64_t version;
+    size_t n_supis;
+    char *supis_json; /* ["imsi-...", ...] of that version; NULL = not read yet */
+} chunk_t;
 
 struct lg_amfsub {
     struct event_base *base;
@@ -51,11 +72,12 @@ struct lg_amfsub {
     lg_amfsub_config_t cfg;
     lg_httpc_t *http;
     struct event *timer;
-    bool is_polling;       /* a read of the version or the SUPIs is under way */
-    bool is_swept;         /* the subscriptions of AMFs no longer configured were deleted */
-    int64_t supis_version; /* the version supis_json is of; 0 = not read */
-    char *supis_json;      /* ["imsi-...", ...] */
-    size_t n_supis;
+    bool is_polling;         /* a read of the version, the chunks or their SUPIs is under way */
+    bool is_swept;           /* the subscriptions of AMFs no longer configured were deleted */
+    int64_t supis_version;   /* the device version the chunks are of; 0 = not read */
+    int64_t pending_version; /* the device version read by the poll under way */
+    chunk_t *chunks;         /* sorted by chunk */
+    size_t n_chunks;
     size_t n_orphans; /* DELETEs of unconfigured AMFs' subscriptions under way */
     peer_t peers[LG_AMF_PEERS_MAX];
 };
@@ -229,13 +251,17 @@ lg_amfsub_match_t lg_amfsub_match(const lg_amfsub_t *s, const char *node,
         return LG_AMFSUB_OTHER;
     if (s == NULL)
         return LG_AMFSUB_GONE;
+    const char *token = correlation_id + n + 1;
     for (size_t i = 0; i < s->cfg.n_peers; i++) {
         const peer_t *p = &s->peers[i];
         if (strcmp(p->cfg.node, node) != 0)
             continue;
-        if (p->is_loaded && strcmp(correlation_id + n + 1, p->token) == 0 &&
-            (p->sub_uri != NULL || (p->is_busy && p->doing == LG_AMFSUB_CREATE)))
-            return LG_AMFSUB_LIVE;
+        for (size_t j = 0; j < p->n_subs; j++) {
+            const sub_t *b = p->subs[j];
+            if (b->is_loaded && strcmp(token, b->token) == 0 &&
+                (b->sub_uri != NULL || (b->is_busy && b->doing == LG_AMFSUB_CREATE)))
+                return LG_AMFSUB_LIVE;
+        }
         return LG_AMFSUB_GONE;
     }
     return LG_AMFSUB_GONE;
@@ -243,55 +269,96 @@ lg_amfsub_match_t lg_amfsub_match(const lg_amfsub_t *s, const char *node,
 
 /* ---- the loop ------------------------------------------------------------------------------ */
 
-static void step(lg_amfsub_t *s);
+/* The chunk numbered chunk, or NULL (it is gone: no device in it). */
+static const chunk_t *find_chunk(const lg_amfsub_t *s, int chunk)
+{
+    size_t lo = 0, hi = s->n_chunks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->chunks[mid].chunk == chunk)
+            return &s->chunks[mid];
+        if (s->chunks[mid].chunk < chunk)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
 
-/* Publishes how many AMFs hold a subscription of ours. */
+/* p's subscription of chunk, or NULL. */
+static sub_t *find_sub(const peer_t *p, int chunk)
+{
+    for (size_t i = 0; i < p->n_subs; i++)
+        if (p->subs[i]->chunk == chunk)
+            return p->subs[i];
+    return NULL;
+}
+
+/* A new, not yet loaded subscription of chunk for p (owned by p). */
+static sub_t *add_sub(peer_t *p, int chunk)
+{
+    if (p->n_subs == p->cap_subs) {
+        p->cap_subs = p->cap_subs ? 2 * p->cap_subs : 8;
+        p->subs = lg_xrealloc(p->subs, p->cap_subs * sizeof(*p->subs));
+    }
+    sub_t *b = lg_xcalloc(1, sizeof(*b));
+    b->p = p;
+    b->chunk = chunk;
+    p->subs[p->n_subs++] = b;
+    return b;
+}
+
+/* Publishes how many subscriptions locguard holds at the AMFs. */
 static void update_gauge(lg_amfsub_t *s)
 {
     int64_t n = 0;
     for (size_t i = 0; i < s->cfg.n_peers; i++)
-        n += s->peers[i].sub_uri != NULL;
+        for (size_t j = 0; j < s->peers[i].n_subs; j++)
+            n += s->peers[i].subs[j]->sub_uri != NULL;
     lg_metrics_set(s->metrics, LG_G_AMF_SUBSCRIPTIONS, n);
 }
 
-static void fail_later(peer_t *p, const char *what, const char *why)
+static void fail_later(sub_t *b, const char *what, const char *why)
 {
-    int64_t backoff = 1000000LL << (p->failures < 6 ? p->failures : 6);
+    int64_t backoff = 1000000LL << (b->failures < 6 ? b->failures : 6);
     if (backoff > MAX_BACKOFF_US)
         backoff = MAX_BACKOFF_US;
-    p->failures++;
-    p->next_try_us = lg_now_us() + backoff;
-    lg_metrics_add(p->s->metrics, LG_C_AMF_REQUESTS_FAILED, 1);
-    p->is_busy = false;
-    lg_zwarn(ZONE, p->cfg.node, "subscription %s failed (%s); again in %lld s", what, why,
-             (long long)(backoff / 1000000));
+    b->failures++;
+    b->next_try_us = lg_now_us() + backoff;
+    lg_metrics_add(b->p->s->metrics, LG_C_AMF_REQUESTS_FAILED, 1);
+    b->is_busy = false;
+    lg_zwarn(ZONE, b->p->cfg.node, "chunk %d: subscription %s failed (%s); again in %lld s",
+             b->chunk, what, why, (long long)(backoff / 1000000));
 }
 
 static void on_saved(void *arg, const PGresult *res, const char *err)
 {
-    peer_t *p = arg;
+    sub_t *b = arg;
     (void)res;
-    p->is_busy = false;
+    b->is_busy = false;
     if (err != NULL)
-        lg_zwarn(ZONE, p->cfg.node, "cannot record the subscription: %s", err);
+        lg_zwarn(ZONE, b->p->cfg.node, "chunk %d: cannot record the subscription: %s", b->chunk,
+                 err);
 }
 
-/* Writes the peer's state to its row; the peer stays busy until it is written. */
-static void save(peer_t *p)
+/* Writes the subscription's state to its row; it stays busy until written. */
+static void save(sub_t *b)
 {
-    update_gauge(p->s);
-    char exp[24], ver[24];
-    snprintf(exp, sizeof(exp), "%lld", (long long)p->expires_us);
-    snprintf(ver, sizeof(ver), "%lld", (long long)p->version);
-    const char *values[4] = {p->cfg.node, p->sub_uri, p->sub_uri ? exp : NULL, ver};
-    if (lg_db_query(p->s->db,
+    update_gauge(b->p->s);
+    char exp[24], ver[24], chunk[16];
+    snprintf(exp, sizeof(exp), "%lld", (long long)b->expires_us);
+    snprintf(ver, sizeof(ver), "%lld", (long long)b->version);
+    snprintf(chunk, sizeof(chunk), "%d", b->chunk);
+    const char *values[5] = {b->p->cfg.node, b->sub_uri, b->sub_uri ? exp : NULL, ver, chunk};
+    if (lg_db_query(b->p->s->db,
                     "UPDATE amf_subscription SET sub_uri = $2,"
                     " expires_at = to_timestamp($3::bigint / 1e6), devices_version = $4,"
-                    " updated_at = now() WHERE node = $1",
-                    4, values, on_saved, p) != LG_OK) {
+                    " updated_at = now() WHERE node = $1 AND chunk = $5::int",
+                    5, values, on_saved, b) != LG_OK) {
         /* The state in memory is right; the row catches up at the next change. */
-        p->is_busy = false;
-        lg_zwarn(ZONE, p->cfg.node, "cannot record the subscription: the database is unavailable");
+        b->is_busy = false;
+        lg_zwarn(ZONE, b->p->cfg.node,
+                 "chunk %d: cannot record the subscription: the database is unavailable", b->chunk);
     }
 }
 
@@ -321,30 +388,39 @@ static char *created_uri(const peer_t *p, const lg_httpc_result_t *r, const cJSO
     return lg_xstrdup(buf);
 }
 
+/* The number of SUPIs of b's chunk now (0: the chunk is gone). */
+static size_t chunk_size(const sub_t *b)
+{
+    const chunk_t *c = find_chunk(b->p->s, b->chunk);
+    return c ? c->n_supis : 0;
+}
+
 static void on_answer(void *arg, const lg_httpc_result_t *r)
 {
-    peer_t *p = arg;
+    sub_t *b = arg;
+    peer_t *p = b->p;
     lg_amfsub_t *s = p->s;
-    const char *what = lg_amfsub_action_name(p->doing);
+    const char *what = lg_amfsub_action_name(b->doing);
     int64_t asked_expiry = lg_now_us() + (int64_t)s->cfg.expiry_s * 1000000;
 
     if (r->error != LG_HTTPC_OK) {
-        fail_later(p, what, r->detail[0] ? r->detail : lg_httpc_error_name(r->error));
+        fail_later(b, what, r->detail[0] ? r->detail : lg_httpc_error_name(r->error));
         return;
     }
-    if (r->status == 404 && p->doing != LG_AMFSUB_CREATE) {
+    if (r->status == 404 && b->doing != LG_AMFSUB_CREATE) {
         /* The AMF no longer has it (it restarted, or dropped it): make it again. */
-        lg_zinfo(ZONE, p->cfg.node, "the AMF answered 404 to %s: the subscription is gone%s", what,
-                 p->doing == LG_AMFSUB_DELETE ? "" : "; making a new one");
-        free(p->sub_uri);
-        p->sub_uri = NULL;
-        p->failures = 0;
-        p->next_try_us = 0;
-        save(p);
+        lg_zinfo(ZONE, p->cfg.node,
+                 "chunk %d: the AMF answered 404 to %s: the subscription is gone%s", b->chunk, what,
+                 b->doing == LG_AMFSUB_DELETE ? "" : "; making a new one");
+        free(b->sub_uri);
+        b->sub_uri = NULL;
+        b->failures = 0;
+        b->next_try_us = 0;
+        save(b);
         return;
     }
     cJSON *body = r->body_len > 0 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    switch (p->doing) {
+    switch (b->doing) {
     case LG_AMFSUB_CREATE: {
         char *uri = r->status == 201 ? created_uri(p, r, body) : NULL;
         if (uri == NULL) {
@@ -352,16 +428,16 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
             snprintf(why, sizeof(why),
                      r->status == 201 ? "201 without a usable Location" : "status %d", r->status);
             cJSON_Delete(body);
-            fail_later(p, what, why);
+            fail_later(b, what, why);
             return;
         }
-        free(p->sub_uri);
-        p->sub_uri = uri;
-        p->expires_us =
+        free(b->sub_uri);
+        b->sub_uri = uri;
+        b->expires_us =
             granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"), asked_expiry);
-        p->version = p->pending_version;
-        lg_zinfo(ZONE, p->cfg.node, "subscribed: %zu device%s", s->n_supis,
-                 s->n_supis == 1 ? "" : "s");
+        b->version = b->pending_version;
+        lg_zinfo(ZONE, p->cfg.node, "chunk %d subscribed: %zu device%s", b->chunk, chunk_size(b),
+                 chunk_size(b) == 1 ? "" : "s");
         break;
     }
     case LG_AMFSUB_PATCH_SUPIS:
@@ -370,17 +446,17 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
             char why[32];
             snprintf(why, sizeof(why), "status %d", r->status);
             cJSON_Delete(body);
-            fail_later(p, what, why);
+            fail_later(b, what, why);
             return;
         }
-        if (p->doing == LG_AMFSUB_PATCH_SUPIS) {
-            p->version = p->pending_version;
-            lg_zinfo(ZONE, p->cfg.node, "subscription updated: %zu device%s", s->n_supis,
-                     s->n_supis == 1 ? "" : "s");
+        if (b->doing == LG_AMFSUB_PATCH_SUPIS) {
+            b->version = b->pending_version;
+            lg_zinfo(ZONE, p->cfg.node, "chunk %d updated: %zu device%s", b->chunk, chunk_size(b),
+                     chunk_size(b) == 1 ? "" : "s");
         } else {
-            p->expires_us = granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"),
+            b->expires_us = granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"),
                                            asked_expiry);
-            lg_zdebug(ZONE, p->cfg.node, "subscription renewed");
+            lg_zdebug(ZONE, p->cfg.node, "chunk %d renewed", b->chunk);
         }
         break;
     case LG_AMFSUB_DELETE:
@@ -388,25 +464,26 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
             char why[32];
             snprintf(why, sizeof(why), "status %d", r->status);
             cJSON_Delete(body);
-            fail_later(p, what, why);
+            fail_later(b, what, why);
             return;
         }
-        free(p->sub_uri);
-        p->sub_uri = NULL;
-        lg_zinfo(ZONE, p->cfg.node, "unsubscribed: no device left");
+        free(b->sub_uri);
+        b->sub_uri = NULL;
+        lg_zinfo(ZONE, p->cfg.node, "chunk %d unsubscribed: no device left in it", b->chunk);
         break;
     case LG_AMFSUB_NONE:
         break;
     }
     cJSON_Delete(body);
-    p->failures = 0;
-    p->next_try_us = 0;
-    save(p);
+    b->failures = 0;
+    b->next_try_us = 0;
+    save(b);
 }
 
-/* Sends one request for peer p; on a local failure backs off. */
-static void send_request(peer_t *p, lg_amfsub_action_t a)
+/* Sends one request for b; on a local failure backs off. */
+static void send_request(sub_t *b, lg_amfsub_action_t a, const chunk_t *c)
 {
+    peer_t *p = b->p;
     lg_amfsub_t *s = p->s;
     char url[1024];
     char *body = NULL;
@@ -416,20 +493,20 @@ static void send_request(peer_t *p, lg_amfsub_action_t a)
     switch (a) {
     case LG_AMFSUB_CREATE:
         snprintf(url, sizeof(url), "%s%s", p->cfg.api_root, SUBS_PATH);
-        body = lg_amfsub_create_body(&s->cfg, p->corr, s->supis_json, expiry_us);
+        body = lg_amfsub_create_body(&s->cfg, b->corr, c->supis_json, expiry_us);
         method = "POST";
         ctype = "application/json";
         break;
     case LG_AMFSUB_PATCH_SUPIS:
-        lg_strlcpy(url, p->sub_uri, sizeof(url));
-        body = lg_amfsub_supis_patch(s->supis_json);
+        lg_strlcpy(url, b->sub_uri, sizeof(url));
+        body = lg_amfsub_supis_patch(c->supis_json);
         break;
     case LG_AMFSUB_RENEW:
-        lg_strlcpy(url, p->sub_uri, sizeof(url));
+        lg_strlcpy(url, b->sub_uri, sizeof(url));
         body = lg_amfsub_expiry_patch(expiry_us);
         break;
     case LG_AMFSUB_DELETE:
-        lg_strlcpy(url, p->sub_uri, sizeof(url));
+        lg_strlcpy(url, b->sub_uri, sizeof(url));
         method = "DELETE";
         ctype = NULL;
         break;
@@ -449,16 +526,65 @@ static void send_request(peer_t *p, lg_amfsub_action_t a)
         .tag = lg_amfsub_action_name(a),
     };
     const char *err = NULL;
-    p->doing = a;
-    p->pending_version = s->supis_version;
-    p->is_busy = true;
-    lg_zdebug(ZONE, p->cfg.node, "%s %s", method, url);
-    if (lg_httpc_submit(s->http, &req, on_answer, p, &err) != LG_OK)
-        fail_later(p, lg_amfsub_action_name(a), err);
+    b->doing = a;
+    b->pending_version = c ? c->version : 0;
+    b->is_busy = true;
+    lg_zdebug(ZONE, p->cfg.node, "chunk %d: %s %s (%zu bytes)", b->chunk, method, url,
+              req.body_len);
+    if (lg_httpc_submit(s->http, &req, on_answer, b, &err) != LG_OK)
+        fail_later(b, lg_amfsub_action_name(a), err);
     free(body);
 }
 
-/* Each loaded, idle AMF whose back-off is over takes its next step. */
+static void on_row(void *arg, const PGresult *res, const char *err);
+
+/* Reads b's row, making it (with a new token) the first time. */
+static void make_row(sub_t *b)
+{
+    unsigned char rnd[LG_AMF_TOKEN_LEN / 2];
+    char token[LG_AMF_TOKEN_LEN + 1], chunk[16];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return; /* tried again at the next step */
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+    snprintf(chunk, sizeof(chunk), "%d", b->chunk);
+    const char *values[3] = {b->p->cfg.node, token, chunk};
+    b->is_busy = true;
+    if (lg_db_query(b->p->s->db,
+                    "INSERT INTO amf_subscription (node, token, chunk) VALUES ($1, $2, $3::int)"
+                    " ON CONFLICT (node, chunk) DO UPDATE SET node = EXCLUDED.node"
+                    " RETURNING chunk, token, sub_uri,"
+                    " (extract(epoch FROM expires_at) * 1000000)::bigint, devices_version",
+                    3, values, on_row, b) != LG_OK)
+        b->is_busy = false;
+}
+
+/* Fills b from row i of a (chunk, token, sub_uri, expires, version) result. */
+static void fill_sub(sub_t *b, const PGresult *res, int i)
+{
+    lg_strlcpy(b->token, PQgetvalue(res, i, 1), sizeof(b->token));
+    snprintf(b->corr, sizeof(b->corr), "%s.%s", b->p->cfg.node, b->token);
+    free(b->sub_uri);
+    b->sub_uri = PQgetisnull(res, i, 2) ? NULL : lg_xstrdup(PQgetvalue(res, i, 2));
+    b->expires_us = PQgetisnull(res, i, 3) ? 0 : strtoll(PQgetvalue(res, i, 3), NULL, 10);
+    b->version = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+    b->is_loaded = true;
+}
+
+static void on_row(void *arg, const PGresult *res, const char *err)
+{
+    sub_t *b = arg;
+    b->is_busy = false;
+    if (err != NULL || PQntuples(res) != 1 || PQnfields(res) != 5) {
+        /* A token already taken at this AMF, or the database: a new token next time. */
+        lg_zwarn(ZONE, b->p->cfg.node, "chunk %d: cannot make the subscription's row: %s", b->chunk,
+                 err ? err : "unexpected result");
+        return;
+    }
+    fill_sub(b, res, 0);
+}
+
+/* Each subscription of each loaded AMF whose back-off is over takes its next step. */
 static void step(lg_amfsub_t *s)
 {
     if (s->supis_version == 0)
@@ -466,63 +592,141 @@ static void step(lg_amfsub_t *s)
     int64_t now = lg_now_us();
     for (size_t i = 0; i < s->cfg.n_peers; i++) {
         peer_t *p = &s->peers[i];
-        if (!p->is_loaded || p->is_busy || now < p->next_try_us)
+        if (!p->is_loaded)
             continue;
-        lg_amfsub_action_t a =
-            lg_amfsub_next(p->sub_uri != NULL, p->expires_us, p->version, s->supis_version,
-                           s->n_supis, now, (int64_t)s->cfg.renew_before_s * 1000000);
-        if (a == LG_AMFSUB_CREATE && p->sub_uri != NULL) {
-            /* Expired: the AMF dropped it. */
-            free(p->sub_uri);
-            p->sub_uri = NULL;
-            update_gauge(s);
+        for (size_t k = 0; k < s->n_chunks; k++)
+            if (find_sub(p, s->chunks[k].chunk) == NULL)
+                add_sub(p, s->chunks[k].chunk);
+        size_t inflight = 0;
+        for (size_t j = 0; j < p->n_subs; j++)
+            inflight += p->subs[j]->is_busy;
+        for (size_t j = 0; j < p->n_subs && inflight < MAX_INFLIGHT; j++) {
+            sub_t *b = p->subs[j];
+            if (b->is_busy || now < b->next_try_us)
+                continue;
+            if (!b->is_loaded) {
+                make_row(b);
+                inflight += b->is_busy;
+                continue;
+            }
+            const chunk_t *c = find_chunk(s, b->chunk);
+            if (c != NULL && c->supis_json == NULL)
+                continue;
+            lg_amfsub_action_t a =
+                lg_amfsub_next(b->sub_uri != NULL, b->expires_us, b->version, c ? c->version : 0,
+                               c ? c->n_supis : 0, now, (int64_t)s->cfg.renew_before_s * 1000000);
+            if (a == LG_AMFSUB_CREATE && b->sub_uri != NULL) {
+                /* Expired: the AMF dropped it. */
+                free(b->sub_uri);
+                b->sub_uri = NULL;
+                update_gauge(s);
+            }
+            if (a != LG_AMFSUB_NONE) {
+                send_request(b, a, c);
+                inflight += b->is_busy;
+            }
         }
-        if (a != LG_AMFSUB_NONE)
-            send_request(p, a);
     }
 }
 
-static void on_supis(void *arg, const PGresult *res, const char *err)
+static void free_chunks(chunk_t *chunks, size_t n)
 {
-    lg_amfsub_t *s = arg;
+    for (size_t i = 0; i < n; i++)
+        free(chunks[i].supis_json);
+    free(chunks);
+}
+
+/* The poll is over: the chunks are of pending_version. */
+static void poll_done(lg_amfsub_t *s)
+{
+    s->supis_version = s->pending_version;
     s->is_polling = false;
-    if (err != NULL || PQnfields(res) != 2) {
-        lg_zwarn(ZONE, NULL, "cannot read the devices: %s", err ? err : "unexpected result");
-        return;
-    }
-    int n = PQntuples(res);
-    int64_t version = n > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    size_t len = 2;
-    for (int i = 0; i < n; i++)
-        if (!PQgetisnull(res, i, 1))
-            len += (size_t)PQgetlength(res, i, 1) + 9; /* "imsi-",  quotes, comma */
-    char *json = lg_xmalloc(len + 1);
-    size_t off = 0, n_supis = 0;
-    json[off++] = '[';
-    for (int i = 0; i < n; i++) {
-        if (PQgetisnull(res, i, 1))
-            continue;
-        off += (size_t)snprintf(json + off, len + 1 - off, "%s\"imsi-%s\"", n_supis ? "," : "",
-                                PQgetvalue(res, i, 1));
-        n_supis++;
-    }
-    json[off++] = ']';
-    json[off] = '\0';
-    free(s->supis_json);
-    s->supis_json = json;
-    s->n_supis = n_supis;
-    s->supis_version = version;
     step(s);
 }
 
-/*
- * The version and the SUPIs in one statement: the SUPIs only when the
- * version moved from known ($1), else the version alone (one row, supi NULL).
- */
-static const char SUPIS_SQL[] =
-    "SELECT v.version, u.imsi FROM amf_device_version v"
-    " LEFT JOIN LATERAL (SELECT imsi FROM ue WHERE v.version <> $1::bigint ORDER BY imsi) u"
-    " ON true";
+static void on_members(void *arg, const PGresult *res, const char *err)
+{
+    lg_amfsub_t *s = arg;
+    if (err != NULL || PQnfields(res) != 2) {
+        s->is_polling = false;
+        lg_zwarn(ZONE, NULL, "cannot read the devices: %s", err ? err : "unexpected result");
+        return;
+    }
+    int n = PQntuples(res), i = 0;
+    for (size_t k = 0; k < s->n_chunks; k++) {
+        chunk_t *c = &s->chunks[k];
+        if (c->supis_json != NULL)
+            continue;
+        /* Rows are ordered by chunk, then IMSI. */
+        while (i < n && atoi(PQgetvalue(res, i, 0)) < c->chunk)
+            i++;
+        int first = i;
+        size_t len = 2;
+        for (; i < n && atoi(PQgetvalue(res, i, 0)) == c->chunk; i++)
+            len += (size_t)PQgetlength(res, i, 1) + 9; /* "imsi-", quotes, comma */
+        char *json = lg_xmalloc(len + 1);
+        size_t off = 0;
+        json[off++] = '[';
+        for (int r = first; r < i; r++)
+            off += (size_t)snprintf(json + off, len + 1 - off, "%s\"imsi-%s\"",
+                                    r > first ? "," : "", PQgetvalue(res, r, 1));
+        json[off++] = ']';
+        json[off] = '\0';
+        c->supis_json = json;
+        c->n_supis = (size_t)(i - first);
+    }
+    poll_done(s);
+}
+
+static void on_chunks(void *arg, const PGresult *res, const char *err)
+{
+    lg_amfsub_t *s = arg;
+    if (err != NULL || PQnfields(res) != 3) {
+        s->is_polling = false;
+        lg_zwarn(ZONE, NULL, "cannot split the devices into chunks: %s",
+                 err ? err : "unexpected result");
+        return;
+    }
+    int n = PQntuples(res);
+    chunk_t *chunks = lg_xcalloc(n > 0 ? (size_t)n : 1, sizeof(*chunks));
+    /* Room for the chunk numbers to read: "{" + n * (10 digits + ",") + "}". */
+    size_t wanted_size = (size_t)n * 12 + 3;
+    char *wanted = lg_xmalloc(wanted_size);
+    size_t off = 0, n_wanted = 0;
+    wanted[off++] = '{';
+    for (int i = 0; i < n; i++) {
+        chunk_t *c = &chunks[i];
+        c->chunk = atoi(PQgetvalue(res, i, 0));
+        c->version = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        c->n_supis = (size_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
+        const chunk_t *old = find_chunk(s, c->chunk);
+        if (old != NULL && old->version == c->version && old->supis_json != NULL) {
+            c->supis_json = lg_xstrdup(old->supis_json);
+            c->n_supis = old->n_supis;
+        } else {
+            off += (size_t)snprintf(wanted + off, wanted_size - off, "%s%d", n_wanted ? "," : "",
+                                    c->chunk);
+            n_wanted++;
+        }
+    }
+    wanted[off++] = '}';
+    wanted[off] = '\0';
+    free_chunks(s->chunks, s->n_chunks);
+    s->chunks = chunks;
+    s->n_chunks = (size_t)n;
+    if (n_wanted == 0) {
+        free(wanted);
+        poll_done(s);
+        return;
+    }
+    const char *values[1] = {wanted};
+    if (lg_db_query(s->db,
+                    "SELECT chunk, imsi FROM amf_chunk_member WHERE chunk = ANY($1::int[])"
+                    " ORDER BY chunk, imsi",
+                    1, values, on_members, s) != LG_OK)
+        s->is_polling = false;
+    free(wanted);
+}
 
 static void on_version(void *arg, const PGresult *res, const char *err)
 {
@@ -538,47 +742,48 @@ static void on_version(void *arg, const PGresult *res, const char *err)
         step(s);
         return;
     }
-    on_supis(s, res, NULL);
+    s->pending_version = version;
+    char per[16];
+    snprintf(per, sizeof(per), "%d", s->cfg.supis_per_subscription);
+    const char *values[1] = {per};
+    if (lg_db_query(s->db, "SELECT chunk, version, n_devices FROM amf_chunk_sync($1::int)", 1,
+                    values, on_chunks, s) != LG_OK)
+        s->is_polling = false;
 }
 
 static void on_loaded(void *arg, const PGresult *res, const char *err)
 {
     peer_t *p = arg;
     p->is_busy = false;
-    if (err != NULL || PQntuples(res) != 1 || PQnfields(res) != 4) {
-        lg_zwarn(ZONE, p->cfg.node, "cannot read the subscription's row: %s",
+    if (err != NULL || PQnfields(res) != 5) {
+        lg_zwarn(ZONE, p->cfg.node, "cannot read the subscriptions' rows: %s",
                  err ? err : "unexpected result");
         return;
     }
-    lg_strlcpy(p->token, PQgetvalue(res, 0, 0), sizeof(p->token));
-    snprintf(p->corr, sizeof(p->corr), "%s.%s", p->cfg.node, p->token);
-    free(p->sub_uri);
-    p->sub_uri = PQgetisnull(res, 0, 1) ? NULL : lg_xstrdup(PQgetvalue(res, 0, 1));
-    p->expires_us = PQgetisnull(res, 0, 2) ? 0 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-    p->version = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    size_t live = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        int chunk = atoi(PQgetvalue(res, i, 0));
+        sub_t *b = find_sub(p, chunk);
+        if (b == NULL)
+            b = add_sub(p, chunk);
+        fill_sub(b, res, i);
+        live += b->sub_uri != NULL;
+    }
     p->is_loaded = true;
     update_gauge(p->s);
-    lg_zinfo(ZONE, p->cfg.node, "%s",
-             p->sub_uri ? "resuming the subscription" : "no subscription yet");
+    lg_zinfo(ZONE, p->cfg.node, "resuming %zu subscription%s", live, live == 1 ? "" : "s");
 }
 
-/* Reads the peer's row, making it (with a new token) the first time. */
+/* Reads the AMF's rows (one per chunk it had a subscription for). */
 static void load(peer_t *p)
 {
-    unsigned char rnd[LG_AMF_TOKEN_LEN / 2];
-    char token[LG_AMF_TOKEN_LEN + 1];
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-        return; /* tried again at the next poll */
-    for (size_t i = 0; i < sizeof(rnd); i++)
-        snprintf(token + 2 * i, 3, "%02x", rnd[i]);
-    const char *values[2] = {p->cfg.node, token};
+    const char *values[1] = {p->cfg.node};
     p->is_busy = true;
     if (lg_db_query(p->s->db,
-                    "INSERT INTO amf_subscription (node, token) VALUES ($1, $2)"
-                    " ON CONFLICT (node) DO UPDATE SET node = EXCLUDED.node"
-                    " RETURNING token, sub_uri,"
-                    " (extract(epoch FROM expires_at) * 1000000)::bigint, devices_version",
-                    2, values, on_loaded, p) != LG_OK)
+                    "SELECT chunk, token, sub_uri,"
+                    " (extract(epoch FROM expires_at) * 1000000)::bigint, devices_version"
+                    " FROM amf_subscription WHERE node = $1 ORDER BY chunk",
+                    1, values, on_loaded, p) != LG_OK)
         p->is_busy = false;
 }
 
@@ -607,7 +812,7 @@ static void on_orphans(void *arg, const PGresult *res, const char *err)
                                   .peer = node,
                                   .tag = "delete"};
         const char *e = NULL;
-        lg_zinfo(ZONE, node, "deleting the subscription of an AMF no longer configured");
+        lg_zinfo(ZONE, node, "deleting a subscription of an AMF no longer configured");
         if (lg_httpc_submit(s->http, &req, on_orphan_deleted, s, &e) == LG_OK)
             s->n_orphans++;
     }
@@ -631,8 +836,9 @@ static void sweep(lg_amfsub_t *s)
     const char *values[1] = {nodes};
     s->is_swept = true;
     if (lg_db_query(s->db,
-                    "DELETE FROM amf_subscription WHERE node <> ALL($1::text[])"
-                    " RETURNING node, sub_uri",
+                    "WITH gone AS (DELETE FROM amf_subscription WHERE node <> ALL($1::text[])"
+                    " RETURNING node, sub_uri) SELECT node, sub_uri FROM gone"
+                    " WHERE sub_uri IS NOT NULL",
                     1, values, on_orphans, s) != LG_OK)
         s->is_swept = false;
 }
@@ -651,11 +857,9 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
             load(&s->peers[i]);
     if (s->is_polling)
         return;
-    char known[24];
-    snprintf(known, sizeof(known), "%lld", (long long)s->supis_version);
-    const char *values[1] = {known};
     s->is_polling = true;
-    if (lg_db_query(s->db, SUPIS_SQL, 1, values, on_version, s) != LG_OK)
+    if (lg_db_query(s->db, "SELECT version FROM amf_device_version", 0, NULL, on_version, s) !=
+        LG_OK)
         s->is_polling = false;
 }
 
@@ -672,6 +876,8 @@ lg_amfsub_t *lg_amfsub_new(struct event_base *base, lg_db_t *db, lg_metrics_t *m
     s->cfg.cert_file = lg_xstrdup(cfg->cert_file);
     s->cfg.key_file = cfg->key_file ? lg_xstrdup(cfg->key_file) : NULL;
     s->cfg.ca_file = cfg->ca_file ? lg_xstrdup(cfg->ca_file) : NULL;
+    if (s->cfg.supis_per_subscription < 1)
+        s->cfg.supis_per_subscription = 1;
     for (size_t i = 0; i < cfg->n_peers; i++) {
         s->peers[i].s = s;
         s->peers[i].cfg = cfg->peers[i];
@@ -704,9 +910,15 @@ void lg_amfsub_free(lg_amfsub_t *s)
     if (s->timer != NULL)
         event_free(s->timer);
     lg_httpc_free(s->http);
-    for (size_t i = 0; i < s->cfg.n_peers; i++)
-        free(s->peers[i].sub_uri);
-    free(s->supis_json);
+    for (size_t i = 0; i < s->cfg.n_peers; i++) {
+        peer_t *p = &s->peers[i];
+        for (size_t j = 0; j < p->n_subs; j++) {
+            free(p->subs[j]->sub_uri);
+            free(p->subs[j]);
+        }
+        free(p->subs);
+    }
+    free_chunks(s->chunks, s->n_chunks);
     free((void *)s->cfg.notify_uri);
     free((void *)s->cfg.nf_id);
     free((void *)s->cfg.cert_file);

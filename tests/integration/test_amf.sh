@@ -9,6 +9,9 @@
 # notification amf-sim sent is validated against TS29518_Namf_EventExposure.yaml
 # (validate.mjs). A subscription lost at a restarted AMF is recreated; a
 # restarted daemon resumes its subscription instead of making another.
+# With supis_per_subscription = 2 (the last test), the devices are split
+# over several subscriptions, each with its own correlation id; one
+# provisioning change patches one of them, emptied ones are deleted.
 
 A01=000A001 A02=000A002 B01=000B001 D01=000D001
 TAI=001-01:0001
@@ -333,4 +336,104 @@ test_restarted_daemon_resumes_its_subscription() {
     assert_eq "$uri" "$(json "$(subs_json)" "j->0->>'uri'")" "the subscription's URI"
     at 8 $A02
     assert_eq inside "$(decision meter-8@water.example)" "a notification after the restart"
+}
+
+# n_subs: how many subscriptions amf-sim holds.
+n_subs() { json "$(subs_json)" "jsonb_array_length(j)"; }
+
+# n_subscribed_all: SUPIs over all of amf-sim's subscriptions.
+n_subscribed_all() {
+    json "$(subs_json)" "coalesce((SELECT sum(jsonb_array_length(e->'subscription'->'includeSupiList'))
+                                   FROM jsonb_array_elements(j) e), 0)"
+}
+
+# subs_are N M: amf-sim holds N subscriptions naming M SUPIs in all.
+subs_are() { [ "$(n_subs)" = "$1" ] && [ "$(n_subscribed_all)" = "$2" ]; }
+
+# n_list_patches: the PATCHes that replaced a list (not renewals).
+n_list_patches() { grep -l includeSupiList "$AMF_DIR"/req-*-patch.json 2>/dev/null | wc -l; }
+
+# Last: it restarts the daemon with 2 SUPIs per subscription.
+test_devices_are_split_into_subscriptions_of_supis_per_subscription() {
+    wait_for 15 "the subscription" subscribed_is 9
+    local uri0 creates deletes patches corr
+    uri0=$(json "$(subs_json)" "j->0->>'uri'")
+    # The daemon running may be the one an earlier test started (in its subshell).
+    # shellcheck disable=SC2034 # read by kill_daemon (lib.sh)
+    DAEMON_PID=$(cat "$T/daemon.pid")
+    kill_daemon
+    CONF_EXTRA="$CONF_EXTRA
+supis_per_subscription = 2"
+    start_daemon
+    # 9 devices, 2 a subscription: 5 subscriptions, the old one kept as chunk 0.
+    wait_for 20 "5 subscriptions naming the 9 devices" subs_are 5 9
+    assert_eq 2 "$(json "$(subs_json)" "(SELECT max(jsonb_array_length(e->'subscription'->'includeSupiList'))
+                                         FROM jsonb_array_elements(j) e)")" "the largest list"
+    assert_eq "$uri0" "$(sql "SELECT sub_uri FROM amf_subscription WHERE node = 'amf-1' AND chunk = 0")" \
+        "chunk 0 is the subscription made before"
+    assert_eq 5 "$(json "$(subs_json)" "(SELECT count(DISTINCT e->'subscription'->>'notifyCorrelationId')
+                                         FROM jsonb_array_elements(j) e)")" "a correlation id each"
+    wait_for 5 "locguard_amf_subscriptions 5" metric_is locguard_amf_subscriptions 5
+
+    # Four devices removed: their two chunks empty, their subscriptions deleted.
+    deletes=$(n_requests delete)
+    local i
+    for i in 5 6 7 8; do admin_ok DELETE "/v1/devices/meter-$i@water.example"; done
+    wait_for 15 "3 subscriptions naming 5 devices" subs_are 3 5
+    assert_eq $((deletes + 2)) "$(n_requests delete)" "DELETEs sent"
+    wait_for 5 "locguard_amf_subscriptions 3" metric_is locguard_amf_subscriptions 3
+
+    # One device removed, one provisioned: one PATCH of one chunk each, no create.
+    creates=$(n_requests create)
+    patches=$(n_list_patches)
+    admin_ok DELETE /v1/devices/meter-3@water.example
+    wait_for 15 "meter-3 out" subs_are 3 4
+    assert_eq $((patches + 1)) "$(n_list_patches)" "list PATCHes for one device removed"
+    add_device meter-9@water.example "$(supi 9)" fixed
+    authorize meter-9@water.example home
+    wait_for 15 "meter-9 in" subs_are 3 5
+    assert_eq $((patches + 2)) "$(n_list_patches)" "list PATCHes for one device provisioned"
+    assert_eq "$creates" "$(n_requests create)" "subscriptions created"
+    # meter-9 took meter-3's place, beside meter-4.
+    assert_eq '["imsi-001010000000004", "imsi-001010000000009"]' \
+        "$(json "$(subs_json)" "(SELECT e->'subscription'->'includeSupiList' FROM jsonb_array_elements(j) e
+                                 WHERE e->'subscription'->'includeSupiList' ? 'imsi-$(supi 9)')")" \
+        "meter-9's chunk"
+
+    # The water-meter story through that chunk's correlation id.
+    at 9 $A01 $A02
+    assert_eq inside "$(decision meter-9@water.example)" "meter-9 decision"
+    corr=$(sql "SELECT 'amf-1.' || s.token FROM amf_subscription s JOIN amf_chunk_member m
+                ON m.chunk = s.chunk WHERE s.node = 'amf-1' AND m.imsi = '$(supi 9)'")
+    assert_eq "$corr" "$(json "$(cat "$(ls "$AMF_DIR"/notify-*.json | sort | tail -1)")" \
+        "j->>'notifyCorrelationId'")" "the notification's correlation id"
+    at 9 $B01 $B01
+    assert_eq 1 "$(alerts meter-9@water.example left)" "meter-9 left alerts"
+    at 1 $A01
+    assert_eq inside "$(decision meter-1@water.example)" "meter-1 through chunk 0"
+
+    # A restarted daemon resumes the three.
+    creates=$(n_requests create)
+    kill_daemon
+    start_daemon
+    sleep 3
+    assert_eq "$creates" "$(n_requests create)" "subscriptions created after a restart"
+    subs_are 3 5 || fail "after a restart: $(n_subs) subscriptions, $(n_subscribed_all) SUPIs"
+
+    # A restarted AMF: each chunk's renewal gets 404 and that chunk is made
+    # again, with its correlation id.
+    local corrs
+    corrs=$(sql "SELECT string_agg(token, ' ' ORDER BY token) FROM amf_subscription
+                 WHERE node = 'amf-1' AND sub_uri IS NOT NULL")
+    stop_amf
+    start_amf
+    wait_for 20 "the 3 subscriptions made again" subs_are 3 5
+    assert_eq "$creates" "$(($(n_requests create) - 3))" "subscriptions created after the AMF's restart"
+    assert_eq "$corrs" "$(json "$(subs_json)" "(SELECT string_agg(substr(e->'subscription'->>'notifyCorrelationId', 7),
+                                                 ' ' ORDER BY substr(e->'subscription'->>'notifyCorrelationId', 7))
+                                                 FROM jsonb_array_elements(j) e)")" \
+        "their correlation ids"
+    at 1 $A02
+    assert_eq inside "$(decision meter-1@water.example)" "a notification after the AMF's restart"
+    validate_requests
 }

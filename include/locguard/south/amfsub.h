@@ -1,26 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Namf_EventExposure client (TS 29.518 §5.3): for each configured AMF,
- * locguard holds one LOCATION_REPORT subscription naming every provisioned
- * device, and keeps it so.
+ * locguard holds LOCATION_REPORT subscriptions naming every provisioned
+ * device, and keeps them so.
  *
- * One subscription per AMF: anyUE with includeSupiList (the SUPIs of the
- * `ue` table), rather than one per UE (a subscription, its renewals and its
- * state per device at every AMF) or per group (an internal group id that
- * the UDM must know, which locguard cannot provision). Devices provisioned
- * or removed change the list with one PATCH (replace /includeSupiList); the
- * expiry is renewed by a PATCH of /options/expiry renew_before_s before it
- * passes; the subscription is deleted when no device is left, and when its
- * AMF leaves the configuration (at start-up). An AMF that answers 404 (it
- * restarted and forgot) gets a new subscription at once. State is kept in
- * the amf_subscription table, so a restarted daemon resumes, and
+ * anyUE with includeSupiList (the SUPIs of the `ue` table), rather than one
+ * subscription per UE (a subscription, its renewals and its state per
+ * device at every AMF) or per group (an internal group id that the UDM must
+ * know, which locguard cannot provision). The devices are split into chunks
+ * of at most supis_per_subscription SUPIs (sql/amfsub.sql: a device keeps
+ * its chunk while provisioned, a new one goes to the lowest chunk with
+ * room), and each AMF holds one subscription per chunk, so a provisioning
+ * change sends one PATCH replacing one chunk's /includeSupiList (TS 29.518's
+ * AmfUpdateEventSubscriptionItem has no path to one element of the list).
+ * The expiry of each is renewed by a PATCH of /options/expiry
+ * renew_before_s before it passes; a chunk's subscription is deleted when
+ * the chunk empties, and all of an AMF's when it leaves the configuration
+ * (at start-up). An AMF that answers 404 (it restarted and forgot) gets a
+ * new subscription at once. State is kept in the amf_subscription table
+ * (one row per AMF and chunk), so a restarted daemon resumes, and
  * amf_device_version (raised by a trigger on ue) tells when the SUPIs
- * changed: one small read per poll, the list read only when it moved.
+ * changed: one small read per poll, the chunks recomputed only when it
+ * moved and the lists of the changed chunks only read.
  *
  * notifyCorrelationId is "<AMF node>.<token>": the token (8 hex digits) is
- * made once per AMF and kept across recreations, so the southbound can tell
- * a notification of a live subscription from a stale one with a lookup in
- * memory (lg_amfsub_match), no SQL per request.
+ * made once per AMF and chunk and kept across recreations, so the
+ * southbound can tell a notification of a live subscription from a stale
+ * one with a lookup in memory (lg_amfsub_match), no SQL per request.
  *
  * Requests go through locguard/core/httpc.h (HTTP/2 over TLS, locguard's
  * client certificate); everything runs on the daemon's event loop.
@@ -50,17 +56,18 @@ typedef struct lg_amf_peer {
 
 /* The client's settings ("[amf]" in the config; defaults in config.c's table). */
 typedef struct lg_amfsub_config {
-    const char *notify_uri; /* eventNotifyUri: where the AMFs POST (the southbound zone's
-                               https://.../v1/location-reports) */
-    const char *nf_id;      /* nfId: locguard's NF instance id, a UUID */
-    const char *cert_file;  /* locguard's client certificate towards the AMFs */
-    const char *key_file;   /* its key; NULL = in cert_file */
-    const char *ca_file;    /* trust anchors of the AMFs' certificates; NULL = system store */
-    int expiry_s;           /* options.expiry asked: now + this */
-    int renew_before_s;     /* the expiry is renewed this long before it passes */
-    int max_reports;        /* options.maxReports; 0 = not sent (no limit) */
-    int poll_ms;            /* how often the device version is read */
-    int timeout_s;          /* one request to an AMF */
+    const char *notify_uri;     /* eventNotifyUri: where the AMFs POST (the southbound zone's
+                                   https://.../v1/location-reports) */
+    const char *nf_id;          /* nfId: locguard's NF instance id, a UUID */
+    const char *cert_file;      /* locguard's client certificate towards the AMFs */
+    const char *key_file;       /* its key; NULL = in cert_file */
+    const char *ca_file;        /* trust anchors of the AMFs' certificates; NULL = system store */
+    int expiry_s;               /* options.expiry asked: now + this */
+    int renew_before_s;         /* the expiry is renewed this long before it passes */
+    int max_reports;            /* options.maxReports; 0 = not sent (no limit) */
+    int poll_ms;                /* how often the device version is read */
+    int timeout_s;              /* one request to an AMF */
+    int supis_per_subscription; /* at most this many SUPIs in one subscription */
     size_t n_peers;
     lg_amf_peer_t peers[LG_AMF_PEERS_MAX];
 } lg_amfsub_config_t;
@@ -92,7 +99,7 @@ void lg_amfsub_free(lg_amfsub_t *s);
 /* What a notification's notifyCorrelationId is to the AMF that sent it. */
 typedef enum lg_amfsub_match {
     LG_AMFSUB_OTHER, /* not "<node>.<token>" of this AMF: not one of ours */
-    LG_AMFSUB_LIVE,  /* the correlation of this AMF's live subscription */
+    LG_AMFSUB_LIVE,  /* the correlation of one of this AMF's live subscriptions */
     LG_AMFSUB_GONE,  /* "<node>.<token>" of this AMF, but no live subscription has it */
 } lg_amfsub_match_t;
 
@@ -116,13 +123,13 @@ lg_amfsub_match_t lg_amfsub_match(const lg_amfsub_t *s, const char *node,
 char *lg_amfsub_create_body(const lg_amfsub_config_t *cfg, const char *corr, const char *supis_json,
                             int64_t expiry_us);
 
-/* The PATCH body replacing /includeSupiList with supis_json. Malloc'd. */
+/* The PATCH body replacing /includeSupiList with supis_json (one chunk's). Malloc'd. */
 char *lg_amfsub_supis_patch(const char *supis_json);
 
 /* The PATCH body replacing /options/expiry with expiry_us. Malloc'd. */
 char *lg_amfsub_expiry_patch(int64_t expiry_us);
 
-/* The next step of one AMF's subscription. */
+/* The next step of one subscription (one AMF, one chunk). */
 typedef enum lg_amfsub_action {
     LG_AMFSUB_NONE,
     LG_AMFSUB_CREATE,      /* POST {apiRoot}/namf-evts/v1/subscriptions */
@@ -136,9 +143,9 @@ const char *lg_amfsub_action_name(lg_amfsub_action_t a);
 
 /*
  * What to do next: has_sub (the AMF holds one), its expiry expires_us and
- * the device version its SUPIs are of, against the current version and its
- * n_supis SUPIs, at now_us, renewing renew_before_us early. An expired
- * subscription counts as gone (the AMF dropped it).
+ * the chunk version its SUPIs are of, against the chunk's current version
+ * and its n_supis SUPIs (0: the chunk is gone), at now_us, renewing renew_before_us early. An
+ * expired subscription counts as gone (the AMF dropped it).
  */
 lg_amfsub_action_t lg_amfsub_next(bool has_sub, int64_t expires_us, int64_t sub_version,
                                   int64_t cur_version, size_t n_supis, int64_t now_us,

@@ -69,6 +69,11 @@ static void test_amf_section_fills_the_settings_with_defaults(void **state)
     assert_int_equal(cfg.amf.max_reports, 0);
     assert_int_equal(cfg.amf.poll_ms, 2000);
     assert_int_equal(cfg.amf.timeout_s, 10);
+    assert_int_equal(cfg.amf.supis_per_subscription, 10000);
+    lg_config_cleanup(&cfg);
+
+    assert_int_equal(parse(&cfg, DB AMF "supis_per_subscription = 2\n", err, sizeof(err)), LG_OK);
+    assert_int_equal(cfg.amf.supis_per_subscription, 2);
     lg_config_cleanup(&cfg);
 
     assert_int_equal(parse(&cfg, DB, err, sizeof(err)), LG_OK);
@@ -97,6 +102,33 @@ static void test_amf_section_without_what_a_peer_needs_is_refused(void **state)
         assert_non_null(strstr(err, "test.conf:"));
         lg_config_cleanup(&cfg);
     }
+}
+
+static void test_supis_per_subscription_out_of_range_is_refused(void **state)
+{
+    (void)state;
+    lg_config_t cfg;
+    char err[256] = "";
+    assert_int_equal(parse(&cfg, DB AMF "supis_per_subscription = 0\n", err, sizeof(err)), LG_ERR);
+    assert_non_null(strstr(err, "supis_per_subscription"));
+    lg_config_cleanup(&cfg);
+    assert_int_equal(parse(&cfg, DB AMF "supis_per_subscription = 1000001\n", err, sizeof(err)),
+                     LG_ERR);
+    lg_config_cleanup(&cfg);
+}
+
+static void test_next_step_of_a_chunk_that_emptied_or_appeared(void **state)
+{
+    (void)state;
+    int64_t now = S(1000), renew = S(10);
+    /* The chunk is gone (no device in it): its subscription is deleted. */
+    assert_int_equal(lg_amfsub_next(true, S(2000), 5, 0, 0, now, renew), LG_AMFSUB_DELETE);
+    /* Gone and no subscription: nothing, and the entry stays idle. */
+    assert_int_equal(lg_amfsub_next(false, 0, 5, 0, 0, now, renew), LG_AMFSUB_NONE);
+    /* A new chunk: created. */
+    assert_int_equal(lg_amfsub_next(false, 0, 0, 7, 2, now, renew), LG_AMFSUB_CREATE);
+    /* Another chunk changed: this one's version did not, nothing to send. */
+    assert_int_equal(lg_amfsub_next(true, S(2000), 7, 7, 2, now, renew), LG_AMFSUB_NONE);
 }
 
 static void test_next_step_of_a_subscription(void **state)
@@ -183,6 +215,8 @@ int main(void)
         cmocka_unit_test(test_peer_line_is_a_node_and_an_https_api_root),
         cmocka_unit_test(test_amf_section_fills_the_settings_with_defaults),
         cmocka_unit_test(test_amf_section_without_what_a_peer_needs_is_refused),
+        cmocka_unit_test(test_supis_per_subscription_out_of_range_is_refused),
+        cmocka_unit_test(test_next_step_of_a_chunk_that_emptied_or_appeared),
         cmocka_unit_test(test_next_step_of_a_subscription),
         cmocka_unit_test(test_create_body_names_every_device_and_the_options),
         cmocka_unit_test(test_patch_bodies_are_json_patch_arrays),
