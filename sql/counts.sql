@@ -594,8 +594,10 @@ BEGIN
         RETURN;
     END IF;
     SELECT h.changes_from INTO v_from FROM count_horizon h WHERE h.starts_at = p_starts_at;
-    RETURN QUERY SELECT * FROM lg_counts_continual_changes_since(p_starts_at, v_from, p_bucket_end,
-                                                                 p_presence_s);
+    -- Planned with the values (a generic plan cannot tell how few rows the
+    -- time ranges select).
+    RETURN QUERY EXECUTE format('SELECT * FROM lg_counts_continual_changes_since(%L, %L, %L, %s)',
+                                p_starts_at, v_from, p_bucket_end, p_presence_s);
 END
 $fn$;
 
@@ -684,11 +686,14 @@ BEGIN
             -- seen without moving (a location and an anonymous-statistics
             -- consent) a state, not counted, so that the next releases find
             -- it among the candidates (lg_counts_continual_candidates).
-            UPDATE count_horizon_device d
-            SET seen_until = coalesce((SELECT l.reported_at FROM ue_location l
-                                       WHERE l.ue_id = d.ue_id), '-infinity') + v_presence
-            WHERE d.starts_at = p_starts_at AND d.cell_key IS NOT NULL
-              AND d.ue_id <> ALL (coalesce(p_ues, '{}'));
+            -- (At the horizon's first bucket every counted device was just
+            -- written with it.)
+            IF h.t > 0 THEN
+                UPDATE count_horizon_device d
+                SET seen_until = coalesce((SELECT l.reported_at FROM ue_location l
+                                           WHERE l.ue_id = d.ue_id), '-infinity') + v_presence
+                WHERE d.starts_at = p_starts_at AND d.cell_key IS NOT NULL;
+            END IF;
             INSERT INTO count_horizon_device (starts_at, ue_id, cell_key, day, moves_today,
                                               moves_released, units_spent)
             SELECT DISTINCT p_starts_at, l.ue_id, NULL::text, 0::bigint, 0, 0, 0
