@@ -461,7 +461,13 @@ $fn$;
 --   - a stored device whose seen_until < p_bucket_end: its presence may
 --     have ended;
 --   - a stored device held back by the bound (is_held), or not counted
---     (cell_key NULL: it may be seen again);
+--     (cell_key NULL): it may be seen again without moving (a report from
+--     the same cell after its presence ended goes by the ingest's fast
+--     path, which writes no cell_since). So every device with a location
+--     and an anonymous-statistics consent has a state: the store writes
+--     one, not counted, for those it has not seen. Their number (devices
+--     gone quiet, consenting devices not seen) is what this costs beyond
+--     the changes: one probe of ue_location each;
 --   - an anonymous-statistics consent granted, revoked or ending after
 --     changes_from;
 --   - a deleted location (count_location_gone) after changes_from.
