@@ -324,8 +324,9 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
  * $8 moves per day, $9 moves per horizon.
  */
 static const char state_sql[] =
-    "SELECT t, cell_key, open, closed, geo_version FROM lg_counts_continual_state(to_timestamp($1::bigint), "
-    "$2::int, $3::int, $4::int, $5::int, $6::int, $7::int, $8::int, $9::int)";
+    "SELECT t, cell_key, open, closed, geo_version "
+    "FROM lg_counts_continual_state(to_timestamp($1::bigint), $2::int, $3::int, $4::int, $5::int, "
+    "$6::int, $7::int, $8::int, $9::int)";
 
 /*
  * $1 horizon start, $2 bucket end (s), $3 presence (s). Only the candidates
