@@ -13,7 +13,7 @@
 -- Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(14);
+SELECT plan(16);
 
 -- The buckets are placed around the transaction's time (now(): what the
 -- ingest writes into cell_since): B1 = the hour under way, B2 = one hour
@@ -129,6 +129,21 @@ SELECT is((SELECT string_agg(ue_id || ':' || (cell_since = now()), ' ' ORDER BY 
            FROM ue_location WHERE ue_id IN (1, 2, 9, 11, 12, 13)),
           '1:true 2:false 9:true 11:false 12:true 13:true',
           'ingest: cell_since is the write''s time when the cell changed or the location is new, kept otherwise');
+-- The fold (lg_ingest_fold, the path of a call's contended devices) keeps
+-- it too: 14 moves to cell 1, 15 reports from its cell.
+SELECT is((SELECT n_alerts FROM tb, lg_ingest_fold(
+               ARRAY[14, 15]::bigint[], ARRAY[1, 2], ARRAY[b1 + interval '30 minutes',
+                                                           b1 + interval '30 minutes'],
+               array_fill((SELECT id FROM network_node WHERE name = 'mme-cs'), ARRAY[2]),
+               ARRAY['EUTRA', 'EUTRA'], ARRAY['ecgi:001-01:0000001', 'ecgi:001-01:0000004'],
+               ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[], ARRAY[NULL, NULL]::float8[],
+               ARRAY['unchecked', 'unchecked'], ARRAY[NULL, NULL]::text[], 2, NULL)),
+          0, 'fold: no alert');
+SELECT is((SELECT string_agg(ue_id || ':' || cell_key || ':' || (cell_since = now()), ' '
+                             ORDER BY ue_id)
+           FROM ue_location WHERE ue_id IN (14, 15)),
+          '14:ecgi:001-01:0000001:true 15:ecgi:001-01:0000004:false',
+          'fold: cell_since set when the cell changes, kept otherwise');
 -- 5's consent revoked, 6 granted one, 8 deleted.
 UPDATE consent SET revoked_at = now() WHERE ue_id = 5;
 INSERT INTO consent (ue_id, purpose) VALUES (6, 'anonymous-statistics');
@@ -138,7 +153,8 @@ SELECT is((SELECT pg_temp.fmt(format($q$SELECT * FROM lg_counts_continual_change
                                       hs, b2)) FROM tb),
           '1:ecgi:001-01:0000002>ecgi:001-01:0000004 4:ecgi:001-01:0000001>- 5:ecgi:001-01:0000002>- '
           '6:->ecgi:001-01:0000003 7:ecgi:001-01:0000004>- 8:ecgi:001-01:0000001>- 9:->ecgi:001-01:0000002 '
-          '10:->ecgi:001-01:0000003 11:->ecgi:001-01:0000004 12:ecgi:001-01:0000001>-',
+          '10:->ecgi:001-01:0000003 11:->ecgi:001-01:0000004 12:ecgi:001-01:0000001>- '
+          '14:ecgi:001-01:0000003>ecgi:001-01:0000001',
           'B2, full: moved, presence ended, revoked, granted, expired, deleted, new, held, back, unknown cell');
 SELECT is((SELECT pg_temp.fmt(format($q$SELECT * FROM lg_counts_continual_changes(%L, %L, 86400)$q$,
                                       hs, b2)) FROM tb),
