@@ -559,8 +559,13 @@ AS $fn$
           AND l.reported_at < p_bucket_end
           AND lg_counts_has_consent(l.ue_id, p_bucket_end)
     ), state AS (
+        -- one probe of the key per candidate (OFFSET 0 keeps the lateral:
+        -- the planner, not knowing how few candidates there are, would
+        -- hash the whole horizon's devices)
         SELECT d.* FROM cand x
-        JOIN count_horizon_device d ON d.starts_at = p_starts_at AND d.ue_id = x.ue_id
+        CROSS JOIN LATERAL (SELECT * FROM count_horizon_device y
+                            WHERE y.starts_at = p_starts_at AND y.ue_id = x.ue_id
+                            OFFSET 0) d
     )
     SELECT coalesce(s.ue_id, d.ue_id), d.cell_key::text, s.observed, d.day, d.moves_today,
            d.moves_released, d.units_spent
@@ -584,9 +589,12 @@ AS $fn$
                      FROM count_horizon h WHERE h.starts_at = p_starts_at), true)
 $fn$;
 
-CREATE OR REPLACE FUNCTION lg_counts_continual_changes(p_starts_at timestamptz,
-                                                       p_bucket_end timestamptz,
-                                                       p_presence_s int)
+-- The candidates' comparison since the previous release's bucket end,
+-- planned with the values (a generic plan cannot tell how few rows the
+-- time ranges select: 150-220 ms instead of 13 at 20,000 devices).
+CREATE OR REPLACE FUNCTION lg_counts_continual_changes_by_candidates(p_starts_at timestamptz,
+                                                                     p_bucket_end timestamptz,
+                                                                     p_presence_s int)
 RETURNS TABLE (ue_id bigint, released text, observed text, day bigint, moves_today int,
                moves_released int, units_spent int)
 LANGUAGE plpgsql STABLE
@@ -594,17 +602,26 @@ AS $fn$
 DECLARE
     v_from timestamptz;
 BEGIN
-    IF lg_counts_continual_is_full(p_starts_at, p_presence_s) THEN
-        RETURN QUERY SELECT * FROM lg_counts_continual_changes_full(p_starts_at, p_bucket_end,
-                                                                    p_presence_s);
-        RETURN;
-    END IF;
     SELECT h.changes_from INTO v_from FROM count_horizon h WHERE h.starts_at = p_starts_at;
-    -- Planned with the values (a generic plan cannot tell how few rows the
-    -- time ranges select).
     RETURN QUERY EXECUTE format('SELECT * FROM lg_counts_continual_changes_since(%L, %L, %L, %s)',
                                 p_starts_at, v_from, p_bucket_end, p_presence_s);
 END
+$fn$;
+
+-- One of the two, as a plain query (the full comparison's million rows of
+-- a first bucket are not copied through a PL/pgSQL result).
+CREATE OR REPLACE FUNCTION lg_counts_continual_changes(p_starts_at timestamptz,
+                                                       p_bucket_end timestamptz,
+                                                       p_presence_s int)
+RETURNS TABLE (ue_id bigint, released text, observed text, day bigint, moves_today int,
+               moves_released int, units_spent int)
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT * FROM lg_counts_continual_changes_full(p_starts_at, p_bucket_end, p_presence_s)
+    WHERE lg_counts_continual_is_full(p_starts_at, p_presence_s)
+    UNION ALL
+    SELECT * FROM lg_counts_continual_changes_by_candidates(p_starts_at, p_bucket_end, p_presence_s)
+    WHERE NOT lg_counts_continual_is_full(p_starts_at, p_presence_s)
 $fn$;
 
 -- lg_counts_continual_store: after the counter stepped from bucket
