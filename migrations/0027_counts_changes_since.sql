@@ -13,8 +13,10 @@
 -- of the write, not the report's reported_at: a report can arrive after
 -- the release that should have seen it had it come on time. The fast path
 -- (lg_ingest_fast) never changes cell_key and does not write it, so its
--- updates stay HOT with this index. Backfilled from received_at, the time
--- of the row's last write (no earlier than its last cell change).
+-- updates stay HOT with this index. Backfilled from the row's last write
+-- (received_at, or reported_at when later): no earlier than its last cell
+-- change. The first release after this migration compares everything
+-- anyway (count_horizon.changes_from is NULL).
 ALTER TABLE ue_location ADD COLUMN cell_since timestamptz;
 UPDATE ue_location SET cell_since = greatest(received_at, reported_at);
 ALTER TABLE ue_location ALTER COLUMN cell_since SET DEFAULT now();
