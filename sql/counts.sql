@@ -386,17 +386,20 @@ $fn$;
 -- with others) and the counter's state after its last released bucket t:
 -- one row per cell of the cell table or of the stored state, ordered by
 -- cell_key (COLLATE "C"), with the cell's p_levels open and closed values
--- (NULL for a cell not in the stored state: zeros).
+-- (NULL for a cell not in the stored state: zeros), and on every row the
+-- cell table's version (count_geo_version) read before the changes are,
+-- which the store keeps (lg_counts_continual_changes compares it).
 CREATE OR REPLACE FUNCTION lg_counts_continual_state(p_starts_at timestamptz, p_bucket_s int,
                                                      p_steps int, p_branching int, p_levels int,
                                                      p_eps_num int, p_eps_den int,
                                                      p_moves_per_day int, p_moves_lifetime int)
-RETURNS TABLE (t int, cell_key text, open bigint[], closed bigint[])
+RETURNS TABLE (t int, cell_key text, open bigint[], closed bigint[], geo_version bigint)
 LANGUAGE plpgsql
 AS $fn$
 #variable_conflict use_column
 DECLARE
     h count_horizon;
+    v_geo bigint := (SELECT g.version FROM count_geo_version g);
 BEGIN
     INSERT INTO count_horizon (starts_at, bucket_s, steps, branching, levels, eps_num, eps_den,
                                moves_per_day, moves_lifetime)
@@ -423,7 +426,7 @@ BEGIN
             SELECT (x.i - 1) / h.levels + 1 AS i, array_agg(x.v ORDER BY x.i) AS v
             FROM unnest(h.closed) WITH ORDINALITY x(v, i) GROUP BY 1
         )
-        SELECT h.t, k.cell_key::text, o.v, c.v
+        SELECT h.t, k.cell_key::text, o.v, c.v, v_geo
         FROM (SELECT x.cell_key::text COLLATE "C" AS cell_key FROM cell x
               UNION
               SELECT stored.cell_key FROM stored) k
@@ -442,9 +445,45 @@ $fn$;
 -- it holds a valid anonymous-statistics consent at p_bucket_end; otherwise
 -- it is not seen (observed NULL). The result must never leave the release
 -- path.
-CREATE OR REPLACE FUNCTION lg_counts_continual_changes(p_starts_at timestamptz,
-                                                       p_bucket_end timestamptz,
-                                                       p_presence_s int)
+--
+-- Two ways to the same rows. The full comparison (lg_counts_continual_
+-- changes_full: every device's location, consent and stored state, about
+-- 2 s at 1M devices) for the horizon's first bucket, the first release
+-- after migration 0027, or when the presence or the cell table changed
+-- since the previous release (count_horizon.presence_s, geo_version).
+-- Otherwise the same comparison for the candidates alone
+-- (lg_counts_continual_changes_since), the devices that may have changed
+-- since the previous release's bucket end (count_horizon.changes_from):
+-- everyone else is seen where the previous release saw it and counted
+-- there (or held: then a candidate), so is no change. Candidates:
+--   - ue_location.cell_since >= changes_from: the cell changed (or the
+--     location is new);
+--   - a stored device whose seen_until < p_bucket_end: its presence may
+--     have ended;
+--   - a stored device held back by the bound (is_held), or not counted
+--     (cell_key NULL): it may be seen again without moving (a report from
+--     the same cell after its presence ended goes by the ingest's fast
+--     path, which writes no cell_since). So every device with a location
+--     and an anonymous-statistics consent has a state: the store writes
+--     one, not counted, for those it has not seen. Their number (devices
+--     gone quiet, consenting devices not seen) is what this costs beyond
+--     the changes: one probe of ue_location each;
+--   - an anonymous-statistics consent granted, revoked or ending after
+--     changes_from;
+--   - a deleted location (count_location_gone) after changes_from.
+-- The times compared are the writing transactions' (now()), so a write
+-- the previous release did not see has a time after its bucket end unless
+-- its transaction began before that end and committed after the previous
+-- release read (release.c runs delay_s after the end). One difference
+-- with the full comparison remains, on purpose: a device whose latest
+-- report is after p_bucket_end, from the cell it is counted in and not a
+-- candidate otherwise, is kept where it is rather than counted out for an
+-- hour (its report is not in the window) and back in at the next release.
+-- tests/sql/counts_changes_since_test.sql checks that both find the same
+-- rows.
+CREATE OR REPLACE FUNCTION lg_counts_continual_changes_full(p_starts_at timestamptz,
+                                                            p_bucket_end timestamptz,
+                                                            p_presence_s int)
 RETURNS TABLE (ue_id bigint, released text, observed text, day bigint, moves_today int,
                moves_released int, units_spent int)
 LANGUAGE sql STABLE
@@ -467,6 +506,122 @@ AS $fn$
     ORDER BY 1
 $fn$;
 
+-- The candidates of lg_counts_continual_changes since p_changes_from (each
+-- device once).
+CREATE OR REPLACE FUNCTION lg_counts_continual_candidates(p_starts_at timestamptz,
+                                                          p_changes_from timestamptz,
+                                                          p_bucket_end timestamptz)
+RETURNS TABLE (ue_id bigint)
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT l.ue_id FROM ue_location l WHERE l.cell_since >= p_changes_from
+    UNION
+    SELECT d.ue_id FROM count_horizon_device d
+    WHERE d.starts_at = p_starts_at AND d.seen_until < p_bucket_end
+    UNION
+    SELECT d.ue_id FROM count_horizon_device d WHERE d.starts_at = p_starts_at AND d.is_held
+    UNION
+    SELECT d.ue_id FROM count_horizon_device d
+    WHERE d.starts_at = p_starts_at AND d.cell_key IS NULL
+    UNION
+    SELECT k.ue_id FROM consent k
+    WHERE k.purpose = 'anonymous-statistics' AND k.scs_id IS NULL
+      AND k.granted_at >= p_changes_from
+    UNION
+    SELECT k.ue_id FROM consent k
+    WHERE k.purpose = 'anonymous-statistics' AND k.scs_id IS NULL
+      AND k.revoked_at IS NOT NULL AND k.revoked_at >= p_changes_from
+    UNION
+    SELECT k.ue_id FROM consent k
+    WHERE k.purpose = 'anonymous-statistics' AND k.scs_id IS NULL
+      AND k.expires_at IS NOT NULL AND k.expires_at >= p_changes_from
+    UNION
+    SELECT g.ue_id FROM count_location_gone g WHERE g.gone_at >= p_changes_from
+$fn$;
+
+CREATE OR REPLACE FUNCTION lg_counts_continual_changes_since(p_starts_at timestamptz,
+                                                             p_changes_from timestamptz,
+                                                             p_bucket_end timestamptz,
+                                                             p_presence_s int)
+RETURNS TABLE (ue_id bigint, released text, observed text, day bigint, moves_today int,
+               moves_released int, units_spent int)
+LANGUAGE sql STABLE
+AS $fn$
+    -- (The stored states are joined, not probed one by one: at 1M devices
+    -- and 10,000 candidates the planner's hash join took 0.13 s, forced key
+    -- probes 0.24 s; tests/bench/README.md.)
+    WITH cand AS MATERIALIZED (
+        SELECT c.ue_id FROM lg_counts_continual_candidates(p_starts_at, p_changes_from,
+                                                           p_bucket_end) c
+    ), seen AS (
+        SELECT l.ue_id, l.cell_key::text AS observed
+        FROM cand x
+        JOIN ue_location l ON l.ue_id = x.ue_id
+        JOIN cell c ON c.cell_key = l.cell_key
+        WHERE l.reported_at >= p_bucket_end - make_interval(secs => p_presence_s)
+          AND l.reported_at < p_bucket_end
+          AND lg_counts_has_consent(l.ue_id, p_bucket_end)
+    ), state AS (
+        SELECT d.* FROM cand x
+        JOIN count_horizon_device d ON d.starts_at = p_starts_at AND d.ue_id = x.ue_id
+    )
+    SELECT coalesce(s.ue_id, d.ue_id), d.cell_key::text, s.observed, d.day, d.moves_today,
+           d.moves_released, d.units_spent
+    FROM seen s
+    FULL JOIN state d ON d.ue_id = s.ue_id
+    WHERE s.observed IS DISTINCT FROM d.cell_key::text
+    ORDER BY 1
+$fn$;
+
+-- lg_counts_continual_is_full: whether lg_counts_continual_changes compares
+-- every device (see above) for this bucket.
+CREATE OR REPLACE FUNCTION lg_counts_continual_is_full(p_starts_at timestamptz,
+                                                       p_presence_s int)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT coalesce((SELECT h.t = 0 OR h.changes_from IS NULL
+                            OR h.presence_s IS DISTINCT FROM p_presence_s
+                            OR h.geo_version IS DISTINCT FROM (SELECT g.version
+                                                               FROM count_geo_version g)
+                     FROM count_horizon h WHERE h.starts_at = p_starts_at), true)
+$fn$;
+
+-- The candidates' comparison since the previous release's bucket end,
+-- planned with the values (a generic plan cannot tell how few rows the
+-- time ranges select: 150-220 ms instead of 13 at 20,000 devices).
+CREATE OR REPLACE FUNCTION lg_counts_continual_changes_by_candidates(p_starts_at timestamptz,
+                                                                     p_bucket_end timestamptz,
+                                                                     p_presence_s int)
+RETURNS TABLE (ue_id bigint, released text, observed text, day bigint, moves_today int,
+               moves_released int, units_spent int)
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    v_from timestamptz;
+BEGIN
+    SELECT h.changes_from INTO v_from FROM count_horizon h WHERE h.starts_at = p_starts_at;
+    RETURN QUERY EXECUTE format('SELECT * FROM lg_counts_continual_changes_since(%L, %L, %L, %s)',
+                                p_starts_at, v_from, p_bucket_end, p_presence_s);
+END
+$fn$;
+
+-- One of the two, as a plain query (the full comparison's million rows of
+-- a first bucket are not copied through a PL/pgSQL result).
+CREATE OR REPLACE FUNCTION lg_counts_continual_changes(p_starts_at timestamptz,
+                                                       p_bucket_end timestamptz,
+                                                       p_presence_s int)
+RETURNS TABLE (ue_id bigint, released text, observed text, day bigint, moves_today int,
+               moves_released int, units_spent int)
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT * FROM lg_counts_continual_changes_full(p_starts_at, p_bucket_end, p_presence_s)
+    WHERE lg_counts_continual_is_full(p_starts_at, p_presence_s)
+    UNION ALL
+    SELECT * FROM lg_counts_continual_changes_by_candidates(p_starts_at, p_bucket_end, p_presence_s)
+    WHERE NOT lg_counts_continual_is_full(p_starts_at, p_presence_s)
+$fn$;
+
 -- lg_counts_continual_store: after the counter stepped from bucket
 -- p_t_before to p_t_after of horizon p_starts_at, store at once its state
 -- (p_cells, p_open, p_closed as in count_horizon), the devices' new bounded
@@ -475,12 +630,17 @@ $fn$;
 -- and count_release_cell (p_released[i] for p_cells[i]). Returns 'stored',
 -- or 'already_done', storing nothing, when the horizon is no longer at
 -- p_t_before or the bucket was already released (another daemon made it:
--- checked after the horizon's lock is held).
+-- checked after the horizon's lock is held). p_dev_held[i]: the bound held
+-- the device back (it is seen elsewhere than p_dev_cells[i]); p_presence_s
+-- and p_geo_version (lg_counts_continual_state's) are what this release
+-- used, so that the next one looks only at the candidates (NULL: it
+-- compares everything).
 CREATE OR REPLACE FUNCTION lg_counts_continual_store(
     p_starts_at timestamptz, p_t_before int, p_t_after int, p_start timestamptz,
     p_end timestamptz, p_cells text[], p_open bigint[], p_closed bigint[], p_released bigint[],
     p_ues bigint[], p_dev_cells text[], p_dev_day bigint[], p_dev_moves_today int[],
-    p_dev_moves_released int[], p_dev_units int[])
+    p_dev_moves_released int[], p_dev_units int[], p_dev_held boolean[] DEFAULT NULL,
+    p_presence_s int DEFAULT NULL, p_geo_version bigint DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql
 AS $fn$
@@ -488,6 +648,7 @@ DECLARE
     h count_horizon;
     v_id bigint;
     v_n int := coalesce(cardinality(p_ues), 0);
+    v_presence interval := make_interval(secs => p_presence_s);
 BEGIN
     IF p_start IS NULL OR p_end IS NULL OR p_end <= p_start THEN
         PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the bucket must end after it starts');
@@ -497,7 +658,8 @@ BEGIN
        OR coalesce(cardinality(p_dev_cells), 0) <> v_n OR coalesce(cardinality(p_dev_day), 0) <> v_n
        OR coalesce(cardinality(p_dev_moves_today), 0) <> v_n
        OR coalesce(cardinality(p_dev_moves_released), 0) <> v_n
-       OR coalesce(cardinality(p_dev_units), 0) <> v_n THEN
+       OR coalesce(cardinality(p_dev_units), 0) <> v_n
+       OR (p_dev_held IS NOT NULL AND cardinality(p_dev_held) <> v_n) THEN
         PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the cell and device arrays must match');
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('lg_counts_continual_store'));
@@ -514,17 +676,75 @@ BEGIN
         PERFORM lg_counts_fail('INVALID_ARGUMENT', 'the counter state does not fit the horizon');
     END IF;
 
+    -- What the next release's lg_counts_continual_changes looks from: this
+    -- bucket's end, with the presence and the cell table's version this
+    -- release used (none given: the next one compares everything).
     UPDATE count_horizon
-    SET t = p_t_after, cells = p_cells, open = p_open, closed = p_closed
+    SET t = p_t_after, cells = p_cells, open = p_open, closed = p_closed,
+        changes_from = CASE WHEN p_presence_s IS NOT NULL THEN p_end END,
+        presence_s = p_presence_s, geo_version = p_geo_version
     WHERE starts_at = p_starts_at;
+    -- A counted device's seen_until is its latest report plus the presence
+    -- (no location any more: a candidate next time).
     INSERT INTO count_horizon_device AS d (starts_at, ue_id, cell_key, day, moves_today,
-                                           moves_released, units_spent)
-    SELECT p_starts_at, u.ue_id, u.cell_key, u.day, u.moves_today, u.moves_released, u.units
+                                           moves_released, units_spent, is_held, seen_until)
+    SELECT p_starts_at, u.ue_id, u.cell_key, u.day, u.moves_today, u.moves_released, u.units,
+           coalesce(u.held, false),
+           CASE WHEN u.cell_key IS NOT NULL
+                THEN coalesce((SELECT l.reported_at FROM ue_location l WHERE l.ue_id = u.ue_id),
+                              '-infinity') + v_presence END
     FROM unnest(p_ues, p_dev_cells, p_dev_day, p_dev_moves_today, p_dev_moves_released,
-                p_dev_units) AS u(ue_id, cell_key, day, moves_today, moves_released, units)
+                p_dev_units, coalesce(p_dev_held, '{}'))
+         AS u(ue_id, cell_key, day, moves_today, moves_released, units, held)
     ON CONFLICT (starts_at, ue_id) DO UPDATE
     SET cell_key = excluded.cell_key, day = excluded.day, moves_today = excluded.moves_today,
-        moves_released = excluded.moves_released, units_spent = excluded.units_spent;
+        moves_released = excluded.moves_released, units_spent = excluded.units_spent,
+        is_held = excluded.is_held, seen_until = excluded.seen_until;
+    IF p_presence_s IS NOT NULL THEN
+        IF h.changes_from IS NULL OR h.presence_s IS DISTINCT FROM p_presence_s THEN
+            -- This release compared everything: every counted device gets its
+            -- seen_until with this presence, and every device that may be
+            -- seen without moving (a location and an anonymous-statistics
+            -- consent) a state, not counted, so that the next releases find
+            -- it among the candidates (lg_counts_continual_candidates).
+            -- (At the horizon's first bucket every counted device was just
+            -- written with it.)
+            IF h.t > 0 THEN
+                UPDATE count_horizon_device d
+                SET seen_until = coalesce((SELECT l.reported_at FROM ue_location l
+                                           WHERE l.ue_id = d.ue_id), '-infinity') + v_presence
+                WHERE d.starts_at = p_starts_at AND d.cell_key IS NOT NULL;
+            END IF;
+            INSERT INTO count_horizon_device (starts_at, ue_id, cell_key, day, moves_today,
+                                              moves_released, units_spent)
+            SELECT DISTINCT p_starts_at, l.ue_id, NULL::text, 0::bigint, 0, 0, 0
+            FROM ue_location l
+            JOIN consent k ON k.ue_id = l.ue_id AND k.purpose = 'anonymous-statistics'
+                          AND k.scs_id IS NULL AND k.revoked_at IS NULL
+            ON CONFLICT (starts_at, ue_id) DO NOTHING;
+        ELSE
+            -- The counted devices whose presence could have ended are seen
+            -- until their latest report's end of presence; the devices new
+            -- since the previous release (a location or a consent) get a
+            -- state, as above.
+            UPDATE count_horizon_device d
+            SET seen_until = coalesce((SELECT l.reported_at FROM ue_location l
+                                       WHERE l.ue_id = d.ue_id), '-infinity') + v_presence
+            WHERE d.starts_at = p_starts_at AND d.seen_until < p_end AND d.cell_key IS NOT NULL
+              AND NOT d.is_held;
+            INSERT INTO count_horizon_device (starts_at, ue_id, cell_key, day, moves_today,
+                                              moves_released, units_spent)
+            SELECT p_starts_at, x.ue_id, NULL::text, 0::bigint, 0, 0, 0
+            FROM (SELECT l.ue_id FROM ue_location l WHERE l.cell_since >= h.changes_from
+                  UNION
+                  SELECT k.ue_id FROM consent k
+                  WHERE k.purpose = 'anonymous-statistics' AND k.scs_id IS NULL
+                    AND k.granted_at >= h.changes_from) x
+            WHERE EXISTS (SELECT 1 FROM ue_location l WHERE l.ue_id = x.ue_id)
+            ON CONFLICT (starts_at, ue_id) DO NOTHING;
+        END IF;
+    END IF;
+    DELETE FROM count_location_gone WHERE gone_at < p_end - interval '1 day';
     INSERT INTO count_release (bucket_start, bucket_end, eps_num, eps_den, horizon_start)
     VALUES (p_start, p_end, h.eps_num, h.eps_den, p_starts_at)
     RETURNING id INTO v_id;
@@ -534,6 +754,23 @@ BEGIN
     RETURN 'stored';
 END
 $fn$;
+
+-- lg_counts_location_gone: a deleted location (its device deleted) is
+-- remembered in count_location_gone, the only trace that the device must
+-- leave the counts (lg_counts_continual_candidates).
+CREATE OR REPLACE FUNCTION lg_counts_location_gone()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $fn$
+BEGIN
+    INSERT INTO count_location_gone (ue_id) SELECT o.ue_id FROM gone o;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE TRIGGER ue_location_count_gone
+    AFTER DELETE ON ue_location REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION lg_counts_location_gone();
 
 ---------------------------------------------------------------------------
 -- Derived tables (migrations/0012_counts_fast.sql)

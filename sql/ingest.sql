@@ -843,6 +843,9 @@ BEGIN
         UPDATE ue_location l
            SET reported_at = n.ts, received_at = now(), node_id = n.node_id, rat = n.rat,
                cell_key = n.cell, position = n.pos, uncertainty_m = n.unc_m,
+               -- when the cell changes (migrations/0027: the continual release)
+               cell_since = CASE WHEN l.cell_key IS DISTINCT FROM n.cell THEN now()
+                                 ELSE l.cell_since END,
                decision = n.decision, zone_state = n.zone1, outside_streak = n.streak1,
                imsi = n.supi,
                dec_cell = CASE WHEN n.pos IS NULL THEN n.cell END,
@@ -856,9 +859,9 @@ BEGIN
     ),
     ins AS (
         INSERT INTO ue_location (ue_id, reported_at, received_at, node_id, rat, cell_key,
-                                 position, uncertainty_m, decision, zone_state, outside_streak,
-                                 imsi, dec_cell, dec_epoch, dec_effective)
-        SELECT n.ue_id, n.ts, now(), n.node_id, n.rat, n.cell, n.pos, n.unc_m, n.decision,
+                                 cell_since, position, uncertainty_m, decision, zone_state,
+                                 outside_streak, imsi, dec_cell, dec_epoch, dec_effective)
+        SELECT n.ue_id, n.ts, now(), n.node_id, n.rat, n.cell, now(), n.pos, n.unc_m, n.decision,
                n.zone1, n.streak1, n.supi,
                CASE WHEN n.pos IS NULL THEN n.cell END,
                CASE WHEN n.pos IS NULL THEN (SELECT ep.epoch FROM ep) END,
@@ -1067,9 +1070,9 @@ BEGIN
     -- reports take the fast path. Without p_epoch nothing is cached.
 
     INSERT INTO ue_location AS l (ue_id, reported_at, received_at, node_id, rat, cell_key,
-                                  position, uncertainty_m, decision, zone_state,
+                                  cell_since, position, uncertainty_m, decision, zone_state,
                                   outside_streak, imsi, dec_cell, dec_epoch, dec_effective)
-    SELECT f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell,
+    SELECT f.ue_id, f.ts, now(), f.node_id, f.rat, f.cell, now(),
            CASE WHEN f.lon IS NOT NULL
                 THEN ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326) END,
            f.unc_m, f.decision, f.zone, f.streak,
@@ -1090,6 +1093,9 @@ BEGIN
            node_id = excluded.node_id,
            rat = excluded.rat,
            cell_key = excluded.cell_key,
+           -- when the cell changes (migrations/0027: the continual release)
+           cell_since = CASE WHEN l.cell_key IS DISTINCT FROM excluded.cell_key
+                             THEN excluded.cell_since ELSE l.cell_since END,
            position = excluded.position,
            uncertainty_m = excluded.uncertainty_m,
            decision = excluded.decision,

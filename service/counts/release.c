@@ -61,6 +61,7 @@ typedef struct run {
     char **cells;            /* n_cells keys, in C collation order (strcmp) */
     int64_t *open, *closed;  /* n_state = n_cells x L values each */
     size_t n_state;
+    int64_t geo_version; /* the cell table's version the state was read at */
 } run_t;
 
 struct lg_release {
@@ -323,10 +324,15 @@ static void on_cells(void *arg, const PGresult *res, const char *err)
  * $8 moves per day, $9 moves per horizon.
  */
 static const char state_sql[] =
-    "SELECT t, cell_key, open, closed FROM lg_counts_continual_state(to_timestamp($1::bigint), "
-    "$2::int, $3::int, $4::int, $5::int, $6::int, $7::int, $8::int, $9::int)";
+    "SELECT t, cell_key, open, closed, geo_version "
+    "FROM lg_counts_continual_state(to_timestamp($1::bigint), $2::int, $3::int, $4::int, $5::int, "
+    "$6::int, $7::int, $8::int, $9::int)";
 
-/* $1 horizon start, $2 bucket end (s), $3 presence (s). */
+/*
+ * $1 horizon start, $2 bucket end (s), $3 presence (s). Only the candidates
+ * since the previous release are compared, unless that release did not
+ * leave what they need (sql/counts.sql).
+ */
 static const char changes_sql[] =
     "SELECT ue_id, released, observed, day, moves_today, moves_released, units_spent "
     "FROM lg_counts_continual_changes(to_timestamp($1::bigint), to_timestamp($2::bigint), "
@@ -336,7 +342,7 @@ static const char continual_store_sql[] =
     "SELECT lg_counts_continual_store(to_timestamp($1::bigint), $2::int, $3::int, "
     "to_timestamp($4::bigint), to_timestamp($5::bigint), $6::text[], $7::bigint[], $8::bigint[], "
     "$9::bigint[], $10::bigint[], $11::text[], $12::bigint[], $13::int[], $14::int[], "
-    "$15::int[]) AS outcome";
+    "$15::int[], $16::boolean[], $17::int, $18::bigint) AS outcome";
 
 /* Index of key in the run's sorted cells, or LG_CONTINUAL_NONE. */
 static int32_t cell_index(const run_t *run, const char *key)
@@ -394,7 +400,7 @@ static void on_continual_stored(void *arg, const PGresult *res, const char *err)
 
 /* The devices' new states, as the store's arrays. */
 typedef struct devices {
-    lg_pgarray_t ues, cells, day, moves_today, moves_released, units;
+    lg_pgarray_t ues, cells, day, moves_today, moves_released, units, held;
 } devices_t;
 
 static void devices_init(devices_t *d)
@@ -405,6 +411,7 @@ static void devices_init(devices_t *d)
     lg_pgarray_init(&d->moves_today);
     lg_pgarray_init(&d->moves_released);
     lg_pgarray_init(&d->units);
+    lg_pgarray_init(&d->held);
 }
 
 static void devices_cleanup(devices_t *d)
@@ -415,6 +422,7 @@ static void devices_cleanup(devices_t *d)
     lg_pgarray_cleanup(&d->moves_today);
     lg_pgarray_cleanup(&d->moves_released);
     lg_pgarray_cleanup(&d->units);
+    lg_pgarray_cleanup(&d->held);
 }
 
 /*
@@ -454,8 +462,8 @@ static bool admit_row(const lg_release_t *r, const run_t *run, const PGresult *r
             return false;
         dev.units_spent = (uint32_t)v;
     }
-    (void)lg_continual_admit(&r->cfg.continual, &dev, observed, run->bucket_start_s / 86400, &from,
-                             &to);
+    lg_continual_change_t change = lg_continual_admit(&r->cfg.continual, &dev, observed,
+                                                      run->bucket_start_s / 86400, &from, &to);
     if (from != LG_CONTINUAL_NONE)
         delta[from]--;
     if (to != LG_CONTINUAL_NONE)
@@ -467,6 +475,8 @@ static bool admit_row(const lg_release_t *r, const run_t *run, const PGresult *r
     lg_pgarray_add_int(&dev_out->moves_today, dev.moves_today);
     lg_pgarray_add_int(&dev_out->moves_released, dev.moves_released);
     lg_pgarray_add_int(&dev_out->units, dev.units_spent);
+    /* Held: still seen elsewhere, so looked at again next release. */
+    lg_pgarray_add_str(&dev_out->held, change == LG_CONTINUAL_HELD ? "t" : "f");
     return true;
 }
 
@@ -572,13 +582,15 @@ static void on_changes(void *arg, const PGresult *res, const char *err)
     }
     free(released);
 
-    char start[24], end[24], horizon[24], t_before[16], t_after[16];
+    char start[24], end[24], horizon[24], t_before[16], t_after[16], presence[16], geo[24];
     snprintf(horizon, sizeof(horizon), "%" PRId64, run->horizon_start_s);
+    snprintf(presence, sizeof(presence), "%d", r->cfg.presence_s);
+    snprintf(geo, sizeof(geo), "%" PRId64, run->geo_version);
     snprintf(t_before, sizeof(t_before), "%" PRIu32, run->t_stored);
     snprintf(t_after, sizeof(t_after), "%" PRIu32, run->t);
     snprintf(start, sizeof(start), "%" PRId64, run->bucket_start_s);
     snprintf(end, sizeof(end), "%" PRId64, run->bucket_start_s + r->cfg.bucket_s);
-    const char *values[15] = {horizon,
+    const char *values[18] = {horizon,
                               t_before,
                               t_after,
                               start,
@@ -592,8 +604,11 @@ static void on_changes(void *arg, const PGresult *res, const char *err)
                               lg_pgarray_end(&devs.day),
                               lg_pgarray_end(&devs.moves_today),
                               lg_pgarray_end(&devs.moves_released),
-                              lg_pgarray_end(&devs.units)};
-    int rc = lg_db_query(r->db, continual_store_sql, 15, values, on_continual_stored, run);
+                              lg_pgarray_end(&devs.units),
+                              lg_pgarray_end(&devs.held),
+                              presence,
+                              geo};
+    int rc = lg_db_query(r->db, continual_store_sql, 18, values, on_continual_stored, run);
     /* The literal of open sums is exact data too. */
     OPENSSL_cleanse(open.buf, open.len);
     lg_pgarray_cleanup(&cells);
@@ -630,13 +645,14 @@ static void on_state(void *arg, const PGresult *res, const char *err)
         free_run(run);
         return;
     }
-    static const char *const columns[] = {"t", "cell_key", "open", "closed"};
-    int col[4];
+    static const char *const columns[] = {"t", "cell_key", "open", "closed", "geo_version"};
+    int col[5];
     const char *missing = NULL;
     int n_rows = res != NULL ? PQntuples(res) : 0;
     int64_t t_stored;
-    if (err != NULL || res == NULL || lg_db_columns(res, columns, 4, col, &missing) != LG_OK ||
-        n_rows < 1 || !parse_int(PQgetvalue(res, 0, col[0]), INT32_MAX, &t_stored)) {
+    if (err != NULL || res == NULL || lg_db_columns(res, columns, 5, col, &missing) != LG_OK ||
+        n_rows < 1 || !parse_int(PQgetvalue(res, 0, col[0]), INT32_MAX, &t_stored) ||
+        !parse_int(PQgetvalue(res, 0, col[4]), INT64_MAX, &run->geo_version)) {
         lg_error("counts: reading the counter of bucket %" PRId64 " failed: %s",
                  run->bucket_start_s, err ? err : "unexpected result (no cells?)");
         finish(run, LG_RELEASE_DB_FAILED);

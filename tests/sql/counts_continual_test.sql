@@ -47,7 +47,7 @@ INSERT INTO consent (ue_id, purpose, granted_at)
 SELECT n, 'anonymous-statistics', '2026-01-01Z' FROM unnest(ARRAY[1, 2, 3, 5, 6]) n;
 
 CREATE FUNCTION pg_temp.state(p_eps int DEFAULT 10)
-RETURNS TABLE (t int, cell_key text, open bigint[], closed bigint[])
+RETURNS TABLE (t int, cell_key text, open bigint[], closed bigint[], geo_version bigint)
 LANGUAGE sql AS $$
     SELECT * FROM lg_counts_continual_state('2026-01-01Z', 3600, 8760, 32, 3, p_eps, 1, 1, 0)
 $$;

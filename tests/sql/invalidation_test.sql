@@ -8,14 +8,17 @@ SET LOCAL TimeZone = 'UTC';
 SELECT plan(32);
 
 -- The triggers the file defines, and no other on these tables.
--- (s6t_ue_*: sql/s6t.sql notes the devices the S6t client must look at.)
+-- (s6t_ue_*: sql/s6t.sql notes the devices the S6t client must look at;
+-- ue_location_count_gone: sql/counts.sql notes deleted locations for the
+-- continual release.)
 SELECT triggers_are('ue', ARRAY['ue_decision_inputs_changed', 'ue_supis_changed',
                              'ue_truncated_for_amf', 's6t_ue_insert', 's6t_ue_update']);
 SELECT triggers_are('ue_area', ARRAY['ue_area_changed', 'ue_area_truncated']);
 SELECT triggers_are('area', ARRAY['area_changed', 'area_truncated', 'area_geom_changed']);
 SELECT triggers_are('cell', ARRAY['cell_changed', 'cell_truncated', 'cell_coverage_changed',
                                   'cell_count_geo_changed', 'cell_count_geo_truncated']);
-SELECT triggers_are('ue_location', ARRAY['ue_location_written', 'ue_location_truncated']);
+SELECT triggers_are('ue_location', ARRAY['ue_location_written', 'ue_location_truncated',
+                                         'ue_location_count_gone']);
 SELECT triggers_are('lg_ref_epoch', ARRAY['ref_epoch_raised']);
 SELECT triggers_are('network_node', ARRAY['network_node_changed']);
 

@@ -421,6 +421,12 @@ static void test_continual_release_counts_devices_present_and_keeps_state(void *
     assert_int_equal(
         scalar(f, "SELECT count(*) FROM count_horizon_device WHERE cell_key IS NOT NULL"), 4);
     assert_int_equal(scalar(f, "SELECT cardinality(open) FROM count_horizon"), 5 * 3);
+    /* What the next release needs to look at the candidates alone (migration 0027). */
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_horizon WHERE changes_from = "
+                               "to_timestamp(1714557600 + 3600) AND presence_s = 604800 AND "
+                               "geo_version = (SELECT version FROM count_geo_version) AND NOT "
+                               "lg_counts_continual_is_full(starts_at, 604800)"),
+                     1);
 
     /* Again: already done. Three buckets later (two skipped): stored, the devices unchanged. */
     assert_int_equal(run_bucket(f, BUCKET), LG_RELEASE_ALREADY_DONE);
@@ -435,8 +441,8 @@ static void test_continual_release_counts_devices_present_and_keeps_state(void *
 
     /* Device 1 moves to c4: with no move allowed over the horizon (R 0), it stays counted
      * in c1; device 2 loses its consent: it leaves. */
-    exec(f, "UPDATE ue_location SET cell_key = 'c4', reported_at = to_timestamp(1714557600 + "
-            "4 * 3600 + 10) WHERE ue_id = 1;"
+    exec(f, "UPDATE ue_location SET cell_key = 'c4', cell_since = now(), "
+            "reported_at = to_timestamp(1714557600 + 4 * 3600 + 10) WHERE ue_id = 1;"
             "UPDATE consent SET revoked_at = to_timestamp(1714557600 + 4 * 3600) WHERE ue_id = 2");
     assert_int_equal(run_bucket(f, BUCKET + 4 * HOUR), LG_RELEASE_STORED);
     assert_int_equal(released(f, BUCKET + 4 * HOUR, "c1") - released(f, BUCKET + 4 * HOUR, "c3"),
@@ -444,6 +450,10 @@ static void test_continual_release_counts_devices_present_and_keeps_state(void *
     assert_int_equal(released(f, BUCKET + 4 * HOUR, "c4") - released(f, BUCKET + 4 * HOUR, "c3"),
                      0);
     assert_int_equal(scalar(f, "SELECT units_spent FROM count_horizon_device WHERE ue_id = 2"), 2);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_horizon_device WHERE is_held"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM count_horizon_device WHERE ue_id = 1 AND "
+                               "is_held AND cell_key = 'c1'"),
+                     1);
     assert_int_equal(scalar(f, "SELECT count(*) FROM count_horizon_device WHERE ue_id = 2 AND "
                                "cell_key IS NULL"),
                      1);
