@@ -441,10 +441,14 @@ $fn$;
 -- horizon p_starts_at differs from where they are seen at p_bucket_end,
 -- with their bounded state (NULLs for a device without one). A device is
 -- seen in the cell of its latest location when that cell is in the cell
--- table, the report is in [p_bucket_end - p_presence_s s, p_bucket_end) and
--- it holds a valid anonymous-statistics consent at p_bucket_end; otherwise
--- it is not seen (observed NULL). The result must never leave the release
--- path.
+-- table, the report is at or after p_bucket_end - p_presence_s s and it
+-- holds a valid anonymous-statistics consent at p_bucket_end; otherwise it
+-- is not seen (observed NULL). A report after p_bucket_end (made in the
+-- delay_s before the release reads) counts too: before, a counted device
+-- that reported again in that window was counted out and back in an hour
+-- later, a false departure and return that spent its budget (two units:
+-- with moves_per_horizon 0, all of them). The result must never leave the
+-- release path.
 --
 -- Two ways to the same rows. The full comparison (lg_counts_continual_
 -- changes_full: every device's location, consent and stored state, about
@@ -474,11 +478,7 @@ $fn$;
 -- The times compared are the writing transactions' (now()), so a write
 -- the previous release did not see has a time after its bucket end unless
 -- its transaction began before that end and committed after the previous
--- release read (release.c runs delay_s after the end). One difference
--- with the full comparison remains, on purpose: a device whose latest
--- report is after p_bucket_end, from the cell it is counted in and not a
--- candidate otherwise, is kept where it is rather than counted out for an
--- hour (its report is not in the window) and back in at the next release.
+-- release read (release.c runs delay_s after the end).
 -- tests/sql/counts_changes_since_test.sql checks that both find the same
 -- rows.
 CREATE OR REPLACE FUNCTION lg_counts_continual_changes_full(p_starts_at timestamptz,
@@ -493,7 +493,6 @@ AS $fn$
         FROM ue_location l
         JOIN cell c ON c.cell_key = l.cell_key
         WHERE l.reported_at >= p_bucket_end - make_interval(secs => p_presence_s)
-          AND l.reported_at < p_bucket_end
           AND l.ue_id IN (SELECT c.ue_id FROM lg_counts_consenting(p_bucket_end) c)
     ), state AS (
         SELECT * FROM count_horizon_device d WHERE d.starts_at = p_starts_at
@@ -559,7 +558,6 @@ AS $fn$
         JOIN ue_location l ON l.ue_id = x.ue_id
         JOIN cell c ON c.cell_key = l.cell_key
         WHERE l.reported_at >= p_bucket_end - make_interval(secs => p_presence_s)
-          AND l.reported_at < p_bucket_end
           AND lg_counts_has_consent(l.ue_id, p_bucket_end)
     ), state AS (
         SELECT d.* FROM cand x

@@ -13,7 +13,7 @@
 -- Run by tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(16);
+SELECT plan(17);
 
 -- The buckets are placed around the transaction's time (now(): what the
 -- ingest writes into cell_since): B1 = the hour under way, B2 = one hour
@@ -144,6 +144,10 @@ SELECT is((SELECT string_agg(ue_id || ':' || cell_key || ':' || (cell_since = no
            FROM ue_location WHERE ue_id IN (14, 15)),
           '14:ecgi:001-01:0000001:true 15:ecgi:001-01:0000004:false',
           'fold: cell_since set when the cell changes, kept otherwise');
+-- 16 reports again from the cell it is counted in, two minutes after B2's
+-- end (before the release reads): still seen there, no change.
+SELECT is(pg_temp.ingest(8, 16, 'ecgi:001-01:0000001', 62), '{accepted}',
+          'ingest: a report after the bucket''s end');
 -- 5's consent revoked, 6 granted one, 8 deleted.
 UPDATE consent SET revoked_at = now() WHERE ue_id = 5;
 INSERT INTO consent (ue_id, purpose) VALUES (6, 'anonymous-statistics');
