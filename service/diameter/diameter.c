@@ -118,20 +118,6 @@ static char *result_name(uint32_t code)
     }
 }
 
-static int add_u32(struct dict_object *model, msg_or_avp *parent, uint32_t value)
-{
-    struct avp *a;
-    union avp_value v = {.u32 = value};
-
-    if (fd_msg_avp_new(model, 0, &a) != 0)
-        return LG_ERR;
-    if (fd_msg_avp_setvalue(a, &v) != 0 || fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
-        fd_msg_free(a);
-        return LG_ERR;
-    }
-    return LG_OK;
-}
-
 /*
  * An AVP standing for a missing one in Failed-AVP (RFC 6733 §7.5: its code
  * and vendor, and a zero-filled value of the minimum length). NULL when the
@@ -223,14 +209,14 @@ static void answer(const lg_dia_dict_t *d, struct msg **req, uint32_t code, bool
         fd_msg_free(ans);
         return;
     }
-    if (add_u32(d->auth_session_state, ans, NO_STATE_MAINTAINED) != LG_OK)
+    if (lg_dia_add_u32(d->auth_session_state, ans, NO_STATE_MAINTAINED) != LG_OK)
         goto failed;
     if (is_experimental) {
         struct avp *er;
         if (fd_msg_add_origin(ans, 0) != 0 || fd_msg_avp_new(d->experimental_result, 0, &er) != 0)
             goto failed;
-        if (add_u32(d->vendor_id, er, LG_DIA_VENDOR_3GPP) != LG_OK ||
-            add_u32(d->experimental_result_code, er, code) != LG_OK ||
+        if (lg_dia_add_u32(d->vendor_id, er, LG_DIA_VENDOR_3GPP) != LG_OK ||
+            lg_dia_add_u32(d->experimental_result_code, er, code) != LG_OK ||
             fd_msg_avp_add(ans, MSG_BRW_LAST_CHILD, er) != 0) {
             fd_msg_free(er);
             goto failed;

@@ -353,3 +353,47 @@ const char *__lsan_default_suppressions(void)
     return "leak:gnutls_x509_crt_list_import2\n";
 }
 #endif
+
+int lg_dia_add_u32(struct dict_object *model, msg_or_avp *parent, uint32_t value)
+{
+    struct avp *a;
+    union avp_value v = {.u32 = value};
+
+    if (fd_msg_avp_new(model, 0, &a) != 0)
+        return LG_ERR;
+    if (fd_msg_avp_setvalue(a, &v) != 0 || fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
+        fd_msg_free(a);
+        return LG_ERR;
+    }
+    return LG_OK;
+}
+
+int lg_dia_add_str(struct dict_object *model, msg_or_avp *parent, const char *s)
+{
+    struct avp *a;
+    union avp_value v;
+
+    memset(&v, 0, sizeof(v));
+    v.os.data = (uint8_t *)(uintptr_t)s;
+    v.os.len = strlen(s);
+    if (fd_msg_avp_new(model, 0, &a) != 0)
+        return LG_ERR;
+    if (fd_msg_avp_setvalue(a, &v) != 0 || fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
+        fd_msg_free(a);
+        return LG_ERR;
+    }
+    return LG_OK;
+}
+
+struct avp *lg_dia_add_group(struct dict_object *model, msg_or_avp *parent)
+{
+    struct avp *a;
+
+    if (fd_msg_avp_new(model, 0, &a) != 0)
+        return NULL;
+    if (fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
+        fd_msg_free(a);
+        return NULL;
+    }
+    return a;
+}

@@ -175,50 +175,7 @@ static void on_expired(void *data, DiamId_t peer, size_t len, struct msg **req)
 
 /* ---- messages -------------------------------------------------------------------------------- */
 
-static int add_u32(struct dict_object *model, msg_or_avp *parent, uint32_t value)
-{
-    struct avp *a;
-    union avp_value v = {.u32 = value};
 
-    if (fd_msg_avp_new(model, 0, &a) != 0)
-        return LG_ERR;
-    if (fd_msg_avp_setvalue(a, &v) != 0 || fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
-        fd_msg_free(a);
-        return LG_ERR;
-    }
-    return LG_OK;
-}
-
-static int add_str(struct dict_object *model, msg_or_avp *parent, const char *s)
-{
-    struct avp *a;
-    union avp_value v;
-
-    memset(&v, 0, sizeof(v));
-    v.os.data = (uint8_t *)(uintptr_t)s;
-    v.os.len = strlen(s);
-    if (fd_msg_avp_new(model, 0, &a) != 0)
-        return LG_ERR;
-    if (fd_msg_avp_setvalue(a, &v) != 0 || fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
-        fd_msg_free(a);
-        return LG_ERR;
-    }
-    return LG_OK;
-}
-
-/* A new grouped AVP of model, added to parent; NULL on failure. */
-static struct avp *add_group(struct dict_object *model, msg_or_avp *parent)
-{
-    struct avp *a;
-
-    if (fd_msg_avp_new(model, 0, &a) != 0)
-        return NULL;
-    if (fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
-        fd_msg_free(a);
-        return NULL;
-    }
-    return a;
-}
 
 /*
  * The CIR of one row (TS 29.336 §5.2.2.1, §7.2.3): to the HSS, for the user
@@ -235,28 +192,28 @@ static struct msg *build_cir(const lg_s6t_t *s, uint32_t ref, const char *imsi, 
     if (fd_msg_new(d->cmd_cir, MSGFL_ALLOC_ETEID, &m) != 0)
         return NULL;
     if (fd_msg_new_session(m, (os0_t) "s6t", 3) != 0 ||
-        add_u32(d->auth_session_state, m, NO_STATE_MAINTAINED) != LG_OK ||
-        fd_msg_add_origin(m, 0) != 0 || add_str(d->destination_host, m, c->hss) != LG_OK ||
-        add_str(d->destination_realm, m, c->hss_realm ? c->hss_realm : c->realm) != LG_OK)
+        lg_dia_add_u32(d->auth_session_state, m, NO_STATE_MAINTAINED) != LG_OK ||
+        fd_msg_add_origin(m, 0) != 0 || lg_dia_add_str(d->destination_host, m, c->hss) != LG_OK ||
+        lg_dia_add_str(d->destination_realm, m, c->hss_realm ? c->hss_realm : c->realm) != LG_OK)
         goto failed;
-    if ((uid = add_group(d->user_identifier, m)) == NULL ||
-        add_str(d->user_name, uid, imsi) != LG_OK)
+    if ((uid = lg_dia_add_group(d->user_identifier, m)) == NULL ||
+        lg_dia_add_str(d->user_name, uid, imsi) != LG_OK)
         goto failed;
-    if ((mec = add_group(d->monitoring_event_configuration, m)) == NULL)
+    if ((mec = lg_dia_add_group(d->monitoring_event_configuration, m)) == NULL)
         goto failed;
-    if (action == ACT_CONFIGURE && add_u32(d->scef_reference_id, mec, ref) != LG_OK)
+    if (action == ACT_CONFIGURE && lg_dia_add_u32(d->scef_reference_id, mec, ref) != LG_OK)
         goto failed;
-    if (add_str(d->scef_id, mec, c->identity) != LG_OK ||
-        add_u32(d->monitoring_type, mec, LG_DIA_MONITORING_TYPE_LOCATION_REPORTING) != LG_OK)
+    if (lg_dia_add_str(d->scef_id, mec, c->identity) != LG_OK ||
+        lg_dia_add_u32(d->monitoring_type, mec, LG_DIA_MONITORING_TYPE_LOCATION_REPORTING) != LG_OK)
         goto failed;
     if (action == ACT_DELETE) {
-        if (add_u32(d->scef_reference_id_for_deletion, mec, ref) != LG_OK)
+        if (lg_dia_add_u32(d->scef_reference_id_for_deletion, mec, ref) != LG_OK)
             goto failed;
     } else {
         /* Continuous reports of the current location, to the cell (what a decision needs). */
-        if ((lic = add_group(d->location_information_configuration, mec)) == NULL ||
-            add_u32(d->monte_location_type, lic, LG_DIA_MONTE_LOCATION_CURRENT) != LG_OK ||
-            add_u32(d->accuracy, lic, LG_DIA_ACCURACY_CGI_ECGI) != LG_OK)
+        if ((lic = lg_dia_add_group(d->location_information_configuration, mec)) == NULL ||
+            lg_dia_add_u32(d->monte_location_type, lic, LG_DIA_MONTE_LOCATION_CURRENT) != LG_OK ||
+            lg_dia_add_u32(d->accuracy, lic, LG_DIA_ACCURACY_CGI_ECGI) != LG_OK)
             goto failed;
     }
     return m;

@@ -112,4 +112,15 @@ typedef struct lg_dia_dict {
  */
 LG_MUST_CHECK int lg_dia_dict_load(struct dictionary *dict, lg_dia_dict_t *out);
 
+/*
+ * Message building, for the zone's answers (diameter.c) and its requests
+ * (s6t.c): a new AVP of model with an Unsigned32 / Enumerated value, or an
+ * OctetString / UTF8String / DiameterIdentity from s (copied), appended to
+ * parent. LG_ERR when freeDiameter refuses (nothing is added).
+ */
+LG_MUST_CHECK int lg_dia_add_u32(struct dict_object *model, msg_or_avp *parent, uint32_t value);
+LG_MUST_CHECK int lg_dia_add_str(struct dict_object *model, msg_or_avp *parent, const char *s);
+/* A new grouped AVP of model appended to parent, to add children to; NULL on failure. */
+struct avp *lg_dia_add_group(struct dict_object *model, msg_or_avp *parent);
+
 #endif
