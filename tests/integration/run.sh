@@ -55,6 +55,11 @@ cleanup() {
     if [ -n "${KEEP_WORK:-}" ]; then
         echo "kept $WORK" >&2
     else
+        # Every cluster made under WORK (the template's, and a test's own):
+        # as root its files live under /var/tmp, which rm -rf WORK misses.
+        while IFS= read -r f; do
+            "$LG_ROOT/tests/tools/pgcluster.sh" destroy "$(dirname "$f")" || true
+        done < <(find "$WORK" -maxdepth 4 -name cluster -type l 2>/dev/null)
         rm -rf "$WORK"
     fi
 }

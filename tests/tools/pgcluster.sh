@@ -8,6 +8,9 @@
 #                             "locguard" database with PostGIS; prints nothing
 #   pgcluster.sh stop DIR     fast shutdown (no-op when not running)
 #   pgcluster.sh kill DIR     immediate shutdown (crash simulation)
+#   pgcluster.sh destroy DIR  immediate shutdown and removal of the cluster's
+#                             files (as root they live under /var/tmp, not in
+#                             DIR: removing DIR alone leaves them there)
 #   pgcluster.sh conninfo DIR the libpq connection string for the cluster
 #
 # The server listens on a unix socket only (no TCP), on a port number
@@ -18,8 +21,8 @@
 # to run as root: as root, the cluster belongs to the "postgres" user.
 set -euo pipefail
 
-cmd=${1:?usage: pgcluster.sh start|stop|kill|conninfo DIR}
-dir=${2:?usage: pgcluster.sh start|stop|kill|conninfo DIR}
+cmd=${1:?usage: pgcluster.sh start|stop|kill|destroy|conninfo DIR}
+dir=${2:?usage: pgcluster.sh start|stop|kill|destroy|conninfo DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 bindir=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
@@ -115,10 +118,21 @@ kill)
     [ -f "$data/PG_VERSION" ] || exit 0
     as_owner "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
     ;;
+destroy)
+    if [ -f "$data/PG_VERSION" ]; then
+        as_owner "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    if [ "$base" != "$dir" ]; then
+        rm -rf "$base"
+        rm -f "$dir/cluster" "$dir/postgres.log"
+    else
+        rm -rf "$data" "$run" "$log" "$base/port" "$base/initdb.log"
+    fi
+    ;;
 conninfo)
     conninfo
     ;;
 *)
-    echo "usage: pgcluster.sh start|stop|kill|conninfo DIR" >&2; exit 2
+    echo "usage: pgcluster.sh start|stop|kill|destroy|conninfo DIR" >&2; exit 2
     ;;
 esac
