@@ -397,3 +397,20 @@ struct avp *lg_dia_add_group(struct dict_object *model, msg_or_avp *parent)
     }
     return a;
 }
+
+struct avp *lg_dia_child(msg_or_avp *parent, uint32_t code, uint32_t vendor)
+{
+    struct avp *a = NULL;
+    struct avp_hdr *h;
+
+    if (fd_msg_browse(parent, MSG_BRW_FIRST_CHILD, &a, NULL) != 0)
+        return NULL;
+    while (a != NULL) {
+        if (fd_msg_avp_hdr(a, &h) == 0 && h->avp_code == code &&
+            ((h->avp_flags & AVP_FLAG_VENDOR) ? h->avp_vendor : 0) == vendor)
+            return a;
+        if (fd_msg_browse(a, MSG_BRW_NEXT, &a, NULL) != 0)
+            return NULL;
+    }
+    return NULL;
+}

@@ -53,16 +53,6 @@ static struct avp *next(struct avp *a)
     return fd_msg_browse(a, MSG_BRW_NEXT, &n, NULL) == 0 ? n : NULL;
 }
 
-/* The first child of parent with code and vendor, or NULL. */
-static struct avp *child(msg_or_avp *parent, uint32_t code, uint32_t vendor)
-{
-    avp_view_t v;
-
-    for (struct avp *a = first(parent); a != NULL; a = next(a))
-        if (view(a, &v) && v.code == code && v.vendor == vendor)
-            return a;
-    return NULL;
-}
 
 /* True for a Monitoring-Event-Report. */
 static bool is_report(struct avp *a)
@@ -231,24 +221,24 @@ static int read_mme(struct avp *mli, const lg_report_limits_t *lim, lg_report_t 
     size_t len;
     struct avp *a;
 
-    a = child(mli, LG_AVP_E_UTRAN_CELL_GLOBAL_IDENTITY, LG_DIA_VENDOR_3GPP);
+    a = lg_dia_child(mli, LG_AVP_E_UTRAN_CELL_GLOBAL_IDENTITY, LG_DIA_VENDOR_3GPP);
     if (a == NULL)
         return missing(err, LG_AVP_E_UTRAN_CELL_GLOBAL_IDENTITY, LG_DIA_VENDOR_3GPP,
                        "MME-Location-Information without E-UTRAN-Cell-Global-Identity");
     if (!octets(a, &p, &len) || lg_rir_ecgi_key(p, len, rep->cell_key) != LG_OK)
         return invalid(err, a, "E-UTRAN-Cell-Global-Identity must be a PLMN and a 28-bit ECI");
-    a = child(mli, LG_AVP_TRACKING_AREA_IDENTITY, LG_DIA_VENDOR_3GPP);
+    a = lg_dia_child(mli, LG_AVP_TRACKING_AREA_IDENTITY, LG_DIA_VENDOR_3GPP);
     if (a != NULL) {
         char plmn[8];
         if (!octets(a, &p, &len) || len != 5 || !plmn_decode(p, plmn))
             return invalid(err, a, "Tracking-Area-Identity must be a PLMN and a TAC");
     }
     rep->rat = LG_RAT_EUTRA;
-    a = child(mli, LG_AVP_GEOGRAPHICAL_INFORMATION, LG_DIA_VENDOR_3GPP);
+    a = lg_dia_child(mli, LG_AVP_GEOGRAPHICAL_INFORMATION, LG_DIA_VENDOR_3GPP);
     if (a != NULL && read_position(a, rep, err) != LG_OK)
         return LG_ERR;
-    return read_age(child(mli, LG_AVP_AGE_OF_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP), lim, rep,
-                    err);
+    return read_age(lg_dia_child(mli, LG_AVP_AGE_OF_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP),
+                    lim, rep, err);
 }
 
 /*
@@ -261,9 +251,9 @@ static int read_sgsn(struct avp *sli, const lg_report_limits_t *lim, lg_report_t
 {
     const uint8_t *p;
     size_t len;
-    struct avp *cgi = child(sli, LG_AVP_CELL_GLOBAL_IDENTITY, LG_DIA_VENDOR_3GPP);
-    struct avp *sai = child(sli, LG_AVP_SERVICE_AREA_IDENTITY, LG_DIA_VENDOR_3GPP);
-    struct avp *rai = child(sli, LG_AVP_ROUTING_AREA_IDENTITY, LG_DIA_VENDOR_3GPP);
+    struct avp *cgi = lg_dia_child(sli, LG_AVP_CELL_GLOBAL_IDENTITY, LG_DIA_VENDOR_3GPP);
+    struct avp *sai = lg_dia_child(sli, LG_AVP_SERVICE_AREA_IDENTITY, LG_DIA_VENDOR_3GPP);
+    struct avp *rai = lg_dia_child(sli, LG_AVP_ROUTING_AREA_IDENTITY, LG_DIA_VENDOR_3GPP);
 
     if (cgi != NULL) {
         if (!octets(cgi, &p, &len) || lg_rir_cgi_key("cgi", p, len, rep->cell_key) != LG_OK)
@@ -279,28 +269,28 @@ static int read_sgsn(struct avp *sli, const lg_report_limits_t *lim, lg_report_t
                        "SGSN-Location-Information without a CGI, SAI or RAI");
     }
     rep->rat = LG_RAT_UTRA;
-    struct avp *a = child(sli, LG_AVP_GEOGRAPHICAL_INFORMATION, LG_DIA_VENDOR_3GPP);
+    struct avp *a = lg_dia_child(sli, LG_AVP_GEOGRAPHICAL_INFORMATION, LG_DIA_VENDOR_3GPP);
     if (a != NULL && read_position(a, rep, err) != LG_OK)
         return LG_ERR;
-    return read_age(child(sli, LG_AVP_AGE_OF_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP), lim, rep,
-                    err);
+    return read_age(lg_dia_child(sli, LG_AVP_AGE_OF_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP),
+                    lim, rep, err);
 }
 
 static int read_report(struct avp *mer, const lg_report_limits_t *lim, lg_report_t *rep,
                        lg_rir_error_t *err)
 {
     avp_view_t v;
-    struct avp *a = child(mer, LG_AVP_MONITORING_TYPE, LG_DIA_VENDOR_3GPP);
+    struct avp *a = lg_dia_child(mer, LG_AVP_MONITORING_TYPE, LG_DIA_VENDOR_3GPP);
 
     if (a != NULL && view(a, &v) && v.value != NULL &&
         v.value->u32 != LG_DIA_MONITORING_TYPE_LOCATION_REPORTING)
         return invalid(err, a, "only LOCATION_REPORTING is configured");
-    struct avp *eli = child(mer, LG_AVP_EPS_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP);
+    struct avp *eli = lg_dia_child(mer, LG_AVP_EPS_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP);
     if (eli == NULL)
         return missing(err, LG_AVP_EPS_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP,
                        "Monitoring-Event-Report without EPS-Location-Information");
-    struct avp *mli = child(eli, LG_AVP_MME_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP);
-    struct avp *sli = child(eli, LG_AVP_SGSN_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP);
+    struct avp *mli = lg_dia_child(eli, LG_AVP_MME_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP);
+    struct avp *sli = lg_dia_child(eli, LG_AVP_SGSN_LOCATION_INFORMATION, LG_DIA_VENDOR_3GPP);
     if (mli != NULL && sli != NULL)
         return invalid(err, sli, "EPS-Location-Information with both an MME and an SGSN location");
     if (mli != NULL)
@@ -314,14 +304,14 @@ static int read_report(struct avp *mer, const lg_report_limits_t *lim, lg_report
 /* User-Identifier's User-Name: the IMSI, 5..15 digits. */
 static int read_user(struct msg *rir, char supi[LG_SUPI_MAX], lg_rir_error_t *err)
 {
-    struct avp *uid = child(rir, LG_AVP_USER_IDENTIFIER, LG_DIA_VENDOR_3GPP);
+    struct avp *uid = lg_dia_child(rir, LG_AVP_USER_IDENTIFIER, LG_DIA_VENDOR_3GPP);
     const uint8_t *p;
     size_t len;
 
     if (uid == NULL)
         return missing(err, LG_AVP_USER_IDENTIFIER, LG_DIA_VENDOR_3GPP,
                        "no User-Identifier: the user is not named");
-    struct avp *name = child(uid, LG_AVP_USER_NAME, 0);
+    struct avp *name = lg_dia_child(uid, LG_AVP_USER_NAME, 0);
     if (name == NULL)
         return missing(err, LG_AVP_USER_NAME, 0, "User-Identifier without User-Name (IMSI)");
     if (!octets(name, &p, &len) || len < 5 || len > 15)
@@ -342,7 +332,7 @@ int lg_rir_refs(struct msg *rir, uint32_t *refs, struct avp **avps, size_t n)
     for (struct avp *a = first(rir); a != NULL && i < n; a = next(a)) {
         if (!is_report(a))
             continue;
-        struct avp *ref = child(a, LG_AVP_SCEF_REFERENCE_ID, LG_DIA_VENDOR_3GPP);
+        struct avp *ref = lg_dia_child(a, LG_AVP_SCEF_REFERENCE_ID, LG_DIA_VENDOR_3GPP);
         if (ref == NULL || !view(ref, &v) || v.value == NULL)
             return LG_ERR;
         refs[i] = v.value->u32;

@@ -123,23 +123,6 @@ static void finish(sent_t *x, uint32_t code)
         lg_zwarn(ZONE, NULL, "cannot wake the loop: %s", strerror(errno));
 }
 
-/* The first child of parent with code (vendor 0 when is_base), or NULL. */
-static struct avp *child(msg_or_avp *parent, uint32_t code)
-{
-    struct avp *a = NULL;
-    struct avp_hdr *h;
-
-    if (fd_msg_browse(parent, MSG_BRW_FIRST_CHILD, &a, NULL) != 0)
-        return NULL;
-    while (a != NULL) {
-        if (fd_msg_avp_hdr(a, &h) == 0 && h->avp_code == code)
-            return a;
-        if (fd_msg_browse(a, MSG_BRW_NEXT, &a, NULL) != 0)
-            return NULL;
-    }
-    return NULL;
-}
-
 static uint32_t u32_of(struct avp *a)
 {
     struct avp_hdr *h;
@@ -151,11 +134,11 @@ static uint32_t u32_of(struct avp *a)
 static void on_answer(void *data, struct msg **msg)
 {
     sent_t *x = data;
-    uint32_t code = u32_of(child(*msg, AVP_RESULT_CODE));
-    struct avp *er = child(*msg, LG_AVP_EXPERIMENTAL_RESULT);
+    uint32_t code = u32_of(lg_dia_child(*msg, AVP_RESULT_CODE, 0));
+    struct avp *er = lg_dia_child(*msg, LG_AVP_EXPERIMENTAL_RESULT, 0);
 
     if (er != NULL)
-        code = u32_of(child(er, LG_AVP_EXPERIMENTAL_RESULT_CODE));
+        code = u32_of(lg_dia_child(er, LG_AVP_EXPERIMENTAL_RESULT_CODE, 0));
     fd_msg_free(*msg);
     *msg = NULL;
     finish(x, code);

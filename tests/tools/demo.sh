@@ -116,36 +116,31 @@ stop_daemon() {
     say "locguard stopped"
 }
 
-# stop_sink: the demo's SCS sink, if it runs.
-stop_sink() {
+# stop_pidfile FILE NAME: stops the process FILE names (SIGTERM, 5 s), if it
+# runs, and removes FILE.
+stop_pidfile() {
     local pid
-    [ -f "$SINK_PIDFILE" ] || return 0
-    pid=$(cat "$SINK_PIDFILE")
+    [ -f "$1" ] || return 0
+    pid=$(cat "$1")
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 50); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        say "scs-sink stopped"
+        say "$2 stopped"
     fi
-    rm -f "$SINK_PIDFILE"
+    rm -f "$1"
+}
+
+# stop_sink: the demo's SCS sink, if it runs.
+stop_sink() {
+    stop_pidfile "$SINK_PIDFILE" scs-sink
 }
 
 # stop_amf: the demo's AMF simulator, if it runs.
 stop_amf() {
-    local pid
-    [ -f "$AMF_PIDFILE" ] || return 0
-    pid=$(cat "$AMF_PIDFILE")
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        say "amf-sim stopped"
-    fi
-    rm -f "$AMF_PIDFILE"
+    stop_pidfile "$AMF_PIDFILE" amf-sim
 }
 
 # start_amf: the AMF (amf-sim over HTTP/2 with the demo certificate, a
@@ -180,18 +175,7 @@ amf_story() {
 
 # stop_hss: the HSS simulator, if it runs.
 stop_hss() {
-    local pid
-    [ -f "$HSS_PIDFILE" ] || return 0
-    pid=$(cat "$HSS_PIDFILE")
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        say "hss-sim stopped"
-    fi
-    rm -f "$HSS_PIDFILE"
+    stop_pidfile "$HSS_PIDFILE" hss-sim
 }
 
 # start_hss: hss-sim as "hss" (its certificate from mkcerts.sh), accepting

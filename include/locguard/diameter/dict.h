@@ -120,6 +120,11 @@ LG_MUST_CHECK int lg_dia_dict_load(struct dictionary *dict, lg_dia_dict_t *out);
  */
 LG_MUST_CHECK int lg_dia_add_u32(struct dict_object *model, msg_or_avp *parent, uint32_t value);
 LG_MUST_CHECK int lg_dia_add_str(struct dict_object *model, msg_or_avp *parent, const char *s);
+/*
+ * Message reading: the first child of parent (a message or a grouped AVP)
+ * with code and vendor (0 for an AVP without the V flag), or NULL.
+ */
+struct avp *lg_dia_child(msg_or_avp *parent, uint32_t code, uint32_t vendor);
 /* A new grouped AVP of model appended to parent, to add children to; NULL on failure. */
 struct avp *lg_dia_add_group(struct dict_object *model, msg_or_avp *parent);
 
