@@ -296,7 +296,20 @@ static int run(daemon_ctx_t *d)
         if (d->cfg.zones[i].kind == LG_ZONE_ADMIN && d->cfg.zones[i].token_file != NULL)
             admin_token = d->cfg.zones[i].token_file;
 
-    d->base = event_base_new();
+    /* The changelist folds the epoll_ctl calls of one loop turn: a reply
+     * written at once adds and removes its write event in the same turn,
+     * which then costs no system call (two per request without it). We dup()
+     * no descriptor, the changelist's one caveat. */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg == NULL)
+        return LG_ERR;
+    event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    d->base = event_base_new_with_config(ecfg);
+    event_config_free(ecfg);
+    if (d->base == NULL) {
+        lg_error("cannot create the event loop");
+        return LG_ERR;
+    }
     d->metrics = lg_metrics_new();
     d->db = lg_db_new(d->base, &c->db, d->metrics);
     d->ingest = lg_ingest_new(d->db, d->metrics, &c->ingest);

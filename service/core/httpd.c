@@ -44,6 +44,7 @@
 #define CN_MAX   256
 #define LINGER_S 2            /* how long DRAINING waits for the client to close */
 #define OUT_HIGH (256 * 1024) /* output buffered past this: stop reading until it drains */
+#define IN_PIPELINED (64 * 1024) /* HTTP/1.1 input waiting behind a request: stop reading */
 #define BACKLOG  511
 
 /* The HTTP/2 client preface (RFC 9113 3.4). */
@@ -74,6 +75,7 @@ typedef struct conn {
     lg_h2_t *h2;             /* CONN_H2 */
     bool is_in_session;      /* inside a parse: replies are written, the rest waits */
     bool is_output_full;     /* reading stopped until the output drains */
+    bool is_input_ended;     /* HTTP/1.1 client half-closed while a handler worked */
     struct event *resume_ev; /* continues the connection after a reply (next loop turn) */
     struct event *linger_ev; /* ends DRAINING */
 } conn_t;
@@ -232,13 +234,21 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Reads when there is something to read for: not while an HTTP/1.1 handler works or output is full.
+/*
+ * Reads unless the output is full, or an HTTP/1.1 client pipelines: while a
+ * handler works, the next request is left unparsed in the input, and
+ * reading stops once IN_PIPELINED bytes of it wait. A client that waits for
+ * each answer (every AMF, every load tool) never gets there, so its
+ * connection's read event stays as it is: stopping and restarting it cost
+ * two epoll_ctl calls per request.
  */
 static void update_reading(conn_t *c)
 {
     if (c->bev == NULL)
         return;
-    bool wants = !c->is_output_full && !(c->state == CONN_H1 && c->h1_req != NULL);
+    bool is_piled = c->state == CONN_H1 && c->h1_req != NULL &&
+                    evbuffer_get_length(bufferevent_get_input(c->bev)) >= IN_PIPELINED;
+    bool wants = !c->is_output_full && !is_piled && !c->is_input_ended;
     if (wants)
         bufferevent_enable(c->bev, EV_READ);
     else
@@ -408,7 +418,9 @@ static void h1_process(conn_t *c)
         }
     }
     c->is_in_session = false;
-    if (c->state == CONN_H1)
+    if (c->state == CONN_H1 && c->is_input_ended && c->h1_req == NULL)
+        begin_draining(c); /* every request the client sent is answered */
+    else if (c->state == CONN_H1)
         update_reading(c);
 }
 
@@ -521,6 +533,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     if ((what & BEV_EVENT_TIMEOUT) && has_work(c)) {
         /* Idle only while nothing is under way: a handler waiting on the database is not idle. */
         bufferevent_enable(c->bev, (what & BEV_EVENT_READING) ? EV_READ : EV_WRITE);
+        update_reading(c);
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && c->state == CONN_H1 && c->h1_req != NULL) {
+        /* The client half-closed after its requests: they still get their
+         * replies (h1_process ends the connection once none is left). */
+        c->is_input_ended = true;
         update_reading(c);
         return;
     }

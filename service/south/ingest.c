@@ -555,6 +555,12 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     lg_metrics_add(m, LG_C_ALERTS, ans.n_alerts);
     lg_metrics_add(m, LG_C_REPORTS_COALESCED, ans.n_coalesced);
 
+    /* The next round trip goes first: the batches that arrived during this
+     * one are sent while their predecessors are answered, so the database
+     * works while the loop writes hundreds of replies (one report per
+     * request, as an AMF sends them, is a write each). */
+    flush(ing);
+
     size_t bi = 0;
     for (item_t *it = f->items, *next; it != NULL; it = next, bi++) {
         next = it->next;

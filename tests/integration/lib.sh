@@ -36,7 +36,7 @@ assert_ne() {
 
 # assert_match REGEX ACTUAL WHAT (grep -E)
 assert_match() {
-    printf '%s' "$2" | grep -Eq -- "$1" || fail "$3: '$2' does not match /$1/"
+    grep -Eq -- "$1" <<<"$2" || fail "$3: '$2' does not match /$1/"
 }
 
 # wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s until it

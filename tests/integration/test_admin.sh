@@ -40,7 +40,9 @@ test_metrics_name_every_series() {
     for m in locguard_reports_total locguard_reports_refused_total locguard_decisions_total \
         locguard_unknown_devices_total locguard_tls_handshake_failures_total locguard_alerts_total locguard_batch_reports \
         locguard_db_roundtrip_seconds locguard_ingest_queue_reports; do
-        printf '%s\n' "$text" | grep -Eq "^# TYPE $m (counter|gauge|histogram)\$" ||
+        # A here-string, not a pipe: grep -q leaves at its first match, and
+        # under pipefail a printf still writing would fail the test (SIGPIPE).
+        grep -Eq "^# TYPE $m (counter|gauge|histogram)\$" <<<"$text" ||
             fail "no '# TYPE $m' in /metrics"
     done
 }
@@ -50,7 +52,7 @@ test_metrics_name_every_series() {
 refused_area() {
     assert_eq 400 "$(admin PUT "/v1/areas/$1" "{\"geometry\":$2}")" "PUT area $1"
     assert_match '^application/problem\+json' "$(header Content-Type)" "content type for $1"
-    printf '%s' "$(body)" | grep -Eiq "$3" || fail "area $1: reason /$3/ not in $(body)"
+    grep -Eiq "$3" <<<"$(body)" || fail "area $1: reason /$3/ not in $(body)"
     assert_eq 0 "$(sql "SELECT count(*) FROM area WHERE name = '$1'")" "area $1 stored"
 }
 

@@ -241,3 +241,35 @@ test_a_client_gone_before_the_commit_is_safe() {
     assert_eq "204 2" "$(south_v --http2 "$seq1" "$(home 1)")" "resend over HTTP/2"
     assert_eq "204 1.1" "$(south_v --http1.1 "$seq2" "$(home 2)")" "resend over HTTP/1.1"
 }
+
+test_http11_half_close_and_pipelining_while_a_handler_works() {
+    local locker out
+    # GET /v1/nodes waits for the lock on network_node: the two pipelined
+    # requests and the client's half-close (a TCP FIN after its last byte)
+    # reach the daemon while the first handler works. The connection keeps
+    # reading (no epoll change per request), leaves the second request
+    # unparsed, and answers both, in order, before it ends.
+    psql "$(conninfo_for "$DB")" -X -q -c \
+        "BEGIN; LOCK TABLE network_node IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;" \
+        >/dev/null 2>&1 &
+    locker=$!
+    sleep 0.5
+    out=$(printf 'GET /v1/nodes HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\nGET /v1/nodes HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\n' \
+        "$(cat "$T/admin.token")" "$(cat "$T/admin.token")" |
+        timeout 20 python3 -c '
+import re, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.stdin.buffer.read())
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+print(" ".join(c.decode() for c in re.findall(rb"HTTP/1\.1 (\d{3}) ", data)))
+print(data.count(b"mme-1"))
+' "$ADMIN_PORT")
+    wait "$locker"
+    assert_eq "200 200 2" "$(echo $out)" "two answers naming mme-1 after the half-close, in order"
+}
