@@ -21,7 +21,8 @@
 -- with the fewest devices into the lowest other chunks with room
 -- (amf_chunk_compact): at most per devices move, the emptied chunk's
 -- subscriptions are deleted at every AMF and the chunks that took its
--- devices are patched.
+-- devices are patched. A sync of queued IMSIs takes one such step; a full
+-- pass takes steps until the rule no longer holds.
 
 -- amf_chunk_drop: removes the members that are no longer devices, and
 -- those beyond p_per in their chunk (supis_per_subscription was changed;
@@ -212,7 +213,9 @@ $$;
 -- the queue of changed IMSIs first (deleting only the rows it read: a
 -- provisioning transaction that commits later leaves its rows for the next
 -- sync), then a full pass or only the queued IMSIs (see the header), then
--- one compaction step. One caller at a time (an advisory lock), so two
+-- compaction: one step after the queued IMSIs, as many as the rule allows
+-- after a full pass (which already read everything: a raised size shrinks
+-- the chunks at once). One caller at a time (an advisory lock), so two
 -- daemons cannot interleave.
 CREATE OR REPLACE FUNCTION amf_chunk_sync(p_per int)
 RETURNS TABLE (chunk int, version bigint, n_devices int)
@@ -232,10 +235,12 @@ BEGIN
     PERFORM set_config('locguard.amf_chunk_all', 'off', true);
     IF v_is_all OR (SELECT l.per FROM amf_chunk_layout l) IS DISTINCT FROM p_per THEN
         PERFORM amf_chunk_rebuild(p_per);
+        WHILE amf_chunk_compact(p_per) LOOP
+        END LOOP;
     ELSE
         PERFORM amf_chunk_apply(p_per, v_imsis);
+        PERFORM amf_chunk_compact(p_per);
     END IF;
-    PERFORM amf_chunk_compact(p_per);
     RETURN QUERY SELECT c.chunk, c.version, c.n_devices FROM amf_chunk c ORDER BY c.chunk;
 END;
 $$;
