@@ -22,7 +22,8 @@
 -- (amf_chunk_compact): at most per devices move, the emptied chunk's
 -- subscriptions are deleted at every AMF and the chunks that took its
 -- devices are patched. A sync of queued IMSIs takes one such step; a full
--- pass takes steps until the rule no longer holds.
+-- pass takes steps until the rule no longer holds (within a bound, see
+-- amf_chunk_sync).
 
 -- amf_chunk_drop: removes the members that are no longer devices, and
 -- those beyond p_per in their chunk (supis_per_subscription was changed;
@@ -213,9 +214,11 @@ $$;
 -- the queue of changed IMSIs first (deleting only the rows it read: a
 -- provisioning transaction that commits later leaves its rows for the next
 -- sync), then a full pass or only the queued IMSIs (see the header), then
--- compaction: one step after the queued IMSIs, as many as the rule allows
--- after a full pass (which already read everything: a raised size shrinks
--- the chunks at once). One caller at a time (an advisory lock), so two
+-- compaction: one step after the queued IMSIs; after a full pass, steps
+-- until the rule no longer holds (a raised size shrinks the chunks at
+-- once), at most as many as a chunk holds devices on average, so that
+-- their cost (each reads amf_chunk) stays within the order of the full
+-- pass's. One caller at a time (an advisory lock), so two
 -- daemons cannot interleave.
 CREATE OR REPLACE FUNCTION amf_chunk_sync(p_per int)
 RETURNS TABLE (chunk int, version bigint, n_devices int)
@@ -223,6 +226,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_imsis text[];
     v_is_all boolean;
+    v_steps bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('amf_chunk_sync'));
     WITH taken AS (DELETE FROM amf_chunk_dirty RETURNING amf_chunk_dirty.imsi)
@@ -235,7 +239,9 @@ BEGIN
     PERFORM set_config('locguard.amf_chunk_all', 'off', true);
     IF v_is_all OR (SELECT l.per FROM amf_chunk_layout l) IS DISTINCT FROM p_per THEN
         PERFORM amf_chunk_rebuild(p_per);
-        WHILE amf_chunk_compact(p_per) LOOP
+        SELECT coalesce(sum(c.n_devices) / count(*), 0) INTO v_steps FROM amf_chunk c;
+        FOR i IN 1 .. greatest(v_steps, 1) LOOP
+            EXIT WHEN NOT amf_chunk_compact(p_per);
         END LOOP;
     ELSE
         PERFORM amf_chunk_apply(p_per, v_imsis);

@@ -7,7 +7,7 @@
 -- so one scheduling hiccup does not decide the ratio. A ratio, not a time:
 -- it holds on a slow machine, and fails on a sync that reads the device
 -- table whole (the full pass every sync made before the queue of changed
--- IMSIs, migrations/0029_amf_chunk_dirty.sql: about 100 times as long).
+-- IMSIs, migrations/0029_amf_chunk_dirty.sql: about 50 times as long).
 -- Each population is loaded after a TRUNCATE (as tests/bench/provision.sql
 -- does: the sync makes a full pass, the queue gets no row per device), so
 -- the queue holds no dead rows of the load: after a load through the queue

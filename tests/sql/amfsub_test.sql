@@ -11,7 +11,7 @@
 -- placed again; compaction empties one nearly empty chunk a sync.
 -- Run by tests/tools/run-pgtap.sh.
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 DELETE FROM amf_chunk_member;
 DELETE FROM amf_chunk;
 DELETE FROM amf_chunk_dirty;
@@ -151,16 +151,20 @@ SELECT is((SELECT string_agg(chunk || ':' || n_devices, ' ' ORDER BY chunk) FROM
 SELECT is((SELECT sum(n_devices)::int FROM amf_chunk) || ' ' || (SELECT count(*) FROM amf_chunk_member),
           '3 3', 'the sizes kept without counting match the members');
 
--- A raised size: the full pass compacts until the rule no longer holds:
--- ten devices in five chunks of two, now ten a chunk: the highest chunks
--- are emptied into chunk 0 one by one until two are left (ceil(10 / 10) + 1).
+-- A raised size: the full pass compacts, at most as many steps as a chunk
+-- holds devices on average (2 here), the next syncs one step each until the
+-- rule no longer holds: ten devices in five chunks of two, now ten a chunk:
+-- the highest chunks are emptied into chunk 0 until two are left
+-- (ceil(10 / 10) + 1).
 TRUNCATE ue CASCADE;
 INSERT INTO ue (imsi, external_id, mobility)
 SELECT '00101000000003' || i, 'g' || i || '@test', 'fixed' FROM generate_series(0, 9) i;
 SELECT is((SELECT string_agg(chunk || ':' || n_devices, ' ' ORDER BY chunk) FROM amf_chunk_sync(2)),
           '0:2 1:2 2:2 3:2 4:2', 'ten devices, two a chunk');
 SELECT is((SELECT string_agg(chunk || ':' || n_devices, ' ' ORDER BY chunk) FROM amf_chunk_sync(10)),
-          '0:8 1:2', 'ten a chunk: compacted to two chunks at once');
+          '0:6 1:2 2:2', 'ten a chunk: the full pass empties two chunks');
+SELECT is((SELECT string_agg(chunk || ':' || n_devices, ' ' ORDER BY chunk) FROM amf_chunk_sync(10)),
+          '0:8 1:2', 'the next sync one more');
 SELECT is(pg_temp.members(), '0:0 1:0 2:1 3:1 4:0 5:0 6:0 7:0 8:0 9:0',
           'chunk 1 kept its devices; 2, 3 and 4 moved into 0');
 
