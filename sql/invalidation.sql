@@ -23,6 +23,9 @@
 --     enabled (not high_seq: every call raises it)
 --   a new claim of the ingest cache            lg_ingest_cache_gen (in lg_ingest itself)
 --   ue: insert, delete, imsi, or TRUNCATE      amf_device_version.version
+--   ue: insert, delete, imsi                   amf_chunk_dirty rows: the IMSIs (old
+--                                                and new of a renamed device)
+--   ue: TRUNCATE                               amf_chunk_dirty row with no IMSI (all)
 --
 -- Who reads what:
 --   lg_ref_epoch        ue_location.dec_epoch: lg_ingest's fast path uses a
@@ -42,6 +45,11 @@
 --   amf_device_version  the daemon's AMF subscriptions update their SUPI
 --                       list when it moves (service/south/amfsub.c,
 --                       migrations/0024_amf_subscription.sql)
+--   amf_chunk_dirty     amf_chunk_sync (sql/amfsub.sql), which the daemon
+--                       calls when amf_device_version moved: it takes the
+--                       queued IMSIs and moves those devices in or out of
+--                       their chunks; a row with no IMSI makes it read the
+--                       whole device table (migrations/0029_amf_chunk_dirty.sql)
 --
 -- Statement-level triggers raise a version once per statement, whatever it
 -- touched. CREATE OR REPLACE: this file is applied again on every migrate.
@@ -175,3 +183,42 @@ CREATE OR REPLACE TRIGGER ue_supis_changed
 CREATE OR REPLACE TRIGGER ue_truncated_for_amf
     AFTER TRUNCATE ON ue
     FOR EACH STATEMENT EXECUTE FUNCTION amf_device_version_bump();
+
+-- amf_chunk_mark: queues in amf_chunk_dirty the IMSIs whose chunk may
+-- change (amf_chunk_sync in sql/amfsub.sql handles them): the
+-- devices a statement provisioned or removed, both IMSIs of a device whose
+-- IMSI changed; after a TRUNCATE a row with no IMSI (every device), and for
+-- the rest of that transaction nothing more (the full pass that row asks
+-- for sees its changes: a bulk load after TRUNCATE queues no IMSI).
+CREATE OR REPLACE FUNCTION amf_chunk_mark() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO amf_chunk_dirty (imsi) VALUES (NULL);
+        PERFORM set_config('locguard.amf_chunk_all', 'on', true);
+    ELSIF current_setting('locguard.amf_chunk_all', true) IS NOT DISTINCT FROM 'on' THEN
+        NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO amf_chunk_dirty (imsi) SELECT n.imsi FROM amf_new_ue n;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO amf_chunk_dirty (imsi) SELECT o.imsi FROM amf_old_ue o;
+    ELSE
+        INSERT INTO amf_chunk_dirty (imsi) VALUES (OLD.imsi), (NEW.imsi);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE TRIGGER ue_provisioned_for_amf_chunks
+    AFTER INSERT ON ue REFERENCING NEW TABLE AS amf_new_ue
+    FOR EACH STATEMENT EXECUTE FUNCTION amf_chunk_mark();
+CREATE OR REPLACE TRIGGER ue_removed_for_amf_chunks
+    AFTER DELETE ON ue REFERENCING OLD TABLE AS amf_old_ue
+    FOR EACH STATEMENT EXECUTE FUNCTION amf_chunk_mark();
+CREATE OR REPLACE TRIGGER ue_imsi_changed_for_amf_chunks
+    AFTER UPDATE OF imsi ON ue
+    FOR EACH ROW WHEN (OLD.imsi IS DISTINCT FROM NEW.imsi)
+    EXECUTE FUNCTION amf_chunk_mark();
+CREATE OR REPLACE TRIGGER ue_truncated_for_amf_chunks
+    AFTER TRUNCATE ON ue
+    FOR EACH STATEMENT EXECUTE FUNCTION amf_chunk_mark();

@@ -5,14 +5,16 @@
 -- tests/tools/run-pgtap.sh (pg_prove).
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(32);
+SELECT plan(36);
 
 -- The triggers the file defines, and no other on these tables.
 -- (s6t_ue_*: sql/s6t.sql notes the devices the S6t client must look at;
 -- ue_location_count_gone: sql/counts.sql notes deleted locations for the
 -- continual release.)
 SELECT triggers_are('ue', ARRAY['ue_decision_inputs_changed', 'ue_supis_changed',
-                             'ue_truncated_for_amf', 's6t_ue_insert', 's6t_ue_update']);
+                             'ue_truncated_for_amf', 's6t_ue_insert', 's6t_ue_update',
+                             'ue_provisioned_for_amf_chunks', 'ue_removed_for_amf_chunks',
+                             'ue_imsi_changed_for_amf_chunks', 'ue_truncated_for_amf_chunks']);
 SELECT triggers_are('ue_area', ARRAY['ue_area_changed', 'ue_area_truncated']);
 SELECT triggers_are('area', ARRAY['area_changed', 'area_truncated', 'area_geom_changed']);
 SELECT triggers_are('cell', ARRAY['cell_changed', 'cell_truncated', 'cell_coverage_changed',
@@ -107,22 +109,33 @@ SELECT ok(NOT pg_temp.raised('node', 'gen'), 'a node''s high_seq raises nothing'
 UPDATE network_node SET enabled = false;
 SELECT ok(pg_temp.raised('node', 'gen'), 'a node disabled raises the generation');
 
--- The SUPIs the AMF subscriptions name (service/south/amfsub.c).
+-- The SUPIs the AMF subscriptions name (service/south/amfsub.c), and the
+-- IMSIs queued for amf_chunk_sync (sql/amfsub.sql).
 CREATE FUNCTION pg_temp.amf() RETURNS bigint LANGUAGE sql AS
 $$ SELECT version FROM amf_device_version WHERE one $$;
+-- dirty(): the queued IMSIs' last digits ('*' for no IMSI), then empties the queue.
+CREATE FUNCTION pg_temp.dirty() RETURNS text LANGUAGE sql AS $$
+    WITH d AS (DELETE FROM amf_chunk_dirty RETURNING imsi)
+    SELECT coalesce(string_agg(coalesce(right(imsi, 1), '*'), ' ' ORDER BY imsi), '') FROM d
+$$;
+SELECT pg_temp.dirty();
 CREATE TEMP TABLE amf_mark AS SELECT pg_temp.amf() AS v;
 INSERT INTO ue (imsi, external_id, mobility)
 VALUES ('001010000000002', 'meter3@test', 'fixed'), ('001010000000003', 'meter4@test', 'fixed');
 SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark),
           'devices provisioned raise the AMF device version once per statement');
+SELECT is(pg_temp.dirty(), '2 3', 'and queue their IMSIs');
 UPDATE amf_mark SET v = pg_temp.amf();
 UPDATE ue SET mobility = 'restricted', external_id = external_id || '.x';
-SELECT is(pg_temp.amf(), (SELECT v FROM amf_mark), 'a device''s other columns do not');
+SELECT is(pg_temp.amf() || ' ' || pg_temp.dirty(), (SELECT v || ' ' FROM amf_mark),
+          'a device''s other columns do not, nor queue anything');
 UPDATE ue SET imsi = '001010000000004' WHERE external_id = 'meter3@test.x';
 SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark), 'a device''s IMSI does');
+SELECT is(pg_temp.dirty(), '2 4', 'and queues the old and the new IMSI');
 UPDATE amf_mark SET v = pg_temp.amf();
 DELETE FROM ue WHERE external_id = 'meter4@test.x';
 SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark), 'a device removed does');
+SELECT is(pg_temp.dirty(), '3', 'and queues its IMSI');
 UPDATE amf_mark SET v = pg_temp.amf();
 DELETE FROM ue WHERE false;
 SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark),
@@ -131,6 +144,9 @@ UPDATE amf_mark SET v = pg_temp.amf();
 SET LOCAL client_min_messages = warning;
 TRUNCATE ue CASCADE;
 SELECT is(pg_temp.amf(), (SELECT v + 1 FROM amf_mark), 'TRUNCATE does');
+INSERT INTO ue (imsi, external_id, mobility) VALUES ('001010000000005', 'meter5@test', 'fixed');
+SELECT is(pg_temp.dirty(), '*',
+          'TRUNCATE queues every device, and nothing more in its transaction');
 
 SELECT * FROM finish();
 ROLLBACK;
