@@ -40,12 +40,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define PEER_MAX 64
-#define CN_MAX   256
-#define LINGER_S 2            /* how long DRAINING waits for the client to close */
-#define OUT_HIGH (256 * 1024) /* output buffered past this: stop reading until it drains */
-#define IN_PIPELINED (64 * 1024) /* HTTP/1.1 input waiting behind a request: stop reading */
-#define BACKLOG  511
+#define PEER_MAX     64
+#define CN_MAX       256
+#define LINGER_S     2            /* how long DRAINING waits for the client to close */
+#define OUT_HIGH     (256 * 1024) /* output buffered past this: stop reading until it drains */
+#define IN_PIPELINED (64 * 1024)  /* HTTP/1.1 input waiting behind a request: stop reading */
+#define BACKLOG      511
 
 /* The HTTP/2 client preface (RFC 9113 3.4). */
 static const char PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

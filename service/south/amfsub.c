@@ -362,30 +362,52 @@ static void save(sub_t *b)
     }
 }
 
-/* The expiry the AMF granted in a subscription body, or fallback. */
-static int64_t granted_expiry(const cJSON *sub, int64_t fallback)
+/* ---- What an AMF answers (pure: tests/unit and tests/fuzz/fuzz_amfanswer.c call them) ----- */
+
+/* A character of a URI path segment (RFC 3986 pchar) with no percent-encoding. */
+static bool is_pchar(unsigned char ch)
 {
-    const cJSON *opt = cJSON_GetObjectItemCaseSensitive(sub, "options");
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(opt, "expiry");
-    int64_t us;
-    if (cJSON_IsString(e) && lg_time_parse(e->valuestring, strlen(e->valuestring), &us) == LG_OK)
-        return us;
-    return fallback;
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+           strchr("-._~!$&'()*+,;=:@", ch) != NULL;
 }
 
-/* The absolute URI of a created subscription: its Location, else apiRoot + subscriptionId. */
-static char *created_uri(const peer_t *p, const lg_httpc_result_t *r, const cJSON *body)
+int64_t lg_amfsub_granted_expiry(const char *body, size_t body_len, int64_t fallback_us)
 {
-    const char *loc = lg_httpc_header(r, "Location");
-    if (loc != NULL && strncmp(loc, "https://", 8) == 0 && strlen(loc) < 1024)
-        return lg_xstrdup(loc);
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "subscriptionId");
-    if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strlen(id->valuestring) > 256 ||
-        strpbrk(id->valuestring, "/?# ") != NULL)
-        return NULL;
-    char buf[1024];
-    snprintf(buf, sizeof(buf), "%s%s/%s", p->cfg.api_root, SUBS_PATH, id->valuestring);
-    return lg_xstrdup(buf);
+    cJSON *root = body != NULL && body_len > 0 ? cJSON_ParseWithLength(body, body_len) : NULL;
+    const cJSON *sub = cJSON_GetObjectItemCaseSensitive(root, "subscription");
+    const cJSON *opt = cJSON_GetObjectItemCaseSensitive(sub, "options");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(opt, "expiry");
+    int64_t us = fallback_us;
+    if (!cJSON_IsString(e) || lg_time_parse(e->valuestring, strlen(e->valuestring), &us) != LG_OK)
+        us = fallback_us;
+    cJSON_Delete(root);
+    return us;
+}
+
+char *lg_amfsub_created_uri(const char *api_root, const char *location, const char *body,
+                            size_t body_len)
+{
+    if (location != NULL && strncmp(location, "https://", 8) == 0 &&
+        strlen(location) < LG_AMFSUB_URI_MAX) {
+        bool is_clean = true;
+        for (const unsigned char *c = (const unsigned char *)location; *c != '\0'; c++)
+            is_clean = is_clean && *c > 0x20 && *c < 0x7f;
+        if (is_clean)
+            return lg_xstrdup(location);
+    }
+    cJSON *root = body != NULL && body_len > 0 ? cJSON_ParseWithLength(body, body_len) : NULL;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "subscriptionId");
+    size_t n = cJSON_IsString(id) ? strlen(id->valuestring) : 0;
+    bool is_usable = n > 0 && n <= LG_AMFSUB_ID_MAX;
+    for (size_t i = 0; is_usable && i < n; i++)
+        is_usable = is_pchar((unsigned char)id->valuestring[i]);
+    char *uri = NULL;
+    if (is_usable && strlen(api_root) + strlen(SUBS_PATH) + 1 + n < LG_AMFSUB_URI_MAX) {
+        uri = lg_xmalloc(LG_AMFSUB_URI_MAX);
+        snprintf(uri, LG_AMFSUB_URI_MAX, "%s%s/%s", api_root, SUBS_PATH, id->valuestring);
+    }
+    cJSON_Delete(root);
+    return uri;
 }
 
 /* The number of SUPIs of b's chunk now (0: the chunk is gone). */
@@ -419,22 +441,22 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
         save(b);
         return;
     }
-    cJSON *body = r->body_len > 0 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     switch (b->doing) {
     case LG_AMFSUB_CREATE: {
-        char *uri = r->status == 201 ? created_uri(p, r, body) : NULL;
+        char *uri = r->status == 201
+                        ? lg_amfsub_created_uri(p->cfg.api_root, lg_httpc_header(r, "Location"),
+                                                r->body, r->body_len)
+                        : NULL;
         if (uri == NULL) {
             char why[64];
             snprintf(why, sizeof(why),
                      r->status == 201 ? "201 without a usable Location" : "status %d", r->status);
-            cJSON_Delete(body);
             fail_later(b, what, why);
             return;
         }
         free(b->sub_uri);
         b->sub_uri = uri;
-        b->expires_us =
-            granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"), asked_expiry);
+        b->expires_us = lg_amfsub_granted_expiry(r->body, r->body_len, asked_expiry);
         b->version = b->pending_version;
         lg_zinfo(ZONE, p->cfg.node, "chunk %d subscribed: %zu device%s", b->chunk, chunk_size(b),
                  chunk_size(b) == 1 ? "" : "s");
@@ -445,7 +467,6 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
         if (r->status != 200 && r->status != 204) {
             char why[32];
             snprintf(why, sizeof(why), "status %d", r->status);
-            cJSON_Delete(body);
             fail_later(b, what, why);
             return;
         }
@@ -454,8 +475,7 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
             lg_zinfo(ZONE, p->cfg.node, "chunk %d updated: %zu device%s", b->chunk, chunk_size(b),
                      chunk_size(b) == 1 ? "" : "s");
         } else {
-            b->expires_us = granted_expiry(cJSON_GetObjectItemCaseSensitive(body, "subscription"),
-                                           asked_expiry);
+            b->expires_us = lg_amfsub_granted_expiry(r->body, r->body_len, asked_expiry);
             lg_zdebug(ZONE, p->cfg.node, "chunk %d renewed", b->chunk);
         }
         break;
@@ -463,7 +483,6 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
         if (r->status != 204 && r->status != 200) {
             char why[32];
             snprintf(why, sizeof(why), "status %d", r->status);
-            cJSON_Delete(body);
             fail_later(b, what, why);
             return;
         }
@@ -474,7 +493,6 @@ static void on_answer(void *arg, const lg_httpc_result_t *r)
     case LG_AMFSUB_NONE:
         break;
     }
-    cJSON_Delete(body);
     b->failures = 0;
     b->next_try_us = 0;
     save(b);

@@ -129,6 +129,31 @@ char *lg_amfsub_supis_patch(const char *supis_json);
 /* The PATCH body replacing /options/expiry with expiry_us. Malloc'd. */
 char *lg_amfsub_expiry_patch(int64_t expiry_us);
 
+/* ---- What an AMF answers, as pure functions (unit tests and tests/fuzz call them) ------------ */
+
+#define LG_AMFSUB_URI_MAX 1024 /* a subscription's URI, its terminating NUL included */
+#define LG_AMFSUB_ID_MAX  256  /* a subscriptionId */
+
+/*
+ * The URI of the subscription an AMF created (its 201, TS 29.518
+ * 6.2.3.2.3.1): the Location header when it is an https URI of printable
+ * characters without spaces, shorter than LG_AMFSUB_URI_MAX; else api_root
+ * "/namf-evts/v1/subscriptions/" and the body's subscriptionId (1 to
+ * LG_AMFSUB_ID_MAX characters of a URI path segment, RFC 3986 pchar,
+ * without '%'); NULL when neither is usable. location may be NULL, body
+ * anything (body_len bytes, not NUL-terminated). Malloc'd.
+ */
+char *lg_amfsub_created_uri(const char *api_root, const char *location, const char *body,
+                            size_t body_len);
+
+/*
+ * The expiry an AMF granted in its answer to a create or an update
+ * (subscription.options.expiry of AmfCreatedEventSubscription or
+ * AmfUpdatedEventSubscription, an RFC 3339 time), or fallback_us when the
+ * body has none that parses.
+ */
+int64_t lg_amfsub_granted_expiry(const char *body, size_t body_len, int64_t fallback_us);
+
 /* The next step of one subscription (one AMF, one chunk). */
 typedef enum lg_amfsub_action {
     LG_AMFSUB_NONE,

@@ -209,6 +209,76 @@ static void test_correlation_without_a_client(void **state)
     assert_int_equal(lg_amfsub_match(NULL, "amf-1", "amf-1.0a1b2c3d"), LG_AMFSUB_GONE);
 }
 
+static void test_created_uri_is_the_location_or_the_subscription_id(void **state)
+{
+    (void)state;
+    const char *root = "https://amf1.example:8443";
+    const char *id_body = "{\"subscriptionId\":\"sub-1\"}";
+    char *u = lg_amfsub_created_uri(root, "https://amf1.example:8443/namf-evts/v1/subscriptions/x9",
+                                    id_body, strlen(id_body));
+    assert_string_equal(u, "https://amf1.example:8443/namf-evts/v1/subscriptions/x9");
+    free(u);
+    /* No usable Location (none, not https, a space, a control character): the body's id. */
+    const char *bad_locations[] = {NULL, "http://amf1.example/namf-evts/v1/subscriptions/x9",
+                                   "https://amf1.example/a b", "https://amf1.example/a\x7f",
+                                   "https://amf1.example/a\tb"};
+    for (size_t i = 0; i < sizeof bad_locations / sizeof bad_locations[0]; i++) {
+        u = lg_amfsub_created_uri(root, bad_locations[i], id_body, strlen(id_body));
+        assert_non_null(u);
+        assert_string_equal(u, "https://amf1.example:8443/namf-evts/v1/subscriptions/sub-1");
+        free(u);
+    }
+    /* An id that is not one path segment, or none: no URI at all. */
+    char long_id[300];
+    memset(long_id, 'a', sizeof long_id);
+    long_id[LG_AMFSUB_ID_MAX + 1] = '\0';
+    char long_body[400];
+    snprintf(long_body, sizeof long_body, "{\"subscriptionId\":\"%s\"}", long_id);
+    const char *bad_bodies[] = {"{\"subscriptionId\":\"a/b\"}",
+                                "{\"subscriptionId\":\"a%2Fb\"}",
+                                "{\"subscriptionId\":\"a?b\"}",
+                                "{\"subscriptionId\":\"a\\u0001\"}",
+                                "{\"subscriptionId\":\"\u00e9\"}",
+                                "{\"subscriptionId\":\"\"}",
+                                "{\"subscriptionId\":7}",
+                                "{}",
+                                "not json",
+                                "",
+                                long_body};
+    for (size_t i = 0; i < sizeof bad_bodies / sizeof bad_bodies[0]; i++)
+        assert_null(lg_amfsub_created_uri(root, NULL, bad_bodies[i], strlen(bad_bodies[i])));
+    /* At the limit: LG_AMFSUB_ID_MAX characters are taken. */
+    long_id[LG_AMFSUB_ID_MAX] = '\0';
+    snprintf(long_body, sizeof long_body, "{\"subscriptionId\":\"%s\"}", long_id);
+    u = lg_amfsub_created_uri(root, NULL, long_body, strlen(long_body));
+    assert_non_null(u);
+    assert_int_equal(strlen(u),
+                     strlen(root) + strlen("/namf-evts/v1/subscriptions/") + LG_AMFSUB_ID_MAX);
+    free(u);
+}
+
+static void test_granted_expiry_or_the_fallback(void **state)
+{
+    (void)state;
+    const char *ok = "{\"subscription\":{\"options\":{\"trigger\":\"CONTINUOUS\","
+                     "\"expiry\":\"2026-11-30T00:53:20.000Z\"}}}";
+    assert_int_equal(lg_amfsub_granted_expiry(ok, strlen(ok), 42), S(1796000000));
+    /* The body is not NUL-terminated: only body_len bytes are read. */
+    char cut[256];
+    memcpy(cut, ok, strlen(ok));
+    memset(cut + strlen(ok), '}', sizeof cut - strlen(ok));
+    assert_int_equal(lg_amfsub_granted_expiry(cut, strlen(ok), 42), S(1796000000));
+    const char *bad[] = {"{\"subscription\":{\"options\":{\"expiry\":\"soon\"}}}",
+                         "{\"subscription\":{\"options\":{\"expiry\":1796000000}}}",
+                         "{\"options\":{\"expiry\":\"2026-11-30T00:53:20.000Z\"}}",
+                         "[]",
+                         "nul",
+                         ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(lg_amfsub_granted_expiry(bad[i], strlen(bad[i]), 42), 42);
+    assert_int_equal(lg_amfsub_granted_expiry(NULL, 0, 42), 42);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +291,8 @@ int main(void)
         cmocka_unit_test(test_create_body_names_every_device_and_the_options),
         cmocka_unit_test(test_patch_bodies_are_json_patch_arrays),
         cmocka_unit_test(test_correlation_without_a_client),
+        cmocka_unit_test(test_created_uri_is_the_location_or_the_subscription_id),
+        cmocka_unit_test(test_granted_expiry_or_the_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
