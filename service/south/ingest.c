@@ -119,7 +119,9 @@ typedef struct flight {
     size_t n_reports;
     size_t n_sent; /* reports in the arrays (the rest coalesced by the cache) */
     int64_t started_us;
-    lg_icache_trip_t *trip; /* its part in the cache protocol; NULL without a cache */
+    lg_icache_trip_t *trip;     /* its part in the cache protocol; NULL without a cache */
+    uint64_t *keys;             /* the devices of the reports sent (lg_icache_key), n_sent */
+    struct flight *prev, *next; /* the round trips under way */
 } flight_t;
 
 struct lg_ingest {
@@ -132,6 +134,8 @@ struct lg_ingest {
     size_t inflight_items;
     size_t inflight_reports;
     int n_flights;
+    flight_t *flights;     /* the round trips under way */
+    lg_ingest_busy_t busy; /* their devices */
     void (*on_alerts)(void *arg);
     void *on_alerts_arg;
     lg_icache_sync_t *cache; /* the daemon's cache of coalescable rows (maybe OFF) */
@@ -212,7 +216,11 @@ void lg_ingest_call_add(lg_ingest_call_t *c, const lg_batch_t *b, int64_t seq, l
         const lg_report_t *r = &b->reports[k];
         if (!lg_icache_trip_send(t, bi, r))
             continue;
-        c->n_sent++;
+        if (c->n_sent == c->cap_keys) {
+            c->cap_keys = c->cap_keys ? 2 * c->cap_keys : 64;
+            c->keys = lg_xrealloc(c->keys, c->cap_keys * sizeof(*c->keys));
+        }
+        c->keys[c->n_sent++] = lg_icache_key(r->supi);
         lg_pgarray_add_int(&a[P_BATCH], (int64_t)bi + 1);
         lg_pgarray_add_str(&a[P_SUPI], r->supi);
         lg_pgarray_add_int(&a[P_TS_US], r->ts_us);
@@ -270,6 +278,9 @@ void lg_ingest_call_cleanup(lg_ingest_call_t *c)
     for (int i = 0; i < LG_INGEST_N_PARAMS; i++)
         lg_pgarray_cleanup(&c->arrays[i]);
     memset(c->values, 0, sizeof(c->values));
+    free(c->keys);
+    c->keys = NULL;
+    c->cap_keys = 0;
 }
 
 /* ---- the call's answer ---------------------------------------------------------------------- */
@@ -400,7 +411,94 @@ static void update_gauges(lg_ingest_t *ing)
 static void flight_free(flight_t *f)
 {
     lg_icache_trip_free(f->trip);
+    free(f->keys);
     free(f);
+}
+
+/* ---- The devices of the round trips under way ----------------------------------------------- */
+
+static size_t busy_slot(uint64_t key, size_t mask)
+{
+    return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & mask;
+}
+
+void lg_ingest_busy_reset(lg_ingest_busy_t *b, size_t n_keys)
+{
+    size_t slots = 64;
+    while (slots < 2 * n_keys)
+        slots *= 2;
+    if (b->slots == NULL || slots != b->mask + 1) {
+        free(b->slots);
+        b->slots = lg_xmalloc(slots * sizeof(*b->slots));
+        b->mask = slots - 1;
+    }
+    memset(b->slots, 0, slots * sizeof(*b->slots));
+}
+
+void lg_ingest_busy_add(lg_ingest_busy_t *b, const uint64_t *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i] == 0)
+            continue;
+        size_t j = busy_slot(keys[i], b->mask);
+        while (b->slots[j] != 0 && b->slots[j] != keys[i])
+            j = (j + 1) & b->mask;
+        b->slots[j] = keys[i];
+    }
+}
+
+bool lg_ingest_busy_shares(const lg_ingest_busy_t *b, const lg_batch_t *batch)
+{
+    if (b->slots == NULL)
+        return false;
+    for (size_t k = 0; k < batch->n_reports; k++) {
+        uint64_t key = lg_icache_key(batch->reports[k].supi);
+        for (size_t j = busy_slot(key, b->mask); key != 0 && b->slots[j] != 0;
+             j = (j + 1) & b->mask)
+            if (b->slots[j] == key)
+                return true;
+    }
+    return false;
+}
+
+void lg_ingest_busy_cleanup(lg_ingest_busy_t *b)
+{
+    free(b->slots);
+    b->slots = NULL;
+    b->mask = 0;
+}
+
+/* Remakes the set from the round trips under way (when one starts or ends: O(their reports)). */
+static void busy_rebuild(lg_ingest_t *ing)
+{
+    size_t n = 0;
+    for (const flight_t *f = ing->flights; f != NULL; f = f->next)
+        n += f->n_sent;
+    lg_ingest_busy_reset(&ing->busy, n);
+    for (const flight_t *f = ing->flights; f != NULL; f = f->next)
+        lg_ingest_busy_add(&ing->busy, f->keys, f->n_sent);
+}
+
+static void flight_start(lg_ingest_t *ing, flight_t *f)
+{
+    f->prev = NULL;
+    f->next = ing->flights;
+    if (ing->flights != NULL)
+        ing->flights->prev = f;
+    ing->flights = f;
+    busy_rebuild(ing);
+}
+
+static void flight_end(lg_ingest_t *ing, flight_t *f)
+{
+    if (f->prev != NULL)
+        f->prev->next = f->next;
+    else
+        ing->flights = f->next;
+    if (f->next != NULL)
+        f->next->prev = f->prev;
+    f->prev = f->next = NULL;
+    busy_rebuild(ing);
 }
 
 /* Counts what the cache did to the table, as the protocol reported it. */
@@ -523,6 +621,7 @@ static void on_result(void *arg, const PGresult *res, const char *err)
     const char *why = NULL;
 
     ing->n_flights--;
+    flight_end(ing, f);
     ing->inflight_items -= f->n_items;
     ing->inflight_reports -= f->n_reports;
     update_gauges(ing);
@@ -580,16 +679,30 @@ out:
     flush(ing);
 }
 
-/* Sends one round trip with as many queued batches as fit. */
-static void flush_one(lg_ingest_t *ing)
+/*
+ * Sends one round trip with as many queued batches as fit; false when it
+ * sent none. While others are under way, it stops at the first batch that
+ * names a device one of them sent: in the database that batch would wait
+ * for the other's row lock (until its COMMIT) anyway, its connection held
+ * idle, and the two would go one after the other; left in the queue, it
+ * goes with everything that arrives meanwhile in the round trip that starts
+ * when the other ends. A device reported again and again (as nodes do)
+ * thus costs one larger round trip instead of two queued behind each
+ * other; distinct devices still go in parallel.
+ */
+static bool flush_one(lg_ingest_t *ing)
 {
+    if (ing->flights != NULL && lg_ingest_busy_shares(&ing->busy, &ing->head->batch))
+        return false;
     flight_t *f = lg_xcalloc(1, sizeof(*f));
     f->ing = ing;
     f->started_us = lg_mono_us();
 
     item_t **tailp = &f->items;
     while (ing->head != NULL &&
-           lg_ingest_fits(&ing->cfg, f->n_items, f->n_reports, ing->head->batch.n_reports)) {
+           lg_ingest_fits(&ing->cfg, f->n_items, f->n_reports, ing->head->batch.n_reports) &&
+           (f->n_items == 0 || ing->flights == NULL ||
+            !lg_ingest_busy_shares(&ing->busy, &ing->head->batch))) {
         item_t *it = ing->head;
         ing->head = it->next;
         if (ing->head == NULL)
@@ -616,11 +729,16 @@ static void flush_one(lg_ingest_t *ing)
     for (item_t *it = f->items; it != NULL; it = it->next)
         lg_ingest_call_add(&call, &it->batch, it->seq, f->trip);
     f->n_sent = call.n_sent;
+    f->keys = call.keys;
+    call.keys = NULL;
+    call.cap_keys = 0;
+    flight_start(ing, f);
     const char *const *values = lg_ingest_call_end(&call, &ing->cfg, f->trip);
     int rc = lg_db_query(ing->db, ingest_sql, LG_INGEST_N_PARAMS, values, on_result, f);
     lg_ingest_call_cleanup(&call);
     if (rc != LG_OK)
         on_result(f, NULL, "database unavailable");
+    return true;
 }
 
 /*
@@ -634,7 +752,8 @@ static void flush(lg_ingest_t *ing)
 {
     int max_flights = lg_db_size(ing->db) > 1 ? lg_db_size(ing->db) - 1 : 1;
     while (ing->head != NULL && ing->n_flights < max_flights && lg_db_idle(ing->db) > 0)
-        flush_one(ing);
+        if (!flush_one(ing))
+            break;
 }
 
 static void on_db_idle(void *arg)
@@ -661,6 +780,7 @@ void lg_ingest_free(lg_ingest_t *ing)
     ing->head = ing->tail = NULL;
     finish_all(list, LG_INGEST_UNAVAILABLE);
     lg_icache_sync_free(ing->cache);
+    lg_ingest_busy_cleanup(&ing->busy);
     free(ing);
 }
 

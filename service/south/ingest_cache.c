@@ -21,16 +21,16 @@
 
 /* One slot; key 0 is an empty one. */
 typedef struct entry {
-    uint64_t key;     /* the SUPI, see supi_key */
-    int64_t ts_us;    /* the row's stored time (ue_location.reported_at) */
-    uint32_t flight;  /* the last round trip that sent a report of the device */
-    uint32_t mark;    /* the round trip pass 1 last counted the device in ... */
-    uint16_t node;    /* the row's node (lg_icache_node) */
-    uint16_t n_sent;  /* round trips under way that sent a report of the device */
-    bool mixed;       /* ... and one of its reports there does not repeat the row */
-    bool contended;   /* two reports in flight at once since n_sent was last 0 */
-    uint8_t rat;      /* the row's RAT (lg_rat_t) */
-    char dec;         /* the row's decision; 0: pending, not usable */
+    uint64_t key;    /* the SUPI, see lg_icache_key */
+    int64_t ts_us;   /* the row's stored time (ue_location.reported_at) */
+    uint32_t flight; /* the last round trip that sent a report of the device */
+    uint32_t mark;   /* the round trip pass 1 last counted the device in ... */
+    uint16_t node;   /* the row's node (lg_icache_node) */
+    uint16_t n_sent; /* round trips under way that sent a report of the device */
+    bool mixed;      /* ... and one of its reports there does not repeat the row */
+    bool contended;  /* two reports in flight at once since n_sent was last 0 */
+    uint8_t rat;     /* the row's RAT (lg_rat_t) */
+    char dec;        /* the row's decision; 0: pending, not usable */
     char cell[LG_ICACHE_CELL_MAX + 1];
 } entry_t;
 _Static_assert(sizeof(entry_t) == 56, "56 bytes a slot, as ingest_cache.h and the README say");
@@ -43,12 +43,8 @@ struct lg_icache {
     size_t n_nodes, cap_nodes;
 };
 
-/*
- * A SUPI of 5..15 digits as a number, with its length above bit 50 so that
- * "00101" and "101" differ (10^15 < 2^50). Never 0. 0 for anything else
- * (the parser lets nothing else through).
- */
-static uint64_t supi_key(const char *supi)
+/* 10^15 < 2^50: the length fits above the digits. The parser lets no other SUPI through. */
+uint64_t lg_icache_key(const char *supi)
 {
     uint64_t v = 0;
     size_t n = 0;
@@ -144,21 +140,19 @@ uint16_t lg_icache_node(lg_icache_t *c, const char *name)
  * not older than the stored time and within the device's refresh interval
  * after it. Such a report changes nothing but the time.
  */
-static bool repeats_row(const entry_t *e, const lg_report_t *r, uint16_t node,
-                        int64_t refresh_us)
+static bool repeats_row(const entry_t *e, const lg_report_t *r, uint16_t node, int64_t refresh_us)
 {
     if (r->has_position || node == 0)
         return false;
     if (e->node != node || e->rat != (uint8_t)r->rat || strcmp(e->cell, r->cell_key) != 0)
         return false;
-    return r->ts_us >= e->ts_us &&
-           r->ts_us - e->ts_us < lg_icache_refresh_us(r->supi, refresh_us);
+    return r->ts_us >= e->ts_us && r->ts_us - e->ts_us < lg_icache_refresh_us(r->supi, refresh_us);
 }
 
 void lg_icache_count(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
                      int64_t refresh_us)
 {
-    entry_t *e = find(c, supi_key(r->supi), false);
+    entry_t *e = find(c, lg_icache_key(r->supi), false);
     if (e == NULL)
         return; /* nothing to coalesce into: the report is sent anyway */
     if (e->mark != flight) {
@@ -181,7 +175,7 @@ int64_t lg_icache_refresh_us(const char *supi, int64_t refresh_us)
 char lg_icache_match(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t flight,
                      int64_t refresh_us)
 {
-    entry_t *e = find(c, supi_key(r->supi), false);
+    entry_t *e = find(c, lg_icache_key(r->supi), false);
     if (e == NULL || e->dec == 0 || e->mark != flight || e->mixed)
         return 0;
     return repeats_row(e, r, node, refresh_us) ? e->dec : 0;
@@ -189,7 +183,7 @@ char lg_icache_match(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32
 
 void lg_icache_sent(lg_icache_t *c, const lg_report_t *r, uint32_t flight)
 {
-    entry_t *e = find(c, supi_key(r->supi), true);
+    entry_t *e = find(c, lg_icache_key(r->supi), true);
     if (e == NULL)
         return; /* full: lg_icache_put will find no entry either */
     e->dec = 0;
@@ -202,7 +196,7 @@ void lg_icache_sent(lg_icache_t *c, const lg_report_t *r, uint32_t flight)
 
 void lg_icache_done(lg_icache_t *c, const lg_report_t *r)
 {
-    entry_t *e = find(c, supi_key(r->supi), false);
+    entry_t *e = find(c, lg_icache_key(r->supi), false);
     if (e != NULL && e->n_sent > 0 && --e->n_sent == 0)
         e->contended = false;
 }
@@ -215,7 +209,7 @@ void lg_icache_put(lg_icache_t *c, const lg_report_t *r, uint16_t node, uint32_t
         return;
     if (decision != 'i' && decision != 'a' && decision != 'c' && decision != 'u')
         return;
-    entry_t *e = find(c, supi_key(r->supi), false);
+    entry_t *e = find(c, lg_icache_key(r->supi), false);
     if (e == NULL || e->flight != flight || e->n_sent != 1 || e->contended)
         return; /* another report was in flight: which committed last is unknown */
     e->ts_us = ts_us;
@@ -386,8 +380,7 @@ void lg_icache_trip_add_batch(lg_icache_trip_t *t, const lg_batch_t *b)
      * their entries. */
     if (t->may_coalesce)
         for (size_t k = 0; k < b->n_reports; k++)
-            lg_icache_count(table, &b->reports[k], t->node[t->n_added - 1], t->id,
-                            t->refresh_us);
+            lg_icache_count(table, &b->reports[k], t->node[t->n_added - 1], t->id, t->refresh_us);
 }
 
 bool lg_icache_trip_send(lg_icache_trip_t *t, size_t batch, const lg_report_t *r)

@@ -126,6 +126,8 @@ typedef struct lg_ingest_call {
     const char *values[LG_INGEST_N_PARAMS]; /* after lg_ingest_call_end: for lg_db_query */
     size_t n_batches;                       /* batches added */
     size_t n_sent;                          /* reports in the report arrays */
+    uint64_t *keys;                         /* their devices (lg_icache_key), n_sent of them */
+    size_t cap_keys;
 } lg_ingest_call_t;
 
 void lg_ingest_call_init(lg_ingest_call_t *c);
@@ -148,6 +150,29 @@ const char *const *lg_ingest_call_end(lg_ingest_call_t *c, const lg_ingest_confi
                                       const lg_icache_trip_t *t);
 
 void lg_ingest_call_cleanup(lg_ingest_call_t *c);
+
+/*
+ * The devices of the round trips under way (lg_icache_key of each report
+ * they sent: lg_ingest_call_t.keys). While one is under way, the flusher
+ * stops a new round trip at the first batch that shares a device with it:
+ * in the database that batch would wait for the other's row lock until its
+ * COMMIT anyway. Zeroed is empty.
+ */
+typedef struct lg_ingest_busy {
+    uint64_t *slots; /* open addressing, 0: free */
+    size_t mask;     /* slots - 1 */
+} lg_ingest_busy_t;
+
+/* Empties b, sized for n_keys keys (at least 64 slots, twice the keys). */
+void lg_ingest_busy_reset(lg_ingest_busy_t *b, size_t n_keys);
+
+/* Adds n keys (0s skipped); at most the n_keys of the last reset in all. */
+void lg_ingest_busy_add(lg_ingest_busy_t *b, const uint64_t *keys, size_t n);
+
+/* True when a report of batch names a device of b. */
+bool lg_ingest_busy_shares(const lg_ingest_busy_t *b, const lg_batch_t *batch);
+
+void lg_ingest_busy_cleanup(lg_ingest_busy_t *b);
 
 /* What lg_ingest's one row said. */
 typedef struct lg_ingest_answer {

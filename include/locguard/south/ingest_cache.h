@@ -47,6 +47,12 @@ typedef struct lg_icache lg_icache_t;
 /* Creates a cache of at most max_devices entries (>= 1). */
 lg_icache_t *lg_icache_new(size_t max_devices);
 
+/*
+ * A SUPI of 5..15 digits as a number, with its length above bit 50 so that
+ * "00101" and "101" differ; never 0. 0 for anything else.
+ */
+uint64_t lg_icache_key(const char *supi);
+
 void lg_icache_free(lg_icache_t *c); /* accepts NULL */
 
 /* Forgets every entry (and the slot memory, given back to the system). */

@@ -419,7 +419,8 @@ static void test_claim_then_owner_then_coalesces_a_repeat(void **state)
 }
 
 /* A sync in OWNER at gen 5 holding a usable entry for r[0]. */
-static lg_icache_sync_t *owner_with_entry(lg_report_t *r, lg_batch_t *b, const lg_ingest_config_t *cfg)
+static lg_icache_sync_t *owner_with_entry(lg_report_t *r, lg_batch_t *b,
+                                          const lg_ingest_config_t *cfg)
 {
     lg_icache_sync_t *s = lg_icache_sync_new(100);
     lg_ingest_call_t c;
@@ -644,6 +645,77 @@ static void test_a_device_twice_in_a_round_trip_is_coalesced_only_if_uniform(voi
     lg_icache_sync_free(s);
 }
 
+static void test_a_round_trip_records_the_devices_it_sends(void **state)
+{
+    (void)state;
+    lg_report_t r1[2] = {report("001010000000001", "ecgi:001-01:0000001", T0_US),
+                         report("00101", "ecgi:001-01:0000002", T0_US + 1)};
+    lg_report_t r2[1] = {report("101", "ecgi:001-01:0000003", T0_US + 2)};
+    lg_batch_t b1 = batch("mme-1", r1, 2), b2 = batch("mme-2", r2, 1);
+    lg_ingest_call_t c;
+    lg_ingest_call_init(&c);
+    lg_ingest_call_add(&c, &b1, 1, NULL);
+    lg_ingest_call_add(&c, &b2, 2, NULL);
+    assert_int_equal(c.n_sent, 3);
+    assert_int_equal(c.keys[0], lg_icache_key("001010000000001"));
+    assert_int_equal(c.keys[1], lg_icache_key("00101"));
+    assert_int_equal(c.keys[2], 0); /* "101" is no SUPI: a key of none */
+    /* "00101" and "101" differ; "001010000000001" is not "1010000000001". */
+    assert_int_not_equal(lg_icache_key("00101"), lg_icache_key("101"));
+    assert_int_not_equal(lg_icache_key("001010000000001"), lg_icache_key("1010000000001"));
+    lg_ingest_call_cleanup(&c);
+    assert_null(c.keys);
+}
+
+static void test_busy_devices_hold_back_only_batches_that_share_one(void **state)
+{
+    (void)state;
+    lg_ingest_busy_t b = {0};
+    lg_report_t one[1] = {report("001010000000007", "ecgi:001-01:0000001", T0_US)};
+    lg_batch_t probe = batch("mme-1", one, 1);
+    assert_false(lg_ingest_busy_shares(&b, &probe)); /* nothing under way */
+
+    /* Two round trips under way: 1000 devices of even numbers, then 3 more. */
+    uint64_t a[1000], c[3];
+    char supi[16];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(supi, sizeof supi, "00101%010d", 2 * i);
+        a[i] = lg_icache_key(supi);
+    }
+    c[0] = lg_icache_key("001019999999999");
+    c[1] = 0;
+    c[2] = a[5];
+    lg_ingest_busy_reset(&b, 1003);
+    lg_ingest_busy_add(&b, a, 1000);
+    lg_ingest_busy_add(&b, c, 3);
+    int shared = 0, free_ones = 0;
+    for (int i = 0; i < 2000; i++) {
+        snprintf(one[0].supi, sizeof one[0].supi, "00101%010d", i);
+        if (lg_ingest_busy_shares(&b, &probe))
+            shared++;
+        else
+            free_ones++;
+        assert_int_equal(lg_ingest_busy_shares(&b, &probe), i % 2 == 0);
+    }
+    assert_int_equal(shared, 1000);
+    assert_int_equal(free_ones, 1000);
+    /* A batch shares when any one of its reports does. */
+    lg_report_t three[3] = {report("001010000000001", "ecgi:001-01:0000001", T0_US),
+                            report("001010000000003", "ecgi:001-01:0000001", T0_US),
+                            report("001019999999999", "ecgi:001-01:0000001", T0_US)};
+    lg_batch_t b3 = batch("mme-1", three, 3);
+    assert_true(lg_ingest_busy_shares(&b, &b3));
+    b3.n_reports = 2;
+    assert_false(lg_ingest_busy_shares(&b, &b3));
+
+    /* The round trips ended: a reset to fewer keys forgets them all. */
+    lg_ingest_busy_reset(&b, 0);
+    b3.n_reports = 3;
+    assert_false(lg_ingest_busy_shares(&b, &b3));
+    lg_ingest_busy_cleanup(&b);
+    assert_false(lg_ingest_busy_shares(&b, &b3));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +723,8 @@ int main(void)
         cmocka_unit_test(test_queue_takes_batches_up_to_queue_max_reports),
         cmocka_unit_test(test_round_trip_takes_whole_batches_up_to_flush_max_reports),
         cmocka_unit_test(test_batches_become_arrays_in_their_order_without_a_cache),
+        cmocka_unit_test(test_a_round_trip_records_the_devices_it_sends),
+        cmocka_unit_test(test_busy_devices_hold_back_only_batches_that_share_one),
         cmocka_unit_test(test_a_keyed_batch_sends_its_key_instead_of_a_seq),
         cmocka_unit_test(test_answer_is_read_by_column_name),
         cmocka_unit_test(test_answer_without_a_column_is_refused),
