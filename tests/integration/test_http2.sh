@@ -199,24 +199,33 @@ test_every_refusal_over_http11_is_problem_details() {
     assert_eq 0 "$(batches mme-1 "$seq")" "stored batches"
 }
 
-test_http11_keeps_alive_and_answers_in_order() {
-    local out
-    # Three pipelined requests in one write: three answers, in request order.
-    out=$(printf 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /metrics HTTP/1.1\r\nHost: a\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' |
-        timeout 10 python3 -c '
-import socket, sys
+# raw_h1 PORT [half-close]: sends stdin over one plain connection to PORT
+# (then closes its sending side, a TCP half-close, when asked), reads until
+# the server closes, keeps what came in $T/raw_h1.out and prints the status
+# of each answer, in order, on one line.
+raw_h1() {
+    timeout 20 python3 -c '
+import re, socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(sys.stdin.buffer.read())
+if sys.argv[2] == "half-close":
+    s.shutdown(socket.SHUT_WR)
 data = b""
 while True:
     d = s.recv(65536)
     if not d:
         break
     data += d
-import re
-for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", data):
-    print(code.decode())
-' "$ADMIN_PORT")
+open(sys.argv[3], "wb").write(data)
+print(" ".join(c.decode() for c in re.findall(rb"HTTP/1\.1 (\d{3}) ", data)))
+' "$1" "${2:-}" "$T/raw_h1.out"
+}
+
+test_http11_keeps_alive_and_answers_in_order() {
+    local out
+    # Three pipelined requests in one write: three answers, in request order.
+    out=$(printf 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /metrics HTTP/1.1\r\nHost: a\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' |
+        raw_h1 "$ADMIN_PORT")
     assert_eq "200 401 200" "$(echo $out)" "statuses in order"
 }
 
@@ -255,21 +264,8 @@ test_http11_half_close_and_pipelining_while_a_handler_works() {
     locker=$!
     sleep 0.5
     out=$(printf 'GET /v1/nodes HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\nGET /v1/nodes HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\n' \
-        "$(cat "$T/admin.token")" "$(cat "$T/admin.token")" |
-        timeout 20 python3 -c '
-import re, socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(sys.stdin.buffer.read())
-s.shutdown(socket.SHUT_WR)
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    data += d
-print(" ".join(c.decode() for c in re.findall(rb"HTTP/1\.1 (\d{3}) ", data)))
-print(data.count(b"mme-1"))
-' "$ADMIN_PORT")
+        "$(cat "$T/admin.token")" "$(cat "$T/admin.token")" | raw_h1 "$ADMIN_PORT" half-close)
     wait "$locker"
-    assert_eq "200 200 2" "$(echo $out)" "two answers naming mme-1 after the half-close, in order"
+    assert_eq "200 200" "$out" "two answers after the half-close, in order"
+    assert_eq 2 "$(grep -o '"mme-1"' "$T/raw_h1.out" | wc -l)" "each names mme-1"
 }
