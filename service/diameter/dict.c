@@ -354,35 +354,34 @@ const char *__lsan_default_suppressions(void)
 }
 #endif
 
-int lg_dia_add_u32(struct dict_object *model, msg_or_avp *parent, uint32_t value)
+/* Adds an AVP of model with value v as parent's last child. */
+static int add_value(struct dict_object *model, msg_or_avp *parent, union avp_value *v)
 {
     struct avp *a;
-    union avp_value v = {.u32 = value};
 
     if (fd_msg_avp_new(model, 0, &a) != 0)
         return LG_ERR;
-    if (fd_msg_avp_setvalue(a, &v) != 0 || fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
+    if (fd_msg_avp_setvalue(a, v) != 0 || fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
         fd_msg_free(a);
         return LG_ERR;
     }
     return LG_OK;
 }
 
+int lg_dia_add_u32(struct dict_object *model, msg_or_avp *parent, uint32_t value)
+{
+    union avp_value v = {.u32 = value};
+    return add_value(model, parent, &v);
+}
+
 int lg_dia_add_str(struct dict_object *model, msg_or_avp *parent, const char *s)
 {
-    struct avp *a;
     union avp_value v;
 
     memset(&v, 0, sizeof(v));
     v.os.data = (uint8_t *)(uintptr_t)s;
     v.os.len = strlen(s);
-    if (fd_msg_avp_new(model, 0, &a) != 0)
-        return LG_ERR;
-    if (fd_msg_avp_setvalue(a, &v) != 0 || fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, a) != 0) {
-        fd_msg_free(a);
-        return LG_ERR;
-    }
-    return LG_OK;
+    return add_value(model, parent, &v);
 }
 
 struct avp *lg_dia_add_group(struct dict_object *model, msg_or_avp *parent)

@@ -119,9 +119,9 @@ typedef struct flight {
     size_t n_reports;
     size_t n_sent; /* reports in the arrays (the rest coalesced by the cache) */
     int64_t started_us;
-    lg_icache_trip_t *trip;     /* its part in the cache protocol; NULL without a cache */
-    uint64_t *keys;             /* the devices of the reports sent (lg_icache_key), n_sent */
-    struct flight *prev, *next; /* the round trips under way */
+    lg_icache_trip_t *trip; /* its part in the cache protocol; NULL without a cache */
+    uint64_t *keys;         /* the devices of the reports sent (lg_icache_key), n_sent */
+    struct flight *next;    /* the round trips under way (a few: pool_size - 1 at most) */
 } flight_t;
 
 struct lg_ingest {
@@ -481,23 +481,19 @@ static void busy_rebuild(lg_ingest_t *ing)
 
 static void flight_start(lg_ingest_t *ing, flight_t *f)
 {
-    f->prev = NULL;
     f->next = ing->flights;
-    if (ing->flights != NULL)
-        ing->flights->prev = f;
     ing->flights = f;
     busy_rebuild(ing);
 }
 
 static void flight_end(lg_ingest_t *ing, flight_t *f)
 {
-    if (f->prev != NULL)
-        f->prev->next = f->next;
-    else
-        ing->flights = f->next;
-    if (f->next != NULL)
-        f->next->prev = f->prev;
-    f->prev = f->next = NULL;
+    flight_t **p = &ing->flights;
+    while (*p != NULL && *p != f)
+        p = &(*p)->next;
+    if (*p != NULL)
+        *p = f->next;
+    f->next = NULL;
     busy_rebuild(ing);
 }
 
@@ -692,8 +688,6 @@ out:
  */
 static bool flush_one(lg_ingest_t *ing)
 {
-    if (ing->flights != NULL && lg_ingest_busy_shares(&ing->busy, &ing->head->batch))
-        return false;
     flight_t *f = lg_xcalloc(1, sizeof(*f));
     f->ing = ing;
     f->started_us = lg_mono_us();
@@ -701,8 +695,7 @@ static bool flush_one(lg_ingest_t *ing)
     item_t **tailp = &f->items;
     while (ing->head != NULL &&
            lg_ingest_fits(&ing->cfg, f->n_items, f->n_reports, ing->head->batch.n_reports) &&
-           (f->n_items == 0 || ing->flights == NULL ||
-            !lg_ingest_busy_shares(&ing->busy, &ing->head->batch))) {
+           (ing->flights == NULL || !lg_ingest_busy_shares(&ing->busy, &ing->head->batch))) {
         item_t *it = ing->head;
         ing->head = it->next;
         if (ing->head == NULL)
@@ -712,6 +705,10 @@ static bool flush_one(lg_ingest_t *ing)
         tailp = &it->next;
         f->n_items++;
         f->n_reports += it->batch.n_reports;
+    }
+    if (f->n_items == 0) {
+        free(f);
+        return false;
     }
     ing->queued_items -= f->n_items;
     ing->queued_reports -= f->n_reports;
