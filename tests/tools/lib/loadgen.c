@@ -186,6 +186,10 @@ static int conn_setup(lg_loadgen_conn_t *c, SSL_CTX *ctx, bool is_nonblocking)
             goto ssl_failed;
     }
     SSL_set_connect_state(c->ssl);
+    /* An event loop reads until OpenSSL wants more, so it may read ahead: one read()
+     * per response instead of one per record header and one per record body. */
+    if (is_nonblocking)
+        SSL_set_read_ahead(c->ssl, 1);
     freeaddrinfo(res);
     return LG_OK;
 ssl_failed:
