@@ -49,6 +49,7 @@
 #define THREAD_STACK_BYTES (256 * 1024) /* a load thread needs little; 2048 of them fit */
 #define MAX_BATCH 1000
 #define MAX_ATTEMPTS 5               /* sends of one seq in `load` before giving up on it */
+#define SETTLE_WAIT_US 10000000  /* load set-up: the longest wait for a server's session ticket */
 #define MAX_STREAMS 1000             /* load --http2: requests in flight per connection */
 
 /* Everything the command line says. */
@@ -489,6 +490,7 @@ typedef struct h1_conn {
     h1_state_t state;
     uint32_t events;         /* epoll events asked for; 0 when not registered */
     bool has_batch;          /* a batch (seq) is under way: being sent or waiting to be resent */
+    bool is_settling;        /* set-up: connected, waiting for the server to finish its side */
     int attempts;            /* failed sends of this seq (a 503 is not one) */
     int64_t seq;
     int64_t first_send_us;   /* the batch's first send, for its latency */
@@ -508,7 +510,7 @@ struct h1_thread {
     h1_conn_t *conns;        /* this thread's share of the connections */
     int n_conns;
     int active;              /* connections not yet H1_FINISHED */
-    int connecting;          /* set-up: handshakes still under way */
+    int connecting;          /* set-up: connections not yet settled (or given up) */
     h1_conn_t **heap;        /* min-heap on wake_us, n_conns room */
     int heap_len;
     lg_loadgen_latency_t lat; /* ack latency of this thread's acknowledged batches */
@@ -753,32 +755,55 @@ static void h1_on_response(h1_conn_t *k)
     }
 }
 
+/* Set-up: k is connected, or no longer tried; the thread waits for the others. */
+static void h1_setup_done(h1_conn_t *k)
+{
+    k->is_settling = false;
+    k->t->connecting--;
+    h1_timer_clear(k);
+}
+
+/*
+ * Set-up: k counts as open once the server is done with its handshake too
+ * (TLS 1.3: its session ticket came, sent after it checked our certificate),
+ * so that the daemon's share of the handshakes is not in the measured run.
+ */
+static void h1_setup_check(h1_conn_t *k)
+{
+    if (lg_loadgen_conn_is_settled(k->c))
+        h1_setup_done(k);
+    else if (!k->is_settling) {
+        /* Until the session ticket; a server that sends none costs this wait. */
+        k->is_settling = true;
+        h1_timer_set(k, lg_mono_us() + SETTLE_WAIT_US);
+    }
+}
+
 /* The handshake finished or failed (during set-up or for a send). */
 static void h1_on_handshake(h1_conn_t *k, lg_loadgen_io_t io)
 {
-    h1_thread_t *t = k->t;
     bool is_setup = !k->has_batch;
 
     if (io == LG_LOADGEN_IO_WANT_READ || io == LG_LOADGEN_IO_WANT_WRITE) {
         h1_want(k, io == LG_LOADGEN_IO_WANT_READ ? EPOLLIN : EPOLLOUT);
         return;
     }
-    if (is_setup)
-        t->connecting--;
     if (io == LG_LOADGEN_IO_ERROR) {
         h1_timer_clear(k);
         h1_close(k);
-        if (!is_setup) {
-            atomic_fetch_add(&t->sh->errors, 1);
+        if (is_setup) {
+            h1_setup_done(k); /* the first send tries again */
+        } else {
+            atomic_fetch_add(&k->t->sh->errors, 1);
             k->attempts++;
             h1_timer_set(k, lg_mono_us() + 200000);
         }
-        return; /* set-up: the first send tries again */
+        return;
     }
     k->state = H1_IDLE;
     h1_want(k, EPOLLIN);
     if (is_setup)
-        h1_timer_clear(k);
+        h1_setup_check(k);
     else
         h1_attempt(k);
 }
@@ -812,8 +837,13 @@ static void h1_on_event(h1_conn_t *k)
     case H1_IDLE:
         /* Nothing in flight: a session ticket, or the server closed the connection
          * (the next send opens another; nothing was lost). */
-        if (lg_loadgen_conn_check_idle(k->c) == LG_LOADGEN_IO_ERROR)
+        if (lg_loadgen_conn_check_idle(k->c) == LG_LOADGEN_IO_ERROR) {
             h1_close(k);
+            if (k->is_settling)
+                h1_setup_done(k);
+        } else if (k->is_settling) {
+            h1_setup_check(k);
+        }
         break;
     case H1_CLOSED:
     case H1_FINISHED:
@@ -826,11 +856,15 @@ static void h1_on_timer(h1_conn_t *k)
 {
     load_shared_t *sh = k->t->sh;
 
+    if (k->is_settling) { /* set-up: no session ticket came; open enough */
+        h1_setup_done(k);
+        return;
+    }
     switch (k->state) {
     case H1_CONNECTING:
         if (!k->has_batch) { /* set-up: the first send tries again */
-            k->t->connecting--;
             h1_close(k);
+            h1_setup_done(k);
             break;
         }
         /* fall through */

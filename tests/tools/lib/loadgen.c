@@ -582,6 +582,18 @@ lg_loadgen_io_t lg_loadgen_conn_receive(lg_loadgen_conn_t *c, lg_loadgen_parser_
     }
 }
 
+bool lg_loadgen_conn_is_settled(const lg_loadgen_conn_t *c)
+{
+    SSL_SESSION *sess;
+
+    if (c->ssl == NULL)
+        return false;
+    if (SSL_version(c->ssl) < TLS1_3_VERSION)
+        return true;
+    sess = SSL_get0_session(c->ssl);
+    return sess != NULL && SSL_SESSION_has_ticket(sess);
+}
+
 lg_loadgen_io_t lg_loadgen_conn_check_idle(lg_loadgen_conn_t *c)
 {
     int n;

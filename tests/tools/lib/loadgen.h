@@ -186,6 +186,13 @@ lg_loadgen_io_t lg_loadgen_conn_send(lg_loadgen_conn_t *c, const char *buf, size
 lg_loadgen_io_t lg_loadgen_conn_receive(lg_loadgen_conn_t *c, lg_loadgen_parser_t *p);
 
 /*
+ * Whether the server is done with the handshake too: always after TLS 1.2;
+ * after TLS 1.3 once a session ticket came (a server sends it after checking
+ * the client's certificate and Finished, the costly part of its side).
+ */
+bool lg_loadgen_conn_is_settled(const lg_loadgen_conn_t *c);
+
+/*
  * Reads from an idle connection (no request in flight) that became readable:
  * WANT_READ when it was only TLS housekeeping (a TLS 1.3 session ticket) and
  * the connection is still usable, ERROR when the server closed it or sent
