@@ -154,12 +154,14 @@ $(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(TOOL_LIB_OBJS) $(LIB)
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
-# The unit tests of tests/unit/ctl/ also link locguardctl's modules, all but its main.
+# The unit tests of tests/unit/ctl/ also link locguardctl's modules, all but its main;
+# those of tests/unit/tools/ the code the tools share (tests/tools/lib/).
 CTL_MODULE_OBJS = $(filter-out $(BUILD)/service/ctl/main.o,$(CTL_OBJS))
 
 define unit_rule
 $(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) \
-        $(if $(filter tests/unit/ctl/%,$(1)),$(CTL_MODULE_OBJS)) $(LIB)
+        $(if $(filter tests/unit/ctl/%,$(1)),$(CTL_MODULE_OBJS)) \
+        $(if $(filter tests/unit/tools/%,$(1)),$(TOOL_LIB_OBJS)) $(LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(FINAL_LDFLAGS) -o $$@ $$^ $$(FINAL_LIBS) $$(CMOCKA_LIBS)
 endef

@@ -485,19 +485,19 @@ typedef struct h1_thread h1_thread_t;
 /* One connection of a thread: a socket, its batch, its timer. */
 typedef struct h1_conn {
     h1_thread_t *t;
-    load_worker_t *w;        /* the rendered batch and the mix picker */
+    load_worker_t *w; /* the rendered batch and the mix picker */
     lg_loadgen_conn_t *c;
     h1_state_t state;
-    uint32_t events;         /* epoll events asked for; 0 when not registered */
-    bool has_batch;          /* a batch (seq) is under way: being sent or waiting to be resent */
-    bool is_settling;        /* set-up: connected, waiting for the server to finish its side */
-    int attempts;            /* failed sends of this seq (a 503 is not one) */
+    uint32_t events;  /* epoll events asked for; 0 when not registered */
+    bool has_batch;   /* a batch (seq) is under way: being sent or waiting to be resent */
+    bool is_settling; /* set-up: connected, waiting for the server to finish its side */
+    int attempts;     /* failed sends of this seq (a 503 is not one) */
     int64_t seq;
-    int64_t first_send_us;   /* the batch's first send, for its latency */
-    const char *req;         /* the rendered request in w->buf */
+    int64_t first_send_us; /* the batch's first send, for its latency */
+    const char *req;       /* the rendered request in w->buf */
     size_t req_len, req_sent;
-    int64_t wake_us;         /* timer: the next slot, a resend, or an I/O timeout */
-    int heap_index;          /* position in the thread's timer heap, -1 when not in it */
+    int64_t wake_us; /* timer: the next slot, a resend, or an I/O timeout */
+    int heap_index;  /* position in the thread's timer heap, -1 when not in it */
     lg_loadgen_parser_t parser;
     lg_loadgen_response_t resp;
 } h1_conn_t;
@@ -507,11 +507,11 @@ struct h1_thread {
     load_shared_t *sh;
     pthread_t thread;
     int epfd;
-    h1_conn_t *conns;        /* this thread's share of the connections */
+    h1_conn_t *conns; /* this thread's share of the connections */
     int n_conns;
-    int active;              /* connections not yet H1_FINISHED */
-    int connecting;          /* set-up: connections not yet settled (or given up) */
-    h1_conn_t **heap;        /* min-heap on wake_us, n_conns room */
+    int active;       /* connections not yet H1_FINISHED */
+    int connecting;   /* set-up: connections not yet settled (or given up) */
+    h1_conn_t **heap; /* min-heap on wake_us, n_conns room */
     int heap_len;
     lg_loadgen_latency_t lat; /* ack latency of this thread's acknowledged batches */
 };

@@ -473,8 +473,8 @@ int lg_loadgen_roundtrip(lg_loadgen_conn_t *c, const char *req, size_t req_len, 
         return LG_ERR;
     for (;;) {
         size_t used = 0;
-        lg_loadgen_parse_t st = lg_loadgen_parser_feed(&p, c->rbuf + c->rpos, c->rlen - c->rpos,
-                                                       &used);
+        lg_loadgen_parse_t st =
+            lg_loadgen_parser_feed(&p, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
 
         c->rpos += used;
         if (st == LG_LOADGEN_PARSE_DONE)
@@ -551,8 +551,8 @@ lg_loadgen_io_t lg_loadgen_conn_receive(lg_loadgen_conn_t *c, lg_loadgen_parser_
 {
     for (;;) {
         size_t used = 0;
-        lg_loadgen_parse_t st = lg_loadgen_parser_feed(p, c->rbuf + c->rpos, c->rlen - c->rpos,
-                                                       &used);
+        lg_loadgen_parse_t st =
+            lg_loadgen_parser_feed(p, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
         lg_loadgen_io_t io;
         int n;
 
