@@ -120,8 +120,8 @@ static void usage(FILE *out)
 "          [--seed N] [--threads N] [--http2 [--streams M]]\n"
 "          K connections post batches of B EUTRA reports for S seconds, each\n"
 "          with one request in flight (HTTP/1.1 keep-alive), all opened\n"
-"          before the clock starts; --threads N (default 2) event-loop\n"
-"          threads share them (K at most %d).\n"
+"          before the clock starts (stderr says in how long); --threads N\n"
+"          (default 2) event-loop threads share them (K at most %d).\n"
 "          Each report picks a random device i (IMSI = base + i, 15 digits)\n"
 "          and, with probability --home-fraction, its home cell i %% C,\n"
 "          else a random cell; eutraCellId = printf(\"%%07X\", cell).\n"
@@ -1274,6 +1274,20 @@ static h1_thread_t *h1_threads_new(load_shared_t *sh, load_worker_t *w, int n_th
     return ts;
 }
 
+/* Says on stderr how long opening the connections took (the threads wait at the barrier). */
+static void report_setup(const h1_thread_t *ts, int n_threads, int64_t took_us)
+{
+    int open = 0, all = 0;
+
+    for (int i = 0; i < n_threads; i++) {
+        for (int j = 0; j < ts[i].n_conns; j++)
+            open += ts[i].conns[j].state == H1_IDLE;
+        all += ts[i].n_conns;
+    }
+    fprintf(stderr, "mme-sim: %d of %d connections open in %.2f s\n", open, all,
+            (double)took_us / 1e6);
+}
+
 static void h1_threads_free(h1_thread_t *ts, int n_threads)
 {
     for (int i = 0; i < n_threads; i++) {
@@ -1307,7 +1321,7 @@ static int cmd_load(const sim_opts_t *o)
     const char *mix_err = lg_mix_check(&mo);
     int n_threads = o->threads < o->connections ? o->threads : o->connections;
     pthread_attr_t attr;
-    int64_t end_us, prev_t_us;
+    int64_t end_us, prev_t_us, setup_us;
     long long prev_reports = 0, prev_batches = 0, prev_lat = 0;
     int i, sec = 0;
     double secs;
@@ -1374,6 +1388,7 @@ static int cmd_load(const sim_opts_t *o)
         }
     } else {
         /* A few event-loop threads; every connection is open before the clock starts. */
+        setup_us = lg_mono_us();
         ts = h1_threads_new(&sh, w, n_threads);
         if (pthread_barrier_init(&sh.ready, NULL, (unsigned)n_threads + 1) != 0)
             abort();
@@ -1385,6 +1400,7 @@ static int cmd_load(const sim_opts_t *o)
         }
         pthread_barrier_wait(&sh.ready);
         start_clock(&sh);
+        report_setup(ts, n_threads, sh.start_us - setup_us);
         pthread_barrier_wait(&sh.ready);
     }
     pthread_attr_destroy(&attr);
