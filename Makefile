@@ -169,7 +169,8 @@ $(foreach t,$(UNIT_SRCS),$(eval $(call unit_rule,$(t))))
 
 # Fuzz drivers built with a small main that replays the corpus (gcc, no
 # libFuzzer needed); `make fuzz` builds the real libFuzzer binaries with clang.
-$(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB)
+$(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o \
+        $(TOOL_LIB_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
@@ -235,7 +236,7 @@ fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	    clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE \
-	        -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(LIB_SRCS) \
+	        -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(LIB_SRCS) tests/tools/lib/*.c \
 	        $(FINAL_LIBS) || exit 1; \
 	    echo "built $(BUILD)/fuzz/$$n: run it with tests/fuzz/corpus/$${n#fuzz_}"; done
 

@@ -290,6 +290,8 @@ static int add_body(lg_loadgen_parser_t *p, const char *from, size_t n)
 {
     lg_loadgen_response_t *r = p->r;
 
+    if (n == 0)
+        return LG_OK; /* an empty body stays NULL */
     if (r->body_len + n > MAX_RESPONSE_BODY)
         return LG_ERR;
     if (p->flags & LG_LOADGEN_KEEP_BODY) {
@@ -403,7 +405,11 @@ lg_loadgen_parse_t lg_loadgen_parser_feed(lg_loadgen_parser_t *p, const char *bu
                 if (on_head_line(p, line) != LG_OK)
                     goto failed;
             } else if (p->state == P_CHUNK_SIZE) {
-                p->remaining = (long long)strtoul(line, NULL, 16);
+                unsigned long long size = strtoull(line, NULL, 16);
+
+                if (size > MAX_RESPONSE_BODY)
+                    goto failed; /* larger than any body we take (or no number at all) */
+                p->remaining = (long long)size;
                 p->state = p->remaining == 0 ? P_TRAILERS : P_CHUNK_DATA;
             } else if (p->state == P_CHUNK_END) {
                 p->state = P_CHUNK_SIZE;

@@ -103,6 +103,9 @@ static const parse_case_t cases[] = {
      -1, false, 0},
     {"incomplete, no eof", "HTTP/1.1 200 OK\r\nContent-Le", 0, false, MORE, 0, NULL, 0, -1, false,
      0},
+    {"chunk over 1 MiB",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\n", 0, false, ERROR,
+     0, NULL, 0, -1, false, 0},
     {"body over 1 MiB", "HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n", 0, false, ERROR, 0,
      NULL, 0, -1, false, 0},
 };
