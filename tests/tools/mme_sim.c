@@ -42,7 +42,7 @@
 #define PROG "mme-sim"              /* prefix of error messages */
 #define PATH_REPORTS "/v1/location-reports"
 #define HDR_ROOM 512                 /* bytes reserved before a body for the request head */
-#define IO_TIMEOUT_S 30              /* per-read/per-write socket timeout */
+#define IO_TIMEOUT_S 30              /* blocking: per read or write; event loop: per request, set-up */
 #define MAX_CONNECTIONS 8192       /* HTTP/1.1: one-report mixes need many in flight */
 #define MAX_H2_CONNECTIONS 2048    /* --http2: one thread each */
 #define MAX_THREADS 64             /* HTTP/1.1 event-loop threads */
@@ -613,8 +613,8 @@ static void h1_attempt(h1_conn_t *k);
 
 /*
  * The batch is over (acknowledged, refused or given up): wait for the next
- * send slot as load_thread did (the shared pacing slot, the --burst tick, or
- * at once), or finish at the deadline.
+ * send slot (the shared pacing slot, the --burst tick, or at once), or
+ * finish at the deadline.
  */
 static void h1_next_batch(h1_conn_t *k)
 {
@@ -718,7 +718,7 @@ static void h1_attempt(h1_conn_t *k)
     h1_send(k);
 }
 
-/* The answer is complete: count it as load_thread did. */
+/* The answer is complete: count it; a 503 is resent after its Retry-After. */
 static void h1_on_response(h1_conn_t *k)
 {
     load_shared_t *sh = k->t->sh;
@@ -876,7 +876,7 @@ static void h1_on_timer(h1_conn_t *k)
     case H1_CLOSED:
     case H1_IDLE:
         if (k->has_batch && k->attempts > 0 && lg_mono_us() >= sh->deadline_us)
-            h1_finish(k); /* a failed connect at the end: stop, as load_thread did */
+            h1_finish(k); /* a failed connect at the end: stop */
         else
             h1_attempt(k);
         break;
