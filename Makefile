@@ -154,12 +154,14 @@ $(BUILD)/$(subst _,-,$(1)): $(BUILD)/tests/tools/$(1).o $(TOOL_LIB_OBJS) $(LIB)
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
-# The unit tests of tests/unit/ctl/ also link locguardctl's modules, all but its main.
+# The unit tests of tests/unit/ctl/ also link locguardctl's modules, all but its main;
+# those of tests/unit/tools/ the code the tools share (tests/tools/lib/).
 CTL_MODULE_OBJS = $(filter-out $(BUILD)/service/ctl/main.o,$(CTL_OBJS))
 
 define unit_rule
 $(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) \
-        $(if $(filter tests/unit/ctl/%,$(1)),$(CTL_MODULE_OBJS)) $(LIB)
+        $(if $(filter tests/unit/ctl/%,$(1)),$(CTL_MODULE_OBJS)) \
+        $(if $(filter tests/unit/tools/%,$(1)),$(TOOL_LIB_OBJS)) $(LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(FINAL_LDFLAGS) -o $$@ $$^ $$(FINAL_LIBS) $$(CMOCKA_LIBS)
 endef
@@ -167,7 +169,8 @@ $(foreach t,$(UNIT_SRCS),$(eval $(call unit_rule,$(t))))
 
 # Fuzz drivers built with a small main that replays the corpus (gcc, no
 # libFuzzer needed); `make fuzz` builds the real libFuzzer binaries with clang.
-$(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB)
+$(BUILD)/tests/fuzz_%-replay: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o \
+        $(TOOL_LIB_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
@@ -233,7 +236,7 @@ fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	    clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE \
-	        -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(LIB_SRCS) \
+	        -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz/$$n $$f $(LIB_SRCS) tests/tools/lib/*.c \
 	        $(FINAL_LIBS) || exit 1; \
 	    echo "built $(BUILD)/fuzz/$$n: run it with tests/fuzz/corpus/$${n#fuzz_}"; done
 

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mme-sim: a simulated MME / SGSN / AMF that feeds locguard's southbound
- * zone. It is a real client of the interface: OpenSSL directly on blocking
- * sockets, mutual TLS (the client certificate's CN is the node name), HTTP/1.1
+ * zone. It is a real client of the interface: OpenSSL directly on sockets,
+ * mutual TLS (the client certificate's CN is the node name), HTTP/1.1
  * keep-alive, POST /v1/location-reports with Locguard-Seq and
  * Locguard-Sent-At headers and a TS 29.518 AmfEventNotification body.
  *
  * Three commands: `send` posts a prepared body (tests, demo), `report` posts
  * one report built from options, and `load` is the load generator of
- * `make bench`: K connections (one pthread each) post batches of B random
+ * `make bench`: K connections (HTTP/1.1: a few event-loop threads with
+ * non-blocking TLS; --http2: one pthread each) post batches of B random
  * reports for S seconds, optionally paced to R reports/s, and print one
  * summary line per second and a final machine-readable RESULT line with the
  * per-batch acknowledgement latency. The generator renders each thread's
@@ -31,6 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "lib/loadgen.h"
 #include "lib/mix.h"
@@ -38,11 +42,14 @@
 #define PROG "mme-sim"              /* prefix of error messages */
 #define PATH_REPORTS "/v1/location-reports"
 #define HDR_ROOM 512                 /* bytes reserved before a body for the request head */
-#define IO_TIMEOUT_S 30              /* per-read/per-write socket timeout */
-#define MAX_CONNECTIONS 2048       /* one thread each: one-report mixes need many in flight */
+#define IO_TIMEOUT_S 30              /* blocking: per read or write; event loop: per request, set-up */
+#define MAX_CONNECTIONS 8192       /* HTTP/1.1: one-report mixes need many in flight */
+#define MAX_H2_CONNECTIONS 2048    /* --http2: one thread each */
+#define MAX_THREADS 64             /* HTTP/1.1 event-loop threads */
 #define THREAD_STACK_BYTES (256 * 1024) /* a load thread needs little; 2048 of them fit */
 #define MAX_BATCH 1000
 #define MAX_ATTEMPTS 5               /* sends of one seq in `load` before giving up on it */
+#define SETTLE_WAIT_US 10000000  /* load set-up: the longest wait for a server's session ticket */
 #define MAX_STREAMS 1000             /* load --http2: requests in flight per connection */
 
 /* Everything the command line says. */
@@ -73,6 +80,7 @@ typedef struct sim_opts {
     long devices;
     long cell_count;
     int connections;
+    int threads;             /* load over HTTP/1.1: event-loop threads (at most connections) */
     int batch;
     double duration_s;
     double rate;             /* reports/s over all connections, 0 = unpaced */
@@ -109,11 +117,14 @@ static void usage(FILE *out)
 "  load    --devices N --cell-count C --connections K --batch B --duration S\n"
 "          [--imsi-base 001010000000000] [--rate R] [--home-fraction 0.99]\n"
 "          [--movers F] [--repeats MIN-MAX [--repeat-pool N]] [--burst]\n"
-"          [--seed N] [--http2 [--streams M]]\n"
-"          K connections (threads) post batches of B EUTRA reports for S\n"
-"          seconds. Each report picks a random device i (IMSI = base + i, 15\n"
-"          digits) and, with probability --home-fraction, its home cell\n"
-"          i %% C, else a random cell; eutraCellId = printf(\"%%07X\", cell).\n"
+"          [--seed N] [--threads N] [--http2 [--streams M]]\n"
+"          K connections post batches of B EUTRA reports for S seconds, each\n"
+"          with one request in flight (HTTP/1.1 keep-alive), all opened\n"
+"          before the clock starts (stderr says in how long); --threads N\n"
+"          (default 2) event-loop threads share them (K at most %d).\n"
+"          Each report picks a random device i (IMSI = base + i, 15 digits)\n"
+"          and, with probability --home-fraction, its home cell i %% C,\n"
+"          else a random cell; eutraCellId = printf(\"%%07X\", cell).\n"
 "          The devices of a batch are distinct (unless --devices is too small).\n"
 "          --movers F: devices i with i %% 100 >= 100 - 100 F report home, a\n"
 "          random cell, another random cell, home... (another cell at every\n"
@@ -127,9 +138,10 @@ static void usage(FILE *out)
 "          possible); with --burst the connections send together, every\n"
 "          K * B / R seconds. A 503 is resent with the same seq after\n"
 "          Retry-After.\n"
-"          --http2: each connection speaks HTTP/2 (ALPN h2) and keeps M\n"
-"          requests in flight on concurrent streams (default 100), each with\n"
-"          its own Locguard-Seq; a 503 is counted as busy and not resent.\n"
+"          --http2: each connection (one thread each, K at most %d) speaks\n"
+"          HTTP/2 (ALPN h2) and keeps M requests in flight on concurrent\n"
+"          streams (default 100), each with its own Locguard-Seq; a 503 is\n"
+"          counted as busy and not resent.\n"
 "          Prints one line per second and a final line\n"
 "          RESULT reports=N seconds=S reports_per_s=X batches=B p50_ms=..\n"
 "                 p99_ms=.. max_ms=.. errors=E busy=N\n"
@@ -151,7 +163,8 @@ static void usage(FILE *out)
 "                     sends its notifications (TS 29.518); a resent request\n"
 "                     is then the same notification again\n"
 "  --mcc 001 --mnc 01 PLMN of generated reports\n"
-"  --help             this text\n");
+"  --help             this text\n",
+            MAX_CONNECTIONS, MAX_H2_CONNECTIONS);
 }
 
 /* ------------------------------------------------------------ request -- */
@@ -360,9 +373,10 @@ typedef struct load_shared {
     atomic_llong lat_sum_us;     /* sum of ack latencies, for the per-second mean */
     atomic_int first_error_status; /* first non-2xx, non-503 status seen */
     lg_mix_t *mix;               /* which devices and cells the reports name */
+    pthread_barrier_t ready;     /* HTTP/1.1: all connected, then the clock started */
 } load_shared_t;
 
-/* One load thread: a connection and a pre-rendered batch. */
+/* One connection's batch: pre-rendered, patched per send (and its thread with --http2). */
 typedef struct load_worker {
     load_shared_t *sh;
     pthread_t thread;
@@ -445,87 +459,489 @@ static void worker_fill(load_worker_t *w)
     }
 }
 
-static void *load_thread(void *arg)
+/* --------------------------------------------------- HTTP/1.1 loop -- */
+
+/*
+ * `load` over HTTP/1.1: --threads threads, each with one epoll over its
+ * share of the connections (non-blocking sockets, non-blocking OpenSSL) and
+ * a min-heap of their timers. A connection has one request in flight at a
+ * time (keep-alive, no pipelining), as a thread with a blocking connection
+ * had, so the daemon sees the same traffic; the load generator just needs
+ * no thread, no stack and no wake-up per connection.
+ */
+
+/* Where a connection is. */
+typedef enum h1_state {
+    H1_CLOSED,     /* no connection: one is opened for the next send */
+    H1_CONNECTING, /* TCP connect and TLS handshake under way */
+    H1_IDLE,       /* open, no request in flight (waiting for a slot or a Retry-After) */
+    H1_SENDING,    /* request partly written: TLS waits for the socket */
+    H1_READING,    /* request written, its answer not complete */
+    H1_FINISHED,   /* sending has stopped for this connection; closed */
+} h1_state_t;
+
+typedef struct h1_thread h1_thread_t;
+
+/* One connection of a thread: a socket, its batch, its timer. */
+typedef struct h1_conn {
+    h1_thread_t *t;
+    load_worker_t *w; /* the rendered batch and the mix picker */
+    lg_loadgen_conn_t *c;
+    h1_state_t state;
+    uint32_t events;  /* epoll events asked for; 0 when not registered */
+    bool has_batch;   /* a batch (seq) is under way: being sent or waiting to be resent */
+    bool is_settling; /* set-up: connected, waiting for the server to finish its side */
+    int attempts;     /* failed sends of this seq (a 503 is not one) */
+    int64_t seq;
+    int64_t first_send_us; /* the batch's first send, for its latency */
+    const char *req;       /* the rendered request in w->buf */
+    size_t req_len, req_sent;
+    int64_t wake_us; /* timer: the next slot, a resend, or an I/O timeout */
+    int heap_index;  /* position in the thread's timer heap, -1 when not in it */
+    lg_loadgen_parser_t parser;
+    lg_loadgen_response_t resp;
+} h1_conn_t;
+
+/* One thread: its connections, its epoll, its timers. */
+struct h1_thread {
+    load_shared_t *sh;
+    pthread_t thread;
+    int epfd;
+    h1_conn_t *conns; /* this thread's share of the connections */
+    int n_conns;
+    int active;       /* connections not yet H1_FINISHED */
+    int connecting;   /* set-up: connections not yet settled (or given up) */
+    h1_conn_t **heap; /* min-heap on wake_us, n_conns room */
+    int heap_len;
+    lg_loadgen_latency_t lat; /* ack latency of this thread's acknowledged batches */
+};
+
+static void h1_heap_swap(h1_thread_t *t, int i, int j)
 {
-    load_worker_t *w = arg;
-    load_shared_t *sh = w->sh;
-    const sim_opts_t *o = sh->o;
-    lg_loadgen_conn_t *c = lg_loadgen_conn_new(PROG, o->host, o->port, IO_TIMEOUT_S);
-    lg_loadgen_response_t r;
+    h1_conn_t *x = t->heap[i];
 
-    lg_loadgen_response_init(&r);
-    while (lg_mono_us() < sh->deadline_us) {
-        int64_t seq, first_send_us;
-        int attempt;
-        bool done = false;
+    t->heap[i] = t->heap[j];
+    t->heap[j] = x;
+    t->heap[i]->heap_index = i;
+    t->heap[j]->heap_index = j;
+}
 
-        if (sh->batch_interval_us > 0 && o->is_burst) {
-            /* Every connection sends at the same ticks, one batch each. */
-            int64_t tick = sh->batch_interval_us * o->connections;
-            int64_t now = lg_mono_us();
-            int64_t slot = sh->start_us + ((now - sh->start_us) / tick + 1) * tick;
-
-            if (slot >= sh->deadline_us)
-                break;
-            lg_loadgen_sleep_us(slot - now);
-        } else if (sh->batch_interval_us > 0) {
-            int64_t slot = atomic_fetch_add(&sh->next_slot_us, sh->batch_interval_us);
-
-            if (slot >= sh->deadline_us)
-                break;
-            lg_loadgen_sleep_us(slot - lg_mono_us());
-        }
-        worker_fill(w);
-        seq = atomic_fetch_add(&sh->next_seq, 1);
-        first_send_us = lg_mono_us();
-        for (attempt = 0; attempt < MAX_ATTEMPTS && !done; attempt++) {
-            char *start;
-
-            if (!lg_loadgen_conn_is_open(c) && lg_loadgen_conn_open(c, sh->ctx) != LG_OK) {
-                atomic_fetch_add(&sh->errors, 1);
-                lg_loadgen_sleep_us(200000);
-                if (lg_mono_us() >= sh->deadline_us)
-                    break;
-                continue;
-            }
-            start = render_head(w->buf + HDR_ROOM, o, seq, w->body_len);
-            if (lg_loadgen_roundtrip(c, start, (size_t)(w->buf + HDR_ROOM - start) + w->body_len,
-                                     LG_LOADGEN_BODY_TO_EOF, &r) != LG_OK) {
-                /* Unknown whether it was stored: resend the same seq on a new connection. */
-                atomic_fetch_add(&sh->errors, 1);
-                lg_loadgen_conn_close(c);
-                continue;
-            }
-            if (r.must_close)
-                lg_loadgen_conn_close(c);
-            if (r.status >= 200 && r.status < 300) {
-                int64_t lat = lg_mono_us() - first_send_us;
-
-                lg_loadgen_latency_add(&w->lat, lat);
-                atomic_fetch_add(&sh->reports, o->batch);
-                atomic_fetch_add(&sh->batches, 1);
-                atomic_fetch_add(&sh->lat_sum_us, lat);
-                done = true;
-            } else if (r.status == 503) {
-                int64_t wait_us = r.retry_after_s > 0 ? (int64_t)r.retry_after_s * 1000000
-                                                      : 100000;
-
-                atomic_fetch_add(&sh->busy, 1);
-                if (lg_mono_us() + wait_us >= sh->deadline_us)
-                    break;
-                lg_loadgen_sleep_us(wait_us);
-                attempt--; /* a busy answer is not a failed attempt */
-            } else {
-                int expected = 0;
-
-                atomic_compare_exchange_strong(&sh->first_error_status, &expected, r.status);
-                atomic_fetch_add(&sh->errors, 1);
-                break; /* the daemon refused this batch; resending will not help */
-            }
-        }
+/* Restores the heap order around position i. */
+static void h1_heap_fix(h1_thread_t *t, int i)
+{
+    while (i > 0 && t->heap[(i - 1) / 2]->wake_us > t->heap[i]->wake_us) {
+        h1_heap_swap(t, i, (i - 1) / 2);
+        i = (i - 1) / 2;
     }
-    lg_loadgen_response_cleanup(&r);
-    lg_loadgen_conn_free(c);
+    for (;;) {
+        int l = 2 * i + 1, m = i;
+
+        if (l < t->heap_len && t->heap[l]->wake_us < t->heap[m]->wake_us)
+            m = l;
+        if (l + 1 < t->heap_len && t->heap[l + 1]->wake_us < t->heap[m]->wake_us)
+            m = l + 1;
+        if (m == i)
+            return;
+        h1_heap_swap(t, i, m);
+        i = m;
+    }
+}
+
+/* Sets k's one timer to at (replacing the one it had). */
+static void h1_timer_set(h1_conn_t *k, int64_t at)
+{
+    h1_thread_t *t = k->t;
+
+    k->wake_us = at;
+    if (k->heap_index < 0) {
+        k->heap_index = t->heap_len;
+        t->heap[t->heap_len++] = k;
+    }
+    h1_heap_fix(t, k->heap_index);
+}
+
+/* Cancels k's timer, if it has one. */
+static void h1_timer_clear(h1_conn_t *k)
+{
+    h1_thread_t *t = k->t;
+    int i = k->heap_index;
+
+    if (i < 0)
+        return;
+    k->heap_index = -1;
+    if (--t->heap_len != i) {
+        t->heap[i] = t->heap[t->heap_len];
+        t->heap[i]->heap_index = i;
+        h1_heap_fix(t, i);
+    }
+}
+
+/* Asks epoll for events on k's socket (0: none), with a syscall only when they change. */
+static void h1_want(h1_conn_t *k, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = k};
+
+    if (events == k->events)
+        return;
+    if (epoll_ctl(k->t->epfd, k->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD,
+                  lg_loadgen_conn_fd(k->c), &ev) != 0) {
+        fprintf(stderr, "mme-sim: epoll_ctl: %s\n", strerror(errno));
+        abort();
+    }
+    k->events = events;
+}
+
+/* Closes k's connection (closing the socket takes it out of epoll). */
+static void h1_close(h1_conn_t *k)
+{
+    lg_loadgen_conn_close(k->c);
+    k->events = 0;
+    k->state = H1_CLOSED;
+}
+
+/* k sends no more: its connection closes; the thread ends with its last one. */
+static void h1_finish(h1_conn_t *k)
+{
+    h1_timer_clear(k);
+    h1_close(k);
+    k->has_batch = false;
+    k->state = H1_FINISHED;
+    k->t->active--;
+}
+
+static void h1_attempt(h1_conn_t *k);
+
+/*
+ * The batch is over (acknowledged, refused or given up): wait for the next
+ * send slot (the shared pacing slot, the --burst tick, or at once), or
+ * finish at the deadline.
+ */
+static void h1_next_batch(h1_conn_t *k)
+{
+    load_shared_t *sh = k->t->sh;
+    const sim_opts_t *o = sh->o;
+    int64_t now = lg_mono_us(), slot = now;
+
+    k->has_batch = false;
+    if (now >= sh->deadline_us) {
+        h1_finish(k);
+        return;
+    }
+    if (sh->batch_interval_us > 0 && o->is_burst) {
+        /* Every connection sends at the same ticks, one batch each. */
+        int64_t tick = sh->batch_interval_us * o->connections;
+
+        slot = sh->start_us + ((now - sh->start_us) / tick + 1) * tick;
+    } else if (sh->batch_interval_us > 0) {
+        slot = atomic_fetch_add(&sh->next_slot_us, sh->batch_interval_us);
+    }
+    if (slot >= sh->deadline_us) {
+        h1_finish(k);
+        return;
+    }
+    if (slot > now)
+        h1_timer_set(k, slot);
+    else
+        h1_attempt(k);
+}
+
+/* A send failed at the transport: unknown whether it was stored, so resend the seq anew. */
+static void h1_transport_error(h1_conn_t *k)
+{
+    atomic_fetch_add(&k->t->sh->errors, 1);
+    h1_timer_clear(k);
+    h1_close(k);
+    k->attempts++;
+    h1_attempt(k);
+}
+
+/* Writes (the rest of) the request; then waits for its answer. */
+static void h1_send(h1_conn_t *k)
+{
+    switch (lg_loadgen_conn_send(k->c, k->req, k->req_len, &k->req_sent)) {
+    case LG_LOADGEN_IO_DONE:
+        k->state = H1_READING;
+        lg_loadgen_parser_begin(&k->parser, &k->resp, LG_LOADGEN_BODY_TO_EOF);
+        h1_want(k, EPOLLIN);
+        break;
+    case LG_LOADGEN_IO_WANT_READ:
+        k->state = H1_SENDING;
+        h1_want(k, EPOLLIN);
+        break;
+    case LG_LOADGEN_IO_WANT_WRITE:
+        k->state = H1_SENDING;
+        h1_want(k, EPOLLOUT);
+        break;
+    case LG_LOADGEN_IO_ERROR:
+        h1_transport_error(k);
+        break;
+    }
+}
+
+/*
+ * Sends the batch under way (a new one first when there is none): opens the
+ * connection when it is closed, renders the head (a fresh Locguard-Sent-At)
+ * and writes it, with an I/O timeout as the blocking sockets had.
+ */
+static void h1_attempt(h1_conn_t *k)
+{
+    load_shared_t *sh = k->t->sh;
+    const sim_opts_t *o = sh->o;
+
+    if (!k->has_batch) {
+        worker_fill(k->w);
+        k->seq = atomic_fetch_add(&sh->next_seq, 1);
+        k->first_send_us = lg_mono_us();
+        k->attempts = 0;
+        k->has_batch = true;
+    }
+    if (k->attempts >= MAX_ATTEMPTS) {
+        h1_next_batch(k); /* given up on this seq */
+        return;
+    }
+    h1_timer_set(k, lg_mono_us() + (int64_t)IO_TIMEOUT_S * 1000000);
+    if (k->state == H1_CLOSED) {
+        if (lg_loadgen_conn_start(k->c, sh->ctx) != LG_OK) {
+            /* As a failed connect: counted, retried in 200 ms. */
+            atomic_fetch_add(&sh->errors, 1);
+            k->attempts++;
+            h1_timer_set(k, lg_mono_us() + 200000);
+            return;
+        }
+        k->state = H1_CONNECTING;
+        h1_want(k, EPOLLOUT);
+        return;
+    }
+    k->req = render_head(k->w->buf + HDR_ROOM, o, k->seq, k->w->body_len);
+    k->req_len = (size_t)(k->w->buf + HDR_ROOM - k->req) + k->w->body_len;
+    k->req_sent = 0;
+    h1_send(k);
+}
+
+/* The answer is complete: count it; a 503 is resent after its Retry-After. */
+static void h1_on_response(h1_conn_t *k)
+{
+    load_shared_t *sh = k->t->sh;
+    const sim_opts_t *o = sh->o;
+    const lg_loadgen_response_t *r = &k->resp;
+
+    h1_timer_clear(k);
+    if (r->must_close)
+        h1_close(k);
+    else
+        k->state = H1_IDLE;
+    if (r->status >= 200 && r->status < 300) {
+        int64_t lat = lg_mono_us() - k->first_send_us;
+
+        lg_loadgen_latency_add(&k->t->lat, lat);
+        atomic_fetch_add(&sh->reports, o->batch);
+        atomic_fetch_add(&sh->batches, 1);
+        atomic_fetch_add(&sh->lat_sum_us, lat);
+        h1_next_batch(k);
+    } else if (r->status == 503) {
+        int64_t wait_us = r->retry_after_s > 0 ? (int64_t)r->retry_after_s * 1000000 : 100000;
+
+        atomic_fetch_add(&sh->busy, 1);
+        if (lg_mono_us() + wait_us >= sh->deadline_us)
+            h1_next_batch(k); /* no time left to resend this one */
+        else
+            h1_timer_set(k, lg_mono_us() + wait_us); /* not a failed attempt */
+    } else {
+        int expected = 0;
+
+        atomic_compare_exchange_strong(&sh->first_error_status, &expected, r->status);
+        atomic_fetch_add(&sh->errors, 1);
+        h1_next_batch(k); /* the daemon refused this batch; resending will not help */
+    }
+}
+
+/* Set-up: k is connected, or no longer tried; the thread waits for the others. */
+static void h1_setup_done(h1_conn_t *k)
+{
+    k->is_settling = false;
+    k->t->connecting--;
+    h1_timer_clear(k);
+}
+
+/*
+ * Set-up: k counts as open once the server is done with its handshake too
+ * (TLS 1.3: its session ticket came, sent after it checked our certificate),
+ * so that the daemon's share of the handshakes is not in the measured run.
+ */
+static void h1_setup_check(h1_conn_t *k)
+{
+    if (lg_loadgen_conn_is_settled(k->c))
+        h1_setup_done(k);
+    else if (!k->is_settling) {
+        /* Until the session ticket; a server that sends none costs this wait. */
+        k->is_settling = true;
+        h1_timer_set(k, lg_mono_us() + SETTLE_WAIT_US);
+    }
+}
+
+/* The handshake finished or failed (during set-up or for a send). */
+static void h1_on_handshake(h1_conn_t *k, lg_loadgen_io_t io)
+{
+    bool is_setup = !k->has_batch;
+
+    if (io == LG_LOADGEN_IO_WANT_READ || io == LG_LOADGEN_IO_WANT_WRITE) {
+        h1_want(k, io == LG_LOADGEN_IO_WANT_READ ? EPOLLIN : EPOLLOUT);
+        return;
+    }
+    if (io == LG_LOADGEN_IO_ERROR) {
+        h1_timer_clear(k);
+        h1_close(k);
+        if (is_setup) {
+            h1_setup_done(k); /* the first send tries again */
+        } else {
+            atomic_fetch_add(&k->t->sh->errors, 1);
+            k->attempts++;
+            h1_timer_set(k, lg_mono_us() + 200000);
+        }
+        return;
+    }
+    k->state = H1_IDLE;
+    h1_want(k, EPOLLIN);
+    if (is_setup)
+        h1_setup_check(k);
+    else
+        h1_attempt(k);
+}
+
+/* The socket of k is ready. */
+static void h1_on_event(h1_conn_t *k)
+{
+    switch (k->state) {
+    case H1_CONNECTING:
+        h1_on_handshake(k, lg_loadgen_conn_handshake(k->c));
+        break;
+    case H1_SENDING:
+        h1_send(k);
+        break;
+    case H1_READING:
+        switch (lg_loadgen_conn_receive(k->c, &k->parser)) {
+        case LG_LOADGEN_IO_DONE:
+            h1_on_response(k);
+            break;
+        case LG_LOADGEN_IO_WANT_READ:
+            h1_want(k, EPOLLIN);
+            break;
+        case LG_LOADGEN_IO_WANT_WRITE:
+            h1_want(k, EPOLLOUT);
+            break;
+        case LG_LOADGEN_IO_ERROR:
+            h1_transport_error(k);
+            break;
+        }
+        break;
+    case H1_IDLE:
+        /* Nothing in flight: a session ticket, or the server closed the connection
+         * (the next send opens another; nothing was lost). */
+        if (lg_loadgen_conn_check_idle(k->c) == LG_LOADGEN_IO_ERROR) {
+            h1_close(k);
+            if (k->is_settling)
+                h1_setup_done(k);
+        } else if (k->is_settling) {
+            h1_setup_check(k);
+        }
+        break;
+    case H1_CLOSED:
+    case H1_FINISHED:
+        break;
+    }
+}
+
+/* k's timer is due: an I/O timeout, the retry of a connect or a 503, or the next slot. */
+static void h1_on_timer(h1_conn_t *k)
+{
+    load_shared_t *sh = k->t->sh;
+
+    if (k->is_settling) { /* set-up: no session ticket came; open enough */
+        h1_setup_done(k);
+        return;
+    }
+    switch (k->state) {
+    case H1_CONNECTING:
+        if (!k->has_batch) { /* set-up: the first send tries again */
+            h1_close(k);
+            h1_setup_done(k);
+            break;
+        }
+        /* fall through */
+    case H1_SENDING:
+    case H1_READING:
+        fprintf(stderr, "mme-sim: no answer in %d s\n", IO_TIMEOUT_S);
+        h1_transport_error(k);
+        break;
+    case H1_CLOSED:
+    case H1_IDLE:
+        if (k->has_batch && k->attempts > 0 && lg_mono_us() >= sh->deadline_us)
+            h1_finish(k); /* a failed connect at the end: stop */
+        else
+            h1_attempt(k);
+        break;
+    case H1_FINISHED:
+        break;
+    }
+}
+
+/* Waits for events up to the first due timer and handles them; then the due timers. */
+static void h1_poll(h1_thread_t *t)
+{
+    struct epoll_event evs[256];
+    int64_t now = lg_mono_us();
+    int timeout_ms = 1000, n, i;
+
+    if (t->heap_len > 0) {
+        int64_t wait_us = t->heap[0]->wake_us - now;
+
+        timeout_ms = wait_us <= 0 ? 0 : wait_us >= 1000000 ? 1000 : (int)((wait_us + 999) / 1000);
+    }
+    n = epoll_wait(t->epfd, evs, LG_ARRAY_SIZE(evs), timeout_ms);
+    for (i = 0; i < n; i++)
+        h1_on_event(evs[i].data.ptr);
+    now = lg_mono_us();
+    while (t->heap_len > 0 && t->heap[0]->wake_us <= now) {
+        h1_conn_t *k = t->heap[0];
+
+        h1_timer_clear(k);
+        h1_on_timer(k);
+    }
+}
+
+/* Opens all of the thread's connections at once, before the clock starts. */
+static void h1_connect_all(h1_thread_t *t)
+{
+    load_shared_t *sh = t->sh;
+    int64_t until = lg_mono_us() + (int64_t)IO_TIMEOUT_S * 1000000;
+
+    for (int i = 0; i < t->n_conns; i++) {
+        h1_conn_t *k = &t->conns[i];
+
+        if (lg_loadgen_conn_start(k->c, sh->ctx) != LG_OK)
+            continue; /* the first send tries again */
+        k->state = H1_CONNECTING;
+        t->connecting++;
+        h1_timer_set(k, until);
+        h1_want(k, EPOLLOUT);
+    }
+    while (t->connecting > 0)
+        h1_poll(t);
+}
+
+static void *load_thread_h1(void *arg)
+{
+    h1_thread_t *t = arg;
+    load_shared_t *sh = t->sh;
+
+    h1_connect_all(t);
+    pthread_barrier_wait(&sh->ready); /* every thread connected */
+    pthread_barrier_wait(&sh->ready); /* the clock has started */
+    t->active = t->n_conns;
+    for (int i = 0; i < t->n_conns; i++)
+        h1_next_batch(&t->conns[i]);
+    while (t->active > 0)
+        h1_poll(t);
     return NULL;
 }
 
@@ -800,10 +1216,98 @@ static void *load_thread_h2(void *arg)
     return NULL;
 }
 
+/* Starts the clock: the run's start, its deadline and the first pacing slot. */
+static void start_clock(load_shared_t *sh)
+{
+    sh->start_us = lg_mono_us();
+    sh->deadline_us = sh->start_us + (int64_t)(sh->o->duration_s * 1e6);
+    atomic_store(&sh->next_slot_us, sh->start_us);
+}
+
+/* Makes room for n sockets (and a few more) in the file descriptor limit; false when it can't. */
+static bool reserve_fds(int n)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)n + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return false;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+            return false;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Makes the HTTP/1.1 threads and hands each its share of the connections. */
+static h1_thread_t *h1_threads_new(load_shared_t *sh, load_worker_t *w, int n_threads)
+{
+    const sim_opts_t *o = sh->o;
+    h1_thread_t *ts = lg_xcalloc((size_t)n_threads, sizeof(*ts));
+
+    for (int i = 0, first = 0; i < n_threads; i++) {
+        h1_thread_t *t = &ts[i];
+
+        t->sh = sh;
+        t->n_conns = o->connections / n_threads + (i < o->connections % n_threads);
+        t->conns = lg_xcalloc((size_t)t->n_conns, sizeof(*t->conns));
+        t->heap = lg_xcalloc((size_t)t->n_conns, sizeof(*t->heap));
+        t->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (t->epfd < 0) {
+            fprintf(stderr, "mme-sim: epoll_create1: %s\n", strerror(errno));
+            abort();
+        }
+        for (int j = 0; j < t->n_conns; j++) {
+            h1_conn_t *k = &t->conns[j];
+
+            k->t = t;
+            k->w = &w[first + j];
+            k->c = lg_loadgen_conn_new(PROG, o->host, o->port, IO_TIMEOUT_S);
+            k->heap_index = -1;
+            lg_loadgen_response_init(&k->resp);
+        }
+        first += t->n_conns;
+    }
+    return ts;
+}
+
+/* Says on stderr how long opening the connections took (the threads wait at the barrier). */
+static void report_setup(const h1_thread_t *ts, int n_threads, int64_t took_us)
+{
+    int open = 0, all = 0;
+
+    for (int i = 0; i < n_threads; i++) {
+        for (int j = 0; j < ts[i].n_conns; j++)
+            open += ts[i].conns[j].state == H1_IDLE;
+        all += ts[i].n_conns;
+    }
+    fprintf(stderr, "mme-sim: %d of %d connections open in %.2f s\n", open, all,
+            (double)took_us / 1e6);
+}
+
+static void h1_threads_free(h1_thread_t *ts, int n_threads)
+{
+    for (int i = 0; i < n_threads; i++) {
+        for (int j = 0; j < ts[i].n_conns; j++) {
+            lg_loadgen_conn_free(ts[i].conns[j].c);
+            lg_loadgen_response_cleanup(&ts[i].conns[j].resp);
+        }
+        close(ts[i].epfd);
+        free(ts[i].conns);
+        free(ts[i].heap);
+        lg_loadgen_latency_cleanup(&ts[i].lat);
+    }
+    free(ts);
+}
+
 static int cmd_load(const sim_opts_t *o)
 {
     load_shared_t sh;
     load_worker_t *w;
+    h1_thread_t *ts = NULL;
     lg_loadgen_latency_t all = {0};
     lg_mix_opts_t mo = {
         .devices = o->devices,
@@ -815,21 +1319,24 @@ static int cmd_load(const sim_opts_t *o)
         .repeat_pool = (int)o->repeat_pool,
     };
     const char *mix_err = lg_mix_check(&mo);
+    int n_threads = o->threads < o->connections ? o->threads : o->connections;
     pthread_attr_t attr;
-    int64_t end_us, prev_t_us;
+    int64_t end_us, prev_t_us, setup_us;
     long long prev_reports = 0, prev_batches = 0, prev_lat = 0;
     int i, sec = 0;
     double secs;
 
     if (o->devices <= 0 || o->cell_count <= 0 || o->connections < 1 ||
-        o->connections > MAX_CONNECTIONS || o->batch < 1 || o->batch > MAX_BATCH ||
-        o->duration_s <= 0 || o->duration_s > 3600 || o->rate < 0 || o->home_fraction < 0 ||
-        o->home_fraction > 1 || o->cell_count > 0xFFFFFFF || o->movers < 0 || o->movers > 1 ||
+        o->connections > (o->is_http2 ? MAX_H2_CONNECTIONS : MAX_CONNECTIONS) || o->batch < 1 ||
+        o->batch > MAX_BATCH || o->duration_s <= 0 || o->duration_s > 3600 || o->rate < 0 ||
+        o->home_fraction < 0 || o->home_fraction > 1 || o->cell_count > 0xFFFFFFF ||
+        o->movers < 0 || o->movers > 1 ||
         (o->is_http2 && (o->streams < 1 || o->streams > MAX_STREAMS))) {
         fprintf(stderr, "mme-sim load: need --devices >0, --cell-count 1..2^28-1, "
-                        "--connections 1..%d, --batch 1..%d, --duration 0..3600 s, "
-                        "--rate >= 0, --home-fraction 0..1, --movers 0..1, --streams 1..%d\n",
-                MAX_CONNECTIONS, MAX_BATCH, MAX_STREAMS);
+                        "--connections 1..%d (--http2: 1..%d), --batch 1..%d, "
+                        "--duration 0..3600 s, --rate >= 0, --home-fraction 0..1, "
+                        "--movers 0..1, --streams 1..%d\n",
+                MAX_CONNECTIONS, MAX_H2_CONNECTIONS, MAX_BATCH, MAX_STREAMS);
         return 2;
     }
     if (mix_err != NULL) {
@@ -840,6 +1347,11 @@ static int cmd_load(const sim_opts_t *o)
         fprintf(stderr, "mme-sim load: --imsi-base + --devices exceeds 15 digits\n");
         return 2;
     }
+    if (!reserve_fds(o->connections)) {
+        fprintf(stderr, "mme-sim load: the open files limit (ulimit -n) is below %d\n",
+                o->connections + 64);
+        return 2;
+    }
     memset(&sh, 0, sizeof(sh));
     sh.o = o;
     sh.ctx = lg_loadgen_ssl_ctx_new(PROG, o->cert_file, o->key_file, o->ca_file);
@@ -848,13 +1360,11 @@ static int cmd_load(const sim_opts_t *o)
     if (o->is_http2 && SSL_CTX_set_alpn_protos(sh.ctx, (const unsigned char *)"\x02h2", 3) != 0)
         abort(); /* 0 is success */
     atomic_init(&sh.next_seq, o->seq_start);
-    sh.start_us = lg_mono_us();
-    sh.deadline_us = sh.start_us + (int64_t)(o->duration_s * 1e6);
     if (o->rate > 0)
         sh.batch_interval_us = (int64_t)((double)o->batch * 1e6 / o->rate);
     if (o->rate > 0 && sh.batch_interval_us < 1)
         sh.batch_interval_us = 1;
-    atomic_init(&sh.next_slot_us, sh.start_us);
+    atomic_init(&sh.next_slot_us, 0);
     sh.mix = lg_mix_new(&mo);
 
     w = lg_xcalloc((size_t)o->connections, sizeof(*w));
@@ -867,12 +1377,31 @@ static int cmd_load(const sim_opts_t *o)
     if (pthread_attr_init(&attr) != 0 ||
         pthread_attr_setstacksize(&attr, THREAD_STACK_BYTES) != 0)
         abort();
-    for (i = 0; i < o->connections; i++) {
-        if (pthread_create(&w[i].thread, &attr, o->is_http2 ? load_thread_h2 : load_thread,
-                           &w[i]) != 0) {
-            fprintf(stderr, "mme-sim: pthread_create failed\n");
-            abort();
+    if (o->is_http2) {
+        /* One thread per connection; each connects after the clock starts. */
+        start_clock(&sh);
+        for (i = 0; i < o->connections; i++) {
+            if (pthread_create(&w[i].thread, &attr, load_thread_h2, &w[i]) != 0) {
+                fprintf(stderr, "mme-sim: pthread_create failed\n");
+                abort();
+            }
         }
+    } else {
+        /* A few event-loop threads; every connection is open before the clock starts. */
+        setup_us = lg_mono_us();
+        ts = h1_threads_new(&sh, w, n_threads);
+        if (pthread_barrier_init(&sh.ready, NULL, (unsigned)n_threads + 1) != 0)
+            abort();
+        for (i = 0; i < n_threads; i++) {
+            if (pthread_create(&ts[i].thread, &attr, load_thread_h1, &ts[i]) != 0) {
+                fprintf(stderr, "mme-sim: pthread_create failed\n");
+                abort();
+            }
+        }
+        pthread_barrier_wait(&sh.ready);
+        start_clock(&sh);
+        report_setup(ts, n_threads, sh.start_us - setup_us);
+        pthread_barrier_wait(&sh.ready);
     }
     pthread_attr_destroy(&attr);
 
@@ -903,12 +1432,20 @@ static int cmd_load(const sim_opts_t *o)
         prev_lat = lat;
         prev_t_us = now;
     }
-    for (i = 0; i < o->connections; i++)
-        pthread_join(w[i].thread, NULL);
+    if (o->is_http2) {
+        for (i = 0; i < o->connections; i++)
+            pthread_join(w[i].thread, NULL);
+    } else {
+        for (i = 0; i < n_threads; i++)
+            pthread_join(ts[i].thread, NULL);
+        pthread_barrier_destroy(&sh.ready);
+    }
     end_us = lg_mono_us();
 
     for (i = 0; i < o->connections; i++)
         lg_loadgen_latency_merge(&all, &w[i].lat);
+    for (i = 0; ts != NULL && i < n_threads; i++)
+        lg_loadgen_latency_merge(&all, &ts[i].lat);
     lg_loadgen_latency_sort(&all);
     secs = (double)(end_us - sh.start_us) / 1e6;
     if (atomic_load(&sh.first_error_status))
@@ -923,6 +1460,8 @@ static int cmd_load(const sim_opts_t *o)
            (long long)atomic_load(&sh.busy));
     fflush(stdout);
 
+    if (ts != NULL)
+        h1_threads_free(ts, n_threads);
     for (i = 0; i < o->connections; i++) {
         free(w[i].buf);
         free(w[i].supi_off);
@@ -945,7 +1484,7 @@ enum {
     OPT_SENT_AT_OFFSET, OPT_MCC, OPT_MNC, OPT_FILE, OPT_SUPI, OPT_CELL, OPT_RAT, OPT_TIME,
     OPT_LAT, OPT_LON, OPT_UNC, OPT_IMSI_BASE, OPT_DEVICES, OPT_CELL_COUNT, OPT_CONNECTIONS,
     OPT_BATCH, OPT_DURATION, OPT_RATE, OPT_HOME_FRACTION, OPT_SEED, OPT_MOVERS, OPT_REPEATS,
-    OPT_REPEAT_POOL, OPT_BURST, OPT_HTTP2, OPT_STREAMS, OPT_NO_SEQ, OPT_HELP
+    OPT_REPEAT_POOL, OPT_BURST, OPT_HTTP2, OPT_STREAMS, OPT_NO_SEQ, OPT_THREADS, OPT_HELP
 };
 
 int main(int argc, char **argv)
@@ -986,6 +1525,7 @@ int main(int argc, char **argv)
         {"burst", no_argument, NULL, OPT_BURST},
         {"http2", no_argument, NULL, OPT_HTTP2},
         {"streams", required_argument, NULL, OPT_STREAMS},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -999,6 +1539,7 @@ int main(int argc, char **argv)
         .devices = 1000,
         .cell_count = 100,
         .connections = 1,
+        .threads = 2,
         .batch = 100,
         .duration_s = 10,
         .home_fraction = 0.99,
@@ -1145,6 +1686,11 @@ int main(int argc, char **argv)
             }
             o.streams = (int)v;
             break;
+        case OPT_THREADS:
+            if (!lg_loadgen_parse_i64(optarg, &v) || v < 1 || v > MAX_THREADS)
+                goto bad;
+            o.threads = (int)v;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
@@ -1155,8 +1701,10 @@ int main(int argc, char **argv)
         }
         continue;
     bad:
-        fprintf(stderr, "mme-sim: bad value for --%s: %s\n", longopts[opt - OPT_HOST].name,
-                optarg);
+        for (v = 0; longopts[v].name != NULL && longopts[v].val != opt; v++)
+            ; /* the option's name: longopts is not in the order of the OPT_ values */
+        fprintf(stderr, "mme-sim: bad value for --%s: %s\n",
+                longopts[v].name ? longopts[v].name : "?", optarg);
         return 2;
     }
     if (optind < argc) {

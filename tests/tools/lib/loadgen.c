@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loadgen: the code the test and bench tools share (see loadgen.h). The TLS
- * client is deliberately blocking, one connection per thread: the tools
- * measure the daemon, and a plain read/write loop keeps their own cost and
- * their own bugs small.
+ * client is blocking for the tools that keep one connection per thread (a
+ * plain read/write loop keeps their cost and their bugs small) and
+ * non-blocking for mme-sim's event loop of thousands of connections; both
+ * parse responses with the same incremental parser.
  */
 #include "loadgen.h"
 
@@ -135,12 +136,17 @@ void lg_loadgen_conn_close(lg_loadgen_conn_t *c)
     c->rpos = c->rlen = 0;
 }
 
-int lg_loadgen_conn_open(lg_loadgen_conn_t *c, SSL_CTX *ctx)
+/*
+ * Resolves the host, makes the socket (non-blocking when asked: connect() is
+ * then under way on return) and the client TLS session with SNI and the
+ * host name or address check. LG_ERR after printing why (c is then closed).
+ */
+static int conn_setup(lg_loadgen_conn_t *c, SSL_CTX *ctx, bool is_nonblocking)
 {
     struct addrinfo hints, *res = NULL;
     char port[16];
     struct timeval tv = {.tv_sec = c->io_timeout_s};
-    int one = 1, rc;
+    int one = 1, rc, type = SOCK_STREAM | SOCK_CLOEXEC;
     unsigned char ipbuf[16];
 
     lg_loadgen_conn_close(c);
@@ -153,15 +159,20 @@ int lg_loadgen_conn_open(lg_loadgen_conn_t *c, SSL_CTX *ctx)
         fprintf(stderr, "%s: %s: %s\n", c->prog, c->host, gai_strerror(rc));
         return LG_ERR;
     }
-    c->fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0 || connect(c->fd, res->ai_addr, res->ai_addrlen) != 0) {
+    if (is_nonblocking)
+        type |= SOCK_NONBLOCK;
+    c->fd = socket(res->ai_family, type, 0);
+    if (c->fd < 0 || (connect(c->fd, res->ai_addr, res->ai_addrlen) != 0 &&
+                      !(is_nonblocking && errno == EINPROGRESS))) {
         fprintf(stderr, "%s: connect %s:%d: %s\n", c->prog, c->host, c->port, strerror(errno));
         goto failed;
     }
     /* A request's last record must not wait for the daemon's delayed ACK. */
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (!is_nonblocking) {
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
 
     c->ssl = SSL_new(ctx);
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
@@ -174,16 +185,31 @@ int lg_loadgen_conn_open(lg_loadgen_conn_t *c, SSL_CTX *ctx)
         if (SSL_set1_host(c->ssl, c->host) != 1)
             goto ssl_failed;
     }
-    if (SSL_connect(c->ssl) != 1)
-        goto ssl_failed;
+    SSL_set_connect_state(c->ssl);
+    /* An event loop reads until OpenSSL wants more, so it may read ahead: one read()
+     * per response instead of one per record header and one per record body. */
+    if (is_nonblocking)
+        SSL_set_read_ahead(c->ssl, 1);
     freeaddrinfo(res);
     return LG_OK;
 ssl_failed:
-    lg_loadgen_print_ssl_errors(c->prog, "TLS handshake");
+    lg_loadgen_print_ssl_errors(c->prog, "TLS set-up");
 failed:
     freeaddrinfo(res);
     lg_loadgen_conn_close(c);
     return LG_ERR;
+}
+
+int lg_loadgen_conn_open(lg_loadgen_conn_t *c, SSL_CTX *ctx)
+{
+    if (conn_setup(c, ctx, false) != LG_OK)
+        return LG_ERR;
+    if (SSL_connect(c->ssl) != 1) {
+        lg_loadgen_print_ssl_errors(c->prog, "TLS handshake");
+        lg_loadgen_conn_close(c);
+        return LG_ERR;
+    }
+    return LG_OK;
 }
 
 /* Writes all of buf; LG_ERR on any TLS or socket error. */
@@ -219,49 +245,20 @@ static int fill(lg_loadgen_conn_t *c)
     return LG_OK;
 }
 
-/* Reads one CRLF- (or LF-) terminated line, without its terminator, into line. */
-static int read_line(lg_loadgen_conn_t *c, char *line, size_t line_size)
-{
-    for (;;) {
-        char *nl = memchr(c->rbuf + c->rpos, '\n', c->rlen - c->rpos);
+/* ---------------------------------------------------- response parser -- */
 
-        if (nl) {
-            size_t len = (size_t)(nl - (c->rbuf + c->rpos));
-
-            if (len > 0 && c->rbuf[c->rpos + len - 1] == '\r')
-                len--;
-            if (len >= line_size)
-                return LG_ERR;
-            memcpy(line, c->rbuf + c->rpos, len);
-            line[len] = '\0';
-            c->rpos = (size_t)(nl - c->rbuf) + 1;
-            return LG_OK;
-        }
-        if (fill(c) != LG_OK)
-            return LG_ERR;
-    }
-}
-
-/* Reads exactly len bytes into out. */
-static int read_n(lg_loadgen_conn_t *c, char *out, size_t len)
-{
-    while (len > 0) {
-        size_t avail = c->rlen - c->rpos;
-
-        if (avail == 0) {
-            if (fill(c) != LG_OK)
-                return LG_ERR;
-            continue;
-        }
-        if (avail > len)
-            avail = len;
-        memcpy(out, c->rbuf + c->rpos, avail);
-        c->rpos += avail;
-        out += avail;
-        len -= avail;
-    }
-    return LG_OK;
-}
+/* Where the parser is in a response. */
+enum {
+    P_STATUS,     /* the status line */
+    P_HEADERS,    /* header lines up to the empty one */
+    P_BODY,       /* Content-Length body: `remaining` bytes to go */
+    P_CHUNK_SIZE, /* a chunk-size line */
+    P_CHUNK_DATA, /* chunk data: `remaining` bytes to go */
+    P_CHUNK_END,  /* the CRLF after a chunk's data */
+    P_TRAILERS,   /* trailer lines up to the empty one */
+    P_TO_EOF,     /* an unframed body: everything up to the end of the connection */
+    P_DONE,       /* the response is complete */
+};
 
 /* True when line is header `name` (any case); *value is then its value without leading blanks. */
 static bool header_is(const char *line, const char *name, const char **value)
@@ -288,69 +285,176 @@ static bool contains_ci(const char *s, const char *needle)
     return false;
 }
 
-/* Appends n bytes to r->body, keeping it NUL-terminated; LG_ERR past MAX_RESPONSE_BODY. */
-static int append_body(lg_loadgen_response_t *r, const char *from, size_t n)
+/* Adds n body bytes to the response (kept with LG_LOADGEN_KEEP_BODY); LG_ERR past 1 MiB. */
+static int add_body(lg_loadgen_parser_t *p, const char *from, size_t n)
 {
+    lg_loadgen_response_t *r = p->r;
+
+    if (n == 0)
+        return LG_OK; /* an empty body stays NULL */
     if (r->body_len + n > MAX_RESPONSE_BODY)
         return LG_ERR;
-    r->body = lg_xrealloc(r->body, r->body_len + n + 1);
-    memcpy(r->body + r->body_len, from, n);
+    if (p->flags & LG_LOADGEN_KEEP_BODY) {
+        r->body = lg_xrealloc(r->body, r->body_len + n + 1);
+        memcpy(r->body + r->body_len, from, n);
+        r->body[r->body_len + n] = '\0';
+    }
     r->body_len += n;
-    r->body[r->body_len] = '\0';
     return LG_OK;
 }
 
-/* Appends n bytes read from c to r->body. */
-static int read_body_part(lg_loadgen_conn_t *c, lg_loadgen_response_t *r, size_t n)
+/*
+ * Takes one CRLF- (or LF-) terminated line from buf[*pos..len) into line
+ * (NUL-terminated, without its terminator). Returns 1 with a line, 0 when
+ * the line is not complete yet, -1 when it is too long.
+ */
+static int take_line(const char *buf, size_t len, size_t *pos, char *line)
 {
-    if (r->body_len + n > MAX_RESPONSE_BODY)
+    const char *nl = memchr(buf + *pos, '\n', len - *pos);
+    size_t n;
+
+    if (nl == NULL)
+        return len - *pos >= MAX_LINE ? -1 : 0;
+    n = (size_t)(nl - (buf + *pos));
+    if (n > 0 && buf[*pos + n - 1] == '\r')
+        n--;
+    if (n >= MAX_LINE)
+        return -1;
+    memcpy(line, buf + *pos, n);
+    line[n] = '\0';
+    *pos = (size_t)(nl - buf) + 1;
+    return 1;
+}
+
+/* Handles the status line or a header line; LG_ERR on a malformed or unframed response. */
+static int on_head_line(lg_loadgen_parser_t *p, const char *line)
+{
+    lg_loadgen_response_t *r = p->r;
+    const char *v;
+    int minor = 1;
+
+    if (p->state == P_STATUS) {
+        if (sscanf(line, "HTTP/1.%d %d", &minor, &r->status) != 2)
+            return LG_ERR;
+        r->must_close = minor == 0;
+        p->state = P_HEADERS;
+        return LG_OK;
+    }
+    if (line[0] != '\0') {
+        if (header_is(line, "Content-Length", &v))
+            p->content_length = strtoll(v, NULL, 10);
+        else if (header_is(line, "Transfer-Encoding", &v))
+            p->is_chunked = contains_ci(v, "chunked");
+        else if (header_is(line, "Connection", &v))
+            r->must_close = r->must_close || contains_ci(v, "close");
+        else if (header_is(line, "Retry-After", &v))
+            r->retry_after_s = atoi(v);
+        return LG_OK;
+    }
+    /* The end of the head: how is the body framed? */
+    if (r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200))
+        p->content_length = 0;
+    if (p->is_chunked) {
+        p->state = P_CHUNK_SIZE;
+    } else if (p->content_length > MAX_RESPONSE_BODY) {
         return LG_ERR;
-    r->body = lg_xrealloc(r->body, r->body_len + n + 1);
-    if (read_n(c, r->body + r->body_len, n) != LG_OK)
+    } else if (p->content_length > 0) {
+        p->remaining = p->content_length;
+        p->state = P_BODY;
+    } else if (p->content_length == 0) {
+        p->state = P_DONE;
+    } else if (p->flags & LG_LOADGEN_BODY_TO_EOF) {
+        r->must_close = true;
+        p->state = P_TO_EOF;
+    } else {
         return LG_ERR;
-    r->body_len += n;
-    r->body[r->body_len] = '\0';
+    }
     return LG_OK;
 }
 
-/* Reads a chunked body and its trailers. */
-static int read_chunked(lg_loadgen_conn_t *c, lg_loadgen_response_t *r)
+void lg_loadgen_parser_begin(lg_loadgen_parser_t *p, lg_loadgen_response_t *r, unsigned flags)
+{
+    lg_loadgen_response_cleanup(r);
+    memset(p, 0, sizeof(*p));
+    p->r = r;
+    p->flags = flags;
+    p->state = P_STATUS;
+    p->content_length = -1;
+}
+
+lg_loadgen_parse_t lg_loadgen_parser_feed(lg_loadgen_parser_t *p, const char *buf, size_t len,
+                                          size_t *used)
 {
     char line[MAX_LINE];
+    size_t pos = 0, n;
+    int got;
 
-    for (;;) {
-        unsigned long sz;
+    while (p->state != P_DONE) {
+        switch (p->state) {
+        case P_STATUS:
+        case P_HEADERS:
+        case P_CHUNK_SIZE:
+        case P_CHUNK_END:
+        case P_TRAILERS:
+            got = take_line(buf, len, &pos, line);
+            if (got < 0)
+                goto failed;
+            if (got == 0)
+                goto more;
+            if (p->state == P_STATUS || p->state == P_HEADERS) {
+                if (on_head_line(p, line) != LG_OK)
+                    goto failed;
+            } else if (p->state == P_CHUNK_SIZE) {
+                unsigned long long size = strtoull(line, NULL, 16);
 
-        if (read_line(c, line, sizeof(line)) != LG_OK)
-            return LG_ERR;
-        sz = strtoul(line, NULL, 16);
-        if (sz == 0)
+                if (size > MAX_RESPONSE_BODY)
+                    goto failed; /* larger than any body we take (or no number at all) */
+                p->remaining = (long long)size;
+                p->state = p->remaining == 0 ? P_TRAILERS : P_CHUNK_DATA;
+            } else if (p->state == P_CHUNK_END) {
+                p->state = P_CHUNK_SIZE;
+            } else if (line[0] == '\0') {
+                p->state = P_DONE;
+            }
             break;
-        if (read_body_part(c, r, sz) != LG_OK || read_line(c, line, sizeof(line)) != LG_OK)
-            return LG_ERR;
+        case P_BODY:
+        case P_CHUNK_DATA:
+            n = len - pos;
+            if (n == 0)
+                goto more;
+            if (n > (size_t)p->remaining)
+                n = (size_t)p->remaining;
+            if (add_body(p, buf + pos, n) != LG_OK)
+                goto failed;
+            pos += n;
+            p->remaining -= (long long)n;
+            if (p->remaining == 0)
+                p->state = p->state == P_BODY ? P_DONE : P_CHUNK_END;
+            break;
+        case P_TO_EOF:
+            if (add_body(p, buf + pos, len - pos) != LG_OK)
+                goto failed;
+            pos = len;
+            goto more;
+        default:
+            goto failed;
+        }
     }
-    do {
-        if (read_line(c, line, sizeof(line)) != LG_OK)
-            return LG_ERR;
-    } while (line[0] != '\0');
-    return LG_OK;
+    *used = pos;
+    return LG_LOADGEN_PARSE_DONE;
+more:
+    *used = pos;
+    return LG_LOADGEN_PARSE_MORE;
+failed:
+    *used = pos;
+    return LG_LOADGEN_PARSE_ERROR;
 }
 
-/* Reads an unframed body: everything up to the end of the connection. */
-static int read_to_eof(lg_loadgen_conn_t *c, lg_loadgen_response_t *r)
+lg_loadgen_parse_t lg_loadgen_parser_eof(lg_loadgen_parser_t *p)
 {
-    r->must_close = true;
-    for (;;) {
-        size_t avail = c->rlen - c->rpos;
-
-        if (avail > 0) {
-            if (append_body(r, c->rbuf + c->rpos, avail) != LG_OK)
-                return LG_ERR;
-            c->rpos = c->rlen;
-        }
-        if (fill(c) != LG_OK)
-            return LG_OK;
-    }
+    if (p->state == P_TO_EOF)
+        p->state = P_DONE;
+    return p->state == P_DONE ? LG_LOADGEN_PARSE_DONE : LG_LOADGEN_PARSE_ERROR;
 }
 
 void lg_loadgen_response_init(lg_loadgen_response_t *r)
@@ -368,51 +472,143 @@ void lg_loadgen_response_cleanup(lg_loadgen_response_t *r)
 int lg_loadgen_roundtrip(lg_loadgen_conn_t *c, const char *req, size_t req_len, unsigned flags,
                          lg_loadgen_response_t *r)
 {
-    char line[MAX_LINE];
-    long long content_length = -1;
-    bool is_chunked = false;
-    int minor = 1, rc;
-    const char *v;
+    lg_loadgen_parser_t p;
 
-    lg_loadgen_response_cleanup(r);
-    if (write_all(c, req, req_len) != LG_OK || read_line(c, line, sizeof(line)) != LG_OK)
+    lg_loadgen_parser_begin(&p, r, flags);
+    if (write_all(c, req, req_len) != LG_OK)
         return LG_ERR;
-    if (sscanf(line, "HTTP/1.%d %d", &minor, &r->status) != 2)
-        return LG_ERR;
-    r->must_close = minor == 0;
     for (;;) {
-        if (read_line(c, line, sizeof(line)) != LG_OK)
+        size_t used = 0;
+        lg_loadgen_parse_t st =
+            lg_loadgen_parser_feed(&p, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
+
+        c->rpos += used;
+        if (st == LG_LOADGEN_PARSE_DONE)
+            return LG_OK;
+        if (st == LG_LOADGEN_PARSE_ERROR)
             return LG_ERR;
-        if (line[0] == '\0')
-            break;
-        if (header_is(line, "Content-Length", &v))
-            content_length = strtoll(v, NULL, 10);
-        else if (header_is(line, "Transfer-Encoding", &v))
-            is_chunked = contains_ci(v, "chunked");
-        else if (header_is(line, "Connection", &v))
-            r->must_close = r->must_close || contains_ci(v, "close");
-        else if (header_is(line, "Retry-After", &v))
-            r->retry_after_s = atoi(v);
+        if (fill(c) != LG_OK)
+            return lg_loadgen_parser_eof(&p) == LG_LOADGEN_PARSE_DONE ? LG_OK : LG_ERR;
     }
-    if (r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200))
-        content_length = 0;
-    if (is_chunked)
-        rc = read_chunked(c, r);
-    else if (content_length > 0)
-        rc = read_body_part(c, r, (size_t)content_length);
-    else if (content_length == 0)
-        rc = LG_OK;
-    else if (flags & LG_LOADGEN_BODY_TO_EOF)
-        rc = read_to_eof(c, r);
+}
+
+/* ------------------------------------------------ non-blocking client -- */
+
+int lg_loadgen_conn_start(lg_loadgen_conn_t *c, SSL_CTX *ctx)
+{
+    return conn_setup(c, ctx, true);
+}
+
+int lg_loadgen_conn_fd(const lg_loadgen_conn_t *c)
+{
+    return c->fd;
+}
+
+/*
+ * Maps the failed TLS call's result to what to wait for, or to
+ * LG_LOADGEN_IO_ERROR (the queue of OpenSSL errors is then emptied; with
+ * `what`, printed first, with the socket's error when there is no TLS one).
+ */
+static lg_loadgen_io_t io_result(lg_loadgen_conn_t *c, int ret, const char *what)
+{
+    int err = SSL_get_error(c->ssl, ret), saved_errno = errno;
+
+    if (err == SSL_ERROR_WANT_READ)
+        return LG_LOADGEN_IO_WANT_READ;
+    if (err == SSL_ERROR_WANT_WRITE)
+        return LG_LOADGEN_IO_WANT_WRITE;
+    if (what == NULL)
+        ERR_clear_error();
+    else if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && saved_errno != 0)
+        fprintf(stderr, "%s: %s %s:%d: %s\n", c->prog, what, c->host, c->port,
+                strerror(saved_errno));
     else
-        rc = LG_ERR;
-    if (rc != LG_OK)
-        return LG_ERR;
-    if (!(flags & LG_LOADGEN_KEEP_BODY)) {
-        free(r->body);
-        r->body = NULL;
+        lg_loadgen_print_ssl_errors(c->prog, what);
+    return LG_LOADGEN_IO_ERROR;
+}
+
+lg_loadgen_io_t lg_loadgen_conn_handshake(lg_loadgen_conn_t *c)
+{
+    int ret;
+
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_connect(c->ssl);
+    return ret == 1 ? LG_LOADGEN_IO_DONE : io_result(c, ret, "connect/TLS handshake");
+}
+
+lg_loadgen_io_t lg_loadgen_conn_send(lg_loadgen_conn_t *c, const char *buf, size_t len,
+                                     size_t *sent)
+{
+    while (*sent < len) {
+        size_t left = len - *sent;
+        int n;
+
+        ERR_clear_error();
+        n = SSL_write(c->ssl, buf + *sent, left > (1u << 30) ? (1 << 30) : (int)left);
+        if (n <= 0)
+            return io_result(c, n, NULL);
+        *sent += (size_t)n;
     }
-    return LG_OK;
+    return LG_LOADGEN_IO_DONE;
+}
+
+lg_loadgen_io_t lg_loadgen_conn_receive(lg_loadgen_conn_t *c, lg_loadgen_parser_t *p)
+{
+    for (;;) {
+        size_t used = 0;
+        lg_loadgen_parse_t st =
+            lg_loadgen_parser_feed(p, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
+        lg_loadgen_io_t io;
+        int n;
+
+        c->rpos += used;
+        if (st == LG_LOADGEN_PARSE_DONE)
+            return LG_LOADGEN_IO_DONE;
+        if (st == LG_LOADGEN_PARSE_ERROR)
+            return LG_LOADGEN_IO_ERROR;
+        if (c->rpos > 0 && c->rpos < c->rlen)
+            memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+        c->rlen -= c->rpos;
+        c->rpos = 0;
+        if (c->rlen == sizeof(c->rbuf))
+            return LG_LOADGEN_IO_ERROR;
+        ERR_clear_error();
+        n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(sizeof(c->rbuf) - c->rlen));
+        if (n > 0) {
+            c->rlen += (size_t)n;
+            continue;
+        }
+        io = io_result(c, n, NULL);
+        if (io != LG_LOADGEN_IO_ERROR)
+            return io;
+        /* The end of the connection, orderly or not: it ends an unframed body. */
+        return lg_loadgen_parser_eof(p) == LG_LOADGEN_PARSE_DONE ? LG_LOADGEN_IO_DONE
+                                                                 : LG_LOADGEN_IO_ERROR;
+    }
+}
+
+bool lg_loadgen_conn_is_settled(const lg_loadgen_conn_t *c)
+{
+    SSL_SESSION *sess;
+
+    if (c->ssl == NULL)
+        return false;
+    if (SSL_version(c->ssl) < TLS1_3_VERSION)
+        return true;
+    sess = SSL_get0_session(c->ssl);
+    return sess != NULL && SSL_SESSION_has_ticket(sess);
+}
+
+lg_loadgen_io_t lg_loadgen_conn_check_idle(lg_loadgen_conn_t *c)
+{
+    int n;
+
+    ERR_clear_error();
+    n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(sizeof(c->rbuf) - c->rlen));
+    if (n > 0)
+        return LG_LOADGEN_IO_ERROR; /* bytes no request asked for */
+    return io_result(c, n, NULL);
 }
 
 /* --------------------------------------------------- load generation -- */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loadgen: what the test and bench tools (mme-sim, count-load, ingest-direct,
- * scs-sink) share. A blocking HTTP/1.1-over-TLS client (OpenSSL directly on a
- * blocking socket, TCP_NODELAY, the server certificate verified against a CA
- * and the host name or address), a small xorshift random generator, writers
+ * scs-sink) share. An HTTP/1.1-over-TLS client (OpenSSL directly on a
+ * socket, TCP_NODELAY, the server certificate verified against a CA and the
+ * host name or address): blocking round trips for the simple tools, and
+ * non-blocking steps (connect, handshake, send, receive into an incremental
+ * response parser) for an event loop's many connections (mme-sim load), a
+ * small xorshift random generator, writers
  * of fixed-width digits for patching pre-rendered requests in place, a
  * latency recorder with nearest-rank percentiles, and the option parsers the
  * tools have in common. Nothing here prints to stdout: every tool keeps its
@@ -25,7 +28,7 @@
 
 /* --------------------------------------------------------- TLS client -- */
 
-/* A blocking TLS connection to one host:port with its read buffer. */
+/* A TLS connection to one host:port with its read buffer, blocking or not. */
 typedef struct lg_loadgen_conn lg_loadgen_conn_t;
 
 /* A parsed HTTP/1.1 response. Embedded by callers; init before first use. */
@@ -85,6 +88,10 @@ bool lg_loadgen_conn_is_open(const lg_loadgen_conn_t *c);
 /* Shuts TLS down and closes the socket; c can be opened again. Idempotent. */
 void lg_loadgen_conn_close(lg_loadgen_conn_t *c);
 
+/* The open connection's TLS session (NULL when closed), for a caller that speaks another
+ * protocol on it (mme-sim's HTTP/2). */
+SSL *lg_loadgen_conn_ssl(lg_loadgen_conn_t *c);
+
 /*
  * Writes one rendered request and reads its response into r (reset first):
  * status line, headers (Content-Length, Transfer-Encoding: chunked,
@@ -92,10 +99,6 @@ void lg_loadgen_conn_close(lg_loadgen_conn_t *c);
  * Returns LG_OK, or LG_ERR on a transport or framing error, after which the
  * connection is unusable (close it).
  */
-/* The open connection's TLS session (NULL when closed), for a caller that speaks another
- * protocol on it (mme-sim's HTTP/2). */
-SSL *lg_loadgen_conn_ssl(lg_loadgen_conn_t *c);
-
 LG_MUST_CHECK
 int lg_loadgen_roundtrip(lg_loadgen_conn_t *c, const char *req, size_t req_len, unsigned flags,
                          lg_loadgen_response_t *r);
@@ -105,6 +108,97 @@ void lg_loadgen_response_init(lg_loadgen_response_t *r);
 
 /* Frees r's body and leaves it empty (as after init). */
 void lg_loadgen_response_cleanup(lg_loadgen_response_t *r);
+
+/* ---------------------------------------------------- response parser -- */
+
+/*
+ * An incremental parser of one HTTP/1.1 response, fed the bytes as they
+ * come: both the blocking round trip and a caller's event loop use it.
+ * Embedded by callers; its fields are private.
+ */
+typedef struct lg_loadgen_parser {
+    lg_loadgen_response_t *r; /* where the answer goes (borrowed) */
+    unsigned flags;           /* LG_LOADGEN_* */
+    int state;                /* where in the response (loadgen.c's P_*) */
+    long long content_length; /* -1 when absent */
+    long long remaining;      /* body or chunk bytes still to come */
+    bool is_chunked;
+} lg_loadgen_parser_t;
+
+/* What a parser step found. */
+typedef enum lg_loadgen_parse {
+    LG_LOADGEN_PARSE_MORE,  /* the response goes on: feed more bytes */
+    LG_LOADGEN_PARSE_DONE,  /* the response is complete */
+    LG_LOADGEN_PARSE_ERROR, /* malformed, unframed without LG_LOADGEN_BODY_TO_EOF, or too long */
+} lg_loadgen_parse_t;
+
+/* Starts parsing a new response into r (reset first) with LG_LOADGEN_* flags. */
+void lg_loadgen_parser_begin(lg_loadgen_parser_t *p, lg_loadgen_response_t *r, unsigned flags);
+
+/*
+ * Parses what it can of buf[0..len) and sets *used to the bytes consumed;
+ * the caller keeps the rest (an incomplete line: at most 4 KiB) and feeds it
+ * again with more bytes after it. Bytes past a complete response are left.
+ */
+lg_loadgen_parse_t lg_loadgen_parser_feed(lg_loadgen_parser_t *p, const char *buf, size_t len,
+                                          size_t *used);
+
+/* The connection ended: completes a body that runs to the end, else an error. */
+lg_loadgen_parse_t lg_loadgen_parser_eof(lg_loadgen_parser_t *p);
+
+/* ------------------------------------------------ non-blocking client -- */
+
+/* What a non-blocking step of a connection needs next. */
+typedef enum lg_loadgen_io {
+    LG_LOADGEN_IO_DONE,       /* the step is complete */
+    LG_LOADGEN_IO_WANT_READ,  /* call again when the socket is readable */
+    LG_LOADGEN_IO_WANT_WRITE, /* call again when the socket is writable */
+    LG_LOADGEN_IO_ERROR,      /* the connection is unusable: close it */
+} lg_loadgen_io_t;
+
+/*
+ * Opens c without blocking: a non-blocking socket whose TCP connect is under
+ * way and a TLS session set up as lg_loadgen_conn_open does (SNI, host name
+ * or address check); then lg_loadgen_conn_handshake until it is done.
+ * Returns LG_OK, or LG_ERR after printing why (c is then closed).
+ */
+LG_MUST_CHECK
+int lg_loadgen_conn_start(lg_loadgen_conn_t *c, SSL_CTX *ctx);
+
+/* The socket of an open or opening connection (-1 when closed), for the caller's poller. */
+int lg_loadgen_conn_fd(const lg_loadgen_conn_t *c);
+
+/* Advances the TCP connect and TLS handshake; on LG_LOADGEN_IO_ERROR prints why. */
+lg_loadgen_io_t lg_loadgen_conn_handshake(lg_loadgen_conn_t *c);
+
+/*
+ * Writes buf[*sent..len) and advances *sent. After a WANT the caller calls
+ * again with the same buf (OpenSSL retries the same record).
+ */
+lg_loadgen_io_t lg_loadgen_conn_send(lg_loadgen_conn_t *c, const char *buf, size_t len,
+                                     size_t *sent);
+
+/*
+ * Reads what the socket has and feeds it to p (begun by the caller): DONE
+ * when the response is complete; an end of the connection completes a body
+ * that runs to it, else is an error.
+ */
+lg_loadgen_io_t lg_loadgen_conn_receive(lg_loadgen_conn_t *c, lg_loadgen_parser_t *p);
+
+/*
+ * Whether the server is done with the handshake too: always after TLS 1.2;
+ * after TLS 1.3 once a session ticket came (a server sends it after checking
+ * the client's certificate and Finished, the costly part of its side).
+ */
+bool lg_loadgen_conn_is_settled(const lg_loadgen_conn_t *c);
+
+/*
+ * Reads from an idle connection (no request in flight) that became readable:
+ * WANT_READ when it was only TLS housekeeping (a TLS 1.3 session ticket) and
+ * the connection is still usable, ERROR when the server closed it or sent
+ * bytes nobody asked for.
+ */
+lg_loadgen_io_t lg_loadgen_conn_check_idle(lg_loadgen_conn_t *c);
 
 /* --------------------------------------------------- load generation -- */
 
