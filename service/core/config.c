@@ -82,6 +82,8 @@ static const key_def_t keys[] = {
     {"ingest", "max_batch_reports", T_INT, CFG(southbound.max_batch_reports), 1, 10000, "1000"},
     {"ingest", "max_body_bytes", T_INT, CFG(daemon.max_body_bytes), 1024, 64 << 20, "1048576"},
     {"ingest", "flush_max_reports", T_INT, CFG(ingest.flush_max_reports), 1, 1000000, "8192"},
+    {"ingest", "parallel_min_reports", T_INT, CFG(ingest.parallel_min_reports), 0, 1000000,
+     "256"},
     {"ingest", "queue_max_reports", T_INT, CFG(ingest.queue_max_reports), 1, 10000000, "65536"},
     {"ingest", "seq_window", T_INT, CFG(ingest.seq_window), 1, 1000000, "1024"},
     {"ingest", "freshness_s", T_INT, CFG(southbound.freshness_s), 1, 86400, "300"},

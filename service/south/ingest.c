@@ -7,7 +7,10 @@
  * is on for our sessions), and only then are the nodes answered. Flushes
  * start when a batch arrives and a connection is idle, or when a connection
  * becomes idle and batches wait: under load, batches gather while the
- * previous round trip runs, which is what makes the commit a group one.
+ * previous round trip runs, which is what makes the commit a group one. A
+ * round trip starts beside another under way only when parallel_min_reports
+ * wait: a trickle of one-report batches waits for the next one rather than
+ * paying a call's fixed cost for a few reports.
  *
  * Every round trip is a trip of the daemon's cache of coalescable rows
  * (ingest_cache.h), which says which reports to send: one that would be
@@ -178,6 +181,12 @@ bool lg_ingest_fits(const lg_ingest_config_t *cfg, size_t n_batches, size_t n_re
 {
     return n_batches == 0 || (cfg->flush_max_reports >= 0 &&
                               n_reports + next_reports <= (size_t)cfg->flush_max_reports);
+}
+
+bool lg_ingest_may_start(const lg_ingest_config_t *cfg, int n_flights, size_t queued_reports)
+{
+    return n_flights == 0 || (cfg->parallel_min_reports >= 0 &&
+                              queued_reports >= (size_t)cfg->parallel_min_reports);
 }
 
 /* ---- the call's parameters --------------------------------------------------------------------
@@ -739,7 +748,8 @@ static bool flush_one(lg_ingest_t *ing)
 }
 
 /*
- * Starts round trips while connections are idle and batches wait. One
+ * Starts round trips while connections are idle and batches wait, one
+ * beside another under way only when enough wait (lg_ingest_may_start). One
  * connection of the pool (when it has more than one) is left to everything
  * else: the notifier's lease, the admin and T8 calls would otherwise queue
  * behind ingest round trips under load, and a movement alert would wait for
@@ -748,7 +758,8 @@ static bool flush_one(lg_ingest_t *ing)
 static void flush(lg_ingest_t *ing)
 {
     int max_flights = lg_db_size(ing->db) > 1 ? lg_db_size(ing->db) - 1 : 1;
-    while (ing->head != NULL && ing->n_flights < max_flights && lg_db_idle(ing->db) > 0)
+    while (ing->head != NULL && ing->n_flights < max_flights && lg_db_idle(ing->db) > 0 &&
+           lg_ingest_may_start(&ing->cfg, ing->n_flights, ing->queued_reports))
         if (!flush_one(ing))
             break;
 }

@@ -185,6 +185,7 @@ static const char every_key[] = "[daemon]\n"
                                 "max_batch_reports = 11\n"
                                 "max_body_bytes = 2048\n"
                                 "flush_max_reports = 12\n"
+                                "parallel_min_reports = 0\n"
                                 "queue_max_reports = 13\n"
                                 "seq_window = 14\n"
                                 "freshness_s = 15\n"
@@ -257,6 +258,7 @@ static void test_each_key_lands_in_its_modules_struct(void **state)
 
     const lg_ingest_config_t *in = &cfg.ingest;
     assert_int_equal(in->flush_max_reports, 12);
+    assert_int_equal(in->parallel_min_reports, 0);
     assert_int_equal(in->queue_max_reports, 13);
     assert_int_equal(in->seq_window, 14);
     assert_int_equal(in->hysteresis, 18);
@@ -334,6 +336,7 @@ static void test_defaults_are_the_documented_ones(void **state)
     assert_int_equal(cfg.southbound.report_max_skew_s, 300);
     assert_int_equal(cfg.southbound.retry_after_s, 5);
     assert_int_equal(cfg.ingest.flush_max_reports, 8192);
+    assert_int_equal(cfg.ingest.parallel_min_reports, 256);
     assert_int_equal(cfg.ingest.queue_max_reports, 65536);
     assert_int_equal(cfg.ingest.seq_window, 1024);
     assert_int_equal(cfg.ingest.hysteresis, 2);

@@ -105,6 +105,22 @@ static void test_round_trip_takes_whole_batches_up_to_flush_max_reports(void **s
 
 /* ---- the parameters ---- */
 
+static void test_a_round_trip_starts_beside_another_only_when_enough_wait(void **state)
+{
+    (void)state;
+    lg_ingest_config_t cfg = {.parallel_min_reports = 3};
+    /* None under way: even one report goes at once. */
+    assert_true(lg_ingest_may_start(&cfg, 0, 1));
+    /* One under way: a trickle waits for it, three reports start beside it. */
+    assert_false(lg_ingest_may_start(&cfg, 1, 1));
+    assert_false(lg_ingest_may_start(&cfg, 1, 2));
+    assert_true(lg_ingest_may_start(&cfg, 1, 3));
+    assert_true(lg_ingest_may_start(&cfg, 2, 500));
+    /* 0: whenever a connection is idle, as before the rule. */
+    cfg.parallel_min_reports = 0;
+    assert_true(lg_ingest_may_start(&cfg, 1, 1));
+}
+
 static void test_batches_become_arrays_in_their_order_without_a_cache(void **state)
 {
     (void)state;
@@ -722,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_status_words_map_both_ways),
         cmocka_unit_test(test_queue_takes_batches_up_to_queue_max_reports),
         cmocka_unit_test(test_round_trip_takes_whole_batches_up_to_flush_max_reports),
+        cmocka_unit_test(test_a_round_trip_starts_beside_another_only_when_enough_wait),
         cmocka_unit_test(test_batches_become_arrays_in_their_order_without_a_cache),
         cmocka_unit_test(test_a_round_trip_records_the_devices_it_sends),
         cmocka_unit_test(test_busy_devices_hold_back_only_batches_that_share_one),

@@ -3,7 +3,8 @@
  * The group commit (service/south/ingest.c) against a real, migrated database
  * (`make dbunit`): batches are answered in the order they were queued, with
  * the database's verdict; the queue refuses what passes queue_max_reports;
- * a round trip takes whole batches up to flush_max_reports; and the cache
+ * a round trip takes whole batches up to flush_max_reports; one starts
+ * beside another under way only when parallel_min_reports wait; and the cache
  * protocol runs as the database answers: claimed, coalescing a repeat,
  * emptied and resent whole on a stale generation (LG001), given up when
  * another daemon claims the cache. Skipped without LG_TEST_DATABASE.
@@ -79,8 +80,13 @@ static int group_setup(void **state)
     return 0;
 }
 
-/* A fixture with a pool of pool_size and a group commit over it with cfg's limits. */
-static fixture_t *open_fixture(int pool_size, int flush_max, int queue_max, int cache_devices)
+/*
+ * A fixture with a pool of pool_size and a group commit over it with these
+ * limits; parallel_min reports must wait before a round trip starts beside
+ * another.
+ */
+static fixture_t *open_fixture_parallel(int pool_size, int flush_max, int queue_max,
+                                        int cache_devices, int parallel_min)
 {
     fixture_t *f = calloc(1, sizeof(*f));
     dbtest_open(conninfo, pool_size, &f->sql, &f->base, &f->metrics, &f->db);
@@ -91,8 +97,15 @@ static fixture_t *open_fixture(int pool_size, int flush_max, int queue_max, int 
     f->cfg.ingest.queue_max_reports = queue_max;
     f->cfg.ingest.cache_devices = cache_devices;
     f->cfg.ingest.refresh_ms = 60000;
+    f->cfg.ingest.parallel_min_reports = parallel_min;
     f->ing = lg_ingest_new(f->db, f->metrics, &f->cfg.ingest);
     return f;
+}
+
+/* The same with every round trip free to start beside another. */
+static fixture_t *open_fixture(int pool_size, int flush_max, int queue_max, int cache_devices)
+{
+    return open_fixture_parallel(pool_size, flush_max, queue_max, cache_devices, 0);
 }
 
 static void wait_idle(fixture_t *f)
@@ -196,6 +209,46 @@ static void test_queue_refuses_past_queue_max_and_flushes_whole_batches(void **s
     close_fixture(f);
 }
 
+static void test_a_trickle_waits_for_the_round_trip_under_way(void **state)
+{
+    (void)state;
+    if (conninfo == NULL)
+        skip();
+    /* Three connections: two round trips may be under way. Three reports must wait before
+     * the second starts. */
+    fixture_t *f = open_fixture_parallel(3, 8192, 65536, 0, 3);
+    answers_t a = {0};
+    slot_t s[4] = {{&a, 0}, {&a, 1}, {&a, 2}, {&a, 3}};
+    int64_t t = now_s();
+
+    assert_int_equal(submit(f, "mme-t", 2501, 32, 1, t, &s[0]), LG_INGEST_QUEUED);
+    assert_int_equal(lg_metrics_get_gauge(f->metrics, LG_G_INFLIGHT_REPORTS), 1);
+    /* One and two reports waiting: they wait for the round trip under way. */
+    assert_int_equal(submit(f, "mme-t", 2502, 33, 1, t, &s[1]), LG_INGEST_QUEUED);
+    assert_int_equal(submit(f, "mme-t", 2503, 34, 1, t, &s[2]), LG_INGEST_QUEUED);
+    assert_int_equal(lg_metrics_get_gauge(f->metrics, LG_G_INFLIGHT_REPORTS), 1);
+    assert_int_equal(lg_metrics_get_gauge(f->metrics, LG_G_QUEUE_REPORTS), 2);
+    /* Three: the second round trip starts beside the first, with all three. */
+    assert_int_equal(submit(f, "mme-t", 2504, 35, 1, t, &s[3]), LG_INGEST_QUEUED);
+    assert_int_equal(lg_metrics_get_gauge(f->metrics, LG_G_INFLIGHT_REPORTS), 4);
+    assert_int_equal(lg_metrics_get_gauge(f->metrics, LG_G_QUEUE_REPORTS), 0);
+    wait_idle(f);
+    assert_int_equal(a.n, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(a.status[i], LG_INGEST_ACCEPTED);
+    assert_int_equal(lg_metrics_histogram_count(f->metrics, LG_H_BATCH_REPORTS), 2);
+    close_fixture(f);
+
+    /* Without the rule the second report starts a round trip of its own. */
+    f = open_fixture(3, 8192, 65536, 0);
+    answers_t b = {0};
+    slot_t u[2] = {{&b, 0}, {&b, 1}};
+    assert_int_equal(submit(f, "mme-t", 2505, 32, 1, t + 1, &u[0]), LG_INGEST_QUEUED);
+    assert_int_equal(submit(f, "mme-t", 2506, 33, 1, t + 1, &u[1]), LG_INGEST_QUEUED);
+    assert_int_equal(lg_metrics_get_gauge(f->metrics, LG_G_INFLIGHT_REPORTS), 2);
+    close_fixture(f);
+}
+
 /* Submits one report of device dev at ts_s and waits for its answer. */
 static lg_ingest_status_t one(fixture_t *f, int64_t seq, int dev, int64_t ts_s)
 {
@@ -266,6 +319,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batches_are_answered_in_order_with_the_databases_verdict),
         cmocka_unit_test(test_queue_refuses_past_queue_max_and_flushes_whole_batches),
+        cmocka_unit_test(test_a_trickle_waits_for_the_round_trip_under_way),
         cmocka_unit_test(test_cache_claims_coalesces_and_resends_on_a_stale_generation),
         cmocka_unit_test(test_another_daemons_claim_loses_the_cache),
     };
