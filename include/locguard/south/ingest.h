@@ -113,8 +113,8 @@ bool lg_ingest_fits(const lg_ingest_config_t *cfg, size_t n_batches, size_t n_re
  * True when a round trip may start with queued_reports waiting while
  * n_flights others are under way: always when none is, else only when at
  * least parallel_min_reports wait. A call of lg_ingest() has a fixed cost
- * (about 0.4 ms of database time, measured in tests/bench/README.md, "Round
- * trips of one-report batches") besides its reports', so a trickle of
+ * besides its reports' (about 0.4 ms of database time: tests/bench/README.md,
+ * "One report per request: parallel_min_reports"), so a trickle of
  * one-report batches (as AMFs and Diameter nodes send them) goes with the
  * next round trip instead of in one of its own beside the one under way.
  */
