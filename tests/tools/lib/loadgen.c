@@ -227,16 +227,22 @@ static int write_all(lg_loadgen_conn_t *c, const char *buf, size_t len)
     return LG_OK;
 }
 
+/* Moves rbuf's unread bytes to its start; false when they fill it. */
+static bool compact(lg_loadgen_conn_t *c)
+{
+    if (c->rpos > 0 && c->rpos < c->rlen)
+        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+    c->rlen -= c->rpos;
+    c->rpos = 0;
+    return c->rlen < sizeof(c->rbuf);
+}
+
 /* Refills rbuf; LG_ERR on EOF, timeout, error or a full buffer. */
 static int fill(lg_loadgen_conn_t *c)
 {
     int n;
 
-    if (c->rpos > 0 && c->rpos < c->rlen)
-        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-    c->rlen -= c->rpos;
-    c->rpos = 0;
-    if (c->rlen == sizeof(c->rbuf))
+    if (!compact(c))
         return LG_ERR;
     n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(sizeof(c->rbuf) - c->rlen));
     if (n <= 0)
@@ -567,11 +573,7 @@ lg_loadgen_io_t lg_loadgen_conn_receive(lg_loadgen_conn_t *c, lg_loadgen_parser_
             return LG_LOADGEN_IO_DONE;
         if (st == LG_LOADGEN_PARSE_ERROR)
             return LG_LOADGEN_IO_ERROR;
-        if (c->rpos > 0 && c->rpos < c->rlen)
-            memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-        c->rlen -= c->rpos;
-        c->rpos = 0;
-        if (c->rlen == sizeof(c->rbuf))
+        if (!compact(c))
             return LG_LOADGEN_IO_ERROR;
         ERR_clear_error();
         n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(sizeof(c->rbuf) - c->rlen));
