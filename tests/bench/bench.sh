@@ -189,6 +189,11 @@ cleanup() {
         wait "$sink_pid" 2>/dev/null || true
     fi
     stop_daemon
+    # b5 rewrote the configuration for its phase; leave the main phases' in
+    # $run, so a daemon started by hand from it runs as theirs did.
+    if declare -F write_conf >/dev/null && [ -f "$conf" ] && [ -n "${db:-}" ]; then
+        write_conf "$refresh_ms" "$cache_devices"
+    fi
     tests/tools/pgcluster.sh stop "$pgdir" || true
     if [ "$rc" != 0 ] && [ -f "$run/locguard.log" ]; then
         echo "---- last lines of $run/locguard.log" >&2
