@@ -439,6 +439,27 @@ static void worker_render(load_worker_t *w)
         abort();
 }
 
+/* Counts an acknowledged batch first sent at first_send_us, its latency into lat. */
+static void count_acked(load_shared_t *sh, lg_loadgen_latency_t *lat, int64_t first_send_us)
+{
+    int64_t us = lg_mono_us() - first_send_us;
+
+    lg_loadgen_latency_add(lat, us);
+    atomic_fetch_add(&sh->reports, sh->o->batch);
+    atomic_fetch_add(&sh->batches, 1);
+    atomic_fetch_add(&sh->lat_sum_us, us);
+}
+
+/* Counts a batch the daemon refused with status (0: no answer), keeping the first status. */
+static void count_refused(load_shared_t *sh, int status)
+{
+    int expected = 0;
+
+    if (status != 0)
+        atomic_compare_exchange_strong(&sh->first_error_status, &expected, status);
+    atomic_fetch_add(&sh->errors, 1);
+}
+
 /* Patches fresh random devices, cells and the current time into the batch. */
 static void worker_fill(load_worker_t *w)
 {
@@ -722,7 +743,6 @@ static void h1_attempt(h1_conn_t *k)
 static void h1_on_response(h1_conn_t *k)
 {
     load_shared_t *sh = k->t->sh;
-    const sim_opts_t *o = sh->o;
     const lg_loadgen_response_t *r = &k->resp;
 
     h1_timer_clear(k);
@@ -731,12 +751,7 @@ static void h1_on_response(h1_conn_t *k)
     else
         k->state = H1_IDLE;
     if (r->status >= 200 && r->status < 300) {
-        int64_t lat = lg_mono_us() - k->first_send_us;
-
-        lg_loadgen_latency_add(&k->t->lat, lat);
-        atomic_fetch_add(&sh->reports, o->batch);
-        atomic_fetch_add(&sh->batches, 1);
-        atomic_fetch_add(&sh->lat_sum_us, lat);
+        count_acked(sh, &k->t->lat, k->first_send_us);
         h1_next_batch(k);
     } else if (r->status == 503) {
         int64_t wait_us = r->retry_after_s > 0 ? (int64_t)r->retry_after_s * 1000000 : 100000;
@@ -747,10 +762,7 @@ static void h1_on_response(h1_conn_t *k)
         else
             h1_timer_set(k, lg_mono_us() + wait_us); /* not a failed attempt */
     } else {
-        int expected = 0;
-
-        atomic_compare_exchange_strong(&sh->first_error_status, &expected, r->status);
-        atomic_fetch_add(&sh->errors, 1);
+        count_refused(sh, r->status);
         h1_next_batch(k); /* the daemon refused this batch; resending will not help */
     }
 }
@@ -1029,20 +1041,12 @@ static int h2_on_close(nghttp2_session *session, int32_t stream_id, uint32_t err
     (void)error_code;
     if (q == NULL)
         return 0;
-    if (q->status >= 200 && q->status < 300) {
-        int64_t lat = lg_mono_us() - q->first_send_us;
-        lg_loadgen_latency_add(&hc->w->lat, lat);
-        atomic_fetch_add(&sh->reports, sh->o->batch);
-        atomic_fetch_add(&sh->batches, 1);
-        atomic_fetch_add(&sh->lat_sum_us, lat);
-    } else if (q->status == 503) {
+    if (q->status >= 200 && q->status < 300)
+        count_acked(sh, &hc->w->lat, q->first_send_us);
+    else if (q->status == 503)
         atomic_fetch_add(&sh->busy, 1); /* not resent: counted, as the RESULT line says */
-    } else {
-        int expected = 0;
-        if (q->status != 0)
-            atomic_compare_exchange_strong(&sh->first_error_status, &expected, q->status);
-        atomic_fetch_add(&sh->errors, 1);
-    }
+    else
+        count_refused(sh, q->status);
     q->in_use = false;
     hc->in_flight--;
     return 0;
