@@ -14,10 +14,15 @@
 # request's time from "request sent" to "first byte of the answer"
 # (time_starttransfer - time_pretransfer). The first WARMUP rounds are
 # thrown away (plans, caches). tests/tools/ks2.pl then runs a two-sample
-# Kolmogorov-Smirnov test between every pair of reasons; the test fails
-# when any pair is separated at p < 0.001. With the early exit that
-# lg_t8_target had, the pair "unknown" / "no consent" gave p ~ 1e-6 and
-# below; the same work for every reason gives p of 0.01 and above.
+# Kolmogorov-Smirnov test between every pair of reasons. When a pair is
+# separated at p < 0.001, the whole measurement is taken once more, a fresh
+# sample, and the test fails when a pair is separated again: a leak the size
+# of an early exit (tens of microseconds) separates every sample (p ~ 1e-6
+# and below for the pair "unknown" / "no consent" with the early exit that
+# lg_t8_target had, 1e-95 and below in the exposure zone), while equal work
+# gives p under 0.001 about once in a thousand samples, or a little more
+# often on a busy machine (CI once failed token503 at p = 0.0008, medians
+# 213 and 215 us), and twice in a row about once in a million.
 #
 # Each reason is exactly one failing check: "dnm" has a grant and consent,
 # "nogrant" has consent, "noconsent" has the grant. The daemon logs at info,
@@ -103,7 +108,8 @@ timing_config() {
 # timing_run NAME EXPECTED_CODE LABEL...: runs the transfers, checks that
 # at least 9 in 10 answers of each label had EXPECTED_CODE, and leaves "LABEL MICROSECONDS" lines in
 # $T/timing.NAME.samples and the KS report in $T/timing.NAME.ks; fails
-# when a pair of labels is separated at p < ALPHA. With SINCE=start a
+# when a pair of labels is separated at p < ALPHA in that measurement and
+# in a second one taken because of it. With SINCE=start a
 # sample is the time from the start of the transfer to the first byte
 # (time_starttransfer) instead: for answers of a few hundred microseconds,
 # curl (7.88) stamps time_pretransfer after it has sent the request, and
@@ -111,6 +117,24 @@ timing_config() {
 # on the wrong side of the difference; on a kept-alive connection the time
 # since the start holds no handshake either.
 timing_run() {
+    timing_measure "$@"
+    timing_apart "$1" || return 0
+    echo "# $1: a pair separated at p < $ALPHA; measuring once more" >&2
+    timing_measure "$@"
+    if timing_apart "$1"; then
+        fail "$1: refusals told apart by timing twice (KS p < $ALPHA): $(grep -v min_p "$T/timing.$1.ks" | tr '\n' ';')"
+    fi
+}
+
+# timing_apart NAME: true when the last measurement of NAME separated a pair
+# of labels at p < ALPHA.
+timing_apart() {
+    awk -v a="$ALPHA" '/^min_p=/ { split($0, x, "="); exit !(x[2] + 0 < a) }' "$T/timing.$1.ks"
+}
+
+# timing_measure NAME EXPECTED_CODE LABEL...: one measurement of timing_run
+# (fails only when the answers are not the expected ones).
+timing_measure() {
     local name=$1 code=$2 started
     shift 2
     timing_config "$T/timing.$name.curl" "$@"
@@ -136,8 +160,6 @@ timing_run() {
             awk -v l="$l" -v name="$name" '{ v[NR] = $1 } END { printf "# %s %s: n=%d median %d us\n", name, l, NR, v[int((NR + 1) / 2)] }' >&2
     done
     sed "s/^/# $name /" "$T/timing.$name.ks" >&2
-    awk -v a="$ALPHA" '/^min_p=/ { split($0, x, "="); exit !(x[2] + 0 >= a) }' "$T/timing.$name.ks" ||
-        fail "$name: refusals told apart by timing (KS p < $ALPHA): $(grep -v min_p "$T/timing.$name.ks" | tr '\n' ';')"
 }
 
 # req_REASON: the curl options of one T8 create refused for REASON.
