@@ -50,18 +50,18 @@ typedef void (*lg_ingest_cb)(void *arg, lg_ingest_status_t status);
 
 /* The group commit's settings ("[ingest]" in the config; defaults in config.c's table). */
 typedef struct lg_ingest_config {
-    int flush_max_reports; /* reports per database round trip (whole batches, at least one) */
+    int flush_max_reports;    /* reports per database round trip (whole batches, at least one) */
     int parallel_min_reports; /* reports that must wait before a round trip starts beside one
                                  under way (fewer wait for it to end); 0 = whenever a
                                  connection is idle */
-    int queue_max_reports; /* reports waiting before new batches get LG_INGEST_QUEUE_FULL */
-    int seq_window;        /* replay window, in sequence numbers per node */
-    int hysteresis;        /* consecutive outside decisions before a "left" alert */
-    int refresh_ms;        /* a report changing nothing but the time is coalesced when the
-                              stored one is younger than this; 0 = write every report */
-    int cache_devices;     /* devices in the cache of coalescable rows; 0 = no cache */
-    int msg_window_s;      /* a batch's message key (lg_batch_t.msg_key) is remembered this
-                              long: its duplicates are answered as such, stored once */
+    int queue_max_reports;    /* reports waiting before new batches get LG_INGEST_QUEUE_FULL */
+    int seq_window;           /* replay window, in sequence numbers per node */
+    int hysteresis;           /* consecutive outside decisions before a "left" alert */
+    int refresh_ms;           /* a report changing nothing but the time is coalesced when the
+                                 stored one is younger than this; 0 = write every report */
+    int cache_devices;        /* devices in the cache of coalescable rows; 0 = no cache */
+    int msg_window_s;         /* a batch's message key (lg_batch_t.msg_key) is remembered this
+                                 long: its duplicates are answered as such, stored once */
 } lg_ingest_config_t;
 
 /* Creates the group commit over db, with cfg's limits (copied). */
@@ -168,9 +168,8 @@ void lg_ingest_call_cleanup(lg_ingest_call_t *c);
 /*
  * The devices of the round trips under way (lg_icache_key of each report
  * they sent: lg_ingest_call_t.keys). While one is under way, the flusher
- * stops a new round trip at the first batch that shares a device with it:
- * in the database that batch would wait for the other's row lock until its
- * COMMIT anyway. Zeroed is empty.
+ * stops a new round trip at the first batch that shares more than a few
+ * devices with it (lg_ingest_may_share). Zeroed is empty.
  */
 typedef struct lg_ingest_busy {
     uint64_t *slots; /* open addressing, 0: free */
@@ -183,8 +182,16 @@ void lg_ingest_busy_reset(lg_ingest_busy_t *b, size_t n_keys);
 /* Adds n keys (0s skipped); at most the n_keys of the last reset in all. */
 void lg_ingest_busy_add(lg_ingest_busy_t *b, const uint64_t *keys, size_t n);
 
-/* True when a report of batch names a device of b. */
-bool lg_ingest_busy_shares(const lg_ingest_busy_t *b, const lg_batch_t *batch);
+/* How many reports of batch name a device of b; counting stops once it passes limit. */
+size_t lg_ingest_busy_shared(const lg_ingest_busy_t *b, const lg_batch_t *batch, size_t limit);
+
+/*
+ * At most how many of a batch's n_reports may name a device of a round trip
+ * under way for the batch to go beside it: one in LG_INGEST_SHARE_DIVISOR,
+ * rounded down (so none of a batch of fewer).
+ */
+#define LG_INGEST_SHARE_DIVISOR 16
+size_t lg_ingest_share_limit(size_t n_reports);
 
 void lg_ingest_busy_cleanup(lg_ingest_busy_t *b);
 

@@ -683,13 +683,13 @@ static void test_a_round_trip_records_the_devices_it_sends(void **state)
     assert_null(c.keys);
 }
 
-static void test_busy_devices_hold_back_only_batches_that_share_one(void **state)
+static void test_busy_devices_are_counted_per_batch(void **state)
 {
     (void)state;
     lg_ingest_busy_t b = {0};
     lg_report_t one[1] = {report("001010000000007", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t probe = batch("mme-1", one, 1);
-    assert_false(lg_ingest_busy_shares(&b, &probe)); /* nothing under way */
+    assert_int_equal(lg_ingest_busy_shared(&b, &probe, 10), 0); /* nothing under way */
 
     /* Two round trips under way: 1000 devices of even numbers, then 3 more. */
     uint64_t a[1000], c[3];
@@ -704,32 +704,45 @@ static void test_busy_devices_hold_back_only_batches_that_share_one(void **state
     lg_ingest_busy_reset(&b, 1003);
     lg_ingest_busy_add(&b, a, 1000);
     lg_ingest_busy_add(&b, c, 3);
-    int shared = 0, free_ones = 0;
+    int shared = 0;
     for (int i = 0; i < 2000; i++) {
         snprintf(one[0].supi, sizeof one[0].supi, "00101%010d", i);
-        if (lg_ingest_busy_shares(&b, &probe))
-            shared++;
-        else
-            free_ones++;
-        assert_int_equal(lg_ingest_busy_shares(&b, &probe), i % 2 == 0);
+        size_t n = lg_ingest_busy_shared(&b, &probe, 10);
+        assert_int_equal(n, i % 2 == 0 ? 1 : 0);
+        shared += (int)n;
     }
     assert_int_equal(shared, 1000);
-    assert_int_equal(free_ones, 1000);
-    /* A batch shares when any one of its reports does. */
+    /* Each report of a batch that names a busy device counts, once. */
     lg_report_t three[3] = {report("001010000000001", "ecgi:001-01:0000001", T0_US),
-                            report("001010000000003", "ecgi:001-01:0000001", T0_US),
+                            report("001010000000002", "ecgi:001-01:0000001", T0_US),
                             report("001019999999999", "ecgi:001-01:0000001", T0_US)};
     lg_batch_t b3 = batch("mme-1", three, 3);
-    assert_true(lg_ingest_busy_shares(&b, &b3));
-    b3.n_reports = 2;
-    assert_false(lg_ingest_busy_shares(&b, &b3));
+    assert_int_equal(lg_ingest_busy_shared(&b, &b3, 3), 2);
+    /* Counting stops once past the limit. */
+    assert_int_equal(lg_ingest_busy_shared(&b, &b3, 0), 1);
+    b3.n_reports = 1;
+    assert_int_equal(lg_ingest_busy_shared(&b, &b3, 3), 0);
 
     /* The round trips ended: a reset to fewer keys forgets them all. */
     lg_ingest_busy_reset(&b, 0);
     b3.n_reports = 3;
-    assert_false(lg_ingest_busy_shares(&b, &b3));
+    assert_int_equal(lg_ingest_busy_shared(&b, &b3, 3), 0);
     lg_ingest_busy_cleanup(&b);
-    assert_false(lg_ingest_busy_shares(&b, &b3));
+    assert_int_equal(lg_ingest_busy_shared(&b, &b3, 3), 0);
+}
+
+static void test_a_batch_goes_beside_a_round_trip_when_it_shares_few_devices(void **state)
+{
+    (void)state;
+    /* One report: none may be shared. */
+    assert_int_equal(lg_ingest_share_limit(1), 0);
+    assert_int_equal(lg_ingest_share_limit(LG_INGEST_SHARE_DIVISOR - 1), 0);
+    assert_int_equal(lg_ingest_share_limit(LG_INGEST_SHARE_DIVISOR), 1);
+    /* A 500-report batch beside 2000 random devices of a million shares one
+     * on average: it goes; one of the same 200 devices again shares all. */
+    assert_int_equal(lg_ingest_share_limit(500), 500 / LG_INGEST_SHARE_DIVISOR);
+    assert_true(lg_ingest_share_limit(500) >= 8);
+    assert_true(lg_ingest_share_limit(500) < 200);
 }
 
 int main(void)
@@ -741,7 +754,8 @@ int main(void)
         cmocka_unit_test(test_a_round_trip_starts_beside_another_only_when_enough_wait),
         cmocka_unit_test(test_batches_become_arrays_in_their_order_without_a_cache),
         cmocka_unit_test(test_a_round_trip_records_the_devices_it_sends),
-        cmocka_unit_test(test_busy_devices_hold_back_only_batches_that_share_one),
+        cmocka_unit_test(test_busy_devices_are_counted_per_batch),
+        cmocka_unit_test(test_a_batch_goes_beside_a_round_trip_when_it_shares_few_devices),
         cmocka_unit_test(test_a_keyed_batch_sends_its_key_instead_of_a_seq),
         cmocka_unit_test(test_answer_is_read_by_column_name),
         cmocka_unit_test(test_answer_without_a_column_is_refused),

@@ -35,7 +35,7 @@ static const char fixture_sql[] =
     "  ST_Multi(ST_MakeEnvelope(2.04, 48.04, 2.06, 48.06, 4326))) ON CONFLICT DO NOTHING;"
     "INSERT INTO ue (imsi, external_id, mobility, ambiguous_policy) "
     "  SELECT '0010100000000' || lpad(i::text, 2, '0'), 'meter' || i || '@test', 'fixed', "
-    "         'inside' FROM generate_series(1, 40) i ON CONFLICT DO NOTHING;"
+    "         'inside' FROM generate_series(1, 99) i ON CONFLICT DO NOTHING;"
     "INSERT INTO ue_area (ue_id, area_id) SELECT u.id, a.id FROM ue u, area a "
     "  WHERE a.name = 'home-t' ON CONFLICT DO NOTHING;";
 
@@ -249,6 +249,40 @@ static void test_a_trickle_waits_for_the_round_trip_under_way(void **state)
     close_fixture(f);
 }
 
+static void test_a_batch_sharing_few_devices_goes_beside_one_sharing_many_waits(void **state)
+{
+    (void)state;
+    if (conninfo == NULL)
+        skip();
+    /* Four connections: three round trips may be under way. */
+    fixture_t *f = open_fixture(4, 8192, 65536, 0);
+    answers_t a = {0};
+    slot_t s[3] = {{&a, 0}, {&a, 1}, {&a, 2}};
+    int64_t t = now_s();
+
+    /* Devices 41..56, then 56..71: one shared of 16 (the limit is one), so the second
+     * round trip starts at once. */
+    assert_int_equal(submit(f, "mme-t", 2601, 41, 16, t, &s[0]), LG_INGEST_QUEUED);
+    assert_int_equal(submit(f, "mme-t", 2602, 56, 16, t, &s[1]), LG_INGEST_QUEUED);
+    assert_int_equal(lg_metrics_get_gauge(f->metrics, LG_G_INFLIGHT_REPORTS), 32);
+    /* Devices 64..79: 8 shared with the second; it waits for both to end, with a
+     * connection idle. */
+    assert_int_equal(submit(f, "mme-t", 2603, 64, 16, t, &s[2]), LG_INGEST_QUEUED);
+    assert_int_equal(lg_metrics_get_gauge(f->metrics, LG_G_INFLIGHT_REPORTS), 32);
+    assert_int_equal(lg_metrics_get_gauge(f->metrics, LG_G_QUEUE_REPORTS), 16);
+    wait_idle(f);
+    assert_int_equal(a.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(a.status[i], LG_INGEST_ACCEPTED);
+    assert_int_equal(lg_metrics_histogram_count(f->metrics, LG_H_BATCH_REPORTS), 3);
+    /* Every device is stored. */
+    assert_int_equal(dbtest_scalar(f->sql, "SELECT count(*) FROM ue_location l JOIN ue u"
+                                           " ON u.id = l.ue_id WHERE u.imsi BETWEEN"
+                                           " '001010000000041' AND '001010000000079'"),
+                     39);
+    close_fixture(f);
+}
+
 /* Submits one report of device dev at ts_s and waits for its answer. */
 static lg_ingest_status_t one(fixture_t *f, int64_t seq, int dev, int64_t ts_s)
 {
@@ -320,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_batches_are_answered_in_order_with_the_databases_verdict),
         cmocka_unit_test(test_queue_refuses_past_queue_max_and_flushes_whole_batches),
         cmocka_unit_test(test_a_trickle_waits_for_the_round_trip_under_way),
+        cmocka_unit_test(test_a_batch_sharing_few_devices_goes_beside_one_sharing_many_waits),
         cmocka_unit_test(test_cache_claims_coalesces_and_resends_on_a_stale_generation),
         cmocka_unit_test(test_another_daemons_claim_loses_the_cache),
     };
