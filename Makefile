@@ -26,6 +26,8 @@ DEB_PACKAGES = gcc libc6-dev binutils make pkg-config libevent-dev libssl-dev li
                perl curl openssl iproute2 procps xxd docker-compose python3 python3-yaml prometheus \
                nodejs jq libgeos-dev libcurl4-openssl-dev nghttp2-server libnghttp2-dev \
                libhttp-parser-dev nghttp2-client libfreediameter-dev libgnutls28-dev tshark
+# and `make bench` only: the server that answers with no work, for the floor of b2 and b6.
+BENCH_PACKAGES = nginx-core
 
 # Installation paths (GNU names; DESTDIR for staged installs, as packagers use).
 # The daemon's default schema_dir is compiled in from $(pkgdatadir).
@@ -228,7 +230,8 @@ demo: deps
 stop:
 	@BUILD=$(BUILD) VAR=$(VAR) tests/tools/demo.sh stop
 
-bench: deps
+bench:
+	@tests/tools/deps.sh $(DEB_PACKAGES) $(BENCH_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) VAR=$(VAR) tests/bench/bench.sh
 

@@ -47,7 +47,7 @@
 #      ingest-direct writes and fills again as each device is reported), the
 #      API runs of b1-b4 (full speed, then half), then (d), then b5 on the
 #      restarted daemon, then (e);
-#   3. the other phases (BENCH_EXTRA, default webhook,counts):
+#   3. the other phases (BENCH_EXTRA, default webhook,counts,floor):
 #      (d) webhook latency (issue 3): an SCS record (`locguardctl scs add
 #      --allow-private`) whose webhook is an scs-sink --latency on loopback;
 #      tests/bench/webhook.sql grants it location monitoring of the first
@@ -68,15 +68,22 @@
 #      5, 50 and 300 km around the middle of the provisioned region; then
 #      count-eval, the in-memory evaluator alone (no TLS, HTTP, token or
 #      audit) on the same release, for the same radii;
+#      (f) the floor of b2 and b6: the same mme-sim runs (same options,
+#      BENCH_SECONDS each) against nginx (Debian's nginx-core, one worker,
+#      TLS 1.3 with the bench certificates and client certificates
+#      required) answering every request 204 at once, without reading
+#      it: what the client, the kernel and TLS leave on this machine for
+#      one report per request, whatever the server does;
 #   4. prints one row per mix (direct and API reports/s, their ratio, the
 #      p50/p99 ack latency at full and at half load, the targets met or not:
 #      b1 >= 100k reports/s through the API; b2-b4 >= 50k/s and >= 0.7 of
 #      direct; b5 >= 0.7 of direct; b6 >= 100k/s and >= 0.7 of direct; ack
-#      p99 <= 50 ms at half load in every mix), then the webhook and count latencies; stops the daemon
+#      p99 <= 50 ms at half load in every mix), then the webhook and count
+#      latencies and the floor of b2 and b6; stops the daemon
 #      (SIGTERM), the sink and the cluster from a trap.
 #
 # Environment: BUILD (binaries), VAR (state), and for quick runs
-# BENCH_MIXES (b1,b2,b3,b4,b5,b6), BENCH_EXTRA (webhook,counts; "" for none),
+# BENCH_MIXES (b1,b2,b3,b4,b5,b6), BENCH_EXTRA (webhook,counts,floor; "" for none),
 # BENCH_DEVICES (1000000), BENCH_CELLS (100000), BENCH_SECONDS (20, each
 # direct, full-speed and half-load run), BENCH_API_CONNECTIONS (8),
 # BENCH_API_BATCH (500, reports per request of b1, b3, b4, b5),
@@ -107,7 +114,7 @@ devices=${BENCH_DEVICES:-1000000}
 cells=${BENCH_CELLS:-100000}
 secs=${BENCH_SECONDS:-20}
 mixes=${BENCH_MIXES-b1,b2,b3,b4,b5,b6}
-extra=${BENCH_EXTRA-webhook,counts}
+extra=${BENCH_EXTRA-webhook,counts,floor}
 api_conns=${BENCH_API_CONNECTIONS:-8}
 api_batch=${BENCH_API_BATCH:-500}
 b2_conns=${BENCH_B2_CONNECTIONS:-2048}
@@ -145,7 +152,7 @@ for m in ${mixes//,/ }; do
     case $m in b1 | b2 | b3 | b4 | b5 | b6) ;; *) echo "bench: unknown mix $m (b1..b6)" >&2; exit 2 ;; esac
 done
 for m in ${extra//,/ }; do
-    case $m in webhook | counts) ;; *) echo "bench: unknown phase $m (webhook, counts)" >&2; exit 2 ;; esac
+    case $m in webhook | counts | floor) ;; *) echo "bench: unknown phase $m (webhook, counts, floor)" >&2; exit 2 ;; esac
 done
 
 pgdir=$VAR/bench-pg
@@ -154,8 +161,20 @@ run=$VAR/bench-run
 conf=$run/locguard.conf
 daemon_pid=
 sink_pid=
+nginx_pid=
 
 log() { printf '== %s\n' "$*" >&2; }
+
+# free_port: a TCP port nothing listens on (for nginx, which cannot be told port 0).
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 30000))
+        ss -ltn 2>/dev/null | grep -q ":$p " || { echo "$p"; return 0; }
+    done
+    echo "bench: no free port" >&2
+    return 1
+}
 
 # tool NAME: the built binary for tests/tools/NAME.c (build/mme_sim for
 # tests/tools/mme_sim.c; build/mme-sim is accepted too).
@@ -184,10 +203,13 @@ stop_daemon() {
 
 cleanup() {
     local rc=$?
-    if [ -n "$sink_pid" ] && kill -0 "$sink_pid" 2>/dev/null; then
-        kill -TERM "$sink_pid" 2>/dev/null || true
-        wait "$sink_pid" 2>/dev/null || true
-    fi
+    local p
+    for p in "$sink_pid" "$nginx_pid"; do
+        if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+            kill -TERM "$p" 2>/dev/null || true
+            wait "$p" 2>/dev/null || true
+        fi
+    done
     stop_daemon
     # b5 rewrote the configuration for its phase; leave the main phases' in
     # $run, so a daemon started by hand from it runs as theirs did.
@@ -647,6 +669,63 @@ if has "$extra" counts; then
     out_e300=$(eval_run 300 0)
 fi
 
+# ---------------------------------------------------------------- (f) the floor
+
+# What is left for the server: mme-sim with b2's and b6's options against a
+# server that does nothing. nginx answers from its rewrite phase and drops
+# the body; one worker, as the daemon has one event loop.
+if has "$extra" floor; then
+    nginx=$(command -v nginx || echo /usr/sbin/nginx)
+    if [ ! -x "$nginx" ]; then
+        log "(f) skipped: no nginx (make bench installs nginx-core as root)"
+    else
+        mkdir -p "$run/nginx"
+        floor_port=$(free_port)
+        cat >"$run/nginx/nginx.conf" <<EOF
+# Written by tests/bench/bench.sh: the floor of b2 and b6.
+worker_processes 1;
+daemon off;
+pid $run/nginx/nginx.pid;
+error_log $run/nginx/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    client_body_temp_path $run/nginx/body;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    server {
+        listen 127.0.0.1:$floor_port ssl http2;
+        ssl_certificate $certs/server.pem;
+        ssl_certificate_key $certs/server.key;
+        ssl_client_certificate $certs/ca.pem;
+        ssl_verify_client on;
+        ssl_protocols TLSv1.3;
+        http2_max_concurrent_streams $h2_streams;
+        location / { return 204; }
+    }
+}
+EOF
+        "$nginx" -p "$run/nginx" -e "$run/nginx/error.log" -c "$run/nginx/nginx.conf" &
+        nginx_pid=$!
+        for _ in $(seq 1 50); do
+            ss -ltn 2>/dev/null | grep -q "127.0.0.1:$floor_port " && break
+            kill -0 "$nginx_pid" 2>/dev/null || { cat "$run/nginx/error.log" >&2; exit 1; }
+            sleep 0.1
+        done
+        for m in b2 b6; do
+            log "(f) $m floor: $(mix_api_args "$m") against nginx answering 204, ${secs} s"
+            # shellcheck disable=SC2046
+            printf -v "out_floor_$m" '%s' "$("$mme_sim" load --host 127.0.0.1 --port "$floor_port" \
+                --cert "$certs/mme-1.pem" --key "$certs/mme-1.key" --ca "$certs/ca.pem" \
+                --node mme-1 --devices "$devices" --cell-count "$cells" --duration "$secs" \
+                $(mix_api_args "$m") 2>&1 | only_result || true)"
+        done
+        kill -TERM "$nginx_pid" 2>/dev/null || true
+        wait "$nginx_pid" 2>/dev/null || true
+        nginx_pid=
+    fi
+fi
+
 # ---------------------------------------------------------------- the table
 
 # share PART WHOLE: PART / WHOLE with two decimals, n/a when WHOLE is 0.
@@ -697,6 +776,16 @@ if [ -n "$mixes" ]; then
             "$(result "${!d}" inside)/$(result "${!d}" outside)/$(result "${!d}" ambiguous)/$(result "${!d}" alerts)"
     done
     printf '%-44s %12s\n' "cache resets, start to (d)" "${cache_resets:-n/a}"
+fi
+if has "$extra" floor; then
+    for m in b2 b6; do
+        v=out_floor_$m f=out_full_$m
+        [ -n "${!v:-}" ] || continue
+        printf '%-44s %12s\n' "$m floor: nginx answering 204, reports/s" "$(result "${!v}" reports_per_s)"
+        printf '%-44s %12s\n' "  its p50 / p99 ms (errors)" \
+            "$(result "${!v}" p50_ms) / $(result "${!v}" p99_ms) ($(result "${!v}" errors))"
+        printf '%-44s %12s\n' "  $m API / floor" "$(share "$(result "${!f:-}" reports_per_s)" "$(result "${!v}" reports_per_s)")"
+    done
 fi
 if has "$extra" webhook; then
     printf '%-44s %12s\n' "webhook latency p50 / p99 ms (target 100)" \
