@@ -169,7 +169,7 @@ void lg_ingest_call_cleanup(lg_ingest_call_t *c);
  * The devices of the round trips under way (lg_icache_key of each report
  * they sent: lg_ingest_call_t.keys). While one is under way, the flusher
  * stops a new round trip at the first batch that shares more than a few
- * devices with it (lg_ingest_may_share). Zeroed is empty.
+ * devices with it (lg_ingest_share_limit). Zeroed is empty.
  */
 typedef struct lg_ingest_busy {
     uint64_t *slots; /* open addressing, 0: free */
