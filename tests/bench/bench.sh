@@ -165,17 +165,6 @@ nginx_pid=
 
 log() { printf '== %s\n' "$*" >&2; }
 
-# free_port: a TCP port nothing listens on (for nginx, which cannot be told port 0).
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
-        ss -ltn 2>/dev/null | grep -q ":$p " || { echo "$p"; return 0; }
-    done
-    echo "bench: no free port" >&2
-    return 1
-}
-
 # tool NAME: the built binary for tests/tools/NAME.c (build/mme_sim for
 # tests/tools/mme_sim.c; build/mme-sim is accepted too).
 tool() {
@@ -680,7 +669,7 @@ if has "$extra" floor; then
         log "(f) skipped: no nginx (make bench installs nginx-core as root)"
     else
         mkdir -p "$run/nginx"
-        floor_port=$(free_port)
+        floor_port=$(tests/tools/free-port.sh) # nginx cannot be told port 0
         cat >"$run/nginx/nginx.conf" <<EOF
 # Written by tests/bench/bench.sh: the floor of b2 and b6.
 worker_processes 1;
@@ -784,7 +773,8 @@ if has "$extra" floor; then
         printf '%-44s %12s\n' "$m floor: nginx answering 204, reports/s" "$(result "${!v}" reports_per_s)"
         printf '%-44s %12s\n' "  its p50 / p99 ms (errors)" \
             "$(result "${!v}" p50_ms) / $(result "${!v}" p99_ms) ($(result "${!v}" errors))"
-        printf '%-44s %12s\n' "  $m API / floor" "$(share "$(result "${!f:-}" reports_per_s)" "$(result "${!v}" reports_per_s)")"
+        has "$mixes" "$m" || continue # no API run to compare
+        printf '%-44s %12s\n' "  $m API / floor" "$(share "$(result "${!f}" reports_per_s)" "$(result "${!v}" reports_per_s)")"
     done
 fi
 if has "$extra" webhook; then

@@ -18,10 +18,7 @@ TAI=001-01:0001
 
 # The southbound zone on a port known before the daemon starts: it is the
 # notifyUri locguard gives the AMF.
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-SOUTH_LISTEN=127.0.0.1:$(free_port)
+SOUTH_LISTEN=127.0.0.1:$("$LG_ROOT/tests/tools/free-port.sh")
 AMF_DIR=$T/amf
 mkdir -p "$AMF_DIR"
 

@@ -30,11 +30,6 @@ setup() {
     done
 }
 
-# free_port: a loopback TCP port nothing listens on now.
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # listening PORT: something listens on 127.0.0.1:PORT (for wait_for).
 listening() { ss -ltnH "sport = :$1" | grep -q .; }
 
@@ -42,7 +37,7 @@ listening() { ss -ltnH "sport = :$1" | grep -q .; }
 # certificate; its frame log in $T/h2.NAME.log, its port in $T/h2.NAME.port.
 start_h2_sink() {
     local port
-    port=$(free_port)
+    port=$("$LG_ROOT/tests/tools/free-port.sh")
     timeout 600 nghttpd -v -a 127.0.0.1 --echo-upload -d "$T" "$port" \
         "$CERTS/server.key" "$CERTS/server.pem" >"$T/h2.$1.log" 2>&1 &
     echo $! >"$T/h2.$1.pid"
